@@ -1,0 +1,108 @@
+# pda -- one Makefile, no configure step.
+#   make            bin/analyzer, bin/schedgen, lib/libpda.a
+#   make run        the main job on the bundled sample
+#   make test       every test, also under AddressSanitizer + UBSan
+#   make bench      the benchmarks (not timed tests)
+#   make install PREFIX=/usr/local
+# On a fresh Debian machine `make run` and `make test` install the missing
+# packages (tools/deps.sh) when run as root, or print the command to run.
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+PKGS    := libcsv fftw3 jansson libpng
+WARN    := -std=c11 -Wall -Wextra -Wshadow -Wconversion -Wstrict-prototypes \
+           -Wmissing-prototypes -Werror
+DEFS    := -D_POSIX_C_SOURCE=200809L
+INCS    := -Ischedule-io -Ianalyzer -Ithermal -Ibudgets
+OPT     ?= -O2 -g
+# libcsv ships no .pc file; the others do.
+PC_CFLAGS = $(shell pkg-config --cflags fftw3 jansson libpng 2>/dev/null)
+PC_LIBS   = $(shell pkg-config --libs fftw3 jansson libpng 2>/dev/null)
+LIBS    = $(PC_LIBS) -lcsv -lfftw3 -ljansson -lpng -lm
+CFLAGS_ALL = $(WARN) $(DEFS) $(INCS) $(PC_CFLAGS) $(OPT)
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+LIB_SRC := $(wildcard schedule-io/*.c) \
+           $(filter-out analyzer/main.c analyzer/cmd_%.c,$(wildcard analyzer/*.c)) \
+           $(wildcard thermal/*.c) $(wildcard budgets/*.c)
+CMD_SRC := analyzer/main.c $(wildcard analyzer/cmd_*.c)
+HDRS    := $(wildcard */*.h)
+PUB_HDRS:= schedule-io/sio.h $(wildcard analyzer/current.h analyzer/pdn.h analyzer/events.h \
+           analyzer/margin.h thermal/thermal.h budgets/budget.h)
+TESTS   := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
+BENCHES := $(patsubst tests/%.c,%,$(wildcard tests/bench_*.c))
+
+# build/rel and build/asan hold the two flavours; bin/ and lib/ the release.
+R := build/rel
+A := build/asan
+LIB_OBJ_R := $(patsubst %.c,$(R)/%.o,$(LIB_SRC))
+LIB_OBJ_A := $(patsubst %.c,$(A)/%.o,$(LIB_SRC))
+CMD_OBJ_R := $(patsubst %.c,$(R)/%.o,$(CMD_SRC))
+CMD_OBJ_A := $(patsubst %.c,$(A)/%.o,$(CMD_SRC))
+
+.PHONY: all deps run test test-rel test-asan bench install clean
+.DELETE_ON_ERROR:
+
+all: bin/analyzer bin/schedgen lib/libpda.a
+
+deps:
+	@sh tools/deps.sh
+
+$(R)/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+$(A)/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(SAN) -O1 -c $< -o $@
+
+lib/libpda.a: $(LIB_OBJ_R)
+	@mkdir -p lib
+	rm -f $@ && ar rcs $@ $^
+$(A)/libpda.a: $(LIB_OBJ_A)
+	rm -f $@ && ar rcs $@ $^
+
+bin/analyzer: $(CMD_OBJ_R) lib/libpda.a
+	@mkdir -p bin
+	$(CC) $(OPT) $(CMD_OBJ_R) lib/libpda.a $(LIBS) -o $@
+$(A)/bin/analyzer: $(CMD_OBJ_A) $(A)/libpda.a
+	@mkdir -p $(dir $@)
+	$(CC) $(SAN) $(CMD_OBJ_A) $(A)/libpda.a $(LIBS) -o $@
+
+bin/schedgen: $(R)/samples/schedgen.o lib/libpda.a
+	@mkdir -p bin
+	$(CC) $(OPT) $< lib/libpda.a $(LIBS) -o $@
+
+$(R)/tests/%: $(R)/tests/%.o lib/libpda.a
+	$(CC) $(OPT) $< lib/libpda.a $(LIBS) -lcmocka -o $@
+$(A)/tests/%: $(A)/tests/%.o $(A)/libpda.a
+	$(CC) $(SAN) $< $(A)/libpda.a $(LIBS) -lcmocka -o $@
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	sh tools/run-sample.sh
+
+# Unit tests (cmocka), golden bad-input cases and end-to-end scripts, in the
+# release build and again under ASan + UBSan.
+test: deps
+	@$(MAKE) --no-print-directory test-rel test-asan
+	@echo "make test: all suites passed"
+
+test-rel: all $(addprefix $(R)/tests/,$(TESTS))
+	@sh tests/run.sh rel $(R) bin/analyzer $(TESTS)
+test-asan: bin/schedgen $(A)/bin/analyzer $(addprefix $(A)/tests/,$(TESTS))
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  sh tests/run.sh asan $(A) $(A)/bin/analyzer $(TESTS)
+
+bench: all $(addprefix $(R)/tests/,$(BENCHES))
+	@sh tests/bench.sh $(R) $(BENCHES)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/pda \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 755 bin/analyzer bin/schedgen $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 lib/libpda.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 $(PUB_HDRS) $(DESTDIR)$(PREFIX)/include/pda/
+	sed -e 's|@PREFIX@|$(PREFIX)|' tools/pda.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/pda.pc
+
+clean:
+	rm -rf build bin lib

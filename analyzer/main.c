@@ -1,0 +1,158 @@
+/* main.c -- the `analyzer` command: parses the command line from one table of
+** options, then hands over to one file per subcommand (cmd_*.c). The only
+** place in pda that calls exit. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+
+enum { C_CHECK = 1, C_RUN = 2, C_RETIME = 4, C_EXPORT = 8, C_ALL = 15 };
+
+static const struct {
+    const char *name;
+    int cmds;
+    const char *arg;       /* NULL: a flag */
+    const char *help;
+} OPTS[] = {
+    {"--json", C_ALL, NULL, "print the summary as JSON on stdout"},
+    {"--quiet", C_ALL, NULL, "print nothing but errors"},
+    {"-o", C_RUN | C_RETIME | C_EXPORT, "PATH", "output folder (run) or file (retime, export)"},
+    {"--bin-ns", C_RUN | C_RETIME | C_EXPORT, "NS", "bin width of the current maps, default 1"},
+    {"--window-ns", C_RUN | C_RETIME, "NS", "window of the peak-window power (run: 100; retime cap: 1)"},
+    {"--safety-mv", C_RUN, "MV", "added to the worst droop for the needed guardband, default 5"},
+    {"--grid", C_RUN | C_EXPORT, "NX,NY", "thermal grid, default the chip's"},
+    {"--frame-ns", C_RUN | C_EXPORT, "NS", "thermal frame, default the chip's (10000)"},
+    {"--no-thermal", C_RUN, NULL, "skip the thermal analysis"},
+    {"--waveforms", C_RUN, NULL, "also write rails.csv"},
+    {"--unit-maps", C_RUN, NULL, "also write units.npy and units.csv"},
+    {"--strict", C_RUN, NULL, "exit 1 when a limit is broken"},
+    {"--tile-bins", C_RUN, "N", "bins per time tile (memory bound), default 262144"},
+    {"--power-cap-w", C_RETIME, "W", "power budget per chip"},
+    {"--didt-a-per-ns", C_RETIME, "A/NS", "dI/dt budget per rail"},
+    {"--guardband-mv", C_RETIME, "MV", "droop budget per rail"},
+    {"--format", C_EXPORT, "vcd|perfetto|hotspot", "export format"},
+};
+#define N_OPTS (sizeof OPTS / sizeof OPTS[0])
+
+static const struct { const char *name; int bit; int (*fn)(const cmd_opts *); const char *what; } CMDS[] = {
+    {"check", C_CHECK, cmd_check, "CHIP SCHEDULE             validate; print a one-screen summary"},
+};
+#define N_CMDS (sizeof CMDS / sizeof CMDS[0])
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage:\n");
+    for (size_t i = 0; i < N_CMDS; i++) fprintf(f, "  analyzer %-7s %s\n", CMDS[i].name, CMDS[i].what);
+    fprintf(f, "options:\n");
+    for (size_t i = 0; i < N_OPTS; i++) {
+        char lhs[64];
+        snprintf(lhs, sizeof lhs, "%s%s%s", OPTS[i].name, OPTS[i].arg ? " " : "", OPTS[i].arg ? OPTS[i].arg : "");
+        fprintf(f, "  %-26s %s\n", lhs, OPTS[i].help);
+    }
+    fprintf(f, "exit: 0 ok, 1 a limit broken (--strict), 2 bad input or usage, 3 budget cannot be met, 4 I/O error\n");
+}
+
+static int bad(const char *fmt, const char *a, const char *b)
+{
+    fprintf(stderr, "analyzer: ");
+    fprintf(stderr, fmt, a, b);
+    fprintf(stderr, " (see analyzer --help)\n");
+    return EXIT_INPUT;
+}
+
+static int num(const char *opt, const char *v, double lo, double *out)
+{
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (end == v || *end || errno || !isfinite(x) || x < lo) return bad("%s needs a number, not '%s'", opt, v);
+    *out = x;
+    return 0;
+}
+
+static int parse(int argc, char **argv, int bit, cmd_opts *o)
+{
+    const char *pos[2];
+    int npos = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        if (a[0] != '-' || !a[1]) {
+            if (npos == 2) return bad("unexpected argument '%s'%s", a, "");
+            pos[npos++] = a;
+            continue;
+        }
+        size_t k = 0;
+        while (k < N_OPTS && strcmp(OPTS[k].name, a) != 0) k++;
+        if (k == N_OPTS) return bad("unknown option '%s'%s", a, "");
+        if (!(OPTS[k].cmds & bit)) return bad("option '%s' does not apply to '%s'", a, argv[1]);
+        const char *v = NULL;
+        if (OPTS[k].arg) {
+            if (i + 1 >= argc) return bad("option '%s' needs a value (%s)", a, OPTS[k].arg);
+            v = argv[++i];
+        }
+        double x;
+        if (!strcmp(a, "--json")) o->json = 1;
+        else if (!strcmp(a, "--quiet")) o->quiet = 1;
+        else if (!strcmp(a, "--strict")) o->strict = 1;
+        else if (!strcmp(a, "--no-thermal")) o->no_thermal = 1;
+        else if (!strcmp(a, "--waveforms")) o->waveforms = 1;
+        else if (!strcmp(a, "--unit-maps")) o->unit_maps = 1;
+        else if (!strcmp(a, "-o")) o->out = v;
+        else if (!strcmp(a, "--format")) o->format = v;
+        else if (!strcmp(a, "--bin-ns")) {
+            if (num(a, v, 0, &x)) return EXIT_INPUT;
+            if (x <= 0 || x > 1e6) return bad("--bin-ns must be in (0, 1e6], not '%s'%s", v, "");
+            o->bin_ns = x;
+        } else if (!strcmp(a, "--window-ns")) {
+            if (num(a, v, 0, &x)) return EXIT_INPUT;
+            if (x <= 0) return bad("--window-ns must be > 0, not '%s'%s", v, "");
+            o->window_ns = x;
+        } else if (!strcmp(a, "--safety-mv")) {
+            if (num(a, v, 0, &o->safety_mv)) return EXIT_INPUT;
+        } else if (!strcmp(a, "--frame-ns")) {
+            if (num(a, v, 1, &x)) return EXIT_INPUT;
+            if (x != floor(x)) return bad("--frame-ns must be a whole number of ns, not '%s'%s", v, "");
+            o->frame_ns = (int64_t)x;
+        } else if (!strcmp(a, "--tile-bins")) {
+            if (num(a, v, 1, &x)) return EXIT_INPUT;
+            o->tile_bins = (size_t)x;
+        } else if (!strcmp(a, "--grid")) {
+            unsigned long nx, ny;
+            char tail;
+            if (sscanf(v, "%lu,%lu%c", &nx, &ny, &tail) != 2 || nx < 2 || ny < 2 || nx > 4096 || ny > 4096)
+                return bad("--grid needs NX,NY with 2 <= NX, NY <= 4096, not '%s'%s", v, "");
+            o->grid[0] = nx;
+            o->grid[1] = ny;
+        } else if (!strcmp(a, "--power-cap-w")) {
+            if (num(a, v, 0, &o->power_cap_w) || o->power_cap_w <= 0) return bad("%s must be > 0, not '%s'", a, v);
+        } else if (!strcmp(a, "--didt-a-per-ns")) {
+            if (num(a, v, 0, &o->didt_a_per_ns) || o->didt_a_per_ns <= 0) return bad("%s must be > 0, not '%s'", a, v);
+        } else if (!strcmp(a, "--guardband-mv")) {
+            if (num(a, v, 0, &o->guardband_mv) || o->guardband_mv <= 0) return bad("%s must be > 0, not '%s'", a, v);
+        }
+    }
+    if (npos < 2) return bad("'%s' needs CHIP and SCHEDULE%s", argv[1], "");
+    o->chip_path = pos[0];
+    o->sched_path = pos[1];
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? EXIT_INPUT : EXIT_OK;
+    }
+    for (size_t c = 0; c < N_CMDS; c++) {
+        if (strcmp(argv[1], CMDS[c].name) != 0) continue;
+        cmd_opts o = {.bin_ns = 1.0, .safety_mv = 5.0};
+        int rc = parse(argc, argv, CMDS[c].bit, &o);
+        if (rc) return rc;
+        return CMDS[c].fn(&o);
+    }
+    fprintf(stderr, "analyzer: unknown command '%s' (check, run, retime, export)\n", argv[1]);
+    return EXIT_INPUT;
+}

@@ -1,0 +1,217 @@
+/* sio.h -- the data model of pda: chip descriptions and compiled schedules.
+**
+** A chip (`pda-chip/1` JSON, read with jansson) is a transparent, read-only
+** struct: dies, rails with their power-delivery network, units with their
+** place on the die, per-op currents and the thermal stack. A schedule (CSV,
+** streamed through libcsv in fixed-size buffers) sits in flat arrays, one
+** entry per instruction in file order, so 10^7 instructions cost ~60 bytes
+** each. Both loaders stop at the first error and describe it in an
+** sio_error as "file:line:col: message".
+**
+** Units are in the names: _cyc cycles, _ns nanoseconds, _a amperes, _v volts,
+** _mv millivolts, _ohm, _h henries, _f farads, _m metres, _mm millimetres,
+** _c degrees Celsius. Indices are size_t, except inside the schedule's flat
+** arrays where 32-bit indices keep the footprint small. */
+#ifndef PDA_SIO_H
+#define PDA_SIO_H
+#include <stddef.h>
+#include <stdint.h>
+
+/* Status codes: 0 is success. */
+enum {
+    SIO_OK = 0,
+    SIO_EINPUT = 1, /* the input is malformed or breaks a rule */
+    SIO_EIO = 2,    /* a file could not be opened, read or written */
+    SIO_ENOMEM = 3  /* out of memory */
+};
+
+/* The first error met. text is ready to print: "file:line:col: message"
+** (line and col 1-based; ":line:col" left out where it has no meaning). */
+typedef struct sio_error {
+    int line;
+    int col;
+    char text[1024];
+} sio_error;
+
+/* ---- chip description ------------------------------------------------ */
+
+typedef struct sio_die {
+    int id;     /* as given in the JSON */
+    char *name;
+} sio_die;
+
+/* One stage of a rail's ladder, regulator to die: series r + l from node
+** k-1 to node k, shunt from node k to ground of c in series with esr, esl. */
+typedef struct sio_stage {
+    char *name;
+    double r_ohm, l_h, c_f, esr_ohm, esl_h;
+} sio_stage;
+
+typedef struct sio_rail {
+    char *name;
+    double vdd_v;
+    double guardband_mv;          /* default 70 */
+    double didt_limit_a_per_ns;   /* default 8 */
+    double didt_window_ns;        /* w of the dI/dt test, default 5 */
+    sio_stage *stages;            /* n_stages, or NULL when a table is used */
+    size_t n_stages;
+    /* A tabulated Z(f) seen from the die, when `impedance_csv` is given:
+    ** n_z rows sorted by strictly increasing f_hz (>= 0). */
+    char *impedance_csv;          /* path as resolved (relative to the chip file) */
+    double *z_f_hz, *z_re_ohm, *z_im_ohm;
+    size_t n_z;
+} sio_rail;
+
+typedef struct sio_unit {
+    char *name;
+    size_t cls;         /* index into sio_chip.classes */
+    size_t die;         /* index into sio_chip.dies */
+    size_t rail;        /* index into sio_chip.rails */
+    double rect_mm[4];  /* x, y, width, height; (x, y) lower-left */
+    double idle_a;      /* drawn from 0 to the makespan, default 0 */
+} sio_unit;
+
+typedef struct sio_op {
+    char *name;
+    size_t cls;           /* index into sio_chip.classes */
+    double current_a;     /* at activity 1 while it runs */
+    int64_t ramp_cycles;  /* default 0 */
+} sio_op;
+
+typedef struct sio_layer {
+    char *name;
+    int has_die;          /* 1 when the layer carries a die's power */
+    size_t die;           /* index into sio_chip.dies when has_die */
+    double thickness_m, k_w_mk, cv_j_m3k;
+} sio_layer;
+
+typedef struct sio_thermal {
+    int present;          /* 0 when the chip has no "thermal" object */
+    double ambient_c;     /* default 40 */
+    size_t grid[2];       /* nx, ny; default 64 x 64 */
+    double h_top_w_m2k;   /* > 0 */
+    double h_bottom_w_m2k;/* >= 0, default 0 (insulated) */
+    double hotspot_c;     /* default 95 */
+    double limit_c;       /* default 105 */
+    int64_t frame_ns;     /* default 10000 */
+    sio_layer *layers;    /* bottom (board side) first */
+    size_t n_layers;
+} sio_thermal;
+
+typedef struct sio_chip {
+    char *path;           /* the file it was read from */
+    char *name;
+    double clock_ghz;
+    double outline_mm[2]; /* width (x), height (y) */
+    sio_die *dies;    size_t n_dies;
+    sio_rail *rails;  size_t n_rails;
+    sio_unit *units;  size_t n_units;
+    sio_op *ops;      size_t n_ops;
+    char **classes;   size_t n_classes;  /* unit classes, first-seen order */
+    sio_thermal thermal;
+} sio_chip;
+
+/* Reads a `pda-chip/1` description. Returns SIO_OK and sets *out, or an error
+** code, fills *err and sets *out = NULL. Unknown keys, wrong types, missing
+** required keys, non-physical values, units outside the outline, duplicate
+** names, dangling references are all refused with file:line:col. */
+int sio_chip_load(const char *path, sio_chip **out, sio_error *err);
+void sio_chip_free(sio_chip *c);   /* NULL is a no-op */
+
+/* Clock period in ns (1 / clock_ghz). */
+double sio_chip_period_ns(const sio_chip *c);
+/* Linear look-ups by name (len bytes, not NUL-terminated); return 0 and set
+** *idx when found, -1 otherwise. Fine for the error path and tools; the
+** schedule loader hashes. */
+int sio_chip_find_unit(const sio_chip *c, const char *name, size_t len, size_t *idx);
+int sio_chip_find_class(const sio_chip *c, const char *name, size_t len, size_t *idx);
+int sio_chip_find_op(const sio_chip *c, size_t cls, const char *name, size_t len, size_t *idx);
+
+/* ---- schedule -------------------------------------------------------- */
+
+enum sio_dep_kind {
+    SIO_DEP_END = 0,    /* `ID`:   start >= start(ID) + cycles(ID) */
+    SIO_DEP_START = 1,  /* `ID+N`: start >= start(ID) + N */
+    SIO_DEP_EXACT = 2   /* `ID=N`: start == start(ID) + N */
+};
+
+/* A schedule: n instructions in file order. All arrays have n entries
+** except dep_off (n + 1) and the dep_* arrays (n_deps). Deps of instruction
+** i are dep_off[i] .. dep_off[i+1]-1; dep_src is the index of the
+** instruction depended upon (same chip). Read-only to callers. */
+typedef struct sio_schedule {
+    char *path;
+    size_t n;
+    size_t n_chips;          /* max chip index + 1 (1 when the column is absent) */
+    uint32_t *unit;          /* index into chip->units */
+    uint32_t *op;            /* index into chip->ops */
+    uint32_t *chip;          /* chip index */
+    int64_t *start_cyc;
+    int64_t *cycles;
+    double *activity;        /* 0..1 */
+    uint32_t *line;          /* line of the record in the file (1-based) */
+    size_t *dep_off;
+    uint32_t *dep_src;
+    uint8_t *dep_kind;       /* enum sio_dep_kind */
+    int64_t *dep_lag;        /* N (0 for SIO_DEP_END) */
+    size_t n_deps;
+    /* interned ids: id of i is id_pool + id_off[i], NUL-terminated */
+    char *id_pool;
+    size_t *id_off;
+    /* header as read: n_cols column names; col_* give the column of each
+    ** known field, or -1 when absent. */
+    char **cols;
+    size_t n_cols;
+    int col_id, col_unit, col_op, col_start, col_cycles, col_chip, col_activity, col_deps;
+} sio_schedule;
+
+/* Streams a schedule from path against chip. Validates every rule of the
+** format (see docs/formats.md); an empty file is an error, a header alone a
+** valid empty schedule. Returns SIO_OK and sets *out, or an error code,
+** fills *err and sets *out = NULL. */
+int sio_schedule_load(const sio_chip *chip, const char *path, sio_schedule **out,
+                      sio_error *err);
+void sio_schedule_free(sio_schedule *s);   /* NULL is a no-op */
+
+/* The id of instruction i. */
+const char *sio_schedule_id(const sio_schedule *s, size_t i);
+/* Makespan in cycles: max over i of start + cycles (0 when empty). */
+int64_t sio_schedule_makespan_cyc(const sio_schedule *s);
+
+/* Checks deps (all three kinds), dependency cycles and one-op-at-a-time per
+** unit for the given starts (start_cyc may be s->start_cyc or a re-timed
+** copy). Returns SIO_OK, or SIO_EINPUT with the first broken rule in *err
+** (positioned at the offending record). */
+int sio_schedule_verify(const sio_chip *chip, const sio_schedule *s,
+                        const int64_t *start_cyc, sio_error *err);
+
+/* Writes the schedule back to out_path byte for byte as it was read, except
+** that each record's `start` field is replaced by start_cyc[i] where it
+** differs. Written whole or not at all (temporary file, then rename); refuses
+** to overwrite the schedule's own file. */
+int sio_schedule_write(const sio_schedule *s, const int64_t *start_cyc,
+                       const char *out_path, sio_error *err);
+
+/* Static text for a status code. */
+const char *sio_strerror(int rc);
+
+/* ---- helpers shared by the writers of every module ------------------- */
+
+/* Sets err->text to "path:line:col: message" (line/col left out when 0). */
+void sio_error_set(sio_error *err, const char *path, int line, int col,
+                   const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+
+/* An output file written whole or not at all: data goes to a temporary file
+** beside path; sio_out_commit renames it into place, sio_out_abort removes
+** it. */
+typedef struct sio_out sio_out;
+int sio_out_open(const char *path, sio_out **out, sio_error *err);
+void *sio_out_file(sio_out *o);          /* the FILE * to write to */
+int sio_out_commit(sio_out *o, sio_error *err);   /* frees o */
+void sio_out_abort(sio_out *o);                   /* frees o; NULL ok */
+
+#endif

@@ -1,0 +1,1134 @@
+/* sio_schedule.c -- streaming CSV schedule reader, validator and writer.
+**
+** The file is read in fixed 1 MiB buffers and handed to libcsv one line at a
+** time, so the line of every record is known without reading the file whole.
+** Columns are found by name in the header; each field is parsed as it comes
+** (in libcsv's field callback) into flat arrays, one entry per instruction in
+** file order. Ids are interned into one pool and hashed per chip; deps are
+** parsed into (name, kind, lag) as read and resolved to instruction indices
+** once the whole file is in, then checked for cycles and against the starts.
+**
+** Positions: libcsv reports fields, not byte offsets. The line of a record is
+** tracked as it is read; the column of a field is found only on the error
+** path, by reading that record again and feeding it to libcsv byte by byte
+** (field_spans). The writer uses the same spans to replace the `start` field
+** of a record and copies every other byte as it came in.
+**
+** Sizes: ~60 bytes per instruction plus its id and deps; 10^7 instructions
+** fit in well under a gigabyte. */
+#include "sio.h"
+
+#include <csv.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define CHUNK (1u << 20)
+#define MAX_CHIPS 65536u
+
+enum col_kind { K_EXTRA, K_ID, K_UNIT, K_OP, K_START, K_CYCLES, K_CHIP, K_ACTIVITY, K_DEPS };
+
+static const struct { const char *name; enum col_kind kind; int required; } COLS[] = {
+    {"id", K_ID, 1},         {"unit", K_UNIT, 1},  {"op", K_OP, 1},
+    {"start", K_START, 1},   {"cycles", K_CYCLES, 1}, {"chip", K_CHIP, 0},
+    {"activity", K_ACTIVITY, 0}, {"deps", K_DEPS, 0},
+};
+#define N_COLS (sizeof COLS / sizeof COLS[0])
+
+/* ---- a string -> index hash (open addressing, FNV-1a) ---------------- */
+
+typedef struct strhash {
+    uint32_t *slot;   /* index + 1, 0 = empty */
+    size_t cap;       /* power of two */
+    size_t n;
+} strhash;
+
+static uint64_t fnv(const char *s, size_t n, uint64_t salt)
+{
+    uint64_t h = 1469598103934665603ull ^ (salt * 0x9e3779b97f4a7c15ull);
+    for (size_t i = 0; i < n; i++) { h ^= (unsigned char)s[i]; h *= 1099511628211ull; }
+    return h ^ (h >> 29);
+}
+
+/* The key of entry k is given by a callback so the hash stores 4 bytes/slot. */
+typedef int (*key_eq)(const void *ctx, uint32_t k, const char *s, size_t n, uint64_t salt);
+typedef uint64_t (*key_hash)(const void *ctx, uint32_t k);
+
+static int strhash_grow(strhash *h, const void *ctx, key_hash kh)
+{
+    size_t cap = h->cap ? h->cap * 2 : 1024;
+    uint32_t *slot = calloc(cap, sizeof *slot);
+    if (!slot) return -1;
+    for (size_t i = 0; i < h->cap; i++) {
+        if (!h->slot[i]) continue;
+        size_t j = (size_t)kh(ctx, h->slot[i] - 1) & (cap - 1);
+        while (slot[j]) j = (j + 1) & (cap - 1);
+        slot[j] = h->slot[i];
+    }
+    free(h->slot);
+    h->slot = slot;
+    h->cap = cap;
+    return 0;
+}
+
+/* Finds s; returns its index, or -1 and sets *where to the empty slot. */
+static int64_t strhash_find(const strhash *h, const void *ctx, key_eq eq, const char *s,
+                            size_t n, uint64_t salt, size_t *where)
+{
+    size_t j = (size_t)fnv(s, n, salt) & (h->cap - 1);
+    while (h->slot[j]) {
+        if (eq(ctx, h->slot[j] - 1, s, n, salt)) return (int64_t)h->slot[j] - 1;
+        j = (j + 1) & (h->cap - 1);
+    }
+    *where = j;
+    return -1;
+}
+
+/* ---- the loader's state ---------------------------------------------- */
+
+typedef struct dep_raw {   /* a dep as read, before its id is resolved */
+    size_t name_off;       /* into ld.dep_names */
+    uint32_t name_len;
+    uint32_t col_off;      /* byte offset of the item inside the deps field */
+} dep_raw;
+
+typedef struct ld {
+    const sio_chip *chip;
+    sio_schedule *s;
+    const char *path;
+    sio_error *err;
+    int rc;
+    int in_header;
+    size_t field;           /* index of the next field in the record */
+    size_t cap;             /* capacity of the per-instruction arrays */
+    size_t pool_len, pool_cap;
+    size_t deps_cap;
+    enum col_kind *kind;    /* per header column */
+    size_t n_kind;
+    /* positions */
+    uint32_t line;          /* line being fed */
+    uint32_t rec_line;      /* first line of the record being read */
+    int rec_open;
+    /* the record being read */
+    char op_name[256];
+    size_t op_len;
+    int has_unit, op_too_long;
+    size_t op_field;
+    /* deps as read */
+    dep_raw *dr;
+    size_t n_dr, dr_cap;
+    char *dep_names;
+    size_t dn_len, dn_cap;
+    /* look-ups */
+    strhash unit_h, op_h, id_h;
+    int64_t max_start_plus;
+} ld;
+
+/* ---- positions --------------------------------------------------------- */
+
+typedef struct span_ctx { size_t nf; int ended; } span_ctx;
+
+static void span_cb1(void *f, size_t n, void *data)
+{
+    (void)f; (void)n;
+    ((span_ctx *)data)->nf++;
+}
+static void span_cb2(int ch, void *data)
+{
+    (void)ch;
+    ((span_ctx *)data)->ended = 1;
+}
+
+/* Byte offsets [start, end) of field k of one record's text (which may span
+** lines). Unquoted records split on commas; quoted ones are fed to libcsv a
+** byte at a time so libcsv, not this file, decides where fields end. Returns
+** 0, or -1 when the record has fewer than k+1 fields. */
+static int field_span(const char *rec, size_t len, size_t k, size_t *start, size_t *end)
+{
+    while (len > 0 && (rec[len - 1] == '\n' || rec[len - 1] == '\r')) len--;
+    if (!memchr(rec, '"', len)) {
+        size_t f = 0, b = 0;
+        for (size_t i = 0; i <= len; i++) {
+            if (i == len || rec[i] == ',') {
+                if (f == k) { *start = b; *end = i; return 0; }
+                f++;
+                b = i + 1;
+            }
+        }
+        return -1;
+    }
+    span_ctx c = {0, 0};
+    struct csv_parser p;
+    if (csv_init(&p, 0) != 0) return -1;
+    size_t b = 0;
+    for (size_t i = 0; i < len; i++) {
+        size_t before = c.nf;
+        csv_parse(&p, rec + i, 1, span_cb1, span_cb2, &c);
+        if (c.nf > before) {           /* the byte at i ended field `before` */
+            if (before == k) { *start = b; *end = i; csv_free(&p); return 0; }
+            b = i + 1;
+        }
+    }
+    csv_free(&p);
+    if (c.nf == k) { *start = b; *end = len; return 0; }
+    return -1;
+}
+
+/* Reads the record that starts on `line` of path (it may run over several
+** lines) into a malloc'd, NUL-terminated buffer. */
+static char *read_record(const char *path, uint32_t line, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = NULL, *rec = NULL;
+    size_t cap = 0, n = 0;
+    ssize_t got;
+    uint32_t ln = 0;
+    span_ctx c = {0, 0};
+    struct csv_parser p;
+    if (csv_init(&p, 0) != 0) { fclose(f); return NULL; }
+    while (!c.ended && (got = getline(&buf, &cap, f)) > 0) {
+        if (++ln < line) continue;
+        char *r = realloc(rec, n + (size_t)got + 1);
+        if (!r) break;
+        rec = r;
+        memcpy(rec + n, buf, (size_t)got);
+        n += (size_t)got;
+        rec[n] = 0;
+        csv_parse(&p, buf, (size_t)got, span_cb1, span_cb2, &c);
+    }
+    csv_free(&p);
+    free(buf);
+    fclose(f);
+    *len = n;
+    return rec;
+}
+
+/* Line and column of byte `off` inside field k of the record on `line`. */
+static void locate(const char *path, uint32_t line, size_t k, size_t off, int *out_line,
+                   int *out_col)
+{
+    *out_line = (int)line;
+    *out_col = 0;
+    size_t len = 0, a, b;
+    char *rec = read_record(path, line, &len);
+    if (!rec) return;
+    if (field_span(rec, len, k, &a, &b) == 0) {
+        size_t at = a + off;
+        if (a < b && rec[a] == '"') at++;         /* inside the quotes */
+        if (at > b && b > a) at = b;
+        int l = (int)line, col = 1;
+        for (size_t i = 0; i < at && i < len; i++) {
+            if (rec[i] == '\n') { l++; col = 1; } else col++;
+        }
+        *out_line = l;
+        *out_col = col;
+    }
+    free(rec);
+}
+
+/* Records the first error: message at field k (byte off inside it) of the
+** record that starts on `line`. */
+static void failv(ld *L, uint32_t line, size_t k, size_t off, const char *fmt, va_list ap)
+{
+    if (L->rc) return;
+    char msg[768];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    int l, c;
+    locate(L->path, line, k, off, &l, &c);
+    sio_error_set(L->err, L->path, l, c, "%s", msg);
+    L->rc = SIO_EINPUT;
+}
+
+static void fail(ld *L, uint32_t line, size_t k, size_t off, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void fail(ld *L, uint32_t line, size_t k, size_t off, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    failv(L, line, k, off, fmt, ap);
+    va_end(ap);
+}
+
+static void oom(ld *L)
+{
+    if (L->rc) return;
+    sio_error_set(L->err, L->path, 0, 0, "out of memory");
+    L->rc = SIO_ENOMEM;
+}
+
+/* ---- numbers ------------------------------------------------------------ */
+
+/* A whole number of decimal digits only; -1 when malformed, -2 on overflow. */
+static int parse_u63(const char *s, size_t n, int64_t *out)
+{
+    if (n == 0) return -1;
+    int64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        int d = s[i] - '0';
+        if (v > (INT64_MAX - d) / 10) return -2;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+static const char *quote_text(const char *s, size_t n, char *buf, size_t cap)
+{
+    size_t m = n < cap - 4 ? n : cap - 4;
+    memcpy(buf, s, m);
+    strcpy(buf + m, n > m ? "..." : "");
+    return buf;
+}
+
+/* ---- growth -------------------------------------------------------------- */
+
+#define GROW(L, arr, cap_new) do {                                          \
+        void *p_ = realloc((arr), (cap_new) * sizeof *(arr));               \
+        if (!p_) { oom(L); return -1; }                                     \
+        (arr) = p_;                                                         \
+    } while (0)
+
+static int grow_rows(ld *L)
+{
+    sio_schedule *s = L->s;
+    size_t cap = L->cap ? L->cap * 2 : 4096;
+    GROW(L, s->unit, cap); GROW(L, s->op, cap); GROW(L, s->chip, cap);
+    GROW(L, s->start_cyc, cap); GROW(L, s->cycles, cap); GROW(L, s->activity, cap);
+    GROW(L, s->line, cap); GROW(L, s->id_off, cap);
+    GROW(L, s->dep_off, cap + 1);
+    L->cap = cap;
+    return 0;
+}
+
+static int pool_add(ld *L, char **pool, size_t *len, size_t *cap, const char *t, size_t n)
+{
+    if (*len + n + 1 > *cap) {
+        size_t c = *cap ? *cap : 65536;
+        while (*len + n + 1 > c) c *= 2;
+        char *p = realloc(*pool, c);
+        if (!p) { oom(L); return -1; }
+        *pool = p;
+        *cap = c;
+    }
+    memcpy(*pool + *len, t, n);
+    (*pool)[*len + n] = 0;
+    *len += n + 1;
+    return 0;
+}
+
+/* ---- hashes over the chip and the ids ---------------------------------- */
+
+static int unit_eq(const void *ctx, uint32_t k, const char *s, size_t n, uint64_t salt)
+{
+    (void)salt;
+    const char *u = ((const sio_chip *)ctx)->units[k].name;
+    return strncmp(u, s, n) == 0 && u[n] == 0;
+}
+static uint64_t unit_hash(const void *ctx, uint32_t k)
+{
+    const char *u = ((const sio_chip *)ctx)->units[k].name;
+    return fnv(u, strlen(u), 0);
+}
+static int op_eq(const void *ctx, uint32_t k, const char *s, size_t n, uint64_t salt)
+{
+    const sio_op *o = &((const sio_chip *)ctx)->ops[k];
+    return o->cls == salt && strncmp(o->name, s, n) == 0 && o->name[n] == 0;
+}
+static uint64_t op_hash(const void *ctx, uint32_t k)
+{
+    const sio_op *o = &((const sio_chip *)ctx)->ops[k];
+    return fnv(o->name, strlen(o->name), o->cls);
+}
+static int id_eq(const void *ctx, uint32_t k, const char *s, size_t n, uint64_t salt)
+{
+    const sio_schedule *S = ctx;
+    const char *t = S->id_pool + S->id_off[k];
+    return S->chip[k] == salt && strncmp(t, s, n) == 0 && t[n] == 0;
+}
+static uint64_t id_hash(const void *ctx, uint32_t k)
+{
+    const sio_schedule *S = ctx;
+    const char *t = S->id_pool + S->id_off[k];
+    return fnv(t, strlen(t), S->chip[k]);
+}
+
+static int build_chip_hashes(ld *L)
+{
+    const sio_chip *c = L->chip;
+    size_t w;
+    for (size_t i = 0; i < c->n_units; i++) {
+        if ((L->unit_h.n + 1) * 2 > L->unit_h.cap && strhash_grow(&L->unit_h, c, unit_hash)) return -1;
+        const char *nm = c->units[i].name;
+        if (strhash_find(&L->unit_h, c, unit_eq, nm, strlen(nm), 0, &w) < 0) {
+            L->unit_h.slot[w] = (uint32_t)i + 1;
+            L->unit_h.n++;
+        }
+    }
+    for (size_t i = 0; i < c->n_ops; i++) {
+        if ((L->op_h.n + 1) * 2 > L->op_h.cap && strhash_grow(&L->op_h, c, op_hash)) return -1;
+        const char *nm = c->ops[i].name;
+        if (strhash_find(&L->op_h, c, op_eq, nm, strlen(nm), c->ops[i].cls, &w) < 0) {
+            L->op_h.slot[w] = (uint32_t)i + 1;
+            L->op_h.n++;
+        }
+    }
+    return 0;
+}
+
+/* ---- the header ------------------------------------------------------ */
+
+static void header_field(ld *L, const char *t, size_t n, size_t k)
+{
+    sio_schedule *s = L->s;
+    char **cols = realloc(s->cols, (k + 1) * sizeof *cols);
+    enum col_kind *kind = realloc(L->kind, (k + 1) * sizeof *kind);
+    if (cols) s->cols = cols;
+    if (kind) L->kind = kind;
+    if (!cols || !kind || !(s->cols[k] = malloc(n + 1))) { oom(L); return; }
+    memcpy(s->cols[k], t, n);
+    s->cols[k][n] = 0;
+    s->n_cols = k + 1;
+    L->n_kind = k + 1;
+    L->kind[k] = K_EXTRA;
+    for (size_t c = 0; c < N_COLS; c++) {
+        if (strcmp(COLS[c].name, s->cols[k]) != 0) continue;
+        for (size_t j = 0; j < k; j++) {
+            if (L->kind[j] == COLS[c].kind) {
+                fail(L, L->rec_line, k, 0, "duplicate column '%s' (also column %zu)", COLS[c].name, j + 1);
+                return;
+            }
+        }
+        L->kind[k] = COLS[c].kind;
+    }
+}
+
+static int *col_slot(sio_schedule *s, enum col_kind k)
+{
+    switch (k) {
+    case K_ID: return &s->col_id;
+    case K_UNIT: return &s->col_unit;
+    case K_OP: return &s->col_op;
+    case K_START: return &s->col_start;
+    case K_CYCLES: return &s->col_cycles;
+    case K_CHIP: return &s->col_chip;
+    case K_ACTIVITY: return &s->col_activity;
+    case K_DEPS: return &s->col_deps;
+    case K_EXTRA: break;
+    }
+    return NULL;
+}
+
+static void header_end(ld *L)
+{
+    sio_schedule *s = L->s;
+    for (size_t k = 0; k < L->n_kind; k++) {
+        int *slot = col_slot(s, L->kind[k]);
+        if (slot) *slot = (int)k;
+    }
+    for (size_t c = 0; c < N_COLS; c++) {
+        if (COLS[c].required && *col_slot(s, COLS[c].kind) < 0) {
+            fail(L, L->rec_line, 0, 0, "missing required column '%s' (the header needs id, unit, op, start, cycles)",
+                 COLS[c].name);
+            return;
+        }
+    }
+    L->in_header = 0;
+}
+
+/* ---- deps ---------------------------------------------------------------- */
+
+static void parse_deps(ld *L, const char *t, size_t n, size_t k)
+{
+    size_t i = 0;
+    while (i <= n && !L->rc) {
+        size_t e = i;
+        while (e < n && t[e] != ';') e++;
+        size_t a = i, b = e;
+        while (a < b && (t[a] == ' ' || t[a] == '\t')) a++;
+        while (b > a && (t[b - 1] == ' ' || t[b - 1] == '\t')) b--;
+        if (a == b) {
+            if (e < n || i > 0) {
+                fail(L, L->rec_line, k, a, "empty dep in 'deps' (ids are separated by ';')");
+                return;
+            }
+            break;                     /* an empty field: no deps */
+        }
+        /* ID, ID+N or ID=N: the suffix after the last '+' or '=' */
+        size_t m = b;
+        while (m > a && t[m - 1] != '+' && t[m - 1] != '=') m--;
+        uint8_t kind = SIO_DEP_END;
+        int64_t lag = 0;
+        size_t name_end = b;
+        if (m > a) {
+            int64_t v;
+            int r = parse_u63(t + m, b - m, &v);
+            if (r == 0) {
+                kind = t[m - 1] == '+' ? SIO_DEP_START : SIO_DEP_EXACT;
+                lag = v;
+                name_end = m - 1;
+            } else if (r == -2 || (b > m && t[m] == '-') || t[m - 1] == '=') {
+                char q[64];
+                fail(L, L->rec_line, k, m, "dep lag '%s' is not a whole number >= 0",
+                     quote_text(t + m, b - m, q, sizeof q));
+                return;
+            }
+        }
+        if (name_end == a) {
+            fail(L, L->rec_line, k, a, "dep has no id before '%c'", t[a]);
+            return;
+        }
+        if (L->n_dr == L->dr_cap) {
+            size_t c = L->dr_cap ? L->dr_cap * 2 : 4096;
+            dep_raw *p = realloc(L->dr, c * sizeof *p);
+            uint8_t *pk = realloc(L->s->dep_kind, c);
+            if (pk) L->s->dep_kind = pk;
+            int64_t *pl = realloc(L->s->dep_lag, c * sizeof *pl);
+            if (pl) L->s->dep_lag = pl;
+            if (!p || !pk || !pl) { free(p == L->dr ? NULL : p); oom(L); return; }
+            L->dr = p;
+            L->dr_cap = c;
+        }
+        dep_raw *d = &L->dr[L->n_dr];
+        d->name_off = L->dn_len;
+        d->name_len = (uint32_t)(name_end - a);
+        d->col_off = (uint32_t)a;
+        L->s->dep_kind[L->n_dr] = kind;
+        L->s->dep_lag[L->n_dr] = lag;
+        if (pool_add(L, &L->dep_names, &L->dn_len, &L->dn_cap, t + a, name_end - a)) return;
+        L->n_dr++;
+        i = e + 1;
+    }
+}
+
+/* ---- records ------------------------------------------------------------- */
+
+static const char *const COL_NAME[] = {
+    [K_EXTRA] = "", [K_ID] = "id", [K_UNIT] = "unit", [K_OP] = "op", [K_START] = "start",
+    [K_CYCLES] = "cycles", [K_CHIP] = "chip", [K_ACTIVITY] = "activity", [K_DEPS] = "deps",
+};
+
+static void data_field(ld *L, const char *t, size_t n, size_t k)
+{
+    sio_schedule *s = L->s;
+    size_t r = s->n;
+    if (k == 0) {
+        if (r == L->cap && grow_rows(L)) return;
+        s->chip[r] = 0;
+        s->activity[r] = 1.0;
+        s->line[r] = L->rec_line;
+        s->dep_off[r] = L->n_dr;
+        L->has_unit = 0;
+        L->op_len = 0;
+        L->op_too_long = 0;
+    }
+    if (k >= L->n_kind) {
+        fail(L, L->rec_line, k, 0, "row has more fields than the header's %zu", L->n_kind);
+        return;
+    }
+    enum col_kind kind = L->kind[k];
+    if (kind == K_EXTRA) return;
+    if (n == 0 && kind != K_ACTIVITY && kind != K_DEPS && kind != K_CHIP) {
+        fail(L, L->rec_line, k, 0, "empty '%s'", COL_NAME[kind]);
+        return;
+    }
+    char q[80];
+    int64_t v;
+    int rc;
+    size_t w;
+    switch (kind) {
+    case K_ID:
+        s->id_off[r] = L->pool_len;
+        pool_add(L, &s->id_pool, &L->pool_len, &L->pool_cap, t, n);
+        break;
+    case K_UNIT: {
+        int64_t u = strhash_find(&L->unit_h, L->chip, unit_eq, t, n, 0, &w);
+        if (u < 0) {
+            fail(L, L->rec_line, k, 0, "unknown unit '%s' (not in chip '%s')", quote_text(t, n, q, sizeof q),
+                 L->chip->name);
+            return;
+        }
+        s->unit[r] = (uint32_t)u;
+        L->has_unit = 1;
+        break;
+    }
+    case K_OP:
+        if (n >= sizeof L->op_name) { L->op_too_long = 1; n = sizeof L->op_name - 1; }
+        memcpy(L->op_name, t, n);
+        L->op_len = n;
+        L->op_field = k;
+        break;
+    case K_START:
+    case K_CYCLES:
+        rc = parse_u63(t, n, &v);
+        if (rc == -2) {
+            fail(L, L->rec_line, k, 0, "'%s' %s is too large", COL_NAME[kind], quote_text(t, n, q, sizeof q));
+        } else if (rc < 0) {
+            fail(L, L->rec_line, k, 0, "'%s' must be a whole number of cycles %s, not '%s'", COL_NAME[kind],
+                 kind == K_START ? ">= 0" : ">= 1", quote_text(t, n, q, sizeof q));
+        } else if (kind == K_CYCLES && v < 1) {
+            fail(L, L->rec_line, k, 0, "'cycles' must be >= 1, not %" PRId64, v);
+        } else if (v > ((int64_t)1 << 52)) {
+            fail(L, L->rec_line, k, 0, "'%s' %" PRId64 " is beyond 2^52 cycles", COL_NAME[kind], v);
+        } else if (kind == K_START) {
+            s->start_cyc[r] = v;
+        } else {
+            s->cycles[r] = v;
+        }
+        break;
+    case K_CHIP:
+        if (n == 0) break;
+        rc = parse_u63(t, n, &v);
+        if (rc < 0 || v >= (int64_t)MAX_CHIPS) {
+            fail(L, L->rec_line, k, 0, "'chip' must be a whole number from 0 to %u, not '%s'", MAX_CHIPS - 1,
+                 quote_text(t, n, q, sizeof q));
+            return;
+        }
+        s->chip[r] = (uint32_t)v;
+        if ((size_t)v + 1 > s->n_chips) s->n_chips = (size_t)v + 1;
+        break;
+    case K_ACTIVITY: {
+        if (n == 0) break;
+        char *end;
+        errno = 0;
+        double a = strtod(t, &end);
+        if (end != t + n || n == 0 || !isfinite(a) || errno == ERANGE || a < 0.0 || a > 1.0 ||
+            t[0] == ' ') {
+            fail(L, L->rec_line, k, 0, "'activity' must be a number from 0 to 1, not '%s'",
+                 quote_text(t, n, q, sizeof q));
+            return;
+        }
+        s->activity[r] = a;
+        break;
+    }
+    case K_DEPS:
+        parse_deps(L, t, n, k);
+        break;
+    case K_EXTRA:
+        break;
+    }
+}
+
+static void data_end(ld *L)
+{
+    sio_schedule *s = L->s;
+    size_t r = s->n;
+    if (L->field < L->n_kind) {
+        fail(L, L->rec_line, L->field - 1, (size_t)1 << 30, "row has %zu fields, the header %zu", L->field,
+             L->n_kind);
+        return;
+    }
+    /* the op, now that the unit (and so its class) is known */
+    size_t cls = L->chip->units[s->unit[r]].cls;
+    size_t w;
+    int64_t o = L->op_too_long ? -1
+                               : strhash_find(&L->op_h, L->chip, op_eq, L->op_name, L->op_len, cls, &w);
+    if (o < 0) {
+        char q[80];
+        fail(L, L->rec_line, L->op_field, 0, "unknown op '%s' for unit '%s' of class %s",
+             quote_text(L->op_name, L->op_len, q, sizeof q), L->chip->units[s->unit[r]].name,
+             L->chip->classes[cls]);
+        return;
+    }
+    s->op[r] = (uint32_t)o;
+    /* the id, unique per chip */
+    if ((L->id_h.n + 1) * 2 > L->id_h.cap && strhash_grow(&L->id_h, s, id_hash)) { oom(L); return; }
+    const char *id = s->id_pool + s->id_off[r];
+    size_t idn = strlen(id);
+    int64_t prev = strhash_find(&L->id_h, s, id_eq, id, idn, s->chip[r], &w);
+    if (prev >= 0) {
+        fail(L, L->rec_line, (size_t)s->col_id, 0, "duplicate id '%s' on chip %u (first on line %u)", id,
+             s->chip[r], s->line[prev]);
+        return;
+    }
+    /* id_eq compares chip[k] and id_off[k] of the slot, set before the insert */
+    L->id_h.slot[w] = (uint32_t)r + 1;
+    L->id_h.n++;
+    s->n = r + 1;
+    if (s->n >= UINT32_MAX - 1) {
+        fail(L, L->rec_line, 0, 0, "more than 2^32 - 2 instructions in one schedule");
+    }
+}
+
+static void cb_field(void *f, size_t n, void *data)
+{
+    ld *L = data;
+    if (L->rc) return;
+    const char *t = f ? f : "";
+    size_t k = L->field++;
+    if (L->in_header) header_field(L, t, n, k);
+    else data_field(L, t, n, k);
+}
+
+static void cb_record(int c, void *data)
+{
+    (void)c;
+    ld *L = data;
+    if (!L->rc) {
+        if (L->in_header) header_end(L);
+        else data_end(L);
+    }
+    L->field = 0;
+    L->rec_open = 0;
+}
+
+/* ---- after the file: deps, cycles, the schedule's own rules ---------- */
+
+static int resolve_deps(ld *L)
+{
+    sio_schedule *s = L->s;
+    s->dep_off[s->n] = L->n_dr;
+    s->n_deps = L->n_dr;
+    if (L->n_dr == 0) return 0;
+    if (!(s->dep_src = malloc(L->n_dr * sizeof *s->dep_src))) { oom(L); return -1; }
+    for (size_t i = 0; i < s->n; i++) {
+        for (size_t d = s->dep_off[i]; d < s->dep_off[i + 1]; d++) {
+            const char *nm = L->dep_names + L->dr[d].name_off;
+            size_t w;
+            int64_t j = strhash_find(&L->id_h, s, id_eq, nm, L->dr[d].name_len, s->chip[i], &w);
+            if (j < 0) {
+                fail(L, s->line[i], (size_t)s->col_deps, L->dr[d].col_off, "dep on unknown id '%s' (no such id on chip %u)",
+                     nm, s->chip[i]);
+                return -1;
+            }
+            if ((size_t)j == i) {
+                fail(L, s->line[i], (size_t)s->col_deps, L->dr[d].col_off,
+                     "dependency cycle: '%s' depends on itself", nm);
+                return -1;
+            }
+            s->dep_src[d] = (uint32_t)j;
+        }
+    }
+    return 0;
+}
+
+/* Kahn's algorithm over the dep graph; on a cycle, walks it to name it. */
+static int check_cycles(ld *L)
+{
+    sio_schedule *s = L->s;
+    if (s->n_deps == 0) return 0;
+    size_t n = s->n;
+    uint32_t *indeg = calloc(n, sizeof *indeg);
+    size_t *out_off = calloc(n + 1, sizeof *out_off);
+    uint32_t *out = malloc(s->n_deps * sizeof *out);
+    uint32_t *queue = malloc(n * sizeof *queue);
+    int rc = 0;
+    if (!indeg || !out_off || !out || !queue) { oom(L); rc = -1; goto done; }
+    for (size_t d = 0; d < s->n_deps; d++) out_off[s->dep_src[d] + 1]++;
+    for (size_t i = 0; i < n; i++) out_off[i + 1] += out_off[i];
+    for (size_t i = 0; i < n; i++) {
+        indeg[i] = (uint32_t)(s->dep_off[i + 1] - s->dep_off[i]);
+        for (size_t d = s->dep_off[i]; d < s->dep_off[i + 1]; d++) out[out_off[s->dep_src[d]]++] = (uint32_t)i;
+    }
+    for (size_t i = n; i > 0; i--) out_off[i] = out_off[i - 1];
+    out_off[0] = 0;
+    size_t qh = 0, qt = 0;
+    for (size_t i = 0; i < n; i++) if (!indeg[i]) queue[qt++] = (uint32_t)i;
+    while (qh < qt) {
+        uint32_t v = queue[qh++];
+        for (size_t e = out_off[v]; e < out_off[v + 1]; e++) if (--indeg[out[e]] == 0) queue[qt++] = out[e];
+    }
+    if (qt < n) {
+        /* every node left has a dep that is left: walk back until one repeats */
+        size_t v = 0;
+        while (!indeg[v]) v++;
+        uint32_t *seen = calloc(n, sizeof *seen);
+        if (!seen) { oom(L); rc = -1; goto done; }
+        uint32_t step = 1;
+        while (!seen[v]) {
+            seen[v] = step++;
+            for (size_t d = s->dep_off[v]; d < s->dep_off[v + 1]; d++) {
+                if (indeg[s->dep_src[d]]) { v = s->dep_src[d]; break; }
+            }
+        }
+        /* v is on the cycle: name it, following the deps around once */
+        char path[512];
+        size_t len = 0;
+        size_t u = v;
+        do {
+            int m = snprintf(path + len, sizeof path - len, "%s'%s'", len ? " <- " : "", sio_schedule_id(s, u));
+            if (m > 0) len += (size_t)m;
+            if (len >= sizeof path - 1) { len = sizeof path - 1; break; }
+            for (size_t d = s->dep_off[u]; d < s->dep_off[u + 1]; d++) {
+                if (indeg[s->dep_src[d]]) { u = s->dep_src[d]; break; }
+            }
+        } while (u != v);
+        if (len < sizeof path - 16) snprintf(path + len, sizeof path - len, " <- '%s'", sio_schedule_id(s, v));
+        free(seen);
+        fail(L, s->line[v], (size_t)s->col_deps, 0, "dependency cycle: %s", path);
+        rc = -1;
+    }
+done:
+    free(indeg); free(out_off); free(out); free(queue);
+    return rc;
+}
+
+typedef struct unit_last { int64_t start, end; uint32_t idx; } unit_last;
+
+typedef struct by_start { int64_t start; uint32_t idx; } by_start;
+
+static int cmp_by_start(const void *a, const void *b)
+{
+    const by_start *x = a, *y = b;
+    if (x->start != y->start) return (x->start > y->start) - (x->start < y->start);
+    return (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* Positions an error at instruction i's column `col` for the public verify. */
+static int verify_fail(const sio_schedule *s, sio_error *err, size_t i, int col, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static int verify_fail(const sio_schedule *s, sio_error *err, size_t i, int col, const char *fmt, ...)
+{
+    char msg[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    int l, c;
+    locate(s->path, s->line[i], col < 0 ? 0 : (size_t)col, 0, &l, &c);
+    sio_error_set(err, s->path, l, c, "%s", msg);
+    return SIO_EINPUT;
+}
+
+int sio_schedule_verify(const sio_chip *chip, const sio_schedule *s, const int64_t *st, sio_error *err)
+{
+    /* deps of all three kinds */
+    for (size_t i = 0; i < s->n; i++) {
+        for (size_t d = s->dep_off[i]; d < s->dep_off[i + 1]; d++) {
+            size_t j = s->dep_src[d];
+            int64_t lag = s->dep_lag[d];
+            switch (s->dep_kind[d]) {
+            case SIO_DEP_END:
+                if (st[i] < st[j] + s->cycles[j])
+                    return verify_fail(s, err, i, s->col_start,
+                                       "start %" PRId64 " breaks dep on '%s', which ends at %" PRId64, st[i],
+                                       sio_schedule_id(s, j), st[j] + s->cycles[j]);
+                break;
+            case SIO_DEP_START:
+                if (st[i] < st[j] + lag)
+                    return verify_fail(s, err, i, s->col_start,
+                                       "start %" PRId64 " breaks dep '%s+%" PRId64 "' (needs >= %" PRId64 ")", st[i],
+                                       sio_schedule_id(s, j), lag, st[j] + lag);
+                break;
+            default:
+                if (st[i] != st[j] + lag)
+                    return verify_fail(s, err, i, s->col_start,
+                                       "start %" PRId64 " breaks dep '%s=%" PRId64 "' (needs exactly %" PRId64 ")",
+                                       st[i], sio_schedule_id(s, j), lag, st[j] + lag);
+            }
+        }
+    }
+    /* one op at a time per unit: one pass when each unit's ops come in start
+    ** order in the file (the usual case), else bucket by unit and sort */
+    size_t nu = chip->n_units, slots = s->n_chips * nu;
+    unit_last *last = malloc((slots ? slots : 1) * sizeof *last);
+    if (!last) { sio_error_set(err, s->path, 0, 0, "out of memory"); return SIO_ENOMEM; }
+    for (size_t k = 0; k < slots; k++) last[k].start = -1;
+    int sorted = 1;
+    for (size_t i = 0; i < s->n && sorted; i++) {
+        unit_last *u = &last[(size_t)s->chip[i] * nu + s->unit[i]];
+        if (u->start >= 0 && st[i] < u->start) { sorted = 0; break; }
+        if (u->start >= 0 && st[i] < u->end) {
+            int rc = verify_fail(s, err, i, s->col_start,
+                                 "unit '%s' on chip %u is busy with '%s' until %" PRId64 "; '%s' starts at %" PRId64,
+                                 chip->units[s->unit[i]].name, s->chip[i], sio_schedule_id(s, u->idx), u->end,
+                                 sio_schedule_id(s, i), st[i]);
+            free(last);
+            return rc;
+        }
+        u->start = st[i];
+        u->end = st[i] + s->cycles[i];
+        u->idx = (uint32_t)i;
+    }
+    if (sorted) { free(last); return SIO_OK; }
+    free(last);
+    size_t *off = calloc(slots + 1, sizeof *off);
+    by_start *idx = malloc((s->n ? s->n : 1) * sizeof *idx);
+    if (!off || !idx) { free(off); free(idx); sio_error_set(err, s->path, 0, 0, "out of memory"); return SIO_ENOMEM; }
+    for (size_t i = 0; i < s->n; i++) off[(size_t)s->chip[i] * nu + s->unit[i] + 1]++;
+    for (size_t k = 0; k < slots; k++) off[k + 1] += off[k];
+    for (size_t i = 0; i < s->n; i++) {
+        by_start *e = &idx[off[(size_t)s->chip[i] * nu + s->unit[i]]++];
+        e->start = st[i];
+        e->idx = (uint32_t)i;
+    }
+    for (size_t k = slots; k > 0; k--) off[k] = off[k - 1];
+    off[0] = 0;
+    int rc = SIO_OK;
+    for (size_t k = 0; k < slots && rc == SIO_OK; k++) {
+        by_start *b = idx + off[k];
+        size_t m = off[k + 1] - off[k];
+        qsort(b, m, sizeof *b, cmp_by_start);
+        for (size_t a = 1; a < m; a++) {
+            size_t p = b[a - 1].idx, i = b[a].idx;
+            if (st[i] < st[p] + s->cycles[p]) {
+                size_t later = s->line[i] > s->line[p] ? i : p, other = later == i ? p : i;
+                rc = verify_fail(s, err, later, s->col_start,
+                                 "unit '%s' on chip %u runs '%s' (cycles %" PRId64 "-%" PRId64 ") and '%s' (cycles %"
+                                 PRId64 "-%" PRId64 ") at once",
+                                 chip->units[s->unit[i]].name, s->chip[i], sio_schedule_id(s, other), st[other],
+                                 st[other] + s->cycles[other], sio_schedule_id(s, later), st[later],
+                                 st[later] + s->cycles[later]);
+                break;
+            }
+        }
+    }
+    free(off);
+    free(idx);
+    return rc;
+}
+
+/* ---- the public entry points ------------------------------------------ */
+
+static int is_blank(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) if (p[i] != '\n' && p[i] != '\r') return 0;
+    return 1;
+}
+
+int sio_schedule_load(const sio_chip *chip, const char *path, sio_schedule **out, sio_error *err)
+{
+    *out = NULL;
+    sio_error scratch;
+    if (!err) err = &scratch;
+    ld L;
+    memset(&L, 0, sizeof L);
+    L.chip = chip;
+    L.path = path;
+    L.err = err;
+    L.in_header = 1;
+    sio_schedule *s = calloc(1, sizeof *s);
+    if (!s || !(s->path = strdup(path))) {
+        free(s);
+        sio_error_set(err, path, 0, 0, "out of memory");
+        return SIO_ENOMEM;
+    }
+    L.s = s;
+    s->n_chips = 1;
+    s->col_id = s->col_unit = s->col_op = s->col_start = s->col_cycles = -1;
+    s->col_chip = s->col_activity = s->col_deps = -1;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        sio_error_set(err, path, 0, 0, "cannot open: %s", strerror(errno));
+        sio_schedule_free(s);
+        return SIO_EIO;
+    }
+    char *buf = malloc(CHUNK);
+    struct csv_parser p;
+    int have_p = 0;
+    if (!buf || build_chip_hashes(&L) || grow_rows(&L) || csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL)) {
+        oom(&L);
+        goto out;
+    }
+    have_p = 1;
+    csv_set_blk_size(&p, 256);
+    size_t got, total = 0;
+    int at_line_start = 1;
+    size_t line_col0 = 0;     /* bytes of the current line fed before this piece */
+    while (!L.rc && (got = fread(buf, 1, CHUNK, f)) > 0) {
+        size_t i = 0;
+        if (total == 0 && got >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) i = 3;  /* UTF-8 BOM */
+        total += got;
+        while (i < got && !L.rc) {
+            const char *nl = memchr(buf + i, '\n', got - i);
+            size_t end = nl ? (size_t)(nl - buf) + 1 : got;
+            if (at_line_start) {
+                if (L.line == UINT32_MAX) { sio_error_set(err, path, 0, 0, "more than 2^32 lines"); L.rc = SIO_EINPUT; break; }
+                L.line++;
+                line_col0 = 0;
+            }
+            if (!L.rec_open && !is_blank(buf + i, end - i)) {
+                L.rec_open = 1;
+                L.rec_line = L.line;
+            }
+            size_t used = csv_parse(&p, buf + i, end - i, cb_field, cb_record, &L);
+            if (used < end - i && !L.rc) {
+                sio_error_set(err, path, (int)L.line, (int)(line_col0 + used + 1),
+                              "malformed quoted field (a quote inside a field must be doubled)");
+                L.rc = SIO_EINPUT;
+            }
+            line_col0 += end - i;
+            at_line_start = nl != NULL;
+            i = end;
+        }
+    }
+    if (!L.rc && ferror(f)) {
+        sio_error_set(err, path, 0, 0, "read error: %s", strerror(errno));
+        L.rc = SIO_EIO;
+    }
+    if (!L.rc && csv_fini(&p, cb_field, cb_record, &L) != 0 && !L.rc) {
+        sio_error_set(err, path, (int)L.rec_line, 1, "unterminated quoted field (the record starts here)");
+        L.rc = SIO_EINPUT;
+    }
+    if (!L.rc && L.in_header) {
+        sio_error_set(err, path, 1, 1, "empty file: a schedule needs a header (id,unit,op,start,cycles)");
+        L.rc = SIO_EINPUT;
+    }
+    if (!L.rc) resolve_deps(&L);
+    if (!L.rc) check_cycles(&L);
+    if (!L.rc) {
+        int rc = sio_schedule_verify(chip, s, s->start_cyc, err);
+        if (rc) L.rc = rc;
+    }
+out:
+    if (have_p) csv_free(&p);
+    free(buf);
+    fclose(f);
+    free(L.kind);
+    free(L.dr);
+    free(L.dep_names);
+    free(L.unit_h.slot);
+    free(L.op_h.slot);
+    free(L.id_h.slot);
+    if (L.rc) {
+        sio_schedule_free(s);
+        return L.rc;
+    }
+    *out = s;
+    return SIO_OK;
+}
+
+void sio_schedule_free(sio_schedule *s)
+{
+    if (!s) return;
+    free(s->path);
+    free(s->unit); free(s->op); free(s->chip);
+    free(s->start_cyc); free(s->cycles); free(s->activity); free(s->line);
+    free(s->dep_off); free(s->dep_src); free(s->dep_kind); free(s->dep_lag);
+    free(s->id_pool); free(s->id_off);
+    for (size_t k = 0; k < s->n_cols; k++) free(s->cols[k]);
+    free(s->cols);
+    free(s);
+}
+
+const char *sio_schedule_id(const sio_schedule *s, size_t i) { return s->id_pool + s->id_off[i]; }
+
+int64_t sio_schedule_makespan_cyc(const sio_schedule *s)
+{
+    int64_t m = 0;
+    for (size_t i = 0; i < s->n; i++) if (s->start_cyc[i] + s->cycles[i] > m) m = s->start_cyc[i] + s->cycles[i];
+    return m;
+}
+
+/* ---- the writer ------------------------------------------------------- */
+
+typedef struct wr {
+    FILE *out;
+    const sio_schedule *s;
+    const int64_t *st;
+    char *rec;            /* the record's bytes so far */
+    size_t len, cap;
+    size_t row;           /* -1 for the header */
+    int header_done;
+    int failed;
+} wr;
+
+static void wr_cb1(void *f, size_t n, void *data) { (void)f; (void)n; (void)data; }
+
+static void wr_cb2(int c, void *data)
+{
+    (void)c;
+    wr *w = data;
+    if (!w->header_done) {
+        w->header_done = 1;
+    } else {
+        size_t r = w->row++;
+        size_t a, b;
+        if (r < w->s->n && w->st[r] != w->s->start_cyc[r] &&
+            field_span(w->rec, w->len, (size_t)w->s->col_start, &a, &b) == 0) {
+            fwrite(w->rec, 1, a, w->out);
+            fprintf(w->out, "%" PRId64, w->st[r]);
+            fwrite(w->rec + b, 1, w->len - b, w->out);
+            w->len = 0;
+            return;
+        }
+    }
+    fwrite(w->rec, 1, w->len, w->out);
+    w->len = 0;
+}
+
+int sio_schedule_write(const sio_schedule *s, const int64_t *start_cyc, const char *out_path, sio_error *err)
+{
+    struct stat a, b;
+    if (stat(out_path, &b) == 0 && stat(s->path, &a) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+        sio_error_set(err, out_path, 0, 0, "refusing to overwrite the input schedule");
+        return SIO_EINPUT;
+    }
+    FILE *in = fopen(s->path, "rb");
+    if (!in) {
+        sio_error_set(err, s->path, 0, 0, "cannot reopen to write it back: %s", strerror(errno));
+        return SIO_EIO;
+    }
+    sio_out *o;
+    int rc = sio_out_open(out_path, &o, err);
+    if (rc) { fclose(in); return rc; }
+    wr w;
+    memset(&w, 0, sizeof w);
+    w.out = sio_out_file(o);
+    w.s = s;
+    w.st = start_cyc;
+    struct csv_parser p;
+    char *buf = malloc(CHUNK);
+    if (!buf || csv_init(&p, CSV_APPEND_NULL) != 0) {
+        free(buf);
+        fclose(in);
+        sio_out_abort(o);
+        sio_error_set(err, out_path, 0, 0, "out of memory");
+        return SIO_ENOMEM;
+    }
+    size_t got;
+    int in_rec = 0;
+    while ((got = fread(buf, 1, CHUNK, in)) > 0 && !w.failed) {
+        size_t i = 0;
+        while (i < got) {
+            const char *nl = memchr(buf + i, '\n', got - i);
+            size_t end = nl ? (size_t)(nl - buf) + 1 : got;
+            if (!in_rec && w.len == 0 && is_blank(buf + i, end - i)) {
+                fwrite(buf + i, 1, end - i, w.out);     /* a blank line between records */
+                i = end;
+                continue;
+            }
+            in_rec = 1;
+            if (w.len + (end - i) > w.cap) {
+                size_t c = w.cap ? w.cap : 4096;
+                while (c < w.len + (end - i)) c *= 2;
+                char *r = realloc(w.rec, c);
+                if (!r) { w.failed = 1; break; }
+                w.rec = r;
+                w.cap = c;
+            }
+            memcpy(w.rec + w.len, buf + i, end - i);
+            w.len += end - i;
+            if (nl) {
+                csv_parse(&p, w.rec + w.len - (end - i), end - i, wr_cb1, wr_cb2, &w);
+                if (w.len == 0) in_rec = 0;
+            } else {
+                csv_parse(&p, buf + i, end - i, wr_cb1, wr_cb2, &w);
+            }
+            i = end;
+        }
+    }
+    /* a last record with no newline */
+    if (!w.failed) {
+        size_t keep = w.len;
+        csv_fini(&p, wr_cb1, wr_cb2, &w);
+        if (w.len == keep && keep) fwrite(w.rec, 1, w.len, w.out);
+    }
+    csv_free(&p);
+    free(buf);
+    free(w.rec);
+    int bad = ferror(in) || w.failed;
+    fclose(in);
+    if (bad) {
+        sio_out_abort(o);
+        sio_error_set(err, out_path, 0, 0, "could not copy %s", s->path);
+        return SIO_EIO;
+    }
+    return sio_out_commit(o, err);
+}

@@ -1,0 +1,109 @@
+/* sio_util.c -- error text, status strings and whole-or-nothing output files.
+**
+** Every module reports input errors as "file:line:col: message" through
+** sio_error_set, and writes its output files through sio_out: data goes to a
+** temporary file in the target's folder and is renamed into place only when
+** complete, so a failed run never leaves a partial file behind and never
+** replaces what was there with something half-written. */
+#include "sio.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void sio_error_set(sio_error *err, const char *path, int line, int col,
+                   const char *fmt, ...)
+{
+    if (!err) return;
+    err->line = line;
+    err->col = col;
+    int n;
+    size_t cap = sizeof err->text;
+    if (line > 0 && col > 0)
+        n = snprintf(err->text, cap, "%s:%d:%d: ", path ? path : "?", line, col);
+    else if (line > 0)
+        n = snprintf(err->text, cap, "%s:%d: ", path ? path : "?", line);
+    else if (path)
+        n = snprintf(err->text, cap, "%s: ", path);
+    else
+        n = 0;
+    if (n < 0) n = 0;
+    if ((size_t)n >= cap) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->text + n, cap - (size_t)n, fmt, ap);
+    va_end(ap);
+}
+
+const char *sio_strerror(int rc)
+{
+    switch (rc) {
+    case SIO_OK: return "ok";
+    case SIO_EINPUT: return "bad input";
+    case SIO_EIO: return "input/output error";
+    case SIO_ENOMEM: return "out of memory";
+    default: return "unknown error";
+    }
+}
+
+struct sio_out {
+    FILE *f;
+    char *path;
+    char *tmp;
+};
+
+int sio_out_open(const char *path, sio_out **out, sio_error *err)
+{
+    *out = NULL;
+    sio_out *o = calloc(1, sizeof *o);
+    size_t n = strlen(path);
+    if (!o || !(o->path = malloc(n + 1)) || !(o->tmp = malloc(n + 16))) {
+        if (o) { free(o->path); free(o); }
+        sio_error_set(err, path, 0, 0, "out of memory");
+        return SIO_ENOMEM;
+    }
+    memcpy(o->path, path, n + 1);
+    snprintf(o->tmp, n + 16, "%s.tmp.XXXXXX", path);
+    int fd = mkstemp(o->tmp);
+    if (fd >= 0) fchmod(fd, 0644); /* mkstemp makes 0600; outputs are ordinary files */
+    if (fd < 0 || !(o->f = fdopen(fd, "wb"))) {
+        sio_error_set(err, path, 0, 0, "cannot create: %s", strerror(errno));
+        if (fd >= 0) { close(fd); unlink(o->tmp); }
+        free(o->tmp); free(o->path); free(o);
+        return SIO_EIO;
+    }
+    *out = o;
+    return SIO_OK;
+}
+
+void *sio_out_file(sio_out *o) { return o->f; }
+
+int sio_out_commit(sio_out *o, sio_error *err)
+{
+    int rc = SIO_OK;
+    int bad = ferror(o->f);
+    if (fclose(o->f) != 0) bad = 1;
+    if (bad) {
+        sio_error_set(err, o->path, 0, 0, "write failed: %s", strerror(errno));
+        unlink(o->tmp);
+        rc = SIO_EIO;
+    } else if (rename(o->tmp, o->path) != 0) {
+        sio_error_set(err, o->path, 0, 0, "cannot rename into place: %s", strerror(errno));
+        unlink(o->tmp);
+        rc = SIO_EIO;
+    }
+    free(o->tmp); free(o->path); free(o);
+    return rc;
+}
+
+void sio_out_abort(sio_out *o)
+{
+    if (!o) return;
+    fclose(o->f);
+    unlink(o->tmp);
+    free(o->tmp); free(o->path); free(o);
+}

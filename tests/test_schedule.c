@@ -1,0 +1,284 @@
+/* test_schedule.c -- the schedule reader, validator and writer (sio.h).
+** Builds a small chip in memory (no chip file), writes schedules to temp
+** files and checks what is read, where errors point, and that the writer
+** gives back every byte it was given except the starts it was told to
+** change. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sio.h"
+
+static char *classes[] = {"A", "B"};
+static sio_unit units[] = {
+    {.name = "U0", .cls = 0}, {.name = "U1", .cls = 0}, {.name = "V0", .cls = 1},
+};
+static sio_op ops[] = {
+    {.name = "run", .cls = 0, .current_a = 2.0}, {.name = "go", .cls = 1, .current_a = 1.0},
+    {.name = "run", .cls = 1, .current_a = 3.0},
+};
+static sio_chip chip = {
+    .name = "mini", .clock_ghz = 1.0, .units = units, .n_units = 3, .ops = ops, .n_ops = 3,
+    .classes = classes, .n_classes = 2,
+};
+
+static char dir[] = "/tmp/pda_test_schedule_XXXXXX";
+
+static char *write_file(const char *name, const char *text)
+{
+    static char path[4][512];
+    static int k;
+    char *p = path[k++ & 3];
+    snprintf(p, 512, "%s/%s", dir, name);
+    FILE *f = fopen(p, "wb");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return p;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)n + 1);
+    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+    b[n] = 0;
+    fclose(f);
+    if (len) *len = (size_t)n;
+    return b;
+}
+
+/* Loads text; expects failure with the message `want` after "path:". */
+static void expect_error(const char *text, const char *want)
+{
+    char *p = write_file("bad.csv", text);
+    sio_schedule *s = (sio_schedule *)1;
+    sio_error err;
+    int rc = sio_schedule_load(&chip, p, &s, &err);
+    assert_int_equal(rc, SIO_EINPUT);
+    assert_null(s);
+    const char *msg = err.text + strlen(p) + 1;
+    if (strcmp(msg, want) != 0) fail_msg("got  '%s'\nwant '%s'", msg, want);
+}
+
+static sio_schedule *load_ok(const char *text)
+{
+    char *p = write_file("ok.csv", text);
+    sio_schedule *s = NULL;
+    sio_error err;
+    int rc = sio_schedule_load(&chip, p, &s, &err);
+    if (rc) fail_msg("%s", err.text);
+    return s;
+}
+
+static void test_basic(void **st)
+{
+    (void)st;
+    sio_schedule *s = load_ok("op,id,cycles,unit,start,deps,note,activity\n"
+                              "run,a,10,U0,0,,hello,0.5\n"
+                              "go,b,5,V0,3,a+3,\"x, y\",\n"
+                              "run,c,4,U0,10,a;b,,1\n"
+                              "run,d,2,U1,7,b=4,,0\n");
+    assert_int_equal(s->n, 4);
+    assert_int_equal(s->n_chips, 1);
+    assert_string_equal(sio_schedule_id(s, 2), "c");
+    assert_int_equal(s->unit[1], 2);
+    assert_int_equal(s->op[1], 1);   /* go of class B */
+    assert_int_equal(s->op[3], 0);   /* run of class A, not of class B */
+    assert_true(s->activity[0] == 0.5 && s->activity[1] == 1.0 && s->activity[3] == 0.0);
+    assert_int_equal(s->n_deps, 4);
+    assert_int_equal(s->dep_off[2] - s->dep_off[1], 1);
+    assert_int_equal(s->dep_kind[s->dep_off[1]], SIO_DEP_START);
+    assert_int_equal(s->dep_lag[s->dep_off[1]], 3);
+    assert_int_equal(s->dep_kind[s->dep_off[3]], SIO_DEP_EXACT);
+    assert_int_equal(s->dep_src[s->dep_off[3]], 1);
+    assert_int_equal(s->dep_src[s->dep_off[2] + 1], 1);
+    assert_int_equal(sio_schedule_makespan_cyc(s), 14);
+    assert_int_equal(s->n_cols, 8);
+    assert_string_equal(s->cols[6], "note");
+    assert_int_equal(s->col_start, 4);
+    assert_int_equal(s->line[3], 5);
+    sio_schedule_free(s);
+}
+
+static void test_header_only_and_multichip(void **st)
+{
+    (void)st;
+    sio_schedule *s = load_ok("id,unit,op,start,cycles\n");
+    assert_int_equal(s->n, 0);
+    assert_int_equal(sio_schedule_makespan_cyc(s), 0);
+    sio_schedule_free(s);
+    /* the same ids on two chips; deps stay on their chip; CRLF; no final newline */
+    s = load_ok("id,unit,op,start,cycles,chip,deps\r\n"
+                "a,U0,run,0,4,0,\r\n"
+                "a,U0,run,0,4,3,\r\n"
+                "b,U0,run,4,1,3,a\r\n"
+                "b,U0,run,9,1,0,a");
+    assert_int_equal(s->n, 4);
+    assert_int_equal(s->n_chips, 4);
+    assert_int_equal(s->dep_src[s->dep_off[2]], 1);
+    assert_int_equal(s->dep_src[s->dep_off[3]], 0);
+    sio_schedule_free(s);
+}
+
+static void test_errors(void **st)
+{
+    (void)st;
+    expect_error("", "1:1: empty file: a schedule needs a header (id,unit,op,start,cycles)");
+    expect_error("id,unit,op,start\n", "1:1: missing required column 'cycles' (the header needs id, unit, op, start, cycles)");
+    expect_error("id,unit,op,start,cycles,start\n", "1:25: duplicate column 'start' (also column 4)");
+    expect_error("id,unit,op,start,cycles\na,U9,run,0,1\n", "2:3: unknown unit 'U9' (not in chip 'mini')");
+    expect_error("id,unit,op,start,cycles\na,U0,go,0,1\n", "2:6: unknown op 'go' for unit 'U0' of class A");
+    expect_error("id,unit,op,start,cycles\na,U0,run,-1,1\n",
+                 "2:10: 'start' must be a whole number of cycles >= 0, not '-1'");
+    expect_error("id,unit,op,start,cycles\na,U0,run,1.5,1\n",
+                 "2:10: 'start' must be a whole number of cycles >= 0, not '1.5'");
+    expect_error("id,unit,op,start,cycles\na,U0,run,0,0\n", "2:12: 'cycles' must be >= 1, not 0");
+    expect_error("id,unit,op,start,cycles,activity\na,U0,run,0,1,nan\n",
+                 "2:14: 'activity' must be a number from 0 to 1, not 'nan'");
+    expect_error("id,unit,op,start,cycles,activity\na,U0,run,0,1,1e999\n",
+                 "2:14: 'activity' must be a number from 0 to 1, not '1e999'");
+    expect_error("id,unit,op,start,cycles,activity\na,U0,run,0,1,1.01\n",
+                 "2:14: 'activity' must be a number from 0 to 1, not '1.01'");
+    expect_error("id,unit,op,start,cycles\na,U0,run,0,1\na,U1,run,0,1\n",
+                 "3:1: duplicate id 'a' on chip 0 (first on line 2)");
+    expect_error("id,unit,op,start,cycles,deps\na,U0,run,0,1,\nb,U1,run,5,1,a;zz\n",
+                 "3:16: dep on unknown id 'zz' (no such id on chip 0)");
+    expect_error("id,unit,op,start,cycles,deps\na,U0,run,0,1,b+0\nb,U1,run,0,1,a+0\n",
+                 "2:14: dependency cycle: 'a' <- 'b' <- 'a'");
+    expect_error("id,unit,op,start,cycles,deps\na,U0,run,0,4,\nb,U1,run,3,1,a\n",
+                 "3:10: start 3 breaks dep on 'a', which ends at 4");
+    expect_error("id,unit,op,start,cycles,deps\na,U0,run,0,4,\nb,U1,run,3,1,a=2\n",
+                 "3:10: start 3 breaks dep 'a=2' (needs exactly 2)");
+    expect_error("id,unit,op,start,cycles\na,U0,run,0,4\nb,U0,run,3,1\n",
+                 "3:10: unit 'U0' on chip 0 is busy with 'a' until 4; 'b' starts at 3");
+    /* out of file order: found by the sorting path */
+    expect_error("id,unit,op,start,cycles\na,U0,run,10,4\nb,U0,run,0,1\nc,U0,run,12,1\n",
+                 "4:10: unit 'U0' on chip 0 runs 'a' (cycles 10-14) and 'c' (cycles 12-13) at once");
+    expect_error("id,unit,op,start,cycles\na,U0,run,0,4,9\n", "2:14: row has more fields than the header's 5");
+    expect_error("id,unit,op,start,cycles\na,U0,run,0\n", "2:11: row has 4 fields, the header 5");
+    expect_error("id,unit,op,start,cycles\na,U0,r\"un,0,1\n",
+                 "2:7: malformed quoted field (a quote inside a field must be doubled)");
+    expect_error("id,unit,op,start,cycles,deps\na,U0,run,0,4,\nb,U1,run,9,1,a=-2\n",
+                 "3:16: dep lag '-2' is not a whole number >= 0");
+    expect_error("id,unit,op,start,cycles,deps\na,U0,run,0,4,\nb,U1,run,9,1,a;;\n",
+                 "3:16: empty dep in 'deps' (ids are separated by ';')");
+    expect_error("id,unit,op,start,cycles\n,U0,run,0,4\n", "2:1: empty 'id'");
+    expect_error("id,unit,op,start,cycles\na,U0,run,99999999999999999999,4\n",
+                 "2:10: 'start' 99999999999999999999 is too large");
+    expect_error("id,unit,op,start,cycles,chip\na,U0,run,0,4,x\n",
+                 "2:14: 'chip' must be a whole number from 0 to 65535, not 'x'");
+}
+
+/* Unit order taken from starts, not file order: a valid out-of-order file. */
+static void test_unordered_valid(void **st)
+{
+    (void)st;
+    sio_schedule *s = load_ok("id,unit,op,start,cycles\nc,U0,run,20,5\na,U0,run,0,4\nb,U0,run,4,16\n");
+    assert_int_equal(s->n, 3);
+    int64_t t[3] = {20, 0, 3};
+    sio_error err;
+    assert_int_equal(sio_schedule_verify(&chip, s, t, &err), SIO_EINPUT);
+    t[2] = 4;
+    assert_int_equal(sio_schedule_verify(&chip, s, t, &err), SIO_OK);
+    sio_schedule_free(s);
+}
+
+static void test_writer_roundtrip(void **st)
+{
+    (void)st;
+    const char *text = "\xEF\xBB\xBFid,\"unit\",op,start,cycles,deps,note\r\n"
+                       "a,U0,run, 0 ,4,,\"multi\nline, with \"\"quotes\"\"\"\r\n"
+                       "\r\n"
+                       "b,U1,run,\"4\",1,a,plain\r\n"
+                       "c,V0,go,2,3,a+2,\"q\"";
+    sio_schedule *s = load_ok(text);
+    assert_int_equal(s->n, 3);
+    assert_int_equal(s->start_cyc[1], 4);
+    assert_int_equal(s->line[1], 5);
+    char out[600];
+    snprintf(out, sizeof out, "%s/out.csv", dir);
+    sio_error err;
+    /* unchanged starts: byte for byte */
+    assert_int_equal(sio_schedule_write(s, s->start_cyc, out, &err), SIO_OK);
+    size_t n;
+    char *got = slurp(out, &n);
+    assert_int_equal(n, strlen(text));
+    assert_memory_equal(got, text, n);
+    free(got);
+    /* changed starts: only those fields change */
+    int64_t t[3] = {1, 40, 2};
+    assert_int_equal(sio_schedule_write(s, t, out, &err), SIO_OK);
+    got = slurp(out, NULL);
+    const char *want = "\xEF\xBB\xBFid,\"unit\",op,start,cycles,deps,note\r\n"
+                       "a,U0,run,1,4,,\"multi\nline, with \"\"quotes\"\"\"\r\n"
+                       "\r\n"
+                       "b,U1,run,40,1,a,plain\r\n"
+                       "c,V0,go,2,3,a+2,\"q\"";
+    assert_string_equal(got, want);
+    free(got);
+    /* never over its own input */
+    assert_int_equal(sio_schedule_write(s, t, s->path, &err), SIO_EINPUT);
+    sio_schedule_free(s);
+}
+
+/* A file far larger than the 1 MiB read buffer: lines straddle buffers, and
+** an error deep in the file still gets its line. */
+static void test_streaming(void **st)
+{
+    (void)st;
+    char path[600];
+    snprintf(path, sizeof path, "%s/big.csv", dir);
+    FILE *f = fopen(path, "wb");
+    fputs("id,unit,op,start,cycles,deps,pad\n", f);
+    const size_t n = 60000;
+    for (size_t i = 0; i < n; i++) {
+        if (i == 0) fprintf(f, "i0,U0,run,0,3,,padpadpad\n");
+        else fprintf(f, "i%zu,U0,run,%zu,3,i%zu,padpadpad\n", i, 3 * i, i - 1);
+    }
+    fclose(f);
+    sio_schedule *s = NULL;
+    sio_error err;
+    assert_int_equal(sio_schedule_load(&chip, path, &s, &err), SIO_OK);
+    assert_int_equal(s->n, n);
+    assert_int_equal(s->line[n - 1], n + 1);
+    assert_int_equal(sio_schedule_makespan_cyc(s), 3 * (int64_t)n);
+    for (size_t i = 1; i < n; i += 997) assert_int_equal(s->dep_src[s->dep_off[i]], i - 1);
+    sio_schedule_free(s);
+    f = fopen(path, "ab");
+    fputs("bad,U0,run,0,1,i5,x\n", f);
+    fclose(f);
+    assert_int_equal(sio_schedule_load(&chip, path, &s, &err), SIO_EINPUT);
+    char want[64];
+    snprintf(want, sizeof want, ":%zu:", n + 2);
+    assert_non_null(strstr(err.text, want));
+}
+
+int main(void)
+{
+    if (!mkdtemp(dir)) return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_basic),
+        cmocka_unit_test(test_header_only_and_multichip),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_unordered_valid),
+        cmocka_unit_test(test_writer_roundtrip),
+        cmocka_unit_test(test_streaming),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) return 1;
+    return rc;
+}
