@@ -1,0 +1,386 @@
+/* current.c -- exact per-bin current maps, walked in time tiles.
+**
+** An op's trapezoid is a sum of "kinks": ramp functions s*max(0, t - tau)
+** (four per op: +I/R at the start, -I/R where the ramp ends, -I/R where the
+** ramp down begins, +I/R at the end) or, for r = 0, steps h*H(t - tau). The
+** bin average of a kink is zero before its bin, exact (a square or a
+** fraction) in its bin, and linear in the bin index after it. So each kink
+** adds O(1) entries to two difference arrays -- dv (level) and ds (slope per
+** bin) -- and one pass per tile turns them into bin averages:
+**     slope += ds[k]; level += slope + dv[k]; out[k] = level.
+** Level and slope carry from tile to tile; entries that fall past the tile
+** (at most two bins) spill into the next. Kinks of long ops that lie in later
+** tiles wait in a pending list. Work is O(kinks + bins x arrays), memory
+** O(tile x arrays): the timeline is never held whole.
+**
+** Idle current is a unit's idle_a from 0 to the makespan: two steps, like any
+** op. Rails and dies get the kinks of every unit on them, so unit maps are
+** only made when asked for. */
+#include "current.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct kink {
+    double tau_ns;
+    double s;            /* ramp slope (A/ns), or step height (A) */
+    int step;
+} kink;
+
+typedef struct pend { uint32_t op; uint8_t k; } pend;   /* kink k of op, in a later tile */
+
+typedef struct arrset {  /* one group of arrays: rails, dies or units */
+    size_t n;            /* rows: chips x per-chip */
+    double *dv, *ds;     /* n x (stride + 2) */
+    double *out;         /* n x stride */
+    double *level, *slope;
+} arrset;
+
+struct current_iter {
+    const sio_chip *chip;
+    const sio_schedule *s;
+    double bin_ns, T;
+    size_t n_bins, tile, n_tiles, next_tile;
+    double makespan_ns;
+    size_t *bucket_off;  /* n_tiles + 1 */
+    uint32_t *bucket;    /* op indices by tile of their start */
+    pend *pend;
+    size_t n_pend, cap_pend;
+    arrset rail, die, unit;
+    int with_units;
+};
+
+/* ---- the model ----------------------------------------------------------- */
+
+static void op_shape(const sio_chip *c, const sio_schedule *s, size_t i, double *t0, double *t1, double *R,
+                     double *I)
+{
+    double T = 1.0 / c->clock_ghz;
+    const sio_op *o = &c->ops[s->op[i]];
+    double r = (double)o->ramp_cycles;
+    double half = 0.5 * (double)s->cycles[i];
+    if (r > half) r = half;
+    *t0 = (double)s->start_cyc[i] * T;
+    *t1 = (double)(s->start_cyc[i] + s->cycles[i]) * T;
+    *R = r * T;
+    *I = o->current_a * s->activity[i];
+}
+
+double current_op_charge(const sio_chip *c, const sio_schedule *s, size_t i)
+{
+    double t0, t1, R, I;
+    op_shape(c, s, i, &t0, &t1, &R, &I);
+    return I * (t1 - t0 - R);
+}
+
+/* Charge of the trapezoid up to time t (the antiderivative). */
+static double trap_cum(double t, double t0, double t1, double R, double I)
+{
+    if (t <= t0) return 0.0;
+    if (t >= t1) return I * (t1 - t0 - R);
+    if (R > 0 && t < t0 + R) return I * (t - t0) * (t - t0) / (2 * R);
+    if (R > 0 && t > t1 - R) return I * (t1 - t0 - R) - I * (t1 - t) * (t1 - t) / (2 * R);
+    return I * (t - t0 - 0.5 * R);
+}
+
+double current_op_avg(const sio_chip *c, const sio_schedule *s, size_t i, double a, double b)
+{
+    double t0, t1, R, I;
+    op_shape(c, s, i, &t0, &t1, &R, &I);
+    if (b <= a) return 0.0;
+    return (trap_cum(b, t0, t1, R, I) - trap_cum(a, t0, t1, R, I)) / (b - a);
+}
+
+/* Kink k (0..3) of op i; returns 0 when that kink does not exist. */
+static int op_kink(const current_iter *it, size_t i, int k, kink *out)
+{
+    double t0, t1, R, I;
+    op_shape(it->chip, it->s, i, &t0, &t1, &R, &I);
+    if (I == 0.0) return 0;
+    if (R <= 0) {
+        if (k > 1) return 0;
+        out->step = 1;
+        out->tau_ns = k == 0 ? t0 : t1;
+        out->s = k == 0 ? I : -I;
+        return 1;
+    }
+    out->step = 0;
+    double sl = I / R;
+    switch (k) {
+    case 0: out->tau_ns = t0; out->s = sl; break;
+    case 1: out->tau_ns = t0 + R; out->s = -sl; break;
+    case 2: out->tau_ns = t1 - R; out->s = -sl; break;
+    default: out->tau_ns = t1; out->s = sl; break;
+    }
+    return 1;
+}
+
+static size_t kink_bin(const current_iter *it, double tau)
+{
+    double b = floor(tau / it->bin_ns);
+    return b < 0 ? 0 : (size_t)b;
+}
+
+/* Adds kink k at bin kb (local index j = kb - tile start) to row r of a. */
+static void add_kink(const current_iter *it, arrset *a, size_t row, size_t j, size_t kb, const kink *k)
+{
+    size_t st = it->tile + 2;
+    double *dv = a->dv + row * st, *ds = a->ds + row * st;
+    double D = it->bin_ns;
+    double after = (double)(kb + 1) * D - k->tau_ns;   /* part of the bin after tau */
+    if (after < 0) after = 0;
+    if (after > D) after = D;
+    if (k->step) {
+        double x = k->s * after / D;
+        dv[j] += x;
+        dv[j + 1] += k->s - x;
+    } else {
+        double x = k->s * after * after / (2 * D);
+        double A = k->s * (after + 0.5 * D);              /* s * ((kb + 1.5) D - tau) */
+        dv[j] += x;
+        dv[j + 1] += A - x;
+        ds[j + 2] += k->s * D;
+    }
+}
+
+static void apply(current_iter *it, size_t i, const kink *k, size_t kb, size_t b0)
+{
+    const sio_unit *u = &it->chip->units[it->s->unit[i]];
+    size_t c = it->s->chip[i];
+    size_t j = kb - b0;
+    add_kink(it, &it->rail, c * it->chip->n_rails + u->rail, j, kb, k);
+    add_kink(it, &it->die, c * it->chip->n_dies + u->die, j, kb, k);
+    if (it->with_units) add_kink(it, &it->unit, c * it->chip->n_units + it->s->unit[i], j, kb, k);
+}
+
+/* ---- set-up ---------------------------------------------------------------- */
+
+static int arrset_init(arrset *a, size_t n, size_t tile)
+{
+    a->n = n;
+    a->dv = calloc(n * (tile + 2), sizeof *a->dv);
+    a->ds = calloc(n * (tile + 2), sizeof *a->ds);
+    a->out = calloc(n * tile, sizeof *a->out);
+    a->level = calloc(n, sizeof *a->level);
+    a->slope = calloc(n, sizeof *a->slope);
+    return a->dv && a->ds && a->out && a->level && a->slope ? 0 : -1;
+}
+
+static void arrset_free(arrset *a)
+{
+    free(a->dv); free(a->ds); free(a->out); free(a->level); free(a->slope);
+}
+
+int current_iter_create(const sio_chip *chip, const sio_schedule *s, double bin_ns, size_t tile_bins,
+                        int with_units, current_iter **out, sio_error *err)
+{
+    *out = NULL;
+    current_iter *it = calloc(1, sizeof *it);
+    if (!it) goto oom;
+    it->chip = chip;
+    it->s = s;
+    it->bin_ns = bin_ns;
+    it->T = 1.0 / chip->clock_ghz;
+    it->with_units = with_units;
+    it->makespan_ns = (double)sio_schedule_makespan_cyc(s) * it->T;
+    double nb = ceil(it->makespan_ns / bin_ns - 1e-9);
+    it->n_bins = nb > 0 ? (size_t)nb : 0;
+    size_t rows = s->n_chips * (chip->n_rails + chip->n_dies + (with_units ? chip->n_units : 0));
+    if (!tile_bins) {
+        /* three doubles per row and bin; keep it near 256 MB, within 2^12..2^18 */
+        tile_bins = (size_t)(256.0 * 1024 * 1024 / (24.0 * (double)(rows ? rows : 1)));
+        if (tile_bins > (1u << 18)) tile_bins = 1u << 18;
+        if (tile_bins < (1u << 12)) tile_bins = 1u << 12;
+    }
+    if (it->n_bins && tile_bins > it->n_bins) tile_bins = it->n_bins;
+    it->tile = tile_bins;
+    it->n_tiles = it->n_bins ? (it->n_bins + tile_bins - 1) / tile_bins : 0;
+    if (arrset_init(&it->rail, s->n_chips * chip->n_rails, tile_bins) ||
+        arrset_init(&it->die, s->n_chips * chip->n_dies, tile_bins) ||
+        (with_units && arrset_init(&it->unit, s->n_chips * chip->n_units, tile_bins)))
+        goto oom;
+    /* bucket the ops by the tile of their start (a counting sort) */
+    it->bucket_off = calloc(it->n_tiles + 2, sizeof *it->bucket_off);
+    it->bucket = malloc((s->n ? s->n : 1) * sizeof *it->bucket);
+    if (!it->bucket_off || !it->bucket) goto oom;
+    for (size_t i = 0; i < s->n; i++) {
+        size_t t = kink_bin(it, (double)s->start_cyc[i] * it->T) / tile_bins;
+        if (t >= it->n_tiles) t = it->n_tiles ? it->n_tiles - 1 : 0;
+        it->bucket_off[t + 1]++;
+    }
+    for (size_t t = 0; t <= it->n_tiles; t++) it->bucket_off[t + 1] += it->bucket_off[t];
+    for (size_t i = 0; i < s->n; i++) {
+        size_t t = kink_bin(it, (double)s->start_cyc[i] * it->T) / tile_bins;
+        if (t >= it->n_tiles) t = it->n_tiles ? it->n_tiles - 1 : 0;
+        it->bucket[it->bucket_off[t]++] = (uint32_t)i;
+    }
+    for (size_t t = it->n_tiles + 1; t > 0; t--) it->bucket_off[t] = it->bucket_off[t - 1];
+    it->bucket_off[0] = 0;
+    *out = it;
+    return SIO_OK;
+oom:
+    current_iter_destroy(it);
+    sio_error_set(err, s->path, 0, 0, "out of memory for the current maps (tile of %zu bins)", tile_bins);
+    return SIO_ENOMEM;
+}
+
+void current_iter_destroy(current_iter *it)
+{
+    if (!it) return;
+    arrset_free(&it->rail);
+    arrset_free(&it->die);
+    arrset_free(&it->unit);
+    free(it->bucket_off);
+    free(it->bucket);
+    free(it->pend);
+    free(it);
+}
+
+size_t current_n_bins(const current_iter *it) { return it->n_bins; }
+size_t current_tile_bins(const current_iter *it) { return it->tile; }
+
+/* ---- the walk ------------------------------------------------------------- */
+
+static int push_pend(current_iter *it, uint32_t op, uint8_t k)
+{
+    if (it->n_pend == it->cap_pend) {
+        size_t c = it->cap_pend ? 2 * it->cap_pend : 1024;
+        pend *p = realloc(it->pend, c * sizeof *p);
+        if (!p) return -1;
+        it->pend = p;
+        it->cap_pend = c;
+    }
+    it->pend[it->n_pend].op = op;
+    it->pend[it->n_pend].k = k;
+    it->n_pend++;
+    return 0;
+}
+
+/* Idle: unit u draws idle_a over [0, makespan): two steps per unit and chip,
+** applied when their bin comes up. */
+static void apply_idle(current_iter *it, size_t b0, size_t b1)
+{
+    const sio_chip *c = it->chip;
+    double taus[2] = {0.0, it->makespan_ns};
+    for (int e = 0; e < 2; e++) {
+        size_t kb = kink_bin(it, taus[e]);
+        if (kb >= it->n_bins) kb = it->n_bins - 1;   /* the end of the timeline */
+        if (kb < b0 || kb >= b1) continue;
+        for (size_t ch = 0; ch < it->s->n_chips; ch++) {
+            for (size_t u = 0; u < c->n_units; u++) {
+                if (c->units[u].idle_a == 0.0) continue;
+                kink k = {taus[e], e == 0 ? c->units[u].idle_a : -c->units[u].idle_a, 1};
+                size_t j = kb - b0;
+                add_kink(it, &it->rail, ch * c->n_rails + c->units[u].rail, j, kb, &k);
+                add_kink(it, &it->die, ch * c->n_dies + c->units[u].die, j, kb, &k);
+                if (it->with_units) add_kink(it, &it->unit, ch * c->n_units + u, j, kb, &k);
+            }
+        }
+    }
+}
+
+static void reconstruct(const current_iter *it, arrset *a, size_t nb)
+{
+    size_t st = it->tile + 2;
+    for (size_t r = 0; r < a->n; r++) {
+        double *dv = a->dv + r * st, *ds = a->ds + r * st, *o = a->out + r * it->tile;
+        double level = a->level[r], slope = a->slope[r];
+        for (size_t k = 0; k < nb; k++) {
+            slope += ds[k];
+            level += slope + dv[k];
+            o[k] = level;
+        }
+        a->level[r] = level;
+        a->slope[r] = slope;
+        /* the two spill bins become the next tile's first two */
+        double v0 = dv[nb], v1 = dv[nb + 1], s0 = ds[nb], s1 = ds[nb + 1];
+        memset(dv, 0, st * sizeof *dv);
+        memset(ds, 0, st * sizeof *ds);
+        dv[0] = v0; dv[1] = v1; ds[0] = s0; ds[1] = s1;
+    }
+}
+
+int current_next(current_iter *it, current_tile *t)
+{
+    if (it->next_tile >= it->n_tiles) return 0;
+    size_t ti = it->next_tile++;
+    size_t b0 = ti * it->tile, b1 = b0 + it->tile;
+    if (b1 > it->n_bins) b1 = it->n_bins;
+    kink k;
+    /* kinks waiting from earlier tiles */
+    size_t keep = 0;
+    for (size_t p = 0; p < it->n_pend; p++) {
+        pend e = it->pend[p];
+        op_kink(it, e.op, e.k, &k);
+        size_t kb = kink_bin(it, k.tau_ns);
+        if (kb >= it->n_bins) kb = it->n_bins - 1;
+        if (kb < b1) apply(it, e.op, &k, kb, b0);
+        else it->pend[keep++] = e;
+    }
+    it->n_pend = keep;
+    /* ops that start in this tile */
+    for (size_t q = it->bucket_off[ti]; q < it->bucket_off[ti + 1]; q++) {
+        uint32_t i = it->bucket[q];
+        for (uint8_t kk = 0; kk < 4; kk++) {
+            if (!op_kink(it, i, kk, &k)) continue;
+            size_t kb = kink_bin(it, k.tau_ns);
+            if (kb >= it->n_bins) kb = it->n_bins - 1;   /* an end exactly at the makespan */
+            if (kb < b0) kb = b0;                        /* cannot happen: starts sort by tile */
+            if (kb < b1) apply(it, i, &k, kb, b0);
+            else if (push_pend(it, i, kk)) return -1;
+        }
+    }
+    apply_idle(it, b0, b1);
+    size_t nb = b1 - b0;
+    reconstruct(it, &it->rail, nb);
+    reconstruct(it, &it->die, nb);
+    if (it->with_units) reconstruct(it, &it->unit, nb);
+    t->b0 = b0;
+    t->nb = nb;
+    t->stride = it->tile;
+    t->rail_a = it->rail.out;
+    t->die_a = it->die.out;
+    t->unit_a = it->with_units ? it->unit.out : NULL;
+    return 1;
+}
+
+/* ---- moving window ----------------------------------------------------------- */
+
+int current_window_init(current_window *cw, size_t w)
+{
+    memset(cw, 0, sizeof *cw);
+    cw->w = w ? w : 1;
+    cw->ring = calloc(cw->w, sizeof *cw->ring);
+    return cw->ring ? 0 : -1;
+}
+
+void current_window_push(current_window *cw, const double *x, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        size_t slot = cw->n_seen % cw->w;
+        cw->sum += x[k] - cw->ring[slot];
+        cw->ring[slot] = x[k];
+        cw->n_seen++;
+        if (cw->n_seen >= cw->w) {
+            double avg = cw->sum / (double)cw->w;
+            if (!cw->any || avg > cw->peak) {
+                cw->peak = avg;
+                cw->peak_end = cw->n_seen;
+                cw->any = 1;
+            }
+        }
+    }
+}
+
+double current_window_peak(const current_window *cw)
+{
+    if (cw->any) return cw->peak;
+    return cw->n_seen ? cw->sum / (double)cw->n_seen : 0.0;
+}
+
+void current_window_free(current_window *cw)
+{
+    free(cw->ring);
+    cw->ring = NULL;
+}

@@ -1,0 +1,75 @@
+/* current.h -- per-bin current maps of a schedule (the current_ module).
+**
+** The current model of DESIGN.md: an op of current I (current_a x activity)
+** runs over [start*T, (start+cycles)*T) ns as a trapezoid that ramps over
+** r = min(ramp_cycles, cycles/2) cycles at each end; every unit draws idle_a
+** from 0 to the makespan. Each bin of bin_ns holds the exact average of that
+** current over the bin (no sampling): op edges that fall inside a bin are
+** integrated exactly, ramps included.
+**
+** The timeline is walked in time tiles of tile_bins bins, in order, so memory
+** is bounded by the tile and not by the timeline; the numbers are the same
+** whatever the tile size (to round-off). Per tile the iterator gives the
+** current of every rail and die of every chip, and, on request, of every
+** unit. */
+#ifndef PDA_CURRENT_H
+#define PDA_CURRENT_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sio.h"
+
+typedef struct current_iter current_iter;   /* opaque */
+
+/* What the iterator fills per tile; arrays are row-major [chip][x][bin] with
+** the tile's nb bins in the last index (stride tile_bins). */
+typedef struct current_tile {
+    size_t b0;            /* first bin of the tile */
+    size_t nb;            /* bins in this tile (<= tile_bins) */
+    size_t stride;        /* = tile_bins, the row length of the arrays */
+    const double *rail_a; /* [chip][rail][bin] */
+    const double *die_a;  /* [chip][die][bin] */
+    const double *unit_a; /* [chip][unit][bin], NULL unless asked for */
+} current_tile;
+
+/* Plans the walk: buckets the instructions by tile (O(n), no sort). bin_ns >
+** 0; tile_bins >= 1 (0 picks a default that keeps the tile arrays under
+** ~256 MB). with_units asks for per-unit maps too. The schedule and chip are
+** borrowed and must outlive the iterator. */
+int current_iter_create(const sio_chip *chip, const sio_schedule *s, double bin_ns, size_t tile_bins,
+                        int with_units, current_iter **out, sio_error *err);
+void current_iter_destroy(current_iter *it);   /* NULL is a no-op */
+
+/* Bins of the timeline: ceil(makespan_ns / bin_ns) (0 for an empty schedule). */
+size_t current_n_bins(const current_iter *it);
+size_t current_tile_bins(const current_iter *it);
+
+/* Computes the next tile into *t (pointers owned by the iterator, valid until
+** the next call). Returns 1 when a tile was produced, 0 at the end. */
+int current_next(current_iter *it, current_tile *t);
+
+/* Charge (A*ns) of instruction i: I * (cycles - r) * T. */
+double current_op_charge(const sio_chip *chip, const sio_schedule *s, size_t i);
+/* Exact average current (A) of instruction i over [t0_ns, t1_ns). */
+double current_op_avg(const sio_chip *chip, const sio_schedule *s, size_t i, double t0_ns, double t1_ns);
+
+/* Peak of the moving average over w consecutive values of a stream, fed in
+** pieces (the windows may straddle pieces). A window shorter than w at the
+** start is not a window; if the whole stream is shorter than w, the peak is
+** the average over the stream. */
+typedef struct current_window {
+    size_t w;
+    double *ring;         /* the last w values */
+    size_t n_seen;
+    double sum;
+    double peak;          /* highest full-window average so far */
+    size_t peak_end;      /* index (exclusive) where that window ends */
+    int any;
+} current_window;
+int current_window_init(current_window *cw, size_t w);
+void current_window_push(current_window *cw, const double *x, size_t n);
+/* The peak, with the clipping rule for short streams. */
+double current_window_peak(const current_window *cw);
+void current_window_free(current_window *cw);
+
+#endif

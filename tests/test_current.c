@@ -1,0 +1,207 @@
+/* test_current.c -- the current maps (current.h) by their physics: the charge
+** in the maps equals the charge of the ops plus the idle draw, for every bin
+** width and tile size; the maps equal an independent brute-force integration
+** of each op's trapezoid; tiles do not change the numbers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "current.h"
+#include "sio.h"
+
+static char *classes[] = {"A", "B"};
+static sio_rail rails[] = {{.name = "core", .vdd_v = 0.8}, {.name = "io", .vdd_v = 1.1}};
+static sio_die dies[] = {{.id = 0, .name = "logic"}, {.id = 1, .name = "sram"}};
+static sio_unit units[] = {
+    {.name = "U0", .cls = 0, .rail = 0, .die = 0, .idle_a = 0.5},
+    {.name = "U1", .cls = 0, .rail = 0, .die = 1, .idle_a = 0.25},
+    {.name = "V0", .cls = 1, .rail = 1, .die = 0, .idle_a = 0.0},
+    {.name = "V1", .cls = 1, .rail = 0, .die = 1, .idle_a = 1.0},
+};
+static sio_op ops[] = {
+    {.name = "run", .cls = 0, .current_a = 40.0, .ramp_cycles = 20},
+    {.name = "go", .cls = 1, .current_a = 3.0, .ramp_cycles = 0},
+    {.name = "ramp", .cls = 1, .current_a = 7.0, .ramp_cycles = 3},
+};
+static sio_chip chip = {
+    .name = "mini", .clock_ghz = 0.9, .rails = rails, .n_rails = 2, .dies = dies, .n_dies = 2,
+    .units = units, .n_units = 4, .ops = ops, .n_ops = 3, .classes = classes, .n_classes = 2,
+};
+
+static char path[64];
+static sio_schedule *sched;
+
+/* A random valid schedule: ops back to back with gaps on each unit, 2 chips. */
+static int setup(void **st)
+{
+    (void)st;
+    strcpy(path, "/tmp/pda_test_current_XXXXXX");
+    int fd = mkstemp(path);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f, "id,unit,op,start,cycles,chip,activity\n");
+    srand(7);
+    for (int c = 0; c < 2; c++) {
+        for (int u = 0; u < 4; u++) {
+            long t = rand() % 50;
+            for (int k = 0; k < 150; k++) {
+                long cyc = 1 + rand() % (k % 5 == 0 ? 300 : 40);
+                const char *op = u < 2 ? "run" : (k % 2 ? "go" : "ramp");
+                fprintf(f, "c%du%dk%d,%s,%s,%ld,%ld,%d,%.3f\n", c, u, k, units[u].name, op, t, cyc, c,
+                        (rand() % 1001) / 1000.0);
+                t += cyc + rand() % 30;
+            }
+        }
+    }
+    fclose(f);
+    sio_error err;
+    if (sio_schedule_load(&chip, path, &sched, &err)) { fprintf(stderr, "%s\n", err.text); return -1; }
+    return 0;
+}
+
+static int teardown(void **st)
+{
+    (void)st;
+    sio_schedule_free(sched);
+    unlink(path);
+    return 0;
+}
+
+/* Brute force: the bin average of rail r of chip c from every op directly. */
+static double brute_rail(size_t c, size_t r, double a, double b, double mk_ns)
+{
+    double sum = 0;
+    for (size_t i = 0; i < sched->n; i++) {
+        if (sched->chip[i] != c || units[sched->unit[i]].rail != r) continue;
+        sum += current_op_avg(&chip, sched, i, a, b);
+    }
+    double end = b < mk_ns ? b : mk_ns;
+    for (size_t u = 0; u < 4; u++)
+        if (units[u].rail == r && end > a) sum += units[u].idle_a * (end - a) / (b - a);
+    return sum;
+}
+
+static void walk(double bin_ns, size_t tile, int with_units, double *rail_out /* [c][r][bin] */, size_t nbins)
+{
+    current_iter *it;
+    sio_error err;
+    assert_int_equal(current_iter_create(&chip, sched, bin_ns, tile, with_units, &it, &err), 0);
+    assert_int_equal(current_n_bins(it), nbins);
+    current_tile t;
+    size_t seen = 0;
+    while (current_next(it, &t) == 1) {
+        assert_int_equal(t.b0, seen);
+        for (size_t row = 0; row < 4; row++)
+            for (size_t k = 0; k < t.nb; k++) rail_out[row * nbins + t.b0 + k] = t.rail_a[row * t.stride + k];
+        if (with_units) {
+            /* units add up to their rail, dies add up to the chip */
+            for (size_t c = 0; c < 2; c++)
+                for (size_t k = 0; k < t.nb; k++) {
+                    double ru[2] = {0, 0}, dsum = 0, rsum = 0;
+                    for (size_t u = 0; u < 4; u++) ru[units[u].rail] += t.unit_a[(c * 4 + u) * t.stride + k];
+                    for (size_t d = 0; d < 2; d++) dsum += t.die_a[(c * 2 + d) * t.stride + k];
+                    for (size_t r = 0; r < 2; r++) {
+                        assert_true(fabs(ru[r] - t.rail_a[(c * 2 + r) * t.stride + k]) < 1e-9);
+                        rsum += t.rail_a[(c * 2 + r) * t.stride + k];
+                    }
+                    assert_true(fabs(dsum - rsum) < 1e-9);
+                }
+        }
+        seen += t.nb;
+    }
+    assert_int_equal(seen, nbins);
+    current_iter_destroy(it);
+}
+
+static void test_charge_and_brute_force(void **st)
+{
+    (void)st;
+    double mk_ns = (double)sio_schedule_makespan_cyc(sched) / chip.clock_ghz;
+    const double bins[] = {1.0, 0.37, 3.3, 10.0};
+    const size_t tiles[] = {1, 7, 1000, 0};
+    /* the charge of the ops and idle draw, per chip and rail */
+    double q[2][2] = {{0, 0}, {0, 0}};
+    for (size_t i = 0; i < sched->n; i++) q[sched->chip[i]][units[sched->unit[i]].rail] += current_op_charge(&chip, sched, i);
+    for (size_t c = 0; c < 2; c++)
+        for (size_t u = 0; u < 4; u++) q[c][units[u].rail] += units[u].idle_a * mk_ns;
+    for (size_t bi = 0; bi < 4; bi++) {
+        double bn = bins[bi];
+        size_t nbins = (size_t)ceil(mk_ns / bn - 1e-9);
+        double *ref = NULL;
+        for (size_t ti = 0; ti < 4; ti++) {
+            double *m = calloc(4 * nbins, sizeof *m);
+            walk(bn, tiles[ti], ti == 2, m, nbins);
+            for (size_t c = 0; c < 2; c++)
+                for (size_t r = 0; r < 2; r++) {
+                    double sum = 0;
+                    for (size_t k = 0; k < nbins; k++) sum += m[(c * 2 + r) * nbins + k] * bn;
+                    if (fabs(sum - q[c][r]) > 1e-9 * q[c][r]) fail_msg("bin %g tile %zu chip %zu rail %zu: charge %.12g vs %.12g", bn, tiles[ti], c, r, sum, q[c][r]);
+                }
+            if (!ref) {
+                ref = m;
+                /* against the brute force, bin by bin (a sample of bins for speed) */
+                for (size_t k = 0; k < nbins; k += (nbins / 997) + 1)
+                    for (size_t c = 0; c < 2; c++)
+                        for (size_t r = 0; r < 2; r++) {
+                            double want = brute_rail(c, r, (double)k * bn, (double)(k + 1) * bn, mk_ns);
+                            double got = m[(c * 2 + r) * nbins + k];
+                            if (fabs(got - want) > 1e-9 * (1 + fabs(want))) fail_msg("bin %g k %zu: %.12g vs %.12g", bn, k, got, want);
+                        }
+            } else {
+                for (size_t k = 0; k < 4 * nbins; k++)
+                    if (fabs(m[k] - ref[k]) > 1e-9 * (1 + fabs(ref[k]))) fail_msg("tile %zu differs at %zu", tiles[ti], k);
+                free(m);
+            }
+        }
+        free(ref);
+    }
+}
+
+/* The trapezoid's charge is I (cycles - r) T, ramps clipped at cycles/2. */
+static void test_op_shape(void **st)
+{
+    (void)st;
+    for (size_t i = 0; i < sched->n; i++) {
+        double T = 1 / chip.clock_ghz;
+        const sio_op *o = &ops[sched->op[i]];
+        double r = fmin((double)o->ramp_cycles, 0.5 * (double)sched->cycles[i]);
+        double want = o->current_a * sched->activity[i] * ((double)sched->cycles[i] - r) * T;
+        assert_true(fabs(current_op_charge(&chip, sched, i) - want) < 1e-9 * (1 + want));
+        double t0 = (double)sched->start_cyc[i] * T, t1 = t0 + (double)sched->cycles[i] * T;
+        double avg = current_op_avg(&chip, sched, i, t0 - 5, t1 + 5);
+        assert_true(fabs(avg * (t1 - t0 + 10) - want) < 1e-9 * (1 + want));
+    }
+}
+
+static void test_window(void **st)
+{
+    (void)st;
+    current_window w;
+    assert_int_equal(current_window_init(&w, 3), 0);
+    double x[] = {1, 5, 2, 9, 1, 1, 0};
+    current_window_push(&w, x, 2);
+    current_window_push(&w, x + 2, 5);
+    assert_true(fabs(current_window_peak(&w) - 16.0 / 3) < 1e-12);   /* 5 2 9 */
+    current_window_free(&w);
+    assert_int_equal(current_window_init(&w, 10), 0);
+    current_window_push(&w, x, 4);
+    assert_true(fabs(current_window_peak(&w) - 17.0 / 4) < 1e-12);   /* shorter than w: the mean */
+    current_window_free(&w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_op_shape),
+        cmocka_unit_test(test_charge_and_brute_force),
+        cmocka_unit_test(test_window),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
