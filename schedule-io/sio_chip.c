@@ -1,0 +1,1250 @@
+/* sio_chip.c -- reads a `pda-chip/1` chip description (JSON, jansson).
+**
+** The file is read whole, parsed by jansson (duplicate keys refused), then
+** checked object by object against tables of {key, kind, unit, required,
+** default, limits, destination offset}: one table per kind of object (chip,
+** die, rail, pdn, stage, unit, op, thermal, layer). A generic pass refuses
+** unknown keys (with a "did you mean" hint), missing required keys, wrong
+** types and out-of-range numbers, applies defaults and stores the values;
+** hand-written passes then resolve references (unit -> die, rail, class;
+** op -> class; layer -> die), check geometry against the outline, refuse
+** duplicate names, and read a rail's `impedance_csv` table (libcsv, streamed
+** a line at a time so rows carry line numbers).
+**
+** Errors: first one wins, "file:line:col: where: what", where is a path
+** such as rails[0].pdn.stages[1].c_f. jansson keeps no positions after a
+** successful parse, so positions are found again in the text by
+** sio_json_locate (sio_json.c) on the error path only.
+**
+** Invariants of a loaded chip: every array count matches its data; every
+** index (unit.cls/die/rail, op.cls, layer.die) is in range; classes are the
+** distinct unit classes in first-seen order; each die is carried by exactly
+** one thermal layer when thermal.present. A chip is small (units ~10^2-10^4):
+** duplicate names of units, rails, dies, stages and layers are found by
+** sorting; die ids and ops (tens) pairwise; references by linear search. */
+#include "sio.h"
+#include "sio_json_int.h"
+
+#include <csv.h>
+#include <errno.h>
+#include <float.h>
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SIO_CHIP_FORMAT "pda-chip/1"
+/* Slack when comparing a unit's far edge with the outline (mm): sums of
+** decimal coordinates are not exact in binary. */
+#define OUTLINE_TOL_MM 1e-9
+
+/* ---- the tables -------------------------------------------------------- */
+
+enum fkind {
+    F_STR,    /* string; lo = minimum length */
+    F_REAL,   /* number (integer or real) within limits */
+    F_REALS,  /* array of exactly n numbers, each within limits */
+    F_INT,    /* integer within limits, stored as int */
+    F_I64,    /* integer within limits, stored as int64_t */
+    F_SIZES,  /* array of exactly n integers within limits, stored as size_t */
+    F_OBJ,    /* object, read by hand */
+    F_ARR     /* array of at least lo entries, read by hand */
+};
+
+#define NO_OFF ((size_t)-1)
+
+typedef struct field {
+    const char *key;
+    enum fkind kind;
+    const char *unit;  /* for messages, "" when none */
+    int required;
+    double def;        /* applied when absent and not required */
+    double lo;         /* lower limit */
+    int lo_open;       /* 1: value > lo, 0: value >= lo */
+    double hi;         /* upper limit, inclusive */
+    size_t n;          /* element count of F_REALS and F_SIZES */
+    size_t off;        /* offset in the destination, NO_OFF: read by hand */
+} field;
+
+#define REQ 1, 0
+#define OPT(d) 0, (d)
+#define ANY (-DBL_MAX), 0, DBL_MAX
+#define GT0 0, 1, DBL_MAX
+#define GE0 0, 0, DBL_MAX
+#define NONEMPTY 1, 0, DBL_MAX
+#define CELSIUS (-273.15), 1, DBL_MAX
+
+static const field chip_fields[] = {
+    {"format", F_STR, "", REQ, NONEMPTY, 0, NO_OFF},
+    {"name", F_STR, "", REQ, NONEMPTY, 0, offsetof(sio_chip, name)},
+    {"clock_ghz", F_REAL, "GHz", REQ, GT0, 0, offsetof(sio_chip, clock_ghz)},
+    {"outline_mm", F_REALS, "mm", REQ, GT0, 2, offsetof(sio_chip, outline_mm)},
+    {"dies", F_ARR, "", REQ, NONEMPTY, 0, NO_OFF},
+    {"rails", F_ARR, "", REQ, NONEMPTY, 0, NO_OFF},
+    {"units", F_ARR, "", REQ, NONEMPTY, 0, NO_OFF},
+    {"ops", F_ARR, "", REQ, GE0, 0, NO_OFF},
+    {"thermal", F_OBJ, "", OPT(0), ANY, 0, NO_OFF},
+};
+
+static const field die_fields[] = {
+    {"id", F_INT, "", REQ, 0, 0, INT_MAX, 0, offsetof(sio_die, id)},
+    {"name", F_STR, "", REQ, NONEMPTY, 0, offsetof(sio_die, name)},
+};
+
+static const field rail_fields[] = {
+    {"name", F_STR, "", REQ, NONEMPTY, 0, offsetof(sio_rail, name)},
+    {"vdd_v", F_REAL, "V", REQ, GT0, 0, offsetof(sio_rail, vdd_v)},
+    {"guardband_mv", F_REAL, "mV", OPT(70), GE0, 0, offsetof(sio_rail, guardband_mv)},
+    {"didt_limit_a_per_ns", F_REAL, "A/ns", OPT(8), GT0, 0,
+     offsetof(sio_rail, didt_limit_a_per_ns)},
+    {"didt_window_ns", F_REAL, "ns", OPT(5), GT0, 0, offsetof(sio_rail, didt_window_ns)},
+    {"pdn", F_OBJ, "", OPT(0), ANY, 0, NO_OFF},
+    {"impedance_csv", F_STR, "", OPT(0), NONEMPTY, 0, NO_OFF},
+};
+
+static const field pdn_fields[] = {
+    {"stages", F_ARR, "", OPT(0), NONEMPTY, 0, NO_OFF},
+    {"impedance_csv", F_STR, "", OPT(0), NONEMPTY, 0, NO_OFF},
+};
+
+static const field stage_fields[] = {
+    {"name", F_STR, "", REQ, NONEMPTY, 0, offsetof(sio_stage, name)},
+    {"r_ohm", F_REAL, "ohm", REQ, GE0, 0, offsetof(sio_stage, r_ohm)},
+    {"l_h", F_REAL, "H", REQ, GE0, 0, offsetof(sio_stage, l_h)},
+    {"c_f", F_REAL, "F", REQ, GT0, 0, offsetof(sio_stage, c_f)},
+    {"esr_ohm", F_REAL, "ohm", OPT(0), GE0, 0, offsetof(sio_stage, esr_ohm)},
+    {"esl_h", F_REAL, "H", OPT(0), GE0, 0, offsetof(sio_stage, esl_h)},
+};
+
+static const field unit_fields[] = {
+    {"name", F_STR, "", REQ, NONEMPTY, 0, offsetof(sio_unit, name)},
+    {"class", F_STR, "", REQ, NONEMPTY, 0, NO_OFF},
+    {"die", F_INT, "", REQ, 0, 0, INT_MAX, 0, NO_OFF},
+    {"rail", F_STR, "", REQ, NONEMPTY, 0, NO_OFF},
+    {"rect_mm", F_REALS, "mm", REQ, ANY, 4, offsetof(sio_unit, rect_mm)},
+    {"idle_a", F_REAL, "A", OPT(0), GE0, 0, offsetof(sio_unit, idle_a)},
+};
+
+static const field op_fields[] = {
+    {"op", F_STR, "", REQ, NONEMPTY, 0, offsetof(sio_op, name)},
+    {"class", F_STR, "", REQ, NONEMPTY, 0, NO_OFF},
+    {"current_a", F_REAL, "A", REQ, GE0, 0, offsetof(sio_op, current_a)},
+    {"ramp_cycles", F_I64, "cycles", OPT(0), GE0, 0, offsetof(sio_op, ramp_cycles)},
+};
+
+static const field thermal_fields[] = {
+    {"ambient_c", F_REAL, "C", OPT(40), CELSIUS, 0, offsetof(sio_thermal, ambient_c)},
+    {"grid", F_SIZES, "cells", OPT(64), 2, 0, 4096, 2, offsetof(sio_thermal, grid)},
+    {"h_top_w_m2k", F_REAL, "W/(m^2 K)", REQ, GT0, 0, offsetof(sio_thermal, h_top_w_m2k)},
+    {"h_bottom_w_m2k", F_REAL, "W/(m^2 K)", OPT(0), GE0, 0,
+     offsetof(sio_thermal, h_bottom_w_m2k)},
+    {"hotspot_c", F_REAL, "C", OPT(95), CELSIUS, 0, offsetof(sio_thermal, hotspot_c)},
+    {"limit_c", F_REAL, "C", OPT(105), CELSIUS, 0, offsetof(sio_thermal, limit_c)},
+    {"frame_ns", F_I64, "ns", OPT(10000), 1, 0, DBL_MAX, 0, offsetof(sio_thermal, frame_ns)},
+    {"layers", F_ARR, "", REQ, NONEMPTY, 0, NO_OFF},
+};
+
+static const field layer_fields[] = {
+    {"name", F_STR, "", REQ, NONEMPTY, 0, offsetof(sio_layer, name)},
+    {"die", F_INT, "", OPT(0), 0, 0, INT_MAX, 0, NO_OFF},
+    {"thickness_m", F_REAL, "m", REQ, GT0, 0, offsetof(sio_layer, thickness_m)},
+    {"k_w_mk", F_REAL, "W/(m K)", REQ, GT0, 0, offsetof(sio_layer, k_w_mk)},
+    {"cv_j_m3k", F_REAL, "J/(m^3 K)", REQ, GT0, 0, offsetof(sio_layer, cv_j_m3k)},
+};
+
+#define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
+
+#if defined(__GNUC__)
+#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+#else
+#define PRINTF_LIKE(f, a)
+#endif
+
+/* ---- context, paths and errors ----------------------------------------- */
+
+enum { MAX_DEPTH = 8 };
+
+typedef struct ctx {
+    const char *path;   /* the chip file, as given */
+    const char *text;   /* its bytes */
+    size_t len;
+    sio_error *err;
+    sio_jstep steps[MAX_DEPTH];  /* where we are: the path of the value */
+    size_t depth;
+    sio_chip *chip;
+} ctx;
+
+static void push_key(ctx *c, const char *key)
+{
+    if (c->depth < MAX_DEPTH) {
+        c->steps[c->depth].key = key;
+        c->steps[c->depth].index = 0;
+    }
+    c->depth++;
+}
+
+static void push_index(ctx *c, size_t i)
+{
+    if (c->depth < MAX_DEPTH) {
+        c->steps[c->depth].key = NULL;
+        c->steps[c->depth].index = i;
+    }
+    c->depth++;
+}
+
+static void pop(ctx *c)
+{
+    c->depth--;
+}
+
+/* Renders steps[0..depth) as "rails[0].pdn.stages[1]". */
+static void path_str(const ctx *c, size_t depth, char *buf, size_t size)
+{
+    size_t used = 0, d;
+    buf[0] = '\0';
+    for (d = 0; d < depth && d < MAX_DEPTH && used + 1 < size; d++) {
+        int w;
+        if (c->steps[d].key)
+            w = snprintf(buf + used, size - used, "%s%s", d ? "." : "", c->steps[d].key);
+        else
+            w = snprintf(buf + used, size - used, "[%zu]", c->steps[d].index);
+        if (w < 0)
+            break;
+        used += (size_t)w;
+    }
+}
+
+/* Records an input error at the current path: at its value, or (at_key) at
+** its key, whose parent is then the "where" of the message. */
+static int fail(ctx *c, int at_key, const char *fmt, ...) PRINTF_LIKE(3, 4);
+static int fail(ctx *c, int at_key, const char *fmt, ...)
+{
+    char msg[640], where[320];
+    int line = 1, col = 1;
+    size_t depth = c->depth < MAX_DEPTH ? c->depth : MAX_DEPTH;
+    va_list ap;
+    sio_json_locate(c->text, c->len, c->steps, depth, at_key, &line, &col);
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    path_str(c, at_key && depth > 0 ? depth - 1 : depth, where, sizeof where);
+    if (where[0])
+        sio_error_set(c->err, c->path, line, col, "%s: %s", where, msg);
+    else
+        sio_error_set(c->err, c->path, line, col, "%s", msg);
+    return SIO_EINPUT;
+}
+
+static int fail_nomem(ctx *c)
+{
+    sio_error_set(c->err, c->path, 0, 0, "out of memory");
+    return SIO_ENOMEM;
+}
+
+/* Line of the value at path "arr[i].key" from the top, for "first at line". */
+static int line_of(const ctx *c, const char *arr, size_t i, const char *key)
+{
+    sio_jstep s[3] = {{arr, 0}, {NULL, i}, {key, 0}};
+    int line = 0, col = 0;
+    sio_json_locate(c->text, c->len, s, 3, 0, &line, &col);
+    return line;
+}
+
+static const char *type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a real number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    default: return "null";
+    }
+}
+
+/* The closest of n names (stride bytes apart, each a char * at offset off),
+** or NULL when none is close enough to be a likely typo of s. */
+static const char *closest(const char *s, const void *base, size_t n, size_t stride,
+                           size_t off)
+{
+    size_t len = strlen(s), limit = len <= 3 ? 1 : len <= 8 ? 2 : 3, best_d = limit + 1, i;
+    const char *best = NULL;
+    for (i = 0; i < n; i++) {
+        const char *name = *(const char *const *)(const void *)((const char *)base + i * stride + off);
+        size_t d;
+        if (!name)
+            continue;
+        d = sio_edit_distance(s, name);
+        if (d < best_d && d < strlen(name)) {
+            best_d = d;
+            best = name;
+        }
+    }
+    return best;
+}
+
+/* Formats the limits of f for "must be ..." messages. */
+static void limits_str(const field *f, char *buf, size_t size)
+{
+    if (f->hi < DBL_MAX)
+        snprintf(buf, size, "between %.15g and %.15g", f->lo, f->hi);
+    else
+        snprintf(buf, size, "%s %.15g", f->lo_open ? ">" : ">=", f->lo);
+}
+
+static int in_limits(const field *f, double x)
+{
+    if (f->lo_open ? !(x > f->lo) : !(x >= f->lo))
+        return 0;
+    return x <= f->hi;
+}
+
+/* ---- the generic pass --------------------------------------------------- */
+
+static int read_number(ctx *c, const field *f, const json_t *v, int integer, double *x)
+{
+    char lim[96];
+    if (integer ? !json_is_integer(v) : !json_is_number(v))
+        return fail(c, 0, "expected %s%s%s%s, got %s", integer ? "an integer" : "a number",
+                    f->unit[0] ? " (" : "", f->unit, f->unit[0] ? ")" : "", type_name(v));
+    *x = json_number_value(v);
+    if (!in_limits(f, *x)) {
+        limits_str(f, lim, sizeof lim);
+        if (integer)
+            return fail(c, 0, "must be %s, got %" JSON_INTEGER_FORMAT, lim,
+                        json_integer_value(v));
+        return fail(c, 0, "must be %s, got %.15g", lim, *x);
+    }
+    return 0;
+}
+
+static void store_default(const field *f, void *dst)
+{
+    char *p;
+    size_t i;
+    if (f->off == NO_OFF || !dst)
+        return;
+    p = (char *)dst + f->off;
+    switch (f->kind) {
+    case F_REAL: *(double *)(void *)p = f->def; break;
+    case F_INT: *(int *)(void *)p = (int)f->def; break;
+    case F_I64: *(int64_t *)(void *)p = (int64_t)f->def; break;
+    case F_REALS:
+        for (i = 0; i < f->n; i++)
+            ((double *)(void *)p)[i] = f->def;
+        break;
+    case F_SIZES:
+        for (i = 0; i < f->n; i++)
+            ((size_t *)(void *)p)[i] = (size_t)f->def;
+        break;
+    default: break;
+    }
+}
+
+/* Checks one present value against its field (the path ends at its key)
+** and stores it. */
+static int read_value(ctx *c, const field *f, const json_t *v, void *dst)
+{
+    char *p = dst && f->off != NO_OFF ? (char *)dst + f->off : NULL;
+    double x;
+    size_t i;
+    int rc;
+    switch (f->kind) {
+    case F_STR:
+        if (!json_is_string(v))
+            return fail(c, 0, "expected a string, got %s", type_name(v));
+        if ((double)json_string_length(v) < f->lo)
+            return fail(c, 0, "must not be empty");
+        if (p) {
+            char *s = strdup(json_string_value(v));
+            if (!s)
+                return fail_nomem(c);
+            *(char **)(void *)p = s;
+        }
+        return 0;
+    case F_REAL:
+    case F_INT:
+    case F_I64:
+        if ((rc = read_number(c, f, v, f->kind != F_REAL, &x)) != 0)
+            return rc;
+        if (p && f->kind == F_REAL)
+            *(double *)(void *)p = x;
+        else if (p && f->kind == F_INT)
+            *(int *)(void *)p = (int)json_integer_value(v);
+        else if (p)
+            *(int64_t *)(void *)p = (int64_t)json_integer_value(v);
+        return 0;
+    case F_REALS:
+    case F_SIZES:
+        if (!json_is_array(v) || json_array_size(v) != f->n)
+            return fail(c, 0, "expected an array of %zu %s%s%s%s, got %s", f->n,
+                        f->kind == F_REALS ? "numbers" : "integers",
+                        f->unit[0] ? " (" : "", f->unit, f->unit[0] ? ")" : "",
+                        json_is_array(v) ? "a different length" : type_name(v));
+        for (i = 0; i < f->n; i++) {
+            push_index(c, i);
+            rc = read_number(c, f, json_array_get(v, i), f->kind == F_SIZES, &x);
+            pop(c);
+            if (rc)
+                return rc;
+            if (p && f->kind == F_REALS)
+                ((double *)(void *)p)[i] = x;
+            else if (p)
+                ((size_t *)(void *)p)[i] = (size_t)json_integer_value(json_array_get(v, i));
+        }
+        return 0;
+    case F_OBJ:
+        if (!json_is_object(v))
+            return fail(c, 0, "expected an object, got %s", type_name(v));
+        return 0;
+    case F_ARR:
+        if (!json_is_array(v))
+            return fail(c, 0, "expected an array, got %s", type_name(v));
+        if ((double)json_array_size(v) < f->lo)
+            return fail(c, 0, "must not be empty");
+        return 0;
+    }
+    return 0;
+}
+
+/* Checks the object at the current path against table t (unknown keys
+** first, in document order; then each field in table order) and stores
+** the values into dst (may be NULL when no field has an offset). */
+static int read_fields(ctx *c, const json_t *obj, const field *t, size_t nt, void *dst)
+{
+    const char *key;
+    json_t *v;
+    size_t i;
+    if (!json_is_object(obj))
+        return fail(c, 0, "expected an object, got %s", type_name(obj));
+    json_object_foreach((json_t *)obj, key, v) {
+        const char *hint;
+        for (i = 0; i < nt && strcmp(t[i].key, key) != 0; i++)
+            ;
+        if (i < nt)
+            continue;
+        hint = closest(key, t, nt, sizeof t[0], offsetof(field, key));
+        push_key(c, key);
+        if (hint)
+            return fail(c, 1, "unknown key '%s' (did you mean '%s'?)", key, hint);
+        return fail(c, 1, "unknown key '%s'", key);
+    }
+    for (i = 0; i < nt; i++) {
+        int rc;
+        v = json_object_get(obj, t[i].key);
+        if (!v) {
+            if (t[i].required)
+                return fail(c, 0, "missing required key '%s'", t[i].key);
+            store_default(&t[i], dst);
+            continue;
+        }
+        push_key(c, t[i].key);
+        rc = read_value(c, &t[i], v, dst);
+        pop(c);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* Allocates and reads obj[key], an array of objects of one table, into
+** *items (elem bytes each) and *count. The count is set as soon as the
+** array exists, so a partial chip frees cleanly. */
+static int read_array(ctx *c, const json_t *obj, const char *key, const field *t, size_t nt,
+                      size_t elem, void **items, size_t *count)
+{
+    const json_t *arr = json_object_get(obj, key);
+    size_t n = json_array_size(arr), i;
+    int rc = 0;
+    if (n == 0)
+        return 0;
+    *items = calloc(n, elem);
+    if (!*items)
+        return fail_nomem(c);
+    *count = n;
+    push_key(c, key);
+    for (i = 0; i < n && rc == 0; i++) {
+        push_index(c, i);
+        rc = read_fields(c, json_array_get(arr, i), t, nt, (char *)*items + i * elem);
+        pop(c);
+    }
+    pop(c);
+    return rc;
+}
+
+/* Sets the path to arr[i].key (key may be NULL) from the top. */
+static void at(ctx *c, const char *outer, const char *arr, size_t i, const char *key)
+{
+    c->depth = 0;
+    if (outer)
+        push_key(c, outer);
+    push_key(c, arr);
+    push_index(c, i);
+    if (key)
+        push_key(c, key);
+}
+
+/* ---- duplicates ---------------------------------------------------------- */
+
+typedef struct named {
+    const char *name;
+    size_t idx;
+} named;
+
+static int cmp_named(const void *a, const void *b)
+{
+    const named *x = a, *y = b;
+    int r = strcmp(x->name, y->name);
+    if (r)
+        return r;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Finds the earliest entry whose name repeats an earlier one: returns 1 and
+** sets *dup and *first, 0 when all names differ, -1 out of memory. */
+static int find_dup(const void *base, size_t n, size_t stride, size_t off, size_t *dup,
+                    size_t *first)
+{
+    named *v;
+    size_t i, g = 0;
+    int found = 0;
+    if (n < 2)
+        return 0;
+    v = malloc(n * sizeof *v);
+    if (!v)
+        return -1;
+    for (i = 0; i < n; i++) {
+        v[i].name = *(const char *const *)(const void *)((const char *)base + i * stride + off);
+        v[i].idx = i;
+    }
+    qsort(v, n, sizeof *v, cmp_named);
+    for (i = 1; i < n; i++) {
+        if (strcmp(v[i].name, v[g].name) != 0) {
+            g = i;
+        } else if (!found || v[i].idx < *dup) {
+            found = 1;
+            *dup = v[i].idx;
+            *first = v[g].idx;
+        }
+    }
+    free(v);
+    return found;
+}
+
+/* Refuses a repeated name in the array at [outer.]arr: the error points at
+** the repeat and says where the first one is. */
+static int check_unique(ctx *c, const char *outer, const char *arr, const char *what,
+                        const void *base, size_t n, size_t stride, size_t off)
+{
+    size_t dup = 0, first = 0;
+    int r = find_dup(base, n, stride, off, &dup, &first), line = 0, col = 0;
+    const char *name;
+    sio_jstep s[4];
+    size_t d = 0;
+    if (r < 0)
+        return fail_nomem(c);
+    if (r == 0)
+        return 0;
+    if (outer)
+        s[d++] = (sio_jstep){outer, 0};
+    s[d++] = (sio_jstep){arr, 0};
+    s[d++] = (sio_jstep){NULL, first};
+    s[d++] = (sio_jstep){"name", 0};
+    sio_json_locate(c->text, c->len, s, d, 0, &line, &col);
+    name = *(const char *const *)(const void *)((const char *)base + dup * stride + off);
+    at(c, outer, arr, dup, "name");
+    return fail(c, 0, "duplicate %s name '%s' (first at line %d)", what, name, line);
+}
+
+/* ---- impedance tables (libcsv) --------------------------------------------- */
+
+typedef struct zread {
+    const char *path;       /* the csv file, as resolved */
+    sio_error *err;
+    const char *line;       /* text of the line being parsed */
+    long lineno;
+    size_t field;           /* index of the next field in the record */
+    int first_record;       /* a header is allowed here */
+    int header;             /* the current record is the header */
+    int failed;             /* an error has been recorded: ignore the rest */
+    double vals[3];
+    double *f_hz, *re_ohm, *im_ohm;
+    size_t n, cap;
+} zread;
+
+static const char *const z_cols[3] = {"f_hz", "re_ohm", "im_ohm"};
+
+/* 1-based character column of field k of the current line (commas inside
+** double quotes do not count). */
+static int z_col(const zread *z, size_t k)
+{
+    const char *s = z->line ? z->line : "";
+    size_t i = 0, f = 0;
+    int quoted = 0, col = 1;
+    for (; s[i] && s[i] != '\n' && f < k; i++) {
+        if (s[i] == '"')
+            quoted = !quoted;
+        else if (s[i] == ',' && !quoted)
+            f++;
+        if (((unsigned char)s[i] & 0xC0) != 0x80)
+            col++;
+    }
+    return col;
+}
+
+/* Records an error at field k of the current line: "<column>: <msg>". */
+static void z_fail(zread *z, size_t k, const char *fmt, ...) PRINTF_LIKE(3, 4);
+static void z_fail(zread *z, size_t k, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    sio_error_set(z->err, z->path, (int)z->lineno, z_col(z, k), "%s: %s", z_cols[k], msg);
+    z->failed = SIO_EINPUT;
+}
+
+static int parse_double(const char *s, double *x)
+{
+    char *end;
+    while (*s == ' ' || *s == '\t')
+        s++;
+    if (!*s)
+        return -1;
+    errno = 0;
+    *x = strtod(s, &end);
+    while (*end == ' ' || *end == '\t' || *end == '\r')
+        end++;
+    if (*end || !isfinite(*x) || errno == ERANGE)
+        return -1;
+    return 0;
+}
+
+static void z_field(void *s, size_t len, void *data)
+{
+    zread *z = data;
+    size_t k = z->field++;
+    char buf[64];
+    double x;
+    const char *txt = s ? (const char *)s : "";
+    if (z->failed || z->header || k >= 3)
+        return;
+    (void)len;
+    if (parse_double(txt, &x) != 0) {
+        if (k == 0 && z->first_record) {
+            z->header = 1;
+            return;
+        }
+        snprintf(buf, sizeof buf, "%s", txt);
+        if (strlen(txt) >= sizeof buf)
+            strcpy(buf + sizeof buf - 4, "...");
+        z_fail(z, k, "expected a finite number, got '%s'", buf);
+        return;
+    }
+    z->vals[k] = x;
+}
+
+static void z_record(int term, void *data)
+{
+    zread *z = data;
+    (void)term;
+    if (!z->failed && !z->header) {
+        if (z->field != 3) {
+            char msg[96];
+            snprintf(msg, sizeof msg, "expected 3 fields (f_hz,re_ohm,im_ohm), got %zu", z->field);
+            sio_error_set(z->err, z->path, (int)z->lineno, 1, "%s", msg);
+            z->failed = SIO_EINPUT;
+        } else if (z->vals[0] < 0) {
+            z_fail(z, 0, "must be >= 0, got %.15g", z->vals[0]);
+        } else if (z->n > 0 && !(z->vals[0] > z->f_hz[z->n - 1])) {
+            z_fail(z, 0, "must increase strictly from row to row, got %.15g after %.15g",
+                   z->vals[0], z->f_hz[z->n - 1]);
+        } else {
+            if (z->n == z->cap) {
+                size_t cap = z->cap ? 2 * z->cap : 64;
+                double *f = realloc(z->f_hz, cap * sizeof *f);
+                double *re = f ? realloc(z->re_ohm, cap * sizeof *re) : NULL;
+                double *im = re ? realloc(z->im_ohm, cap * sizeof *im) : NULL;
+                if (f)
+                    z->f_hz = f;
+                if (re)
+                    z->re_ohm = re;
+                if (!im) {
+                    sio_error_set(z->err, z->path, 0, 0, "out of memory");
+                    z->failed = SIO_ENOMEM;
+                    return;
+                }
+                z->im_ohm = im;
+                z->cap = cap;
+            }
+            z->f_hz[z->n] = z->vals[0];
+            z->re_ohm[z->n] = z->vals[1];
+            z->im_ohm[z->n] = z->vals[2];
+            z->n++;
+        }
+    }
+    z->field = 0;
+    z->header = 0;
+    z->first_record = 0;
+}
+
+/* Reads the rail's impedance table from r->impedance_csv into r->z_*. The
+** path of the chip is at the `impedance_csv` value, for open errors. */
+static int read_impedance(ctx *c, sio_rail *r)
+{
+    zread z;
+    struct csv_parser p;
+    FILE *fp;
+    char *buf = NULL;
+    size_t cap = 0;
+    ssize_t got;
+    int rc = 0;
+    memset(&z, 0, sizeof z);
+    z.path = r->impedance_csv;
+    z.err = c->err;
+    z.first_record = 1;
+    fp = fopen(r->impedance_csv, "rb");
+    if (!fp)
+        return fail(c, 0, "cannot open '%s': %s", r->impedance_csv, strerror(errno));
+    if (csv_init(&p, CSV_APPEND_NULL) != 0) {
+        fclose(fp);
+        return fail_nomem(c);
+    }
+    while (!z.failed && (got = getline(&buf, &cap, fp)) > 0) {
+        z.lineno++;
+        z.line = buf;
+        if (csv_parse(&p, buf, (size_t)got, z_field, z_record, &z) != (size_t)got) {
+            sio_error_set(c->err, z.path, (int)z.lineno, 1, "%s", csv_strerror(csv_error(&p)));
+            z.failed = SIO_EINPUT;
+        }
+    }
+    if (!z.failed && ferror(fp)) {
+        sio_error_set(c->err, z.path, 0, 0, "read error: %s", strerror(errno));
+        z.failed = SIO_EIO;
+    }
+    if (!z.failed)
+        csv_fini(&p, z_field, z_record, &z);
+    csv_free(&p);
+    free(buf);
+    fclose(fp);
+    if (!z.failed && z.n < 2) {
+        sio_error_set(c->err, z.path, (int)(z.lineno ? z.lineno : 1), 1,
+                      "needs at least 2 rows of f_hz,re_ohm,im_ohm, found %zu", z.n);
+        z.failed = SIO_EINPUT;
+    }
+    r->z_f_hz = z.f_hz;
+    r->z_re_ohm = z.re_ohm;
+    r->z_im_ohm = z.im_ohm;
+    r->n_z = z.n;
+    if (z.failed)
+        rc = z.failed;
+    return rc;
+}
+
+/* The csv path relative to the chip file's folder (absolute paths stay). */
+static char *resolve_path(const char *chip_path, const char *rel)
+{
+    const char *slash = strrchr(chip_path, '/');
+    size_t dl = slash ? (size_t)(slash - chip_path) + 1 : 0, rl = strlen(rel);
+    char *s;
+    if (rel[0] == '/')
+        dl = 0;
+    s = malloc(dl + rl + 1);
+    if (!s)
+        return NULL;
+    memcpy(s, chip_path, dl);
+    memcpy(s + dl, rel, rl + 1);
+    return s;
+}
+
+/* ---- the hand-written passes ----------------------------------------------- */
+
+static int find_die_id(const sio_chip *chip, json_int_t id, size_t *idx)
+{
+    size_t i;
+    for (i = 0; i < chip->n_dies; i++) {
+        if ((json_int_t)chip->dies[i].id == id) {
+            *idx = i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int check_dies(ctx *c)
+{
+    const sio_chip *chip = c->chip;
+    size_t i, j;
+    for (i = 1; i < chip->n_dies; i++) {
+        for (j = 0; j < i; j++) {
+            if (chip->dies[i].id == chip->dies[j].id) {
+                int line = line_of(c, "dies", j, "id");
+                at(c, NULL, "dies", i, "id");
+                return fail(c, 0, "duplicate die id %d (first at line %d)", chip->dies[i].id,
+                            line);
+            }
+        }
+    }
+    return check_unique(c, NULL, "dies", "die", chip->dies, chip->n_dies, sizeof(sio_die),
+                        offsetof(sio_die, name));
+}
+
+static int read_pdn(ctx *c, const json_t *jr, sio_rail *r, size_t i)
+{
+    const json_t *pdn = json_object_get(jr, "pdn");
+    const json_t *csv_rail = json_object_get(jr, "impedance_csv");
+    const json_t *stages = NULL, *csv_pdn = NULL, *csv;
+    int rc;
+    at(c, NULL, "rails", i, NULL);
+    if (pdn) {
+        push_key(c, "pdn");
+        if ((rc = read_fields(c, pdn, pdn_fields, NFIELDS(pdn_fields), NULL)) != 0)
+            return rc;
+        stages = json_object_get(pdn, "stages");
+        csv_pdn = json_object_get(pdn, "impedance_csv");
+        if (stages && csv_pdn) {
+            push_key(c, "impedance_csv");
+            return fail(c, 1, "give either 'stages' or 'impedance_csv', not both");
+        }
+        if (csv_rail && (stages || csv_pdn)) {
+            at(c, NULL, "rails", i, "impedance_csv");
+            return fail(c, 1, "give either 'pdn' or 'impedance_csv', not both");
+        }
+        if (!stages && !csv_pdn)
+            return fail(c, 0, "needs 'stages' (a list of ladder stages) or 'impedance_csv'");
+        if (stages)
+            return read_array(c, pdn, "stages", stage_fields, NFIELDS(stage_fields),
+                              sizeof(sio_stage), (void **)&r->stages, &r->n_stages);
+    } else if (!csv_rail) {
+        return fail(c, 0, "needs a power-delivery network: 'pdn' with 'stages', or "
+                          "'impedance_csv'");
+    }
+    csv = csv_pdn ? csv_pdn : csv_rail;
+    if (csv_pdn)
+        push_key(c, "impedance_csv");
+    else
+        at(c, NULL, "rails", i, "impedance_csv");
+    r->impedance_csv = resolve_path(c->path, json_string_value(csv));
+    if (!r->impedance_csv)
+        return fail_nomem(c);
+    return read_impedance(c, r);
+}
+
+static int check_stage_names(ctx *c, const sio_rail *r, size_t i)
+{
+    size_t dup = 0, first = 0;
+    int f = find_dup(r->stages, r->n_stages, sizeof(sio_stage), offsetof(sio_stage, name),
+                     &dup, &first);
+    sio_jstep s[5] = {{"rails", 0}, {NULL, i}, {"pdn", 0}, {"stages", 0}, {NULL, 0}};
+    int line = 0, col = 0;
+    if (f < 0)
+        return fail_nomem(c);
+    if (f == 0)
+        return 0;
+    s[4].index = first;
+    sio_json_locate(c->text, c->len, s, 5, 0, &line, &col);
+    at(c, NULL, "rails", i, "pdn");
+    push_key(c, "stages");
+    push_index(c, dup);
+    push_key(c, "name");
+    return fail(c, 0, "duplicate stage name '%s' (first at line %d)", r->stages[dup].name,
+                line);
+}
+
+static int read_rails(ctx *c, const json_t *root)
+{
+    sio_chip *chip = c->chip;
+    const json_t *arr = json_object_get(root, "rails");
+    size_t i;
+    int rc;
+    c->depth = 0;
+    if ((rc = read_array(c, root, "rails", rail_fields, NFIELDS(rail_fields), sizeof(sio_rail),
+                         (void **)&chip->rails, &chip->n_rails)) != 0)
+        return rc;
+    if ((rc = check_unique(c, NULL, "rails", "rail", chip->rails, chip->n_rails,
+                           sizeof(sio_rail), offsetof(sio_rail, name))) != 0)
+        return rc;
+    for (i = 0; i < chip->n_rails; i++) {
+        sio_rail *r = &chip->rails[i];
+        const json_t *pdn = json_object_get(json_array_get(arr, i), "pdn");
+        if ((rc = read_pdn(c, json_array_get(arr, i), r, i)) != 0)
+            return rc;
+        if (pdn && r->n_stages && (rc = check_stage_names(c, r, i)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int intern_class(ctx *c, const char *name, size_t *idx)
+{
+    sio_chip *chip = c->chip;
+    char **v;
+    size_t i;
+    for (i = 0; i < chip->n_classes; i++) {
+        if (strcmp(chip->classes[i], name) == 0) {
+            *idx = i;
+            return 0;
+        }
+    }
+    v = realloc(chip->classes, (chip->n_classes + 1) * sizeof *v);
+    if (!v)
+        return fail_nomem(c);
+    chip->classes = v;
+    v[chip->n_classes] = strdup(name);
+    if (!v[chip->n_classes])
+        return fail_nomem(c);
+    *idx = chip->n_classes++;
+    return 0;
+}
+
+static int check_rect(ctx *c, const sio_unit *u, size_t i)
+{
+    const sio_chip *chip = c->chip;
+    const double *r = u->rect_mm;
+    int k;
+    for (k = 0; k < 2; k++) {
+        const char *axis = k ? "y" : "x", *size = k ? "height" : "width";
+        double lo = r[k], ext = r[k + 2], hi = chip->outline_mm[k];
+        at(c, NULL, "units", i, "rect_mm");
+        if (!(ext > 0)) {
+            push_index(c, (size_t)k + 2);
+            return fail(c, 0, "the %s must be > 0, got %.15g", size, ext);
+        }
+        if (lo < 0 || lo + ext > hi + OUTLINE_TOL_MM)
+            return fail(c, 0, "unit '%s' spans %s = %.15g..%.15g mm, outside the outline "
+                        "(0..%.15g mm)", u->name, axis, lo, lo + ext, hi);
+    }
+    return 0;
+}
+
+static int read_units(ctx *c, const json_t *root)
+{
+    sio_chip *chip = c->chip;
+    const json_t *arr = json_object_get(root, "units");
+    size_t i, k;
+    int rc;
+    c->depth = 0;
+    if ((rc = read_array(c, root, "units", unit_fields, NFIELDS(unit_fields), sizeof(sio_unit),
+                         (void **)&chip->units, &chip->n_units)) != 0)
+        return rc;
+    for (i = 0; i < chip->n_units; i++) {
+        sio_unit *u = &chip->units[i];
+        const json_t *ju = json_array_get(arr, i);
+        const char *cls = json_string_value(json_object_get(ju, "class"));
+        const char *rail = json_string_value(json_object_get(ju, "rail"));
+        json_int_t die = json_integer_value(json_object_get(ju, "die"));
+        if ((rc = intern_class(c, cls, &u->cls)) != 0)
+            return rc;
+        if (find_die_id(chip, die, &u->die) != 0) {
+            at(c, NULL, "units", i, "die");
+            return fail(c, 0, "no die has id %" JSON_INTEGER_FORMAT, die);
+        }
+        for (k = 0; k < chip->n_rails && strcmp(chip->rails[k].name, rail) != 0; k++)
+            ;
+        if (k == chip->n_rails) {
+            const char *hint = closest(rail, chip->rails, chip->n_rails, sizeof(sio_rail),
+                                       offsetof(sio_rail, name));
+            at(c, NULL, "units", i, "rail");
+            if (hint)
+                return fail(c, 0, "unknown rail '%s' (did you mean '%s'?)", rail, hint);
+            return fail(c, 0, "unknown rail '%s'", rail);
+        }
+        u->rail = k;
+        if ((rc = check_rect(c, u, i)) != 0)
+            return rc;
+    }
+    return check_unique(c, NULL, "units", "unit", chip->units, chip->n_units, sizeof(sio_unit),
+                        offsetof(sio_unit, name));
+}
+
+static int read_ops(ctx *c, const json_t *root)
+{
+    sio_chip *chip = c->chip;
+    const json_t *arr = json_object_get(root, "ops");
+    size_t i, j;
+    int rc;
+    c->depth = 0;
+    if ((rc = read_array(c, root, "ops", op_fields, NFIELDS(op_fields), sizeof(sio_op),
+                         (void **)&chip->ops, &chip->n_ops)) != 0)
+        return rc;
+    for (i = 0; i < chip->n_ops; i++) {
+        sio_op *o = &chip->ops[i];
+        const char *cls = json_string_value(json_object_get(json_array_get(arr, i), "class"));
+        if (sio_chip_find_class(chip, cls, strlen(cls), &o->cls) != 0) {
+            const char *hint = closest(cls, chip->classes, chip->n_classes, sizeof(char *), 0);
+            at(c, NULL, "ops", i, "class");
+            if (hint)
+                return fail(c, 0, "no unit has class '%s' (did you mean '%s'?)", cls, hint);
+            return fail(c, 0, "no unit has class '%s'", cls);
+        }
+        for (j = 0; j < i; j++) {
+            if (chip->ops[j].cls == o->cls && strcmp(chip->ops[j].name, o->name) == 0) {
+                int line = line_of(c, "ops", j, "op");
+                at(c, NULL, "ops", i, "op");
+                return fail(c, 0, "duplicate op '%s' for class '%s' (first at line %d)",
+                            o->name, cls, line);
+            }
+        }
+    }
+    return 0;
+}
+
+static int read_thermal(ctx *c, const json_t *root)
+{
+    sio_chip *chip = c->chip;
+    sio_thermal *th = &chip->thermal;
+    const json_t *jt = json_object_get(root, "thermal"), *arr;
+    size_t i, d;
+    int rc;
+    c->depth = 0;
+    if (!jt) {
+        /* absent: present = 0, the other defaults still filled in */
+        for (i = 0; i < NFIELDS(thermal_fields); i++)
+            store_default(&thermal_fields[i], th);
+        return 0;
+    }
+    push_key(c, "thermal");
+    if ((rc = read_fields(c, jt, thermal_fields, NFIELDS(thermal_fields), th)) != 0)
+        return rc;
+    th->present = 1;
+    if ((rc = read_array(c, jt, "layers", layer_fields, NFIELDS(layer_fields), sizeof(sio_layer),
+                         (void **)&th->layers, &th->n_layers)) != 0)
+        return rc;
+    if ((rc = check_unique(c, "thermal", "layers", "layer", th->layers, th->n_layers,
+                           sizeof(sio_layer), offsetof(sio_layer, name))) != 0)
+        return rc;
+    arr = json_object_get(jt, "layers");
+    for (i = 0; i < th->n_layers; i++) {
+        const json_t *jd = json_object_get(json_array_get(arr, i), "die");
+        sio_layer *l = &th->layers[i];
+        if (!jd)
+            continue;
+        at(c, "thermal", "layers", i, "die");
+        if (find_die_id(chip, json_integer_value(jd), &l->die) != 0)
+            return fail(c, 0, "no die has id %" JSON_INTEGER_FORMAT, json_integer_value(jd));
+        l->has_die = 1;
+        for (d = 0; d < i; d++) {
+            if (th->layers[d].has_die && th->layers[d].die == l->die)
+                return fail(c, 0, "die %d is already carried by layer '%s'",
+                            chip->dies[l->die].id, th->layers[d].name);
+        }
+    }
+    for (d = 0; d < chip->n_dies; d++) {
+        for (i = 0; i < th->n_layers && !(th->layers[i].has_die && th->layers[i].die == d); i++)
+            ;
+        if (i == th->n_layers) {
+            c->depth = 0;
+            push_key(c, "thermal");
+            push_key(c, "layers");
+            return fail(c, 0, "no layer carries die %d ('%s'): give one layer \"die\": %d",
+                        chip->dies[d].id, chip->dies[d].name, chip->dies[d].id);
+        }
+    }
+    return 0;
+}
+
+static int read_chip(ctx *c, const json_t *root)
+{
+    const json_t *fmt;
+    int rc;
+    if (!json_is_object(root))
+        return fail(c, 0, "expected a JSON object at the top level, got %s", type_name(root));
+    /* the format first: other errors mean little in a file of another
+    ** format (a missing one is reported by the generic pass, after a
+    ** misspelt key such as 'fromat') */
+    fmt = json_object_get(root, "format");
+    if (fmt) {
+        push_key(c, "format");
+        if (!json_is_string(fmt))
+            return fail(c, 0, "expected \"%s\", got %s", SIO_CHIP_FORMAT, type_name(fmt));
+        if (strcmp(json_string_value(fmt), SIO_CHIP_FORMAT) != 0)
+            return fail(c, 0, "expected \"%s\", got \"%s\"", SIO_CHIP_FORMAT,
+                        json_string_value(fmt));
+        pop(c);
+    }
+    if ((rc = read_fields(c, root, chip_fields, NFIELDS(chip_fields), c->chip)) != 0)
+        return rc;
+    if ((rc = read_array(c, root, "dies", die_fields, NFIELDS(die_fields), sizeof(sio_die),
+                         (void **)&c->chip->dies, &c->chip->n_dies)) != 0)
+        return rc;
+    if ((rc = check_dies(c)) != 0)
+        return rc;
+    if ((rc = read_rails(c, root)) != 0)
+        return rc;
+    if ((rc = read_units(c, root)) != 0)
+        return rc;
+    if ((rc = read_ops(c, root)) != 0)
+        return rc;
+    return read_thermal(c, root);
+}
+
+/* Reads a whole file; returns NULL (errno set) on failure. */
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    char *buf = NULL, *nb;
+    size_t cap = 0, n = 0, got;
+    int e;
+    if (!fp)
+        return NULL;
+    do {
+        if (cap - n < 4096) {
+            cap = cap ? 2 * cap : 16384;
+            nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                fclose(fp);
+                errno = ENOMEM;
+                return NULL;
+            }
+            buf = nb;
+        }
+        got = fread(buf + n, 1, cap - n, fp);
+        n += got;
+    } while (got > 0);
+    e = ferror(fp) ? (errno ? errno : EIO) : 0;
+    fclose(fp);
+    if (e) {
+        free(buf);
+        errno = e;
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+/* ---- public ---------------------------------------------------------------- */
+
+int sio_chip_load(const char *path, sio_chip **out, sio_error *err)
+{
+    sio_error scratch;
+    json_error_t je;
+    json_t *root;
+    ctx c;
+    int rc;
+    if (!err)
+        err = &scratch;
+    err->line = err->col = 0;
+    err->text[0] = '\0';
+    *out = NULL;
+    memset(&c, 0, sizeof c);
+    c.path = path;
+    c.err = err;
+    c.text = slurp(path, &c.len);
+    if (!c.text) {
+        int e = errno;
+        sio_error_set(err, path, 0, 0, "cannot read the chip description: %s", strerror(e));
+        return e == ENOMEM ? SIO_ENOMEM : SIO_EIO;
+    }
+    root = json_loadb(c.text, c.len, JSON_REJECT_DUPLICATES, &je);
+    if (!root) {
+        sio_error_set(err, path, je.line > 0 ? je.line : 1, je.column > 0 ? je.column : 1,
+                      "invalid JSON: %s", je.text);
+        free((char *)c.text);
+        return SIO_EINPUT;
+    }
+    c.chip = calloc(1, sizeof *c.chip);
+    if (!c.chip || !(c.chip->path = strdup(path))) {
+        rc = fail_nomem(&c);
+    } else {
+        rc = read_chip(&c, root);
+    }
+    json_decref(root);
+    free((char *)c.text);
+    if (rc != 0) {
+        sio_chip_free(c.chip);
+        return rc;
+    }
+    *out = c.chip;
+    return SIO_OK;
+}
+
+void sio_chip_free(sio_chip *c)
+{
+    size_t i, k;
+    if (!c)
+        return;
+    for (i = 0; i < c->n_dies; i++)
+        free(c->dies[i].name);
+    for (i = 0; i < c->n_rails; i++) {
+        sio_rail *r = &c->rails[i];
+        for (k = 0; k < r->n_stages; k++)
+            free(r->stages[k].name);
+        free(r->stages);
+        free(r->name);
+        free(r->impedance_csv);
+        free(r->z_f_hz);
+        free(r->z_re_ohm);
+        free(r->z_im_ohm);
+    }
+    for (i = 0; i < c->n_units; i++)
+        free(c->units[i].name);
+    for (i = 0; i < c->n_ops; i++)
+        free(c->ops[i].name);
+    for (i = 0; i < c->n_classes; i++)
+        free(c->classes[i]);
+    for (i = 0; i < c->thermal.n_layers; i++)
+        free(c->thermal.layers[i].name);
+    free(c->thermal.layers);
+    free(c->classes);
+    free(c->dies);
+    free(c->rails);
+    free(c->units);
+    free(c->ops);
+    free(c->name);
+    free(c->path);
+    free(c);
+}
+
+double sio_chip_period_ns(const sio_chip *c)
+{
+    return 1.0 / c->clock_ghz;
+}
+
+static int name_is(const char *name, const char *s, size_t len)
+{
+    return name && strncmp(name, s, len) == 0 && name[len] == '\0';
+}
+
+int sio_chip_find_unit(const sio_chip *c, const char *name, size_t len, size_t *idx)
+{
+    size_t i;
+    for (i = 0; i < c->n_units; i++) {
+        if (name_is(c->units[i].name, name, len)) {
+            *idx = i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int sio_chip_find_class(const sio_chip *c, const char *name, size_t len, size_t *idx)
+{
+    size_t i;
+    for (i = 0; i < c->n_classes; i++) {
+        if (name_is(c->classes[i], name, len)) {
+            *idx = i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int sio_chip_find_op(const sio_chip *c, size_t cls, const char *name, size_t len, size_t *idx)
+{
+    size_t i;
+    for (i = 0; i < c->n_ops; i++) {
+        if (c->ops[i].cls == cls && name_is(c->ops[i].name, name, len)) {
+            *idx = i;
+            return 0;
+        }
+    }
+    return -1;
+}
