@@ -32,6 +32,18 @@ int cmd_exit_for(int sio_rc);
 ** the exit code (chip and schedule are then NULL). */
 int cmd_load(const cmd_opts *o, sio_chip **chip, sio_schedule **sched);
 
+/* The output files of one `run`, committed together at the end (or all
+** aborted): dir is the -o folder. */
+typedef struct run_outputs {
+    const char *dir;
+    sio_out **o;
+    size_t n, cap;
+} run_outputs;
+/* Opens dir/name as a pending output. */
+int run_outputs_add(run_outputs *ro, const char *name, sio_out **out, sio_error *err);
+/* Makes the folder dir/sub (existing is fine). */
+int run_outputs_mkdir(run_outputs *ro, const char *sub, sio_error *err);
+
 int cmd_check(const cmd_opts *o);
 int cmd_run(const cmd_opts *o);
 int cmd_retime(const cmd_opts *o);

@@ -39,6 +39,7 @@ static const struct {
 
 static const struct { const char *name; int bit; int (*fn)(const cmd_opts *); const char *what; } CMDS[] = {
     {"check", C_CHECK, cmd_check, "CHIP SCHEDULE             validate; print a one-screen summary"},
+    {"run", C_RUN, cmd_run, "CHIP SCHEDULE [-o DIR]    maps, droop, events, margin, thermal, report"},
 };
 #define N_CMDS (sizeof CMDS / sizeof CMDS[0])
 

@@ -1,0 +1,402 @@
+/* cmd_run.c -- `analyzer run CHIP SCHEDULE [-o DIR]`: the whole analysis.
+**
+** One pass over the timeline in time tiles: the current iterator gives each
+** tile's rail currents; each chip's rail goes through its PDN stream (droop),
+** the event detector and the spectrum; the system's power feeds the peak,
+** the window peak and the energy. Waveforms and unit maps, when asked for,
+** are written tile by tile into temporary files. Thermal runs after (see
+** cmd_thermal.c). Every output is committed only when everything succeeded,
+** so a failed run leaves no partial output. */
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cmd.h"
+#include "current.h"
+#include "events.h"
+#include "margin.h"
+#include "pdn.h"
+
+#define EVENTS_CAP 10000
+
+int run_outputs_add(run_outputs *ro, const char *name, sio_out **out, sio_error *err)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", ro->dir, name);
+    if (ro->n == ro->cap) {
+        size_t c = ro->cap ? 2 * ro->cap : 16;
+        sio_out **p = realloc(ro->o, c * sizeof *p);
+        if (!p) { sio_error_set(err, path, 0, 0, "out of memory"); return SIO_ENOMEM; }
+        ro->o = p;
+        ro->cap = c;
+    }
+    int rc = sio_out_open(path, out, err);
+    if (rc == SIO_OK) ro->o[ro->n++] = *out;
+    return rc;
+}
+
+int run_outputs_mkdir(run_outputs *ro, const char *sub, sio_error *err)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", ro->dir, sub);
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+        sio_error_set(err, path, 0, 0, "cannot create folder: %s", strerror(errno));
+        return SIO_EIO;
+    }
+    return SIO_OK;
+}
+
+static void outputs_abort(run_outputs *ro)
+{
+    for (size_t k = 0; k < ro->n; k++) sio_out_abort(ro->o[k]);
+    free(ro->o);
+    ro->o = NULL;
+    ro->n = 0;
+}
+
+static int outputs_commit(run_outputs *ro, sio_error *err)
+{
+    int rc = SIO_OK;
+    for (size_t k = 0; k < ro->n; k++) {
+        if (rc == SIO_OK) rc = sio_out_commit(ro->o[k], err);
+        else sio_out_abort(ro->o[k]);
+    }
+    free(ro->o);
+    ro->o = NULL;
+    ro->n = 0;
+    return rc;
+}
+
+/* units.npy: float32 [chip][unit][bin], NumPy format 1.0. */
+static long npy_header(FILE *f, size_t chips, size_t units, size_t bins)
+{
+    char dict[256];
+    int n = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (%zu, %zu, %zu), }",
+                     chips, units, bins);
+    size_t total = 10 + (size_t)n + 1;
+    size_t pad = (64 - total % 64) % 64;
+    size_t hlen = (size_t)n + pad + 1;
+    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+    unsigned char l[2] = {(unsigned char)(hlen & 0xff), (unsigned char)(hlen >> 8)};
+    fwrite(l, 1, 2, f);
+    fwrite(dict, 1, (size_t)n, f);
+    for (size_t k = 0; k < pad; k++) fputc(' ', f);
+    fputc('\n', f);
+    return (long)(10 + hlen);
+}
+
+static int little_endian(void)
+{
+    const uint16_t one = 1;
+    return *(const unsigned char *)&one == 1;
+}
+
+static void progress(const cmd_opts *o, size_t done, size_t total)
+{
+    if (o->quiet || !isatty(2) || total < 8) return;
+    if (done % (total / 8 ? total / 8 : 1) && done != total) return;
+    fprintf(stderr, "\ranalyzer: %3zu%% of the timeline", total ? 100 * done / total : 100);
+    if (done == total) fputc('\n', stderr);
+}
+
+/* The attribution window of droop events: half the period of the strongest
+** resonance of |Z| below the bin Nyquist (the time over which a current step
+** builds the first droop); the dI/dt window when there is none. */
+static double attr_window(const sio_rail *rail, double bin_ns)
+{
+    double f[16], z[16];
+    size_t n = 0;
+    double fhi = 0.5 / (bin_ns * 1e-9), flo = 1e5;
+    if (rail->n_z) {
+        if (flo < rail->z_f_hz[0]) flo = rail->z_f_hz[0];
+        if (fhi > rail->z_f_hz[rail->n_z - 1]) fhi = rail->z_f_hz[rail->n_z - 1];
+    }
+    if (flo >= fhi || pdn_resonances(rail, flo, fhi, f, z, 16, &n) != 0 || n == 0) return rail->didt_window_ns;
+    size_t best = 0;
+    for (size_t k = 1; k < n; k++) if (z[k] > z[best]) best = k;
+    double w = 0.5e9 / f[best];
+    return w < bin_ns ? bin_ns : w;
+}
+
+int cmd_run(const cmd_opts *o)
+{
+    sio_chip *c;
+    sio_schedule *s;
+    int rc = cmd_load(o, &c, &s);
+    if (rc) return rc;
+    sio_error err;
+    err.text[0] = 0;
+    int exit_code = EXIT_OK;
+    const size_t nr = c->n_rails, nch = s->n_chips;
+    const double bin_ns = o->bin_ns, window_ns = o->window_ns > 0 ? o->window_ns : 100.0;
+    pdn_model **models = calloc(nr, sizeof *models);
+    pdn_stream **streams = calloc(nch * nr, sizeof *streams);
+    double *idle = calloc(nr, sizeof *idle), *attr = calloc(nr, sizeof *attr);
+    double *droop = NULL, *power = NULL;
+    current_iter *it = NULL;
+    events_detector *ev = NULL;
+    margin_spectrum *sp = NULL;
+    margin_rail *mr = calloc(nch * nr, sizeof *mr);
+    current_window cw = {0};
+    run_outputs ro = {o->out, NULL, 0, 0};
+    FILE *wf = NULL, *uf = NULL;
+    long npy_off = 0;
+    json_t *summary = NULL;
+    if (!models || !streams || !idle || !attr || !mr) goto oom;
+    for (size_t u = 0; u < c->n_units; u++) idle[c->units[u].rail] += c->units[u].idle_a;
+    for (size_t r = 0; r < nr; r++) {
+        rc = pdn_model_create(&c->rails[r], bin_ns, &models[r], &err);
+        if (rc) { exit_code = rc == PDN_EINPUT ? EXIT_INPUT : EXIT_IO; goto fail; }
+        attr[r] = attr_window(&c->rails[r], bin_ns);
+        for (size_t ch = 0; ch < nch; ch++)
+            if (pdn_stream_create(models[r], idle[r], &streams[ch * nr + r])) goto oom;
+    }
+    if (current_iter_create(c, s, bin_ns, o->tile_bins, o->unit_maps, &it, &err)) { exit_code = EXIT_IO; goto fail; }
+    if (events_create(c, nch, bin_ns, EVENTS_CAP, attr, idle, &ev)) goto oom;
+    if (margin_spectrum_create(nch, nr, bin_ns, &sp)) goto oom;
+    size_t tb = current_tile_bins(it), nbins = current_n_bins(it);
+    double wb = round(window_ns / bin_ns);
+    if (current_window_init(&cw, wb < 1 ? 1 : (size_t)wb)) goto oom;
+    droop = malloc(nch * nr * (tb ? tb : 1) * sizeof *droop);
+    power = malloc((tb ? tb : 1) * sizeof *power);
+    if (!droop || !power) goto oom;
+    /* the output folder, and the files written as the timeline streams */
+    if (o->out) {
+        if (mkdir(o->out, 0755) != 0 && errno != EEXIST) {
+            sio_error_set(&err, o->out, 0, 0, "cannot create the output folder: %s", strerror(errno));
+            exit_code = EXIT_IO;
+            goto fail;
+        }
+        struct stat sb;
+        if (stat(o->out, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+            sio_error_set(&err, o->out, 0, 0, "not a folder");
+            exit_code = EXIT_IO;
+            goto fail;
+        }
+        sio_out *so;
+        if (o->waveforms) {
+            if (run_outputs_add(&ro, "rails.csv", &so, &err)) { exit_code = EXIT_IO; goto fail; }
+            wf = sio_out_file(so);
+            fprintf(wf, "t_ns");
+            for (size_t ch = 0; ch < nch; ch++)
+                for (size_t r = 0; r < nr; r++)
+                    fprintf(wf, ",%zu.%s.current_a,%zu.%s.droop_mv", ch, c->rails[r].name, ch, c->rails[r].name);
+            fputc('\n', wf);
+        }
+        if (o->unit_maps) {
+            if (!little_endian()) {
+                sio_error_set(&err, o->out, 0, 0, "units.npy is written little-endian only");
+                exit_code = EXIT_IO;
+                goto fail;
+            }
+            if (run_outputs_add(&ro, "units.npy", &so, &err)) { exit_code = EXIT_IO; goto fail; }
+            uf = sio_out_file(so);
+            npy_off = npy_header(uf, nch, c->n_units, nbins);
+            if (run_outputs_add(&ro, "units.csv", &so, &err)) { exit_code = EXIT_IO; goto fail; }
+            FILE *f = sio_out_file(so);
+            fprintf(f, "index,chip,unit,class,die,rail,idle_a\n");
+            for (size_t ch = 0; ch < nch; ch++)
+                for (size_t u = 0; u < c->n_units; u++)
+                    fprintf(f, "%zu,%zu,%s,%s,%d,%s,%.6g\n", ch * c->n_units + u, ch, c->units[u].name,
+                            c->classes[c->units[u].cls], c->dies[c->units[u].die].id, c->rails[c->units[u].rail].name,
+                            c->units[u].idle_a);
+        }
+    } else if (o->waveforms || o->unit_maps) {
+        sio_error_set(&err, NULL, 0, 0, "analyzer: --waveforms and --unit-maps need -o DIR");
+        exit_code = EXIT_INPUT;
+        goto fail;
+    }
+    /* the walk */
+    double peak_w = 0, t_peak_w = 0, energy_j = 0;
+    current_tile t;
+    size_t n_tiles = tb ? (nbins + tb - 1) / tb : 0, done = 0;
+    float *f32 = uf ? malloc(tb * sizeof *f32) : NULL;
+    if (uf && !f32) goto oom;
+    while (current_next(it, &t) == 1) {
+        for (size_t k = 0; k < t.nb; k++) power[k] = 0;
+        for (size_t ch = 0; ch < nch; ch++) {
+            for (size_t r = 0; r < nr; r++) {
+                const double *i = t.rail_a + (ch * nr + r) * t.stride;
+                double *d = droop + (ch * nr + r) * tb;
+                pdn_stream_push(streams[ch * nr + r], i, t.nb, d);
+                events_push(ev, ch, r, t.b0, i, d, t.nb);
+                margin_spectrum_push(sp, ch, r, i, t.nb);
+                for (size_t k = 0; k < t.nb; k++) power[k] += c->rails[r].vdd_v * i[k];
+            }
+        }
+        for (size_t k = 0; k < t.nb; k++) {
+            if (power[k] > peak_w) { peak_w = power[k]; t_peak_w = (double)(t.b0 + k) * bin_ns; }
+            energy_j += power[k] * bin_ns * 1e-9;
+        }
+        current_window_push(&cw, power, t.nb);
+        if (wf) {
+            for (size_t k = 0; k < t.nb; k++) {
+                fprintf(wf, "%.10g", (double)(t.b0 + k) * bin_ns);
+                for (size_t q = 0; q < nch * nr; q++)
+                    fprintf(wf, ",%.9g,%.6f", t.rail_a[q * t.stride + k], droop[q * tb + k] * 1e3);
+                fputc('\n', wf);
+            }
+        }
+        if (uf) {
+            for (size_t q = 0; q < nch * c->n_units; q++) {
+                for (size_t k = 0; k < t.nb; k++) f32[k] = (float)t.unit_a[q * t.stride + k];
+                if (fseeko(uf, (off_t)npy_off + (off_t)((q * nbins + t.b0) * sizeof(float)), SEEK_SET) != 0 ||
+                    fwrite(f32, sizeof *f32, t.nb, uf) != t.nb) {
+                    sio_error_set(&err, o->out, 0, 0, "cannot write units.npy: %s", strerror(errno));
+                    free(f32);
+                    exit_code = EXIT_IO;
+                    goto fail;
+                }
+            }
+        }
+        progress(o, ++done, n_tiles);
+    }
+    free(f32);
+    if (events_finish(ev, s)) goto oom;
+    margin_report(c, nch, ev, sp, idle, o->safety_mv, mr);
+    /* the summary */
+    double mk_cyc = (double)sio_schedule_makespan_cyc(s), mk_ns = mk_cyc / c->clock_ghz;
+    summary = json_object();
+    json_t *sj = json_object(), *pj = json_object(), *rj = json_array();
+    json_object_set_new(sj, "ops", json_integer((json_int_t)s->n));
+    json_object_set_new(sj, "chips", json_integer((json_int_t)nch));
+    {
+        unsigned char *used = calloc(c->n_units ? c->n_units : 1, 1);
+        size_t nu = 0;
+        if (!used) goto oom;
+        for (size_t i = 0; i < s->n; i++) used[s->unit[i]] = 1;
+        for (size_t u = 0; u < c->n_units; u++) nu += used[u];
+        free(used);
+        json_object_set_new(sj, "units", json_integer((json_int_t)nu));
+    }
+    json_object_set_new(sj, "makespan_cycles", json_integer((json_int_t)mk_cyc));
+    json_object_set_new(sj, "makespan_ns", json_real(mk_ns));
+    json_object_set_new(pj, "peak_w", json_real(peak_w));
+    json_object_set_new(pj, "t_peak_ns", json_real(t_peak_w));
+    json_object_set_new(pj, "avg_w", json_real(mk_ns > 0 ? energy_j / (mk_ns * 1e-9) : 0.0));
+    json_object_set_new(pj, "energy_j", json_real(energy_j));
+    json_object_set_new(pj, "peak_window_w", json_real(current_window_peak(&cw)));
+    json_object_set_new(pj, "window_ns", json_real((double)cw.w * bin_ns));
+    json_object_set_new(pj, "bin_ns", json_real(bin_ns));
+    for (size_t q = 0; q < nch * nr; q++) {
+        const margin_rail *m = &mr[q];
+        const events_rail_stats *st = events_stats(ev, m->chip, m->rail);
+        json_t *e = json_object();
+        json_object_set_new(e, "chip", json_integer((json_int_t)m->chip));
+        json_object_set_new(e, "rail", json_string(c->rails[m->rail].name));
+        json_object_set_new(e, "vdd_v", json_real(m->vdd_v));
+        json_object_set_new(e, "peak_a", json_real(st->peak_a));
+        json_object_set_new(e, "avg_a", json_real(st->bins ? st->sum_a / (double)st->bins : 0.0));
+        json_object_set_new(e, "max_didt_a_per_ns", json_real(st->max_didt_a_per_ns));
+        json_object_set_new(e, "max_droop_mv", json_real(m->worst_droop_mv));
+        json_object_set_new(e, "t_max_droop_ns", json_real(m->t_worst_ns));
+        json_object_set_new(e, "guardband_mv", json_real(m->guardband_mv));
+        json_object_set_new(e, "needed_guardband_mv", json_real(m->needed_guardband_mv));
+        json_object_set_new(e, "saving_pct", json_real(m->saving_pct));
+        json_object_set_new(e, "saving_w", json_real(m->saving_w));
+        json_object_set_new(e, "p50_droop_mv", json_real(m->p50_mv));
+        json_object_set_new(e, "p99_droop_mv", json_real(m->p99_mv));
+        json_object_set_new(e, "p9999_droop_mv", json_real(m->p9999_mv));
+        json_object_set_new(e, "droop_events", json_integer((json_int_t)st->droop_events));
+        json_object_set_new(e, "didt_events", json_integer((json_int_t)st->didt_events));
+        json_t *res = json_array();
+        for (size_t k = 0; k < m->n_res; k++) {
+            json_t *x = json_object();
+            json_object_set_new(x, "f_mhz", json_real(m->res[k].f_hz * 1e-6));
+            json_object_set_new(x, "z_mohm", json_real(m->res[k].z_ohm * 1e3));
+            json_object_set_new(x, "current_a", json_real(m->res[k].i_a));
+            json_object_set_new(x, "f_current_mhz", json_real(m->res[k].f_i_hz * 1e-6));
+            json_object_set_new(x, "droop_mv", json_real(m->res[k].droop_mv));
+            json_array_append_new(res, x);
+        }
+        json_object_set_new(e, "resonances", res);
+        json_array_append_new(rj, e);
+    }
+    json_object_set_new(summary, "chip", json_string(c->name));
+    json_object_set_new(summary, "schedule", sj);
+    json_object_set_new(summary, "power", pj);
+    json_object_set_new(summary, "rails", rj);
+    json_object_set_new(summary, "events_kept", json_integer((json_int_t)events_total(ev) < EVENTS_CAP * 2
+                                                                 ? (json_int_t)events_total(ev)
+                                                                 : (json_int_t)EVENTS_CAP * 2));
+    if (o->out) {
+        /* the small files last, then everything is renamed into place at once */
+        sio_out *so;
+        if (run_outputs_add(&ro, "events.csv", &so, &err)) { exit_code = EXIT_IO; goto fail; }
+        events_write_csv(ev, s, sio_out_file(so));
+        if (run_outputs_add(&ro, "margin.csv", &so, &err)) { exit_code = EXIT_IO; goto fail; }
+        margin_write_csv(c, mr, nch * nr, sio_out_file(so));
+        if (run_outputs_add(&ro, "summary.json", &so, &err)) { exit_code = EXIT_IO; goto fail; }
+        json_dumpf(summary, sio_out_file(so), JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+        fputc('\n', sio_out_file(so));
+        if (outputs_commit(&ro, &err)) { exit_code = EXIT_IO; goto fail; }
+    }
+    if (o->json) {
+        json_dumpf(summary, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+        fputc('\n', stdout);
+    } else if (!o->quiet) {
+        printf("%s on %s: %zu ops, %zu chip%s, makespan %.0f cycles = %.1f ns\n", o->sched_path, c->name, s->n, nch,
+               nch == 1 ? "" : "s", mk_cyc, mk_ns);
+        printf("power: peak %.1f W (1 bin of %g ns) at %.0f ns, peak over %g ns %.1f W, mean %.1f W, energy %.4g J\n",
+               peak_w, bin_ns, t_peak_w, (double)cw.w * bin_ns, current_window_peak(&cw),
+               mk_ns > 0 ? energy_j / (mk_ns * 1e-9) : 0.0, energy_j);
+        for (size_t q = 0; q < nch * nr; q++) {
+            const margin_rail *m = &mr[q];
+            const events_rail_stats *st = events_stats(ev, m->chip, m->rail);
+            printf("chip %zu rail %s (%.2f V): peak %.1f A, max dI/dt %.2f A/ns, worst droop %.1f mV at %.0f ns "
+                   "(p99 %.1f mV); needs %.1f of %.0f mV guardband",
+                   m->chip, c->rails[m->rail].name, m->vdd_v, st->peak_a, st->max_didt_a_per_ns, m->worst_droop_mv,
+                   m->t_worst_ns, m->p99_mv, m->needed_guardband_mv, m->guardband_mv);
+            if (m->headroom_mv > 0)
+                printf("; lowering Vdd %.1f mV saves %.1f W (%.1f%% of the rail's power, switching part only)\n",
+                       m->headroom_mv, m->saving_w, m->saving_pct);
+            else
+                printf("; BREAKS the guardband by %.1f mV\n", -m->headroom_mv);
+            printf("  events: %zu droop, %zu dI/dt\n", st->droop_events, st->didt_events);
+            for (size_t k = 0; k < m->n_res && k < 3; k++)
+                printf("  resonance %.2f MHz (|Z| %.3f mOhm): schedule current %.2f A at %.2f MHz -> %.2f mV\n",
+                       m->res[k].f_hz * 1e-6, m->res[k].z_ohm * 1e3, m->res[k].i_a, m->res[k].f_i_hz * 1e-6,
+                       m->res[k].droop_mv);
+        }
+        size_t ne;
+        const events_event *el = events_list(ev, &ne);
+        size_t shown = 0;
+        for (size_t k = 0; k < ne && shown < 5; k++) {
+            const events_event *e = &el[k];
+            if (e->kind != EVENTS_DROOP && shown >= 3) continue;
+            printf("  %s event chip %zu %s: %.0f-%.0f ns, peak %.2f %s at %.0f ns", e->kind ? "dI/dt" : "droop",
+                   e->chip, c->rails[e->rail].name, e->t_start_ns, e->t_end_ns, e->peak,
+                   e->kind ? "A/ns" : "mV", e->t_peak_ns);
+            for (size_t q = 0; q < e->n_causes; q++)
+                printf("%s %s %+.1f A", q ? "," : "; from", c->units[e->causes[q].unit].name, e->causes[q].delta_a);
+            putchar('\n');
+            shown++;
+        }
+    }
+    goto done;
+oom:
+    sio_error_set(&err, NULL, 0, 0, "analyzer: out of memory");
+    exit_code = EXIT_IO;
+fail:
+    outputs_abort(&ro);
+    if (err.text[0]) fprintf(stderr, "%s\n", err.text);
+done:
+    json_decref(summary);
+    free(ro.o);
+    current_window_free(&cw);
+    for (size_t q = 0; streams && q < nch * nr; q++) pdn_stream_destroy(streams[q]);
+    for (size_t r = 0; models && r < nr; r++) pdn_model_destroy(models[r]);
+    free(models); free(streams); free(idle); free(attr); free(droop); free(power); free(mr);
+    current_iter_destroy(it);
+    events_destroy(ev);
+    margin_spectrum_destroy(sp);
+    sio_schedule_free(s);
+    sio_chip_free(c);
+    return exit_code;
+}

@@ -1,0 +1,417 @@
+/* events.c -- streaming event detection, rail statistics and attribution.
+**
+** State per chip and rail: the statistics, one open event per kind, a ring of
+** the last w bin currents (for the dI/dt test) and a droop histogram of
+** HIST_STEP_MV steps over [HIST_LO_MV, HIST_HI_MV) (values outside land in
+** the end buckets). Events go to a min-heap of the `cap` most severe per
+** kind; the count stays exact. Attribution runs once, at the end, over the
+** kept events only, with an index of each unit's ops sorted by start (built
+** in O(n) when the file already lists each unit's ops in time order). */
+#include "events.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "current.h"
+
+#define HIST_STEP_MV 0.05
+#define HIST_LO_MV (-100.0)
+#define HIST_HI_MV 500.0
+#define HIST_N ((size_t)((HIST_HI_MV - HIST_LO_MV) / HIST_STEP_MV))
+
+typedef struct open_ev {
+    int open;
+    size_t b_start, b_peak;
+    double peak;
+} open_ev;
+
+typedef struct rail_state {
+    events_rail_stats st;
+    open_ev ev[2];
+    double *ring;        /* last w currents */
+    size_t w;
+    size_t seen;
+    uint32_t *hist;
+} rail_state;
+
+typedef struct heap {
+    events_event *e;
+    size_t n, cap;
+} heap;
+
+struct events_detector {
+    const sio_chip *chip;
+    size_t n_chips;
+    double bin_ns;
+    rail_state *rs;       /* [chip][rail] */
+    heap h[2];
+    size_t total[2];
+    double *attr_w;       /* per rail */
+    double *idle;         /* per rail */
+    events_event *sorted; /* the kept events, merged and sorted, after finish */
+    size_t n_sorted;
+};
+
+static rail_state *state(const events_detector *ev, size_t c, size_t r)
+{
+    return &ev->rs[c * ev->chip->n_rails + r];
+}
+
+int events_create(const sio_chip *chip, size_t n_chips, double bin_ns, size_t cap,
+                  const double *attr_window_ns, const double *i_idle_a, events_detector **out)
+{
+    *out = NULL;
+    events_detector *ev = calloc(1, sizeof *ev);
+    if (!ev) return SIO_ENOMEM;
+    ev->chip = chip;
+    ev->n_chips = n_chips;
+    ev->bin_ns = bin_ns;
+    size_t nr = chip->n_rails;
+    ev->rs = calloc(n_chips * nr, sizeof *ev->rs);
+    ev->attr_w = calloc(nr, sizeof *ev->attr_w);
+    ev->idle = calloc(nr, sizeof *ev->idle);
+    for (int k = 0; k < 2; k++) {
+        ev->h[k].cap = cap ? cap : 1;
+        ev->h[k].e = malloc(ev->h[k].cap * sizeof *ev->h[k].e);
+        if (!ev->h[k].e) goto oom;
+    }
+    if (!ev->rs || !ev->attr_w || !ev->idle) goto oom;
+    for (size_t r = 0; r < nr; r++) {
+        ev->idle[r] = i_idle_a ? i_idle_a[r] : 0.0;
+        double w = attr_window_ns && attr_window_ns[r] > 0 ? attr_window_ns[r] : chip->rails[r].didt_window_ns;
+        ev->attr_w[r] = w;
+    }
+    for (size_t c = 0; c < n_chips; c++) {
+        for (size_t r = 0; r < nr; r++) {
+            rail_state *s = state(ev, c, r);
+            double w = round(chip->rails[r].didt_window_ns / bin_ns);
+            s->w = w < 1 ? 1 : (size_t)w;
+            s->ring = malloc(s->w * sizeof *s->ring);
+            s->hist = calloc(HIST_N, sizeof *s->hist);
+            if (!s->ring || !s->hist) goto oom;
+            for (size_t k = 0; k < s->w; k++) s->ring[k] = ev->idle[r];
+            s->st.min_droop_v = INFINITY;
+            s->st.max_droop_v = -INFINITY;
+        }
+    }
+    *out = ev;
+    return SIO_OK;
+oom:
+    events_destroy(ev);
+    return SIO_ENOMEM;
+}
+
+void events_destroy(events_detector *ev)
+{
+    if (!ev) return;
+    if (ev->rs) {
+        for (size_t k = 0; k < ev->n_chips * ev->chip->n_rails; k++) {
+            free(ev->rs[k].ring);
+            free(ev->rs[k].hist);
+        }
+    }
+    free(ev->rs);
+    free(ev->h[0].e);
+    free(ev->h[1].e);
+    free(ev->attr_w);
+    free(ev->idle);
+    free(ev->sorted);
+    free(ev);
+}
+
+/* ---- the kept events ---------------------------------------------------- */
+
+static void heap_push(heap *h, const events_event *e)
+{
+    if (h->n == h->cap) {
+        if (e->peak <= h->e[0].peak) return;
+        /* replace the least severe, sift down */
+        size_t i = 0;
+        h->e[0] = *e;
+        for (;;) {
+            size_t l = 2 * i + 1, r = l + 1, m = i;
+            if (l < h->n && h->e[l].peak < h->e[m].peak) m = l;
+            if (r < h->n && h->e[r].peak < h->e[m].peak) m = r;
+            if (m == i) break;
+            events_event t = h->e[i]; h->e[i] = h->e[m]; h->e[m] = t;
+            i = m;
+        }
+        return;
+    }
+    size_t i = h->n++;
+    h->e[i] = *e;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (h->e[p].peak <= h->e[i].peak) break;
+        events_event t = h->e[i]; h->e[i] = h->e[p]; h->e[p] = t;
+        i = p;
+    }
+}
+
+static void close_ev(events_detector *ev, size_t c, size_t r, int kind, size_t b_end)
+{
+    rail_state *s = state(ev, c, r);
+    open_ev *o = &s->ev[kind];
+    events_event e;
+    memset(&e, 0, sizeof e);
+    e.kind = kind;
+    e.chip = c;
+    e.rail = r;
+    e.t_start_ns = (double)o->b_start * ev->bin_ns;
+    e.t_end_ns = (double)b_end * ev->bin_ns;
+    e.t_peak_ns = (double)(o->b_peak + 1) * ev->bin_ns;
+    e.peak = o->peak;
+    e.window_ns = kind == EVENTS_DROOP ? ev->attr_w[r] : (double)s->w * ev->bin_ns;
+    heap_push(&ev->h[kind], &e);
+    ev->total[kind]++;
+    if (kind == EVENTS_DROOP) s->st.droop_events++;
+    else s->st.didt_events++;
+    o->open = 0;
+}
+
+static void track(events_detector *ev, size_t c, size_t r, int kind, size_t b, double v, double limit)
+{
+    open_ev *o = &state(ev, c, r)->ev[kind];
+    if (v > limit) {
+        if (!o->open) {
+            o->open = 1;
+            o->b_start = b;
+            o->b_peak = b;
+            o->peak = v;
+        } else if (v > o->peak) {
+            o->peak = v;
+            o->b_peak = b;
+        }
+    } else if (o->open) {
+        close_ev(ev, c, r, kind, b);
+    }
+}
+
+int events_push(events_detector *ev, size_t c, size_t r, size_t b0, const double *i_a, const double *droop_v,
+                size_t n)
+{
+    rail_state *s = state(ev, c, r);
+    const sio_rail *rail = &ev->chip->rails[r];
+    double gb_v = rail->guardband_mv * 1e-3;
+    double wns = (double)s->w * ev->bin_ns;
+    events_rail_stats *st = &s->st;
+    for (size_t k = 0; k < n; k++) {
+        size_t b = b0 + k;
+        double i = i_a[k], d = droop_v[k];
+        double t_end = (double)(b + 1) * ev->bin_ns;
+        if (i > st->peak_a || st->bins == 0) { st->peak_a = i; st->t_peak_a_ns = (double)b * ev->bin_ns; }
+        st->sum_a += i;
+        st->bins++;
+        double old = s->ring[s->seen % s->w];
+        s->ring[s->seen % s->w] = i;
+        s->seen++;
+        double didt = fabs(i - old) / wns;
+        if (didt > st->max_didt_a_per_ns) { st->max_didt_a_per_ns = didt; st->t_max_didt_ns = t_end; }
+        if (d > st->max_droop_v) { st->max_droop_v = d; st->t_max_droop_ns = t_end; }
+        if (d < st->min_droop_v) st->min_droop_v = d;
+        double h = (d * 1e3 - HIST_LO_MV) / HIST_STEP_MV;
+        size_t hb = h <= 0 ? 0 : h >= (double)(HIST_N - 1) ? HIST_N - 1 : (size_t)h;
+        s->hist[hb]++;
+        track(ev, c, r, EVENTS_DROOP, b, d * 1e3, gb_v * 1e3);
+        track(ev, c, r, EVENTS_DIDT, b, didt, rail->didt_limit_a_per_ns);
+    }
+    return SIO_OK;
+}
+
+/* ---- attribution ---------------------------------------------------------- */
+
+typedef struct by_start { double start; uint32_t i; } by_start;
+
+static int cmp_start(const void *a, const void *b)
+{
+    const by_start *x = a, *y = b;
+    return (x->start > y->start) - (x->start < y->start);
+}
+
+typedef struct unit_index {
+    size_t *off;         /* [chip][unit] + 1 */
+    by_start *ops;
+} unit_index;
+
+static int build_index(const sio_chip *chip, const sio_schedule *s, size_t n_chips, unit_index *ix)
+{
+    size_t slots = n_chips * chip->n_units;
+    double T = 1.0 / chip->clock_ghz;
+    ix->off = calloc(slots + 1, sizeof *ix->off);
+    ix->ops = malloc((s->n ? s->n : 1) * sizeof *ix->ops);
+    if (!ix->off || !ix->ops) return -1;
+    for (size_t i = 0; i < s->n; i++) ix->off[(size_t)s->chip[i] * chip->n_units + s->unit[i] + 1]++;
+    for (size_t k = 0; k < slots; k++) ix->off[k + 1] += ix->off[k];
+    size_t *fill = malloc((slots ? slots : 1) * sizeof *fill);
+    if (!fill) return -1;
+    memcpy(fill, ix->off, slots * sizeof *fill);
+    for (size_t i = 0; i < s->n; i++) {
+        by_start *e = &ix->ops[fill[(size_t)s->chip[i] * chip->n_units + s->unit[i]]++];
+        e->start = (double)s->start_cyc[i] * T;
+        e->i = (uint32_t)i;
+    }
+    free(fill);
+    for (size_t k = 0; k < slots; k++) {
+        by_start *b = ix->ops + ix->off[k];
+        size_t m = ix->off[k + 1] - ix->off[k], j = 1;
+        while (j < m && b[j - 1].start <= b[j].start) j++;
+        if (j < m) qsort(b, m, sizeof *b, cmp_start);
+    }
+    return 0;
+}
+
+/* First op of the unit's sorted list whose end is after t. */
+static size_t first_ending_after(const sio_chip *chip, const sio_schedule *s, const by_start *b, size_t m,
+                                 double t)
+{
+    double T = 1.0 / chip->clock_ghz;
+    size_t lo = 0, hi = m;
+    while (lo < hi) {   /* ops on a unit do not overlap: ends are sorted too */
+        size_t mid = (lo + hi) / 2;
+        double end = b[mid].start + (double)s->cycles[b[mid].i] * T;
+        if (end <= t) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+static double unit_avg(const sio_chip *chip, const sio_schedule *s, const by_start *b, size_t m, double a,
+                       double bb)
+{
+    double sum = 0;
+    for (size_t j = first_ending_after(chip, s, b, m, a); j < m && b[j].start < bb; j++)
+        sum += current_op_avg(chip, s, b[j].i, a, bb);
+    return sum;
+}
+
+static void attribute(const events_detector *ev, const sio_schedule *s, const unit_index *ix, events_event *e)
+{
+    const sio_chip *chip = ev->chip;
+    double T = 1.0 / chip->clock_ghz, D = ev->bin_ns;
+    double tp = e->t_peak_ns, tw = tp - e->window_ns;
+    e->n_causes = 0;
+    for (size_t u = 0; u < chip->n_units; u++) {
+        if (chip->units[u].rail != e->rail) continue;
+        size_t k = e->chip * chip->n_units + u;
+        const by_start *b = ix->ops + ix->off[k];
+        size_t m = ix->off[k + 1] - ix->off[k];
+        if (!m) continue;
+        double d = unit_avg(chip, s, b, m, tp - D, tp) - unit_avg(chip, s, b, m, tw - D, tw);
+        if (d == 0.0) continue;
+        /* insert among the top causes by |delta| */
+        size_t pos = e->n_causes;
+        while (pos > 0 && fabs(e->causes[pos - 1].delta_a) < fabs(d)) pos--;
+        if (pos >= EVENTS_MAX_CAUSES) continue;
+        size_t last = e->n_causes < EVENTS_MAX_CAUSES ? e->n_causes : EVENTS_MAX_CAUSES - 1;
+        for (size_t q = last; q > pos; q--) e->causes[q] = e->causes[q - 1];
+        if (e->n_causes < EVENTS_MAX_CAUSES) e->n_causes++;
+        events_cause *c = &e->causes[pos];
+        memset(c, 0, sizeof *c);
+        c->unit = u;
+        c->delta_a = d;
+        /* ops that started or ended in (tw - D, tp] */
+        for (size_t j = first_ending_after(chip, s, b, m, tw - D); j < m && b[j].start <= tp; j++) {
+            double st = b[j].start, en = st + (double)s->cycles[b[j].i] * T;
+            int in = (st > tw - D && st <= tp) || (en > tw - D && en <= tp);
+            if (in && c->n_ops < EVENTS_MAX_IDS) c->ops[c->n_ops++] = b[j].i;
+        }
+    }
+}
+
+static int cmp_event(const void *a, const void *b)
+{
+    const events_event *x = a, *y = b;
+    if (x->chip != y->chip) return x->chip < y->chip ? -1 : 1;
+    if (x->rail != y->rail) return x->rail < y->rail ? -1 : 1;
+    if (x->t_start_ns != y->t_start_ns) return x->t_start_ns < y->t_start_ns ? -1 : 1;
+    return x->kind - y->kind;
+}
+
+int events_finish(events_detector *ev, const sio_schedule *s)
+{
+    for (size_t c = 0; c < ev->n_chips; c++)
+        for (size_t r = 0; r < ev->chip->n_rails; r++)
+            for (int k = 0; k < 2; k++) {
+                rail_state *st = state(ev, c, r);
+                if (st->ev[k].open) close_ev(ev, c, r, k, st->st.bins);
+            }
+    size_t n = ev->h[0].n + ev->h[1].n;
+    ev->sorted = malloc((n ? n : 1) * sizeof *ev->sorted);
+    if (!ev->sorted) return SIO_ENOMEM;
+    memcpy(ev->sorted, ev->h[0].e, ev->h[0].n * sizeof *ev->sorted);
+    memcpy(ev->sorted + ev->h[0].n, ev->h[1].e, ev->h[1].n * sizeof *ev->sorted);
+    ev->n_sorted = n;
+    qsort(ev->sorted, n, sizeof *ev->sorted, cmp_event);
+    if (n && s) {
+        unit_index ix = {NULL, NULL};
+        int bad = build_index(ev->chip, s, ev->n_chips, &ix);
+        if (!bad)
+            for (size_t k = 0; k < n; k++) attribute(ev, s, &ix, &ev->sorted[k]);
+        free(ix.off);
+        free(ix.ops);
+        if (bad) return SIO_ENOMEM;
+    }
+    return SIO_OK;
+}
+
+const events_rail_stats *events_stats(const events_detector *ev, size_t c, size_t r)
+{
+    return &state(ev, c, r)->st;
+}
+
+double events_droop_quantile(const events_detector *ev, size_t c, size_t r, double q)
+{
+    const rail_state *s = state(ev, c, r);
+    if (!s->st.bins) return 0.0;
+    double want = q * (double)s->st.bins;
+    double acc = 0;
+    for (size_t k = 0; k < HIST_N; k++) {
+        acc += s->hist[k];
+        if (acc >= want && s->hist[k]) {
+            double v = (HIST_LO_MV + ((double)k + 0.5) * HIST_STEP_MV) * 1e-3;
+            /* never beyond what was seen */
+            if (v > s->st.max_droop_v) v = s->st.max_droop_v;
+            if (v < s->st.min_droop_v) v = s->st.min_droop_v;
+            return v;
+        }
+    }
+    return s->st.max_droop_v;
+}
+
+const events_event *events_list(const events_detector *ev, size_t *n)
+{
+    *n = ev->n_sorted;
+    return ev->sorted;
+}
+
+size_t events_total(const events_detector *ev) { return ev->total[0] + ev->total[1]; }
+
+void events_write_csv(const events_detector *ev, const sio_schedule *s, FILE *f)
+{
+    fprintf(f, "kind,chip,rail,t_start_ns,t_end_ns,t_peak_ns,peak,peak_unit,window_ns,causes,instructions\n");
+    for (size_t k = 0; k < ev->n_sorted; k++) {
+        const events_event *e = &ev->sorted[k];
+        fprintf(f, "%s,%zu,%s,%.3f,%.3f,%.3f,%.6g,%s,%.3f,", e->kind == EVENTS_DROOP ? "droop" : "didt", e->chip,
+                ev->chip->rails[e->rail].name, e->t_start_ns, e->t_end_ns, e->t_peak_ns, e->peak,
+                e->kind == EVENTS_DROOP ? "mV" : "A/ns", e->window_ns);
+        /* causes: unit:delta_a;...  instructions: id;id (ids quoted as CSV) */
+        for (size_t c = 0; c < e->n_causes; c++)
+            fprintf(f, "%s%s:%+.3f", c ? ";" : "", ev->chip->units[e->causes[c].unit].name, e->causes[c].delta_a);
+        fputc(',', f);
+        int any = 0;
+        fputc('"', f);
+        for (size_t c = 0; c < e->n_causes; c++)
+            for (size_t j = 0; j < e->causes[c].n_ops; j++) {
+                const char *id = sio_schedule_id(s, e->causes[c].ops[j]);
+                if (any++) fputc(';', f);
+                for (const char *p = id; *p; p++) {
+                    if (*p == '"') fputc('"', f);
+                    fputc(*p, f);
+                }
+            }
+        fputs("\"\n", f);
+    }
+}

@@ -1,0 +1,95 @@
+/* events.h -- dI/dt and droop events, per-rail statistics, and the
+** attribution of each event to the units and instructions behind it (the
+** events_ module).
+**
+** The detector is fed, tile by tile and in time order, each rail's bin
+** currents (A) and droop at the end of each bin (V). It keeps running
+** statistics per chip and rail (peak and mean current, the largest dI/dt,
+** the worst droop and when, a histogram of droop for percentiles) and finds
+** events as DESIGN.md defines them:
+**   droop event: a maximal run of bins whose droop exceeds the rail's
+**     guardband_mv;
+**   dI/dt event: a maximal run of bins k with |i[k] - i[k-w]| / (w bin_ns)
+**     above didt_limit_a_per_ns, w = didt_window_ns in bins (>= 1); before
+**     time 0 the rail draws its idle current.
+** Every event is counted; the `cap` most severe are kept (a min-heap), and
+** only those are attributed, at events_finish, to the units whose current
+** changed most over the window before the peak and to the instructions that
+** started or ended on them in that window. */
+#ifndef PDA_EVENTS_H
+#define PDA_EVENTS_H
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sio.h"
+
+enum events_kind { EVENTS_DROOP = 0, EVENTS_DIDT = 1 };
+
+#define EVENTS_MAX_CAUSES 3
+#define EVENTS_MAX_IDS 4
+
+/* One unit's share in an event: its current change over the window (A, sign
+** kept) and up to EVENTS_MAX_IDS instructions that started or ended on it in
+** the window (indices into the schedule). */
+typedef struct events_cause {
+    size_t unit;
+    double delta_a;
+    size_t n_ops;
+    uint32_t ops[EVENTS_MAX_IDS];
+} events_cause;
+
+typedef struct events_event {
+    int kind;                 /* enum events_kind */
+    size_t chip, rail;
+    double t_start_ns;        /* start of the first bin over the limit */
+    double t_end_ns;          /* end of the last bin over the limit */
+    double t_peak_ns;         /* droop: end of the worst bin; dI/dt: end of the worst bin */
+    double peak;              /* droop in mV, or |dI/dt| in A/ns */
+    double window_ns;         /* the attribution window before the peak */
+    size_t n_causes;
+    events_cause causes[EVENTS_MAX_CAUSES];
+} events_event;
+
+/* Running statistics of one chip's rail. */
+typedef struct events_rail_stats {
+    double peak_a, t_peak_a_ns;
+    double sum_a;             /* sum of bin currents (mean = sum_a / bins) */
+    size_t bins;
+    double max_didt_a_per_ns, t_max_didt_ns;
+    double max_droop_v, t_max_droop_ns;
+    double min_droop_v;
+    size_t droop_events, didt_events;
+} events_rail_stats;
+
+typedef struct events_detector events_detector;
+
+/* n_chips chips of the chip description; bin_ns the bin width; cap the
+** number of events kept (>= 1); attr_window_ns[rail] the attribution window
+** of droop events per rail (e.g. half the period of the first droop
+** resonance; 0 = the rail's dI/dt window). i_idle_a[rail] is the rail's idle
+** current (the current before time 0). */
+int events_create(const sio_chip *chip, size_t n_chips, double bin_ns, size_t cap,
+                  const double *attr_window_ns, const double *i_idle_a, events_detector **out);
+void events_destroy(events_detector *ev);   /* NULL is a no-op */
+
+/* Feeds bins b0 .. b0+n-1 of one chip's rail, in order. */
+int events_push(events_detector *ev, size_t chip, size_t rail, size_t b0, const double *i_a,
+                const double *droop_v, size_t n);
+
+/* Closes open events and attributes the kept ones using the schedule. */
+int events_finish(events_detector *ev, const sio_schedule *s);
+
+const events_rail_stats *events_stats(const events_detector *ev, size_t chip, size_t rail);
+/* Droop (V) at quantile q in [0, 1] over every bin of the rail, from a
+** histogram of 0.01 mV steps (exact to that step). */
+double events_droop_quantile(const events_detector *ev, size_t chip, size_t rail, double q);
+/* The kept events, sorted by chip, rail, start; *n their number. */
+const events_event *events_list(const events_detector *ev, size_t *n);
+/* Events counted (all, not only the kept ones). */
+size_t events_total(const events_detector *ev);
+
+/* Writes events.csv to f: one row per kept event (see docs/outputs.md). */
+void events_write_csv(const events_detector *ev, const sio_schedule *s, FILE *f);
+
+#endif

@@ -1,0 +1,79 @@
+/* bench_thermal.c -- timings of the thermal solver on a 128 x 128 grid with
+** an 8-layer, 2-die stack (the DESIGN.md example plus a BEOL layer) and
+** 10 us frames: plan time, steady-state time and per-frame time over 1000
+** transient frames. Targets: steady in a few ms, 1000 frames well under a
+** second. Prints figures; exits non-zero only on an error. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "thermal.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int main(void)
+{
+    static const thermal_layer layers[8] = {
+        {2e-6, 120, 1.75e6, 0},   {4.8e-5, 120, 1.75e6, -1}, {1.2e-5, 2.25, 2e6, -1},
+        {2e-6, 3, 2e6, -1},       {2e-6, 120, 1.75e6, 1},    {2.98e-4, 120, 1.75e6, -1},
+        {3e-5, 5, 2e6, -1},       {1.5e-3, 390, 3.45e6, -1}};
+    const thermal_stack s = {.width_m = 25e-3, .height_m = 29e-3, .layers = layers,
+                             .n_layers = 8, .h_top_w_m2k = 2e4, .h_bottom_w_m2k = 0,
+                             .ambient_c = 40, .n_dies = 2};
+    const size_t nx = 128, ny = 128, nm = nx * ny, frames = 1000;
+    double *pw = calloc(2 * nm, sizeof *pw), *t = calloc(2 * nm, sizeof *t);
+    if (!pw || !t) return 1;
+    /* four MXM-like strips on die 0, a uniform floor on die 1 */
+    const double strips[4][4] = {{0, 3, 2, 24.15}, {2, 3, 2, 24.15},
+                                 {21, 3, 2, 24.15}, {23, 3, 2, 24.15}};
+    for (int k = 0; k < 4; k++)
+        if (thermal_power_map(strips[k], 25, 29, nx, ny, 40.0, pw)) return 1;
+    const double whole[4] = {0, 0, 25, 29};
+    if (thermal_power_map(whole, 25, 29, nx, ny, 60.0, pw + nm)) return 1;
+
+    thermal_plan *ps = NULL, *pt = NULL;
+    double t0 = now_s();
+    int rc = thermal_plan_create(&s, nx, ny, 0.0, &ps);
+    double t_plan_s = now_s() - t0;
+    if (rc) { fprintf(stderr, "plan: %s\n", thermal_strerror(rc)); return 1; }
+    t0 = now_s();
+    rc = thermal_plan_create(&s, nx, ny, 1e-5, &pt);
+    double t_plan_t = now_s() - t0;
+    if (rc) { fprintf(stderr, "plan: %s\n", thermal_strerror(rc)); return 1; }
+
+    const int reps = 20;
+    t0 = now_s();
+    for (int r = 0; r < reps; r++) thermal_steady(ps, pw, t);
+    double t_steady = (now_s() - t0) / reps;
+    double tmax = t[0];
+    for (size_t i = 0; i < 2 * nm; i++) tmax = t[i] > tmax ? t[i] : tmax;
+
+    thermal_state *st = NULL;
+    if (thermal_state_create(pt, &st) || thermal_state_set_steady(pt, st, NULL)) return 1;
+    double *burst = calloc(2 * nm, sizeof *burst);
+    if (!burst) return 1;
+    for (size_t i = 0; i < 2 * nm; i++) burst[i] = 2.0 * pw[i];
+    t0 = now_s();
+    for (size_t f = 0; f < frames; f++)
+        if (thermal_step(pt, st, (f / 100) % 2 ? burst : pw, t)) return 1;
+    double t_frames = now_s() - t0;
+    double fmax = t[0];
+    for (size_t i = 0; i < 2 * nm; i++) fmax = t[i] > fmax ? t[i] : fmax;
+
+    printf("thermal 128x128, 8 layers, 2 dies\n");
+    printf("  plan (steady only)        %8.1f ms\n", 1e3 * t_plan_s);
+    printf("  plan (10 us frames)       %8.1f ms\n", 1e3 * t_plan_t);
+    printf("  steady state              %8.3f ms  (max %.2f C)\n", 1e3 * t_steady, tmax);
+    printf("  %zu transient frames    %8.1f ms  (%.3f ms per frame, max %.2f C after 10 ms)\n",
+           frames, 1e3 * t_frames, 1e3 * t_frames / (double)frames, fmax);
+    thermal_state_destroy(st);
+    thermal_plan_destroy(ps);
+    thermal_plan_destroy(pt);
+    free(pw); free(t); free(burst);
+    return 0;
+}

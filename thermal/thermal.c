@@ -1,0 +1,752 @@
+/* thermal.c -- the 3-D stack solver: a DCT across the plane, a small exact
+** problem across the layers.
+**
+** Model (DESIGN.md "Thermal", repeated in thermal.h): nx x ny cells per layer,
+** L layers, one node per cell per layer. The lateral conductances of layer l
+** are k_l t_l dy/dx and k_l t_l dx/dy, so the lateral part of the conductance
+** matrix is kt_l * ((dy/dx) Lx + (dx/dy) Ly), with Lx, Ly the 1-D Laplacians
+** of a cell-centred grid with insulated ends (tridiag(-1, 2, -1) with 1 in
+** both corners). Their eigenvectors are cos(pi p (i + 1/2) / n), exactly the
+** basis of FFTW's REDFT10 (DCT-II), with eigenvalues
+**     lambda_p = 2 (1 - cos(pi p / n)) = 4 sin^2(pi p / (2 n)).
+** All layers share these eigenvectors, so the 2-D DCT of every layer turns
+** the N = L nx ny system into nx ny independent L x L systems, one per mode
+** m = (p, q), with the same vertical couplings and a diagonal that grows by
+** mu_m kt_l, mu_m = (dy/dx) lambda_p + (dx/dy) lambda_q. Nothing is
+** approximated: the results equal a direct solve of the grid model to
+** round-off. REDFT01 (DCT-III) inverts REDFT10 up to a factor 2n per axis,
+** so inverse maps are scaled by 1 / (4 nx ny). Both are computed through
+** FFTW's real FFTs by Makhoul's method (see dct_fwd), same numbers, ~4x
+** faster than FFTW's r2r kinds.
+**
+** Steady: per mode a symmetric tridiagonal solve. The plan stores the
+** reciprocal pivots of its LDL^T factorisation, computed without
+** cancellation: the pivot of layer l is e_l + g_l (g_l the coupling up), with
+** e_l = mu kt_l + (series combination of g_l-1 and e_l-1) >= 0, so every
+** term is a sum of positive numbers.
+**
+** Transient: per mode C dT/dt = -G T + P with C = diag(cv t A). With
+** M = C^-1/2 G C^-1/2 = V Lambda V^T (symmetric, positive definite; a cyclic
+** Jacobi eigen-decomposition per mode at plan time) and W = C^-1/2 V, the
+** modal coordinates y = W^T C T obey dy/dt = -Lambda y + W^T P, which is
+** integrated exactly over a frame of constant power:
+**     y <- exp(-Lambda dt) y + (1 - exp(-Lambda dt)) / Lambda * W^T P.
+** This is exact for any dt (no stability limit, no time-step error), and
+** costs per mode L multiply-adds plus 2 D L for the input and output
+** projections, D = number of dies (only die layers carry power).
+**
+** Storage:
+**   steady  piv_inv[m L + l] (mode-major)
+**   frame   decay[i nm + m], gain[i nm + m], wd[(d L + i) nm + m] (the die
+**           rows of W), state y[i nm + m]: modes innermost, so a frame runs
+**           independent, vectorisable loops over blocks of modes;
+**           w[(m L + l) L + i] (all of W, mode-major: whole-stack output and
+**           setting a state, not per frame).
+** Spectral maps are map-major for FFTW: map j of a buffer at [j nm + m].
+** For 128 x 128 and L = 8: ~1 MB steady, ~13 MB with a frame. */
+#include "thermal.h"
+
+#include <fftw3.h>
+#include <float.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { BLOCK = 512 };        /* modes per block of a frame (4 KB per array) */
+
+struct thermal_plan {
+    size_t nx, ny, nm;       /* grid; nm = nx ny modes (and cells) */
+    size_t nl, nd;           /* layers, dies */
+    double frame_s;          /* 0: steady only */
+    double ambient_c;
+    double *gv;              /* nl: coupling layer l to l+1 (W/K); gv[nl-1] = top */
+    double *cap;             /* nl: node capacity cv t A (J/K) */
+    double *xs;              /* nl: scratch for one mode */
+    double gbot;             /* bottom layer to ambient (W/K), 0 = none */
+    size_t *die_layer;       /* nd: the layer of each die */
+    double *piv_inv;         /* nm nl */
+    double *decay, *gain;    /* nl nm, frame plans only */
+    double *scr;             /* BLOCK scratch for a frame */
+    double *wd;              /* nd nl nm */
+    double *w;               /* nm nl nl */
+    double *bufp;            /* nd maps (power in, spectra) */
+    double *buft;            /* nl maps (temperature spectra out) */
+    double *wr;              /* fftw real work: nl maps */
+    fftw_complex *wc;        /* fftw complex work: nl half spectra */
+    double *cx, *sx, *cy, *sy; /* cos, sin of pi k / (2 n) per axis */
+    fftw_plan f_rows, f_cols;        /* r2c, nd maps (DCT-II) */
+    fftw_plan i_rows[2], i_cols[2];  /* c2r, [0] nd maps, [1] nl maps (DCT-III) */
+};
+
+struct thermal_state {
+    const thermal_plan *plan;
+    double *y;               /* nm nl modal coordinates (DCT-II scale) */
+};
+
+/* ---- small dense helpers ---- */
+
+/* Cyclic Jacobi eigen-decomposition of the symmetric n x n matrix a (row-
+** major, destroyed: its diagonal ends as the eigenvalues). v receives the
+** eigenvectors as columns. A rotation is skipped when |a_pq| is below
+** eps sqrt(a_pp a_qq), the criterion that gives eigenvalues to high relative
+** accuracy for the scaled diagonally dominant matrices met here. */
+static void jacobi_eig(size_t n, double *a, double *v)
+{
+    for (size_t i = 0; i < n * n; i++) v[i] = 0.0;
+    for (size_t i = 0; i < n; i++) v[i * n + i] = 1.0;
+    for (int sweep = 0; sweep < 100; sweep++) {
+        int rotated = 0;
+        for (size_t p = 0; p + 1 < n; p++) {
+            for (size_t q = p + 1; q < n; q++) {
+                double apq = a[p * n + q], app = a[p * n + p], aqq = a[q * n + q];
+                if (fabs(apq) <= 0.25 * DBL_EPSILON * sqrt(fabs(app * aqq)) ||
+                    apq == 0.0) {
+                    a[p * n + q] = a[q * n + p] = 0.0;
+                    continue;
+                }
+                rotated = 1;
+                double theta = (aqq - app) / (2.0 * apq);
+                double t = 1.0 / (fabs(theta) + hypot(1.0, theta));
+                if (theta < 0.0) t = -t;
+                double c = 1.0 / sqrt(1.0 + t * t), s = t * c;
+                for (size_t k = 0; k < n; k++) {      /* columns p, q */
+                    double akp = a[k * n + p], akq = a[k * n + q];
+                    a[k * n + p] = c * akp - s * akq;
+                    a[k * n + q] = s * akp + c * akq;
+                }
+                for (size_t k = 0; k < n; k++) {      /* rows p, q */
+                    double apk = a[p * n + k], aqk = a[q * n + k];
+                    a[p * n + k] = c * apk - s * aqk;
+                    a[q * n + k] = s * apk + c * aqk;
+                }
+                for (size_t k = 0; k < n; k++) {
+                    double vkp = v[k * n + p], vkq = v[k * n + q];
+                    v[k * n + p] = c * vkp - s * vkq;
+                    v[k * n + q] = s * vkp + c * vkq;
+                }
+                a[p * n + p] = app - t * apq;
+                a[q * n + q] = aqq + t * apq;
+                a[p * n + q] = a[q * n + p] = 0.0;
+            }
+        }
+        if (!rotated) break;
+    }
+}
+
+/* pi k / (2 n) */
+static double quarter_turn(double k, size_t n)
+{
+    const double pi = 3.14159265358979323846;
+    return pi * k / (2.0 * (double)n);
+}
+
+/* Eigenvalue of the insulated 1-D cell-centred Laplacian, mode p of n. */
+static double lap_eig(size_t p, size_t n)
+{
+    double s = sin(quarter_turn((double)p, n));
+    return 4.0 * s * s;
+}
+
+/* ---- plan ---- */
+
+static int check_stack(const thermal_stack *s)
+{
+    if (!s->layers || s->n_layers == 0 || s->n_dies == 0) return THERMAL_ESTACK;
+    if (!(isfinite(s->width_m) && s->width_m > 0.0 && isfinite(s->height_m) &&
+          s->height_m > 0.0))
+        return THERMAL_ESTACK;
+    if (!(isfinite(s->h_top_w_m2k) && s->h_top_w_m2k > 0.0)) return THERMAL_ESTACK;
+    if (!(isfinite(s->h_bottom_w_m2k) && s->h_bottom_w_m2k >= 0.0)) return THERMAL_ESTACK;
+    if (!isfinite(s->ambient_c)) return THERMAL_ESTACK;
+    if (s->n_dies > s->n_layers) return THERMAL_ESTACK;
+    for (size_t l = 0; l < s->n_layers; l++) {
+        const thermal_layer *ly = &s->layers[l];
+        if (!(isfinite(ly->thickness_m) && ly->thickness_m > 0.0 &&
+              isfinite(ly->k_w_mk) && ly->k_w_mk > 0.0 &&
+              isfinite(ly->cv_j_m3k) && ly->cv_j_m3k > 0.0))
+            return THERMAL_ESTACK;
+        if (ly->die < -1 || (ly->die >= 0 && (size_t)ly->die >= s->n_dies))
+            return THERMAL_ESTACK;
+        /* each die exactly once: no earlier layer may carry it */
+        for (size_t j = 0; ly->die >= 0 && j < l; j++)
+            if (s->layers[j].die == ly->die) return THERMAL_ESTACK;
+    }
+    for (size_t d = 0; d < s->n_dies; d++) {
+        size_t l = 0;
+        while (l < s->n_layers && s->layers[l].die != (int)d) l++;
+        if (l == s->n_layers) return THERMAL_ESTACK;
+    }
+    return THERMAL_OK;
+}
+
+/* ---- the DCT-II / DCT-III through real FFTs ----
+** REDFT10 (X_k = 2 sum_n x_n cos(pi k (2n+1) / 2N)) and REDFT01 (its inverse
+** times 2N) computed along each axis by Makhoul's method, which is ~4x
+** faster than FFTW's r2r kinds here (FFTW has no SIMD codelets for them):
+** reorder v_m = x_2m, v_N-1-m = x_2m+1; V = DFT(v) (r2c); then
+** X_k = 2 Re(exp(-i pi k / 2N) V_k). Inverse: V_k = exp(i pi k / 2N)
+** (X_k - i X_N-k), X_N = 0; v = c2r(V) (unnormalised); x_2m = v_m,
+** x_2m+1 = v_N-1-m. Same numbers as FFTW's REDFT10 / REDFT01. */
+
+static size_t half(size_t n) { return n / 2 + 1; }
+
+/* Row transforms: maps*ny contiguous rows of nx; column transforms: ny
+** points at stride nx, vectorised over nx columns and the maps. */
+static int plan_dct(thermal_plan *p)
+{
+    int nx = (int)p->nx, ny = (int)p->ny, nm = (int)p->nm;
+    int hx = (int)half(p->nx), hy = (int)half(p->ny);
+    size_t counts[2] = {p->nd, p->nl};
+    unsigned fl = FFTW_MEASURE;
+    fftw_iodim rd = {nx, 1, 1}, cd = {ny, nx, nx};
+    fftw_iodim rh = {(int)p->nd * ny, nx, hx};
+    fftw_iodim ch[2] = {{(int)p->nd, nm, hy * nx}, {nx, 1, 1}};
+    p->f_rows = fftw_plan_guru_dft_r2c(1, &rd, 1, &rh, p->wr, p->wc, fl);
+    p->f_cols = fftw_plan_guru_dft_r2c(1, &cd, 2, ch, p->wr, p->wc, fl);
+    if (!p->f_rows || !p->f_cols) return THERMAL_EFFTW;
+    for (int k = 0; k < 2; k++) {
+        fftw_iodim rhi = {(int)counts[k] * ny, hx, nx};
+        fftw_iodim chi[2] = {{(int)counts[k], hy * nx, nm}, {nx, 1, 1}};
+        p->i_rows[k] = fftw_plan_guru_dft_c2r(1, &rd, 1, &rhi, p->wc, p->wr, fl);
+        p->i_cols[k] = fftw_plan_guru_dft_c2r(1, &cd, 2, chi, p->wc, p->wr, fl);
+        if (!p->i_rows[k] || !p->i_cols[k]) return THERMAL_EFFTW;
+    }
+    return THERMAL_OK;
+}
+
+/* 2-D REDFT10 of the first nd maps of x, in place. */
+static void dct_fwd(thermal_plan *p, double *x)
+{
+    size_t nx = p->nx, ny = p->ny, nm = p->nm, hx = half(nx), hy = half(ny);
+    size_t rows = p->nd * ny;
+    double *wr = p->wr;
+    fftw_complex *wc = p->wc;
+    /* along x */
+    for (size_t r = 0; r < rows; r++) {
+        const double *xr = x + r * nx;
+        double *v = wr + r * nx;
+        for (size_t m = 0; 2 * m < nx; m++) v[m] = xr[2 * m];
+        for (size_t m = 0; 2 * m + 1 < nx; m++) v[nx - 1 - m] = xr[2 * m + 1];
+    }
+    fftw_execute(p->f_rows);
+    for (size_t r = 0; r < rows; r++) {
+        const fftw_complex *vc = wc + r * hx;
+        double *xr = x + r * nx;
+        for (size_t k = 0; k < hx && k < nx; k++)
+            xr[k] = 2.0 * (vc[k][0] * p->cx[k] + vc[k][1] * p->sx[k]);
+        for (size_t k = hx; k < nx; k++)
+            xr[k] = 2.0 * (vc[nx - k][0] * p->cx[k] - vc[nx - k][1] * p->sx[k]);
+    }
+    /* along y */
+    for (size_t d = 0; d < p->nd; d++) {
+        const double *xm = x + d * nm;
+        double *v = wr + d * nm;
+        for (size_t m = 0; 2 * m < ny; m++)
+            memcpy(v + m * nx, xm + 2 * m * nx, nx * sizeof *v);
+        for (size_t m = 0; 2 * m + 1 < ny; m++)
+            memcpy(v + (ny - 1 - m) * nx, xm + (2 * m + 1) * nx, nx * sizeof *v);
+    }
+    fftw_execute(p->f_cols);
+    for (size_t d = 0; d < p->nd; d++) {
+        for (size_t k = 0; k < ny; k++) {
+            int lo = k < hy;
+            const fftw_complex *vc = wc + (d * hy + (lo ? k : ny - k)) * nx;
+            double c = 2.0 * p->cy[k], s = lo ? 2.0 * p->sy[k] : -2.0 * p->sy[k];
+            double *xr = x + d * nm + k * nx;
+            for (size_t j = 0; j < nx; j++) xr[j] = vc[j][0] * c + vc[j][1] * s;
+        }
+    }
+}
+
+/* 2-D REDFT01 of the first nmaps (nd or nl) maps of x, in place. */
+static void dct_inv(thermal_plan *p, double *x, size_t nmaps)
+{
+    size_t nx = p->nx, ny = p->ny, nm = p->nm, hx = half(nx), hy = half(ny);
+    size_t rows = nmaps * ny;
+    int which = nmaps == p->nd ? 0 : 1;
+    double *wr = p->wr;
+    fftw_complex *wc = p->wc;
+    /* along y */
+    for (size_t d = 0; d < nmaps; d++) {
+        for (size_t k = 0; k < hy && k < ny; k++) {
+            const double *a = x + d * nm + k * nx;
+            const double *b = x + d * nm + (ny - k) * nx;  /* k > 0 only */
+            double c = p->cy[k], s = p->sy[k];
+            fftw_complex *vc = wc + (d * hy + k) * nx;
+            if (k == 0) {
+                for (size_t j = 0; j < nx; j++) { vc[j][0] = a[j]; vc[j][1] = 0.0; }
+            } else {
+                for (size_t j = 0; j < nx; j++) {
+                    vc[j][0] = a[j] * c + b[j] * s;
+                    vc[j][1] = a[j] * s - b[j] * c;
+                }
+            }
+        }
+    }
+    fftw_execute(p->i_cols[which]);
+    for (size_t d = 0; d < nmaps; d++) {
+        const double *v = wr + d * nm;
+        double *xm = x + d * nm;
+        for (size_t m = 0; 2 * m < ny; m++)
+            memcpy(xm + 2 * m * nx, v + m * nx, nx * sizeof *v);
+        for (size_t m = 0; 2 * m + 1 < ny; m++)
+            memcpy(xm + (2 * m + 1) * nx, v + (ny - 1 - m) * nx, nx * sizeof *v);
+    }
+    /* along x */
+    for (size_t r = 0; r < rows; r++) {
+        const double *xr = x + r * nx;
+        fftw_complex *vc = wc + r * hx;
+        vc[0][0] = xr[0];
+        vc[0][1] = 0.0;
+        for (size_t k = 1; k < hx && k < nx; k++) {
+            double a = xr[k], b = xr[nx - k];
+            vc[k][0] = a * p->cx[k] + b * p->sx[k];
+            vc[k][1] = a * p->sx[k] - b * p->cx[k];
+        }
+    }
+    fftw_execute(p->i_rows[which]);
+    for (size_t r = 0; r < rows; r++) {
+        const double *v = wr + r * nx;
+        double *xr = x + r * nx;
+        for (size_t m = 0; 2 * m < nx; m++) xr[2 * m] = v[m];
+        for (size_t m = 0; 2 * m + 1 < nx; m++) xr[2 * m + 1] = v[nx - 1 - m];
+    }
+}
+
+/* Steady factors and, with a frame, the modal integrator of every mode. */
+static int plan_modes(thermal_plan *p, const thermal_stack *s)
+{
+    size_t nl = p->nl, nd = p->nd, nm = p->nm;
+    double dx = s->width_m / (double)p->nx, dy = s->height_m / (double)p->ny;
+    double area = dx * dy;
+    double *kt = malloc(nl * sizeof *kt), *cap = p->cap;
+    double *lx = malloc(p->nx * sizeof *lx), *lyv = malloc(p->ny * sizeof *lyv);
+    double *a = malloc(nl * nl * sizeof *a), *v = malloc(nl * nl * sizeof *v);
+    double *rs = malloc(nl * sizeof *rs);
+    int rc = THERMAL_OK;
+    if (!kt || !lx || !lyv || !a || !v || !rs) { rc = THERMAL_ENOMEM; goto out; }
+    for (size_t l = 0; l < nl; l++) {
+        const thermal_layer *ly = &s->layers[l];
+        kt[l] = ly->k_w_mk * ly->thickness_m;
+        cap[l] = ly->cv_j_m3k * ly->thickness_m * area;
+        rs[l] = 1.0 / sqrt(cap[l]);
+        if (l + 1 < nl) {
+            const thermal_layer *up = &s->layers[l + 1];
+            p->gv[l] = 1.0 / (ly->thickness_m / (2.0 * ly->k_w_mk * area) +
+                              up->thickness_m / (2.0 * up->k_w_mk * area));
+        } else {
+            p->gv[l] = 1.0 / (ly->thickness_m / (2.0 * ly->k_w_mk * area) +
+                              1.0 / (s->h_top_w_m2k * area));
+        }
+    }
+    p->gbot = 0.0;
+    if (s->h_bottom_w_m2k > 0.0)
+        p->gbot = 1.0 / (s->layers[0].thickness_m / (2.0 * s->layers[0].k_w_mk * area) +
+                         1.0 / (s->h_bottom_w_m2k * area));
+    for (size_t i = 0; i < p->nx; i++) lx[i] = (dy / dx) * lap_eig(i, p->nx);
+    for (size_t j = 0; j < p->ny; j++) lyv[j] = (dx / dy) * lap_eig(j, p->ny);
+
+    for (size_t q = 0; q < p->ny; q++) {
+        for (size_t pp = 0; pp < p->nx; pp++) {
+            size_t m = q * p->nx + pp;
+            double mu = lx[pp] + lyv[q];
+            /* steady: pivots e_l + gv_l, e_l the conductance below, in series */
+            double e = p->gbot, *piv = p->piv_inv + m * nl;
+            for (size_t l = 0; l < nl; l++) {
+                if (l > 0) e = p->gv[l - 1] * e / (p->gv[l - 1] + e);
+                e += mu * kt[l];
+                piv[l] = 1.0 / (e + p->gv[l]);
+            }
+            if (p->frame_s <= 0.0) continue;
+            /* transient: M = C^-1/2 G C^-1/2, tridiagonal */
+            for (size_t i = 0; i < nl * nl; i++) a[i] = 0.0;
+            for (size_t l = 0; l < nl; l++) {
+                double diag = mu * kt[l] + p->gv[l] + (l > 0 ? p->gv[l - 1] : p->gbot);
+                a[l * nl + l] = diag * rs[l] * rs[l];
+                if (l + 1 < nl)
+                    a[l * nl + l + 1] = a[(l + 1) * nl + l] = -p->gv[l] * rs[l] * rs[l + 1];
+            }
+            jacobi_eig(nl, a, v);
+            double *wm = p->w + m * nl * nl;
+            for (size_t i = 0; i < nl; i++) {
+                double lam = a[i * nl + i], x = -lam * p->frame_s;
+                p->decay[i * nm + m] = exp(x);
+                p->gain[i * nm + m] = -expm1(x) / lam;
+            }
+            for (size_t l = 0; l < nl; l++)
+                for (size_t i = 0; i < nl; i++) wm[l * nl + i] = v[l * nl + i] * rs[l];
+            for (size_t d = 0; d < nd; d++)
+                for (size_t i = 0; i < nl; i++)
+                    p->wd[(d * nl + i) * nm + m] = wm[p->die_layer[d] * nl + i];
+        }
+    }
+out:
+    free(kt); free(lx); free(lyv); free(a); free(v); free(rs);
+    return rc;
+}
+
+int thermal_plan_create(const thermal_stack *stack, size_t nx, size_t ny,
+                        double frame_s, thermal_plan **out)
+{
+    if (!out) return THERMAL_EINVAL;
+    *out = NULL;
+    if (!stack || nx == 0 || ny == 0 || !isfinite(frame_s) || frame_s < 0.0)
+        return THERMAL_EINVAL;
+    int rc = check_stack(stack);
+    if (rc) return rc;
+    size_t nl = stack->n_layers, nd = stack->n_dies;
+    /* FFTW takes int sizes; keep every count and product representable */
+    if (nx > (size_t)INT_MAX || ny > (size_t)INT_MAX || nl > 4096 ||
+        ny > (size_t)INT_MAX / nx || nx * ny > (size_t)INT_MAX / nl ||
+        nx * ny > SIZE_MAX / sizeof(double) / nl / nl)
+        return THERMAL_EINVAL;
+
+    thermal_plan *p = calloc(1, sizeof *p);
+    if (!p) return THERMAL_ENOMEM;
+    p->nx = nx; p->ny = ny; p->nm = nx * ny; p->nl = nl; p->nd = nd;
+    p->frame_s = frame_s;
+    p->ambient_c = stack->ambient_c;
+    size_t nm = p->nm;
+    p->gv = malloc(nl * sizeof *p->gv);
+    p->cap = malloc(nl * sizeof *p->cap);
+    p->xs = malloc(nl * sizeof *p->xs);
+    p->die_layer = malloc(nd * sizeof *p->die_layer);
+    p->piv_inv = malloc(nm * nl * sizeof *p->piv_inv);
+    p->bufp = malloc(nm * nd * sizeof(double));
+    p->buft = malloc(nm * nl * sizeof(double));
+    p->wr = fftw_malloc(nm * nl * sizeof(double));
+    p->wc = fftw_malloc(nl * (half(nx) * ny > half(ny) * nx ? half(nx) * ny : half(ny) * nx) *
+                        sizeof(fftw_complex));
+    p->cx = malloc(nx * sizeof(double));
+    p->sx = malloc(nx * sizeof(double));
+    p->cy = malloc(ny * sizeof(double));
+    p->sy = malloc(ny * sizeof(double));
+    if (!p->wr || !p->wc || !p->cx || !p->sx || !p->cy || !p->sy) {
+        rc = THERMAL_ENOMEM; goto fail;
+    }
+    for (size_t k = 0; k < nx; k++) {
+        p->cx[k] = cos(quarter_turn((double)k, nx));
+        p->sx[k] = sin(quarter_turn((double)k, nx));
+    }
+    for (size_t k = 0; k < ny; k++) {
+        p->cy[k] = cos(quarter_turn((double)k, ny));
+        p->sy[k] = sin(quarter_turn((double)k, ny));
+    }
+    if (!p->gv || !p->cap || !p->xs || !p->die_layer || !p->piv_inv || !p->bufp || !p->buft) {
+        rc = THERMAL_ENOMEM; goto fail;
+    }
+    if (frame_s > 0.0) {
+        p->decay = malloc(nm * nl * sizeof *p->decay);
+        p->gain = malloc(nm * nl * sizeof *p->gain);
+        p->wd = malloc(nm * nd * nl * sizeof *p->wd);
+        p->scr = malloc(BLOCK * sizeof *p->scr);
+        p->w = malloc(nm * nl * nl * sizeof *p->w);
+        if (!p->decay || !p->gain || !p->wd || !p->w || !p->scr) { rc = THERMAL_ENOMEM; goto fail; }
+    }
+    for (size_t l = 0; l < nl; l++)
+        if (stack->layers[l].die >= 0) p->die_layer[stack->layers[l].die] = l;
+
+    rc = plan_dct(p);
+    if (rc) goto fail;
+    rc = plan_modes(p, stack);
+    if (rc) goto fail;
+    *out = p;
+    return THERMAL_OK;
+fail:
+    thermal_plan_destroy(p);
+    return rc;
+}
+
+void thermal_plan_destroy(thermal_plan *p)
+{
+    if (!p) return;
+    fftw_plan all[6] = {p->f_rows, p->f_cols, p->i_rows[0], p->i_cols[0],
+                        p->i_rows[1], p->i_cols[1]};
+    for (int i = 0; i < 6; i++)
+        if (all[i]) fftw_destroy_plan(all[i]);
+    fftw_free(p->wr);
+    fftw_free(p->wc);
+    free(p->bufp); free(p->buft);
+    free(p->cx); free(p->sx); free(p->cy); free(p->sy);
+    free(p->gv); free(p->cap); free(p->xs); free(p->die_layer); free(p->piv_inv);
+    free(p->decay); free(p->gain); free(p->wd); free(p->w); free(p->scr);
+    free(p);
+}
+
+void thermal_plan_size(const thermal_plan *p, size_t *nx, size_t *ny,
+                       size_t *n_layers, size_t *n_dies, double *frame_s)
+{
+    if (nx) *nx = p->nx;
+    if (ny) *ny = p->ny;
+    if (n_layers) *n_layers = p->nl;
+    if (n_dies) *n_dies = p->nd;
+    if (frame_s) *frame_s = p->frame_s;
+}
+
+/* ---- execution ---- */
+
+/* Copies nd power maps into bufp and transforms them (DCT-II). */
+static void forward_power(thermal_plan *p, const double *power_w)
+{
+    memcpy(p->bufp, power_w, p->nd * p->nm * sizeof(double));
+    dct_fwd(p, p->bufp);
+}
+
+/* Inverse-transforms the first nmaps maps of buft and writes them, scaled
+** and shifted to absolute degrees, into temp_c. */
+static void inverse_temps(thermal_plan *p, size_t nmaps, double *temp_c)
+{
+    dct_inv(p, p->buft, nmaps);
+    double scale = 1.0 / (4.0 * (double)p->nm), amb = p->ambient_c;
+    size_t n = nmaps * p->nm;
+    for (size_t i = 0; i < n; i++) temp_c[i] = p->buft[i] * scale + amb;
+}
+
+/* Per mode, solves G x = P (P at die layers) from the spectra in bufp and
+** writes every layer's spectrum x into buft (all_layers) or the die layers'
+** (die d at map d). */
+static void steady_modes(thermal_plan *p, int all_layers)
+{
+    size_t nm = p->nm, nl = p->nl, nd = p->nd;
+    double *xs = p->xs;
+    for (size_t m = 0; m < nm; m++) {
+        const double *piv = p->piv_inv + m * nl;
+        for (size_t l = 0; l < nl; l++) xs[l] = 0.0;
+        for (size_t d = 0; d < nd; d++) xs[p->die_layer[d]] = p->bufp[d * nm + m];
+        /* forward: y_l = d_l + gv_l-1 piv_l-1 y_l-1 */
+        for (size_t l = 1; l < nl; l++) xs[l] += p->gv[l - 1] * piv[l - 1] * xs[l - 1];
+        /* backward: x_l = (y_l + gv_l x_l+1) piv_l */
+        xs[nl - 1] *= piv[nl - 1];
+        for (size_t l = nl - 1; l-- > 0;) xs[l] = (xs[l] + p->gv[l] * xs[l + 1]) * piv[l];
+        if (all_layers)
+            for (size_t l = 0; l < nl; l++) p->buft[l * nm + m] = xs[l];
+        else
+            for (size_t d = 0; d < nd; d++) p->buft[d * nm + m] = xs[p->die_layer[d]];
+    }
+}
+
+static int steady(thermal_plan *p, const double *power_w, double *temp_c,
+                  int all_layers)
+{
+    if (!p || !power_w || !temp_c) return THERMAL_EINVAL;
+    forward_power(p, power_w);
+    steady_modes(p, all_layers);
+    inverse_temps(p, all_layers ? p->nl : p->nd, temp_c);
+    return THERMAL_OK;
+}
+
+int thermal_steady(thermal_plan *p, const double *power_w, double *temp_c)
+{
+    return steady(p, power_w, temp_c, 0);
+}
+
+int thermal_steady_layers(thermal_plan *p, const double *power_w,
+                          double *temp_c)
+{
+    return steady(p, power_w, temp_c, 1);
+}
+
+int thermal_state_create(const thermal_plan *p, thermal_state **out)
+{
+    if (!out) return THERMAL_EINVAL;
+    *out = NULL;
+    if (!p) return THERMAL_EINVAL;
+    if (p->frame_s <= 0.0) return THERMAL_ESTEADY;
+    thermal_state *s = malloc(sizeof *s);
+    if (!s) return THERMAL_ENOMEM;
+    s->plan = p;
+    s->y = calloc(p->nm * p->nl, sizeof *s->y);
+    if (!s->y) { free(s); return THERMAL_ENOMEM; }
+    *out = s;
+    return THERMAL_OK;
+}
+
+void thermal_state_destroy(thermal_state *s)
+{
+    if (!s) return;
+    free(s->y);
+    free(s);
+}
+
+static int check_state(const thermal_plan *p, const thermal_state *s)
+{
+    if (!p || !s) return THERMAL_EINVAL;
+    if (s->plan != p) return THERMAL_EINVAL;
+    return THERMAL_OK;
+}
+
+int thermal_state_set_steady(thermal_plan *p, thermal_state *s,
+                             const double *power_w)
+{
+    int rc = check_state(p, s);
+    if (rc) return rc;
+    size_t nm = p->nm, nl = p->nl;
+    if (!power_w) {
+        memset(s->y, 0, nm * nl * sizeof *s->y);
+        return THERMAL_OK;
+    }
+    forward_power(p, power_w);
+    steady_modes(p, 1);
+    /* y = W^T C T (W^T C W = I), from the tridiagonal solve's T rather than
+    ** Lambda^-1 W^T P, which keeps that solve's accuracy */
+    for (size_t m = 0; m < nm; m++) {
+        const double *wm = p->w + m * nl * nl;
+        double *y = s->y + m;
+        for (size_t i = 0; i < nl; i++) y[i * nm] = 0.0;
+        for (size_t l = 0; l < nl; l++) {
+            double ct = p->buft[l * nm + m] * p->cap[l];
+            for (size_t i = 0; i < nl; i++) y[i * nm] += wm[l * nl + i] * ct;
+        }
+    }
+    return THERMAL_OK;
+}
+
+int thermal_step(thermal_plan *p, thermal_state *s, const double *power_w,
+                 double *temp_c)
+{
+    int rc = check_state(p, s);
+    if (rc) return rc;
+    if (!power_w) return THERMAL_EINVAL;
+    size_t nm = p->nm, nl = p->nl, nd = p->nd;
+    forward_power(p, power_w);
+    const double *bp = p->bufp;
+    double *bt = p->buft;
+    if (temp_c) memset(bt, 0, nd * nm * sizeof *bt);
+    /* struct-of-arrays over modes, in cache-sized blocks: every inner loop
+    ** is independent across modes (no dependency chains, vectorisable) */
+    for (size_t m0 = 0; m0 < nm; m0 += BLOCK) {
+        size_t n = nm - m0 < BLOCK ? nm - m0 : BLOCK;
+        for (size_t i = 0; i < nl; i++) {
+            double *restrict b = p->scr;
+            const double *restrict w0 = p->wd + i * nm + m0, *restrict p0 = bp + m0;
+            for (size_t k = 0; k < n; k++) b[k] = w0[k] * p0[k];
+            for (size_t d = 1; d < nd; d++) {
+                const double *restrict w = p->wd + (d * nl + i) * nm + m0;
+                const double *restrict pd = bp + d * nm + m0;
+                for (size_t k = 0; k < n; k++) b[k] += w[k] * pd[k];
+            }
+            double *restrict y = s->y + i * nm + m0;
+            const double *restrict dec = p->decay + i * nm + m0;
+            const double *restrict gn = p->gain + i * nm + m0;
+            for (size_t k = 0; k < n; k++) y[k] = dec[k] * y[k] + gn[k] * b[k];
+            for (size_t d = 0; temp_c && d < nd; d++) {
+                const double *restrict w = p->wd + (d * nl + i) * nm + m0;
+                double *restrict o = bt + d * nm + m0;
+                for (size_t k = 0; k < n; k++) o[k] += w[k] * y[k];
+            }
+        }
+    }
+    if (temp_c) inverse_temps(p, nd, temp_c);
+    return THERMAL_OK;
+}
+
+/* Writes the die layers' (all == 0) or every layer's temperatures of s. */
+static int state_out(thermal_plan *p, const thermal_state *s, double *temp_c,
+                     int all)
+{
+    int rc = check_state(p, s);
+    if (rc) return rc;
+    if (!temp_c) return THERMAL_EINVAL;
+    size_t nm = p->nm, nl = p->nl, nd = p->nd, nout = all ? nl : nd;
+    for (size_t m = 0; m < nm; m++) {
+        const double *wm = p->w + m * nl * nl, *y = s->y + m;
+        for (size_t o = 0; o < nout; o++) {
+            const double *row = wm + (all ? o : p->die_layer[o]) * nl;
+            double t = 0.0;
+            for (size_t i = 0; i < nl; i++) t += row[i] * y[i * nm];
+            p->buft[o * nm + m] = t;
+        }
+    }
+    inverse_temps(p, nout, temp_c);
+    return THERMAL_OK;
+}
+
+int thermal_state_temps(thermal_plan *p, const thermal_state *s,
+                        double *temp_c)
+{
+    return state_out(p, s, temp_c, 0);
+}
+
+int thermal_state_layers(thermal_plan *p, const thermal_state *s,
+                         double *temp_c)
+{
+    return state_out(p, s, temp_c, 1);
+}
+
+/* ---- power maps ---- */
+
+/* Overlap of [a0, a1] with cell i of n cells on [0, len]. */
+static double overlap(double a0, double a1, size_t i, size_t n, double len)
+{
+    double c0 = (double)i * len / (double)n, c1 = (double)(i + 1) * len / (double)n;
+    double o = fmin(a1, c1) - fmax(a0, c0);
+    return o > 0.0 ? o : 0.0;
+}
+
+/* Clips [x, x + w] to [0, len] within a tolerance; sets the cell range
+** [*i0, *i1) and the total overlap. Returns 0 or THERMAL_ERANGE. */
+static int span(double x, double w, double len, size_t n, double *a0,
+                double *a1, size_t *i0, size_t *i1, double *sum)
+{
+    double tol = 1e-9 * len;
+    if (!(w > 0.0) || x < -tol || x + w > len + tol) return THERMAL_ERANGE;
+    *a0 = fmax(x, 0.0);
+    *a1 = fmin(x + w, len);
+    if (!(*a1 > *a0)) return THERMAL_ERANGE;
+    double cell = len / (double)n;
+    double f0 = floor(*a0 / cell), f1 = ceil(*a1 / cell);
+    *i0 = f0 < 0.0 ? 0 : (size_t)f0;
+    *i1 = f1 > (double)n ? n : (size_t)f1;
+    if (*i0 > 0) (*i0)--;           /* guard the division's round-off */
+    if (*i1 < n) (*i1)++;
+    *sum = 0.0;
+    for (size_t i = *i0; i < *i1; i++) *sum += overlap(*a0, *a1, i, n, len);
+    return *sum > 0.0 ? THERMAL_OK : THERMAL_ERANGE;
+}
+
+int thermal_power_map(const double *rect_mm, double width_mm,
+                      double height_mm, size_t nx, size_t ny, double power_w,
+                      double *map_w)
+{
+    if (!rect_mm || !map_w || nx == 0 || ny == 0) return THERMAL_EINVAL;
+    for (int i = 0; i < 4; i++)
+        if (!isfinite(rect_mm[i])) return THERMAL_EINVAL;
+    if (!isfinite(width_mm) || !(width_mm > 0.0) || !isfinite(height_mm) ||
+        !(height_mm > 0.0) || !isfinite(power_w))
+        return THERMAL_EINVAL;
+    double x0, x1, y0, y1, sx, sy;
+    size_t i0, i1, j0, j1;
+    int rc = span(rect_mm[0], rect_mm[2], width_mm, nx, &x0, &x1, &i0, &i1, &sx);
+    if (rc) return rc;
+    rc = span(rect_mm[1], rect_mm[3], height_mm, ny, &y0, &y1, &j0, &j1, &sy);
+    if (rc) return rc;
+    for (size_t j = j0; j < j1; j++) {
+        double fy = overlap(y0, y1, j, ny, height_mm) / sy;
+        if (fy == 0.0) continue;
+        double pj = power_w * fy;
+        for (size_t i = i0; i < i1; i++) {
+            double fx = overlap(x0, x1, i, nx, width_mm) / sx;
+            map_w[j * nx + i] += pj * fx;
+        }
+    }
+    return THERMAL_OK;
+}
+
+const char *thermal_strerror(int rc)
+{
+    static const char *const msg[] = {
+        [THERMAL_OK] = "ok",
+        [THERMAL_EINVAL] = "invalid argument",
+        [THERMAL_ESTACK] = "non-physical thermal stack (thickness, k, cv, outline, "
+                           "h_top > 0, h_bottom >= 0, each die in exactly one layer)",
+        [THERMAL_ENOMEM] = "out of memory",
+        [THERMAL_EFFTW] = "FFTW could not make a plan",
+        [THERMAL_ERANGE] = "rectangle empty or outside the outline",
+        [THERMAL_ESTEADY] = "plan made without a frame: steady state only",
+    };
+    if (rc < 0 || (size_t)rc >= sizeof msg / sizeof msg[0] || !msg[rc])
+        return "unknown thermal error";
+    return msg[rc];
+}

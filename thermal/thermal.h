@@ -1,0 +1,131 @@
+/* thermal.h -- temperature maps of stacked dies (DESIGN.md "Thermal").
+**
+** The stack is a pile of laterally uniform layers on a W x H outline with
+** insulated sides, cooled at the top (h_top) and optionally at the bottom
+** (h_bottom). It is discretised exactly as DESIGN.md's grid model: nx x ny
+** cells per layer, one node per cell per layer at the cell's centre,
+**   lateral   k*t*dy/dx (along x), k*t*dx/dy (along y),
+**   vertical  1/(t_l/(2 k_l A) + t_l+1/(2 k_l+1 A)),   A = dx*dy,
+**   ambient   1/(t/(2kA) + 1/(h A)) at the top (and the bottom when h > 0),
+**   capacity  cv*t*A.
+** A 2-D DCT (FFTW) per layer turns that model into one independent L x L
+** problem per lateral mode; the answers equal a direct solve of the grid
+** model to round-off (docs/thermal.md).
+**
+** A plan holds everything that depends only on geometry (grid, layers, FFT
+** plans, per-mode factors): slow to create, fast to execute. Maps are nx*ny
+** doubles, row-major, row 0 at y = 0, nx values per row; several maps are
+** stored one after the other (die 0 first, or layer 0 = bottom first).
+** Power is in watts per cell; temperatures are absolute degrees C (ambient
+** plus the rise). A plan and its states are used by one thread at a time (the
+** plan owns scratch buffers); creating a plan calls the FFTW planner, which
+** is not thread-safe either. */
+#ifndef PDA_THERMAL_H
+#define PDA_THERMAL_H
+#include <stddef.h>
+
+/* Status codes: 0 is success. */
+enum {
+    THERMAL_OK = 0,
+    THERMAL_EINVAL = 1,   /* a NULL pointer, a zero size, a bad frame length */
+    THERMAL_ESTACK = 2,   /* a non-physical stack (see thermal_plan_create) */
+    THERMAL_ENOMEM = 3,   /* out of memory */
+    THERMAL_EFFTW = 4,    /* FFTW could not make a plan */
+    THERMAL_ERANGE = 5,   /* a rectangle outside the outline, or empty */
+    THERMAL_ESTEADY = 6   /* the plan was made without a frame (steady only) */
+};
+
+/* One layer, bottom (board side) first. die is -1, or the index of the die
+** whose power enters this layer's nodes. */
+typedef struct thermal_layer {
+    double thickness_m;   /* > 0 */
+    double k_w_mk;        /* conductivity, W/(m.K), > 0 */
+    double cv_j_m3k;      /* volumetric heat capacity, J/(m^3.K), > 0 */
+    int die;              /* -1, or 0 .. n_dies-1 */
+} thermal_layer;
+
+/* The stack. Every die 0 .. n_dies-1 is carried by exactly one layer. */
+typedef struct thermal_stack {
+    double width_m, height_m;      /* the outline, x and y; > 0 */
+    const thermal_layer *layers;   /* n_layers, bottom first */
+    size_t n_layers;               /* >= 1 */
+    double h_top_w_m2k;            /* > 0: heat must leave somewhere */
+    double h_bottom_w_m2k;         /* >= 0; 0 = insulated bottom */
+    double ambient_c;              /* temperature of the coolant, deg C */
+    size_t n_dies;                 /* >= 1 */
+} thermal_stack;
+
+typedef struct thermal_plan thermal_plan;    /* opaque */
+typedef struct thermal_state thermal_state;  /* opaque */
+
+/* Plans an nx x ny grid on the stack (copied: the stack may go away) with a
+** transient frame of frame_s seconds (> 0), or frame_s = 0 for a plan that
+** only does steady state (cheaper to create). Returns 0 and sets *out, or an
+** error code and *out = NULL: THERMAL_EINVAL for NULL pointers, nx or ny = 0,
+** a negative or non-finite frame_s; THERMAL_ESTACK for a thickness, k or cv
+** <= 0 or non-finite, width or height <= 0, h_top <= 0, h_bottom < 0, no
+** layers or dies, or a die carried by no layer, by two layers, or out of
+** range. Cost: O(L nx ny) memory (O(L^2 nx ny) with a frame) and an
+** eigen-decomposition of an L x L matrix per mode. */
+int thermal_plan_create(const thermal_stack *stack, size_t nx, size_t ny,
+                        double frame_s, thermal_plan **out);
+void thermal_plan_destroy(thermal_plan *p);  /* NULL is a no-op */
+
+/* Grid and stack sizes of a plan, and its frame in seconds (0: steady only).
+** Any out pointer may be NULL. */
+void thermal_plan_size(const thermal_plan *p, size_t *nx, size_t *ny,
+                       size_t *n_layers, size_t *n_dies, double *frame_s);
+
+/* Steady state under power_w (n_dies maps, W per cell): writes the die
+** layers' temperatures into temp_c (n_dies maps, deg C, die 0 first).
+** power_w and temp_c may be the same array. Returns 0 or THERMAL_EINVAL. */
+int thermal_steady(thermal_plan *p, const double *power_w, double *temp_c);
+
+/* As thermal_steady, but writes every layer: n_layers maps, bottom first. */
+int thermal_steady_layers(thermal_plan *p, const double *power_w,
+                          double *temp_c);
+
+/* A transient state: the temperature of every node, held in the plan's modal
+** coordinates. Created at ambient everywhere; needs a plan with a frame
+** (else THERMAL_ESTEADY). Belongs to that plan: use it only with it, and
+** destroy it before the plan. */
+int thermal_state_create(const thermal_plan *p, thermal_state **out);
+void thermal_state_destroy(thermal_state *s);  /* NULL is a no-op */
+
+/* Sets s to the steady state under power_w (n_dies maps, W per cell); NULL
+** power means ambient everywhere. Transient runs start here (DESIGN.md: from
+** the steady state of the average power). */
+int thermal_state_set_steady(thermal_plan *p, thermal_state *s,
+                             const double *power_w);
+
+/* Advances s by one frame with power_w (n_dies maps, W per cell) held
+** constant over the frame, then writes the die layers' temperatures at the
+** frame's end into temp_c (n_dies maps, deg C), unless temp_c is NULL. The
+** step is exact for piecewise-constant power, whatever the frame length. */
+int thermal_step(thermal_plan *p, thermal_state *s, const double *power_w,
+                 double *temp_c);
+
+/* Writes the temperatures of s: die layers (n_dies maps) or every layer
+** (n_layers maps, bottom first), deg C. */
+int thermal_state_temps(thermal_plan *p, const thermal_state *s,
+                        double *temp_c);
+int thermal_state_layers(thermal_plan *p, const thermal_state *s,
+                         double *temp_c);
+
+/* Adds power_w, spread over the rectangle rect_mm = {x, y, w, h} (lower-left
+** corner, origin at the outline's lower-left) by exact overlap area, to the
+** nx x ny map map_w (accumulated, not cleared) of a width_mm x height_mm
+** outline. The added power sums to power_w (to round-off). The rectangle must
+** lie inside the outline; an overhang of up to 1e-9 of the outline's size
+** (round-off in the caller's sums) is clipped and its power kept inside.
+** Returns 0; THERMAL_EINVAL for NULL pointers, a zero size or a non-finite
+** value; THERMAL_ERANGE for w or h <= 0 or a rectangle outside the outline
+** (map_w is then untouched). */
+int thermal_power_map(const double *rect_mm, double width_mm,
+                      double height_mm, size_t nx, size_t ny, double power_w,
+                      double *map_w);
+
+/* A static message for a status code; never NULL. */
+const char *thermal_strerror(int rc);
+
+#endif
