@@ -16,6 +16,7 @@
 **
 ** Sizes: ~60 bytes per instruction plus its id and deps; 10^7 instructions
 ** fit in well under a gigabyte. */
+#define _DEFAULT_SOURCE 1   /* madvise(MADV_HUGEPAGE) for the big arrays */
 #include "sio.h"
 
 #include <csv.h>
@@ -26,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #define CHUNK (1u << 20)
@@ -40,10 +42,17 @@ static const struct { const char *name; enum col_kind kind; int required; } COLS
 };
 #define N_COLS (sizeof COLS / sizeof COLS[0])
 
+static void *big(void *p, size_t bytes);
+
 /* ---- a string -> index hash (open addressing, FNV-1a) ---------------- */
 
+/* A slot holds the entry's index + 1 (0 = empty) and 32 bits of its hash, so
+** probes and growth rarely touch the strings themselves: at 10^7 ids every
+** string compare is a cache miss. */
+typedef struct hslot { uint32_t idx1, h32; } hslot;
+
 typedef struct strhash {
-    uint32_t *slot;   /* index + 1, 0 = empty */
+    hslot *slot;
     size_t cap;       /* power of two */
     size_t n;
 } strhash;
@@ -52,41 +61,61 @@ static uint64_t fnv(const char *s, size_t n, uint64_t salt)
 {
     uint64_t h = 1469598103934665603ull ^ (salt * 0x9e3779b97f4a7c15ull);
     for (size_t i = 0; i < n; i++) { h ^= (unsigned char)s[i]; h *= 1099511628211ull; }
-    return h ^ (h >> 29);
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ull;
+    return h ^ (h >> 32);
 }
 
-/* The key of entry k is given by a callback so the hash stores 4 bytes/slot. */
 typedef int (*key_eq)(const void *ctx, uint32_t k, const char *s, size_t n, uint64_t salt);
-typedef uint64_t (*key_hash)(const void *ctx, uint32_t k);
 
-static int strhash_grow(strhash *h, const void *ctx, key_hash kh)
+static size_t home(uint64_t hv, size_t cap) { return (size_t)(hv >> 7) & (cap - 1); }
+
+/* Grows to at least twice the capacity, or to hold `want` entries at half load. */
+static int strhash_grow_to(strhash *h, size_t want)
 {
     size_t cap = h->cap ? h->cap * 2 : 1024;
-    uint32_t *slot = calloc(cap, sizeof *slot);
-    if (!slot) return -1;
+    while (cap < 2 * want) cap *= 2;
+    hslot *sl = big(NULL, cap * sizeof *sl);
+    if (!sl) return -1;
+    memset(sl, 0, cap * sizeof *sl);
     for (size_t i = 0; i < h->cap; i++) {
-        if (!h->slot[i]) continue;
-        size_t j = (size_t)kh(ctx, h->slot[i] - 1) & (cap - 1);
-        while (slot[j]) j = (j + 1) & (cap - 1);
-        slot[j] = h->slot[i];
+        if (!h->slot[i].idx1) continue;
+        /* the home slot depends on bits the 32 stored ones do not all hold:
+        ** keep the low 32 bits of the hash (hv >> 7 uses bits 7..38) */
+        size_t j = home((uint64_t)h->slot[i].h32 << 7, cap);
+        while (sl[j].idx1) j = (j + 1) & (cap - 1);
+        sl[j] = h->slot[i];
     }
     free(h->slot);
-    h->slot = slot;
+    h->slot = sl;
     h->cap = cap;
     return 0;
 }
 
-/* Finds s; returns its index, or -1 and sets *where to the empty slot. */
-static int64_t strhash_find(const strhash *h, const void *ctx, key_eq eq, const char *s,
-                            size_t n, uint64_t salt, size_t *where)
+static int strhash_grow(strhash *h) { return strhash_grow_to(h, 0); }
+
+static uint32_t h32_of(uint64_t hv) { return (uint32_t)(hv >> 7); }
+
+/* Finds s (hash hv); returns its index, or -1 and sets *where to the empty
+** slot where it would go. The table must have a free slot. */
+static int64_t strhash_find(const strhash *h, const void *ctx, key_eq eq, const char *s, size_t n,
+                            uint64_t salt, uint64_t hv, size_t *where)
 {
-    size_t j = (size_t)fnv(s, n, salt) & (h->cap - 1);
-    while (h->slot[j]) {
-        if (eq(ctx, h->slot[j] - 1, s, n, salt)) return (int64_t)h->slot[j] - 1;
+    uint32_t f = h32_of(hv);
+    size_t j = home((uint64_t)f << 7, h->cap);
+    while (h->slot[j].idx1) {
+        if (h->slot[j].h32 == f && eq(ctx, h->slot[j].idx1 - 1, s, n, salt)) return (int64_t)h->slot[j].idx1 - 1;
         j = (j + 1) & (h->cap - 1);
     }
     *where = j;
     return -1;
+}
+
+static void strhash_put(strhash *h, size_t where, uint32_t idx, uint64_t hv)
+{
+    h->slot[where].idx1 = idx + 1;
+    h->slot[where].h32 = h32_of(hv);
+    h->n++;
 }
 
 /* ---- the loader's state ---------------------------------------------- */
@@ -95,7 +124,12 @@ typedef struct dep_raw {   /* a dep as read, before its id is resolved */
     size_t name_off;       /* into ld.dep_names */
     uint32_t name_len;
     uint32_t col_off;      /* byte offset of the item inside the deps field */
+    size_t d;              /* its index in the dep arrays */
+    size_t row;            /* the instruction that has it */
 } dep_raw;
+
+#define RECENT (1u << 16)  /* ids remembered by hash for deps on recent rows */
+#define PENDING 16
 
 typedef struct ld {
     const sio_chip *chip;
@@ -119,11 +153,23 @@ typedef struct ld {
     size_t op_len;
     int has_unit, op_too_long;
     size_t op_field;
-    /* deps as read */
-    dep_raw *dr;
+    /* deps: n_dr of them so far; those of the current record are raw in
+    ** rec_dr until its end, then resolved, or moved to `later` when their id
+    ** comes further down the file */
     size_t n_dr, dr_cap;
+    dep_raw *rec_dr;
+    size_t n_rec_dr, rec_dr_cap;
+    dep_raw *later;
+    size_t n_later, later_cap;
     char *dep_names;
     size_t dn_len, dn_cap;
+    uint32_t *recent;       /* RECENT slots: index + 1 of a recent id, by hash */
+    /* ids wait PENDING records before going into the hash, their slot
+    ** prefetched meanwhile: the insert of 10^7 ids is otherwise one cache
+    ** miss after another */
+    struct { uint32_t row; uint64_t hv; } pend[PENDING];
+    size_t pend_head, n_pend;
+    int flushing;
     /* look-ups */
     strhash unit_h, op_h, id_h;
     int64_t max_start_plus;
@@ -234,8 +280,11 @@ static void locate(const char *path, uint32_t line, size_t k, size_t off, int *o
 
 /* Records the first error: message at field k (byte off inside it) of the
 ** record that starts on `line`. */
+static void flush_pending(ld *L);
+
 static void failv(ld *L, uint32_t line, size_t k, size_t off, const char *fmt, va_list ap)
 {
+    if (!L->flushing) flush_pending(L);   /* a duplicate id above wins: first error in file order */
     if (L->rc) return;
     char msg[768];
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -289,16 +338,32 @@ static const char *quote_text(const char *s, size_t n, char *buf, size_t cap)
 
 /* ---- growth -------------------------------------------------------------- */
 
+/* realloc for the per-instruction arrays: at 10^7 rows each is tens of MB,
+** and 2 MB pages cut the page faults (most of the system time) 512-fold. */
+static void *big(void *p, size_t bytes)
+{
+    void *q = realloc(p, bytes);
+#ifdef MADV_HUGEPAGE
+    if (q && bytes >= ((size_t)8 << 20)) {
+        uintptr_t a = ((uintptr_t)q + (((uintptr_t)2 << 20) - 1)) & ~(((uintptr_t)2 << 20) - 1);
+        uintptr_t e = ((uintptr_t)q + bytes) & ~(((uintptr_t)2 << 20) - 1);
+        if (e > a) madvise((void *)a, e - a, MADV_HUGEPAGE);
+    }
+#endif
+    return q;
+}
+
 #define GROW(L, arr, cap_new) do {                                          \
-        void *p_ = realloc((arr), (cap_new) * sizeof *(arr));               \
+        void *p_ = big((arr), (cap_new) * sizeof *(arr));                   \
         if (!p_) { oom(L); return -1; }                                     \
         (arr) = p_;                                                         \
     } while (0)
 
-static int grow_rows(ld *L)
+static int grow_rows(ld *L, size_t want)
 {
     sio_schedule *s = L->s;
     size_t cap = L->cap ? L->cap * 2 : 4096;
+    if (cap < want) cap = want;
     GROW(L, s->unit, cap); GROW(L, s->op, cap); GROW(L, s->chip, cap);
     GROW(L, s->start_cyc, cap); GROW(L, s->cycles, cap); GROW(L, s->activity, cap);
     GROW(L, s->line, cap); GROW(L, s->id_off, cap);
@@ -312,7 +377,7 @@ static int pool_add(ld *L, char **pool, size_t *len, size_t *cap, const char *t,
     if (*len + n + 1 > *cap) {
         size_t c = *cap ? *cap : 65536;
         while (*len + n + 1 > c) c *= 2;
-        char *p = realloc(*pool, c);
+        char *p = big(*pool, c);
         if (!p) { oom(L); return -1; }
         *pool = p;
         *cap = c;
@@ -331,20 +396,10 @@ static int unit_eq(const void *ctx, uint32_t k, const char *s, size_t n, uint64_
     const char *u = ((const sio_chip *)ctx)->units[k].name;
     return strncmp(u, s, n) == 0 && u[n] == 0;
 }
-static uint64_t unit_hash(const void *ctx, uint32_t k)
-{
-    const char *u = ((const sio_chip *)ctx)->units[k].name;
-    return fnv(u, strlen(u), 0);
-}
 static int op_eq(const void *ctx, uint32_t k, const char *s, size_t n, uint64_t salt)
 {
     const sio_op *o = &((const sio_chip *)ctx)->ops[k];
     return o->cls == salt && strncmp(o->name, s, n) == 0 && o->name[n] == 0;
-}
-static uint64_t op_hash(const void *ctx, uint32_t k)
-{
-    const sio_op *o = &((const sio_chip *)ctx)->ops[k];
-    return fnv(o->name, strlen(o->name), o->cls);
 }
 static int id_eq(const void *ctx, uint32_t k, const char *s, size_t n, uint64_t salt)
 {
@@ -352,34 +407,70 @@ static int id_eq(const void *ctx, uint32_t k, const char *s, size_t n, uint64_t 
     const char *t = S->id_pool + S->id_off[k];
     return S->chip[k] == salt && strncmp(t, s, n) == 0 && t[n] == 0;
 }
-static uint64_t id_hash(const void *ctx, uint32_t k)
-{
-    const sio_schedule *S = ctx;
-    const char *t = S->id_pool + S->id_off[k];
-    return fnv(t, strlen(t), S->chip[k]);
-}
 
 static int build_chip_hashes(ld *L)
 {
     const sio_chip *c = L->chip;
     size_t w;
     for (size_t i = 0; i < c->n_units; i++) {
-        if ((L->unit_h.n + 1) * 2 > L->unit_h.cap && strhash_grow(&L->unit_h, c, unit_hash)) return -1;
+        if ((L->unit_h.n + 1) * 2 > L->unit_h.cap && strhash_grow(&L->unit_h)) return -1;
         const char *nm = c->units[i].name;
-        if (strhash_find(&L->unit_h, c, unit_eq, nm, strlen(nm), 0, &w) < 0) {
-            L->unit_h.slot[w] = (uint32_t)i + 1;
-            L->unit_h.n++;
-        }
+        uint64_t hv = fnv(nm, strlen(nm), 0);
+        if (strhash_find(&L->unit_h, c, unit_eq, nm, strlen(nm), 0, hv, &w) < 0) strhash_put(&L->unit_h, w, (uint32_t)i, hv);
     }
     for (size_t i = 0; i < c->n_ops; i++) {
-        if ((L->op_h.n + 1) * 2 > L->op_h.cap && strhash_grow(&L->op_h, c, op_hash)) return -1;
+        if ((L->op_h.n + 1) * 2 > L->op_h.cap && strhash_grow(&L->op_h)) return -1;
         const char *nm = c->ops[i].name;
-        if (strhash_find(&L->op_h, c, op_eq, nm, strlen(nm), c->ops[i].cls, &w) < 0) {
-            L->op_h.slot[w] = (uint32_t)i + 1;
-            L->op_h.n++;
-        }
+        uint64_t hv = fnv(nm, strlen(nm), c->ops[i].cls);
+        if (strhash_find(&L->op_h, c, op_eq, nm, strlen(nm), c->ops[i].cls, hv, &w) < 0)
+            strhash_put(&L->op_h, w, (uint32_t)i, hv);
     }
     return 0;
+}
+
+/* The instruction with id t (n bytes) on chip, or -1: first among the recent
+** ids (deps mostly name rows just above them), then in the hash, then among
+** the rows not yet in it. */
+static int64_t find_id(ld *L, const char *t, size_t n, uint32_t chip)
+{
+    uint64_t hv = fnv(t, n, chip);
+    uint32_t r = L->recent[(hv >> 40) & (RECENT - 1)];
+    if (r && id_eq(L->s, r - 1, t, n, chip)) return (int64_t)r - 1;
+    size_t w;
+    int64_t j = L->id_h.cap ? strhash_find(&L->id_h, L->s, id_eq, t, n, chip, hv, &w) : -1;
+    if (j >= 0) return j;
+    for (size_t q = 0; q < L->n_pend; q++) {
+        size_t e = (L->pend_head + q) % PENDING;
+        if (L->pend[e].hv == hv && id_eq(L->s, L->pend[e].row, t, n, chip)) return L->pend[e].row;
+    }
+    return -1;
+}
+
+static void insert_id(ld *L, uint32_t r, uint64_t hv)
+{
+    sio_schedule *s = L->s;
+    if ((L->id_h.n + 1) * 2 > L->id_h.cap && strhash_grow(&L->id_h)) { oom(L); return; }
+    const char *id = s->id_pool + s->id_off[r];
+    size_t w;
+    int64_t prev = strhash_find(&L->id_h, s, id_eq, id, strlen(id), s->chip[r], hv, &w);
+    if (prev >= 0) {
+        fail(L, s->line[r], (size_t)s->col_id, 0, "duplicate id '%s' on chip %u (first on line %u)", id, s->chip[r],
+             s->line[prev]);
+        return;
+    }
+    strhash_put(&L->id_h, w, r, hv);
+}
+
+static void flush_pending(ld *L)
+{
+    L->flushing = 1;
+    while (L->n_pend && !L->rc) {
+        size_t e = L->pend_head;
+        L->pend_head = (L->pend_head + 1) % PENDING;
+        L->n_pend--;
+        insert_id(L, L->pend[e].row, L->pend[e].hv);
+    }
+    L->flushing = 0;
 }
 
 /* ---- the header ------------------------------------------------------ */
@@ -469,6 +560,10 @@ static void parse_deps(ld *L, const char *t, size_t n, size_t k)
         if (m > a) {
             int64_t v;
             int r = parse_u63(t + m, b - m, &v);
+            if (r == 0 && v > ((int64_t)1 << 52)) {
+                fail(L, L->rec_line, k, m, "dep lag %" PRId64 " is beyond 2^52 cycles", v);
+                return;
+            }
             if (r == 0) {
                 kind = t[m - 1] == '+' ? SIO_DEP_START : SIO_DEP_EXACT;
                 lag = v;
@@ -486,19 +581,28 @@ static void parse_deps(ld *L, const char *t, size_t n, size_t k)
         }
         if (L->n_dr == L->dr_cap) {
             size_t c = L->dr_cap ? L->dr_cap * 2 : 4096;
-            dep_raw *p = realloc(L->dr, c * sizeof *p);
-            uint8_t *pk = realloc(L->s->dep_kind, c);
+            uint8_t *pk = big(L->s->dep_kind, c);
             if (pk) L->s->dep_kind = pk;
-            int64_t *pl = realloc(L->s->dep_lag, c * sizeof *pl);
+            int64_t *pl = big(L->s->dep_lag, c * sizeof *pl);
             if (pl) L->s->dep_lag = pl;
-            if (!p || !pk || !pl) { free(p == L->dr ? NULL : p); oom(L); return; }
-            L->dr = p;
+            uint32_t *ps = big(L->s->dep_src, c * sizeof *ps);
+            if (ps) L->s->dep_src = ps;
+            if (!pk || !pl || !ps) { oom(L); return; }
             L->dr_cap = c;
         }
-        dep_raw *d = &L->dr[L->n_dr];
+        if (L->n_rec_dr == L->rec_dr_cap) {
+            size_t c = L->rec_dr_cap ? L->rec_dr_cap * 2 : 64;
+            dep_raw *p = realloc(L->rec_dr, c * sizeof *p);
+            if (!p) { oom(L); return; }
+            L->rec_dr = p;
+            L->rec_dr_cap = c;
+        }
+        dep_raw *d = &L->rec_dr[L->n_rec_dr++];
         d->name_off = L->dn_len;
         d->name_len = (uint32_t)(name_end - a);
         d->col_off = (uint32_t)a;
+        d->d = L->n_dr;
+        d->row = L->s->n;
         L->s->dep_kind[L->n_dr] = kind;
         L->s->dep_lag[L->n_dr] = lag;
         if (pool_add(L, &L->dep_names, &L->dn_len, &L->dn_cap, t + a, name_end - a)) return;
@@ -519,11 +623,12 @@ static void data_field(ld *L, const char *t, size_t n, size_t k)
     sio_schedule *s = L->s;
     size_t r = s->n;
     if (k == 0) {
-        if (r == L->cap && grow_rows(L)) return;
+        if (r == L->cap && grow_rows(L, 0)) return;
         s->chip[r] = 0;
         s->activity[r] = 1.0;
         s->line[r] = L->rec_line;
         s->dep_off[r] = L->n_dr;
+        L->n_rec_dr = 0;
         L->has_unit = 0;
         L->op_len = 0;
         L->op_too_long = 0;
@@ -548,7 +653,7 @@ static void data_field(ld *L, const char *t, size_t n, size_t k)
         pool_add(L, &s->id_pool, &L->pool_len, &L->pool_cap, t, n);
         break;
     case K_UNIT: {
-        int64_t u = strhash_find(&L->unit_h, L->chip, unit_eq, t, n, 0, &w);
+        int64_t u = strhash_find(&L->unit_h, L->chip, unit_eq, t, n, 0, fnv(t, n, 0), &w);
         if (u < 0) {
             fail(L, L->rec_line, k, 0, "unknown unit '%s' (not in chip '%s')", quote_text(t, n, q, sizeof q),
                  L->chip->name);
@@ -628,7 +733,8 @@ static void data_end(ld *L)
     size_t cls = L->chip->units[s->unit[r]].cls;
     size_t w;
     int64_t o = L->op_too_long ? -1
-                               : strhash_find(&L->op_h, L->chip, op_eq, L->op_name, L->op_len, cls, &w);
+                               : strhash_find(&L->op_h, L->chip, op_eq, L->op_name, L->op_len, cls,
+                                              fnv(L->op_name, L->op_len, cls), &w);
     if (o < 0) {
         char q[80];
         fail(L, L->rec_line, L->op_field, 0, "unknown op '%s' for unit '%s' of class %s",
@@ -637,23 +743,56 @@ static void data_end(ld *L)
         return;
     }
     s->op[r] = (uint32_t)o;
-    /* the id, unique per chip */
-    if ((L->id_h.n + 1) * 2 > L->id_h.cap && strhash_grow(&L->id_h, s, id_hash)) { oom(L); return; }
+    /* the id, unique per chip: into the hash PENDING records from now */
     const char *id = s->id_pool + s->id_off[r];
-    size_t idn = strlen(id);
-    int64_t prev = strhash_find(&L->id_h, s, id_eq, id, idn, s->chip[r], &w);
-    if (prev >= 0) {
-        fail(L, L->rec_line, (size_t)s->col_id, 0, "duplicate id '%s' on chip %u (first on line %u)", id,
-             s->chip[r], s->line[prev]);
-        return;
+    uint64_t hv = fnv(id, strlen(id), s->chip[r]);
+#if defined(__GNUC__)
+    if (L->id_h.cap) __builtin_prefetch(&L->id_h.slot[home((uint64_t)h32_of(hv) << 7, L->id_h.cap)]);
+#endif
+    if (L->n_pend == PENDING) {
+        size_t e = L->pend_head;
+        L->pend_head = (L->pend_head + 1) % PENDING;
+        L->n_pend--;
+        insert_id(L, L->pend[e].row, L->pend[e].hv);
+        if (L->rc) return;
     }
-    /* id_eq compares chip[k] and id_off[k] of the slot, set before the insert */
-    L->id_h.slot[w] = (uint32_t)r + 1;
-    L->id_h.n++;
+    size_t e = (L->pend_head + L->n_pend) % PENDING;
+    L->pend[e].row = (uint32_t)r;
+    L->pend[e].hv = hv;
+    L->n_pend++;
+    L->recent[(hv >> 40) & (RECENT - 1)] = (uint32_t)r + 1;
     s->n = r + 1;
     if (s->n >= UINT32_MAX - 1) {
         fail(L, L->rec_line, 0, 0, "more than 2^32 - 2 instructions in one schedule");
+        return;
     }
+    /* its deps: most name rows above it; the others wait for the end */
+    size_t keep_from = L->dn_len;
+    int pending = 0;
+    for (size_t q = 0; q < L->n_rec_dr; q++) {
+        dep_raw *d = &L->rec_dr[q];
+        if (q == 0) keep_from = d->name_off;
+        int64_t j = find_id(L, L->dep_names + d->name_off, d->name_len, s->chip[r]);
+        if (j == (int64_t)r) {
+            fail(L, L->rec_line, (size_t)s->col_deps, d->col_off, "dependency cycle: '%s' depends on itself", id);
+            return;
+        }
+        if (j >= 0) {
+            s->dep_src[d->d] = (uint32_t)j;
+            continue;
+        }
+        if (L->n_later == L->later_cap) {
+            size_t c = L->later_cap ? 2 * L->later_cap : 1024;
+            dep_raw *p = realloc(L->later, c * sizeof *p);
+            if (!p) { oom(L); return; }
+            L->later = p;
+            L->later_cap = c;
+        }
+        L->later[L->n_later++] = *d;
+        pending = 1;
+    }
+    if (!pending) L->dn_len = keep_from;   /* every name resolved: reuse the pool */
+    L->n_rec_dr = 0;
 }
 
 static void cb_field(void *f, size_t n, void *data)
@@ -680,30 +819,23 @@ static void cb_record(int c, void *data)
 
 /* ---- after the file: deps, cycles, the schedule's own rules ---------- */
 
+/* The deps whose id came further down the file. */
 static int resolve_deps(ld *L)
 {
     sio_schedule *s = L->s;
     s->dep_off[s->n] = L->n_dr;
     s->n_deps = L->n_dr;
-    if (L->n_dr == 0) return 0;
-    if (!(s->dep_src = malloc(L->n_dr * sizeof *s->dep_src))) { oom(L); return -1; }
-    for (size_t i = 0; i < s->n; i++) {
-        for (size_t d = s->dep_off[i]; d < s->dep_off[i + 1]; d++) {
-            const char *nm = L->dep_names + L->dr[d].name_off;
-            size_t w;
-            int64_t j = strhash_find(&L->id_h, s, id_eq, nm, L->dr[d].name_len, s->chip[i], &w);
-            if (j < 0) {
-                fail(L, s->line[i], (size_t)s->col_deps, L->dr[d].col_off, "dep on unknown id '%s' (no such id on chip %u)",
-                     nm, s->chip[i]);
-                return -1;
-            }
-            if ((size_t)j == i) {
-                fail(L, s->line[i], (size_t)s->col_deps, L->dr[d].col_off,
-                     "dependency cycle: '%s' depends on itself", nm);
-                return -1;
-            }
-            s->dep_src[d] = (uint32_t)j;
+    for (size_t q = 0; q < L->n_later; q++) {
+        const dep_raw *d = &L->later[q];
+        const char *nm = L->dep_names + d->name_off;
+        size_t i = d->row;
+        int64_t j = find_id(L, nm, d->name_len, s->chip[i]);
+        if (j < 0) {
+            fail(L, s->line[i], (size_t)s->col_deps, d->col_off, "dep on unknown id '%.*s' (no such id on chip %u)",
+                 (int)d->name_len, nm, s->chip[i]);
+            return -1;
         }
+        s->dep_src[d->d] = (uint32_t)j;
     }
     return 0;
 }
@@ -922,7 +1054,8 @@ int sio_schedule_load(const sio_chip *chip, const char *path, sio_schedule **out
     char *buf = malloc(CHUNK);
     struct csv_parser p;
     int have_p = 0;
-    if (!buf || build_chip_hashes(&L) || grow_rows(&L) || csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL)) {
+    L.recent = calloc(RECENT, sizeof *L.recent);
+    if (!buf || !L.recent || build_chip_hashes(&L) || grow_rows(&L, 0) || csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL)) {
         oom(&L);
         goto out;
     }
@@ -934,6 +1067,17 @@ int sio_schedule_load(const sio_chip *chip, const char *path, sio_schedule **out
     while (!L.rc && (got = fread(buf, 1, CHUNK, f)) > 0) {
         size_t i = 0;
         if (total == 0 && got >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) i = 3;  /* UTF-8 BOM */
+        if (total == 0) {
+            /* size the arrays and the id hash once, from the rows of the first
+            ** buffer and the file's size: no regrowth, no rehashing */
+            struct stat sb;
+            size_t nl = 0;
+            for (const char *q = buf; (q = memchr(q, '\n', (size_t)(buf + got - q))) != NULL; q++) nl++;
+            if (fstat(fileno(f), &sb) == 0 && nl > 16 && got == CHUNK) {
+                double est = (double)sb.st_size / (double)got * (double)nl * 1.02 + 1024;
+                if (est < 4e9 && (grow_rows(&L, (size_t)est) || strhash_grow_to(&L.id_h, (size_t)est))) break;
+            }
+        }
         total += got;
         while (i < got && !L.rc) {
             const char *nl = memchr(buf + i, '\n', got - i);
@@ -970,6 +1114,7 @@ int sio_schedule_load(const sio_chip *chip, const char *path, sio_schedule **out
         sio_error_set(err, path, 1, 1, "empty file: a schedule needs a header (id,unit,op,start,cycles)");
         L.rc = SIO_EINPUT;
     }
+    if (!L.rc) flush_pending(&L);
     if (!L.rc) resolve_deps(&L);
     if (!L.rc) check_cycles(&L);
     if (!L.rc) {
@@ -981,7 +1126,9 @@ out:
     free(buf);
     fclose(f);
     free(L.kind);
-    free(L.dr);
+    free(L.rec_dr);
+    free(L.later);
+    free(L.recent);
     free(L.dep_names);
     free(L.unit_h.slot);
     free(L.op_h.slot);
