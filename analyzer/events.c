@@ -164,7 +164,9 @@ static void close_ev(events_detector *ev, size_t c, size_t r, int kind, size_t b
     e.t_end_ns = (double)b_end * ev->bin_ns;
     e.t_peak_ns = (double)(o->b_peak + 1) * ev->bin_ns;
     e.peak = o->peak;
-    e.window_ns = kind == EVENTS_DROOP ? ev->attr_w[r] : (double)s->w * ev->bin_ns;
+    /* droop builds from the event's start: look back over the event up to its
+    ** peak plus the rail's attribution window */
+    e.window_ns = kind == EVENTS_DROOP ? e.t_peak_ns - e.t_start_ns + ev->attr_w[r] : (double)s->w * ev->bin_ns;
     heap_push(&ev->h[kind], &e);
     ev->total[kind]++;
     if (kind == EVENTS_DROOP) s->st.droop_events++;
@@ -290,7 +292,7 @@ static double unit_avg(const sio_chip *chip, const sio_schedule *s, const by_sta
 static void attribute(const events_detector *ev, const sio_schedule *s, const unit_index *ix, events_event *e)
 {
     const sio_chip *chip = ev->chip;
-    double T = 1.0 / chip->clock_ghz, D = ev->bin_ns;
+    double D = ev->bin_ns;
     double tp = e->t_peak_ns, tw = tp - e->window_ns;
     e->n_causes = 0;
     for (size_t u = 0; u < chip->n_units; u++) {
@@ -300,7 +302,7 @@ static void attribute(const events_detector *ev, const sio_schedule *s, const un
         size_t m = ix->off[k + 1] - ix->off[k];
         if (!m) continue;
         double d = unit_avg(chip, s, b, m, tp - D, tp) - unit_avg(chip, s, b, m, tw - D, tw);
-        if (d == 0.0) continue;
+        if (fabs(d) < 1e-3) continue;   /* below a milliampere: not a cause */
         /* insert among the top causes by |delta| */
         size_t pos = e->n_causes;
         while (pos > 0 && fabs(e->causes[pos - 1].delta_a) < fabs(d)) pos--;
@@ -312,11 +314,11 @@ static void attribute(const events_detector *ev, const sio_schedule *s, const un
         memset(c, 0, sizeof *c);
         c->unit = u;
         c->delta_a = d;
-        /* ops that started or ended in (tw - D, tp] */
-        for (size_t j = first_ending_after(chip, s, b, m, tw - D); j < m && b[j].start <= tp; j++) {
-            double st = b[j].start, en = st + (double)s->cycles[b[j].i] * T;
-            int in = (st > tw - D && st <= tp) || (en > tw - D && en <= tp);
-            if (in && c->n_ops < EVENTS_MAX_IDS) c->ops[c->n_ops++] = b[j].i;
+        /* the ops whose own current differs between the two bins: those that
+        ** started, ended or ramped in the window */
+        for (size_t j = first_ending_after(chip, s, b, m, tw - D); j < m && b[j].start < tp; j++) {
+            double dj = current_op_avg(chip, s, b[j].i, tp - D, tp) - current_op_avg(chip, s, b[j].i, tw - D, tw);
+            if (fabs(dj) >= 1e-3 && c->n_ops < EVENTS_MAX_IDS) c->ops[c->n_ops++] = b[j].i;
         }
     }
 }

@@ -1,0 +1,89 @@
+#!/bin/sh
+# End-to-end checks of `analyzer run` (run from the repo root; $1 = analyzer).
+# Physics, not stored numbers: the charge in rails.csv equals the charge of
+# the schedule computed here independently (python3, from the CSV and the
+# chip JSON); units.npy adds up to the rail; with nothing running the droop is
+# the idle current times the DC resistance of the ladder; summary.json has
+# every key of the contract; bad input leaves no output behind.
+set -eu
+A=$1
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+chip=samples/tsp/chip.json
+# a small schedule: a quiet start, then MXM bursts with ramps, odd cycles
+python3 - "$T/s.csv" <<'PY'
+import sys
+rows = ["id,unit,op,start,cycles,activity,note"]
+t = 900
+for k in range(40):
+    for p, u in enumerate(["MXM.W0", "MXM.W1", "MXM.E0", "MXM.E1"]):
+        rows.append(f"m{k}_{p},{u},matmul,{t + p * 3},{57 + k % 5},{0.5 + 0.01 * k:.2f},x")
+    rows.append(f"v{k},VXM,add,{t + 10},{13 + k % 3},1,\"q, uoted\"")
+    t += 150 + 37 * (k % 4)
+open(sys.argv[1], "w").write("\n".join(rows) + "\n")
+PY
+$A run $chip "$T/s.csv" -o "$T/out" --waveforms --unit-maps --no-thermal --bin-ns 0.7 --quiet
+for f in summary.json events.csv margin.csv rails.csv units.npy units.csv; do
+    [ -s "$T/out/$f" ] || { echo "missing $f"; exit 1; }
+done
+python3 - "$chip" "$T/s.csv" "$T/out" 0.7 <<'PY'
+import csv, json, struct, sys, array
+chip = json.load(open(sys.argv[1])); out = sys.argv[3]; bin_ns = float(sys.argv[4])
+T = 1 / chip["clock_ghz"]
+ops = {(o["class"], o["op"]): o for o in chip["ops"]}
+units = {u["name"]: u for u in chip["units"]}
+rows = list(csv.DictReader(open(sys.argv[2])))
+# independent charge: I (cycles - r) T per op, idle over the makespan
+q = 0.0; mk = 0
+for r in rows:
+    u = units[r["unit"]]; o = ops[(u["class"], r["op"])]
+    cyc = int(r["cycles"]); ramp = min(o.get("ramp_cycles", 0), cyc / 2)
+    q += o["current_a"] * float(r["activity"]) * (cyc - ramp) * T
+    mk = max(mk, int(r["start"]) + cyc)
+idle = sum(u.get("idle_a", 0) for u in chip["units"])
+q += idle * mk * T
+wave = list(csv.reader(open(out + "/rails.csv")))
+hdr = wave[0]; assert hdr[:3] == ["t_ns", "0.core.current_a", "0.core.droop_mv"], hdr
+cur = [float(w[1]) for w in wave[1:]]; droop = [float(w[2]) for w in wave[1:]]
+got = sum(cur) * bin_ns
+assert abs(got - q) < 1e-6 * q, (got, q)
+# nothing runs before cycle 900: droop = idle current x sum of series r
+rdc = sum(s["r_ohm"] for s in chip["rails"][0]["pdn"]["stages"])
+for k in range(100):
+    assert abs(droop[k] - idle * rdc * 1e3) < 1e-6, (k, droop[k], idle * rdc * 1e3)
+# units.npy: a real .npy of float32 [chip][unit][bin] adding up to the rail
+b = open(out + "/units.npy", "rb").read()
+assert b[:6] == b"\x93NUMPY"
+hl = struct.unpack("<H", b[8:10])[0]; head = b[10:10 + hl].decode()
+assert "'<f4'" in head and (10 + hl) % 64 == 0, head
+shape = eval(head)["shape"]
+assert shape == (1, len(chip["units"]), len(cur)), (shape, len(cur))
+a = array.array("f"); a.frombytes(b[10 + hl:])
+nb = shape[2]
+for k in range(0, nb, max(1, nb // 50)):
+    s = sum(a[u * nb + k] for u in range(shape[1]))
+    assert abs(s - cur[k]) < 1e-3 * max(1, cur[k]), (k, s, cur[k])
+summ = json.load(open(out + "/summary.json"))
+for k in ["ops", "chips", "units", "makespan_cycles", "makespan_ns"]: assert k in summ["schedule"], k
+for k in ["peak_w", "avg_w", "energy_j", "peak_window_w", "window_ns"]: assert k in summ["power"], k
+for k in ["chip", "rail", "vdd_v", "peak_a", "avg_a", "max_didt_a_per_ns", "max_droop_mv", "t_max_droop_ns",
+          "guardband_mv", "needed_guardband_mv", "saving_pct", "droop_events", "didt_events"]:
+    assert k in summ["rails"][0], k
+vdd = chip["rails"][0]["vdd_v"]
+assert abs(summ["power"]["energy_j"] - q * vdd * 1e-9) < 1e-6 * q * vdd * 1e-9
+assert summ["power"]["peak_w"] >= summ["power"]["peak_window_w"] >= summ["power"]["avg_w"]
+assert abs(summ["rails"][0]["max_droop_mv"] - max(droop)) < 1e-3
+print("e2e_run: charge, idle droop, units.npy, summary keys ok")
+PY
+# bad input: exit 2 and nothing written
+printf 'id,unit,op,start,cycles\na,NOPE,matmul,0,1\n' > "$T/bad.csv"
+if $A run $chip "$T/bad.csv" -o "$T/out2" 2>"$T/err"; then echo "bad input accepted"; exit 1; fi
+[ ! -e "$T/out2" ] || { echo "output left behind"; exit 1; }
+grep -q "bad.csv:2:3: unknown unit 'NOPE'" "$T/err"
+# an output folder that is a file: exit 4, the file untouched
+echo keep > "$T/file"
+set +e; $A run $chip "$T/s.csv" -o "$T/file" --no-thermal --quiet 2>/dev/null; rc=$?; set -e
+[ "$rc" = 4 ] && [ "$(cat "$T/file")" = keep ] || { echo "rc $rc on a file as -o"; exit 1; }
+# --json prints the summary
+$A run $chip "$T/s.csv" --no-thermal --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["schedule"]["ops"] == 200'
+echo "e2e_run: 4 passed, 0 failed"

@@ -1,0 +1,207 @@
+/* test_events.c -- event detection, statistics and attribution (events.h),
+** and the margin report (margin.h), on synthetic waveforms whose answers are
+** known by construction, and on a small schedule through the real PDN. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "current.h"
+#include "events.h"
+#include "margin.h"
+#include "pdn.h"
+#include "sio.h"
+
+static char *classes[] = {"A", "B"};
+static sio_stage stages[] = {
+    {.name = "board", .r_ohm = 1.5e-4, .l_h = 1e-9, .c_f = 5e-3, .esr_ohm = 2e-4},
+    {.name = "package", .r_ohm = 5e-5, .l_h = 2e-11, .c_f = 1e-4, .esr_ohm = 1.5e-4},
+    {.name = "die", .r_ohm = 1e-4, .l_h = 1e-12, .c_f = 2.5e-6, .esr_ohm = 1e-4},
+};
+static sio_rail rails[] = {{.name = "core", .vdd_v = 0.8, .guardband_mv = 50, .didt_limit_a_per_ns = 4,
+                            .didt_window_ns = 5, .stages = stages, .n_stages = 3}};
+static sio_die dies[] = {{.id = 0, .name = "logic"}};
+static sio_unit units[] = {
+    {.name = "BIG", .cls = 0, .rail = 0, .die = 0, .idle_a = 10},
+    {.name = "SMALL", .cls = 1, .rail = 0, .die = 0, .idle_a = 1},
+};
+static sio_op ops[] = {
+    {.name = "burst", .cls = 0, .current_a = 150.0, .ramp_cycles = 2},
+    {.name = "tick", .cls = 1, .current_a = 2.0},
+};
+static sio_chip chip = {
+    .name = "mini", .clock_ghz = 1.0, .rails = rails, .n_rails = 1, .dies = dies, .n_dies = 1,
+    .units = units, .n_units = 2, .ops = ops, .n_ops = 2, .classes = classes, .n_classes = 2,
+};
+
+/* Synthetic droop with three bumps over a 50 mV guardband: three events with
+** the right bounds and peaks; a cap of 2 keeps the two worst, counts 3. */
+static void test_droop_events_and_cap(void **st)
+{
+    (void)st;
+    events_detector *ev;
+    double idle = 11;
+    assert_int_equal(events_create(&chip, 1, 1.0, 2, NULL, &idle, &ev), 0);
+    double i[300], d[300];
+    for (int k = 0; k < 300; k++) {
+        i[k] = idle;
+        d[k] = 0.01;
+    }
+    for (int k = 50; k < 60; k++) d[k] = 0.055 + 0.001 * (k == 55);
+    for (int k = 100; k < 103; k++) d[k] = 0.070;
+    for (int k = 200; k < 240; k++) d[k] = 0.052;
+    /* in three uneven pieces */
+    events_push(ev, 0, 0, 0, i, d, 101);
+    events_push(ev, 0, 0, 101, i + 101, d + 101, 1);
+    events_push(ev, 0, 0, 102, i + 102, d + 102, 198);
+    assert_int_equal(events_finish(ev, NULL), 0);
+    const events_rail_stats *s = events_stats(ev, 0, 0);
+    assert_int_equal(s->droop_events, 3);
+    assert_int_equal(s->didt_events, 0);
+    assert_true(fabs(s->max_droop_v - 0.070) < 1e-12);
+    assert_true(fabs(s->t_max_droop_ns - 101) < 1e-9);   /* end of bin 100 */
+    size_t n;
+    const events_event *e = events_list(ev, &n);
+    assert_int_equal(n, 2);
+    assert_true(fabs(e[0].t_start_ns - 50) < 1e-9 && fabs(e[0].t_end_ns - 60) < 1e-9);
+    assert_true(fabs(e[0].peak - 56) < 1e-9 && fabs(e[0].t_peak_ns - 56) < 1e-9);
+    assert_true(fabs(e[1].t_start_ns - 100) < 1e-9 && fabs(e[1].t_end_ns - 103) < 1e-9);
+    /* quantiles from the histogram: 257 bins at 10 mV, 43 above 50 */
+    assert_true(fabs(events_droop_quantile(ev, 0, 0, 0.5) - 0.010) < 1e-4);
+    assert_true(events_droop_quantile(ev, 0, 0, 0.99) > 0.05);
+    events_destroy(ev);
+}
+
+/* dI/dt over a w = 5 ns window: a 40 A step in one bin gives 8 A/ns for
+** exactly w bins; idle before time 0 means no false step at the start. */
+static void test_didt(void **st)
+{
+    (void)st;
+    events_detector *ev;
+    double idle = 20;
+    assert_int_equal(events_create(&chip, 1, 1.0, 10, NULL, &idle, &ev), 0);
+    double i[100], d[100];
+    for (int k = 0; k < 100; k++) {
+        i[k] = k < 30 ? 20 : 60;
+        d[k] = 0;
+    }
+    events_push(ev, 0, 0, 0, i, d, 100);
+    events_finish(ev, NULL);
+    const events_rail_stats *s = events_stats(ev, 0, 0);
+    assert_int_equal(s->didt_events, 1);
+    assert_true(fabs(s->max_didt_a_per_ns - 8.0) < 1e-12);
+    size_t n;
+    const events_event *e = events_list(ev, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(e[0].kind, EVENTS_DIDT);
+    assert_true(fabs(e[0].t_start_ns - 30) < 1e-9 && fabs(e[0].t_end_ns - 35) < 1e-9);
+    events_destroy(ev);
+}
+
+/* Through the real chain: a schedule with a 150 A burst on BIG and small
+** ticks on SMALL. The worst droop event is attributed to BIG and to the
+** burst instruction; the margin report's needed guardband is worst + safety
+** and the saving is zero when the guardband is broken. */
+static void test_attribution_and_margin(void **st)
+{
+    (void)st;
+    char path[] = "/tmp/pda_test_events_XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f, "id,unit,op,start,cycles\n");
+    for (int k = 0; k < 50; k++) fprintf(f, "t%d,SMALL,tick,%d,5\n", k, 10 * k);
+    fprintf(f, "the_burst,BIG,burst,200,300\n");
+    fclose(f);
+    sio_schedule *s;
+    sio_error err;
+    assert_int_equal(sio_schedule_load(&chip, path, &s, &err), 0);
+    pdn_model *m;
+    assert_int_equal(pdn_model_create(&rails[0], 1.0, &m, &err), 0);
+    double idle = 11;
+    pdn_stream *ps;
+    assert_int_equal(pdn_stream_create(m, idle, &ps), 0);
+    events_detector *ev;
+    assert_int_equal(events_create(&chip, 1, 1.0, 100, NULL, &idle, &ev), 0);
+    margin_spectrum *sp;
+    assert_int_equal(margin_spectrum_create(1, 1, 1.0, &sp), 0);
+    current_iter *it;
+    assert_int_equal(current_iter_create(&chip, s, 1.0, 64, 0, &it, &err), 0);
+    current_tile t;
+    double *d = malloc(64 * sizeof *d);
+    while (current_next(it, &t) == 1) {
+        pdn_stream_push(ps, t.rail_a, t.nb, d);
+        events_push(ev, 0, 0, t.b0, t.rail_a, d, t.nb);
+        margin_spectrum_push(sp, 0, 0, t.rail_a, t.nb);
+    }
+    assert_int_equal(events_finish(ev, s), 0);
+    size_t n;
+    const events_event *e = events_list(ev, &n);
+    assert_true(n >= 1);
+    const events_event *worst = NULL;
+    for (size_t k = 0; k < n; k++)
+        if (e[k].kind == EVENTS_DROOP && (!worst || e[k].peak > worst->peak)) worst = &e[k];
+    assert_non_null(worst);
+    assert_true(worst->t_start_ns >= 200 && worst->t_start_ns < 260);
+    assert_int_equal(worst->causes[0].unit, 0);
+    assert_true(worst->causes[0].delta_a > 100);
+    assert_int_equal(worst->causes[0].n_ops, 1);
+    assert_string_equal(sio_schedule_id(s, worst->causes[0].ops[0]), "the_burst");
+    margin_rail mr;
+    assert_int_equal(margin_report(&chip, 1, ev, sp, &idle, 5.0, &mr), 0);
+    assert_true(fabs(mr.needed_guardband_mv - (mr.worst_droop_mv + 5.0)) < 1e-9);
+    assert_true(fabs(mr.worst_droop_mv - worst->peak) < 1e-9);
+    assert_true(mr.headroom_mv < 0 && mr.saving_w == 0);
+    assert_true(mr.p50_mv <= mr.p99_mv && mr.p99_mv <= mr.p9999_mv && mr.p9999_mv <= mr.worst_droop_mv + 0.05);
+    /* V^2 saving by hand for a made-up headroom */
+    free(d);
+    current_iter_destroy(it);
+    margin_spectrum_destroy(sp);
+    events_destroy(ev);
+    pdn_stream_destroy(ps);
+    pdn_model_destroy(m);
+    sio_schedule_free(s);
+    unlink(path);
+}
+
+/* The saving follows (1 - (V - dV)^2 / V^2) on the switching power alone. */
+static void test_saving(void **st)
+{
+    (void)st;
+    events_detector *ev;
+    double idle = 11;
+    rails[0].guardband_mv = 80;
+    assert_int_equal(events_create(&chip, 1, 1.0, 4, NULL, &idle, &ev), 0);
+    double i[1000], d[1000];
+    for (int k = 0; k < 1000; k++) {
+        i[k] = k % 2 ? 31 : 51;   /* mean 41 A: 30 A above idle */
+        d[k] = k == 500 ? 0.045 : 0.020;
+    }
+    events_push(ev, 0, 0, 0, i, d, 1000);
+    events_finish(ev, NULL);
+    margin_rail mr;
+    margin_report(&chip, 1, ev, NULL, &idle, 5.0, &mr);
+    double V = 0.8, dv = 0.080 - 0.050;
+    double want = 30 * V * (1 - (V - dv) * (V - dv) / (V * V));
+    assert_true(fabs(mr.saving_w - want) < 1e-9);
+    assert_true(fabs(mr.saving_pct - 100 * want / (41 * V)) < 1e-9);
+    rails[0].guardband_mv = 50;
+    events_destroy(ev);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_droop_events_and_cap),
+        cmocka_unit_test(test_didt),
+        cmocka_unit_test(test_attribution_and_margin),
+        cmocka_unit_test(test_saving),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
