@@ -357,13 +357,15 @@ int current_window_init(current_window *cw, size_t w)
 
 void current_window_push(current_window *cw, const double *x, size_t n)
 {
+    size_t slot = cw->n_seen % cw->w;   /* one division per piece, not per value */
+    double inv = 1.0 / (double)cw->w;
     for (size_t k = 0; k < n; k++) {
-        size_t slot = cw->n_seen % cw->w;
         cw->sum += x[k] - cw->ring[slot];
         cw->ring[slot] = x[k];
+        if (++slot == cw->w) slot = 0;
         cw->n_seen++;
         if (cw->n_seen >= cw->w) {
-            double avg = cw->sum / (double)cw->w;
+            double avg = cw->sum * inv;
             if (!cw->any || avg > cw->peak) {
                 cw->peak = avg;
                 cw->peak_end = cw->n_seen;

@@ -200,6 +200,8 @@ int events_push(events_detector *ev, size_t c, size_t r, size_t b0, const double
     double gb_v = rail->guardband_mv * 1e-3;
     double wns = (double)s->w * ev->bin_ns;
     events_rail_stats *st = &s->st;
+    size_t slot = s->seen % s->w;
+    const double inv_w = 1.0 / wns, inv_step = 1e3 / HIST_STEP_MV;
     for (size_t k = 0; k < n; k++) {
         size_t b = b0 + k;
         double i = i_a[k], d = droop_v[k];
@@ -207,14 +209,15 @@ int events_push(events_detector *ev, size_t c, size_t r, size_t b0, const double
         if (i > st->peak_a || st->bins == 0) { st->peak_a = i; st->t_peak_a_ns = (double)b * ev->bin_ns; }
         st->sum_a += i;
         st->bins++;
-        double old = s->ring[s->seen % s->w];
-        s->ring[s->seen % s->w] = i;
+        double old = s->ring[slot];
+        s->ring[slot] = i;
+        if (++slot == s->w) slot = 0;
         s->seen++;
-        double didt = fabs(i - old) / wns;
+        double didt = fabs(i - old) * inv_w;
         if (didt > st->max_didt_a_per_ns) { st->max_didt_a_per_ns = didt; st->t_max_didt_ns = t_end; }
         if (d > st->max_droop_v) { st->max_droop_v = d; st->t_max_droop_ns = t_end; }
         if (d < st->min_droop_v) st->min_droop_v = d;
-        double h = (d * 1e3 - HIST_LO_MV) / HIST_STEP_MV;
+        double h = (d - HIST_LO_MV * 1e-3) * inv_step;
         size_t hb = h <= 0 ? 0 : h >= (double)(HIST_N - 1) ? HIST_N - 1 : (size_t)h;
         s->hist[hb]++;
         track(ev, c, r, EVENTS_DROOP, b, d * 1e3, gb_v * 1e3);

@@ -1,0 +1,817 @@
+/* pdn.c -- PDN droop: ZOH-exact kernels and overlap-save convolution.
+**
+** Ladder kernel. The ladder is written as a linear DAE E x' = A x + B u
+** (modified nodal form: node voltages, inductor currents, capacitor
+** voltages; u the die current injected at the last node, y its voltage =
+** the droop). Series branches with r = l = 0 merge their two nodes. Node
+** voltages without a plain capacitor are algebraic and eliminated (Schur
+** complement); a node group whose every branch is inductive (ESL on the die
+** stage: Z grows like s*L) gets a tiny conductance to ground, 1e-6 of the
+** ladder's characteristic impedance, which turns the L*di/dt spike into a
+** pole ~1e6 times faster than the ladder (see docs/pdn.md). States are scaled
+** by sqrt(E) so that the norm is the stored energy: ||Ad|| <= 1. Then
+** e^{[A B; 0 0] dt} gives Ad, Bd and the kernel is h[0] = C Bd + D,
+** h[m] = C Ad^m Bd: exact for a staircase current sampled at bin ends.
+**
+** Table kernel. For t > 0 the step response of a causal Z is
+** S(t) = (2/pi) int_0^inf Re Z(w) sin(wt)/w dw. Re Z is interpolated
+** linearly in f, held at its value at f_top above f_top; the integral is a
+** trapezoid sum on a grid df = 1/(2 M dt) whose aliases cancel for
+** t <= 2 M dt - T_settle; frequencies above the bin Nyquist fold into one
+** DST-I of size M (FFTW RODFT00). h[m] = S((m+1)dt) - S(m dt).
+**
+** Truncation: the kernel ends at the first M whose tail sum of |h| is
+** <= PDN_EPS_TAIL * max(Z0, max|h|); the last tap then takes the rest so
+** that sum h = Z0 exactly (a constant current gives exactly I*Z0).
+**
+** Convolution: x_k = i_k - i_idle kept in a ring of R >= N entries (power of
+** two, unwritten slots read as the zeros before time 0). A block at bin p
+** with a new bins runs one r2c/c2r pair of size N on x[p-K+1 .. p+a) and
+** yields the contribution of all inputs < p+a to outputs p .. p+L-1
+** (L = N-K+1): the first a are final, the rest are kept ("segment"). Small
+** later tiles inside the segment add their own inputs by direct sums while
+** that is cheaper than a new block. Sizes: K ~ 1e5 for the example ladder
+** at 1 ns, N = 2^19; a stream holds ~4 N doubles. */
+#include "pdn.h"
+
+#include <complex.h>   /* before fftw3.h: fftw_complex is double complex */
+#include <fftw3.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PDN_PI 3.14159265358979323846
+#define PDN_EPS_TAIL 1e-7          /* tail |h| sum left out, relative to Z0 */
+#define PDN_EPS_TABLE 1e-4         /* step response settled, tables */
+#define PDN_MAX_TAPS ((size_t)1 << 22)
+#define PDN_TABLE_MAX_BINS ((size_t)1 << 21)
+#define PDN_TABLE_OVERSAMPLE 16.0  /* f_top = this * bin Nyquist at most */
+#define PDN_GREG 1e-6              /* regularizing conductance * R_char */
+
+struct pdn_model {
+    double bin_ns;
+    double z0_ohm;
+    double *h;            /* kernel, k taps */
+    size_t k;
+    size_t n_fft;         /* N */
+    size_t block;         /* L = N - K + 1 */
+    fftw_complex *hk;     /* FFT of h padded to N, divided by N */
+    fftw_plan fwd, inv;
+};
+
+struct pdn_stream {
+    const pdn_model *m;
+    double i_idle_a, dc_v;
+    double *ring;         /* x = i - i_idle, R entries */
+    size_t mask;
+    double *win, *outb;   /* N doubles each */
+    fftw_complex *spec;   /* N/2 + 1 */
+    size_t cur;           /* bins pushed so far */
+    size_t seg_pos;       /* outb[K-1 + t] = past part of output seg_pos + t */
+    size_t seg_end;       /* segment valid for outputs < seg_end */
+    size_t direct_from;   /* inputs >= this are not in the segment */
+    double fft_cost;      /* one block, in multiply-adds */
+};
+
+const char *pdn_strerror(int rc)
+{
+    switch (rc) {
+    case PDN_OK: return "ok";
+    case PDN_EINPUT: return "the rail cannot be modelled";
+    case PDN_ENOMEM: return "out of memory";
+    default: return "unknown error";
+    }
+}
+
+/* ---- small dense linear algebra (n <= a few dozen) -------------------- */
+
+static void mat_mul(size_t n, const double *a, const double *b, double *c)
+{
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < n; j++) c[i * n + j] = 0.0;
+        for (size_t l = 0; l < n; l++) {
+            double v = a[i * n + l];
+            if (v == 0.0) continue;
+            for (size_t j = 0; j < n; j++) c[i * n + j] += v * b[l * n + j];
+        }
+    }
+}
+
+/* e^X for an n x n X by scaling and squaring of a Taylor series:
+** ||X/2^s||_1 <= 1/2, 24 terms (error < 1e-30 of the scaled norm). */
+static int mat_exp(size_t n, const double *x, double *out)
+{
+    double norm = 0.0;
+    for (size_t j = 0; j < n; j++) {
+        double col = 0.0;
+        for (size_t i = 0; i < n; i++) col += fabs(x[i * n + j]);
+        if (col > norm) norm = col;
+    }
+    int s = 0;
+    while (norm > 0.5 && s < 200) { norm *= 0.5; s++; }
+    double scale = ldexp(1.0, -s);
+    double *t = malloc(3 * n * n * sizeof *t);
+    if (!t) return PDN_ENOMEM;
+    double *xs = t, *term = t + n * n, *tmp = t + 2 * n * n;
+    for (size_t i = 0; i < n * n; i++) xs[i] = x[i] * scale;
+    for (size_t i = 0; i < n * n; i++) out[i] = term[i] = (i % (n + 1) == 0) ? 1.0 : 0.0;
+    for (int k = 1; k <= 24; k++) {
+        mat_mul(n, term, xs, tmp);
+        for (size_t i = 0; i < n * n; i++) {
+            term[i] = tmp[i] / k;
+            out[i] += term[i];
+        }
+    }
+    for (int k = 0; k < s; k++) {
+        mat_mul(n, out, out, tmp);
+        memcpy(out, tmp, n * n * sizeof *out);
+    }
+    free(t);
+    return PDN_OK;
+}
+
+/* Solves a (n x n, destroyed) * X = b (n x m, overwritten by X) by Gaussian
+** elimination with partial pivoting. Returns -1 when a is singular. */
+static int solve(size_t n, double *a, size_t m, double *b)
+{
+    for (size_t c = 0; c < n; c++) {
+        size_t p = c;
+        for (size_t r = c + 1; r < n; r++)
+            if (fabs(a[r * n + c]) > fabs(a[p * n + c])) p = r;
+        if (a[p * n + c] == 0.0) return -1;
+        if (p != c) {
+            for (size_t j = 0; j < n; j++) {
+                double t = a[c * n + j]; a[c * n + j] = a[p * n + j]; a[p * n + j] = t;
+            }
+            for (size_t j = 0; j < m; j++) {
+                double t = b[c * m + j]; b[c * m + j] = b[p * m + j]; b[p * m + j] = t;
+            }
+        }
+        for (size_t r = c + 1; r < n; r++) {
+            double f = a[r * n + c] / a[c * n + c];
+            if (f == 0.0) continue;
+            for (size_t j = c; j < n; j++) a[r * n + j] -= f * a[c * n + j];
+            for (size_t j = 0; j < m; j++) b[r * m + j] -= f * b[c * m + j];
+        }
+    }
+    for (size_t c = n; c-- > 0;) {
+        for (size_t j = 0; j < m; j++) {
+            double v = b[c * m + j];
+            for (size_t l = c + 1; l < n; l++) v -= a[c * n + l] * b[l * m + j];
+            b[c * m + j] = v / a[c * n + c];
+        }
+    }
+    return 0;
+}
+
+/* ---- impedance --------------------------------------------------------- */
+
+static double complex ladder_z(const sio_rail *rail, double f_hz)
+{
+    double w = 2.0 * PDN_PI * f_hz;
+    double complex z = 0.0;   /* the regulator is ideal */
+    for (size_t k = 0; k < rail->n_stages; k++) {
+        const sio_stage *st = &rail->stages[k];
+        z += st->r_ohm + I * w * st->l_h;
+        if (st->c_f > 0.0) {
+            double complex zs = st->esr_ohm + I * w * st->esl_h;
+            if (w > 0.0) zs += 1.0 / (I * w * st->c_f);
+            else { continue; }   /* open at DC */
+            if (cabs(z) == 0.0) continue;
+            if (cabs(zs) == 0.0) { z = 0.0; continue; }
+            z = z * zs / (z + zs);
+        }
+    }
+    return z;
+}
+
+/* Linear interpolation in f of column y at f (f within the table), with a
+** hint index that moves forward for increasing f. */
+static double table_interp(const double *fx, const double *y, size_t n, double f, size_t *hint)
+{
+    size_t i = hint ? *hint : 0;
+    if (i >= n - 1) i = 0;
+    if (f < fx[i]) i = 0;
+    while (i + 2 < n && fx[i + 1] <= f) i++;
+    if (hint) *hint = i;
+    if (f <= fx[0]) return y[0];
+    if (f >= fx[n - 1]) return y[n - 1];
+    double t = (f - fx[i]) / (fx[i + 1] - fx[i]);
+    return y[i] + t * (y[i + 1] - y[i]);
+}
+
+/* Re Z of a table at f: linear in f, except from an f = 0 row to the next
+** where it is linear in f^2 (Re Z is even in f: a slope at 0 would add a
+** 1/t tail to the step response); held flat below the first row. */
+static double table_re(const sio_rail *rail, double f, size_t *hint)
+{
+    const double *fx = rail->z_f_hz, *re = rail->z_re_ohm;
+    if (fx[0] == 0.0 && f < fx[1]) {
+        double t = (f / fx[1]) * (f / fx[1]);
+        return re[0] + t * (re[1] - re[0]);
+    }
+    return table_interp(fx, re, rail->n_z, f, hint);
+}
+
+int pdn_impedance(const sio_rail *rail, double f_hz, double *re_ohm, double *im_ohm)
+{
+    if (!rail || !(f_hz >= 0.0) || !isfinite(f_hz)) return PDN_EINPUT;
+    if (rail->n_stages > 0) {
+        double complex z = ladder_z(rail, f_hz);
+        *re_ohm = creal(z);
+        *im_ohm = cimag(z);
+        return PDN_OK;
+    }
+    if (rail->n_z < 2 || !rail->z_f_hz || f_hz < rail->z_f_hz[0] ||
+        f_hz > rail->z_f_hz[rail->n_z - 1])
+        return PDN_EINPUT;
+    *re_ohm = table_re(rail, f_hz, NULL);
+    *im_ohm = table_interp(rail->z_f_hz, rail->z_im_ohm, rail->n_z, f_hz, NULL);
+    return PDN_OK;
+}
+
+static double zabs(const sio_rail *rail, double f)
+{
+    double re = 0.0, im = 0.0;
+    if (pdn_impedance(rail, f, &re, &im) != PDN_OK) return 0.0;
+    return hypot(re, im);
+}
+
+int pdn_resonances(const sio_rail *rail, double f_lo_hz, double f_hi_hz,
+                   double *f_hz, double *z_ohm, size_t max, size_t *n)
+{
+    *n = 0;
+    if (!rail || !(f_lo_hz > 0.0) || !(f_hi_hz > f_lo_hz) || !isfinite(f_hi_hz))
+        return PDN_EINPUT;
+    double lo = log(f_lo_hz), hi = log(f_hi_hz);
+    size_t np = (size_t)ceil((hi - lo) / log(10.0) * 200.0) + 3;
+    double step = (hi - lo) / (double)(np - 1);
+    double z_prev = zabs(rail, f_lo_hz), z_cur = zabs(rail, exp(lo + step));
+    for (size_t i = 1; i + 1 < np && *n < max; i++) {
+        double z_next = zabs(rail, exp(lo + step * (double)(i + 1)));
+        if (z_cur > z_prev && z_cur >= z_next) {
+            /* golden section on log f over the bracket */
+            double a = lo + step * (double)(i - 1), b = lo + step * (double)(i + 1);
+            const double g = 0.5 * (sqrt(5.0) - 1.0);
+            double c = b - g * (b - a), d = a + g * (b - a);
+            double zc = zabs(rail, exp(c)), zd = zabs(rail, exp(d));
+            while (b - a > 1e-7) {
+                if (zc > zd) { b = d; d = c; zd = zc; c = b - g * (b - a); zc = zabs(rail, exp(c)); }
+                else { a = c; c = d; zc = zd; d = a + g * (b - a); zd = zabs(rail, exp(d)); }
+            }
+            double fp = exp(0.5 * (a + b));
+            f_hz[*n] = fp;
+            z_ohm[*n] = zabs(rail, fp);
+            (*n)++;
+        }
+        z_prev = z_cur;
+        z_cur = z_next;
+    }
+    return PDN_OK;
+}
+
+/* ---- ladder kernel ----------------------------------------------------- */
+
+/* Variable kinds of the DAE. */
+enum { V_NODE, V_IND, V_CAP };
+
+typedef struct dae {
+    size_t nv;          /* variables */
+    double *a;          /* nv x nv */
+    double *e;          /* diagonal (0 = algebraic) */
+    int *kind;
+    size_t out;         /* variable of the output node (when has_out) */
+    int has_out;
+} dae;
+
+static int finite_nonneg(double v) { return isfinite(v) && v >= 0.0; }
+
+/* Truncates h (len taps) where the |h| tail is small and makes the DC sum
+** exactly z0. Returns the new length. */
+static size_t truncate_kernel(double *h, size_t len, double z0, double eps)
+{
+    double scale = fabs(z0);
+    for (size_t m = 0; m < len; m++) if (fabs(h[m]) > scale) scale = fabs(h[m]);
+    double tail = 0.0, lim = eps * scale;
+    size_t keep = len;
+    while (keep > 1 && tail + fabs(h[keep - 1]) <= lim) {
+        tail += fabs(h[keep - 1]);
+        keep--;
+    }
+    double sum = 0.0;
+    for (size_t m = 0; m < keep; m++) sum += h[m];
+    h[keep - 1] += z0 - sum;
+    return keep;
+}
+
+static int ladder_kernel(const sio_rail *rail, double dt_s, double **h_out, size_t *k_out,
+                         double *z0_out, sio_error *err)
+{
+    size_t ns = rail->n_stages;
+    double z0 = 0.0, rchar = 0.0;
+    for (size_t k = 0; k < ns; k++) {
+        const sio_stage *st = &rail->stages[k];
+        if (!finite_nonneg(st->r_ohm) || !finite_nonneg(st->l_h) || !finite_nonneg(st->c_f) ||
+            !finite_nonneg(st->esr_ohm) || !finite_nonneg(st->esl_h)) {
+            if (err)
+                sio_error_set(err, NULL, 0, 0,
+                              "rail %s: stage %zu (%s): element values must be finite and >= 0",
+                              rail->name ? rail->name : "?", k + 1,
+                              st->name ? st->name : "?");
+            return PDN_EINPUT;
+        }
+        z0 += st->r_ohm;
+        double cand[4] = {st->r_ohm, st->esr_ohm,
+                          st->c_f > 0 ? sqrt(st->l_h / st->c_f) : 0.0,
+                          st->c_f > 0 ? sqrt(st->esl_h / st->c_f) : 0.0};
+        for (int i = 0; i < 4; i++) if (cand[i] > rchar) rchar = cand[i];
+    }
+    if (rchar == 0.0) rchar = 1.0;
+
+    /* super-nodes: rep[k] for node k (0 = ground / regulator) */
+    size_t *rep = calloc(ns + 1, sizeof *rep);
+    double *ncap = calloc(ns + 1, sizeof *ncap);
+    int rc = PDN_ENOMEM;
+    dae d = {0};
+    double *work = NULL;
+    if (!rep || !ncap) goto done;
+    size_t nsuper = 0;
+    for (size_t k = 1; k <= ns; k++) {
+        const sio_stage *st = &rail->stages[k - 1];
+        rep[k] = (st->r_ohm == 0.0 && st->l_h == 0.0) ? rep[k - 1] : ++nsuper;
+    }
+    /* count variables: super-nodes, inductors, capacitors */
+    size_t nv = nsuper;
+    for (size_t k = 1; k <= ns; k++) {
+        const sio_stage *st = &rail->stages[k - 1];
+        if (rep[k] != rep[k - 1] && st->l_h > 0.0) nv++;
+        if (rep[k] != 0 && st->c_f > 0.0) {
+            if (st->esl_h > 0.0) nv += 2;
+            else if (st->esr_ohm > 0.0) nv += 1;
+            else ncap[rep[k]] += st->c_f;
+        }
+    }
+    d.nv = nv;
+    d.a = calloc(nv * nv + 1, sizeof *d.a);
+    d.e = calloc(nv + 1, sizeof *d.e);
+    d.kind = calloc(nv + 1, sizeof *d.kind);
+    if (!d.a || !d.e || !d.kind) goto done;
+#define A_(i, j) d.a[(i) * nv + (j)]
+    /* variable index of super-node s (>= 1) is s - 1 */
+    for (size_t s = 1; s <= nsuper; s++) {
+        d.kind[s - 1] = V_NODE;
+        d.e[s - 1] = ncap[s];
+    }
+    size_t next = nsuper;
+    /* resistive-anchor bookkeeping for algebraic nodes (union by chain) */
+    int *anch = calloc(nsuper + 1, sizeof *anch);
+    size_t *comp = calloc(nsuper + 1, sizeof *comp);
+    if (!anch || !comp) { free(anch); free(comp); goto done; }
+    for (size_t s = 0; s <= nsuper; s++) comp[s] = s;
+    for (size_t k = 1; k <= ns; k++) {
+        const sio_stage *st = &rail->stages[k - 1];
+        size_t a = rep[k - 1], b = rep[k];
+        if (a != b) {
+            if (st->l_h > 0.0) {
+                size_t iv = next++;
+                d.kind[iv] = V_IND;
+                d.e[iv] = st->l_h;
+                A_(iv, iv) -= st->r_ohm;
+                if (a) { A_(iv, a - 1) += 1.0; A_(a - 1, iv) -= 1.0; }
+                A_(iv, b - 1) -= 1.0;
+                A_(b - 1, iv) += 1.0;
+            } else {
+                double g = 1.0 / st->r_ohm;
+                A_(b - 1, b - 1) -= g;
+                if (a) { A_(a - 1, a - 1) -= g; A_(a - 1, b - 1) += g; A_(b - 1, a - 1) += g; }
+                /* resistive link: anchored if the other end is fixed */
+                if (a == 0 || ncap[a] > 0.0) anch[b] = 1;
+                if (ncap[b] > 0.0 && a) anch[a] = 1;
+                if (a && ncap[a] == 0.0 && ncap[b] == 0.0) comp[b] = comp[a];
+            }
+        }
+        if (b != 0 && st->c_f > 0.0) {
+            if (st->esl_h > 0.0) {
+                size_t jv = next++, cv = next++;
+                d.kind[jv] = V_IND; d.e[jv] = st->esl_h;
+                d.kind[cv] = V_CAP; d.e[cv] = st->c_f;
+                A_(jv, b - 1) += 1.0; A_(jv, cv) -= 1.0; A_(jv, jv) -= st->esr_ohm;
+                A_(cv, jv) += 1.0;
+                A_(b - 1, jv) -= 1.0;
+            } else if (st->esr_ohm > 0.0) {
+                size_t cv = next++;
+                double g = 1.0 / st->esr_ohm;
+                d.kind[cv] = V_CAP; d.e[cv] = st->c_f;
+                A_(b - 1, b - 1) -= g; A_(b - 1, cv) += g;
+                A_(cv, cv) -= g; A_(cv, b - 1) += g;
+                anch[b] = 1;
+            }
+        }
+    }
+    /* comp[] points to an earlier member of the same resistively joined
+    ** run of algebraic nodes; a run with no resistive path to a fixed
+    ** potential (ground, a capacitor) is regularized */
+    for (size_t s = 1; s <= nsuper; s++) {
+        size_t r = s;
+        while (comp[r] != r) r = comp[r];
+        if (anch[s]) anch[r] = 1;
+    }
+    for (size_t s = 1; s <= nsuper; s++) {
+        size_t r = s;
+        while (comp[r] != r) r = comp[r];
+        if (ncap[s] == 0.0 && !anch[r]) A_(s - 1, s - 1) -= PDN_GREG / rchar;
+    }
+    free(anch);
+    free(comp);
+    size_t out_s = rep[ns];
+
+    /* eliminate algebraic variables (node voltages without capacitance) */
+    size_t nst = 0, nal = 0;
+    for (size_t i = 0; i < nv; i++) { if (d.e[i] > 0.0) nst++; else nal++; }
+    size_t *si = malloc((nst + 1) * sizeof *si), *ai = malloc((nal + 1) * sizeof *ai);
+    size_t n1 = nst + 1;
+    work = calloc(nal * nal + nal * n1 + 2 * n1 * n1 + 2 * nst + 4, sizeof *work);
+    if (!si || !ai || !work) { free(si); free(ai); goto done; }
+    nst = nal = 0;
+    for (size_t i = 0; i < nv; i++) { if (d.e[i] > 0.0) si[nst++] = i; else ai[nal++] = i; }
+    double *aaa = work, *rhs = aaa + nal * nal, *aug = rhs + nal * n1, *ex = aug + n1 * n1;
+    double *cvec = ex + n1 * n1, dterm = 0.0;
+    size_t outv = out_s ? out_s - 1 : 0;
+    /* rhs columns: [A_as | B_a]; B = e_outv */
+    for (size_t r = 0; r < nal; r++) {
+        for (size_t c = 0; c < nal; c++) aaa[r * nal + c] = A_(ai[r], ai[c]);
+        for (size_t c = 0; c < nst; c++) rhs[r * n1 + c] = A_(ai[r], si[c]);
+        rhs[r * n1 + nst] = (out_s && ai[r] == outv) ? 1.0 : 0.0;
+    }
+    if (nal && solve(nal, aaa, n1, rhs) != 0) {
+        if (err)
+            sio_error_set(err, NULL, 0, 0, "rail %s: the ladder's node equations are singular",
+                          rail->name ? rail->name : "?");
+        rc = PDN_EINPUT;
+        free(si); free(ai);
+        goto done;
+    }
+    /* reduced, energy-scaled system in aug = [A B; 0 0] * dt */
+    for (size_t r = 0; r < nst; r++) {
+        double sr = 1.0 / sqrt(d.e[si[r]]);
+        for (size_t c = 0; c < n1; c++) {
+            double v = (c < nst ? A_(si[r], si[c]) : ((out_s && si[r] == outv) ? 1.0 : 0.0));
+            for (size_t q = 0; q < nal; q++) v -= A_(si[r], ai[q]) * rhs[q * n1 + c];
+            double sc = c < nst ? 1.0 / sqrt(d.e[si[c]]) : 1.0;
+            aug[r * n1 + c] = v * sr * sc * dt_s;
+        }
+    }
+    /* output y = v_out = C x + D u */
+    for (size_t c = 0; c < nst; c++) cvec[c] = 0.0;
+    if (out_s) {
+        int found = 0;
+        for (size_t c = 0; c < nst; c++)
+            if (si[c] == outv) { cvec[c] = 1.0 / sqrt(d.e[outv]); found = 1; }
+        if (!found) {
+            for (size_t q = 0; q < nal; q++) {
+                if (ai[q] != outv) continue;
+                for (size_t c = 0; c < nst; c++)
+                    cvec[c] = -rhs[q * n1 + c] / sqrt(d.e[si[c]]);
+                dterm = -rhs[q * n1 + nst];
+            }
+        }
+    }
+    free(si); free(ai);
+#undef A_
+
+    size_t cap_taps = PDN_MAX_TAPS;
+    double *h = NULL;
+    size_t len = 0;
+    if (nst == 0 || !out_s) {
+        h = malloc(sizeof *h);
+        if (!h) goto done;
+        h[0] = dterm;
+        len = 1;
+    } else {
+        if ((rc = mat_exp(n1, aug, ex)) != PDN_OK) goto done;
+        rc = PDN_ENOMEM;
+        double cnorm = 0.0;
+        for (size_t c = 0; c < nst; c++) cnorm += cvec[c] * cvec[c];
+        cnorm = sqrt(cnorm);
+        double *y = malloc(nst * sizeof *y);
+        double *st = malloc(nst * sizeof *st);
+        size_t capacity = 1 << 16;
+        h = malloc(capacity * sizeof *h);
+        if (!y || !st || !h) { free(y); free(st); goto done_h; }
+        for (size_t r = 0; r < nst; r++) st[r] = ex[r * n1 + nst];   /* Bd */
+        double zs = fabs(z0);
+        for (size_t m = 0;; m++) {
+            double v = m == 0 ? dterm : 0.0, e2 = 0.0;
+            for (size_t c = 0; c < nst; c++) { v += cvec[c] * st[c]; e2 += st[c] * st[c]; }
+            if (len == capacity) {
+                double *nh = realloc(h, 2 * capacity * sizeof *h);
+                if (!nh) { free(y); free(st); goto done_h; }
+                h = nh;
+                capacity *= 2;
+            }
+            h[len++] = v;
+            if (fabs(v) > zs) zs = fabs(v);
+            /* energy is non-increasing: |h[j]| <= cnorm*sqrt(e2) for j > m,
+            ** and the remaining tail is shorter than what has been seen */
+            if (m > 16 && cnorm * sqrt(e2) * (double)(m + 1) <= 1e-3 * PDN_EPS_TAIL * zs) break;
+            if (len >= cap_taps) {
+                free(y); free(st);
+                if (err)
+                    sio_error_set(err, NULL, 0, 0,
+                                  "rail %s: the PDN response has not settled after %.3g ns "
+                                  "(too little damping in the ladder)",
+                                  rail->name ? rail->name : "?", (double)cap_taps * dt_s * 1e9);
+                rc = PDN_EINPUT;
+                goto done_h;
+            }
+            for (size_t r = 0; r < nst; r++) {
+                double acc = 0.0;
+                for (size_t c = 0; c < nst; c++) acc += ex[r * n1 + c] * st[c];
+                y[r] = acc;
+            }
+            memcpy(st, y, nst * sizeof *st);
+        }
+        free(y); free(st);
+    }
+    len = truncate_kernel(h, len, z0, PDN_EPS_TAIL);
+    *h_out = h;
+    *k_out = len;
+    *z0_out = z0;
+    h = NULL;
+    rc = PDN_OK;
+done_h:
+    free(h);
+done:
+    free(work);
+    free(d.a); free(d.e); free(d.kind);
+    free(rep); free(ncap);
+    return rc;
+}
+
+/* ---- table kernel ------------------------------------------------------ */
+
+static int table_kernel(const sio_rail *rail, double dt_s, double **h_out, size_t *k_out,
+                        double *z0_out, sio_error *err)
+{
+    size_t n = rail->n_z;
+    const double *f = rail->z_f_hz, *re = rail->z_re_ohm;
+    const char *path = rail->impedance_csv;
+    const char *name = rail->name ? rail->name : "?";
+    if (n < 2 || !f || !re || !rail->z_im_ohm) {
+        if (err) sio_error_set(err, path, 0, 0, "rail %s: the impedance table needs at least 2 rows", name);
+        return PDN_EINPUT;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(f[i]) || f[i] < 0.0 || !isfinite(re[i]) || !isfinite(rail->z_im_ohm[i]) ||
+            (i > 0 && !(f[i] > f[i - 1]))) {
+            if (err)
+                sio_error_set(err, path, (int)i + 1, 0,
+                              "rail %s: impedance row %zu: f_hz must be >= 0 and strictly increasing, "
+                              "values finite", name, i + 1);
+            return PDN_EINPUT;
+        }
+    }
+    double f_nyq = 0.5 / dt_s;
+    double f_lo = f[0] > 0.0 ? f[0] : f[1];
+    if (f[n - 1] < f_nyq) {
+        if (err)
+            sio_error_set(err, path, 0, 0,
+                          "rail %s: the impedance table must reach the bin Nyquist frequency: "
+                          "needed up to %.4g Hz (1/(2*bin)), the table covers %.4g .. %.4g Hz",
+                          name, f_nyq, f[0], f[n - 1]);
+        return PDN_EINPUT;
+    }
+    /* window: twice the longest time the table resolves, capped */
+    double nw_d = ceil(2.0 / (f_lo * dt_s));
+    size_t nw = nw_d > (double)PDN_TABLE_MAX_BINS ? PDN_TABLE_MAX_BINS : (size_t)nw_d;
+    size_t mp = 64;
+    while (mp < nw) mp <<= 1;
+    double df = 1.0 / (2.0 * (double)mp * dt_s);
+    double f_top = fmin(f[n - 1], PDN_TABLE_OVERSAMPLE * f_nyq);
+    double r_inf = table_re(rail, f_top, NULL);
+    double z0 = re[0];
+    double g0 = z0 - r_inf;
+    double *c = fftw_malloc(sizeof(double) * mp);
+    double *s = fftw_malloc(sizeof(double) * mp);
+    if (!c || !s) { fftw_free(c); fftw_free(s); return PDN_ENOMEM; }
+    for (size_t i = 0; i < mp; i++) c[i] = 0.0;
+    size_t ktop = (size_t)floor(f_top / df);
+    size_t hint = 0, two = 2 * mp, r = 0;
+    for (size_t k = 1; k <= ktop; k++) {
+        if (++r == two) r = 0;
+        if (r == 0 || r == mp) continue;
+        double g = table_re(rail, (double)k * df, &hint) - r_inf;
+        double a = g / (double)k;
+        if (r < mp) c[r - 1] += a; else c[two - r - 1] -= a;
+    }
+    /* RODFT00 of size mp-1: Y_j = 2 sum_k X_k sin(pi (j+1)(k+1)/mp) */
+    fftw_plan p = fftw_plan_r2r_1d((int)(mp - 1), c, s, FFTW_RODFT00, FFTW_ESTIMATE);
+    if (!p) { fftw_free(c); fftw_free(s); return PDN_ENOMEM; }
+    fftw_execute(p);
+    fftw_destroy_plan(p);
+    /* S_m for m = 1 .. mp-1 at t = m dt; h[m] = S_{m+1} - S_m, S_0 = 0 */
+    size_t len = mp - 2;
+    double *h = malloc(len * sizeof *h);
+    if (!h) { fftw_free(c); fftw_free(s); return PDN_ENOMEM; }
+    double prev = 0.0;
+    for (size_t m = 0; m < len; m++) {
+        double t = (double)(m + 1) * dt_s;
+        double sv = r_inf + 2.0 * df * g0 * t + (2.0 / PDN_PI) * 0.5 * s[m];
+        h[m] = sv - prev;
+        prev = sv;
+    }
+    fftw_free(c);
+    fftw_free(s);
+    /* a table's kernel carries interpolation ripple (kinks of Re Z ring like
+    ** 1/t^2): truncate where the step response stays within PDN_EPS_TABLE
+    ** of Z0, then make the DC sum exact */
+    double zs = fabs(z0), sv = 0.0;
+    for (size_t m = 0; m < len; m++) if (fabs(h[m]) > zs) zs = fabs(h[m]);
+    size_t keep = len;
+    sv = z0;   /* S_len = z0 - (sum beyond); walk back from the end */
+    {
+        double ssum = 0.0;
+        for (size_t m = 0; m < len; m++) ssum += h[m];
+        sv = ssum;
+    }
+    while (keep > 1 && fabs(sv - z0) <= PDN_EPS_TABLE * zs) {
+        sv -= h[keep - 1];
+        keep--;
+    }
+    if (keep < len) keep++;
+    {
+        double ssum = 0.0;
+        for (size_t m = 0; m < keep; m++) ssum += h[m];
+        h[keep - 1] += z0 - ssum;
+    }
+    /* settled within half the window (1/f_lo): the images cancel there */
+    if (keep > nw / 2) {
+        free(h);
+        if (err) {
+            if (nw == PDN_TABLE_MAX_BINS && nw_d > (double)nw)
+                sio_error_set(err, path, 0, 0,
+                              "rail %s: the response of the impedance table has not settled "
+                              "within %.4g ns", name, (double)(nw / 2) * dt_s * 1e9);
+            else
+                sio_error_set(err, path, 0, 0,
+                              "rail %s: the impedance table must reach down to the frequencies "
+                              "where the response settles: needed below %.4g Hz (the response is "
+                              "still moving %.4g ns after a step), the table covers %.4g .. %.4g Hz",
+                              name, f_lo / 2.0, 1.0 / f_lo * 1e9, f[0], f[n - 1]);
+        }
+        return PDN_EINPUT;
+    }
+    *h_out = h;
+    *k_out = keep;
+    *z0_out = z0;
+    return PDN_OK;
+}
+
+/* ---- model ------------------------------------------------------------- */
+
+int pdn_model_create(const sio_rail *rail, double bin_ns, pdn_model **out, sio_error *err)
+{
+    *out = NULL;
+    if (!rail || !(bin_ns > 0.0) || !isfinite(bin_ns)) {
+        if (err) sio_error_set(err, NULL, 0, 0, "pdn: the bin width must be > 0 ns");
+        return PDN_EINPUT;
+    }
+    pdn_model *m = calloc(1, sizeof *m);
+    if (!m) return PDN_ENOMEM;
+    m->bin_ns = bin_ns;
+    double dt_s = bin_ns * 1e-9;
+    int rc = rail->n_stages > 0 ? ladder_kernel(rail, dt_s, &m->h, &m->k, &m->z0_ohm, err)
+                                : table_kernel(rail, dt_s, &m->h, &m->k, &m->z0_ohm, err);
+    if (rc != PDN_OK) { free(m); return rc; }
+    /* FFT size: a power of two >= 4 K (>= 1024): ~3/4 of each block is new */
+    size_t nf = 1024;
+    while (nf < 4 * m->k) nf <<= 1;
+    m->n_fft = nf;
+    m->block = nf - m->k + 1;
+    double *buf = fftw_malloc(sizeof(double) * nf);
+    m->hk = fftw_malloc(sizeof(fftw_complex) * (nf / 2 + 1));
+    if (!buf || !m->hk) { fftw_free(buf); pdn_model_destroy(m); return PDN_ENOMEM; }
+    m->fwd = fftw_plan_dft_r2c_1d((int)nf, buf, m->hk, FFTW_ESTIMATE);
+    m->inv = fftw_plan_dft_c2r_1d((int)nf, m->hk, buf, FFTW_ESTIMATE);
+    if (!m->fwd || !m->inv) { fftw_free(buf); pdn_model_destroy(m); return PDN_ENOMEM; }
+    for (size_t i = 0; i < nf; i++) buf[i] = i < m->k ? m->h[i] / (double)nf : 0.0;
+    fftw_execute_dft_r2c(m->fwd, buf, m->hk);
+    fftw_free(buf);
+    *out = m;
+    return PDN_OK;
+}
+
+void pdn_model_destroy(pdn_model *m)
+{
+    if (!m) return;
+    if (m->fwd) fftw_destroy_plan(m->fwd);
+    if (m->inv) fftw_destroy_plan(m->inv);
+    fftw_free(m->hk);
+    free(m->h);
+    free(m);
+}
+
+double pdn_model_z0_ohm(const pdn_model *m) { return m->z0_ohm; }
+double pdn_model_bin_ns(const pdn_model *m) { return m->bin_ns; }
+size_t pdn_model_kernel_len(const pdn_model *m) { return m->k; }
+const double *pdn_model_kernel(const pdn_model *m) { return m->h; }
+size_t pdn_model_fft_len(const pdn_model *m) { return m->n_fft; }
+size_t pdn_model_block_len(const pdn_model *m) { return m->block; }
+
+/* ---- streaming --------------------------------------------------------- */
+
+int pdn_stream_create(const pdn_model *m, double i_idle_a, pdn_stream **out)
+{
+    *out = NULL;
+    if (!m || !isfinite(i_idle_a)) return PDN_EINPUT;
+    pdn_stream *s = calloc(1, sizeof *s);
+    if (!s) return PDN_ENOMEM;
+    size_t nf = m->n_fft;
+    s->m = m;
+    s->i_idle_a = i_idle_a;
+    s->dc_v = m->z0_ohm * i_idle_a;
+    s->mask = nf - 1;   /* ring of N entries: holds K-1 history + a block */
+    s->ring = calloc(nf, sizeof *s->ring);
+    s->win = fftw_malloc(sizeof(double) * nf);
+    s->outb = fftw_malloc(sizeof(double) * nf);
+    s->spec = fftw_malloc(sizeof(fftw_complex) * (nf / 2 + 1));
+    if (!s->ring || !s->win || !s->outb || !s->spec) { pdn_stream_destroy(s); return PDN_ENOMEM; }
+    s->fft_cost = 3.0 * (double)nf * log2((double)nf);
+    *out = s;
+    return PDN_OK;
+}
+
+void pdn_stream_destroy(pdn_stream *s)
+{
+    if (!s) return;
+    free(s->ring);
+    fftw_free(s->win);
+    fftw_free(s->outb);
+    fftw_free(s->spec);
+    free(s);
+}
+
+/* One block at s->cur whose a new inputs are already in the ring. */
+static void run_block(pdn_stream *s, size_t a)
+{
+    const pdn_model *m = s->m;
+    size_t nf = m->n_fft, k1 = m->k - 1, nin = k1 + a;
+    size_t base = s->cur - k1;   /* modular: wraps to the zeros before 0 */
+    for (size_t t = 0; t < nin; t++) s->win[t] = s->ring[(base + t) & s->mask];
+    memset(s->win + nin, 0, (nf - nin) * sizeof *s->win);
+    fftw_execute_dft_r2c(m->fwd, s->win, s->spec);
+    size_t nc = nf / 2 + 1;
+    for (size_t i = 0; i < nc; i++) s->spec[i] *= m->hk[i];
+    fftw_execute_dft_c2r(m->inv, s->spec, s->outb);
+    s->seg_pos = s->cur;
+    s->seg_end = s->cur + m->block;
+    s->direct_from = s->cur + a;
+}
+
+int pdn_stream_push(pdn_stream *s, const double *i_a, size_t n, double *droop_v)
+{
+    if (!s || (n > 0 && (!i_a || !droop_v))) return PDN_EINPUT;
+    const pdn_model *m = s->m;
+    const double *h = m->h;
+    size_t k1 = m->k - 1;
+    while (n > 0) {
+        size_t room = s->seg_end > s->cur ? s->seg_end - s->cur : 0;
+        size_t take = n < room ? n : room;
+        double off = (double)(s->cur - s->direct_from);
+        double direct = (double)take * (off + 0.5 * (double)take);
+        if (take > 0 && direct <= s->fft_cost) {
+            /* inside the segment: past part + direct sum of the new inputs */
+            for (size_t j = 0; j < take; j++) {
+                size_t p = s->cur;
+                s->ring[p & s->mask] = i_a[j] - s->i_idle_a;
+                double acc = s->outb[k1 + (p - s->seg_pos)];
+                size_t lo = s->direct_from;
+                if (p - lo > k1) lo = p - k1;
+                for (size_t q = lo; q <= p; q++) acc += h[p - q] * s->ring[q & s->mask];
+                droop_v[j] = s->dc_v + acc;
+                s->cur++;
+            }
+        } else {
+            take = n < m->block ? n : m->block;
+            for (size_t j = 0; j < take; j++)
+                s->ring[(s->cur + j) & s->mask] = i_a[j] - s->i_idle_a;
+            run_block(s, take);
+            for (size_t j = 0; j < take; j++) droop_v[j] = s->dc_v + s->outb[k1 + j];
+            s->cur += take;
+        }
+        i_a += take;
+        droop_v += take;
+        n -= take;
+    }
+    return PDN_OK;
+}
+
+int pdn_droop(const pdn_model *m, double i_idle_a, const double *i_a, size_t n, double *droop_v)
+{
+    pdn_stream *s = NULL;
+    int rc = pdn_stream_create(m, i_idle_a, &s);
+    if (rc != PDN_OK) return rc;
+    rc = pdn_stream_push(s, i_a, n, droop_v);
+    pdn_stream_destroy(s);
+    return rc;
+}

@@ -1,0 +1,81 @@
+/* pdn.h -- supply droop through a rail's power-delivery network.
+**
+** A model holds what depends only on the rail and the bin width: the
+** discrete kernel h[m] of the impedance seen from the die (ZOH-exact for a
+** staircase current, DC sum exact) and the FFTW plans of the overlap-save
+** convolution. It is slow to create and cheap to use. A stream runs one
+** current waveform through a model in tiles of any length, in memory bounded
+** by the kernel and one FFT block (never by the timeline).
+**
+** Droop at the end of bin n (the instant before bin n+1's current starts):
+**     v_n = Z(0)*i_idle + sum_k (i_k - i_idle) * h[n-k]
+** where i_k is the average current of bin k and i_idle the current the rail
+** has drawn for ever before time 0. Units: _a amperes, _v volts, _ohm,
+** _hz hertz, _ns nanoseconds. See docs/pdn.md for the method. */
+#ifndef PDA_PDN_H
+#define PDA_PDN_H
+#include <stddef.h>
+#include "sio.h"
+
+/* Status codes, aligned with sio.h. */
+enum {
+    PDN_OK = 0,
+    PDN_EINPUT = 1,  /* the rail cannot be modelled (reason in sio_error) */
+    PDN_ENOMEM = 3   /* out of memory (or FFTW planning failed) */
+};
+
+typedef struct pdn_model pdn_model;    /* opaque: kernel + FFT plans */
+typedef struct pdn_stream pdn_stream;  /* opaque: one waveform in flight */
+
+/* Builds the model of rail at bin width bin_ns (> 0): from its ladder
+** (rail->stages) when it has one, else from its table (rail->z_*). Returns
+** PDN_OK and sets *out, or an error code, fills *err (when not NULL) and
+** sets *out = NULL. Refused: negative or non-finite element values, an
+** undamped ladder whose response never settles, a table that does not cover
+** the frequencies needed (the message gives the range needed and the range
+** the table has). Create models from one thread at a time (FFTW planning). */
+int pdn_model_create(const sio_rail *rail, double bin_ns, pdn_model **out,
+                     sio_error *err);
+void pdn_model_destroy(pdn_model *m);   /* NULL is a no-op */
+
+/* Z(0): the DC resistance seen from the die (the sum of the series r_ohm
+** of a ladder; Re Z at the table's lowest frequency). Equals the kernel sum. */
+double pdn_model_z0_ohm(const pdn_model *m);
+double pdn_model_bin_ns(const pdn_model *m);
+/* The kernel h[0 .. len-1] in ohms, owned by the model. */
+size_t pdn_model_kernel_len(const pdn_model *m);
+const double *pdn_model_kernel(const pdn_model *m);
+/* Size of the FFTs, and bins produced per full overlap-save block. */
+size_t pdn_model_fft_len(const pdn_model *m);
+size_t pdn_model_block_len(const pdn_model *m);
+
+/* Z(f) seen from the die at f_hz >= 0: the ladder's exact impedance, or the
+** table interpolated linearly in f (returns PDN_EINPUT outside the table's
+** range). Returns PDN_OK and sets *re_ohm, *im_ohm. */
+int pdn_impedance(const sio_rail *rail, double f_hz, double *re_ohm, double *im_ohm);
+
+/* The local maxima of |Z(f)| over [f_lo_hz, f_hi_hz] (0 < f_lo < f_hi),
+** lowest frequency first: up to max of them into f_hz[] and z_ohm[] (|Z| at
+** the peak), *n set to how many were written. Scans 200 points a decade and
+** refines each peak to ~1e-6 relative in f. */
+int pdn_resonances(const sio_rail *rail, double f_lo_hz, double f_hi_hz,
+                   double *f_hz, double *z_ohm, size_t max, size_t *n);
+
+/* Starts a waveform on model m (borrowed: it must outlive the stream) with
+** the rail idle at i_idle_a before time 0. */
+int pdn_stream_create(const pdn_model *m, double i_idle_a, pdn_stream **out);
+void pdn_stream_destroy(pdn_stream *s);  /* NULL is a no-op */
+/* Feeds the next n bin currents i_a[0..n-1] and writes the droop at the end
+** of each of those bins to droop_v[0..n-1] (volts; positive = below vdd).
+** Tiles may have any length (n = 0 is fine); the result does not depend on
+** how the waveform is cut. i_a and droop_v may not overlap. */
+int pdn_stream_push(pdn_stream *s, const double *i_a, size_t n, double *droop_v);
+
+/* Whole waveform at once: same as one stream and one push. */
+int pdn_droop(const pdn_model *m, double i_idle_a, const double *i_a, size_t n,
+              double *droop_v);
+
+/* Static text for a status code. */
+const char *pdn_strerror(int rc);
+
+#endif
