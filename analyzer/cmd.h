@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "sio.h"
 
 /* Exit codes of the contract. */
@@ -24,6 +26,8 @@ typedef struct cmd_opts {
     double power_cap_w, didt_a_per_ns, guardband_mv;  /* retime budgets, 0 = none */
     const char *format;         /* export --format */
     size_t tile_bins;           /* --tile-bins (tests): 0 = default */
+    const char *imp_class, *imp_rail;  /* import --class, --rail (default: from the name, "core") */
+    int imp_die;                /* import --die, default 0 */
 } cmd_opts;
 
 /* Maps a loader status to an exit code. */
@@ -38,9 +42,15 @@ typedef struct run_outputs {
     const char *dir;
     sio_out **o;
     size_t n, cap;
+    char **names;               /* as given to run_outputs_add */
 } run_outputs;
 /* Opens dir/name as a pending output. */
 int run_outputs_add(run_outputs *ro, const char *name, sio_out **out, sio_error *err);
+/* Commits every pending output (ok != 0) or aborts them all; frees the list.
+** Returns the first commit error (the rest are then aborted). */
+int run_outputs_finish(run_outputs *ro, int ok, sio_error *err);
+/* The bytes written so far to pending output k (malloc'd, *len set), or NULL. */
+unsigned char *run_outputs_read(run_outputs *ro, size_t k, size_t *len);
 /* Makes the folder dir/sub (existing is fine). */
 int run_outputs_mkdir(run_outputs *ro, const char *sub, sio_error *err);
 
@@ -48,5 +58,13 @@ int cmd_check(const cmd_opts *o);
 int cmd_run(const cmd_opts *o);
 int cmd_retime(const cmd_opts *o);
 int cmd_export(const cmd_opts *o);
+/* `analyzer import --format hotspot FILE.flp`: chip_path is the file. */
+int cmd_import(const cmd_opts *o);
+/* The thermal part of `run` (cmd_thermal.c): computes everything and adds
+** the "thermal" object to summary; writes its files through ro (NULL: no
+** files). Returns 0, EXIT_LIMIT (--strict and a cell above limit_c; all
+** else done), or another exit code with err set. */
+int cmd_thermal(const cmd_opts *o, const sio_chip *c, const sio_schedule *s, json_t *summary, run_outputs *ro,
+                sio_error *err);
 
 #endif

@@ -22,6 +22,7 @@
 #include "events.h"
 #include "margin.h"
 #include "pdn.h"
+#include "report.h"
 
 #define EVENTS_CAP 10000
 
@@ -32,13 +33,52 @@ int run_outputs_add(run_outputs *ro, const char *name, sio_out **out, sio_error 
     if (ro->n == ro->cap) {
         size_t c = ro->cap ? 2 * ro->cap : 16;
         sio_out **p = realloc(ro->o, c * sizeof *p);
-        if (!p) { sio_error_set(err, path, 0, 0, "out of memory"); return SIO_ENOMEM; }
-        ro->o = p;
+        if (p) ro->o = p;
+        char **q = realloc(ro->names, c * sizeof *q);
+        if (q) ro->names = q;
+        if (!p || !q) { sio_error_set(err, path, 0, 0, "out of memory"); return SIO_ENOMEM; }
         ro->cap = c;
     }
+    char *nm = strdup(name);
+    if (!nm) { sio_error_set(err, path, 0, 0, "out of memory"); return SIO_ENOMEM; }
     int rc = sio_out_open(path, out, err);
-    if (rc == SIO_OK) ro->o[ro->n++] = *out;
+    if (rc == SIO_OK) {
+        ro->o[ro->n] = *out;
+        ro->names[ro->n++] = nm;
+    } else {
+        free(nm);
+    }
     return rc;
+}
+
+int run_outputs_finish(run_outputs *ro, int ok, sio_error *err)
+{
+    int rc = SIO_OK;
+    for (size_t k = 0; k < ro->n; k++) {
+        if (ok && rc == SIO_OK) rc = sio_out_commit(ro->o[k], err);
+        else sio_out_abort(ro->o[k]);
+        free(ro->names[k]);
+    }
+    free(ro->o);
+    free(ro->names);
+    ro->o = NULL;
+    ro->names = NULL;
+    ro->n = ro->cap = 0;
+    return rc;
+}
+
+unsigned char *run_outputs_read(run_outputs *ro, size_t k, size_t *len)
+{
+    FILE *f = sio_out_file(ro->o[k]);
+    if (fflush(f) != 0) return NULL;
+    long end = ftell(f);
+    if (end < 0 || fseek(f, 0, SEEK_SET) != 0) return NULL;
+    unsigned char *b = malloc((size_t)end + 1);
+    size_t got = b ? fread(b, 1, (size_t)end, f) : 0;
+    fseek(f, end, SEEK_SET);
+    if (!b || got != (size_t)end) { free(b); return NULL; }
+    *len = got;
+    return b;
 }
 
 int run_outputs_mkdir(run_outputs *ro, const char *sub, sio_error *err)
@@ -50,27 +90,6 @@ int run_outputs_mkdir(run_outputs *ro, const char *sub, sio_error *err)
         return SIO_EIO;
     }
     return SIO_OK;
-}
-
-static void outputs_abort(run_outputs *ro)
-{
-    for (size_t k = 0; k < ro->n; k++) sio_out_abort(ro->o[k]);
-    free(ro->o);
-    ro->o = NULL;
-    ro->n = 0;
-}
-
-static int outputs_commit(run_outputs *ro, sio_error *err)
-{
-    int rc = SIO_OK;
-    for (size_t k = 0; k < ro->n; k++) {
-        if (rc == SIO_OK) rc = sio_out_commit(ro->o[k], err);
-        else sio_out_abort(ro->o[k]);
-    }
-    free(ro->o);
-    ro->o = NULL;
-    ro->n = 0;
-    return rc;
 }
 
 /* units.npy: float32 [chip][unit][bin], NumPy format 1.0. */
@@ -142,9 +161,10 @@ int cmd_run(const cmd_opts *o)
     current_iter *it = NULL;
     events_detector *ev = NULL;
     margin_spectrum *sp = NULL;
+    report *rep = NULL;
     margin_rail *mr = calloc(nch * nr, sizeof *mr);
     current_window cw = {0};
-    run_outputs ro = {o->out, NULL, 0, 0};
+    run_outputs ro = {o->out, NULL, 0, 0, NULL};
     FILE *wf = NULL, *uf = NULL;
     long npy_off = 0;
     json_t *summary = NULL;
@@ -157,12 +177,21 @@ int cmd_run(const cmd_opts *o)
         for (size_t ch = 0; ch < nch; ch++)
             if (pdn_stream_create(models[r], idle[r], &streams[ch * nr + r])) goto oom;
     }
-    if (current_iter_create(c, s, bin_ns, o->tile_bins, o->unit_maps, &it, &err)) { exit_code = EXIT_IO; goto fail; }
+    /* tiles as long as the PDN's overlap-save block (each push of a tile costs
+    ** one block), unless the per-row arrays would pass ~256 MB */
+    size_t tile_req = o->tile_bins;
+    if (!tile_req && nr) {
+        size_t rows = nch * (nr + c->n_dies + (o->unit_maps ? c->n_units : 0));
+        size_t blk = pdn_model_block_len(models[0]);
+        if ((double)rows * 24.0 * (double)blk < 256.0 * 1024 * 1024) tile_req = blk;
+    }
+    if (current_iter_create(c, s, bin_ns, tile_req, o->unit_maps, &it, &err)) { exit_code = EXIT_IO; goto fail; }
     if (events_create(c, nch, bin_ns, EVENTS_CAP, attr, idle, &ev)) goto oom;
     if (margin_spectrum_create(nch, nr, bin_ns, &sp)) goto oom;
     size_t tb = current_tile_bins(it), nbins = current_n_bins(it);
     double wb = round(window_ns / bin_ns);
     if (current_window_init(&cw, wb < 1 ? 1 : (size_t)wb)) goto oom;
+    if (o->out && report_create(nch * nr, nbins, bin_ns, &rep)) goto oom;
     droop = malloc(nch * nr * (tb ? tb : 1) * sizeof *droop);
     power = malloc((tb ? tb : 1) * sizeof *power);
     if (!droop || !power) goto oom;
@@ -227,6 +256,7 @@ int cmd_run(const cmd_opts *o)
                 pdn_stream_push(streams[ch * nr + r], i, t.nb, d);
                 events_push(ev, ch, r, t.b0, i, d, t.nb);
                 margin_spectrum_push(sp, ch, r, i, t.nb);
+                if (rep) report_push(rep, ch * nr + r, t.b0, i, d, t.nb);
                 for (size_t k = 0; k < t.nb; k++) power[k] += c->rails[r].vdd_v * i[k];
             }
         }
@@ -325,6 +355,11 @@ int cmd_run(const cmd_opts *o)
     json_object_set_new(summary, "events_kept", json_integer((json_int_t)events_total(ev) < EVENTS_CAP * 2
                                                                  ? (json_int_t)events_total(ev)
                                                                  : (json_int_t)EVENTS_CAP * 2));
+    if (!o->no_thermal && c->thermal.present) {
+        int trc = cmd_thermal(o, c, s, summary, o->out ? &ro : NULL, &err);
+        if (trc == EXIT_LIMIT) exit_code = EXIT_LIMIT;      /* --strict and a cell above limit_c */
+        else if (trc) { exit_code = trc; goto fail; }
+    }
     if (o->out) {
         /* the small files last, then everything is renamed into place at once */
         sio_out *so;
@@ -332,10 +367,35 @@ int cmd_run(const cmd_opts *o)
         events_write_csv(ev, s, sio_out_file(so));
         if (run_outputs_add(&ro, "margin.csv", &so, &err)) { exit_code = EXIT_IO; goto fail; }
         margin_write_csv(c, mr, nch * nr, sio_out_file(so));
+        char *text = json_dumps(summary, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+        if (!text) goto oom;
+        /* report.html, with the heat maps written so far inlined */
+        report_image *img = calloc(ro.n ? ro.n : 1, sizeof *img);
+        size_t n_img = 0;
+        int bad = !img || run_outputs_add(&ro, "report.html", &so, &err);
+        for (size_t k = 0; !bad && k + 1 < ro.n; k++) {
+            size_t ln = strlen(ro.names[k]);
+            if (ln < 4 || strcmp(ro.names[k] + ln - 4, ".png") != 0) continue;
+            size_t len;
+            unsigned char *png = run_outputs_read(&ro, k, &len);
+            if (!png) { bad = 1; break; }
+            img[n_img].caption = ro.names[k];
+            img[n_img].png = png;
+            img[n_img++].len = len;
+        }
+        if (!bad) report_write(rep, sio_out_file(so), c, s, ev, sp, mr, text, img, n_img);
+        for (size_t k = 0; k < n_img; k++) free((void *)img[k].png);
+        free(img);
+        free(text);
+        if (bad) {
+            if (!err.text[0]) sio_error_set(&err, o->out, 0, 0, "cannot write report.html");
+            exit_code = EXIT_IO;
+            goto fail;
+        }
         if (run_outputs_add(&ro, "summary.json", &so, &err)) { exit_code = EXIT_IO; goto fail; }
         json_dumpf(summary, sio_out_file(so), JSON_INDENT(2) | JSON_REAL_PRECISION(10));
         fputc('\n', sio_out_file(so));
-        if (outputs_commit(&ro, &err)) { exit_code = EXIT_IO; goto fail; }
+        if (run_outputs_finish(&ro, 1, &err)) { exit_code = EXIT_IO; goto fail; }
     }
     if (o->json) {
         json_dumpf(summary, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
@@ -364,6 +424,19 @@ int cmd_run(const cmd_opts *o)
                        m->res[k].f_hz * 1e-6, m->res[k].z_ohm * 1e3, m->res[k].i_a, m->res[k].f_i_hz * 1e-6,
                        m->res[k].droop_mv);
         }
+        json_t *th = json_object_get(summary, "thermal"), *dies = th ? json_object_get(th, "dies") : NULL;
+        for (size_t k = 0; dies && k < json_array_size(dies); k++) {
+            json_t *d = json_array_get(dies, k);
+            printf("thermal chip %" JSON_INTEGER_FORMAT " die %" JSON_INTEGER_FORMAT
+                   ": max %.1f C at %.0f ns, mean %.1f C\n",
+                   json_integer_value(json_object_get(d, "chip")), json_integer_value(json_object_get(d, "die")),
+                   json_number_value(json_object_get(d, "max_c")), json_number_value(json_object_get(d, "t_max_ns")),
+                   json_number_value(json_object_get(d, "mean_c")));
+        }
+        if (th)
+            printf("hotspots: %" JSON_INTEGER_FORMAT ", stacked: %" JSON_INTEGER_FORMAT "\n",
+                   json_integer_value(json_object_get(th, "hotspots")),
+                   json_integer_value(json_object_get(th, "stacked_hotspots")));
         size_t ne;
         const events_event *el = events_list(ev, &ne);
         size_t shown = 0;
@@ -384,11 +457,10 @@ oom:
     sio_error_set(&err, NULL, 0, 0, "analyzer: out of memory");
     exit_code = EXIT_IO;
 fail:
-    outputs_abort(&ro);
+    run_outputs_finish(&ro, 0, NULL);
     if (err.text[0]) fprintf(stderr, "%s\n", err.text);
 done:
     json_decref(summary);
-    free(ro.o);
     current_window_free(&cw);
     for (size_t q = 0; streams && q < nch * nr; q++) pdn_stream_destroy(streams[q]);
     for (size_t r = 0; models && r < nr; r++) pdn_model_destroy(models[r]);
@@ -396,6 +468,7 @@ done:
     current_iter_destroy(it);
     events_destroy(ev);
     margin_spectrum_destroy(sp);
+    report_destroy(rep);
     sio_schedule_free(s);
     sio_chip_free(c);
     return exit_code;

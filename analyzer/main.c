@@ -9,7 +9,7 @@
 
 #include "cmd.h"
 
-enum { C_CHECK = 1, C_RUN = 2, C_RETIME = 4, C_EXPORT = 8, C_ALL = 15 };
+enum { C_CHECK = 1, C_RUN = 2, C_RETIME = 4, C_EXPORT = 8, C_ALL = 15, C_IMPORT = 16 };
 
 static const struct {
     const char *name;
@@ -19,7 +19,7 @@ static const struct {
 } OPTS[] = {
     {"--json", C_ALL, NULL, "print the summary as JSON on stdout"},
     {"--quiet", C_ALL, NULL, "print nothing but errors"},
-    {"-o", C_RUN | C_RETIME | C_EXPORT, "PATH", "output folder (run) or file (retime, export)"},
+    {"-o", C_RUN | C_RETIME | C_EXPORT | C_IMPORT, "PATH", "output folder (run, export hotspot) or file"},
     {"--bin-ns", C_RUN | C_RETIME | C_EXPORT, "NS", "bin width of the current maps, default 1"},
     {"--window-ns", C_RUN | C_RETIME, "NS", "window of the peak-window power (run: 100; retime cap: 1)"},
     {"--safety-mv", C_RUN, "MV", "added to the worst droop for the needed guardband, default 5"},
@@ -33,13 +33,19 @@ static const struct {
     {"--power-cap-w", C_RETIME, "W", "power budget per chip"},
     {"--didt-a-per-ns", C_RETIME, "A/NS", "dI/dt budget per rail"},
     {"--guardband-mv", C_RETIME, "MV", "droop budget per rail"},
-    {"--format", C_EXPORT, "vcd|perfetto|hotspot", "export format"},
+    {"--format", C_EXPORT | C_IMPORT, "vcd|perfetto|hotspot", "export format (import: hotspot)"},
+    {"--class", C_IMPORT, "C", "import: class of every unit, default from each name"},
+    {"--die", C_IMPORT, "D", "import: die id of every unit, default 0"},
+    {"--rail", C_IMPORT, "R", "import: rail of every unit, default core"},
 };
 #define N_OPTS (sizeof OPTS / sizeof OPTS[0])
 
 static const struct { const char *name; int bit; int (*fn)(const cmd_opts *); const char *what; } CMDS[] = {
     {"check", C_CHECK, cmd_check, "CHIP SCHEDULE             validate; print a one-screen summary"},
     {"run", C_RUN, cmd_run, "CHIP SCHEDULE [-o DIR]    maps, droop, events, margin, thermal, report"},
+    {"retime", C_RETIME, cmd_retime, "CHIP SCHEDULE -o OUT.csv BUDGET"},
+    {"export", C_EXPORT, cmd_export, "CHIP SCHEDULE --format vcd|perfetto|hotspot -o PATH"},
+    {"import", C_IMPORT, cmd_import, "--format hotspot FILE.flp [-o UNITS.json]  units of a chip"},
 };
 #define N_CMDS (sizeof CMDS / sizeof CMDS[0])
 
@@ -77,11 +83,11 @@ static int num(const char *opt, const char *v, double lo, double *out)
 static int parse(int argc, char **argv, int bit, cmd_opts *o)
 {
     const char *pos[2];
-    int npos = 0;
+    int npos = 0, need = bit == C_IMPORT ? 1 : 2;   /* import takes one file */
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (a[0] != '-' || !a[1]) {
-            if (npos == 2) return bad("unexpected argument '%s'%s", a, "");
+            if (npos == need) return bad("unexpected argument '%s'%s", a, "");
             pos[npos++] = a;
             continue;
         }
@@ -103,6 +109,13 @@ static int parse(int argc, char **argv, int bit, cmd_opts *o)
         else if (!strcmp(a, "--unit-maps")) o->unit_maps = 1;
         else if (!strcmp(a, "-o")) o->out = v;
         else if (!strcmp(a, "--format")) o->format = v;
+        else if (!strcmp(a, "--class")) o->imp_class = v;
+        else if (!strcmp(a, "--rail")) o->imp_rail = v;
+        else if (!strcmp(a, "--die")) {
+            if (num(a, v, -1e9, &x) || x != floor(x) || x < -2147483647.0 || x > 2147483647.0)
+                return bad("--die needs a whole number, not '%s'%s", v, "");
+            o->imp_die = (int)x;
+        }
         else if (!strcmp(a, "--bin-ns")) {
             if (num(a, v, 0, &x)) return EXIT_INPUT;
             if (x <= 0 || x > 1e6) return bad("--bin-ns must be in (0, 1e6], not '%s'%s", v, "");
@@ -135,9 +148,9 @@ static int parse(int argc, char **argv, int bit, cmd_opts *o)
             if (num(a, v, 0, &o->guardband_mv) || o->guardband_mv <= 0) return bad("%s must be > 0, not '%s'", a, v);
         }
     }
-    if (npos < 2) return bad("'%s' needs CHIP and SCHEDULE%s", argv[1], "");
+    if (npos < need) return bad("'%s' needs %s", argv[1], need == 1 ? "FILE" : "CHIP and SCHEDULE");
     o->chip_path = pos[0];
-    o->sched_path = pos[1];
+    o->sched_path = need == 2 ? pos[1] : NULL;
     return 0;
 }
 
@@ -154,6 +167,6 @@ int main(int argc, char **argv)
         if (rc) return rc;
         return CMDS[c].fn(&o);
     }
-    fprintf(stderr, "analyzer: unknown command '%s' (check, run, retime, export)\n", argv[1]);
+    fprintf(stderr, "analyzer: unknown command '%s' (check, run, retime, export, import)\n", argv[1]);
     return EXIT_INPUT;
 }

@@ -114,6 +114,28 @@ static double amplitude(const margin_spectrum *m, const acc *a, size_t k)
     return sqrt(a->psd[k] / (double)a->segs) * scale;
 }
 
+size_t margin_spectrum_get(const margin_spectrum *m, size_t chip, size_t rail, double *f_hz, double *amp_a,
+                           size_t max)
+{
+    const acc *a = &m->a[chip * m->n_rails + rail];
+    if (!a->segs || max == 0) return 0;
+    double df = 1.0 / ((double)MARGIN_SEG * m->bin_ns * 1e-9);
+    double lo = log(df), hi = log(df * (double)(MARGIN_SEG / 2));
+    size_t n = 0;
+    for (size_t k = 1; k <= MARGIN_SEG / 2; k++) {
+        size_t slot = (size_t)((log((double)k * df) - lo) / (hi - lo + 1e-12) * (double)(max - 1));
+        double amp = amplitude(m, a, k);
+        if (n && slot + 1 == n) {   /* same point: keep the largest */
+            if (amp > amp_a[n - 1]) { amp_a[n - 1] = amp; f_hz[n - 1] = (double)k * df; }
+        } else if (slot + 1 > n && n < max) {
+            f_hz[n] = (double)k * df;
+            amp_a[n] = amp;
+            n++;
+        }
+    }
+    return n;
+}
+
 static void spectrum_vs_z(const sio_chip *chip, const margin_spectrum *sp, size_t c, size_t r, margin_rail *o)
 {
     margin_spectrum *m = (margin_spectrum *)sp;

@@ -49,6 +49,13 @@ int margin_spectrum_create(size_t n_chips, size_t n_rails, double bin_ns, margin
 void margin_spectrum_destroy(margin_spectrum *m);     /* NULL is a no-op */
 void margin_spectrum_push(margin_spectrum *m, size_t chip, size_t rail, const double *i_a, size_t n);
 
+/* The averaged amplitude spectrum of one chip's rail (A per frequency, the
+** amplitude a sinusoid at that frequency would show), reduced to at most
+** max log-spaced points (the largest amplitude in each); f_hz ascending.
+** Returns how many were written (0 before any data). */
+size_t margin_spectrum_get(const margin_spectrum *m, size_t chip, size_t rail, double *f_hz, double *amp_a,
+                           size_t max);
+
 /* Fills out[chip * n_rails + rail] from the detector's statistics, the
 ** spectra (may be NULL) and the chip's PDN. idle_a[rail] is the rail's idle
 ** current; safety_mv the margin added to the worst droop. */

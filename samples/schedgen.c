@@ -10,7 +10,8 @@
 **   (MEM/SRAM `read` at t, MXM `load_weights` at t + lag, an exact `ID=lag`
 **   dep; lag = the stream hops between the two units' x centres);
 ** - then activations stream the same way into `matmul`, all selected planes
-**   starting on the same cycle (`ID=0` deps on the first plane): the largest
+**   starting on the same cycle (`ID+0` deps on the first plane: together, but a
+**   re-timer may stagger them, as the planes are independent): the largest
 **   current steps of such chips;
 ** - VXM accumulates with pipelined `ID+N` deps on the matmuls, VXM `act`/`mul`
 **   feeds SXM through another exact lag, results go back to MEM (`ID` deps);
@@ -450,7 +451,7 @@ static void tile(gen *g, size_t c, int prefill, const phase *ph, int finish, int
             add_dep(d, &nd, a, DEP_EXACT, l);
         }
         add_dep(d, &nd, lw[p], DEP_END, 0);
-        add_dep(d, &nd, first_mm, DEP_EXACT, 0);
+        add_dep(d, &nd, first_mm, DEP_START, 0);
         mm[p] = emit(g, c, plane, g->op_mm, T, Lm, prefill ? act_in(g, 80, 100) : act_in(g, 70, 100), d, nd);
         if (first_mm.id == 0) { first_mm = mm[p]; first = p; }
     }

@@ -205,6 +205,9 @@ void sio_error_set(sio_error *err, const char *path, int line, int col,
 #endif
     ;
 
+/* 1 when both paths name the same existing file (device and inode). */
+int sio_same_file(const char *a, const char *b);
+
 /* An output file written whole or not at all: data goes to a temporary file
 ** beside path; sio_out_commit renames it into place, sio_out_abort removes
 ** it. */

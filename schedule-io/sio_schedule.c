@@ -1202,8 +1202,7 @@ static void wr_cb2(int c, void *data)
 
 int sio_schedule_write(const sio_schedule *s, const int64_t *start_cyc, const char *out_path, sio_error *err)
 {
-    struct stat a, b;
-    if (stat(out_path, &b) == 0 && stat(s->path, &a) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+    if (sio_same_file(out_path, s->path)) {
         sio_error_set(err, out_path, 0, 0, "refusing to overwrite the input schedule");
         return SIO_EINPUT;
     }

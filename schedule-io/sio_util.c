@@ -50,6 +50,12 @@ const char *sio_strerror(int rc)
     }
 }
 
+int sio_same_file(const char *a, const char *b)
+{
+    struct stat x, y;
+    return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
 struct sio_out {
     FILE *f;
     char *path;
@@ -70,7 +76,7 @@ int sio_out_open(const char *path, sio_out **out, sio_error *err)
     snprintf(o->tmp, n + 16, "%s.tmp.XXXXXX", path);
     int fd = mkstemp(o->tmp);
     if (fd >= 0) fchmod(fd, 0644); /* mkstemp makes 0600; outputs are ordinary files */
-    if (fd < 0 || !(o->f = fdopen(fd, "wb"))) {
+    if (fd < 0 || !(o->f = fdopen(fd, "w+b"))) {   /* readable too: a report may inline it */
         sio_error_set(err, path, 0, 0, "cannot create: %s", strerror(errno));
         if (fd >= 0) { close(fd); unlink(o->tmp); }
         free(o->tmp); free(o->path); free(o);

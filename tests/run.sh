@@ -29,6 +29,6 @@ for e in tests/e2e_*.sh; do
         echo "FAIL [$flavour] $e:"; tail -n 30 "$dir/$(basename "$e").log"
     fi
 done
-grep -h '^\[  PASSED  \]' "$dir"/tests/*.log 2>/dev/null | awk -v f="$flavour" '{n += $3} END {print "[" f "] cmocka tests passed: " n}'
+grep -h '^\[  PASSED  \]' "$dir"/tests/*.log 2>/dev/null | awk -v f="$flavour" '{n += $4} END {print "[" f "] cmocka tests passed: " n}'
 echo "[$flavour] suites: $pass passed, $fail failed"
 [ "$fail" = 0 ] || { echo "failed:$failed"; exit 1; }

@@ -1,0 +1,388 @@
+/* cmd_export.c -- `analyzer export CHIP SCHEDULE --format F -o PATH` and
+** `analyzer import --format hotspot FILE.flp [-o FILE]`
+** (docs/outputs-thermal.md describes every format).
+**
+**   hotspot   PATH is a folder: die<D>.flp per die, outline.flp (for layers
+**             without power), stack.lcf, chip<C>_die<D>.ptrace per chip and
+**             die, chip<C>.ptrace (every die's blocks, what HotSpot reads
+**             with the .lcf). One ptrace row per frame (--frame-ns, default
+**             the chip's): each unit's average power over the frame.
+**   vcd       PATH is a file: one real signal per chip and rail current and
+**             per chip and die current (A), a value written when it changes
+**             from one bin to the next; timescale 1 ps.
+**   perfetto  PATH is a file: Chrome trace-event JSON; one complete event
+**             per instruction on a track per chip (process) and unit
+**             (thread), ts/dur in microseconds; counter events of each
+**             rail's current when it changes (bins averaged in groups so a
+**             trace holds at most ~200,000 samples per rail).
+** Everything streams (the timeline through current_iter, tile by tile) into
+** temporary files that are renamed into place only when all succeeded. */
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cmd.h"
+#include "current.h"
+#include "thermal_hotspot.h"
+#include "thermal_run.h"
+
+/* A JSON string literal of s. */
+static void json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
+        else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
+        else fputc(ch, f);
+    }
+    fputc('"', f);
+}
+
+/* ---- hotspot ------------------------------------------------------------- */
+
+static int export_hotspot(const cmd_opts *o, const sio_chip *c, const sio_schedule *s, run_outputs *ro,
+                          sio_error *err)
+{
+    const size_t nd = c->n_dies, nu = c->n_units, nch = s->n_chips ? s->n_chips : 1;
+    double F = (double)(o->frame_ns ? o->frame_ns : (c->thermal.frame_ns > 0 ? c->thermal.frame_ns : 10000));
+    double mk_ns = (double)sio_schedule_makespan_cyc(s) * sio_chip_period_ns(c);
+    size_t nf = thermal_run_n_frames(mk_ns, F);
+    thermal_flp **flp = calloc(nd + 1, sizeof *flp);
+    double *energy = malloc((nf * nu + 1) * sizeof *energy), *pw = malloc((nu ? nu : 1) * sizeof *pw);
+    int rc = EXIT_OK;
+    sio_out *so;
+    char name[128];
+    if (!flp || !energy || !pw) goto oom;
+    for (size_t d = 0; d <= nd; d++)
+        if (thermal_flp_from_chip(c, d < nd ? d : (size_t)-1, &flp[d])) goto oom;
+    for (size_t d = 0; d <= nd; d++) {
+        char comment[256];
+        if (d < nd) {
+            snprintf(name, sizeof name, "die%d.flp", c->dies[d].id);
+            snprintf(comment, sizeof comment, "%s die %d (%s): units, then zero-power fillers", c->name,
+                     c->dies[d].id, c->dies[d].name);
+        } else {
+            snprintf(name, sizeof name, "outline.flp");
+            snprintf(comment, sizeof comment, "%s outline, for layers without power", c->name);
+        }
+        if (run_outputs_add(ro, name, &so, err)) { rc = EXIT_IO; goto out; }
+        thermal_flp_write(sio_out_file(so), flp[d], comment);
+    }
+    if (c->thermal.present && c->thermal.n_layers) {
+        size_t nl = c->thermal.n_layers;
+        char **names = calloc(nl, sizeof *names);
+        if (!names) goto oom;
+        int bad = 0;
+        for (size_t l = 0; l < nl && !bad; l++) {
+            const sio_layer *L = &c->thermal.layers[l];
+            char buf[64];
+            if (L->has_die) snprintf(buf, sizeof buf, "die%d.flp", c->dies[L->die].id);
+            else snprintf(buf, sizeof buf, "outline.flp");
+            if (!(names[l] = strdup(buf))) bad = 1;
+        }
+        if (!bad && run_outputs_add(ro, "stack.lcf", &so, err)) bad = 2;
+        if (!bad) thermal_lcf_write(sio_out_file(so), c, (const char *const *)names);
+        for (size_t l = 0; l < nl; l++) free(names[l]);
+        free(names);
+        if (bad == 1) goto oom;
+        if (bad == 2) { rc = EXIT_IO; goto out; }
+    }
+    for (size_t ch = 0; ch < nch; ch++) {
+        if (thermal_run_frame_energy(c, s, ch, NULL, 0, mk_ns, F, nf, energy)) {
+            sio_error_set(err, s->path, 0, 0, "export: an instruction lies outside the frames");
+            rc = EXIT_IO;
+            goto out;
+        }
+        FILE *fd[65];
+        if (nd > 64) { sio_error_set(err, c->path, 0, 0, "export: at most 64 dies"); rc = EXIT_INPUT; goto out; }
+        for (size_t d = 0; d <= nd; d++) {
+            if (d < nd) snprintf(name, sizeof name, "chip%zu_die%d.ptrace", ch, c->dies[d].id);
+            else snprintf(name, sizeof name, "chip%zu.ptrace", ch);
+            if (run_outputs_add(ro, name, &so, err)) { rc = EXIT_IO; goto out; }
+            fd[d] = sio_out_file(so);
+            if (d < nd) thermal_ptrace_header(fd[d], (const thermal_flp *const *)&flp[d], 1);
+            else thermal_ptrace_header(fd[d], (const thermal_flp *const *)flp, nd);
+        }
+        for (size_t f = 0; f < nf; f++) {
+            for (size_t u = 0; u < nu; u++) pw[u] = energy[f * nu + u] / (F * 1e-9);
+            for (size_t d = 0; d < nd; d++) thermal_ptrace_row(fd[d], (const thermal_flp *const *)&flp[d], 1, pw);
+            thermal_ptrace_row(fd[nd], (const thermal_flp *const *)flp, nd, pw);
+        }
+    }
+    goto out;
+oom:
+    sio_error_set(err, NULL, 0, 0, "analyzer: out of memory");
+    rc = EXIT_IO;
+out:
+    for (size_t d = 0; flp && d <= nd; d++) thermal_flp_free(flp[d]);
+    free(flp); free(energy); free(pw);
+    return rc;
+}
+
+/* ---- vcd ----------------------------------------------------------------- */
+
+static void vcd_id(size_t k, char *out)
+{
+    static const char A[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    size_t n = 0;
+    do { out[n++] = A[k % 62]; k /= 62; } while (k);
+    out[n] = 0;
+}
+
+static int export_vcd(const cmd_opts *o, const sio_chip *c, const sio_schedule *s, FILE *f, sio_error *err)
+{
+    const size_t nr = c->n_rails, nd = c->n_dies, nch = s->n_chips ? s->n_chips : 1;
+    const size_t per = nr + nd, nsig = nch * per;
+    current_iter *it = NULL;
+    if (current_iter_create(c, s, o->bin_ns, o->tile_bins, 0, &it, err)) return EXIT_IO;
+    double *last = malloc(nsig * sizeof *last);
+    if (!last) { current_iter_destroy(it); sio_error_set(err, NULL, 0, 0, "analyzer: out of memory"); return EXIT_IO; }
+    fprintf(f, "$version pda analyzer export $end\n$comment %s on %s; currents in amperes, bins of %g ns $end\n"
+               "$timescale 1ps $end\n", s->path, c->name, o->bin_ns);
+    char id[8];
+    for (size_t ch = 0; ch < nch; ch++) {
+        fprintf(f, "$scope module chip%zu $end\n", ch);
+        for (size_t q = 0; q < per; q++) {
+            vcd_id(ch * per + q, id);
+            if (q < nr) fprintf(f, "$var real 64 %s rail_%s_current_a $end\n", id, c->rails[q].name);
+            else fprintf(f, "$var real 64 %s die%d_current_a $end\n", id, c->dies[q - nr].id);
+        }
+        fprintf(f, "$upscope $end\n");
+    }
+    fprintf(f, "$enddefinitions $end\n");
+    current_tile t;
+    int first = 1;
+    while (current_next(it, &t) == 1) {
+        for (size_t k = 0; k < t.nb; k++) {
+            int stamped = 0;
+            for (size_t ch = 0; ch < nch; ch++)
+                for (size_t q = 0; q < per; q++) {
+                    double v = q < nr ? t.rail_a[(ch * nr + q) * t.stride + k]
+                                      : t.die_a[(ch * nd + q - nr) * t.stride + k];
+                    size_t g = ch * per + q;
+                    if (!first && v == last[g]) continue;
+                    if (!stamped) {
+                        fprintf(f, "#%" PRId64 "\n%s", (int64_t)llround((double)(t.b0 + k) * o->bin_ns * 1e3),
+                                first ? "$dumpvars\n" : "");
+                        stamped = 1;
+                    }
+                    vcd_id(g, id);
+                    fprintf(f, "r%.9g %s\n", v, id);
+                    last[g] = v;
+                }
+            if (first) fprintf(f, "$end\n");
+            first = 0;
+        }
+    }
+    /* after the makespan the chips draw nothing */
+    fprintf(f, "#%" PRId64 "\n", (int64_t)llround((double)current_n_bins(it) * o->bin_ns * 1e3));
+    for (size_t g = 0; g < nsig; g++) {
+        vcd_id(g, id);
+        fprintf(f, "r0 %s\n", id);
+    }
+    free(last);
+    current_iter_destroy(it);
+    return EXIT_OK;
+}
+
+/* ---- perfetto ------------------------------------------------------------- */
+
+static int export_perfetto(const cmd_opts *o, const sio_chip *c, const sio_schedule *s, FILE *f, sio_error *err)
+{
+    const size_t nr = c->n_rails, nch = s->n_chips ? s->n_chips : 1;
+    const double T = sio_chip_period_ns(c);
+    fprintf(f, "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"chip\":");
+    json_str(f, c->name);
+    fprintf(f, ",\"schedule\":");
+    json_str(f, s->path);
+    fprintf(f, "},\"traceEvents\":[\n");
+    int first = 1;
+    for (size_t ch = 0; ch < nch; ch++) {
+        fprintf(f, "%s{\"ph\":\"M\",\"name\":\"process_name\",\"pid\":%zu,\"tid\":0,\"args\":{\"name\":\"chip %zu\"}}",
+                first ? "" : ",\n", ch, ch);
+        first = 0;
+        for (size_t u = 0; u < c->n_units; u++) {
+            fprintf(f, ",\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%zu,\"tid\":%zu,\"args\":{\"name\":", ch,
+                    u + 1);
+            json_str(f, c->units[u].name);
+            fprintf(f, "}}");
+        }
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        const sio_op *op = &c->ops[s->op[i]];
+        fprintf(f, ",\n{\"ph\":\"X\",\"name\":");
+        json_str(f, op->name);
+        fprintf(f, ",\"cat\":");
+        json_str(f, c->classes[op->cls]);
+        fprintf(f, ",\"ts\":%.6f,\"dur\":%.6f,\"pid\":%" PRIu32 ",\"tid\":%" PRIu32 ",\"args\":{\"id\":",
+                (double)s->start_cyc[i] * T * 1e-3, (double)s->cycles[i] * T * 1e-3, s->chip[i], s->unit[i] + 1);
+        json_str(f, sio_schedule_id(s, i));
+        fprintf(f, ",\"op\":");
+        json_str(f, op->name);
+        fprintf(f, ",\"activity\":%.6g}}", s->activity[i]);
+    }
+    /* rail currents */
+    current_iter *it = NULL;
+    if (current_iter_create(c, s, o->bin_ns, o->tile_bins, 0, &it, err)) return EXIT_IO;
+    size_t nb = current_n_bins(it), group = nb > 200000 ? (nb + 199999) / 200000 : 1;
+    double *acc = calloc(nch * nr, sizeof *acc), *last = malloc(nch * nr * sizeof *last);
+    if (!acc || !last) {
+        free(acc); free(last); current_iter_destroy(it);
+        sio_error_set(err, NULL, 0, 0, "analyzer: out of memory");
+        return EXIT_IO;
+    }
+    for (size_t q = 0; q < nch * nr; q++) last[q] = NAN;
+    current_tile t;
+    size_t in_group = 0, g0 = 0;
+    while (current_next(it, &t) == 1) {
+        for (size_t k = 0; k < t.nb; k++) {
+            if (in_group == 0) g0 = t.b0 + k;
+            for (size_t q = 0; q < nch * nr; q++) acc[q] += t.rail_a[q * t.stride + k];
+            if (++in_group < group && t.b0 + k + 1 < nb) continue;
+            for (size_t q = 0; q < nch * nr; q++) {
+                double v = acc[q] / (double)in_group;
+                acc[q] = 0;
+                if (v == last[q]) continue;
+                last[q] = v;
+                fprintf(f, ",\n{\"ph\":\"C\",\"name\":\"%s current_a\",\"pid\":%zu,\"ts\":%.6f,\"args\":{\"current_a\":%.6g}}",
+                        c->rails[q % nr].name, q / nr, (double)g0 * o->bin_ns * 1e-3, v);
+            }
+            in_group = 0;
+        }
+    }
+    for (size_t q = 0; q < nch * nr; q++)
+        fprintf(f, ",\n{\"ph\":\"C\",\"name\":\"%s current_a\",\"pid\":%zu,\"ts\":%.6f,\"args\":{\"current_a\":0}}",
+                c->rails[q % nr].name, q / nr, (double)nb * o->bin_ns * 1e-3);
+    fprintf(f, "\n]}\n");
+    free(acc); free(last);
+    current_iter_destroy(it);
+    return EXIT_OK;
+}
+
+int cmd_export(const cmd_opts *o)
+{
+    static const char *const FORMATS[] = {"hotspot", "vcd", "perfetto"};
+    size_t fmt = 0;
+    while (o->format && fmt < 3 && strcmp(o->format, FORMATS[fmt]) != 0) fmt++;
+    if (!o->format || fmt == 3) {
+        fprintf(stderr, "analyzer: export needs --format vcd, perfetto or hotspot%s%s%s\n", o->format ? " (not '" : "",
+                o->format ? o->format : "", o->format ? "')" : "");
+        return EXIT_INPUT;
+    }
+    if (!o->out) {
+        fprintf(stderr, "analyzer: export needs -o %s\n", fmt == 0 ? "DIR" : "FILE");
+        return EXIT_INPUT;
+    }
+    sio_chip *c;
+    sio_schedule *s;
+    int rc = cmd_load(o, &c, &s);
+    if (rc) return rc;
+    sio_error err;
+    err.text[0] = 0;
+    run_outputs ro = {NULL, NULL, 0, 0, NULL};
+    if (fmt == 0) {
+        struct stat sb;
+        if (mkdir(o->out, 0755) != 0 && errno != EEXIST) {
+            sio_error_set(&err, o->out, 0, 0, "cannot create the output folder: %s", strerror(errno));
+            rc = EXIT_IO;
+        } else if (stat(o->out, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+            sio_error_set(&err, o->out, 0, 0, "not a folder");
+            rc = EXIT_IO;
+        } else {
+            ro.dir = o->out;
+            rc = export_hotspot(o, c, s, &ro, &err);
+        }
+    } else {
+        sio_out *so = NULL;
+        if (sio_same_file(o->out, s->path) || sio_same_file(o->out, c->path)) {
+            sio_error_set(&err, o->out, 0, 0, "refusing to overwrite an input");
+            rc = EXIT_INPUT;
+        } else if (sio_out_open(o->out, &so, &err)) {
+            rc = EXIT_IO;
+        } else {
+            FILE *f = sio_out_file(so);
+            rc = fmt == 1 ? export_vcd(o, c, s, f, &err) : export_perfetto(o, c, s, f, &err);
+            if (!rc && (fflush(f) || ferror(f))) {
+                sio_error_set(&err, o->out, 0, 0, "write error: %s", strerror(errno));
+                rc = EXIT_IO;
+            }
+            if (rc) sio_out_abort(so);
+            else if (sio_out_commit(so, &err)) rc = EXIT_IO;
+        }
+    }
+    if (run_outputs_finish(&ro, rc == EXIT_OK, &err) && rc == EXIT_OK) rc = EXIT_IO;
+    if (rc && err.text[0]) fprintf(stderr, "%s\n", err.text);
+    if (!rc && !o->quiet && !o->json) printf("%s: %s written\n", o->format, o->out);
+    sio_schedule_free(s);
+    sio_chip_free(c);
+    return rc;
+}
+
+/* ---- import ----------------------------------------------------------------- */
+
+static double mm9(double v) { return round(v * 1e9) / 1e9; }
+
+int cmd_import(const cmd_opts *o)
+{
+    if (!o->format || strcmp(o->format, "hotspot") != 0) {
+        fprintf(stderr, "analyzer: import needs --format hotspot%s%s%s\n", o->format ? " (not '" : "",
+                o->format ? o->format : "", o->format ? "')" : "");
+        return EXIT_INPUT;
+    }
+    sio_error err;
+    err.text[0] = 0;
+    thermal_flp *flp;
+    int rc = thermal_flp_load(o->chip_path, &flp, &err);
+    if (rc) {
+        fprintf(stderr, "%s\n", err.text);
+        return cmd_exit_for(rc);
+    }
+    json_t *units = json_array();
+    for (size_t k = 0; k < flp->n; k++) {
+        const thermal_flp_block *b = &flp->blocks[k];
+        char cls[128];
+        if (o->imp_class) snprintf(cls, sizeof cls, "%s", o->imp_class);
+        else {
+            size_t n = strcspn(b->name, "._-");
+            if (n == 0 || n >= sizeof cls) snprintf(cls, sizeof cls, "unit");
+            else { memcpy(cls, b->name, n); cls[n] = 0; }
+        }
+        json_t *u = json_object(), *r = json_array();
+        for (int q = 0; q < 4; q++) json_array_append_new(r, json_real(mm9(b->rect_mm[q])));
+        json_object_set_new(u, "name", json_string(b->name));
+        json_object_set_new(u, "class", json_string(cls));
+        json_object_set_new(u, "die", json_integer(o->imp_die));
+        json_object_set_new(u, "rail", json_string(o->imp_rail ? o->imp_rail : "core"));
+        json_object_set_new(u, "rect_mm", r);
+        json_array_append_new(units, u);
+    }
+    json_t *doc = json_object();
+    json_object_set_new(doc, "units", units);
+    rc = EXIT_OK;
+    if (o->out) {
+        sio_out *so;
+        if (!strcmp(o->out, o->chip_path)) {
+            fprintf(stderr, "%s: refusing to overwrite the input\n", o->out);
+            rc = EXIT_INPUT;
+        } else if (sio_out_open(o->out, &so, &err)) {
+            fprintf(stderr, "%s\n", err.text);
+            rc = EXIT_IO;
+        } else {
+            json_dumpf(doc, sio_out_file(so), JSON_INDENT(2) | JSON_REAL_PRECISION(12));
+            fputc('\n', sio_out_file(so));
+            if (sio_out_commit(so, &err)) { fprintf(stderr, "%s\n", err.text); rc = EXIT_IO; }
+        }
+    } else {
+        json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(12));
+        fputc('\n', stdout);
+    }
+    json_decref(doc);
+    thermal_flp_free(flp);
+    return rc;
+}

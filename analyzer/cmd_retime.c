@@ -1,0 +1,118 @@
+/* cmd_retime.c -- `analyzer retime CHIP SCHEDULE -o OUT.csv BUDGET`: delays
+** instructions to meet a power cap (--power-cap-w over --window-ns, default
+** 1 ns), a dI/dt budget (--didt-a-per-ns) and/or a droop budget
+** (--guardband-mv), through budget_retime (budgets/budget.h), and writes the
+** re-timed schedule whole or not at all. Prints the before/after figures,
+** the lower bound and the gap (with --json, as JSON). Exit 3 when the budget
+** cannot be met (nothing written), 2 on bad input or usage. */
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "budget.h"
+#include "cmd.h"
+
+static json_t *figs_json(const sio_chip *c, const budget_figs *f)
+{
+    json_t *o = json_object(), *rails = json_array();
+    json_object_set_new(o, "makespan_cycles", json_integer((json_int_t)f->makespan_cyc));
+    json_object_set_new(o, "makespan_ns", json_real(f->makespan_ns));
+    json_object_set_new(o, "peak_w", json_real(f->peak_w));
+    json_object_set_new(o, "peak_window_w", json_real(f->peak_window_w));
+    json_object_set_new(o, "chip_peak_window_w", json_real(f->chip_peak_window_w));
+    json_object_set_new(o, "max_didt_a_per_ns", json_real(f->max_didt_a_per_ns));
+    json_object_set_new(o, "max_droop_mv", json_real(f->max_droop_mv));
+    for (size_t q = 0; q < f->n_rails; q++) {
+        json_t *r = json_object();
+        json_object_set_new(r, "chip", json_integer((json_int_t)(q / c->n_rails)));
+        json_object_set_new(r, "rail", json_string(c->rails[q % c->n_rails].name));
+        json_object_set_new(r, "max_didt_a_per_ns", json_real(f->rail_didt_a_per_ns[q]));
+        json_object_set_new(r, "max_droop_mv", json_real(f->rail_droop_mv[q]));
+        json_array_append_new(rails, r);
+    }
+    json_object_set_new(o, "rails", rails);
+    return o;
+}
+
+int cmd_retime(const cmd_opts *o)
+{
+    if (!o->out) {
+        fprintf(stderr, "analyzer: retime needs -o OUT.csv (see analyzer --help)\n");
+        return EXIT_INPUT;
+    }
+    if (o->power_cap_w <= 0 && o->didt_a_per_ns <= 0 && o->guardband_mv <= 0) {
+        fprintf(stderr, "analyzer: retime needs a budget: --power-cap-w, --didt-a-per-ns or --guardband-mv "
+                        "(see analyzer --help)\n");
+        return EXIT_INPUT;
+    }
+    sio_chip *c;
+    sio_schedule *s;
+    int rc = cmd_load(o, &c, &s);
+    if (rc) return rc;
+    budget_spec sp = {.power_cap_w = o->power_cap_w, .didt_a_per_ns = o->didt_a_per_ns,
+                      .guardband_mv = o->guardband_mv, .bin_ns = o->bin_ns,
+                      .window_ns = o->window_ns > 0 ? o->window_ns : o->bin_ns};
+    int64_t *st = NULL;
+    budget_report rep;
+    sio_error err;
+    int brc = budget_retime(c, s, &sp, &st, &rep, &err);
+    int code = EXIT_OK;
+    if (brc) {
+        fprintf(stderr, "%s\n", err.text);
+        code = brc == BUDGET_EINFEASIBLE ? EXIT_BUDGET : brc == BUDGET_EINPUT ? EXIT_INPUT : EXIT_IO;
+        goto done;
+    }
+    int wrc = sio_schedule_write(s, st, o->out, &err);
+    if (wrc) {
+        fprintf(stderr, "%s\n", err.text);
+        code = wrc == SIO_EINPUT ? EXIT_INPUT : EXIT_IO;
+        budget_report_free(&rep);
+        goto done;
+    }
+    if (o->json) {
+        json_t *root = json_object(), *b = json_object(), *lb = json_object();
+        if (sp.power_cap_w > 0) json_object_set_new(b, "power_cap_w", json_real(sp.power_cap_w));
+        json_object_set_new(b, "window_ns", json_real(sp.window_ns));
+        if (sp.didt_a_per_ns > 0) json_object_set_new(b, "didt_a_per_ns", json_real(sp.didt_a_per_ns));
+        if (sp.guardband_mv > 0) json_object_set_new(b, "guardband_mv", json_real(sp.guardband_mv));
+        json_object_set_new(b, "bin_ns", json_real(sp.bin_ns));
+        json_object_set_new(lb, "makespan_cycles", json_integer((json_int_t)rep.lb_cyc));
+        json_object_set_new(lb, "original_cycles", json_integer((json_int_t)rep.lb_makespan_cyc));
+        json_object_set_new(lb, "critical_path_cycles", json_integer((json_int_t)rep.lb_critical_cyc));
+        json_object_set_new(lb, "unit_busy_cycles", json_integer((json_int_t)rep.lb_busy_cyc));
+        json_object_set_new(lb, "energy_cycles", json_integer((json_int_t)rep.lb_energy_cyc));
+        json_object_set_new(root, "budget", b);
+        json_object_set_new(root, "before", figs_json(c, &rep.before));
+        json_object_set_new(root, "after", figs_json(c, &rep.after));
+        json_object_set_new(root, "slowdown", json_real(rep.slowdown));
+        json_object_set_new(root, "lower_bound", lb);
+        json_object_set_new(root, "gap", json_real(rep.gap));
+        json_object_set_new(root, "moved", json_integer((json_int_t)rep.moved));
+        json_object_set_new(root, "instructions", json_integer((json_int_t)s->n));
+        json_object_set_new(root, "blocks", json_integer((json_int_t)rep.blocks));
+        json_object_set_new(root, "largest_block", json_integer((json_int_t)rep.max_block));
+        json_object_set_new(root, "order", json_string(rep.order_used == BUDGET_ORDER_CRITICAL ? "critical" : "start"));
+        json_object_set_new(root, "output", json_string(o->out));
+        json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+        putchar('\n');
+        json_decref(root);
+    } else if (!o->quiet) {
+        printf("retime %s -> %s: %zu of %zu instructions moved\n", s->path, o->out, rep.moved, s->n);
+        printf("  makespan      %" PRId64 " -> %" PRId64 " cycles (slowdown %.2f%%)\n", rep.before.makespan_cyc,
+               rep.after.makespan_cyc, 100 * rep.slowdown);
+        printf("  lower bound   %" PRId64 " cycles (original %" PRId64 ", critical path %" PRId64 ", unit busy %" PRId64
+               ", energy %" PRId64 "); gap %.2f%%\n",
+               rep.lb_cyc, rep.lb_makespan_cyc, rep.lb_critical_cyc, rep.lb_busy_cyc, rep.lb_energy_cyc, 100 * rep.gap);
+        printf("  peak power    %.1f -> %.1f W; over %g ns: %.1f -> %.1f W\n", rep.before.peak_w, rep.after.peak_w,
+               sp.window_ns, rep.before.peak_window_w, rep.after.peak_window_w);
+        printf("  worst dI/dt   %.2f -> %.2f A/ns\n", rep.before.max_didt_a_per_ns, rep.after.max_didt_a_per_ns);
+        if (sp.guardband_mv > 0) printf("  worst droop   %.1f -> %.1f mV\n", rep.before.max_droop_mv, rep.after.max_droop_mv);
+    }
+    budget_report_free(&rep);
+done:
+    free(st);
+    sio_schedule_free(s);
+    sio_chip_free(c);
+    return code;
+}

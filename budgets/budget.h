@@ -1,0 +1,106 @@
+/* budget.h -- re-timing a schedule to a power, dI/dt or droop budget (the
+** budget_ module).
+**
+** budget_retime only delays instructions: every new start is >= the old one,
+** every dependency of the three kinds still holds, instructions tied by exact
+** lags (`ID=N`) move together as rigid blocks, and each unit keeps the order
+** of its instructions and runs one at a time. Only the starts change; the
+** caller writes them back with sio_schedule_write.
+**
+** Budgets (any combination, at least one):
+**   power_cap_w     the average power of each chip over any window of
+**                   window_ns (default one bin) stays <= the cap; power is
+**                   sum over rails of vdd_v x rail current, idle_a included;
+**   didt_a_per_ns   per chip and rail, |i[k] - i[k-w]| / (w bin_ns) stays <=
+**                   the limit, w the rail's didt_window_ns in bins;
+**   guardband_mv    per chip and rail, the droop of the rail's PDN model
+**                   (pdn.h) stays <= the guardband.
+** The method, the lower bound and the guarantees are in docs/budgets.md.
+** Units are in the names: _cyc cycles, _ns, _w watts, _a amperes, _mv. */
+#ifndef PDA_BUDGET_H
+#define PDA_BUDGET_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sio.h"
+
+/* Status codes, aligned with sio.h (1 input, 2 I/O, 3 memory). */
+enum {
+    BUDGET_OK = 0,
+    BUDGET_EINPUT = 1,     /* bad spec, or a PDN that cannot be modelled */
+    BUDGET_ENOMEM = 3,     /* out of memory */
+    BUDGET_EINFEASIBLE = 5,/* the budget cannot be met; the reason in sio_error */
+    BUDGET_EINTERNAL = 6   /* re-analysis disagrees with the scheduler (a bug) */
+};
+
+/* Order in which the list scheduler places the blocks. */
+enum {
+    BUDGET_ORDER_AUTO = 0,     /* both below, keep the shorter makespan */
+    BUDGET_ORDER_START = 1,    /* original start first */
+    BUDGET_ORDER_CRITICAL = 2  /* least latest-start (longest path to the end) first */
+};
+
+/* What to meet. A zero budget field means "no such budget". Fill with
+** designated initializers; zeroes elsewhere pick the defaults. */
+typedef struct budget_spec {
+    double power_cap_w;     /* per chip, > 0, or 0 */
+    double window_ns;       /* window of the cap; 0 = one bin */
+    double didt_a_per_ns;   /* per rail, > 0, or 0 */
+    double guardband_mv;    /* per rail, > 0, or 0 */
+    double bin_ns;          /* bin width of the current model; 0 = 1 ns */
+    int order;              /* BUDGET_ORDER_*, default AUTO */
+} budget_spec;
+
+/* The figures of one schedule (before or after), per the current model. */
+typedef struct budget_figs {
+    int64_t makespan_cyc;
+    double makespan_ns;
+    double peak_w;             /* highest bin of the system's power (all chips) */
+    double peak_window_w;      /* highest window average of the system's power */
+    double chip_peak_window_w; /* highest window average of any one chip */
+    double max_didt_a_per_ns;  /* worst over chips and rails */
+    double max_droop_mv;       /* worst over chips and rails (0 without PDN) */
+    size_t n_rails;            /* n_chips x chip->n_rails entries below */
+    double *rail_didt_a_per_ns;/* [chip][rail], owned by the report */
+    double *rail_droop_mv;     /* [chip][rail], owned by the report */
+} budget_figs;
+
+/* The outcome of budget_retime. Lower bound (cycles): the largest of the
+** original makespan, the critical path of the deps, each unit's busy time
+** and, with a power cap, the energy bound of docs/budgets.md:
+**   M >= (E_ops - cap x window_ns) / (cap - P_idle)   per chip. */
+typedef struct budget_report {
+    budget_figs before, after;
+    int64_t lb_cyc;            /* the lower bound */
+    int64_t lb_makespan_cyc, lb_critical_cyc, lb_busy_cyc, lb_energy_cyc;
+    double slowdown;           /* after / before makespan - 1 */
+    double gap;                /* after makespan / lb_cyc - 1 */
+    size_t moved;              /* instructions whose start changed */
+    size_t blocks;             /* rigid blocks scheduled */
+    size_t max_block;          /* instructions in the largest block */
+    int order_used;            /* BUDGET_ORDER_START or _CRITICAL */
+    size_t culprit;            /* EINFEASIBLE: the instruction named, or SIZE_MAX */
+} budget_report;
+
+/* Re-times schedule s of chip to spec. On BUDGET_OK sets *new_start_cyc to a
+** malloc'd array of s->n starts (the caller frees it) and fills *rep. On
+** error sets *new_start_cyc = NULL, fills err->text (the instruction and
+** why for BUDGET_EINFEASIBLE, with rep->culprit its index) and leaves rep
+** with nothing to free. chip and s are borrowed; s must be valid
+** (sio_schedule_verify). rep must be released with budget_report_free. */
+int budget_retime(const sio_chip *chip, const sio_schedule *s, const budget_spec *spec,
+                  int64_t **new_start_cyc, budget_report *rep, sio_error *err);
+void budget_report_free(budget_report *rep);   /* NULL is a no-op */
+
+/* The figures of s with starts start_cyc (s->start_cyc or a re-timed copy)
+** at bin_ns, with the power window of window_ns (>= one bin), by one full
+** pass of the current model and each rail's PDN model. with_droop = 0 skips
+** the PDN (droop figures 0). Free with budget_figs_free. */
+int budget_analyze(const sio_chip *chip, const sio_schedule *s, const int64_t *start_cyc, double bin_ns,
+                   double window_ns, int with_droop, budget_figs *out, sio_error *err);
+void budget_figs_free(budget_figs *f);         /* NULL is a no-op */
+
+/* Static text for a status code. */
+const char *budget_strerror(int rc);
+
+#endif

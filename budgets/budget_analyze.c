@@ -1,0 +1,125 @@
+/* budget_analyze.c -- the figures of a schedule for the budgets: one full
+** pass of the current model (current.h) over the timeline in tiles, each
+** chip's power (peak bin, peak window average), each chip's rail dI/dt over
+** the rail's didt_window_ns, and each rail's droop through its PDN model
+** (pdn.h). Used for the before/after report and as the independent check
+** that the re-timed schedule meets its budget. Memory: the tile arrays and
+** one window ring per chip; the timeline is never held whole. */
+#include "budget.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "current.h"
+#include "pdn.h"
+
+void budget_figs_free(budget_figs *f)
+{
+    if (!f) return;
+    free(f->rail_didt_a_per_ns);
+    free(f->rail_droop_mv);
+    f->rail_didt_a_per_ns = f->rail_droop_mv = NULL;
+}
+
+int budget_analyze(const sio_chip *c, const sio_schedule *s0, const int64_t *start, double bin_ns,
+                   double window_ns, int with_droop, budget_figs *out, sio_error *err)
+{
+    memset(out, 0, sizeof *out);
+    sio_schedule s = *s0;
+    s.start_cyc = (int64_t *)(uintptr_t)start;   /* read only: the iterator never writes */
+    const size_t nr = c->n_rails, nch = s.n_chips, q = nch * nr;
+    int rc = BUDGET_ENOMEM;
+    out->n_rails = q;
+    out->rail_didt_a_per_ns = calloc(q ? q : 1, sizeof(double));
+    out->rail_droop_mv = calloc(q ? q : 1, sizeof(double));
+    double *idle = calloc(nr ? nr : 1, sizeof *idle), *pw = NULL, *sys = NULL, *droop = NULL;
+    double **hist = calloc(q ? q : 1, sizeof *hist);   /* the last w bins of each rail */
+    size_t *wbin = calloc(nr ? nr : 1, sizeof *wbin);
+    current_window *cw = calloc(nch + 1, sizeof *cw);
+    pdn_model **models = calloc(nr ? nr : 1, sizeof *models);
+    pdn_stream **streams = calloc(q ? q : 1, sizeof *streams);
+    current_iter *it = NULL;
+    if (!out->rail_didt_a_per_ns || !out->rail_droop_mv || !idle || !hist || !wbin || !cw || !models || !streams)
+        goto fail;
+    out->makespan_cyc = sio_schedule_makespan_cyc(&s);
+    out->makespan_ns = (double)out->makespan_cyc / c->clock_ghz;
+    for (size_t u = 0; u < c->n_units; u++) idle[c->units[u].rail] += c->units[u].idle_a;
+    double wb = round(window_ns / bin_ns);
+    for (size_t k = 0; k <= nch; k++)
+        if (current_window_init(&cw[k], wb < 1 ? 1 : (size_t)wb)) goto fail;
+    for (size_t r = 0; r < nr; r++) {
+        double w = round(c->rails[r].didt_window_ns / bin_ns);
+        wbin[r] = w < 1 ? 1 : (size_t)w;
+        for (size_t ch = 0; ch < nch; ch++) {
+            double *h = malloc(wbin[r] * sizeof *h);
+            if (!h) goto fail;
+            for (size_t k = 0; k < wbin[r]; k++) h[k] = idle[r];   /* idle before time 0 */
+            hist[ch * nr + r] = h;
+        }
+        if (with_droop) {
+            int prc = pdn_model_create(&c->rails[r], bin_ns, &models[r], err);
+            if (prc) { rc = prc == PDN_EINPUT ? BUDGET_EINPUT : BUDGET_ENOMEM; goto fail; }
+            for (size_t ch = 0; ch < nch; ch++)
+                if (pdn_stream_create(models[r], idle[r], &streams[ch * nr + r])) goto fail;
+        }
+    }
+    if (current_iter_create(c, &s, bin_ns, 0, 0, &it, err)) goto fail;
+    size_t tb = current_tile_bins(it);
+    pw = malloc((tb ? tb : 1) * sizeof *pw);
+    sys = malloc((tb ? tb : 1) * sizeof *sys);
+    droop = malloc((tb ? tb : 1) * sizeof *droop);
+    if (!pw || !sys || !droop) goto fail;
+    current_tile t;
+    size_t b_seen = 0;
+    while (current_next(it, &t) == 1) {
+        for (size_t k = 0; k < t.nb; k++) sys[k] = 0;
+        for (size_t ch = 0; ch < nch; ch++) {
+            for (size_t k = 0; k < t.nb; k++) pw[k] = 0;
+            for (size_t r = 0; r < nr; r++) {
+                const double *i = t.rail_a + (ch * nr + r) * t.stride;
+                double *h = hist[ch * nr + r], lim = 0;
+                size_t w = wbin[r];
+                for (size_t k = 0; k < t.nb; k++) {
+                    size_t slot = (b_seen + k) % w;   /* holds i[k - w] */
+                    double d = fabs(i[k] - h[slot]) / ((double)w * bin_ns);
+                    if (d > lim) lim = d;
+                    h[slot] = i[k];
+                    pw[k] += c->rails[r].vdd_v * i[k];
+                }
+                if (lim > out->rail_didt_a_per_ns[ch * nr + r]) out->rail_didt_a_per_ns[ch * nr + r] = lim;
+                if (with_droop) {
+                    pdn_stream_push(streams[ch * nr + r], i, t.nb, droop);
+                    double mx = out->rail_droop_mv[ch * nr + r];
+                    for (size_t k = 0; k < t.nb; k++) if (droop[k] * 1e3 > mx) mx = droop[k] * 1e3;
+                    out->rail_droop_mv[ch * nr + r] = mx;
+                }
+            }
+            current_window_push(&cw[ch], pw, t.nb);
+            for (size_t k = 0; k < t.nb; k++) sys[k] += pw[k];
+        }
+        for (size_t k = 0; k < t.nb; k++) if (sys[k] > out->peak_w) out->peak_w = sys[k];
+        current_window_push(&cw[nch], sys, t.nb);
+        b_seen += t.nb;
+    }
+    out->peak_window_w = current_window_peak(&cw[nch]);
+    for (size_t ch = 0; ch < nch; ch++) {
+        double p = current_window_peak(&cw[ch]);
+        if (p > out->chip_peak_window_w) out->chip_peak_window_w = p;
+    }
+    for (size_t k = 0; k < q; k++) {
+        if (out->rail_didt_a_per_ns[k] > out->max_didt_a_per_ns) out->max_didt_a_per_ns = out->rail_didt_a_per_ns[k];
+        if (out->rail_droop_mv[k] > out->max_droop_mv) out->max_droop_mv = out->rail_droop_mv[k];
+    }
+    rc = BUDGET_OK;
+fail:
+    if (rc == BUDGET_ENOMEM && err) sio_error_set(err, s0->path, 0, 0, "out of memory for the analysis");
+    current_iter_destroy(it);
+    for (size_t k = 0; streams && k < q; k++) pdn_stream_destroy(streams[k]);
+    for (size_t r = 0; models && r < nr; r++) pdn_model_destroy(models[r]);
+    for (size_t k = 0; hist && k < q; k++) free(hist[k]);
+    for (size_t k = 0; cw && k <= nch; k++) current_window_free(&cw[k]);
+    free(idle); free(pw); free(sys); free(droop); free(hist); free(wbin); free(cw); free(models); free(streams);
+    if (rc) budget_figs_free(out);
+    return rc;
+}

@@ -1,0 +1,191 @@
+#!/bin/sh
+# tests/e2e_thermal.sh ANALYZER -- the thermal part of `analyzer run`, and
+# `export` / `import`, end to end on the stacked sample (run from the repo
+# root). Checks files, summary keys, where the heat is, hotspots and stacked
+# hotspots (with a lowered threshold: the sample peaks near 50 C), --strict,
+# the export formats and a bad --grid.
+set -u
+an=$1
+case "$an" in /*) ;; *) an="$PWD/$an" ;; esac
+chip=samples/stack/chip.json
+sched=samples/stack/decode.csv
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+ok() { echo "ok $1"; }
+no() { echo "FAIL $1"; fails=$((fails + 1)); }
+
+# 1. run: every file
+"$an" run "$chip" "$sched" -o "$tmp/run" --quiet; rc=$?
+[ "$rc" = 0 ] && ok "run exits 0" || no "run exits $rc"
+for f in summary.json hotspots.csv unit_temps.csv thermal_frames.csv \
+         heat/chip0_die0_steady.csv heat/chip0_die0_peak.csv heat/chip0_die1_steady.csv heat/chip0_die1_peak.csv \
+         heat/chip0_die0_steady.png heat/chip0_die0_peak.png heat/chip0_die1_steady.png heat/chip0_die1_peak.png; do
+    [ -s "$tmp/run/$f" ] && ok "$f" || no "missing $f"
+done
+
+# 2. summary keys, maps, units, frames
+python3 - "$tmp/run" "$chip" <<'EOF' && ok "summary, maps, unit_temps, frames" || no "summary, maps, unit_temps, frames"
+import csv, json, sys
+d, chip = sys.argv[1], json.load(open(sys.argv[2]))
+s = json.load(open(d + "/summary.json"))
+t = s["thermal"]
+for k in ("dies", "hotspots", "stacked_hotspots"):
+    assert k in t, k
+assert len(t["dies"]) == 2
+amb = chip["thermal"]["ambient_c"]
+for e in t["dies"]:
+    for k in ("chip", "die", "max_c", "mean_c", "t_max_ns"):
+        assert k in e, k
+    assert amb < e["mean_c"] < e["max_c"] < 200, e
+W, H = chip["outline_mm"]
+nx, ny = chip["thermal"]["grid"]
+def load(p):
+    rows = [[float(v) for v in r] for r in csv.reader(open(p))]
+    assert len(rows) == ny and all(len(r) == nx for r in rows), p
+    return rows
+for die in (0, 1):
+    st = load(d + "/heat/chip0_die%d_steady.csv" % die)
+    pk = load(d + "/heat/chip0_die%d_peak.csv" % die)
+    # the peak map is the hottest each cell gets, steady included
+    assert all(pk[y][x] >= st[y][x] - 1e-9 for y in range(ny) for x in range(nx))
+    mx = max(max(r) for r in pk)
+    e = [e for e in t["dies"] if e["die"] == die][0]
+    assert abs(mx - e["max_c"]) < 1e-3, (mx, e["max_c"])
+# the hottest cell of die 0 lies in the column of an MXM unit
+pk = load(d + "/heat/chip0_die0_peak.csv")
+y, x = max(((y, x) for y in range(ny) for x in range(nx)), key=lambda c: pk[c[0]][c[1]])
+xc, yc = (x + 0.5) * W / nx, (y + 0.5) * H / ny
+mxm = [u for u in chip["units"] if u["class"] == "MXM"]
+assert any(u["rect_mm"][0] <= xc <= u["rect_mm"][0] + u["rect_mm"][2] for u in mxm), (xc, yc)
+print("hottest die-0 cell at x=%.2f y=%.2f mm, %.2f C" % (xc, yc, pk[y][x]))
+# unit temps: every unit, means inside [ambient, max]
+rows = list(csv.DictReader(open(d + "/unit_temps.csv")))
+assert len(rows) == len(chip["units"])
+for r in rows:
+    assert amb < float(r["steady_mean_c"]) <= float(r["steady_max_c"]) + 1e-9
+    assert float(r["run_max_c"]) >= float(r["steady_max_c"]) - 1e-9
+fr = list(csv.DictReader(open(d + "/thermal_frames.csv")))
+assert len(fr) == t["frames"] and fr[0]["t_start_ns"] == "0"
+print("frames %d, die maxima %s" % (len(fr), [round(e["max_c"], 2) for e in t["dies"]]))
+print("hotspots at hotspot_c %.0f: %d, stacked %d" % (chip["thermal"]["hotspot_c"], t["hotspots"], t["stacked_hotspots"]))
+EOF
+
+# 3. a lowered hotspot threshold and limit: hotspots, stacked ones, --strict
+python3 - "$chip" "$tmp/low.json" <<'EOF'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["thermal"]["hotspot_c"] = 48.5
+c["thermal"]["limit_c"] = 49.0
+json.dump(c, open(sys.argv[2], "w"))
+EOF
+"$an" run "$tmp/low.json" "$sched" -o "$tmp/low" --quiet 2>/dev/null; rc=$?
+[ "$rc" = 0 ] && ok "no --strict: exit 0 above the limit" || no "no --strict exits $rc"
+"$an" run "$tmp/low.json" "$sched" -o "$tmp/strict" --strict --quiet 2>"$tmp/strict.err"; rc=$?
+[ "$rc" = 1 ] && ok "--strict above limit_c exits 1" || no "--strict exits $rc"
+[ -s "$tmp/strict/summary.json" ] && [ -s "$tmp/strict/heat/chip0_die0_peak.png" ] && ok "--strict still writes" ||
+    no "--strict wrote nothing"
+grep -q "above limit_c" "$tmp/strict.err" && ok "limit named on stderr" || no "no limit message"
+python3 - "$tmp/low" <<'EOF' && ok "hotspots and stacked hotspots" || no "hotspots and stacked hotspots"
+import csv, json, sys
+d = sys.argv[1]
+t = json.load(open(d + "/summary.json"))["thermal"]
+rows = list(csv.DictReader(open(d + "/hotspots.csv")))
+assert t["hotspots"] == len(rows) > 0, t["hotspots"]
+assert t["above_limit"] is True
+ids = {r["id"] for r in rows}
+st = [r for r in rows if r["stacked"] == "1"]
+assert t["stacked_hotspots"] == len(st) > 0
+for r in st:   # links point both ways and across dies
+    for o in r["stacked_with"].split(";"):
+        assert o in ids
+        other = [x for x in rows if x["id"] == o][0]
+        assert other["die"] != r["die"] and r["id"] in other["stacked_with"].split(";")
+for r in rows:
+    assert float(r["peak_c"]) > 48.5 and float(r["area_mm2"]) > 0
+    sh = [float(p.split(":")[1]) for p in r["units"].split(";") if p]
+    assert sh and all(0 < v <= 1 for v in sh) and sum(sh) <= 1 + 1e-3
+for r in rows[:4]:
+    print("hotspot %s die %s peak %s C at %s ns, (%s, %s) mm, %s mm^2, stacked %s with %s; units %s" % (
+        r["id"], r["die"], r["peak_c"], r["t_peak_ns"], r["centroid_x_mm"], r["centroid_y_mm"], r["area_mm2"],
+        r["stacked"], r["stacked_with"], r["units"][:80]))
+print("low threshold: %d hotspots, %d stacked" % (t["hotspots"], t["stacked_hotspots"]))
+EOF
+
+# 4. --grid and --frame-ns override; a bad --grid is a usage error
+"$an" run "$chip" "$sched" --grid 32,24 --frame-ns 5000 --json > "$tmp/g.json"; rc=$?
+python3 -c "
+import json, sys
+t = json.load(open('$tmp/g.json'))['thermal']
+assert t['grid'] == [32, 24] and t['frame_ns'] == 5000 and t['frames'] > 0
+" && [ "$rc" = 0 ] && ok "--grid/--frame-ns override" || no "--grid/--frame-ns override"
+"$an" run "$chip" "$sched" --grid 1x2 -o "$tmp/bad" >/dev/null 2>&1; rc=$?
+[ "$rc" = 2 ] && [ ! -e "$tmp/bad" ] && ok "bad --grid exits 2" || no "bad --grid exits $rc"
+
+# 5. export formats
+"$an" export "$chip" "$sched" --format hotspot -o "$tmp/hs" --quiet; rc=$?
+[ "$rc" = 0 ] && ok "export hotspot" || no "export hotspot exits $rc"
+python3 - "$tmp/hs" "$chip" <<'EOF' && ok "hotspot files parse" || no "hotspot files parse"
+import json, sys
+d, chip = sys.argv[1], json.load(open(sys.argv[2]))
+W, H = chip["outline_mm"]
+for die in (0, 1):
+    blocks = {}
+    for line in open(d + "/die%d.flp" % die):
+        if line.startswith("#") or not line.strip(): continue
+        f = line.split("\t")
+        assert len(f) == 5
+        blocks[f[0]] = [float(v) for v in f[1:]]
+    area = sum(b[0] * b[1] for b in blocks.values())
+    assert abs(area - W * H * 1e-6) < 1e-9 * W * H, area   # units + fillers tile the outline
+    units = [u for u in chip["units"] if u["die"] == die]
+    for u in units:
+        b = blocks[u["name"]]
+        r = u["rect_mm"]
+        assert all(abs(b[i] - v * 1e-3) < 1e-12 for i, v in enumerate((r[2], r[3], r[0], r[1])))
+    lines = open(d + "/chip0_die%d.ptrace" % die).read().splitlines()
+    head = lines[0].split("\t")
+    assert set(head) == set(blocks)
+    assert len(lines) > 1 and all(len(l.split("\t")) == len(head) for l in lines[1:])
+lcf = [l for l in open(d + "/stack.lcf").read().splitlines() if l.strip() and not l.startswith("#")]
+layers = chip["thermal"]["layers"]
+assert len(lcf) == 7 * len(layers)
+for i, L in enumerate(layers):
+    b = lcf[7 * i: 7 * i + 7]
+    assert int(b[0]) == i and b[1] == "Y" and b[2] == ("Y" if "die" in L else "N")
+    assert abs(float(b[4]) - 1 / L["k_w_mk"]) < 1e-6 / L["k_w_mk"] and abs(float(b[5]) - L["thickness_m"]) < 1e-15
+EOF
+"$an" export "$chip" "$sched" --format vcd -o "$tmp/x.vcd" --quiet; rc=$?
+grep -q '^\$enddefinitions' "$tmp/x.vcd" && grep -q '^#[0-9]' "$tmp/x.vcd" && [ "$rc" = 0 ] && ok "export vcd" ||
+    no "export vcd"
+"$an" export "$chip" "$sched" --format perfetto -o "$tmp/x.json" --quiet; rc=$?
+python3 -c "
+import json
+d = json.load(open('$tmp/x.json'))
+ev = d['traceEvents']
+x = [e for e in ev if e['ph'] == 'X']
+assert len(x) == 20000 and all(e['dur'] > 0 for e in x)
+assert any(e['ph'] == 'C' for e in ev)
+" && [ "$rc" = 0 ] && ok "export perfetto parses" || no "export perfetto"
+"$an" export "$chip" "$sched" --format nope -o "$tmp/n" >/dev/null 2>&1; rc=$?
+[ "$rc" = 2 ] && ok "bad --format exits 2" || no "bad --format exits $rc"
+
+# 6. import a HotSpot floorplan back as units
+"$an" import --format hotspot "$tmp/hs/die1.flp" --die 1 --rail sram -o "$tmp/units.json"; rc=$?
+python3 - "$tmp/units.json" "$chip" <<'EOF' && [ "$rc" = 0 ] && ok "import round trip" || no "import round trip"
+import json, sys
+got = {u["name"]: u for u in json.load(open(sys.argv[1]))["units"]}
+want = [u for u in json.load(open(sys.argv[2]))["units"] if u["die"] == 1]
+assert len(got) == len(want)
+for u in want:
+    g = got[u["name"]]
+    assert g["class"] == u["class"] and g["die"] == 1 and g["rail"] == "sram"
+    assert all(abs(a - b) < 1e-9 for a, b in zip(g["rect_mm"], u["rect_mm"]))
+EOF
+printf 'A 0.001 0.002 0 0\nB 0.001 oops 0 0\n' > "$tmp/bad.flp"
+"$an" import --format hotspot "$tmp/bad.flp" 2>"$tmp/imp.err" >/dev/null; rc=$?
+[ "$rc" = 2 ] && grep -q "bad.flp:2:9: height is not a number" "$tmp/imp.err" && ok "bad .flp: file:line:col, exit 2" ||
+    no "bad .flp exits $rc: $(cat "$tmp/imp.err")"
+
+echo "e2e_thermal: $fails failed"
+[ "$fails" = 0 ]

@@ -1,0 +1,432 @@
+/* test_budget.c -- budget_retime (budget.h) checked independently: every
+** re-timed schedule is verified by sio_schedule_verify and by the checker
+** here (deps of the three kinds, unit order, no overlap, only delays), is
+** written with sio_schedule_write and re-read (every field but start equal,
+** extra columns byte for byte), and is re-analyzed with the current iterator
+** (and the PDN for droop) to show the budget met. On small instances the
+** makespan is compared with the optimum of an exhaustive branch-and-bound
+** over block delays, and the lower bound is checked to be below it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "budget.h"
+#include "current.h"
+#include "pdn.h"
+#include "sio.h"
+
+static char *classes[] = {"A", "B"};
+static sio_stage ladder[] = {
+    {.name = "board", .r_ohm = 1.5e-4, .l_h = 1e-9, .c_f = 5e-3, .esr_ohm = 2e-4},
+    {.name = "package", .r_ohm = 5e-5, .l_h = 2e-11, .c_f = 1e-4, .esr_ohm = 1.5e-4},
+    {.name = "die", .r_ohm = 1e-4, .l_h = 1e-12, .c_f = 2.5e-6, .esr_ohm = 1e-4}};
+static sio_rail rails[] = {
+    {.name = "core", .vdd_v = 0.8, .guardband_mv = 70, .didt_limit_a_per_ns = 8, .didt_window_ns = 2,
+     .stages = ladder, .n_stages = 3},
+    {.name = "io", .vdd_v = 1.0, .guardband_mv = 70, .didt_limit_a_per_ns = 8, .didt_window_ns = 1,
+     .stages = ladder, .n_stages = 3}};
+static sio_die dies[] = {{.id = 0, .name = "logic"}};
+static sio_unit units[] = {
+    {.name = "U0", .cls = 0, .rail = 0, .die = 0, .idle_a = 0.5},
+    {.name = "U1", .cls = 0, .rail = 0, .die = 0, .idle_a = 0.5},
+    {.name = "V0", .cls = 1, .rail = 1, .die = 0, .idle_a = 0.2},
+};
+static sio_op ops[] = {
+    {.name = "run", .cls = 0, .current_a = 40.0, .ramp_cycles = 1},
+    {.name = "go", .cls = 1, .current_a = 25.0, .ramp_cycles = 0},
+};
+static sio_chip chip = {
+    .name = "mini", .clock_ghz = 0.9, .rails = rails, .n_rails = 2, .dies = dies, .n_dies = 1,
+    .units = units, .n_units = 3, .ops = ops, .n_ops = 2, .classes = classes, .n_classes = 2,
+};
+
+/* A random valid schedule of n ops on 3 units with deps of all three kinds
+** and an extra column; written to path. */
+static void gen(const char *path, unsigned seed, int n)
+{
+    srand(seed);
+    FILE *f = fopen(path, "w");
+    fprintf(f, "id,unit,op,start,cycles,deps,note\n");
+    long free_at[3] = {0, 0, 0}, st[64], cy[64];
+    int un[64];
+    for (int i = 0; i < n; i++) {
+        int u = rand() % 3;
+        long c = 2 + rand() % 5;
+        long s = free_at[u] + rand() % 3;
+        char deps[128] = "";
+        if (i > 0 && rand() % 2) {
+            int j = rand() % i, kind = rand() % 3;
+            if (kind == 0) { if (st[j] + cy[j] > s) s = st[j] + cy[j]; snprintf(deps, sizeof deps, "o%d", j); }
+            else if (kind == 1) { long lag = rand() % 4; if (st[j] + lag > s) s = st[j] + lag; snprintf(deps, sizeof deps, "o%d+%ld", j, lag); }
+            else if (st[j] <= s && un[j] != u) { snprintf(deps, sizeof deps, "o%d=%ld", j, s - st[j]); }
+            else if (st[j] + cy[j] > s) { s = st[j] + cy[j]; snprintf(deps, sizeof deps, "o%d", j); }
+            else snprintf(deps, sizeof deps, "o%d", j);
+        }
+        if (s < free_at[u]) s = free_at[u];
+        /* an exact dep must still hold after the unit moved s */
+        if (strchr(deps, '=')) { int j = atoi(deps + 1); snprintf(deps, sizeof deps, "o%d=%ld", j, s - st[j]); }
+        st[i] = s; cy[i] = c; un[i] = u;
+        free_at[u] = s + c;
+        fprintf(f, "o%d,%s,%s,%ld,%ld,%s,\"x,%d\"\n", i, units[u].name, u < 2 ? "run" : "go", s, c, deps, i * 7);
+    }
+    fclose(f);
+}
+
+/* Independent checker of the rules. */
+static void check_rules(const sio_schedule *s, const int64_t *st)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        assert_true(st[i] >= s->start_cyc[i]);
+        for (size_t d = s->dep_off[i]; d < s->dep_off[i + 1]; d++) {
+            size_t j = s->dep_src[d];
+            if (s->dep_kind[d] == SIO_DEP_END) assert_true(st[i] >= st[j] + s->cycles[j]);
+            else if (s->dep_kind[d] == SIO_DEP_START) assert_true(st[i] >= st[j] + s->dep_lag[d]);
+            else assert_true(st[i] == st[j] + s->dep_lag[d]);
+        }
+        for (size_t j = 0; j < s->n; j++) {
+            if (i == j || s->unit[i] != s->unit[j] || s->chip[i] != s->chip[j]) continue;
+            if (s->start_cyc[i] < s->start_cyc[j]) {
+                assert_true(st[i] < st[j]);                    /* order kept */
+                assert_true(st[i] + s->cycles[i] <= st[j]);    /* one at a time */
+            }
+        }
+    }
+}
+
+/* Per-bin power and rail currents of s at starts st, by the current iterator. */
+static size_t analyze(const sio_schedule *s0, const int64_t *st, double **pw, double **ra)
+{
+    sio_schedule s = *s0;
+    s.start_cyc = (int64_t *)(uintptr_t)st;
+    current_iter *it;
+    sio_error err;
+    assert_int_equal(current_iter_create(&chip, &s, 1.0, 0, 0, &it, &err), 0);
+    size_t nb = current_n_bins(it);
+    *pw = calloc(nb + 1, sizeof **pw);
+    *ra = calloc(2 * (nb + 1), sizeof **ra);
+    current_tile t;
+    while (current_next(it, &t) == 1)
+        for (size_t r = 0; r < 2; r++)
+            for (size_t k = 0; k < t.nb; k++) {
+                double i = t.rail_a[r * t.stride + k];
+                (*ra)[r * nb + t.b0 + k] = i;
+                (*pw)[t.b0 + k] += rails[r].vdd_v * i;
+            }
+    current_iter_destroy(it);
+    return nb;
+}
+
+static double window_peak(const double *pw, size_t nb, size_t w)
+{
+    if (nb < w) { double s = 0; for (size_t k = 0; k < nb; k++) s += pw[k]; return nb ? s / (double)nb : 0; }
+    double best = 0;
+    for (size_t a = 0; a + w <= nb; a++) {
+        double s = 0;
+        for (size_t k = a; k < a + w; k++) s += pw[k];
+        if (s / (double)w > best) best = s / (double)w;
+    }
+    return best;
+}
+
+/* Written back and re-read: every field but start equal, rows in place. */
+static void check_written(const sio_schedule *s, const int64_t *st, const char *out)
+{
+    sio_error err;
+    assert_int_equal(sio_schedule_write(s, st, out, &err), 0);
+    sio_schedule *b;
+    assert_int_equal(sio_schedule_load(&chip, out, &b, &err), 0);
+    assert_int_equal(b->n, s->n);
+    assert_int_equal(b->n_deps, s->n_deps);
+    for (size_t i = 0; i < s->n; i++) {
+        assert_string_equal(sio_schedule_id(b, i), sio_schedule_id(s, i));
+        assert_int_equal(b->unit[i], s->unit[i]);
+        assert_int_equal(b->op[i], s->op[i]);
+        assert_int_equal(b->cycles[i], s->cycles[i]);
+        assert_true(b->activity[i] == s->activity[i]);
+        assert_int_equal(b->start_cyc[i], st[i]);
+    }
+    for (size_t d = 0; d < s->n_deps; d++) {
+        assert_int_equal(b->dep_src[d], s->dep_src[d]);
+        assert_int_equal(b->dep_kind[d], s->dep_kind[d]);
+        assert_int_equal(b->dep_lag[d], s->dep_lag[d]);
+    }
+    sio_schedule_free(b);
+    /* the raw lines: identical once the start field (the 4th) is blanked */
+    FILE *f1 = fopen(s->path, "r"), *f2 = fopen(out, "r");
+    char l1[512], l2[512];
+    while (fgets(l1, sizeof l1, f1)) {
+        assert_non_null(fgets(l2, sizeof l2, f2));
+        char *p1 = l1, *p2 = l2;
+        for (int k = 0; k < 3; k++) { p1 = strchr(p1, ',') + 1; p2 = strchr(p2, ',') + 1; }
+        assert_memory_equal(l1, l2, (size_t)(p1 - l1));
+        assert_string_equal(strchr(p1, ','), strchr(p2, ','));
+    }
+    assert_null(fgets(l2, sizeof l2, f2));
+    fclose(f1);
+    fclose(f2);
+}
+
+/* ---- exhaustive search ------------------------------------------------- */
+
+typedef struct bf {
+    const sio_schedule *s;
+    int blk[64], nb;          /* block of each op (exact deps, union-find) */
+    int order[64];            /* blocks by anchor start */
+    int64_t d[64], best;
+    double cap_ops;           /* per bin */
+    size_t horizon;
+} bf;
+
+static int find(int *p, int i) { while (p[i] != i) i = p[i] = p[p[i]]; return i; }
+
+static int bf_ok_power(bf *b, int upto)
+{
+    /* power of the blocks placed so far, per 1 ns bin, by exact integrals */
+    const sio_schedule *s = b->s;
+    int64_t st[64];
+    for (size_t i = 0; i < s->n; i++) st[i] = s->start_cyc[i] + b->d[b->blk[i]];
+    sio_schedule tmp = *s;
+    tmp.start_cyc = st;
+    for (size_t k = 0; k < b->horizon; k++) {
+        double p = 0;
+        for (size_t i = 0; i < s->n; i++) {
+            int placed = 0;
+            for (int q = 0; q <= upto; q++) if (b->order[q] == b->blk[i]) placed = 1;
+            if (placed) p += rails[units[s->unit[i]].rail].vdd_v * current_op_avg(&chip, &tmp, i, (double)k, (double)k + 1);
+        }
+        if (p > b->cap_ops + 1e-9) return 0;
+    }
+    return 1;
+}
+
+static void bf_rec(bf *b, int q)
+{
+    const sio_schedule *s = b->s;
+    if (q == b->nb) {
+        int64_t mk = 0;
+        for (size_t i = 0; i < s->n; i++) if (s->start_cyc[i] + b->d[b->blk[i]] + s->cycles[i] > mk) mk = s->start_cyc[i] + b->d[b->blk[i]] + s->cycles[i];
+        if (mk < b->best) b->best = mk;
+        return;
+    }
+    int g = b->order[q];
+    /* earliest delay from placed blocks: deps and unit order */
+    int64_t lo = 0, hi = INT64_MAX;
+    for (size_t i = 0; i < s->n; i++) {
+        if (b->blk[i] != g) continue;
+        int64_t end = s->start_cyc[i] + s->cycles[i];
+        if (b->best - end < hi) hi = b->best - end - 1;   /* must beat the best */
+        for (size_t dd = s->dep_off[i]; dd < s->dep_off[i + 1]; dd++) {
+            size_t j = s->dep_src[dd];
+            if (b->blk[j] == g) continue;
+            int64_t c = s->dep_kind[dd] == SIO_DEP_END ? s->cycles[j] : s->dep_lag[dd];
+            int64_t need = s->start_cyc[j] + b->d[b->blk[j]] + c - s->start_cyc[i];
+            if (need > lo) lo = need;
+        }
+        for (size_t j = 0; j < s->n; j++)
+            if (b->blk[j] != g && s->unit[j] == s->unit[i] && s->start_cyc[j] < s->start_cyc[i]) {
+                int64_t need = s->start_cyc[j] + b->d[b->blk[j]] + s->cycles[j] - s->start_cyc[i];
+                if (need > lo) lo = need;
+            }
+    }
+    for (int64_t d = lo; d <= hi; d++) {
+        b->d[g] = d;
+        if (bf_ok_power(b, q)) bf_rec(b, q + 1);
+    }
+    b->d[g] = 0;
+}
+
+/* Valid only when every block's later-in-time constraints point forward in
+** the anchor order (true for these generated instances: deps go back in the
+** file, and each block's ops are contiguous in time on distinct units). */
+static int64_t brute(const sio_schedule *s, double cap_ops, int64_t ub)
+{
+    bf b;
+    memset(&b, 0, sizeof b);
+    b.s = s;
+    int p[64];
+    for (size_t i = 0; i < s->n; i++) p[i] = (int)i;
+    for (size_t i = 0; i < s->n; i++)
+        for (size_t d = s->dep_off[i]; d < s->dep_off[i + 1]; d++)
+            if (s->dep_kind[d] == SIO_DEP_EXACT) p[find(p, (int)i)] = find(p, (int)s->dep_src[d]);
+    int map[64];
+    for (size_t i = 0; i < s->n; i++) map[i] = -1;
+    int64_t anchor[64];
+    for (size_t i = 0; i < s->n; i++) {
+        int r = find(p, (int)i);
+        if (map[r] < 0) { map[r] = b.nb; anchor[b.nb] = INT64_MAX; b.nb++; }
+        b.blk[i] = map[r];
+        if (s->start_cyc[i] < anchor[map[r]]) anchor[map[r]] = s->start_cyc[i];
+    }
+    for (int g = 0; g < b.nb; g++) b.order[g] = g;
+    for (int a = 0; a < b.nb; a++)
+        for (int c = a + 1; c < b.nb; c++)
+            if (anchor[b.order[c]] < anchor[b.order[a]]) { int t = b.order[a]; b.order[a] = b.order[c]; b.order[c] = t; }
+    b.best = ub + 1;
+    b.cap_ops = cap_ops;
+    b.horizon = (size_t)ceil((double)ub / chip.clock_ghz) + 2;
+    bf_rec(&b, 0);
+    return b.best;
+}
+
+static double p_idle(void)
+{
+    double p = 0;
+    for (size_t u = 0; u < 3; u++) p += rails[units[u].rail].vdd_v * units[u].idle_a;
+    return p;
+}
+
+static void test_power_small_vs_optimum(void **st_)
+{
+    (void)st_;
+    char in[64], out[80];
+    strcpy(in, "/tmp/pda_test_budget_XXXXXX");
+    int fd = mkstemp(in);
+    close(fd);
+    snprintf(out, sizeof out, "%s.out", in);
+    double worst_gap = 0, sum_gap = 0;
+    int cases = 0;
+    for (unsigned seed = 1; seed <= 10; seed++) {
+        gen(in, seed, 7 + (int)(seed % 2));
+        sio_schedule *s;
+        sio_error err;
+        if (sio_schedule_load(&chip, in, &s, &err)) fail_msg("%s", err.text);
+        assert_int_equal(sio_schedule_verify(&chip, s, s->start_cyc, &err), 0);
+        double *pw, *ra;
+        size_t nb = analyze(s, s->start_cyc, &pw, &ra);
+        double peak = window_peak(pw, nb, 1);
+        free(pw); free(ra);
+        budget_spec sp = {.power_cap_w = p_idle() + 0.62 * (peak - p_idle()), .window_ns = 1};
+        int64_t *st;
+        budget_report rep;
+        int rc = budget_retime(&chip, s, &sp, &st, &rep, &err);
+        if (rc == BUDGET_EINFEASIBLE) {   /* must name an instruction */
+            assert_true(rep.culprit < s->n);
+            assert_non_null(strstr(err.text, sio_schedule_id(s, rep.culprit)));
+            sio_schedule_free(s);
+            continue;
+        }
+        assert_int_equal(rc, 0);
+        assert_int_equal(sio_schedule_verify(&chip, s, st, &err), 0);
+        check_rules(s, st);
+        check_written(s, st, out);
+        nb = analyze(s, st, &pw, &ra);
+        assert_true(window_peak(pw, nb, 1) <= sp.power_cap_w * (1 + 1e-9));
+        free(pw); free(ra);
+        int64_t mk = rep.after.makespan_cyc;
+        int64_t opt = brute(s, sp.power_cap_w - p_idle(), mk);
+        assert_true(opt <= mk);
+        assert_true(rep.lb_cyc <= opt);           /* the lower bound is a bound */
+        double gap = (double)mk / (double)opt - 1;
+        if (gap > worst_gap) worst_gap = gap;
+        sum_gap += gap;
+        cases++;
+        budget_report_free(&rep);
+        free(st);
+        sio_schedule_free(s);
+    }
+    print_message("power cap, %d small instances: gap to the exhaustive optimum mean %.1f%%, worst %.1f%%\n", cases,
+                  cases ? 100 * sum_gap / cases : 0.0, 100 * worst_gap);
+    assert_true(cases >= 5);
+    assert_true(worst_gap < 0.5);
+    unlink(in);
+    unlink(out);
+}
+
+static void test_didt_and_droop(void **st_)
+{
+    (void)st_;
+    char in[64];
+    strcpy(in, "/tmp/pda_test_budget_XXXXXX");
+    int fd = mkstemp(in);
+    close(fd);
+    pdn_model *m[2];
+    sio_error err;
+    for (int r = 0; r < 2; r++) assert_int_equal(pdn_model_create(&rails[r], 1.0, &m[r], &err), 0);
+    int met = 0;
+    for (unsigned seed = 20; seed < 26; seed++) {
+        gen(in, seed, 12);
+        sio_schedule *s;
+        if (sio_schedule_load(&chip, in, &s, &err)) fail_msg("%s", err.text);
+        budget_figs f0;
+        assert_int_equal(budget_analyze(&chip, s, s->start_cyc, 1.0, 1.0, 1, &f0, &err), 0);
+        budget_spec sp = {.didt_a_per_ns = 0.8 * f0.max_didt_a_per_ns, .guardband_mv = 0.9 * f0.max_droop_mv};
+        int64_t *st;
+        budget_report rep;
+        int rc = budget_retime(&chip, s, &sp, &st, &rep, &err);
+        budget_figs_free(&f0);
+        if (rc == BUDGET_EINFEASIBLE) { assert_true(strlen(err.text) > 0); sio_schedule_free(s); continue; }
+        assert_int_equal(rc, 0);
+        check_rules(s, st);
+        double *pw, *ra;
+        size_t nb = analyze(s, st, &pw, &ra);
+        double idle[2] = {1.0, 0.2};
+        for (size_t r = 0; r < 2; r++) {
+            size_t w = (size_t)rails[r].didt_window_ns;
+            for (size_t k = 0; k < nb; k++) {
+                double prev = k >= w ? ra[r * nb + k - w] : idle[r];
+                assert_true(fabs(ra[r * nb + k] - prev) / (double)w <= sp.didt_a_per_ns * (1 + 1e-9));
+            }
+            double *v = malloc((nb ? nb : 1) * sizeof *v);
+            assert_int_equal(pdn_droop(m[r], idle[r], ra + r * nb, nb, v), 0);
+            for (size_t k = 0; k < nb; k++) assert_true(v[k] * 1e3 <= sp.guardband_mv * (1 + 1e-9));
+            free(v);
+        }
+        free(pw); free(ra);
+        met++;
+        budget_report_free(&rep);
+        free(st);
+        sio_schedule_free(s);
+    }
+    print_message("dI/dt + droop: %d of 6 instances re-timed and re-checked\n", met);
+    assert_true(met >= 1);
+    for (int r = 0; r < 2; r++) pdn_model_destroy(m[r]);
+    unlink(in);
+}
+
+static void test_bad_and_impossible(void **st_)
+{
+    (void)st_;
+    char in[64];
+    strcpy(in, "/tmp/pda_test_budget_XXXXXX");
+    int fd = mkstemp(in);
+    close(fd);
+    gen(in, 3, 8);
+    sio_schedule *s;
+    sio_error err;
+    assert_int_equal(sio_schedule_load(&chip, in, &s, &err), 0);
+    int64_t *st = (int64_t *)1;
+    budget_report rep;
+    budget_spec none = {.bin_ns = 1};
+    assert_int_equal(budget_retime(&chip, s, &none, &st, &rep, &err), BUDGET_EINPUT);
+    assert_null(st);
+    /* idle alone above the cap */
+    budget_spec low = {.power_cap_w = 0.5 * p_idle()};
+    assert_int_equal(budget_retime(&chip, s, &low, &st, &rep, &err), BUDGET_EINFEASIBLE);
+    assert_non_null(strstr(err.text, "idle"));
+    /* one op alone: 40 A x 0.8 V = 32 W on top of the idle */
+    budget_spec one = {.power_cap_w = p_idle() + 10};
+    assert_int_equal(budget_retime(&chip, s, &one, &st, &rep, &err), BUDGET_EINFEASIBLE);
+    assert_true(rep.culprit < s->n);
+    assert_non_null(strstr(err.text, sio_schedule_id(s, rep.culprit)));
+    assert_null(st);
+    sio_schedule_free(s);
+    unlink(in);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_power_small_vs_optimum),
+        cmocka_unit_test(test_didt_and_droop),
+        cmocka_unit_test(test_bad_and_impossible),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

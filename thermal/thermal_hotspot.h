@@ -1,0 +1,62 @@
+/* thermal_hotspot.h -- interchange with HotSpot (University of Virginia).
+**
+** HotSpot's files (checked against its examples):
+**   .flp     one block per line: `name width height left bottom` in metres,
+**            tab-separated; '#' starts a comment; blank lines are ignored.
+**   .ptrace  a header line of block names, then one line of watts per
+**            sampling interval, tab-separated, columns in header order.
+**   .lcf     per layer, bottom (layer 0) first, 7 lines: index, lateral heat
+**            flow Y/N, power dissipation Y/N, heat capacity J/(m^3.K),
+**            resistivity m.K/W (= 1/k), thickness m, floorplan file.
+** HotSpot takes a die's size from its blocks' extent, so a floorplan made
+** from a chip gets zero-power filler blocks `_fill<k>` that cover the rest of
+** the outline (the reader skips blocks whose name starts with `_fill`).
+** Library code: writes only to the FILEs it is given. */
+#ifndef PDA_THERMAL_HOTSPOT_H
+#define PDA_THERMAL_HOTSPOT_H
+#include <stddef.h>
+#include <stdio.h>
+
+#include "sio.h"
+
+typedef struct thermal_flp_block {
+    char *name;
+    double rect_mm[4];   /* x, y, width, height; (x, y) lower-left, mm */
+    long unit;           /* index into the chip's units, or -1 (filler, read) */
+} thermal_flp_block;
+
+typedef struct thermal_flp {
+    thermal_flp_block *blocks;
+    size_t n;
+} thermal_flp;
+
+/* The floorplan of die index `die` of c: its units in chip order, then the
+** filler blocks that cover the rest of the outline (disjoint rectangles,
+** edges within 1e-9 of the outline merged). die = (size_t)-1 gives one block
+** `outline` covering the whole outline (for layers without power). Returns
+** SIO_OK or SIO_ENOMEM; *out is then NULL. */
+int thermal_flp_from_chip(const sio_chip *c, size_t die, thermal_flp **out);
+
+/* Reads a HotSpot .flp. Optional 6th and 7th fields (specific heat,
+** resistivity) are accepted and ignored; 3-field lines (HotSpot's old wire
+** density section) are ignored; `_fill*` blocks are skipped. Widths and
+** heights must be > 0, positions >= 0, names unique. Errors are
+** "path:line:col: message" in err. Returns SIO_OK, SIO_EINPUT, SIO_EIO,
+** SIO_ENOMEM; *out is NULL on error. unit is -1 in every block read. */
+int thermal_flp_load(const char *path, thermal_flp **out, sio_error *err);
+void thermal_flp_free(thermal_flp *f);   /* NULL is a no-op */
+
+/* Writes flp as a .flp (metres) after a comment line. Returns 0 or -1 (a
+** write error on f). */
+int thermal_flp_write(FILE *f, const thermal_flp *flp, const char *comment);
+
+/* The .ptrace header: the block names of flps[0..n-1], in order. */
+int thermal_ptrace_header(FILE *f, const thermal_flp *const *flps, size_t n);
+/* One .ptrace row: each block's power from unit_power_w (indexed by the
+** chip's units; fillers 0), for flps[0..n-1] in order, watts. */
+int thermal_ptrace_row(FILE *f, const thermal_flp *const *flps, size_t n, const double *unit_power_w);
+
+/* The .lcf of c's stack: layer l names flp_of_layer[l]. Returns 0 or -1. */
+int thermal_lcf_write(FILE *f, const sio_chip *c, const char *const *flp_of_layer);
+
+#endif
