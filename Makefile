@@ -27,8 +27,9 @@ LIB_SRC := $(wildcard schedule-io/*.c) \
            $(wildcard thermal/*.c) $(wildcard budgets/*.c)
 CMD_SRC := analyzer/main.c $(wildcard analyzer/cmd_*.c)
 HDRS    := $(wildcard */*.h)
-PUB_HDRS:= schedule-io/sio.h $(wildcard analyzer/current.h analyzer/pdn.h analyzer/events.h \
-           analyzer/margin.h thermal/thermal.h budgets/budget.h)
+PUB_HDRS:= schedule-io/sio.h analyzer/current.h analyzer/pdn.h analyzer/events.h analyzer/margin.h \
+           analyzer/report.h thermal/thermal.h thermal/thermal_run.h thermal/thermal_png.h \
+           thermal/thermal_hotspot.h budgets/budget.h
 TESTS   := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 BENCHES := $(patsubst tests/%.c,%,$(wildcard tests/bench_*.c))
 

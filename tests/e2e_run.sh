@@ -23,7 +23,7 @@ for k in range(40):
 open(sys.argv[1], "w").write("\n".join(rows) + "\n")
 PY
 $A run $chip "$T/s.csv" -o "$T/out" --waveforms --unit-maps --no-thermal --bin-ns 0.7 --quiet
-for f in summary.json events.csv margin.csv rails.csv units.npy units.csv; do
+for f in summary.json events.csv margin.csv rails.csv units.npy units.csv report.html; do
     [ -s "$T/out/$f" ] || { echo "missing $f"; exit 1; }
 done
 python3 - "$chip" "$T/s.csv" "$T/out" 0.7 <<'PY'
@@ -75,6 +75,20 @@ assert summ["power"]["peak_w"] >= summ["power"]["peak_window_w"] >= summ["power"
 assert abs(summ["rails"][0]["max_droop_mv"] - max(droop)) < 1e-3
 print("e2e_run: charge, idle droop, units.npy, summary keys ok")
 PY
+# report.html: self-contained (no external references), plots inline, heat maps as data URIs
+$A run samples/stack/chip.json samples/stack/decode.csv -o "$T/st" --quiet
+python3 - "$T/out/report.html" "$T/st/report.html" <<'PY'
+import re, sys
+for path in sys.argv[1:]:
+    h = open(path).read()
+    assert h.startswith("<!DOCTYPE html>") and h.rstrip().endswith("</html>"), path
+    assert h.count("<svg") >= 3, path
+    refs = re.findall(r'(?:src|href)="([^"]*)"', h)
+    assert all(r.startswith("data:") for r in refs), refs[:3]
+h = open(sys.argv[2]).read()
+assert h.count("data:image/png;base64,") == 4, h.count("data:image/png;base64,")
+print("e2e_run: report.html self-contained")
+PY
 # bad input: exit 2 and nothing written
 printf 'id,unit,op,start,cycles\na,NOPE,matmul,0,1\n' > "$T/bad.csv"
 if $A run $chip "$T/bad.csv" -o "$T/out2" 2>"$T/err"; then echo "bad input accepted"; exit 1; fi
@@ -86,4 +100,4 @@ set +e; $A run $chip "$T/s.csv" -o "$T/file" --no-thermal --quiet 2>/dev/null; r
 [ "$rc" = 4 ] && [ "$(cat "$T/file")" = keep ] || { echo "rc $rc on a file as -o"; exit 1; }
 # --json prints the summary
 $A run $chip "$T/s.csv" --no-thermal --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["schedule"]["ops"] == 200'
-echo "e2e_run: 4 passed, 0 failed"
+echo "e2e_run: 5 passed, 0 failed"
