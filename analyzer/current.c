@@ -53,18 +53,24 @@ struct current_iter {
 
 /* ---- the model ----------------------------------------------------------- */
 
-static void op_shape(const sio_chip *c, const sio_schedule *s, size_t i, double *t0, double *t1, double *R,
-                     double *I)
+static void shape_at(const sio_chip *c, const sio_schedule *s, size_t i, int64_t start, double *t0, double *t1,
+                     double *R, double *I)
 {
     double T = 1.0 / c->clock_ghz;
     const sio_op *o = &c->ops[s->op[i]];
     double r = (double)o->ramp_cycles;
     double half = 0.5 * (double)s->cycles[i];
     if (r > half) r = half;
-    *t0 = (double)s->start_cyc[i] * T;
-    *t1 = (double)(s->start_cyc[i] + s->cycles[i]) * T;
+    *t0 = (double)start * T;
+    *t1 = (double)(start + s->cycles[i]) * T;
     *R = r * T;
     *I = o->current_a * s->activity[i];
+}
+
+static void op_shape(const sio_chip *c, const sio_schedule *s, size_t i, double *t0, double *t1, double *R,
+                     double *I)
+{
+    shape_at(c, s, i, s->start_cyc[i], t0, t1, R, I);
 }
 
 double current_op_charge(const sio_chip *c, const sio_schedule *s, size_t i)
@@ -84,12 +90,18 @@ static double trap_cum(double t, double t0, double t1, double R, double I)
     return I * (t - t0 - 0.5 * R);
 }
 
-double current_op_avg(const sio_chip *c, const sio_schedule *s, size_t i, double a, double b)
+double current_op_charge_before(const sio_chip *c, const sio_schedule *s, size_t i, int64_t start_cyc, double t)
 {
     double t0, t1, R, I;
-    op_shape(c, s, i, &t0, &t1, &R, &I);
+    shape_at(c, s, i, start_cyc, &t0, &t1, &R, &I);
+    return trap_cum(t, t0, t1, R, I);
+}
+
+double current_op_avg(const sio_chip *c, const sio_schedule *s, size_t i, double a, double b)
+{
     if (b <= a) return 0.0;
-    return (trap_cum(b, t0, t1, R, I) - trap_cum(a, t0, t1, R, I)) / (b - a);
+    return (current_op_charge_before(c, s, i, s->start_cyc[i], b) -
+            current_op_charge_before(c, s, i, s->start_cyc[i], a)) / (b - a);
 }
 
 /* Kink k (0..3) of op i; returns 0 when that kink does not exist. */

@@ -50,6 +50,11 @@ int current_next(current_iter *it, current_tile *t);
 
 /* Charge (A*ns) of instruction i: I * (cycles - r) * T. */
 double current_op_charge(const sio_chip *chip, const sio_schedule *s, size_t i);
+/* Charge (A*ns) that instruction i, issued at start_cyc (its own start or
+** a re-timed one), has drawn before t_ns: the antiderivative of its
+** trapezoid, the one piece of the current model every module integrates. */
+double current_op_charge_before(const sio_chip *chip, const sio_schedule *s, size_t i, int64_t start_cyc,
+                                double t_ns);
 /* Exact average current (A) of instruction i over [t0_ns, t1_ns). */
 double current_op_avg(const sio_chip *chip, const sio_schedule *s, size_t i, double t0_ns, double t1_ns);
 

@@ -92,29 +92,6 @@ typedef struct ctx {
     sio_error *err;
 } ctx;
 
-/* ---- the current model of one instruction ------------------------------ */
-
-static void shape(const ctx *x, size_t i, int64_t start, double *t0, double *t1, double *R, double *I)
-{
-    const sio_op *o = &x->c->ops[x->s->op[i]];
-    double r = (double)o->ramp_cycles, half = 0.5 * (double)x->s->cycles[i];
-    if (r > half) r = half;
-    *t0 = (double)start * x->T;
-    *t1 = (double)(start + x->s->cycles[i]) * x->T;
-    *R = r * x->T;
-    *I = o->current_a * x->s->activity[i];
-}
-
-/* Charge (A ns) of the trapezoid before time t. */
-static double cum(double t, double t0, double t1, double R, double I)
-{
-    if (t <= t0) return 0.0;
-    if (t >= t1) return I * (t1 - t0 - R);
-    if (R > 0 && t < t0 + R) return I * (t - t0) * (t - t0) / (2 * R);
-    if (R > 0 && t > t1 - R) return I * (t1 - t0 - R) - I * (t1 - t) * (t1 - t) / (2 * R);
-    return I * (t - t0 - 0.5 * R);
-}
-
 static size_t bin_of(const ctx *x, double t)
 {
     double b = floor(t / x->bin);
@@ -159,15 +136,14 @@ static int block_profile(ctx *x, size_t g, int64_t d)
     memset(x->gr, 0, span * x->nr * sizeof *x->gr);
     for (size_t k = x->g_off[g]; k < x->g_off[g + 1]; k++) {
         size_t i = x->g_mem[k];
-        double t0, t1, R, I;
-        shape(x, i, x->s->start_cyc[i] + d, &t0, &t1, &R, &I);
-        if (I == 0.0) continue;
+        int64_t st = x->s->start_cyc[i] + d;
+        if (x->c->ops[x->s->op[i]].current_a * x->s->activity[i] == 0.0) continue;
         size_t r = x->c->units[x->s->unit[i]].rail;
         double vdd = x->c->rails[r].vdd_v;
-        size_t lb = bin_of(x, t0), rb = bin_of(x, t1);
-        double prev = cum((double)lb * x->bin, t0, t1, R, I);
+        size_t lb = bin_of(x, (double)st * x->T), rb = bin_of(x, (double)(st + x->s->cycles[i]) * x->T);
+        double prev = current_op_charge_before(x->c, x->s, i, st, (double)lb * x->bin);
         for (size_t b = lb; b <= rb; b++) {
-            double nx = cum((double)(b + 1) * x->bin, t0, t1, R, I);
+            double nx = current_op_charge_before(x->c, x->s, i, st, (double)(b + 1) * x->bin);
             double a = (nx - prev) / x->bin;
             prev = nx;
             x->gp[b - LB] += vdd * a;
@@ -335,10 +311,10 @@ static double share(const ctx *x, size_t g, int64_t d, size_t a)
     double lo = (double)a * x->bin, hi = (double)(a + x->W) * x->bin, sum = 0;
     for (size_t k = x->g_off[g]; k < x->g_off[g + 1]; k++) {
         size_t i = x->g_mem[k];
-        double t0, t1, R, I;
-        shape(x, i, x->s->start_cyc[i] + d, &t0, &t1, &R, &I);
+        int64_t st = x->s->start_cyc[i] + d;
         double vdd = x->c->rails[x->c->units[x->s->unit[i]].rail].vdd_v;
-        sum += vdd * (cum(hi, t0, t1, R, I) - cum(lo, t0, t1, R, I)) / x->bin;
+        sum += vdd * (current_op_charge_before(x->c, x->s, i, st, hi) - current_op_charge_before(x->c, x->s, i, st, lo)) /
+               x->bin;
     }
     return sum;
 }
