@@ -2,10 +2,10 @@
 # tests/e2e_retime.sh ANALYZER -- end to end: `analyzer retime` on the decode
 # sample under a power cap at 80% of the unconstrained peak window power for
 # windows of 1, 100 and 1000 ns. Each run must exit 0 with a schedule that
-# `analyzer check` accepts and whose re-analysis meets the cap, or exit 3
-# naming an instruction whose rigid block alone breaks the cap (then 90% and
-# 95% are tried, and one of them must succeed). An impossible cap (below the
-# idle power) exits 3 and leaves no file; no budget at all exits 2.
+# `analyzer check` accepts, whose re-analysis meets the cap, within 5% of the
+# lower bound on the makespan. An impossible cap (below the idle power, or
+# one rigid block alone over it) exits 3, names the instruction and leaves no
+# file; no budget at all exits 2.
 set -u
 A=$1
 CHIP=samples/tsp/chip.json
@@ -18,7 +18,7 @@ peak() { "$A" run "$CHIP" "$1" --no-thermal --json --window-ns "$2" |
 for w in 1 100 1000; do
     p=$(peak "$S" "$w") || fail "run window $w"
     ok=0
-    for f in 0.80 0.90 0.95; do
+    for f in 0.80; do
         cap=$(python3 -c "print($p * $f)")
         out="$T/out_$w.csv"
         "$A" retime "$CHIP" "$S" -o "$out" --power-cap-w "$cap" --window-ns "$w" --json >"$T/r.json" 2>"$T/err"
@@ -26,9 +26,7 @@ for w in 1 100 1000; do
         if [ "$rc" = 3 ]; then
             [ -e "$out" ] && fail "exit 3 left $out behind"
             grep -q "instruction '" "$T/err" || fail "exit 3 without naming an instruction: $(cat "$T/err")"
-            [ "$w" = 1000 ] && [ "$f" = 0.80 ] && fail "80% over 1000 ns must be feasible: $(cat "$T/err")"
-            echo "window $w cap $f: infeasible: $(cat "$T/err")"
-            continue
+            fail "window $w: 80% cap refused: $(cat "$T/err")"
         fi
         [ "$rc" = 0 ] || fail "window $w cap $f: exit $rc: $(cat "$T/err")"
         "$A" check "$CHIP" "$out" >/dev/null || fail "check refuses the output (window $w)"
@@ -41,12 +39,13 @@ d = json.load(open(sys.argv[1]))
 assert d["after"]["makespan_cycles"] >= d["before"]["makespan_cycles"]
 assert d["lower_bound"]["makespan_cycles"] <= d["after"]["makespan_cycles"]
 for k in ("slowdown", "gap", "moved"): assert k in d
+assert d["gap"] <= 0.05, d["gap"]
 print("window %s: slowdown %.2f%% gap %.2f%% moved %d" % (d["budget"]["window_ns"], 100 * d["slowdown"], 100 * d["gap"], d["moved"]))
 PY
         ok=1
         break
     done
-    [ "$ok" = 1 ] || fail "window $w: no cap of 80/90/95% could be met"
+    [ "$ok" = 1 ] || fail "window $w: the 80% cap was not met"
 done
 # impossible: a cap below the idle power
 "$A" retime "$CHIP" "$S" -o "$T/imp.csv" --power-cap-w 1 2>"$T/err"
