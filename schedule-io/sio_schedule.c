@@ -844,7 +844,10 @@ static int resolve_deps(ld *L)
 static int check_cycles(ld *L)
 {
     sio_schedule *s = L->s;
-    if (s->n_deps == 0) return 0;
+    /* A cycle needs an edge to a row further down the file: deps resolved
+    ** as their row was read point up, so with no such `later` dep the graph
+    ** is acyclic and the walk (random access over every dep) is skipped. */
+    if (s->n_deps == 0 || L->n_later == 0) return 0;
     size_t n = s->n;
     uint32_t *indeg = calloc(n, sizeof *indeg);
     size_t *out_off = calloc(n + 1, sizeof *out_off);
