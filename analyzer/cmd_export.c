@@ -140,7 +140,7 @@ static int export_vcd(const cmd_opts *o, const sio_chip *c, const sio_schedule *
     const size_t nr = c->n_rails, nd = c->n_dies, nch = s->n_chips ? s->n_chips : 1;
     const size_t per = nr + nd, nsig = nch * per;
     current_iter *it = NULL;
-    if (current_iter_create(c, s, o->bin_ns, o->tile_bins, 0, &it, err)) return EXIT_IO;
+    if (current_iter_create(c, s, o->bin_ns, o->tile_bins, CURRENT_DIES, &it, err)) return EXIT_IO;
     double *last = malloc(nsig * sizeof *last);
     if (!last) { current_iter_destroy(it); sio_error_set(err, NULL, 0, 0, "analyzer: out of memory"); return EXIT_IO; }
     fprintf(f, "$version pda analyzer export $end\n$comment %s on %s; currents in amperes, bins of %g ns $end\n"

@@ -181,11 +181,11 @@ int cmd_run(const cmd_opts *o)
     ** one block), unless the per-row arrays would pass ~256 MB */
     size_t tile_req = o->tile_bins;
     if (!tile_req && nr) {
-        size_t rows = nch * (nr + c->n_dies + (o->unit_maps ? c->n_units : 0));
+        size_t rows = nch * (nr + (o->unit_maps ? c->n_units : 0));
         size_t blk = pdn_model_block_len(models[0]);
         if ((double)rows * 24.0 * (double)blk < 256.0 * 1024 * 1024) tile_req = blk;
     }
-    if (current_iter_create(c, s, bin_ns, tile_req, o->unit_maps, &it, &err)) { exit_code = EXIT_IO; goto fail; }
+    if (current_iter_create(c, s, bin_ns, tile_req, o->unit_maps ? CURRENT_UNITS : 0, &it, &err)) { exit_code = EXIT_IO; goto fail; }
     if (events_create(c, nch, bin_ns, EVENTS_CAP, attr, idle, &ev)) goto oom;
     if (margin_spectrum_create(nch, nr, bin_ns, &sp)) goto oom;
     size_t tb = current_tile_bins(it), nbins = current_n_bins(it);

@@ -48,7 +48,7 @@ struct current_iter {
     pend *pend;
     size_t n_pend, cap_pend;
     arrset rail, die, unit;
-    int with_units;
+    int with_units, with_dies;
 };
 
 /* ---- the model ----------------------------------------------------------- */
@@ -162,7 +162,7 @@ static void apply(current_iter *it, size_t i, const kink *k, size_t kb, size_t b
     size_t c = it->s->chip[i];
     size_t j = kb - b0;
     add_kink(it, &it->rail, c * it->chip->n_rails + u->rail, j, kb, k);
-    add_kink(it, &it->die, c * it->chip->n_dies + u->die, j, kb, k);
+    if (it->with_dies) add_kink(it, &it->die, c * it->chip->n_dies + u->die, j, kb, k);
     if (it->with_units) add_kink(it, &it->unit, c * it->chip->n_units + it->s->unit[i], j, kb, k);
 }
 
@@ -185,7 +185,7 @@ static void arrset_free(arrset *a)
 }
 
 int current_iter_create(const sio_chip *chip, const sio_schedule *s, double bin_ns, size_t tile_bins,
-                        int with_units, current_iter **out, sio_error *err)
+                        unsigned maps, current_iter **out, sio_error *err)
 {
     *out = NULL;
     current_iter *it = calloc(1, sizeof *it);
@@ -194,11 +194,13 @@ int current_iter_create(const sio_chip *chip, const sio_schedule *s, double bin_
     it->s = s;
     it->bin_ns = bin_ns;
     it->T = 1.0 / chip->clock_ghz;
+    int with_units = (maps & CURRENT_UNITS) != 0, with_dies = (maps & CURRENT_DIES) != 0;
     it->with_units = with_units;
+    it->with_dies = with_dies;
     it->makespan_ns = (double)sio_schedule_makespan_cyc(s) * it->T;
     double nb = ceil(it->makespan_ns / bin_ns - 1e-9);
     it->n_bins = nb > 0 ? (size_t)nb : 0;
-    size_t rows = s->n_chips * (chip->n_rails + chip->n_dies + (with_units ? chip->n_units : 0));
+    size_t rows = s->n_chips * (chip->n_rails + (with_dies ? chip->n_dies : 0) + (with_units ? chip->n_units : 0));
     if (!tile_bins) {
         /* three doubles per row and bin; keep it near 256 MB, within 2^12..2^18 */
         tile_bins = (size_t)(256.0 * 1024 * 1024 / (24.0 * (double)(rows ? rows : 1)));
@@ -209,7 +211,7 @@ int current_iter_create(const sio_chip *chip, const sio_schedule *s, double bin_
     it->tile = tile_bins;
     it->n_tiles = it->n_bins ? (it->n_bins + tile_bins - 1) / tile_bins : 0;
     if (arrset_init(&it->rail, s->n_chips * chip->n_rails, tile_bins) ||
-        arrset_init(&it->die, s->n_chips * chip->n_dies, tile_bins) ||
+        (with_dies && arrset_init(&it->die, s->n_chips * chip->n_dies, tile_bins)) ||
         (with_units && arrset_init(&it->unit, s->n_chips * chip->n_units, tile_bins)))
         goto oom;
     /* bucket the ops by the tile of their start (a counting sort) */
@@ -285,7 +287,7 @@ static void apply_idle(current_iter *it, size_t b0, size_t b1)
                 kink k = {taus[e], e == 0 ? c->units[u].idle_a : -c->units[u].idle_a, 1};
                 size_t j = kb - b0;
                 add_kink(it, &it->rail, ch * c->n_rails + c->units[u].rail, j, kb, &k);
-                add_kink(it, &it->die, ch * c->n_dies + c->units[u].die, j, kb, &k);
+                if (it->with_dies) add_kink(it, &it->die, ch * c->n_dies + c->units[u].die, j, kb, &k);
                 if (it->with_units) add_kink(it, &it->unit, ch * c->n_units + u, j, kb, &k);
             }
         }
@@ -346,13 +348,13 @@ int current_next(current_iter *it, current_tile *t)
     apply_idle(it, b0, b1);
     size_t nb = b1 - b0;
     reconstruct(it, &it->rail, nb);
-    reconstruct(it, &it->die, nb);
+    if (it->with_dies) reconstruct(it, &it->die, nb);
     if (it->with_units) reconstruct(it, &it->unit, nb);
     t->b0 = b0;
     t->nb = nb;
     t->stride = it->tile;
     t->rail_a = it->rail.out;
-    t->die_a = it->die.out;
+    t->die_a = it->with_dies ? it->die.out : NULL;
     t->unit_a = it->with_units ? it->unit.out : NULL;
     return 1;
 }

@@ -28,16 +28,20 @@ typedef struct current_tile {
     size_t nb;            /* bins in this tile (<= tile_bins) */
     size_t stride;        /* = tile_bins, the row length of the arrays */
     const double *rail_a; /* [chip][rail][bin] */
-    const double *die_a;  /* [chip][die][bin] */
+    const double *die_a;  /* [chip][die][bin], NULL unless asked for */
     const double *unit_a; /* [chip][unit][bin], NULL unless asked for */
 } current_tile;
 
+/* The maps beyond the rails, to ask for in current_iter_create. */
+enum { CURRENT_DIES = 1, CURRENT_UNITS = 2 };
+
 /* Plans the walk: buckets the instructions by tile (O(n), no sort). bin_ns >
 ** 0; tile_bins >= 1 (0 picks a default that keeps the tile arrays under
-** ~256 MB). with_units asks for per-unit maps too. The schedule and chip are
-** borrowed and must outlive the iterator. */
+** ~256 MB). maps: CURRENT_DIES and/or CURRENT_UNITS (rails are always
+** made; every other map costs time per kink and per bin). The schedule and
+** chip are borrowed and must outlive the iterator. */
 int current_iter_create(const sio_chip *chip, const sio_schedule *s, double bin_ns, size_t tile_bins,
-                        int with_units, current_iter **out, sio_error *err);
+                        unsigned maps, current_iter **out, sio_error *err);
 void current_iter_destroy(current_iter *it);   /* NULL is a no-op */
 
 /* Bins of the timeline: ceil(makespan_ns / bin_ns) (0 for an empty schedule). */

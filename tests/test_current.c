@@ -92,7 +92,7 @@ static void walk(double bin_ns, size_t tile, int with_units, double *rail_out /*
 {
     current_iter *it;
     sio_error err;
-    assert_int_equal(current_iter_create(&chip, sched, bin_ns, tile, with_units, &it, &err), 0);
+    assert_int_equal(current_iter_create(&chip, sched, bin_ns, tile, CURRENT_DIES | (with_units ? CURRENT_UNITS : 0), &it, &err), 0);
     assert_int_equal(current_n_bins(it), nbins);
     current_tile t;
     size_t seen = 0;
