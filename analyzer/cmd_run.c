@@ -25,6 +25,7 @@
 #include "report.h"
 
 #define EVENTS_CAP 10000
+#define SUB_BINS 4096   /* bins per pass of the per-bin statistics (L1/L2-sized) */
 
 int run_outputs_add(run_outputs *ro, const char *name, sio_out **out, sio_error *err)
 {
@@ -248,23 +249,31 @@ int cmd_run(const cmd_opts *o)
     float *f32 = uf ? malloc(tb * sizeof *f32) : NULL;
     if (uf && !f32) goto oom;
     while (current_next(it, &t) == 1) {
-        for (size_t k = 0; k < t.nb; k++) power[k] = 0;
-        for (size_t ch = 0; ch < nch; ch++) {
-            for (size_t r = 0; r < nr; r++) {
-                const double *i = t.rail_a + (ch * nr + r) * t.stride;
-                double *d = droop + (ch * nr + r) * tb;
-                pdn_stream_push(streams[ch * nr + r], i, t.nb, d);
-                events_push(ev, ch, r, t.b0, i, d, t.nb);
-                margin_spectrum_push(sp, ch, r, i, t.nb);
-                if (rep) report_push(rep, ch * nr + r, t.b0, i, d, t.nb);
-                for (size_t k = 0; k < t.nb; k++) power[k] += c->rails[r].vdd_v * i[k];
+        /* droop of the whole tile (one overlap-save block), then every other
+        ** pass in sub-chunks that stay in cache from one pass to the next */
+        for (size_t q = 0; q < nch * nr; q++)
+            pdn_stream_push(streams[q], t.rail_a + q * t.stride, t.nb, droop + q * tb);
+        for (size_t k0 = 0; k0 < t.nb; k0 += SUB_BINS) {
+            size_t m = t.nb - k0 < SUB_BINS ? t.nb - k0 : SUB_BINS;
+            double *pw = power + k0;
+            for (size_t k = 0; k < m; k++) pw[k] = 0;
+            for (size_t ch = 0; ch < nch; ch++) {
+                for (size_t r = 0; r < nr; r++) {
+                    const double *i = t.rail_a + (ch * nr + r) * t.stride + k0;
+                    const double *d = droop + (ch * nr + r) * tb + k0;
+                    events_push(ev, ch, r, t.b0 + k0, i, d, m);
+                    margin_spectrum_push(sp, ch, r, i, m);
+                    if (rep) report_push(rep, ch * nr + r, t.b0 + k0, i, d, m);
+                    double vdd = c->rails[r].vdd_v;
+                    for (size_t k = 0; k < m; k++) pw[k] += vdd * i[k];
+                }
             }
+            for (size_t k = 0; k < m; k++) {
+                if (pw[k] > peak_w) { peak_w = pw[k]; t_peak_w = (double)(t.b0 + k0 + k) * bin_ns; }
+                energy_j += pw[k] * bin_ns * 1e-9;
+            }
+            current_window_push(&cw, pw, m);
         }
-        for (size_t k = 0; k < t.nb; k++) {
-            if (power[k] > peak_w) { peak_w = power[k]; t_peak_w = (double)(t.b0 + k) * bin_ns; }
-            energy_j += power[k] * bin_ns * 1e-9;
-        }
-        current_window_push(&cw, power, t.nb);
         if (wf) {
             for (size_t k = 0; k < t.nb; k++) {
                 fprintf(wf, "%.10g", (double)(t.b0 + k) * bin_ns);

@@ -241,31 +241,93 @@ typedef struct unit_index {
     by_start *ops;
 } unit_index;
 
-static int build_index(const sio_chip *chip, const sio_schedule *s, size_t n_chips, unit_index *ix)
+typedef struct span { double lo, hi; } span;
+
+static int cmp_span(const void *a, const void *b)
 {
-    size_t slots = n_chips * chip->n_units;
+    const span *x = a, *y = b;
+    return (x->lo > y->lo) - (x->lo < y->lo);
+}
+
+/* 1 when [a, b) meets one of the n disjoint, sorted spans. */
+static int meets(const span *sp, size_t n, double a, double b)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {   /* the first span ending after a */
+        size_t mid = (lo + hi) / 2;
+        if (sp[mid].hi <= a) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < n && sp[lo].lo < b;
+}
+
+/* Each unit's ops sorted by start, keeping only the ops that overlap the
+** windows of the kept events (the attribution looks nowhere else): one pass
+** over the schedule, memory for the few ops kept. */
+static int build_index(const events_detector *ev, const sio_schedule *s, unit_index *ix)
+{
+    const sio_chip *chip = ev->chip;
+    size_t slots = ev->n_chips * chip->n_units, ne = ev->n_sorted, nsp = 0;
     double T = 1.0 / chip->clock_ghz;
+    span *sp = malloc((ne ? ne : 1) * sizeof *sp);
     ix->off = calloc(slots + 1, sizeof *ix->off);
-    ix->ops = malloc((s->n ? s->n : 1) * sizeof *ix->ops);
-    if (!ix->off || !ix->ops) return -1;
-    for (size_t i = 0; i < s->n; i++) ix->off[(size_t)s->chip[i] * chip->n_units + s->unit[i] + 1]++;
-    for (size_t k = 0; k < slots; k++) ix->off[k + 1] += ix->off[k];
-    size_t *fill = malloc((slots ? slots : 1) * sizeof *fill);
-    if (!fill) return -1;
-    memcpy(fill, ix->off, slots * sizeof *fill);
-    for (size_t i = 0; i < s->n; i++) {
-        by_start *e = &ix->ops[fill[(size_t)s->chip[i] * chip->n_units + s->unit[i]]++];
-        e->start = (double)s->start_cyc[i] * T;
-        e->i = (uint32_t)i;
+    if (!sp || !ix->off) { free(sp); return -1; }
+    for (size_t k = 0; k < ne; k++) {
+        const events_event *e = &ev->sorted[k];
+        sp[k].lo = e->t_peak_ns - e->window_ns - 2 * ev->bin_ns;
+        sp[k].hi = e->t_peak_ns + ev->bin_ns;
     }
+    qsort(sp, ne, sizeof *sp, cmp_span);
+    for (size_t k = 0; k < ne; k++) {   /* merge overlapping spans */
+        if (nsp && sp[k].lo <= sp[nsp - 1].hi) {
+            if (sp[k].hi > sp[nsp - 1].hi) sp[nsp - 1].hi = sp[k].hi;
+        } else {
+            sp[nsp++] = sp[k];
+        }
+    }
+    size_t kept = 0, cap = 1024;
+    ix->ops = malloc(cap * sizeof *ix->ops);
+    uint32_t *slot_of = malloc(cap * sizeof *slot_of);
+    int rc = ix->ops && slot_of ? 0 : -1;
+    for (size_t i = 0; i < s->n && !rc; i++) {
+        double a = (double)s->start_cyc[i] * T, b = (double)(s->start_cyc[i] + s->cycles[i]) * T;
+        if (!meets(sp, nsp, a, b)) continue;
+        if (kept == cap) {
+            cap *= 2;
+            by_start *p = realloc(ix->ops, cap * sizeof *p);
+            if (p) ix->ops = p;
+            uint32_t *q = realloc(slot_of, cap * sizeof *q);
+            if (q) slot_of = q;
+            if (!p || !q) { rc = -1; break; }
+        }
+        ix->ops[kept].start = a;
+        ix->ops[kept].i = (uint32_t)i;
+        slot_of[kept++] = (uint32_t)((size_t)s->chip[i] * chip->n_units + s->unit[i]);
+    }
+    by_start *sorted = rc ? NULL : malloc((kept ? kept : 1) * sizeof *sorted);
+    size_t *fill = rc ? NULL : malloc((slots ? slots : 1) * sizeof *fill);
+    if (!rc && sorted && fill) {
+        for (size_t k = 0; k < kept; k++) ix->off[slot_of[k] + 1]++;
+        for (size_t k = 0; k < slots; k++) ix->off[k + 1] += ix->off[k];
+        memcpy(fill, ix->off, slots * sizeof *fill);
+        for (size_t k = 0; k < kept; k++) sorted[fill[slot_of[k]]++] = ix->ops[k];
+        for (size_t k = 0; k < slots; k++) {
+            by_start *b = sorted + ix->off[k];
+            size_t m = ix->off[k + 1] - ix->off[k], j = 1;
+            while (j < m && b[j - 1].start <= b[j].start) j++;
+            if (j < m) qsort(b, m, sizeof *b, cmp_start);
+        }
+        free(ix->ops);
+        ix->ops = sorted;
+        sorted = NULL;
+    } else {
+        rc = -1;
+    }
+    free(sorted);
     free(fill);
-    for (size_t k = 0; k < slots; k++) {
-        by_start *b = ix->ops + ix->off[k];
-        size_t m = ix->off[k + 1] - ix->off[k], j = 1;
-        while (j < m && b[j - 1].start <= b[j].start) j++;
-        if (j < m) qsort(b, m, sizeof *b, cmp_start);
-    }
-    return 0;
+    free(slot_of);
+    free(sp);
+    return rc;
 }
 
 /* First op of the unit's sorted list whose end is after t. */
@@ -352,7 +414,7 @@ int events_finish(events_detector *ev, const sio_schedule *s)
     qsort(ev->sorted, n, sizeof *ev->sorted, cmp_event);
     if (n && s) {
         unit_index ix = {NULL, NULL};
-        int bad = build_index(ev->chip, s, ev->n_chips, &ix);
+        int bad = build_index(ev, s, &ix);
         if (!bad)
             for (size_t k = 0; k < n; k++) attribute(ev, s, &ix, &ev->sorted[k]);
         free(ix.off);

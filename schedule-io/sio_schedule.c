@@ -74,7 +74,7 @@ static size_t home(uint64_t hv, size_t cap) { return (size_t)(hv >> 7) & (cap - 
 static int strhash_grow_to(strhash *h, size_t want)
 {
     size_t cap = h->cap ? h->cap * 2 : 1024;
-    while (cap < 2 * want) cap *= 2;
+    while (cap < want + want / 3) cap *= 2;   /* load <= 3/4 */
     hslot *sl = big(NULL, cap * sizeof *sl);
     if (!sl) return -1;
     memset(sl, 0, cap * sizeof *sl);
@@ -328,6 +328,25 @@ static int parse_u63(const char *s, size_t n, int64_t *out)
     return 0;
 }
 
+/* "D", "D.D", ".D" or "D." with at most 15 digits: the value as strtod gives
+** it (digits and 10^k are exact doubles, so one division is correctly
+** rounded). Returns 0 for anything else, which then goes to strtod. */
+static int plain_decimal(const char *s, size_t n, double *out)
+{
+    static const double P10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    int64_t m = 0;
+    int digits = 0, frac = -1;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '.' && frac < 0) { frac = 0; continue; }
+        if (s[i] < '0' || s[i] > '9' || ++digits > 15) return 0;
+        m = m * 10 + (s[i] - '0');
+        if (frac >= 0) frac++;
+    }
+    if (!digits) return 0;
+    *out = (double)m / P10[frac > 0 ? frac : 0];
+    return 1;
+}
+
 static const char *quote_text(const char *s, size_t n, char *buf, size_t cap)
 {
     size_t m = n < cap - 4 ? n : cap - 4;
@@ -449,7 +468,7 @@ static int64_t find_id(ld *L, const char *t, size_t n, uint32_t chip)
 static void insert_id(ld *L, uint32_t r, uint64_t hv)
 {
     sio_schedule *s = L->s;
-    if ((L->id_h.n + 1) * 2 > L->id_h.cap && strhash_grow(&L->id_h)) { oom(L); return; }
+    if ((L->id_h.n + 1) * 4 > L->id_h.cap * 3 && strhash_grow(&L->id_h)) { oom(L); return; }
     const char *id = s->id_pool + s->id_off[r];
     size_t w;
     int64_t prev = strhash_find(&L->id_h, s, id_eq, id, strlen(id), s->chip[r], hv, &w);
@@ -700,9 +719,19 @@ static void data_field(ld *L, const char *t, size_t n, size_t k)
         break;
     case K_ACTIVITY: {
         if (n == 0) break;
+        double a;
+        if (plain_decimal(t, n, &a)) {   /* most values: "0.71", "1" */
+            if (a > 1.0) {
+                fail(L, L->rec_line, k, 0, "'activity' must be a number from 0 to 1, not '%s'",
+                     quote_text(t, n, q, sizeof q));
+                return;
+            }
+            s->activity[r] = a;
+            break;
+        }
         char *end;
         errno = 0;
-        double a = strtod(t, &end);
+        a = strtod(t, &end);
         if (end != t + n || n == 0 || !isfinite(a) || errno == ERANGE || a < 0.0 || a > 1.0 ||
             t[0] == ' ') {
             fail(L, L->rec_line, k, 0, "'activity' must be a number from 0 to 1, not '%s'",
