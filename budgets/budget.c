@@ -22,7 +22,12 @@
 ** violation in window a jumps by bisection to the first delay at which the
 ** block's share of that window fits (exact for one instruction: the share
 ** of a trapezoid in a window is unimodal in the delay); dI/dt and droop
-** violations step forward.
+** violations step forward (a power violation takes the furthest jump of
+** three broken windows: first, last, most broken).
+**
+** Lower bound: original makespan, critical path, unit busy time, energy and
+** the packing bound (dual feasible functions u^(k) over aligned windows,
+** least over every placement of each block; docs/budgets.md).
 **
 ** Idle power is a constant per bin (an upper bound: the analyzer's last bin
 ** may be partial), so the cap on ops power is cap - P_idle. The droop check
@@ -47,6 +52,7 @@
 #define FEN_MIN_W 48      /* windows longer than this use the Fenwick tree */
 #define KT_MAX 256        /* kernel taps used by the droop check */
 #define ROUNDS 8          /* re-analysis rounds for the droop margin */
+#define DFF_K 6           /* packing bound: u^(k) for k = 1..DFF_K */
 
 typedef struct lane {     /* one chip's profiles; bins past nb are zero */
     size_t nb;
@@ -226,10 +232,11 @@ static double lane_wsum(const ctx *x, const lane *L, size_t a)
 enum { OK = 0, V_POWER = 1, V_DIDT = 2, V_DROOP = 3 };
 
 /* Checks the block whose profile is in scratch against lane L (NULL: an
-** empty chip). On V_POWER sets *va to the last window broken and *vws to the
-** lane's sum over it. *worst gets the largest window sum of the block plus
-** lane seen (for messages). */
-static int check(const ctx *x, const lane *L, size_t *va, double *vws, double *worst)
+** empty chip). On V_POWER sets va[0..2] to the first window broken, the last
+** one and the one broken by the most, vws[0..2] to the lane's sums over
+** them. *worst gets the largest window sum of the block plus lane seen (for
+** messages). */
+static int check(const ctx *x, const lane *L, size_t va[3], double vws[3], double *worst)
 {
     const size_t LB = x->LB, RB = x->RB, span = RB - LB + 1;
     int res = OK;
@@ -237,11 +244,16 @@ static int check(const ctx *x, const lane *L, size_t *va, double *vws, double *w
     if (x->use_pw) {
         const size_t W = x->W;
         size_t a0 = LB + 1 >= W ? LB + 1 - W : 0;
-        double ws = lane_wsum(x, L, a0), wg = 0;
+        double ws = lane_wsum(x, L, a0), wg = 0, most = 0;
         for (size_t b = a0 > LB ? a0 : LB; b < a0 + W && b <= RB; b++) wg += x->gp[b - LB];
         for (size_t a = a0; a <= RB; a++) {
             if (ws + wg > *worst) *worst = ws + wg;
-            if (ws + wg > x->B) { res = V_POWER; *va = a; *vws = ws; }
+            if (ws + wg > x->B) {
+                if (!res) { va[0] = a; vws[0] = ws; }
+                res = V_POWER;
+                va[1] = a; vws[1] = ws;
+                if (ws + wg - x->B > most) { most = ws + wg - x->B; va[2] = a; vws[2] = ws; }
+            }
             size_t e = a + W;
             ws += lane_pw(L, e) - lane_pw(L, a);
             wg += (e <= RB ? x->gp[e - LB] : 0.0) - (a >= LB ? x->gp[a - LB] : 0.0);
@@ -594,9 +606,9 @@ static int alone(ctx *x, budget_report *rep)
         double best = INFINITY;
         for (int64_t ph = 0; ph < phases; ph++) {
             if (block_profile(x, g, ph)) return BUDGET_ENOMEM;
-            size_t va;
-            double vws, worst;
-            res = check(x, NULL, &va, &vws, &worst);
+            size_t va[3];
+            double vws[3], worst;
+            res = check(x, NULL, va, vws, &worst);
             if (worst < best) best = worst;
             if (res == OK) break;
         }
@@ -654,12 +666,21 @@ static int schedule(ctx *x, int order, int64_t cap_cyc, budget_report *rep)
         int64_t d0 = d, step = 1;
         for (;;) {
             if (block_profile(x, g, d) || lane_grow(x, L, lane_need(x))) goto out;
-            size_t va = 0;
-            double vws = 0, worst;
-            int res = check(x, L, &va, &vws, &worst);
+            size_t va[3] = {0, 0, 0};
+            double vws[3] = {0, 0, 0}, worst;
+            int res = check(x, L, va, vws, &worst);
             if (res == OK) break;
-            if (res == V_POWER) d = jump(x, g, d, va, x->B - vws);
-            else d += step++ / 4 + 1;
+            if (res == V_POWER) {
+                /* every delay before a broken window's jump breaks that
+                ** window (exact for one instruction): take the furthest */
+                int64_t nd = d + 1;
+                for (int k = 0; k < 3; k++) {
+                    if (k && va[k] == va[k - 1]) continue;
+                    int64_t j = jump(x, g, d, va[k], x->B - vws[k]);
+                    if (j > nd) nd = j;
+                }
+                d = nd;
+            } else d += step++ / 4 + 1;
             if (d - d0 > cap_cyc) {
                 rc = name_block(x, g, rep, "no start found within", (double)cap_cyc, (double)cap_cyc, "cycles of delay");
                 goto out;
@@ -683,6 +704,98 @@ out:
 }
 
 /* ---- lower bound ----------------------------------------------------------- */
+
+/* The dual feasible function u^(k) of Fekete and Schepers: if sum x <= 1
+** then sum u(x) <= 1, and u(x) <= (k + 1) / k x for every x >= 0. Rounded
+** down (a tolerance below each step), so it never exceeds the exact one. */
+static double dff(int k, double v)
+{
+    double m = ceil((double)(k + 1) * v - 1e-9) - 1;
+    return m > 0 ? m / (double)k : 0.0;
+}
+
+/* Packing bound (docs/budgets.md): per chip, sum over blocks of the least,
+** over every placement against the grid of aligned windows, of
+** sum_windows u^(k)(block's share / (W x (cap - P_idle))); one sum per k.
+** Returns the bound in cycles, 0 when the bin phases do not repeat within
+** 1000 cycles (the placements could not all be tried). */
+static int64_t packing_bound(ctx *x, double cap)
+{
+    int64_t phases = 0;
+    for (int64_t p = 1; p <= 1000 && !phases; p++) {
+        double b = (double)p * x->T / x->bin;
+        if (fabs(b - round(b)) < 1e-9) phases = p;
+    }
+    if (!phases || x->ng == 0) return 0;
+    const size_t W = x->W, P = (size_t)phases;
+    const size_t pbins = (size_t)round((double)phases * x->T / x->bin);   /* bins per phase period */
+    /* placements against the window grid repeat every `per` phase periods */
+    size_t per = 1;
+    while ((per * pbins) % W) per++;
+    const double wb = (double)W * (cap - x->p_idle_w);     /* ops budget of a window sum */
+    double *sum = calloc(x->nch * (DFF_K + 1), sizeof *sum), **pre = calloc(P, sizeof *pre);
+    size_t *lb = malloc(P * sizeof *lb), *sp = malloc(P * sizeof *sp), *pcap = calloc(P, sizeof *pcap);
+    int64_t out = -1;
+    if (!sum || !pre || !lb || !sp || !pcap) goto done;
+    for (size_t g = 0; g < x->ng; g++) {
+        double best[DFF_K + 1];
+        for (int k = 1; k <= DFF_K; k++) best[k] = INFINITY;
+        size_t smax = 0;
+        double mx = 0, zero = 1;
+        for (size_t ph = 0; ph < P; ph++) {   /* the profile at each phase, as prefix sums */
+            if (block_profile(x, g, (int64_t)ph)) goto done;
+            size_t span = x->RB - x->LB + 1;
+            if (span > smax) smax = span;
+            if (span + 1 > pcap[ph]) {
+                double *q = realloc(pre[ph], 2 * (span + 1) * sizeof *q);
+                if (!q) goto done;
+                pre[ph] = q;
+                pcap[ph] = 2 * (span + 1);
+            }
+            lb[ph] = x->LB;
+            sp[ph] = span;
+            double *row = pre[ph];
+            row[0] = 0;
+            for (size_t q = 0; q < span; q++) {
+                row[q + 1] = row[q] + x->gp[q];
+                if (x->gp[q] > mx) mx = x->gp[q];
+            }
+        }
+        if (mx * (double)(smax < W ? smax : W) / wb * (DFF_K + 1) > 1) zero = 0;   /* else every u^(k) is 0 */
+        for (size_t d = 0; !zero && d < P * per; d++) {
+            size_t ph = d % P, L0 = lb[ph] + (d / P) * pbins, span = sp[ph];
+            const double *row = pre[ph];
+            double v[DFF_K + 1] = {0};
+            for (size_t w0 = L0 - L0 % W; w0 < L0 + span; w0 += W) {   /* windows [w0, w0 + W) */
+                size_t a = w0 > L0 ? w0 - L0 : 0, e = w0 + W - L0;
+                if (e > span) e = span;
+                double sh = (row[e] - row[a]) / wb;
+                for (int k = 1; k <= DFF_K; k++) v[k] += dff(k, sh);
+            }
+            for (int k = 1; k <= DFF_K; k++) if (v[k] < best[k]) best[k] = v[k];
+        }
+        if (zero) continue;
+        size_t c = x->s->chip[x->g_mem[x->g_off[g]]];
+        for (int k = 1; k <= DFF_K; k++) sum[c * (DFF_K + 1) + (size_t)k] += best[k];
+    }
+    out = 0;
+    double eps = x->p_idle_w * x->bin / wb;   /* the last window may hold this much more */
+    for (size_t c = 0; c < x->nch; c++)
+        for (int k = 1; k <= DFF_K; k++) {
+            double sig = sum[c * (DFF_K + 1) + (size_t)k] - (double)(k + 1) / k * (1 + eps);
+            double m_ns = ((double)W * sig - 1) * x->bin;
+            int64_t m = (int64_t)ceil(m_ns / x->T - 1e-6);
+            if (m > out) out = m;
+        }
+done:
+    for (size_t ph = 0; pre && ph < P; ph++) free(pre[ph]);
+    free(sum);
+    free(pre);
+    free(lb);
+    free(sp);
+    free(pcap);
+    return out;
+}
 
 static int lower_bound(ctx *x, const budget_spec *sp, budget_report *rep)
 {
@@ -719,6 +832,12 @@ static int lower_bound(ctx *x, const budget_spec *sp, budget_report *rep)
             if (m > en) en = m;
         }
     }
+    int64_t pk = 0;
+    if (sp->power_cap_w > 0) {
+        pk = packing_bound(x, sp->power_cap_w);
+        if (pk < 0) { free(es); free(busy); free(ord); free(e_ops); return -1; }
+    }
+    rep->lb_packing_cyc = pk;
     rep->lb_makespan_cyc = mk;
     rep->lb_critical_cyc = cp;
     rep->lb_busy_cyc = bz;
@@ -727,6 +846,7 @@ static int lower_bound(ctx *x, const budget_spec *sp, budget_report *rep)
     if (cp > lb) lb = cp;
     if (bz > lb) lb = bz;
     if (en > lb) lb = en;
+    if (pk > lb) lb = pk;
     rep->lb_cyc = lb;
     free(es); free(busy); free(ord); free(e_ops);
     return 0;

@@ -68,7 +68,8 @@ typedef struct budget_figs {
 /* The outcome of budget_retime. Lower bound (cycles): the largest of the
 ** original makespan, the critical path of the deps, each unit's busy time
 ** and, with a power cap, the energy bound of docs/budgets.md:
-**   M >= (E_ops - cap x window_ns) / (cap - P_idle)   per chip. */
+**   M >= (E_ops - cap x window_ns) / (cap - P_idle)   per chip,
+** and the packing bound (rigid blocks that cannot run together; same doc). */
 typedef struct budget_report {
     budget_figs before, after;
     int64_t lb_cyc;            /* the lower bound */
@@ -80,6 +81,7 @@ typedef struct budget_report {
     size_t max_block;          /* instructions in the largest block */
     int order_used;            /* BUDGET_ORDER_START or _CRITICAL */
     size_t culprit;            /* EINFEASIBLE: the instruction named, or SIZE_MAX */
+    int64_t lb_packing_cyc;    /* power cap: the packing bound (docs/budgets.md), 0 if not computed */
 } budget_report;
 
 /* Re-times schedule s of chip to spec. On BUDGET_OK sets *new_start_cyc to a

@@ -76,13 +76,17 @@ typedef struct field {
 #define GT0 0, 1, DBL_MAX
 #define GE0 0, 0, DBL_MAX
 #define NONEMPTY 1, 0, DBL_MAX
-#define CELSIUS (-273.15), 1, DBL_MAX
+#define CELSIUS (-273.15), 1, 1e4
+/* Physical values with an upper limit far beyond any chip, so that no
+** product of them overflows (a 1e308 A op would make every sum infinite). */
+#define POS(hi) 0, 1, (hi)
+#define NONNEG(hi) 0, 0, (hi)
 
 static const field chip_fields[] = {
     {"format", F_STR, "", REQ, NONEMPTY, 0, NO_OFF},
     {"name", F_STR, "", REQ, NONEMPTY, 0, offsetof(sio_chip, name)},
-    {"clock_ghz", F_REAL, "GHz", REQ, GT0, 0, offsetof(sio_chip, clock_ghz)},
-    {"outline_mm", F_REALS, "mm", REQ, GT0, 2, offsetof(sio_chip, outline_mm)},
+    {"clock_ghz", F_REAL, "GHz", REQ, POS(1e3), 0, offsetof(sio_chip, clock_ghz)},
+    {"outline_mm", F_REALS, "mm", REQ, POS(1e4), 2, offsetof(sio_chip, outline_mm)},
     {"dies", F_ARR, "", REQ, NONEMPTY, 0, NO_OFF},
     {"rails", F_ARR, "", REQ, NONEMPTY, 0, NO_OFF},
     {"units", F_ARR, "", REQ, NONEMPTY, 0, NO_OFF},
@@ -97,11 +101,11 @@ static const field die_fields[] = {
 
 static const field rail_fields[] = {
     {"name", F_STR, "", REQ, NONEMPTY, 0, offsetof(sio_rail, name)},
-    {"vdd_v", F_REAL, "V", REQ, GT0, 0, offsetof(sio_rail, vdd_v)},
-    {"guardband_mv", F_REAL, "mV", OPT(70), GE0, 0, offsetof(sio_rail, guardband_mv)},
-    {"didt_limit_a_per_ns", F_REAL, "A/ns", OPT(8), GT0, 0,
+    {"vdd_v", F_REAL, "V", REQ, POS(1e3), 0, offsetof(sio_rail, vdd_v)},
+    {"guardband_mv", F_REAL, "mV", OPT(70), NONNEG(1e6), 0, offsetof(sio_rail, guardband_mv)},
+    {"didt_limit_a_per_ns", F_REAL, "A/ns", OPT(8), POS(1e9), 0,
      offsetof(sio_rail, didt_limit_a_per_ns)},
-    {"didt_window_ns", F_REAL, "ns", OPT(5), GT0, 0, offsetof(sio_rail, didt_window_ns)},
+    {"didt_window_ns", F_REAL, "ns", OPT(5), POS(1e6), 0, offsetof(sio_rail, didt_window_ns)},
     {"pdn", F_OBJ, "", OPT(0), ANY, 0, NO_OFF},
     {"impedance_csv", F_STR, "", OPT(0), NONEMPTY, 0, NO_OFF},
 };
@@ -113,11 +117,11 @@ static const field pdn_fields[] = {
 
 static const field stage_fields[] = {
     {"name", F_STR, "", REQ, NONEMPTY, 0, offsetof(sio_stage, name)},
-    {"r_ohm", F_REAL, "ohm", REQ, GE0, 0, offsetof(sio_stage, r_ohm)},
-    {"l_h", F_REAL, "H", REQ, GE0, 0, offsetof(sio_stage, l_h)},
-    {"c_f", F_REAL, "F", REQ, GT0, 0, offsetof(sio_stage, c_f)},
-    {"esr_ohm", F_REAL, "ohm", OPT(0), GE0, 0, offsetof(sio_stage, esr_ohm)},
-    {"esl_h", F_REAL, "H", OPT(0), GE0, 0, offsetof(sio_stage, esl_h)},
+    {"r_ohm", F_REAL, "ohm", REQ, NONNEG(1e3), 0, offsetof(sio_stage, r_ohm)},
+    {"l_h", F_REAL, "H", REQ, NONNEG(1e3), 0, offsetof(sio_stage, l_h)},
+    {"c_f", F_REAL, "F", REQ, POS(1e6), 0, offsetof(sio_stage, c_f)},
+    {"esr_ohm", F_REAL, "ohm", OPT(0), NONNEG(1e3), 0, offsetof(sio_stage, esr_ohm)},
+    {"esl_h", F_REAL, "H", OPT(0), NONNEG(1e3), 0, offsetof(sio_stage, esl_h)},
 };
 
 static const field unit_fields[] = {
@@ -126,34 +130,34 @@ static const field unit_fields[] = {
     {"die", F_INT, "", REQ, 0, 0, INT_MAX, 0, NO_OFF},
     {"rail", F_STR, "", REQ, NONEMPTY, 0, NO_OFF},
     {"rect_mm", F_REALS, "mm", REQ, ANY, 4, offsetof(sio_unit, rect_mm)},
-    {"idle_a", F_REAL, "A", OPT(0), GE0, 0, offsetof(sio_unit, idle_a)},
+    {"idle_a", F_REAL, "A", OPT(0), NONNEG(1e6), 0, offsetof(sio_unit, idle_a)},
 };
 
 static const field op_fields[] = {
     {"op", F_STR, "", REQ, NONEMPTY, 0, offsetof(sio_op, name)},
     {"class", F_STR, "", REQ, NONEMPTY, 0, NO_OFF},
-    {"current_a", F_REAL, "A", REQ, GE0, 0, offsetof(sio_op, current_a)},
-    {"ramp_cycles", F_I64, "cycles", OPT(0), GE0, 0, offsetof(sio_op, ramp_cycles)},
+    {"current_a", F_REAL, "A", REQ, NONNEG(1e6), 0, offsetof(sio_op, current_a)},
+    {"ramp_cycles", F_I64, "cycles", OPT(0), NONNEG(4503599627370496.0), 0, offsetof(sio_op, ramp_cycles)},
 };
 
 static const field thermal_fields[] = {
     {"ambient_c", F_REAL, "C", OPT(40), CELSIUS, 0, offsetof(sio_thermal, ambient_c)},
     {"grid", F_SIZES, "cells", OPT(64), 2, 0, 4096, 2, offsetof(sio_thermal, grid)},
-    {"h_top_w_m2k", F_REAL, "W/(m^2 K)", REQ, GT0, 0, offsetof(sio_thermal, h_top_w_m2k)},
-    {"h_bottom_w_m2k", F_REAL, "W/(m^2 K)", OPT(0), GE0, 0,
+    {"h_top_w_m2k", F_REAL, "W/(m^2 K)", REQ, POS(1e12), 0, offsetof(sio_thermal, h_top_w_m2k)},
+    {"h_bottom_w_m2k", F_REAL, "W/(m^2 K)", OPT(0), NONNEG(1e12), 0,
      offsetof(sio_thermal, h_bottom_w_m2k)},
     {"hotspot_c", F_REAL, "C", OPT(95), CELSIUS, 0, offsetof(sio_thermal, hotspot_c)},
     {"limit_c", F_REAL, "C", OPT(105), CELSIUS, 0, offsetof(sio_thermal, limit_c)},
-    {"frame_ns", F_I64, "ns", OPT(10000), 1, 0, DBL_MAX, 0, offsetof(sio_thermal, frame_ns)},
+    {"frame_ns", F_I64, "ns", OPT(10000), 1, 0, 1e12, 0, offsetof(sio_thermal, frame_ns)},
     {"layers", F_ARR, "", REQ, NONEMPTY, 0, NO_OFF},
 };
 
 static const field layer_fields[] = {
     {"name", F_STR, "", REQ, NONEMPTY, 0, offsetof(sio_layer, name)},
     {"die", F_INT, "", OPT(0), 0, 0, INT_MAX, 0, NO_OFF},
-    {"thickness_m", F_REAL, "m", REQ, GT0, 0, offsetof(sio_layer, thickness_m)},
-    {"k_w_mk", F_REAL, "W/(m K)", REQ, GT0, 0, offsetof(sio_layer, k_w_mk)},
-    {"cv_j_m3k", F_REAL, "J/(m^3 K)", REQ, GT0, 0, offsetof(sio_layer, cv_j_m3k)},
+    {"thickness_m", F_REAL, "m", REQ, POS(10), 0, offsetof(sio_layer, thickness_m)},
+    {"k_w_mk", F_REAL, "W/(m K)", REQ, POS(1e6), 0, offsetof(sio_layer, k_w_mk)},
+    {"cv_j_m3k", F_REAL, "J/(m^3 K)", REQ, POS(1e12), 0, offsetof(sio_layer, cv_j_m3k)},
 };
 
 #define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))
@@ -289,11 +293,13 @@ static const char *closest(const char *s, const void *base, size_t n, size_t str
     return best;
 }
 
-/* Formats the limits of f for "must be ..." messages. */
-static void limits_str(const field *f, char *buf, size_t size)
+/* Formats, for "must be ..." messages, the limit that x breaks: the lower
+** one alone when x is below it (the usual mistake: a sign, a zero). */
+static void limits_str(const field *f, double x, char *buf, size_t size)
 {
-    if (f->hi < DBL_MAX)
-        snprintf(buf, size, "between %.15g and %.15g", f->lo, f->hi);
+    int below = f->lo_open ? !(x > f->lo) : !(x >= f->lo);
+    if (f->hi < DBL_MAX && !below)
+        snprintf(buf, size, "at most %.15g", f->hi);
     else
         snprintf(buf, size, "%s %.15g", f->lo_open ? ">" : ">=", f->lo);
 }
@@ -315,7 +321,7 @@ static int read_number(ctx *c, const field *f, const json_t *v, int integer, dou
                     f->unit[0] ? " (" : "", f->unit, f->unit[0] ? ")" : "", type_name(v));
     *x = json_number_value(v);
     if (!in_limits(f, *x)) {
-        limits_str(f, lim, sizeof lim);
+        limits_str(f, *x, lim, sizeof lim);
         if (integer)
             return fail(c, 0, "must be %s, got %" JSON_INTEGER_FORMAT, lim,
                         json_integer_value(v));
@@ -361,6 +367,13 @@ static int read_value(ctx *c, const field *f, const json_t *v, void *dst)
             return fail(c, 0, "expected a string, got %s", type_name(v));
         if ((double)json_string_length(v) < f->lo)
             return fail(c, 0, "must not be empty");
+        if (strcmp(f->key, "format") != 0 && strcmp(f->key, "impedance_csv") != 0) {
+            /* names go into CSV, JSON and HTML outputs: no quoting surprises */
+            const char *t = json_string_value(v);
+            for (size_t q = 0; q < json_string_length(v); q++)
+                if (t[q] == ',' || t[q] == '"' || (unsigned char)t[q] < 0x20)
+                    return fail(c, 0, "names may not hold commas, double quotes or control characters");
+        }
         if (p) {
             char *s = strdup(json_string_value(v));
             if (!s)

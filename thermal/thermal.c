@@ -16,8 +16,8 @@
 ** approximated: the results equal a direct solve of the grid model to
 ** round-off. REDFT01 (DCT-III) inverts REDFT10 up to a factor 2n per axis,
 ** so inverse maps are scaled by 1 / (4 nx ny). Both are computed through
-** FFTW's real FFTs by Makhoul's method (see dct_fwd), same numbers, ~4x
-** faster than FFTW's r2r kinds.
+** one batched 2-D real FFT by Makhoul's method (see dct_fwd), same numbers,
+** ~3x faster than FFTW's r2r kinds or 1-D transforms along each axis.
 **
 ** Steady: per mode a symmetric tridiagonal solve. The plan stores the
 ** reciprocal pivots of its LDL^T factorisation, computed without
@@ -37,9 +37,13 @@
 **
 ** Storage:
 **   steady  piv_inv[m L + l] (mode-major)
-**   frame   decay[i nm + m], gain[i nm + m], wd[(d L + i) nm + m] (the die
-**           rows of W), state y[i nm + m]: modes innermost, so a frame runs
-**           independent, vectorisable loops over blocks of modes;
+**   frame   fac: per block b of BLOCK modes (the last block padded with
+**           zero factors), per component i, BLOCK decays, BLOCK gains and
+**           BLOCK entries of each die row of W: fac[((b L + i)(2 + D) + j)
+**           BLOCK + k], j = 0 decay, 1 gain, 2 + d die d. State y[(b L + i)
+**           BLOCK + k]. A frame reads both in storage order, one sequential
+**           stream each (~5 MB: the frame is memory-bound), with fixed-length
+**           loops over the BLOCK modes;
 **           w[(m L + l) L + i] (all of W, mode-major: whole-stack output and
 **           setting a state, not per frame).
 ** Spectral maps are map-major for FFTW: map j of a buffer at [j nm + m].
@@ -54,7 +58,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { BLOCK = 512 };        /* modes per block of a frame (4 KB per array) */
+enum { BLOCK = 32 };         /* modes per block of a frame's factors */
 
 struct thermal_plan {
     size_t nx, ny, nm;       /* grid; nm = nx ny modes (and cells) */
@@ -67,23 +71,32 @@ struct thermal_plan {
     double gbot;             /* bottom layer to ambient (W/K), 0 = none */
     size_t *die_layer;       /* nd: the layer of each die */
     double *piv_inv;         /* nm nl */
-    double *decay, *gain;    /* nl nm, frame plans only */
-    double *scr;             /* BLOCK scratch for a frame */
-    double *wd;              /* nd nl nm */
+    size_t nb;               /* blocks of BLOCK modes (the last one padded) */
+    double *fac;             /* frame factors, nb nl (2 + nd) BLOCK, see top */
+    double *scr;             /* 2 nd BLOCK scratch for a frame */
     double *w;               /* nm nl nl */
-    double *bufp;            /* nd maps (power in, spectra) */
+    double *bufp;            /* nd maps (power spectra) */
+    double *lastp;           /* nd maps: the power bufp is the spectrum of */
+    int have_lastp;          /* lastp valid */
     double *buft;            /* nl maps (temperature spectra out) */
     double *wr;              /* fftw real work: nl maps */
     fftw_complex *wc;        /* fftw complex work: nl half spectra */
     double *cx, *sx, *cy, *sy; /* cos, sin of pi k / (2 n) per axis */
-    fftw_plan f_rows, f_cols;        /* r2c, nd maps (DCT-II) */
-    fftw_plan i_rows[2], i_cols[2];  /* c2r, [0] nd maps, [1] nl maps (DCT-III) */
+    size_t *py;              /* Makhoul's reordering of the rows: v_m = x_py[m] */
+    fftw_plan f_2d;          /* r2c, nd maps (DCT-II) */
+    fftw_plan i_2d[2];       /* c2r, [0] nd maps, [1] nl maps (DCT-III) */
 };
 
 struct thermal_state {
     const thermal_plan *plan;
-    double *y;               /* nm nl modal coordinates (DCT-II scale) */
+    double *y;               /* nb nl BLOCK modal coordinates (DCT-II scale) */
 };
+
+/* Index of mode m, component i in a state's y. */
+static size_t y_at(size_t nl, size_t m, size_t i)
+{
+    return ((m / BLOCK) * nl + i) * BLOCK + m % BLOCK;
+}
 
 /* ---- small dense helpers ---- */
 
@@ -181,144 +194,123 @@ static int check_stack(const thermal_stack *s)
     return THERMAL_OK;
 }
 
-/* ---- the DCT-II / DCT-III through real FFTs ----
-** REDFT10 (X_k = 2 sum_n x_n cos(pi k (2n+1) / 2N)) and REDFT01 (its inverse
-** times 2N) computed along each axis by Makhoul's method, which is ~4x
-** faster than FFTW's r2r kinds here (FFTW has no SIMD codelets for them):
-** reorder v_m = x_2m, v_N-1-m = x_2m+1; V = DFT(v) (r2c); then
-** X_k = 2 Re(exp(-i pi k / 2N) V_k). Inverse: V_k = exp(i pi k / 2N)
-** (X_k - i X_N-k), X_N = 0; v = c2r(V) (unnormalised); x_2m = v_m,
-** x_2m+1 = v_N-1-m. Same numbers as FFTW's REDFT10 / REDFT01. */
+/* ---- the 2-D DCT-II / DCT-III through one 2-D real FFT ----
+** REDFT10 along both axes (X_k = 2 sum_n x_n cos(pi k (2n+1) / 2N) per axis)
+** and REDFT01 (its inverse times 2N per axis), by Makhoul's method in two
+** dimensions. Per axis the reordering v_m = x_2m, v_N-1-m = x_2m+1 (x at
+** perm[m]) turns the DCT into a DFT; applied to both axes, V = 2-D DFT(v)
+** (one r2c of the whole map; along x the reordering is done by two strided
+** loops, along y through the row table py) and, with w_k = exp(-i pi k / 2N) per axis,
+**     X(k1, k2) = 2 Re(w1 w2 V(k1, k2)) + 2 Re(w1 conj(w2) V(k1, N2-k2))
+** (V(k1, N2) = V(k1, 0); k1 >= N1/2+1 through V(k1, k2) = conj V(N1-k1, -k2)).
+** The inverse builds the half spectrum
+**     H(k1, k2) = conj(w1 w2) (X(k1,k2) - X(N1-k1,N2-k2)
+**                              - i (X(N1-k1,k2) + X(k1,N2-k2)))
+** (X at index N is 0), runs one c2r (unnormalised) and un-reorders. Same
+** numbers as FFTW's REDFT10 / REDFT01 in both axes; the batched 2-D FFTs on
+** contiguous maps are ~5x faster than 1-D transforms along the columns. */
 
 static size_t half(size_t n) { return n / 2 + 1; }
 
-/* Row transforms: maps*ny contiguous rows of nx; column transforms: ny
-** points at stride nx, vectorised over nx columns and the maps. */
+/* r2c of nd maps; c2r of nd maps ([0]) and nl maps ([1]); wr holds maps at
+** distance nm, wc half spectra (ny rows of hx) at distance ny hx. */
 static int plan_dct(thermal_plan *p)
 {
-    int nx = (int)p->nx, ny = (int)p->ny, nm = (int)p->nm;
-    int hx = (int)half(p->nx), hy = (int)half(p->ny);
-    size_t counts[2] = {p->nd, p->nl};
+    int n[2] = {(int)p->ny, (int)p->nx};
+    int nm = (int)p->nm, nh = (int)(p->ny * half(p->nx));
+    int counts[2] = {(int)p->nd, (int)p->nl};
     unsigned fl = FFTW_MEASURE;
-    fftw_iodim rd = {nx, 1, 1}, cd = {ny, nx, nx};
-    fftw_iodim rh = {(int)p->nd * ny, nx, hx};
-    fftw_iodim ch[2] = {{(int)p->nd, nm, hy * nx}, {nx, 1, 1}};
-    p->f_rows = fftw_plan_guru_dft_r2c(1, &rd, 1, &rh, p->wr, p->wc, fl);
-    p->f_cols = fftw_plan_guru_dft_r2c(1, &cd, 2, ch, p->wr, p->wc, fl);
-    if (!p->f_rows || !p->f_cols) return THERMAL_EFFTW;
+    p->f_2d = fftw_plan_many_dft_r2c(2, n, counts[0], p->wr, NULL, 1, nm, p->wc,
+                                     NULL, 1, nh, fl);
+    if (!p->f_2d) return THERMAL_EFFTW;
     for (int k = 0; k < 2; k++) {
-        fftw_iodim rhi = {(int)counts[k] * ny, hx, nx};
-        fftw_iodim chi[2] = {{(int)counts[k], hy * nx, nm}, {nx, 1, 1}};
-        p->i_rows[k] = fftw_plan_guru_dft_c2r(1, &rd, 1, &rhi, p->wc, p->wr, fl);
-        p->i_cols[k] = fftw_plan_guru_dft_c2r(1, &cd, 2, chi, p->wc, p->wr, fl);
-        if (!p->i_rows[k] || !p->i_cols[k]) return THERMAL_EFFTW;
+        p->i_2d[k] = fftw_plan_many_dft_c2r(2, n, counts[k], p->wc, NULL, 1, nh,
+                                            p->wr, NULL, 1, nm, fl);
+        if (!p->i_2d[k]) return THERMAL_EFFTW;
     }
     return THERMAL_OK;
 }
 
-/* 2-D REDFT10 of the first nd maps of x, in place. */
-static void dct_fwd(thermal_plan *p, double *x)
+/* 2-D REDFT10 of the nd maps of x into bufp. */
+static void dct_fwd(thermal_plan *p, const double *x)
 {
-    size_t nx = p->nx, ny = p->ny, nm = p->nm, hx = half(nx), hy = half(ny);
-    size_t rows = p->nd * ny;
-    double *wr = p->wr;
-    fftw_complex *wc = p->wc;
-    /* along x */
-    for (size_t r = 0; r < rows; r++) {
-        const double *xr = x + r * nx;
-        double *v = wr + r * nx;
-        for (size_t m = 0; 2 * m < nx; m++) v[m] = xr[2 * m];
-        for (size_t m = 0; 2 * m + 1 < nx; m++) v[nx - 1 - m] = xr[2 * m + 1];
-    }
-    fftw_execute(p->f_rows);
-    for (size_t r = 0; r < rows; r++) {
-        const fftw_complex *vc = wc + r * hx;
-        double *xr = x + r * nx;
-        for (size_t k = 0; k < hx && k < nx; k++)
-            xr[k] = 2.0 * (vc[k][0] * p->cx[k] + vc[k][1] * p->sx[k]);
-        for (size_t k = hx; k < nx; k++)
-            xr[k] = 2.0 * (vc[nx - k][0] * p->cx[k] - vc[nx - k][1] * p->sx[k]);
-    }
-    /* along y */
+    size_t nx = p->nx, ny = p->ny, nm = p->nm, hx = half(nx);
+    const size_t *py = p->py;
+    const double *cx = p->cx, *sx = p->sx;
     for (size_t d = 0; d < p->nd; d++) {
-        const double *xm = x + d * nm;
-        double *v = wr + d * nm;
-        for (size_t m = 0; 2 * m < ny; m++)
-            memcpy(v + m * nx, xm + 2 * m * nx, nx * sizeof *v);
-        for (size_t m = 0; 2 * m + 1 < ny; m++)
-            memcpy(v + (ny - 1 - m) * nx, xm + (2 * m + 1) * nx, nx * sizeof *v);
+        for (size_t m2 = 0; m2 < ny; m2++) {
+            const double *restrict src = x + d * nm + py[m2] * nx;
+            double *restrict v = p->wr + d * nm + m2 * nx;
+            for (size_t m = 0; 2 * m < nx; m++) v[m] = src[2 * m];
+            for (size_t m = 0; 2 * m + 1 < nx; m++) v[nx - 1 - m] = src[2 * m + 1];
+        }
     }
-    fftw_execute(p->f_cols);
+    fftw_execute(p->f_2d);
     for (size_t d = 0; d < p->nd; d++) {
-        for (size_t k = 0; k < ny; k++) {
-            int lo = k < hy;
-            const fftw_complex *vc = wc + (d * hy + (lo ? k : ny - k)) * nx;
-            double c = 2.0 * p->cy[k], s = lo ? 2.0 * p->sy[k] : -2.0 * p->sy[k];
-            double *xr = x + d * nm + k * nx;
-            for (size_t j = 0; j < nx; j++) xr[j] = vc[j][0] * c + vc[j][1] * s;
+        const fftw_complex *vd = p->wc + d * ny * hx;
+        for (size_t k2 = 0; k2 < ny; k2++) {
+            const fftw_complex *ra = vd + k2 * hx, *rb = vd + (k2 ? ny - k2 : 0) * hx;
+            double c2 = 2.0 * p->cy[k2], s2 = 2.0 * p->sy[k2];
+            double *restrict xr = p->bufp + d * nm + k2 * nx;
+            /* k1 and N1-k1 share A = V(k1, k2), B = V(k1, N2-k2): with
+            ** u = c2 (Ar+Br) + s2 (Ai-Bi), t = c2 (Ai+Bi) - s2 (Ar-Br),
+            ** X(k1) = c1 u + s1 t and X(N1-k1) = s1 u - c1 t */
+            xr[0] = c2 * (ra[0][0] + rb[0][0]) + s2 * (ra[0][1] - rb[0][1]);
+            for (size_t k1 = 1; 2 * k1 <= nx; k1++) {
+                double ar = ra[k1][0], ai = ra[k1][1], br = rb[k1][0], bi = rb[k1][1];
+                double u = c2 * (ar + br) + s2 * (ai - bi);
+                double t = c2 * (ai + bi) - s2 * (ar - br);
+                xr[k1] = cx[k1] * u + sx[k1] * t;
+                if (2 * k1 < nx) xr[nx - k1] = sx[k1] * u - cx[k1] * t;
+            }
         }
     }
 }
 
-/* 2-D REDFT01 of the first nmaps (nd or nl) maps of x, in place. */
-static void dct_inv(thermal_plan *p, double *x, size_t nmaps)
+/* 2-D REDFT01 of the first nmaps (nd or nl) maps of x; writes them scaled by
+** 1 / (4 nm) plus ambient into out (absolute degrees C). */
+static void dct_inv(thermal_plan *p, const double *x, size_t nmaps, double *out)
 {
-    size_t nx = p->nx, ny = p->ny, nm = p->nm, hx = half(nx), hy = half(ny);
-    size_t rows = nmaps * ny;
-    int which = nmaps == p->nd ? 0 : 1;
-    double *wr = p->wr;
-    fftw_complex *wc = p->wc;
-    /* along y */
+    size_t nx = p->nx, ny = p->ny, nm = p->nm, hx = half(nx);
+    const size_t *py = p->py;
+    const double *cx = p->cx, *sx = p->sx;
     for (size_t d = 0; d < nmaps; d++) {
-        for (size_t k = 0; k < hy && k < ny; k++) {
-            const double *a = x + d * nm + k * nx;
-            const double *b = x + d * nm + (ny - k) * nx;  /* k > 0 only */
-            double c = p->cy[k], s = p->sy[k];
-            fftw_complex *vc = wc + (d * hy + k) * nx;
-            if (k == 0) {
-                for (size_t j = 0; j < nx; j++) { vc[j][0] = a[j]; vc[j][1] = 0.0; }
-            } else {
-                for (size_t j = 0; j < nx; j++) {
-                    vc[j][0] = a[j] * c + b[j] * s;
-                    vc[j][1] = a[j] * s - b[j] * c;
-                }
+        for (size_t k2 = 0; k2 < ny; k2++) {
+            const double *xa = x + d * nm + k2 * nx;                 /* row k2 */
+            const double *xb = k2 ? x + d * nm + (ny - k2) * nx : NULL;  /* N2-k2 */
+            double c2 = p->cy[k2], s2 = p->sy[k2];
+            fftw_complex *restrict h = p->wc + (d * ny + k2) * hx;
+            /* H = (cc + i ss)(re + i im), cc + i ss = conj(w1 w2) */
+            double e0 = xb ? xb[0] : 0.0;
+            h[0][0] = c2 * xa[0] + s2 * e0;
+            h[0][1] = s2 * xa[0] - c2 * e0;
+            for (size_t k1 = 1; k1 < hx && k1 < nx; k1++) {
+                size_t j = nx - k1;
+                double re = xa[k1], im = -xa[j];
+                if (xb) { re -= xb[j]; im -= xb[k1]; }
+                double cc = cx[k1] * c2 - sx[k1] * s2, ss = sx[k1] * c2 + cx[k1] * s2;
+                h[k1][0] = cc * re - ss * im;
+                h[k1][1] = ss * re + cc * im;
             }
         }
     }
-    fftw_execute(p->i_cols[which]);
+    fftw_execute(p->i_2d[nmaps == p->nd ? 0 : 1]);
+    double scale = 1.0 / (4.0 * (double)nm), amb = p->ambient_c;
     for (size_t d = 0; d < nmaps; d++) {
-        const double *v = wr + d * nm;
-        double *xm = x + d * nm;
-        for (size_t m = 0; 2 * m < ny; m++)
-            memcpy(xm + 2 * m * nx, v + m * nx, nx * sizeof *v);
-        for (size_t m = 0; 2 * m + 1 < ny; m++)
-            memcpy(xm + (2 * m + 1) * nx, v + (ny - 1 - m) * nx, nx * sizeof *v);
-    }
-    /* along x */
-    for (size_t r = 0; r < rows; r++) {
-        const double *xr = x + r * nx;
-        fftw_complex *vc = wc + r * hx;
-        vc[0][0] = xr[0];
-        vc[0][1] = 0.0;
-        for (size_t k = 1; k < hx && k < nx; k++) {
-            double a = xr[k], b = xr[nx - k];
-            vc[k][0] = a * p->cx[k] + b * p->sx[k];
-            vc[k][1] = a * p->sx[k] - b * p->cx[k];
+        for (size_t m2 = 0; m2 < ny; m2++) {
+            const double *restrict v = p->wr + d * nm + m2 * nx;
+            double *restrict dst = out + d * nm + py[m2] * nx;
+            for (size_t m = 0; 2 * m < nx; m++) dst[2 * m] = v[m] * scale + amb;
+            for (size_t m = 0; 2 * m + 1 < nx; m++)
+                dst[2 * m + 1] = v[nx - 1 - m] * scale + amb;
         }
-    }
-    fftw_execute(p->i_rows[which]);
-    for (size_t r = 0; r < rows; r++) {
-        const double *v = wr + r * nx;
-        double *xr = x + r * nx;
-        for (size_t m = 0; 2 * m < nx; m++) xr[2 * m] = v[m];
-        for (size_t m = 0; 2 * m + 1 < nx; m++) xr[2 * m + 1] = v[nx - 1 - m];
     }
 }
 
 /* Steady factors and, with a frame, the modal integrator of every mode. */
 static int plan_modes(thermal_plan *p, const thermal_stack *s)
 {
-    size_t nl = p->nl, nd = p->nd, nm = p->nm;
+    size_t nl = p->nl, nd = p->nd;
     double dx = s->width_m / (double)p->nx, dy = s->height_m / (double)p->ny;
     double area = dx * dy;
     double *kt = malloc(nl * sizeof *kt), *cap = p->cap;
@@ -370,16 +362,16 @@ static int plan_modes(thermal_plan *p, const thermal_stack *s)
             }
             jacobi_eig(nl, a, v);
             double *wm = p->w + m * nl * nl;
-            for (size_t i = 0; i < nl; i++) {
-                double lam = a[i * nl + i], x = -lam * p->frame_s;
-                p->decay[i * nm + m] = exp(x);
-                p->gain[i * nm + m] = -expm1(x) / lam;
-            }
             for (size_t l = 0; l < nl; l++)
                 for (size_t i = 0; i < nl; i++) wm[l * nl + i] = v[l * nl + i] * rs[l];
-            for (size_t d = 0; d < nd; d++)
-                for (size_t i = 0; i < nl; i++)
-                    p->wd[(d * nl + i) * nm + m] = wm[p->die_layer[d] * nl + i];
+            for (size_t i = 0; i < nl; i++) {
+                double lam = a[i * nl + i], x = -lam * p->frame_s;
+                double *f = p->fac + ((m / BLOCK) * nl + i) * (2 + nd) * BLOCK + m % BLOCK;
+                f[0] = exp(x);
+                f[BLOCK] = -expm1(x) / lam;
+                for (size_t d = 0; d < nd; d++)
+                    f[(2 + d) * BLOCK] = wm[p->die_layer[d] * nl + i];
+            }
         }
     }
 out:
@@ -415,17 +407,21 @@ int thermal_plan_create(const thermal_stack *stack, size_t nx, size_t ny,
     p->die_layer = malloc(nd * sizeof *p->die_layer);
     p->piv_inv = malloc(nm * nl * sizeof *p->piv_inv);
     p->bufp = malloc(nm * nd * sizeof(double));
+    p->lastp = malloc(nm * nd * sizeof(double));
     p->buft = malloc(nm * nl * sizeof(double));
     p->wr = fftw_malloc(nm * nl * sizeof(double));
-    p->wc = fftw_malloc(nl * (half(nx) * ny > half(ny) * nx ? half(nx) * ny : half(ny) * nx) *
-                        sizeof(fftw_complex));
+    p->wc = fftw_malloc(nl * half(nx) * ny * sizeof(fftw_complex));
     p->cx = malloc(nx * sizeof(double));
     p->sx = malloc(nx * sizeof(double));
     p->cy = malloc(ny * sizeof(double));
     p->sy = malloc(ny * sizeof(double));
-    if (!p->wr || !p->wc || !p->cx || !p->sx || !p->cy || !p->sy) {
+    p->py = malloc(ny * sizeof(size_t));
+    if (!p->wr || !p->wc || !p->cx || !p->sx || !p->cy || !p->sy || !p->py ||
+        !p->lastp) {
         rc = THERMAL_ENOMEM; goto fail;
     }
+    for (size_t m = 0; 2 * m < ny; m++) p->py[m] = 2 * m;
+    for (size_t m = 0; 2 * m + 1 < ny; m++) p->py[ny - 1 - m] = 2 * m + 1;
     for (size_t k = 0; k < nx; k++) {
         p->cx[k] = cos(quarter_turn((double)k, nx));
         p->sx[k] = sin(quarter_turn((double)k, nx));
@@ -437,13 +433,13 @@ int thermal_plan_create(const thermal_stack *stack, size_t nx, size_t ny,
     if (!p->gv || !p->cap || !p->xs || !p->die_layer || !p->piv_inv || !p->bufp || !p->buft) {
         rc = THERMAL_ENOMEM; goto fail;
     }
+    p->nb = (nm + BLOCK - 1) / BLOCK;
     if (frame_s > 0.0) {
-        p->decay = malloc(nm * nl * sizeof *p->decay);
-        p->gain = malloc(nm * nl * sizeof *p->gain);
-        p->wd = malloc(nm * nd * nl * sizeof *p->wd);
-        p->scr = malloc(BLOCK * sizeof *p->scr);
+        /* calloc: the padding modes of the last block have zero factors */
+        p->fac = calloc(p->nb * nl * (2 + nd) * BLOCK, sizeof *p->fac);
+        p->scr = malloc(2 * nd * BLOCK * sizeof *p->scr);
         p->w = malloc(nm * nl * nl * sizeof *p->w);
-        if (!p->decay || !p->gain || !p->wd || !p->w || !p->scr) { rc = THERMAL_ENOMEM; goto fail; }
+        if (!p->fac || !p->w || !p->scr) { rc = THERMAL_ENOMEM; goto fail; }
     }
     for (size_t l = 0; l < nl; l++)
         if (stack->layers[l].die >= 0) p->die_layer[stack->layers[l].die] = l;
@@ -462,16 +458,15 @@ fail:
 void thermal_plan_destroy(thermal_plan *p)
 {
     if (!p) return;
-    fftw_plan all[6] = {p->f_rows, p->f_cols, p->i_rows[0], p->i_cols[0],
-                        p->i_rows[1], p->i_cols[1]};
-    for (int i = 0; i < 6; i++)
+    fftw_plan all[3] = {p->f_2d, p->i_2d[0], p->i_2d[1]};
+    for (int i = 0; i < 3; i++)
         if (all[i]) fftw_destroy_plan(all[i]);
     fftw_free(p->wr);
     fftw_free(p->wc);
-    free(p->bufp); free(p->buft);
-    free(p->cx); free(p->sx); free(p->cy); free(p->sy);
+    free(p->bufp); free(p->lastp); free(p->buft);
+    free(p->cx); free(p->sx); free(p->cy); free(p->sy); free(p->py);
     free(p->gv); free(p->cap); free(p->xs); free(p->die_layer); free(p->piv_inv);
-    free(p->decay); free(p->gain); free(p->wd); free(p->w); free(p->scr);
+    free(p->fac); free(p->w); free(p->scr);
     free(p);
 }
 
@@ -487,21 +482,23 @@ void thermal_plan_size(const thermal_plan *p, size_t *nx, size_t *ny,
 
 /* ---- execution ---- */
 
-/* Copies nd power maps into bufp and transforms them (DCT-II). */
+/* Leaves the DCT-II of the nd power maps in bufp. Power traces repeat
+** frames, so when power_w holds the same bytes as the maps bufp was made
+** from, the transform is skipped (a bytewise match gives the same spectra). */
 static void forward_power(thermal_plan *p, const double *power_w)
 {
-    memcpy(p->bufp, power_w, p->nd * p->nm * sizeof(double));
-    dct_fwd(p, p->bufp);
+    size_t bytes = p->nd * p->nm * sizeof(double);
+    if (p->have_lastp && memcmp(p->lastp, power_w, bytes) == 0) return;
+    memcpy(p->lastp, power_w, bytes);
+    p->have_lastp = 1;
+    dct_fwd(p, p->lastp);
 }
 
 /* Inverse-transforms the first nmaps maps of buft and writes them, scaled
 ** and shifted to absolute degrees, into temp_c. */
 static void inverse_temps(thermal_plan *p, size_t nmaps, double *temp_c)
 {
-    dct_inv(p, p->buft, nmaps);
-    double scale = 1.0 / (4.0 * (double)p->nm), amb = p->ambient_c;
-    size_t n = nmaps * p->nm;
-    for (size_t i = 0; i < n; i++) temp_c[i] = p->buft[i] * scale + amb;
+    dct_inv(p, p->buft, nmaps, temp_c);
 }
 
 /* Per mode, solves G x = P (P at die layers) from the spectra in bufp and
@@ -557,7 +554,7 @@ int thermal_state_create(const thermal_plan *p, thermal_state **out)
     thermal_state *s = malloc(sizeof *s);
     if (!s) return THERMAL_ENOMEM;
     s->plan = p;
-    s->y = calloc(p->nm * p->nl, sizeof *s->y);
+    s->y = calloc(p->nb * BLOCK * p->nl, sizeof *s->y);
     if (!s->y) { free(s); return THERMAL_ENOMEM; }
     *out = s;
     return THERMAL_OK;
@@ -584,7 +581,7 @@ int thermal_state_set_steady(thermal_plan *p, thermal_state *s,
     if (rc) return rc;
     size_t nm = p->nm, nl = p->nl;
     if (!power_w) {
-        memset(s->y, 0, nm * nl * sizeof *s->y);
+        memset(s->y, 0, p->nb * BLOCK * nl * sizeof *s->y);
         return THERMAL_OK;
     }
     forward_power(p, power_w);
@@ -593,11 +590,10 @@ int thermal_state_set_steady(thermal_plan *p, thermal_state *s,
     ** Lambda^-1 W^T P, which keeps that solve's accuracy */
     for (size_t m = 0; m < nm; m++) {
         const double *wm = p->w + m * nl * nl;
-        double *y = s->y + m;
-        for (size_t i = 0; i < nl; i++) y[i * nm] = 0.0;
-        for (size_t l = 0; l < nl; l++) {
-            double ct = p->buft[l * nm + m] * p->cap[l];
-            for (size_t i = 0; i < nl; i++) y[i * nm] += wm[l * nl + i] * ct;
+        for (size_t i = 0; i < nl; i++) {
+            double y = 0.0;
+            for (size_t l = 0; l < nl; l++) y += wm[l * nl + i] * (p->buft[l * nm + m] * p->cap[l]);
+            s->y[y_at(nl, m, i)] = y;
         }
     }
     return THERMAL_OK;
@@ -613,30 +609,56 @@ int thermal_step(thermal_plan *p, thermal_state *s, const double *power_w,
     forward_power(p, power_w);
     const double *bp = p->bufp;
     double *bt = p->buft;
-    if (temp_c) memset(bt, 0, nd * nm * sizeof *bt);
-    /* struct-of-arrays over modes, in cache-sized blocks: every inner loop
-    ** is independent across modes (no dependency chains, vectorisable) */
-    for (size_t m0 = 0; m0 < nm; m0 += BLOCK) {
-        size_t n = nm - m0 < BLOCK ? nm - m0 : BLOCK;
-        for (size_t i = 0; i < nl; i++) {
-            double *restrict b = p->scr;
-            const double *restrict w0 = p->wd + i * nm + m0, *restrict p0 = bp + m0;
-            for (size_t k = 0; k < n; k++) b[k] = w0[k] * p0[k];
-            for (size_t d = 1; d < nd; d++) {
-                const double *restrict w = p->wd + (d * nl + i) * nm + m0;
-                const double *restrict pd = bp + d * nm + m0;
-                for (size_t k = 0; k < n; k++) b[k] += w[k] * pd[k];
-            }
-            double *restrict y = s->y + i * nm + m0;
-            const double *restrict dec = p->decay + i * nm + m0;
-            const double *restrict gn = p->gain + i * nm + m0;
-            for (size_t k = 0; k < n; k++) y[k] = dec[k] * y[k] + gn[k] * b[k];
-            for (size_t d = 0; temp_c && d < nd; d++) {
-                const double *restrict w = p->wd + (d * nl + i) * nm + m0;
-                double *restrict o = bt + d * nm + m0;
-                for (size_t k = 0; k < n; k++) o[k] += w[k] * y[k];
+    size_t stride = (2 + nd) * BLOCK;           /* one component of a block */
+    double *restrict pin = p->scr, *restrict out = p->scr + nd * BLOCK;
+    const double *f = p->fac;
+    double *yb = s->y;
+    int fused = nd == 2 && temp_c;
+    /* one pass over the factors, in the order they are stored: per block of
+    ** modes, the spectra in, then per component decay, gain and die rows of
+    ** W over BLOCK modes (fixed-length loops, independent across modes) */
+    for (size_t blk = 0; blk < p->nb; blk++) {
+        size_t m0 = blk * BLOCK, n = nm - m0 < BLOCK ? nm - m0 : BLOCK;
+        for (size_t d = 0; d < nd; d++) {
+            memcpy(pin + d * BLOCK, bp + d * nm + m0, n * sizeof *pin);
+            for (size_t k = n; k < BLOCK; k++) pin[d * BLOCK + k] = 0.0;
+        }
+        for (size_t k = 0; k < nd * BLOCK; k++) out[k] = 0.0;
+        if (fused) {
+            /* the common two-die case, fused into one loop per component */
+            double *restrict o0 = out, *restrict o1 = out + BLOCK;
+            const double *restrict p0 = pin, *restrict p1 = pin + BLOCK;
+            for (size_t i = 0; i < nl; i++, f += stride, yb += BLOCK) {
+                double *restrict y = yb;
+                const double *restrict dec = f, *restrict gn = f + BLOCK;
+                const double *restrict w0 = f + 2 * BLOCK, *restrict w1 = f + 3 * BLOCK;
+                for (size_t k = 0; k < BLOCK; k++) {
+                    double yk = dec[k] * y[k] + gn[k] * (w0[k] * p0[k] + w1[k] * p1[k]);
+                    y[k] = yk;
+                    o0[k] += w0[k] * yk;
+                    o1[k] += w1[k] * yk;
+                }
             }
         }
+        for (size_t i = 0; !fused && i < nl; i++, f += stride, yb += BLOCK) {
+            double b[BLOCK];
+            double *restrict y = yb;
+            const double *restrict dec = f, *restrict gn = f + BLOCK;
+            for (size_t k = 0; k < BLOCK; k++) b[k] = 0.0;
+            for (size_t d = 0; d < nd; d++) {
+                const double *restrict w = f + (2 + d) * BLOCK;
+                const double *restrict pd = pin + d * BLOCK;
+                for (size_t k = 0; k < BLOCK; k++) b[k] += w[k] * pd[k];
+            }
+            for (size_t k = 0; k < BLOCK; k++) y[k] = dec[k] * y[k] + gn[k] * b[k];
+            for (size_t d = 0; temp_c && d < nd; d++) {
+                const double *restrict w = f + (2 + d) * BLOCK;
+                double *restrict o = out + d * BLOCK;
+                for (size_t k = 0; k < BLOCK; k++) o[k] += w[k] * y[k];
+            }
+        }
+        for (size_t d = 0; temp_c && d < nd; d++)
+            memcpy(bt + d * nm + m0, out + d * BLOCK, n * sizeof *out);
     }
     if (temp_c) inverse_temps(p, nd, temp_c);
     return THERMAL_OK;
@@ -651,11 +673,11 @@ static int state_out(thermal_plan *p, const thermal_state *s, double *temp_c,
     if (!temp_c) return THERMAL_EINVAL;
     size_t nm = p->nm, nl = p->nl, nd = p->nd, nout = all ? nl : nd;
     for (size_t m = 0; m < nm; m++) {
-        const double *wm = p->w + m * nl * nl, *y = s->y + m;
+        const double *wm = p->w + m * nl * nl;
         for (size_t o = 0; o < nout; o++) {
             const double *row = wm + (all ? o : p->die_layer[o]) * nl;
             double t = 0.0;
-            for (size_t i = 0; i < nl; i++) t += row[i] * y[i * nm];
+            for (size_t i = 0; i < nl; i++) t += row[i] * s->y[y_at(nl, m, i)];
             p->buft[o * nm + m] = t;
         }
     }
