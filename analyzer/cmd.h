@@ -30,6 +30,9 @@ typedef struct cmd_opts {
     int imp_die;                /* import --die, default 0 */
 } cmd_opts;
 
+/* 1 when path is one of the command's inputs: the chip, the schedule or a
+** rail's impedance table (c may be NULL). Outputs never replace inputs. */
+int cmd_is_input(const cmd_opts *o, const sio_chip *c, const char *path);
 /* Maps a loader status to an exit code. */
 int cmd_exit_for(int sio_rc);
 /* Loads the chip and the schedule named in o; on error prints it and returns
@@ -43,6 +46,8 @@ typedef struct run_outputs {
     sio_out **o;
     size_t n, cap;
     char **names;               /* as given to run_outputs_add */
+    const struct cmd_opts *inputs;  /* when set, outputs may not be any of its inputs */
+    const sio_chip *chip;           /* ... nor the chip's impedance tables */
 } run_outputs;
 /* Opens dir/name as a pending output. */
 int run_outputs_add(run_outputs *ro, const char *name, sio_out **out, sio_error *err);

@@ -36,6 +36,15 @@ int cmd_load(const cmd_opts *o, sio_chip **chip, sio_schedule **sched)
     return cmd_exit_for(rc);
 }
 
+int cmd_is_input(const cmd_opts *o, const sio_chip *c, const char *path)
+{
+    if ((o->chip_path && sio_same_file(path, o->chip_path)) || (o->sched_path && sio_same_file(path, o->sched_path)))
+        return 1;
+    for (size_t r = 0; c && r < c->n_rails; r++)
+        if (c->rails[r].impedance_csv && sio_same_file(path, c->rails[r].impedance_csv)) return 1;
+    return 0;
+}
+
 int cmd_check(const cmd_opts *o)
 {
     sio_chip *c;

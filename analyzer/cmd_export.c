@@ -71,7 +71,7 @@ static int export_hotspot(const cmd_opts *o, const sio_chip *c, const sio_schedu
             snprintf(name, sizeof name, "outline.flp");
             snprintf(comment, sizeof comment, "%s outline, for layers without power", c->name);
         }
-        if (run_outputs_add(ro, name, &so, err)) { rc = EXIT_IO; goto out; }
+        if ((rc = run_outputs_add(ro, name, &so, err))) { rc = cmd_exit_for(rc); goto out; }
         thermal_flp_write(sio_out_file(so), flp[d], comment);
     }
     if (c->thermal.present && c->thermal.n_layers) {
@@ -104,7 +104,7 @@ static int export_hotspot(const cmd_opts *o, const sio_chip *c, const sio_schedu
         for (size_t d = 0; d <= nd; d++) {
             if (d < nd) snprintf(name, sizeof name, "chip%zu_die%d.ptrace", ch, c->dies[d].id);
             else snprintf(name, sizeof name, "chip%zu.ptrace", ch);
-            if (run_outputs_add(ro, name, &so, err)) { rc = EXIT_IO; goto out; }
+            if ((rc = run_outputs_add(ro, name, &so, err))) { rc = cmd_exit_for(rc); goto out; }
             fd[d] = sio_out_file(so);
             if (d < nd) thermal_ptrace_header(fd[d], (const thermal_flp *const *)&flp[d], 1);
             else thermal_ptrace_header(fd[d], (const thermal_flp *const *)flp, nd);
@@ -285,7 +285,7 @@ int cmd_export(const cmd_opts *o)
     if (rc) return rc;
     sio_error err;
     err.text[0] = 0;
-    run_outputs ro = {NULL, NULL, 0, 0, NULL};
+    run_outputs ro = {NULL, NULL, 0, 0, NULL, o, c};
     if (fmt == 0) {
         struct stat sb;
         if (mkdir(o->out, 0755) != 0 && errno != EEXIST) {
@@ -300,7 +300,7 @@ int cmd_export(const cmd_opts *o)
         }
     } else {
         sio_out *so = NULL;
-        if (sio_same_file(o->out, s->path) || sio_same_file(o->out, c->path)) {
+        if (cmd_is_input(o, c, o->out)) {
             sio_error_set(&err, o->out, 0, 0, "refusing to overwrite an input");
             rc = EXIT_INPUT;
         } else if (sio_out_open(o->out, &so, &err)) {
@@ -367,7 +367,7 @@ int cmd_import(const cmd_opts *o)
     rc = EXIT_OK;
     if (o->out) {
         sio_out *so;
-        if (!strcmp(o->out, o->chip_path)) {
+        if (cmd_is_input(o, NULL, o->out)) {
             fprintf(stderr, "%s: refusing to overwrite the input\n", o->out);
             rc = EXIT_INPUT;
         } else if (sio_out_open(o->out, &so, &err)) {

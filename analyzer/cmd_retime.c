@@ -50,6 +50,12 @@ int cmd_retime(const cmd_opts *o)
     sio_schedule *s;
     int rc = cmd_load(o, &c, &s);
     if (rc) return rc;
+    if (cmd_is_input(o, c, o->out)) {
+        fprintf(stderr, "%s: refusing to overwrite an input\n", o->out);
+        sio_schedule_free(s);
+        sio_chip_free(c);
+        return EXIT_INPUT;
+    }
     budget_spec sp = {.power_cap_w = o->power_cap_w, .didt_a_per_ns = o->didt_a_per_ns,
                       .guardband_mv = o->guardband_mv, .bin_ns = o->bin_ns,
                       .window_ns = o->window_ns > 0 ? o->window_ns : o->bin_ns};

@@ -40,6 +40,10 @@ int run_outputs_add(run_outputs *ro, const char *name, sio_out **out, sio_error 
         if (!p || !q) { sio_error_set(err, path, 0, 0, "out of memory"); return SIO_ENOMEM; }
         ro->cap = c;
     }
+    if (ro->inputs && cmd_is_input(ro->inputs, ro->chip, path)) {
+        sio_error_set(err, path, 0, 0, "refusing to overwrite an input");
+        return SIO_EINPUT;
+    }
     char *nm = strdup(name);
     if (!nm) { sio_error_set(err, path, 0, 0, "out of memory"); return SIO_ENOMEM; }
     int rc = sio_out_open(path, out, err);
@@ -165,7 +169,7 @@ int cmd_run(const cmd_opts *o)
     report *rep = NULL;
     margin_rail *mr = calloc(nch * nr, sizeof *mr);
     current_window cw = {0};
-    run_outputs ro = {o->out, NULL, 0, 0, NULL};
+    run_outputs ro = {o->out, NULL, 0, 0, NULL, o, c};
     FILE *wf = NULL, *uf = NULL;
     long npy_off = 0;
     json_t *summary = NULL;
@@ -173,7 +177,14 @@ int cmd_run(const cmd_opts *o)
     for (size_t u = 0; u < c->n_units; u++) idle[c->units[u].rail] += c->units[u].idle_a;
     for (size_t r = 0; r < nr; r++) {
         rc = pdn_model_create(&c->rails[r], bin_ns, &models[r], &err);
-        if (rc) { exit_code = rc == PDN_EINPUT ? EXIT_INPUT : EXIT_IO; goto fail; }
+        if (rc) {
+            /* the PDN module knows the rail, not the file it came from */
+            char why[sizeof err.text];
+            snprintf(why, sizeof why, "%s", err.text);
+            sio_error_set(&err, c->path, 0, 0, "rail '%s' at --bin-ns %g: %s", c->rails[r].name, bin_ns, why);
+            exit_code = rc == PDN_EINPUT ? EXIT_INPUT : EXIT_IO;
+            goto fail;
+        }
         attr[r] = attr_window(&c->rails[r], bin_ns);
         for (size_t ch = 0; ch < nch; ch++)
             if (pdn_stream_create(models[r], idle[r], &streams[ch * nr + r])) goto oom;
@@ -186,11 +197,14 @@ int cmd_run(const cmd_opts *o)
         size_t blk = pdn_model_block_len(models[0]);
         if ((double)rows * 24.0 * (double)blk < 256.0 * 1024 * 1024) tile_req = blk;
     }
-    if (current_iter_create(c, s, bin_ns, tile_req, o->unit_maps ? CURRENT_UNITS : 0, &it, &err)) { exit_code = EXIT_IO; goto fail; }
+    rc = current_iter_create(c, s, bin_ns, tile_req, o->unit_maps ? CURRENT_UNITS : 0, &it, &err);
+    if (rc) { exit_code = cmd_exit_for(rc); goto fail; }
     if (events_create(c, nch, bin_ns, EVENTS_CAP, attr, idle, &ev)) goto oom;
     if (margin_spectrum_create(nch, nr, bin_ns, &sp)) goto oom;
     size_t tb = current_tile_bins(it), nbins = current_n_bins(it);
+    /* a window longer than the timeline is the timeline */
     double wb = round(window_ns / bin_ns);
+    if (wb > (double)nbins) wb = (double)nbins;
     if (current_window_init(&cw, wb < 1 ? 1 : (size_t)wb)) goto oom;
     if (o->out && report_create(nch * nr, nbins, bin_ns, &rep)) goto oom;
     droop = malloc(nch * nr * (tb ? tb : 1) * sizeof *droop);
@@ -211,7 +225,7 @@ int cmd_run(const cmd_opts *o)
         }
         sio_out *so;
         if (o->waveforms) {
-            if (run_outputs_add(&ro, "rails.csv", &so, &err)) { exit_code = EXIT_IO; goto fail; }
+            if ((rc = run_outputs_add(&ro, "rails.csv", &so, &err))) { exit_code = cmd_exit_for(rc); goto fail; }
             wf = sio_out_file(so);
             fprintf(wf, "t_ns");
             for (size_t ch = 0; ch < nch; ch++)
@@ -225,10 +239,10 @@ int cmd_run(const cmd_opts *o)
                 exit_code = EXIT_IO;
                 goto fail;
             }
-            if (run_outputs_add(&ro, "units.npy", &so, &err)) { exit_code = EXIT_IO; goto fail; }
+            if ((rc = run_outputs_add(&ro, "units.npy", &so, &err))) { exit_code = cmd_exit_for(rc); goto fail; }
             uf = sio_out_file(so);
             npy_off = npy_header(uf, nch, c->n_units, nbins);
-            if (run_outputs_add(&ro, "units.csv", &so, &err)) { exit_code = EXIT_IO; goto fail; }
+            if ((rc = run_outputs_add(&ro, "units.csv", &so, &err))) { exit_code = cmd_exit_for(rc); goto fail; }
             FILE *f = sio_out_file(so);
             fprintf(f, "index,chip,unit,class,die,rail,idle_a\n");
             for (size_t ch = 0; ch < nch; ch++)
@@ -331,7 +345,7 @@ int cmd_run(const cmd_opts *o)
         json_object_set_new(e, "rail", json_string(c->rails[m->rail].name));
         json_object_set_new(e, "vdd_v", json_real(m->vdd_v));
         json_object_set_new(e, "peak_a", json_real(st->peak_a));
-        json_object_set_new(e, "avg_a", json_real(st->bins ? st->sum_a / (double)st->bins : 0.0));
+        json_object_set_new(e, "avg_a", json_real(st->avg_a));
         json_object_set_new(e, "max_didt_a_per_ns", json_real(st->max_didt_a_per_ns));
         json_object_set_new(e, "max_droop_mv", json_real(m->worst_droop_mv));
         json_object_set_new(e, "t_max_droop_ns", json_real(m->t_worst_ns));
@@ -361,9 +375,9 @@ int cmd_run(const cmd_opts *o)
     json_object_set_new(summary, "schedule", sj);
     json_object_set_new(summary, "power", pj);
     json_object_set_new(summary, "rails", rj);
-    json_object_set_new(summary, "events_kept", json_integer((json_int_t)events_total(ev) < EVENTS_CAP * 2
-                                                                 ? (json_int_t)events_total(ev)
-                                                                 : (json_int_t)EVENTS_CAP * 2));
+    size_t n_kept;
+    events_list(ev, &n_kept);
+    json_object_set_new(summary, "events_kept", json_integer((json_int_t)n_kept));
     if (!o->no_thermal && c->thermal.present) {
         int trc = cmd_thermal(o, c, s, summary, o->out ? &ro : NULL, &err);
         if (trc == EXIT_LIMIT) exit_code = EXIT_LIMIT;      /* --strict and a cell above limit_c */
@@ -372,9 +386,9 @@ int cmd_run(const cmd_opts *o)
     if (o->out) {
         /* the small files last, then everything is renamed into place at once */
         sio_out *so;
-        if (run_outputs_add(&ro, "events.csv", &so, &err)) { exit_code = EXIT_IO; goto fail; }
+        if ((rc = run_outputs_add(&ro, "events.csv", &so, &err))) { exit_code = cmd_exit_for(rc); goto fail; }
         events_write_csv(ev, s, sio_out_file(so));
-        if (run_outputs_add(&ro, "margin.csv", &so, &err)) { exit_code = EXIT_IO; goto fail; }
+        if ((rc = run_outputs_add(&ro, "margin.csv", &so, &err))) { exit_code = cmd_exit_for(rc); goto fail; }
         margin_write_csv(c, mr, nch * nr, sio_out_file(so));
         char *text = json_dumps(summary, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
         if (!text) goto oom;
@@ -401,7 +415,7 @@ int cmd_run(const cmd_opts *o)
             exit_code = EXIT_IO;
             goto fail;
         }
-        if (run_outputs_add(&ro, "summary.json", &so, &err)) { exit_code = EXIT_IO; goto fail; }
+        if ((rc = run_outputs_add(&ro, "summary.json", &so, &err))) { exit_code = cmd_exit_for(rc); goto fail; }
         json_dumpf(summary, sio_out_file(so), JSON_INDENT(2) | JSON_REAL_PRECISION(10));
         fputc('\n', sio_out_file(so));
         if (run_outputs_finish(&ro, 1, &err)) { exit_code = EXIT_IO; goto fail; }
@@ -459,6 +473,18 @@ int cmd_run(const cmd_opts *o)
                 printf("%s %s %+.1f A", q ? "," : "; from", c->units[e->causes[q].unit].name, e->causes[q].delta_a);
             putchar('\n');
             shown++;
+        }
+    }
+    if (o->strict) {
+        /* --strict: a droop past a guardband or a dI/dt past its limit breaks a limit */
+        for (size_t q = 0; q < nch * nr; q++) {
+            const events_rail_stats *st = events_stats(ev, mr[q].chip, mr[q].rail);
+            if (!st->droop_events && !st->didt_events) continue;
+            fprintf(stderr, "analyzer: limit broken: chip %zu rail %s: %zu droop events past %.0f mV "
+                            "(worst %.1f mV), %zu dI/dt events past %.3g A/ns\n",
+                    mr[q].chip, c->rails[mr[q].rail].name, st->droop_events, mr[q].guardband_mv,
+                    mr[q].worst_droop_mv, st->didt_events, c->rails[mr[q].rail].didt_limit_a_per_ns);
+            exit_code = EXIT_LIMIT;
         }
     }
     goto done;

@@ -36,7 +36,8 @@ static int open_out(tctx *t, const char *name, FILE **f)
 {
     sio_out *so;
     *f = NULL;
-    if (run_outputs_add(t->ro, name, &so, t->err)) return EXIT_IO;
+    int rc = run_outputs_add(t->ro, name, &so, t->err);
+    if (rc) return cmd_exit_for(rc);
     *f = sio_out_file(so);
     return 0;
 }

@@ -199,6 +199,12 @@ int current_iter_create(const sio_chip *chip, const sio_schedule *s, double bin_
     it->with_dies = with_dies;
     it->makespan_ns = (double)sio_schedule_makespan_cyc(s) * it->T;
     double nb = ceil(it->makespan_ns / bin_ns - 1e-9);
+    if (!(nb <= 1099511627776.0)) {   /* 2^40 bins: 18 minutes at 1 ns */
+        free(it);
+        sio_error_set(err, s->path, 0, 0, "a timeline of %.3g ns is %.3g bins of %g ns, more than 2^40: use a larger "
+                      "--bin-ns", (double)sio_schedule_makespan_cyc(s) / chip->clock_ghz, nb, bin_ns);
+        return SIO_EINPUT;
+    }
     it->n_bins = nb > 0 ? (size_t)nb : 0;
     size_t rows = s->n_chips * (chip->n_rails + (with_dies ? chip->n_dies : 0) + (with_units ? chip->n_units : 0));
     if (!tile_bins) {

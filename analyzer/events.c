@@ -21,6 +21,10 @@
 #define HIST_LO_MV (-100.0)
 #define HIST_HI_MV 500.0
 #define HIST_N ((size_t)((HIST_HI_MV - HIST_LO_MV) / HIST_STEP_MV))
+/* beyond the fine range, coarse buckets of 10 mV over +-10 V (then clamped) */
+#define COARSE_STEP_MV 10.0
+#define COARSE_LO_MV (-10000.0)
+#define COARSE_N ((size_t)(20000.0 / COARSE_STEP_MV))
 
 typedef struct open_ev {
     int open;
@@ -35,6 +39,7 @@ typedef struct rail_state {
     size_t w;
     size_t seen;
     uint32_t *hist;
+    uint32_t *coarse;    /* values outside the fine range */
 } rail_state;
 
 typedef struct heap {
@@ -87,11 +92,13 @@ int events_create(const sio_chip *chip, size_t n_chips, double bin_ns, size_t ca
     for (size_t c = 0; c < n_chips; c++) {
         for (size_t r = 0; r < nr; r++) {
             rail_state *s = state(ev, c, r);
+            /* a window of 2^20 bins or more is clamped there: the ring is per rail and chip */
             double w = round(chip->rails[r].didt_window_ns / bin_ns);
-            s->w = w < 1 ? 1 : (size_t)w;
+            s->w = !(w >= 1) ? 1 : w > (double)(1u << 20) ? (size_t)1 << 20 : (size_t)w;
             s->ring = malloc(s->w * sizeof *s->ring);
             s->hist = calloc(HIST_N, sizeof *s->hist);
-            if (!s->ring || !s->hist) goto oom;
+            s->coarse = calloc(COARSE_N, sizeof *s->coarse);
+            if (!s->ring || !s->hist || !s->coarse) goto oom;
             for (size_t k = 0; k < s->w; k++) s->ring[k] = ev->idle[r];
             s->st.min_droop_v = INFINITY;
             s->st.max_droop_v = -INFINITY;
@@ -111,6 +118,7 @@ void events_destroy(events_detector *ev)
         for (size_t k = 0; k < ev->n_chips * ev->chip->n_rails; k++) {
             free(ev->rs[k].ring);
             free(ev->rs[k].hist);
+            free(ev->rs[k].coarse);
         }
     }
     free(ev->rs);
@@ -218,8 +226,12 @@ int events_push(events_detector *ev, size_t c, size_t r, size_t b0, const double
         if (d > st->max_droop_v) { st->max_droop_v = d; st->t_max_droop_ns = t_end; }
         if (d < st->min_droop_v) st->min_droop_v = d;
         double h = (d - HIST_LO_MV * 1e-3) * inv_step;
-        size_t hb = h <= 0 ? 0 : h >= (double)(HIST_N - 1) ? HIST_N - 1 : (size_t)h;
-        s->hist[hb]++;
+        if (h >= 0 && h < (double)HIST_N) {
+            s->hist[(size_t)h]++;
+        } else {
+            double ch = (d * 1e3 - COARSE_LO_MV) / COARSE_STEP_MV;
+            s->coarse[!(ch > 0) ? 0 : ch >= (double)(COARSE_N - 1) ? COARSE_N - 1 : (size_t)ch]++;
+        }
         track(ev, c, r, EVENTS_DROOP, b, d * 1e3, gb_v * 1e3);
         track(ev, c, r, EVENTS_DIDT, b, didt, rail->didt_limit_a_per_ns);
     }
@@ -405,6 +417,13 @@ int events_finish(events_detector *ev, const sio_schedule *s)
                 rail_state *st = state(ev, c, r);
                 if (st->ev[k].open) close_ev(ev, c, r, k, st->st.bins);
             }
+    double span_ns = s ? (double)sio_schedule_makespan_cyc(s) / ev->chip->clock_ghz : 0.0;
+    for (size_t k = 0; k < ev->n_chips * ev->chip->n_rails; k++) {
+        events_rail_stats *st = &ev->rs[k].st;
+        double whole = (double)st->bins * ev->bin_ns;
+        /* the bins hold exact averages: sum x bin = the charge, all of it before the makespan */
+        st->avg_a = st->bins ? st->sum_a * ev->bin_ns / (span_ns > 0 && span_ns < whole ? span_ns : whole) : 0.0;
+    }
     size_t n = ev->h[0].n + ev->h[1].n;
     ev->sorted = malloc((n ? n : 1) * sizeof *ev->sorted);
     if (!ev->sorted) return SIO_ENOMEM;
@@ -433,19 +452,27 @@ double events_droop_quantile(const events_detector *ev, size_t c, size_t r, doub
 {
     const rail_state *s = state(ev, c, r);
     if (!s->st.bins) return 0.0;
-    double want = q * (double)s->st.bins;
-    double acc = 0;
-    for (size_t k = 0; k < HIST_N; k++) {
-        acc += s->hist[k];
-        if (acc >= want && s->hist[k]) {
-            double v = (HIST_LO_MV + ((double)k + 0.5) * HIST_STEP_MV) * 1e-3;
-            /* never beyond what was seen */
-            if (v > s->st.max_droop_v) v = s->st.max_droop_v;
-            if (v < s->st.min_droop_v) v = s->st.min_droop_v;
-            return v;
-        }
+    double want = q * (double)s->st.bins, acc = 0, v = s->st.max_droop_v;
+    /* in value order: coarse buckets below the fine range, fine, coarse above */
+    size_t c_lo = (size_t)((HIST_LO_MV - COARSE_LO_MV) / COARSE_STEP_MV);
+    size_t c_hi = (size_t)((HIST_HI_MV - COARSE_LO_MV) / COARSE_STEP_MV);
+    int found = 0;
+    for (size_t k = 0; k < c_lo + 1 && !found; k++) {
+        acc += s->coarse[k];
+        if (s->coarse[k] && acc >= want) { v = (COARSE_LO_MV + ((double)k + 0.5) * COARSE_STEP_MV) * 1e-3; found = 1; }
     }
-    return s->st.max_droop_v;
+    for (size_t k = 0; k < HIST_N && !found; k++) {
+        acc += s->hist[k];
+        if (s->hist[k] && acc >= want) { v = (HIST_LO_MV + ((double)k + 0.5) * HIST_STEP_MV) * 1e-3; found = 1; }
+    }
+    for (size_t k = c_hi; k < COARSE_N && !found; k++) {
+        acc += s->coarse[k];
+        if (s->coarse[k] && acc >= want) { v = (COARSE_LO_MV + ((double)k + 0.5) * COARSE_STEP_MV) * 1e-3; found = 1; }
+    }
+    /* never beyond what was seen */
+    if (v > s->st.max_droop_v) v = s->st.max_droop_v;
+    if (v < s->st.min_droop_v) v = s->st.min_droop_v;
+    return v;
 }
 
 const events_event *events_list(const events_detector *ev, size_t *n)

@@ -54,8 +54,10 @@ typedef struct events_event {
 /* Running statistics of one chip's rail. */
 typedef struct events_rail_stats {
     double peak_a, t_peak_a_ns;
-    double sum_a;             /* sum of bin currents (mean = sum_a / bins) */
+    double sum_a;             /* sum of bin currents */
     size_t bins;
+    double avg_a;             /* mean current over the makespan (set by events_finish: the
+                              ** last bin may be partly past the makespan) */
     double max_didt_a_per_ns, t_max_didt_ns;
     double max_droop_v, t_max_droop_ns;
     double min_droop_v;
@@ -77,7 +79,8 @@ void events_destroy(events_detector *ev);   /* NULL is a no-op */
 int events_push(events_detector *ev, size_t chip, size_t rail, size_t b0, const double *i_a,
                 const double *droop_v, size_t n);
 
-/* Closes open events and attributes the kept ones using the schedule. */
+/* Closes open events and attributes the kept ones using the schedule (NULL:
+** no attribution, and avg_a is the mean over whole bins). */
 int events_finish(events_detector *ev, const sio_schedule *s);
 
 const events_rail_stats *events_stats(const events_detector *ev, size_t chip, size_t rail);

@@ -20,16 +20,16 @@ static const struct {
     {"--json", C_ALL, NULL, "print the summary as JSON on stdout"},
     {"--quiet", C_ALL, NULL, "print nothing but errors"},
     {"-o", C_RUN | C_RETIME | C_EXPORT | C_IMPORT, "PATH", "output folder (run, export hotspot) or file"},
-    {"--bin-ns", C_RUN | C_RETIME | C_EXPORT, "NS", "bin width of the current maps, default 1"},
+    {"--bin-ns", C_ALL, "NS", "bin width of the current maps, default 1 (0.001 .. 1e6)"},
     {"--window-ns", C_RUN | C_RETIME, "NS", "window of the peak-window power (run: 100; retime cap: 1)"},
     {"--safety-mv", C_RUN, "MV", "added to the worst droop for the needed guardband, default 5"},
-    {"--grid", C_RUN | C_EXPORT, "NX,NY", "thermal grid, default the chip's"},
+    {"--grid", C_ALL, "NX,NY", "thermal grid, default the chip's"},
     {"--frame-ns", C_RUN | C_EXPORT, "NS", "thermal frame, default the chip's (10000)"},
-    {"--no-thermal", C_RUN, NULL, "skip the thermal analysis"},
+    {"--no-thermal", C_ALL, NULL, "skip the thermal analysis"},
     {"--waveforms", C_RUN, NULL, "also write rails.csv"},
     {"--unit-maps", C_RUN, NULL, "also write units.npy and units.csv"},
     {"--strict", C_RUN, NULL, "exit 1 when a limit is broken"},
-    {"--tile-bins", C_RUN, "N", "bins per time tile (memory bound), default 262144"},
+    {"--tile-bins", C_RUN, "N", "bins per time tile (memory bound), default the PDN block"},
     {"--power-cap-w", C_RETIME, "W", "power budget per chip"},
     {"--didt-a-per-ns", C_RETIME, "A/NS", "dI/dt budget per rail"},
     {"--guardband-mv", C_RETIME, "MV", "droop budget per rail"},
@@ -86,6 +86,10 @@ static int parse(int argc, char **argv, int bit, cmd_opts *o)
     int npos = 0, need = bit == C_IMPORT ? 1 : 2;   /* import takes one file */
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return -1;   /* done: exit 0 */
+        }
         if (a[0] != '-' || !a[1]) {
             if (npos == need) return bad("unexpected argument '%s'%s", a, "");
             pos[npos++] = a;
@@ -118,20 +122,23 @@ static int parse(int argc, char **argv, int bit, cmd_opts *o)
         }
         else if (!strcmp(a, "--bin-ns")) {
             if (num(a, v, 0, &x)) return EXIT_INPUT;
-            if (x <= 0 || x > 1e6) return bad("--bin-ns must be in (0, 1e6], not '%s'%s", v, "");
+            if (x < 1e-3 || x > 1e6) return bad("--bin-ns must be in [0.001, 1e6] ns, not '%s'%s", v, "");
             o->bin_ns = x;
         } else if (!strcmp(a, "--window-ns")) {
             if (num(a, v, 0, &x)) return EXIT_INPUT;
-            if (x <= 0) return bad("--window-ns must be > 0, not '%s'%s", v, "");
+            if (x <= 0 || x > 1e15) return bad("--window-ns must be in (0, 1e15] ns, not '%s'%s", v, "");
             o->window_ns = x;
         } else if (!strcmp(a, "--safety-mv")) {
             if (num(a, v, 0, &o->safety_mv)) return EXIT_INPUT;
         } else if (!strcmp(a, "--frame-ns")) {
             if (num(a, v, 1, &x)) return EXIT_INPUT;
-            if (x != floor(x)) return bad("--frame-ns must be a whole number of ns, not '%s'%s", v, "");
+            if (x != floor(x) || x > 1e12)
+                return bad("--frame-ns must be a whole number of ns up to 1e12, not '%s'%s", v, "");
             o->frame_ns = (int64_t)x;
         } else if (!strcmp(a, "--tile-bins")) {
             if (num(a, v, 1, &x)) return EXIT_INPUT;
+            if (x != floor(x) || x > (double)(1u << 30))
+                return bad("--tile-bins must be a whole number from 1 to 2^30, not '%s'%s", v, "");
             o->tile_bins = (size_t)x;
         } else if (!strcmp(a, "--grid")) {
             unsigned long nx, ny;
@@ -164,6 +171,7 @@ int main(int argc, char **argv)
         if (strcmp(argv[1], CMDS[c].name) != 0) continue;
         cmd_opts o = {.bin_ns = 1.0, .safety_mv = 5.0};
         int rc = parse(argc, argv, CMDS[c].bit, &o);
+        if (rc < 0) return EXIT_OK;   /* --help */
         if (rc) return rc;
         return CMDS[c].fn(&o);
     }

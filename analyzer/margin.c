@@ -199,7 +199,7 @@ int margin_report(const sio_chip *chip, size_t n_chips, const events_detector *e
             }
             o->needed_guardband_mv = o->worst_droop_mv + safety_mv;
             o->headroom_mv = o->guardband_mv - o->needed_guardband_mv;
-            double avg_a = st->bins ? st->sum_a / (double)st->bins : 0.0;
+            double avg_a = st->avg_a;
             o->avg_w = avg_a * rail->vdd_v;
             double dyn_a = avg_a - idle_a[r];
             if (dyn_a < 0) dyn_a = 0;

@@ -133,8 +133,9 @@ static void series_plots(const report *r, FILE *f, const sio_chip *chip, size_t 
     ihi += 0.05 * (ihi - ilo) + 1e-9;
     dhi += 0.05 * (dhi - dlo) + 1e-9;
     double t_end_us = (double)r->n_bins * r->bin_ns * 1e-3;
-    fprintf(f, "<h3>chip %zu, rail %s</h3>\n<svg width=\"%.0f\" height=\"%.0f\" xmlns=\"http://www.w3.org/2000/svg\">\n",
-            k / chip->n_rails, chip->rails[rail].name, W, H);
+    fprintf(f, "<h3>chip %zu, rail ", k / chip->n_rails);
+    html_text(f, chip->rails[rail].name);
+    fprintf(f, "</h3>\n<svg width=\"%.0f\" height=\"%.0f\" xmlns=\"http://www.w3.org/2000/svg\">\n", W, H);
     axes(f, ilo, ihi, "current (A)", t_end_us);
     band(f, cs, 0, ilo, ihi, "#1f77b4");
     fputs("</svg>\n", f);

@@ -32,6 +32,14 @@
 
 #define CHUNK (1u << 20)
 #define MAX_CHIPS 65536u
+#define MAX_FIELD ((size_t)16 << 20)   /* longest field libcsv may buffer */
+
+/* libcsv's buffer grows through this: past MAX_FIELD it fails, and the
+** parse stops with CSV_ENOMEM instead of eating the machine's memory. */
+static void *field_realloc(void *p, size_t n)
+{
+    return n > MAX_FIELD + 64 ? NULL : realloc(p, n);
+}
 
 enum col_kind { K_EXTRA, K_ID, K_UNIT, K_OP, K_START, K_CYCLES, K_CHIP, K_ACTIVITY, K_DEPS };
 
@@ -830,6 +838,10 @@ static void cb_field(void *f, size_t n, void *data)
     if (L->rc) return;
     const char *t = f ? f : "";
     size_t k = L->field++;
+    if (n && memchr(t, 0, n)) {
+        fail(L, L->rec_line, k, 0, "NUL byte in a field");
+        return;
+    }
     if (L->in_header) header_field(L, t, n, k);
     else data_field(L, t, n, k);
 }
@@ -1093,6 +1105,7 @@ int sio_schedule_load(const sio_chip *chip, const char *path, sio_schedule **out
     }
     have_p = 1;
     csv_set_blk_size(&p, 256);
+    csv_set_realloc_func(&p, field_realloc);
     size_t got, total = 0;
     int at_line_start = 1;
     size_t line_col0 = 0;     /* bytes of the current line fed before this piece */
@@ -1125,9 +1138,15 @@ int sio_schedule_load(const sio_chip *chip, const char *path, sio_schedule **out
             }
             size_t used = csv_parse(&p, buf + i, end - i, cb_field, cb_record, &L);
             if (used < end - i && !L.rc) {
-                sio_error_set(err, path, (int)L.line, (int)(line_col0 + used + 1),
-                              "malformed quoted field (a quote inside a field must be doubled)");
-                L.rc = SIO_EINPUT;
+                if (csv_error(&p) == CSV_EPARSE) {
+                    sio_error_set(err, path, (int)L.line, (int)(line_col0 + used + 1),
+                                  "malformed quoted field (a quote inside a field must be doubled)");
+                    L.rc = SIO_EINPUT;
+                } else {
+                    sio_error_set(err, path, (int)L.rec_line, 1, "a field of the record starting here is longer "
+                                  "than %u MiB", (unsigned)(MAX_FIELD >> 20));
+                    L.rc = SIO_EINPUT;
+                }
             }
             line_col0 += end - i;
             at_line_start = nl != NULL;
