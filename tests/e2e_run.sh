@@ -98,6 +98,15 @@ grep -q "bad.csv:2:3: unknown unit 'NOPE'" "$T/err"
 echo keep > "$T/file"
 set +e; $A run $chip "$T/s.csv" -o "$T/file" --no-thermal --quiet 2>/dev/null; rc=$?; set -e
 [ "$rc" = 4 ] && [ "$(cat "$T/file")" = keep ] || { echo "rc $rc on a file as -o"; exit 1; }
+# --strict: droop past the guardband is a broken limit: exit 1, outputs still written
+set +e; $A run $chip samples/tsp/decode.csv --strict --no-thermal --quiet -o "$T/strict" 2>"$T/err"; rc=$?; set -e
+[ "$rc" = 1 ] && [ -s "$T/strict/summary.json" ] && grep -q "limit broken" "$T/err" || { echo "--strict: rc $rc"; exit 1; }
+# outputs never replace inputs: a schedule named like an output in the -o folder, a retime onto the chip
+mkdir -p "$T/in"; cp "$T/s.csv" "$T/in/margin.csv"; cp $chip "$T/in/chip.json"
+set +e; $A run "$T/in/chip.json" "$T/in/margin.csv" -o "$T/in" --no-thermal --quiet 2>/dev/null; rc=$?; set -e
+[ "$rc" = 2 ] && cmp -s "$T/in/margin.csv" "$T/s.csv" && [ ! -e "$T/in/summary.json" ] || { echo "run over its input: rc $rc"; exit 1; }
+set +e; $A retime "$T/in/chip.json" "$T/in/margin.csv" -o "$T/in/chip.json" --power-cap-w 500 2>/dev/null; rc=$?; set -e
+[ "$rc" = 2 ] && cmp -s "$T/in/chip.json" $chip || { echo "retime over the chip: rc $rc"; exit 1; }
 # --json prints the summary
 $A run $chip "$T/s.csv" --no-thermal --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["schedule"]["ops"] == 200'
-echo "e2e_run: 5 passed, 0 failed"
+echo "e2e_run: 7 passed, 0 failed"
