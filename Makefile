@@ -86,7 +86,6 @@ run: deps
 # release build and again under ASan + UBSan.
 test: deps
 	@$(MAKE) --no-print-directory test-rel test-asan
-	@echo "make test: all suites passed"
 
 test-rel: all $(addprefix $(R)/tests/,$(TESTS))
 	@sh tests/run.sh rel $(R) bin/analyzer $(TESTS)

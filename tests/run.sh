@@ -2,7 +2,7 @@
 # tests/run.sh FLAVOUR BUILDDIR ANALYZER TEST... -- runs the cmocka suites,
 # the golden bad-input cases (tests/cases/) and the end-to-end scripts
 # (tests/e2e_*.sh) against one build flavour. Prints a closing line
-# "N passed, N failed" and exits non-zero on any failure.
+# "FLAVOUR: N passed, N failed" (N suites) and exits non-zero on any failure.
 flavour=$1; dir=$2; analyzer=$3; shift 3
 pass=0; fail=0
 failed=""
@@ -30,5 +30,5 @@ for e in tests/e2e_*.sh; do
     fi
 done
 grep -h '^\[  PASSED  \]' "$dir"/tests/*.log 2>/dev/null | awk -v f="$flavour" '{n += $4} END {print "[" f "] cmocka tests passed: " n}'
-echo "[$flavour] suites: $pass passed, $fail failed"
+echo "$flavour: $pass passed, $fail failed"
 [ "$fail" = 0 ] || { echo "failed:$failed"; exit 1; }
