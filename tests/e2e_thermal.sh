@@ -187,5 +187,17 @@ printf 'A 0.001 0.002 0 0\nB 0.001 oops 0 0\n' > "$tmp/bad.flp"
 [ "$rc" = 2 ] && grep -q "bad.flp:2:9: height is not a number" "$tmp/imp.err" && ok "bad .flp: file:line:col, exit 2" ||
     no "bad .flp exits $rc: $(cat "$tmp/imp.err")"
 
+# the stacked sample's prefill at its own threshold: the MXM columns of the logic die and the SRAM banks
+# above them are hotspots, flagged as stacked on each other
+"$A" run samples/stack/chip.json samples/stack/prefill.csv -o "$tmp/sp" --quiet >/dev/null 2>"$tmp/sp.err"
+python3 - "$tmp/sp/hotspots.csv" <<'PY' && ok "stack prefill: stacked hotspots over the MXM columns" || no "stack prefill hotspots"
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+logic = [r for r in rows if r["die"] == "0"]
+sram = [r for r in rows if r["die"] == "1"]
+assert len(logic) >= 2 and len(sram) >= 2, rows
+assert all(r["stacked"] == "1" for r in rows), rows
+assert all(r["units"].startswith("MXM.") for r in logic), [r["units"] for r in logic]
+PY
 echo "e2e_thermal: $fails failed"
 [ "$fails" = 0 ]
