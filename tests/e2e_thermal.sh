@@ -189,7 +189,7 @@ printf 'A 0.001 0.002 0 0\nB 0.001 oops 0 0\n' > "$tmp/bad.flp"
 
 # the stacked sample's prefill at its own threshold: the MXM columns of the logic die and the SRAM banks
 # above them are hotspots, flagged as stacked on each other
-"$A" run samples/stack/chip.json samples/stack/prefill.csv -o "$tmp/sp" --quiet >/dev/null 2>"$tmp/sp.err"
+"$an" run samples/stack/chip.json samples/stack/prefill.csv -o "$tmp/sp" --quiet >/dev/null 2>"$tmp/sp.err"
 python3 - "$tmp/sp/hotspots.csv" <<'PY' && ok "stack prefill: stacked hotspots over the MXM columns" || no "stack prefill hotspots"
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
