@@ -43,6 +43,8 @@ CMD_OBJ_A := $(patsubst %.c,$(A)/%.o,$(CMD_SRC))
 
 .PHONY: all deps run test test-rel test-asan bench install clean
 .DELETE_ON_ERROR:
+# keep the test objects (no rebuilds, and no "rm" after the closing line)
+.SECONDARY:
 
 all: bin/analyzer bin/schedgen lib/libpda.a
 
