@@ -41,7 +41,7 @@ LIB_OBJ_A := $(patsubst %.c,$(A)/%.o,$(LIB_SRC))
 CMD_OBJ_R := $(patsubst %.c,$(R)/%.o,$(CMD_SRC))
 CMD_OBJ_A := $(patsubst %.c,$(A)/%.o,$(CMD_SRC))
 
-.PHONY: all deps run test test-rel test-asan bench install clean
+.PHONY: all deps run test test-rel test-asan bench fuzz install clean
 .DELETE_ON_ERROR:
 # keep the test objects (no rebuilds, and no "rm" after the closing line)
 .SECONDARY:
@@ -97,6 +97,26 @@ test-asan: bin/schedgen $(A)/bin/analyzer $(addprefix $(A)/tests/,$(TESTS))
 
 bench: all $(addprefix $(R)/tests/,$(BENCHES))
 	@sh tests/bench.sh $(R) $(BENCHES)
+
+# libFuzzer on the two readers (needs clang): FUZZ_SECONDS each, seeded with
+# the golden cases and the samples; crashes land in build/fuzz/.
+FUZZ_SECONDS ?= 60
+SIO_SRC := $(wildcard schedule-io/*.c)
+fuzz:
+	@mkdir -p build/fuzz/corpus_schedule build/fuzz/corpus_chip
+	clang -g -O1 -fsanitize=fuzzer,address,undefined $(DEFS) -Ischedule-io tests/fuzz_schedule.c $(SIO_SRC) \
+	  -lcsv -ljansson -lm -o build/fuzz/fuzz_schedule
+	clang -g -O1 -fsanitize=fuzzer,address,undefined $(DEFS) -Ischedule-io tests/fuzz_chip.c $(SIO_SRC) \
+	  -lcsv -ljansson -lm -o build/fuzz/fuzz_chip
+	@for c in tests/cases/sched_*/; do cp $$c/schedule.csv build/fuzz/corpus_schedule/$$(basename $$c).csv; done
+	@for c in tests/cases/chip_*/; do cp $$c/chip.json build/fuzz/corpus_chip/$$(basename $$c).json; done
+	@head -50 samples/tsp/decode.csv > build/fuzz/corpus_schedule/decode.csv
+	build/fuzz/fuzz_schedule -max_total_time=$(FUZZ_SECONDS) -max_len=4096 -artifact_prefix=build/fuzz/ \
+	  build/fuzz/corpus_schedule 2>build/fuzz/schedule.log || { tail -n 30 build/fuzz/schedule.log; exit 1; }
+	@tail -n 1 build/fuzz/schedule.log
+	build/fuzz/fuzz_chip -max_total_time=$(FUZZ_SECONDS) -max_len=8192 -artifact_prefix=build/fuzz/ \
+	  build/fuzz/corpus_chip 2>build/fuzz/chip.log || { tail -n 30 build/fuzz/chip.log; exit 1; }
+	@tail -n 1 build/fuzz/chip.log
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/pda \
