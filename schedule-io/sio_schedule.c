@@ -562,6 +562,22 @@ static void header_end(ld *L)
 
 /* ---- deps ---------------------------------------------------------------- */
 
+/* Doubles the dep arrays, or makes room for `want` deps. */
+static int grow_deps(ld *L, size_t want)
+{
+    size_t c = L->dr_cap ? L->dr_cap * 2 : 4096;
+    if (c < want) c = want;
+    uint8_t *pk = big(L->s->dep_kind, c);
+    if (pk) L->s->dep_kind = pk;
+    int64_t *pl = big(L->s->dep_lag, c * sizeof *pl);
+    if (pl) L->s->dep_lag = pl;
+    uint32_t *ps = big(L->s->dep_src, c * sizeof *ps);
+    if (ps) L->s->dep_src = ps;
+    if (!pk || !pl || !ps) { oom(L); return -1; }
+    L->dr_cap = c;
+    return 0;
+}
+
 static void parse_deps(ld *L, const char *t, size_t n, size_t k)
 {
     size_t i = 0;
@@ -606,17 +622,7 @@ static void parse_deps(ld *L, const char *t, size_t n, size_t k)
             fail(L, L->rec_line, k, a, "dep has no id before '%c'", t[a]);
             return;
         }
-        if (L->n_dr == L->dr_cap) {
-            size_t c = L->dr_cap ? L->dr_cap * 2 : 4096;
-            uint8_t *pk = big(L->s->dep_kind, c);
-            if (pk) L->s->dep_kind = pk;
-            int64_t *pl = big(L->s->dep_lag, c * sizeof *pl);
-            if (pl) L->s->dep_lag = pl;
-            uint32_t *ps = big(L->s->dep_src, c * sizeof *ps);
-            if (ps) L->s->dep_src = ps;
-            if (!pk || !pl || !ps) { oom(L); return; }
-            L->dr_cap = c;
-        }
+        if (L->n_dr == L->dr_cap && grow_deps(L, 0)) return;
         if (L->n_rec_dr == L->rec_dr_cap) {
             size_t c = L->rec_dr_cap ? L->rec_dr_cap * 2 : 64;
             dep_raw *p = realloc(L->rec_dr, c * sizeof *p);
@@ -1123,6 +1129,7 @@ int sio_schedule_load(const sio_chip *chip, const char *path, sio_schedule **out
                 if (est < 4e9 && (grow_rows(&L, (size_t)est) || strhash_grow_to(&L.id_h, (size_t)est))) break;
             }
         }
+        size_t rows_before = s->n;
         total += got;
         while (i < got && !L.rc) {
             const char *nl = memchr(buf + i, '\n', got - i);
@@ -1151,6 +1158,22 @@ int sio_schedule_load(const sio_chip *chip, const char *path, sio_schedule **out
             line_col0 += end - i;
             at_line_start = nl != NULL;
             i = end;
+        }
+        if (total == got && !L.rc && s->n > rows_before + 16 && L.cap > s->n && L.n_dr) {
+            /* the deps of the first buffer give their density: size the dep
+            ** arrays for the whole file now rather than copying them as they grow */
+            double est = (double)L.n_dr / (double)s->n * (double)L.cap * 1.05;
+            if (est > (double)L.dr_cap && est < 4e9 && grow_deps(&L, (size_t)est)) break;
+        }
+        if (total == got && !L.rc && s->n > rows_before + 16 && L.cap > s->n) {
+            /* likewise the id pool, from the ids' mean length */
+            double est = (double)L.pool_len / (double)s->n * (double)L.cap * 1.05;
+            if (est > (double)L.pool_cap && est < 1e11) {
+                char *pool = big(s->id_pool, (size_t)est);
+                if (!pool) { oom(&L); break; }
+                s->id_pool = pool;
+                L.pool_cap = (size_t)est;
+            }
         }
     }
     if (!L.rc && ferror(f)) {
