@@ -178,6 +178,7 @@ typedef struct ld {
     struct { uint32_t row; uint64_t hv; } pend[PENDING];
     size_t pend_head, n_pend;
     int flushing;
+    int nul_seen;           /* a NUL byte was in a buffer read so far: fields get checked */
     /* look-ups */
     strhash unit_h, op_h, id_h;
     int64_t max_start_plus;
@@ -844,7 +845,7 @@ static void cb_field(void *f, size_t n, void *data)
     if (L->rc) return;
     const char *t = f ? f : "";
     size_t k = L->field++;
-    if (n && memchr(t, 0, n)) {
+    if (L->nul_seen && n && memchr(t, 0, n)) {
         fail(L, L->rec_line, k, 0, "NUL byte in a field");
         return;
     }
@@ -1130,6 +1131,7 @@ int sio_schedule_load(const sio_chip *chip, const char *path, sio_schedule **out
             }
         }
         size_t rows_before = s->n;
+        if (!L.nul_seen && memchr(buf, 0, got)) L.nul_seen = 1;
         total += got;
         while (i < got && !L.rc) {
             const char *nl = memchr(buf + i, '\n', got - i);
