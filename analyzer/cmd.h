@@ -33,6 +33,9 @@ typedef struct cmd_opts {
 /* 1 when path is one of the command's inputs: the chip, the schedule or a
 ** rail's impedance table (c may be NULL). Outputs never replace inputs. */
 int cmd_is_input(const cmd_opts *o, const sio_chip *c, const char *path);
+/* mkdir -p: makes the folder path and any missing parents; 0, or -1 with
+** errno set (ENOTDIR when path exists and is not a folder). */
+int cmd_mkdirs(const char *path);
 /* Maps a loader status to an exit code. */
 int cmd_exit_for(int sio_rc);
 /* Loads the chip and the schedule named in o; on error prints it and returns

@@ -2,11 +2,13 @@
 ** inputs and prints a one-screen summary (or, with --json, the `schedule.*`
 ** keys of the contract and a few more). Also the loading helpers every
 ** subcommand shares. */
+#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cmd.h"
 
@@ -42,6 +44,31 @@ int cmd_is_input(const cmd_opts *o, const sio_chip *c, const char *path)
         return 1;
     for (size_t r = 0; c && r < c->n_rails; r++)
         if (c->rails[r].impedance_csv && sio_same_file(path, c->rails[r].impedance_csv)) return 1;
+    return 0;
+}
+
+int cmd_mkdirs(const char *path)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(buf, path, n + 1);
+    for (size_t k = 1; k <= n; k++) {
+        if (buf[k] != '/' && buf[k] != 0) continue;
+        char c = buf[k];
+        buf[k] = 0;
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
+        buf[k] = c;
+    }
+    struct stat sb;
+    if (stat(path, &sb) != 0) return -1;
+    if (!S_ISDIR(sb.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
     return 0;
 }
 

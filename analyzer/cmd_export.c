@@ -287,12 +287,9 @@ int cmd_export(const cmd_opts *o)
     err.text[0] = 0;
     run_outputs ro = {NULL, NULL, 0, 0, NULL, o, c};
     if (fmt == 0) {
-        struct stat sb;
-        if (mkdir(o->out, 0755) != 0 && errno != EEXIST) {
-            sio_error_set(&err, o->out, 0, 0, "cannot create the output folder: %s", strerror(errno));
-            rc = EXIT_IO;
-        } else if (stat(o->out, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-            sio_error_set(&err, o->out, 0, 0, "not a folder");
+        if (cmd_mkdirs(o->out) != 0) {
+            sio_error_set(&err, o->out, 0, 0, "%s: %s",
+                          errno == ENOTDIR ? "not a folder" : "cannot create the output folder", strerror(errno));
             rc = EXIT_IO;
         } else {
             ro.dir = o->out;

@@ -212,14 +212,13 @@ int cmd_run(const cmd_opts *o)
     if (!droop || !power) goto oom;
     /* the output folder, and the files written as the timeline streams */
     if (o->out) {
-        if (mkdir(o->out, 0755) != 0 && errno != EEXIST) {
-            sio_error_set(&err, o->out, 0, 0, "cannot create the output folder: %s", strerror(errno));
-            exit_code = EXIT_IO;
-            goto fail;
-        }
-        struct stat sb;
-        if (stat(o->out, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-            sio_error_set(&err, o->out, 0, 0, "not a folder");
+        if (cmd_mkdirs(o->out) != 0) {
+            sio_error_set(&err, o->out, 0, 0, "%s", errno == ENOTDIR ? "not a folder"
+                                                    : "cannot create the output folder");
+            if (errno != ENOTDIR) {
+                size_t l = strlen(err.text);
+                snprintf(err.text + l, sizeof err.text - l, ": %s", strerror(errno));
+            }
             exit_code = EXIT_IO;
             goto fail;
         }

@@ -76,8 +76,8 @@ assert abs(summ["rails"][0]["max_droop_mv"] - max(droop)) < 1e-3
 print("e2e_run: charge, idle droop, units.npy, summary keys ok")
 PY
 # report.html: self-contained (no external references), plots inline, heat maps as data URIs
-$A run samples/stack/chip.json samples/stack/decode.csv -o "$T/st" --quiet
-python3 - "$T/out/report.html" "$T/st/report.html" <<'PY'
+$A run samples/stack/chip.json samples/stack/decode.csv -o "$T/deep/er/st" --quiet
+python3 - "$T/out/report.html" "$T/deep/er/st/report.html" <<'PY'
 import re, sys
 for path in sys.argv[1:]:
     h = open(path).read()
