@@ -75,6 +75,20 @@ assert summ["power"]["peak_w"] >= summ["power"]["peak_window_w"] >= summ["power"
 assert abs(summ["rails"][0]["max_droop_mv"] - max(droop)) < 1e-3
 print("e2e_run: charge, idle droop, units.npy, summary keys ok")
 PY
+# units.npy through numpy.load itself, where Debian's python3-numpy is installed
+if /usr/bin/python3 -c 'import numpy' 2>/dev/null; then
+    /usr/bin/python3 - "$T/out" <<'PY'
+import csv, sys
+import numpy as np
+a = np.load(sys.argv[1] + "/units.npy")
+cur = np.array([float(r[1]) for r in list(csv.reader(open(sys.argv[1] + "/rails.csv")))[1:]])
+assert a.dtype == np.float32 and a.shape[0] == 1 and a.shape[2] == len(cur), (a.dtype, a.shape)
+assert np.max(np.abs(a[0].sum(axis=0, dtype=np.float64) - cur)) < 1e-3 * max(1.0, cur.max())
+print("e2e_run: numpy.load reads units.npy")
+PY
+else
+    echo "e2e_run: python3-numpy not installed, numpy.load check skipped"
+fi
 # report.html: self-contained (no external references), plots inline, heat maps as data URIs
 $A run samples/stack/chip.json samples/stack/decode.csv -o "$T/deep/er/st" --quiet
 python3 - "$T/out/report.html" "$T/deep/er/st/report.html" <<'PY'
