@@ -31,7 +31,7 @@
 ** (L = N-K+1): the first a are final, the rest are kept ("segment"). Small
 ** later tiles inside the segment add their own inputs by direct sums while
 ** that is cheaper than a new block. Sizes: K ~ 1e5 for the example ladder
-** at 1 ns, N = 2^19; a stream holds ~4 N doubles. */
+** at 1 ns, N = 3 * 2^17; a stream holds ~4 N doubles. */
 #include "pdn.h"
 
 #include <complex.h>   /* before fftw3.h: fftw_complex is double complex */
