@@ -26,7 +26,7 @@
 ** three broken windows: first, last, most broken).
 **
 ** Lower bound: original makespan, critical path, unit busy time, energy and
-** the packing bound (dual feasible functions u^(k) over aligned windows,
+** the packing bound (dual feasible functions u^(k) over every sliding window,
 ** least over every placement of each block; docs/budgets.md).
 **
 ** Idle power is a constant per bin (an upper bound: the analyzer's last bin
@@ -715,10 +715,13 @@ static double dff(int k, double v)
 }
 
 /* Packing bound (docs/budgets.md): per chip, sum over blocks of the least,
-** over every placement against the grid of aligned windows, of
-** sum_windows u^(k)(block's share / (W x (cap - P_idle))); one sum per k.
-** Returns the bound in cycles, 0 when the bin phases do not repeat within
-** 1000 cycles (the placements could not all be tried). */
+** over the cycle phases of the block against the bins, of the sum over
+** every sliding window of W bins that meets the block of u^(k)(block's share
+** / (W x (cap - P_idle))); one sum per k. At most n - 1 + W (k+1)/k (1 + eps)
+** summed over the n + W - 1 windows that meet n bins. Returns the bound in
+** cycles; 0 when the bin phases do not repeat within 1000 cycles (the
+** placements could not all be tried) or the original makespan is shorter
+** than the window. */
 static int64_t packing_bound(ctx *x, double cap)
 {
     int64_t phases = 0;
@@ -728,72 +731,65 @@ static int64_t packing_bound(ctx *x, double cap)
     }
     if (!phases || x->ng == 0) return 0;
     const size_t W = x->W, P = (size_t)phases;
-    const size_t pbins = (size_t)round((double)phases * x->T / x->bin);   /* bins per phase period */
-    /* placements against the window grid repeat every `per` phase periods */
-    size_t per = 1;
-    while ((per * pbins) % W) per++;
+    /* the windows clipped at the ends hold no more than a whole window inside
+    ** the schedule only when it spans W bins (any re-timing is no shorter) */
+    if ((double)sio_schedule_makespan_cyc(x->s) * x->T < (double)W * x->bin) return 0;
     const double wb = (double)W * (cap - x->p_idle_w);     /* ops budget of a window sum */
-    double *sum = calloc(x->nch * (DFF_K + 1), sizeof *sum), **pre = calloc(P, sizeof *pre);
-    size_t *lb = malloc(P * sizeof *lb), *sp = malloc(P * sizeof *sp), *pcap = calloc(P, sizeof *pcap);
+    double *sum = calloc(x->nch * (DFF_K + 1), sizeof *sum), *row = NULL;
+    size_t rcap = 0;
     int64_t out = -1;
-    if (!sum || !pre || !lb || !sp || !pcap) goto done;
+    if (!sum) goto done;
     for (size_t g = 0; g < x->ng; g++) {
         double best[DFF_K + 1];
         for (int k = 1; k <= DFF_K; k++) best[k] = INFINITY;
-        size_t smax = 0;
-        double mx = 0, zero = 1;
         for (size_t ph = 0; ph < P; ph++) {   /* the profile at each phase, as prefix sums */
             if (block_profile(x, g, (int64_t)ph)) goto done;
             size_t span = x->RB - x->LB + 1;
-            if (span > smax) smax = span;
-            if (span + 1 > pcap[ph]) {
-                double *q = realloc(pre[ph], 2 * (span + 1) * sizeof *q);
+            if (span + 1 > rcap) {
+                double *q = realloc(row, 2 * (span + 1) * sizeof *q);
                 if (!q) goto done;
-                pre[ph] = q;
-                pcap[ph] = 2 * (span + 1);
+                row = q;
+                rcap = 2 * (span + 1);
             }
-            lb[ph] = x->LB;
-            sp[ph] = span;
-            double *row = pre[ph];
+            double mx = 0;
             row[0] = 0;
             for (size_t q = 0; q < span; q++) {
                 row[q + 1] = row[q] + x->gp[q];
                 if (x->gp[q] > mx) mx = x->gp[q];
             }
-        }
-        if (mx * (double)(smax < W ? smax : W) / wb * (DFF_K + 1) > 1) zero = 0;   /* else every u^(k) is 0 */
-        for (size_t d = 0; !zero && d < P * per; d++) {
-            size_t ph = d % P, L0 = lb[ph] + (d / P) * pbins, span = sp[ph];
-            const double *row = pre[ph];
+            /* every u^(k) is 0 when no window share can reach 1 / (k + 1) */
+            if (mx * (double)(span < W ? span : W) / wb * (DFF_K + 1) <= 1) {
+                for (int k = 1; k <= DFF_K; k++) best[k] = 0;
+                break;
+            }
             double v[DFF_K + 1] = {0};
-            for (size_t w0 = L0 - L0 % W; w0 < L0 + span; w0 += W) {   /* windows [w0, w0 + W) */
-                size_t a = w0 > L0 ? w0 - L0 : 0, e = w0 + W - L0;
-                if (e > span) e = span;
-                double sh = (row[e] - row[a]) / wb;
-                for (int k = 1; k <= DFF_K; k++) v[k] += dff(k, sh);
+            for (size_t a = 0; a + 1 < span + W; a++) {   /* window [a - W + 1, a + 1) in block bins */
+                size_t lo = a + 1 >= W ? a + 1 - W : 0, hi = a + 1 < span ? a + 1 : span;
+                double sh = (row[hi] - row[lo]) / wb, mult = 1;
+                if (lo == 0 && hi == span && W > span) {   /* the block whole in the window: W - span + 1 alike */
+                    mult = (double)(W - span + 1);
+                    a += W - span;
+                }
+                for (int k = 1; k <= DFF_K; k++) v[k] += mult * dff(k, sh);
             }
             for (int k = 1; k <= DFF_K; k++) if (v[k] < best[k]) best[k] = v[k];
         }
-        if (zero) continue;
         size_t c = x->s->chip[x->g_mem[x->g_off[g]]];
         for (int k = 1; k <= DFF_K; k++) sum[c * (DFF_K + 1) + (size_t)k] += best[k];
     }
     out = 0;
-    double eps = x->p_idle_w * x->bin / wb;   /* the last window may hold this much more */
+    double eps = x->p_idle_w * x->bin / wb;   /* the last bin's windows may hold this much more */
     for (size_t c = 0; c < x->nch; c++)
         for (int k = 1; k <= DFF_K; k++) {
-            double sig = sum[c * (DFF_K + 1) + (size_t)k] - (double)(k + 1) / k * (1 + eps);
-            double m_ns = ((double)W * sig - 1) * x->bin;
+            /* n - 1 + W (k + 1) / k (1 + eps) >= the blocks' sliding sums */
+            double nb = sum[c * (DFF_K + 1) + (size_t)k] - (double)W * (double)(k + 1) / k * (1 + eps) + 1;
+            double m_ns = (nb - 1) * x->bin;   /* M > (n - 1) bin */
             int64_t m = (int64_t)ceil(m_ns / x->T - 1e-6);
             if (m > out) out = m;
         }
 done:
-    for (size_t ph = 0; pre && ph < P; ph++) free(pre[ph]);
     free(sum);
-    free(pre);
-    free(lb);
-    free(sp);
-    free(pcap);
+    free(row);
     return out;
 }
 
