@@ -16,6 +16,7 @@
 
 #include "current.h"
 #include "sio.h"
+#include "testkit.h"
 
 static char *classes[] = {"A", "B"};
 static sio_rail rails[] = {{.name = "core", .vdd_v = 0.8}, {.name = "io", .vdd_v = 1.1}};
@@ -44,23 +45,7 @@ static int setup(void **st)
 {
     (void)st;
     strcpy(path, "/tmp/pda_test_current_XXXXXX");
-    int fd = mkstemp(path);
-    FILE *f = fdopen(fd, "w");
-    fprintf(f, "id,unit,op,start,cycles,chip,activity\n");
-    srand(7);
-    for (int c = 0; c < 2; c++) {
-        for (int u = 0; u < 4; u++) {
-            long t = rand() % 50;
-            for (int k = 0; k < 150; k++) {
-                long cyc = 1 + rand() % (k % 5 == 0 ? 300 : 40);
-                const char *op = u < 2 ? "run" : (k % 2 ? "go" : "ramp");
-                fprintf(f, "c%du%dk%d,%s,%s,%ld,%ld,%d,%.3f\n", c, u, k, units[u].name, op, t, cyc, c,
-                        (rand() % 1001) / 1000.0);
-                t += cyc + rand() % 30;
-            }
-        }
-    }
-    fclose(f);
+    if (testkit_random_schedule(units, path, 7, 150, 5, 300)) return -1;
     sio_error err;
     if (sio_schedule_load(&chip, path, &sched, &err)) { fprintf(stderr, "%s\n", err.text); return -1; }
     return 0;

@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "sio.h"
+#include "testkit.h"
 #include "thermal_hotspot.h"
 #include "thermal_png.h"
 #include "thermal_run.h"
@@ -47,22 +48,7 @@ static int setup(void **st)
 {
     (void)st;
     strcpy(path, "/tmp/pda_test_thermal_run_XXXXXX");
-    int fd = mkstemp(path);
-    FILE *f = fdopen(fd, "w");
-    fprintf(f, "id,unit,op,start,cycles,chip,activity\n");
-    srand(11);
-    for (int c = 0; c < 2; c++)
-        for (int u = 0; u < 4; u++) {
-            long t = rand() % 50;
-            for (int k = 0; k < 120; k++) {
-                long cyc = 1 + rand() % (k % 7 == 0 ? 3000 : 40);
-                const char *op = u == 0 || u == 1 ? "run" : (k % 2 ? "go" : "ramp");
-                fprintf(f, "c%du%dk%d,%s,%s,%ld,%ld,%d,%.3f\n", c, u, k, units[u].name, op, t, cyc, c,
-                        (rand() % 1001) / 1000.0);
-                t += cyc + rand() % 30;
-            }
-        }
-    fclose(f);
+    if (testkit_random_schedule(units, path, 11, 120, 7, 3000)) return -1;
     sio_error err;
     if (sio_schedule_load(&chip, path, &sched, &err)) { fprintf(stderr, "%s\n", err.text); return -1; }
     return 0;
