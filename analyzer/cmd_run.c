@@ -315,20 +315,8 @@ int cmd_run(const cmd_opts *o)
     /* the summary */
     double mk_cyc = (double)sio_schedule_makespan_cyc(s), mk_ns = mk_cyc / c->clock_ghz;
     summary = json_object();
-    json_t *sj = json_object(), *pj = json_object(), *rj = json_array();
-    json_object_set_new(sj, "ops", json_integer((json_int_t)s->n));
-    json_object_set_new(sj, "chips", json_integer((json_int_t)nch));
-    {
-        unsigned char *used = calloc(c->n_units ? c->n_units : 1, 1);
-        size_t nu = 0;
-        if (!used) goto oom;
-        for (size_t i = 0; i < s->n; i++) used[s->unit[i]] = 1;
-        for (size_t u = 0; u < c->n_units; u++) nu += used[u];
-        free(used);
-        json_object_set_new(sj, "units", json_integer((json_int_t)nu));
-    }
-    json_object_set_new(sj, "makespan_cycles", json_integer((json_int_t)mk_cyc));
-    json_object_set_new(sj, "makespan_ns", json_real(mk_ns));
+    json_t *sj = cmd_schedule_json(c, s), *pj = json_object(), *rj = json_array();
+    if (!sj) goto oom;
     json_object_set_new(pj, "peak_w", json_real(peak_w));
     json_object_set_new(pj, "t_peak_ns", json_real(t_peak_w));
     json_object_set_new(pj, "avg_w", json_real(mk_ns > 0 ? energy_j / (mk_ns * 1e-9) : 0.0));
