@@ -205,6 +205,11 @@ void sio_error_set(sio_error *err, const char *path, int line, int col,
 #endif
     ;
 
+/* realloc for big flat arrays: past 8 MiB the pages are backed at once
+** (huge pages where the kernel allows) rather than faulted in one by one as
+** they are first written. The memory is whatever realloc leaves there. */
+void *sio_big(void *p, size_t bytes);
+
 /* 1 when both paths name the same existing file (device and inode). */
 int sio_same_file(const char *a, const char *b);
 

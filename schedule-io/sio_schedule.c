@@ -16,7 +16,7 @@
 **
 ** Sizes: ~60 bytes per instruction plus its id and deps; 10^7 instructions
 ** fit in well under a gigabyte. */
-#define _DEFAULT_SOURCE 1   /* madvise(MADV_HUGEPAGE) for the big arrays */
+#define _DEFAULT_SOURCE 1   /* fileno() */
 #include "sio.h"
 
 #include <csv.h>
@@ -50,7 +50,6 @@ static const struct { const char *name; enum col_kind kind; int required; } COLS
 };
 #define N_COLS (sizeof COLS / sizeof COLS[0])
 
-static void *big(void *p, size_t bytes);
 
 /* ---- a string -> index hash (open addressing, FNV-1a) ---------------- */
 
@@ -83,7 +82,7 @@ static int strhash_grow_to(strhash *h, size_t want)
 {
     size_t cap = h->cap ? h->cap * 2 : 1024;
     while (cap < want + want / 3) cap *= 2;   /* load <= 3/4 */
-    hslot *sl = big(NULL, cap * sizeof *sl);
+    hslot *sl = sio_big(NULL, cap * sizeof *sl);
     if (!sl) return -1;
     memset(sl, 0, cap * sizeof *sl);
     for (size_t i = 0; i < h->cap; i++) {
@@ -368,21 +367,9 @@ static const char *quote_text(const char *s, size_t n, char *buf, size_t cap)
 
 /* realloc for the per-instruction arrays: at 10^7 rows each is tens of MB,
 ** and 2 MB pages cut the page faults (most of the system time) 512-fold. */
-static void *big(void *p, size_t bytes)
-{
-    void *q = realloc(p, bytes);
-#ifdef MADV_HUGEPAGE
-    if (q && bytes >= ((size_t)8 << 20)) {
-        uintptr_t a = ((uintptr_t)q + (((uintptr_t)2 << 20) - 1)) & ~(((uintptr_t)2 << 20) - 1);
-        uintptr_t e = ((uintptr_t)q + bytes) & ~(((uintptr_t)2 << 20) - 1);
-        if (e > a) madvise((void *)a, e - a, MADV_HUGEPAGE);
-    }
-#endif
-    return q;
-}
 
 #define GROW(L, arr, cap_new) do {                                          \
-        void *p_ = big((arr), (cap_new) * sizeof *(arr));                   \
+        void *p_ = sio_big((arr), (cap_new) * sizeof *(arr));                   \
         if (!p_) { oom(L); return -1; }                                     \
         (arr) = p_;                                                         \
     } while (0)
@@ -405,7 +392,7 @@ static int pool_add(ld *L, char **pool, size_t *len, size_t *cap, const char *t,
     if (*len + n + 1 > *cap) {
         size_t c = *cap ? *cap : 65536;
         while (*len + n + 1 > c) c *= 2;
-        char *p = big(*pool, c);
+        char *p = sio_big(*pool, c);
         if (!p) { oom(L); return -1; }
         *pool = p;
         *cap = c;
@@ -568,11 +555,11 @@ static int grow_deps(ld *L, size_t want)
 {
     size_t c = L->dr_cap ? L->dr_cap * 2 : 4096;
     if (c < want) c = want;
-    uint8_t *pk = big(L->s->dep_kind, c);
+    uint8_t *pk = sio_big(L->s->dep_kind, c);
     if (pk) L->s->dep_kind = pk;
-    int64_t *pl = big(L->s->dep_lag, c * sizeof *pl);
+    int64_t *pl = sio_big(L->s->dep_lag, c * sizeof *pl);
     if (pl) L->s->dep_lag = pl;
-    uint32_t *ps = big(L->s->dep_src, c * sizeof *ps);
+    uint32_t *ps = sio_big(L->s->dep_src, c * sizeof *ps);
     if (ps) L->s->dep_src = ps;
     if (!pk || !pl || !ps) { oom(L); return -1; }
     L->dr_cap = c;
@@ -1171,7 +1158,7 @@ int sio_schedule_load(const sio_chip *chip, const char *path, sio_schedule **out
             /* likewise the id pool, from the ids' mean length */
             double est = (double)L.pool_len / (double)s->n * (double)L.cap * 1.05;
             if (est > (double)L.pool_cap && est < 1e11) {
-                char *pool = big(s->id_pool, (size_t)est);
+                char *pool = sio_big(s->id_pool, (size_t)est);
                 if (!pool) { oom(&L); break; }
                 s->id_pool = pool;
                 L.pool_cap = (size_t)est;

@@ -5,6 +5,7 @@
 ** temporary file in the target's folder and is renamed into place only when
 ** complete, so a failed run never leaves a partial file behind and never
 ** replaces what was there with something half-written. */
+#define _DEFAULT_SOURCE 1   /* madvise() */
 #include "sio.h"
 
 #include <errno.h>
@@ -12,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -112,4 +115,30 @@ void sio_out_abort(sio_out *o)
     fclose(o->f);
     unlink(o->tmp);
     free(o->tmp); free(o->path); free(o);
+}
+
+/* realloc for the big flat arrays. Past 8 MiB it asks for huge pages and
+** populates the pages at once (MADV_POPULATE_WRITE, Linux 5.14+): one system
+** call instead of a page fault per 4 KiB page as the array fills. On a
+** virtual machine each fault is a trap to the host, and faulting in the
+** 0.9 GB of a 10^7-instruction schedule page by page took about a second,
+** a third of `analyzer check`. Older kernels refuse the advice; the pages
+** then fault in as before. */
+void *sio_big(void *p, size_t bytes)
+{
+    void *q = realloc(p, bytes);
+    if (!q || bytes < ((size_t)8 << 20)) return q;
+    uintptr_t huge = (uintptr_t)2 << 20, pg = 4096;
+    uintptr_t a = ((uintptr_t)q + huge - 1) & ~(huge - 1), e = ((uintptr_t)q + bytes) & ~(huge - 1);
+#ifdef MADV_HUGEPAGE
+    if (e > a) madvise((void *)a, e - a, MADV_HUGEPAGE);
+#endif
+#ifdef MADV_POPULATE_WRITE
+    a = ((uintptr_t)q + pg - 1) & ~(pg - 1);
+    e = ((uintptr_t)q + bytes) & ~(pg - 1);
+    if (e > a) madvise((void *)a, e - a, MADV_POPULATE_WRITE);
+#else
+    (void)pg;
+#endif
+    return q;
 }
