@@ -18,8 +18,8 @@ OPT     ?= -O2 -g
 # libcsv ships no .pc file; the others do.
 PC_CFLAGS = $(shell pkg-config --cflags fftw3 jansson libpng 2>/dev/null)
 PC_LIBS   = $(shell pkg-config --libs fftw3 jansson libpng 2>/dev/null)
-LIBS    = $(PC_LIBS) -lcsv -lfftw3 -ljansson -lpng -lm
-CFLAGS_ALL = $(WARN) $(DEFS) $(INCS) $(PC_CFLAGS) $(OPT)
+LIBS    = $(PC_LIBS) -lcsv -lfftw3 -ljansson -lpng -lm -pthread
+CFLAGS_ALL = $(WARN) $(DEFS) $(INCS) $(PC_CFLAGS) $(OPT) -pthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 LIB_SRC := $(wildcard schedule-io/*.c) \

@@ -163,12 +163,19 @@ typedef struct sio_schedule {
     char **cols;
     size_t n_cols;
     int col_id, col_unit, col_op, col_start, col_cycles, col_chip, col_activity, col_deps;
+    int split;               /* 1 when it was read in two halves at once */
 } sio_schedule;
 
 /* Streams a schedule from path against chip. Validates every rule of the
 ** format (see docs/formats.md); an empty file is an error, a header alone a
 ** valid empty schedule. Returns SIO_OK and sets *out, or an error code,
-** fills *err and sets *out = NULL. */
+** fills *err and sets *out = NULL.
+**
+** A regular file of at least sio_split_min_bytes (default 48 MiB) is read in
+** two halves at once on two threads; the result, and any error, are exactly
+** those of reading it whole. Lowering it (tests do, to 0) splits small
+** files too. */
+extern size_t sio_split_min_bytes;
 int sio_schedule_load(const sio_chip *chip, const char *path, sio_schedule **out,
                       sio_error *err);
 void sio_schedule_free(sio_schedule *s);   /* NULL is a no-op */

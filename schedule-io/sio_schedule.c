@@ -4,9 +4,15 @@
 ** time, so the line of every record is known without reading the file whole.
 ** Columns are found by name in the header; each field is parsed as it comes
 ** (in libcsv's field callback) into flat arrays, one entry per instruction in
-** file order. Ids are interned into one pool and hashed per chip; deps are
-** parsed into (name, kind, lag) as read and resolved to instruction indices
-** once the whole file is in, then checked for cycles and against the starts.
+** file order. Ids are interned into one pool; deps are parsed into (name,
+** kind, lag) and resolved at once when they name one of the recent rows
+** (the usual case), else once the whole file is in. Then every id is checked
+** to be unique per chip (check_ids, a bucketed pass that stays in cache),
+** the deps for cycles, and the schedule against its own rules.
+**
+** A big file is read in two halves at once on two threads (load_split); the
+** result and any error are those of the one-thread read, to which it falls
+** back whenever the halves do not meet cleanly.
 **
 ** Positions: libcsv reports fields, not byte offsets. The line of a record is
 ** tracked as it is read; the column of a field is found only on the error
@@ -14,21 +20,24 @@
 ** (field_spans). The writer uses the same spans to replace the `start` field
 ** of a record and copies every other byte as it came in.
 **
-** Sizes: ~60 bytes per instruction plus its id and deps; 10^7 instructions
-** fit in well under a gigabyte. */
-#define _DEFAULT_SOURCE 1   /* fileno() */
+** Sizes: ~70 bytes per instruction plus its id and deps; 10^7 instructions
+** fit in well under a gigabyte and a half. */
+#define _DEFAULT_SOURCE 1   /* pread(), madvise() */
 #include "sio.h"
 
 #include <csv.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define CHUNK (1u << 20)
 #define MAX_CHIPS 65536u
@@ -53,10 +62,12 @@ static const struct { const char *name; enum col_kind kind; int required; } COLS
 
 /* ---- a string -> index hash (open addressing, FNV-1a) ---------------- */
 
-/* A slot holds the entry's index + 1 (0 = empty) and 32 bits of its hash, so
-** probes and growth rarely touch the strings themselves: at 10^7 ids every
-** string compare is a cache miss. */
-typedef struct hslot { uint32_t idx1, h32; } hslot;
+/* A slot holds the entry's index + 1 (0 = empty) in its low 32 bits and 32
+** bits of its hash in the high ones, so probes and growth rarely touch the
+** names themselves. */
+typedef uint64_t hslot;
+static uint32_t slot_idx1(hslot v) { return (uint32_t)v; }
+static uint32_t slot_h32(hslot v) { return (uint32_t)(v >> 32); }
 
 typedef struct strhash {
     hslot *slot;
@@ -82,15 +93,15 @@ static int strhash_grow_to(strhash *h, size_t want)
 {
     size_t cap = h->cap ? h->cap * 2 : 1024;
     while (cap < want + want / 3) cap *= 2;   /* load <= 3/4 */
-    hslot *sl = sio_big(NULL, cap * sizeof *sl);
+    hslot *sl = calloc(cap, sizeof *sl);
     if (!sl) return -1;
-    memset(sl, 0, cap * sizeof *sl);
+    sl = sio_big(sl, cap * sizeof *sl);   /* same size: huge pages, backed now */
     for (size_t i = 0; i < h->cap; i++) {
-        if (!h->slot[i].idx1) continue;
+        if (!slot_idx1(h->slot[i])) continue;
         /* the home slot depends on bits the 32 stored ones do not all hold:
         ** keep the low 32 bits of the hash (hv >> 7 uses bits 7..38) */
-        size_t j = home((uint64_t)h->slot[i].h32 << 7, cap);
-        while (sl[j].idx1) j = (j + 1) & (cap - 1);
+        size_t j = home((uint64_t)slot_h32(h->slot[i]) << 7, cap);
+        while (slot_idx1(sl[j])) j = (j + 1) & (cap - 1);
         sl[j] = h->slot[i];
     }
     free(h->slot);
@@ -110,20 +121,23 @@ static int64_t strhash_find(const strhash *h, const void *ctx, key_eq eq, const 
 {
     uint32_t f = h32_of(hv);
     size_t j = home((uint64_t)f << 7, h->cap);
-    while (h->slot[j].idx1) {
-        if (h->slot[j].h32 == f && eq(ctx, h->slot[j].idx1 - 1, s, n, salt)) return (int64_t)h->slot[j].idx1 - 1;
+    hslot v;
+    while (slot_idx1(v = h->slot[j])) {
+        if (slot_h32(v) == f && eq(ctx, slot_idx1(v) - 1, s, n, salt)) return (int64_t)slot_idx1(v) - 1;
         j = (j + 1) & (h->cap - 1);
     }
     *where = j;
     return -1;
 }
 
+static hslot slot_of(uint32_t idx, uint64_t hv) { return (hslot)(idx + 1u) | (hslot)h32_of(hv) << 32; }
+
 static void strhash_put(strhash *h, size_t where, uint32_t idx, uint64_t hv)
 {
-    h->slot[where].idx1 = idx + 1;
-    h->slot[where].h32 = h32_of(hv);
+    h->slot[where] = slot_of(idx, hv);
     h->n++;
 }
+
 
 /* ---- the loader's state ---------------------------------------------- */
 
@@ -136,7 +150,6 @@ typedef struct dep_raw {   /* a dep as read, before its id is resolved */
 } dep_raw;
 
 #define RECENT (1u << 16)  /* ids remembered by hash for deps on recent rows */
-#define PENDING 16
 
 typedef struct ld {
     const sio_chip *chip;
@@ -171,17 +184,27 @@ typedef struct ld {
     char *dep_names;
     size_t dn_len, dn_cap;
     uint32_t *recent;       /* RECENT slots: index + 1 of a recent id, by hash */
-    /* ids wait PENDING records before going into the hash, their slot
-    ** prefetched meanwhile: the insert of 10^7 ids is otherwise one cache
-    ** miss after another */
-    struct { uint32_t row; uint64_t hv; } pend[PENDING];
-    size_t pend_head, n_pend;
-    int flushing;
+    uint64_t *hv;           /* per row: the hash of its id and chip (see check_ids) */
+    size_t id_len;          /* of the record being read */
+    int ids_checked;        /* check_ids has run over the whole file */
     int nul_seen;           /* a NUL byte was in a buffer read so far: fields get checked */
     /* look-ups */
-    strhash unit_h, op_h, id_h;
-    int64_t max_start_plus;
+    strhash unit_h, op_h;
+    int down;               /* a dep names a row further down the file */
+    /* feeding lines */
+    int at_line_start;
+    size_t line_col0;       /* bytes of the current line fed before this piece */
+    /* split loads (load_split): this loader reads one half of the file; the
+    ** rows below split_row belong to half[0], the others to half[1] (each
+    ** half has its own id pool and deps). In a half any error, and any
+    ** growth of memory the other half reads, gives up the split: rc is then
+    ** SPLIT_ABANDONED and err is left alone. */
+    int par;
+    sio_schedule *half[2];
+    size_t split_row;
 } ld;
+
+#define SPLIT_ABANDONED (-100)
 
 /* ---- positions --------------------------------------------------------- */
 
@@ -288,11 +311,18 @@ static void locate(const char *path, uint32_t line, size_t k, size_t off, int *o
 
 /* Records the first error: message at field k (byte off inside it) of the
 ** record that starts on `line`. */
-static void flush_pending(ld *L);
+static int check_ids(ld *L, size_t rows, int resolve);
 
 static void failv(ld *L, uint32_t line, size_t k, size_t off, const char *fmt, va_list ap)
 {
-    if (!L->flushing) flush_pending(L);   /* a duplicate id above wins: first error in file order */
+    if (L->par) {   /* the whole-file load will say it, in file order */
+        if (!L->rc) L->rc = SPLIT_ABANDONED;
+        return;
+    }
+    if (!L->ids_checked) {   /* a duplicate id above wins: first error in file order */
+        L->ids_checked = 1;
+        if (check_ids(L, L->s->n, 0)) return;
+    }
     if (L->rc) return;
     char msg[768];
     vsnprintf(msg, sizeof msg, fmt, ap);
@@ -315,6 +345,7 @@ static void fail(ld *L, uint32_t line, size_t k, size_t off, const char *fmt, ..
 static void oom(ld *L)
 {
     if (L->rc) return;
+    if (L->par) { L->rc = SPLIT_ABANDONED; return; }
     sio_error_set(L->err, L->path, 0, 0, "out of memory");
     L->rc = SIO_ENOMEM;
 }
@@ -377,12 +408,14 @@ static const char *quote_text(const char *s, size_t n, char *buf, size_t cap)
 static int grow_rows(ld *L, size_t want)
 {
     sio_schedule *s = L->s;
+    if (L->par) { oom(L); return -1; }   /* the rows are shared by both halves */
     size_t cap = L->cap ? L->cap * 2 : 4096;
     if (cap < want) cap = want;
     GROW(L, s->unit, cap); GROW(L, s->op, cap); GROW(L, s->chip, cap);
     GROW(L, s->start_cyc, cap); GROW(L, s->cycles, cap); GROW(L, s->activity, cap);
     GROW(L, s->line, cap); GROW(L, s->id_off, cap);
     GROW(L, s->dep_off, cap + 1);
+    GROW(L, L->hv, cap);
     L->cap = cap;
     return 0;
 }
@@ -390,6 +423,7 @@ static int grow_rows(ld *L, size_t want)
 static int pool_add(ld *L, char **pool, size_t *len, size_t *cap, const char *t, size_t n)
 {
     if (*len + n + 1 > *cap) {
+        if (L->par && pool == &L->s->id_pool) { oom(L); return -1; }   /* the other half reads it */
         size_t c = *cap ? *cap : 65536;
         while (*len + n + 1 > c) c *= 2;
         char *p = sio_big(*pool, c);
@@ -418,7 +452,8 @@ static int op_eq(const void *ctx, uint32_t k, const char *s, size_t n, uint64_t 
 }
 static int id_eq(const void *ctx, uint32_t k, const char *s, size_t n, uint64_t salt)
 {
-    const sio_schedule *S = ctx;
+    const ld *L = ctx;
+    const sio_schedule *S = L->half[k >= L->split_row];
     const char *t = S->id_pool + S->id_off[k];
     return S->chip[k] == salt && strncmp(t, s, n) == 0 && t[n] == 0;
 }
@@ -426,7 +461,7 @@ static int id_eq(const void *ctx, uint32_t k, const char *s, size_t n, uint64_t 
 static int build_chip_hashes(ld *L)
 {
     const sio_chip *c = L->chip;
-    size_t w;
+    size_t w = 0;
     for (size_t i = 0; i < c->n_units; i++) {
         if ((L->unit_h.n + 1) * 2 > L->unit_h.cap && strhash_grow(&L->unit_h)) return -1;
         const char *nm = c->units[i].name;
@@ -443,49 +478,14 @@ static int build_chip_hashes(ld *L)
     return 0;
 }
 
-/* The instruction with id t (n bytes) on chip, or -1: first among the recent
-** ids (deps mostly name rows just above them), then in the hash, then among
-** the rows not yet in it. */
-static int64_t find_id(ld *L, const char *t, size_t n, uint32_t chip)
+/* The instruction with id t (n bytes) on chip among the recent ones, or -1:
+** deps mostly name rows just above them. The others are found by check_ids
+** once the whole file is in. */
+static int64_t find_recent(const ld *L, const char *t, size_t n, uint32_t chip)
 {
     uint64_t hv = fnv(t, n, chip);
     uint32_t r = L->recent[(hv >> 40) & (RECENT - 1)];
-    if (r && id_eq(L->s, r - 1, t, n, chip)) return (int64_t)r - 1;
-    size_t w;
-    int64_t j = L->id_h.cap ? strhash_find(&L->id_h, L->s, id_eq, t, n, chip, hv, &w) : -1;
-    if (j >= 0) return j;
-    for (size_t q = 0; q < L->n_pend; q++) {
-        size_t e = (L->pend_head + q) % PENDING;
-        if (L->pend[e].hv == hv && id_eq(L->s, L->pend[e].row, t, n, chip)) return L->pend[e].row;
-    }
-    return -1;
-}
-
-static void insert_id(ld *L, uint32_t r, uint64_t hv)
-{
-    sio_schedule *s = L->s;
-    if ((L->id_h.n + 1) * 4 > L->id_h.cap * 3 && strhash_grow(&L->id_h)) { oom(L); return; }
-    const char *id = s->id_pool + s->id_off[r];
-    size_t w;
-    int64_t prev = strhash_find(&L->id_h, s, id_eq, id, strlen(id), s->chip[r], hv, &w);
-    if (prev >= 0) {
-        fail(L, s->line[r], (size_t)s->col_id, 0, "duplicate id '%s' on chip %u (first on line %u)", id, s->chip[r],
-             s->line[prev]);
-        return;
-    }
-    strhash_put(&L->id_h, w, r, hv);
-}
-
-static void flush_pending(ld *L)
-{
-    L->flushing = 1;
-    while (L->n_pend && !L->rc) {
-        size_t e = L->pend_head;
-        L->pend_head = (L->pend_head + 1) % PENDING;
-        L->n_pend--;
-        insert_id(L, L->pend[e].row, L->pend[e].hv);
-    }
-    L->flushing = 0;
+    return r && id_eq(L, r - 1, t, n, chip) ? (int64_t)r - 1 : -1;
 }
 
 /* ---- the header ------------------------------------------------------ */
@@ -667,10 +667,11 @@ static void data_field(ld *L, const char *t, size_t n, size_t k)
     char q[80];
     int64_t v;
     int rc;
-    size_t w;
+    size_t w = 0;
     switch (kind) {
     case K_ID:
         s->id_off[r] = L->pool_len;
+        L->id_len = n;
         pool_add(L, &s->id_pool, &L->pool_len, &L->pool_cap, t, n);
         break;
     case K_UNIT: {
@@ -762,7 +763,7 @@ static void data_end(ld *L)
     }
     /* the op, now that the unit (and so its class) is known */
     size_t cls = L->chip->units[s->unit[r]].cls;
-    size_t w;
+    size_t w = 0;
     int64_t o = L->op_too_long ? -1
                                : strhash_find(&L->op_h, L->chip, op_eq, L->op_name, L->op_len, cls,
                                               fnv(L->op_name, L->op_len, cls), &w);
@@ -774,23 +775,10 @@ static void data_end(ld *L)
         return;
     }
     s->op[r] = (uint32_t)o;
-    /* the id, unique per chip: into the hash PENDING records from now */
+    /* the id: unique per chip, which check_ids sees to at the end */
     const char *id = s->id_pool + s->id_off[r];
-    uint64_t hv = fnv(id, strlen(id), s->chip[r]);
-#if defined(__GNUC__)
-    if (L->id_h.cap) __builtin_prefetch(&L->id_h.slot[home((uint64_t)h32_of(hv) << 7, L->id_h.cap)]);
-#endif
-    if (L->n_pend == PENDING) {
-        size_t e = L->pend_head;
-        L->pend_head = (L->pend_head + 1) % PENDING;
-        L->n_pend--;
-        insert_id(L, L->pend[e].row, L->pend[e].hv);
-        if (L->rc) return;
-    }
-    size_t e = (L->pend_head + L->n_pend) % PENDING;
-    L->pend[e].row = (uint32_t)r;
-    L->pend[e].hv = hv;
-    L->n_pend++;
+    uint64_t hv = fnv(id, L->id_len, s->chip[r]);
+    L->hv[r] = hv;
     L->recent[(hv >> 40) & (RECENT - 1)] = (uint32_t)r + 1;
     s->n = r + 1;
     if (s->n >= UINT32_MAX - 1) {
@@ -803,7 +791,7 @@ static void data_end(ld *L)
     for (size_t q = 0; q < L->n_rec_dr; q++) {
         dep_raw *d = &L->rec_dr[q];
         if (q == 0) keep_from = d->name_off;
-        int64_t j = find_id(L, L->dep_names + d->name_off, d->name_len, s->chip[r]);
+        int64_t j = find_recent(L, L->dep_names + d->name_off, d->name_len, s->chip[r]);
         if (j == (int64_t)r) {
             fail(L, L->rec_line, (size_t)s->col_deps, d->col_off, "dependency cycle: '%s' depends on itself", id);
             return;
@@ -854,35 +842,136 @@ static void cb_record(int c, void *data)
 
 /* ---- after the file: deps, cycles, the schedule's own rules ---------- */
 
-/* The deps whose id came further down the file. */
-static int resolve_deps(ld *L)
+/* ---- ids: unique per chip; the deps not found as the rows were read ---
+** One pass at the end rather than a hash kept as the file is read: at 10^7
+** ids every insert into a whole-file hash is a cache and TLB miss. The rows
+** are bucketed by the top bits of their id's hash (a counting sort, which
+** keeps file order inside each bucket), and each bucket gets a small hash
+** that stays in cache. */
+
+typedef struct idcheck {
+    uint64_t *row;         /* rows, bucket by bucket, in file order: (hash low 32) << 32 | row */
+    size_t *off;           /* nb + 1 bucket starts */
+    uint32_t *dep;         /* later deps, bucket by bucket */
+    size_t *doff;
+    int64_t *found;        /* per later dep: its row, or -1 */
+    uint64_t *slot;        /* one bucket's table: (hash low 32) << 32 | row + 1 */
+    size_t nb_bits;
+} idcheck;
+
+static size_t bucket_of(uint64_t hv, size_t bits) { return bits ? (size_t)(hv >> (64 - bits)) : 0; }
+
+/* Checks the ids of rows [0, rows) for duplicates and, when resolve is set,
+** finds the later deps (all rows must be in). Reports the duplicate found
+** first in file order, else the first unknown dep; returns -1 then. */
+static int check_ids(ld *L, size_t rows, int resolve)
 {
     sio_schedule *s = L->s;
-    s->dep_off[s->n] = L->n_dr;
-    s->n_deps = L->n_dr;
-    for (size_t q = 0; q < L->n_later; q++) {
+    size_t nl = resolve ? L->n_later : 0;
+    size_t bits = 0;
+    while (bits < 16 && (rows >> bits) > 8192) bits++;
+    size_t nb = (size_t)1 << bits;
+    idcheck c;
+    memset(&c, 0, sizeof c);
+    c.row = sio_big(NULL, (rows ? rows : 1) * sizeof *c.row);
+    c.off = calloc(nb + 1, sizeof *c.off);
+    c.dep = malloc((nl ? nl : 1) * sizeof *c.dep);
+    c.doff = calloc(nb + 1, sizeof *c.doff);
+    c.found = malloc((nl ? nl : 1) * sizeof *c.found);
+    uint64_t *dhv = malloc((nl ? nl : 1) * sizeof *dhv);
+    size_t most = 0;
+    int rc = 0;
+    if (!c.row || !c.off || !c.dep || !c.doff || !c.found || !dhv) { oom(L); rc = -1; goto done; }
+    for (size_t r = 0; r < rows; r++) c.off[bucket_of(L->hv[r], bits) + 1]++;
+    for (size_t q = 0; q < nl; q++) {
         const dep_raw *d = &L->later[q];
-        const char *nm = L->dep_names + d->name_off;
-        size_t i = d->row;
-        int64_t j = find_id(L, nm, d->name_len, s->chip[i]);
-        if (j < 0) {
-            fail(L, s->line[i], (size_t)s->col_deps, d->col_off, "dep on unknown id '%.*s' (no such id on chip %u)",
-                 (int)d->name_len, nm, s->chip[i]);
-            return -1;
-        }
-        s->dep_src[d->d] = (uint32_t)j;
+        dhv[q] = fnv(L->dep_names + d->name_off, d->name_len, s->chip[d->row]);
+        c.doff[bucket_of(dhv[q], bits) + 1]++;
+        c.found[q] = -1;
     }
-    return 0;
+    for (size_t b = 0; b < nb; b++) {
+        if (c.off[b + 1] > most) most = c.off[b + 1];
+        c.off[b + 1] += c.off[b];
+        c.doff[b + 1] += c.doff[b];
+    }
+    for (size_t r = 0; r < rows; r++) {
+        uint64_t h = L->hv[r];
+        c.row[c.off[bucket_of(h, bits)]++] = h << 32 | r;
+    }
+    for (size_t q = 0; q < nl; q++) c.dep[c.doff[bucket_of(dhv[q], bits)]++] = (uint32_t)q;
+    for (size_t b = nb; b > 0; b--) { c.off[b] = c.off[b - 1]; c.doff[b] = c.doff[b - 1]; }
+    c.off[0] = c.doff[0] = 0;
+    size_t cap = 16;
+    while (cap < 2 * most) cap *= 2;
+    c.slot = malloc(cap * sizeof *c.slot);
+    if (!c.slot) { oom(L); rc = -1; goto done; }
+    size_t dup = SIZE_MAX, dup_first = 0;
+    for (size_t b = 0; b < nb; b++) {
+        size_t m = cap;
+        while (m / 2 >= 2 * (c.off[b + 1] - c.off[b]) && m > 16) m /= 2;
+        memset(c.slot, 0, m * sizeof *c.slot);
+        for (size_t e = c.off[b]; e < c.off[b + 1]; e++) {
+            uint32_t r = (uint32_t)c.row[e], f = (uint32_t)(c.row[e] >> 32);
+            size_t j = f & (m - 1);
+            for (; c.slot[j]; j = (j + 1) & (m - 1)) {
+                size_t r0 = (uint32_t)c.slot[j] - 1u;
+                if ((uint32_t)(c.slot[j] >> 32) == f && s->chip[r0] == s->chip[r] &&
+                    strcmp(s->id_pool + s->id_off[r0], s->id_pool + s->id_off[r]) == 0)
+                    break;
+            }
+            if (c.slot[j]) {   /* rows come in file order: r is the later one */
+                if (r < dup) { dup = r; dup_first = (uint32_t)c.slot[j] - 1u; }
+                continue;
+            }
+            c.slot[j] = (uint64_t)f << 32 | (r + 1u);
+        }
+        for (size_t e = c.doff[b]; e < c.doff[b + 1]; e++) {
+            uint32_t q = c.dep[e];
+            const dep_raw *d = &L->later[q];
+            const char *nm = L->dep_names + d->name_off;
+            uint32_t f = (uint32_t)dhv[q];
+            for (size_t j = f & (m - 1); c.slot[j]; j = (j + 1) & (m - 1)) {
+                size_t r0 = (uint32_t)c.slot[j] - 1u;
+                const char *t = s->id_pool + s->id_off[r0];
+                if ((uint32_t)(c.slot[j] >> 32) == f && s->chip[r0] == s->chip[d->row] &&
+                    strncmp(t, nm, d->name_len) == 0 && t[d->name_len] == 0) {
+                    c.found[q] = (int64_t)r0;
+                    break;
+                }
+            }
+        }
+    }
+    if (dup != SIZE_MAX) {
+        fail(L, s->line[dup], (size_t)s->col_id, 0, "duplicate id '%s' on chip %u (first on line %u)",
+             s->id_pool + s->id_off[dup], s->chip[dup], s->line[dup_first]);
+        rc = -1;
+        goto done;
+    }
+    for (size_t q = 0; q < nl; q++) {
+        const dep_raw *d = &L->later[q];
+        size_t i = d->row;
+        if (c.found[q] < 0) {
+            fail(L, s->line[i], (size_t)s->col_deps, d->col_off, "dep on unknown id '%.*s' (no such id on chip %u)",
+                 (int)d->name_len, L->dep_names + d->name_off, s->chip[i]);
+            rc = -1;
+            goto done;
+        }
+        s->dep_src[d->d] = (uint32_t)c.found[q];
+        if ((size_t)c.found[q] > i) L->down = 1;
+    }
+done:
+    free(c.row); free(c.off); free(c.dep); free(c.doff); free(c.found); free(c.slot); free(dhv);
+    return rc;
 }
 
 /* Kahn's algorithm over the dep graph; on a cycle, walks it to name it. */
 static int check_cycles(ld *L)
 {
     sio_schedule *s = L->s;
-    /* A cycle needs an edge to a row further down the file: deps resolved
-    ** as their row was read point up, so with no such `later` dep the graph
-    ** is acyclic and the walk (random access over every dep) is skipped. */
-    if (s->n_deps == 0 || L->n_later == 0) return 0;
+    /* A cycle needs an edge to a row further down the file: with none the
+    ** graph is acyclic and the walk (random access over every dep) is
+    ** skipped. Such edges are mostly the `later` deps. */
+    if (s->n_deps == 0 || !L->down) return 0;
     size_t n = s->n;
     uint32_t *indeg = calloc(n, sizeof *indeg);
     size_t *out_off = calloc(n + 1, sizeof *out_off);
@@ -1062,17 +1151,327 @@ static int is_blank(const char *p, size_t n)
     return 1;
 }
 
-int sio_schedule_load(const sio_chip *chip, const char *path, sio_schedule **out, sio_error *err)
+/* An error outside any one field (positioned by the caller). */
+static void fail_at(ld *L, int rc, int line, int col, const char *msg)
+{
+    if (L->rc) return;
+    if (L->par) { L->rc = SPLIT_ABANDONED; return; }
+    sio_error_set(L->err, L->path, line, col, "%s", msg);
+    L->rc = rc;
+}
+
+/* Reads the next piece of the file into buf: from `pos` with pread when the
+** file can seek, else with read. Returns the bytes read, 0 at the end. */
+static ssize_t read_piece(int fd, int seekable, char *buf, size_t want, off_t pos)
+{
+    ssize_t got;
+    do got = seekable ? pread(fd, buf, want, pos) : read(fd, buf, want);
+    while (got < 0 && errno == EINTR);
+    return got;
+}
+
+/* Feeds bytes [from, to) of the file to libcsv in CHUNK buffers, a line at a
+** time, so the line of every record is known. */
+static void feed(ld *L, struct csv_parser *p, int fd, int seekable, off_t from, off_t to, char *buf)
+{
+    off_t pos = from;
+    while (!L->rc && pos < to) {
+        size_t want = (uintmax_t)(to - pos) < CHUNK ? (size_t)(to - pos) : CHUNK;
+        ssize_t got_ = read_piece(fd, seekable, buf, want, pos);
+        if (got_ < 0) {
+            char m[256];
+            snprintf(m, sizeof m, "read error: %s", strerror(errno));
+            fail_at(L, SIO_EIO, 0, 0, m);
+            return;
+        }
+        if (got_ == 0) break;
+        size_t got = (size_t)got_, i = 0;
+        if (pos == 0 && got >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) i = 3;  /* UTF-8 BOM */
+        pos += got_;
+        if (!L->nul_seen && memchr(buf, 0, got)) L->nul_seen = 1;
+        while (i < got && !L->rc) {
+            const char *nl = memchr(buf + i, '\n', got - i);
+            size_t end = nl ? (size_t)(nl - buf) + 1 : got;
+            if (L->at_line_start) {
+                if (L->line == UINT32_MAX) { fail_at(L, SIO_EINPUT, 0, 0, "more than 2^32 lines"); break; }
+                L->line++;
+                L->line_col0 = 0;
+            }
+            if (!L->rec_open && !is_blank(buf + i, end - i)) {
+                L->rec_open = 1;
+                L->rec_line = L->line;
+            }
+            size_t used = csv_parse(p, buf + i, end - i, cb_field, cb_record, L);
+            if (used < end - i && !L->rc) {
+                if (csv_error(p) == CSV_EPARSE) {
+                    fail_at(L, SIO_EINPUT, (int)L->line, (int)(L->line_col0 + used + 1),
+                            "malformed quoted field (a quote inside a field must be doubled)");
+                } else {
+                    char m[128];
+                    snprintf(m, sizeof m, "a field of the record starting here is longer than %u MiB",
+                             (unsigned)(MAX_FIELD >> 20));
+                    fail_at(L, SIO_EINPUT, (int)L->rec_line, 1, m);
+                }
+            }
+            L->line_col0 += end - i;
+            L->at_line_start = nl != NULL;
+            i = end;
+        }
+    }
+}
+
+/* Sizes the arrays, the id hash and the deps for `rows` rows, and the id
+** pool for `pool_rows` of them, at the density of the rows read so far, so
+** nothing is copied as it grows and the hash is never rebuilt. */
+static void presize(ld *L, double rows, double pool_rows)
+{
+    sio_schedule *s = L->s;
+    if (s->n <= 16 || rows >= 4e9) return;
+    if ((size_t)rows > L->cap && grow_rows(L, (size_t)rows)) return;
+    if (L->n_dr) {
+        double d = (double)L->n_dr / (double)s->n * rows * 1.05;
+        if (d > (double)L->dr_cap && d < 4e9 && grow_deps(L, (size_t)d)) return;
+    }
+    double pl = (double)L->pool_len / (double)s->n * pool_rows * 1.05;
+    if (pl > (double)L->pool_cap && pl < 1e11) {
+        char *pool = sio_big(s->id_pool, (size_t)pl);
+        if (!pool) { oom(L); return; }
+        s->id_pool = pool;
+        L->pool_cap = (size_t)pl;
+    }
+}
+
+/* The rows of the `size`-byte file, from the lines of its first `head` bytes. */
+static double rows_in(const ld *L, uintmax_t size, uintmax_t head)
+{
+    uint32_t nl = L->at_line_start ? L->line : L->line - 1;
+    return nl <= 16 || head >= size ? 0 : (double)size / (double)head * (double)nl * 1.02 + 1024;
+}
+
+size_t sio_split_min_bytes = (size_t)48 << 20;
+
+/* ---- split loads ---------------------------------------------------------
+** A big file is read in two halves at once, one per thread: the second half
+** starts at the first line end after the middle. Its rows go into the same
+** arrays from row `split_row` on, where split_row is the number of line ends
+** in the first half (after the rows already read): one record per line, so
+** the halves meet exactly unless the first half has blank lines or a quoted
+** field with a line end in it. Each half has its own id pool and deps; the
+** id hash is shared. The first half must end on a record boundary with
+** exactly split_row rows; anything else (those cases, an error anywhere, an
+** estimate too small) abandons the split and the file is read again whole,
+** by one thread, which also gives errors in file order. */
+
+typedef struct half_job {
+    ld *L;
+    struct csv_parser *p;
+    int fd;
+    off_t from, to;
+    char *buf;
+} half_job;
+
+static void *first_half(void *arg)
+{
+    half_job *j = arg;
+    feed(j->L, j->p, j->fd, 1, j->from, j->to, j->buf);
+    return NULL;
+}
+
+/* The line ends in [from, to) of the file; -1 on a read error. */
+static intmax_t count_lines(int fd, off_t from, off_t to, char *buf)
+{
+    intmax_t n = 0;
+    for (off_t pos = from; pos < to;) {
+        size_t want = (uintmax_t)(to - pos) < CHUNK ? (size_t)(to - pos) : CHUNK;
+        ssize_t got = read_piece(fd, 1, buf, want, pos);
+        if (got <= 0) return -1;
+        for (const char *q = buf, *e = buf + got; (q = memchr(q, '\n', (size_t)(e - q))) != NULL; q++) n++;
+        pos += got;
+    }
+    return n;
+}
+
+/* Offset just past the first line end at or after `at`, or -1. */
+static off_t line_after(int fd, off_t at, off_t size, char *buf)
+{
+    for (off_t pos = at; pos < size;) {
+        size_t want = (uintmax_t)(size - pos) < CHUNK ? (size_t)(size - pos) : CHUNK;
+        ssize_t got = read_piece(fd, 1, buf, want, pos);
+        if (got <= 0) return -1;
+        const char *nl = memchr(buf, '\n', (size_t)got);
+        if (nl) return pos + (nl - buf) + 1;
+        pos += got;
+    }
+    return -1;
+}
+
+/* Room for `bytes` without backing it yet (a reservation the halves fill). */
+static void *reserve(void *p, size_t bytes)
+{
+    void *q = realloc(p, bytes);
+#ifdef MADV_HUGEPAGE
+    uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t a = ((uintptr_t)q + huge - 1) & ~(huge - 1), e = ((uintptr_t)q + bytes) & ~(huge - 1);
+    if (q && e > a) madvise((void *)a, e - a, MADV_HUGEPAGE);
+#endif
+    return q;
+}
+
+static void free_half(ld *L2, sio_schedule *s2)
+{
+    free(s2->dep_kind); free(s2->dep_lag); free(s2->dep_src); free(s2->id_pool);
+    free(s2);
+    free(L2->rec_dr); free(L2->later); free(L2->recent); free(L2->dep_names);
+}
+
+/* Reads the rest of the file (from `head` on) in two halves at once into L,
+** which has read the head. 0 when done (L holds the whole file), 1 when the
+** file is not worth splitting (L untouched: read on), SPLIT_ABANDONED when
+** L must be thrown away and the file read again whole. */
+static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t size, char *buf)
+{
+    sio_schedule *s = L->s;
+    off_t split = line_after(fd, size / 2, size, buf);
+    if (split <= head || split >= size || L->in_header || s->n <= 16) return 1;
+    intmax_t nl1 = count_lines(fd, head, split, buf);
+    if (nl1 < 0) return 1;
+    /* rows of the first half at most; the line where the second starts */
+    size_t rows1 = s->n + (size_t)nl1 - (!L->at_line_start && !L->rec_open ? 1u : 0u);
+    uintmax_t lines1 = (L->at_line_start ? L->line : L->line - 1u) + (uintmax_t)nl1;
+    double est2 = (double)(size - split) / (double)head * (double)s->n * 1.1 + 1024;
+    double rows = (double)rows1 + est2;
+    if (lines1 >= UINT32_MAX || rows >= 4e9) return 1;
+    /* the rows, the id hash and the deps for the whole file (the second
+    ** half's deps are copied in after it); the id pools are reserved below */
+    presize(L, rows, 0);
+    if (L->rc) return SPLIT_ABANDONED;
+    /* the id pools: at most the bytes of each half */
+    size_t pool1 = L->pool_len + (size_t)(split - head) + 64;
+    if (pool1 > L->pool_cap) {
+        char *q = reserve(s->id_pool, pool1);
+        if (!q) { oom(L); return SPLIT_ABANDONED; }
+        s->id_pool = q;
+        L->pool_cap = pool1;
+    }
+    /* the second half */
+    sio_schedule *s2 = malloc(sizeof *s2);
+    ld *L2 = calloc(1, sizeof *L2);
+    char *buf2 = malloc(CHUNK);
+    struct csv_parser p2;
+    int have_p2 = 0, rc = SPLIT_ABANDONED;
+    if (!s2 || !L2 || !buf2) { free(s2); free(L2); free(buf2); oom(L); return SPLIT_ABANDONED; }
+    *s2 = *s;
+    s2->n = rows1;
+    s2->n_chips = 1;
+    s2->dep_kind = NULL; s2->dep_lag = NULL; s2->dep_src = NULL;
+    s2->id_pool = reserve(NULL, (size_t)(size - split) + 64);
+    L2->chip = L->chip;
+    L2->s = s2;
+    L2->path = L->path;
+    L2->err = L->err;
+    L2->cap = L->cap;
+    L2->pool_cap = s2->id_pool ? (size_t)(size - split) + 64 : 0;
+    L2->kind = L->kind;
+    L2->n_kind = L->n_kind;
+    L2->line = (uint32_t)lines1;
+    L2->at_line_start = 1;
+    L2->recent = calloc(RECENT, sizeof *L2->recent);
+    L2->unit_h = L->unit_h;
+    L2->op_h = L->op_h;
+    L2->hv = L->hv;
+    L2->down = 0;
+    L2->par = L->par = 1;
+    L2->half[0] = L->half[0] = s;
+    L2->half[1] = L->half[1] = s2;
+    L2->split_row = L->split_row = rows1;
+    size_t cap = L->cap;
+    L->cap = rows1;              /* the first half may not write past its rows */
+    if (L->n_dr) {
+        double d2 = (double)L->n_dr / (double)s->n * est2 * 1.05;
+        if (grow_deps(L2, (size_t)d2)) goto out;
+    }
+    if (!s2->id_pool || !L2->recent || csv_init(&p2, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL)) goto out;
+    have_p2 = 1;
+    csv_set_blk_size(&p2, 256);
+    csv_set_realloc_func(&p2, field_realloc);
+    half_job j1 = {L, p, fd, head, split, buf};
+    pthread_t t;
+    if (pthread_create(&t, NULL, first_half, &j1) != 0) goto out;
+    feed(L2, &p2, fd, 1, split, size, buf2);
+    if (!L2->rc && csv_fini(&p2, cb_field, cb_record, L2) != 0) L2->rc = SPLIT_ABANDONED;
+    pthread_join(t, NULL);
+    if (L->rc || L2->rc || L->rec_open || s->n != rows1) goto out;
+    /* one schedule: the second half's deps and ids after the first's */
+    L->par = 0;
+    L->cap = cap;
+    size_t nd1 = L->n_dr, np1 = L->pool_len;
+    if (nd1 + L2->n_dr > L->dr_cap && grow_deps(L, nd1 + L2->n_dr)) goto out;
+    if (L2->n_dr) {
+        memcpy(s->dep_kind + nd1, s2->dep_kind, L2->n_dr * sizeof *s->dep_kind);
+        memcpy(s->dep_lag + nd1, s2->dep_lag, L2->n_dr * sizeof *s->dep_lag);
+        memcpy(s->dep_src + nd1, s2->dep_src, L2->n_dr * sizeof *s->dep_src);
+    }
+    if (np1 + L2->pool_len > L->pool_cap) {
+        char *q = realloc(s->id_pool, np1 + L2->pool_len);
+        if (!q) { oom(L); goto out; }
+        s->id_pool = q;
+        L->pool_cap = np1 + L2->pool_len;
+    }
+    memcpy(s->id_pool + np1, s2->id_pool, L2->pool_len);
+    for (size_t r = rows1; r < s2->n; r++) {
+        s->dep_off[r] += nd1;
+        s->id_off[r] += np1;
+    }
+    /* the second half's unresolved deps, their names after the first's */
+    size_t dn1 = L->dn_len;
+    if (L2->dn_len && pool_add(L, &L->dep_names, &L->dn_len, &L->dn_cap, L2->dep_names, L2->dn_len)) goto out;
+    if (L->n_later + L2->n_later > L->later_cap) {
+        dep_raw *q = realloc(L->later, (L->n_later + L2->n_later) * sizeof *q);
+        if (!q) { oom(L); goto out; }
+        L->later = q;
+        L->later_cap = L->n_later + L2->n_later;
+    }
+    for (size_t q = 0; q < L2->n_later; q++) {
+        dep_raw d = L2->later[q];
+        d.d += nd1;
+        d.name_off += dn1;
+        L->later[L->n_later++] = d;
+    }
+    L->n_dr = nd1 + L2->n_dr;
+    L->pool_len = np1 + L2->pool_len;
+    L->line = L2->line;
+    L->rec_line = L2->rec_line;
+    L->down |= L2->down;
+    s->n = s2->n;
+    if (s2->n_chips > s->n_chips) s->n_chips = s2->n_chips;
+    s->split = 1;
+    rc = 0;
+out:
+    L->par = 0;
+    L->cap = cap;
+    L->half[1] = s;
+    L->split_row = SIZE_MAX;
+    if (rc && !L->rc) L->rc = SPLIT_ABANDONED;
+    if (rc) rc = SPLIT_ABANDONED;
+    if (have_p2) csv_free(&p2);
+    free_half(L2, s2);
+    free(L2);
+    free(buf2);
+    return rc;
+}
+
+/* Loads path; may_split lets a big file be read in two halves at once. */
+static int load(const sio_chip *chip, const char *path, sio_schedule **out, sio_error *err, int may_split)
 {
     *out = NULL;
-    sio_error scratch;
-    if (!err) err = &scratch;
     ld L;
     memset(&L, 0, sizeof L);
     L.chip = chip;
     L.path = path;
     L.err = err;
     L.in_header = 1;
+    L.at_line_start = 1;
+    L.split_row = SIZE_MAX;
     sio_schedule *s = calloc(1, sizeof *s);
     if (!s || !(s->path = strdup(path))) {
         free(s);
@@ -1080,95 +1479,47 @@ int sio_schedule_load(const sio_chip *chip, const char *path, sio_schedule **out
         return SIO_ENOMEM;
     }
     L.s = s;
+    L.half[0] = L.half[1] = s;
     s->n_chips = 1;
     s->col_id = s->col_unit = s->col_op = s->col_start = s->col_cycles = -1;
     s->col_chip = s->col_activity = s->col_deps = -1;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
         sio_error_set(err, path, 0, 0, "cannot open: %s", strerror(errno));
         sio_schedule_free(s);
         return SIO_EIO;
     }
+    struct stat sb;
+    int seekable = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
+    off_t size = seekable ? sb.st_size : 0;
     char *buf = malloc(CHUNK);
     struct csv_parser p;
     int have_p = 0;
     L.recent = calloc(RECENT, sizeof *L.recent);
-    if (!buf || !L.recent || build_chip_hashes(&L) || grow_rows(&L, 0) || csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL)) {
+    if (!buf || !L.recent || build_chip_hashes(&L) || grow_rows(&L, 0) ||
+        csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL)) {
         oom(&L);
         goto out;
     }
     have_p = 1;
     csv_set_blk_size(&p, 256);
     csv_set_realloc_func(&p, field_realloc);
-    size_t got, total = 0;
-    int at_line_start = 1;
-    size_t line_col0 = 0;     /* bytes of the current line fed before this piece */
-    while (!L.rc && (got = fread(buf, 1, CHUNK, f)) > 0) {
-        size_t i = 0;
-        if (total == 0 && got >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) i = 3;  /* UTF-8 BOM */
-        if (total == 0) {
-            /* size the arrays and the id hash once, from the rows of the first
-            ** buffer and the file's size: no regrowth, no rehashing */
-            struct stat sb;
-            size_t nl = 0;
-            for (const char *q = buf; (q = memchr(q, '\n', (size_t)(buf + got - q))) != NULL; q++) nl++;
-            if (fstat(fileno(f), &sb) == 0 && nl > 16 && got == CHUNK) {
-                double est = (double)sb.st_size / (double)got * (double)nl * 1.02 + 1024;
-                if (est < 4e9 && (grow_rows(&L, (size_t)est) || strhash_grow_to(&L.id_h, (size_t)est))) break;
-            }
-        }
-        size_t rows_before = s->n;
-        if (!L.nul_seen && memchr(buf, 0, got)) L.nul_seen = 1;
-        total += got;
-        while (i < got && !L.rc) {
-            const char *nl = memchr(buf + i, '\n', got - i);
-            size_t end = nl ? (size_t)(nl - buf) + 1 : got;
-            if (at_line_start) {
-                if (L.line == UINT32_MAX) { sio_error_set(err, path, 0, 0, "more than 2^32 lines"); L.rc = SIO_EINPUT; break; }
-                L.line++;
-                line_col0 = 0;
-            }
-            if (!L.rec_open && !is_blank(buf + i, end - i)) {
-                L.rec_open = 1;
-                L.rec_line = L.line;
-            }
-            size_t used = csv_parse(&p, buf + i, end - i, cb_field, cb_record, &L);
-            if (used < end - i && !L.rc) {
-                if (csv_error(&p) == CSV_EPARSE) {
-                    sio_error_set(err, path, (int)L.line, (int)(line_col0 + used + 1),
-                                  "malformed quoted field (a quote inside a field must be doubled)");
-                    L.rc = SIO_EINPUT;
-                } else {
-                    sio_error_set(err, path, (int)L.rec_line, 1, "a field of the record starting here is longer "
-                                  "than %u MiB", (unsigned)(MAX_FIELD >> 20));
-                    L.rc = SIO_EINPUT;
-                }
-            }
-            line_col0 += end - i;
-            at_line_start = nl != NULL;
-            i = end;
-        }
-        if (total == got && !L.rc && s->n > rows_before + 16 && L.cap > s->n && L.n_dr) {
-            /* the deps of the first buffer give their density: size the dep
-            ** arrays for the whole file now rather than copying them as they grow */
-            double est = (double)L.n_dr / (double)s->n * (double)L.cap * 1.05;
-            if (est > (double)L.dr_cap && est < 4e9 && grow_deps(&L, (size_t)est)) break;
-        }
-        if (total == got && !L.rc && s->n > rows_before + 16 && L.cap > s->n) {
-            /* likewise the id pool, from the ids' mean length */
-            double est = (double)L.pool_len / (double)s->n * (double)L.cap * 1.05;
-            if (est > (double)L.pool_cap && est < 1e11) {
-                char *pool = sio_big(s->id_pool, (size_t)est);
-                if (!pool) { oom(&L); break; }
-                s->id_pool = pool;
-                L.pool_cap = (size_t)est;
-            }
-        }
+    /* the head, from which everything is sized; then the rest, in two
+    ** halves at once when the file is big */
+    int split = may_split && seekable && (uintmax_t)size >= sio_split_min_bytes && size >= 64;
+    off_t head = !seekable ? 0 : split && size / 4 < (off_t)CHUNK ? size / 4 : size < (off_t)CHUNK ? size : (off_t)CHUNK;
+    if (seekable) feed(&L, &p, fd, 1, 0, head, buf);
+    int rest = 1;
+    if (!L.rc && split) {
+        int r = load_split(&L, &p, fd, head, size, buf);
+        if (r == SPLIT_ABANDONED) goto out;
+        rest = r;
     }
-    if (!L.rc && ferror(f)) {
-        sio_error_set(err, path, 0, 0, "read error: %s", strerror(errno));
-        L.rc = SIO_EIO;
+    if (!L.rc && rest && seekable) {
+        double rows = rows_in(&L, (uintmax_t)size, (uintmax_t)head);
+        presize(&L, rows, rows);
     }
+    if (!L.rc && rest) feed(&L, &p, fd, seekable, head, seekable ? size : (off_t)INTMAX_MAX, buf);
     if (!L.rc && csv_fini(&p, cb_field, cb_record, &L) != 0 && !L.rc) {
         sio_error_set(err, path, (int)L.rec_line, 1, "unterminated quoted field (the record starts here)");
         L.rc = SIO_EINPUT;
@@ -1177,8 +1528,12 @@ int sio_schedule_load(const sio_chip *chip, const char *path, sio_schedule **out
         sio_error_set(err, path, 1, 1, "empty file: a schedule needs a header (id,unit,op,start,cycles)");
         L.rc = SIO_EINPUT;
     }
-    if (!L.rc) flush_pending(&L);
-    if (!L.rc) resolve_deps(&L);
+    if (!L.rc) {
+        s->dep_off[s->n] = L.n_dr;
+        s->n_deps = L.n_dr;
+        L.ids_checked = 1;
+        check_ids(&L, s->n, 1);
+    }
     if (!L.rc) check_cycles(&L);
     if (!L.rc) {
         int rc = sio_schedule_verify(chip, s, s->start_cyc, err);
@@ -1187,7 +1542,7 @@ int sio_schedule_load(const sio_chip *chip, const char *path, sio_schedule **out
 out:
     if (have_p) csv_free(&p);
     free(buf);
-    fclose(f);
+    close(fd);
     free(L.kind);
     free(L.rec_dr);
     free(L.later);
@@ -1195,13 +1550,22 @@ out:
     free(L.dep_names);
     free(L.unit_h.slot);
     free(L.op_h.slot);
-    free(L.id_h.slot);
+    free(L.hv);
     if (L.rc) {
         sio_schedule_free(s);
         return L.rc;
     }
     *out = s;
     return SIO_OK;
+}
+
+int sio_schedule_load(const sio_chip *chip, const char *path, sio_schedule **out, sio_error *err)
+{
+    sio_error scratch;
+    if (!err) err = &scratch;
+    int rc = load(chip, path, out, err, 1);
+    if (rc == SPLIT_ABANDONED) rc = load(chip, path, out, err, 0);
+    return rc;
 }
 
 void sio_schedule_free(sio_schedule *s)

@@ -265,6 +265,156 @@ static void test_streaming(void **st)
     assert_non_null(strstr(err.text, want));
 }
 
+/* ---- split loads: two halves at once give what one pass gives -------- */
+
+typedef struct sb { char *p; size_t n, cap; } sb;
+
+static void sb_printf(sb *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (b->n + (size_t)m + 1 > b->cap) {
+        b->cap = (b->n + (size_t)m + 1) * 2;
+        b->p = realloc(b->p, b->cap);
+        assert_non_null(b->p);
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->n, (size_t)m + 1, fmt, ap);
+    va_end(ap);
+    b->n += (size_t)m;
+}
+
+enum split_case {
+    SC_PLAIN, SC_CRLF, SC_BLANK_FIRST, SC_QUOTED_NL_MIDDLE, SC_FORWARD_DEP, SC_CYCLE, SC_DUP_ACROSS,
+    SC_UNKNOWN_DEP, SC_BAD_UNIT_AFTER_DUP, SC_BAD_FIRST, SC_SELF_DEP, SC_N
+};
+
+/* A schedule of n rows on U0, U1 and V0 (two chips), in time order, with
+** deps of all three kinds, quoted extra fields and one case-specific twist
+** at row `at` (about 1/4 or 3/4 of the way down). */
+static char *split_text(enum split_case c, size_t n)
+{
+    sb b = {0};
+    const char *nl = c == SC_CRLF ? "\r\n" : "\n";
+    sb_printf(&b, "id,unit,op,start,cycles,chip,activity,deps,note%s", nl);
+    size_t q1 = n / 4 - (n / 4) % 6 + 3, q3 = 3 * n / 4 - (3 * n / 4) % 6 + 3;   /* U0 on chip 1 */
+    if (c == SC_FORWARD_DEP) sb_printf(&b, "early,U0,run,1,1,1,,late,\"first\"%s", nl);
+    for (size_t i = 0; i < n; i++) {
+        const char *unit = i % 3 == 0 ? "U0" : i % 3 == 1 ? "U1" : "V0";
+        const char *op = i % 3 == 2 ? "go" : "run";
+        unsigned chip_ = (unsigned)(i / 3) % 2;
+        size_t start = 10 * (i / 6) + 10;
+        char deps[64] = "";
+        if (i >= 6 && i % 4 == 0) snprintf(deps, sizeof deps, "r%zu", i - 6);
+        else if (i >= 12 && i % 4 == 1) snprintf(deps, sizeof deps, "r%zu+2;r%zu", i - 6, i - 12);
+        else if (i >= 6 && i % 4 == 2) snprintf(deps, sizeof deps, "r%zu=10", i - 6);
+        const char *id_fmt = "r%zu";
+        char id[32];
+        snprintf(id, sizeof id, id_fmt, i);
+        if (c == SC_DUP_ACROSS && i == 3 * n / 4) snprintf(id, sizeof id, "r%zu", n / 4 - (n / 4) % 6 + (i % 6));
+        if (c == SC_BAD_UNIT_AFTER_DUP && i == n / 4) snprintf(id, sizeof id, "r%zu", i - 6);
+        if (c == SC_BAD_UNIT_AFTER_DUP && i == 3 * n / 4) unit = "NOPE";
+        if (c == SC_BAD_FIRST && i == n / 4) op = "nope";
+        if (c == SC_UNKNOWN_DEP && i == 3 * n / 4) snprintf(deps, sizeof deps, "ghost");
+        if (c == SC_SELF_DEP && i == 3 * n / 4) snprintf(deps, sizeof deps, "r%zu", i);
+        if (c == SC_CYCLE && i == q1) snprintf(deps, sizeof deps, "r%zu+0", q3);
+        if (c == SC_CYCLE && i == q3) snprintf(deps, sizeof deps, "r%zu+0", q1);
+        if (c == SC_FORWARD_DEP && i == q1) snprintf(deps, sizeof deps, "late+0");
+        const char *note = i % 7 == 0 ? "\"a, \"\"quoted\"\" note\"" : "plain";
+        if (c == SC_QUOTED_NL_MIDDLE && i == n / 2) note = "\"two\nlines\"";
+        sb_printf(&b, "%s,%s,%s,%zu,%d,%u,%s,%s,%s%s", id, unit, op, start, i % 3 == 2 ? 4 : 9, chip_,
+                  i % 5 ? "0.5" : "", deps, note, nl);
+        if (c == SC_BLANK_FIRST && i == n / 3) sb_printf(&b, "%s", nl);
+    }
+    if (c == SC_FORWARD_DEP) sb_printf(&b, "late,V0,run,0,1,1,,,\"last\"%s", nl);
+    return b.p;
+}
+
+static int load_with(const char *path, size_t min_bytes, sio_schedule **s, sio_error *err)
+{
+    size_t keep = sio_split_min_bytes;
+    sio_split_min_bytes = min_bytes;
+    int rc = sio_schedule_load(&chip, path, s, err);
+    sio_split_min_bytes = keep;
+    return rc;
+}
+
+static void assert_same_schedule(const sio_schedule *a, const sio_schedule *b)
+{
+    assert_int_equal(a->n, b->n);
+    assert_int_equal(a->n_chips, b->n_chips);
+    assert_int_equal(a->n_deps, b->n_deps);
+    assert_memory_equal(a->unit, b->unit, a->n * sizeof *a->unit);
+    assert_memory_equal(a->op, b->op, a->n * sizeof *a->op);
+    assert_memory_equal(a->chip, b->chip, a->n * sizeof *a->chip);
+    assert_memory_equal(a->start_cyc, b->start_cyc, a->n * sizeof *a->start_cyc);
+    assert_memory_equal(a->cycles, b->cycles, a->n * sizeof *a->cycles);
+    assert_memory_equal(a->activity, b->activity, a->n * sizeof *a->activity);
+    assert_memory_equal(a->line, b->line, a->n * sizeof *a->line);
+    assert_memory_equal(a->dep_off, b->dep_off, (a->n + 1) * sizeof *a->dep_off);
+    assert_memory_equal(a->dep_src, b->dep_src, a->n_deps * sizeof *a->dep_src);
+    assert_memory_equal(a->dep_kind, b->dep_kind, a->n_deps * sizeof *a->dep_kind);
+    assert_memory_equal(a->dep_lag, b->dep_lag, a->n_deps * sizeof *a->dep_lag);
+    for (size_t i = 0; i < a->n; i++) assert_string_equal(sio_schedule_id(a, i), sio_schedule_id(b, i));
+}
+
+static void test_split_loads(void **st)
+{
+    (void)st;
+    /* split: whether the halves must meet (1) or the split must be given up */
+    static const int split[SC_N] = {
+        [SC_PLAIN] = 1, [SC_CRLF] = 1, [SC_FORWARD_DEP] = 1, [SC_BLANK_FIRST] = 0, [SC_QUOTED_NL_MIDDLE] = -1,
+    };
+    static const int ok[SC_N] = {
+        [SC_PLAIN] = 1, [SC_CRLF] = 1, [SC_BLANK_FIRST] = 1, [SC_QUOTED_NL_MIDDLE] = 1, [SC_FORWARD_DEP] = 1,
+    };
+    for (size_t n = 600; n <= 6000; n += 2700) {
+        for (int c = 0; c < SC_N; c++) {
+            char *text = split_text((enum split_case)c, n);
+            char *p = write_file("split.csv", text);
+            sio_schedule *a = NULL, *b = NULL;
+            sio_error ea, eb;
+            int ra = load_with(p, SIZE_MAX, &a, &ea);
+            int rb = load_with(p, 0, &b, &eb);
+            if (ra != rb) fail_msg("case %d n %zu: rc %d whole, %d split (%s | %s)", c, n, ra, rb,
+                                   ra ? ea.text : "", rb ? eb.text : "");
+            if (ra != (ok[c] ? SIO_OK : SIO_EINPUT)) fail_msg("case %d n %zu: rc %d (%s)", c, n, ra, ra ? ea.text : "");
+            if (ra == SIO_OK) {
+                assert_int_equal(a->split, 0);
+                if (split[c] >= 0 && b->split != split[c]) fail_msg("case %d n %zu: split %d", c, n, b->split);
+                assert_same_schedule(a, b);
+            } else {
+                assert_string_equal(ea.text, eb.text);
+                assert_int_equal(ea.line, eb.line);
+                assert_int_equal(ea.col, eb.col);
+            }
+            sio_schedule_free(a);
+            sio_schedule_free(b);
+            free(text);
+        }
+    }
+    /* the errors are the ones a reader of the file expects */
+    char *text = split_text(SC_DUP_ACROSS, 6000);
+    char *p = write_file("split.csv", text);
+    sio_schedule *s = NULL;
+    sio_error err;
+    assert_int_equal(load_with(p, 0, &s, &err), SIO_EINPUT);
+    assert_non_null(strstr(err.text, ":4502:1: duplicate id 'r1500' on chip 0 (first on line 1502)"));
+    free(text);
+    text = split_text(SC_BAD_UNIT_AFTER_DUP, 6000);
+    p = write_file("split.csv", text);
+    assert_int_equal(load_with(p, 0, &s, &err), SIO_EINPUT);
+    assert_non_null(strstr(err.text, ":1502:1: duplicate id 'r1494'"));
+    free(text);
+    text = split_text(SC_CYCLE, 6000);
+    p = write_file("split.csv", text);
+    assert_int_equal(load_with(p, 0, &s, &err), SIO_EINPUT);
+    assert_non_null(strstr(err.text, "dependency cycle"));
+    free(text);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) return 1;
@@ -275,6 +425,7 @@ int main(void)
         cmocka_unit_test(test_unordered_valid),
         cmocka_unit_test(test_writer_roundtrip),
         cmocka_unit_test(test_streaming),
+        cmocka_unit_test(test_split_loads),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[600];
