@@ -105,9 +105,9 @@ SIO_SRC := $(wildcard schedule-io/*.c)
 fuzz:
 	@mkdir -p build/fuzz/corpus_schedule build/fuzz/corpus_chip
 	clang -g -O1 -fsanitize=fuzzer,address,undefined $(DEFS) -Ischedule-io tests/fuzz_schedule.c $(SIO_SRC) \
-	  -lcsv -ljansson -lm -o build/fuzz/fuzz_schedule
+	  -lcsv -ljansson -lm -pthread -o build/fuzz/fuzz_schedule
 	clang -g -O1 -fsanitize=fuzzer,address,undefined $(DEFS) -Ischedule-io tests/fuzz_chip.c $(SIO_SRC) \
-	  -lcsv -ljansson -lm -o build/fuzz/fuzz_chip
+	  -lcsv -ljansson -lm -pthread -o build/fuzz/fuzz_chip
 	@for c in tests/cases/sched_*/; do cp $$c/schedule.csv build/fuzz/corpus_schedule/$$(basename $$c).csv; done
 	@for c in tests/cases/chip_*/; do cp $$c/chip.json build/fuzz/corpus_chip/$$(basename $$c).json; done
 	@head -50 samples/tsp/decode.csv > build/fuzz/corpus_schedule/decode.csv

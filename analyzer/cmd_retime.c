@@ -99,6 +99,7 @@ int cmd_retime(const cmd_opts *o)
         json_object_set_new(root, "blocks", json_integer((json_int_t)rep.blocks));
         json_object_set_new(root, "largest_block", json_integer((json_int_t)rep.max_block));
         json_object_set_new(root, "order", json_string(rep.order_used == BUDGET_ORDER_CRITICAL ? "critical" : "start"));
+        json_object_set_new(root, "fb_passes", json_integer(rep.fb_passes));
         json_object_set_new(root, "output", json_string(o->out));
         json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
         putchar('\n');

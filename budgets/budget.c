@@ -25,6 +25,10 @@
 ** violations step forward (a power violation takes the furthest jump of
 ** three broken windows: first, last, most broken).
 **
+** Under a power cap, forward-backward passes follow (schedule_back): the
+** blocks right-justified against the best makespan, then packed forward
+** again in that order; kept when shorter (docs/budgets.md).
+**
 ** Lower bound: original makespan, critical path, unit busy time, energy and
 ** the packing bound (dual feasible functions u^(k) over every sliding window,
 ** least over every placement of each block; docs/budgets.md).
@@ -53,6 +57,8 @@
 #define KT_MAX 256        /* kernel taps used by the droop check */
 #define ROUNDS 8          /* re-analysis rounds for the droop margin */
 #define DFF_K 6           /* packing bound: u^(k) for k = 1..DFF_K */
+#define FB_PASSES 4       /* forward-backward improvement passes, at most */
+#define ORDER_FB 100      /* schedule(): the order of the last backward pass */
 
 typedef struct lane {     /* one chip's profiles; bins past nb are zero */
     size_t nb;
@@ -89,8 +95,10 @@ typedef struct ctx {
     size_t *indeg0;       /* [ng] */
     uint32_t *uprev;      /* [n] previous instruction on the unit, or UINT32_MAX */
     double *key_start, *key_crit;
+    double *key_fb;       /* [ng] start of each block in the last backward pass */
     /* placement */
     int64_t *d;           /* [ng] delay of each block */
+    int64_t base;         /* cycles added to every start in the profiles (the backward pass) */
     lane *lanes;          /* [nch] */
     double *gp, *gr, *gv; /* scratch: block power, rail currents, droop */
     size_t gcap;
@@ -131,7 +139,7 @@ static int block_profile(ctx *x, size_t g, int64_t d)
     size_t LB = SIZE_MAX, RB = 0;
     for (size_t k = x->g_off[g]; k < x->g_off[g + 1]; k++) {
         size_t i = x->g_mem[k];
-        int64_t st = x->s->start_cyc[i] + d;
+        int64_t st = x->s->start_cyc[i] + d + x->base;
         size_t lb = bin_of(x, (double)st * x->T), rb = bin_of(x, (double)(st + x->s->cycles[i]) * x->T);
         if (lb < LB) LB = lb;
         if (rb > RB) RB = rb;
@@ -142,7 +150,7 @@ static int block_profile(ctx *x, size_t g, int64_t d)
     memset(x->gr, 0, span * x->nr * sizeof *x->gr);
     for (size_t k = x->g_off[g]; k < x->g_off[g + 1]; k++) {
         size_t i = x->g_mem[k];
-        int64_t st = x->s->start_cyc[i] + d;
+        int64_t st = x->s->start_cyc[i] + d + x->base;
         if (x->c->ops[x->s->op[i]].current_a * x->s->activity[i] == 0.0) continue;
         size_t r = x->c->units[x->s->unit[i]].rail;
         double vdd = x->c->rails[r].vdd_v;
@@ -323,12 +331,25 @@ static double share(const ctx *x, size_t g, int64_t d, size_t a)
     double lo = (double)a * x->bin, hi = (double)(a + x->W) * x->bin, sum = 0;
     for (size_t k = x->g_off[g]; k < x->g_off[g + 1]; k++) {
         size_t i = x->g_mem[k];
-        int64_t st = x->s->start_cyc[i] + d;
+        int64_t st = x->s->start_cyc[i] + d + x->base;
         double vdd = x->c->rails[x->c->units[x->s->unit[i]].rail].vdd_v;
         sum += vdd * (current_op_charge_before(x->c, x->s, i, st, hi) - current_op_charge_before(x->c, x->s, i, st, lo)) /
                x->bin;
     }
     return sum;
+}
+
+/* Bisection between a delay `bad` at which block g's share of window a
+** breaks limit and one, `good`, at which it fits (either side of the
+** other): the fitting delay nearest to bad. */
+static int64_t bisect_fit(const ctx *x, size_t g, size_t a, double limit, int64_t bad, int64_t good)
+{
+    while (good - bad > 1 || bad - good > 1) {
+        int64_t mid = bad + (good - bad) / 2;
+        if (share(x, g, mid, a) <= limit) good = mid;
+        else bad = mid;
+    }
+    return good;
 }
 
 /* The first delay > d at which block g's share of window a fits in limit
@@ -342,13 +363,25 @@ static int64_t jump(const ctx *x, size_t g, int64_t d, size_t a, double limit)
         int64_t past = (int64_t)ceil(end / x->T) + 1 - x->s->start_cyc[i];   /* starts after the window */
         if (past > hi) hi = past;
     }
-    int64_t lo = d;
-    while (hi - lo > 1) {
-        int64_t mid = lo + (hi - lo) / 2;
-        if (share(x, g, mid, a) <= limit) hi = mid;
-        else lo = mid;
+    return bisect_fit(x, g, a, limit, d, hi);
+}
+
+/* The last delay < d at which block g's share of window a fits in limit, or
+** -base - 1 when none >= -base does (bisection, the mirror of jump). */
+static int64_t jump_back(const ctx *x, size_t g, int64_t d, size_t a, double limit)
+{
+    int64_t lo = d - 1;
+    double begin = (double)a * x->bin;
+    for (size_t k = x->g_off[g]; k < x->g_off[g + 1]; k++) {
+        size_t i = x->g_mem[k];
+        int64_t before = (int64_t)floor(begin / x->T) - 1 - x->s->start_cyc[i] - x->s->cycles[i] - x->base;
+        if (before < lo) lo = before;
     }
-    return hi;
+    if (lo < -x->base) {
+        if (share(x, g, -x->base, a) > limit) return -x->base - 1;
+        lo = -x->base;
+    }
+    return bisect_fit(x, g, a, limit, d, lo);
 }
 
 static size_t lane_need(const ctx *x)
@@ -638,6 +671,36 @@ static int alone(ctx *x, budget_report *rep)
 
 /* ---- one pass of the scheduler ------------------------------------------- */
 
+/* The nearest delay to *d, going later (dir 1) or earlier (dir -1), at
+** which block g keeps every budget on lane L; its profile is then in
+** scratch. 0, 1 when none is found before `stop`, -1 when memory runs out.
+** Power: every delay between d and a broken window's jump breaks that
+** window (exact for one instruction), so it goes to the furthest of the
+** jumps; dI/dt and droop step. */
+static int place(ctx *x, size_t g, lane *L, int64_t *dp, int dir, int64_t stop)
+{
+    int64_t d = *dp, step = 1;
+    for (;;) {
+        if (dir > 0 ? d > stop : d < stop) return 1;
+        if (block_profile(x, g, d) || lane_grow(x, L, lane_need(x))) return -1;
+        size_t va[3] = {0, 0, 0};
+        double vws[3] = {0, 0, 0}, worst;
+        int res = check(x, L, va, vws, &worst);
+        if (res == OK) break;
+        if (res == V_POWER) {
+            int64_t nd = d + dir;
+            for (int k = 0; k < 3; k++) {
+                if (k && va[k] == va[k - 1]) continue;
+                int64_t j = dir > 0 ? jump(x, g, d, va[k], x->B - vws[k]) : jump_back(x, g, d, va[k], x->B - vws[k]);
+                if (dir > 0 ? j > nd : j < nd) nd = j;
+            }
+            d = nd;
+        } else d += dir * (step++ / 4 + 1);
+    }
+    *dp = d;
+    return 0;
+}
+
 static int schedule(ctx *x, int order, int64_t cap_cyc, budget_report *rep)
 {
     size_t ng = x->ng;
@@ -647,7 +710,7 @@ static int schedule(ctx *x, int order, int64_t cap_cyc, budget_report *rep)
     if (!indeg || !h.v) goto out;
     for (size_t k = 0; k < x->nch; k++) lane_free(&x->lanes[k]);
     memcpy(indeg, x->indeg0, ng * sizeof *indeg);
-    const double *key = order == BUDGET_ORDER_CRITICAL ? x->key_crit : x->key_start;
+    const double *key = order == BUDGET_ORDER_CRITICAL ? x->key_crit : order == ORDER_FB ? x->key_fb : x->key_start;
     for (size_t g = 0; g < ng; g++) if (!indeg[g]) heap_push(&h, (int64_t)key[g], (uint32_t)g);
     size_t done = 0;
     while (h.n) {
@@ -663,28 +726,11 @@ static int schedule(ctx *x, int order, int64_t cap_cyc, budget_report *rep)
             });
         }
         lane *L = &x->lanes[x->s->chip[x->g_mem[x->g_off[g]]]];
-        int64_t d0 = d, step = 1;
-        for (;;) {
-            if (block_profile(x, g, d) || lane_grow(x, L, lane_need(x))) goto out;
-            size_t va[3] = {0, 0, 0};
-            double vws[3] = {0, 0, 0}, worst;
-            int res = check(x, L, va, vws, &worst);
-            if (res == OK) break;
-            if (res == V_POWER) {
-                /* every delay before a broken window's jump breaks that
-                ** window (exact for one instruction): take the furthest */
-                int64_t nd = d + 1;
-                for (int k = 0; k < 3; k++) {
-                    if (k && va[k] == va[k - 1]) continue;
-                    int64_t j = jump(x, g, d, va[k], x->B - vws[k]);
-                    if (j > nd) nd = j;
-                }
-                d = nd;
-            } else d += step++ / 4 + 1;
-            if (d - d0 > cap_cyc) {
-                rc = name_block(x, g, rep, "no start found within", (double)cap_cyc, (double)cap_cyc, "cycles of delay");
-                goto out;
-            }
+        int p = place(x, g, L, &d, 1, d + cap_cyc);
+        if (p < 0) goto out;
+        if (p) {
+            rc = name_block(x, g, rep, "no start found within", (double)cap_cyc, (double)cap_cyc, "cycles of delay");
+            goto out;
         }
         commit(x, L);
         x->d[g] = d;
@@ -700,6 +746,76 @@ out:
     if (rc == BUDGET_ENOMEM) sio_error_set(x->err, x->s->path, 0, 0, "out of memory while re-timing");
     free(indeg);
     free(h.v);
+    return rc;
+}
+
+/* The backward pass of forward-backward improvement ("justification"): the
+** blocks, latest finishing first in the schedule in x->d, each put at the
+** latest delay that keeps every budget, the blocks already placed (which all
+** come after it) and the makespan mk. Only its order is used: x->key_fb gets
+** each block's start, the key of the next forward pass, which then packs the
+** blocks that finished late as early as they go; so a block may go before
+** its original start here (the profiles are shifted by mk to keep them at
+** bins >= 0). x->d is left alone. 0, 1 when a block finds no place (then
+** there is no key), or -1 when memory runs out. */
+static int schedule_back(ctx *x, int64_t mk)
+{
+    const sio_schedule *s = x->s;
+    size_t ng = x->ng;
+    size_t *outdeg = calloc(ng ? ng : 1, sizeof *outdeg);
+    int64_t *hi = malloc((ng ? ng : 1) * sizeof *hi);
+    int64_t *db = malloc((ng ? ng : 1) * sizeof *db);
+    heap h = {malloc((ng ? ng : 1) * sizeof(by_key)), 0};
+    int rc = -1;
+    if (!outdeg || !hi || !db || !h.v || (!x->key_fb && !(x->key_fb = malloc((ng ? ng : 1) * sizeof(double))))) goto out;
+    for (size_t k = 0; k < x->nch; k++) lane_free(&x->lanes[k]);
+    x->base = mk;
+    for (size_t g = 0; g < ng; g++) {
+        outdeg[g] = x->s_off[g + 1] - x->s_off[g];
+        hi[g] = INT64_MAX;
+        int64_t end = 0;
+        for (size_t k = x->g_off[g]; k < x->g_off[g + 1]; k++) {
+            size_t i = x->g_mem[k];
+            if (s->start_cyc[i] + s->cycles[i] > end) end = s->start_cyc[i] + s->cycles[i];
+        }
+        hi[g] = mk - end;
+        if (!outdeg[g]) heap_push(&h, -(end + x->d[g]), (uint32_t)g);
+    }
+    size_t done = 0;
+    while (h.n) {
+        size_t g = heap_pop(&h);
+        int64_t d = hi[g];
+        lane *L = &x->lanes[s->chip[x->g_mem[x->g_off[g]]]];
+        int found = place(x, g, L, &d, -1, -mk);
+        if (found) { rc = found < 0 ? -1 : 1; goto out; }
+        commit(x, L);
+        db[g] = d;
+        done++;
+        for (size_t k = x->g_off[g]; k < x->g_off[g + 1]; k++) {
+            size_t i = x->g_mem[k];
+            FOR_PREDS(x, i, j, cc, {
+                size_t p = x->grp[j];
+                if (p != g) {
+                    int64_t lim = s->start_cyc[i] + d - cc - s->start_cyc[j];
+                    if (lim < hi[p]) hi[p] = lim;
+                    if (--outdeg[p] == 0) {
+                        int64_t end = 0;
+                        for (size_t q = x->g_off[p]; q < x->g_off[p + 1]; q++) {
+                            size_t m = x->g_mem[q];
+                            if (s->start_cyc[m] + s->cycles[m] > end) end = s->start_cyc[m] + s->cycles[m];
+                        }
+                        heap_push(&h, -(end + x->d[p]), (uint32_t)p);
+                    }
+                }
+            });
+        }
+    }
+    if (done != ng) { rc = 1; goto out; }
+    for (size_t g = 0; g < ng; g++) x->key_fb[g] = x->key_start[g] + (double)db[g];
+    rc = 0;
+out:
+    x->base = 0;
+    free(outdeg); free(hi); free(db); free(h.v);
     return rc;
 }
 
@@ -855,6 +971,7 @@ static void ctx_free(ctx *x)
     free(x->wd); free(x->lim_didt); free(x->h); free(x->kt); free(x->z0_idle_v); free(x->margin_v);
     free(x->lim_droop); free(x->idle_a); free(x->grp); free(x->g_off); free(x->g_mem); free(x->s_off);
     free(x->s_list); free(x->indeg0); free(x->uprev); free(x->key_start); free(x->key_crit); free(x->d);
+    free(x->key_fb);
     for (size_t k = 0; x->lanes && k < x->nch; k++) lane_free(&x->lanes[k]);
     free(x->lanes); free(x->gp); free(x->gr); free(x->gv);
 }
@@ -1014,6 +1131,30 @@ int budget_retime(const sio_chip *c, const sio_schedule *s, const budget_spec *s
                 if (st[i] + s->cycles[i] > mk) mk = st[i] + s->cycles[i];
             }
             if (mk < best_mk) { best_mk = mk; memcpy(best, st, s->n * sizeof *st); rep->order_used = o; }
+        }
+        /* forward-backward improvement from the best schedule so far: the
+        ** blocks right-justified against its makespan, then packed forward
+        ** again in the order of their backward starts; kept when shorter */
+        if (x.use_pw && best_mk > rep->lb_cyc + rep->lb_cyc / 1000) {   /* within 0.1% of the bound: little to gain */
+            for (size_t i = 0; i < s->n; i++) st[i] = best[i];
+            for (size_t g = 0; g < x.ng; g++) x.d[g] = best[x.g_mem[x.g_off[g]]] - s->start_cyc[x.g_mem[x.g_off[g]]];
+            int64_t mk = best_mk;
+            int passes = sp.fb_passes ? sp.fb_passes : FB_PASSES;
+            for (int pass = 0; pass < passes; pass++) {
+                int b = schedule_back(&x, mk);
+                if (b < 0) { rc = BUDGET_ENOMEM; free(exv); free(exd); goto fail; }
+                if (b) break;
+                rc = schedule(&x, ORDER_FB, cap_cyc, rep);
+                if (rc) { free(exv); free(exd); goto fail; }
+                mk = 0;
+                for (size_t i = 0; i < s->n; i++) {
+                    st[i] = s->start_cyc[i] + x.d[x.grp[i]];
+                    if (st[i] + s->cycles[i] > mk) mk = st[i] + s->cycles[i];
+                }
+                int gain = mk < best_mk - best_mk / 1000;   /* by 0.1% at least: worth another pass */
+                if (mk < best_mk) { best_mk = mk; memcpy(best, st, s->n * sizeof *st); rep->fb_passes = pass + 1; }
+                if (!gain) break;
+            }
         }
         budget_figs_free(&rep->after);
         rc = budget_analyze(c, s, best, sp.bin_ns, sp.window_ns, x.use_droop, &rep->after, err);

@@ -49,6 +49,7 @@ typedef struct budget_spec {
     double guardband_mv;    /* per rail, > 0, or 0 */
     double bin_ns;          /* bin width of the current model; 0 = 1 ns */
     int order;              /* BUDGET_ORDER_*, default AUTO */
+    int fb_passes;          /* power caps: forward-backward passes at most; 0 = 4, < 0 = none */
 } budget_spec;
 
 /* The figures of one schedule (before or after), per the current model. */
@@ -79,7 +80,8 @@ typedef struct budget_report {
     size_t moved;              /* instructions whose start changed */
     size_t blocks;             /* rigid blocks scheduled */
     size_t max_block;          /* instructions in the largest block */
-    int order_used;            /* BUDGET_ORDER_START or _CRITICAL */
+    int order_used;            /* BUDGET_ORDER_START or _CRITICAL: the first forward pass */
+    int fb_passes;             /* forward-backward passes that shortened it (power caps) */
     size_t culprit;            /* EINFEASIBLE: the instruction named, or SIZE_MAX */
     int64_t lb_packing_cyc;    /* power cap: the packing bound (docs/budgets.md), 0 if not computed */
 } budget_report;

@@ -89,8 +89,8 @@ int main(int argc, char **argv)
     int rc = budget_retime(&chip, s, &sp, &st, &rep, &err);
     double t1 = now();
     if (rc) { fprintf(stderr, "%s\n", err.text); sio_schedule_free(s); return 1; }
-    printf("retime_s %.3f ops %zu cap_w %.1f slowdown %.4f gap %.4f moved %zu (includes two full analyses)\n", t1 - t0,
-           s->n, sp.power_cap_w, rep.slowdown, rep.gap, rep.moved);
+    printf("retime_s %.3f ops %zu cap_w %.1f slowdown %.4f gap %.4f fb_passes %d moved %zu (includes two full analyses)\n", t1 - t0,
+           s->n, sp.power_cap_w, rep.slowdown, rep.gap, rep.fb_passes, rep.moved);
     budget_report_free(&rep);
     free(st);
     sio_schedule_free(s);

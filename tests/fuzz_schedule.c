@@ -25,11 +25,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
     if (!f) abort();
     fwrite(d, 1, n, f);
     fclose(f);
-    sio_schedule *s = NULL;
-    if (sio_schedule_load(chip, in, &s, &e) != SIO_OK) {
+    sio_schedule *s = NULL, *w = NULL;
+    sio_error ew;
+    /* read in two halves at once (forced even for tiny inputs) and whole:
+    ** the two must agree on everything */
+    sio_split_min_bytes = 0;
+    int rc = sio_schedule_load(chip, in, &s, &e);
+    sio_split_min_bytes = (size_t)-1;
+    int rcw = sio_schedule_load(chip, in, &w, &ew);
+    if (rc != rcw || (rc && strcmp(e.text, ew.text) != 0)) abort();
+    if (rc != SIO_OK) {
         if (strncmp(e.text, in, strlen(in)) != 0 || e.line < 1) abort();   /* positioned */
         return 0;
     }
+    if (s->n != w->n || s->n_deps != w->n_deps || s->n_chips != w->n_chips) abort();
+#define SAME(f, k) if ((k) && memcmp(s->f, w->f, (k) * sizeof *s->f) != 0) abort()
+    SAME(unit, s->n); SAME(op, s->n); SAME(chip, s->n); SAME(start_cyc, s->n); SAME(cycles, s->n);
+    SAME(activity, s->n); SAME(line, s->n); SAME(dep_off, s->n + 1); SAME(dep_src, s->n_deps);
+    SAME(dep_kind, s->n_deps); SAME(dep_lag, s->n_deps);
+#undef SAME
+    for (size_t i = 0; i < s->n; i++) if (strcmp(sio_schedule_id(s, i), sio_schedule_id(w, i)) != 0) abort();
+    sio_schedule_free(w);
     if (sio_schedule_write(s, s->start_cyc, out, &e) != SIO_OK) abort();
     FILE *a = fopen(in, "rb"), *b = fopen(out, "rb");
     int ca, cb;
