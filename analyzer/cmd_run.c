@@ -4,13 +4,16 @@
 ** tile's rail currents; each chip's rail goes through its PDN stream (droop),
 ** the event detector and the spectrum; the system's power feeds the peak,
 ** the window peak and the energy. Waveforms and unit maps, when asked for,
-** are written tile by tile into temporary files. Thermal runs after (see
+** are written tile by tile into temporary files. The current map and the
+** droop of the next tile are computed on a second thread meanwhile
+** (tile_feed). Thermal runs after (see
 ** cmd_thermal.c). Every output is committed only when everything succeeded,
 ** so a failed run leaves no partial output. */
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -148,6 +151,127 @@ static double attr_window(const sio_rail *rail, double bin_ns)
     return w < bin_ns ? bin_ns : w;
 }
 
+/* ---- the walk's tiles, with their droop ------------------------------------
+** The current map and the PDN convolution of the next tile are computed on a
+** second thread while this one runs the per-bin passes (events, spectrum,
+** report, power) over the tile before: two slots, handed back and forth.
+** Unit maps need the iterator's own arrays, so with them it runs on one
+** thread. The numbers are the same either way: each stream sees the same
+** tiles in the same order. */
+typedef struct tile_feed {
+    current_iter *it;
+    pdn_stream **streams;
+    size_t nq, tb;
+    int threaded;
+    double *rail[2], *drop[2];
+    current_tile t[2];
+    int full[2], end, stop, slot, held;
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} tile_feed;
+
+/* Computes the next tile into slot k; 0 at the end. */
+static int feed_fill(tile_feed *f, int k)
+{
+    current_tile t;
+    if (current_next(f->it, &t) != 1) return 0;
+    const double *rail = t.rail_a;
+    if (f->threaded) {   /* the iterator's arrays are reused by the next tile: copy the rails */
+        for (size_t q = 0; q < f->nq; q++) memcpy(f->rail[k] + q * f->tb, t.rail_a + q * t.stride, t.nb * sizeof(double));
+        t.rail_a = rail = f->rail[k];
+        t.stride = f->tb;
+        t.die_a = t.unit_a = NULL;
+    }
+    for (size_t q = 0; q < f->nq; q++) pdn_stream_push(f->streams[q], rail + q * t.stride, t.nb, f->drop[k] + q * f->tb);
+    f->t[k] = t;
+    return 1;
+}
+
+static void *feed_thread(void *arg)
+{
+    tile_feed *f = arg;
+    for (int k = 0;; k ^= 1) {
+        pthread_mutex_lock(&f->mu);
+        while (f->full[k] && !f->stop) pthread_cond_wait(&f->cv, &f->mu);
+        int stop = f->stop;
+        pthread_mutex_unlock(&f->mu);
+        if (stop) break;
+        int got = feed_fill(f, k);
+        pthread_mutex_lock(&f->mu);
+        if (got) f->full[k] = 1;
+        else f->end = 1;
+        pthread_cond_broadcast(&f->cv);
+        pthread_mutex_unlock(&f->mu);
+        if (!got) break;
+    }
+    return NULL;
+}
+
+static int feed_open(tile_feed *f, current_iter *it, pdn_stream **streams, size_t nq, size_t tb, int threaded)
+{
+    memset(f, 0, sizeof *f);
+    f->it = it;
+    f->streams = streams;
+    f->nq = nq;
+    f->tb = tb ? tb : 1;
+    f->threaded = threaded && nq > 0;
+    for (int k = 0; k < 1 + f->threaded; k++) {
+        f->drop[k] = malloc(nq * f->tb * sizeof(double) + 1);
+        f->rail[k] = f->threaded ? malloc(nq * f->tb * sizeof(double) + 1) : NULL;
+        if (!f->drop[k] || (f->threaded && !f->rail[k])) return -1;
+    }
+    if (!f->threaded) return 0;
+    if (pthread_mutex_init(&f->mu, NULL) != 0) { f->threaded = 0; return 0; }
+    if (pthread_cond_init(&f->cv, NULL) != 0 || pthread_create(&f->th, NULL, feed_thread, f) != 0) {
+        pthread_mutex_destroy(&f->mu);
+        f->threaded = 0;   /* one thread, then */
+    }
+    return 0;
+}
+
+/* The next tile and its droop ([q][bin], row length tb); 0 at the end. */
+static int feed_next(tile_feed *f, current_tile *t, const double **droop)
+{
+    if (!f->threaded) {
+        if (!feed_fill(f, 0)) return 0;
+        *t = f->t[0];
+        *droop = f->drop[0];
+        return 1;
+    }
+    pthread_mutex_lock(&f->mu);
+    if (f->held) {   /* the tile handed out last is done with */
+        f->full[f->slot ^ 1] = 0;
+        f->held = 0;
+        pthread_cond_broadcast(&f->cv);
+    }
+    int k = f->slot;
+    while (!f->full[k] && !f->end) pthread_cond_wait(&f->cv, &f->mu);
+    int got = f->full[k];
+    pthread_mutex_unlock(&f->mu);
+    if (!got) return 0;
+    *t = f->t[k];
+    *droop = f->drop[k];
+    f->slot ^= 1;
+    f->held = 1;
+    return 1;
+}
+
+static void feed_close(tile_feed *f)
+{
+    if (f->threaded) {
+        pthread_mutex_lock(&f->mu);
+        f->stop = 1;
+        pthread_cond_broadcast(&f->cv);
+        pthread_mutex_unlock(&f->mu);
+        pthread_join(f->th, NULL);
+        pthread_cond_destroy(&f->cv);
+        pthread_mutex_destroy(&f->mu);
+        f->threaded = 0;
+    }
+    for (int k = 0; k < 2; k++) { free(f->drop[k]); free(f->rail[k]); f->drop[k] = f->rail[k] = NULL; }
+}
+
 int cmd_run(const cmd_opts *o)
 {
     sio_chip *c;
@@ -162,7 +286,9 @@ int cmd_run(const cmd_opts *o)
     pdn_model **models = calloc(nr, sizeof *models);
     pdn_stream **streams = calloc(nch * nr, sizeof *streams);
     double *idle = calloc(nr, sizeof *idle), *attr = calloc(nr, sizeof *attr);
-    double *droop = NULL, *power = NULL;
+    double *power = NULL;
+    tile_feed feed;
+    memset(&feed, 0, sizeof feed);
     current_iter *it = NULL;
     events_detector *ev = NULL;
     margin_spectrum *sp = NULL;
@@ -207,9 +333,8 @@ int cmd_run(const cmd_opts *o)
     if (wb > (double)nbins) wb = (double)nbins;
     if (current_window_init(&cw, wb < 1 ? 1 : (size_t)wb)) goto oom;
     if (o->out && report_create(nch * nr, nbins, bin_ns, &rep)) goto oom;
-    droop = malloc(nch * nr * (tb ? tb : 1) * sizeof *droop);
     power = malloc((tb ? tb : 1) * sizeof *power);
-    if (!droop || !power) goto oom;
+    if (!power || feed_open(&feed, it, streams, nch * nr, tb, !o->unit_maps)) goto oom;
     /* the output folder, and the files written as the timeline streams */
     if (o->out) {
         if (cmd_mkdirs(o->out) != 0) {
@@ -261,11 +386,11 @@ int cmd_run(const cmd_opts *o)
     size_t n_tiles = tb ? (nbins + tb - 1) / tb : 0, done = 0;
     float *f32 = uf ? malloc(tb * sizeof *f32) : NULL;
     if (uf && !f32) goto oom;
-    while (current_next(it, &t) == 1) {
-        /* droop of the whole tile (one overlap-save block), then every other
-        ** pass in sub-chunks that stay in cache from one pass to the next */
-        for (size_t q = 0; q < nch * nr; q++)
-            pdn_stream_push(streams[q], t.rail_a + q * t.stride, t.nb, droop + q * tb);
+    const double *droop;
+    while (feed_next(&feed, &t, &droop) == 1) {
+        /* the droop of the whole tile came with it (one overlap-save block);
+        ** every other pass goes in sub-chunks that stay in cache from one
+        ** pass to the next */
         for (size_t k0 = 0; k0 < t.nb; k0 += SUB_BINS) {
             size_t m = t.nb - k0 < SUB_BINS ? t.nb - k0 : SUB_BINS;
             double *pw = power + k0;
@@ -310,6 +435,7 @@ int cmd_run(const cmd_opts *o)
         progress(o, ++done, n_tiles);
     }
     free(f32);
+    feed_close(&feed);
     if (events_finish(ev, s)) goto oom;
     margin_report(c, nch, ev, sp, idle, o->safety_mv, mr);
     /* the summary */
@@ -484,9 +610,10 @@ fail:
 done:
     json_decref(summary);
     current_window_free(&cw);
+    feed_close(&feed);
     for (size_t q = 0; streams && q < nch * nr; q++) pdn_stream_destroy(streams[q]);
     for (size_t r = 0; models && r < nr; r++) pdn_model_destroy(models[r]);
-    free(models); free(streams); free(idle); free(attr); free(droop); free(power); free(mr);
+    free(models); free(streams); free(idle); free(attr); free(power); free(mr);
     current_iter_destroy(it);
     events_destroy(ev);
     margin_spectrum_destroy(sp);

@@ -123,4 +123,11 @@ set +e; $A retime "$T/in/chip.json" "$T/in/margin.csv" -o "$T/in/chip.json" --po
 [ "$rc" = 2 ] && cmp -s "$T/in/chip.json" $chip || { echo "retime over the chip: rc $rc"; exit 1; }
 # --json prints the summary
 $A run $chip "$T/s.csv" --no-thermal --json | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["schedule"]["ops"] == 200'
-echo "e2e_run: 7 passed, 0 failed"
+# the walk on two threads (the default) and on one (unit maps need it) give the same numbers;
+# small tiles so the two-slot hand-over runs many times
+$A run $chip samples/tsp/decode.csv --no-thermal --quiet --waveforms --tile-bins 1000 -o "$T/two"
+$A run $chip samples/tsp/decode.csv --no-thermal --quiet --waveforms --unit-maps --tile-bins 1000 -o "$T/one"
+for f in rails.csv events.csv margin.csv summary.json; do
+    cmp -s "$T/two/$f" "$T/one/$f" || { echo "two threads and one differ in $f"; exit 1; }
+done
+echo "e2e_run: 8 passed, 0 failed"
