@@ -861,6 +861,63 @@ typedef struct idcheck {
 
 static size_t bucket_of(uint64_t hv, size_t bits) { return bits ? (size_t)(hv >> (64 - bits)) : 0; }
 
+typedef struct bucket_job {
+    const ld *L;
+    idcheck *c;
+    const uint64_t *dhv;
+    size_t b0, b1;         /* buckets [b0, b1) */
+    uint64_t *slot;        /* a table of cap slots */
+    size_t cap;
+    size_t dup, dup_first; /* out: the earliest later copy of an id, and its first */
+} bucket_job;
+
+/* Each bucket: its ids into a small hash (duplicates noted), then its later
+** deps looked up in it. */
+static void *check_buckets(void *arg)
+{
+    bucket_job *jb = arg;
+    const ld *L = jb->L;
+    const sio_schedule *s = L->s;
+    idcheck *c = jb->c;
+    for (size_t b = jb->b0; b < jb->b1; b++) {
+        size_t m = jb->cap;
+        while (m / 2 >= 2 * (c->off[b + 1] - c->off[b]) && m > 16) m /= 2;
+        uint64_t *slot = jb->slot;
+        memset(slot, 0, m * sizeof *slot);
+        for (size_t e = c->off[b]; e < c->off[b + 1]; e++) {
+            uint32_t r = (uint32_t)c->row[e], f = (uint32_t)(c->row[e] >> 32);
+            size_t j = f & (m - 1);
+            for (; slot[j]; j = (j + 1) & (m - 1)) {
+                size_t r0 = (uint32_t)slot[j] - 1u;
+                if ((uint32_t)(slot[j] >> 32) == f && s->chip[r0] == s->chip[r] &&
+                    strcmp(s->id_pool + s->id_off[r0], s->id_pool + s->id_off[r]) == 0)
+                    break;
+            }
+            if (slot[j]) {   /* rows come in file order: r is the later one */
+                if (r < jb->dup) { jb->dup = r; jb->dup_first = (uint32_t)slot[j] - 1u; }
+                continue;
+            }
+            slot[j] = (uint64_t)f << 32 | (r + 1u);
+        }
+        for (size_t e = c->doff[b]; e < c->doff[b + 1]; e++) {
+            uint32_t q = c->dep[e];
+            const dep_raw *d = &L->later[q];
+            const char *nm = L->dep_names + d->name_off;
+            uint32_t f = (uint32_t)jb->dhv[q];
+            for (size_t j = f & (m - 1); slot[j]; j = (j + 1) & (m - 1)) {
+                size_t r0 = (uint32_t)slot[j] - 1u;
+                const char *t = s->id_pool + s->id_off[r0];
+                if ((uint32_t)(slot[j] >> 32) == f && s->chip[r0] == s->chip[d->row] &&
+                    strncmp(t, nm, d->name_len) == 0 && t[d->name_len] == 0) {
+                    c->found[q] = (int64_t)r0;
+                    break;
+                }
+            }
+        }
+    }
+    return NULL;
+}
+
 /* Checks the ids of rows [0, rows) for duplicates and, when resolve is set,
 ** finds the later deps (all rows must be in). Reports the duplicate found
 ** first in file order, else the first unknown dep; returns -1 then. */
@@ -905,42 +962,20 @@ static int check_ids(ld *L, size_t rows, int resolve)
     while (cap < 2 * most) cap *= 2;
     c.slot = malloc(cap * sizeof *c.slot);
     if (!c.slot) { oom(L); rc = -1; goto done; }
-    size_t dup = SIZE_MAX, dup_first = 0;
-    for (size_t b = 0; b < nb; b++) {
-        size_t m = cap;
-        while (m / 2 >= 2 * (c.off[b + 1] - c.off[b]) && m > 16) m /= 2;
-        memset(c.slot, 0, m * sizeof *c.slot);
-        for (size_t e = c.off[b]; e < c.off[b + 1]; e++) {
-            uint32_t r = (uint32_t)c.row[e], f = (uint32_t)(c.row[e] >> 32);
-            size_t j = f & (m - 1);
-            for (; c.slot[j]; j = (j + 1) & (m - 1)) {
-                size_t r0 = (uint32_t)c.slot[j] - 1u;
-                if ((uint32_t)(c.slot[j] >> 32) == f && s->chip[r0] == s->chip[r] &&
-                    strcmp(s->id_pool + s->id_off[r0], s->id_pool + s->id_off[r]) == 0)
-                    break;
-            }
-            if (c.slot[j]) {   /* rows come in file order: r is the later one */
-                if (r < dup) { dup = r; dup_first = (uint32_t)c.slot[j] - 1u; }
-                continue;
-            }
-            c.slot[j] = (uint64_t)f << 32 | (r + 1u);
-        }
-        for (size_t e = c.doff[b]; e < c.doff[b + 1]; e++) {
-            uint32_t q = c.dep[e];
-            const dep_raw *d = &L->later[q];
-            const char *nm = L->dep_names + d->name_off;
-            uint32_t f = (uint32_t)dhv[q];
-            for (size_t j = f & (m - 1); c.slot[j]; j = (j + 1) & (m - 1)) {
-                size_t r0 = (uint32_t)c.slot[j] - 1u;
-                const char *t = s->id_pool + s->id_off[r0];
-                if ((uint32_t)(c.slot[j] >> 32) == f && s->chip[r0] == s->chip[d->row] &&
-                    strncmp(t, nm, d->name_len) == 0 && t[d->name_len] == 0) {
-                    c.found[q] = (int64_t)r0;
-                    break;
-                }
-            }
-        }
+    /* the buckets in two halves at once when there are many */
+    bucket_job jobs[2] = {{L, &c, dhv, 0, nb, c.slot, cap, SIZE_MAX, 0}, {L, &c, dhv, nb, nb, NULL, cap, SIZE_MAX, 0}};
+    pthread_t th;
+    int two = 0;
+    if (rows >= 4096 && (jobs[1].slot = malloc(cap * sizeof *c.slot)) != NULL) {
+        jobs[0].b1 = jobs[1].b0 = nb / 2;
+        two = pthread_create(&th, NULL, check_buckets, &jobs[1]) == 0;
+        if (!two) jobs[0].b1 = nb;
     }
+    check_buckets(&jobs[0]);
+    if (two) pthread_join(th, NULL);
+    free(jobs[1].slot);
+    size_t dup = jobs[0].dup, dup_first = jobs[0].dup_first;
+    if (jobs[1].dup < dup) { dup = jobs[1].dup; dup_first = jobs[1].dup_first; }
     if (dup != SIZE_MAX) {
         fail(L, s->line[dup], (size_t)s->col_id, 0, "duplicate id '%s' on chip %u (first on line %u)",
              s->id_pool + s->id_off[dup], s->chip[dup], s->line[dup_first]);
