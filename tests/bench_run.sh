@@ -12,26 +12,24 @@ chip=samples/tsp/chip.json
 f="$dir/gen_$n.csv"
 [ -f "$f" ] || bin/schedgen "$chip" -o "$f" --ops "$n" --seed 1 --kind mixed
 echo "schedule: $f ($(wc -c < "$f") bytes, $n instructions)"
-best() {  # best of 3 wall times; prints "seconds peak_kb"
-    b=""; m=0
-    for i in 1 2 3; do
-        /usr/bin/time -f "%e %M" -o "$dir/time" "$@" > /dev/null
-        read -r t k < "$dir/time"
-        if [ -z "$b" ] || awk -v a="$t" -v b="$b" 'BEGIN { exit !(a < b) }'; then b=$t; fi
-        [ "$k" -gt "$m" ] && m=$k
-    done
-    echo "$b $m"
+# The three are measured in turn, three rounds, and each keeps its best: on a
+# shared machine the speed drifts over a minute, and measuring one after the
+# other would compare a slow moment with a fast one.
+once() {  # wall time and peak KB of one run: "seconds kb"
+    /usr/bin/time -f "%e %M" -o "$dir/time" "$@" > /dev/null
+    cat "$dir/time"
 }
-parse=$(./build/rel/tests/bench_parse "$f" | awk '{print $2}')
-for i in 1 2; do
-    p2=$(./build/rel/tests/bench_parse "$f" | awk '{print $2}')
-    awk -v a="$p2" -v b="$parse" 'BEGIN { exit !(a < b) }' && parse=$p2
+min() { awk -v a="$1" -v b="$2" 'BEGIN { print (b == "" || a < b) ? a : b }'; }
+parse=""; ct=""; rt=""; cm=0; rm_=0
+for i in 1 2 3; do
+    p=$(./build/rel/tests/bench_parse "$f" | awk '{print $2}')
+    parse=$(min "$p" "$parse")
+    set -- $(once bin/analyzer check "$chip" "$f")
+    ct=$(min "$1" "$ct"); [ "$2" -gt "$cm" ] && cm=$2
+    set -- $(once bin/analyzer run "$chip" "$f" --no-thermal --quiet)
+    rt=$(min "$1" "$rt"); [ "$2" -gt "$rm_" ] && rm_=$2
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-set -- $(best bin/analyzer check "$chip" "$f")
-ct=$1; cm=$2
-set -- $(best bin/analyzer run "$chip" "$f" --no-thermal --quiet)
-rt=$1; rm_=$2
 echo "libcsv parse only:        ${parse} s"
 echo "analyzer check:           ${ct} s  ($(ratio "$ct" "$parse")x parse)  peak $(($cm / 1024)) MB"
 echo "analyzer run --no-thermal: ${rt} s  ($(ratio "$rt" "$parse")x parse)  peak $(($rm_ / 1024)) MB"
