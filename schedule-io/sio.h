@@ -216,6 +216,11 @@ void sio_error_set(sio_error *err, const char *path, int line, int col,
 ** (huge pages where the kernel allows) rather than faulted in one by one as
 ** they are first written. The memory is whatever realloc leaves there. */
 void *sio_big(void *p, size_t bytes);
+/* sio_big's two halves: realloc with huge pages asked for (not backed yet),
+** and backing the whole pages inside [p, p + bytes) now. Writers of
+** different parts of one array may each back their own part. */
+void *sio_reserve(void *p, size_t bytes);
+void sio_populate(void *p, size_t bytes);
 
 /* 1 when both paths name the same existing file (device and inode). */
 int sio_same_file(const char *a, const char *b);

@@ -200,6 +200,7 @@ typedef struct ld {
     ** growth of memory the other half reads, gives up the split: rc is then
     ** SPLIT_ABANDONED and err is left alone. */
     int par;
+    int lazy;               /* grow_rows reserves the rows without backing them */
     sio_schedule *half[2];
     size_t split_row;
 } ld;
@@ -400,7 +401,8 @@ static const char *quote_text(const char *s, size_t n, char *buf, size_t cap)
 ** and 2 MB pages cut the page faults (most of the system time) 512-fold. */
 
 #define GROW(L, arr, cap_new) do {                                          \
-        void *p_ = sio_big((arr), (cap_new) * sizeof *(arr));                   \
+        void *p_ = L->lazy ? sio_reserve((arr), (cap_new) * sizeof *(arr))      \
+                           : sio_big((arr), (cap_new) * sizeof *(arr));         \
         if (!p_) { oom(L); return -1; }                                     \
         (arr) = p_;                                                         \
     } while (0)
@@ -1305,9 +1307,23 @@ typedef struct half_job {
     char *buf;
 } half_job;
 
+/* Backs the pages of rows [r0, r1) of every row array: each half its own,
+** at once, rather than the first thread all of them before the halves
+** start. */
+static void populate_rows(const ld *L, size_t r0, size_t r1)
+{
+    const sio_schedule *s = L->s;
+    if (r1 <= r0) return;
+#define POP(a) sio_populate((char *)(a) + r0 * sizeof *(a), (r1 - r0) * sizeof *(a))
+    POP(s->unit); POP(s->op); POP(s->chip); POP(s->start_cyc); POP(s->cycles); POP(s->activity);
+    POP(s->line); POP(s->id_off); POP(s->dep_off); POP(L->hv);
+#undef POP
+}
+
 static void *first_half(void *arg)
 {
     half_job *j = arg;
+    populate_rows(j->L, j->L->s->n, j->L->cap);
     feed(j->L, j->p, j->fd, 1, j->from, j->to, j->buf);
     return NULL;
 }
@@ -1340,17 +1356,6 @@ static off_t line_after(int fd, off_t at, off_t size, char *buf)
     return -1;
 }
 
-/* Room for `bytes` without backing it yet (a reservation the halves fill). */
-static void *reserve(void *p, size_t bytes)
-{
-    void *q = realloc(p, bytes);
-#ifdef MADV_HUGEPAGE
-    uintptr_t huge = (uintptr_t)2 << 20;
-    uintptr_t a = ((uintptr_t)q + huge - 1) & ~(huge - 1), e = ((uintptr_t)q + bytes) & ~(huge - 1);
-    if (q && e > a) madvise((void *)a, e - a, MADV_HUGEPAGE);
-#endif
-    return q;
-}
 
 static void free_half(ld *L2, sio_schedule *s2)
 {
@@ -1378,12 +1383,14 @@ static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t siz
     if (lines1 >= UINT32_MAX || rows >= 4e9) return 1;
     /* the rows, the id hash and the deps for the whole file (the second
     ** half's deps are copied in after it); the id pools are reserved below */
+    L->lazy = 1;
     presize(L, rows, 0);
+    L->lazy = 0;
     if (L->rc) return SPLIT_ABANDONED;
     /* the id pools: at most the bytes of each half */
     size_t pool1 = L->pool_len + (size_t)(split - head) + 64;
     if (pool1 > L->pool_cap) {
-        char *q = reserve(s->id_pool, pool1);
+        char *q = sio_reserve(s->id_pool, pool1);
         if (!q) { oom(L); return SPLIT_ABANDONED; }
         s->id_pool = q;
         L->pool_cap = pool1;
@@ -1399,7 +1406,7 @@ static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t siz
     s2->n = rows1;
     s2->n_chips = 1;
     s2->dep_kind = NULL; s2->dep_lag = NULL; s2->dep_src = NULL;
-    s2->id_pool = reserve(NULL, (size_t)(size - split) + 64);
+    s2->id_pool = sio_reserve(NULL, (size_t)(size - split) + 64);
     L2->chip = L->chip;
     L2->s = s2;
     L2->path = L->path;
@@ -1432,6 +1439,7 @@ static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t siz
     half_job j1 = {L, p, fd, head, split, buf};
     pthread_t t;
     if (pthread_create(&t, NULL, first_half, &j1) != 0) goto out;
+    populate_rows(L2, rows1, L2->cap);
     feed(L2, &p2, fd, 1, split, size, buf2);
     if (!L2->rc && csv_fini(&p2, cb_field, cb_record, L2) != 0) L2->rc = SPLIT_ABANDONED;
     pthread_join(t, NULL);

@@ -124,21 +124,31 @@ void sio_out_abort(sio_out *o)
 ** 0.9 GB of a 10^7-instruction schedule page by page took about a second,
 ** a third of `analyzer check`. Older kernels refuse the advice; the pages
 ** then fault in as before. */
-void *sio_big(void *p, size_t bytes)
+void *sio_reserve(void *p, size_t bytes)
 {
     void *q = realloc(p, bytes);
-    if (!q || bytes < ((size_t)8 << 20)) return q;
-    uintptr_t huge = (uintptr_t)2 << 20, pg = 4096;
-    uintptr_t a = ((uintptr_t)q + huge - 1) & ~(huge - 1), e = ((uintptr_t)q + bytes) & ~(huge - 1);
 #ifdef MADV_HUGEPAGE
-    if (e > a) madvise((void *)a, e - a, MADV_HUGEPAGE);
+    uintptr_t huge = (uintptr_t)2 << 20;
+    uintptr_t a = ((uintptr_t)q + huge - 1) & ~(huge - 1), e = ((uintptr_t)q + bytes) & ~(huge - 1);
+    if (q && bytes >= ((size_t)8 << 20) && e > a) madvise((void *)a, e - a, MADV_HUGEPAGE);
 #endif
+    return q;
+}
+
+void sio_populate(void *p, size_t bytes)
+{
 #ifdef MADV_POPULATE_WRITE
-    a = ((uintptr_t)q + pg - 1) & ~(pg - 1);
-    e = ((uintptr_t)q + bytes) & ~(pg - 1);
+    uintptr_t pg = 4096;
+    uintptr_t a = ((uintptr_t)p + pg - 1) & ~(pg - 1), e = ((uintptr_t)p + bytes) & ~(pg - 1);
     if (e > a) madvise((void *)a, e - a, MADV_POPULATE_WRITE);
 #else
-    (void)pg;
+    (void)p; (void)bytes;
 #endif
+}
+
+void *sio_big(void *p, size_t bytes)
+{
+    void *q = sio_reserve(p, bytes);
+    if (q && bytes >= ((size_t)8 << 20)) sio_populate(q, bytes);
     return q;
 }
