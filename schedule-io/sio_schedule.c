@@ -557,11 +557,12 @@ static int grow_deps(ld *L, size_t want)
 {
     size_t c = L->dr_cap ? L->dr_cap * 2 : 4096;
     if (c < want) c = want;
-    uint8_t *pk = sio_big(L->s->dep_kind, c);
+    void *(*get)(void *, size_t) = L->lazy ? sio_reserve : sio_big;
+    uint8_t *pk = get(L->s->dep_kind, c);
     if (pk) L->s->dep_kind = pk;
-    int64_t *pl = sio_big(L->s->dep_lag, c * sizeof *pl);
+    int64_t *pl = get(L->s->dep_lag, c * sizeof *pl);
     if (pl) L->s->dep_lag = pl;
-    uint32_t *ps = sio_big(L->s->dep_src, c * sizeof *ps);
+    uint32_t *ps = get(L->s->dep_src, c * sizeof *ps);
     if (ps) L->s->dep_src = ps;
     if (!pk || !pl || !ps) { oom(L); return -1; }
     L->dr_cap = c;
@@ -1305,25 +1306,37 @@ typedef struct half_job {
     int fd;
     off_t from, to;
     char *buf;
+    size_t deps;         /* deps expected by the end of the half */
 } half_job;
 
 /* Backs the pages of rows [r0, r1) of every row array: each half its own,
 ** at once, rather than the first thread all of them before the halves
 ** start. */
+#define POP(a, i0, i1) sio_populate((char *)(a) + (i0) * sizeof *(a), ((i1) - (i0)) * sizeof *(a))
 static void populate_rows(const ld *L, size_t r0, size_t r1)
 {
     const sio_schedule *s = L->s;
     if (r1 <= r0) return;
-#define POP(a) sio_populate((char *)(a) + r0 * sizeof *(a), (r1 - r0) * sizeof *(a))
-    POP(s->unit); POP(s->op); POP(s->chip); POP(s->start_cyc); POP(s->cycles); POP(s->activity);
-    POP(s->line); POP(s->id_off); POP(s->dep_off); POP(L->hv);
-#undef POP
+    POP(s->unit, r0, r1); POP(s->op, r0, r1); POP(s->chip, r0, r1); POP(s->start_cyc, r0, r1);
+    POP(s->cycles, r0, r1); POP(s->activity, r0, r1); POP(s->line, r0, r1); POP(s->id_off, r0, r1);
+    POP(s->dep_off, r0, r1); POP(L->hv, r0, r1);
 }
+
+/* Likewise deps [d0, d1). */
+static void populate_deps(const ld *L, size_t d0, size_t d1)
+{
+    const sio_schedule *s = L->s;
+    if (d1 > L->dr_cap) d1 = L->dr_cap;
+    if (d1 <= d0) return;
+    POP(s->dep_kind, d0, d1); POP(s->dep_lag, d0, d1); POP(s->dep_src, d0, d1);
+}
+#undef POP
 
 static void *first_half(void *arg)
 {
     half_job *j = arg;
     populate_rows(j->L, j->L->s->n, j->L->cap);
+    populate_deps(j->L, j->L->n_dr, j->deps);
     feed(j->L, j->p, j->fd, 1, j->from, j->to, j->buf);
     return NULL;
 }
@@ -1383,9 +1396,8 @@ static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t siz
     if (lines1 >= UINT32_MAX || rows >= 4e9) return 1;
     /* the rows, the id hash and the deps for the whole file (the second
     ** half's deps are copied in after it); the id pools are reserved below */
-    L->lazy = 1;
+    L->lazy = 1;                 /* each half backs its own pages (populate_rows) */
     presize(L, rows, 0);
-    L->lazy = 0;
     if (L->rc) return SPLIT_ABANDONED;
     /* the id pools: at most the bytes of each half */
     size_t pool1 = L->pool_len + (size_t)(split - head) + 64;
@@ -1407,6 +1419,7 @@ static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t siz
     s2->n_chips = 1;
     s2->dep_kind = NULL; s2->dep_lag = NULL; s2->dep_src = NULL;
     s2->id_pool = sio_reserve(NULL, (size_t)(size - split) + 64);
+    L2->lazy = 1;
     L2->chip = L->chip;
     L2->s = s2;
     L2->path = L->path;
@@ -1432,14 +1445,16 @@ static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t siz
         double d2 = (double)L->n_dr / (double)s->n * est2 * 1.05;
         if (grow_deps(L2, (size_t)d2)) goto out;
     }
+    L->lazy = L2->lazy = 0;
     if (!s2->id_pool || !L2->recent || csv_init(&p2, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL)) goto out;
     have_p2 = 1;
     csv_set_blk_size(&p2, 256);
     csv_set_realloc_func(&p2, field_realloc);
-    half_job j1 = {L, p, fd, head, split, buf};
+    half_job j1 = {L, p, fd, head, split, buf, (size_t)((double)L->n_dr / (double)s->n * (double)rows1 * 1.05)};
     pthread_t t;
     if (pthread_create(&t, NULL, first_half, &j1) != 0) goto out;
     populate_rows(L2, rows1, L2->cap);
+    populate_deps(L2, 0, L2->dr_cap);
     feed(L2, &p2, fd, 1, split, size, buf2);
     if (!L2->rc && csv_fini(&p2, cb_field, cb_record, L2) != 0) L2->rc = SPLIT_ABANDONED;
     pthread_join(t, NULL);
@@ -1449,6 +1464,7 @@ static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t siz
     L->cap = cap;
     size_t nd1 = L->n_dr, np1 = L->pool_len;
     if (nd1 + L2->n_dr > L->dr_cap && grow_deps(L, nd1 + L2->n_dr)) goto out;
+    populate_deps(L, nd1, nd1 + L2->n_dr);
     if (L2->n_dr) {
         memcpy(s->dep_kind + nd1, s2->dep_kind, L2->n_dr * sizeof *s->dep_kind);
         memcpy(s->dep_lag + nd1, s2->dep_lag, L2->n_dr * sizeof *s->dep_lag);
@@ -1490,7 +1506,7 @@ static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t siz
     s->split = 1;
     rc = 0;
 out:
-    L->par = 0;
+    L->par = L->lazy = 0;
     L->cap = cap;
     L->half[1] = s;
     L->split_row = SIZE_MAX;
