@@ -104,28 +104,25 @@ double current_op_avg(const sio_chip *c, const sio_schedule *s, size_t i, double
             current_op_charge_before(c, s, i, s->start_cyc[i], a)) / (b - a);
 }
 
-/* Kink k (0..3) of op i; returns 0 when that kink does not exist. */
-static int op_kink(const current_iter *it, size_t i, int k, kink *out)
+/* The kinks of op i, kink k (0..3) in out[k]: ramps start and end at t0 and
+** t1 with slopes +-I/R, or steps of +-I when there is no ramp. Returns the
+** mask of those that exist (none for an op that draws nothing). */
+static unsigned op_kinks(const current_iter *it, size_t i, kink out[4])
 {
     double t0, t1, R, I;
     op_shape(it->chip, it->s, i, &t0, &t1, &R, &I);
     if (I == 0.0) return 0;
     if (R <= 0) {
-        if (k > 1) return 0;
-        out->step = 1;
-        out->tau_ns = k == 0 ? t0 : t1;
-        out->s = k == 0 ? I : -I;
-        return 1;
+        out[0] = (kink){t0, I, 1};
+        out[1] = (kink){t1, -I, 1};
+        return 3;
     }
-    out->step = 0;
     double sl = I / R;
-    switch (k) {
-    case 0: out->tau_ns = t0; out->s = sl; break;
-    case 1: out->tau_ns = t0 + R; out->s = -sl; break;
-    case 2: out->tau_ns = t1 - R; out->s = -sl; break;
-    default: out->tau_ns = t1; out->s = sl; break;
-    }
-    return 1;
+    out[0] = (kink){t0, sl, 0};
+    out[1] = (kink){t0 + R, -sl, 0};
+    out[2] = (kink){t1 - R, -sl, 0};
+    out[3] = (kink){t1, sl, 0};
+    return 15;
 }
 
 static size_t kink_bin(const current_iter *it, double tau)
@@ -332,7 +329,9 @@ int current_next(current_iter *it, current_tile *t)
     size_t keep = 0;
     for (size_t p = 0; p < it->n_pend; p++) {
         pend e = it->pend[p];
-        op_kink(it, e.op, e.k, &k);
+        kink ks[4];
+        op_kinks(it, e.op, ks);
+        k = ks[e.k];
         size_t kb = kink_bin(it, k.tau_ns);
         if (kb >= it->n_bins) kb = it->n_bins - 1;
         if (kb < b1) apply(it, e.op, &k, kb, b0);
@@ -342,8 +341,11 @@ int current_next(current_iter *it, current_tile *t)
     /* ops that start in this tile */
     for (size_t q = it->bucket_off[ti]; q < it->bucket_off[ti + 1]; q++) {
         uint32_t i = it->bucket[q];
+        kink ks[4];
+        unsigned has = op_kinks(it, i, ks);
         for (uint8_t kk = 0; kk < 4; kk++) {
-            if (!op_kink(it, i, kk, &k)) continue;
+            if (!(has >> kk & 1u)) continue;
+            k = ks[kk];
             size_t kb = kink_bin(it, k.tau_ns);
             if (kb >= it->n_bins) kb = it->n_bins - 1;   /* an end exactly at the makespan */
             if (kb < b0) kb = b0;                        /* cannot happen: starts sort by tile */
