@@ -425,7 +425,6 @@ static int grow_rows(ld *L, size_t want)
 static int pool_add(ld *L, char **pool, size_t *len, size_t *cap, const char *t, size_t n)
 {
     if (*len + n + 1 > *cap) {
-        if (L->par && pool == &L->s->id_pool) { oom(L); return -1; }   /* the other half reads it */
         size_t c = *cap ? *cap : 65536;
         while (*len + n + 1 > c) c *= 2;
         char *p = sio_big(*pool, c);
@@ -969,7 +968,7 @@ static int check_ids(ld *L, size_t rows, int resolve)
     bucket_job jobs[2] = {{L, &c, dhv, 0, nb, c.slot, cap, SIZE_MAX, 0}, {L, &c, dhv, nb, nb, NULL, cap, SIZE_MAX, 0}};
     pthread_t th;
     int two = 0;
-    if (rows >= 4096 && (jobs[1].slot = malloc(cap * sizeof *c.slot)) != NULL) {
+    if (nb >= 2 && rows >= 4096 && (jobs[1].slot = malloc(cap * sizeof *c.slot)) != NULL) {
         jobs[0].b1 = jobs[1].b0 = nb / 2;
         two = pthread_create(&th, NULL, check_buckets, &jobs[1]) == 0;
         if (!two) jobs[0].b1 = nb;
@@ -1183,9 +1182,10 @@ int sio_schedule_verify(const sio_chip *chip, const sio_schedule *s, const int64
 
 /* ---- the public entry points ------------------------------------------ */
 
+/* A line libcsv makes no record of: line ends, and spaces or tabs alone. */
 static int is_blank(const char *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++) if (p[i] != '\n' && p[i] != '\r') return 0;
+    for (size_t i = 0; i < n; i++) if (p[i] != '\n' && p[i] != '\r' && p[i] != ' ' && p[i] != '\t') return 0;
     return 1;
 }
 
@@ -1194,6 +1194,10 @@ static void fail_at(ld *L, int rc, int line, int col, const char *msg)
 {
     if (L->rc) return;
     if (L->par) { L->rc = SPLIT_ABANDONED; return; }
+    if (rc == SIO_EINPUT && !L->ids_checked) {   /* a duplicate id above wins, as in failv */
+        L->ids_checked = 1;
+        if (check_ids(L, L->s->n, 0)) return;
+    }
     sio_error_set(L->err, L->path, line, col, "%s", msg);
     L->rc = rc;
 }
@@ -1258,7 +1262,7 @@ static void feed(ld *L, struct csv_parser *p, int fd, int seekable, off_t from, 
     }
 }
 
-/* Sizes the arrays, the id hash and the deps for `rows` rows, and the id
+/* Sizes the arrays and the deps for `rows` rows, and the id
 ** pool for `pool_rows` of them, at the density of the rows read so far, so
 ** nothing is copied as it grows and the hash is never rebuilt. */
 static void presize(ld *L, double rows, double pool_rows)
@@ -1294,8 +1298,9 @@ size_t sio_split_min_bytes = (size_t)48 << 20;
 ** arrays from row `split_row` on, where split_row is the number of line ends
 ** in the first half (after the rows already read): one record per line, so
 ** the halves meet exactly unless the first half has blank lines or a quoted
-** field with a line end in it. Each half has its own id pool and deps; the
-** id hash is shared. The first half must end on a record boundary with
+** field with a line end in it. Each half has its own id pool, deps and
+** recent-id cache; neither reads the other's rows until the merge, and the
+** ids are checked after it (check_ids). The first half must end on a record boundary with
 ** exactly split_row rows; anything else (those cases, an error anywhere, an
 ** estimate too small) abandons the split and the file is read again whole,
 ** by one thread, which also gives errors in file order. */
@@ -1394,7 +1399,7 @@ static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t siz
     double est2 = (double)(size - split) / (double)head * (double)s->n * 1.1 + 1024;
     double rows = (double)rows1 + est2;
     if (lines1 >= UINT32_MAX || rows >= 4e9) return 1;
-    /* the rows, the id hash and the deps for the whole file (the second
+    /* the rows and the deps for the whole file (the second
     ** half's deps are copied in after it); the id pools are reserved below */
     L->lazy = 1;                 /* each half backs its own pages (populate_rows) */
     presize(L, rows, 0);
@@ -1458,9 +1463,12 @@ static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t siz
     feed(L2, &p2, fd, 1, split, size, buf2);
     if (!L2->rc && csv_fini(&p2, cb_field, cb_record, L2) != 0) L2->rc = SPLIT_ABANDONED;
     pthread_join(t, NULL);
-    if (L->rc || L2->rc || L->rec_open || s->n != rows1) goto out;
-    /* one schedule: the second half's deps and ids after the first's */
-    L->par = 0;
+    /* the first half must end where a record ends: no record open by our
+    ** count, and libcsv between rows (pstate 0 is its ROW_NOT_BEGUN), not in
+    ** a quoted field a bare CR left open */
+    if (L->rc || L2->rc || L->rec_open || p->pstate != 0 || p->quoted || s->n != rows1) goto out;
+    /* one schedule: the second half's deps and ids after the first's (an
+    ** allocation failing here still gives up the split: one thread may fit) */
     L->cap = cap;
     size_t nd1 = L->n_dr, np1 = L->pool_len;
     if (nd1 + L2->n_dr > L->dr_cap && grow_deps(L, nd1 + L2->n_dr)) goto out;
@@ -1504,6 +1512,7 @@ static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t siz
     s->n = s2->n;
     if (s2->n_chips > s->n_chips) s->n_chips = s2->n_chips;
     s->split = 1;
+    L->par = 0;
     rc = 0;
 out:
     L->par = L->lazy = 0;
@@ -1579,10 +1588,8 @@ static int load(const sio_chip *chip, const char *path, sio_schedule **out, sio_
         presize(&L, rows, rows);
     }
     if (!L.rc && rest) feed(&L, &p, fd, seekable, head, seekable ? size : (off_t)INTMAX_MAX, buf);
-    if (!L.rc && csv_fini(&p, cb_field, cb_record, &L) != 0 && !L.rc) {
-        sio_error_set(err, path, (int)L.rec_line, 1, "unterminated quoted field (the record starts here)");
-        L.rc = SIO_EINPUT;
-    }
+    if (!L.rc && csv_fini(&p, cb_field, cb_record, &L) != 0 && !L.rc)
+        fail_at(&L, SIO_EINPUT, (int)L.rec_line, 1, "unterminated quoted field (the record starts here)");
     if (!L.rc && L.in_header) {
         sio_error_set(err, path, 1, 1, "empty file: a schedule needs a header (id,unit,op,start,cycles)");
         L.rc = SIO_EINPUT;

@@ -139,6 +139,14 @@ static void test_errors(void **st)
     expect_error("id,unit,op,start\n", "1:1: missing required column 'cycles' (the header needs id, unit, op, start, cycles)");
     expect_error("id,unit,op,start,cycles,start\n", "1:25: duplicate column 'start' (also column 4)");
     expect_error("id,unit,op,start,cycles\na,U9,run,0,1\n", "2:3: unknown unit 'U9' (not in chip 'mini')");
+    /* a repeated id wins over a later error of any kind, syntax included */
+    expect_error("id,unit,op,start,cycles\na,U0,run,0,1\na,U1,run,0,1\nb,U0,run,\"5\"x,1\n",
+                 "3:1: duplicate id 'a' on chip 0 (first on line 2)");
+    expect_error("id,unit,op,start,cycles\na,U0,run,0,1\na,U1,run,0,1\n\"c,U0,run,0,1\n",
+                 "3:1: duplicate id 'a' on chip 0 (first on line 2)");
+    /* a line of spaces makes no record, and the lines after it keep their numbers */
+    expect_error("id,unit,op,start,cycles\na,U0,run,0,1\n   \nb,U0,run,1,1\nb,U1,run,0,1\n",
+                 "5:1: duplicate id 'b' on chip 0 (first on line 4)");
     expect_error("id,unit,op,start,cycles\na,U0,go,0,1\n", "2:6: unknown op 'go' for unit 'U0' of class A");
     expect_error("id,unit,op,start,cycles\na,U0,run,-1,1\n",
                  "2:10: 'start' must be a whole number of cycles >= 0, not '-1'");
@@ -394,6 +402,27 @@ static void test_split_loads(void **st)
             sio_schedule_free(b);
             free(text);
         }
+    }
+    /* the first half ends inside a quoted field that a bare CR left open: the
+    ** split must be given up, and the error is the one-pass error */
+    {
+        char *text = split_text(SC_PLAIN, 600);
+        size_t len = strlen(text), mid = len / 2;
+        char *nl = strchr(text + mid, '\n');
+        assert_non_null(nl);
+        size_t at = (size_t)(nl - text);
+        char *t2 = malloc(len + 3);
+        memcpy(t2, text, at);
+        memcpy(t2 + at, "\r\"", 2);
+        memcpy(t2 + at + 2, text + at, len - at + 1);
+        char *p = write_file("split.csv", t2);
+        sio_schedule *a = NULL, *b = NULL;
+        sio_error ea, eb;
+        assert_int_equal(load_with(p, SIZE_MAX, &a, &ea), SIO_EINPUT);
+        assert_int_equal(load_with(p, 0, &b, &eb), SIO_EINPUT);
+        assert_string_equal(ea.text, eb.text);
+        free(t2);
+        free(text);
     }
     /* the errors are the ones a reader of the file expects */
     char *text = split_text(SC_DUP_ACROSS, 6000);
