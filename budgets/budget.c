@@ -749,6 +749,28 @@ out:
     return rc;
 }
 
+/* The latest end of block g's instructions at their original starts. */
+static int64_t block_end(const ctx *x, size_t g)
+{
+    int64_t end = 0;
+    for (size_t k = x->g_off[g]; k < x->g_off[g + 1]; k++) {
+        size_t i = x->g_mem[k];
+        if (x->s->start_cyc[i] + x->s->cycles[i] > end) end = x->s->start_cyc[i] + x->s->cycles[i];
+    }
+    return end;
+}
+
+/* The starts of the schedule in x->d into st; returns its makespan. */
+static int64_t starts_of(const ctx *x, int64_t *st)
+{
+    int64_t mk = 0;
+    for (size_t i = 0; i < x->s->n; i++) {
+        st[i] = x->s->start_cyc[i] + x->d[x->grp[i]];
+        if (st[i] + x->s->cycles[i] > mk) mk = st[i] + x->s->cycles[i];
+    }
+    return mk;
+}
+
 /* The backward pass of forward-backward improvement ("justification"): the
 ** blocks, latest finishing first in the schedule in x->d, each put at the
 ** latest delay that keeps every budget, the blocks already placed (which all
@@ -772,12 +794,7 @@ static int schedule_back(ctx *x, int64_t mk)
     x->base = mk;
     for (size_t g = 0; g < ng; g++) {
         outdeg[g] = x->s_off[g + 1] - x->s_off[g];
-        hi[g] = INT64_MAX;
-        int64_t end = 0;
-        for (size_t k = x->g_off[g]; k < x->g_off[g + 1]; k++) {
-            size_t i = x->g_mem[k];
-            if (s->start_cyc[i] + s->cycles[i] > end) end = s->start_cyc[i] + s->cycles[i];
-        }
+        int64_t end = block_end(x, g);
         hi[g] = mk - end;
         if (!outdeg[g]) heap_push(&h, -(end + x->d[g]), (uint32_t)g);
     }
@@ -798,14 +815,7 @@ static int schedule_back(ctx *x, int64_t mk)
                 if (p != g) {
                     int64_t lim = s->start_cyc[i] + d - cc - s->start_cyc[j];
                     if (lim < hi[p]) hi[p] = lim;
-                    if (--outdeg[p] == 0) {
-                        int64_t end = 0;
-                        for (size_t q = x->g_off[p]; q < x->g_off[p + 1]; q++) {
-                            size_t m = x->g_mem[q];
-                            if (s->start_cyc[m] + s->cycles[m] > end) end = s->start_cyc[m] + s->cycles[m];
-                        }
-                        heap_push(&h, -(end + x->d[p]), (uint32_t)p);
-                    }
+                    if (--outdeg[p] == 0) heap_push(&h, -(block_end(x, p) + x->d[p]), (uint32_t)p);
                 }
             });
         }
@@ -1121,22 +1131,18 @@ int budget_retime(const sio_chip *c, const sio_schedule *s, const budget_spec *s
         }
         if (round_ == 0 && (rc = alone(&x, rep)) != BUDGET_OK) { free(exv); free(exd); goto fail; }
         int64_t best_mk = INT64_MAX;
+        rep->fb_passes = 0;
         for (int o = 1; o <= 2; o++) {
             if (sp.order && sp.order != o) continue;
             rc = schedule(&x, o, cap_cyc, rep);
             if (rc) { free(exv); free(exd); goto fail; }
-            int64_t mk = 0;
-            for (size_t i = 0; i < s->n; i++) {
-                st[i] = s->start_cyc[i] + x.d[x.grp[i]];
-                if (st[i] + s->cycles[i] > mk) mk = st[i] + s->cycles[i];
-            }
+            int64_t mk = starts_of(&x, st);
             if (mk < best_mk) { best_mk = mk; memcpy(best, st, s->n * sizeof *st); rep->order_used = o; }
         }
         /* forward-backward improvement from the best schedule so far: the
         ** blocks right-justified against its makespan, then packed forward
         ** again in the order of their backward starts; kept when shorter */
         if (x.use_pw && best_mk > rep->lb_cyc + rep->lb_cyc / 1000) {   /* within 0.1% of the bound: little to gain */
-            for (size_t i = 0; i < s->n; i++) st[i] = best[i];
             for (size_t g = 0; g < x.ng; g++) x.d[g] = best[x.g_mem[x.g_off[g]]] - s->start_cyc[x.g_mem[x.g_off[g]]];
             int64_t mk = best_mk;
             int passes = sp.fb_passes ? sp.fb_passes : FB_PASSES;
@@ -1146,11 +1152,7 @@ int budget_retime(const sio_chip *c, const sio_schedule *s, const budget_spec *s
                 if (b) break;
                 rc = schedule(&x, ORDER_FB, cap_cyc, rep);
                 if (rc) { free(exv); free(exd); goto fail; }
-                mk = 0;
-                for (size_t i = 0; i < s->n; i++) {
-                    st[i] = s->start_cyc[i] + x.d[x.grp[i]];
-                    if (st[i] + s->cycles[i] > mk) mk = st[i] + s->cycles[i];
-                }
+                mk = starts_of(&x, st);
                 int gain = mk < best_mk - best_mk / 1000;   /* by 0.1% at least: worth another pass */
                 if (mk < best_mk) { best_mk = mk; memcpy(best, st, s->n * sizeof *st); rep->fb_passes = pass + 1; }
                 if (!gain) break;

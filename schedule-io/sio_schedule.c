@@ -88,14 +88,12 @@ typedef int (*key_eq)(const void *ctx, uint32_t k, const char *s, size_t n, uint
 
 static size_t home(uint64_t hv, size_t cap) { return (size_t)(hv >> 7) & (cap - 1); }
 
-/* Grows to at least twice the capacity, or to hold `want` entries at half load. */
-static int strhash_grow_to(strhash *h, size_t want)
+/* Doubles the capacity (the chip's units and ops: small tables). */
+static int strhash_grow(strhash *h)
 {
     size_t cap = h->cap ? h->cap * 2 : 1024;
-    while (cap < want + want / 3) cap *= 2;   /* load <= 3/4 */
     hslot *sl = calloc(cap, sizeof *sl);
     if (!sl) return -1;
-    sl = sio_big(sl, cap * sizeof *sl);   /* same size: huge pages, backed now */
     for (size_t i = 0; i < h->cap; i++) {
         if (!slot_idx1(h->slot[i])) continue;
         /* the home slot depends on bits the 32 stored ones do not all hold:
@@ -110,7 +108,6 @@ static int strhash_grow_to(strhash *h, size_t want)
     return 0;
 }
 
-static int strhash_grow(strhash *h) { return strhash_grow_to(h, 0); }
 
 static uint32_t h32_of(uint64_t hv) { return (uint32_t)(hv >> 7); }
 
@@ -397,9 +394,8 @@ static const char *quote_text(const char *s, size_t n, char *buf, size_t cap)
 
 /* ---- growth -------------------------------------------------------------- */
 
-/* realloc for the per-instruction arrays: at 10^7 rows each is tens of MB,
-** and 2 MB pages cut the page faults (most of the system time) 512-fold. */
-
+/* Grows a per-instruction array: backed at once (sio_big), or only reserved
+** when each half of a split load backs its own part (L->lazy). */
 #define GROW(L, arr, cap_new) do {                                          \
         void *p_ = L->lazy ? sio_reserve((arr), (cap_new) * sizeof *(arr))      \
                            : sio_big((arr), (cap_new) * sizeof *(arr));         \
@@ -858,7 +854,6 @@ typedef struct idcheck {
     size_t *doff;
     int64_t *found;        /* per later dep: its row, or -1 */
     uint64_t *slot;        /* one bucket's table: (hash low 32) << 32 | row + 1 */
-    size_t nb_bits;
 } idcheck;
 
 static size_t bucket_of(uint64_t hv, size_t bits) { return bits ? (size_t)(hv >> (64 - bits)) : 0; }
@@ -1264,7 +1259,7 @@ static void feed(ld *L, struct csv_parser *p, int fd, int seekable, off_t from, 
 
 /* Sizes the arrays and the deps for `rows` rows, and the id
 ** pool for `pool_rows` of them, at the density of the rows read so far, so
-** nothing is copied as it grows and the hash is never rebuilt. */
+** nothing is copied as it grows. */
 static void presize(ld *L, double rows, double pool_rows)
 {
     sio_schedule *s = L->s;
@@ -1439,7 +1434,6 @@ static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t siz
     L2->unit_h = L->unit_h;
     L2->op_h = L->op_h;
     L2->hv = L->hv;
-    L2->down = 0;
     L2->par = L->par = 1;
     L2->half[0] = L->half[0] = s;
     L2->half[1] = L->half[1] = s2;

@@ -117,13 +117,8 @@ void sio_out_abort(sio_out *o)
     free(o->tmp); free(o->path); free(o);
 }
 
-/* realloc for the big flat arrays. Past 8 MiB it asks for huge pages and
-** populates the pages at once (MADV_POPULATE_WRITE, Linux 5.14+): one system
-** call instead of a page fault per 4 KiB page as the array fills. On a
-** virtual machine each fault is a trap to the host, and faulting in the
-** 0.9 GB of a 10^7-instruction schedule page by page took about a second,
-** a third of `analyzer check`. Older kernels refuse the advice; the pages
-** then fault in as before. */
+/* realloc asking for huge pages past 8 MiB; the pages are backed as they are
+** first written. */
 void *sio_reserve(void *p, size_t bytes)
 {
     void *q = realloc(p, bytes);
@@ -135,10 +130,13 @@ void *sio_reserve(void *p, size_t bytes)
     return q;
 }
 
+/* Backs the whole pages inside [p, p + bytes) now (MADV_POPULATE_WRITE, Linux
+** 5.14+); older kernels refuse the advice and the pages fault in as written. */
 void sio_populate(void *p, size_t bytes)
 {
 #ifdef MADV_POPULATE_WRITE
-    uintptr_t pg = 4096;
+    long ps = sysconf(_SC_PAGESIZE);
+    uintptr_t pg = ps > 0 ? (uintptr_t)ps : 4096;
     uintptr_t a = ((uintptr_t)p + pg - 1) & ~(pg - 1), e = ((uintptr_t)p + bytes) & ~(pg - 1);
     if (e > a) madvise((void *)a, e - a, MADV_POPULATE_WRITE);
 #else
@@ -146,6 +144,13 @@ void sio_populate(void *p, size_t bytes)
 #endif
 }
 
+/* realloc for the big flat arrays. Past 8 MiB it asks for huge pages and
+** populates the pages at once (MADV_POPULATE_WRITE, Linux 5.14+): one system
+** call instead of a page fault per 4 KiB page as the array fills. On a
+** virtual machine each fault is a trap to the host, and faulting in the
+** 0.9 GB of a 10^7-instruction schedule page by page took about a second,
+** a third of `analyzer check`. Older kernels refuse the advice; the pages
+** then fault in as before. */
 void *sio_big(void *p, size_t bytes)
 {
     void *q = sio_reserve(p, bytes);
