@@ -221,6 +221,11 @@ void *sio_big(void *p, size_t bytes);
 ** different parts of one array may each back their own part. */
 void *sio_reserve(void *p, size_t bytes);
 void sio_populate(void *p, size_t bytes);
+/* Copies bytes from src to dst in pieces, backing dst's pages and giving
+** src's whole pages back to the system as it goes, so that moving a big
+** array costs the memory of a piece, not of a second array. src holds
+** garbage afterwards (free it). */
+void sio_copy_release(void *dst, void *src, size_t bytes);
 
 /* 1 when both paths name the same existing file (device and inode). */
 int sio_same_file(const char *a, const char *b);

@@ -181,7 +181,7 @@ typedef struct ld {
     char *dep_names;
     size_t dn_len, dn_cap;
     uint32_t *recent;       /* RECENT slots: index + 1 of a recent id, by hash */
-    uint64_t *hv;           /* per row: the hash of its id and chip (see check_ids) */
+    uint32_t *hv;           /* per row: the high half of the hash of its id and chip (check_ids) */
     size_t id_len;          /* of the record being read */
     int ids_checked;        /* check_ids has run over the whole file */
     int nul_seen;           /* a NUL byte was in a buffer read so far: fields get checked */
@@ -421,6 +421,7 @@ static int grow_rows(ld *L, size_t want)
 static int pool_add(ld *L, char **pool, size_t *len, size_t *cap, const char *t, size_t n)
 {
     if (*len + n + 1 > *cap) {
+        if (L->par && pool == &L->s->id_pool) { oom(L); return -1; }   /* one pool, two halves: cannot move */
         size_t c = *cap ? *cap : 65536;
         while (*len + n + 1 > c) c *= 2;
         char *p = sio_big(*pool, c);
@@ -776,7 +777,7 @@ static void data_end(ld *L)
     /* the id: unique per chip, which check_ids sees to at the end */
     const char *id = s->id_pool + s->id_off[r];
     uint64_t hv = fnv(id, L->id_len, s->chip[r]);
-    L->hv[r] = hv;
+    L->hv[r] = (uint32_t)(hv >> 32);
     L->recent[(hv >> 40) & (RECENT - 1)] = (uint32_t)r + 1;
     s->n = r + 1;
     if (s->n >= UINT32_MAX - 1) {
@@ -848,20 +849,25 @@ static void cb_record(int c, void *data)
 ** that stays in cache. */
 
 typedef struct idcheck {
-    uint64_t *row;         /* rows, bucket by bucket, in file order: (hash low 32) << 32 | row */
+    uint32_t *row;         /* rows, bucket by bucket, in file order (their hashes in L->hv) */
     size_t *off;           /* nb + 1 bucket starts */
     uint32_t *dep;         /* later deps, bucket by bucket */
     size_t *doff;
     int64_t *found;        /* per later dep: its row, or -1 */
-    uint64_t *slot;        /* one bucket's table: (hash low 32) << 32 | row + 1 */
+    uint64_t *slot;        /* one bucket's table: hash << 32 | row + 1 */
 } idcheck;
 
-static size_t bucket_of(uint64_t hv, size_t bits) { return bits ? (size_t)(hv >> (64 - bits)) : 0; }
+/* Buckets by the top bits of a row's 32-bit hash; tables inside a bucket by its low bits. */
+static size_t bucket_of(uint32_t h, size_t bits) { return bits ? (size_t)(h >> (32 - bits)) : 0; }
+
+/* A hash's first slot in a bucket's table of m slots: mixed, because the
+** top bits, the bucket's, are the same for every row in it. */
+static size_t first_slot(uint32_t h, size_t m) { return (size_t)((uint64_t)h * 0x9E3779B97F4A7C15ull >> 32) & (m - 1); }
 
 typedef struct bucket_job {
     const ld *L;
     idcheck *c;
-    const uint64_t *dhv;
+    const uint32_t *dhv;
     size_t b0, b1;         /* buckets [b0, b1) */
     uint64_t *slot;        /* a table of cap slots */
     size_t cap;
@@ -882,8 +888,8 @@ static void *check_buckets(void *arg)
         uint64_t *slot = jb->slot;
         memset(slot, 0, m * sizeof *slot);
         for (size_t e = c->off[b]; e < c->off[b + 1]; e++) {
-            uint32_t r = (uint32_t)c->row[e], f = (uint32_t)(c->row[e] >> 32);
-            size_t j = f & (m - 1);
+            uint32_t r = c->row[e], f = L->hv[r];
+            size_t j = first_slot(f, m);
             for (; slot[j]; j = (j + 1) & (m - 1)) {
                 size_t r0 = (uint32_t)slot[j] - 1u;
                 if ((uint32_t)(slot[j] >> 32) == f && s->chip[r0] == s->chip[r] &&
@@ -900,8 +906,8 @@ static void *check_buckets(void *arg)
             uint32_t q = c->dep[e];
             const dep_raw *d = &L->later[q];
             const char *nm = L->dep_names + d->name_off;
-            uint32_t f = (uint32_t)jb->dhv[q];
-            for (size_t j = f & (m - 1); slot[j]; j = (j + 1) & (m - 1)) {
+            uint32_t f = jb->dhv[q];
+            for (size_t j = first_slot(f, m); slot[j]; j = (j + 1) & (m - 1)) {
                 size_t r0 = (uint32_t)slot[j] - 1u;
                 const char *t = s->id_pool + s->id_off[r0];
                 if ((uint32_t)(slot[j] >> 32) == f && s->chip[r0] == s->chip[d->row] &&
@@ -932,14 +938,14 @@ static int check_ids(ld *L, size_t rows, int resolve)
     c.dep = malloc((nl ? nl : 1) * sizeof *c.dep);
     c.doff = calloc(nb + 1, sizeof *c.doff);
     c.found = malloc((nl ? nl : 1) * sizeof *c.found);
-    uint64_t *dhv = malloc((nl ? nl : 1) * sizeof *dhv);
+    uint32_t *dhv = malloc((nl ? nl : 1) * sizeof *dhv);
     size_t most = 0;
     int rc = 0;
     if (!c.row || !c.off || !c.dep || !c.doff || !c.found || !dhv) { oom(L); rc = -1; goto done; }
     for (size_t r = 0; r < rows; r++) c.off[bucket_of(L->hv[r], bits) + 1]++;
     for (size_t q = 0; q < nl; q++) {
         const dep_raw *d = &L->later[q];
-        dhv[q] = fnv(L->dep_names + d->name_off, d->name_len, s->chip[d->row]);
+        dhv[q] = (uint32_t)(fnv(L->dep_names + d->name_off, d->name_len, s->chip[d->row]) >> 32);
         c.doff[bucket_of(dhv[q], bits) + 1]++;
         c.found[q] = -1;
     }
@@ -949,8 +955,7 @@ static int check_ids(ld *L, size_t rows, int resolve)
         c.doff[b + 1] += c.doff[b];
     }
     for (size_t r = 0; r < rows; r++) {
-        uint64_t h = L->hv[r];
-        c.row[c.off[bucket_of(h, bits)]++] = h << 32 | r;
+        c.row[c.off[bucket_of(L->hv[r], bits)]++] = (uint32_t)r;
     }
     for (size_t q = 0; q < nl; q++) c.dep[c.doff[bucket_of(dhv[q], bits)]++] = (uint32_t)q;
     for (size_t b = nb; b > 0; b--) { c.off[b] = c.off[b - 1]; c.doff[b] = c.doff[b - 1]; }
@@ -1372,7 +1377,7 @@ static off_t line_after(int fd, off_t at, off_t size, char *buf)
 
 static void free_half(ld *L2, sio_schedule *s2)
 {
-    free(s2->dep_kind); free(s2->dep_lag); free(s2->dep_src); free(s2->id_pool);
+    free(s2->dep_kind); free(s2->dep_lag); free(s2->dep_src);   /* its id pool is part of the first's */
     free(s2);
     free(L2->rec_dr); free(L2->later); free(L2->recent); free(L2->dep_names);
 }
@@ -1391,7 +1396,7 @@ static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t siz
     /* rows of the first half at most; the line where the second starts */
     size_t rows1 = s->n + (size_t)nl1 - (!L->at_line_start && !L->rec_open ? 1u : 0u);
     uintmax_t lines1 = (L->at_line_start ? L->line : L->line - 1u) + (uintmax_t)nl1;
-    double est2 = (double)(size - split) / (double)head * (double)s->n * 1.1 + 1024;
+    double exp2 = (double)(size - split) / (double)head * (double)s->n, est2 = exp2 * 1.1 + 1024;
     double rows = (double)rows1 + est2;
     if (lines1 >= UINT32_MAX || rows >= 4e9) return 1;
     /* the rows and the deps for the whole file (the second
@@ -1399,14 +1404,13 @@ static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t siz
     L->lazy = 1;                 /* each half backs its own pages (populate_rows) */
     presize(L, rows, 0);
     if (L->rc) return SPLIT_ABANDONED;
-    /* the id pools: at most the bytes of each half */
-    size_t pool1 = L->pool_len + (size_t)(split - head) + 64;
-    if (pool1 > L->pool_cap) {
-        char *q = sio_reserve(s->id_pool, pool1);
-        if (!q) { oom(L); return SPLIT_ABANDONED; }
-        s->id_pool = q;
-        L->pool_cap = pool1;
-    }
+    /* one id pool in two parts, one per half, each at most the bytes of
+    ** its half; the second stays where it is written (its id_off shifted
+    ** at the merge): its pages are never copied, the gap never touched */
+    size_t pool1 = L->pool_len + (size_t)(split - head) + 64, pool2 = (size_t)(size - split) + 64;
+    char *pq = sio_reserve(s->id_pool, pool1 + pool2);
+    if (!pq) { oom(L); return SPLIT_ABANDONED; }
+    s->id_pool = pq;
     /* the second half */
     sio_schedule *s2 = malloc(sizeof *s2);
     ld *L2 = calloc(1, sizeof *L2);
@@ -1418,14 +1422,15 @@ static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t siz
     s2->n = rows1;
     s2->n_chips = 1;
     s2->dep_kind = NULL; s2->dep_lag = NULL; s2->dep_src = NULL;
-    s2->id_pool = sio_reserve(NULL, (size_t)(size - split) + 64);
+    s2->id_pool = s->id_pool + pool1;   /* not the second's to free or grow */
     L2->lazy = 1;
     L2->chip = L->chip;
     L2->s = s2;
     L2->path = L->path;
     L2->err = L->err;
     L2->cap = L->cap;
-    L2->pool_cap = s2->id_pool ? (size_t)(size - split) + 64 : 0;
+    L2->pool_cap = pool2;
+    L->pool_cap = pool1;
     L2->kind = L->kind;
     L2->n_kind = L->n_kind;
     L2->line = (uint32_t)lines1;
@@ -1445,15 +1450,17 @@ static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t siz
         if (grow_deps(L2, (size_t)d2)) goto out;
     }
     L->lazy = L2->lazy = 0;
-    if (!s2->id_pool || !L2->recent || csv_init(&p2, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL)) goto out;
+    if (!L2->recent || csv_init(&p2, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL)) goto out;
     have_p2 = 1;
     csv_set_blk_size(&p2, 256);
     csv_set_realloc_func(&p2, field_realloc);
-    half_job j1 = {L, p, fd, head, split, buf, (size_t)((double)L->n_dr / (double)s->n * (double)rows1 * 1.05)};
+    /* each half backs the pages it expects to fill (the margins fault in if used) */
+    double dens = (double)L->n_dr / (double)s->n;
+    half_job j1 = {L, p, fd, head, split, buf, (size_t)(dens * (double)rows1)};
     pthread_t t;
     if (pthread_create(&t, NULL, first_half, &j1) != 0) goto out;
-    populate_rows(L2, rows1, L2->cap);
-    populate_deps(L2, 0, L2->dr_cap);
+    populate_rows(L2, rows1, rows1 + (size_t)exp2 < L2->cap ? rows1 + (size_t)exp2 : L2->cap);
+    populate_deps(L2, 0, (size_t)(dens * exp2));
     feed(L2, &p2, fd, 1, split, size, buf2);
     if (!L2->rc && csv_fini(&p2, cb_field, cb_record, L2) != 0) L2->rc = SPLIT_ABANDONED;
     pthread_join(t, NULL);
@@ -1464,24 +1471,16 @@ static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t siz
     /* one schedule: the second half's deps and ids after the first's (an
     ** allocation failing here still gives up the split: one thread may fit) */
     L->cap = cap;
-    size_t nd1 = L->n_dr, np1 = L->pool_len;
+    size_t nd1 = L->n_dr;
     if (nd1 + L2->n_dr > L->dr_cap && grow_deps(L, nd1 + L2->n_dr)) goto out;
-    populate_deps(L, nd1, nd1 + L2->n_dr);
-    if (L2->n_dr) {
-        memcpy(s->dep_kind + nd1, s2->dep_kind, L2->n_dr * sizeof *s->dep_kind);
-        memcpy(s->dep_lag + nd1, s2->dep_lag, L2->n_dr * sizeof *s->dep_lag);
-        memcpy(s->dep_src + nd1, s2->dep_src, L2->n_dr * sizeof *s->dep_src);
+    if (L2->n_dr) {   /* the second half's pages go back as they are copied */
+        sio_copy_release(s->dep_kind + nd1, s2->dep_kind, L2->n_dr * sizeof *s->dep_kind);
+        sio_copy_release(s->dep_lag + nd1, s2->dep_lag, L2->n_dr * sizeof *s->dep_lag);
+        sio_copy_release(s->dep_src + nd1, s2->dep_src, L2->n_dr * sizeof *s->dep_src);
     }
-    if (np1 + L2->pool_len > L->pool_cap) {
-        char *q = realloc(s->id_pool, np1 + L2->pool_len);
-        if (!q) { oom(L); goto out; }
-        s->id_pool = q;
-        L->pool_cap = np1 + L2->pool_len;
-    }
-    memcpy(s->id_pool + np1, s2->id_pool, L2->pool_len);
     for (size_t r = rows1; r < s2->n; r++) {
         s->dep_off[r] += nd1;
-        s->id_off[r] += np1;
+        s->id_off[r] += pool1;
     }
     /* the second half's unresolved deps, their names after the first's */
     size_t dn1 = L->dn_len;
@@ -1499,7 +1498,8 @@ static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t siz
         L->later[L->n_later++] = d;
     }
     L->n_dr = nd1 + L2->n_dr;
-    L->pool_len = np1 + L2->pool_len;
+    L->pool_len = pool1 + L2->pool_len;
+    L->pool_cap = pool1 + pool2;
     L->line = L2->line;
     L->rec_line = L2->rec_line;
     L->down |= L2->down;

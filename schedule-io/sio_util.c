@@ -144,6 +144,21 @@ void sio_populate(void *p, size_t bytes)
 #endif
 }
 
+void sio_copy_release(void *dst, void *src, size_t bytes)
+{
+    const size_t piece = (size_t)8 << 20;
+    long ps = sysconf(_SC_PAGESIZE);
+    uintptr_t pg = ps > 0 ? (uintptr_t)ps : 4096;
+    char *d = dst, *s = src;
+    for (size_t off = 0; off < bytes; off += piece) {
+        size_t n = bytes - off < piece ? bytes - off : piece;
+        sio_populate(d + off, n);
+        memcpy(d + off, s + off, n);
+        uintptr_t a = ((uintptr_t)(s + off) + pg - 1) & ~(pg - 1), e = ((uintptr_t)(s + off + n)) & ~(pg - 1);
+        if (e > a) madvise((void *)a, e - a, MADV_DONTNEED);   /* private anonymous pages: read back as zeros */
+    }
+}
+
 /* realloc for the big flat arrays. Past 8 MiB it asks for huge pages and
 ** populates the pages at once (MADV_POPULATE_WRITE, Linux 5.14+): one system
 ** call instead of a page fault per 4 KiB page as the array fills. On a
