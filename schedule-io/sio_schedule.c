@@ -437,23 +437,32 @@ static int pool_add(ld *L, char **pool, size_t *len, size_t *cap, const char *t,
 
 /* ---- hashes over the chip and the ids ---------------------------------- */
 
+/* 1 when the NUL-terminated t is the n bytes at s (which hold no NUL): a
+** plain loop, as the names are short and a call to strncmp costs more. */
+static int name_is(const char *t, const char *s, size_t n)
+{
+    size_t q = 0;
+    while (q < n && t[q] == s[q]) q++;
+    return q == n && t[q] == 0;
+}
+
 static int unit_eq(const void *ctx, uint32_t k, const char *s, size_t n, uint64_t salt)
 {
     (void)salt;
     const char *u = ((const sio_chip *)ctx)->units[k].name;
-    return strncmp(u, s, n) == 0 && u[n] == 0;
+    return name_is(u, s, n);
 }
 static int op_eq(const void *ctx, uint32_t k, const char *s, size_t n, uint64_t salt)
 {
     const sio_op *o = &((const sio_chip *)ctx)->ops[k];
-    return o->cls == salt && strncmp(o->name, s, n) == 0 && o->name[n] == 0;
+    return o->cls == salt && name_is(o->name, s, n);
 }
 static int id_eq(const void *ctx, uint32_t k, const char *s, size_t n, uint64_t salt)
 {
     const ld *L = ctx;
     const sio_schedule *S = L->half[k >= L->split_row];
     const char *t = S->id_pool + S->id_off[k];
-    return S->chip[k] == salt && strncmp(t, s, n) == 0 && t[n] == 0;
+    return S->chip[k] == salt && name_is(t, s, n);
 }
 
 static int build_chip_hashes(ld *L)
@@ -911,7 +920,7 @@ static void *check_buckets(void *arg)
                 size_t r0 = (uint32_t)slot[j] - 1u;
                 const char *t = s->id_pool + s->id_off[r0];
                 if ((uint32_t)(slot[j] >> 32) == f && s->chip[r0] == s->chip[d->row] &&
-                    strncmp(t, nm, d->name_len) == 0 && t[d->name_len] == 0) {
+                    name_is(t, nm, d->name_len)) {
                     c->found[q] = (int64_t)r0;
                     break;
                 }
