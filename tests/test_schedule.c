@@ -444,6 +444,28 @@ static void test_split_loads(void **st)
     free(text);
 }
 
+/* sio_copy_release: the destination gets every byte (several pieces, odd
+** offsets and a length that is no whole number of pages), and the
+** source's whole pages are given back (they read as zeros). */
+static void test_copy_release(void **state)
+{
+    (void)state;
+    size_t n = ((size_t)19 << 20) + 12345;
+    unsigned char *src = malloc(n + 3), *dst = malloc(n + 7);
+    assert_non_null(src);
+    assert_non_null(dst);
+    for (size_t k = 0; k < n; k++) src[k + 3] = (unsigned char)(k * 2654435761u >> 13);
+    sio_copy_release(dst + 7, src + 3, n);
+    size_t bad = 0;
+    for (size_t k = 0; k < n; k++) bad += dst[k + 7] != (unsigned char)(k * 2654435761u >> 13);
+    assert_int_equal(bad, 0);
+    size_t zero = 0;
+    for (size_t k = n / 2; k < n / 2 + 4096; k++) zero += src[k] == 0;
+    assert_int_equal(zero, 4096);   /* a whole page inside: released */
+    free(src);
+    free(dst);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) return 1;
@@ -455,6 +477,7 @@ int main(void)
         cmocka_unit_test(test_writer_roundtrip),
         cmocka_unit_test(test_streaming),
         cmocka_unit_test(test_split_loads),
+        cmocka_unit_test(test_copy_release),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[600];
