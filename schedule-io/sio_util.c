@@ -117,15 +117,24 @@ void sio_out_abort(sio_out *o)
     free(o->tmp); free(o->path); free(o);
 }
 
+/* madvise over the whole units (pages when unit is 0) inside [p, p + bytes). */
+static void advise_inside(void *p, size_t bytes, uintptr_t unit, int advice)
+{
+    if (!unit) {
+        long ps = sysconf(_SC_PAGESIZE);
+        unit = ps > 0 ? (uintptr_t)ps : 4096;
+    }
+    uintptr_t a = ((uintptr_t)p + unit - 1) & ~(unit - 1), e = ((uintptr_t)p + bytes) & ~(unit - 1);
+    if (p && e > a) madvise((void *)a, e - a, advice);
+}
+
 /* realloc asking for huge pages past 8 MiB; the pages are backed as they are
 ** first written. */
 void *sio_reserve(void *p, size_t bytes)
 {
     void *q = realloc(p, bytes);
 #ifdef MADV_HUGEPAGE
-    uintptr_t huge = (uintptr_t)2 << 20;
-    uintptr_t a = ((uintptr_t)q + huge - 1) & ~(huge - 1), e = ((uintptr_t)q + bytes) & ~(huge - 1);
-    if (q && bytes >= ((size_t)8 << 20) && e > a) madvise((void *)a, e - a, MADV_HUGEPAGE);
+    if (bytes >= ((size_t)8 << 20)) advise_inside(q, bytes, (uintptr_t)2 << 20, MADV_HUGEPAGE);
 #endif
     return q;
 }
@@ -135,10 +144,7 @@ void *sio_reserve(void *p, size_t bytes)
 void sio_populate(void *p, size_t bytes)
 {
 #ifdef MADV_POPULATE_WRITE
-    long ps = sysconf(_SC_PAGESIZE);
-    uintptr_t pg = ps > 0 ? (uintptr_t)ps : 4096;
-    uintptr_t a = ((uintptr_t)p + pg - 1) & ~(pg - 1), e = ((uintptr_t)p + bytes) & ~(pg - 1);
-    if (e > a) madvise((void *)a, e - a, MADV_POPULATE_WRITE);
+    advise_inside(p, bytes, 0, MADV_POPULATE_WRITE);
 #else
     (void)p; (void)bytes;
 #endif
@@ -147,15 +153,12 @@ void sio_populate(void *p, size_t bytes)
 void sio_copy_release(void *dst, void *src, size_t bytes)
 {
     const size_t piece = (size_t)8 << 20;
-    long ps = sysconf(_SC_PAGESIZE);
-    uintptr_t pg = ps > 0 ? (uintptr_t)ps : 4096;
     char *d = dst, *s = src;
     for (size_t off = 0; off < bytes; off += piece) {
         size_t n = bytes - off < piece ? bytes - off : piece;
         sio_populate(d + off, n);
         memcpy(d + off, s + off, n);
-        uintptr_t a = ((uintptr_t)(s + off) + pg - 1) & ~(pg - 1), e = ((uintptr_t)(s + off + n)) & ~(pg - 1);
-        if (e > a) madvise((void *)a, e - a, MADV_DONTNEED);   /* private anonymous pages: read back as zeros */
+        advise_inside(s + off, n, 0, MADV_DONTNEED);   /* private anonymous pages: read back as zeros */
     }
 }
 
