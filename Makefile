@@ -9,7 +9,7 @@
 
 CC      ?= cc
 PREFIX  ?= /usr/local
-PKGS    := libcsv fftw3 jansson libpng
+PKGS    := libcsv fftw3 jansson libpng glpk
 WARN    := -std=c11 -Wall -Wextra -Wshadow -Wconversion -Wstrict-prototypes \
            -Wmissing-prototypes -Werror
 DEFS    := -D_POSIX_C_SOURCE=200809L
@@ -18,7 +18,7 @@ OPT     ?= -O2 -g
 # libcsv ships no .pc file; the others do.
 PC_CFLAGS = $(shell pkg-config --cflags fftw3 jansson libpng 2>/dev/null)
 PC_LIBS   = $(shell pkg-config --libs fftw3 jansson libpng 2>/dev/null)
-LIBS    = $(PC_LIBS) -lcsv -lfftw3 -ljansson -lpng -lm -pthread
+LIBS    = $(PC_LIBS) -lcsv -lfftw3 -ljansson -lpng -lglpk -lm -pthread
 CFLAGS_ALL = $(WARN) $(DEFS) $(INCS) $(PC_CFLAGS) $(OPT) -pthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 

@@ -88,6 +88,10 @@ int cmd_retime(const cmd_opts *o)
         json_object_set_new(lb, "critical_path_cycles", json_integer((json_int_t)rep.lb_critical_cyc));
         json_object_set_new(lb, "unit_busy_cycles", json_integer((json_int_t)rep.lb_busy_cyc));
         json_object_set_new(lb, "energy_cycles", json_integer((json_int_t)rep.lb_energy_cyc));
+        if (sp.power_cap_w > 0) {
+            json_object_set_new(lb, "packing_dff_cycles", json_integer((json_int_t)rep.lb_dff_cyc));
+            json_object_set_new(lb, "packing_lp_cycles", json_integer((json_int_t)rep.lb_lp_cyc));
+        }
         json_object_set_new(root, "budget", b);
         json_object_set_new(root, "before", figs_json(c, &rep.before));
         json_object_set_new(root, "after", figs_json(c, &rep.after));
@@ -109,8 +113,9 @@ int cmd_retime(const cmd_opts *o)
         printf("  makespan      %" PRId64 " -> %" PRId64 " cycles (slowdown %.2f%%)\n", rep.before.makespan_cyc,
                rep.after.makespan_cyc, 100 * rep.slowdown);
         printf("  lower bound   %" PRId64 " cycles (original %" PRId64 ", critical path %" PRId64 ", unit busy %" PRId64
-               ", energy %" PRId64 "); gap %.2f%%\n",
-               rep.lb_cyc, rep.lb_makespan_cyc, rep.lb_critical_cyc, rep.lb_busy_cyc, rep.lb_energy_cyc, 100 * rep.gap);
+               ", energy %" PRId64 ", packing %" PRId64 "); gap %.2f%%\n",
+               rep.lb_cyc, rep.lb_makespan_cyc, rep.lb_critical_cyc, rep.lb_busy_cyc, rep.lb_energy_cyc,
+               rep.lb_packing_cyc, 100 * rep.gap);
         printf("  peak power    %.1f -> %.1f W; over %g ns: %.1f -> %.1f W\n", rep.before.peak_w, rep.after.peak_w,
                sp.window_ns, rep.before.peak_window_w, rep.after.peak_window_w);
         printf("  worst dI/dt   %.2f -> %.2f A/ns\n", rep.before.max_didt_a_per_ns, rep.after.max_didt_a_per_ns);

@@ -50,6 +50,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <glpk.h>
+
 #include "current.h"
 #include "pdn.h"
 
@@ -57,6 +59,9 @@
 #define KT_MAX 256        /* kernel taps used by the droop check */
 #define ROUNDS 8          /* re-analysis rounds for the droop margin */
 #define DFF_K 6           /* packing bound: u^(k) for k = 1..DFF_K */
+#define LP_GRID 500       /* packing bound, LP: item shares rounded down to 1/LP_GRID */
+#define LP_SMALL 25       /* ... those below LP_SMALL/LP_GRID count by their share alone */
+#define LP_ROUNDS 400     /* ... configurations added to the LP, at most */
 #define FB_PASSES 4       /* forward-backward improvement passes, at most */
 #define ORDER_FB 100      /* schedule(): the order of the last backward pass */
 
@@ -840,6 +845,102 @@ static double dff(int k, double v)
     return m > 0 ? m / (double)k : 0.0;
 }
 
+/* The most that a + sum g[s] reaches over the multisets of grid sizes s in
+** [LP_SMALL, LP_GRID] (items with g[s] > 0) whose sizes sum to at most cap;
+** conf, when not NULL, gets one such multiset as counts per size. */
+static double knap(const double *g, size_t cap, double *best, int *arg, int *conf)
+{
+    best[0] = 0;
+    for (size_t c = 1; c <= cap; c++) {
+        best[c] = best[c - 1];
+        arg[c] = -1;
+        for (int sz = LP_SMALL; sz <= LP_GRID && (size_t)sz <= c; sz++)
+            if (g[sz] > 0 && best[c - (size_t)sz] + g[sz] > best[c]) { best[c] = best[c - (size_t)sz] + g[sz]; arg[c] = sz; }
+    }
+    if (conf) {
+        memset(conf, 0, (LP_GRID + 1) * sizeof *conf);
+        for (size_t c = cap; c > 0;) {
+            if (arg[c] < 0) { c--; continue; }
+            conf[arg[c]]++;
+            c -= (size_t)arg[c];
+        }
+    }
+    return best[cap];
+}
+
+/* A dual feasible function found by linear programming (the configuration
+** LP of bin packing, solved by adding the most violated configuration until
+** none is left): f(x) = a x for a share x < LP_SMALL / LP_GRID, and
+** a x + g[floor(x LP_GRID)] above, g >= 0 and nondecreasing. f is valid when a + sum g <= 1 over
+** every multiset of rounded sizes that fits in one (the rounded sizes of
+** items that fit, fit; the small items' share is at most what the large
+** ones leave). It maximizes sum f over the items of hist (counts per
+** rounded size, e_all the sum of all shares).
+** The result is checked by the knapsack and scaled down if the LP's
+** tolerance left it a hair over; *f_end is the most sum f can reach in a
+** window whose ops may hold 1 + eps. 0, or -1 when the LP fails (no bound). */
+static int lp_dff(const double *hist, double e_all, double eps, double *a_out, double *g, double *f_end)
+{
+    const int s0 = LP_SMALL, G = LP_GRID, ng = G - s0 + 1;
+    size_t capx = (size_t)floor((double)G * (1 + eps));
+    double *best = malloc((capx + 1) * sizeof *best);
+    int *arg = malloc((capx + 1) * sizeof *arg), *conf = malloc((LP_GRID + 1) * sizeof *conf);
+    int *ind = malloc((size_t)(ng + 2) * sizeof *ind);
+    double *val = malloc((size_t)(ng + 2) * sizeof *val);
+    int rc = -1;
+    glp_prob *lp = NULL;
+    if (!best || !arg || !conf || !ind || !val) goto out;
+    lp = glp_create_prob();
+    glp_set_obj_dir(lp, GLP_MAX);
+    glp_add_cols(lp, 1 + ng);                        /* column 1: a; 2..: g[s0..G] */
+    glp_set_col_bnds(lp, 1, GLP_DB, 0.0, 1.0);
+    glp_set_obj_coef(lp, 1, e_all);
+    for (int k = 0; k < ng; k++) {
+        glp_set_col_bnds(lp, 2 + k, GLP_LO, 0.0, 0.0);
+        glp_set_obj_coef(lp, 2 + k, hist[s0 + k]);
+    }
+    for (int k = 0; k < ng; k++) {                   /* one item alone fits; g nondecreasing */
+        int r = glp_add_rows(lp, k + 1 < ng ? 2 : 1);
+        ind[1] = 1; val[1] = 1; ind[2] = 2 + k; val[2] = 1;
+        glp_set_mat_row(lp, r, 2, ind, val);
+        glp_set_row_bnds(lp, r, GLP_UP, 0.0, 1.0);
+        if (k + 1 < ng) {
+            ind[1] = 2 + k; val[1] = 1; ind[2] = 3 + k; val[2] = -1;
+            glp_set_mat_row(lp, r + 1, 2, ind, val);
+            glp_set_row_bnds(lp, r + 1, GLP_UP, 0.0, 0.0);
+        }
+    }
+    glp_smcp prm;
+    glp_init_smcp(&prm);
+    prm.msg_lev = GLP_MSG_OFF;
+    prm.meth = GLP_DUALP;
+    double a = 0;
+    for (int round_ = 0;; round_++) {
+        if (glp_simplex(lp, &prm) != 0 || glp_get_status(lp) != GLP_OPT) goto out;
+        a = glp_get_col_prim(lp, 1);
+        for (int k = 0; k < ng; k++) g[s0 + k] = glp_get_col_prim(lp, 2 + k);
+        double m = a + knap(g, (size_t)G, best, arg, conf);
+        if (m <= 1 + 1e-9 || round_ == LP_ROUNDS) break;
+        int nz = 0;                                  /* the most violated configuration */
+        ind[++nz] = 1; val[nz] = 1;
+        for (int sz = s0; sz <= G; sz++) if (conf[sz]) { ind[++nz] = 2 + sz - s0; val[nz] = conf[sz]; }
+        int r = glp_add_rows(lp, 1);
+        glp_set_mat_row(lp, r, nz, ind, val);
+        glp_set_row_bnds(lp, r, GLP_UP, 0.0, 1.0);
+    }
+    for (int sz = 0; sz < s0; sz++) g[sz] = 0;
+    double m = a + knap(g, (size_t)G, best, arg, NULL);   /* valid whatever the LP's tolerance */
+    double sc = m > 1 ? 1 / m : 1;
+    for (int sz = s0; sz <= G; sz++) g[sz] *= sc;
+    *a_out = a * sc;
+    *f_end = *a_out * (1 + eps) + knap(g, capx, best, arg, NULL);
+    rc = 0;
+out:
+    if (lp) glp_delete_prob(lp);
+    free(best); free(arg); free(conf); free(ind); free(val);
+    return rc;
+}
+
 /* Packing bound (docs/budgets.md): per chip, sum over blocks of the least,
 ** over the cycle phases of the block against the bins, of the sum over
 ** every sliding window of W bins that meets the block of u^(k)(block's share
@@ -848,76 +949,154 @@ static double dff(int k, double v)
 ** cycles; 0 when the bin phases do not repeat within 1000 cycles (the
 ** placements could not all be tried) or the original makespan is shorter
 ** than the window. */
-static int64_t packing_bound(ctx *x, double cap)
+/* The grid size of a share (rounded down, a tolerance below each step). */
+static size_t grid_of(double sh)
 {
+    double v = floor(sh * LP_GRID - 1e-9);
+    return v <= 0 ? 0 : v >= LP_GRID ? LP_GRID : (size_t)v;
+}
+
+/* The block's profile at phase ph as prefix sums in *row (grown as needed);
+** returns its span in bins, 0 on failure. */
+static size_t profile_sums(ctx *x, size_t g, int64_t ph, double **row, size_t *rcap, double *mx)
+{
+    if (block_profile(x, g, ph)) return 0;
+    size_t span = x->RB - x->LB + 1;
+    if (span + 1 > *rcap) {
+        double *q = realloc(*row, 2 * (span + 1) * sizeof *q);
+        if (!q) return 0;
+        *row = q;
+        *rcap = 2 * (span + 1);
+    }
+    double *r = *row, m = 0;
+    r[0] = 0;
+    for (size_t q = 0; q < span; q++) {
+        r[q + 1] = r[q] + x->gp[q];
+        if (x->gp[q] > m) m = x->gp[q];
+    }
+    *mx = m;
+    return span;
+}
+
+/* BODY for every sliding window of W bins that meets a block of span bins
+** with prefix sums row: sh its share of the window budget wb, mult how many
+** windows alike (the block whole inside). */
+#define FOR_WINDOWS(row, span, W, wb, sh, mult, BODY)                                                  \
+    for (size_t a_ = 0; a_ + 1 < (span) + (W); a_++) {   /* window [a - W + 1, a + 1) in block bins */ \
+        size_t lo_ = a_ + 1 >= (W) ? a_ + 1 - (W) : 0, hi_ = a_ + 1 < (span) ? a_ + 1 : (span);           \
+        double sh = ((row)[hi_] - (row)[lo_]) / (wb), mult = 1;                                           \
+        if (lo_ == 0 && hi_ == (span) && (W) > (span)) {   /* W - span + 1 windows alike */               \
+            mult = (double)((W) - (span) + 1);                                                            \
+            a_ += (W) - (span);                                                                           \
+        }                                                                                                 \
+        BODY                                                                                              \
+    }
+
+/* Packing bound (docs/budgets.md): per chip, sum over blocks of the least,
+** over the cycle phases of the block against the bins, of the sum over
+** every sliding window of W bins that meets the block of f(block's share
+** / (W x (cap - P_idle))), for f each u^(k) and the function the
+** configuration LP finds (lp_dff, from the blocks' shares at their own
+** phase). With F the most sum f reaches in a window that may hold 1 + eps
+** (the last bin's idle may be partial): n - 1 + W F >= the sum over the
+** n + W - 1 windows that meet n bins. Returns the bound in cycles (*lp_out:
+** the parts of the u^(k) and of the LP); 0 when the bin phases do not repeat within 1000 cycles
+** (the placements could not all be tried) or the original makespan is
+** shorter than the window. */
+static int64_t packing_bound(ctx *x, double cap, int64_t *dff_out, int64_t *lp_out)
+{
+    *dff_out = *lp_out = 0;
     int64_t phases = 0;
     for (int64_t p = 1; p <= 1000 && !phases; p++) {
         double b = (double)p * x->T / x->bin;
         if (fabs(b - round(b)) < 1e-9) phases = p;
     }
     if (!phases || x->ng == 0) return 0;
-    const size_t W = x->W, P = (size_t)phases;
+    const size_t W = x->W, P = (size_t)phases, nc = x->nch, G1 = LP_GRID + 1, NF = DFF_K + 2;
     /* the windows clipped at the ends hold no more than a whole window inside
     ** the schedule only when it spans W bins (any re-timing is no shorter) */
     if ((double)sio_schedule_makespan_cyc(x->s) * x->T < (double)W * x->bin) return 0;
     const double wb = (double)W * (cap - x->p_idle_w);     /* ops budget of a window sum */
-    double *sum = calloc(x->nch * (DFF_K + 1), sizeof *sum), *row = NULL;
-    size_t rcap = 0;
+    const double eps = x->p_idle_w * x->bin / wb;          /* the last bin's windows may hold this much more */
+    double *sum = calloc(nc * NF, sizeof *sum), *row = NULL, mx;
+    double *hist = calloc(nc * G1, sizeof *hist), *lpg = calloc(nc * G1, sizeof *lpg);
+    double *e_all = calloc(nc, sizeof *e_all), *lpa = calloc(nc, sizeof *lpa), *fend = calloc(nc, sizeof *fend);
+    int *lp_ok = calloc(nc, sizeof *lp_ok);
+    size_t *gmin = calloc(nc, sizeof *gmin);   /* per chip: the least size where g > 0 */
+    double *e_small = malloc(x->ng * sizeof *e_small);
+    size_t rcap = 0, span;
     int64_t out = -1;
-    if (!sum) goto done;
+    if (!sum || !hist || !lpg || !e_all || !lpa || !fend || !lp_ok || !gmin || !e_small) goto done;
+    /* the LP's items: the blocks' window shares at their own phase; a block
+    ** too small for every u^(k) and for the LP's large items at phase 0 gets
+    ** the same f sum, a x its energy, at every phase: kept in e_small */
     for (size_t g = 0; g < x->ng; g++) {
-        double best[DFF_K + 1];
-        for (int k = 1; k <= DFF_K; k++) best[k] = INFINITY;
-        for (size_t ph = 0; ph < P; ph++) {   /* the profile at each phase, as prefix sums */
-            if (block_profile(x, g, (int64_t)ph)) goto done;
-            size_t span = x->RB - x->LB + 1;
-            if (span + 1 > rcap) {
-                double *q = realloc(row, 2 * (span + 1) * sizeof *q);
-                if (!q) goto done;
-                row = q;
-                rcap = 2 * (span + 1);
-            }
-            double mx = 0;
-            row[0] = 0;
-            for (size_t q = 0; q < span; q++) {
-                row[q + 1] = row[q] + x->gp[q];
-                if (x->gp[q] > mx) mx = x->gp[q];
-            }
-            /* every u^(k) is 0 when no window share can reach 1 / (k + 1) */
-            if (mx * (double)(span < W ? span : W) / wb * (DFF_K + 1) <= 1) {
+        size_t c = x->s->chip[x->g_mem[x->g_off[g]]];
+        if (!(span = profile_sums(x, g, 0, &row, &rcap, &mx))) goto done;
+        double top = mx * (double)(span < W ? span : W) / wb;
+        if (top * (DFF_K + 1) <= 1 && grid_of(top) < LP_SMALL) {
+            e_small[g] = row[span] * (double)W / wb;
+            e_all[c] += e_small[g];
+            continue;
+        }
+        e_small[g] = -1;
+        FOR_WINDOWS(row, span, W, wb, sh, mult, {
+            e_all[c] += mult * sh;
+            size_t sz = grid_of(sh);
+            if (sz >= LP_SMALL) hist[c * G1 + sz] += mult;
+        });
+    }
+    for (size_t c = 0; c < nc; c++) {
+        lp_ok[c] = lp_dff(hist + c * G1, e_all[c], eps, &lpa[c], lpg + c * G1, &fend[c]) == 0;
+        for (gmin[c] = LP_SMALL; gmin[c] <= LP_GRID && !(lpg[c * G1 + gmin[c]] > 0); gmin[c]++) continue;
+    }
+    for (size_t g = 0; g < x->ng; g++) {
+        size_t c = x->s->chip[x->g_mem[x->g_off[g]]];
+        const double *gc = lpg + c * G1;
+        double best[DFF_K + 2];
+        for (size_t k = 1; k < NF; k++) best[k] = INFINITY;
+        if (e_small[g] >= 0) {
+            for (int k = 1; k <= DFF_K; k++) best[k] = 0;
+            best[DFF_K + 1] = lpa[c] * e_small[g];
+        }
+        for (size_t ph = 0; ph < P && e_small[g] < 0; ph++) {   /* the profile at each phase */
+            if (!(span = profile_sums(x, g, (int64_t)ph, &row, &rcap, &mx))) goto done;
+            /* every u^(k) is 0 when no window share can reach 1 / (k + 1),
+            ** and f is a x when none reaches a size where g > 0 */
+            double top = mx * (double)(span < W ? span : W) / wb;
+            if (top * (DFF_K + 1) <= 1 && grid_of(top) < gmin[c]) {
                 for (int k = 1; k <= DFF_K; k++) best[k] = 0;
+                best[DFF_K + 1] = lpa[c] * row[span] * (double)W / wb;
                 break;
             }
-            double v[DFF_K + 1] = {0};
-            for (size_t a = 0; a + 1 < span + W; a++) {   /* window [a - W + 1, a + 1) in block bins */
-                size_t lo = a + 1 >= W ? a + 1 - W : 0, hi = a + 1 < span ? a + 1 : span;
-                double sh = (row[hi] - row[lo]) / wb, mult = 1;
-                if (lo == 0 && hi == span && W > span) {   /* the block whole in the window: W - span + 1 alike */
-                    mult = (double)(W - span + 1);
-                    a += W - span;
-                }
+            double v[DFF_K + 2] = {0};
+            FOR_WINDOWS(row, span, W, wb, sh, mult, {
                 for (int k = 1; k <= DFF_K; k++) v[k] += mult * dff(k, sh);
-            }
-            for (int k = 1; k <= DFF_K; k++) if (v[k] < best[k]) best[k] = v[k];
+                size_t sz = grid_of(sh);
+                v[DFF_K + 1] += mult * (lpa[c] * sh + (sz >= LP_SMALL ? gc[sz] : 0.0));
+            });
+            for (size_t k = 1; k < NF; k++) if (v[k] < best[k]) best[k] = v[k];
         }
-        size_t c = x->s->chip[x->g_mem[x->g_off[g]]];
-        for (int k = 1; k <= DFF_K; k++) sum[c * (DFF_K + 1) + (size_t)k] += best[k];
+        for (size_t k = 1; k < NF; k++) sum[c * NF + k] += best[k];
     }
     out = 0;
-    double eps = x->p_idle_w * x->bin / wb;   /* the last bin's windows may hold this much more */
-    for (size_t c = 0; c < x->nch; c++)
-        for (int k = 1; k <= DFF_K; k++) {
-            /* n - 1 + W (k + 1) / k (1 + eps) >= the blocks' sliding sums */
-            double nb = sum[c * (DFF_K + 1) + (size_t)k] - (double)W * (double)(k + 1) / k * (1 + eps) + 1;
+    for (size_t c = 0; c < nc; c++)
+        for (size_t k = 1; k < NF; k++) {
+            if (k == DFF_K + 1 && !lp_ok[c]) continue;
+            /* F = (k + 1) / k (1 + eps) bounds sum u^(k) in a window */
+            double F = k <= DFF_K ? (double)(k + 1) / (double)k * (1 + eps) : fend[c];
+            double nb = sum[c * NF + k] - (double)W * F + 1;
             double m_ns = (nb - 1) * x->bin;   /* M > (n - 1) bin */
             int64_t m = (int64_t)ceil(m_ns / x->T - 1e-6);
             if (m > out) out = m;
+            int64_t *part = k <= DFF_K ? dff_out : lp_out;
+            if (m > *part) *part = m;
         }
 done:
-    free(sum);
-    free(row);
+    free(sum); free(row); free(hist); free(lpg); free(e_all); free(lpa); free(fend); free(lp_ok); free(gmin); free(e_small);
     return out;
 }
+#undef FOR_WINDOWS
 
 static int lower_bound(ctx *x, const budget_spec *sp, budget_report *rep)
 {
@@ -956,7 +1135,7 @@ static int lower_bound(ctx *x, const budget_spec *sp, budget_report *rep)
     }
     int64_t pk = 0;
     if (sp->power_cap_w > 0) {
-        pk = packing_bound(x, sp->power_cap_w);
+        pk = packing_bound(x, sp->power_cap_w, &rep->lb_dff_cyc, &rep->lb_lp_cyc);
         if (pk < 0) { free(es); free(busy); free(ord); free(e_ops); return -1; }
     }
     rep->lb_packing_cyc = pk;

@@ -83,7 +83,9 @@ typedef struct budget_report {
     int order_used;            /* BUDGET_ORDER_START or _CRITICAL: the first forward pass */
     int fb_passes;             /* forward-backward passes that shortened it (power caps) */
     size_t culprit;            /* EINFEASIBLE: the instruction named, or SIZE_MAX */
-    int64_t lb_packing_cyc;    /* power cap: the packing bound (docs/budgets.md), 0 if not computed */
+    int64_t lb_packing_cyc;    /* power cap: the packing bound (docs/budgets.md), 0 if not computed: */
+    int64_t lb_dff_cyc;        /* ... the larger of its part from the functions u^(k) */
+    int64_t lb_lp_cyc;         /* ... and its part from the configuration LP's function (0 if none) */
 } budget_report;
 
 /* Re-times schedule s of chip to spec. On BUDGET_OK sets *new_start_cyc to a

@@ -554,6 +554,44 @@ static void test_packing_bound_window(void **st_)
     packing_case(4, 40, 28, 2, 1.3);
 }
 
+/* The configuration LP's function beats every u^(k) and the energy bound.
+** Two ops of 0.26 of the ops budget (U0, U1) and one of 0.23 (V0), 100 ns
+** each: as sizes, three of 0.26 and one of 0.23 do not fit together, two
+** and two do. The LP finds f = 1/3 for 0.26 and 1/6 for 0.23; no u^(k)
+** gives both (u^(3): 1/3 and 0; u^(4): 1/4 and 1/4; u^(6): 1/6 and 1/6),
+** and the energy counts 0.26 and 0.23. The cap is not tight here (0.75 of
+** it at once), so the bound must also stay below the original makespan,
+** which is the optimum. */
+static void test_packing_bound_lp(void **st_)
+{
+    (void)st_;
+    char in[64];
+    temp_path(in);
+    double H = 100.0;   /* the ops budget (W) */
+    FILE *f = fopen(in, "w");
+    fprintf(f, "id,unit,op,start,cycles,activity,deps\n");
+    fprintf(f, "a0,U0,run,0,90,%.6f,\na1,U1,run,0,90,%.6f,\nb,V0,go,0,90,%.6f,\n", 0.26 * H / 32.0,
+            0.26 * H / 32.0, 0.23 * H / 25.0);
+    fclose(f);
+    sio_schedule *s;
+    sio_error err;
+    if (sio_schedule_load(&chip, in, &s, &err)) fail_msg("%s", err.text);
+    budget_spec sp = {.power_cap_w = p_idle() + H, .window_ns = 1};
+    int64_t *st;
+    budget_report rep;
+    assert_int_equal(budget_retime(&chip, s, &sp, &st, &rep, &err), 0);
+    print_message("LP function: bound %lld (u^k %lld, energy %lld), optimum %lld\n", (long long)rep.lb_lp_cyc,
+                  (long long)rep.lb_dff_cyc, (long long)rep.lb_energy_cyc, (long long)rep.lb_makespan_cyc);
+    assert_int_equal(rep.after.makespan_cyc, rep.lb_makespan_cyc);   /* nothing to move */
+    assert_true(rep.lb_lp_cyc <= rep.lb_makespan_cyc);
+    assert_true(rep.lb_lp_cyc > rep.lb_dff_cyc);
+    assert_true(rep.lb_lp_cyc > rep.lb_energy_cyc);
+    budget_report_free(&rep);
+    free(st);
+    sio_schedule_free(s);
+    unlink(in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -563,6 +601,7 @@ int main(void)
         cmocka_unit_test(test_bad_and_impossible),
         cmocka_unit_test(test_packing_bound),
         cmocka_unit_test(test_packing_bound_window),
+        cmocka_unit_test(test_packing_bound_lp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
