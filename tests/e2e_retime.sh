@@ -1,20 +1,20 @@
 #!/bin/sh
 # tests/e2e_retime.sh ANALYZER -- end to end: `analyzer retime` on the decode
-# sample under a power cap at 80% of the unconstrained peak window power for
-# windows of 1, 100 and 1000 ns. Each run must exit 0 with a schedule that
-# `analyzer check` accepts, whose re-analysis meets the cap, within 5% of the
-# lower bound on the makespan. An impossible cap (below the idle power, or
+# and prefill samples under a power cap at 80% of the unconstrained peak
+# window power for windows of 1, 100 and 1000 ns. Each run must exit 0 with a
+# schedule that `analyzer check` accepts, whose re-analysis meets the cap,
+# within 5% of the lower bound on the makespan. An impossible cap (below the idle power, or
 # one rigid block alone over it) exits 3, names the instruction and leaves no
 # file; no budget at all exits 2.
 set -u
 A=$1
 CHIP=samples/tsp/chip.json
-S=samples/tsp/decode.csv
 T=$(mktemp -d /tmp/pda_e2e_retime_XXXXXX)
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 peak() { "$A" run "$CHIP" "$1" --no-thermal --json --window-ns "$2" |
          python3 -c 'import json,sys; print(json.load(sys.stdin)["power"]["peak_window_w"])'; }
+for S in samples/tsp/decode.csv samples/tsp/prefill.csv; do
 for w in 1 100 1000; do
     p=$(peak "$S" "$w") || fail "run window $w"
     ok=0
@@ -33,20 +33,22 @@ for w in 1 100 1000; do
         got=$(peak "$out" "$w")
         python3 -c "import sys; sys.exit(0 if $got <= $cap * (1 + 1e-9) else 1)" ||
             fail "window $w: re-run peak $got above the cap $cap"
-        python3 - "$T/r.json" <<'PY' || fail "window $w: bad JSON report"
+        python3 - "$T/r.json" "$(basename "$S")" <<'PY' || fail "$S window $w: bad JSON report"
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["after"]["makespan_cycles"] >= d["before"]["makespan_cycles"]
 assert d["lower_bound"]["makespan_cycles"] <= d["after"]["makespan_cycles"]
 for k in ("slowdown", "gap", "moved"): assert k in d
 assert d["gap"] <= 0.05, d["gap"]
-print("window %s: slowdown %.2f%% gap %.2f%% moved %d" % (d["budget"]["window_ns"], 100 * d["slowdown"], 100 * d["gap"], d["moved"]))
+print(sys.argv[2] + " window %s: slowdown %.2f%% gap %.2f%% moved %d" % (d["budget"]["window_ns"], 100 * d["slowdown"], 100 * d["gap"], d["moved"]))
 PY
         ok=1
         break
     done
-    [ "$ok" = 1 ] || fail "window $w: the 80% cap was not met"
+    [ "$ok" = 1 ] || fail "$S window $w: the 80% cap was not met"
 done
+done
+S=samples/tsp/decode.csv
 # impossible: a cap below the idle power
 "$A" retime "$CHIP" "$S" -o "$T/imp.csv" --power-cap-w 1 2>"$T/err"
 [ $? = 3 ] || fail "cap of 1 W: expected exit 3"
