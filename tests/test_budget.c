@@ -59,11 +59,11 @@ static void temp_path(char *in)
     close(fd);
 }
 
-static void gen(const char *path, unsigned seed, int n)
+static void gen_act(const char *path, unsigned seed, int n, int act)
 {
     srand(seed);
     FILE *f = fopen(path, "w");
-    fprintf(f, "id,unit,op,start,cycles,deps,note\n");
+    fprintf(f, act ? "id,unit,op,start,cycles,deps,note,activity\n" : "id,unit,op,start,cycles,deps,note\n");
     long free_at[3] = {0, 0, 0}, st[64], cy[64];
     int un[64];
     for (int i = 0; i < n; i++) {
@@ -84,10 +84,15 @@ static void gen(const char *path, unsigned seed, int n)
         if (strchr(deps, '=')) { int j = atoi(deps + 1); snprintf(deps, sizeof deps, "o%d=%ld", j, s - st[j]); }
         st[i] = s; cy[i] = c; un[i] = u;
         free_at[u] = s + c;
-        fprintf(f, "o%d,%s,%s,%ld,%ld,%s,\"x,%d\"\n", i, units[u].name, u < 2 ? "run" : "go", s, c, deps, i * 7);
+        fprintf(f, "o%d,%s,%s,%ld,%ld,%s,\"x,%d\"", i, units[u].name, u < 2 ? "run" : "go", s, c, deps, i * 7);
+        if (act) fprintf(f, ",%.3f", 0.3 + 0.7 * (double)rand() / RAND_MAX);
+        fputc('\n', f);
     }
     fclose(f);
 }
+
+/* A random valid schedule (gen_act without activities: every op at 1). */
+static void gen(const char *path, unsigned seed, int n) { gen_act(path, seed, n, 0); }
 
 /* Independent checker of the rules. */
 static void check_rules(const sio_schedule *s, const int64_t *st)
@@ -592,6 +597,48 @@ static void test_packing_bound_lp(void **st_)
     unlink(in);
 }
 
+/* The lower bound, its LP part above all, against the exhaustive optimum
+** on random small instances whose ops draw random shares of the budget
+** (activity 0.3-1) under caps from tight to loose. */
+static void test_bound_vs_optimum_random(void **st_)
+{
+    (void)st_;
+    char in[64];
+    temp_path(in);
+    int cases = 0, lp_binds = 0;
+    for (unsigned seed = 1; seed <= 24; seed++) {
+        gen_act(in, 100 + seed, 6, 1);
+        sio_schedule *s;
+        sio_error err;
+        if (sio_schedule_load(&chip, in, &s, &err)) fail_msg("%s", err.text);
+        double *pw, *ra;
+        size_t nb = analyze(s, s->start_cyc, &pw, &ra);
+        double peak = window_peak(pw, nb, 1);
+        free(pw); free(ra);
+        double frac = 0.45 + 0.05 * (double)(seed % 8);
+        budget_spec sp = {.power_cap_w = p_idle() + frac * (peak - p_idle()), .window_ns = 1};
+        int64_t *st;
+        budget_report rep;
+        int rc = budget_retime(&chip, s, &sp, &st, &rep, &err);
+        if (rc == BUDGET_EINFEASIBLE) { sio_schedule_free(s); continue; }
+        assert_int_equal(rc, 0);
+        check_rules(s, st);
+        int64_t opt = brute(s, sp.power_cap_w - p_idle(), rep.after.makespan_cyc);
+        assert_true(opt <= rep.after.makespan_cyc);
+        assert_true(rep.lb_lp_cyc <= opt);
+        assert_true(rep.lb_dff_cyc <= opt);
+        assert_true(rep.lb_cyc <= opt);
+        if (rep.lb_lp_cyc == rep.lb_cyc && rep.lb_lp_cyc > rep.lb_makespan_cyc) lp_binds++;
+        cases++;
+        budget_report_free(&rep);
+        free(st);
+        sio_schedule_free(s);
+    }
+    print_message("random activities: %d instances, the LP's bound the largest part in %d\n", cases, lp_binds);
+    assert_true(cases >= 12);
+    unlink(in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -602,6 +649,7 @@ int main(void)
         cmocka_unit_test(test_packing_bound),
         cmocka_unit_test(test_packing_bound_window),
         cmocka_unit_test(test_packing_bound_lp),
+        cmocka_unit_test(test_bound_vs_optimum_random),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
