@@ -139,11 +139,13 @@ static int grow(ctx *x, size_t want)
 
 /* Builds block g's per-bin profile at delay d into gp / gr (span bins from
 ** x->LB). */
-static int block_profile(ctx *x, size_t g, int64_t d)
+/* The exact per-bin profile of the m instructions mem[] moved by d into the
+** scratch arrays (bins LB..RB). */
+static int members_profile(ctx *x, const uint32_t *mem, size_t m, int64_t d)
 {
     size_t LB = SIZE_MAX, RB = 0;
-    for (size_t k = x->g_off[g]; k < x->g_off[g + 1]; k++) {
-        size_t i = x->g_mem[k];
+    for (size_t k = 0; k < m; k++) {
+        size_t i = mem[k];
         int64_t st = x->s->start_cyc[i] + d + x->base;
         size_t lb = bin_of(x, (double)st * x->T), rb = bin_of(x, (double)(st + x->s->cycles[i]) * x->T);
         if (lb < LB) LB = lb;
@@ -153,8 +155,8 @@ static int block_profile(ctx *x, size_t g, int64_t d)
     if (grow(x, span)) return -1;
     memset(x->gp, 0, span * sizeof *x->gp);
     memset(x->gr, 0, span * x->nr * sizeof *x->gr);
-    for (size_t k = x->g_off[g]; k < x->g_off[g + 1]; k++) {
-        size_t i = x->g_mem[k];
+    for (size_t k = 0; k < m; k++) {
+        size_t i = mem[k];
         int64_t st = x->s->start_cyc[i] + d + x->base;
         if (x->c->ops[x->s->op[i]].current_a * x->s->activity[i] == 0.0) continue;
         size_t r = x->c->units[x->s->unit[i]].rail;
@@ -172,6 +174,11 @@ static int block_profile(ctx *x, size_t g, int64_t d)
     x->LB = LB;
     x->RB = RB;
     return 0;
+}
+
+static int block_profile(ctx *x, size_t g, int64_t d)
+{
+    return members_profile(x, x->g_mem + x->g_off[g], x->g_off[g + 1] - x->g_off[g], d);
 }
 
 static void fen_add(double *f, size_t nb, size_t b, double v)
@@ -882,7 +889,10 @@ static double knap(const double *g, size_t cap, double *best, int *arg, int *con
 static int lp_dff(const double *hist, double e_all, double eps, double *a_out, double *g, double *f_end)
 {
     const int s0 = LP_SMALL, G = LP_GRID, ng = G - s0 + 1;
-    size_t capx = (size_t)floor((double)G * (1 + eps));
+    /* the knapsack for F up to a window that may hold 4 budgets; past that
+    ** (a cap just above the idle power) F from the largest g(s) / s */
+    int big = !(eps <= 3);
+    size_t capx = big ? (size_t)G : (size_t)floor((double)G * (1 + eps));
     double *best = malloc((capx + 1) * sizeof *best);
     int *arg = malloc((capx + 1) * sizeof *arg), *conf = malloc((LP_GRID + 1) * sizeof *conf);
     int *ind = malloc((size_t)(ng + 2) * sizeof *ind);
@@ -933,7 +943,13 @@ static int lp_dff(const double *hist, double e_all, double eps, double *a_out, d
     double sc = m > 1 ? 1 / m : 1;
     for (int sz = s0; sz <= G; sz++) g[sz] *= sc;
     *a_out = a * sc;
-    *f_end = *a_out * (1 + eps) + knap(g, capx, best, arg, NULL);
+    if (!big) {
+        *f_end = *a_out * (1 + eps) + knap(g, capx, best, arg, NULL);
+    } else {
+        double r = 0;   /* sum g(s_j) <= (sum s_j) max g(s) / s */
+        for (int sz = s0; sz <= G; sz++) if (g[sz] / sz > r) r = g[sz] / sz;
+        *f_end = (*a_out + r * G) * (1 + eps);
+    }
     rc = 0;
 out:
     if (lp) glp_delete_prob(lp);
@@ -949,6 +965,45 @@ out:
 ** cycles; 0 when the bin phases do not repeat within 1000 cycles (the
 ** placements could not all be tried) or the original makespan is shorter
 ** than the window. */
+static uint32_t uf_root(uint32_t *p, uint32_t i)
+{
+    while (p[i] != i) i = p[i] = p[p[i]];
+    return i;
+}
+
+/* The instructions tied by exact deps, group by group (*off: n + 1 starts,
+** *mem: members): the only sets whose shape no valid schedule can change.
+** (A block is more: a set whose constraints form a cycle once blocks are
+** rigid, which the scheduler moves as one but another schedule may bend.)
+** Returns the number of groups, or SIZE_MAX when out of memory. */
+static size_t exact_groups(const sio_schedule *s, size_t **off, uint32_t **mem)
+{
+    size_t n = s->n, ng = 0;
+    uint32_t *p = malloc((n ? n : 1) * sizeof *p), *id = malloc((n ? n : 1) * sizeof *id);
+    *off = NULL;
+    *mem = malloc((n ? n : 1) * sizeof **mem);
+    if (!p || !id || !*mem) goto oom;
+    for (size_t i = 0; i < n; i++) p[i] = (uint32_t)i;
+    for (size_t i = 0; i < n; i++)
+        for (size_t e = s->dep_off[i]; e < s->dep_off[i + 1]; e++)
+            if (s->dep_kind[e] == SIO_DEP_EXACT) p[uf_root(p, (uint32_t)i)] = uf_root(p, s->dep_src[e]);
+    for (size_t i = 0; i < n; i++) id[i] = UINT32_MAX;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t r = uf_root(p, (uint32_t)i);
+        if (id[r] == UINT32_MAX) id[r] = (uint32_t)ng++;
+    }
+    if (!(*off = calloc(ng + 2, sizeof **off))) goto oom;
+    for (size_t i = 0; i < n; i++) (*off)[id[uf_root(p, (uint32_t)i)] + 2]++;
+    for (size_t g = 0; g < ng; g++) (*off)[g + 2] += (*off)[g + 1];
+    for (size_t i = 0; i < n; i++) (*mem)[(*off)[id[uf_root(p, (uint32_t)i)] + 1]++] = (uint32_t)i;
+    free(p); free(id);
+    return ng;
+oom:
+    free(p); free(id); free(*off); free(*mem);
+    *off = NULL; *mem = NULL;
+    return SIZE_MAX;
+}
+
 /* The grid size of a share (rounded down, a tolerance below each step). */
 static size_t grid_of(double sh)
 {
@@ -956,11 +1011,11 @@ static size_t grid_of(double sh)
     return v <= 0 ? 0 : v >= LP_GRID ? LP_GRID : (size_t)v;
 }
 
-/* The block's profile at phase ph as prefix sums in *row (grown as needed);
-** returns its span in bins, 0 on failure. */
-static size_t profile_sums(ctx *x, size_t g, int64_t ph, double **row, size_t *rcap, double *mx)
+/* The profile of the m instructions mem[] at phase ph as prefix sums in
+** *row (grown as needed); returns its span in bins, 0 on failure. */
+static size_t profile_sums(ctx *x, const uint32_t *mem, size_t nm, int64_t ph, double **row, size_t *rcap, double *mx)
 {
-    if (block_profile(x, g, ph)) return 0;
+    if (members_profile(x, mem, nm, ph)) return 0;
     size_t span = x->RB - x->LB + 1;
     if (span + 1 > *rcap) {
         double *q = realloc(*row, 2 * (span + 1) * sizeof *q);
@@ -1017,22 +1072,26 @@ static int64_t packing_bound(ctx *x, double cap, int64_t *dff_out, int64_t *lp_o
     ** the schedule only when it spans W bins (any re-timing is no shorter) */
     if ((double)sio_schedule_makespan_cyc(x->s) * x->T < (double)W * x->bin) return 0;
     const double wb = (double)W * (cap - x->p_idle_w);     /* ops budget of a window sum */
-    const double eps = x->p_idle_w * x->bin / wb;          /* the last bin's windows may hold this much more */
+    const double eps = x->p_idle_w / wb;                   /* the last bin's windows may hold this much more */
+    size_t *it_off = NULL, ni;                             /* the items: instructions tied by exact deps */
+    uint32_t *it_mem = NULL;
+    if ((ni = exact_groups(x->s, &it_off, &it_mem)) == SIZE_MAX) return -1;
+#define ITEM(g) it_mem + it_off[g], it_off[(g) + 1] - it_off[g]
     double *sum = calloc(nc * NF, sizeof *sum), *row = NULL, mx;
     double *hist = calloc(nc * G1, sizeof *hist), *lpg = calloc(nc * G1, sizeof *lpg);
     double *e_all = calloc(nc, sizeof *e_all), *lpa = calloc(nc, sizeof *lpa), *fend = calloc(nc, sizeof *fend);
     int *lp_ok = calloc(nc, sizeof *lp_ok);
     size_t *gmin = calloc(nc, sizeof *gmin);   /* per chip: the least size where g > 0 */
-    double *e_small = malloc(x->ng * sizeof *e_small);
+    double *e_small = malloc((ni ? ni : 1) * sizeof *e_small);
     size_t rcap = 0, span;
     int64_t out = -1;
     if (!sum || !hist || !lpg || !e_all || !lpa || !fend || !lp_ok || !gmin || !e_small) goto done;
-    /* the LP's items: the blocks' window shares at their own phase; a block
-    ** too small for every u^(k) and for the LP's large items at phase 0 gets
-    ** the same f sum, a x its energy, at every phase: kept in e_small */
-    for (size_t g = 0; g < x->ng; g++) {
-        size_t c = x->s->chip[x->g_mem[x->g_off[g]]];
-        if (!(span = profile_sums(x, g, 0, &row, &rcap, &mx))) goto done;
+    /* the LP's items: their window shares at their own phase; an item too
+    ** small for every u^(k) and for the LP's large items at phase 0 gets the
+    ** same f sum, a x its energy, at every phase: kept in e_small */
+    for (size_t g = 0; g < ni; g++) {
+        size_t c = x->s->chip[it_mem[it_off[g]]];
+        if (!(span = profile_sums(x, ITEM(g), 0, &row, &rcap, &mx))) goto done;
         double top = mx * (double)(span < W ? span : W) / wb;
         if (top * (DFF_K + 1) <= 1 && grid_of(top) < LP_SMALL) {
             e_small[g] = row[span] * (double)W / wb;
@@ -1050,8 +1109,8 @@ static int64_t packing_bound(ctx *x, double cap, int64_t *dff_out, int64_t *lp_o
         lp_ok[c] = lp_dff(hist + c * G1, e_all[c], eps, &lpa[c], lpg + c * G1, &fend[c]) == 0;
         for (gmin[c] = LP_SMALL; gmin[c] <= LP_GRID && !(lpg[c * G1 + gmin[c]] > 0); gmin[c]++) continue;
     }
-    for (size_t g = 0; g < x->ng; g++) {
-        size_t c = x->s->chip[x->g_mem[x->g_off[g]]];
+    for (size_t g = 0; g < ni; g++) {
+        size_t c = x->s->chip[it_mem[it_off[g]]];
         const double *gc = lpg + c * G1;
         double best[DFF_K + 2];
         for (size_t k = 1; k < NF; k++) best[k] = INFINITY;
@@ -1060,7 +1119,7 @@ static int64_t packing_bound(ctx *x, double cap, int64_t *dff_out, int64_t *lp_o
             best[DFF_K + 1] = lpa[c] * e_small[g];
         }
         for (size_t ph = 0; ph < P && e_small[g] < 0; ph++) {   /* the profile at each phase */
-            if (!(span = profile_sums(x, g, (int64_t)ph, &row, &rcap, &mx))) goto done;
+            if (!(span = profile_sums(x, ITEM(g), (int64_t)ph, &row, &rcap, &mx))) goto done;
             /* every u^(k) is 0 when no window share can reach 1 / (k + 1),
             ** and f is a x when none reaches a size where g > 0 */
             double top = mx * (double)(span < W ? span : W) / wb;
@@ -1094,8 +1153,10 @@ static int64_t packing_bound(ctx *x, double cap, int64_t *dff_out, int64_t *lp_o
         }
 done:
     free(sum); free(row); free(hist); free(lpg); free(e_all); free(lpa); free(fend); free(lp_ok); free(gmin); free(e_small);
+    free(it_off); free(it_mem);
     return out;
 }
+#undef ITEM
 #undef FOR_WINDOWS
 
 static int lower_bound(ctx *x, const budget_spec *sp, budget_report *rep)

@@ -639,6 +639,45 @@ static void test_bound_vs_optimum_random(void **st_)
     unlink(in);
 }
 
+/* A block the scheduler moves whole may still bend in another schedule:
+** a, c (c after a's start) and b (exactly 18 after a, after c ends) form one
+** block, yet c may start anywhere from a + 0 to a + 9. The packing bound
+** takes only instructions tied by exact deps as rigid: c at 9 overlaps d
+** with a alone, then alone itself, in 19 cycles, and the bound must not say
+** more. A cap just above the idle power (the window may then hold many
+** budgets in its partial last bin) ends at once with exit 3. */
+static void test_bound_bendable_block(void **st_)
+{
+    (void)st_;
+    char in[64];
+    temp_path(in);
+    FILE *f = fopen(in, "w");
+    fprintf(f, "id,unit,op,start,cycles,deps,activity\n"
+               "a,U0,run,0,9,,0.3\nc,U1,run,0,9,a+0,0.3\nd,V0,go,0,18,,0.88\nb,V0,go,18,1,a=18;c,0.01\n");
+    fclose(f);
+    sio_schedule *s;
+    sio_error err;
+    if (sio_schedule_load(&chip, in, &s, &err)) fail_msg("%s", err.text);
+    budget_spec sp = {.power_cap_w = p_idle() + 33.0, .window_ns = 1};
+    int64_t *st;
+    budget_report rep;
+    assert_int_equal(budget_retime(&chip, s, &sp, &st, &rep, &err), 0);
+    check_rules(s, st);
+    int64_t opt = brute(s, 33.0, rep.after.makespan_cyc);
+    print_message("bendable block: bound %lld (packing %lld), optimum %lld, ours %lld\n", (long long)rep.lb_cyc,
+                  (long long)rep.lb_packing_cyc, (long long)opt, (long long)rep.after.makespan_cyc);
+    assert_true(opt <= 19);
+    assert_true(rep.lb_packing_cyc <= opt);
+    assert_true(rep.lb_cyc <= opt);
+    budget_report_free(&rep);
+    free(st);
+    budget_spec tight = {.power_cap_w = p_idle() + 1e-6, .window_ns = 1};
+    assert_int_equal(budget_retime(&chip, s, &tight, &st, &rep, &err), BUDGET_EINFEASIBLE);
+    assert_null(st);
+    sio_schedule_free(s);
+    unlink(in);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -650,6 +689,7 @@ int main(void)
         cmocka_unit_test(test_packing_bound_window),
         cmocka_unit_test(test_packing_bound_lp),
         cmocka_unit_test(test_bound_vs_optimum_random),
+        cmocka_unit_test(test_bound_bendable_block),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
