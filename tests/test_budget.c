@@ -59,6 +59,21 @@ static void temp_path(char *in)
     close(fd);
 }
 
+/* A schedule of the test chip from CSV text, through a fresh temporary
+** file (its name into in[64], for the caller to unlink). */
+static sio_schedule *load_text(char *in, const char *text)
+{
+    temp_path(in);
+    FILE *f = fopen(in, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    sio_schedule *s;
+    sio_error err;
+    if (sio_schedule_load(&chip, in, &s, &err)) fail_msg("%s", err.text);
+    return s;
+}
+
 static void gen_act(const char *path, unsigned seed, int n, int act)
 {
     srand(seed);
@@ -570,17 +585,13 @@ static void test_packing_bound_window(void **st_)
 static void test_packing_bound_lp(void **st_)
 {
     (void)st_;
-    char in[64];
-    temp_path(in);
+    char in[64], text[256];
     double H = 100.0;   /* the ops budget (W) */
-    FILE *f = fopen(in, "w");
-    fprintf(f, "id,unit,op,start,cycles,activity,deps\n");
-    fprintf(f, "a0,U0,run,0,90,%.6f,\na1,U1,run,0,90,%.6f,\nb,V0,go,0,90,%.6f,\n", 0.26 * H / 32.0,
-            0.26 * H / 32.0, 0.23 * H / 25.0);
-    fclose(f);
-    sio_schedule *s;
+    snprintf(text, sizeof text, "id,unit,op,start,cycles,activity,deps\n"
+             "a0,U0,run,0,90,%.6f,\na1,U1,run,0,90,%.6f,\nb,V0,go,0,90,%.6f,\n", 0.26 * H / 32.0, 0.26 * H / 32.0,
+             0.23 * H / 25.0);
+    sio_schedule *s = load_text(in, text);
     sio_error err;
-    if (sio_schedule_load(&chip, in, &s, &err)) fail_msg("%s", err.text);
     budget_spec sp = {.power_cap_w = p_idle() + H, .window_ns = 1};
     int64_t *st;
     budget_report rep;
@@ -650,14 +661,10 @@ static void test_bound_bendable_block(void **st_)
 {
     (void)st_;
     char in[64];
-    temp_path(in);
-    FILE *f = fopen(in, "w");
-    fprintf(f, "id,unit,op,start,cycles,deps,activity\n"
-               "a,U0,run,0,9,,0.3\nc,U1,run,0,9,a+0,0.3\nd,V0,go,0,18,,0.88\nb,V0,go,18,1,a=18;c,0.01\n");
-    fclose(f);
-    sio_schedule *s;
+    sio_schedule *s = load_text(in, "id,unit,op,start,cycles,deps,activity\n"
+                                    "a,U0,run,0,9,,0.3\nc,U1,run,0,9,a+0,0.3\nd,V0,go,0,18,,0.88\n"
+                                    "b,V0,go,18,1,a=18;c,0.01\n");
     sio_error err;
-    if (sio_schedule_load(&chip, in, &s, &err)) fail_msg("%s", err.text);
     budget_spec sp = {.power_cap_w = p_idle() + 33.0, .window_ns = 1};
     int64_t *st;
     budget_report rep;
