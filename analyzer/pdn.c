@@ -24,6 +24,12 @@
 ** <= PDN_EPS_TAIL * max(Z0, max|h|); the last tap then takes the rest so
 ** that sum h = Z0 exactly (a constant current gives exactly I*Z0).
 **
+** Two methods compute the droop. PDN_STATE (ladders): the discrete state
+** z_k = Ad z_{k-1} + Bd x_k, y_k = C z_k + D x_k is carried along in chunks
+** of PDN_SB bins, each a few small fixed-size matrix-vector products (the
+** convolution with the untruncated kernel; O(states) a bin). PDN_FFT
+** (tables, or asked for) is the overlap-save below.
+**
 ** Convolution: x_k = i_k - i_idle kept in a ring of R >= N entries (power of
 ** two, unwritten slots read as the zeros before time 0). A block at bin p
 ** with a new bins runs one r2c/c2r pair of size N on x[p-K+1 .. p+a) and
@@ -47,16 +53,27 @@
 #define PDN_TABLE_MAX_BINS ((size_t)1 << 21)
 #define PDN_TABLE_OVERSAMPLE 16.0  /* f_top = this * bin Nyquist at most */
 #define PDN_GREG 1e-6              /* regularizing conductance * R_char */
+#define PDN_SB 16                  /* bins per chunk of the state recursion */
+#define PDN_STATE_TILE 65536       /* tile length suggested for PDN_STATE */
+#define PDN_MAXS 32                /* most states (padded) run through PDN_STATE */
 
 struct pdn_model {
     double bin_ns;
     double z0_ohm;
+    int method;           /* PDN_FFT or PDN_STATE */
     double *h;            /* kernel, k taps */
     size_t k;
-    size_t n_fft;         /* N */
-    size_t block;         /* L = N - K + 1 */
+    size_t n_fft;         /* N (0 for PDN_STATE) */
+    size_t block;         /* L = N - K + 1; PDN_STATE: the tile a push handles best */
     fftw_complex *hk;     /* FFT of h padded to N, divided by N */
     fftw_plan fwd, inv;
+    /* PDN_STATE: chunks of up to SB bins through the ladder's ns states.
+    ** Column-major blocks, so each update is a run of axpys of length SB or
+    ** ns: tcol[l][j] = h[j-l] (j >= l, else 0; h[0] carries the DC
+    ** correction), rcol[c][j] = (C Ad^(j+1))_c, gcol[l][c] = (Ad^(SB-1-l)
+    ** Bd)_c, ppow[t-1][d][c] = (Ad^t)_cd for t = 1..SB. */
+    size_t ns, nsp;       /* states; padded to 8, 16 or PDN_MAXS */
+    double *tcol, *rcol, *gcol, *ppow;
 };
 
 struct pdn_stream {
@@ -71,6 +88,7 @@ struct pdn_stream {
     size_t seg_end;       /* segment valid for outputs < seg_end */
     size_t direct_from;   /* inputs >= this are not in the segment */
     double fft_cost;      /* one block, in multiply-adds */
+    double *z;            /* PDN_STATE: the state after the last bin (nsp) */
 };
 
 const char *pdn_strerror(int rc)
@@ -304,8 +322,21 @@ static size_t truncate_kernel(double *h, size_t len, double z0, double eps)
     return keep;
 }
 
+/* The ladder's discrete state model (ZOH-exact at bin ends): z_k = Ad z_{k-1}
+** + Bd x_k, y_k = C z_k + D x_k; ns states, Ad row-major. */
+typedef struct ladder_ss {
+    size_t ns;
+    double *ad, *bd, *c, d;
+} ladder_ss;
+
+static void ladder_ss_free(ladder_ss *ss)
+{
+    free(ss->ad); free(ss->bd); free(ss->c);
+    memset(ss, 0, sizeof *ss);
+}
+
 static int ladder_kernel(const sio_rail *rail, double dt_s, double **h_out, size_t *k_out,
-                         double *z0_out, sio_error *err)
+                         double *z0_out, ladder_ss *ss, sio_error *err)
 {
     size_t ns = rail->n_stages;
     double z0 = 0.0, rchar = 0.0;
@@ -532,6 +563,17 @@ static int ladder_kernel(const sio_rail *rail, double dt_s, double **h_out, size
             memcpy(st, y, nst * sizeof *st);
         }
         free(y); free(st);
+        ss->ad = malloc(nst * nst * sizeof *ss->ad);
+        ss->bd = malloc(nst * sizeof *ss->bd);
+        ss->c = malloc(nst * sizeof *ss->c);
+        if (!ss->ad || !ss->bd || !ss->c) { ladder_ss_free(ss); goto done_h; }
+        for (size_t r = 0; r < nst; r++) {
+            for (size_t c = 0; c < nst; c++) ss->ad[r * nst + c] = ex[r * n1 + c];
+            ss->bd[r] = ex[r * n1 + nst];
+            ss->c[r] = cvec[r];
+        }
+        ss->ns = nst;
+        ss->d = dterm;
     }
     len = truncate_kernel(h, len, z0, PDN_EPS_TAIL);
     *h_out = h;
@@ -669,20 +711,82 @@ static int table_kernel(const sio_rail *rail, double dt_s, double **h_out, size_
 
 /* ---- model ------------------------------------------------------------- */
 
-int pdn_model_create(const sio_rail *rail, double bin_ns, pdn_model **out, sio_error *err)
+/* Multiply-adds per bin of the state recursion (the full SB x SB Toeplitz
+** block, the state's SB x ns in and out, Ad^SB) and of one overlap-save
+** block spread over its new bins. */
+static double state_cost(size_t ns)
 {
-    *out = NULL;
-    if (!rail || !(bin_ns > 0.0) || !isfinite(bin_ns)) {
-        if (err) sio_error_set(err, NULL, 0, 0, "pdn: the bin width must be > 0 ns");
-        return PDN_EINPUT;
+    double b = PDN_SB, n = (double)ns;
+    return (b * b + 2.0 * b * n + n * n) / b;
+}
+
+static double fft_cost_per_bin(size_t nf, size_t block)
+{
+    return 3.0 * (double)nf * log2((double)nf) / (double)block;
+}
+
+/* Fills the state blocks of m from the ladder's discrete model: powers of
+** Ad up to SB, the first SB taps straight from the state model, and the DC
+** correction that makes D + C (I - Ad)^-1 Bd equal Z(0) to round-off (the
+** regularizing conductance of an inductive cut-set moves it by ~1e-6). */
+static int state_build(pdn_model *m, const ladder_ss *ss)
+{
+    size_t n = ss->ns, nn = n * n, np = n <= 8 ? 8 : n <= 16 ? 16 : PDN_MAXS;
+    m->ns = n;
+    m->nsp = np;
+    m->tcol = calloc(PDN_SB * PDN_SB, sizeof *m->tcol);
+    m->rcol = calloc(np * PDN_SB, sizeof *m->rcol);
+    m->gcol = calloc(PDN_SB * np, sizeof *m->gcol);
+    m->ppow = calloc(PDN_SB * np * np, sizeof *m->ppow);
+    double *pw = calloc((PDN_SB + 1) * nn, sizeof *pw);   /* Ad^0 .. Ad^SB, row-major */
+    double *lu = malloc((nn + n) * sizeof *lu);
+    if (!m->tcol || !m->rcol || !m->gcol || !m->ppow || !pw || !lu) { free(pw); free(lu); return PDN_ENOMEM; }
+    for (size_t i = 0; i < n; i++) pw[i * n + i] = 1.0;
+    for (size_t t = 1; t <= PDN_SB; t++) mat_mul(n, ss->ad, pw + (t - 1) * nn, pw + t * nn);
+    double hb[PDN_SB];
+    for (size_t t = 0; t <= PDN_SB; t++) {
+        const double *p = pw + t * nn;
+        if (t < PDN_SB) {   /* h[t] = C Ad^t Bd (+ D at t = 0) */
+            double v = t == 0 ? ss->d : 0.0;
+            for (size_t r = 0; r < n; r++)
+                for (size_t c = 0; c < n; c++) v += ss->c[r] * p[r * n + c] * ss->bd[c];
+            hb[t] = v;
+            /* gcol row SB-1-t = Ad^t Bd */
+            for (size_t r = 0; r < n; r++) {
+                double v2 = 0.0;
+                for (size_t c = 0; c < n; c++) v2 += p[r * n + c] * ss->bd[c];
+                m->gcol[(PDN_SB - 1 - t) * np + r] = v2;
+            }
+        }
+        if (t >= 1) {
+            for (size_t c = 0; c < n; c++) {   /* rcol[c][t-1] = (C Ad^t)_c */
+                double v = 0.0;
+                for (size_t r = 0; r < n; r++) v += ss->c[r] * p[r * n + c];
+                m->rcol[c * PDN_SB + (t - 1)] = v;
+            }
+            for (size_t r = 0; r < n; r++)
+                for (size_t c = 0; c < n; c++) m->ppow[(t - 1) * np * np + c * np + r] = p[r * n + c];
+        }
     }
-    pdn_model *m = calloc(1, sizeof *m);
-    if (!m) return PDN_ENOMEM;
-    m->bin_ns = bin_ns;
-    double dt_s = bin_ns * 1e-9;
-    int rc = rail->n_stages > 0 ? ladder_kernel(rail, dt_s, &m->h, &m->k, &m->z0_ohm, err)
-                                : table_kernel(rail, dt_s, &m->h, &m->k, &m->z0_ohm, err);
-    if (rc != PDN_OK) { free(m); return rc; }
+    /* DC gain of the recursion: D + C (I - Ad)^-1 Bd */
+    for (size_t r = 0; r < n; r++) {
+        for (size_t c = 0; c < n; c++) lu[r * n + c] = (r == c ? 1.0 : 0.0) - ss->ad[r * n + c];
+        lu[nn + r] = ss->bd[r];
+    }
+    double dc = ss->d;
+    if (solve(n, lu, 1, lu + nn) == 0) {
+        for (size_t r = 0; r < n; r++) dc += ss->c[r] * lu[nn + r];
+        hb[0] += m->z0_ohm - dc;
+    }
+    for (size_t l = 0; l < PDN_SB; l++)
+        for (size_t j = l; j < PDN_SB; j++) m->tcol[l * PDN_SB + j] = hb[j - l];
+    free(pw);
+    free(lu);
+    return PDN_OK;
+}
+
+static int fft_build(pdn_model *m)
+{
     /* FFT size: the smallest of 2^a, 3 2^a, 5 2^a that is >= 4 K (>= 1024):
     ** ~3/4 of each block is new, and FFTW's estimated plans for 3 2^a run ~25%
     ** faster per new bin than the next power of two (measured, K ~ 1e5) */
@@ -694,15 +798,65 @@ int pdn_model_create(const sio_rail *rail, double bin_ns, pdn_model **out, sio_e
     m->block = nf - m->k + 1;
     double *buf = fftw_malloc(sizeof(double) * nf);
     m->hk = fftw_malloc(sizeof(fftw_complex) * (nf / 2 + 1));
-    if (!buf || !m->hk) { fftw_free(buf); pdn_model_destroy(m); return PDN_ENOMEM; }
+    if (!buf || !m->hk) { fftw_free(buf); return PDN_ENOMEM; }
     m->fwd = fftw_plan_dft_r2c_1d((int)nf, buf, m->hk, FFTW_ESTIMATE);
     m->inv = fftw_plan_dft_c2r_1d((int)nf, m->hk, buf, FFTW_ESTIMATE);
-    if (!m->fwd || !m->inv) { fftw_free(buf); pdn_model_destroy(m); return PDN_ENOMEM; }
+    if (!m->fwd || !m->inv) { fftw_free(buf); return PDN_ENOMEM; }
     for (size_t i = 0; i < nf; i++) buf[i] = i < m->k ? m->h[i] / (double)nf : 0.0;
     fftw_execute_dft_r2c(m->fwd, buf, m->hk);
     fftw_free(buf);
+    return PDN_OK;
+}
+
+int pdn_model_create_with(const sio_rail *rail, double bin_ns, int method, pdn_model **out, sio_error *err)
+{
+    *out = NULL;
+    if (!rail || !(bin_ns > 0.0) || !isfinite(bin_ns)) {
+        if (err) sio_error_set(err, NULL, 0, 0, "pdn: the bin width must be > 0 ns");
+        return PDN_EINPUT;
+    }
+    if (method != PDN_AUTO && method != PDN_FFT && method != PDN_STATE) {
+        if (err) sio_error_set(err, NULL, 0, 0, "pdn: unknown droop method %d", method);
+        return PDN_EINPUT;
+    }
+    if (method == PDN_STATE && rail->n_stages == 0) {
+        if (err)
+            sio_error_set(err, NULL, 0, 0, "rail %s: a tabulated impedance has no state model (use the FFT method)",
+                          rail->name ? rail->name : "?");
+        return PDN_EINPUT;
+    }
+    pdn_model *m = calloc(1, sizeof *m);
+    if (!m) return PDN_ENOMEM;
+    m->bin_ns = bin_ns;
+    double dt_s = bin_ns * 1e-9;
+    ladder_ss ss = {0};
+    int rc = rail->n_stages > 0 ? ladder_kernel(rail, dt_s, &m->h, &m->k, &m->z0_ohm, &ss, err)
+                                : table_kernel(rail, dt_s, &m->h, &m->k, &m->z0_ohm, err);
+    if (rc != PDN_OK) { free(m); return rc; }
+    /* a ladder with states runs through them unless its overlap-save would
+    ** be cheaper (many states, a short kernel) or FFT is asked for */
+    m->method = PDN_FFT;
+    if (ss.ns > 0 && ss.ns <= PDN_MAXS && method != PDN_FFT) {
+        size_t nf = 1024;
+        while (nf < 4 * m->k) nf <<= 1;
+        if (method == PDN_STATE || state_cost(ss.ns) < fft_cost_per_bin(nf, nf - m->k + 1))
+            m->method = PDN_STATE;
+    }
+    if (m->method == PDN_STATE) {
+        rc = state_build(m, &ss);
+        m->block = PDN_STATE_TILE;
+    } else {
+        rc = fft_build(m);
+    }
+    ladder_ss_free(&ss);
+    if (rc != PDN_OK) { pdn_model_destroy(m); return rc; }
     *out = m;
     return PDN_OK;
+}
+
+int pdn_model_create(const sio_rail *rail, double bin_ns, pdn_model **out, sio_error *err)
+{
+    return pdn_model_create_with(rail, bin_ns, PDN_AUTO, out, err);
 }
 
 void pdn_model_destroy(pdn_model *m)
@@ -712,6 +866,7 @@ void pdn_model_destroy(pdn_model *m)
     if (m->inv) fftw_destroy_plan(m->inv);
     fftw_free(m->hk);
     free(m->h);
+    free(m->tcol); free(m->rcol); free(m->gcol); free(m->ppow);
     free(m);
 }
 
@@ -721,6 +876,7 @@ size_t pdn_model_kernel_len(const pdn_model *m) { return m->k; }
 const double *pdn_model_kernel(const pdn_model *m) { return m->h; }
 size_t pdn_model_fft_len(const pdn_model *m) { return m->n_fft; }
 size_t pdn_model_block_len(const pdn_model *m) { return m->block; }
+int pdn_model_method(const pdn_model *m) { return m->method; }
 
 /* ---- streaming --------------------------------------------------------- */
 
@@ -730,10 +886,16 @@ int pdn_stream_create(const pdn_model *m, double i_idle_a, pdn_stream **out)
     if (!m || !isfinite(i_idle_a)) return PDN_EINPUT;
     pdn_stream *s = calloc(1, sizeof *s);
     if (!s) return PDN_ENOMEM;
-    size_t nf = m->n_fft;
     s->m = m;
     s->i_idle_a = i_idle_a;
     s->dc_v = m->z0_ohm * i_idle_a;
+    if (m->method == PDN_STATE) {   /* at rest before time 0: x = 0, z = 0 */
+        s->z = calloc(m->nsp, sizeof *s->z);
+        if (!s->z) { pdn_stream_destroy(s); return PDN_ENOMEM; }
+        *out = s;
+        return PDN_OK;
+    }
+    size_t nf = m->n_fft;
     size_t nr = 1;
     while (nr < nf) nr <<= 1;
     s->mask = nr - 1;   /* ring of >= N entries: holds K-1 history + a block */
@@ -754,7 +916,66 @@ void pdn_stream_destroy(pdn_stream *s)
     fftw_free(s->win);
     fftw_free(s->outb);
     fftw_free(s->spec);
+    free(s->z);
     free(s);
+}
+
+/* PDN_STATE: chunks of t <= SB bins. With x = i - i_idle and z the state
+** after the bin before the chunk, for j < t:
+**     y_j = sum_{l<=j} h[j-l] x_l + (C Ad^(j+1)) z
+**     z' = Ad^t z + sum_{l<t} Ad^(t-1-l) Bd x_l
+** (gcol's last t rows are the Ad^(t-1-l) Bd). Exact: the convolution with
+** the untruncated kernel. The state is padded with zero rows and columns to
+** nsp = 8, 16 or 32 and kept in local arrays, so that with nsp a constant
+** (state_chunks is inlined per size) every loop has a fixed trip count over
+** contiguous doubles and vectorizes; a short chunk computes rows it does
+** not use. */
+/* out[0..len) += A v for A column-major (column c at a + c * len), ncols
+** columns: axpys over contiguous doubles (len a constant once inlined). */
+__attribute__((always_inline)) static inline void add_cols(double *restrict out, const double *restrict a,
+                                                           const double *restrict v, size_t ncols, size_t len)
+{
+    for (size_t c = 0; c < ncols; c++) {
+        const double *col = a + c * len, vc = v[c];
+        for (size_t j = 0; j < len; j++) out[j] += col[j] * vc;
+    }
+}
+
+__attribute__((always_inline)) static inline void state_chunks(pdn_stream *s, const double *i_a, size_t n, double *droop_v, const size_t ns)
+{
+    const pdn_model *m = s->m;
+    const size_t nn = ns * ns;
+    const double *restrict tcol = m->tcol, *restrict rcol = m->rcol;
+    const double *restrict gcol = m->gcol, *restrict ppow = m->ppow;
+    const double idle = s->i_idle_a, dc = s->dc_v;
+    double x[PDN_SB], y[PDN_SB], z[PDN_MAXS], z2[PDN_MAXS];
+    memcpy(z, s->z, ns * sizeof *z);
+    while (n > 0) {
+        size_t t = n < PDN_SB ? n : PDN_SB;
+        for (size_t l = 0; l < PDN_SB; l++) x[l] = l < t ? i_a[l] - idle : 0.0;
+        for (size_t j = 0; j < PDN_SB; j++) y[j] = 0.0;
+        add_cols(y, tcol, x, PDN_SB, PDN_SB);   /* x is zero past t */
+        add_cols(y, rcol, z, ns, PDN_SB);
+        for (size_t j = 0; j < t; j++) droop_v[j] = dc + y[j];
+        for (size_t c = 0; c < ns; c++) z2[c] = 0.0;   /* the inputs' part first: it does not wait for z */
+        add_cols(z2, gcol + (PDN_SB - t) * ns, x, t, ns);
+        add_cols(z2, ppow + (t - 1) * nn, z, ns, ns);
+        memcpy(z, z2, ns * sizeof *z);
+        i_a += t;
+        droop_v += t;
+        n -= t;
+    }
+    memcpy(s->z, z, ns * sizeof *z);
+}
+
+__attribute__((target_clones("avx2", "default")))
+static void state_push(pdn_stream *s, const double *i_a, size_t n, double *droop_v)
+{
+    switch (s->m->nsp) {
+    case 8: state_chunks(s, i_a, n, droop_v, 8); break;
+    case 16: state_chunks(s, i_a, n, droop_v, 16); break;
+    default: state_chunks(s, i_a, n, droop_v, PDN_MAXS); break;
+    }
 }
 
 /* One block at s->cur whose a new inputs are already in the ring. */
@@ -778,6 +999,11 @@ int pdn_stream_push(pdn_stream *s, const double *i_a, size_t n, double *droop_v)
 {
     if (!s || (n > 0 && (!i_a || !droop_v))) return PDN_EINPUT;
     const pdn_model *m = s->m;
+    if (m->method == PDN_STATE) {
+        state_push(s, i_a, n, droop_v);
+        s->cur += n;
+        return PDN_OK;
+    }
     const double *h = m->h;
     size_t k1 = m->k - 1;
     while (n > 0) {

@@ -36,16 +36,34 @@ typedef struct pdn_stream pdn_stream;  /* opaque: one waveform in flight */
 ** the table has). Create models from one thread at a time (FFTW planning). */
 int pdn_model_create(const sio_rail *rail, double bin_ns, pdn_model **out,
                      sio_error *err);
+
+/* How a model computes the droop. PDN_STATE: a ladder's exact discretized
+** state, carried bin by bin (in chunks of 16): the convolution with the
+** untruncated kernel, O(states) a bin. PDN_FFT: FFTW overlap-save with the
+** kernel h, O(log N) a bin. PDN_AUTO (what pdn_model_create uses): PDN_STATE
+** for a ladder when it costs fewer multiply-adds a bin (every ladder of a
+** few stages), else PDN_FFT; tables always use PDN_FFT. PDN_STATE on a
+** table is refused (PDN_EINPUT); a ladder without states (resistors only)
+** uses PDN_FFT whatever is asked. The two agree to ~1e-7 of Z(0) times the
+** current swing (the kernel's truncation). */
+enum { PDN_AUTO = 0, PDN_FFT = 1, PDN_STATE = 2 };
+int pdn_model_create_with(const sio_rail *rail, double bin_ns, int method,
+                          pdn_model **out, sio_error *err);
+/* PDN_FFT or PDN_STATE: the method the model uses. */
+int pdn_model_method(const pdn_model *m);
 void pdn_model_destroy(pdn_model *m);   /* NULL is a no-op */
 
 /* Z(0): the DC resistance seen from the die (the sum of the series r_ohm
 ** of a ladder; Re Z at the table's lowest frequency). Equals the kernel sum. */
 double pdn_model_z0_ohm(const pdn_model *m);
 double pdn_model_bin_ns(const pdn_model *m);
-/* The kernel h[0 .. len-1] in ohms, owned by the model. */
+/* The kernel h[0 .. len-1] in ohms, owned by the model (both methods; for
+** PDN_STATE the droop uses the state, not this truncated copy). */
 size_t pdn_model_kernel_len(const pdn_model *m);
 const double *pdn_model_kernel(const pdn_model *m);
-/* Size of the FFTs, and bins produced per full overlap-save block. */
+/* Size of the FFTs (0 for PDN_STATE), and bins produced per full
+** overlap-save block (PDN_STATE: the tile length a push handles at full
+** speed; any length works). */
 size_t pdn_model_fft_len(const pdn_model *m);
 size_t pdn_model_block_len(const pdn_model *m);
 
