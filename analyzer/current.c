@@ -379,22 +379,33 @@ int current_window_init(current_window *cw, size_t w)
 
 void current_window_push(current_window *cw, const double *x, size_t n)
 {
-    size_t slot = cw->n_seen % cw->w;   /* one division per piece, not per value */
-    double inv = 1.0 / (double)cw->w;
+    /* locals, written back at the end: the compiler cannot keep struct
+    ** fields in registers across the stores to the ring */
+    const size_t w = cw->w;
+    size_t slot = cw->n_seen % w;   /* one division per piece, not per value */
+    size_t seen = cw->n_seen, peak_end = cw->peak_end;
+    double inv = 1.0 / (double)w, sum = cw->sum, peak = cw->peak;
+    double *ring = cw->ring;
+    int any = cw->any;
     for (size_t k = 0; k < n; k++) {
-        cw->sum += x[k] - cw->ring[slot];
-        cw->ring[slot] = x[k];
-        if (++slot == cw->w) slot = 0;
-        cw->n_seen++;
-        if (cw->n_seen >= cw->w) {
-            double avg = cw->sum * inv;
-            if (!cw->any || avg > cw->peak) {
-                cw->peak = avg;
-                cw->peak_end = cw->n_seen;
-                cw->any = 1;
+        sum += x[k] - ring[slot];
+        ring[slot] = x[k];
+        if (++slot == w) slot = 0;
+        seen++;
+        if (seen >= w) {
+            double avg = sum * inv;
+            if (!any || avg > peak) {
+                peak = avg;
+                peak_end = seen;
+                any = 1;
             }
         }
     }
+    cw->n_seen = seen;
+    cw->peak_end = peak_end;
+    cw->sum = sum;
+    cw->peak = peak;
+    cw->any = any;
 }
 
 double current_window_peak(const current_window *cw)

@@ -182,9 +182,10 @@ static void close_ev(events_detector *ev, size_t c, size_t r, int kind, size_t b
     o->open = 0;
 }
 
-static void track(events_detector *ev, size_t c, size_t r, int kind, size_t b, double v, double limit)
+/* Opens, extends or closes the event o of kind at bin b: value v, limit. */
+static inline void track_open(events_detector *ev, size_t c, size_t r, int kind, open_ev *o, size_t b, double v,
+                              double limit)
 {
-    open_ev *o = &state(ev, c, r)->ev[kind];
     if (v > limit) {
         if (!o->open) {
             o->open = 1;
@@ -200,41 +201,51 @@ static void track(events_detector *ev, size_t c, size_t r, int kind, size_t b, d
     }
 }
 
+/* One pass per piece; the running statistics live in locals (the compiler
+** cannot keep struct fields in registers across stores to double arrays)
+** and are written back at the end: the same operations in the same order. */
 int events_push(events_detector *ev, size_t c, size_t r, size_t b0, const double *i_a, const double *droop_v,
                 size_t n)
 {
     rail_state *s = state(ev, c, r);
     const sio_rail *rail = &ev->chip->rails[r];
-    double gb_v = rail->guardband_mv * 1e-3;
-    double wns = (double)s->w * ev->bin_ns;
-    events_rail_stats *st = &s->st;
-    size_t slot = s->seen % s->w;
-    const double inv_w = 1.0 / wns, inv_step = 1e3 / HIST_STEP_MV;
+    const double gb_mv = rail->guardband_mv * 1e-3 * 1e3, didt_lim = rail->didt_limit_a_per_ns;
+    const double bin_ns = ev->bin_ns, inv_w = 1.0 / ((double)s->w * bin_ns), inv_step = 1e3 / HIST_STEP_MV;
+    events_rail_stats st = s->st;
+    const size_t w = s->w;
+    size_t slot = s->seen % w, bins = st.bins;
+    double *ring = s->ring;
+    uint32_t *hist = s->hist;
+    open_ev *od = &s->ev[EVENTS_DROOP], *oi = &s->ev[EVENTS_DIDT];
     for (size_t k = 0; k < n; k++) {
         size_t b = b0 + k;
         double i = i_a[k], d = droop_v[k];
-        double t_end = (double)(b + 1) * ev->bin_ns;
-        if (i > st->peak_a || st->bins == 0) { st->peak_a = i; st->t_peak_a_ns = (double)b * ev->bin_ns; }
-        st->sum_a += i;
-        st->bins++;
-        double old = s->ring[slot];
-        s->ring[slot] = i;
-        if (++slot == s->w) slot = 0;
-        s->seen++;
+        double t_end = (double)(b + 1) * bin_ns;
+        if (i > st.peak_a || bins == 0) { st.peak_a = i; st.t_peak_a_ns = (double)b * bin_ns; }
+        st.sum_a += i;
+        bins++;
+        double old = ring[slot];
+        ring[slot] = i;
+        if (++slot == w) slot = 0;
         double didt = fabs(i - old) * inv_w;
-        if (didt > st->max_didt_a_per_ns) { st->max_didt_a_per_ns = didt; st->t_max_didt_ns = t_end; }
-        if (d > st->max_droop_v) { st->max_droop_v = d; st->t_max_droop_ns = t_end; }
-        if (d < st->min_droop_v) st->min_droop_v = d;
+        if (didt > st.max_didt_a_per_ns) { st.max_didt_a_per_ns = didt; st.t_max_didt_ns = t_end; }
+        if (d > st.max_droop_v) { st.max_droop_v = d; st.t_max_droop_ns = t_end; }
+        if (d < st.min_droop_v) st.min_droop_v = d;
         double h = (d - HIST_LO_MV * 1e-3) * inv_step;
         if (h >= 0 && h < (double)HIST_N) {
-            s->hist[(size_t)h]++;
+            hist[(size_t)h]++;
         } else {
             double ch = (d * 1e3 - COARSE_LO_MV) / COARSE_STEP_MV;
             s->coarse[!(ch > 0) ? 0 : ch >= (double)(COARSE_N - 1) ? COARSE_N - 1 : (size_t)ch]++;
         }
-        track(ev, c, r, EVENTS_DROOP, b, d * 1e3, gb_v * 1e3);
-        track(ev, c, r, EVENTS_DIDT, b, didt, rail->didt_limit_a_per_ns);
+        track_open(ev, c, r, EVENTS_DROOP, od, b, d * 1e3, gb_mv);
+        track_open(ev, c, r, EVENTS_DIDT, oi, b, didt, didt_lim);
     }
+    st.bins = bins;
+    st.droop_events = s->st.droop_events;   /* close_ev counts in s->st */
+    st.didt_events = s->st.didt_events;
+    s->st = st;
+    s->seen += n;
     return SIO_OK;
 }
 
