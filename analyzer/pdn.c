@@ -930,13 +930,13 @@ void pdn_stream_destroy(pdn_stream *s)
 ** (state_chunks is inlined per size) every loop has a fixed trip count over
 ** contiguous doubles and vectorizes; a short chunk computes rows it does
 ** not use. */
-/* out[0..len) += A v for A column-major (column c at a + c * len), ncols
+/* out[0..len) += A v for A column-major (column c at a + c * lda), ncols
 ** columns: axpys over contiguous doubles (len a constant once inlined). */
-__attribute__((always_inline)) static inline void add_cols(double *restrict out, const double *restrict a,
+__attribute__((always_inline)) static inline void add_cols(double *restrict out, const double *restrict a, size_t lda,
                                                            const double *restrict v, size_t ncols, size_t len)
 {
     for (size_t c = 0; c < ncols; c++) {
-        const double *col = a + c * len, vc = v[c];
+        const double *col = a + c * lda, vc = v[c];
         for (size_t j = 0; j < len; j++) out[j] += col[j] * vc;
     }
 }
@@ -954,12 +954,17 @@ __attribute__((always_inline)) static inline void state_chunks(pdn_stream *s, co
         size_t t = n < PDN_SB ? n : PDN_SB;
         for (size_t l = 0; l < PDN_SB; l++) x[l] = l < t ? i_a[l] - idle : 0.0;
         for (size_t j = 0; j < PDN_SB; j++) y[j] = 0.0;
-        add_cols(y, tcol, x, PDN_SB, PDN_SB);   /* x is zero past t */
-        add_cols(y, rcol, z, ns, PDN_SB);
+        /* the Toeplitz block by bands of 4 columns: band q is zero above
+        ** row 4q (x is zero past t) */
+        add_cols(y, tcol, PDN_SB, x, 4, PDN_SB);
+        add_cols(y + 4, tcol + 4 * PDN_SB + 4, PDN_SB, x + 4, 4, PDN_SB - 4);
+        add_cols(y + 8, tcol + 8 * PDN_SB + 8, PDN_SB, x + 8, 4, PDN_SB - 8);
+        add_cols(y + 12, tcol + 12 * PDN_SB + 12, PDN_SB, x + 12, 4, PDN_SB - 12);
+        add_cols(y, rcol, PDN_SB, z, ns, PDN_SB);
         for (size_t j = 0; j < t; j++) droop_v[j] = dc + y[j];
         for (size_t c = 0; c < ns; c++) z2[c] = 0.0;   /* the inputs' part first: it does not wait for z */
-        add_cols(z2, gcol + (PDN_SB - t) * ns, x, t, ns);
-        add_cols(z2, ppow + (t - 1) * nn, z, ns, ns);
+        add_cols(z2, gcol + (PDN_SB - t) * ns, ns, x, t, ns);
+        add_cols(z2, ppow + (t - 1) * nn, ns, z, ns, ns);
         memcpy(z, z2, ns * sizeof *z);
         i_a += t;
         droop_v += t;
