@@ -209,6 +209,8 @@ int events_push(events_detector *ev, size_t c, size_t r, size_t b0, const double
 {
     rail_state *s = state(ev, c, r);
     const sio_rail *rail = &ev->chip->rails[r];
+    /* the guardband as events have always been compared against it
+    ** (mV -> V -> mV: it may differ from guardband_mv in the last bit) */
     const double gb_mv = rail->guardband_mv * 1e-3 * 1e3, didt_lim = rail->didt_limit_a_per_ns;
     const double bin_ns = ev->bin_ns, inv_w = 1.0 / ((double)s->w * bin_ns), inv_step = 1e3 / HIST_STEP_MV;
     events_rail_stats st = s->st;

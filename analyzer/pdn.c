@@ -711,18 +711,36 @@ static int table_kernel(const sio_rail *rail, double dt_s, double **h_out, size_
 
 /* ---- model ------------------------------------------------------------- */
 
-/* Multiply-adds per bin of the state recursion (the full SB x SB Toeplitz
-** block, the state's SB x ns in and out, Ad^SB) and of one overlap-save
-** block spread over its new bins. */
+/* The state padded to a size state_push has a fixed-length loop for. */
+static size_t state_padded(size_t ns) { return ns <= 8 ? 8 : ns <= 16 ? 16 : PDN_MAXS; }
+
+/* Multiply-adds per bin of a full chunk of the state recursion, as
+** state_chunks does them: the Toeplitz block's four bands of 4 columns
+** (16, 12, 8 and 4 rows), the padded state's SB x nsp out and nsp x SB in,
+** and Ad^SB. */
 static double state_cost(size_t ns)
 {
-    double b = PDN_SB, n = (double)ns;
-    return (b * b + 2.0 * b * n + n * n) / b;
+    double b = PDN_SB, n = (double)state_padded(ns);
+    return (4.0 * (16.0 + 12.0 + 8.0 + 4.0) + 2.0 * b * n + n * n) / b;
 }
 
-static double fft_cost_per_bin(size_t nf, size_t block)
+/* FFT size for a kernel of k taps: the smallest of 2^a, 3 2^a, 5 2^a that is
+** >= 4 k (>= 1024): ~3/4 of each block is new, and FFTW's estimated plans
+** for 3 2^a run ~25% faster per new bin than the next power of two
+** (measured, k ~ 1e5). */
+static size_t fft_size(size_t k)
 {
-    return 3.0 * (double)nf * log2((double)nf) / (double)block;
+    size_t nf = 1024, want = 4 * k;
+    while (nf < want) nf <<= 1;
+    if (nf / 4 * 3 >= want && nf / 4 * 3 >= 1024) nf = nf / 4 * 3;
+    else if (nf / 8 * 5 >= want && nf / 8 * 5 >= 1024) nf = nf / 8 * 5;
+    return nf;
+}
+
+/* Multiply-adds of one overlap-save block of size nf (r2c, product, c2r). */
+static double fft_block_cost(size_t nf)
+{
+    return 3.0 * (double)nf * log2((double)nf);
 }
 
 /* Fills the state blocks of m from the ladder's discrete model: powers of
@@ -731,7 +749,7 @@ static double fft_cost_per_bin(size_t nf, size_t block)
 ** regularizing conductance of an inductive cut-set moves it by ~1e-6). */
 static int state_build(pdn_model *m, const ladder_ss *ss)
 {
-    size_t n = ss->ns, nn = n * n, np = n <= 8 ? 8 : n <= 16 ? 16 : PDN_MAXS;
+    size_t n = ss->ns, nn = n * n, np = state_padded(n);
     m->ns = n;
     m->nsp = np;
     m->tcol = calloc(PDN_SB * PDN_SB, sizeof *m->tcol);
@@ -746,17 +764,13 @@ static int state_build(pdn_model *m, const ladder_ss *ss)
     double hb[PDN_SB];
     for (size_t t = 0; t <= PDN_SB; t++) {
         const double *p = pw + t * nn;
-        if (t < PDN_SB) {   /* h[t] = C Ad^t Bd (+ D at t = 0) */
-            double v = t == 0 ? ss->d : 0.0;
-            for (size_t r = 0; r < n; r++)
-                for (size_t c = 0; c < n; c++) v += ss->c[r] * p[r * n + c] * ss->bd[c];
-            hb[t] = v;
-            /* gcol row SB-1-t = Ad^t Bd */
+        if (t < PDN_SB) {   /* gcol row SB-1-t = Ad^t Bd; h[t] = C Ad^t Bd (+ D at t = 0) */
+            double *g = m->gcol + (PDN_SB - 1 - t) * np, v = t == 0 ? ss->d : 0.0;
             for (size_t r = 0; r < n; r++) {
-                double v2 = 0.0;
-                for (size_t c = 0; c < n; c++) v2 += p[r * n + c] * ss->bd[c];
-                m->gcol[(PDN_SB - 1 - t) * np + r] = v2;
+                for (size_t c = 0; c < n; c++) g[r] += p[r * n + c] * ss->bd[c];
+                v += ss->c[r] * g[r];
             }
+            hb[t] = v;
         }
         if (t >= 1) {
             for (size_t c = 0; c < n; c++) {   /* rcol[c][t-1] = (C Ad^t)_c */
@@ -773,7 +787,7 @@ static int state_build(pdn_model *m, const ladder_ss *ss)
         for (size_t c = 0; c < n; c++) lu[r * n + c] = (r == c ? 1.0 : 0.0) - ss->ad[r * n + c];
         lu[nn + r] = ss->bd[r];
     }
-    double dc = ss->d;
+    double dc = ss->d;   /* I - Ad is regular: a ladder that never settles was refused with its kernel */
     if (solve(n, lu, 1, lu + nn) == 0) {
         for (size_t r = 0; r < n; r++) dc += ss->c[r] * lu[nn + r];
         hb[0] += m->z0_ohm - dc;
@@ -787,13 +801,7 @@ static int state_build(pdn_model *m, const ladder_ss *ss)
 
 static int fft_build(pdn_model *m)
 {
-    /* FFT size: the smallest of 2^a, 3 2^a, 5 2^a that is >= 4 K (>= 1024):
-    ** ~3/4 of each block is new, and FFTW's estimated plans for 3 2^a run ~25%
-    ** faster per new bin than the next power of two (measured, K ~ 1e5) */
-    size_t nf = 1024, want = 4 * m->k;
-    while (nf < want) nf <<= 1;
-    if (nf / 4 * 3 >= want && nf / 4 * 3 >= 1024) nf = nf / 4 * 3;
-    else if (nf / 8 * 5 >= want && nf / 8 * 5 >= 1024) nf = nf / 8 * 5;
+    size_t nf = fft_size(m->k);
     m->n_fft = nf;
     m->block = nf - m->k + 1;
     double *buf = fftw_malloc(sizeof(double) * nf);
@@ -837,9 +845,8 @@ int pdn_model_create_with(const sio_rail *rail, double bin_ns, int method, pdn_m
     ** be cheaper (many states, a short kernel) or FFT is asked for */
     m->method = PDN_FFT;
     if (ss.ns > 0 && ss.ns <= PDN_MAXS && method != PDN_FFT) {
-        size_t nf = 1024;
-        while (nf < 4 * m->k) nf <<= 1;
-        if (method == PDN_STATE || state_cost(ss.ns) < fft_cost_per_bin(nf, nf - m->k + 1))
+        size_t nf = fft_size(m->k);
+        if (method == PDN_STATE || state_cost(ss.ns) < fft_block_cost(nf) / (double)(nf - m->k + 1))
             m->method = PDN_STATE;
     }
     if (m->method == PDN_STATE) {
@@ -904,7 +911,7 @@ int pdn_stream_create(const pdn_model *m, double i_idle_a, pdn_stream **out)
     s->outb = fftw_malloc(sizeof(double) * nf);
     s->spec = fftw_malloc(sizeof(fftw_complex) * (nf / 2 + 1));
     if (!s->ring || !s->win || !s->outb || !s->spec) { pdn_stream_destroy(s); return PDN_ENOMEM; }
-    s->fft_cost = 3.0 * (double)nf * log2((double)nf);
+    s->fft_cost = fft_block_cost(nf);
     *out = s;
     return PDN_OK;
 }
@@ -920,16 +927,6 @@ void pdn_stream_destroy(pdn_stream *s)
     free(s);
 }
 
-/* PDN_STATE: chunks of t <= SB bins. With x = i - i_idle and z the state
-** after the bin before the chunk, for j < t:
-**     y_j = sum_{l<=j} h[j-l] x_l + (C Ad^(j+1)) z
-**     z' = Ad^t z + sum_{l<t} Ad^(t-1-l) Bd x_l
-** (gcol's last t rows are the Ad^(t-1-l) Bd). Exact: the convolution with
-** the untruncated kernel. The state is padded with zero rows and columns to
-** nsp = 8, 16 or 32 and kept in local arrays, so that with nsp a constant
-** (state_chunks is inlined per size) every loop has a fixed trip count over
-** contiguous doubles and vectorizes; a short chunk computes rows it does
-** not use. */
 /* out[0..len) += A v for A column-major (column c at a + c * lda), ncols
 ** columns: axpys over contiguous doubles (len a constant once inlined). */
 __attribute__((always_inline)) static inline void add_cols(double *restrict out, const double *restrict a, size_t lda,
@@ -941,7 +938,18 @@ __attribute__((always_inline)) static inline void add_cols(double *restrict out,
     }
 }
 
-__attribute__((always_inline)) static inline void state_chunks(pdn_stream *s, const double *i_a, size_t n, double *droop_v, const size_t ns)
+/* PDN_STATE: chunks of t <= SB bins. With x = i - i_idle and z the state
+** after the bin before the chunk, for j < t:
+**     y_j = sum_{l<=j} h[j-l] x_l + (C Ad^(j+1)) z
+**     z' = Ad^t z + sum_{l<t} Ad^(t-1-l) Bd x_l
+** (gcol's last t rows are the Ad^(t-1-l) Bd). Exact: the convolution with
+** the untruncated kernel. The state is padded with zero rows and columns to
+** nsp = 8, 16 or 32 and kept in local arrays, so that with nsp a constant
+** (state_chunks is inlined per size) every loop has a fixed trip count over
+** contiguous doubles and vectorizes; a short chunk computes rows it does
+** not use. */
+__attribute__((always_inline)) static inline void state_chunks(pdn_stream *s, const double *i_a, size_t n,
+                                                               double *droop_v, const size_t ns)
 {
     const pdn_model *m = s->m;
     const size_t nn = ns * ns;

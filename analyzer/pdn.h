@@ -44,7 +44,7 @@ int pdn_model_create(const sio_rail *rail, double bin_ns, pdn_model **out,
 ** for a ladder when it costs fewer multiply-adds a bin (every ladder of a
 ** few stages), else PDN_FFT; tables always use PDN_FFT. PDN_STATE on a
 ** table is refused (PDN_EINPUT); a ladder without states (resistors only)
-** uses PDN_FFT whatever is asked. The two agree to ~1e-7 of Z(0) times the
+** or with more than 32 uses PDN_FFT whatever is asked. The two agree to ~1e-7 of Z(0) times the
 ** current swing (the kernel's truncation). */
 enum { PDN_AUTO = 0, PDN_FFT = 1, PDN_STATE = 2 };
 int pdn_model_create_with(const sio_rail *rail, double bin_ns, int method,
