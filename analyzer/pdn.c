@@ -938,16 +938,39 @@ __attribute__((always_inline)) static inline void add_cols(double *restrict out,
     }
 }
 
+/* Four doubles as one value (a GNU C vector: an AVX2 register, or two SSE2
+** ones in the default clone). The chunk's accumulators are such values so
+** that they stay in registers across the columns: with them in arrays, each
+** column's multiply-add waited on the last column's store. Unaligned loads
+** and stores through memcpy. */
+typedef double pdn_v4 __attribute__((vector_size(32)));
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wpsabi"   /* the helpers below are always inlined: no call passes a vector */
+#endif
+
+__attribute__((always_inline)) static inline pdn_v4 ld4(const double *p)
+{
+    pdn_v4 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+__attribute__((always_inline)) static inline void st4(double *p, pdn_v4 v) { memcpy(p, &v, sizeof v); }
+
+__attribute__((always_inline)) static inline pdn_v4 bc4(double x) { return (pdn_v4){x, x, x, x}; }
+
 /* PDN_STATE: chunks of t <= SB bins. With x = i - i_idle and z the state
 ** after the bin before the chunk, for j < t:
 **     y_j = sum_{l<=j} h[j-l] x_l + (C Ad^(j+1)) z
 **     z' = Ad^t z + sum_{l<t} Ad^(t-1-l) Bd x_l
 ** (gcol's last t rows are the Ad^(t-1-l) Bd). Exact: the convolution with
 ** the untruncated kernel. The state is padded with zero rows and columns to
-** nsp = 8, 16 or 32 and kept in local arrays, so that with nsp a constant
-** (state_chunks is inlined per size) every loop has a fixed trip count over
-** contiguous doubles and vectorizes; a short chunk computes rows it does
-** not use. */
+** nsp = 8, 16 or 32, so that with nsp a constant (state_chunks is inlined
+** per size) every loop has a fixed trip count. A full chunk keeps y and z'
+** in vector registers, the Toeplitz block by bands of four rows (band q is
+** zero right of column 4q + 3); a short chunk (the end of the timeline)
+** goes column by column through arrays. Both add the same products in the
+** same order: column by column, the Toeplitz block and then the state. */
 __attribute__((always_inline)) static inline void state_chunks(pdn_stream *s, const double *i_a, size_t n,
                                                                double *droop_v, const size_t ns)
 {
@@ -955,28 +978,47 @@ __attribute__((always_inline)) static inline void state_chunks(pdn_stream *s, co
     const size_t nn = ns * ns;
     const double *restrict tcol = m->tcol, *restrict rcol = m->rcol;
     const double *restrict gcol = m->gcol, *restrict ppow = m->ppow;
+    const double *restrict plast = ppow + (PDN_SB - 1) * nn;
     const double idle = s->i_idle_a, dc = s->dc_v;
-    double x[PDN_SB], y[PDN_SB], z[PDN_MAXS], z2[PDN_MAXS];
+    double x[PDN_SB], z[PDN_MAXS];
     memcpy(z, s->z, ns * sizeof *z);
-    while (n > 0) {
-        size_t t = n < PDN_SB ? n : PDN_SB;
+    for (; n >= PDN_SB; n -= PDN_SB, i_a += PDN_SB, droop_v += PDN_SB) {
+        for (size_t l = 0; l < PDN_SB; l++) x[l] = i_a[l] - idle;
+        pdn_v4 y[PDN_SB / 4], w[PDN_MAXS / 4];
+        for (size_t q = 0; q < PDN_SB / 4; q++) y[q] = bc4(0.0);
+        for (size_t q = 0; q < ns / 4; q++) w[q] = bc4(0.0);
+        /* the inputs' part of z' first: it does not wait for z */
+#pragma GCC unroll 16
+        for (size_t l = 0; l < PDN_SB; l++) {
+            pdn_v4 xb = bc4(x[l]);
+#pragma GCC unroll 4
+            for (size_t q = l / 4; q < PDN_SB / 4; q++) y[q] += ld4(tcol + l * PDN_SB + 4 * q) * xb;
+#pragma GCC unroll 8
+            for (size_t q = 0; q < ns / 4; q++) w[q] += ld4(gcol + l * ns + 4 * q) * xb;
+        }
+#pragma GCC unroll 32
+        for (size_t c = 0; c < ns; c++) {
+            pdn_v4 zb = bc4(z[c]);
+#pragma GCC unroll 4
+            for (size_t q = 0; q < PDN_SB / 4; q++) y[q] += ld4(rcol + c * PDN_SB + 4 * q) * zb;
+#pragma GCC unroll 8
+            for (size_t q = 0; q < ns / 4; q++) w[q] += ld4(plast + c * ns + 4 * q) * zb;
+        }
+        for (size_t q = 0; q < PDN_SB / 4; q++) st4(droop_v + 4 * q, y[q] + bc4(dc));
+        for (size_t q = 0; q < ns / 4; q++) st4(z + 4 * q, w[q]);
+    }
+    if (n > 0) {
+        const size_t t = n;
+        double y[PDN_SB], z2[PDN_MAXS];
         for (size_t l = 0; l < PDN_SB; l++) x[l] = l < t ? i_a[l] - idle : 0.0;
         for (size_t j = 0; j < PDN_SB; j++) y[j] = 0.0;
-        /* the Toeplitz block by bands of 4 columns: band q is zero above
-        ** row 4q (x is zero past t) */
-        add_cols(y, tcol, PDN_SB, x, 4, PDN_SB);
-        add_cols(y + 4, tcol + 4 * PDN_SB + 4, PDN_SB, x + 4, 4, PDN_SB - 4);
-        add_cols(y + 8, tcol + 8 * PDN_SB + 8, PDN_SB, x + 8, 4, PDN_SB - 8);
-        add_cols(y + 12, tcol + 12 * PDN_SB + 12, PDN_SB, x + 12, 4, PDN_SB - 12);
+        for (size_t c = 0; c < ns; c++) z2[c] = 0.0;
+        add_cols(y, tcol, PDN_SB, x, PDN_SB, PDN_SB);
         add_cols(y, rcol, PDN_SB, z, ns, PDN_SB);
         for (size_t j = 0; j < t; j++) droop_v[j] = dc + y[j];
-        for (size_t c = 0; c < ns; c++) z2[c] = 0.0;   /* the inputs' part first: it does not wait for z */
         add_cols(z2, gcol + (PDN_SB - t) * ns, ns, x, t, ns);
         add_cols(z2, ppow + (t - 1) * nn, ns, z, ns, ns);
         memcpy(z, z2, ns * sizeof *z);
-        i_a += t;
-        droop_v += t;
-        n -= t;
     }
     memcpy(s->z, z, ns * sizeof *z);
 }
