@@ -151,6 +151,25 @@ static double attr_window(const sio_rail *rail, double bin_ns)
     return w < bin_ns ? bin_ns : w;
 }
 
+/* Adds the energy of m bins of power pw to *energy_j and raises *peak_w to
+** their peak; returns the bin of the new peak, or m when it did not rise.
+** Not inlined, so that its sums stay in registers: in the walk they are
+** live across calls (no xmm register survives one), and the loop stored and
+** reloaded them from the stack every bin. */
+__attribute__((noinline)) static size_t power_stats(const double *pw, size_t m, double bin_ns, double *energy_j,
+                                                    double *peak_w)
+{
+    double e = *energy_j, pk = *peak_w;
+    size_t at = m;
+    for (size_t k = 0; k < m; k++) {
+        if (pw[k] > pk) { pk = pw[k]; at = k; }
+        e += pw[k] * bin_ns * 1e-9;
+    }
+    *energy_j = e;
+    *peak_w = pk;
+    return at;
+}
+
 /* ---- the walk's tiles, with their droop ------------------------------------
 ** The current map and the PDN convolution of the next tile are computed on a
 ** second thread while this one runs the per-bin passes (events, spectrum,
@@ -406,10 +425,8 @@ int cmd_run(const cmd_opts *o)
                     for (size_t k = 0; k < m; k++) pw[k] += vdd * i[k];
                 }
             }
-            for (size_t k = 0; k < m; k++) {
-                if (pw[k] > peak_w) { peak_w = pw[k]; t_peak_w = (double)(t.b0 + k0 + k) * bin_ns; }
-                energy_j += pw[k] * bin_ns * 1e-9;
-            }
+            size_t k_pk = power_stats(pw, m, bin_ns, &energy_j, &peak_w);
+            if (k_pk < m) t_peak_w = (double)(t.b0 + k0 + k_pk) * bin_ns;
             current_window_push(&cw, pw, m);
         }
         if (wf) {
