@@ -21,6 +21,10 @@
 #define HIST_LO_MV (-100.0)
 #define HIST_HI_MV 500.0
 #define HIST_N ((size_t)((HIST_HI_MV - HIST_LO_MV) / HIST_STEP_MV))
+/* Each fine bucket is HIST_WAYS counters, bin b counting in counter b mod
+** HIST_WAYS: a droop that stays in one bucket for many bins would otherwise
+** make every increment wait for the one before it (store to load). */
+#define HIST_WAYS 4
 /* beyond the fine range, coarse buckets of 10 mV over +-10 V (then clamped) */
 #define COARSE_STEP_MV 10.0
 #define COARSE_LO_MV (-10000.0)
@@ -38,7 +42,7 @@ typedef struct rail_state {
     double *ring;        /* last w currents */
     size_t w;
     size_t seen;
-    uint32_t *hist;
+    uint32_t *hist;      /* HIST_N x HIST_WAYS */
     uint32_t *coarse;    /* values outside the fine range */
 } rail_state;
 
@@ -96,7 +100,7 @@ int events_create(const sio_chip *chip, size_t n_chips, double bin_ns, size_t ca
             double w = round(chip->rails[r].didt_window_ns / bin_ns);
             s->w = !(w >= 1) ? 1 : w > (double)(1u << 20) ? (size_t)1 << 20 : (size_t)w;
             s->ring = malloc(s->w * sizeof *s->ring);
-            s->hist = calloc(HIST_N, sizeof *s->hist);
+            s->hist = calloc(HIST_N * HIST_WAYS, sizeof *s->hist);
             s->coarse = calloc(COARSE_N, sizeof *s->coarse);
             if (!s->ring || !s->hist || !s->coarse) goto oom;
             for (size_t k = 0; k < s->w; k++) s->ring[k] = ev->idle[r];
@@ -182,44 +186,44 @@ static void close_ev(events_detector *ev, size_t c, size_t r, int kind, size_t b
     o->open = 0;
 }
 
-/* Opens, extends or closes the event o of kind at bin b: value v, limit. */
-static inline void track_open(events_detector *ev, size_t c, size_t r, int kind, open_ev *o, size_t b, double v,
-                              double limit)
+/* The running state of one rail's pass, in locals of scan. */
+typedef struct scan_state {
+    events_rail_stats st;
+    open_ev od, oi;          /* the open droop and dI/dt events */
+    size_t slot, bins;
+} scan_state;
+
+/* Opens or extends the event o at bin b with value v over its limit. */
+static inline void extend(open_ev *o, size_t b, double v)
 {
-    if (v > limit) {
-        if (!o->open) {
-            o->open = 1;
-            o->b_start = b;
-            o->b_peak = b;
-            o->peak = v;
-        } else if (v > o->peak) {
-            o->peak = v;
-            o->b_peak = b;
-        }
-    } else if (o->open) {
-        close_ev(ev, c, r, kind, b);
+    if (!o->open) {
+        o->open = 1;
+        o->b_start = b;
+        o->b_peak = b;
+        o->peak = v;
+    } else if (v > o->peak) {
+        o->peak = v;
+        o->b_peak = b;
     }
 }
 
-/* One pass per piece; the running statistics live in locals (the compiler
-** cannot keep struct fields in registers across stores to double arrays)
-** and are written back at the end: the same operations in the same order. */
-int events_push(events_detector *ev, size_t c, size_t r, size_t b0, const double *i_a, const double *droop_v,
-                size_t n)
+/* Bins k0 .. n-1 of a piece, up to the first bin at which an open event
+** ends (it is left open, and its kinds set in *ends: bit EVENTS_DROOP,
+** bit EVENTS_DIDT); returns the bin after the last one done. No calls in
+** the loop, so that its running values stay in registers (no xmm register
+** survives a call). */
+static size_t scan(const rail_state *s, scan_state *z, const double *i_a, const double *droop_v, size_t b0,
+                   size_t k0, size_t n, double bin_ns, double gb_mv, double didt_lim, unsigned *ends)
 {
-    rail_state *s = state(ev, c, r);
-    const sio_rail *rail = &ev->chip->rails[r];
-    /* the guardband as events have always been compared against it
-    ** (mV -> V -> mV: it may differ from guardband_mv in the last bit) */
-    const double gb_mv = rail->guardband_mv * 1e-3 * 1e3, didt_lim = rail->didt_limit_a_per_ns;
-    const double bin_ns = ev->bin_ns, inv_w = 1.0 / ((double)s->w * bin_ns), inv_step = 1e3 / HIST_STEP_MV;
-    events_rail_stats st = s->st;
+    events_rail_stats st = z->st;
+    open_ev od = z->od, oi = z->oi;
     const size_t w = s->w;
-    size_t slot = s->seen % w, bins = st.bins;
+    const double inv_w = 1.0 / ((double)w * bin_ns), inv_step = 1e3 / HIST_STEP_MV;
+    size_t slot = z->slot, bins = z->bins, k = k0;
     double *ring = s->ring;
-    uint32_t *hist = s->hist;
-    open_ev *od = &s->ev[EVENTS_DROOP], *oi = &s->ev[EVENTS_DIDT];
-    for (size_t k = 0; k < n; k++) {
+    uint32_t *hist = s->hist, *coarse = s->coarse;
+    unsigned e = 0;
+    for (; k < n && !e; k++) {
         size_t b = b0 + k;
         double i = i_a[k], d = droop_v[k];
         double t_end = (double)(b + 1) * bin_ns;
@@ -235,18 +239,58 @@ int events_push(events_detector *ev, size_t c, size_t r, size_t b0, const double
         if (d < st.min_droop_v) st.min_droop_v = d;
         double h = (d - HIST_LO_MV * 1e-3) * inv_step;
         if (h >= 0 && h < (double)HIST_N) {
-            hist[(size_t)h]++;
+            hist[(size_t)h * HIST_WAYS + (b & (HIST_WAYS - 1))]++;
         } else {
             double ch = (d * 1e3 - COARSE_LO_MV) / COARSE_STEP_MV;
-            s->coarse[!(ch > 0) ? 0 : ch >= (double)(COARSE_N - 1) ? COARSE_N - 1 : (size_t)ch]++;
+            coarse[!(ch > 0) ? 0 : ch >= (double)(COARSE_N - 1) ? COARSE_N - 1 : (size_t)ch]++;
         }
-        track_open(ev, c, r, EVENTS_DROOP, od, b, d * 1e3, gb_mv);
-        track_open(ev, c, r, EVENTS_DIDT, oi, b, didt, didt_lim);
+        double d_mv = d * 1e3;
+        if (d_mv > gb_mv) extend(&od, b, d_mv);
+        else if (od.open) e |= 1u << EVENTS_DROOP;
+        if (didt > didt_lim) extend(&oi, b, didt);
+        else if (oi.open) e |= 1u << EVENTS_DIDT;
     }
-    st.bins = bins;
-    st.droop_events = s->st.droop_events;   /* close_ev counts in s->st */
-    st.didt_events = s->st.didt_events;
-    s->st = st;
+    z->st = st;
+    z->od = od;
+    z->oi = oi;
+    z->slot = slot;
+    z->bins = bins;
+    *ends = e;
+    return k;
+}
+
+/* Statistics, histogram and events over the piece: scan runs until an event
+** ends, close_ev records it, and the scan goes on. */
+int events_push(events_detector *ev, size_t c, size_t r, size_t b0, const double *i_a, const double *droop_v,
+                size_t n)
+{
+    rail_state *s = state(ev, c, r);
+    const sio_rail *rail = &ev->chip->rails[r];
+    /* the guardband as events have always been compared against it
+    ** (mV -> V -> mV: it may differ from guardband_mv in the last bit) */
+    const double gb_mv = rail->guardband_mv * 1e-3 * 1e3, didt_lim = rail->didt_limit_a_per_ns;
+    scan_state z = {s->st, s->ev[EVENTS_DROOP], s->ev[EVENTS_DIDT], s->seen % s->w, s->st.bins};
+    for (size_t k = 0; k < n;) {
+        unsigned ends;
+        k = scan(s, &z, i_a, droop_v, b0, k, n, ev->bin_ns, gb_mv, didt_lim, &ends);
+        if (!ends) continue;
+        s->ev[EVENTS_DROOP] = z.od;
+        s->ev[EVENTS_DIDT] = z.oi;
+        for (int kind = 0; kind < 2; kind++) {
+            if (!(ends >> kind & 1u)) continue;
+            s->st.droop_events = z.st.droop_events;   /* close_ev counts in s->st */
+            s->st.didt_events = z.st.didt_events;
+            close_ev(ev, c, r, kind, b0 + k - 1);
+            z.st.droop_events = s->st.droop_events;
+            z.st.didt_events = s->st.didt_events;
+        }
+        z.od = s->ev[EVENTS_DROOP];
+        z.oi = s->ev[EVENTS_DIDT];
+    }
+    z.st.bins = z.bins;
+    s->st = z.st;
+    s->ev[EVENTS_DROOP] = z.od;
+    s->ev[EVENTS_DIDT] = z.oi;
     s->seen += n;
     return SIO_OK;
 }
@@ -475,8 +519,10 @@ double events_droop_quantile(const events_detector *ev, size_t c, size_t r, doub
         if (s->coarse[k] && acc >= want) { v = (COARSE_LO_MV + ((double)k + 0.5) * COARSE_STEP_MV) * 1e-3; found = 1; }
     }
     for (size_t k = 0; k < HIST_N && !found; k++) {
-        acc += s->hist[k];
-        if (s->hist[k] && acc >= want) { v = (HIST_LO_MV + ((double)k + 0.5) * HIST_STEP_MV) * 1e-3; found = 1; }
+        uint64_t hk = 0;
+        for (size_t way = 0; way < HIST_WAYS; way++) hk += s->hist[k * HIST_WAYS + way];
+        acc += (double)hk;
+        if (hk && acc >= want) { v = (HIST_LO_MV + ((double)k + 0.5) * HIST_STEP_MV) * 1e-3; found = 1; }
     }
     for (size_t k = c_hi; k < COARSE_N && !found; k++) {
         acc += s->coarse[k];
