@@ -40,11 +40,12 @@ typedef struct arrset {  /* one group of arrays: rails, dies or units */
 struct current_iter {
     const sio_chip *chip;
     const sio_schedule *s;
-    double bin_ns, T;
+    double bin_ns, inv_bin, T;   /* T: the clock period (ns) */
     size_t n_bins, tile, n_tiles, next_tile;
     double makespan_ns;
     size_t *bucket_off;  /* n_tiles + 1 */
-    uint32_t *bucket;    /* op indices by tile of their start */
+    uint32_t *bucket;    /* op indices by tile of their start; NULL when the
+                         ** file lists them so (op q is bucket entry q) */
     pend *pend;
     size_t n_pend, cap_pend;
     arrset rail, die, unit;
@@ -53,10 +54,11 @@ struct current_iter {
 
 /* ---- the model ----------------------------------------------------------- */
 
-static void shape_at(const sio_chip *c, const sio_schedule *s, size_t i, int64_t start, double *t0, double *t1,
-                     double *R, double *I)
+/* Op i started at start: [t0, t1) ns, ramps of R ns, I amperes; T is the
+** clock period (1 / clock_ghz), passed in by the walk, which has it. */
+static void shape_T(const sio_chip *c, const sio_schedule *s, size_t i, int64_t start, double T, double *t0,
+                    double *t1, double *R, double *I)
 {
-    double T = 1.0 / c->clock_ghz;
     const sio_op *o = &c->ops[s->op[i]];
     double r = (double)o->ramp_cycles;
     double half = 0.5 * (double)s->cycles[i];
@@ -65,6 +67,12 @@ static void shape_at(const sio_chip *c, const sio_schedule *s, size_t i, int64_t
     *t1 = (double)(start + s->cycles[i]) * T;
     *R = r * T;
     *I = o->current_a * s->activity[i];
+}
+
+static void shape_at(const sio_chip *c, const sio_schedule *s, size_t i, int64_t start, double *t0, double *t1,
+                     double *R, double *I)
+{
+    shape_T(c, s, i, start, 1.0 / c->clock_ghz, t0, t1, R, I);
 }
 
 static void op_shape(const sio_chip *c, const sio_schedule *s, size_t i, double *t0, double *t1, double *R,
@@ -110,7 +118,7 @@ double current_op_avg(const sio_chip *c, const sio_schedule *s, size_t i, double
 static unsigned op_kinks(const current_iter *it, size_t i, kink out[4])
 {
     double t0, t1, R, I;
-    op_shape(it->chip, it->s, i, &t0, &t1, &R, &I);
+    shape_T(it->chip, it->s, i, it->s->start_cyc[i], it->T, &t0, &t1, &R, &I);
     if (I == 0.0) return 0;
     if (R <= 0) {
         out[0] = (kink){t0, I, 1};
@@ -125,42 +133,72 @@ static unsigned op_kinks(const current_iter *it, size_t i, kink out[4])
     return 15;
 }
 
+/* floor(tau / bin) clamped at 0; the conversion truncates, which is floor
+** for b >= 1 (floor itself is a libm call without SSE4.1, once per kink) */
 static size_t kink_bin(const current_iter *it, double tau)
 {
-    double b = floor(tau / it->bin_ns);
-    return b < 0 ? 0 : (size_t)b;
+    double b = tau * it->inv_bin;
+    return b < 1 ? 0 : (size_t)b;
 }
 
-/* Adds kink k at bin kb (local index j = kb - tile start) to row r of a. */
-static void add_kink(const current_iter *it, arrset *a, size_t row, size_t j, size_t kb, const kink *k)
+/* Where kink k falls: its bin (at most the last) and the fraction of that
+** bin after tau, in [0, 1]: one quotient for both. */
+typedef struct kink_at { size_t kb; double after; } kink_at;
+
+static kink_at kink_place(const current_iter *it, const kink *k)
+{
+    double b = k->tau_ns * it->inv_bin;
+    kink_at p = {b < 1 ? 0 : (size_t)b, 0.0};
+    if (p.kb >= it->n_bins) p.kb = it->n_bins - 1;   /* an end exactly at the makespan */
+    double f = (double)(p.kb + 1) - b;
+    p.after = f < 0 ? 0 : f > 1 ? 1 : f;
+    return p;
+}
+
+/* The tile of op i's start. [*lo, *hi) are the bins of the tile found last,
+** *cur its index: tried first, since a division per op cost more than the
+** rest of the bucketing. */
+static size_t op_tile(const current_iter *it, size_t i, size_t *lo, size_t *hi, size_t *cur)
+{
+    size_t kb = kink_bin(it, (double)it->s->start_cyc[i] * it->T);
+    if (kb < *lo || kb >= *hi) {
+        *cur = kb / it->tile;
+        *lo = *cur * it->tile;
+        *hi = *lo + it->tile;
+    }
+    return *cur < it->n_tiles ? *cur : it->n_tiles ? it->n_tiles - 1 : 0;
+}
+
+/* Adds kink k at p (local bin j = p.kb - tile start) to row r of a. With f
+** the fraction of the bin after tau, the bin averages are: a step h, h f
+** in the bin and h after; a ramp of slope s, s D f^2 / 2 in the bin, then
+** s D (f + 1/2), rising by s D a bin. */
+static void add_kink(const current_iter *it, arrset *a, size_t row, size_t j, const kink_at *p, const kink *k)
 {
     size_t st = it->tile + 2;
     double *dv = a->dv + row * st, *ds = a->ds + row * st;
-    double D = it->bin_ns;
-    double after = (double)(kb + 1) * D - k->tau_ns;   /* part of the bin after tau */
-    if (after < 0) after = 0;
-    if (after > D) after = D;
+    double f = p->after;
     if (k->step) {
-        double x = k->s * after / D;
+        double x = k->s * f;
         dv[j] += x;
         dv[j + 1] += k->s - x;
     } else {
-        double x = k->s * after * after / (2 * D);
-        double A = k->s * (after + 0.5 * D);              /* s * ((kb + 1.5) D - tau) */
+        double sd = k->s * it->bin_ns;
+        double x = 0.5 * sd * f * f;
         dv[j] += x;
-        dv[j + 1] += A - x;
-        ds[j + 2] += k->s * D;
+        dv[j + 1] += sd * (f + 0.5) - x;
+        ds[j + 2] += sd;
     }
 }
 
-static void apply(current_iter *it, size_t i, const kink *k, size_t kb, size_t b0)
+static void apply(current_iter *it, size_t i, const kink *k, const kink_at *p, size_t b0)
 {
     const sio_unit *u = &it->chip->units[it->s->unit[i]];
     size_t c = it->s->chip[i];
-    size_t j = kb - b0;
-    add_kink(it, &it->rail, c * it->chip->n_rails + u->rail, j, kb, k);
-    if (it->with_dies) add_kink(it, &it->die, c * it->chip->n_dies + u->die, j, kb, k);
-    if (it->with_units) add_kink(it, &it->unit, c * it->chip->n_units + it->s->unit[i], j, kb, k);
+    size_t j = p->kb - b0;
+    add_kink(it, &it->rail, c * it->chip->n_rails + u->rail, j, p, k);
+    if (it->with_dies) add_kink(it, &it->die, c * it->chip->n_dies + u->die, j, p, k);
+    if (it->with_units) add_kink(it, &it->unit, c * it->chip->n_units + it->s->unit[i], j, p, k);
 }
 
 /* ---- set-up ---------------------------------------------------------------- */
@@ -190,6 +228,7 @@ int current_iter_create(const sio_chip *chip, const sio_schedule *s, double bin_
     it->chip = chip;
     it->s = s;
     it->bin_ns = bin_ns;
+    it->inv_bin = 1.0 / bin_ns;
     it->T = 1.0 / chip->clock_ghz;
     int with_units = (maps & CURRENT_UNITS) != 0, with_dies = (maps & CURRENT_DIES) != 0;
     it->with_units = with_units;
@@ -217,23 +256,27 @@ int current_iter_create(const sio_chip *chip, const sio_schedule *s, double bin_
         (with_dies && arrset_init(&it->die, s->n_chips * chip->n_dies, tile_bins)) ||
         (with_units && arrset_init(&it->unit, s->n_chips * chip->n_units, tile_bins)))
         goto oom;
-    /* bucket the ops by the tile of their start (a counting sort) */
+    /* bucket the ops by the tile of their start: a counting sort, or none
+    ** when the file lists them in tile order (as compilers write them) */
     it->bucket_off = calloc(it->n_tiles + 2, sizeof *it->bucket_off);
-    it->bucket = malloc((s->n ? s->n : 1) * sizeof *it->bucket);
-    if (!it->bucket_off || !it->bucket) goto oom;
+    if (!it->bucket_off) goto oom;
+    size_t lo = 0, hi = 0, cur = 0, last = 0;
+    int in_order = 1;
     for (size_t i = 0; i < s->n; i++) {
-        size_t t = kink_bin(it, (double)s->start_cyc[i] * it->T) / tile_bins;
-        if (t >= it->n_tiles) t = it->n_tiles ? it->n_tiles - 1 : 0;
+        size_t t = op_tile(it, i, &lo, &hi, &cur);
+        if (t < last) in_order = 0;
+        last = t;
         it->bucket_off[t + 1]++;
     }
     for (size_t t = 0; t <= it->n_tiles; t++) it->bucket_off[t + 1] += it->bucket_off[t];
-    for (size_t i = 0; i < s->n; i++) {
-        size_t t = kink_bin(it, (double)s->start_cyc[i] * it->T) / tile_bins;
-        if (t >= it->n_tiles) t = it->n_tiles ? it->n_tiles - 1 : 0;
-        it->bucket[it->bucket_off[t]++] = (uint32_t)i;
+    if (!in_order) {
+        it->bucket = malloc(s->n * sizeof *it->bucket);
+        if (!it->bucket) goto oom;
+        lo = hi = cur = 0;
+        for (size_t i = 0; i < s->n; i++) it->bucket[it->bucket_off[op_tile(it, i, &lo, &hi, &cur)]++] = (uint32_t)i;
+        for (size_t t = it->n_tiles + 1; t > 0; t--) it->bucket_off[t] = it->bucket_off[t - 1];
+        it->bucket_off[0] = 0;
     }
-    for (size_t t = it->n_tiles + 1; t > 0; t--) it->bucket_off[t] = it->bucket_off[t - 1];
-    it->bucket_off[0] = 0;
     *out = it;
     return SIO_OK;
 oom:
@@ -281,17 +324,17 @@ static void apply_idle(current_iter *it, size_t b0, size_t b1)
     const sio_chip *c = it->chip;
     double taus[2] = {0.0, it->makespan_ns};
     for (int e = 0; e < 2; e++) {
-        size_t kb = kink_bin(it, taus[e]);
-        if (kb >= it->n_bins) kb = it->n_bins - 1;   /* the end of the timeline */
-        if (kb < b0 || kb >= b1) continue;
+        kink at = {taus[e], 0.0, 1};
+        kink_at p = kink_place(it, &at);   /* the end: at most the last bin */
+        if (p.kb < b0 || p.kb >= b1) continue;
         for (size_t ch = 0; ch < it->s->n_chips; ch++) {
             for (size_t u = 0; u < c->n_units; u++) {
                 if (c->units[u].idle_a == 0.0) continue;
                 kink k = {taus[e], e == 0 ? c->units[u].idle_a : -c->units[u].idle_a, 1};
-                size_t j = kb - b0;
-                add_kink(it, &it->rail, ch * c->n_rails + c->units[u].rail, j, kb, &k);
-                if (it->with_dies) add_kink(it, &it->die, ch * c->n_dies + c->units[u].die, j, kb, &k);
-                if (it->with_units) add_kink(it, &it->unit, ch * c->n_units + u, j, kb, &k);
+                size_t j = p.kb - b0;
+                add_kink(it, &it->rail, ch * c->n_rails + c->units[u].rail, j, &p, &k);
+                if (it->with_dies) add_kink(it, &it->die, ch * c->n_dies + c->units[u].die, j, &p, &k);
+                if (it->with_units) add_kink(it, &it->unit, ch * c->n_units + u, j, &p, &k);
             }
         }
     }
@@ -327,29 +370,27 @@ int current_next(current_iter *it, current_tile *t)
     kink k;
     /* kinks waiting from earlier tiles */
     size_t keep = 0;
-    for (size_t p = 0; p < it->n_pend; p++) {
-        pend e = it->pend[p];
+    for (size_t q = 0; q < it->n_pend; q++) {
+        pend e = it->pend[q];
         kink ks[4];
         op_kinks(it, e.op, ks);
         k = ks[e.k];
-        size_t kb = kink_bin(it, k.tau_ns);
-        if (kb >= it->n_bins) kb = it->n_bins - 1;
-        if (kb < b1) apply(it, e.op, &k, kb, b0);
+        kink_at p = kink_place(it, &k);
+        if (p.kb < b1) apply(it, e.op, &k, &p, b0);
         else it->pend[keep++] = e;
     }
     it->n_pend = keep;
     /* ops that start in this tile */
     for (size_t q = it->bucket_off[ti]; q < it->bucket_off[ti + 1]; q++) {
-        uint32_t i = it->bucket[q];
+        uint32_t i = it->bucket ? it->bucket[q] : (uint32_t)q;
         kink ks[4];
         unsigned has = op_kinks(it, i, ks);
         for (uint8_t kk = 0; kk < 4; kk++) {
             if (!(has >> kk & 1u)) continue;
             k = ks[kk];
-            size_t kb = kink_bin(it, k.tau_ns);
-            if (kb >= it->n_bins) kb = it->n_bins - 1;   /* an end exactly at the makespan */
-            if (kb < b0) kb = b0;                        /* cannot happen: starts sort by tile */
-            if (kb < b1) apply(it, i, &k, kb, b0);
+            kink_at p = kink_place(it, &k);
+            if (p.kb < b0) p.kb = b0;   /* cannot happen: starts sort by tile */
+            if (p.kb < b1) apply(it, i, &k, &p, b0);
             else if (push_pend(it, i, kk)) return -1;
         }
     }

@@ -1,7 +1,8 @@
 /* test_current.c -- the current maps (current.h) by their physics: the charge
 ** in the maps equals the charge of the ops plus the idle draw, for every bin
 ** width and tile size; the maps equal an independent brute-force integration
-** of each op's trapezoid; tiles do not change the numbers. */
+** of each op's trapezoid; tiles and the order of the file do not change the
+** numbers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -165,6 +166,61 @@ static void test_op_shape(void **st)
     }
 }
 
+static int cmp_start(const void *a, const void *b)
+{
+    int64_t x = sched->start_cyc[*(const size_t *)a], y = sched->start_cyc[*(const size_t *)b];
+    return (x > y) - (x < y);
+}
+
+/* The same ops listed in start order (the iterator then needs no bucket
+** sort) give the same maps as the file's unit-by-unit order, whatever the
+** tile. */
+static void test_file_order(void **st)
+{
+    (void)st;
+    size_t n = sched->n, *ord = malloc(n * sizeof *ord);
+    for (size_t i = 0; i < n; i++) ord[i] = i;
+    qsort(ord, n, sizeof *ord, cmp_start);
+    char p2[64];
+    strcpy(p2, "/tmp/pda_test_current_sorted_XXXXXX");
+    int fd = mkstemp(p2);
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+    assert_non_null(f);
+    fprintf(f, "id,unit,op,start,cycles,chip,activity\n");
+    for (size_t q = 0; q < n; q++) {
+        size_t i = ord[q];
+        fprintf(f, "%s,%s,%s,%lld,%lld,%u,%.17g\n", sio_schedule_id(sched, i), units[sched->unit[i]].name,
+                ops[sched->op[i]].name, (long long)sched->start_cyc[i], (long long)sched->cycles[i], sched->chip[i],
+                sched->activity[i]);
+    }
+    assert_int_equal(fclose(f), 0);
+    sio_schedule *s2;
+    sio_error err;
+    assert_int_equal(sio_schedule_load(&chip, p2, &s2, &err), 0);
+    unlink(p2);
+    sio_schedule *s1 = sched;
+    double mk_ns = (double)sio_schedule_makespan_cyc(s1) / chip.clock_ghz;
+    const double bins[] = {1.0, 0.37};
+    const size_t tiles[] = {1, 64, 0};
+    for (size_t bi = 0; bi < 2; bi++)
+        for (size_t ti = 0; ti < 3; ti++) {
+            size_t nbins = (size_t)ceil(mk_ns / bins[bi] - 1e-9);
+            double *a = calloc(4 * nbins, sizeof *a), *b = calloc(4 * nbins, sizeof *b);
+            sched = s1;
+            walk(bins[bi], tiles[ti], 1, a, nbins);
+            sched = s2;
+            walk(bins[bi], tiles[ti], 1, b, nbins);
+            for (size_t k = 0; k < 4 * nbins; k++)
+                if (fabs(a[k] - b[k]) > 1e-9 * (1 + fabs(a[k])))   /* the sums run in another order */
+                    fail_msg("bin %g tile %zu: %zu: %.17g vs %.17g", bins[bi], tiles[ti], k, a[k], b[k]);
+            free(a);
+            free(b);
+        }
+    sched = s1;
+    sio_schedule_free(s2);
+    free(ord);
+}
+
 static void test_window(void **st)
 {
     (void)st;
@@ -186,6 +242,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_op_shape),
         cmocka_unit_test(test_charge_and_brute_force),
+        cmocka_unit_test(test_file_order),
         cmocka_unit_test(test_window),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
