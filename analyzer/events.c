@@ -11,6 +11,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -297,7 +298,7 @@ int events_push(events_detector *ev, size_t c, size_t r, size_t b0, const double
 
 /* ---- attribution ---------------------------------------------------------- */
 
-typedef struct by_start { double start; uint32_t i; } by_start;
+typedef struct by_start { double start, end; uint32_t i; } by_start;   /* end: of the op, for the searches */
 
 static int cmp_start(const void *a, const void *b)
 {
@@ -318,15 +319,25 @@ static int cmp_span(const void *a, const void *b)
     return (x->lo > y->lo) - (x->lo < y->lo);
 }
 
-/* 1 when [a, b) meets one of the n disjoint, sorted spans. */
-static int meets(const span *sp, size_t n, double a, double b)
+/* 1 when [a, b) meets one of the n disjoint, sorted spans. *hint is the
+** first span ending after the a of the last call: tried first, since ops
+** come mostly in time order. */
+static int meets(const span *sp, size_t n, double a, double b, size_t *hint)
 {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {   /* the first span ending after a */
-        size_t mid = (lo + hi) / 2;
-        if (sp[mid].hi <= a) lo = mid + 1;
-        else hi = mid;
+    size_t h = *hint, lo, hi;
+    if ((h == n || sp[h].hi > a) && (h == 0 || sp[h - 1].hi <= a)) {
+        lo = h;
+    } else if (h < n && sp[h].hi <= a && (h + 1 == n || sp[h + 1].hi > a)) {
+        lo = h + 1;
+    } else {
+        lo = 0, hi = n;
+        while (lo < hi) {   /* the first span ending after a */
+            size_t mid = (lo + hi) / 2;
+            if (sp[mid].hi <= a) lo = mid + 1;
+            else hi = mid;
+        }
     }
+    *hint = lo;
     return lo < n && sp[lo].lo < b;
 }
 
@@ -354,13 +365,13 @@ static int build_index(const events_detector *ev, const sio_schedule *s, unit_in
             sp[nsp++] = sp[k];
         }
     }
-    size_t kept = 0, cap = 1024;
+    size_t kept = 0, cap = 1024, hint = 0;
     ix->ops = malloc(cap * sizeof *ix->ops);
     uint32_t *slot_of = malloc(cap * sizeof *slot_of);
     int rc = ix->ops && slot_of ? 0 : -1;
     for (size_t i = 0; i < s->n && !rc; i++) {
         double a = (double)s->start_cyc[i] * T, b = (double)(s->start_cyc[i] + s->cycles[i]) * T;
-        if (!meets(sp, nsp, a, b)) continue;
+        if (!meets(sp, nsp, a, b, &hint)) continue;
         if (kept == cap) {
             cap *= 2;
             by_start *p = realloc(ix->ops, cap * sizeof *p);
@@ -370,6 +381,7 @@ static int build_index(const events_detector *ev, const sio_schedule *s, unit_in
             if (!p || !q) { rc = -1; break; }
         }
         ix->ops[kept].start = a;
+        ix->ops[kept].end = a + (double)s->cycles[i] * T;
         ix->ops[kept].i = (uint32_t)i;
         slot_of[kept++] = (uint32_t)((size_t)s->chip[i] * chip->n_units + s->unit[i]);
     }
@@ -399,26 +411,22 @@ static int build_index(const events_detector *ev, const sio_schedule *s, unit_in
     return rc;
 }
 
-/* First op of the unit's sorted list whose end is after t. */
-static size_t first_ending_after(const sio_chip *chip, const sio_schedule *s, const by_start *b, size_t m,
-                                 double t)
+/* First op of the unit's sorted list whose end is after t (ops on a unit do
+** not overlap: ends are sorted too). Halving without branches: the branch
+** of a bisection is a coin toss. */
+static size_t first_ending_after(const by_start *b, size_t m, double t)
 {
-    double T = 1.0 / chip->clock_ghz;
-    size_t lo = 0, hi = m;
-    while (lo < hi) {   /* ops on a unit do not overlap: ends are sorted too */
-        size_t mid = (lo + hi) / 2;
-        double end = b[mid].start + (double)s->cycles[b[mid].i] * T;
-        if (end <= t) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo;
+    if (!m) return 0;
+    const by_start *base = b;
+    for (size_t n = m; n > 1; n -= n / 2) base = base[n / 2].end <= t ? base + n / 2 : base;
+    return (size_t)(base - b) + (base->end <= t);
 }
 
 static double unit_avg(const sio_chip *chip, const sio_schedule *s, const by_start *b, size_t m, double a,
                        double bb)
 {
     double sum = 0;
-    for (size_t j = first_ending_after(chip, s, b, m, a); j < m && b[j].start < bb; j++)
+    for (size_t j = first_ending_after(b, m, a); j < m && b[j].start < bb; j++)
         sum += current_op_avg(chip, s, b[j].i, a, bb);
     return sum;
 }
@@ -450,11 +458,27 @@ static void attribute(const events_detector *ev, const sio_schedule *s, const un
         c->delta_a = d;
         /* the ops whose own current differs between the two bins: those that
         ** started, ended or ramped in the window */
-        for (size_t j = first_ending_after(chip, s, b, m, tw - D); j < m && b[j].start < tp; j++) {
+        for (size_t j = first_ending_after(b, m, tw - D); j < m && b[j].start < tp; j++) {
             double dj = current_op_avg(chip, s, b[j].i, tp - D, tp) - current_op_avg(chip, s, b[j].i, tw - D, tw);
             if (fabs(dj) >= 1e-3 && c->n_ops < EVENTS_MAX_IDS) c->ops[c->n_ops++] = b[j].i;
         }
     }
+}
+
+/* Attribution of the kept events k0 .. k1-1: each event reads the schedule
+** and the index and writes only itself, so two threads share the list. */
+typedef struct attr_job {
+    const events_detector *ev;
+    const sio_schedule *s;
+    const unit_index *ix;
+    size_t k0, k1;
+} attr_job;
+
+static void *attr_run(void *arg)
+{
+    const attr_job *j = arg;
+    for (size_t k = j->k0; k < j->k1; k++) attribute(j->ev, j->s, j->ix, &j->ev->sorted[k]);
+    return NULL;
 }
 
 static int cmp_event(const void *a, const void *b)
@@ -491,8 +515,14 @@ int events_finish(events_detector *ev, const sio_schedule *s)
     if (n && s) {
         unit_index ix = {NULL, NULL};
         int bad = build_index(ev, s, &ix);
-        if (!bad)
-            for (size_t k = 0; k < n; k++) attribute(ev, s, &ix, &ev->sorted[k]);
+        if (!bad) {
+            attr_job lo = {ev, s, &ix, 0, n / 2}, hi = {ev, s, &ix, n / 2, n};
+            pthread_t th;
+            int two = n >= 64 && pthread_create(&th, NULL, attr_run, &hi) == 0;
+            attr_run(&lo);
+            if (two) pthread_join(th, NULL);
+            else attr_run(&hi);
+        }
         free(ix.off);
         free(ix.ops);
         if (bad) return SIO_ENOMEM;
