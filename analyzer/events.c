@@ -216,28 +216,31 @@ static inline void extend(open_ev *o, size_t b, double v)
 static size_t scan(const rail_state *s, scan_state *z, const double *i_a, const double *droop_v, size_t b0,
                    size_t k0, size_t n, double bin_ns, double gb_mv, double didt_lim, unsigned *ends)
 {
-    events_rail_stats st = z->st;
+    /* each statistic a scalar of its own, the bins of the maxima kept and
+    ** turned into times at the end (the same expressions as ever) */
+    events_rail_stats *st = &z->st;
+    double peak_a = z->bins ? st->peak_a : -INFINITY, sum_a = st->sum_a;
+    double mx_didt = st->max_didt_a_per_ns, mx_d = st->max_droop_v, mn_d = st->min_droop_v;
+    size_t b_peak = SIZE_MAX, b_didt = SIZE_MAX, b_d = SIZE_MAX;
     open_ev od = z->od, oi = z->oi;
     const size_t w = s->w;
     const double inv_w = 1.0 / ((double)w * bin_ns), inv_step = 1e3 / HIST_STEP_MV;
-    size_t slot = z->slot, bins = z->bins, k = k0;
+    size_t slot = z->slot, k = k0;
     double *ring = s->ring;
     uint32_t *hist = s->hist, *coarse = s->coarse;
     unsigned e = 0;
     for (; k < n && !e; k++) {
         size_t b = b0 + k;
         double i = i_a[k], d = droop_v[k];
-        double t_end = (double)(b + 1) * bin_ns;
-        if (i > st.peak_a || bins == 0) { st.peak_a = i; st.t_peak_a_ns = (double)b * bin_ns; }
-        st.sum_a += i;
-        bins++;
+        if (i > peak_a) { peak_a = i; b_peak = b; }
+        sum_a += i;
         double old = ring[slot];
         ring[slot] = i;
-        if (++slot == w) slot = 0;
+        slot = slot + 1 == w ? 0 : slot + 1;
         double didt = fabs(i - old) * inv_w;
-        if (didt > st.max_didt_a_per_ns) { st.max_didt_a_per_ns = didt; st.t_max_didt_ns = t_end; }
-        if (d > st.max_droop_v) { st.max_droop_v = d; st.t_max_droop_ns = t_end; }
-        if (d < st.min_droop_v) st.min_droop_v = d;
+        if (didt > mx_didt) { mx_didt = didt; b_didt = b; }
+        if (d > mx_d) { mx_d = d; b_d = b; }
+        mn_d = d < mn_d ? d : mn_d;
         double h = (d - HIST_LO_MV * 1e-3) * inv_step;
         if (h >= 0 && h < (double)HIST_N) {
             hist[(size_t)h * HIST_WAYS + (b & (HIST_WAYS - 1))]++;
@@ -251,11 +254,15 @@ static size_t scan(const rail_state *s, scan_state *z, const double *i_a, const 
         if (didt > didt_lim) extend(&oi, b, didt);
         else if (oi.open) e |= 1u << EVENTS_DIDT;
     }
-    z->st = st;
+    if (b_peak != SIZE_MAX) { st->peak_a = peak_a; st->t_peak_a_ns = (double)b_peak * bin_ns; }
+    if (b_didt != SIZE_MAX) { st->max_didt_a_per_ns = mx_didt; st->t_max_didt_ns = (double)(b_didt + 1) * bin_ns; }
+    if (b_d != SIZE_MAX) { st->max_droop_v = mx_d; st->t_max_droop_ns = (double)(b_d + 1) * bin_ns; }
+    st->sum_a = sum_a;
+    st->min_droop_v = mn_d;
     z->od = od;
     z->oi = oi;
     z->slot = slot;
-    z->bins = bins;
+    z->bins += k - k0;
     *ends = e;
     return k;
 }
