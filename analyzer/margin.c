@@ -83,9 +83,14 @@ void margin_spectrum_destroy(margin_spectrum *m)
 static void segment(margin_spectrum *m, acc *a)
 {
     size_t N = MARGIN_SEG;
-    double mean = 0;
-    for (size_t k = 0; k < a->fill; k++) mean += a->buf[k];
-    mean /= (double)(a->fill ? a->fill : 1);
+    /* the mean in four partial sums (one chain of adds was a quarter of the
+    ** spectrum's time) */
+    double part[4] = {0, 0, 0, 0};
+    size_t k4 = a->fill / 4 * 4;
+    for (size_t k = 0; k < k4; k += 4)
+        for (size_t j = 0; j < 4; j++) part[j] += a->buf[k + j];
+    for (size_t k = k4; k < a->fill; k++) part[k - k4] += a->buf[k];
+    double mean = ((part[0] + part[1]) + (part[2] + part[3])) / (double)(a->fill ? a->fill : 1);
     for (size_t k = 0; k < a->fill; k++) m->in[k] = (a->buf[k] - mean) * m->win[k];
     for (size_t k = a->fill; k < N; k++) m->in[k] = 0.0;
     fftw_execute(m->plan);
