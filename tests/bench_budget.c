@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "budget.h"
+#include "benchkit.h"
 
 static char *classes[] = {"A"};
 static sio_rail rails[] = {{.name = "core", .vdd_v = 0.8, .didt_window_ns = 5}};
@@ -21,13 +22,6 @@ static sio_unit units[] = {
 static sio_op ops[] = {{.name = "run", .current_a = 20.0, .ramp_cycles = 4}};
 static sio_chip chip = {.name = "bench", .clock_ghz = 0.9, .rails = rails, .n_rails = 1, .dies = dies, .n_dies = 1,
                         .units = units, .n_units = 8, .ops = ops, .n_ops = 1, .classes = classes, .n_classes = 1};
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 int main(int argc, char **argv)
 {
@@ -85,9 +79,9 @@ int main(int argc, char **argv)
     budget_figs_free(&f0);
     int64_t *st;
     budget_report rep;
-    double t0 = now();
+    double t0 = bench_now();
     int rc = budget_retime(&chip, s, &sp, &st, &rep, &err);
-    double t1 = now();
+    double t1 = bench_now();
     if (rc) { fprintf(stderr, "%s\n", err.text); sio_schedule_free(s); return 1; }
     printf("retime_s %.3f ops %zu cap_w %.1f slowdown %.4f gap %.4f fb_passes %d moved %zu (includes two full analyses)\n", t1 - t0,
            s->n, sp.power_cap_w, rep.slowdown, rep.gap, rep.fb_passes, rep.moved);

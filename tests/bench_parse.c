@@ -9,17 +9,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "benchkit.h"
+
 typedef struct counts { size_t fields, rows; } counts;
 
 static void cb1(void *s, size_t n, void *d) { (void)s; (void)n; ((counts *)d)->fields++; }
 static void cb2(int c, void *d) { (void)c; ((counts *)d)->rows++; }
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 int main(int argc, char **argv)
 {
@@ -37,11 +32,11 @@ int main(int argc, char **argv)
     if (csv_init(&p, CSV_APPEND_NULL) != 0) return 1;
     char *buf = malloc(1u << 20);
     counts c = {0, 0};
-    double t0 = now();
+    double t0 = bench_now();
     size_t got;
     while ((got = fread(buf, 1, 1u << 20, f)) > 0) csv_parse(&p, buf, got, cb1, cb2, &c);
     csv_fini(&p, cb1, cb2, &c);
-    double t1 = now();
+    double t1 = bench_now();
     csv_free(&p);
     free(buf);
     fclose(f);

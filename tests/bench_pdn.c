@@ -11,13 +11,7 @@
 #include <time.h>
 
 #include "pdn.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "benchkit.h"
 
 int main(void)
 {
@@ -44,23 +38,23 @@ int main(void)
     for (int q = 0; q < 2; q++) {
         sio_error err = {0};
         pdn_model *m = NULL;
-        double t0 = now_s();
+        double t0 = bench_now();
         if (pdn_model_create_with(&rail, 1.0, methods[q], &m, &err) != PDN_OK) {
             fprintf(stderr, "bench_pdn: %s\n", err.text);
             return 1;
         }
-        double t_model = now_s() - t0;
-        t0 = now_s();
+        double t_model = bench_now() - t0;
+        t0 = bench_now();
         pdn_droop(m, 62.0, i, n, v[q]);
-        double t_one = now_s() - t0;
+        double t_one = bench_now() - t0;
         double worst = 0.0;
         for (size_t k = 0; k < n; k++) if (v[q][k] > worst) worst = v[q][k];
         pdn_stream *s = NULL;
         pdn_stream_create(m, 62.0, &s);
-        t0 = now_s();
+        t0 = bench_now();
         for (size_t k = 0; k < n; k += 65536)
             pdn_stream_push(s, i + k, n - k < 65536 ? n - k : 65536, v[q] + k);
-        double t_tiles = now_s() - t0;
+        double t_tiles = bench_now() - t0;
         pdn_stream_destroy(s);
         printf("pdn %-5s: kernel %zu taps (%.1f us), FFT %zu, block %zu bins, model %.3f s\n", names[q],
                pdn_model_kernel_len(m), (double)pdn_model_kernel_len(m) * 1e-3, pdn_model_fft_len(m),

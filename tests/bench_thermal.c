@@ -8,13 +8,7 @@
 #include <time.h>
 
 #include "thermal.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "benchkit.h"
 
 int main(void)
 {
@@ -37,19 +31,19 @@ int main(void)
     if (thermal_power_map(whole, 25, 29, nx, ny, 60.0, pw + nm)) return 1;
 
     thermal_plan *ps = NULL, *pt = NULL;
-    double t0 = now_s();
+    double t0 = bench_now();
     int rc = thermal_plan_create(&s, nx, ny, 0.0, &ps);
-    double t_plan_s = now_s() - t0;
+    double t_plan_s = bench_now() - t0;
     if (rc) { fprintf(stderr, "plan: %s\n", thermal_strerror(rc)); return 1; }
-    t0 = now_s();
+    t0 = bench_now();
     rc = thermal_plan_create(&s, nx, ny, 1e-5, &pt);
-    double t_plan_t = now_s() - t0;
+    double t_plan_t = bench_now() - t0;
     if (rc) { fprintf(stderr, "plan: %s\n", thermal_strerror(rc)); return 1; }
 
     const int reps = 20;
-    t0 = now_s();
+    t0 = bench_now();
     for (int r = 0; r < reps; r++) thermal_steady(ps, pw, t);
-    double t_steady = (now_s() - t0) / reps;
+    double t_steady = (bench_now() - t0) / reps;
     double tmax = t[0];
     for (size_t i = 0; i < 2 * nm; i++) tmax = t[i] > tmax ? t[i] : tmax;
 
@@ -58,10 +52,10 @@ int main(void)
     double *burst = calloc(2 * nm, sizeof *burst);
     if (!burst) return 1;
     for (size_t i = 0; i < 2 * nm; i++) burst[i] = 2.0 * pw[i];
-    t0 = now_s();
+    t0 = bench_now();
     for (size_t f = 0; f < frames; f++)
         if (thermal_step(pt, st, (f / 100) % 2 ? burst : pw, t)) return 1;
-    double t_frames = now_s() - t0;
+    double t_frames = bench_now() - t0;
     double fmax = t[0];
     for (size_t i = 0; i < 2 * nm; i++) fmax = t[i] > fmax ? t[i] : fmax;
 
