@@ -22,10 +22,6 @@
 #define HIST_LO_MV (-100.0)
 #define HIST_HI_MV 500.0
 #define HIST_N ((size_t)((HIST_HI_MV - HIST_LO_MV) / HIST_STEP_MV))
-/* Each fine bucket is HIST_WAYS counters, bin b counting in counter b mod
-** HIST_WAYS: a droop that stays in one bucket for many bins would otherwise
-** make every increment wait for the one before it (store to load). */
-#define HIST_WAYS 4
 /* beyond the fine range, coarse buckets of 10 mV over +-10 V (then clamped) */
 #define COARSE_STEP_MV 10.0
 #define COARSE_LO_MV (-10000.0)
@@ -43,7 +39,7 @@ typedef struct rail_state {
     double *ring;        /* last w currents */
     size_t w;
     size_t seen;
-    uint32_t *hist;      /* HIST_N x HIST_WAYS */
+    uint32_t *hist;
     uint32_t *coarse;    /* values outside the fine range */
 } rail_state;
 
@@ -101,7 +97,7 @@ int events_create(const sio_chip *chip, size_t n_chips, double bin_ns, size_t ca
             double w = round(chip->rails[r].didt_window_ns / bin_ns);
             s->w = !(w >= 1) ? 1 : w > (double)(1u << 20) ? (size_t)1 << 20 : (size_t)w;
             s->ring = malloc(s->w * sizeof *s->ring);
-            s->hist = calloc(HIST_N * HIST_WAYS, sizeof *s->hist);
+            s->hist = calloc(HIST_N, sizeof *s->hist);
             s->coarse = calloc(COARSE_N, sizeof *s->coarse);
             if (!s->ring || !s->hist || !s->coarse) goto oom;
             for (size_t k = 0; k < s->w; k++) s->ring[k] = ev->idle[r];
@@ -243,7 +239,7 @@ static size_t scan(const rail_state *s, scan_state *z, const double *i_a, const 
         mn_d = d < mn_d ? d : mn_d;
         double h = (d - HIST_LO_MV * 1e-3) * inv_step;
         if (h >= 0 && h < (double)HIST_N) {
-            hist[(size_t)h * HIST_WAYS + (b & (HIST_WAYS - 1))]++;
+            hist[(size_t)h]++;
         } else {
             double ch = (d * 1e3 - COARSE_LO_MV) / COARSE_STEP_MV;
             coarse[!(ch > 0) ? 0 : ch >= (double)(COARSE_N - 1) ? COARSE_N - 1 : (size_t)ch]++;
@@ -556,10 +552,8 @@ double events_droop_quantile(const events_detector *ev, size_t c, size_t r, doub
         if (s->coarse[k] && acc >= want) { v = (COARSE_LO_MV + ((double)k + 0.5) * COARSE_STEP_MV) * 1e-3; found = 1; }
     }
     for (size_t k = 0; k < HIST_N && !found; k++) {
-        uint64_t hk = 0;
-        for (size_t way = 0; way < HIST_WAYS; way++) hk += s->hist[k * HIST_WAYS + way];
-        acc += (double)hk;
-        if (hk && acc >= want) { v = (HIST_LO_MV + ((double)k + 0.5) * HIST_STEP_MV) * 1e-3; found = 1; }
+        acc += s->hist[k];
+        if (s->hist[k] && acc >= want) { v = (HIST_LO_MV + ((double)k + 0.5) * HIST_STEP_MV) * 1e-3; found = 1; }
     }
     for (size_t k = c_hi; k < COARSE_N && !found; k++) {
         acc += s->coarse[k];
