@@ -182,7 +182,7 @@ typedef struct tile_feed {
     pdn_stream **streams;
     size_t nq, tb;
     int threaded;
-    double *rail[2], *drop[2];
+    double *drop[2];
     current_tile t[2];
     int full[2], end, stop, slot, held;
     pthread_t th;
@@ -195,14 +195,11 @@ static int feed_fill(tile_feed *f, int k)
 {
     current_tile t;
     if (current_next(f->it, &t) != 1) return 0;
-    const double *rail = t.rail_a;
-    if (f->threaded) {   /* the iterator's arrays are reused by the next tile: copy the rails */
-        for (size_t q = 0; q < f->nq; q++) memcpy(f->rail[k] + q * f->tb, t.rail_a + q * t.stride, t.nb * sizeof(double));
-        t.rail_a = rail = f->rail[k];
-        t.stride = f->tb;
-        t.die_a = t.unit_a = NULL;
-    }
-    for (size_t q = 0; q < f->nq; q++) pdn_stream_push(f->streams[q], rail + q * t.stride, t.nb, f->drop[k] + q * f->tb);
+    /* the iterator keeps this tile's rails while it computes the next one;
+    ** its other maps it reuses (with them the feed runs on one thread) */
+    if (f->threaded) t.die_a = t.unit_a = NULL;
+    for (size_t q = 0; q < f->nq; q++)
+        pdn_stream_push(f->streams[q], t.rail_a + q * t.stride, t.nb, f->drop[k] + q * f->tb);
     f->t[k] = t;
     return 1;
 }
@@ -237,8 +234,7 @@ static int feed_open(tile_feed *f, current_iter *it, pdn_stream **streams, size_
     f->threaded = threaded && nq > 0;
     for (int k = 0; k < 1 + f->threaded; k++) {
         f->drop[k] = malloc(nq * f->tb * sizeof(double) + 1);
-        f->rail[k] = f->threaded ? malloc(nq * f->tb * sizeof(double) + 1) : NULL;
-        if (!f->drop[k] || (f->threaded && !f->rail[k])) return -1;
+        if (!f->drop[k]) return -1;
     }
     if (!f->threaded) return 0;
     if (pthread_mutex_init(&f->mu, NULL) != 0) { f->threaded = 0; return 0; }
@@ -288,7 +284,7 @@ static void feed_close(tile_feed *f)
         pthread_mutex_destroy(&f->mu);
         f->threaded = 0;
     }
-    for (int k = 0; k < 2; k++) { free(f->drop[k]); free(f->rail[k]); f->drop[k] = f->rail[k] = NULL; }
+    for (int k = 0; k < 2; k++) { free(f->drop[k]); f->drop[k] = NULL; }
 }
 
 int cmd_run(const cmd_opts *o)

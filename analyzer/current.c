@@ -34,6 +34,7 @@ typedef struct arrset {  /* one group of arrays: rails, dies or units */
     size_t n;            /* rows: chips x per-chip */
     double *dv, *ds;     /* n x (stride + 2) */
     double *out;         /* n x stride */
+    double *out2;        /* rails only: the tile before, kept (see current_next) */
     double *level, *slope;
 } arrset;
 
@@ -220,7 +221,7 @@ static int arrset_init(arrset *a, size_t n, size_t tile)
 
 static void arrset_free(arrset *a)
 {
-    free(a->dv); free(a->ds); free(a->out); free(a->level); free(a->slope);
+    free(a->dv); free(a->ds); free(a->out); free(a->out2); free(a->level); free(a->slope);
 }
 
 int current_iter_create(const sio_chip *chip, const sio_schedule *s, double bin_ns, size_t tile_bins,
@@ -257,6 +258,7 @@ int current_iter_create(const sio_chip *chip, const sio_schedule *s, double bin_
     it->tile = tile_bins;
     it->n_tiles = it->n_bins ? (it->n_bins + tile_bins - 1) / tile_bins : 0;
     if (arrset_init(&it->rail, s->n_chips * chip->n_rails, tile_bins) ||
+        !(it->rail.out2 = calloc(it->rail.n * tile_bins, sizeof *it->rail.out2)) ||
         (with_dies && arrset_init(&it->die, s->n_chips * chip->n_dies, tile_bins)) ||
         (with_units && arrset_init(&it->unit, s->n_chips * chip->n_units, tile_bins)))
         goto oom;
@@ -400,6 +402,9 @@ int current_next(current_iter *it, current_tile *t)
     }
     apply_idle(it, b0, b1);
     size_t nb = b1 - b0;
+    double *keep_out = it->rail.out;   /* the tile handed out last stays as it is */
+    it->rail.out = it->rail.out2;
+    it->rail.out2 = keep_out;
     reconstruct(it, &it->rail, nb);
     if (it->with_dies) reconstruct(it, &it->die, nb);
     if (it->with_units) reconstruct(it, &it->unit, nb);

@@ -48,8 +48,11 @@ void current_iter_destroy(current_iter *it);   /* NULL is a no-op */
 size_t current_n_bins(const current_iter *it);
 size_t current_tile_bins(const current_iter *it);
 
-/* Computes the next tile into *t (pointers owned by the iterator, valid until
-** the next call). Returns 1 when a tile was produced, 0 at the end. */
+/* Computes the next tile into *t (pointers owned by the iterator). rail_a
+** stays valid until the call after next (the rails of two tiles are kept, so
+** that one thread may read a tile while another computes the next); die_a
+** and unit_a until the next call. Returns 1 when a tile was produced, 0 at
+** the end. */
 int current_next(current_iter *it, current_tile *t);
 
 /* Charge (A*ns) of instruction i: I * (cycles - r) * T. */

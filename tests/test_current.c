@@ -82,8 +82,19 @@ static void walk(double bin_ns, size_t tile, int with_units, double *rail_out /*
     assert_int_equal(current_n_bins(it), nbins);
     current_tile t;
     size_t seen = 0;
+    /* the rails of the tile before stay as they were while the next is made */
+    const double *prev = NULL;
+    size_t prev_b0 = 0, prev_nb = 0, prev_stride = 0;
     while (current_next(it, &t) == 1) {
         assert_int_equal(t.b0, seen);
+        for (size_t row = 0; prev && row < 4; row++)
+            for (size_t k = 0; k < prev_nb; k++)
+                if (prev[row * prev_stride + k] != rail_out[row * nbins + prev_b0 + k])
+                    fail_msg("the rails of the tile at %zu changed with the next tile", prev_b0);
+        prev = t.rail_a;
+        prev_b0 = t.b0;
+        prev_nb = t.nb;
+        prev_stride = t.stride;
         for (size_t row = 0; row < 4; row++)
             for (size_t k = 0; k < t.nb; k++) rail_out[row * nbins + t.b0 + k] = t.rail_a[row * t.stride + k];
         if (with_units) {
