@@ -415,26 +415,43 @@ static int build_index(const events_detector *ev, const sio_schedule *s, unit_in
 }
 
 /* First op of the unit's sorted list whose end is after t (ops on a unit do
-** not overlap: ends are sorted too). Halving without branches: the branch
-** of a bisection is a coin toss. */
-static size_t first_ending_after(const by_start *b, size_t m, double t)
+** not overlap: ends are sorted too), searched from *at, the answer for a
+** nearby t, and left there: it steps out in doubling strides, then bisects
+** what they bracket. The kept events come in time order, so the answer is
+** mostly a step or two away (a bisection of the whole list was most of the
+** attribution's time). */
+static size_t first_ending_after(const by_start *b, size_t m, double t, size_t *at)
 {
-    if (!m) return 0;
-    const by_start *base = b;
-    for (size_t n = m; n > 1; n -= n / 2) base = base[n / 2].end <= t ? base + n / 2 : base;
-    return (size_t)(base - b) + (base->end <= t);
+    size_t h = *at < m ? *at : m, lo = 0, hi = m, step = 1;   /* the answer is in [lo, hi] */
+    if (h < m && b[h].end <= t) {
+        lo = h + 1;
+        while (lo + step - 1 < m && b[lo + step - 1].end <= t) { lo += step; step *= 2; }
+        if (lo + step - 1 < m) hi = lo + step - 1;
+    } else {
+        hi = h;
+        while (hi >= step && b[hi - step].end > t) { hi -= step; step *= 2; }
+        if (hi >= step) lo = hi - step + 1;
+    }
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (b[mid].end <= t) lo = mid + 1;
+        else hi = mid;
+    }
+    *at = lo;
+    return lo;
 }
 
-static double unit_avg(const sio_chip *chip, const sio_schedule *s, const by_start *b, size_t m, double a,
+/* Sum of the average currents over [a, bb) of the unit's ops from j on. */
+static double unit_avg(const sio_chip *chip, const sio_schedule *s, const by_start *b, size_t m, size_t j, double a,
                        double bb)
 {
     double sum = 0;
-    for (size_t j = first_ending_after(b, m, a); j < m && b[j].start < bb; j++)
-        sum += current_op_avg(chip, s, b[j].i, a, bb);
+    for (; j < m && b[j].start < bb; j++) sum += current_op_avg(chip, s, b[j].i, a, bb);
     return sum;
 }
 
-static void attribute(const events_detector *ev, const sio_schedule *s, const unit_index *ix, events_event *e)
+static void attribute(const events_detector *ev, const sio_schedule *s, const unit_index *ix, size_t *at,
+                      events_event *e)
 {
     const sio_chip *chip = ev->chip;
     double D = ev->bin_ns;
@@ -446,7 +463,10 @@ static void attribute(const events_detector *ev, const sio_schedule *s, const un
         const by_start *b = ix->ops + ix->off[k];
         size_t m = ix->off[k + 1] - ix->off[k];
         if (!m) continue;
-        double d = unit_avg(chip, s, b, m, tp - D, tp) - unit_avg(chip, s, b, m, tw - D, tw);
+        /* at[k]: where the window's start fell for the last event */
+        size_t jw = first_ending_after(b, m, tw - D, &at[k]), jp = jw;
+        first_ending_after(b, m, tp - D, &jp);
+        double d = unit_avg(chip, s, b, m, jp, tp - D, tp) - unit_avg(chip, s, b, m, jw, tw - D, tw);
         if (fabs(d) < 1e-3) continue;   /* below a milliampere: not a cause */
         /* insert among the top causes by |delta| */
         size_t pos = e->n_causes;
@@ -461,7 +481,7 @@ static void attribute(const events_detector *ev, const sio_schedule *s, const un
         c->delta_a = d;
         /* the ops whose own current differs between the two bins: those that
         ** started, ended or ramped in the window */
-        for (size_t j = first_ending_after(b, m, tw - D); j < m && b[j].start < tp; j++) {
+        for (size_t j = jw; j < m && b[j].start < tp; j++) {
             double dj = current_op_avg(chip, s, b[j].i, tp - D, tp) - current_op_avg(chip, s, b[j].i, tw - D, tw);
             if (fabs(dj) >= 1e-3 && c->n_ops < EVENTS_MAX_IDS) c->ops[c->n_ops++] = b[j].i;
         }
@@ -480,7 +500,10 @@ typedef struct attr_job {
 static void *attr_run(void *arg)
 {
     const attr_job *j = arg;
-    for (size_t k = j->k0; k < j->k1; k++) attribute(j->ev, j->s, j->ix, &j->ev->sorted[k]);
+    size_t *at = calloc(j->ev->n_chips * j->ev->chip->n_units + 1, sizeof *at);   /* search hints, per unit */
+    if (!at) return arg;   /* not NULL: out of memory */
+    for (size_t k = j->k0; k < j->k1; k++) attribute(j->ev, j->s, j->ix, at, &j->ev->sorted[k]);
+    free(at);
     return NULL;
 }
 
@@ -522,9 +545,10 @@ int events_finish(events_detector *ev, const sio_schedule *s)
             attr_job lo = {ev, s, &ix, 0, n / 2}, hi = {ev, s, &ix, n / 2, n};
             pthread_t th;
             int two = n >= 64 && pthread_create(&th, NULL, attr_run, &hi) == 0;
-            attr_run(&lo);
-            if (two) pthread_join(th, NULL);
-            else attr_run(&hi);
+            void *oom_lo = attr_run(&lo), *oom_hi = NULL;
+            if (two) pthread_join(th, &oom_hi);
+            else oom_hi = attr_run(&hi);
+            if (oom_lo || oom_hi) bad = 1;
         }
         free(ix.off);
         free(ix.ops);

@@ -1,6 +1,7 @@
 /* test_events.c -- event detection, statistics and attribution (events.h),
 ** and the margin report (margin.h), on synthetic waveforms whose answers are
-** known by construction, and on a small schedule through the real PDN. */
+** known by construction, and on small schedules through the real PDN
+** (attribution also against a brute force over every op). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 #include "margin.h"
 #include "pdn.h"
 #include "sio.h"
+#include "testkit.h"
 
 static char *classes[] = {"A", "B"};
 static sio_stage stages[] = {
@@ -195,6 +197,97 @@ static void test_saving(void **st)
     events_destroy(ev);
 }
 
+/* Attribution against a brute force: a random schedule of 4 units on one
+** rail (the testkit's), droop events over a low guardband, 40 kept of many.
+** Every cause's delta is the unit's change of current between the bin
+** before the peak and the bin before the window, summed over all its ops;
+** the causes are the units of largest |delta|, in that order; each listed
+** instruction's own current changes. */
+static sio_unit units4[] = {
+    {.name = "U0", .cls = 0, .rail = 0, .die = 0, .idle_a = 0.5},
+    {.name = "U1", .cls = 0, .rail = 0, .die = 0, .idle_a = 0.25},
+    {.name = "V0", .cls = 1, .rail = 0, .die = 0},
+    {.name = "V1", .cls = 1, .rail = 0, .die = 0, .idle_a = 1.0},
+};
+static sio_op ops4[] = {
+    {.name = "run", .cls = 0, .current_a = 40.0, .ramp_cycles = 20},
+    {.name = "go", .cls = 1, .current_a = 30.0},
+    {.name = "ramp", .cls = 1, .current_a = 70.0, .ramp_cycles = 3},
+};
+
+static void test_attribution_brute_force(void **st)
+{
+    (void)st;
+    sio_rail r4 = rails[0];
+    r4.guardband_mv = 2;
+    sio_chip c4 = chip;
+    c4.rails = &r4;
+    c4.units = units4;
+    c4.n_units = 4;
+    c4.ops = ops4;
+    c4.n_ops = 3;
+    c4.clock_ghz = 0.9;
+    char path[] = "/tmp/pda_test_events_bf_XXXXXX";
+    assert_int_equal(testkit_random_schedule(units4, path, 11, 400, 7, 200), 0);
+    sio_schedule *s;
+    sio_error err;
+    assert_int_equal(sio_schedule_load(&c4, path, &s, &err), 0);
+    unlink(path);
+    double idle = 1.75;
+    pdn_model *m;
+    assert_int_equal(pdn_model_create(&r4, 1.0, &m, &err), 0);
+    pdn_stream *ps[2];
+    events_detector *ev;
+    assert_int_equal(events_create(&c4, 2, 1.0, 40, NULL, &idle, &ev), 0);
+    current_iter *it;
+    assert_int_equal(current_iter_create(&c4, s, 1.0, 256, 0, &it, &err), 0);
+    for (int c = 0; c < 2; c++) assert_int_equal(pdn_stream_create(m, idle, &ps[c]), 0);
+    double d[256];
+    current_tile t;
+    while (current_next(it, &t) == 1)
+        for (size_t c = 0; c < 2; c++) {
+            pdn_stream_push(ps[c], t.rail_a + c * t.stride, t.nb, d);
+            events_push(ev, c, 0, t.b0, t.rail_a + c * t.stride, d, t.nb);
+        }
+    assert_int_equal(events_finish(ev, s), 0);
+    size_t n;
+    const events_event *e = events_list(ev, &n);
+    assert_true(events_total(ev) > n && n == 80);   /* both kinds at the cap */
+    for (size_t k = 0; k < n; k++) {
+        double tp = e[k].t_peak_ns, tw = tp - e[k].window_ns, brute[4] = {0, 0, 0, 0};
+        for (size_t i = 0; i < s->n; i++)
+            if (s->chip[i] == e[k].chip)
+                brute[s->unit[i]] += current_op_avg(&c4, s, i, tp - 1, tp) - current_op_avg(&c4, s, i, tw - 1, tw);
+        size_t listed = 0;
+        for (size_t q = 0; q < e[k].n_causes; q++) {
+            const events_cause *cs = &e[k].causes[q];
+            if (fabs(cs->delta_a - brute[cs->unit]) > 1e-9 * (1 + fabs(brute[cs->unit])))
+                fail_msg("event %zu unit %zu: delta %.12g, brute force %.12g", k, cs->unit, cs->delta_a,
+                         brute[cs->unit]);
+            if (q && fabs(cs->delta_a) > fabs(e[k].causes[q - 1].delta_a))
+                fail_msg("event %zu: causes out of order", k);
+            listed |= (size_t)1 << cs->unit;
+            for (size_t j = 0; j < cs->n_ops; j++) {
+                uint32_t i = cs->ops[j];
+                assert_int_equal(s->unit[i], cs->unit);
+                double own = current_op_avg(&c4, s, i, tp - 1, tp) - current_op_avg(&c4, s, i, tw - 1, tw);
+                assert_true(fabs(own) >= 1e-3 * (1 - 1e-9));
+            }
+        }
+        double weakest = e[k].n_causes ? fabs(e[k].causes[e[k].n_causes - 1].delta_a) : 0;
+        for (size_t u = 0; u < 4; u++) {
+            if (listed >> u & 1u || fabs(brute[u]) < 1e-3) continue;
+            if (e[k].n_causes < EVENTS_MAX_CAUSES || fabs(brute[u]) > weakest * (1 + 1e-9))
+                fail_msg("event %zu: unit %zu (delta %.6g) is not among the causes", k, u, brute[u]);
+        }
+    }
+    current_iter_destroy(it);
+    for (int c = 0; c < 2; c++) pdn_stream_destroy(ps[c]);
+    pdn_model_destroy(m);
+    events_destroy(ev);
+    sio_schedule_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -202,6 +295,7 @@ int main(void)
         cmocka_unit_test(test_didt),
         cmocka_unit_test(test_attribution_and_margin),
         cmocka_unit_test(test_saving),
+        cmocka_unit_test(test_attribution_brute_force),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
