@@ -161,7 +161,8 @@ __attribute__((always_inline)) static inline kink_at kink_place(const current_it
 /* The tile of op i's start. [*lo, *hi) are the bins of the tile found last,
 ** *cur its index: tried first, since a division per op cost more than the
 ** rest of the bucketing. */
-static size_t op_tile(const current_iter *it, size_t i, size_t *lo, size_t *hi, size_t *cur)
+__attribute__((always_inline)) static inline size_t op_tile(const current_iter *it, size_t i, size_t *lo, size_t *hi,
+                                                          size_t *cur)
 {
     size_t kb = kink_bin(it, (double)it->s->start_cyc[i] * it->T);
     if (kb < *lo || kb >= *hi) {
