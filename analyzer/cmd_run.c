@@ -151,25 +151,6 @@ static double attr_window(const sio_rail *rail, double bin_ns)
     return w < bin_ns ? bin_ns : w;
 }
 
-/* Adds the energy of m bins of power pw to *energy_j and raises *peak_w to
-** their peak; returns the bin of the new peak, or m when it did not rise.
-** Not inlined, so that its sums stay in registers: in the walk they are
-** live across calls (no xmm register survives one), and the loop stored and
-** reloaded them from the stack every bin. */
-__attribute__((noinline)) static size_t power_stats(const double *pw, size_t m, double bin_ns, double *energy_j,
-                                                    double *peak_w)
-{
-    double e = *energy_j, pk = *peak_w;
-    size_t at = m;
-    for (size_t k = 0; k < m; k++) {
-        if (pw[k] > pk) { pk = pw[k]; at = k; }
-        e += pw[k] * bin_ns * 1e-9;
-    }
-    *energy_j = e;
-    *peak_w = pk;
-    return at;
-}
-
 /* ---- the walk's tiles, with their droop ------------------------------------
 ** The current map and the PDN convolution of the next tile are computed on a
 ** second thread while this one runs the per-bin passes (events, spectrum,
@@ -396,7 +377,6 @@ int cmd_run(const cmd_opts *o)
         goto fail;
     }
     /* the walk */
-    double peak_w = 0, t_peak_w = 0, energy_j = 0;
     current_tile t;
     size_t n_tiles = tb ? (nbins + tb - 1) / tb : 0, done = 0;
     float *f32 = uf ? malloc(tb * sizeof *f32) : NULL;
@@ -421,9 +401,7 @@ int cmd_run(const cmd_opts *o)
                     for (size_t k = 0; k < m; k++) pw[k] += vdd * i[k];
                 }
             }
-            size_t k_pk = power_stats(pw, m, bin_ns, &energy_j, &peak_w);
-            if (k_pk < m) t_peak_w = (double)(t.b0 + k0 + k_pk) * bin_ns;
-            current_window_push(&cw, pw, m);
+            current_window_push(&cw, pw, m);   /* also the peak bin and the energy */
         }
         if (wf) {
             for (size_t k = 0; k < t.nb; k++) {
@@ -449,6 +427,7 @@ int cmd_run(const cmd_opts *o)
     }
     free(f32);
     feed_close(&feed);
+    const double peak_w = cw.max, t_peak_w = (double)cw.max_at * bin_ns, energy_j = cw.total * bin_ns * 1e-9;
     if (events_finish(ev, s)) goto oom;
     margin_report(c, nch, ev, sp, idle, o->safety_mv, mr);
     /* the summary */

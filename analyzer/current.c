@@ -434,11 +434,13 @@ void current_window_push(current_window *cw, const double *x, size_t n)
     ** fields in registers across the stores to the ring */
     const size_t w = cw->w;
     size_t slot = cw->n_seen % w;   /* one division per piece, not per value */
-    size_t seen = cw->n_seen, peak_end = cw->peak_end;
-    double inv = 1.0 / (double)w, sum = cw->sum, peak = cw->peak;
+    size_t seen = cw->n_seen, peak_end = cw->peak_end, max_at = SIZE_MAX;
+    double inv = 1.0 / (double)w, sum = cw->sum, peak = cw->peak, mx = cw->max, total = cw->total;
     double *ring = cw->ring;
     int any = cw->any;
     for (size_t k = 0; k < n; k++) {
+        if (x[k] > mx) { mx = x[k]; max_at = seen; }
+        total += x[k];
         sum += x[k] - ring[slot];
         ring[slot] = x[k];
         if (++slot == w) slot = 0;
@@ -452,6 +454,8 @@ void current_window_push(current_window *cw, const double *x, size_t n)
             }
         }
     }
+    if (max_at != SIZE_MAX) { cw->max = mx; cw->max_at = max_at; }
+    cw->total = total;
     cw->n_seen = seen;
     cw->peak_end = peak_end;
     cw->sum = sum;

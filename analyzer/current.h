@@ -68,7 +68,9 @@ double current_op_avg(const sio_chip *chip, const sio_schedule *s, size_t i, dou
 /* Peak of the moving average over w consecutive values of a stream, fed in
 ** pieces (the windows may straddle pieces). A window shorter than w at the
 ** start is not a window; if the whole stream is shorter than w, the peak is
-** the average over the stream. */
+** the average over the stream. Also the stream's largest value (the first
+** index where it is) and its total, in the same pass: the walk's power
+** needs all three, and one loop runs their chains of adds side by side. */
 typedef struct current_window {
     size_t w;
     double *ring;         /* the last w values */
@@ -77,6 +79,9 @@ typedef struct current_window {
     double peak;          /* highest full-window average so far */
     size_t peak_end;      /* index (exclusive) where that window ends */
     int any;
+    double max;           /* largest value so far (0 before any) */
+    size_t max_at;        /* its index (the first) */
+    double total;         /* sum of every value so far */
 } current_window;
 int current_window_init(current_window *cw, size_t w);
 void current_window_push(current_window *cw, const double *x, size_t n);

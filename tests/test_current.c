@@ -241,6 +241,13 @@ static void test_window(void **st)
     current_window_push(&w, x, 2);
     current_window_push(&w, x + 2, 5);
     assert_true(fabs(current_window_peak(&w) - 16.0 / 3) < 1e-12);   /* 5 2 9 */
+    /* the largest value, the first index of it, the total */
+    assert_true(w.max == 9 && w.max_at == 3 && w.total == 19);
+    current_window_free(&w);
+    assert_int_equal(current_window_init(&w, 2), 0);
+    double y[] = {4, 7, 7, 1};
+    for (size_t k = 0; k < 4; k++) current_window_push(&w, y + k, 1);
+    assert_true(w.max == 7 && w.max_at == 1 && w.total == 19 && current_window_peak(&w) == 7);
     current_window_free(&w);
     assert_int_equal(current_window_init(&w, 10), 0);
     current_window_push(&w, x, 4);
