@@ -37,9 +37,10 @@ int cmd_is_input(const cmd_opts *o, const sio_chip *c, const char *path);
 ** errno set (ENOTDIR when path exists and is not a folder). */
 int cmd_mkdirs(const char *path);
 /* The `schedule` object of the summaries (check --json and run): the
-** contract's keys plus per-class busy shares and dep counts. NULL when out
-** of memory. */
-json_t *cmd_schedule_json(const sio_chip *c, const sio_schedule *s);
+** contract's keys plus per-class busy shares and dep counts; mk_cyc is the
+** schedule's makespan (sio_schedule_makespan_cyc, which the caller has).
+** NULL when out of memory. */
+json_t *cmd_schedule_json(const sio_chip *c, const sio_schedule *s, int64_t mk_cyc);
 /* Maps a loader status to an exit code. */
 int cmd_exit_for(int sio_rc);
 /* Loads the chip and the schedule named in o; on error prints it and returns

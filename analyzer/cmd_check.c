@@ -71,9 +71,8 @@ int cmd_mkdirs(const char *path)
     return 0;
 }
 
-json_t *cmd_schedule_json(const sio_chip *c, const sio_schedule *s)
+json_t *cmd_schedule_json(const sio_chip *c, const sio_schedule *s, int64_t mk)
 {
-    int64_t mk = sio_schedule_makespan_cyc(s);
     size_t nu = c->n_units, ncl = c->n_classes;
     double *busy = calloc(ncl ? ncl : 1, sizeof *busy);
     size_t *units_of = calloc(ncl ? ncl : 1, sizeof *units_of), *ops_of = calloc(ncl ? ncl : 1, sizeof *ops_of);
@@ -124,7 +123,7 @@ int cmd_check(const cmd_opts *o)
     sio_schedule *s;
     int rc = cmd_load(o, &c, &s);
     if (rc) return rc;
-    json_t *sch = cmd_schedule_json(c, s);
+    json_t *sch = cmd_schedule_json(c, s, sio_schedule_makespan_cyc(s));
     if (!sch) {
         sio_schedule_free(s);
         sio_chip_free(c);

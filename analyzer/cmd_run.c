@@ -268,6 +268,22 @@ static void feed_close(tile_feed *f)
     for (int k = 0; k < 2; k++) { free(f->drop[k]); f->drop[k] = NULL; }
 }
 
+/* The summary's schedule object, on a thread of its own while the events
+** are attributed (one pass over the schedule that needs nothing else). */
+typedef struct sched_job {
+    const sio_chip *c;
+    const sio_schedule *s;
+    int64_t mk;
+    json_t *out;
+} sched_job;
+
+static void *sched_json_run(void *arg)
+{
+    sched_job *j = arg;
+    j->out = cmd_schedule_json(j->c, j->s, j->mk);
+    return NULL;
+}
+
 int cmd_run(const cmd_opts *o)
 {
     sio_chip *c;
@@ -428,13 +444,20 @@ int cmd_run(const cmd_opts *o)
     free(f32);
     feed_close(&feed);
     const double peak_w = cw.max, t_peak_w = (double)cw.max_at * bin_ns, energy_j = cw.total * bin_ns * 1e-9;
-    if (events_finish(ev, s)) goto oom;
-    margin_report(c, nch, ev, sp, idle, o->safety_mv, mr);
-    /* the summary */
-    double mk_cyc = (double)sio_schedule_makespan_cyc(s), mk_ns = mk_cyc / c->clock_ghz;
+    /* the summary (made first: jansson seeds its hashes on the first object,
+    ** before a second thread makes any) */
     summary = json_object();
-    json_t *sj = cmd_schedule_json(c, s), *pj = json_object(), *rj = json_array();
-    if (!sj) goto oom;
+    sched_job sjob = {c, s, sio_schedule_makespan_cyc(s), NULL};
+    pthread_t sjt;
+    int sj_thread = pthread_create(&sjt, NULL, sched_json_run, &sjob) == 0;
+    if (!sj_thread) sched_json_run(&sjob);
+    int ev_bad = events_finish(ev, s);
+    if (sj_thread) pthread_join(sjt, NULL);
+    json_t *sj = sjob.out;
+    if (ev_bad || !sj) { json_decref(sj); goto oom; }
+    margin_report(c, nch, ev, sp, idle, o->safety_mv, mr);
+    double mk_cyc = (double)sjob.mk, mk_ns = mk_cyc / c->clock_ghz;
+    json_t *pj = json_object(), *rj = json_array();
     json_object_set_new(pj, "peak_w", json_real(peak_w));
     json_object_set_new(pj, "t_peak_ns", json_real(t_peak_w));
     json_object_set_new(pj, "avg_w", json_real(mk_ns > 0 ? energy_j / (mk_ns * 1e-9) : 0.0));
