@@ -75,10 +75,21 @@ typedef struct strhash {
     size_t n;
 } strhash;
 
-static uint64_t fnv(const char *s, size_t n, uint64_t salt)
+/* A string's hash, eight bytes at a time (names and ids are short: a
+** multiply per word, not per byte as in FNV), then mixed. */
+static uint64_t str_hash(const char *s, size_t n, uint64_t salt)
 {
-    uint64_t h = 1469598103934665603ull ^ (salt * 0x9e3779b97f4a7c15ull);
-    for (size_t i = 0; i < n; i++) { h ^= (unsigned char)s[i]; h *= 1099511628211ull; }
+    uint64_t h = (1469598103934665603ull ^ (salt * 0x9e3779b97f4a7c15ull)) + n;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, sizeof w);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    uint64_t w = 0;
+    for (size_t k = 0; i + k < n; k++) w |= (uint64_t)(unsigned char)s[i + k] << (8 * k);
+    h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
     h ^= h >> 29;
     h *= 0xbf58476d1ce4e5b9ull;
     return h ^ (h >> 32);
@@ -472,13 +483,13 @@ static int build_chip_hashes(ld *L)
     for (size_t i = 0; i < c->n_units; i++) {
         if ((L->unit_h.n + 1) * 2 > L->unit_h.cap && strhash_grow(&L->unit_h)) return -1;
         const char *nm = c->units[i].name;
-        uint64_t hv = fnv(nm, strlen(nm), 0);
+        uint64_t hv = str_hash(nm, strlen(nm), 0);
         if (strhash_find(&L->unit_h, c, unit_eq, nm, strlen(nm), 0, hv, &w) < 0) strhash_put(&L->unit_h, w, (uint32_t)i, hv);
     }
     for (size_t i = 0; i < c->n_ops; i++) {
         if ((L->op_h.n + 1) * 2 > L->op_h.cap && strhash_grow(&L->op_h)) return -1;
         const char *nm = c->ops[i].name;
-        uint64_t hv = fnv(nm, strlen(nm), c->ops[i].cls);
+        uint64_t hv = str_hash(nm, strlen(nm), c->ops[i].cls);
         if (strhash_find(&L->op_h, c, op_eq, nm, strlen(nm), c->ops[i].cls, hv, &w) < 0)
             strhash_put(&L->op_h, w, (uint32_t)i, hv);
     }
@@ -490,7 +501,7 @@ static int build_chip_hashes(ld *L)
 ** once the whole file is in. */
 static int64_t find_recent(const ld *L, const char *t, size_t n, uint32_t chip)
 {
-    uint64_t hv = fnv(t, n, chip);
+    uint64_t hv = str_hash(t, n, chip);
     uint32_t r = L->recent[(hv >> 40) & (RECENT - 1)];
     return r && id_eq(L, r - 1, t, n, chip) ? (int64_t)r - 1 : -1;
 }
@@ -683,7 +694,7 @@ static void data_field(ld *L, const char *t, size_t n, size_t k)
         pool_add(L, &s->id_pool, &L->pool_len, &L->pool_cap, t, n);
         break;
     case K_UNIT: {
-        int64_t u = strhash_find(&L->unit_h, L->chip, unit_eq, t, n, 0, fnv(t, n, 0), &w);
+        int64_t u = strhash_find(&L->unit_h, L->chip, unit_eq, t, n, 0, str_hash(t, n, 0), &w);
         if (u < 0) {
             fail(L, L->rec_line, k, 0, "unknown unit '%s' (not in chip '%s')", quote_text(t, n, q, sizeof q),
                  L->chip->name);
@@ -774,7 +785,7 @@ static void data_end(ld *L)
     size_t w = 0;
     int64_t o = L->op_too_long ? -1
                                : strhash_find(&L->op_h, L->chip, op_eq, L->op_name, L->op_len, cls,
-                                              fnv(L->op_name, L->op_len, cls), &w);
+                                              str_hash(L->op_name, L->op_len, cls), &w);
     if (o < 0) {
         char q[80];
         fail(L, L->rec_line, L->op_field, 0, "unknown op '%s' for unit '%s' of class %s",
@@ -785,7 +796,7 @@ static void data_end(ld *L)
     s->op[r] = (uint32_t)o;
     /* the id: unique per chip, which check_ids sees to at the end */
     const char *id = s->id_pool + s->id_off[r];
-    uint64_t hv = fnv(id, L->id_len, s->chip[r]);
+    uint64_t hv = str_hash(id, L->id_len, s->chip[r]);
     L->hv[r] = (uint32_t)(hv >> 32);
     L->recent[(hv >> 40) & (RECENT - 1)] = (uint32_t)r + 1;
     s->n = r + 1;
@@ -954,7 +965,7 @@ static int check_ids(ld *L, size_t rows, int resolve)
     for (size_t r = 0; r < rows; r++) c.off[bucket_of(L->hv[r], bits) + 1]++;
     for (size_t q = 0; q < nl; q++) {
         const dep_raw *d = &L->later[q];
-        dhv[q] = (uint32_t)(fnv(L->dep_names + d->name_off, d->name_len, s->chip[d->row]) >> 32);
+        dhv[q] = (uint32_t)(str_hash(L->dep_names + d->name_off, d->name_len, s->chip[d->row]) >> 32);
         c.doff[bucket_of(dhv[q], bits) + 1]++;
         c.found[q] = -1;
     }
