@@ -60,7 +60,7 @@ static const struct { const char *name; enum col_kind kind; int required; } COLS
 #define N_COLS (sizeof COLS / sizeof COLS[0])
 
 
-/* ---- a string -> index hash (open addressing, FNV-1a) ---------------- */
+/* ---- a string -> index hash (open addressing) ------------------------ */
 
 /* A slot holds the entry's index + 1 (0 = empty) in its low 32 bits and 32
 ** bits of its hash in the high ones, so probes and growth rarely touch the
