@@ -44,9 +44,13 @@ struct current_iter {
     double bin_ns, inv_bin, T;   /* T: the clock period (ns) */
     size_t n_bins, tile, n_tiles, next_tile;
     double makespan_ns;
-    size_t *bucket_off;  /* n_tiles + 1 */
-    uint32_t *bucket;    /* op indices by tile of their start; NULL when the
-                         ** file lists them so (op q is bucket entry q) */
+    /* the ops by the tile of their start: either each tile's span of the
+    ** file (first and past-last op of the tile; the ops of other tiles in it
+    ** are skipped), when the file lists them in time order or nearly, or a
+    ** counting sort (bucket, by bucket_off) */
+    size_t *span;        /* 2 x n_tiles, or NULL */
+    size_t *bucket_off;  /* n_tiles + 1, with bucket */
+    uint32_t *bucket;
     pend *pend;
     size_t n_pend, cap_pend;
     arrset rail, die, unit;
@@ -263,20 +267,28 @@ int current_iter_create(const sio_chip *chip, const sio_schedule *s, double bin_
         (with_dies && arrset_init(&it->die, s->n_chips * chip->n_dies, tile_bins)) ||
         (with_units && arrset_init(&it->unit, s->n_chips * chip->n_units, tile_bins)))
         goto oom;
-    /* bucket the ops by the tile of their start: a counting sort, or none
-    ** when the file lists them in tile order (as compilers write them) */
+    /* each tile's span of the file; when the spans add up to little more
+    ** than the file (a schedule in time order, or nearly: ops are listed by
+    ** issue, a few cycles out of order), the walk reads them in place;
+    ** otherwise the ops go through a counting sort. Either way a tile's ops
+    ** come in file order. */
+    it->span = calloc(2 * it->n_tiles + 2, sizeof *it->span);
     it->bucket_off = calloc(it->n_tiles + 2, sizeof *it->bucket_off);
-    if (!it->bucket_off) goto oom;
-    size_t lo = 0, hi = 0, cur = 0, last = 0;
-    int in_order = 1;
+    if (!it->span || !it->bucket_off) goto oom;
+    size_t lo = 0, hi = 0, cur = 0, spans = 0;
     for (size_t i = 0; i < s->n; i++) {
         size_t t = op_tile(it, i, &lo, &hi, &cur);
-        if (t < last) in_order = 0;
-        last = t;
-        it->bucket_off[t + 1]++;
+        if (!it->bucket_off[t + 1]++) it->span[2 * t] = i;
+        it->span[2 * t + 1] = i + 1;
     }
-    for (size_t t = 0; t <= it->n_tiles; t++) it->bucket_off[t + 1] += it->bucket_off[t];
-    if (!in_order) {
+    for (size_t t = 0; t < it->n_tiles; t++) spans += it->span[2 * t + 1] - it->span[2 * t];
+    if (spans <= s->n + s->n / 4) {
+        free(it->bucket_off);
+        it->bucket_off = NULL;
+    } else {
+        free(it->span);
+        it->span = NULL;
+        for (size_t t = 0; t <= it->n_tiles; t++) it->bucket_off[t + 1] += it->bucket_off[t];
         it->bucket = malloc(s->n * sizeof *it->bucket);
         if (!it->bucket) goto oom;
         lo = hi = cur = 0;
@@ -298,6 +310,7 @@ void current_iter_destroy(current_iter *it)
     arrset_free(&it->rail);
     arrset_free(&it->die);
     arrset_free(&it->unit);
+    free(it->span);
     free(it->bucket_off);
     free(it->bucket);
     free(it->pend);
@@ -388,8 +401,12 @@ int current_next(current_iter *it, current_tile *t)
     }
     it->n_pend = keep;
     /* ops that start in this tile */
-    for (size_t q = it->bucket_off[ti]; q < it->bucket_off[ti + 1]; q++) {
+    size_t q0 = it->span ? it->span[2 * ti] : it->bucket_off[ti];
+    size_t q1 = it->span ? it->span[2 * ti + 1] : it->bucket_off[ti + 1];
+    size_t t_lo = 0, t_hi = 0, t_cur = 0;
+    for (size_t q = q0; q < q1; q++) {
         uint32_t i = it->bucket ? it->bucket[q] : (uint32_t)q;
+        if (it->span && op_tile(it, i, &t_lo, &t_hi, &t_cur) != ti) continue;   /* another tile's, in the span */
         kink ks[4];
         unsigned has = op_kinks(it, i, ks);
         for (uint8_t kk = 0; kk < 4; kk++) {

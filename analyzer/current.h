@@ -35,7 +35,7 @@ typedef struct current_tile {
 /* The maps beyond the rails, to ask for in current_iter_create. */
 enum { CURRENT_DIES = 1, CURRENT_UNITS = 2 };
 
-/* Plans the walk: buckets the instructions by tile (O(n), no sort). bin_ns >
+/* Plans the walk: finds each tile's instructions (O(n), no sort). bin_ns >
 ** 0; tile_bins >= 1 (0 picks a default that keeps the tile arrays under
 ** ~256 MB). maps: CURRENT_DIES and/or CURRENT_UNITS (rails are always
 ** made; every other map costs time per kink and per bin). The schedule and
