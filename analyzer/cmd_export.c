@@ -157,8 +157,8 @@ static int export_vcd(const cmd_opts *o, const sio_chip *c, const sio_schedule *
     }
     fprintf(f, "$enddefinitions $end\n");
     current_tile t;
-    int first = 1;
-    while (current_next(it, &t) == 1) {
+    int first = 1, got;
+    while ((got = current_next(it, &t)) == 1) {
         for (size_t k = 0; k < t.nb; k++) {
             int stamped = 0;
             for (size_t ch = 0; ch < nch; ch++)
@@ -179,6 +179,11 @@ static int export_vcd(const cmd_opts *o, const sio_chip *c, const sio_schedule *
             if (first) fprintf(f, "$end\n");
             first = 0;
         }
+    }
+    if (got < 0) {
+        free(last); current_iter_destroy(it);
+        sio_error_set(err, NULL, 0, 0, "analyzer: out of memory");
+        return EXIT_IO;
     }
     /* after the makespan the chips draw nothing */
     fprintf(f, "#%" PRId64 "\n", (int64_t)llround((double)current_n_bins(it) * o->bin_ns * 1e3));
@@ -240,7 +245,8 @@ static int export_perfetto(const cmd_opts *o, const sio_chip *c, const sio_sched
     for (size_t q = 0; q < nch * nr; q++) last[q] = NAN;
     current_tile t;
     size_t in_group = 0, g0 = 0;
-    while (current_next(it, &t) == 1) {
+    int got;
+    while ((got = current_next(it, &t)) == 1) {
         for (size_t k = 0; k < t.nb; k++) {
             if (in_group == 0) g0 = t.b0 + k;
             for (size_t q = 0; q < nch * nr; q++) acc[q] += t.rail_a[q * t.stride + k];
@@ -255,6 +261,11 @@ static int export_perfetto(const cmd_opts *o, const sio_chip *c, const sio_sched
             }
             in_group = 0;
         }
+    }
+    if (got < 0) {
+        free(acc); free(last); current_iter_destroy(it);
+        sio_error_set(err, NULL, 0, 0, "analyzer: out of memory");
+        return EXIT_IO;
     }
     for (size_t q = 0; q < nch * nr; q++)
         fprintf(f, ",\n{\"ph\":\"C\",\"name\":\"%s current_a\",\"pid\":%zu,\"ts\":%.6f,\"args\":{\"current_a\":0}}",

@@ -166,16 +166,18 @@ typedef struct tile_feed {
     double *drop[2];
     current_tile t[2];
     int full[2], end, stop, slot, held;
+    int failed;            /* the iterator ran out of memory */
     pthread_t th;
     pthread_mutex_t mu;
     pthread_cond_t cv;
 } tile_feed;
 
-/* Computes the next tile into slot k; 0 at the end. */
+/* Computes the next tile into slot k; 0 at the end, -1 out of memory. */
 static int feed_fill(tile_feed *f, int k)
 {
     current_tile t;
-    if (current_next(f->it, &t) != 1) return 0;
+    int rc = current_next(f->it, &t);
+    if (rc != 1) return rc;
     /* the iterator keeps this tile's rails while it computes the next one;
     ** its other maps it reuses (with them the feed runs on one thread) */
     if (f->threaded) t.die_a = t.unit_a = NULL;
@@ -196,11 +198,11 @@ static void *feed_thread(void *arg)
         if (stop) break;
         int got = feed_fill(f, k);
         pthread_mutex_lock(&f->mu);
-        if (got) f->full[k] = 1;
-        else f->end = 1;
+        if (got == 1) f->full[k] = 1;
+        else f->end = 1, f->failed = got < 0;
         pthread_cond_broadcast(&f->cv);
         pthread_mutex_unlock(&f->mu);
-        if (!got) break;
+        if (got != 1) break;
     }
     return NULL;
 }
@@ -226,11 +228,13 @@ static int feed_open(tile_feed *f, current_iter *it, pdn_stream **streams, size_
     return 0;
 }
 
-/* The next tile and its droop ([q][bin], row length tb); 0 at the end. */
+/* The next tile and its droop ([q][bin], row length tb); 0 at the end, -1
+** when the iterator ran out of memory. */
 static int feed_next(tile_feed *f, current_tile *t, const double **droop)
 {
     if (!f->threaded) {
-        if (!feed_fill(f, 0)) return 0;
+        int rc = feed_fill(f, 0);
+        if (rc != 1) return rc;
         *t = f->t[0];
         *droop = f->drop[0];
         return 1;
@@ -243,9 +247,9 @@ static int feed_next(tile_feed *f, current_tile *t, const double **droop)
     }
     int k = f->slot;
     while (!f->full[k] && !f->end) pthread_cond_wait(&f->cv, &f->mu);
-    int got = f->full[k];
+    int got = f->full[k], failed = f->failed;
     pthread_mutex_unlock(&f->mu);
-    if (!got) return 0;
+    if (!got) return failed ? -1 : 0;
     *t = f->t[k];
     *droop = f->drop[k];
     f->slot ^= 1;
@@ -398,7 +402,8 @@ int cmd_run(const cmd_opts *o)
     float *f32 = uf ? malloc(tb * sizeof *f32) : NULL;
     if (uf && !f32) goto oom;
     const double *droop;
-    while (feed_next(&feed, &t, &droop) == 1) {
+    int fed;
+    while ((fed = feed_next(&feed, &t, &droop)) == 1) {
         /* the droop of the whole tile came with it (one overlap-save block);
         ** every other pass goes in sub-chunks that stay in cache from one
         ** pass to the next */
@@ -443,6 +448,7 @@ int cmd_run(const cmd_opts *o)
     }
     free(f32);
     feed_close(&feed);
+    if (fed < 0) goto oom;
     const double peak_w = cw.max, t_peak_w = (double)cw.max_at * bin_ns, energy_j = cw.total * bin_ns * 1e-9;
     /* the summary (made first: jansson seeds its hashes on the first object,
     ** before a second thread makes any) */

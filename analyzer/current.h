@@ -52,7 +52,7 @@ size_t current_tile_bins(const current_iter *it);
 ** stays valid until the call after next (the rails of two tiles are kept, so
 ** that one thread may read a tile while another computes the next); die_a
 ** and unit_a until the next call. Returns 1 when a tile was produced, 0 at
-** the end. */
+** the end, -1 when out of memory (the walk cannot go on). */
 int current_next(current_iter *it, current_tile *t);
 
 /* Charge (A*ns) of instruction i: I * (cycles - r) * T. */

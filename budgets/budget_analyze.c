@@ -72,7 +72,8 @@ int budget_analyze(const sio_chip *c, const sio_schedule *s0, const int64_t *sta
     if (!pw || !sys || !droop) goto fail;
     current_tile t;
     size_t b_seen = 0;
-    while (current_next(it, &t) == 1) {
+    int got;
+    while ((got = current_next(it, &t)) == 1) {
         for (size_t k = 0; k < t.nb; k++) sys[k] = 0;
         for (size_t ch = 0; ch < nch; ch++) {
             for (size_t k = 0; k < t.nb; k++) pw[k] = 0;
@@ -102,6 +103,7 @@ int budget_analyze(const sio_chip *c, const sio_schedule *s0, const int64_t *sta
         current_window_push(&cw[nch], sys, t.nb);
         b_seen += t.nb;
     }
+    if (got < 0) goto fail;   /* out of memory (rc is BUDGET_ENOMEM) */
     out->peak_window_w = current_window_peak(&cw[nch]);
     for (size_t ch = 0; ch < nch; ch++) {
         double p = current_window_peak(&cw[ch]);
