@@ -183,13 +183,6 @@ static void close_ev(events_detector *ev, size_t c, size_t r, int kind, size_t b
     o->open = 0;
 }
 
-/* The running state of one rail's pass, in locals of scan. */
-typedef struct scan_state {
-    events_rail_stats st;
-    open_ev od, oi;          /* the open droop and dI/dt events */
-    size_t slot, bins;
-} scan_state;
-
 /* Opens or extends the event o at bin b with value v over its limit. */
 static inline void extend(open_ev *o, size_t b, double v)
 {
@@ -206,22 +199,23 @@ static inline void extend(open_ev *o, size_t b, double v)
 
 /* Bins k0 .. n-1 of a piece, up to the first bin at which an open event
 ** ends (it is left open, and its kinds set in *ends: bit EVENTS_DROOP,
-** bit EVENTS_DIDT); returns the bin after the last one done. No calls in
-** the loop, so that its running values stay in registers (no xmm register
-** survives a call). */
-static size_t scan(const rail_state *s, scan_state *z, const double *i_a, const double *droop_v, size_t b0,
-                   size_t k0, size_t n, double bin_ns, double gb_mv, double didt_lim, unsigned *ends)
+** bit EVENTS_DIDT); returns the bin after the last one done. The rail's
+** statistics, open events and ring slot are read into locals and written
+** back at the end, and the loop makes no calls, so that they stay in
+** registers (no xmm register survives a call). */
+static size_t scan(rail_state *s, const double *i_a, const double *droop_v, size_t b0, size_t k0, size_t n,
+                   double bin_ns, double gb_mv, double didt_lim, unsigned *ends)
 {
     /* each statistic a scalar of its own, the bins of the maxima kept and
     ** turned into times at the end (the same expressions as ever) */
-    events_rail_stats *st = &z->st;
-    double peak_a = z->bins ? st->peak_a : -INFINITY, sum_a = st->sum_a;
+    events_rail_stats *st = &s->st;
+    double peak_a = st->bins ? st->peak_a : -INFINITY, sum_a = st->sum_a;
     double mx_didt = st->max_didt_a_per_ns, mx_d = st->max_droop_v, mn_d = st->min_droop_v;
     size_t b_peak = SIZE_MAX, b_didt = SIZE_MAX, b_d = SIZE_MAX;
-    open_ev od = z->od, oi = z->oi;
+    open_ev od = s->ev[EVENTS_DROOP], oi = s->ev[EVENTS_DIDT];
     const size_t w = s->w;
     const double inv_w = 1.0 / ((double)w * bin_ns), inv_step = 1e3 / HIST_STEP_MV;
-    size_t slot = z->slot, k = k0;
+    size_t slot = s->seen % w, k = k0;
     double *ring = s->ring;
     uint32_t *hist = s->hist, *coarse = s->coarse;
     unsigned e = 0;
@@ -255,10 +249,10 @@ static size_t scan(const rail_state *s, scan_state *z, const double *i_a, const 
     if (b_d != SIZE_MAX) { st->max_droop_v = mx_d; st->t_max_droop_ns = (double)(b_d + 1) * bin_ns; }
     st->sum_a = sum_a;
     st->min_droop_v = mn_d;
-    z->od = od;
-    z->oi = oi;
-    z->slot = slot;
-    z->bins += k - k0;
+    st->bins += k - k0;
+    s->seen += k - k0;
+    s->ev[EVENTS_DROOP] = od;
+    s->ev[EVENTS_DIDT] = oi;
     *ends = e;
     return k;
 }
@@ -273,29 +267,12 @@ int events_push(events_detector *ev, size_t c, size_t r, size_t b0, const double
     /* the guardband as events have always been compared against it
     ** (mV -> V -> mV: it may differ from guardband_mv in the last bit) */
     const double gb_mv = rail->guardband_mv * 1e-3 * 1e3, didt_lim = rail->didt_limit_a_per_ns;
-    scan_state z = {s->st, s->ev[EVENTS_DROOP], s->ev[EVENTS_DIDT], s->seen % s->w, s->st.bins};
     for (size_t k = 0; k < n;) {
         unsigned ends;
-        k = scan(s, &z, i_a, droop_v, b0, k, n, ev->bin_ns, gb_mv, didt_lim, &ends);
-        if (!ends) continue;
-        s->ev[EVENTS_DROOP] = z.od;
-        s->ev[EVENTS_DIDT] = z.oi;
-        for (int kind = 0; kind < 2; kind++) {
-            if (!(ends >> kind & 1u)) continue;
-            s->st.droop_events = z.st.droop_events;   /* close_ev counts in s->st */
-            s->st.didt_events = z.st.didt_events;
-            close_ev(ev, c, r, kind, b0 + k - 1);
-            z.st.droop_events = s->st.droop_events;
-            z.st.didt_events = s->st.didt_events;
-        }
-        z.od = s->ev[EVENTS_DROOP];
-        z.oi = s->ev[EVENTS_DIDT];
+        k = scan(s, i_a, droop_v, b0, k, n, ev->bin_ns, gb_mv, didt_lim, &ends);
+        for (int kind = 0; kind < 2; kind++)
+            if (ends >> kind & 1u) close_ev(ev, c, r, kind, b0 + k - 1);
     }
-    z.st.bins = z.bins;
-    s->st = z.st;
-    s->ev[EVENTS_DROOP] = z.od;
-    s->ev[EVENTS_DIDT] = z.oi;
-    s->seen += n;
     return SIO_OK;
 }
 
