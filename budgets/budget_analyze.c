@@ -99,11 +99,11 @@ int budget_analyze(const sio_chip *c, const sio_schedule *s0, const int64_t *sta
             current_window_push(&cw[ch], pw, t.nb);
             for (size_t k = 0; k < t.nb; k++) sys[k] += pw[k];
         }
-        for (size_t k = 0; k < t.nb; k++) if (sys[k] > out->peak_w) out->peak_w = sys[k];
         current_window_push(&cw[nch], sys, t.nb);
         b_seen += t.nb;
     }
     if (got < 0) goto fail;   /* out of memory (rc is BUDGET_ENOMEM) */
+    out->peak_w = cw[nch].max;   /* the window keeps the largest value too */
     out->peak_window_w = current_window_peak(&cw[nch]);
     for (size_t ch = 0; ch < nch; ch++) {
         double p = current_window_peak(&cw[ch]);
