@@ -140,13 +140,12 @@ __attribute__((always_inline)) static inline unsigned op_kinks(const current_ite
     return 15;
 }
 
-/* floor(tau / bin) clamped at 0; the conversion truncates, which is floor
-** for b >= 1 (floor itself is a libm call without SSE4.1, once per kink) */
-static size_t kink_bin(const current_iter *it, double tau)
-{
-    double b = tau * it->inv_bin;
-    return b < 1 ? 0 : (size_t)b;
-}
+/* floor(b) clamped at 0; the conversion truncates, which is floor for
+** b >= 1 (floor itself is a libm call without SSE4.1, once per kink) */
+static size_t bin_floor(double b) { return b < 1 ? 0 : (size_t)b; }
+
+/* The bin of time tau. */
+static size_t kink_bin(const current_iter *it, double tau) { return bin_floor(tau * it->inv_bin); }
 
 /* Where kink k falls: its bin (at most the last) and the fraction of that
 ** bin after tau, in [0, 1]: one quotient for both. */
@@ -155,7 +154,7 @@ typedef struct kink_at { size_t kb; double after; } kink_at;
 __attribute__((always_inline)) static inline kink_at kink_place(const current_iter *it, const kink *k)
 {
     double b = k->tau_ns * it->inv_bin;
-    kink_at p = {b < 1 ? 0 : (size_t)b, 0.0};
+    kink_at p = {bin_floor(b), 0.0};
     if (p.kb >= it->n_bins) p.kb = it->n_bins - 1;   /* an end exactly at the makespan */
     double f = (double)(p.kb + 1) - b;
     p.after = f < 0 ? 0 : f > 1 ? 1 : f;
