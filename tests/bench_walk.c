@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "current.h"
 #include "events.h"
@@ -74,15 +73,16 @@ int main(int argc, char **argv)
         for (int r = 0; r < reps; r++) {
             events_detector *ev;
             events_create(c, s->n_chips, 1.0, 10000, &attr, idle, &ev);
-            for (size_t k = 0; k < nb; k += PIECE) events_push(ev, 0, 0, k, i_a + k, d_v + k, nb - k < PIECE ? nb - k : PIECE);
+            for (size_t k = 0; k < nb; k += PIECE)
+                events_push(ev, 0, 0, k, i_a + k, d_v + k, nb - k < PIECE ? nb - k : PIECE);
             events_destroy(ev);
         }
-        double t3;
         margin_spectrum *sp;   /* one for the round: its plan is made once per run */
         margin_spectrum_create(s->n_chips, c->n_rails, 1.0, &sp);
-        t3 = bench_now();
+        double t3 = bench_now();
         for (int r = 0; r < reps; r++)
-            for (size_t k = 0; k < nb; k += PIECE) margin_spectrum_push(sp, 0, 0, i_a + k, nb - k < PIECE ? nb - k : PIECE);
+            for (size_t k = 0; k < nb; k += PIECE)
+                margin_spectrum_push(sp, 0, 0, i_a + k, nb - k < PIECE ? nb - k : PIECE);
         margin_spectrum_destroy(sp);
         double t4 = bench_now();
         for (int r = 0; r < reps; r++) {
