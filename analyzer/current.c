@@ -176,22 +176,20 @@ __attribute__((always_inline)) static inline size_t op_tile(const current_iter *
     return *cur < it->n_tiles ? *cur : it->n_tiles ? it->n_tiles - 1 : 0;
 }
 
-/* Adds kink k at p (local bin j = p.kb - tile start) to row r of a. With f
-** the fraction of the bin after tau, the bin averages are: a step h, h f
-** in the bin and h after; a ramp of slope s, s D f^2 / 2 in the bin, then
-** s D (f + 1/2), rising by s D a bin. */
-__attribute__((always_inline)) static inline void add_kink(const current_iter *it, arrset *a, size_t row, size_t j,
-                                                           const kink_at *p, const kink *k)
+/* Adds kink k, with the fraction f of its bin after tau, at local bin j of
+** the row whose difference arrays are dv and ds. The bin averages are: a
+** step h, h f in the bin and h after; a ramp of slope s, s D f^2 / 2 in the
+** bin, then s D (f + 1/2), rising by s D a bin. `step` is a constant where
+** the walk calls it, so each kind gets its own straight code. */
+__attribute__((always_inline)) static inline void deposit(double *dv, double *ds, size_t j, double f, double s,
+                                                          int step, double bin_ns)
 {
-    size_t st = it->tile + 2;
-    double *dv = a->dv + row * st, *ds = a->ds + row * st;
-    double f = p->after;
-    if (k->step) {
-        double x = k->s * f;
+    if (step) {
+        double x = s * f;
         dv[j] += x;
-        dv[j + 1] += k->s - x;
+        dv[j + 1] += s - x;
     } else {
-        double sd = k->s * it->bin_ns;
+        double sd = s * bin_ns;
         double x = 0.5 * sd * f * f;
         dv[j] += x;
         dv[j + 1] += sd * (f + 0.5) - x;
@@ -199,15 +197,76 @@ __attribute__((always_inline)) static inline void add_kink(const current_iter *i
     }
 }
 
-__attribute__((always_inline)) static inline void apply(current_iter *it, size_t i, const kink *k, const kink_at *p,
-                                                        size_t b0)
+/* Adds kink k at p (local bin j = p.kb - tile start) to row r of a. */
+__attribute__((always_inline)) static inline void add_kink(const current_iter *it, arrset *a, size_t row, size_t j,
+                                                           const kink_at *p, const kink *k)
+{
+    size_t st = it->tile + 2;
+    deposit(a->dv + row * st, a->ds + row * st, j, p->after, k->s, k->step, it->bin_ns);
+}
+
+static int push_pend(current_iter *it, uint32_t op, uint8_t k)
+{
+    if (it->n_pend == it->cap_pend) {
+        size_t c = it->cap_pend ? 2 * it->cap_pend : 1024;
+        pend *p = realloc(it->pend, c * sizeof *p);
+        if (!p) return -1;
+        it->pend = p;
+        it->cap_pend = c;
+    }
+    it->pend[it->n_pend].op = op;
+    it->pend[it->n_pend].k = k;
+    it->n_pend++;
+    return 0;
+}
+
+/* The difference arrays (dv in rv, ds in rs) of the rows op i adds to: its
+** rail's, and its die's and unit's when those maps are made; their count. */
+__attribute__((always_inline)) static inline int op_rows(const current_iter *it, size_t i, double **rv, double **rs)
 {
     const sio_unit *u = &it->chip->units[it->s->unit[i]];
-    size_t c = it->s->chip[i];
-    size_t j = p->kb - b0;
-    add_kink(it, &it->rail, c * it->chip->n_rails + u->rail, j, p, k);
-    if (it->with_dies) add_kink(it, &it->die, c * it->chip->n_dies + u->die, j, p, k);
-    if (it->with_units) add_kink(it, &it->unit, c * it->chip->n_units + it->s->unit[i], j, p, k);
+    size_t c = it->s->chip[i], st = it->tile + 2, n = 0, row;
+    row = (c * it->chip->n_rails + u->rail) * st;
+    rv[n] = it->rail.dv + row; rs[n++] = it->rail.ds + row;
+    if (it->with_dies) {
+        row = (c * it->chip->n_dies + u->die) * st;
+        rv[n] = it->die.dv + row; rs[n++] = it->die.ds + row;
+    }
+    if (it->with_units) {
+        row = (c * it->chip->n_units + it->s->unit[i]) * st;
+        rv[n] = it->unit.dv + row; rs[n++] = it->unit.ds + row;
+    }
+    return (int)n;
+}
+
+/* Adds kinks ks[0..nk) of op i (all steps or all ramps, as `step` says) to
+** the tile [b0, b1): those past it wait in the pending list. -1 when that
+** list cannot grow. */
+__attribute__((always_inline)) static inline int put_kinks(current_iter *it, uint32_t i, const kink *ks, unsigned nk,
+                                                           int step, size_t b0, size_t b1)
+{
+    double *rv[3], *rs[3];
+    int nrow = op_rows(it, i, rv, rs);
+    for (unsigned kk = 0; kk < nk; kk++) {
+        kink_at p = kink_place(it, &ks[kk]);
+        if (p.kb < b0) p.kb = b0;   /* cannot happen: starts sort by tile */
+        if (p.kb >= b1) {
+            if (push_pend(it, i, (uint8_t)kk)) return -1;
+            continue;
+        }
+        for (int w = 0; w < nrow; w++) deposit(rv[w], rs[w], p.kb - b0, p.after, ks[kk].s, step, it->bin_ns);
+    }
+    return 0;
+}
+
+/* The kinks of op i in the tile [b0, b1), those past it pending. */
+__attribute__((always_inline)) static inline int op_into_tile(current_iter *it, uint32_t i, size_t b0, size_t b1)
+{
+    kink ks[4];
+    unsigned has = op_kinks(it, i, ks);
+    if (has == 15) return put_kinks(it, i, ks, 4, 0, b0, b1);
+    if (has) return put_kinks(it, i, ks, 2, 1, b0, b1);
+    return 0;
 }
 
 /* ---- set-up ---------------------------------------------------------------- */
@@ -321,21 +380,6 @@ size_t current_tile_bins(const current_iter *it) { return it->tile; }
 
 /* ---- the walk ------------------------------------------------------------- */
 
-static int push_pend(current_iter *it, uint32_t op, uint8_t k)
-{
-    if (it->n_pend == it->cap_pend) {
-        size_t c = it->cap_pend ? 2 * it->cap_pend : 1024;
-        pend *p = realloc(it->pend, c * sizeof *p);
-        if (!p) return -1;
-        it->pend = p;
-        it->cap_pend = c;
-    }
-    it->pend[it->n_pend].op = op;
-    it->pend[it->n_pend].k = k;
-    it->n_pend++;
-    return 0;
-}
-
 /* Idle: unit u draws idle_a over [0, makespan): two steps per unit and chip,
 ** applied when their bin comes up. */
 static void apply_idle(current_iter *it, size_t b0, size_t b1)
@@ -395,27 +439,25 @@ int current_next(current_iter *it, current_tile *t)
         op_kinks(it, e.op, ks);
         k = ks[e.k];
         kink_at p = kink_place(it, &k);
-        if (p.kb < b1) apply(it, e.op, &k, &p, b0);
-        else it->pend[keep++] = e;
+        if (p.kb >= b1) {
+            it->pend[keep++] = e;
+            continue;
+        }
+        double *rv[3], *rs[3];
+        int nrow = op_rows(it, e.op, rv, rs);
+        for (int w = 0; w < nrow; w++) deposit(rv[w], rs[w], p.kb - b0, p.after, k.s, k.step, it->bin_ns);
     }
     it->n_pend = keep;
     /* ops that start in this tile */
     size_t q0 = it->span ? it->span[2 * ti] : it->bucket_off[ti];
     size_t q1 = it->span ? it->span[2 * ti + 1] : it->bucket_off[ti + 1];
-    size_t t_lo = 0, t_hi = 0, t_cur = 0;
-    for (size_t q = q0; q < q1; q++) {
-        uint32_t i = it->bucket ? it->bucket[q] : (uint32_t)q;
-        if (it->span && op_tile(it, i, &t_lo, &t_hi, &t_cur) != ti) continue;   /* another tile's, in the span */
-        kink ks[4];
-        unsigned has = op_kinks(it, i, ks);
-        for (uint8_t kk = 0; kk < 4; kk++) {
-            if (!(has >> kk & 1u)) continue;
-            k = ks[kk];
-            kink_at p = kink_place(it, &k);
-            if (p.kb < b0) p.kb = b0;   /* cannot happen: starts sort by tile */
-            if (p.kb < b1) apply(it, i, &k, &p, b0);
-            else if (push_pend(it, i, kk)) return -1;
-        }
+    if (it->span) {
+        size_t t_lo = 0, t_hi = 0, t_cur = 0;
+        for (size_t q = q0; q < q1; q++)   /* the ops of other tiles in the span are skipped */
+            if (op_tile(it, q, &t_lo, &t_hi, &t_cur) == ti && op_into_tile(it, (uint32_t)q, b0, b1)) return -1;
+    } else {
+        for (size_t q = q0; q < q1; q++)
+            if (op_into_tile(it, it->bucket[q], b0, b1)) return -1;
     }
     apply_idle(it, b0, b1);
     size_t nb = b1 - b0;
