@@ -8,7 +8,9 @@
 ** kind, lag) and resolved at once when they name one of the recent rows
 ** (the usual case), else once the whole file is in. Then every id is checked
 ** to be unique per chip (check_ids, a bucketed pass that stays in cache),
-** the deps for cycles, and the schedule against its own rules.
+** the deps for cycles, and the schedule against its own rules. Ids that are
+** whole numbers rising down the file, as compilers number instructions, are
+** unique without that pass (ids_rising).
 **
 ** A big file is read in two halves at once on two threads (load_split); the
 ** result and any error are those of the one-thread read, to which it falls
@@ -195,6 +197,12 @@ typedef struct ld {
     uint32_t *hv;           /* per row: the high half of the hash of its id and chip (check_ids) */
     size_t id_len;          /* of the record being read */
     int ids_checked;        /* check_ids has run over the whole file */
+    /* ids that are whole numbers rising down the file (as compilers number
+    ** instructions) are unique without a hash: check_ids is skipped then
+    ** (ids_rising) */
+    int id_rising;          /* every id so far, and id_last the latest */
+    int id_any;
+    int64_t id_first, id_last;
     int nul_seen;           /* a NUL byte was in a buffer read so far: fields get checked */
     /* look-ups */
     strhash unit_h, op_h;
@@ -702,6 +710,16 @@ static void data_field(ld *L, const char *t, size_t n, size_t k)
         s->id_off[r] = L->pool_len;
         L->id_len = n;
         pool_add(L, &s->id_pool, &L->pool_len, &L->pool_cap, t, n);
+        if (L->id_rising) {
+            int64_t id;
+            if (parse_u63(t, n, &id) == 0 && (!L->id_any || id > L->id_last)) {
+                if (!L->id_any) L->id_first = id;
+                L->id_last = id;
+                L->id_any = 1;
+            } else {
+                L->id_rising = 0;
+            }
+        }
         break;
     case K_UNIT: {
         int64_t u = strhash_find(&L->unit_h, L->chip, unit_eq, t, n, 0, str_hash(t, n, 0), &w);
@@ -1029,6 +1047,44 @@ static int check_ids(ld *L, size_t rows, int resolve)
 done:
     free(c.row); free(c.off); free(c.dep); free(c.doff); free(c.found); free(c.slot); free(dhv);
     return rc;
+}
+
+/* The whole check of check_ids when the ids rise (id_rising): unique, since
+** distinct numbers are distinct strings; the later deps found by bisection
+** over the rows' numbers. 1 when done, 0 when a dep is not found that way
+** (check_ids then names it, as it would have). */
+static int ids_rising(ld *L)
+{
+    sio_schedule *s = L->s;
+    int64_t *found = malloc((L->n_later ? L->n_later : 1) * sizeof *found);
+    if (!found) return 0;
+    for (size_t q = 0; q < L->n_later; q++) {
+        const dep_raw *d = &L->later[q];
+        const char *nm = L->dep_names + d->name_off;
+        int64_t want, v;
+        found[q] = -1;
+        if (parse_u63(nm, d->name_len, &want) != 0) break;
+        size_t lo = 0, hi = s->n;   /* the first row whose id is >= want */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            const char *t = s->id_pool + s->id_off[mid];
+            if (parse_u63(t, strlen(t), &v) != 0) { lo = hi = s->n; break; }
+            if (v < want) lo = mid + 1;
+            else hi = mid;
+        }
+        if (lo == s->n || s->chip[lo] != s->chip[d->row] || !name_is(s->id_pool + s->id_off[lo], nm, d->name_len))
+            break;
+        found[q] = (int64_t)lo;
+    }
+    int ok = 1;
+    for (size_t q = 0; q < L->n_later && ok; q++) ok = found[q] >= 0;
+    for (size_t q = 0; q < L->n_later && ok; q++) {
+        const dep_raw *d = &L->later[q];
+        s->dep_src[d->d] = (uint32_t)found[q];
+        if ((size_t)found[q] > d->row) L->down = 1;
+    }
+    free(found);
+    return ok;
 }
 
 /* Kahn's algorithm over the dep graph; on a cycle, walks it to name it. */
@@ -1465,6 +1521,7 @@ static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t siz
     L2->n_kind = L->n_kind;
     L2->line = (uint32_t)lines1;
     L2->at_line_start = 1;
+    L2->id_rising = L->id_rising;
     L2->recent = calloc(RECENT, sizeof *L2->recent);
     L2->unit_h = L->unit_h;
     L2->op_h = L->op_h;
@@ -1533,6 +1590,12 @@ static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t siz
     L->line = L2->line;
     L->rec_line = L2->rec_line;
     L->down |= L2->down;
+    L->id_rising = L->id_rising && L2->id_rising && (!L->id_any || !L2->id_any || L2->id_first > L->id_last);
+    if (L2->id_any) {
+        if (!L->id_any) L->id_first = L2->id_first;
+        L->id_last = L2->id_last;
+        L->id_any = 1;
+    }
     s->n = s2->n;
     if (s2->n_chips > s->n_chips) s->n_chips = s2->n_chips;
     s->split = 1;
@@ -1564,6 +1627,7 @@ static int load(const sio_chip *chip, const char *path, sio_schedule **out, sio_
     L.in_header = 1;
     L.at_line_start = 1;
     L.split_row = SIZE_MAX;
+    L.id_rising = 1;
     sio_schedule *s = calloc(1, sizeof *s);
     if (!s || !(s->path = strdup(path))) {
         free(s);
@@ -1622,7 +1686,7 @@ static int load(const sio_chip *chip, const char *path, sio_schedule **out, sio_
         s->dep_off[s->n] = L.n_dr;
         s->n_deps = L.n_dr;
         L.ids_checked = 1;
-        check_ids(&L, s->n, 1);
+        if (!L.id_rising || !ids_rising(&L)) check_ids(&L, s->n, 1);
     }
     if (!L.rc) check_cycles(&L);
     if (!L.rc) {

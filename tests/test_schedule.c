@@ -444,6 +444,67 @@ static void test_split_loads(void **st)
     free(text);
 }
 
+/* text with every id "rN" made "N": ids that rise down the file, which
+** skip the hashed id check (ids_rising in sio_schedule.c) */
+static char *numeric_ids(const char *text)
+{
+    char *o = malloc(strlen(text) + 1), *q = o;
+    assert_non_null(o);
+    for (const char *c = text; *c; c++)
+        if (!(*c == 'r' && c[1] >= '0' && c[1] <= '9')) *q++ = *c;
+    *q = 0;
+    return o;
+}
+
+/* Rising numeric ids: the same schedule and the same errors as any other
+** ids, whole and split; forward deps resolved, and the cases where a dep
+** looks like a number but names no id. */
+static void test_rising_ids(void **st)
+{
+    (void)st;
+    static const enum split_case cases[] = {SC_PLAIN, SC_CRLF, SC_CYCLE, SC_DUP_ACROSS, SC_UNKNOWN_DEP,
+                                            SC_SELF_DEP, SC_BAD_UNIT_AFTER_DUP};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char *named = split_text(cases[k], 6000), *text = numeric_ids(named);
+        char *p = write_file("rising.csv", text);
+        sio_schedule *a = NULL, *b = NULL, *r = NULL;
+        sio_error ea, eb, er;
+        int ra = load_with(p, SIZE_MAX, &a, &ea), rb = load_with(p, 0, &b, &eb);
+        char *pn = write_file("named.csv", named);
+        int rr = load_with(pn, SIZE_MAX, &r, &er);
+        if (ra != rb || ra != rr) fail_msg("case %d: rc %d whole, %d split, %d with names", cases[k], ra, rb, rr);
+        if (ra == SIO_OK) {
+            assert_same_schedule(a, b);
+            assert_int_equal(a->n_deps, r->n_deps);
+            assert_memory_equal(a->dep_src, r->dep_src, a->n_deps * sizeof *a->dep_src);
+            assert_memory_equal(a->dep_off, r->dep_off, (a->n + 1) * sizeof *a->dep_off);
+        } else {
+            assert_string_equal(ea.text, eb.text);
+            assert_int_equal(ea.line, er.line);   /* the same line as with names (the columns move) */
+        }
+        sio_schedule_free(a);
+        sio_schedule_free(b);
+        sio_schedule_free(r);
+        free(text);
+        free(named);
+    }
+    /* a dep on a row further down, found by bisection */
+    sio_schedule *s = load_ok("id,unit,op,start,cycles,deps\n1,U0,run,5,1,3\n2,U1,run,0,1,\n3,U1,run,1,2,\n");
+    assert_int_equal(s->n_deps, 1);
+    assert_int_equal(s->dep_src[0], 2);
+    sio_schedule_free(s);
+    expect_error("id,unit,op,start,cycles,deps\n1,U0,run,5,1,03\n2,U1,run,0,1,\n3,U1,run,1,2,\n",
+                 "2:14: dep on unknown id '03' (no such id on chip 0)");
+    expect_error("id,unit,op,start,cycles,deps\n1,U0,run,5,1,7\n2,U1,run,0,1,\n3,U1,run,1,2,\n",
+                 "2:14: dep on unknown id '7' (no such id on chip 0)");
+    expect_error("id,unit,op,start,cycles,deps,chip\n1,U0,run,5,1,3,0\n2,U1,run,0,1,,0\n3,U1,run,1,2,,1\n",
+                 "2:14: dep on unknown id '3' (no such id on chip 0)");
+    expect_error("id,unit,op,start,cycles,deps\n1,U0,run,0,1,2+0\n2,U1,run,0,1,1+0\n",
+                 "2:14: dependency cycle: '1' <- '2' <- '1'");
+    expect_error("id,unit,op,start,cycles\n1,U0,run,0,1\n2,U1,run,0,1\n2,V0,go,0,1\n",
+                 "4:1: duplicate id '2' on chip 0 (first on line 3)");
+}
+
 /* sio_copy_release: the destination gets every byte (several pieces, odd
 ** offsets and a length that is no whole number of pages), and the
 ** source's whole pages are given back (they read as zeros). */
@@ -477,6 +538,7 @@ int main(void)
         cmocka_unit_test(test_writer_roundtrip),
         cmocka_unit_test(test_streaming),
         cmocka_unit_test(test_split_loads),
+        cmocka_unit_test(test_rising_ids),
         cmocka_unit_test(test_copy_release),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
