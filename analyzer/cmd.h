@@ -43,6 +43,8 @@ int cmd_mkdirs(const char *path);
 json_t *cmd_schedule_json(const sio_chip *c, const sio_schedule *s, int64_t mk_cyc);
 /* Maps a loader status to an exit code. */
 int cmd_exit_for(int sio_rc);
+/* Seconds on the monotonic clock. */
+double cmd_now(void);
 /* Loads the chip and the schedule named in o; on error prints it and returns
 ** the exit code (chip and schedule are then NULL). */
 int cmd_load(const cmd_opts *o, sio_chip **chip, sio_schedule **sched);

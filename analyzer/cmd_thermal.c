@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cmd.h"
 #include "thermal.h"
@@ -78,17 +77,10 @@ static int ushare_cmp(const void *a, const void *b)
     return x->w > y->w ? -1 : x->w < y->w;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 int cmd_thermal(const cmd_opts *o, const sio_chip *c, const sio_schedule *s, json_t *summary, run_outputs *ro,
                 sio_error *err)
 {
-    double t_start = now_s();
+    double t_start = cmd_now();
     tctx t = {.o = o, .c = c, .s = s, .ro = ro, .err = err};
     const sio_thermal *th = &c->thermal;
     t.nx = o->grid[0] ? o->grid[0] : th->grid[0];
@@ -345,7 +337,7 @@ int cmd_thermal(const cmd_opts *o, const sio_chip *c, const sio_schedule *s, jso
     jdies = NULL;
     json_object_set_new(jt, "hotspots", json_integer((json_int_t)n_hot));
     json_object_set_new(jt, "stacked_hotspots", json_integer((json_int_t)n_stacked));
-    json_object_set_new(jt, "compute_s", json_real(now_s() - t_start));
+    json_object_set_new(jt, "compute_s", json_real(cmd_now() - t_start));
     json_object_set_new(summary, "thermal", jt);
     jt = NULL;
     if (over_limit && o->strict) exit_code = EXIT_LIMIT;
