@@ -176,6 +176,8 @@ static void test_errors(void **st)
                  "4:10: unit 'U0' on chip 0 runs 'a' (cycles 10-14) and 'c' (cycles 12-13) at once");
     expect_error("id,unit,op,start,cycles\na,U0,run,0,4,9\n", "2:14: row has more fields than the header's 5");
     expect_error("id,unit,op,start,cycles\na,U0,run,0\n", "2:11: row has 4 fields, the header 5");
+    /* the last record, one field and no line end: read by csv_fini */
+    expect_error("id,unit,op,start,cycles\na,U0,run,0,1\n\nzzz", "4:4: row has 1 fields, the header 5");
     expect_error("id,unit,op,start,cycles\na,U0,r\"un,0,1\n",
                  "2:7: malformed quoted field (a quote inside a field must be doubled)");
     expect_error("id,unit,op,start,cycles,deps\na,U0,run,0,4,\nb,U1,run,9,1,a=-2\n",
@@ -505,6 +507,95 @@ static void test_rising_ids(void **st)
                  "4:1: duplicate id '2' on chip 0 (first on line 3)");
 }
 
+/* A file of some 5.3 MB, past five of the loader's 1 MiB buffers: the
+** second buffer holds a quoted field, the third blank lines and lines of
+** spaces, the fifth ends in the leading spaces of a row. The rows that
+** straddle the other edges have the edge inside their id. Every row's line
+** must be its line in the file, whole and split, and an error in a
+** straddling row must point at it. bad_row: the row whose unit is made
+** unknown, or SIZE_MAX; straddle gets the straddling rows, *lines each
+** row's line. */
+#define LONG_EDGES 5
+static char *long_text(size_t bad_row, size_t straddle[LONG_EDGES], uint32_t **lines, size_t *n_rows)
+{
+    sb b = {0};
+    sb_printf(&b, "id,unit,op,start,cycles,note\n");
+    uint32_t line = 1;
+    size_t n = 0, cap = 1 << 18, next = 0;
+    const size_t MiB = (size_t)1 << 20;
+    uint32_t *ln = malloc(cap * sizeof *ln);
+    assert_non_null(ln);
+    while (b.n < 5 * MiB + 300000) {
+        size_t edge = (next + 1) * MiB;
+        char id[64];
+        if (next < LONG_EDGES && b.n + 40 > edge) {   /* this row crosses the edge: inside its id */
+            size_t len = edge - b.n + 2;
+            assert_true(len < sizeof id - 12);
+            memset(id, next == 4 ? ' ' : 'x', len);   /* the last: spaces before the id */
+            snprintf(id + len - 1, sizeof id - len + 1, "%s%zu", next == 4 ? "r" : "", n);
+            straddle[next++] = n;
+        } else {
+            snprintf(id, sizeof id, "r%zu", n);
+        }
+        const char *note = b.n > MiB + MiB / 2 && b.n < MiB + MiB / 2 + 200 ? "\"a, quoted\"" : "plain";
+        assert_true(n < cap);
+        ln[n] = ++line;
+        sb_printf(&b, "%s,%s,run,%zu,1,%s\n", id, n == bad_row ? "NOPE" : n % 2 ? "U1" : "U0", n / 2, note);
+        n++;
+        int blanks = b.n > 2 * MiB + 100 && b.n < 3 * MiB - 100;
+        if (blanks && n % 997 == 0) { sb_printf(&b, "\n"); line++; }
+        if (blanks && n % 1999 == 0) { sb_printf(&b, "   \t \n"); line++; }
+    }
+    *lines = ln;
+    *n_rows = n;
+    return b.p;
+}
+
+/* The bytes of the first field of line `line` of text. */
+static size_t first_field_len(const char *text, uint32_t line)
+{
+    const char *q = text;
+    for (uint32_t l = 1; l < line; l++) q = strchr(q, '\n') + 1;
+    return strcspn(q, ",");
+}
+
+static void test_long_file_lines(void **st)
+{
+    (void)st;
+    size_t straddle[LONG_EDGES], n;
+    uint32_t *ln;
+    char *text = long_text(SIZE_MAX, straddle, &ln, &n);
+    char *p = write_file("long.csv", text);
+    for (int split = 0; split < 2; split++) {
+        sio_schedule *s = NULL;
+        sio_error err;
+        if (load_with(p, split ? 0 : SIZE_MAX, &s, &err)) fail_msg("%s", err.text);
+        assert_int_equal(s->n, n);
+        for (size_t r = 0; r < n; r++)
+            if (s->line[r] != ln[r]) fail_msg("split %d: row %zu on line %u, read as %u", split, r, ln[r], s->line[r]);
+        sio_schedule_free(s);
+    }
+    free(text);
+    for (int k = 0; k < LONG_EDGES; k++) {
+        size_t row = straddle[k], m;
+        uint32_t *ln2;
+        size_t st2[LONG_EDGES];
+        text = long_text(row, st2, &ln2, &m);
+        p = write_file("long.csv", text);
+        char want[96];
+        snprintf(want, sizeof want, ":%u:%zu: unknown unit 'NOPE'", ln2[row], first_field_len(text, ln2[row]) + 2);
+        for (int split = 0; split < 2; split++) {
+            sio_schedule *s = NULL;
+            sio_error err;
+            assert_int_equal(load_with(p, split ? 0 : SIZE_MAX, &s, &err), SIO_EINPUT);
+            if (!strstr(err.text, want)) fail_msg("edge %d split %d: got '%s', want '%s'", k, split, err.text, want);
+        }
+        free(ln2);
+        free(text);
+    }
+    free(ln);
+}
+
 /* sio_copy_release: the destination gets every byte (several pieces, odd
 ** offsets and a length that is no whole number of pages), and the
 ** source's whole pages are given back (they read as zeros). */
@@ -539,6 +630,7 @@ int main(void)
         cmocka_unit_test(test_streaming),
         cmocka_unit_test(test_split_loads),
         cmocka_unit_test(test_rising_ids),
+        cmocka_unit_test(test_long_file_lines),
         cmocka_unit_test(test_copy_release),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
