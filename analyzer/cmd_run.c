@@ -492,7 +492,7 @@ int cmd_run(const cmd_opts *o)
     /* the summary (made first: jansson seeds its hashes on the first object,
     ** before a second thread makes any) */
     summary = json_object();
-    sched_job sjob = {c, s, sio_schedule_makespan_cyc(s), NULL};
+    sched_job sjob = {c, s, current_makespan_cyc(it), NULL};
     pthread_t sjt;
     int sj_thread = pthread_create(&sjt, NULL, sched_json_run, &sjob) == 0;
     if (!sj_thread) sched_json_run(&sjob);

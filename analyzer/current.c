@@ -19,6 +19,7 @@
 #include "current.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +45,7 @@ struct current_iter {
     double bin_ns, inv_bin, T;   /* T: the clock period (ns) */
     size_t n_bins, tile, n_tiles, next_tile;
     double makespan_ns;
+    int64_t makespan_cyc;
     /* the ops by the tile of their start: either each tile's span of the
     ** file (first and past-last op of the tile; the ops of other tiles in it
     ** are skipped), when the file lists them in time order or nearly, or a
@@ -287,6 +289,57 @@ static void arrset_free(arrset *a)
     free(a->dv); free(a->ds); free(a->out); free(a->out2); free(a->level); free(a->slope);
 }
 
+/* Counts the ops of rows [i0, i1) per tile (count[t + 1]) and the span of
+** the file they lie in (span[2t], span[2t + 1]; set where the count is not
+** zero). */
+size_t current_split_min_ops = (size_t)1 << 20;
+
+typedef struct tile_count { const current_iter *it; size_t i0, i1, *count, *span; } tile_count;
+
+static void *count_tiles(void *arg)
+{
+    tile_count *j = arg;
+    size_t lo = 0, hi = 0, cur = 0;
+    for (size_t i = j->i0; i < j->i1; i++) {
+        size_t t = op_tile(j->it, i, &lo, &hi, &cur);
+        if (!j->count[t + 1]++) j->span[2 * t] = i;
+        j->span[2 * t + 1] = i + 1;
+    }
+    return NULL;
+}
+
+/* it->bucket_off[t + 1] and it->span of every tile (both zeroed): a big
+** schedule in two halves at once, the second's counts and spans merged
+** after. -1 out of memory. */
+static int tile_ops(current_iter *it)
+{
+    size_t n = it->s->n, nt = it->n_tiles;
+    tile_count a = {it, 0, n, it->bucket_off, it->span}, b = {it, n, n, NULL, NULL};
+    pthread_t th;
+    int two = 0;
+    if (n >= current_split_min_ops && n >= 2) {
+        b.count = calloc(nt + 2, sizeof *b.count);
+        b.span = calloc(2 * nt + 2, sizeof *b.span);
+        if (!b.count || !b.span) { free(b.count); free(b.span); return -1; }
+        a.i1 = b.i0 = n / 2;
+        two = pthread_create(&th, NULL, count_tiles, &b) == 0;
+        if (!two) a.i1 = n;
+    }
+    count_tiles(&a);
+    if (two) {
+        pthread_join(th, NULL);
+        for (size_t t = 0; t < nt; t++) {
+            if (!b.count[t + 1]) continue;
+            if (!a.count[t + 1]) it->span[2 * t] = b.span[2 * t];
+            it->span[2 * t + 1] = b.span[2 * t + 1];
+            it->bucket_off[t + 1] += b.count[t + 1];
+        }
+    }
+    free(b.count);
+    free(b.span);
+    return 0;
+}
+
 int current_iter_create(const sio_chip *chip, const sio_schedule *s, double bin_ns, size_t tile_bins,
                         unsigned maps, current_iter **out, sio_error *err)
 {
@@ -301,12 +354,13 @@ int current_iter_create(const sio_chip *chip, const sio_schedule *s, double bin_
     int with_units = (maps & CURRENT_UNITS) != 0, with_dies = (maps & CURRENT_DIES) != 0;
     it->with_units = with_units;
     it->with_dies = with_dies;
-    it->makespan_ns = (double)sio_schedule_makespan_cyc(s) * it->T;
+    it->makespan_cyc = sio_schedule_makespan_cyc(s);
+    it->makespan_ns = (double)it->makespan_cyc * it->T;
     double nb = ceil(it->makespan_ns / bin_ns - 1e-9);
     if (!(nb <= 1099511627776.0)) {   /* 2^40 bins: 18 minutes at 1 ns */
-        free(it);
         sio_error_set(err, s->path, 0, 0, "a timeline of %.3g ns is %.3g bins of %g ns, more than 2^40: use a larger "
-                      "--bin-ns", (double)sio_schedule_makespan_cyc(s) / chip->clock_ghz, nb, bin_ns);
+                      "--bin-ns", (double)it->makespan_cyc / chip->clock_ghz, nb, bin_ns);
+        free(it);
         return SIO_EINPUT;
     }
     it->n_bins = nb > 0 ? (size_t)nb : 0;
@@ -333,12 +387,8 @@ int current_iter_create(const sio_chip *chip, const sio_schedule *s, double bin_
     it->span = calloc(2 * it->n_tiles + 2, sizeof *it->span);
     it->bucket_off = calloc(it->n_tiles + 2, sizeof *it->bucket_off);
     if (!it->span || !it->bucket_off) goto oom;
+    if (tile_ops(it)) goto oom;
     size_t lo = 0, hi = 0, cur = 0, spans = 0;
-    for (size_t i = 0; i < s->n; i++) {
-        size_t t = op_tile(it, i, &lo, &hi, &cur);
-        if (!it->bucket_off[t + 1]++) it->span[2 * t] = i;
-        it->span[2 * t + 1] = i + 1;
-    }
     for (size_t t = 0; t < it->n_tiles; t++) spans += it->span[2 * t + 1] - it->span[2 * t];
     if (spans <= s->n + s->n / 4) {
         free(it->bucket_off);
@@ -377,6 +427,7 @@ void current_iter_destroy(current_iter *it)
 
 size_t current_n_bins(const current_iter *it) { return it->n_bins; }
 size_t current_tile_bins(const current_iter *it) { return it->tile; }
+int64_t current_makespan_cyc(const current_iter *it) { return it->makespan_cyc; }
 
 /* ---- the walk ------------------------------------------------------------- */
 

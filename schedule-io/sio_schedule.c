@@ -1446,6 +1446,33 @@ static intmax_t count_lines(int fd, off_t from, off_t to, char *buf)
     return n;
 }
 
+typedef struct count_job { int fd; off_t from, to; char *buf; intmax_t n; } count_job;
+
+static void *count_job_run(void *arg)
+{
+    count_job *j = arg;
+    j->n = count_lines(j->fd, j->from, j->to, j->buf);
+    return NULL;
+}
+
+/* count_lines, the second half of the range on a thread of its own (it is
+** the one step of a split load that one thread does while the other
+** waits). */
+static intmax_t count_lines_two(int fd, off_t from, off_t to, char *buf)
+{
+    off_t mid = from + (to - from) / 2;
+    count_job j = {fd, mid, to, malloc(CHUNK), -1};
+    pthread_t t;
+    if (!j.buf || pthread_create(&t, NULL, count_job_run, &j) != 0) {
+        free(j.buf);
+        return count_lines(fd, from, to, buf);
+    }
+    intmax_t n = count_lines(fd, from, mid, buf);
+    pthread_join(t, NULL);
+    free(j.buf);
+    return n < 0 || j.n < 0 ? -1 : n + j.n;
+}
+
 /* Offset just past the first line end at or after `at`, or -1. */
 static off_t line_after(int fd, off_t at, off_t size, char *buf)
 {
@@ -1477,7 +1504,7 @@ static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t siz
     sio_schedule *s = L->s;
     off_t split = line_after(fd, size / 2, size, buf);
     if (split <= head || split >= size || L->in_header || s->n <= 16) return 1;
-    intmax_t nl1 = count_lines(fd, head, split, buf);
+    intmax_t nl1 = count_lines_two(fd, head, split, buf);
     if (nl1 < 0) return 1;
     /* rows of the first half at most; the line where the second starts */
     size_t rows1 = s->n + (size_t)nl1 - (!L->at_line_start && !L->rec_open ? 1u : 0u);

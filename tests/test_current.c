@@ -209,7 +209,8 @@ static sio_schedule *reordered(const size_t *ord, size_t n)
 /* The same ops listed unit by unit (the iterator sorts them by tile), in
 ** start order and nearly so, some neighbours swapped (it reads each tile's
 ** span of the file in place, skipping the ops of the tile next door) give
-** the same maps, whatever the tile. */
+** the same maps, whatever the tile, and whether the ops are counted per
+** tile in one piece or two (current_split_min_ops). */
 static void test_file_order(void **st)
 {
     (void)st;
@@ -232,9 +233,11 @@ static void test_file_order(void **st)
             double *a = calloc(4 * nbins, sizeof *a), *b = calloc(4 * nbins, sizeof *b);
             sched = s1;
             walk(bins[bi], tiles[ti], 1, a, nbins);
-            for (int v = 0; v < 2; v++) {
-                sched = v ? s3 : s2;
+            for (int v = 0; v < 6; v++) {   /* each order with the ops counted in one piece and in two */
+                sched = v % 3 == 0 ? s1 : v % 3 == 1 ? s2 : s3;
+                current_split_min_ops = v < 3 ? SIZE_MAX : 0;
                 walk(bins[bi], tiles[ti], 1, b, nbins);
+                current_split_min_ops = (size_t)1 << 20;
                 for (size_t k = 0; k < 4 * nbins; k++)
                     if (fabs(a[k] - b[k]) > 1e-9 * (1 + fabs(a[k])))   /* the sums run in another order */
                         fail_msg("order %d bin %g tile %zu: %zu: %.17g vs %.17g", v, bins[bi], tiles[ti], k, a[k],
