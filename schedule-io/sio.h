@@ -188,7 +188,11 @@ int64_t sio_schedule_makespan_cyc(const sio_schedule *s);
 /* Checks deps (all three kinds), dependency cycles and one-op-at-a-time per
 ** unit for the given starts (start_cyc may be s->start_cyc or a re-timed
 ** copy). Returns SIO_OK, or SIO_EINPUT with the first broken rule in *err
-** (positioned at the offending record). */
+** (positioned at the offending record): a broken dep before a busy unit.
+** From sio_verify_two_min instructions on (default 2^20; tests lower it)
+** the deps and the units are checked at once on two threads, with the same
+** result. */
+extern size_t sio_verify_two_min;
 int sio_schedule_verify(const sio_chip *chip, const sio_schedule *s,
                         const int64_t *start_cyc, sio_error *err);
 

@@ -1178,9 +1178,9 @@ static int verify_fail(const sio_schedule *s, sio_error *err, size_t i, int col,
     return SIO_EINPUT;
 }
 
-int sio_schedule_verify(const sio_chip *chip, const sio_schedule *s, const int64_t *st, sio_error *err)
+/* Deps of all three kinds: the first broken one in file order. */
+static int verify_deps(const sio_schedule *s, const int64_t *st, sio_error *err)
 {
-    /* deps of all three kinds */
     for (size_t i = 0; i < s->n; i++) {
         for (size_t d = s->dep_off[i]; d < s->dep_off[i + 1]; d++) {
             size_t j = s->dep_src[d];
@@ -1206,8 +1206,13 @@ int sio_schedule_verify(const sio_chip *chip, const sio_schedule *s, const int64
             }
         }
     }
-    /* one op at a time per unit: one pass when each unit's ops come in start
-    ** order in the file (the usual case), else bucket by unit and sort */
+    return SIO_OK;
+}
+
+/* One op at a time per unit: one pass when each unit's ops come in start
+** order in the file (the usual case), else bucket by unit and sort. */
+static int verify_units(const sio_chip *chip, const sio_schedule *s, const int64_t *st, sio_error *err)
+{
     size_t nu = chip->n_units, slots = s->n_chips * nu;
     unit_last *last = malloc((slots ? slots : 1) * sizeof *last);
     if (!last) { sio_error_set(err, s->path, 0, 0, "out of memory"); return SIO_ENOMEM; }
@@ -1264,6 +1269,35 @@ int sio_schedule_verify(const sio_chip *chip, const sio_schedule *s, const int64
     free(off);
     free(idx);
     return rc;
+}
+
+size_t sio_verify_two_min = (size_t)1 << 20;
+
+typedef struct deps_job { const sio_schedule *s; const int64_t *st; sio_error err; int rc; } deps_job;
+
+static void *deps_job_run(void *arg)
+{
+    deps_job *j = arg;
+    j->rc = verify_deps(j->s, j->st, &j->err);
+    return NULL;
+}
+
+/* A broken dep wins over a busy unit, wherever each is; a big schedule has
+** its two checks made at once. */
+int sio_schedule_verify(const sio_chip *chip, const sio_schedule *s, const int64_t *st, sio_error *err)
+{
+    deps_job j = {s, st, {0}, SIO_OK};
+    pthread_t t;
+    if (s->n < sio_verify_two_min || pthread_create(&t, NULL, deps_job_run, &j) != 0) {
+        int rc = verify_deps(s, st, err);
+        return rc ? rc : verify_units(chip, s, st, err);
+    }
+    sio_error ue;
+    int urc = verify_units(chip, s, st, &ue);
+    pthread_join(t, NULL);
+    if (j.rc) { *err = j.err; return j.rc; }
+    if (urc) *err = ue;
+    return urc;
 }
 
 /* ---- the public entry points ------------------------------------------ */

@@ -191,6 +191,30 @@ static void test_errors(void **st)
                  "2:14: 'chip' must be a whole number from 0 to 65535, not 'x'");
 }
 
+/* The deps and the units checked one after the other and at once: the same
+** answer, a broken dep first wherever it is. */
+static void test_verify_two(void **st)
+{
+    (void)st;
+    sio_schedule *s = load_ok("id,unit,op,start,cycles,deps\na,U0,run,0,4,\nb,U0,run,4,2,\nc,U1,run,0,9,\n"
+                              "d,U1,run,9,1,c\ne,V0,go,2,3,a+2\n");
+    /* 0: valid; 1: U0 busy (b at 3); 2: that and d before c ends; 3: e breaks a+2 only */
+    const int64_t starts[4][5] = {{0, 4, 0, 9, 2}, {0, 3, 0, 9, 2}, {0, 3, 0, 8, 2}, {0, 4, 0, 9, 1}};
+    const char *want[4] = {NULL, "unit 'U0' on chip 0 is busy", "start 8 breaks dep on 'c'", "start 1 breaks dep 'a+2'"};
+    size_t keep = sio_verify_two_min;
+    for (int two = 0; two < 2; two++) {
+        sio_verify_two_min = two ? 0 : SIZE_MAX;
+        for (int k = 0; k < 4; k++) {
+            sio_error err;
+            int rc = sio_schedule_verify(&chip, s, starts[k], &err);
+            assert_int_equal(rc, want[k] ? SIO_EINPUT : SIO_OK);
+            if (want[k] && !strstr(err.text, want[k])) fail_msg("two %d case %d: '%s'", two, k, err.text);
+        }
+    }
+    sio_verify_two_min = keep;
+    sio_schedule_free(s);
+}
+
 /* Unit order taken from starts, not file order: a valid out-of-order file. */
 static void test_unordered_valid(void **st)
 {
@@ -626,6 +650,7 @@ int main(void)
         cmocka_unit_test(test_header_only_and_multichip),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_unordered_valid),
+        cmocka_unit_test(test_verify_two),
         cmocka_unit_test(test_writer_roundtrip),
         cmocka_unit_test(test_streaming),
         cmocka_unit_test(test_split_loads),
