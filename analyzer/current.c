@@ -249,14 +249,21 @@ __attribute__((always_inline)) static inline int put_kinks(current_iter *it, uin
 {
     double *rv[3], *rs[3];
     int nrow = op_rows(it, i, rv, rs);
+    kink_at p[4];
+    for (unsigned kk = 0; kk < nk; kk++) {   /* all placed first: independent, side by side */
+        p[kk] = kink_place(it, &ks[kk]);
+        if (p[kk].kb < b0) p[kk].kb = b0;   /* cannot happen: starts sort by tile */
+    }
+    if (p[nk - 1].kb < b1 && nrow == 1) {   /* the usual op: inside the tile, rails only (kinks come in time order) */
+        for (unsigned kk = 0; kk < nk; kk++) deposit(rv[0], rs[0], p[kk].kb - b0, p[kk].after, ks[kk].s, step, it->bin_ns);
+        return 0;
+    }
     for (unsigned kk = 0; kk < nk; kk++) {
-        kink_at p = kink_place(it, &ks[kk]);
-        if (p.kb < b0) p.kb = b0;   /* cannot happen: starts sort by tile */
-        if (p.kb >= b1) {
+        if (p[kk].kb >= b1) {
             if (push_pend(it, i, (uint8_t)kk)) return -1;
             continue;
         }
-        for (int w = 0; w < nrow; w++) deposit(rv[w], rs[w], p.kb - b0, p.after, ks[kk].s, step, it->bin_ns);
+        for (int w = 0; w < nrow; w++) deposit(rv[w], rs[w], p[kk].kb - b0, p[kk].after, ks[kk].s, step, it->bin_ns);
     }
     return 0;
 }
