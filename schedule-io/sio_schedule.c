@@ -1058,11 +1058,11 @@ static int ids_rising(ld *L)
     sio_schedule *s = L->s;
     int64_t *found = malloc((L->n_later ? L->n_later : 1) * sizeof *found);
     if (!found) return 0;
-    for (size_t q = 0; q < L->n_later; q++) {
+    size_t q = 0;
+    for (; q < L->n_later; q++) {   /* stops at the first dep not found */
         const dep_raw *d = &L->later[q];
         const char *nm = L->dep_names + d->name_off;
         int64_t want, v;
-        found[q] = -1;
         if (parse_u63(nm, d->name_len, &want) != 0) break;
         size_t lo = 0, hi = s->n;   /* the first row whose id is >= want */
         while (lo < hi) {
@@ -1076,9 +1076,8 @@ static int ids_rising(ld *L)
             break;
         found[q] = (int64_t)lo;
     }
-    int ok = 1;
-    for (size_t q = 0; q < L->n_later && ok; q++) ok = found[q] >= 0;
-    for (size_t q = 0; q < L->n_later && ok; q++) {
+    int ok = q == L->n_later;
+    for (q = 0; ok && q < L->n_later; q++) {
         const dep_raw *d = &L->later[q];
         s->dep_src[d->d] = (uint32_t)found[q];
         if ((size_t)found[q] > d->row) L->down = 1;
