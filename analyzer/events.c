@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "current.h"
+#include "lanes.h"
 
 #define HIST_STEP_MV 0.05
 #define HIST_LO_MV (-100.0)
@@ -197,82 +198,149 @@ static inline void extend(open_ev *o, size_t b, double v)
     }
 }
 
-/* Bins k0 .. n-1 of a piece, up to the first bin at which an open event
-** ends (it is left open, and its kinds set in *ends: bit EVENTS_DROOP,
-** bit EVENTS_DIDT); returns the bin after the last one done. The rail's
-** statistics, open events and ring slot are read into locals and written
-** back at the end, and the loop makes no calls, so that they stay in
-** registers (no xmm register survives a call). */
-static size_t scan(rail_state *s, const double *i_a, const double *droop_v, size_t b0, size_t k0, size_t n,
-                   double bin_ns, double gb_mv, double didt_lim, unsigned *ends)
+/* ---- the scan ------------------------------------------------------------ */
+
+/* Bins go through in blocks of SCAN_B, each in passes of their own over the
+** block (the dI/dt against the ring, the extrema, the sum, the histogram, the
+** events): a pass with a fixed trip count and no loop-carried dependence but
+** in separate lanes is vectorized, where one loop over everything, bin by
+** bin, was held up by its chains of maxima and its width. A short block (the
+** end of a piece) runs the same passes, unvectorized. */
+#define SCAN_B 256
+/* A running maximum *mx (bin *b_mx) taken over x[0..m) of bins b0..: as the
+** test x > *mx bin by bin would leave it (the first bin of the largest), from
+** the block's maximum bm. */
+__attribute__((always_inline)) static inline int raise_max(double *mx, size_t *b_mx, const double *x, size_t m,
+                                                           double bm, size_t b0)
 {
-    /* each statistic a scalar of its own, the bins of the maxima kept and
-    ** turned into times at the end (the same expressions as ever) */
-    events_rail_stats *st = &s->st;
-    double peak_a = st->bins ? st->peak_a : -INFINITY, sum_a = st->sum_a;
-    double mx_didt = st->max_didt_a_per_ns, mx_d = st->max_droop_v, mn_d = st->min_droop_v;
-    size_t b_peak = SIZE_MAX, b_didt = SIZE_MAX, b_d = SIZE_MAX;
-    open_ev od = s->ev[EVENTS_DROOP], oi = s->ev[EVENTS_DIDT];
-    const size_t w = s->w;
-    const double inv_w = 1.0 / ((double)w * bin_ns), inv_step = 1e3 / HIST_STEP_MV;
-    size_t slot = s->seen % w, k = k0;
-    double *ring = s->ring;
-    uint32_t *hist = s->hist, *coarse = s->coarse;
-    unsigned e = 0;
-    for (; k < n && !e; k++) {
-        size_t b = b0 + k;
-        double i = i_a[k], d = droop_v[k];
-        if (i > peak_a) { peak_a = i; b_peak = b; }
-        sum_a += i;
-        double old = ring[slot];
-        ring[slot] = i;
-        slot = slot + 1 == w ? 0 : slot + 1;
-        double didt = fabs(i - old) * inv_w;
-        if (didt > mx_didt) { mx_didt = didt; b_didt = b; }
-        if (d > mx_d) { mx_d = d; b_d = b; }
-        mn_d = d < mn_d ? d : mn_d;
-        double h = (d - HIST_LO_MV * 1e-3) * inv_step;
-        if (h >= 0 && h < (double)HIST_N) {
-            hist[(size_t)h]++;
-        } else {
-            double ch = (d * 1e3 - COARSE_LO_MV) / COARSE_STEP_MV;
-            coarse[!(ch > 0) ? 0 : ch >= (double)(COARSE_N - 1) ? COARSE_N - 1 : (size_t)ch]++;
-        }
-        double d_mv = d * 1e3;
-        if (d_mv > gb_mv) extend(&od, b, d_mv);
-        else if (od.open) e |= 1u << EVENTS_DROOP;
-        if (didt > didt_lim) extend(&oi, b, didt);
-        else if (oi.open) e |= 1u << EVENTS_DIDT;
-    }
-    if (b_peak != SIZE_MAX) { st->peak_a = peak_a; st->t_peak_a_ns = (double)b_peak * bin_ns; }
-    if (b_didt != SIZE_MAX) { st->max_didt_a_per_ns = mx_didt; st->t_max_didt_ns = (double)(b_didt + 1) * bin_ns; }
-    if (b_d != SIZE_MAX) { st->max_droop_v = mx_d; st->t_max_droop_ns = (double)(b_d + 1) * bin_ns; }
-    st->sum_a = sum_a;
-    st->min_droop_v = mn_d;
-    st->bins += k - k0;
-    s->seen += k - k0;
-    s->ev[EVENTS_DROOP] = od;
-    s->ev[EVENTS_DIDT] = oi;
-    *ends = e;
-    return k;
+    if (!(bm > *mx)) return 0;
+    size_t k = 0;
+    while (k < m && x[k] != bm) k++;
+    *mx = bm;
+    *b_mx = b0 + k;
+    return 1;
 }
 
-/* Statistics, histogram and events over the piece: scan runs until an event
-** ends, close_ev records it, and the scan goes on. */
-int events_push(events_detector *ev, size_t c, size_t r, size_t b0, const double *i_a, const double *droop_v,
-                size_t n)
+/* Bins b0 .. b0+m-1 (m <= SCAN_B) of rail state s: statistics, histogram,
+** ring and events (closed through close_ev as they end). */
+__attribute__((always_inline)) static inline void scan_block(events_detector *ev, size_t c, size_t r, rail_state *s,
+                                                             const double *restrict i_a, const double *restrict d_v,
+                                                             size_t b0, size_t m, double gb_mv, double didt_lim)
+{
+    events_rail_stats *st = &s->st;
+    const double bin_ns = ev->bin_ns;
+    const size_t w = s->w;
+    double *ring = s->ring;
+    double old[SCAN_B], dt[SCAN_B];
+    int32_t hx[SCAN_B];
+    uint32_t ends[SCAN_B];
+    /* the current w bins before each: the ring's for the first min(w, m),
+    ** the block's own after; then the last min(w, m) currents into the ring */
+    size_t slot = s->seen % w, nw = w < m ? w : m, first = w - slot < nw ? w - slot : nw;
+    memcpy(old, ring + slot, first * sizeof *old);
+    memcpy(old + first, ring, (nw - first) * sizeof *old);
+    const double inv_w = 1.0 / ((double)w * bin_ns), inv_step = 1e3 / HIST_STEP_MV;
+    for (size_t k = 0; k < nw; k++) dt[k] = fabs(i_a[k] - old[k]) * inv_w;
+    for (size_t k = nw; k < m; k++) dt[k] = fabs(i_a[k] - i_a[k - w]) * inv_w;
+    size_t at = (slot + (m - nw)) % w, run = w - at < nw ? w - at : nw;
+    memcpy(ring + at, i_a + (m - nw), run * sizeof *ring);
+    memcpy(ring, i_a + (m - nw) + run, (nw - run) * sizeof *ring);
+    /* extrema and sum */
+    size_t bk = 0;
+    double peak_a = st->bins ? st->peak_a : -INFINITY;
+    if (raise_max(&peak_a, &bk, i_a, m, lanes_max(i_a, m), b0)) {
+        st->peak_a = peak_a;
+        st->t_peak_a_ns = (double)bk * bin_ns;
+    }
+    const double dt_max = lanes_max(dt, m);
+    if (raise_max(&st->max_didt_a_per_ns, &bk, dt, m, dt_max, b0)) st->t_max_didt_ns = (double)(bk + 1) * bin_ns;
+    const double d_max = lanes_max(d_v, m), d_min = lanes_min(d_v, m);
+    if (raise_max(&st->max_droop_v, &bk, d_v, m, d_max, b0)) st->t_max_droop_ns = (double)(bk + 1) * bin_ns;
+    if (d_min < st->min_droop_v) st->min_droop_v = d_min;
+    st->sum_a += lanes_sum(i_a, m);
+    st->bins += m;
+    s->seen += m;
+    /* the histogram: fine steps, or the coarse buckets outside */
+    for (size_t k = 0; k < m; k++) {
+        double h = (d_v[k] - HIST_LO_MV * 1e-3) * inv_step;
+        hx[k] = h >= 0 && h < (double)HIST_N ? (int32_t)h : -1;
+    }
+    /* counted by runs of one bucket: neighbouring bins often share one,
+    ** and counting them one by one made each increment wait on the last.
+    ** The ends of the runs are gathered without a branch; two runs in a row
+    ** never share a bucket. */
+    size_t ne = 0;
+    for (size_t k = 0; k + 1 < m; k++) {
+        ends[ne] = (uint32_t)k;
+        ne += hx[k] != hx[k + 1];
+    }
+    ends[ne++] = (uint32_t)(m - 1);
+    uint32_t *hist = s->hist;
+    for (size_t j = 0, k0 = 0; j < ne; k0 = ends[j++] + 1) {
+        if (hx[ends[j]] >= 0) {
+            hist[hx[ends[j]]] += ends[j] + 1 - (uint32_t)k0;
+            continue;
+        }
+        for (size_t k = k0; k <= ends[j]; k++) {
+            double ch = (d_v[k] * 1e3 - COARSE_LO_MV) / COARSE_STEP_MV;
+            s->coarse[!(ch > 0) ? 0 : ch >= (double)(COARSE_N - 1) ? COARSE_N - 1 : (size_t)ch]++;
+        }
+    }
+    /* droop events: d in mV over the guardband; a block all over it or all
+    ** under it needs no test per bin */
+    open_ev *od = &s->ev[EVENTS_DROOP];
+    if (d_min * 1e3 > gb_mv) {
+        if (!od->open) {
+            od->open = 1;
+            od->b_start = b0;
+            od->peak = -INFINITY;
+        }
+        double pk = od->peak;   /* the peak is kept in mV: the first bin whose mV is the block's largest */
+        if (d_max * 1e3 > pk) {
+            size_t k = 0;
+            while (k < m && d_v[k] * 1e3 != d_max * 1e3) k++;
+            od->peak = d_max * 1e3;
+            od->b_peak = b0 + k;
+        }
+    } else if (!(d_max * 1e3 > gb_mv) && !od->open) {
+        /* quiet */
+    } else {
+        for (size_t k = 0; k < m; k++) {
+            double v = d_v[k] * 1e3;
+            if (v > gb_mv) extend(od, b0 + k, v);
+            else if (od->open) close_ev(ev, c, r, EVENTS_DROOP, b0 + k);
+        }
+    }
+    /* dI/dt events */
+    open_ev *oi = &s->ev[EVENTS_DIDT];
+    if (oi->open || dt_max > didt_lim) {
+        for (size_t k = 0; k < m; k++) {
+            if (dt[k] > didt_lim) extend(oi, b0 + k, dt[k]);
+            else if (oi->open) close_ev(ev, c, r, EVENTS_DIDT, b0 + k);
+        }
+    }
+}
+
+/* The pieces' bins block by block: full blocks with a fixed trip count (the
+** passes vectorized, AVX2 where the machine has it), then the rest. */
+__attribute__((target_clones("avx2", "default")))
+static void scan_piece(events_detector *ev, size_t c, size_t r, size_t b0, const double *i_a, const double *d_v,
+                       size_t n)
 {
     rail_state *s = state(ev, c, r);
     const sio_rail *rail = &ev->chip->rails[r];
     /* the guardband as events have always been compared against it
     ** (mV -> V -> mV: it may differ from guardband_mv in the last bit) */
     const double gb_mv = rail->guardband_mv * 1e-3 * 1e3, didt_lim = rail->didt_limit_a_per_ns;
-    for (size_t k = 0; k < n;) {
-        unsigned ends;
-        k = scan(s, i_a, droop_v, b0, k, n, ev->bin_ns, gb_mv, didt_lim, &ends);
-        for (int kind = 0; kind < 2; kind++)
-            if (ends >> kind & 1u) close_ev(ev, c, r, kind, b0 + k - 1);
-    }
+    size_t k = 0;
+    for (; n - k >= SCAN_B; k += SCAN_B) scan_block(ev, c, r, s, i_a + k, d_v + k, b0 + k, SCAN_B, gb_mv, didt_lim);
+    if (k < n) scan_block(ev, c, r, s, i_a + k, d_v + k, b0 + k, n - k, gb_mv, didt_lim);
+}
+
+int events_push(events_detector *ev, size_t c, size_t r, size_t b0, const double *i_a, const double *droop_v,
+                size_t n)
+{
+    scan_piece(ev, c, r, b0, i_a, droop_v, n);
     return SIO_OK;
 }
 

@@ -85,7 +85,7 @@ int events_finish(events_detector *ev, const sio_schedule *s);
 
 const events_rail_stats *events_stats(const events_detector *ev, size_t chip, size_t rail);
 /* Droop (V) at quantile q in [0, 1] over every bin of the rail, from a
-** histogram of 0.01 mV steps (exact to that step). */
+** histogram of 0.05 mV steps (exact to that step). */
 double events_droop_quantile(const events_detector *ev, size_t chip, size_t rail, double q);
 /* The kept events, sorted by chip, rail, start; *n their number. */
 const events_event *events_list(const events_detector *ev, size_t *n);

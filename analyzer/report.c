@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lanes.h"
 #include "pdn.h"
 
 typedef struct col { double imin, imax, dmin, dmax; int any; } col;
@@ -41,21 +42,52 @@ void report_destroy(report *r)
     free(r);
 }
 
+/* The column of bin b. */
+static size_t col_of(double scale, size_t b)
+{
+    size_t ci = (size_t)((double)b * scale);
+    return ci >= REPORT_COLS ? REPORT_COLS - 1 : ci;
+}
+
+/* Column by column: the bins of each piece's column in one run, reduced in
+** lanes (lanes.h), where bin by bin each minimum waited on the last. */
 void report_push(report *r, size_t k, size_t b0, const double *i_a, const double *d_v, size_t n)
 {
     col *cs = r->c + k * REPORT_COLS;
     double scale = (double)REPORT_COLS / (double)(r->n_bins ? r->n_bins : 1);
-    for (size_t j = 0; j < n; j++) {
-        size_t ci = (size_t)((double)(b0 + j) * scale);
-        if (ci >= REPORT_COLS) ci = REPORT_COLS - 1;
+    const size_t end = b0 + n;
+    for (size_t b = b0; b < end;) {
+        size_t ci = col_of(scale, b), e = end;
+        if (ci + 1 < REPORT_COLS) {   /* the column's first bin after b, near (ci + 1) / scale */
+            double g = ceil((double)(ci + 1) / scale);
+            e = g < (double)end ? (size_t)g : end;
+            if (e <= b) e = b + 1;
+            while (e > b + 1 && col_of(scale, e - 1) > ci) e--;
+            while (e < end && col_of(scale, e) == ci) e++;
+        }
+        const double *ip = i_a + (b - b0), *dp = d_v + (b - b0);
+        size_t m = e - b;
+        double imin = lanes_min(ip, m), imax = lanes_max(ip, m);
+        double dmin = lanes_min(dp, m) * 1e3, dmax = lanes_max(dp, m) * 1e3;
         col *c = &cs[ci];
-        double i = i_a[j], d = d_v[j] * 1e3;
-        if (!c->any) { c->imin = c->imax = i; c->dmin = c->dmax = d; c->any = 1; continue; }
-        if (i < c->imin) c->imin = i;
-        if (i > c->imax) c->imax = i;
-        if (d < c->dmin) c->dmin = d;
-        if (d > c->dmax) c->dmax = d;
+        if (!c->any) {
+            c->imin = imin; c->imax = imax; c->dmin = dmin; c->dmax = dmax;
+            c->any = 1;
+        } else {
+            if (imin < c->imin) c->imin = imin;
+            if (imax > c->imax) c->imax = imax;
+            if (dmin < c->dmin) c->dmin = dmin;
+            if (dmax > c->dmax) c->dmax = dmax;
+        }
+        b = e;
     }
+}
+
+int report_column(const report *r, size_t k, size_t c, double out[4])
+{
+    const col *x = &r->c[k * REPORT_COLS + c];
+    out[0] = x->imin; out[1] = x->imax; out[2] = x->dmin; out[3] = x->dmax;
+    return x->any;
 }
 
 /* ---- drawing ---------------------------------------------------------------- */

@@ -18,6 +18,7 @@
 #include "events.h"
 #include "margin.h"
 #include "pdn.h"
+#include "report.h"
 #include "sio.h"
 #include "testkit.h"
 
@@ -104,6 +105,23 @@ static void test_didt(void **st)
     assert_int_equal(n, 1);
     assert_int_equal(e[0].kind, EVENTS_DIDT);
     assert_true(fabs(e[0].t_start_ns - 30) < 1e-9 && fabs(e[0].t_end_ns - 35) < 1e-9);
+    events_destroy(ev);
+    /* events that end on the first bin of a block of the scan (256): the
+    ** step at 251 and a droop over the guardband over 250 .. 255 */
+    assert_int_equal(events_create(&chip, 1, 1.0, 10, NULL, &idle, &ev), 0);
+    double i2[600], d2[600];
+    for (int k = 0; k < 600; k++) {
+        i2[k] = k < 251 ? 20 : 60;
+        d2[k] = k >= 250 && k < 256 ? 0.06 : 0.01;
+    }
+    events_push(ev, 0, 0, 0, i2, d2, 600);
+    events_finish(ev, NULL);
+    e = events_list(ev, &n);
+    assert_int_equal(n, 2);
+    for (size_t k = 0; k < 2; k++) {
+        assert_true(e[k].t_end_ns == 256);
+        assert_true(e[k].t_start_ns == (e[k].kind == EVENTS_DIDT ? 251 : 250));
+    }
     events_destroy(ev);
 }
 
@@ -288,6 +306,174 @@ static void test_attribution_brute_force(void **st)
     sio_schedule_free(s);
 }
 
+/* The detector against a plain bin-by-bin reference of DESIGN's rules, on a
+** random waveform whose droop wanders across the guardband (many events of
+** every length, some as long as a block of the scan or longer, and one may
+** be open at the end) and whose
+** current jumps past the dI/dt limit, fed in pieces of random sizes: the
+** statistics, every event (all kept) and the quantiles to a histogram step,
+** for dI/dt windows shorter and longer than a block of the scan (1, 5, 300
+** and 3000 bins). */
+typedef struct ref_ev { int kind; size_t b0, b1, bp; double peak; } ref_ev;
+
+static void test_scan_reference(void **st)
+{
+    (void)st;
+    const size_t N = 40000;
+    double *i = malloc(N * sizeof *i), *d = malloc(N * sizeof *d), *ring = malloc(3000 * sizeof *ring);
+    ref_ev *re = malloc(N * sizeof *re);
+    assert_non_null(i); assert_non_null(d); assert_non_null(ring); assert_non_null(re);
+    const double windows[] = {1, 5, 300, 3000};
+    for (int wi = 0; wi < 4; wi++) {
+        srand(100u + (unsigned)wi);
+        sio_rail rr = rails[0];
+        rr.didt_window_ns = windows[wi];
+        rr.didt_limit_a_per_ns = 40.0 / windows[wi];
+        sio_chip cc = chip;
+        cc.rails = &rr;
+        const double idle = 11, gb = rr.guardband_mv * 1e-3 * 1e3;
+        double x = 20, y = 0.04;
+        for (size_t k = 0; k < N; k++) {   /* a random walk; steps of the current now and then */
+            if (rand() % 97 == 0) x += (rand() % 2 ? 1 : -1) * (double)(rand() % 80);
+            x += (rand() % 201 - 100) * 0.01;
+            if (x < 0) x = -x;
+            y += (rand() % 201 - 100) * 2e-5 + (0.045 - y) * 1e-3;
+            i[k] = x;
+            d[k] = y;
+        }
+        events_detector *ev;
+        assert_int_equal(events_create(&cc, 1, 1.0, N, NULL, &idle, &ev), 0);
+        for (size_t k = 0; k < N;) {
+            size_t n = (size_t)(rand() % 3 == 0 ? rand() % 9 : rand() % 1500) + 1;
+            if (n > N - k) n = N - k;
+            events_push(ev, 0, 0, k, i + k, d + k, n);
+            k += n;
+        }
+        assert_int_equal(events_finish(ev, NULL), 0);
+        /* the reference */
+        const size_t w = (size_t)windows[wi];
+        for (size_t k = 0; k < w; k++) ring[k] = idle;
+        double pk = -INFINITY, mdt = -INFINITY, md = -INFINITY, mnd = INFINITY, sum = 0;
+        size_t bpk = 0, bdt = 0, bd = 0, nre = 0, n_kind[2] = {0, 0};
+        ref_ev open[2] = {{-1, 0, 0, 0, 0}, {-1, 0, 0, 0, 0}};
+        for (size_t k = 0; k < N; k++) {
+            double didt = fabs(i[k] - ring[k % w]) * (1.0 / (double)w);   /* as the detector: times 1/(w bin) */
+            ring[k % w] = i[k];
+            if (i[k] > pk) { pk = i[k]; bpk = k; }
+            if (didt > mdt) { mdt = didt; bdt = k; }
+            if (d[k] > md) { md = d[k]; bd = k; }
+            if (d[k] < mnd) mnd = d[k];
+            sum += i[k];
+            double v[2] = {d[k] * 1e3, didt}, lim[2] = {gb, rr.didt_limit_a_per_ns};
+            for (int q = 0; q < 2; q++) {
+                ref_ev *o = &open[q];
+                if (v[q] > lim[q]) {
+                    if (o->kind < 0) *o = (ref_ev){q, k, 0, k, v[q]};
+                    else if (v[q] > o->peak) { o->peak = v[q]; o->bp = k; }
+                } else if (o->kind >= 0) {
+                    o->b1 = k;
+                    re[nre++] = *o;
+                    n_kind[q]++;
+                    o->kind = -1;
+                }
+            }
+        }
+        for (int q = 0; q < 2; q++)   /* still open at the end: closed there */
+            if (open[q].kind >= 0) {
+                open[q].b1 = N;
+                re[nre++] = open[q];
+                n_kind[q]++;
+            }
+        const events_rail_stats *s = events_stats(ev, 0, 0);
+        assert_int_equal(s->bins, N);
+        assert_true(s->peak_a == pk && s->t_peak_a_ns == (double)bpk);
+        assert_true(s->max_didt_a_per_ns == mdt && s->t_max_didt_ns == (double)(bdt + 1));
+        assert_true(s->max_droop_v == md && s->t_max_droop_ns == (double)(bd + 1));
+        assert_true(s->min_droop_v == mnd);
+        assert_true(fabs(s->sum_a - sum) <= 1e-12 * sum);
+        assert_int_equal(s->droop_events, n_kind[0]);
+        assert_int_equal(s->didt_events, n_kind[1]);
+        assert_true(n_kind[0] > 20 && n_kind[1] > 5);
+        size_t n;
+        const events_event *e = events_list(ev, &n);
+        assert_int_equal(n, nre);
+        for (size_t q = 0; q < nre; q++) {
+            size_t k = 0;
+            while (k < n && !(e[k].kind == re[q].kind && e[k].t_start_ns == (double)re[q].b0)) k++;
+            if (k == n) fail_msg("w %zu: the event of kind %d from bin %zu is missing", w, re[q].kind, re[q].b0);
+            if (e[k].t_end_ns != (double)re[q].b1 || e[k].t_peak_ns != (double)(re[q].bp + 1) || e[k].peak != re[q].peak)
+                fail_msg("w %zu: the event of kind %d from bin %zu: end %g peak %g at %g, reference %zu %g at %zu", w,
+                         re[q].kind, re[q].b0, e[k].t_end_ns, e[k].peak, e[k].t_peak_ns, re[q].b1, re[q].peak,
+                         re[q].bp + 1);
+        }
+        /* quantiles: within one 0.05 mV step of the sorted droops' */
+        double *sd = malloc(N * sizeof *sd);
+        assert_non_null(sd);
+        memcpy(sd, d, N * sizeof *sd);
+        for (size_t a = 1; a < N; a++) {   /* insertion sort: the walk is nearly sorted in pieces */
+            double t = sd[a];
+            size_t b = a;
+            while (b > 0 && sd[b - 1] > t) { sd[b] = sd[b - 1]; b--; }
+            sd[b] = t;
+        }
+        const double qs[] = {0.5, 0.9, 0.99};
+        for (int q = 0; q < 3; q++) {
+            double want = sd[(size_t)ceil(qs[q] * (double)N) - 1], got = events_droop_quantile(ev, 0, 0, qs[q]);
+            if (fabs(got - want) > 0.05e-3 + 1e-12) fail_msg("w %zu: q %g: %.9g, sorted %.9g", w, qs[q], got, want);
+        }
+        free(sd);
+        events_destroy(ev);
+    }
+    free(i); free(d); free(ring); free(re);
+}
+
+/* The report's decimation against a brute force: each column's min and max
+** of current and droop (mV) are exactly those of the bins mapped to it, for
+** timelines shorter than, equal to and longer than REPORT_COLS bins, fed in
+** pieces of random sizes (columns straddle pieces). */
+static void test_report_columns(void **st)
+{
+    (void)st;
+    const size_t lens[] = {700, REPORT_COLS, 5003, 100000};
+    for (int li = 0; li < 4; li++) {
+        const size_t N = lens[li];
+        double *i = malloc(N * sizeof *i), *d = malloc(N * sizeof *d), *ref = malloc(REPORT_COLS * 4 * sizeof *ref);
+        int *any = calloc(REPORT_COLS, sizeof *any);
+        assert_non_null(i); assert_non_null(d); assert_non_null(ref); assert_non_null(any);
+        srand(7u + (unsigned)li);
+        for (size_t k = 0; k < N; k++) {
+            i[k] = rand() % 10000 * 0.01;
+            d[k] = (rand() % 10000 - 2000) * 1e-5;
+        }
+        report *r;
+        assert_int_equal(report_create(2, N, 1.0, &r), 0);
+        for (size_t k = 0; k < N;) {
+            size_t n = (size_t)(rand() % 4 == 0 ? rand() % 5 : rand() % 3000) + 1;
+            if (n > N - k) n = N - k;
+            report_push(r, 1, k, i + k, d + k, n);
+            k += n;
+        }
+        for (size_t k = 0; k < N; k++) {
+            size_t c = (size_t)((double)k * ((double)REPORT_COLS / (double)N));
+            if (c >= REPORT_COLS) c = REPORT_COLS - 1;
+            double *q = ref + 4 * c, dm = d[k] * 1e3;
+            if (!any[c]) { q[0] = q[1] = i[k]; q[2] = q[3] = dm; any[c] = 1; continue; }
+            q[0] = fmin(q[0], i[k]); q[1] = fmax(q[1], i[k]);
+            q[2] = fmin(q[2], dm); q[3] = fmax(q[3], dm);
+        }
+        for (size_t c = 0; c < REPORT_COLS; c++) {
+            double got[4];
+            assert_int_equal(report_column(r, 0, c, got), 0);   /* series 0: nothing pushed */
+            assert_int_equal(report_column(r, 1, c, got), any[c]);
+            if (any[c] && memcmp(got, ref + 4 * c, sizeof got) != 0)
+                fail_msg("N %zu column %zu: %g %g %g %g, brute force %g %g %g %g", N, c, got[0], got[1], got[2], got[3],
+                         ref[4 * c], ref[4 * c + 1], ref[4 * c + 2], ref[4 * c + 3]);
+        }
+        report_destroy(r);
+        free(i); free(d); free(ref); free(any);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -296,6 +482,8 @@ int main(void)
         cmocka_unit_test(test_attribution_and_margin),
         cmocka_unit_test(test_saving),
         cmocka_unit_test(test_attribution_brute_force),
+        cmocka_unit_test(test_scan_reference),
+        cmocka_unit_test(test_report_columns),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
