@@ -217,10 +217,10 @@ void sio_error_set(sio_error *err, const char *path, int line, int col,
     ;
 
 /* realloc for big flat arrays: past 8 MiB the pages are backed at once
-** (huge pages where the kernel allows) rather than faulted in one by one as
-** they are first written. The memory is whatever realloc leaves there. */
+** rather than faulted in one by one as they are first written. The memory
+** is whatever realloc leaves there. */
 void *sio_big(void *p, size_t bytes);
-/* sio_big's two halves: realloc with huge pages asked for (not backed yet),
+/* sio_big's two halves: realloc (not backed yet),
 ** and backing the whole pages inside [p, p + bytes) now. Writers of
 ** different parts of one array may each back their own part. */
 void *sio_reserve(void *p, size_t bytes);
