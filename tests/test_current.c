@@ -273,6 +273,46 @@ static void test_window(void **st)
     current_window_push(&w, x, 4);
     assert_true(fabs(current_window_peak(&w) - 17.0 / 4) < 1e-12);   /* shorter than w: the mean */
     current_window_free(&w);
+    assert_int_equal(current_window_init(&w, 2), 0);   /* the first full window is the peak */
+    double v[] = {8, 8, 1, 1};
+    current_window_push(&w, v, 4);
+    assert_true(current_window_peak(&w) == 8 && w.peak_end == 2);
+    current_window_free(&w);
+    /* against a brute force over every window, for windows shorter and
+    ** longer than the 256-value blocks it is computed in, fed in pieces of
+    ** random sizes: the peak and where it ends, the maximum, the total */
+    enum { N = 20000 };
+    double *z = malloc(N * sizeof *z);
+    assert_non_null(z);
+    const size_t ws[] = {1, 3, 100, 256, 300, 5000};
+    for (int wi = 0; wi < 6; wi++) {
+        srand(40u + (unsigned)wi);
+        for (size_t k = 0; k < N; k++) z[k] = 100 + rand() % 100000 * 1e-3 + (k == 7777 ? 500 : 0);
+        const size_t W = ws[wi];
+        assert_int_equal(current_window_init(&w, W), 0);
+        for (size_t k = 0; k < N;) {
+            size_t n = (size_t)(rand() % 3 == 0 ? rand() % 7 : rand() % 2000) + 1;
+            if (n > N - k) n = N - k;
+            current_window_push(&w, z + k, n);
+            k += n;
+        }
+        double best = -1, tot = 0;
+        size_t best_end = 0;
+        for (size_t e = W; e <= N; e++) {
+            double a = 0;
+            for (size_t k = e - W; k < e; k++) a += z[k];
+            a /= (double)W;
+            if (a > best * (1 + 1e-12)) { best = a; best_end = e; }
+        }
+        for (size_t k = 0; k < N; k++) tot += z[k];
+        if (fabs(current_window_peak(&w) - best) > 1e-12 * best || w.peak_end != best_end)
+            fail_msg("w %zu: peak %.15g ending at %zu, brute force %.15g at %zu", W, current_window_peak(&w), w.peak_end,
+                     best, best_end);
+        assert_true(w.max == z[7777] && w.max_at == 7777);
+        assert_true(fabs(w.total - tot) <= 1e-12 * tot);
+        current_window_free(&w);
+    }
+    free(z);
 }
 
 int main(void)
