@@ -1,12 +1,13 @@
 /* bench_walk.c -- the per-bin passes of `analyzer run`'s walk, one at a time,
 ** in ns per 1-ns bin: the current map (iterator), the droop (PDN stream in
-** the run's tiles), the event detector and the spectrum (in the walk's
-** 4096-bin pieces) and the window peak. Each pass is timed over the whole
-** timeline of the schedule (default: the bundled prefill sample, 0.76 ms),
-** repeated to some 10^7 bins, best of five rounds: on a shared machine the
-** speed drifts, and the passes are compared with each other, not with a
-** stored figure. Usage: bench_walk [CHIP SCHEDULE]. Prints figures; exits 0
-** (1 when the inputs do not load). */
+** the run's tiles), the event detector, the spectrum (in the walk's
+** 4096-bin pieces), the window peak and the report's decimation. Each
+** pass is timed over the whole timeline of the schedule (default: the
+** bundled prefill sample, 0.76 ms), repeated to some 10^7 bins, best of
+** five rounds: on a shared machine the speed drifts, and the passes are
+** compared with each other, not with a stored figure. Usage: bench_walk
+** [CHIP SCHEDULE]. Prints figures; exits 0 (1 when the inputs do not
+** load). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "events.h"
 #include "margin.h"
 #include "pdn.h"
+#include "report.h"
 #include "sio.h"
 #include "benchkit.h"
 
@@ -53,7 +55,7 @@ int main(int argc, char **argv)
     current_tile t;
     while (current_next(it, &t) == 1) memcpy(i_a + t.b0, t.rail_a, t.nb * sizeof *i_a);
     current_iter_destroy(it);
-    double best[5] = {INFINITY, INFINITY, INFINITY, INFINITY, INFINITY};
+    double best[6] = {INFINITY, INFINITY, INFINITY, INFINITY, INFINITY, INFINITY};
     for (int round = 0; round < 5; round++) {
         double t0 = bench_now();
         for (int r = 0; r < reps; r++) {
@@ -91,13 +93,20 @@ int main(int argc, char **argv)
             for (size_t k = 0; k < nb; k += PIECE) current_window_push(&cw, i_a + k, nb - k < PIECE ? nb - k : PIECE);
             current_window_free(&cw);
         }
-        double t5 = bench_now(), tt[6] = {t0, t1, t2, t3, t4, t5};
-        for (int q = 0; q < 5; q++) if (tt[q + 1] - tt[q] < best[q]) best[q] = tt[q + 1] - tt[q];
+        double t5 = bench_now();
+        for (int r = 0; r < reps; r++) {
+            report *rp;
+            report_create(1, nb, 1.0, &rp);
+            for (size_t k = 0; k < nb; k += PIECE) report_push(rp, 0, k, i_a + k, d_v + k, nb - k < PIECE ? nb - k : PIECE);
+            report_destroy(rp);
+        }
+        double t6 = bench_now(), tt[7] = {t0, t1, t2, t3, t4, t5, t6};
+        for (int q = 0; q < 6; q++) if (tt[q + 1] - tt[q] < best[q]) best[q] = tt[q + 1] - tt[q];
     }
-    const char *names[5] = {"current map", "droop", "events", "spectrum", "window peak"};
+    const char *names[6] = {"current map", "droop", "events", "spectrum", "window peak", "report"};
     double bins = (double)nb * reps;
     printf("walk passes over %s (%zu ops, %zu bins x %d, %zu rail rows; best of 5):\n", sched_path, s->n, nb, reps, nq);
-    for (int q = 0; q < 5; q++) printf("  %-12s %6.2f ns/bin\n", names[q], best[q] * 1e9 / bins);
+    for (int q = 0; q < 6; q++) printf("  %-12s %6.2f ns/bin\n", names[q], best[q] * 1e9 / bins);
     printf("  (the current map per op: %.1f ns)\n", best[0] * 1e9 / ((double)s->n * reps));
     pdn_model_destroy(m);
     free(i_a);
