@@ -89,8 +89,27 @@ static uint64_t str_hash(const char *s, size_t n, uint64_t salt)
         h = (h ^ w) * 0xff51afd7ed558ccdull;
         h ^= h >> 32;
     }
+    /* the last 0..7 bytes in at most three loads of 4, 2 and 1 (byte k at
+    ** bits 8k on a little-endian machine, as one by one; one by one was a
+    ** twentieth of the load's instructions) */
     uint64_t w = 0;
-    for (size_t k = 0; i + k < n; k++) w |= (uint64_t)(unsigned char)s[i + k] << (8 * k);
+    const char *p = s + i;
+    unsigned sh = 0;
+    if (n - i >= 4) {
+        uint32_t v;
+        memcpy(&v, p, 4);
+        w = v;
+        p += 4;
+        sh = 32;
+    }
+    if ((n - i) & 2) {
+        uint16_t v;
+        memcpy(&v, p, 2);
+        w |= (uint64_t)v << sh;
+        p += 2;
+        sh += 16;
+    }
+    if ((n - i) & 1) w |= (uint64_t)(unsigned char)*p << sh;
     h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
     h ^= h >> 29;
     h *= 0xbf58476d1ce4e5b9ull;
@@ -648,6 +667,19 @@ static void parse_deps(ld *L, const char *t, size_t n, size_t k)
             return;
         }
         if (L->n_dr == L->dr_cap && grow_deps(L, 0)) return;
+        L->s->dep_kind[L->n_dr] = kind;
+        L->s->dep_lag[L->n_dr] = lag;
+        /* without a chip column every id is on chip 0: a dep on a row just
+        ** above is found now, its name never copied (this row is not among
+        ** the recent ones yet: a dep on itself waits for data_end) */
+        if (L->s->col_chip < 0) {
+            int64_t j = find_recent(L, t + a, name_end - a, 0);
+            if (j >= 0) {
+                L->s->dep_src[L->n_dr++] = (uint32_t)j;
+                i = e + 1;
+                continue;
+            }
+        }
         if (L->n_rec_dr == L->rec_dr_cap) {
             size_t c = L->rec_dr_cap ? L->rec_dr_cap * 2 : 64;
             dep_raw *p = realloc(L->rec_dr, c * sizeof *p);
@@ -661,8 +693,6 @@ static void parse_deps(ld *L, const char *t, size_t n, size_t k)
         d->col_off = (uint32_t)a;
         d->d = L->n_dr;
         d->row = L->s->n;
-        L->s->dep_kind[L->n_dr] = kind;
-        L->s->dep_lag[L->n_dr] = lag;
         if (pool_add(L, &L->dep_names, &L->dn_len, &L->dn_cap, t + a, name_end - a)) return;
         L->n_dr++;
         i = e + 1;

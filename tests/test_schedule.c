@@ -161,6 +161,13 @@ static void test_errors(void **st)
                  "2:14: 'activity' must be a number from 0 to 1, not '1.01'");
     expect_error("id,unit,op,start,cycles\na,U0,run,0,1\na,U1,run,0,1\n",
                  "3:1: duplicate id 'a' on chip 0 (first on line 2)");
+    /* deps on the rows just above are found as the field is read (no chip
+    ** column): one on the row itself still is a cycle, and one on a repeated
+    ** id still gives the repeat */
+    expect_error("id,unit,op,start,cycles,deps\na,U0,run,0,1,\nb,U1,run,5,1,a;b\n",
+                 "3:16: dependency cycle: 'b' depends on itself");
+    expect_error("id,unit,op,start,cycles,deps\na,U0,run,0,1,\na,U1,run,5,1,a\n",
+                 "3:1: duplicate id 'a' on chip 0 (first on line 2)");
     expect_error("id,unit,op,start,cycles,deps\na,U0,run,0,1,\nb,U1,run,5,1,a;zz\n",
                  "3:16: dep on unknown id 'zz' (no such id on chip 0)");
     expect_error("id,unit,op,start,cycles,deps\na,U0,run,0,1,b+0\nb,U1,run,0,1,a+0\n",
