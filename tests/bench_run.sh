@@ -20,7 +20,8 @@ once() {  # wall time and peak KB of one run: "seconds kb"
     cat "$dir/time"
 }
 min() { awk -v a="$1" -v b="$2" 'BEGIN { print (b == "" || a < b) ? a : b }'; }
-parse=""; ct=""; rt=""; cm=0; rm_=0
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+parse=""; ct=""; rt=""; cm=0; rm_=0; rounds=""
 for i in 1 2 3; do
     p=$(./build/rel/tests/bench_parse "$f" | awk '{print $2}')
     parse=$(min "$p" "$parse")
@@ -28,8 +29,9 @@ for i in 1 2 3; do
     ct=$(min "$1" "$ct"); [ "$2" -gt "$cm" ] && cm=$2
     set -- $(once bin/analyzer run "$chip" "$f" --no-thermal --quiet)
     rt=$(min "$1" "$rt"); [ "$2" -gt "$rm_" ] && rm_=$2
+    rounds="$rounds $(ratio "$1" "$p")x"
 done
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 echo "libcsv parse only:        ${parse} s"
 echo "analyzer check:           ${ct} s  ($(ratio "$ct" "$parse")x parse)  peak $(($cm / 1024)) MB"
 echo "analyzer run --no-thermal: ${rt} s  ($(ratio "$rt" "$parse")x parse)  peak $(($rm_ / 1024)) MB"
+echo "  run / parse in each round (the two a few seconds apart):$rounds"
