@@ -271,6 +271,7 @@ __attribute__((always_inline)) static inline void scan_block(events_detector *ev
         hx[k] = h >= 0 && h < (double)HIST_N ? (int32_t)h : -1;
     }
     uint32_t *hist = s->hist;
+    int nan = 0;   /* a NaN droop lands outside the fine steps */
     for (size_t k = 0; k < m; k++) {
         if (hx[k] >= 0) {
             hist[hx[k]]++;
@@ -278,11 +279,13 @@ __attribute__((always_inline)) static inline void scan_block(events_detector *ev
         }
         double ch = (d_v[k] * 1e3 - COARSE_LO_MV) / COARSE_STEP_MV;
         s->coarse[!(ch > 0) ? 0 : ch >= (double)(COARSE_N - 1) ? COARSE_N - 1 : (size_t)ch]++;
+        nan |= d_v[k] != d_v[k];
     }
     /* droop events: d in mV over the guardband; a block all over it or all
-    ** under it needs no test per bin */
+    ** under it needs no test per bin (the extrema pass NaNs over, and a NaN
+    ** bin is not over the guardband: such a block goes bin by bin) */
     open_ev *od = &s->ev[EVENTS_DROOP];
-    if (d_min * 1e3 > gb_mv) {
+    if (d_min * 1e3 > gb_mv && !nan) {
         if (!od->open) {
             od->open = 1;
             od->b_start = b0;

@@ -50,7 +50,8 @@ static size_t col_of(double scale, size_t b)
 }
 
 /* Column by column: the bins of each piece's column in one run, reduced in
-** lanes (lanes.h), where bin by bin each minimum waited on the last. */
+** lanes (lanes.h), where bin by bin each minimum waited on the last. NaNs
+** are passed over; a run of nothing else leaves its column as it was. */
 void report_push(report *r, size_t k, size_t b0, const double *i_a, const double *d_v, size_t n)
 {
     col *cs = r->c + k * REPORT_COLS;
@@ -70,6 +71,8 @@ void report_push(report *r, size_t k, size_t b0, const double *i_a, const double
         double imin = lanes_min(ip, m), imax = lanes_max(ip, m);
         double dmin = lanes_min(dp, m) * 1e3, dmax = lanes_max(dp, m) * 1e3;
         col *c = &cs[ci];
+        b = e;
+        if (!(imin <= imax && dmin <= dmax)) continue;   /* NaNs only: nothing to draw */
         if (!c->any) {
             c->imin = imin; c->imax = imax; c->dmin = dmin; c->dmax = dmax;
             c->any = 1;
@@ -79,7 +82,6 @@ void report_push(report *r, size_t k, size_t b0, const double *i_a, const double
             if (dmin < c->dmin) c->dmin = dmin;
             if (dmax > c->dmax) c->dmax = dmax;
         }
-        b = e;
     }
 }
 
