@@ -327,6 +327,15 @@ static void *sched_json_run(void *arg)
     return NULL;
 }
 
+typedef struct finish_job { events_detector *ev; const sio_schedule *s; int rc; } finish_job;
+
+static void *finish_run(void *arg)
+{
+    finish_job *j = arg;
+    j->rc = events_finish(j->ev, j->s);
+    return NULL;
+}
+
 int cmd_run(const cmd_opts *o)
 {
     sio_chip *c;
@@ -493,13 +502,10 @@ int cmd_run(const cmd_opts *o)
     ** before a second thread makes any) */
     summary = json_object();
     sched_job sjob = {c, s, current_makespan_cyc(it), NULL};
-    pthread_t sjt;
-    int sj_thread = pthread_create(&sjt, NULL, sched_json_run, &sjob) == 0;
-    if (!sj_thread) sched_json_run(&sjob);
-    int ev_bad = events_finish(ev, s);
-    if (sj_thread) pthread_join(sjt, NULL);
+    finish_job fjob = {ev, s, SIO_OK};
+    sio_both(1, finish_run, &fjob, sched_json_run, &sjob);
     json_t *sj = sjob.out;
-    if (ev_bad || !sj) { json_decref(sj); goto oom; }
+    if (fjob.rc || !sj) { json_decref(sj); goto oom; }
     margin_report(c, nch, ev, sp, idle, o->safety_mv, mr);
     double mk_cyc = (double)sjob.mk, mk_ns = mk_cyc / c->clock_ghz;
     json_t *pj = json_object(), *rj = json_array();

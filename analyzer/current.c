@@ -19,7 +19,6 @@
 #include "current.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -296,13 +295,13 @@ static void arrset_free(arrset *a)
     free(a->dv); free(a->ds); free(a->out); free(a->out2); free(a->level); free(a->slope);
 }
 
-/* Counts the ops of rows [i0, i1) per tile (count[t + 1]) and the span of
-** the file they lie in (span[2t], span[2t + 1]; set where the count is not
-** zero). */
 size_t current_split_min_ops = (size_t)1 << 20;
 
 typedef struct tile_count { const current_iter *it; size_t i0, i1, *count, *span; } tile_count;
 
+/* Counts the ops of rows [i0, i1) per tile (count[t + 1]) and the span of
+** the file they lie in (span[2t], span[2t + 1]; set where the count is not
+** zero). */
 static void *count_tiles(void *arg)
 {
     tile_count *j = arg;
@@ -322,19 +321,15 @@ static int tile_ops(current_iter *it)
 {
     size_t n = it->s->n, nt = it->n_tiles;
     tile_count a = {it, 0, n, it->bucket_off, it->span}, b = {it, n, n, NULL, NULL};
-    pthread_t th;
-    int two = 0;
-    if (n >= current_split_min_ops && n >= 2) {
+    int two = n >= current_split_min_ops && n >= 2;
+    if (two) {
         b.count = calloc(nt + 2, sizeof *b.count);
         b.span = calloc(2 * nt + 2, sizeof *b.span);
         if (!b.count || !b.span) { free(b.count); free(b.span); return -1; }
         a.i1 = b.i0 = n / 2;
-        two = pthread_create(&th, NULL, count_tiles, &b) == 0;
-        if (!two) a.i1 = n;
     }
-    count_tiles(&a);
+    sio_both(two, count_tiles, &a, count_tiles, &b);
     if (two) {
-        pthread_join(th, NULL);
         for (size_t t = 0; t < nt; t++) {
             if (!b.count[t + 1]) continue;
             if (!a.count[t + 1]) it->span[2 * t] = b.span[2 * t];

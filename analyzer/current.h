@@ -40,12 +40,11 @@ enum { CURRENT_DIES = 1, CURRENT_UNITS = 2 };
 ** ~256 MB). maps: CURRENT_DIES and/or CURRENT_UNITS (rails are always
 ** made; every other map costs time per kink and per bin). The schedule and
 ** chip are borrowed and must outlive the iterator. */
+int current_iter_create(const sio_chip *chip, const sio_schedule *s, double bin_ns, size_t tile_bins,
+                        unsigned maps, current_iter **out, sio_error *err);
 /* Schedules of at least this many ops have their ops counted per tile in
 ** two halves at once (current_iter_create); a variable for the tests. */
 extern size_t current_split_min_ops;
-
-int current_iter_create(const sio_chip *chip, const sio_schedule *s, double bin_ns, size_t tile_bins,
-                        unsigned maps, current_iter **out, sio_error *err);
 void current_iter_destroy(current_iter *it);   /* NULL is a no-op */
 
 /* Bins of the timeline: ceil(makespan_ns / bin_ns) (0 for an empty schedule). */

@@ -11,7 +11,6 @@
 
 #include <inttypes.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -536,13 +535,15 @@ typedef struct attr_job {
     const sio_schedule *s;
     const unit_index *ix;
     size_t k0, k1;
+    int oom;   /* out */
 } attr_job;
 
 static void *attr_run(void *arg)
 {
-    const attr_job *j = arg;
+    attr_job *j = arg;
     size_t *at = calloc(j->ev->n_chips * j->ev->chip->n_units + 1, sizeof *at);   /* search hints, per unit */
-    if (!at) return arg;   /* not NULL: out of memory */
+    j->oom = !at;
+    if (!at) return NULL;
     for (size_t k = j->k0; k < j->k1; k++) attribute(j->ev, j->s, j->ix, at, &j->ev->sorted[k]);
     free(at);
     return NULL;
@@ -583,13 +584,9 @@ int events_finish(events_detector *ev, const sio_schedule *s)
         unit_index ix = {NULL, NULL};
         int bad = build_index(ev, s, &ix);
         if (!bad) {
-            attr_job lo = {ev, s, &ix, 0, n / 2}, hi = {ev, s, &ix, n / 2, n};
-            pthread_t th;
-            int two = n >= 64 && pthread_create(&th, NULL, attr_run, &hi) == 0;
-            void *oom_lo = attr_run(&lo), *oom_hi = NULL;
-            if (two) pthread_join(th, &oom_hi);
-            else oom_hi = attr_run(&hi);
-            if (oom_lo || oom_hi) bad = 1;
+            attr_job lo = {ev, s, &ix, 0, n / 2, 0}, hi = {ev, s, &ix, n / 2, n, 0};
+            sio_both(n >= 64, attr_run, &lo, attr_run, &hi);
+            if (lo.oom || hi.oom) bad = 1;
         }
         free(ix.off);
         free(ix.ops);

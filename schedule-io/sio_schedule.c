@@ -1044,15 +1044,9 @@ static int check_ids(ld *L, size_t rows, int resolve)
     if (!c.slot) { oom(L); rc = -1; goto done; }
     /* the buckets in two halves at once when there are many */
     bucket_job jobs[2] = {{L, &c, dhv, 0, nb, c.slot, cap, SIZE_MAX, 0}, {L, &c, dhv, nb, nb, NULL, cap, SIZE_MAX, 0}};
-    pthread_t th;
-    int two = 0;
-    if (nb >= 2 && rows >= 4096 && (jobs[1].slot = malloc(cap * sizeof *c.slot)) != NULL) {
-        jobs[0].b1 = jobs[1].b0 = nb / 2;
-        two = pthread_create(&th, NULL, check_buckets, &jobs[1]) == 0;
-        if (!two) jobs[0].b1 = nb;
-    }
-    check_buckets(&jobs[0]);
-    if (two) pthread_join(th, NULL);
+    int two = nb >= 2 && rows >= 4096 && (jobs[1].slot = malloc(cap * sizeof *c.slot)) != NULL;
+    if (two) jobs[0].b1 = jobs[1].b0 = nb / 2;
+    sio_both(two, check_buckets, &jobs[0], check_buckets, &jobs[1]);
     free(jobs[1].slot);
     size_t dup = jobs[0].dup, dup_first = jobs[0].dup_first;
     if (jobs[1].dup < dup) { dup = jobs[1].dup; dup_first = jobs[1].dup_first; }
@@ -1302,12 +1296,25 @@ static int verify_units(const sio_chip *chip, const sio_schedule *s, const int64
 
 size_t sio_verify_two_min = (size_t)1 << 20;
 
-typedef struct deps_job { const sio_schedule *s; const int64_t *st; sio_error err; int rc; } deps_job;
+typedef struct verify_job {
+    const sio_chip *chip;
+    const sio_schedule *s;
+    const int64_t *st;
+    sio_error err;
+    int rc;
+} verify_job;
 
 static void *deps_job_run(void *arg)
 {
-    deps_job *j = arg;
+    verify_job *j = arg;
     j->rc = verify_deps(j->s, j->st, &j->err);
+    return NULL;
+}
+
+static void *units_job_run(void *arg)
+{
+    verify_job *j = arg;
+    j->rc = verify_units(j->chip, j->s, j->st, &j->err);
     return NULL;
 }
 
@@ -1315,18 +1322,15 @@ static void *deps_job_run(void *arg)
 ** its two checks made at once. */
 int sio_schedule_verify(const sio_chip *chip, const sio_schedule *s, const int64_t *st, sio_error *err)
 {
-    deps_job j = {s, st, {0}, SIO_OK};
-    pthread_t t;
-    if (s->n < sio_verify_two_min || pthread_create(&t, NULL, deps_job_run, &j) != 0) {
+    if (s->n < sio_verify_two_min) {
         int rc = verify_deps(s, st, err);
         return rc ? rc : verify_units(chip, s, st, err);
     }
-    sio_error ue;
-    int urc = verify_units(chip, s, st, &ue);
-    pthread_join(t, NULL);
-    if (j.rc) { *err = j.err; return j.rc; }
-    if (urc) *err = ue;
-    return urc;
+    verify_job d = {chip, s, st, {0}, SIO_OK}, u = d;
+    sio_both(1, units_job_run, &u, deps_job_run, &d);
+    const verify_job *w = d.rc ? &d : &u;
+    if (w->rc) *err = w->err;
+    return w->rc;
 }
 
 /* ---- the public entry points ------------------------------------------ */
@@ -1544,16 +1548,11 @@ static void *count_job_run(void *arg)
 static intmax_t count_lines_two(int fd, off_t from, off_t to, char *buf)
 {
     off_t mid = from + (to - from) / 2;
-    count_job j = {fd, mid, to, malloc(CHUNK), -1};
-    pthread_t t;
-    if (!j.buf || pthread_create(&t, NULL, count_job_run, &j) != 0) {
-        free(j.buf);
-        return count_lines(fd, from, to, buf);
-    }
-    intmax_t n = count_lines(fd, from, mid, buf);
-    pthread_join(t, NULL);
-    free(j.buf);
-    return n < 0 || j.n < 0 ? -1 : n + j.n;
+    count_job a = {fd, from, mid, buf, -1}, b = {fd, mid, to, malloc(CHUNK), -1};
+    if (!b.buf) return count_lines(fd, from, to, buf);
+    sio_both(1, count_job_run, &a, count_job_run, &b);
+    free(b.buf);
+    return a.n < 0 || b.n < 0 ? -1 : a.n + b.n;
 }
 
 /* Offset just past the first line end at or after `at`, or -1. */

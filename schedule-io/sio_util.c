@@ -9,6 +9,7 @@
 #include "sio.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -115,6 +116,15 @@ void sio_out_abort(sio_out *o)
     fclose(o->f);
     unlink(o->tmp);
     free(o->tmp); free(o->path); free(o);
+}
+
+void sio_both(int two, void *(*fa)(void *), void *a, void *(*fb)(void *), void *b)
+{
+    pthread_t t;
+    two = two && pthread_create(&t, NULL, fb, b) == 0;
+    fa(a);
+    if (two) pthread_join(t, NULL);
+    else fb(b);
 }
 
 /* madvise over the whole pages inside [p, p + bytes). */
