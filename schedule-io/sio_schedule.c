@@ -213,7 +213,9 @@ typedef struct ld {
     char *dep_names;
     size_t dn_len, dn_cap;
     uint32_t *recent;       /* RECENT slots: index + 1 of a recent id, by hash */
-    uint32_t *hv;           /* per row: the high half of the hash of its id and chip (check_ids) */
+    uint32_t *hv;           /* per row: the high half of the hash of its id and chip (check_ids);
+                            ** written only once the ids stop rising (hv_fill) */
+    size_t row0;            /* the first row this loader reads (a split load's second half: split_row) */
     size_t id_len;          /* of the record being read */
     int ids_checked;        /* check_ids has run over the whole file */
     /* ids that are whole numbers rising down the file (as compilers number
@@ -357,7 +359,7 @@ static void failv(ld *L, uint32_t line, size_t k, size_t off, const char *fmt, v
     }
     if (!L->ids_checked) {   /* a duplicate id above wins: first error in file order */
         L->ids_checked = 1;
-        if (check_ids(L, L->s->n, 0)) return;
+        if (!L->id_rising && check_ids(L, L->s->n, 0)) return;   /* rising ids are distinct */
     }
     if (L->rc) return;
     char msg[768];
@@ -461,7 +463,10 @@ static int grow_rows(ld *L, size_t want)
     GROW(L, s->start_cyc, cap); GROW(L, s->cycles, cap); GROW(L, s->activity, cap);
     GROW(L, s->line, cap); GROW(L, s->id_off, cap);
     GROW(L, s->dep_off, cap + 1);
-    GROW(L, L->hv, cap);
+    /* hv is only reserved: while the ids rise it is never written */
+    uint32_t *hv = sio_reserve(L->hv, cap * sizeof *L->hv);
+    if (!hv) { oom(L); return -1; }
+    L->hv = hv;
     L->cap = cap;
     return 0;
 }
@@ -541,6 +546,16 @@ static int64_t find_recent(const ld *L, const char *t, size_t n, uint32_t chip)
     uint64_t hv = str_hash(t, n, chip);
     uint32_t r = L->recent[(hv >> 40) & (RECENT - 1)];
     return r && id_eq(L, r - 1, t, n, chip) ? (int64_t)r - 1 : -1;
+}
+
+/* The hashes check_ids buckets by (hv) of rows [r0, r1) of S: rows read
+** while the ids rose have none, as a rising id cannot repeat. */
+static void hv_fill(uint32_t *hv, const sio_schedule *S, size_t r0, size_t r1)
+{
+    for (size_t r = r0; r < r1; r++) {
+        const char *id = S->id_pool + S->id_off[r];
+        hv[r] = (uint32_t)(str_hash(id, strlen(id), S->chip[r]) >> 32);
+    }
 }
 
 /* ---- the header ------------------------------------------------------ */
@@ -748,6 +763,8 @@ static void data_field(ld *L, const char *t, size_t n, size_t k)
                 L->id_any = 1;
             } else {
                 L->id_rising = 0;
+                hv_fill(L->hv, s, L->row0, r);   /* the rows above, read while they rose */
+                sio_populate(L->hv + r, (L->cap - r) * sizeof *L->hv);
             }
         }
         break;
@@ -855,7 +872,7 @@ static void data_end(ld *L)
     /* the id: unique per chip, which check_ids sees to at the end */
     const char *id = s->id_pool + s->id_off[r];
     uint64_t hv = str_hash(id, L->id_len, s->chip[r]);
-    L->hv[r] = (uint32_t)(hv >> 32);
+    if (!L->id_rising) L->hv[r] = (uint32_t)(hv >> 32);
     L->recent[(hv >> 40) & (RECENT - 1)] = (uint32_t)r + 1;
     s->n = r + 1;
     if (s->n >= UINT32_MAX - 1) {
@@ -1349,7 +1366,7 @@ static void fail_at(ld *L, int rc, int line, int col, const char *msg)
     if (L->par) { L->rc = SPLIT_ABANDONED; return; }
     if (rc == SIO_EINPUT && !L->ids_checked) {   /* a duplicate id above wins, as in failv */
         L->ids_checked = 1;
-        if (check_ids(L, L->s->n, 0)) return;
+        if (!L->id_rising && check_ids(L, L->s->n, 0)) return;   /* rising ids are distinct */
     }
     sio_error_set(L->err, L->path, line, col, "%s", msg);
     L->rc = rc;
@@ -1477,7 +1494,7 @@ static void populate_rows(const ld *L, size_t r0, size_t r1)
     if (r1 <= r0) return;
     POP(s->unit, r0, r1); POP(s->op, r0, r1); POP(s->chip, r0, r1); POP(s->start_cyc, r0, r1);
     POP(s->cycles, r0, r1); POP(s->activity, r0, r1); POP(s->line, r0, r1); POP(s->id_off, r0, r1);
-    POP(s->dep_off, r0, r1); POP(L->hv, r0, r1);
+    POP(s->dep_off, r0, r1);
 }
 
 /* Likewise deps [d0, d1). */
@@ -1631,6 +1648,7 @@ static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t siz
     L2->line = (uint32_t)lines1;
     L2->at_line_start = 1;
     L2->id_rising = L->id_rising;
+    L2->row0 = rows1;
     L2->recent = calloc(RECENT, sizeof *L2->recent);
     L2->unit_h = L->unit_h;
     L2->op_h = L->op_h;
@@ -1699,13 +1717,18 @@ static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t siz
     L->line = L2->line;
     L->rec_line = L2->rec_line;
     L->down |= L2->down;
-    L->id_rising = L->id_rising && L2->id_rising && (!L->id_any || !L2->id_any || L2->id_first > L->id_last);
+    int rose1 = L->id_rising, rose2 = L2->id_rising;
+    L->id_rising = rose1 && rose2 && (!L->id_any || !L2->id_any || L2->id_first > L->id_last);
     if (L2->id_any) {
         if (!L->id_any) L->id_first = L2->id_first;
         L->id_last = L2->id_last;
         L->id_any = 1;
     }
     s->n = s2->n;
+    if (!L->id_rising) {   /* the hashes of a half whose ids rose, now that the whole file's do not */
+        if (rose1) { sio_populate(L->hv, rows1 * sizeof *L->hv); hv_fill(L->hv, s, 0, rows1); }
+        if (rose2) { sio_populate(L->hv + rows1, (s->n - rows1) * sizeof *L->hv); hv_fill(L->hv, s, rows1, s->n); }
+    }
     if (s2->n_chips > s->n_chips) s->n_chips = s2->n_chips;
     s->split = 1;
     L->par = 0;
@@ -1795,7 +1818,12 @@ static int load(const sio_chip *chip, const char *path, sio_schedule **out, sio_
         s->dep_off[s->n] = L.n_dr;
         s->n_deps = L.n_dr;
         L.ids_checked = 1;
-        if (!L.id_rising || !ids_rising(&L)) check_ids(&L, s->n, 1);
+        if (L.id_rising && !ids_rising(&L)) {   /* a dep not found among the rising ids: check_ids names it */
+            sio_populate(L.hv, s->n * sizeof *L.hv);
+            hv_fill(L.hv, s, 0, s->n);
+            L.id_rising = 0;
+        }
+        if (!L.id_rising) check_ids(&L, s->n, 1);
     }
     if (!L.rc) check_cycles(&L);
     if (!L.rc) {

@@ -538,6 +538,47 @@ static void test_rising_ids(void **st)
                  "4:1: duplicate id '2' on chip 0 (first on line 3)");
 }
 
+/* Ids that rise in each half of a split load but not over the file (the
+** second half's are the smaller): the loader keeps no id hashes while the
+** ids rise, and makes them for both halves at the merge. A repeat of an id
+** of the first half, last in the second, must still be found, as a whole
+** read finds it. Every line has the same length, so the halves meet where
+** the ids jump down. */
+static void test_rising_halves(void **st)
+{
+    (void)st;
+    const size_t n = 4000;
+    for (int dup = 0; dup < 2; dup++) {
+        sb b = {0};
+        sb_printf(&b, "id,unit,op,start,cycles,d\n");   /* as long as a row */
+        for (size_t i = 0; i < n; i++) {
+            size_t id = i < n / 2 ? 50000 + i : 10000 + (i - n / 2);
+            if (dup && i == n - 1) id = 50000 + 7;
+            sb_printf(&b, "%zu,U0,run,%05zu,1,\n", id, 2 * i);
+        }
+        char *p = write_file("halves.csv", b.p);
+        sio_schedule *a = NULL, *c = NULL;
+        sio_error ea, ec;
+        /* split first: a whole read before it would leave its hashes in
+        ** the memory the split read gets back */
+        int rc = load_with(p, 0, &c, &ec), ra = load_with(p, SIZE_MAX, &a, &ea);
+        assert_int_equal(ra, dup ? SIO_EINPUT : SIO_OK);
+        assert_int_equal(rc, ra);
+        if (dup) {
+            assert_string_equal(ea.text, ec.text);
+            char want[96];
+            snprintf(want, sizeof want, ":%zu:1: duplicate id '50007' on chip 0 (first on line 9)", n + 1);
+            assert_non_null(strstr(ec.text, want));
+        } else {
+            assert_int_equal(c->split, 1);
+            assert_same_schedule(a, c);
+        }
+        sio_schedule_free(a);
+        sio_schedule_free(c);
+        free(b.p);
+    }
+}
+
 /* A file of some 5.3 MB, past five of the loader's 1 MiB buffers: the
 ** second buffer holds a quoted field, the third blank lines and lines of
 ** spaces, the fifth ends in the leading spaces of a row. The rows that
@@ -662,6 +703,7 @@ int main(void)
         cmocka_unit_test(test_streaming),
         cmocka_unit_test(test_split_loads),
         cmocka_unit_test(test_rising_ids),
+        cmocka_unit_test(test_rising_halves),
         cmocka_unit_test(test_long_file_lines),
         cmocka_unit_test(test_copy_release),
     };
