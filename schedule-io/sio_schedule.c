@@ -231,6 +231,7 @@ typedef struct ld {
     /* feeding lines */
     int at_line_start;
     size_t line_col0;       /* bytes of the current line fed before this piece */
+    int plain;              /* whole lines fed at once, a record each: rec_line counts them */
     /* split loads (load_split): this loader reads one half of the file; the
     ** rows below split_row belong to half[0], the others to half[1] (each
     ** half has its own id pool and deps). In a half any error, and any
@@ -932,6 +933,7 @@ static void cb_record(int c, void *data)
     }
     L->field = 0;
     L->rec_open = 0;
+    L->rec_line += (uint32_t)L->plain;   /* the next record is on the next line */
 }
 
 /* ---- after the file: deps, cycles, the schedule's own rules ---------- */
@@ -1382,8 +1384,46 @@ static ssize_t read_piece(int fd, int seekable, char *buf, size_t want, off_t po
     return got;
 }
 
+typedef unsigned char u8x16 __attribute__((vector_size(16)));
+
+/* libcsv stopped short of a buffer: a field past its MAX_FIELD limit. */
+static void field_too_long(ld *L)
+{
+    char m[128];
+    snprintf(m, sizeof m, "a field of the record starting here is longer than %u MiB", (unsigned)(MAX_FIELD >> 20));
+    fail_at(L, SIO_EINPUT, (int)L->rec_line, 1, m);
+}
+
+/* 1 when each line of b[0, n) is one record: b ends a line, and no line is
+** blank or starts with a space or tab, none has a quote, and every CR ends
+** a line (CR LF). Sixteen bytes at a time, each beside the one after it. */
+static int plain_lines(const char *b, size_t n)
+{
+    if (n == 0 || b[n - 1] != '\n' || b[0] == '\n' || b[0] == '\r' || b[0] == ' ' || b[0] == '\t') return 0;
+    u8x16 bad = {0};
+    size_t k = 0;
+    for (; k + 17 <= n; k += 16) {
+        u8x16 v, w;
+        memcpy(&v, b + k, 16);
+        memcpy(&w, b + k + 1, 16);
+        bad |= (u8x16)(v == '"');
+        bad |= (u8x16)(v == '\n') & (u8x16)((w == '\n') | (w == '\r') | (w == ' ') | (w == '\t'));
+        bad |= (u8x16)(v == '\r') & (u8x16)(w != '\n');
+    }
+    for (int j = 0; j < 16; j++)
+        if (bad[j]) return 0;
+    for (; k < n; k++) {
+        char c = b[k], d = k + 1 < n ? b[k + 1] : 'x';   /* the last byte is the '\n' */
+        if (c == '"' || (c == '\r' && d != '\n')) return 0;
+        if (c == '\n' && (d == '\n' || d == '\r' || d == ' ' || d == '\t')) return 0;
+    }
+    return 1;
+}
+
 /* Feeds bytes [from, to) of the file to libcsv in CHUNK buffers, a line at a
-** time, so the line of every record is known. */
+** time, so the line of every record is known; or, where each line of the
+** buffer is one record (plain_lines), all its whole lines in one call, the
+** records counting the lines (L->plain). */
 static void feed(ld *L, struct csv_parser *p, int fd, int seekable, off_t from, off_t to, char *buf)
 {
     off_t pos = from;
@@ -1401,7 +1441,26 @@ static void feed(ld *L, struct csv_parser *p, int fd, int seekable, off_t from, 
         if (pos == 0 && got >= 3 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0) i = 3;  /* UTF-8 BOM */
         pos += got_;
         if (!L->nul_seen && memchr(buf, 0, got)) L->nul_seen = 1;
+        size_t last = got;   /* after the buffer's last '\n' (lines are short: back from the end) */
+        while (last > i && buf[last - 1] != '\n') last--;
+        int tried = 0;
         while (i < got && !L->rc) {
+            /* once the line a buffer starts inside is read, its whole lines at
+            ** once, when each is one record */
+            if (!tried && L->at_line_start && !L->rec_open && p->pstate == 0) {
+                tried = 1;
+                size_t whole = last > i ? last - i : 0;
+                if (whole && L->line < UINT32_MAX - whole && plain_lines(buf + i, whole)) {
+                    L->plain = 1;
+                    L->rec_line = L->line + 1;
+                    size_t used = csv_parse(p, buf + i, whole, cb_field, cb_record, L);
+                    L->plain = 0;
+                    L->line = L->rec_line - 1;   /* a line per record */
+                    if (used < whole && !L->rc) field_too_long(L);
+                    i += whole;
+                    continue;
+                }
+            }
             const char *nl = memchr(buf + i, '\n', got - i);
             size_t end = nl ? (size_t)(nl - buf) + 1 : got;
             if (L->at_line_start) {
@@ -1419,10 +1478,7 @@ static void feed(ld *L, struct csv_parser *p, int fd, int seekable, off_t from, 
                     fail_at(L, SIO_EINPUT, (int)L->line, (int)(L->line_col0 + used + 1),
                             "malformed quoted field (a quote inside a field must be doubled)");
                 } else {
-                    char m[128];
-                    snprintf(m, sizeof m, "a field of the record starting here is longer than %u MiB",
-                             (unsigned)(MAX_FIELD >> 20));
-                    fail_at(L, SIO_EINPUT, (int)L->rec_line, 1, m);
+                    field_too_long(L);
                 }
             }
             L->line_col0 += end - i;
@@ -1518,7 +1574,6 @@ static void *first_half(void *arg)
 
 /* The '\n' bytes of b[0, n): sixteen at a time in GNU vectors (SSE2 on
 ** x86-64), twice as fast as memchr from one line end to the next. */
-typedef unsigned char u8x16 __attribute__((vector_size(16)));
 
 static size_t newlines(const char *b, size_t n)
 {

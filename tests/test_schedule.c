@@ -668,6 +668,65 @@ static void test_long_file_lines(void **st)
     free(ln);
 }
 
+/* CR LF line ends over three of the loader's buffers, with the lines a
+** buffer fed whole would count wrong: in the second buffer a lone CR
+** ends a record inside a line (two rows on one line), in the third a
+** quoted field holds a line end (one row over two lines). Every row's line,
+** whole and split, is its line in the file; an error after them points at
+** its line. */
+static void test_crlf_lines(void **st)
+{
+    (void)st;
+    const size_t MiB = (size_t)1 << 20;
+    for (int bad = 0; bad < 2; bad++) {
+        sb b = {0};
+        sb_printf(&b, "id,unit,op,start,cycles,note\r\n");
+        size_t n = 0, cap = 1 << 18, lone = 0, quoted = 0, bad_row = 0;
+        uint32_t line = 1, *ln = malloc(cap * sizeof *ln);
+        assert_non_null(ln);
+        while (b.n < 3 * MiB + 100000) {
+            assert_true(n + 2 < cap);
+            ln[n] = ++line;
+            if (!lone && b.n > MiB + 1000) {   /* two rows, one line */
+                sb_printf(&b, "a%zu,U0,run,%zu,1,x\r", n, n);
+                ln[++n] = line;
+                lone = n;
+            } else if (!quoted && b.n > 2 * MiB + 1000) {
+                sb_printf(&b, "q%zu,U1,run,%zu,1,\"two\r\nlines\"\r\n", n, n);
+                line++;
+                quoted = n;
+                n++;
+                continue;
+            }
+            const char *unit = bad && !bad_row && b.n > 3 * MiB ? (bad_row = n, "NOPE") : n % 2 ? "U1" : "U0";
+            sb_printf(&b, "r%zu,%s,run,%zu,1,x\r\n", n, unit, n);
+            n++;
+        }
+        assert_true(lone && quoted && (!bad || bad_row));
+        char *p = write_file("crlf.csv", b.p);
+        for (int split = 0; split < 2; split++) {
+            sio_schedule *s = NULL;
+            sio_error err;
+            int rc = load_with(p, split ? 0 : SIZE_MAX, &s, &err);
+            if (bad) {
+                char want[64];
+                snprintf(want, sizeof want, ":%u:%zu: unknown unit 'NOPE'", ln[bad_row],
+                         strlen("r,") + (size_t)snprintf(NULL, 0, "%zu", bad_row) + 1);
+                assert_int_equal(rc, SIO_EINPUT);
+                if (!strstr(err.text, want)) fail_msg("split %d: got '%s', want '%s'", split, err.text, want);
+                continue;
+            }
+            if (rc) fail_msg("%s", err.text);
+            assert_int_equal(s->n, n);
+            for (size_t r = 0; r < n; r++)
+                if (s->line[r] != ln[r]) fail_msg("split %d: row %zu on line %u, read as %u", split, r, ln[r], s->line[r]);
+            sio_schedule_free(s);
+        }
+        free(ln);
+        free(b.p);
+    }
+}
+
 /* sio_copy_release: the destination gets every byte (several pieces, odd
 ** offsets and a length that is no whole number of pages), and the
 ** source's whole pages are given back (they read as zeros). */
@@ -705,6 +764,7 @@ int main(void)
         cmocka_unit_test(test_rising_ids),
         cmocka_unit_test(test_rising_halves),
         cmocka_unit_test(test_long_file_lines),
+        cmocka_unit_test(test_crlf_lines),
         cmocka_unit_test(test_copy_release),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
