@@ -933,7 +933,10 @@ static void cb_record(int c, void *data)
     }
     L->field = 0;
     L->rec_open = 0;
-    L->rec_line += (uint32_t)L->plain;   /* the next record is on the next line */
+    /* the next record: on the next line when whole lines are fed (one
+    ** record each); else on this one, if it starts before the piece ends
+    ** (after a bare CR), which feed sees to */
+    L->rec_line = L->plain ? L->rec_line + 1 : L->line;
 }
 
 /* ---- after the file: deps, cycles, the schedule's own rules ---------- */
@@ -1473,6 +1476,9 @@ static void feed(ld *L, struct csv_parser *p, int fd, int seekable, off_t from, 
                 L->rec_line = L->line;
             }
             size_t used = csv_parse(p, buf + i, end - i, cb_field, cb_record, L);
+            /* a record that began on this line after one ended at a bare CR
+            ** (libcsv is inside it: pstate 0 is its ROW_NOT_BEGUN) */
+            if (!L->rec_open && p->pstate != 0) L->rec_open = 1;
             if (used < end - i && !L->rc) {
                 if (csv_error(p) == CSV_EPARSE) {
                     fail_at(L, SIO_EINPUT, (int)L->line, (int)(L->line_col0 + used + 1),

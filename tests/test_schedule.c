@@ -727,6 +727,38 @@ static void test_crlf_lines(void **st)
     }
 }
 
+/* Records ended by a bare CR inside a line (lines are counted at LF): the
+** record after one starts on that line, also when the one before began on
+** an earlier line (a quoted line end) or the new one opens a quote that runs
+** to the end of the file. Read whole and in pieces (the split setting), the
+** lines must be the same. */
+static void test_bare_cr_records(void **st)
+{
+    (void)st;
+    char *p = write_file("cr.csv", "id,unit,op,start,cycles,note\n"
+                                   "a,U0,run,0,1,\"two\nlines\"\r"
+                                   "b,U0,run,1,1,x\r   \n"
+                                   "c,U1,run,2,1,x\n");
+    for (int split = 0; split < 2; split++) {
+        sio_schedule *s = NULL;
+        sio_error err;
+        int rc = load_with(p, split ? 0 : SIZE_MAX, &s, &err);
+        if (rc) fail_msg("%s", err.text);
+        assert_int_equal(s->n, 3);
+        assert_int_equal(s->line[0], 2);
+        assert_int_equal(s->line[1], 3);
+        assert_int_equal(s->line[2], 4);
+        sio_schedule_free(s);
+    }
+    p = write_file("cr.csv", "id,unit,op,start,cycles\r\"x,\n1,U0,run,0,1\n");
+    for (int split = 0; split < 2; split++) {
+        sio_schedule *s = NULL;
+        sio_error err;
+        assert_int_equal(load_with(p, split ? 0 : SIZE_MAX, &s, &err), SIO_EINPUT);
+        assert_non_null(strstr(err.text, "cr.csv:1:1: unterminated quoted field"));
+    }
+}
+
 /* sio_copy_release: the destination gets every byte (several pieces, odd
 ** offsets and a length that is no whole number of pages), and the
 ** source's whole pages are given back (they read as zeros). */
@@ -765,6 +797,7 @@ int main(void)
         cmocka_unit_test(test_rising_halves),
         cmocka_unit_test(test_long_file_lines),
         cmocka_unit_test(test_crlf_lines),
+        cmocka_unit_test(test_bare_cr_records),
         cmocka_unit_test(test_copy_release),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
