@@ -384,9 +384,45 @@ static int meets(const span *sp, size_t n, double a, double b, size_t *hint)
     return lo < n && sp[lo].lo < b;
 }
 
+/* The rows of [i0, i1) whose op meets one of the spans, in file order. */
+typedef struct keep_job {
+    const sio_schedule *s;
+    const span *sp;
+    size_t nsp;
+    double T;
+    size_t i0, i1;
+    uint32_t *rows;   /* out: n of them (malloc'd) */
+    size_t n;
+    int oom;
+} keep_job;
+
+static void *keep_rows(void *arg)
+{
+    keep_job *j = arg;
+    const sio_schedule *s = j->s;
+    size_t cap = 1024, hint = 0;
+    j->rows = malloc(cap * sizeof *j->rows);
+    j->oom = !j->rows;
+    for (size_t i = j->i0; i < j->i1 && !j->oom; i++) {
+        double a = (double)s->start_cyc[i] * j->T, b = (double)(s->start_cyc[i] + s->cycles[i]) * j->T;
+        if (!meets(j->sp, j->nsp, a, b, &hint)) continue;
+        if (j->n == cap) {
+            uint32_t *q = realloc(j->rows, 2 * cap * sizeof *q);
+            if (!q) { j->oom = 1; break; }
+            j->rows = q;
+            cap *= 2;
+        }
+        j->rows[j->n++] = (uint32_t)i;
+    }
+    return NULL;
+}
+
+size_t events_index_two_min = (size_t)1 << 16;
+
 /* Each unit's ops sorted by start, keeping only the ops that overlap the
 ** windows of the kept events (the attribution looks nowhere else): one pass
-** over the schedule, memory for the few ops kept. */
+** over the schedule (two halves at once for a big one), memory for the few
+** ops kept, which a counting sort puts in per-unit lists. */
 static int build_index(const events_detector *ev, const sio_schedule *s, unit_index *ix)
 {
     const sio_chip *chip = ev->chip;
@@ -408,48 +444,48 @@ static int build_index(const events_detector *ev, const sio_schedule *s, unit_in
             sp[nsp++] = sp[k];
         }
     }
-    size_t kept = 0, cap = 1024, hint = 0;
-    ix->ops = malloc(cap * sizeof *ix->ops);
-    uint32_t *slot_of = malloc(cap * sizeof *slot_of);
-    int rc = ix->ops && slot_of ? 0 : -1;
-    for (size_t i = 0; i < s->n && !rc; i++) {
-        double a = (double)s->start_cyc[i] * T, b = (double)(s->start_cyc[i] + s->cycles[i]) * T;
-        if (!meets(sp, nsp, a, b, &hint)) continue;
-        if (kept == cap) {
-            cap *= 2;
-            by_start *p = realloc(ix->ops, cap * sizeof *p);
-            if (p) ix->ops = p;
-            uint32_t *q = realloc(slot_of, cap * sizeof *q);
-            if (q) slot_of = q;
-            if (!p || !q) { rc = -1; break; }
-        }
-        ix->ops[kept].start = a;
-        ix->ops[kept].end = a + (double)s->cycles[i] * T;
-        ix->ops[kept].i = (uint32_t)i;
-        slot_of[kept++] = (uint32_t)((size_t)s->chip[i] * chip->n_units + s->unit[i]);
+    int two = s->n >= events_index_two_min && s->n >= 2;
+    keep_job a = {s, sp, nsp, T, 0, two ? s->n / 2 : s->n, NULL, 0, 0};
+    keep_job b = {s, sp, nsp, T, a.i1, s->n, NULL, 0, 0};
+    sio_both(two, keep_rows, &a, keep_rows, &b);
+    size_t kept = a.n + b.n;
+    size_t *fill = NULL;
+    int rc = a.oom || b.oom ? -1 : 0;
+    if (!rc) {
+        ix->ops = malloc((kept ? kept : 1) * sizeof *ix->ops);
+        fill = malloc((slots ? slots : 1) * sizeof *fill);
+        if (!ix->ops || !fill) rc = -1;
     }
-    by_start *sorted = rc ? NULL : malloc((kept ? kept : 1) * sizeof *sorted);
-    size_t *fill = rc ? NULL : malloc((slots ? slots : 1) * sizeof *fill);
-    if (!rc && sorted && fill) {
-        for (size_t k = 0; k < kept; k++) ix->off[slot_of[k] + 1]++;
+    if (!rc) {
+        /* a counting sort by unit: the first half's rows, then the second's,
+        ** keep file order inside each unit */
+        const keep_job *part[2] = {&a, &b};
+        for (int h = 0; h < 2; h++)
+            for (size_t k = 0; k < part[h]->n; k++) {
+                uint32_t i = part[h]->rows[k];
+                ix->off[(size_t)s->chip[i] * chip->n_units + s->unit[i] + 1]++;
+            }
         for (size_t k = 0; k < slots; k++) ix->off[k + 1] += ix->off[k];
         memcpy(fill, ix->off, slots * sizeof *fill);
-        for (size_t k = 0; k < kept; k++) sorted[fill[slot_of[k]]++] = ix->ops[k];
+        for (int h = 0; h < 2; h++)
+            for (size_t k = 0; k < part[h]->n; k++) {
+                uint32_t i = part[h]->rows[k];
+                double st = (double)s->start_cyc[i] * T;
+                by_start *o = &ix->ops[fill[(size_t)s->chip[i] * chip->n_units + s->unit[i]]++];
+                o->start = st;
+                o->end = st + (double)s->cycles[i] * T;
+                o->i = i;
+            }
         for (size_t k = 0; k < slots; k++) {
-            by_start *b = sorted + ix->off[k];
+            by_start *bs = ix->ops + ix->off[k];
             size_t m = ix->off[k + 1] - ix->off[k], j = 1;
-            while (j < m && b[j - 1].start <= b[j].start) j++;
-            if (j < m) qsort(b, m, sizeof *b, cmp_start);
+            while (j < m && bs[j - 1].start <= bs[j].start) j++;
+            if (j < m) qsort(bs, m, sizeof *bs, cmp_start);
         }
-        free(ix->ops);
-        ix->ops = sorted;
-        sorted = NULL;
-    } else {
-        rc = -1;
     }
-    free(sorted);
+    free(a.rows);
+    free(b.rows);
     free(fill);
-    free(slot_of);
     free(sp);
     return rc;
 }

@@ -80,7 +80,11 @@ int events_push(events_detector *ev, size_t chip, size_t rail, size_t b0, const 
                 const double *droop_v, size_t n);
 
 /* Closes open events and attributes the kept ones using the schedule (NULL:
-** no attribution, and avg_a is the mean over whole bins). */
+** no attribution, and avg_a is the mean over whole bins). From
+** events_index_two_min instructions on (default 2^16; tests lower it), the
+** schedule is scanned for the ops near the events in two halves at once,
+** with the same result. */
+extern size_t events_index_two_min;
 int events_finish(events_detector *ev, const sio_schedule *s);
 
 const events_rail_stats *events_stats(const events_detector *ev, size_t chip, size_t rail);

@@ -233,9 +233,21 @@ static sio_op ops4[] = {
     {.name = "ramp", .cls = 1, .current_a = 70.0, .ramp_cycles = 3},
 };
 
+/* Once with the index scanned in one piece, once in two halves
+** (events_index_two_min): the same events, each against the brute force. */
+static void attribution_brute_force(int two, events_event *first, size_t *n_first);
+
 static void test_attribution_brute_force(void **st)
 {
     (void)st;
+    events_event first[80];
+    size_t n_first = 0;
+    attribution_brute_force(0, first, &n_first);
+    attribution_brute_force(1, first, &n_first);
+}
+
+static void attribution_brute_force(int two, events_event *first, size_t *n_first)
+{
     sio_rail r4 = rails[0];
     r4.guardband_mv = 2;
     sio_chip c4 = chip;
@@ -267,10 +279,27 @@ static void test_attribution_brute_force(void **st)
             pdn_stream_push(ps[c], t.rail_a + c * t.stride, t.nb, d);
             events_push(ev, c, 0, t.b0, t.rail_a + c * t.stride, d, t.nb);
         }
+    events_index_two_min = two ? 0 : SIZE_MAX;
     assert_int_equal(events_finish(ev, s), 0);
+    events_index_two_min = (size_t)1 << 16;
     size_t n;
     const events_event *e = events_list(ev, &n);
     assert_true(events_total(ev) > n && n == 80);   /* both kinds at the cap */
+    if (!two) {
+        memcpy(first, e, n * sizeof *e);
+        *n_first = n;
+    }
+    assert_int_equal(n, *n_first);
+    for (size_t k = 0; k < n; k++) {
+        assert_int_equal(e[k].n_causes, first[k].n_causes);
+        for (size_t q = 0; q < e[k].n_causes; q++) {
+            assert_int_equal(e[k].causes[q].unit, first[k].causes[q].unit);
+            assert_true(e[k].causes[q].delta_a == first[k].causes[q].delta_a);
+            assert_int_equal(e[k].causes[q].n_ops, first[k].causes[q].n_ops);
+            assert_memory_equal(e[k].causes[q].ops, first[k].causes[q].ops,
+                                e[k].causes[q].n_ops * sizeof e[k].causes[q].ops[0]);
+        }
+    }
     for (size_t k = 0; k < n; k++) {
         double tp = e[k].t_peak_ns, tw = tp - e[k].window_ns, brute[4] = {0, 0, 0, 0};
         for (size_t i = 0; i < s->n; i++)
