@@ -1648,6 +1648,38 @@ static off_t line_after(int fd, off_t at, off_t size, char *buf)
 }
 
 
+/* The merge of a split load's second half, in two parts of about equal
+** bytes: part 0 copies the deps' lags, part 1 their kinds and sources and
+** shifts the second half's dep and id offsets. */
+typedef struct merge_job {
+    sio_schedule *s;
+    const sio_schedule *s2;
+    size_t nd1, nd2;      /* deps of the first half, of the second */
+    size_t rows1;
+    size_t pool1;
+    int part;
+} merge_job;
+
+static void *merge_part(void *arg)
+{
+    merge_job *j = arg;
+    sio_schedule *s = j->s;
+    const sio_schedule *s2 = j->s2;
+    if (j->part == 0) {
+        if (j->nd2) sio_copy_release(s->dep_lag + j->nd1, s2->dep_lag, j->nd2 * sizeof *s->dep_lag);
+        return NULL;
+    }
+    if (j->nd2) {
+        sio_copy_release(s->dep_kind + j->nd1, s2->dep_kind, j->nd2 * sizeof *s->dep_kind);
+        sio_copy_release(s->dep_src + j->nd1, s2->dep_src, j->nd2 * sizeof *s->dep_src);
+    }
+    for (size_t r = j->rows1; r < s2->n; r++) {
+        s->dep_off[r] += j->nd1;
+        s->id_off[r] += j->pool1;
+    }
+    return NULL;
+}
+
 static void free_half(ld *L2, sio_schedule *s2)
 {
     free(s2->dep_kind); free(s2->dep_lag); free(s2->dep_src);   /* its id pool is part of the first's */
@@ -1748,15 +1780,12 @@ static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t siz
     L->cap = cap;
     size_t nd1 = L->n_dr;
     if (nd1 + L2->n_dr > L->dr_cap && grow_deps(L, nd1 + L2->n_dr)) goto out;
-    if (L2->n_dr) {   /* the second half's pages go back as they are copied */
-        sio_copy_release(s->dep_kind + nd1, s2->dep_kind, L2->n_dr * sizeof *s->dep_kind);
-        sio_copy_release(s->dep_lag + nd1, s2->dep_lag, L2->n_dr * sizeof *s->dep_lag);
-        sio_copy_release(s->dep_src + nd1, s2->dep_src, L2->n_dr * sizeof *s->dep_src);
-    }
-    for (size_t r = rows1; r < s2->n; r++) {
-        s->dep_off[r] += nd1;
-        s->id_off[r] += pool1;
-    }
+    /* the second half's deps after the first's (its pages go back as they
+    ** are copied) and its rows' offsets shifted, on two threads: the copy
+    ** backs fresh pages, and the other thread would wait */
+    merge_job ma = {s, s2, nd1, L2->n_dr, rows1, pool1, 0}, mb = ma;
+    mb.part = 1;
+    sio_both(1, merge_part, &ma, merge_part, &mb);
     /* the second half's unresolved deps, their names after the first's */
     size_t dn1 = L->dn_len;
     if (L2->dn_len && pool_add(L, &L->dep_names, &L->dn_len, &L->dn_cap, L2->dep_names, L2->dn_len)) goto out;
