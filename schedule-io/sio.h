@@ -4,8 +4,8 @@
 ** struct: dies, rails with their power-delivery network, units with their
 ** place on the die, per-op currents and the thermal stack. A schedule (CSV,
 ** streamed through libcsv in fixed-size buffers) sits in flat arrays, one
-** entry per instruction in file order, so 10^7 instructions cost ~60 bytes
-** each. Both loaders stop at the first error and describe it in an
+** entry per instruction in file order, so 10^7 instructions cost ~50 bytes
+** each (and ~13 a dep). Both loaders stop at the first error and describe it in an
 ** sio_error as "file:line:col: message".
 **
 ** Units are in the names: _cyc cycles, _ns nanoseconds, _a amperes, _v volts,
@@ -138,26 +138,29 @@ enum sio_dep_kind {
 /* A schedule: n instructions in file order. All arrays have n entries
 ** except dep_off (n + 1) and the dep_* arrays (n_deps). Deps of instruction
 ** i are dep_off[i] .. dep_off[i+1]-1; dep_src is the index of the
-** instruction depended upon (same chip). Read-only to callers. */
+** instruction depended upon (same chip). Read-only to callers. Indices and
+** offsets are as narrow as the limits allow (the arrays are most of the
+** memory of a big run): fewer than 2^32 - 1 instructions and deps, 4 GiB of
+** ids, chips 0 .. 65535. */
 typedef struct sio_schedule {
     char *path;
     size_t n;
     size_t n_chips;          /* max chip index + 1 (1 when the column is absent) */
     uint32_t *unit;          /* index into chip->units */
     uint32_t *op;            /* index into chip->ops */
-    uint32_t *chip;          /* chip index */
+    uint16_t *chip;          /* chip index */
     int64_t *start_cyc;
     int64_t *cycles;
     double *activity;        /* 0..1 */
     uint32_t *line;          /* line of the record in the file (1-based) */
-    size_t *dep_off;
+    uint32_t *dep_off;
     uint32_t *dep_src;
     uint8_t *dep_kind;       /* enum sio_dep_kind */
     int64_t *dep_lag;        /* N (0 for SIO_DEP_END) */
     size_t n_deps;
     /* interned ids: id of i is id_pool + id_off[i], NUL-terminated */
     char *id_pool;
-    size_t *id_off;
+    uint32_t *id_off;
     /* header as read: n_cols column names; col_* give the column of each
     ** known field, or -1 when absent. */
     char **cols;
@@ -178,6 +181,11 @@ typedef struct sio_schedule {
 extern size_t sio_split_min_bytes;
 int sio_schedule_load(const sio_chip *chip, const char *path, sio_schedule **out,
                       sio_error *err);
+/* The reach of the 32-bit offsets: at most sio_max_id_bytes bytes of ids
+** (each with its NUL; default 2^32 - 1) and sio_max_deps deps (default
+** 2^32 - 2); past either the load fails at the record that passes it.
+** Tests lower them. */
+extern size_t sio_max_id_bytes, sio_max_deps;
 void sio_schedule_free(sio_schedule *s);   /* NULL is a no-op */
 
 /* The id of instruction i. */

@@ -22,8 +22,9 @@
 ** (field_spans). The writer uses the same spans to replace the `start` field
 ** of a record and copies every other byte as it came in.
 **
-** Sizes: ~70 bytes per instruction plus its id and deps; 10^7 instructions
-** fit in well under a gigabyte and a half. */
+** Sizes: ~50 bytes per instruction plus its id and ~13 a dep (32-bit
+** offsets: fewer than 2^32 - 1 instructions and deps, 4 GiB of ids); 10^7
+** instructions fit in under a gigabyte. */
 #define _DEFAULT_SOURCE 1   /* pread(), madvise() */
 #include "sio.h"
 
@@ -682,6 +683,10 @@ static void parse_deps(ld *L, const char *t, size_t n, size_t k)
             fail(L, L->rec_line, k, a, "dep has no id before '%c'", t[a]);
             return;
         }
+        if (L->n_dr >= sio_max_deps) {
+            fail(L, L->rec_line, k, a, "more than %zu deps in one schedule", sio_max_deps);
+            return;
+        }
         if (L->n_dr == L->dr_cap && grow_deps(L, 0)) return;
         L->s->dep_kind[L->n_dr] = kind;
         L->s->dep_lag[L->n_dr] = lag;
@@ -731,7 +736,7 @@ static void data_field(ld *L, const char *t, size_t n, size_t k)
         s->chip[r] = 0;
         s->activity[r] = 1.0;
         s->line[r] = L->rec_line;
-        s->dep_off[r] = L->n_dr;
+        s->dep_off[r] = (uint32_t)L->n_dr;   /* at most sio_max_deps (parse_deps) */
         L->n_rec_dr = 0;
         L->has_unit = 0;
         L->op_len = 0;
@@ -753,7 +758,11 @@ static void data_field(ld *L, const char *t, size_t n, size_t k)
     size_t w = 0;
     switch (kind) {
     case K_ID:
-        s->id_off[r] = L->pool_len;
+        if (L->pool_len + n + 1 > sio_max_id_bytes) {
+            fail(L, L->rec_line, k, 0, "more than %zu bytes of ids in one schedule", sio_max_id_bytes);
+            return;
+        }
+        s->id_off[r] = (uint32_t)L->pool_len;
         L->id_len = n;
         pool_add(L, &s->id_pool, &L->pool_len, &L->pool_cap, t, n);
         if (L->id_rising) {
@@ -812,7 +821,7 @@ static void data_field(ld *L, const char *t, size_t n, size_t k)
                  quote_text(t, n, q, sizeof q));
             return;
         }
-        s->chip[r] = (uint32_t)v;
+        s->chip[r] = (uint16_t)v;
         if ((size_t)v + 1 > s->n_chips) s->n_chips = (size_t)v + 1;
         break;
     case K_ACTIVITY: {
@@ -1523,6 +1532,8 @@ static double rows_in(const ld *L, uintmax_t size, uintmax_t head)
 }
 
 size_t sio_split_min_bytes = (size_t)48 << 20;
+size_t sio_max_id_bytes = UINT32_MAX;
+size_t sio_max_deps = UINT32_MAX - 1;
 
 /* ---- split loads ---------------------------------------------------------
 ** A big file is read in two halves at once, one per thread: the second half
@@ -1656,7 +1667,7 @@ typedef struct merge_job {
     const sio_schedule *s2;
     size_t nd1, nd2;      /* deps of the first half, of the second */
     size_t rows1;
-    size_t pool1;
+    size_t id_base;       /* where the second half's ids start in the pool */
     int part;
 } merge_job;
 
@@ -1674,8 +1685,8 @@ static void *merge_part(void *arg)
         sio_copy_release(s->dep_src + j->nd1, s2->dep_src, j->nd2 * sizeof *s->dep_src);
     }
     for (size_t r = j->rows1; r < s2->n; r++) {
-        s->dep_off[r] += j->nd1;
-        s->id_off[r] += j->pool1;
+        s->dep_off[r] = (uint32_t)(s->dep_off[r] + j->nd1);   /* both fit: load_split checked */
+        s->id_off[r] = (uint32_t)(s->id_off[r] + j->id_base);
     }
     return NULL;
 }
@@ -1711,7 +1722,8 @@ static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t siz
     if (L->rc) return SPLIT_ABANDONED;
     /* one id pool in two parts, one per half, each at most the bytes of
     ** its half; the second stays where it is written (its id_off shifted
-    ** at the merge): its pages are never copied, the gap never touched */
+    ** at the merge): its pages are never copied, the gap never touched
+    ** (unless the offsets past the gap would not fit in 32 bits) */
     size_t pool1 = L->pool_len + (size_t)(split - head) + 64, pool2 = (size_t)(size - split) + 64;
     char *pq = sio_reserve(s->id_pool, pool1 + pool2);
     if (!pq) { oom(L); return SPLIT_ABANDONED; }
@@ -1779,11 +1791,21 @@ static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t siz
     ** allocation failing here still gives up the split: one thread may fit) */
     L->cap = cap;
     size_t nd1 = L->n_dr;
+    if (nd1 + L2->n_dr > sio_max_deps) goto out;   /* one thread reads it again, to the record past the limit */
+    /* the second half's ids stay where they were written, unless their
+    ** offsets (32 bits) would not fit: then they move down to just after
+    ** the first half's (a file of over 4 GiB) */
+    size_t base = pool1;
+    if (pool1 + L2->pool_len > sio_max_id_bytes) {
+        base = L->pool_len;
+        if (base + L2->pool_len > sio_max_id_bytes) goto out;   /* one thread reads it again, to the id past the limit */
+        memmove(s->id_pool + base, s->id_pool + pool1, L2->pool_len);
+    }
     if (nd1 + L2->n_dr > L->dr_cap && grow_deps(L, nd1 + L2->n_dr)) goto out;
     /* the second half's deps after the first's (its pages go back as they
     ** are copied) and its rows' offsets shifted, on two threads: the copy
     ** backs fresh pages, and the other thread would wait */
-    merge_job ma = {s, s2, nd1, L2->n_dr, rows1, pool1, 0}, mb = ma;
+    merge_job ma = {s, s2, nd1, L2->n_dr, rows1, base, 0}, mb = ma;
     mb.part = 1;
     sio_both(1, merge_part, &ma, merge_part, &mb);
     /* the second half's unresolved deps, their names after the first's */
@@ -1802,7 +1824,7 @@ static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t siz
         L->later[L->n_later++] = d;
     }
     L->n_dr = nd1 + L2->n_dr;
-    L->pool_len = pool1 + L2->pool_len;
+    L->pool_len = base + L2->pool_len;
     L->pool_cap = pool1 + pool2;
     L->line = L2->line;
     L->rec_line = L2->rec_line;
@@ -1905,7 +1927,7 @@ static int load(const sio_chip *chip, const char *path, sio_schedule **out, sio_
         L.rc = SIO_EINPUT;
     }
     if (!L.rc) {
-        s->dep_off[s->n] = L.n_dr;
+        s->dep_off[s->n] = (uint32_t)L.n_dr;
         s->n_deps = L.n_dr;
         L.ids_checked = 1;
         if (L.id_rising && !ids_rising(&L)) {   /* a dep not found among the rising ids: check_ids names it */

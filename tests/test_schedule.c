@@ -477,6 +477,47 @@ static void test_split_loads(void **st)
     free(text);
 }
 
+/* The reach of the 32-bit offsets (sio_max_id_bytes, sio_max_deps),
+** lowered: a schedule right at a limit loads, whole and split, the same
+** (the split's second half of ids moved down to fit); one byte or dep
+** fewer and both give the one error, at the record that passes it. */
+static void test_offset_limits(void **st)
+{
+    (void)st;
+    char *text = split_text(SC_PLAIN, 6000);
+    char *p = write_file("limits.csv", text);
+    sio_schedule *a = NULL, *b = NULL;
+    sio_error ea, eb;
+    assert_int_equal(load_with(p, SIZE_MAX, &a, &ea), SIO_OK);
+    size_t id_bytes = 0, last_dep_row = 0;
+    for (size_t i = 0; i < a->n; i++) id_bytes += strlen(sio_schedule_id(a, i)) + 1;
+    for (size_t i = 0; i < a->n; i++)
+        if (a->dep_off[i + 1] > a->dep_off[i]) last_dep_row = i;
+    for (int limit = 0; limit < 2; limit++) {
+        size_t *knob = limit ? &sio_max_deps : &sio_max_id_bytes, keep = *knob;
+        *knob = limit ? a->n_deps : id_bytes;
+        assert_int_equal(load_with(p, 0, &b, &eb), SIO_OK);
+        assert_int_equal(b->split, 1);
+        assert_same_schedule(a, b);
+        sio_schedule_free(b);
+        assert_int_equal(load_with(p, SIZE_MAX, &b, &eb), SIO_OK);
+        assert_same_schedule(a, b);
+        sio_schedule_free(b);
+        *knob -= 1;
+        assert_int_equal(load_with(p, SIZE_MAX, &b, &ea), SIO_EINPUT);
+        assert_int_equal(load_with(p, 0, &b, &eb), SIO_EINPUT);
+        *knob = keep;
+        assert_string_equal(ea.text, eb.text);
+        assert_non_null(strstr(ea.text, limit ? "deps in one schedule" : "bytes of ids in one schedule"));
+        /* the last id is on the last line; the last dep on its row's line,
+        ** in the deps column (the 8th) */
+        assert_int_equal(ea.line, (int)a->line[limit ? last_dep_row : a->n - 1]);
+        if (!limit) assert_int_equal(ea.col, 1);
+    }
+    sio_schedule_free(a);
+    free(text);
+}
+
 /* text with every id "rN" made "N": ids that rise down the file, which
 ** skip the hashed id check (ids_rising in sio_schedule.c) */
 static char *numeric_ids(const char *text)
@@ -793,6 +834,7 @@ int main(void)
         cmocka_unit_test(test_writer_roundtrip),
         cmocka_unit_test(test_streaming),
         cmocka_unit_test(test_split_loads),
+        cmocka_unit_test(test_offset_limits),
         cmocka_unit_test(test_rising_ids),
         cmocka_unit_test(test_rising_halves),
         cmocka_unit_test(test_long_file_lines),
