@@ -184,7 +184,7 @@ int sio_schedule_load(const sio_chip *chip, const char *path, sio_schedule **out
 /* The reach of the 32-bit offsets: at most sio_max_id_bytes bytes of ids
 ** (each with its NUL; default 2^32 - 1) and sio_max_deps deps (default
 ** 2^32 - 2); past either the load fails at the record that passes it.
-** Tests lower them. */
+** Tests lower them; a value above the default counts as the default. */
 extern size_t sio_max_id_bytes, sio_max_deps;
 void sio_schedule_free(sio_schedule *s);   /* NULL is a no-op */
 

@@ -46,6 +46,11 @@
 #define MAX_CHIPS 65536u
 #define MAX_FIELD ((size_t)16 << 20)   /* longest field libcsv may buffer */
 
+/* The limits of the 32-bit offsets, as set (tests lower them) but never
+** past what the offsets can reach. */
+static size_t max_id_bytes(void) { return sio_max_id_bytes < UINT32_MAX ? sio_max_id_bytes : UINT32_MAX; }
+static size_t max_deps(void) { return sio_max_deps < UINT32_MAX - 1 ? sio_max_deps : UINT32_MAX - 1; }
+
 /* libcsv's buffer grows through this: past MAX_FIELD it fails, and the
 ** parse stops with CSV_ENOMEM instead of eating the machine's memory. */
 static void *field_realloc(void *p, size_t n)
@@ -683,8 +688,8 @@ static void parse_deps(ld *L, const char *t, size_t n, size_t k)
             fail(L, L->rec_line, k, a, "dep has no id before '%c'", t[a]);
             return;
         }
-        if (L->n_dr >= sio_max_deps) {
-            fail(L, L->rec_line, k, a, "more than %zu deps in one schedule", sio_max_deps);
+        if (L->n_dr >= max_deps()) {
+            fail(L, L->rec_line, k, a, "more than %zu deps in one schedule", max_deps());
             return;
         }
         if (L->n_dr == L->dr_cap && grow_deps(L, 0)) return;
@@ -736,7 +741,7 @@ static void data_field(ld *L, const char *t, size_t n, size_t k)
         s->chip[r] = 0;
         s->activity[r] = 1.0;
         s->line[r] = L->rec_line;
-        s->dep_off[r] = (uint32_t)L->n_dr;   /* at most sio_max_deps (parse_deps) */
+        s->dep_off[r] = (uint32_t)L->n_dr;   /* at most max_deps() (parse_deps) */
         L->n_rec_dr = 0;
         L->has_unit = 0;
         L->op_len = 0;
@@ -758,8 +763,8 @@ static void data_field(ld *L, const char *t, size_t n, size_t k)
     size_t w = 0;
     switch (kind) {
     case K_ID:
-        if (L->pool_len + n + 1 > sio_max_id_bytes) {
-            fail(L, L->rec_line, k, 0, "more than %zu bytes of ids in one schedule", sio_max_id_bytes);
+        if (L->pool_len + n + 1 > max_id_bytes()) {
+            fail(L, L->rec_line, k, 0, "more than %zu bytes of ids in one schedule", max_id_bytes());
             return;
         }
         s->id_off[r] = (uint32_t)L->pool_len;
@@ -1791,14 +1796,14 @@ static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t siz
     ** allocation failing here still gives up the split: one thread may fit) */
     L->cap = cap;
     size_t nd1 = L->n_dr;
-    if (nd1 + L2->n_dr > sio_max_deps) goto out;   /* one thread reads it again, to the record past the limit */
+    if (nd1 + L2->n_dr > max_deps()) goto out;   /* one thread reads it again, to the record past the limit */
     /* the second half's ids stay where they were written, unless their
     ** offsets (32 bits) would not fit: then they move down to just after
     ** the first half's (a file of over 4 GiB) */
     size_t base = pool1;
-    if (pool1 + L2->pool_len > sio_max_id_bytes) {
+    if (pool1 + L2->pool_len > max_id_bytes()) {
         base = L->pool_len;
-        if (base + L2->pool_len > sio_max_id_bytes) goto out;   /* one thread reads it again, to the id past the limit */
+        if (base + L2->pool_len > max_id_bytes()) goto out;   /* one thread reads it again, to the id past the limit */
         memmove(s->id_pool + base, s->id_pool + pool1, L2->pool_len);
     }
     if (nd1 + L2->n_dr > L->dr_cap && grow_deps(L, nd1 + L2->n_dr)) goto out;

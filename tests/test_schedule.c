@@ -480,7 +480,8 @@ static void test_split_loads(void **st)
 /* The reach of the 32-bit offsets (sio_max_id_bytes, sio_max_deps),
 ** lowered: a schedule right at a limit loads, whole and split, the same
 ** (the split's second half of ids moved down to fit); one byte or dep
-** fewer and both give the one error, at the record that passes it. */
+** fewer and both give the one error, at the record that passes it. A
+** limit raised past 32 bits is the default. */
 static void test_offset_limits(void **st)
 {
     (void)st;
@@ -496,23 +497,34 @@ static void test_offset_limits(void **st)
     for (int limit = 0; limit < 2; limit++) {
         size_t *knob = limit ? &sio_max_deps : &sio_max_id_bytes, keep = *knob;
         *knob = limit ? a->n_deps : id_bytes;
-        assert_int_equal(load_with(p, 0, &b, &eb), SIO_OK);
+        sio_schedule *w = NULL;
+        int rs = load_with(p, 0, &b, &eb), rw = load_with(p, SIZE_MAX, &w, &ea);
+        *knob = keep;
+        assert_int_equal(rs, SIO_OK);
+        assert_int_equal(rw, SIO_OK);
         assert_int_equal(b->split, 1);
         assert_same_schedule(a, b);
+        assert_same_schedule(a, w);
         sio_schedule_free(b);
-        assert_int_equal(load_with(p, SIZE_MAX, &b, &eb), SIO_OK);
-        assert_same_schedule(a, b);
-        sio_schedule_free(b);
-        *knob -= 1;
-        assert_int_equal(load_with(p, SIZE_MAX, &b, &ea), SIO_EINPUT);
-        assert_int_equal(load_with(p, 0, &b, &eb), SIO_EINPUT);
-        *knob = keep;
+        sio_schedule_free(w);
+        *knob = (limit ? a->n_deps : id_bytes) - 1;
+        int ra = load_with(p, SIZE_MAX, &b, &ea), rb = load_with(p, 0, &b, &eb);
+        *knob = keep;   /* before any assertion can leave the test */
+        assert_int_equal(ra, SIO_EINPUT);
+        assert_int_equal(rb, SIO_EINPUT);
         assert_string_equal(ea.text, eb.text);
         assert_non_null(strstr(ea.text, limit ? "deps in one schedule" : "bytes of ids in one schedule"));
         /* the last id is on the last line; the last dep on its row's line,
         ** in the deps column (the 8th) */
         assert_int_equal(ea.line, (int)a->line[limit ? last_dep_row : a->n - 1]);
         if (!limit) assert_int_equal(ea.col, 1);
+        /* past what 32 bits reach, a limit counts as the default */
+        *knob = SIZE_MAX;
+        rs = load_with(p, 0, &b, &eb);
+        *knob = keep;
+        assert_int_equal(rs, SIO_OK);
+        assert_same_schedule(a, b);
+        sio_schedule_free(b);
     }
     sio_schedule_free(a);
     free(text);
