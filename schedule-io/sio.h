@@ -5,8 +5,8 @@
 ** place on the die, per-op currents and the thermal stack. A schedule (CSV,
 ** streamed through libcsv in fixed-size buffers) sits in flat arrays, one
 ** entry per instruction in file order, so 10^7 instructions cost ~50 bytes
-** each (and ~13 a dep). Both loaders stop at the first error and describe it in an
-** sio_error as "file:line:col: message".
+** each (and ~13 a dep). Both loaders stop at the first error and describe
+** it in an sio_error as "file:line:col: message".
 **
 ** Units are in the names: _cyc cycles, _ns nanoseconds, _a amperes, _v volts,
 ** _mv millivolts, _ohm, _h henries, _f farads, _m metres, _mm millimetres,
@@ -140,8 +140,8 @@ enum sio_dep_kind {
 ** i are dep_off[i] .. dep_off[i+1]-1; dep_src is the index of the
 ** instruction depended upon (same chip). Read-only to callers. Indices and
 ** offsets are as narrow as the limits allow (the arrays are most of the
-** memory of a big run): fewer than 2^32 - 1 instructions and deps, 4 GiB of
-** ids, chips 0 .. 65535. */
+** memory of a big run): fewer than 2^32 - 1 instructions and deps, 2^32 - 1
+** bytes of ids, chips 0 .. 65535. */
 typedef struct sio_schedule {
     char *path;
     size_t n;

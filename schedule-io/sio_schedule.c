@@ -23,8 +23,8 @@
 ** of a record and copies every other byte as it came in.
 **
 ** Sizes: ~50 bytes per instruction plus its id and ~13 a dep (32-bit
-** offsets: fewer than 2^32 - 1 instructions and deps, 4 GiB of ids); 10^7
-** instructions fit in under a gigabyte. */
+** offsets: fewer than 2^32 - 1 instructions and deps, 2^32 - 1 bytes of
+** ids); 10^7 instructions fit in under a gigabyte. */
 #define _DEFAULT_SOURCE 1   /* pread(), madvise() */
 #include "sio.h"
 
