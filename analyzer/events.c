@@ -419,6 +419,12 @@ static void *keep_rows(void *arg)
 
 size_t events_index_two_min = (size_t)1 << 16;
 
+/* The [chip][unit] slot of instruction i in the index. */
+static size_t unit_slot(const sio_chip *chip, const sio_schedule *s, uint32_t i)
+{
+    return (size_t)s->chip[i] * chip->n_units + s->unit[i];
+}
+
 /* Each unit's ops sorted by start, keeping only the ops that overlap the
 ** windows of the kept events (the attribution looks nowhere else): one pass
 ** over the schedule (two halves at once for a big one), memory for the few
@@ -461,17 +467,14 @@ static int build_index(const events_detector *ev, const sio_schedule *s, unit_in
         ** keep file order inside each unit */
         const keep_job *part[2] = {&a, &b};
         for (int h = 0; h < 2; h++)
-            for (size_t k = 0; k < part[h]->n; k++) {
-                uint32_t i = part[h]->rows[k];
-                ix->off[(size_t)s->chip[i] * chip->n_units + s->unit[i] + 1]++;
-            }
+            for (size_t k = 0; k < part[h]->n; k++) ix->off[unit_slot(chip, s, part[h]->rows[k]) + 1]++;
         for (size_t k = 0; k < slots; k++) ix->off[k + 1] += ix->off[k];
         memcpy(fill, ix->off, slots * sizeof *fill);
         for (int h = 0; h < 2; h++)
             for (size_t k = 0; k < part[h]->n; k++) {
                 uint32_t i = part[h]->rows[k];
                 double st = (double)s->start_cyc[i] * T;
-                by_start *o = &ix->ops[fill[(size_t)s->chip[i] * chip->n_units + s->unit[i]]++];
+                by_start *o = &ix->ops[fill[unit_slot(chip, s, i)]++];
                 o->start = st;
                 o->end = st + (double)s->cycles[i] * T;
                 o->i = i;

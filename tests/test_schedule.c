@@ -514,8 +514,8 @@ static void test_offset_limits(void **st)
         assert_int_equal(rb, SIO_EINPUT);
         assert_string_equal(ea.text, eb.text);
         assert_non_null(strstr(ea.text, limit ? "deps in one schedule" : "bytes of ids in one schedule"));
-        /* the last id is on the last line; the last dep on its row's line,
-        ** in the deps column (the 8th) */
+        /* the last id is on the last line, in column 1; the last dep on
+        ** its row's line */
         assert_int_equal(ea.line, (int)a->line[limit ? last_dep_row : a->n - 1]);
         if (!limit) assert_int_equal(ea.col, 1);
         /* past what 32 bits reach, a limit counts as the default */
