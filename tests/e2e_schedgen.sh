@@ -1,6 +1,8 @@
 #!/bin/sh
 # bin/schedgen end to end ($1 = analyzer): every kind on both sample chips,
-# multi-chip and an extra column, and a generic chip with no MXM or MEM,
+# streams also on rails3 (three rails: interleaved exact groups, every rail
+# used, same seed same bytes), multi-chip and an extra column, and a generic
+# chip with no MXM or MEM (both generators),
 # each accepted by `analyzer check`; the same seed gives the same bytes, a
 # different seed a different schedule; a bad chip exits 2 and writes nothing.
 set -eu
@@ -19,6 +21,55 @@ assert d["ops"] == 3000 and d["chips"] == 1, d'
         n=$((n + 1))
     done
 done
+# --kind streams on the three sample chips: accepted by `analyzer check`;
+# some unit runs two instructions of one exact group (union-find over the
+# `ID=N` deps) with another group's instruction between them; on rails3 the
+# units of every rail run ops
+for chip in samples/tsp/chip.json samples/stack/chip.json samples/rails3/chip.json; do
+    $G $chip -o "$T/s.csv" --ops 3000 --seed 7 --kind streams
+    $A check $chip "$T/s.csv" --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)["schedule"]
+assert d["ops"] == 3000 and d["chips"] == 1 and d["deps"]["exact"] > 0 and d["deps"]["end"] > 0, d'
+    python3 - $chip "$T/s.csv" <<'PY'
+import csv, json, sys
+chip = json.load(open(sys.argv[1]))
+rows = list(csv.DictReader(open(sys.argv[2])))
+up = {}
+def find(x):
+    while up.setdefault(x, x) != x:
+        up[x] = up[up[x]]
+        x = up[x]
+    return x
+for r in rows:
+    for d in filter(None, r["deps"].split(";")):
+        if "=" in d:
+            up[find(r["id"])] = find(d.split("=")[0])
+by_unit = {}
+for r in rows:
+    by_unit.setdefault(r["unit"], []).append((int(r["start"]), find(r["id"])))
+inter = 0
+for ops in by_unit.values():
+    ops.sort()
+    last = {}
+    for i, (_, g) in enumerate(ops):
+        inter += g in last and last[g] < i - 1
+        last[g] = i
+assert inter > 0, "no unit interleaves two exact groups"
+rail = {u["name"]: u["rail"] for u in chip["units"]}
+used = {rail[r["unit"]] for r in rows}
+assert used == {r["name"] for r in chip["rails"]}, (used, chip["rails"])
+PY
+    n=$((n + 1))
+done
+$G samples/rails3/chip.json -o "$T/a.csv" --ops 2000 --seed 11 --kind streams --chips 3 --extra
+$G samples/rails3/chip.json -o "$T/b.csv" --ops 2000 --seed 11 --kind streams --chips 3 --extra
+cmp -s "$T/a.csv" "$T/b.csv" || { echo "streams: same seed, different files"; exit 1; }
+$A check samples/rails3/chip.json "$T/a.csv" --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)["schedule"]
+assert d["chips"] == 3 and d["ops"] == 2000, d'
+n=$((n + 1))
 $G samples/tsp/chip.json -o "$T/m.csv" --ops 4000 --seed 3 --chips 4
 $A check samples/tsp/chip.json "$T/m.csv" --json | python3 -c '
 import json, sys
@@ -45,6 +96,8 @@ chip = {"format": "pda-chip/1", "name": "generic", "clock_ghz": 1.2, "outline_mm
 json.dump(chip, open(sys.argv[1], "w"))
 PY
 $G "$T/g.json" -o "$T/g.csv" --ops 1500 --seed 5
+$A check "$T/g.json" "$T/g.csv" > /dev/null
+$G "$T/g.json" -o "$T/g.csv" --ops 1500 --seed 5 --kind streams
 $A check "$T/g.json" "$T/g.csv" > /dev/null
 # a bad chip: exit 2, no file
 echo '{"format": "pda-chip/1"}' > "$T/bad.json"
