@@ -23,7 +23,7 @@ typedef struct cmd_opts {
     double safety_mv;           /* --safety-mv, default 5 */
     size_t grid[2];             /* --grid NX,NY, 0 = the chip's */
     int64_t frame_ns;           /* --frame-ns, 0 = the chip's */
-    double power_cap_w, didt_a_per_ns, guardband_mv;  /* retime budgets, 0 = none */
+    double power_cap_w, system_power_cap_w, didt_a_per_ns, guardband_mv;  /* retime budgets, 0 = none */
     const char *format;         /* export --format */
     size_t tile_bins;           /* --tile-bins (tests): 0 = default */
     const char *imp_class, *imp_rail;  /* import --class, --rail (default: from the name, "core") */

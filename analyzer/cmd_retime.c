@@ -1,17 +1,36 @@
 /* cmd_retime.c -- `analyzer retime CHIP SCHEDULE -o OUT.csv BUDGET`: delays
-** instructions to meet a power cap (--power-cap-w over --window-ns, default
-** 1 ns), a dI/dt budget (--didt-a-per-ns) and/or a droop budget
-** (--guardband-mv), through budget_retime (budgets/budget.h), and writes the
-** re-timed schedule whole or not at all. Prints the before/after figures,
-** the lower bound and the gap (with --json, as JSON). Exit 3 when the budget
-** cannot be met (nothing written), 2 on bad input or usage. */
+** instructions to meet a power cap per chip (--power-cap-w over
+** --window-ns, default 1 ns) or over the sum of the chips
+** (--system-power-cap-w), a dI/dt budget (--didt-a-per-ns) and/or a droop
+** budget (--guardband-mv), through budget_retime (budgets/budget.h), and
+** writes the re-timed schedule whole or not at all. Prints the before/after
+** figures, the lower bound and the gap (with --json, as JSON). Exit 3 when
+** the budget cannot be met (a proof is named; nothing written), 1 when the
+** search did not meet it (no proof; nothing written), 2 on bad input or
+** usage. A progress line goes to stderr on a terminal (not with --quiet). */
 #include <inttypes.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "budget.h"
 #include "cmd.h"
+
+/* A number, or null when it was not computed (NaN). */
+static json_t *real_or_null(double v) { return isnan(v) ? json_null() : json_real(v); }
+
+typedef struct prog { int on, last; } prog;
+
+static void show_progress(void *arg, double done)
+{
+    prog *p = arg;
+    int pct = (int)(done * 100);
+    if (!p->on || pct == p->last) return;
+    p->last = pct;
+    fprintf(stderr, "\ranalyzer: retime %3d%%", pct);
+}
 
 static json_t *figs_json(const sio_chip *c, const budget_figs *f)
 {
@@ -22,13 +41,13 @@ static json_t *figs_json(const sio_chip *c, const budget_figs *f)
     json_object_set_new(o, "peak_window_w", json_real(f->peak_window_w));
     json_object_set_new(o, "chip_peak_window_w", json_real(f->chip_peak_window_w));
     json_object_set_new(o, "max_didt_a_per_ns", json_real(f->max_didt_a_per_ns));
-    json_object_set_new(o, "max_droop_mv", json_real(f->max_droop_mv));
+    json_object_set_new(o, "max_droop_mv", real_or_null(f->max_droop_mv));
     for (size_t q = 0; q < f->n_rails; q++) {
         json_t *r = json_object();
         json_object_set_new(r, "chip", json_integer((json_int_t)(q / c->n_rails)));
         json_object_set_new(r, "rail", json_string(c->rails[q % c->n_rails].name));
         json_object_set_new(r, "max_didt_a_per_ns", json_real(f->rail_didt_a_per_ns[q]));
-        json_object_set_new(r, "max_droop_mv", json_real(f->rail_droop_mv[q]));
+        json_object_set_new(r, "max_droop_mv", real_or_null(f->rail_droop_mv[q]));
         json_array_append_new(rails, r);
     }
     json_object_set_new(o, "rails", rails);
@@ -41,9 +60,9 @@ int cmd_retime(const cmd_opts *o)
         fprintf(stderr, "analyzer: retime needs -o OUT.csv (see analyzer --help)\n");
         return EXIT_INPUT;
     }
-    if (o->power_cap_w <= 0 && o->didt_a_per_ns <= 0 && o->guardband_mv <= 0) {
-        fprintf(stderr, "analyzer: retime needs a budget: --power-cap-w, --didt-a-per-ns or --guardband-mv "
-                        "(see analyzer --help)\n");
+    if (o->power_cap_w <= 0 && o->system_power_cap_w <= 0 && o->didt_a_per_ns <= 0 && o->guardband_mv <= 0) {
+        fprintf(stderr, "analyzer: retime needs a budget: --power-cap-w, --system-power-cap-w, --didt-a-per-ns or "
+                        "--guardband-mv (see analyzer --help)\n");
         return EXIT_INPUT;
     }
     sio_chip *c;
@@ -56,14 +75,23 @@ int cmd_retime(const cmd_opts *o)
         sio_chip_free(c);
         return EXIT_INPUT;
     }
-    budget_spec sp = {.power_cap_w = o->power_cap_w, .didt_a_per_ns = o->didt_a_per_ns,
-                      .guardband_mv = o->guardband_mv, .bin_ns = o->bin_ns,
-                      .window_ns = o->window_ns > 0 ? o->window_ns : o->bin_ns};
+    prog pg = {!o->quiet && isatty(2), -1};
+    budget_spec sp = {.power_cap_w = o->power_cap_w, .system_power_cap_w = o->system_power_cap_w,
+                      .didt_a_per_ns = o->didt_a_per_ns, .guardband_mv = o->guardband_mv, .bin_ns = o->bin_ns,
+                      .window_ns = o->window_ns > 0 ? o->window_ns : o->bin_ns,
+                      .progress = show_progress, .progress_arg = &pg};
     int64_t *st = NULL;
     budget_report rep;
     sio_error err;
     int brc = budget_retime(c, s, &sp, &st, &rep, &err);
+    if (pg.on && pg.last >= 0) fputc('\n', stderr);
     int code = EXIT_OK;
+    if (brc == BUDGET_ENOTMET) {   /* a valid schedule, but over budget: not written */
+        fprintf(stderr, "%s\n", err.text);
+        budget_report_free(&rep);
+        code = EXIT_LIMIT;
+        goto done;
+    }
     if (brc) {
         fprintf(stderr, "%s\n", err.text);
         code = brc == BUDGET_EINFEASIBLE ? EXIT_BUDGET : brc == BUDGET_EINPUT ? EXIT_INPUT : EXIT_IO;
@@ -79,6 +107,7 @@ int cmd_retime(const cmd_opts *o)
     if (o->json) {
         json_t *root = json_object(), *b = json_object(), *lb = json_object();
         if (sp.power_cap_w > 0) json_object_set_new(b, "power_cap_w", json_real(sp.power_cap_w));
+        if (sp.system_power_cap_w > 0) json_object_set_new(b, "system_power_cap_w", json_real(sp.system_power_cap_w));
         json_object_set_new(b, "window_ns", json_real(sp.window_ns));
         if (sp.didt_a_per_ns > 0) json_object_set_new(b, "didt_a_per_ns", json_real(sp.didt_a_per_ns));
         if (sp.guardband_mv > 0) json_object_set_new(b, "guardband_mv", json_real(sp.guardband_mv));
@@ -102,6 +131,7 @@ int cmd_retime(const cmd_opts *o)
         json_object_set_new(root, "instructions", json_integer((json_int_t)s->n));
         json_object_set_new(root, "blocks", json_integer((json_int_t)rep.blocks));
         json_object_set_new(root, "largest_block", json_integer((json_int_t)rep.max_block));
+        json_object_set_new(root, "evictions", json_integer((json_int_t)rep.evictions));
         json_object_set_new(root, "order", json_string(rep.order_used == BUDGET_ORDER_CRITICAL ? "critical" : "start"));
         json_object_set_new(root, "fb_passes", json_integer(rep.fb_passes));
         json_object_set_new(root, "output", json_string(o->out));
@@ -119,7 +149,7 @@ int cmd_retime(const cmd_opts *o)
         printf("  peak power    %.1f -> %.1f W; over %g ns: %.1f -> %.1f W\n", rep.before.peak_w, rep.after.peak_w,
                sp.window_ns, rep.before.peak_window_w, rep.after.peak_window_w);
         printf("  worst dI/dt   %.2f -> %.2f A/ns\n", rep.before.max_didt_a_per_ns, rep.after.max_didt_a_per_ns);
-        if (sp.guardband_mv > 0) printf("  worst droop   %.1f -> %.1f mV\n", rep.before.max_droop_mv, rep.after.max_droop_mv);
+        printf("  worst droop   %.1f -> %.1f mV\n", rep.before.max_droop_mv, rep.after.max_droop_mv);
     }
     budget_report_free(&rep);
 done:

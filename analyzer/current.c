@@ -118,6 +118,41 @@ double current_op_avg(const sio_chip *c, const sio_schedule *s, size_t i, double
             current_op_charge_before(c, s, i, s->start_cyc[i], a)) / (b - a);
 }
 
+void current_op_bins_add(const sio_chip *c, const sio_schedule *s, size_t i, int64_t start_cyc, double bin_ns,
+                         size_t b0, size_t n, double scale, double *out, double *step)
+{
+    double t0, t1, R, I;
+    shape_at(c, s, i, start_cyc, &t0, &t1, &R, &I);
+    if (I == 0.0 || n == 0) return;
+    /* the plateau's whole bins [p0, p1) */
+    double q0 = ceil((t0 + R) / bin_ns), q1 = floor((t1 - R) / bin_ns);
+    size_t p0 = q0 < 0 ? 0 : (size_t)q0, p1 = q1 < q0 ? p0 : (size_t)q1;
+    size_t b1 = b0 + n;
+    if (p0 < b0) p0 = b0;
+    if (p0 > b1) p0 = b1;
+    if (p1 > b1) p1 = b1;
+    if (p1 < p0) p1 = p0;
+    /* the edges before and after the plateau: differences of the antiderivative */
+    double prev = trap_cum((double)b0 * bin_ns, t0, t1, R, I);
+    for (size_t b = b0; b < p0; b++) {
+        double nx = trap_cum((double)(b + 1) * bin_ns, t0, t1, R, I);
+        out[b - b0] += scale * (nx - prev) / bin_ns;
+        prev = nx;
+    }
+    const double v = scale * I;
+    if (step && p1 > p0) {
+        step[p0 - b0] += v;
+        step[p1 - b0] -= v;
+    } else
+        for (size_t b = p0; b < p1; b++) out[b - b0] += v;
+    prev = trap_cum((double)p1 * bin_ns, t0, t1, R, I);
+    for (size_t b = p1; b < b1; b++) {
+        double nx = trap_cum((double)(b + 1) * bin_ns, t0, t1, R, I);
+        out[b - b0] += scale * (nx - prev) / bin_ns;
+        prev = nx;
+    }
+}
+
 /* The kinks of op i, kink k (0..3) in out[k]: ramps start and end at t0 and
 ** t1 with slopes +-I/R, or steps of +-I when there is no ramp. Returns the
 ** mask of those that exist (none for an op that draws nothing). Always

@@ -70,6 +70,16 @@ double current_op_charge_before(const sio_chip *chip, const sio_schedule *s, siz
                                 double t_ns);
 /* Exact average current (A) of instruction i over [t0_ns, t1_ns). */
 double current_op_avg(const sio_chip *chip, const sio_schedule *s, size_t i, double t0_ns, double t1_ns);
+/* Adds scale times the exact average current (A) of instruction i, issued
+** at start_cyc, in bins b0 .. b0 + n - 1 of bin_ns to out[0 .. n-1]: bins
+** wholly on the trapezoid's plateau get its current, the others the
+** difference of the antiderivative at their edges. With step != NULL (n + 1
+** entries) the plateau goes in as a step instead, scale*I at step[p0] and
+** -scale*I at step[p1]: the caller adds the running sum of step to out, once
+** for many instructions. O(bins off the plateau) with a step array, O(n)
+** without. */
+void current_op_bins_add(const sio_chip *chip, const sio_schedule *s, size_t i, int64_t start_cyc, double bin_ns,
+                         size_t b0, size_t n, double scale, double *out, double *step);
 
 /* Peak of the moving average over w consecutive values of a stream, fed in
 ** pieces (the windows may straddle pieces). A window shorter than w at the

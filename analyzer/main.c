@@ -31,6 +31,7 @@ static const struct {
     {"--strict", C_RUN, NULL, "exit 1 when a limit is broken"},
     {"--tile-bins", C_RUN, "N", "bins per time tile (memory bound), default the PDN block"},
     {"--power-cap-w", C_RETIME, "W", "power budget per chip"},
+    {"--system-power-cap-w", C_RETIME, "W", "power budget of the sum over the chips"},
     {"--didt-a-per-ns", C_RETIME, "A/NS", "dI/dt budget per rail"},
     {"--guardband-mv", C_RETIME, "MV", "droop budget per rail"},
     {"--format", C_EXPORT | C_IMPORT, "vcd|perfetto|hotspot", "export format (import: hotspot)"},
@@ -149,6 +150,9 @@ static int parse(int argc, char **argv, int bit, cmd_opts *o)
             o->grid[1] = ny;
         } else if (!strcmp(a, "--power-cap-w")) {
             if (num(a, v, 0, &o->power_cap_w) || o->power_cap_w <= 0) return bad("%s must be > 0, not '%s'", a, v);
+        } else if (!strcmp(a, "--system-power-cap-w")) {
+            if (num(a, v, 0, &o->system_power_cap_w) || o->system_power_cap_w <= 0)
+                return bad("%s must be > 0, not '%s'", a, v);
         } else if (!strcmp(a, "--didt-a-per-ns")) {
             if (num(a, v, 0, &o->didt_a_per_ns) || o->didt_a_per_ns <= 0) return bad("%s must be > 0, not '%s'", a, v);
         } else if (!strcmp(a, "--guardband-mv")) {

@@ -113,6 +113,10 @@ int budget_analyze(const sio_chip *c, const sio_schedule *s0, const int64_t *sta
         if (out->rail_didt_a_per_ns[k] > out->max_didt_a_per_ns) out->max_didt_a_per_ns = out->rail_didt_a_per_ns[k];
         if (out->rail_droop_mv[k] > out->max_droop_mv) out->max_droop_mv = out->rail_droop_mv[k];
     }
+    if (!with_droop) {   /* not computed: say so rather than report 0 mV */
+        out->max_droop_mv = NAN;
+        for (size_t k = 0; k < q; k++) out->rail_droop_mv[k] = NAN;
+    }
     rc = BUDGET_OK;
 fail:
     if (rc == BUDGET_ENOMEM && err) sio_error_set(err, s0->path, 0, 0, "out of memory for the analysis");

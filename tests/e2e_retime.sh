@@ -58,6 +58,60 @@ S=samples/tsp/decode.csv
 [ $? = 3 ] || fail "cap of 60 W: expected exit 3"
 grep -q "instruction '" "$T/err" || fail "cap of 60 W: no instruction named"
 [ -e "$T/imp.csv" ] && fail "cap of 60 W left a file"
+# progress: on a terminal (a pty) stderr shows it; not on a pipe, not with --quiet
+python3 - "$A" "$CHIP" "$S" "$T" <<'PY' || fail "progress on a terminal"
+import os, pty, subprocess, sys
+a, chip, s, t = sys.argv[1:5]
+def on_tty(extra):
+    m, sl = pty.openpty()
+    p = subprocess.Popen([a, "retime", chip, s, "-o", t + "/p.csv", "--power-cap-w", "150"] + extra,
+                         stdout=subprocess.DEVNULL, stderr=sl)
+    os.close(sl)
+    out = b""
+    while True:
+        try:
+            b = os.read(m, 4096)
+        except OSError:
+            break
+        if not b:
+            break
+        out += b
+    assert p.wait() == 0
+    return out.decode()
+shown = on_tty([])
+assert "retime" in shown and "%" in shown, shown
+assert on_tty(["--quiet"]) == "", "progress with --quiet"
+r = subprocess.run([a, "retime", chip, s, "-o", t + "/p.csv", "--power-cap-w", "150"], capture_output=True)
+assert r.returncode == 0 and r.stderr == b"", r.stderr
+PY
+# the droop in --json is computed (the worst over the rails, as `run` reports it), not a placeholder
+"$A" retime "$CHIP" "$S" -o "$T/d.csv" --power-cap-w 150 --json >"$T/r.json" || fail "retime for droop"
+"$A" run "$CHIP" "$S" --no-thermal --json >"$T/run.json" || fail "run for droop"
+python3 - "$T/r.json" "$T/run.json" <<'PY' || fail "retime --json droop differs from run's"
+import json, sys
+r, run = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+want = max(x["max_droop_mv"] for x in run["rails"])
+got = r["before"]["max_droop_mv"]
+assert got is not None and abs(got - want) <= 1e-6 * want, (got, want)
+assert r["after"]["max_droop_mv"] > 0
+PY
+# memory follows the instructions, not the timeline: two instructions 9x10^8
+# cycles apart (9x10^7 under the sanitizers) re-time in little memory
+gap=900000000
+case "$A" in *asan*) gap=90000000 ;; esac
+printf 'id,unit,op,start,cycles,deps\na,MXM.W0,matmul,0,900,\nb,MXM.W1,matmul,%s,900,a\n' "$gap" >"$T/far.csv"
+python3 - "$A" "$CHIP" "$T" <<'PY' || fail "far-apart instructions"
+import resource, subprocess, sys, time
+a, chip, t = sys.argv[1:4]
+t0 = time.time()
+r = subprocess.run([a, "retime", chip, t + "/far.csv", "-o", t + "/far_out.csv", "--power-cap-w", "90"],
+                   capture_output=True)
+dt = time.time() - t0
+rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+assert r.returncode == 0, r.stderr
+print("far-apart instructions: %.1f s, %.0f MB peak" % (dt, rss))
+assert rss < 400, rss
+PY
 # usage: no budget, no -o
 "$A" retime "$CHIP" "$S" -o "$T/x.csv" 2>/dev/null; [ $? = 2 ] || fail "no budget: expected exit 2"
 "$A" retime "$CHIP" "$S" --power-cap-w 150 2>/dev/null; [ $? = 2 ] || fail "no -o: expected exit 2"
