@@ -737,7 +737,7 @@ static void gen_interleaved(const char *path, unsigned seed, int n)
             int ri = i, rj = j;
             while (root[ri] != ri) ri = root[ri];
             while (root[rj] != rj) rj = root[rj];
-            char d[24] = "";
+            char d[48] = "";
             if (un[i] == un[j] && between && ri != rj && rand() % 2) {   /* a pair spanning other work */
                 snprintf(d, sizeof d, "o%d=%ld", i, st[j] - st[i]);
                 root[rj] = ri;
