@@ -21,6 +21,7 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -377,6 +378,15 @@ static void *bound_run(void *arg)
     return NULL;
 }
 
+/* bound_run on a thread of its own, which then gives back what the LP
+** solver keeps per thread. */
+static void *bound_thread(void *arg)
+{
+    bound_run(arg);
+    budget_bound_thread_end();
+    return NULL;
+}
+
 /* ---- the entry point ---------------------------------------------------------- */
 
 static void ctx_free(ctx *x)
@@ -569,7 +579,11 @@ int budget_retime(const sio_chip *c, const sio_schedule *s, const budget_spec *s
     bound_job bj = {.x = x, .sp = &sp, .rc = 0};
     bj.x.buf_gp = bj.x.buf_gr = bj.x.buf_st = NULL;
     bj.x.gcap = 0;
-    sio_both(s->n >= 1000, main_run, &mj, bound_run, &bj);
+    pthread_t th;
+    int threaded = s->n >= 1000 && pthread_create(&th, NULL, bound_thread, &bj) == 0;
+    main_run(&mj);
+    if (threaded) pthread_join(th, NULL);
+    else bound_run(&bj);
     if (bj.rc) { rc = BUDGET_ENOMEM; goto fail; }
     rep->lb_cyc = bj.rep.lb_cyc;
     rep->lb_makespan_cyc = bj.rep.lb_makespan_cyc;

@@ -337,6 +337,8 @@ done:
 #undef ITEM
 #undef FOR_WINDOWS
 
+void budget_bound_thread_end(void) { glp_free_env(); }
+
 int budget_lower_bound(ctx *x, const budget_spec *sp, budget_report *rep)
 {
     const sio_schedule *s = x->s;

@@ -130,6 +130,10 @@ int64_t budget_phases(const ctx *x);
 
 /* The lower bound on the makespan (docs/budgets.md) into rep. -1 when out of memory. */
 int budget_lower_bound(ctx *x, const budget_spec *sp, budget_report *rep);
+/* At the end of a thread of ours that computed a lower bound: frees the LP
+** solver's per-thread state (never on the caller's thread, whose own use of
+** the solver it would end). */
+void budget_bound_thread_end(void);
 
 /* budget_sched.c: the groups, their edges and keys, and the pass arrays
 ** (x->d etc.); -1 when out of memory. */
