@@ -571,9 +571,11 @@ int budget_retime(const sio_chip *c, const sio_schedule *s, const budget_spec *s
         }
         x.tail_cyc = (int64_t)ceil((double)(tb + 2) * x.bin / x.T) + (x.P ? x.P : 1000) + 1;
     }
-    /* the work the progress counts: a forward pass, and up to four
-    ** forward-backward pairs under a power cap */
-    x.work = x.ng * (x.use_pw ? 3 : 1);
+    /* the work the progress counts: the forward passes of the first order(s)
+    ** and, under a power cap, up to FB_PASSES forward-backward pairs (the
+    ** fraction jumps to 1 at the end when fewer were needed) */
+    size_t orders = sp.order == BUDGET_ORDER_AUTO && x.ng <= AUTO_BOTH ? 2 : 1;
+    x.work = x.ng * (orders + (x.use_pw ? 2 * FB_PASSES : 0));
     /* the proofs and the search here, the lower bound beside them */
     main_job mj = {&x, models, &sp, rep, st, best, exv, exd, 0, 0, 0, BUDGET_OK};
     bound_job bj = {.x = x, .sp = &sp, .rc = 0};
@@ -610,11 +612,12 @@ int budget_retime(const sio_chip *c, const sio_schedule *s, const budget_spec *s
     if (!met) {
         rep->over_w = over_w;
         sio_error_set(err, s->path, 0, 0, "the budget was not met: the search found no schedule that meets it, "
-                      "and no proof that none exists; the best one found has power %.6g W over the %g ns window (chip), %.6g W (system), dI/dt %.6g A/ns, droop "
-                      "%.6g mV", rep->after.chip_peak_window_w, sp.window_ns, rep->after.peak_window_w,
+                      "and no proof that none exists; the best one found has power %.6g W over the %g ns window "
+                      "(chip), %.6g W (system), dI/dt %.6g A/ns, droop %.6g mV", rep->after.chip_peak_window_w, sp.window_ns, rep->after.peak_window_w,
                       rep->after.max_didt_a_per_ns, rep->after.max_droop_mv);
         rc = BUDGET_ENOTMET;
     }
+    if (sp.progress) sp.progress(sp.progress_arg, 1.0);
     *out = best;
     best = NULL;
 fail:
