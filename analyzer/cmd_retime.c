@@ -117,7 +117,7 @@ int cmd_retime(const cmd_opts *o)
         json_object_set_new(lb, "critical_path_cycles", json_integer((json_int_t)rep.lb_critical_cyc));
         json_object_set_new(lb, "unit_busy_cycles", json_integer((json_int_t)rep.lb_busy_cyc));
         json_object_set_new(lb, "energy_cycles", json_integer((json_int_t)rep.lb_energy_cyc));
-        if (sp.power_cap_w > 0) {
+        if (sp.power_cap_w > 0 || sp.system_power_cap_w > 0) {
             json_object_set_new(lb, "packing_dff_cycles", json_integer((json_int_t)rep.lb_dff_cyc));
             json_object_set_new(lb, "packing_lp_cycles", json_integer((json_int_t)rep.lb_lp_cyc));
         }
@@ -146,8 +146,12 @@ int cmd_retime(const cmd_opts *o)
                ", energy %" PRId64 ", packing %" PRId64 "); gap %.2f%%\n",
                rep.lb_cyc, rep.lb_makespan_cyc, rep.lb_critical_cyc, rep.lb_busy_cyc, rep.lb_energy_cyc,
                rep.lb_packing_cyc, 100 * rep.gap);
-        printf("  peak power    %.1f -> %.1f W; over %g ns: %.1f -> %.1f W\n", rep.before.peak_w, rep.after.peak_w,
+        printf("  peak power    %.1f -> %.1f W; over %g ns: %.1f -> %.1f W", rep.before.peak_w, rep.after.peak_w,
                sp.window_ns, rep.before.peak_window_w, rep.after.peak_window_w);
+        if (s->n_chips > 1)
+            printf(" (all chips), %.1f -> %.1f W (worst chip)", rep.before.chip_peak_window_w,
+                   rep.after.chip_peak_window_w);
+        putchar('\n');
         printf("  worst dI/dt   %.2f -> %.2f A/ns\n", rep.before.max_didt_a_per_ns, rep.after.max_didt_a_per_ns);
         printf("  worst droop   %.1f -> %.1f mV\n", rep.before.max_droop_mv, rep.after.max_droop_mv);
     }

@@ -68,109 +68,50 @@ static double window_proof_w(const ctx *x)
     return best;
 }
 
-/* The dI/dt certificate: the group's own worst |i[k] - i[k - w]| / (w bin)
-** over bins k before its last (idle is constant there and cancels; the bins
-** before the group hold none of its current). */
-static double didt_proof(const ctx *x, size_t r)
+/* Is group g refused by a power cap at every phase of the clock against
+** the bins, alone on an otherwise idle chip? A placement is the group's
+** shape moved whole, so its profile repeats every `phases` cycles of delay;
+** power only adds up (no other instruction lowers a window's power), so if
+** each phase breaks a cap on a window that every run holding the group there
+** contains (window_proof_w), no schedule meets the cap. dI/dt and droop have
+** no such proof: another unit's current may cancel a step, and the PDN's
+** ringing may lower a droop. Returns 0 (no proof), 1 (proof: message in err,
+** culprit in rep), -1 out of memory. */
+static int prove_group(ctx *x, size_t g, int64_t phases, const budget_spec *sp, budget_report *rep)
 {
-    const size_t LB = x->LB, RB = x->RB, span = RB - LB + 1, w = x->wd[r];
-    const double *g = x->gr + r * span;
-    double best = 0;
-    for (size_t k = LB; k < RB; k++) {
-        double prev = k >= LB + w ? g[k - w - LB] : 0.0;
-        double v = fabs(g[k - LB] - prev) / ((double)w * x->bin);
-        if (v > best) best = v;
-    }
-    return best;
-}
-
-/* The droop certificate: the full droop (the PDN model's own method, not
-** the truncated kernel) of the group alone on rail r over its bins but the
-** last, with the idle current before, under and after it. */
-static int droop_proof_v(const ctx *x, const pdn_model *m, size_t r, double *out)
-{
-    const size_t LB = x->LB, RB = x->RB, span = RB - LB + 1;
-    double *i = malloc(span * sizeof *i), *v = malloc(span * sizeof *v);
-    if (!i || !v) { free(i); free(v); return -1; }
-    for (size_t k = 0; k < span; k++) i[k] = x->idle_a[r] + x->gr[r * span + k];
-    /* idle from time 0 to the group: the stream starts idle, so the bins
-    ** before LB change nothing */
-    int rc = pdn_droop(m, x->idle_a[r], i, span, v);
-    double best = -INFINITY;
-    for (size_t k = 0; k + 1 < span; k++) if (v[k] > best) best = v[k];
-    free(i); free(v);
-    *out = best;
-    return rc ? -1 : 0;
-}
-
-/* Is group g refused by the budget at every phase of the clock against the
-** bins, alone on an otherwise idle chip? A placement is the group's shape
-** moved whole, so its profile repeats every `phases` cycles of delay: if
-** each phase breaks a budget on a window (or bins) that every run holding
-** the group there contains, no schedule meets the budget. Returns 0 (no
-** proof), 1 (proof: message in err, culprit in rep), -1 out of memory. */
-static int prove_group(ctx *x, size_t g, int64_t phases, pdn_model **models, const budget_spec *sp,
-                       budget_report *rep)
-{
-    double least_w = INFINITY, least_didt = INFINITY, least_v = INFINITY;
-    int kind = 0;   /* what every phase breaks: 1 power, 2 dI/dt, 3 droop */
-    size_t rail = 0;
+    if (!x->use_pw) return 0;
+    /* the least figure over the phases that break each cap (chip, system) */
+    double least[2] = {INFINITY, INFINITY};
+    const double cap[2] = {sp->power_cap_w > 0 ? sp->power_cap_w : INFINITY,
+                           x->use_sys ? sp->system_power_cap_w : INFINITY};
     for (int64_t ph = 0; ph < phases; ph++) {
         double worst;
         int res = budget_alone(x, g, ph, &worst);
         if (res < 0) return -1;
         if (res == 0) return 0;   /* fits here */
+        double p = window_proof_w(x);   /* its chip, with the chip's idle */
+        if (p < 0) return 0;
+        /* the system: the other chips draw their idle power */
+        double got[2] = {p, p + (double)(x->nch - 1) * x->p_idle_w};
         int broken = 0;
-        if (x->use_pw) {
-            double cap = sp->power_cap_w > 0 ? sp->power_cap_w : INFINITY;
-            if (x->use_sys) {   /* the system cap: the other chips' idle power counts */
-                double sys = sp->system_power_cap_w - (double)(x->nch - 1) * x->p_idle_w;
-                if (sys < cap) cap = sys;
-            }
-            double p = window_proof_w(x);
-            if (p > cap * (1 + TOL)) {
+        for (int k = 0; k < 2; k++)
+            if (got[k] > cap[k] * (1 + TOL)) {
                 broken = 1;
-                if (p < least_w) least_w = p;
-                if (!kind) kind = 1;
+                if (got[k] < least[k]) least[k] = got[k];
             }
-        }
-        for (size_t r = 0; r < x->nr && !broken; r++) {
-            if (x->use_didt) {
-                double v = didt_proof(x, r);
-                if (v > sp->didt_a_per_ns * (1 + TOL)) {
-                    broken = 1;
-                    if (v < least_didt) least_didt = v;
-                    if (!kind) { kind = 2; rail = r; }
-                }
-            }
-            if (x->use_droop && !broken) {
-                double v;
-                if (droop_proof_v(x, models[r], r, &v)) return -1;
-                if (v * 1e3 > sp->guardband_mv * (1 + TOL)) {
-                    broken = 1;
-                    if (v * 1e3 < least_v) least_v = v * 1e3;
-                    if (!kind) { kind = 3; rail = r; }
-                }
-            }
-        }
         if (!broken) return 0;   /* the quick check refused it, the certificate does not */
     }
     size_t i = first_line(x, g), m = x->g_off[g + 1] - x->g_off[g];
-    char tied[112] = "";
+    char tied[112] = "", why[400];
     if (m > 1) snprintf(tied, sizeof tied, " (with the %zu instructions tied to it by exact deps)", m - 1);
-    char why[240];
-    if (kind == 1)
-        snprintf(why, sizeof why, "alone on an otherwise idle chip, at every clock phase against the bins, it "
-                 "raises the average power over a %g ns window to %.6g W at least, above the cap of %.6g W",
-                 (double)x->W * x->bin, least_w, sp->power_cap_w > 0 ? sp->power_cap_w : sp->system_power_cap_w);
-    else if (kind == 2)
-        snprintf(why, sizeof why, "alone on an otherwise idle chip, at every clock phase against the bins, its "
-                 "current on rail '%s' changes by %.6g A/ns at least, above the dI/dt budget of %.6g A/ns",
-                 x->c->rails[rail].name, least_didt, sp->didt_a_per_ns);
-    else
-        snprintf(why, sizeof why, "alone on an otherwise idle chip, at every clock phase against the bins, it "
-                 "droops rail '%s' by %.6g mV at least, above the guardband of %.6g mV",
-                 x->c->rails[rail].name, least_v, sp->guardband_mv);
+    int n = snprintf(why, sizeof why, "alone on an otherwise idle chip, at every clock phase against the bins, it "
+                     "raises the average power over a %g ns window", (double)x->W * x->bin);
+    if (least[0] < INFINITY && n > 0 && (size_t)n < sizeof why)
+        n += snprintf(why + n, sizeof why - (size_t)n, " of its chip to %.6g W at least, above the cap of %.6g W%s",
+                      least[0], cap[0], least[1] < INFINITY ? " (at some phases), or" : "");
+    if (least[1] < INFINITY && n > 0 && (size_t)n < sizeof why)
+        snprintf(why + n, sizeof why - (size_t)n, " of the system (the other chips idle) to %.6g W at least, above "
+                 "the system cap of %.6g W%s", least[1], cap[1], least[0] < INFINITY ? " (at the others)" : "");
     sio_error_set(x->err, x->s->path, (int)x->s->line[i], 0, "the budget cannot be met: instruction '%s'%s: %s",
                   sio_schedule_id(x->s, i), tied, why);
     rep->culprit = i;
@@ -197,7 +138,9 @@ static int meets(const ctx *x, const budget_spec *sp, const budget_figs *f, doub
         size_t r = q % x->nr;
         if (sp->didt_a_per_ns > 0 && f->rail_didt_a_per_ns[q] > sp->didt_a_per_ns * (1 + TOL)) {
             ok = 0;
-            double e = f->rail_didt_a_per_ns[q] - sp->didt_a_per_ns;
+            /* the margin grows only by what the scheduler's profiles see:
+            ** not the run's last bin, where the idle current stops */
+            double e = f->rail_didt_body_a_per_ns[q] - sp->didt_a_per_ns;
             if (e > excess_didt[r]) excess_didt[r] = e;
         }
         if (sp->guardband_mv > 0 && f->rail_droop_mv[q] > sp->guardband_mv * (1 + TOL)) {
@@ -207,6 +150,57 @@ static int meets(const ctx *x, const budget_spec *sp, const budget_figs *f, doub
         }
     }
     return ok;
+}
+
+/* The makespan (cycles) of the starts st. */
+static int64_t makespan_of(const ctx *x, const int64_t *st)
+{
+    int64_t mk = 0;
+    for (size_t i = 0; i < x->s->n; i++)
+        if (st[i] + x->s->cycles[i] > mk) mk = st[i] + x->s->cycles[i];
+    return mk;
+}
+
+/* A run shorter than one power window: the analyzer then averages over the
+** run alone, while the scheduler's windows went past its end with the idle
+** power whole. Delaying every instruction by one amount, a whole number of
+** phase periods (so no profile changes), lowers that average with idle
+** before the work; the least such delay whose run meets the caps (each one
+** re-analysed: the runs are short), and at most the one that makes the run
+** span a window, whose every window is then a whole one, which the
+** scheduler kept within the cap. tmp: n starts of scratch. Returns 0 or a
+** BUDGET_ code. */
+static int stretch_short(const ctx *x, const budget_spec *sp, int64_t *st, int64_t *tmp)
+{
+    int64_t need = (int64_t)ceil((double)x->W * x->bin / x->T - 1e-9), mk = makespan_of(x, st);
+    if (!x->use_pw || mk >= need) return BUDGET_OK;
+    int64_t p = x->P ? x->P : 1, last = (need - mk + p - 1) / p * p;
+    for (int64_t d = 0; d < last; d += p) {
+        for (size_t i = 0; i < x->s->n; i++) tmp[i] = st[i] + d;
+        budget_figs f;
+        int rc = budget_analyze(x->c, x->s, tmp, sp->bin_ns, sp->window_ns, 0, &f, x->err);
+        if (rc) return rc;
+        int ok = !(sp->power_cap_w > 0 && f.chip_peak_window_w > sp->power_cap_w * (1 + TOL)) &&
+                 !(sp->system_power_cap_w > 0 && f.peak_window_w > sp->system_power_cap_w * (1 + TOL));
+        budget_figs_free(&f);
+        if (ok) { memcpy(st, tmp, x->s->n * sizeof *st); return BUDGET_OK; }
+    }
+    for (size_t i = 0; i < x->s->n; i++) st[i] += last;
+    return BUDGET_OK;
+}
+
+/* The least delay of every instruction at once (below a thousand cycles)
+** that ends the run on a bin edge, or 0 when it ends on one already (or
+** none is found): then the idle current stops with the last bin whole, and
+** no dI/dt step at the end is seen. */
+static int64_t align_end(const ctx *x, const int64_t *st)
+{
+    int64_t mk = makespan_of(x, st);
+    for (int64_t d = 0; d < 1000; d++) {
+        double b = (double)(mk + d) * x->T / x->bin;
+        if (fabs(b - round(b)) < 1e-9) return d;
+    }
+    return 0;
 }
 
 /* ---- the passes ------------------------------------------------------------- */
@@ -316,7 +310,6 @@ static int search_rest(ctx *x, const budget_spec *sp, budget_report *rep, int64_
 ** job, while the lower bound (bound_job) runs on the other. */
 typedef struct main_job {
     ctx *x;
-    pdn_model **models;
     const budget_spec *sp;
     budget_report *rep;
     int64_t *st, *best;
@@ -336,7 +329,7 @@ static void *main_run(void *arg)
     ** placements of a group's shape); none when they do not repeat */
     for (size_t r = 0; r < x->nr; r++) x->lim_droop[r] = sp->guardband_mv * 1e-3 * (1 - TOL) - x->z0_idle_v[r];
     for (size_t g = 0; g < x->ng && x->P; g++) {
-        int p = prove_group(x, g, x->P, j->models, sp, rep);
+        int p = prove_group(x, g, x->P, sp, rep);
         if (p) { j->rc = p < 0 ? BUDGET_ENOMEM : BUDGET_EINFEASIBLE; return NULL; }
     }
     for (int round_ = 0; round_ < ROUNDS; round_++) {
@@ -346,10 +339,28 @@ static void *main_run(void *arg)
         }
         if ((j->rc = first_pass(x, sp, rep)) != BUDGET_OK) return NULL;
         if ((j->rc = search_rest(x, sp, rep, j->st, j->best, &j->relaxed)) != BUDGET_OK) return NULL;
+        if ((j->rc = stretch_short(x, sp, j->best, j->st)) != BUDGET_OK) return NULL;
         budget_figs_free(&rep->after);
         j->rc = budget_analyze(x->c, x->s, j->best, sp->bin_ns, sp->window_ns, 1, &rep->after, x->err);
         if (j->rc) return NULL;
         j->met = meets(x, sp, &rep->after, j->exv, j->exd, &j->over_w);
+        if (!j->met && x->use_didt) {
+            /* a dI/dt broken at the run's end, where the idle stops inside
+            ** the last bin: try the whole schedule later by a few cycles */
+            int64_t d = align_end(x, j->best);
+            budget_figs f;
+            for (size_t i = 0; d && i < x->s->n; i++) j->st[i] = j->best[i] + d;
+            if (d && budget_analyze(x->c, x->s, j->st, sp->bin_ns, sp->window_ns, 1, &f, x->err) == BUDGET_OK) {
+                double ov;
+                if (meets(x, sp, &f, j->exv, j->exd, &ov)) {
+                    memcpy(j->best, j->st, x->s->n * sizeof *j->st);
+                    budget_figs_free(&rep->after);
+                    rep->after = f;
+                    j->met = 1;
+                } else budget_figs_free(&f);
+            }
+            if (!j->met) j->met = meets(x, sp, &rep->after, j->exv, j->exd, &j->over_w);
+        }
         if (j->met || j->relaxed) break;   /* a relaxed search does not gain from tighter margins */
         for (size_t r = 0; r < x->nr; r++) {
             if (j->exv[r] > 0) x->margin_v[r] += j->exv[r] * 1.2 + 1e-4;
@@ -476,7 +487,8 @@ static int setup(ctx *x, const budget_spec *sp, pdn_model **models, sio_error *e
                           "chip's idle power alone, %.6g W", sp->power_cap_w, x->p_idle_w);
             return BUDGET_EINFEASIBLE;
         }
-        x->B = (double)x->W * (sp->power_cap_w - x->p_idle_w) - TOL * Wns / x->bin * sp->power_cap_w;
+        /* half the final check's round-off allowance: a cap met exactly is met */
+        x->B = (double)x->W * (sp->power_cap_w - x->p_idle_w) + 0.5 * TOL * Wns / x->bin * sp->power_cap_w;
     } else x->B = INFINITY;
     if (x->use_sys) {
         double idle = (double)x->nch * x->p_idle_w;
@@ -485,7 +497,7 @@ static int setup(ctx *x, const budget_spec *sp, pdn_model **models, sio_error *e
                           "below the idle power of the %zu chips alone, %.6g W", sp->system_power_cap_w, x->nch, idle);
             return BUDGET_EINFEASIBLE;
         }
-        x->B_sys = (double)x->W * (sp->system_power_cap_w - idle) - TOL * (double)x->W * sp->system_power_cap_w;
+        x->B_sys = (double)x->W * (sp->system_power_cap_w - idle) + 0.5 * TOL * (double)x->W * sp->system_power_cap_w;
     }
     for (size_t r = 0; r < x->nr; r++) {
         double w = round(c->rails[r].didt_window_ns / x->bin);
@@ -497,9 +509,13 @@ static int setup(ctx *x, const budget_spec *sp, pdn_model **models, sio_error *e
         if (x->kt[r] > KT_MAX) x->kt[r] = KT_MAX;
         if (x->kt[r] < 1) x->kt[r] = 1;
         x->z0_idle_v[r] = pdn_model_z0_ohm(models[r]) * x->idle_a[r];
-        if (x->z0_idle_v[r] * 1e3 >= sp->guardband_mv) {
-            sio_error_set(err, s->path, 0, 0, "the budget cannot be met: the guardband of %.6g mV on rail '%s' is at "
-                          "or below the droop of its idle current alone, %.6g mV", sp->guardband_mv, c->rails[r].name,
+        /* a proof when the first bin droops at least the idle droop: it is
+        ** whole (the run is a bin long at least), its current at least the
+        ** idle, and the kernel's first tap not negative */
+        if (x->z0_idle_v[r] * 1e3 > sp->guardband_mv * (1 + TOL) && x->h[r][0] >= 0 &&
+            (double)sio_schedule_makespan_cyc(s) * x->T >= x->bin) {
+            sio_error_set(err, s->path, 0, 0, "the budget cannot be met: the guardband of %.6g mV on rail '%s' is "
+                          "below the droop of its idle current alone, %.6g mV", sp->guardband_mv, c->rails[r].name,
                           x->z0_idle_v[r] * 1e3);
             return BUDGET_EINFEASIBLE;
         }
@@ -577,7 +593,7 @@ int budget_retime(const sio_chip *c, const sio_schedule *s, const budget_spec *s
     size_t orders = sp.order == BUDGET_ORDER_AUTO && x.ng <= AUTO_BOTH ? 2 : 1;
     x.work = x.ng * (orders + (x.use_pw ? 2 * FB_PASSES : 0));
     /* the proofs and the search here, the lower bound beside them */
-    main_job mj = {&x, models, &sp, rep, st, best, exv, exd, 0, 0, 0, BUDGET_OK};
+    main_job mj = {&x, &sp, rep, st, best, exv, exd, 0, 0, 0, BUDGET_OK};
     bound_job bj = {.x = x, .sp = &sp, .rc = 0};
     bj.x.buf_gp = bj.x.buf_gr = bj.x.buf_st = NULL;
     bj.x.gcap = 0;

@@ -80,6 +80,8 @@ typedef struct budget_figs {
     double max_droop_mv;       /* worst over chips and rails (NaN when not computed) */
     size_t n_rails;            /* n_chips x chip->n_rails entries below */
     double *rail_didt_a_per_ns;/* [chip][rail], owned by the report */
+    double *rail_didt_body_a_per_ns; /* [chip][rail], the same without the run's last bin, whose
+                               ** idle current stops at the makespan (owned by the report) */
     double *rail_droop_mv;     /* [chip][rail], owned by the report (NaN when not computed) */
 } budget_figs;
 

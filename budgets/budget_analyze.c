@@ -19,7 +19,8 @@ void budget_figs_free(budget_figs *f)
     if (!f) return;
     free(f->rail_didt_a_per_ns);
     free(f->rail_droop_mv);
-    f->rail_didt_a_per_ns = f->rail_droop_mv = NULL;
+    free(f->rail_didt_body_a_per_ns);
+    f->rail_didt_a_per_ns = f->rail_droop_mv = f->rail_didt_body_a_per_ns = NULL;
 }
 
 int budget_analyze(const sio_chip *c, const sio_schedule *s0, const int64_t *start, double bin_ns,
@@ -33,6 +34,7 @@ int budget_analyze(const sio_chip *c, const sio_schedule *s0, const int64_t *sta
     out->n_rails = q;
     out->rail_didt_a_per_ns = calloc(q ? q : 1, sizeof(double));
     out->rail_droop_mv = calloc(q ? q : 1, sizeof(double));
+    out->rail_didt_body_a_per_ns = calloc(q ? q : 1, sizeof(double));
     double *idle = calloc(nr ? nr : 1, sizeof *idle), *pw = NULL, *sys = NULL, *droop = NULL;
     double **hist = calloc(q ? q : 1, sizeof *hist);   /* the last w bins of each rail */
     size_t *wbin = calloc(nr ? nr : 1, sizeof *wbin);
@@ -40,7 +42,7 @@ int budget_analyze(const sio_chip *c, const sio_schedule *s0, const int64_t *sta
     pdn_model **models = calloc(nr ? nr : 1, sizeof *models);
     pdn_stream **streams = calloc(q ? q : 1, sizeof *streams);
     current_iter *it = NULL;
-    if (!out->rail_didt_a_per_ns || !out->rail_droop_mv || !idle || !hist || !wbin || !cw || !models || !streams)
+    if (!out->rail_didt_a_per_ns || !out->rail_droop_mv || !out->rail_didt_body_a_per_ns || !idle || !hist || !wbin || !cw || !models || !streams)
         goto fail;
     out->makespan_cyc = sio_schedule_makespan_cyc(&s);
     out->makespan_ns = (double)out->makespan_cyc / c->clock_ghz;
@@ -65,7 +67,7 @@ int budget_analyze(const sio_chip *c, const sio_schedule *s0, const int64_t *sta
         }
     }
     if (current_iter_create(c, &s, bin_ns, 0, 0, &it, err)) goto fail;
-    size_t tb = current_tile_bins(it);
+    size_t tb = current_tile_bins(it), n_bins = current_n_bins(it);
     pw = malloc((tb ? tb : 1) * sizeof *pw);
     sys = malloc((tb ? tb : 1) * sizeof *sys);
     droop = malloc((tb ? tb : 1) * sizeof *droop);
@@ -79,16 +81,18 @@ int budget_analyze(const sio_chip *c, const sio_schedule *s0, const int64_t *sta
             for (size_t k = 0; k < t.nb; k++) pw[k] = 0;
             for (size_t r = 0; r < nr; r++) {
                 const double *i = t.rail_a + (ch * nr + r) * t.stride;
-                double *h = hist[ch * nr + r], lim = 0;
+                double *h = hist[ch * nr + r], lim = 0, body = 0;
                 size_t w = wbin[r];
                 for (size_t k = 0; k < t.nb; k++) {
                     size_t slot = (b_seen + k) % w;   /* holds i[k - w] */
                     double d = fabs(i[k] - h[slot]) / ((double)w * bin_ns);
                     if (d > lim) lim = d;
+                    if (d > body && b_seen + k + 1 < n_bins) body = d;
                     h[slot] = i[k];
                     pw[k] += c->rails[r].vdd_v * i[k];
                 }
                 if (lim > out->rail_didt_a_per_ns[ch * nr + r]) out->rail_didt_a_per_ns[ch * nr + r] = lim;
+                if (body > out->rail_didt_body_a_per_ns[ch * nr + r]) out->rail_didt_body_a_per_ns[ch * nr + r] = body;
                 if (with_droop) {
                     pdn_stream_push(streams[ch * nr + r], i, t.nb, droop);
                     double mx = out->rail_droop_mv[ch * nr + r];

@@ -370,6 +370,13 @@ int budget_lower_bound(ctx *x, const budget_spec *sp, budget_report *rep)
         double win_ns = (double)x->W * x->bin, cap = sp->power_cap_w;
         for (size_t c = 0; c < x->nch; c++) {
             double m_ns = (e_ops[c] - cap * win_ns) / (cap - x->p_idle_w);
+            /* a run of fewer bins than the window (M <= (W - 1) bin) is
+            ** averaged over its own n bins, n bin < M + bin: then E_ops +
+            ** P_idle M <= cap (M + bin), so M is at least the least of
+            ** (W - 1) bin and (E_ops - cap bin) / (cap - P_idle) */
+            double short_ns = (e_ops[c] - cap * x->bin) / (cap - x->p_idle_w);
+            if (short_ns > win_ns - x->bin) short_ns = win_ns - x->bin;
+            if (short_ns > m_ns) m_ns = short_ns;
             int64_t m = (int64_t)ceil(m_ns / x->T - 1e-9);
             if (m > en) en = m;
         }

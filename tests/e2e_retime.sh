@@ -112,6 +112,46 @@ assert r.returncode == 0, r.stderr
 print("far-apart instructions: %.1f s, %.0f MB peak" % (dt, rss))
 assert rss < 400, rss
 PY
+# dI/dt and droop have no "alone" proof: on a six-unit chip, instruction A's
+# step alone breaks 5 A/ns and its droop alone 10 mV, but in these schedules
+# other units' steps cancel it, and the schedules already meet both budgets
+cat >"$T/c6.json" <<'J'
+{"format":"pda-chip/1","name":"six","clock_ghz":1,"outline_mm":[10,10],"dies":[{"id":0,"name":"d"}],
+ "rails":[{"name":"core","vdd_v":1.0,"guardband_mv":70,"didt_limit_a_per_ns":8,"didt_window_ns":1,
+  "pdn":{"stages":[{"name":"board","r_ohm":0.0003,"l_h":1.5e-09,"c_f":0.002,"esr_ohm":0.0003},
+                   {"name":"die","r_ohm":0.00015,"l_h":2e-12,"c_f":1.2e-06,"esr_ohm":0.00012}]}}],
+ "units":[{"name":"U0","class":"X","die":0,"rail":"core","rect_mm":[0,0,1,1],"idle_a":1},
+          {"name":"U1","class":"X","die":0,"rail":"core","rect_mm":[1,0,1,1],"idle_a":1},
+          {"name":"U2","class":"X","die":0,"rail":"core","rect_mm":[2,0,1,1],"idle_a":1},
+          {"name":"U3","class":"X","die":0,"rail":"core","rect_mm":[3,0,1,1],"idle_a":1},
+          {"name":"U4","class":"X","die":0,"rail":"core","rect_mm":[4,0,1,1],"idle_a":1}],
+ "ops":[{"op":"big","class":"X","current_a":8},{"op":"small","class":"X","current_a":4},
+        {"op":"zero","class":"X","current_a":0}]}
+J
+printf 'id,unit,op,start,cycles\nB1,U1,small,0,10\nB2,U2,small,2,8\nA,U0,big,10,10\nC1,U3,small,20,10\nC2,U4,small,20,12\n' >"$T/c6a.csv"
+printf 'id,unit,op,start,cycles\nB1,U1,small,0,10\nB2,U2,small,5,5\nA,U0,big,10,10\nC1,U3,small,20,5\nC2,U4,small,20,10\n' >"$T/c6b.csv"
+"$A" retime "$T/c6.json" "$T/c6a.csv" -o "$T/c6a_out.csv" --didt-a-per-ns 5 --quiet || fail "cancelling steps: exit $?"
+"$A" retime "$T/c6.json" "$T/c6b.csv" -o "$T/c6b_out.csv" --guardband-mv 10 --quiet || fail "cancelling droop: exit $?"
+# a cap met exactly by the best placement is met (i2 after i1: 14 W over 3 ns)
+printf 'id,unit,op,start,cycles,deps\ni0,U1,zero,0,2,\ni1,U2,big,2,4,\ni2,U0,big,2,3,\n' >"$T/tie.csv"
+"$A" retime "$T/c6.json" "$T/tie.csv" -o "$T/tie_out.csv" --power-cap-w 14 --window-ns 3 --quiet || fail "exact cap: exit $?"
+# the idle current stops inside the last bin: a dI/dt step only there is met by ending on a bin edge
+printf 'id,unit,op,start,cycles\na,ICU.0,nop,0,100\n' >"$T/nop.csv"
+"$A" retime "$CHIP" "$T/nop.csv" -o "$T/nop_out.csv" --didt-a-per-ns 5 --quiet || fail "end step: exit $?"
+"$A" run "$CHIP" "$T/nop_out.csv" --no-thermal --json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert max(r["max_didt_a_per_ns"] for r in d["rails"]) <= 5, d["rails"]' || fail "end step: dI/dt above 5 A/ns"
+# a run shorter than the window is averaged over itself: leading idle meets the cap
+bin/schedgen "$CHIP" -o "$T/short.csv" --ops 60 --kind mixed --seed 3
+"$A" retime "$CHIP" "$T/short.csv" -o "$T/short_out.csv" --window-ns 1000 --power-cap-w 60 --quiet || fail "short run: exit $?"
+got=$(peak "$T/short_out.csv" 1000)
+python3 -c "import sys; sys.exit(0 if $got <= 60 * (1 + 1e-9) else 1)" || fail "short run: $got W above 60 W"
+# a system cap that one chip's instruction alone (the other chip idle) breaks: the message names the system cap
+printf 'id,unit,op,start,cycles,chip\na,MXM.W0,matmul,0,50,0\nb,ICU.0,nop,0,50,1\n' >"$T/mc.csv"
+"$A" retime "$CHIP" "$T/mc.csv" -o "$T/mc_out.csv" --power-cap-w 120 --system-power-cap-w 125 2>"$T/err"
+[ $? = 3 ] || fail "system cap proof: expected exit 3"
+grep -q "above the system cap of 125 W" "$T/err" || fail "system cap proof: $(cat "$T/err")"
 # usage: no budget, no -o
 "$A" retime "$CHIP" "$S" -o "$T/x.csv" 2>/dev/null; [ $? = 2 ] || fail "no budget: expected exit 2"
 "$A" retime "$CHIP" "$S" --power-cap-w 150 2>/dev/null; [ $? = 2 ] || fail "no -o: expected exit 2"
