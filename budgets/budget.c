@@ -163,25 +163,27 @@ static int64_t makespan_of(const ctx *x, const int64_t *st)
 
 /* A run shorter than one power window: the analyzer then averages over the
 ** run alone, while the scheduler's windows went past its end with the idle
-** power whole. Delaying every instruction by one amount, a whole number of
-** phase periods (so no profile changes), lowers that average with idle
-** before the work; the least such delay whose run meets the caps (each one
-** re-analysed: the runs are short), and at most the one that makes the run
+** power whole. Delaying every instruction by one amount lowers that average
+** with idle before the work: the least such delay whose run meets every
+** budget (each candidate re-analysed in full; the runs are short), else the
+** whole number of phase periods (no profile changes) that makes the run
 ** span a window, whose every window is then a whole one, which the
-** scheduler kept within the cap. tmp: n starts of scratch. Returns 0 or a
-** BUDGET_ code. */
-static int stretch_short(const ctx *x, const budget_spec *sp, int64_t *st, int64_t *tmp)
+** scheduler kept within the cap. tmp: n starts of scratch; exv, exd: the
+** per-rail scratch of meets. Returns 0 or a BUDGET_ code. */
+static int stretch_short(const ctx *x, const budget_spec *sp, int64_t *st, int64_t *tmp, double *exv, double *exd)
 {
     int64_t need = (int64_t)ceil((double)x->W * x->bin / x->T - 1e-9), mk = makespan_of(x, st);
     if (!x->use_pw || mk >= need) return BUDGET_OK;
     int64_t p = x->P ? x->P : 1, last = (need - mk + p - 1) / p * p;
-    for (int64_t d = 0; d < last; d += p) {
+    /* every cycle; whole phase periods under a guardband (each analysis
+    ** then builds the PDN models) */
+    for (int64_t d = 0; d < last; d += x->use_droop ? p : 1) {
         for (size_t i = 0; i < x->s->n; i++) tmp[i] = st[i] + d;
         budget_figs f;
-        int rc = budget_analyze(x->c, x->s, tmp, sp->bin_ns, sp->window_ns, 0, &f, x->err);
+        double ov;
+        int rc = budget_analyze(x->c, x->s, tmp, sp->bin_ns, sp->window_ns, x->use_droop, &f, x->err);
         if (rc) return rc;
-        int ok = !(sp->power_cap_w > 0 && f.chip_peak_window_w > sp->power_cap_w * (1 + TOL)) &&
-                 !(sp->system_power_cap_w > 0 && f.peak_window_w > sp->system_power_cap_w * (1 + TOL));
+        int ok = meets(x, sp, &f, exv, exd, &ov);
         budget_figs_free(&f);
         if (ok) { memcpy(st, tmp, x->s->n * sizeof *st); return BUDGET_OK; }
     }
@@ -339,7 +341,7 @@ static void *main_run(void *arg)
         }
         if ((j->rc = first_pass(x, sp, rep)) != BUDGET_OK) return NULL;
         if ((j->rc = search_rest(x, sp, rep, j->st, j->best, &j->relaxed)) != BUDGET_OK) return NULL;
-        if ((j->rc = stretch_short(x, sp, j->best, j->st)) != BUDGET_OK) return NULL;
+        if ((j->rc = stretch_short(x, sp, j->best, j->st, j->exv, j->exd)) != BUDGET_OK) return NULL;
         budget_figs_free(&rep->after);
         j->rc = budget_analyze(x->c, x->s, j->best, sp->bin_ns, sp->window_ns, 1, &rep->after, x->err);
         if (j->rc) return NULL;
@@ -435,8 +437,9 @@ const char *budget_strerror(int rc)
     }
 }
 
-static int check_spec(budget_spec *sp, size_t n_chips, sio_error *err)
+static int check_spec(budget_spec *sp, size_t n_chips, int *folded, sio_error *err)
 {
+    *folded = 0;
     if (sp->bin_ns == 0) sp->bin_ns = 1.0;
     if (!(sp->bin_ns > 0) || !(sp->window_ns >= 0) || !(sp->power_cap_w >= 0) || !(sp->system_power_cap_w >= 0) ||
         !(sp->didt_a_per_ns >= 0) || !(sp->guardband_mv >= 0) || !isfinite(sp->power_cap_w) ||
@@ -452,7 +455,10 @@ static int check_spec(budget_spec *sp, size_t n_chips, sio_error *err)
     if (sp->window_ns == 0) sp->window_ns = sp->bin_ns;
     /* one chip: the system cap is a chip cap */
     if (n_chips == 1 && sp->system_power_cap_w > 0) {
-        if (sp->power_cap_w == 0 || sp->system_power_cap_w < sp->power_cap_w) sp->power_cap_w = sp->system_power_cap_w;
+        if (sp->power_cap_w == 0 || sp->system_power_cap_w < sp->power_cap_w) {
+            sp->power_cap_w = sp->system_power_cap_w;
+            *folded = 1;
+        }
         sp->system_power_cap_w = 0;
     }
     return BUDGET_OK;
@@ -481,10 +487,15 @@ static int setup(ctx *x, const budget_spec *sp, pdn_model **models, sio_error *e
         x->p_idle_w += c->rails[c->units[u].rail].vdd_v * c->units[u].idle_a;
     }
     double Wns = (double)x->W * x->bin;
+    /* the idle power alone proves a cap broken when every run holds a whole
+    ** window of whole bins (the original spans one; a shorter run is averaged
+    ** over itself, its last, partial bin with part of the idle) */
+    int whole = (double)sio_schedule_makespan_cyc(s) * x->T >= Wns;
     if (sp->power_cap_w > 0) {
-        if (x->p_idle_w >= sp->power_cap_w) {
-            sio_error_set(err, s->path, 0, 0, "the budget cannot be met: the power cap of %.6g W is at or below the "
-                          "chip's idle power alone, %.6g W", sp->power_cap_w, x->p_idle_w);
+        if (whole && x->p_idle_w > sp->power_cap_w * (1 + TOL)) {
+            sio_error_set(err, s->path, 0, 0, "the budget cannot be met: the %s of %.6g W is below the chip's "
+                          "idle power alone, %.6g W", x->sys_folded ? "system power cap (one chip)" : "power cap",
+                          sp->power_cap_w, x->p_idle_w);
             return BUDGET_EINFEASIBLE;
         }
         /* half the final check's round-off allowance: a cap met exactly is met */
@@ -492,9 +503,9 @@ static int setup(ctx *x, const budget_spec *sp, pdn_model **models, sio_error *e
     } else x->B = INFINITY;
     if (x->use_sys) {
         double idle = (double)x->nch * x->p_idle_w;
-        if (idle >= sp->system_power_cap_w) {
-            sio_error_set(err, s->path, 0, 0, "the budget cannot be met: the system power cap of %.6g W is at or "
-                          "below the idle power of the %zu chips alone, %.6g W", sp->system_power_cap_w, x->nch, idle);
+        if (whole && idle > sp->system_power_cap_w * (1 + TOL)) {
+            sio_error_set(err, s->path, 0, 0, "the budget cannot be met: the system power cap of %.6g W is below "
+                          "the idle power of the %zu chips alone, %.6g W", sp->system_power_cap_w, x->nch, idle);
             return BUDGET_EINFEASIBLE;
         }
         x->B_sys = (double)x->W * (sp->system_power_cap_w - idle) + 0.5 * TOL * (double)x->W * sp->system_power_cap_w;
@@ -533,10 +544,12 @@ int budget_retime(const sio_chip *c, const sio_schedule *s, const budget_spec *s
     if (!err) err = &scratch;
     err->text[0] = 0;
     budget_spec sp = *spec;
-    int rc = check_spec(&sp, s->n_chips, err);
+    int folded;
+    int rc = check_spec(&sp, s->n_chips, &folded, err);
     if (rc) return rc;
     ctx x;
     memset(&x, 0, sizeof x);
+    x.sys_folded = folded;
     x.c = c; x.s = s; x.err = err; x.sp = &sp;
     x.T = 1.0 / c->clock_ghz; x.bin = sp.bin_ns; x.nr = c->n_rails; x.nch = s->n_chips; x.n = s->n;
     x.use_pw = sp.power_cap_w > 0 || sp.system_power_cap_w > 0;

@@ -56,6 +56,7 @@ typedef struct ctx {
     double T, bin;        /* ns a cycle, ns a bin */
     size_t nr, nch, n;
     int use_pw, use_sys, use_didt, use_droop;
+    int sys_folded;       /* one chip: the system cap given is the chip cap */
     size_t W;             /* power window in bins */
     double B;             /* budget of a chip's window sum of ops power */
     double B_sys;         /* budget of the system's window sum (use_sys) */

@@ -147,6 +147,11 @@ bin/schedgen "$CHIP" -o "$T/short.csv" --ops 60 --kind mixed --seed 3
 "$A" retime "$CHIP" "$T/short.csv" -o "$T/short_out.csv" --window-ns 1000 --power-cap-w 60 --quiet || fail "short run: exit $?"
 got=$(peak "$T/short_out.csv" 1000)
 python3 -c "import sys; sys.exit(0 if $got <= 60 * (1 + 1e-9) else 1)" || fail "short run: $got W above 60 W"
+# a cap equal to the idle power is met; one below it is refused only when the run spans a whole window
+printf 'id,unit,op,start,cycles\ni0,U0,zero,0,40\n' >"$T/idle.csv"
+"$A" retime "$T/c6.json" "$T/idle.csv" -o "$T/idle_out.csv" --power-cap-w 5 --quiet || fail "cap at the idle: exit $?"
+"$A" retime "$T/c6.json" "$T/idle.csv" -o "$T/idle_out2.csv" --power-cap-w 4.9 2>"$T/err"
+[ $? = 3 ] && grep -q "below the chip's idle power" "$T/err" || fail "cap below the idle: $(cat "$T/err")"
 # a system cap that one chip's instruction alone (the other chip idle) breaks: the message names the system cap
 printf 'id,unit,op,start,cycles,chip\na,MXM.W0,matmul,0,50,0\nb,ICU.0,nop,0,50,1\n' >"$T/mc.csv"
 "$A" retime "$CHIP" "$T/mc.csv" -o "$T/mc_out.csv" --power-cap-w 120 --system-power-cap-w 125 2>"$T/err"
