@@ -16,24 +16,28 @@
 ** backward: latest delays against a makespan) works in y = dir x d, where
 ** every constraint reads y_b >= y_a + w (the in-edges reversed for dir -1).
 ** It keeps for each group a least value lo[g], raised by every placed
-** predecessor. Groups become ready when their predecessors earlier in the
-** pass's order (rk) are placed, and the ready one with the least priority
-** key is placed at the first y >= lo[g] at which its exact profile keeps every
-** budget on its chip's profiles (place). Then each successor k gets
-** lo[k] >= y + w; a successor already placed (it came first through a
-** cycle, or was placed before its predecessor was evicted) whose y is now
-** too small is evicted: its profile taken off, lo raised, and queued again
-** ("iterative repair with forward propagation"). Each eviction raises a lo,
-** so a pass ends; past a cap on evictions (a cluster that may not fit at
-** any relative placement) the pass stops trying the budget and places each
-** group at its lo, which by the same repair ends with every constraint
-** kept (a label-correcting longest path: no positive cycle), and says so in
-** x->relaxed.
+** predecessor. A group becomes ready when its predecessors are placed: all
+** of those in other strongly connected sets of groups (their condensation
+** is acyclic), and inside its own set those earlier in the pass's order
+** (rk). The ready one with the least priority key is placed at the first
+** y >= lo[g] at which its exact profile keeps every budget on its chip's
+** profiles (place). Then each successor k gets lo[k] >= y + w; a successor
+** already placed (it came first through a cycle, or was placed before its
+** predecessor was evicted) whose y is now too small is evicted: its
+** profile taken off, lo raised, and queued again ("iterative repair with
+** forward propagation"). Each eviction raises a lo, so a pass ends. A set
+** whose groups keep evicting each other (RIGID_AFTER evictions of one of
+** them) is then placed whole, at one delay in its original shape, unless
+** that shape fits nowhere. Past a cap on evictions the pass stops trying
+** the budget and places each group at its lo, which by the same repair ends
+** with every constraint kept (a label-correcting longest path: no positive
+** cycle), and says so in x->relaxed.
 **
 ** Profiles are sparse (parr: pages made on first write), so memory follows
 ** the bins that hold work: two instructions 10^9 cycles apart cost two pages.
-** Checks cost O(group bins + window / CH + CH) for power, and per rail
-** O(group bins + w) for dI/dt and O((group bins + kt) kt) for droop. */
+** A check reads the lane's bins it needs into a dense scratch (lane_bins)
+** and costs O(group bins + window) for power, and per rail O(group bins + w)
+** for dI/dt and O((group bins + kt) kt) for droop. */
 #include "budget_int.h"
 
 #include <math.h>
