@@ -45,9 +45,9 @@ enum {
                            ** that none exists); the best reached in the report */
 };
 
-/* Order in which the list scheduler places the blocks. */
+/* Order in which the list scheduler places the groups. */
 enum {
-    BUDGET_ORDER_AUTO = 0,     /* both below, keep the shorter makespan */
+    BUDGET_ORDER_AUTO = 0,     /* critical, and start too up to 10^5 groups; the shorter kept */
     BUDGET_ORDER_START = 1,    /* original start first */
     BUDGET_ORDER_CRITICAL = 2  /* least latest-start (longest path to the end) first */
 };
