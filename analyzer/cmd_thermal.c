@@ -1,4 +1,4 @@
-/* cmd_thermal.c -- the thermal part of `analyzer run` (DESIGN.md "Thermal";
+/* cmd_thermal.c -- the thermal part of `analyzer run` (the model of docs/thermal.md;
 ** every file and column is in docs/outputs-thermal.md).
 **
 ** Per chip of the schedule, on one plan shared by all chips (the chips share

@@ -1,6 +1,6 @@
 /* current.h -- per-bin current maps of a schedule (the current_ module).
 **
-** The current model of DESIGN.md: an op of current I (current_a x activity)
+** The current model (docs/model.md): an op of current I (current_a x activity)
 ** runs over [start*T, (start+cycles)*T) ns as a trapezoid that ramps over
 ** r = min(ramp_cycles, cycles/2) cycles at each end; every unit draws idle_a
 ** from 0 to the makespan. Each bin of bin_ns holds the exact average of that

@@ -6,7 +6,7 @@
 ** currents (A) and droop at the end of each bin (V). It keeps running
 ** statistics per chip and rail (peak and mean current, the largest dI/dt,
 ** the worst droop and when, a histogram of droop for percentiles) and finds
-** events as DESIGN.md defines them:
+** events as docs/model.md defines them:
 **   droop event: a maximal run of bins whose droop exceeds the rail's
 **     guardband_mv;
 **   dI/dt event: a maximal run of bins k with |i[k] - i[k-w]| / (w bin_ns)

@@ -59,7 +59,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LINK_LATENCY_CYC 216   /* chip-to-chip link latency (NUMBERS.md) */
+#define LINK_LATENCY_CYC 216   /* chip-to-chip link latency (published figure) */
 #define MAX_DEPS 24
 #define WBUF_BYTES 65536
 

@@ -1,4 +1,4 @@
-/* bench_pdn.c -- droop of a 10^7-bin (1 ns) waveform through the DESIGN
+/* bench_pdn.c -- droop of a 10^7-bin (1 ns) waveform through the example
 ** example ladder, by each method (the state recursion, what analyzer run
 ** uses, and FFTW overlap-save of the kernel), measured in the same minute:
 ** model creation, then the droop in one piece and in 65536-bin tiles, and

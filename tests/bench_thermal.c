@@ -1,5 +1,5 @@
 /* bench_thermal.c -- timings of the thermal solver on a 128 x 128 grid with
-** an 8-layer, 2-die stack (the DESIGN.md example plus a BEOL layer) and
+** an 8-layer, 2-die stack (the samples/stack stack plus a BEOL layer) and
 ** 10 us frames: plan time, steady-state time and per-frame time over 1000
 ** transient frames. Targets: steady in a few ms, 1000 frames well under a
 ** second. Prints figures; exits non-zero only on an error. */

@@ -1,6 +1,6 @@
 /* test_chip.c -- the chip-description loader (sio_chip_load) through sio.h.
 **
-** Loads the example of DESIGN.md and checks it against the text (values,
+** Loads the format's example chip and checks it against the text (values,
 ** defaults, references, lookups); checks defaults on a minimal chip, class
 ** order, impedance tables; then properties over many inputs made from the
 ** example: every truncation is refused with a position, a number made
@@ -182,7 +182,7 @@ static void test_design_example(void **state)
         assert_true(r->stages[k].esl_h == 0);   /* default */
         assert_true(r->stages[k].c_f > 0);
     }
-    /* DESIGN.md: Z(0) of this ladder is 0.3 mOhm, the sum of series R */
+    /* Z(0) of this ladder is 0.3 mOhm, the sum of series R */
     assert_true(fabs(r_sum - 3e-4) < 1e-15);
     assert_true(r->stages[1].l_h == 2e-11 && r->stages[1].esr_ohm == 1.5e-4);
 

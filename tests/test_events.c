@@ -336,7 +336,7 @@ static void attribution_brute_force(int two, events_event *first, size_t *n_firs
     sio_schedule_free(s);
 }
 
-/* The detector against a plain bin-by-bin reference of DESIGN's rules, on a
+/* The detector against a plain bin-by-bin reference of docs/model.md's rules, on a
 ** random waveform whose droop wanders across the guardband (many events of
 ** every length, some as long as a block of the scan or longer, and one may
 ** be open at the end) and whose

@@ -2,8 +2,8 @@
 **
 ** Physics, not stored numbers: exact IR drop under constant current,
 ** superposition, the closed-form step response of a one-stage ladder, a table
-** sampled from a ladder against the ladder, tiling invariance, the DESIGN
-** example figures (58 mV / 1.2 mOhm near 100 MHz), refusals with reasons, and
+** sampled from a ladder against the ladder, tiling invariance, the example
+** ladder's figures (58 mV / 1.2 mOhm near 100 MHz), refusals with reasons, and
 ** ngspice transients of the same ladders (skipped only when /usr/bin/ngspice
 ** is absent). Set PDN_NGSPICE_NS to run the ngspice comparison on a longer
 ** waveform (chained windows of 2000 ns; see docs/pdn.md). */
@@ -170,7 +170,7 @@ static void test_state_vs_fft(void **state)
     free(i); free(vs); free(vf);
 }
 
-/* PDN_AUTO picks the state for the DESIGN ladder (test_table_matches_ladder
+/* PDN_AUTO picks the state for the example ladder (test_table_matches_ladder
 ** checks that a table gets FFT); a table cannot be forced onto the state,
 ** and an unknown method is refused. */
 static void test_method_choice(void **state)
@@ -445,7 +445,7 @@ static void test_tiles(void **state)
     for (int q = 0; q < 2; q++) tiles(methods[q]);
 }
 
-/* ---- the DESIGN example ----------------------------------------------- */
+/* ---- the example ladder ----------------------------------------------- */
 
 static void test_design_example(void **state)
 {

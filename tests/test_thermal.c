@@ -1,6 +1,6 @@
 /* test_thermal.c -- the thermal solver against independent references.
 **
-** - A direct solve of DESIGN.md's finite-difference grid model, assembled here
+** - A direct solve of the finite-difference grid model (docs/thermal.md), assembled here
 **   node by node from the written rules (dense matrix, Gaussian elimination
 **   with partial pivoting), on small non-square grids, stacks of 1 to 6 (and
 **   a realistic 7) layers, insulated and cooled bottoms: steady states must
@@ -195,7 +195,7 @@ static thermal_stack random_stack(size_t nl, size_t nd, double h_bottom)
                            .n_dies = nd};
 }
 
-/* The DESIGN.md example stack (7 layers, 2 dies; very thin layers). */
+/* The example stack of samples/stack (7 layers, 2 dies; very thin layers). */
 static const thermal_layer design_layers[7] = {
     {2e-6, 120, 1.75e6, 0},  {4.8e-5, 120, 1.75e6, -1}, {2e-6, 3, 2e6, -1},
     {2e-6, 120, 1.75e6, 1},  {2.98e-4, 120, 1.75e6, -1}, {3e-5, 5, 2e6, -1},

@@ -2,7 +2,7 @@
 ** hotspot tracking (thermal_run.h), HotSpot .flp round trip
 ** (thermal_hotspot.h) and PNG output (thermal_png.h).
 ** References are independent: the trapezoid integrated numerically or in
-** closed form from DESIGN.md, hand-drawn synthetic maps, libpng reading back. */
+** closed form from docs/model.md, hand-drawn synthetic maps, libpng reading back. */
 #include <math.h>
 #include <png.h>
 #include <setjmp.h>
@@ -62,7 +62,7 @@ static int teardown(void **st)
     return 0;
 }
 
-/* DESIGN.md: charge I (cycles - r) T, r = min(ramp, cycles/2). */
+/* docs/model.md: charge I (cycles - r) T, r = min(ramp, cycles/2). */
 static double charge_ref(size_t i)
 {
     const sio_op *o = &ops[sched->op[i]];

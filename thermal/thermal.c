@@ -1,7 +1,7 @@
 /* thermal.c -- the 3-D stack solver: a DCT across the plane, a small exact
 ** problem across the layers.
 **
-** Model (DESIGN.md "Thermal", repeated in thermal.h): nx x ny cells per layer,
+** Model (docs/model.md and docs/thermal.md, repeated in thermal.h): nx x ny cells per layer,
 ** L layers, one node per cell per layer. The lateral conductances of layer l
 ** are k_l t_l dy/dx and k_l t_l dx/dy, so the lateral part of the conductance
 ** matrix is kt_l * ((dy/dx) Lx + (dx/dy) Ly), with Lx, Ly the 1-D Laplacians

@@ -1,8 +1,8 @@
-/* thermal.h -- temperature maps of stacked dies (DESIGN.md "Thermal").
+/* thermal.h -- temperature maps of stacked dies (docs/thermal.md).
 **
 ** The stack is a pile of laterally uniform layers on a W x H outline with
 ** insulated sides, cooled at the top (h_top) and optionally at the bottom
-** (h_bottom). It is discretised exactly as DESIGN.md's grid model: nx x ny
+** (h_bottom). It is discretised exactly as the grid model of docs/thermal.md: nx x ny
 ** cells per layer, one node per cell per layer at the cell's centre,
 **   lateral   k*t*dy/dx (along x), k*t*dx/dy (along y),
 **   vertical  1/(t_l/(2 k_l A) + t_l+1/(2 k_l+1 A)),   A = dx*dy,
@@ -93,7 +93,7 @@ int thermal_state_create(const thermal_plan *p, thermal_state **out);
 void thermal_state_destroy(thermal_state *s);  /* NULL is a no-op */
 
 /* Sets s to the steady state under power_w (n_dies maps, W per cell); NULL
-** power means ambient everywhere. Transient runs start here (DESIGN.md: from
+** power means ambient everywhere. Transient runs start here (as docs/model.md says: from
 ** the steady state of the average power). */
 int thermal_state_set_steady(thermal_plan *p, thermal_state *s,
                              const double *power_w);

@@ -42,7 +42,7 @@ size_t thermal_run_n_frames(double makespan_ns, double frame_ns);
 ** n_frames x c->n_units, row-major (frame first), overwritten. ops lists the
 ** instruction indices of that chip (n_ops of them), or is NULL to scan the
 ** whole schedule for s->chip[i] == chip. makespan_ns is the idle window
-** (DESIGN.md: the schedule's makespan); n_frames must cover it. Each op adds
+** (the schedule's makespan: docs/model.md); n_frames must cover it. Each op adds
 ** to the frames it overlaps only (no per-ns work): O(n_ops + frames x units).
 ** Returns 0 or THERMAL_RUN_EINVAL. */
 int thermal_run_frame_energy(const sio_chip *c, const sio_schedule *s, size_t chip, const uint32_t *ops,
