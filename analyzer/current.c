@@ -139,12 +139,8 @@ void current_op_bins_add(const sio_chip *c, const sio_schedule *s, size_t i, int
         out[b - b0] += scale * (nx - prev) / bin_ns;
         prev = nx;
     }
-    const double v = scale * I;
-    if (step && p1 > p0) {
-        step[p0 - b0] += v;
-        step[p1 - b0] -= v;
-    } else
-        for (size_t b = p0; b < p1; b++) out[b - b0] += v;
+    step[p0 - b0] += scale * I;   /* the plateau as a step */
+    step[p1 - b0] -= scale * I;
     prev = trap_cum((double)p1 * bin_ns, t0, t1, R, I);
     for (size_t b = p1; b < b1; b++) {
         double nx = trap_cum((double)(b + 1) * bin_ns, t0, t1, R, I);

@@ -71,13 +71,12 @@ double current_op_charge_before(const sio_chip *chip, const sio_schedule *s, siz
 /* Exact average current (A) of instruction i over [t0_ns, t1_ns). */
 double current_op_avg(const sio_chip *chip, const sio_schedule *s, size_t i, double t0_ns, double t1_ns);
 /* Adds scale times the exact average current (A) of instruction i, issued
-** at start_cyc, in bins b0 .. b0 + n - 1 of bin_ns to out[0 .. n-1]: bins
-** wholly on the trapezoid's plateau get its current, the others the
-** difference of the antiderivative at their edges. With step != NULL (n + 1
-** entries) the plateau goes in as a step instead, scale*I at step[p0] and
-** -scale*I at step[p1]: the caller adds the running sum of step to out, once
-** for many instructions. O(bins off the plateau) with a step array, O(n)
-** without. */
+** at start_cyc, in bins b0 .. b0 + n - 1 of bin_ns: the bins off the
+** trapezoid's plateau (its ramps and edges) to out[0 .. n-1], the difference
+** of the antiderivative at their edges; the plateau's whole bins [p0, p1),
+** which hold its current, as a step in step[0 .. n]: scale*I at p0 - b0 and
+** -scale*I at p1 - b0. The caller adds the running sum of step to out, once
+** for many instructions. O(bins off the plateau). */
 void current_op_bins_add(const sio_chip *chip, const sio_schedule *s, size_t i, int64_t start_cyc, double bin_ns,
                          size_t b0, size_t n, double scale, double *out, double *step);
 

@@ -81,6 +81,17 @@ static int num(const char *opt, const char *v, double lo, double *out)
     return 0;
 }
 
+/* A budget: a number above 0, one message when it is not. */
+static int positive(const char *opt, const char *v, double *out)
+{
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (end == v || *end || errno || !isfinite(x) || x <= 0) return bad("%s needs a number > 0, not '%s'", opt, v);
+    *out = x;
+    return 0;
+}
+
 static int parse(int argc, char **argv, int bit, cmd_opts *o)
 {
     const char *pos[2];
@@ -117,7 +128,8 @@ static int parse(int argc, char **argv, int bit, cmd_opts *o)
         else if (!strcmp(a, "--class")) o->imp_class = v;
         else if (!strcmp(a, "--rail")) o->imp_rail = v;
         else if (!strcmp(a, "--die")) {
-            if (num(a, v, -1e9, &x) || x != floor(x) || x < -2147483647.0 || x > 2147483647.0)
+            if (num(a, v, -1e9, &x)) return EXIT_INPUT;
+            if (x != floor(x) || x < -2147483647.0 || x > 2147483647.0)
                 return bad("--die needs a whole number, not '%s'%s", v, "");
             o->imp_die = (int)x;
         }
@@ -149,14 +161,13 @@ static int parse(int argc, char **argv, int bit, cmd_opts *o)
             o->grid[0] = nx;
             o->grid[1] = ny;
         } else if (!strcmp(a, "--power-cap-w")) {
-            if (num(a, v, 0, &o->power_cap_w) || o->power_cap_w <= 0) return bad("%s must be > 0, not '%s'", a, v);
+            if (positive(a, v, &o->power_cap_w)) return EXIT_INPUT;
         } else if (!strcmp(a, "--system-power-cap-w")) {
-            if (num(a, v, 0, &o->system_power_cap_w) || o->system_power_cap_w <= 0)
-                return bad("%s must be > 0, not '%s'", a, v);
+            if (positive(a, v, &o->system_power_cap_w)) return EXIT_INPUT;
         } else if (!strcmp(a, "--didt-a-per-ns")) {
-            if (num(a, v, 0, &o->didt_a_per_ns) || o->didt_a_per_ns <= 0) return bad("%s must be > 0, not '%s'", a, v);
+            if (positive(a, v, &o->didt_a_per_ns)) return EXIT_INPUT;
         } else if (!strcmp(a, "--guardband-mv")) {
-            if (num(a, v, 0, &o->guardband_mv) || o->guardband_mv <= 0) return bad("%s must be > 0, not '%s'", a, v);
+            if (positive(a, v, &o->guardband_mv)) return EXIT_INPUT;
         }
     }
     if (npos < need) return bad("'%s' needs %s", argv[1], need == 1 ? "FILE" : "CHIP and SCHEDULE");

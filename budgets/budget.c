@@ -5,11 +5,12 @@
 ** Flow. Check the spec; the proofs that need no search (the idle power
 ** against the cap, the idle droop against the guardband); the figures of
 ** the original schedule (budget_analyze); the groups and their edges
-** (budget_sched.c) and the lower bound (budget_bound.c); the proof per exact
-** group (alone on an idle chip at every phase of the clock against the
-** bins: prove_group); then forward passes in two orders (original start,
-** critical path) and, under a power cap, forward-backward passes; the best
-** schedule is re-analyzed in full, and if a dI/dt or droop budget is still
+** (budget_sched.c). Then two threads: the lower bound (budget_bound.c) on
+** one; on the other the proof per exact group (alone on an idle chip at
+** every phase of the clock against the bins: prove_group), the forward
+** pass(es) and, under a power cap, forward-backward passes, the two fixes
+** for the ends of a run (stretch_short, align_end), and the full
+** re-analysis of the best schedule; if a dI/dt or droop budget is still
 ** broken (the scheduler's droop uses the kernel's first taps) the margins
 ** grow by the excess and the passes run again (ROUNDS at most). The result
 ** is verified (sio_schedule_verify) before it is returned.
@@ -85,8 +86,7 @@ static int prove_group(ctx *x, size_t g, int64_t phases, const budget_spec *sp, 
     const double cap[2] = {sp->power_cap_w > 0 ? sp->power_cap_w : INFINITY,
                            x->use_sys ? sp->system_power_cap_w : INFINITY};
     for (int64_t ph = 0; ph < phases; ph++) {
-        double worst;
-        int res = budget_alone(x, g, ph, &worst);
+        int res = budget_alone(x, g, ph);
         if (res < 0) return -1;
         if (res == 0) return 0;   /* fits here */
         double p = window_proof_w(x);   /* its chip, with the chip's idle */
@@ -210,11 +210,16 @@ static int64_t align_end(const ctx *x, const int64_t *st)
 /* The starts of the delays in x->d into st; returns the makespan. */
 static int64_t starts_of(const ctx *x, int64_t *st)
 {
+    for (size_t i = 0; i < x->s->n; i++) st[i] = x->s->start_cyc[i] + x->d[x->grp[i]];
+    return makespan_of(x, st);
+}
+
+/* The makespan of the group delays d. */
+static int64_t delays_makespan(const ctx *x, const int64_t *d)
+{
     int64_t mk = 0;
-    for (size_t i = 0; i < x->s->n; i++) {
-        st[i] = x->s->start_cyc[i] + x->d[x->grp[i]];
-        if (st[i] + x->s->cycles[i] > mk) mk = st[i] + x->s->cycles[i];
-    }
+    for (size_t i = 0; i < x->s->n; i++)
+        if (x->s->start_cyc[i] + d[x->grp[i]] + x->s->cycles[i] > mk) mk = x->s->start_cyc[i] + d[x->grp[i]] + x->s->cycles[i];
     return mk;
 }
 
@@ -244,17 +249,9 @@ static int first_pass(ctx *x, const budget_spec *sp, budget_report *rep)
     memcpy(keep, x->d, x->ng * sizeof *keep);
     int keep_relaxed = x->relaxed;
     size_t keep_ev = x->evictions;
-    int64_t mk1 = 0, mk2 = 0;
-    for (size_t i = 0; i < x->s->n; i++) {
-        int64_t e = x->s->start_cyc[i] + keep[x->grp[i]] + x->s->cycles[i];
-        if (e > mk1) mk1 = e;
-    }
     rc = budget_pass(x, 1, x->key_start, 0, search_stop(rep), evict_cap(x));
     if (rc) { free(keep); return rc == -1 ? BUDGET_ENOMEM : BUDGET_EINTERNAL; }
-    for (size_t i = 0; i < x->s->n; i++) {
-        int64_t e = x->s->start_cyc[i] + x->d[x->grp[i]] + x->s->cycles[i];
-        if (e > mk2) mk2 = e;
-    }
+    int64_t mk1 = delays_makespan(x, keep), mk2 = delays_makespan(x, x->d);
     x->evictions += keep_ev;
     if (x->relaxed > keep_relaxed || (x->relaxed == keep_relaxed && mk2 >= mk1)) {   /* the critical one stays */
         memcpy(x->d, keep, x->ng * sizeof *keep);

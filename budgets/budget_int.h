@@ -146,9 +146,9 @@ void budget_lanes_clear(ctx *x);
 ** against makespan mk from the delays in x->d. 0, 1 when the backward pass
 ** finds no room, -1 when out of memory, -2 internal. */
 int budget_pass(ctx *x, int dir, const int64_t *prio, int64_t mk, int64_t stop_cyc, size_t evict_cap);
-/* Group g alone on an idle chip at delay d: 0 when it keeps every budget,
-** else which it breaks (1 power, 2 dI/dt, 3 droop); -1 out of memory. The
-** group's profile is left in scratch. */
-int budget_alone(ctx *x, size_t g, int64_t d, double *worst);
+/* Group g alone on an idle chip at delay d, against the power caps: 1 when
+** it breaks one, 0 when not, -1 out of memory. The group's profile is left
+** in scratch. */
+int budget_alone(ctx *x, size_t g, int64_t d);
 
 #endif

@@ -302,8 +302,8 @@ static const double *lane_bins(ctx *x, const parr *a, size_t b0, size_t n)
 /* The windows of lane L (budget B) that the group in scratch breaks: up to
 ** three into va / room (the first, the last and the most broken; room the
 ** budget left by the lane in that window). Returns how many (0 or 3), or -1
-** when out of memory. *worst gets the largest window sum of group plus lane. */
-static int check_power(ctx *x, const lane *L, double B, size_t *va, double *room, double *worst)
+** when out of memory. */
+static int check_power(ctx *x, const lane *L, double B, size_t *va, double *room)
 {
     const size_t LB = x->LB, RB = x->RB, W = x->W;
     const double *gp = x->gp;
@@ -315,7 +315,6 @@ static int check_power(ctx *x, const lane *L, double B, size_t *va, double *room
     if (W == 1) {   /* one bin: the lane and the group side by side */
         for (size_t a = LB; a <= RB; a++) {
             double t = lp[a - a0] + gp[a - LB];
-            if (t > *worst) *worst = t;
             if (t > B) {
                 if (!nv) { va[0] = a; room[0] = B - lp[a - a0]; nv = 1; }
                 va[1] = a; room[1] = B - lp[a - a0];
@@ -329,7 +328,6 @@ static int check_power(ctx *x, const lane *L, double B, size_t *va, double *room
     for (size_t b = a0 > LB ? a0 : LB; b < a0 + W && b <= RB; b++) wg += gp[b - LB];
     for (size_t a = a0; a <= RB; a++) {
         double t = ws + wg;
-        if (t > *worst) *worst = t;
         if (t > B) {
             if (!nv) { va[0] = a; room[0] = B - ws; nv = 1; }
             va[1] = a; room[1] = B - ws;
@@ -343,21 +341,16 @@ static int check_power(ctx *x, const lane *L, double B, size_t *va, double *room
 }
 
 /* Checks the group in scratch against lane L (chip) and the system lane.
-** On V_POWER fills va / room with *nv broken windows (with repeats). *worst
-** gets the largest chip window sum seen (for messages). -1 when out of
-** memory. */
-static int check(ctx *x, const lane *L, const lane *S, size_t va[6], double room[6], int *nv, double *worst)
+** On V_POWER fills va / room with *nv broken windows (with repeats). -1
+** when out of memory. */
+static int check(ctx *x, const lane *L, const lane *S, size_t va[6], double room[6], int *nv)
 {
     const size_t LB = x->LB, RB = x->RB, span = RB - LB + 1;
-    *worst = 0;
     *nv = 0;
     if (x->use_pw) {
-        int n1 = check_power(x, L, x->B, va, room, worst), n2 = 0;
+        int n1 = check_power(x, L, x->B, va, room), n2 = 0;
         if (n1 < 0) return -1;
-        if (x->use_sys) {
-            double ws = 0;
-            if ((n2 = check_power(x, S, x->B_sys, va + n1, room + n1, &ws)) < 0) return -1;
-        }
+        if (x->use_sys && (n2 = check_power(x, S, x->B_sys, va + n1, room + n1)) < 0) return -1;
         *nv = n1 + n2;
         if (*nv) return V_POWER;
     }
@@ -495,9 +488,9 @@ static int place(ctx *x, const piece *pc, lane *L, int64_t *dp, int dir, int64_t
         if (dir > 0 ? d > stop : d < stop) return 1;
         if (piece_profile(x, pc, d)) return -1;
         size_t va[6];
-        double room[6], worst;
+        double room[6];
         int nv;
-        int res = check(x, L, sys_lane(x), va, room, &nv, &worst);
+        int res = check(x, L, sys_lane(x), va, room, &nv);
         if (res < 0) return -1;
         if (res == OK) break;
         if (res == V_POWER) {
@@ -514,23 +507,18 @@ static int place(ctx *x, const piece *pc, lane *L, int64_t *dp, int dir, int64_t
     return 0;
 }
 
-/* The group alone on an idle chip at delay d: 0 (fits) or the V_* it
-** breaks; *worst the largest chip window sum (W x average ops power). */
-int budget_alone(ctx *x, size_t g, int64_t d, double *worst)
+/* Group g alone on an idle chip at delay d, against the power caps: 1 when
+** it breaks one, 0 when not, -1 when out of memory. Its profile is left in
+** scratch. */
+int budget_alone(ctx *x, size_t g, int64_t d)
 {
     static const lane empty;
-    lane e = empty;
-    parr *zr = calloc(x->nr ? x->nr : 1, sizeof *zr), *zv = calloc(x->nr ? x->nr : 1, sizeof *zv);
-    if (!zr || !zv || group_profile(x, g, d)) { free(zr); free(zv); return -1; }
-    e.ra = zr;
-    e.vd = zv;
-    size_t va[6];
-    double room[6];
-    int nv;
-    int res = check(x, &e, &e, va, room, &nv, worst);
-    free(zr);
-    free(zv);
-    return res;
+    size_t va[3];
+    double room[3];
+    if (group_profile(x, g, d)) return -1;
+    int n = check_power(x, &empty, x->B, va, room);
+    if (n == 0 && x->use_sys) n = check_power(x, &empty, x->B_sys, va, room);
+    return n < 0 ? -1 : n > 0;
 }
 
 /* ---- groups and edges ---------------------------------------------------------- */

@@ -177,6 +177,49 @@ static void test_op_shape(void **st)
     }
 }
 
+/* current_op_bins_add (the plateau as a step, the edges by the
+** antiderivative) bin by bin against the exact average over each bin, at
+** several bin widths, delays and ranges that cut the op; and its bins hold
+** the op's whole charge. */
+static void test_op_bins(void **st)
+{
+    (void)st;
+    const double bins[] = {1.0, 0.37, 2.5};
+    double out[4096], step[4097];
+    for (size_t q = 0; q < 3; q++)
+        for (size_t i = 0; i < sched->n; i += 7)
+            for (int64_t d = 0; d < 12; d += 5) {
+                double T = 1 / chip.clock_ghz, bn = bins[q];
+                int64_t st0 = sched->start_cyc[i] + d;
+                size_t b0 = (size_t)floor((double)st0 * T / bn), b1 = (size_t)floor((double)(st0 + sched->cycles[i]) * T / bn);
+                size_t lo = b0 > 2 ? b0 - 2 : 0, n = b1 + 3 - lo;
+                assert_true(n < 4096);
+                for (size_t cut = 0; cut < 2; cut++) {   /* the whole op, then a range that starts inside it */
+                    size_t a = cut ? lo + n / 2 : lo, m = lo + n - a;
+                    memset(out, 0, m * sizeof *out);
+                    memset(step, 0, (m + 1) * sizeof *step);
+                    current_op_bins_add(&chip, sched, i, st0, bn, a, m, 2.0, out, step);
+                    double run = 0, charge = 0;
+                    sio_schedule tmp = *sched;
+                    int64_t *sv = tmp.start_cyc;
+                    int64_t *moved = malloc(sched->n * sizeof *moved);
+                    memcpy(moved, sv, sched->n * sizeof *moved);
+                    moved[i] = st0;
+                    tmp.start_cyc = moved;
+                    for (size_t k = 0; k < m; k++) {
+                        run += step[k];
+                        double got = out[k] + run;
+                        double want = 2.0 * current_op_avg(&chip, &tmp, i, (double)(a + k) * bn, (double)(a + k + 1) * bn);
+                        if (fabs(got - want) > 1e-9 * (1 + fabs(want)))
+                            fail_msg("op %zu bin %zu of %g ns: %.12g, the exact average %.12g", i, a + k, bn, got, want);
+                        charge += got * bn / 2.0;
+                    }
+                    if (!cut) assert_true(fabs(charge - current_op_charge(&chip, &tmp, i)) < 1e-9 * (1 + charge));
+                    free(moved);
+                }
+            }
+}
+
 static int cmp_start(const void *a, const void *b)
 {
     int64_t x = sched->start_cyc[*(const size_t *)a], y = sched->start_cyc[*(const size_t *)b];
@@ -319,6 +362,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_op_shape),
+        cmocka_unit_test(test_op_bins),
         cmocka_unit_test(test_charge_and_brute_force),
         cmocka_unit_test(test_file_order),
         cmocka_unit_test(test_window),
