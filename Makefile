@@ -1,34 +1,39 @@
 # pda -- one Makefile, no configure step.
-#   make            bin/analyzer, bin/schedgen, lib/libpda.a
+#   make            bin/analyzer, bin/schedgen, lib/libpda.a, lib/libpda.so
 #   make run        the main job on the bundled sample
 #   make test       every test, also under AddressSanitizer + UBSan
 #   make bench      the benchmarks (not timed tests)
-#   make install PREFIX=/usr/local
+#   make install PREFIX=/usr/local   (the command, the library, headers under
+#                   include/pda/, pda.pc)
 # On a fresh Debian machine `make run` and `make test` install the missing
 # packages (tools/deps.sh) when run as root, or print the command to run.
 
 CC      ?= cc
+VERSION := 0.2.0
+SONAME  := libpda.so.0
 PREFIX  ?= /usr/local
 PKGS    := libcsv fftw3 jansson libpng glpk
 WARN    := -std=c11 -Wall -Wextra -Wshadow -Wconversion -Wstrict-prototypes \
            -Wmissing-prototypes -Werror
 DEFS    := -D_POSIX_C_SOURCE=200809L
-INCS    := -Ischedule-io -Ianalyzer -Ithermal -Ibudgets
+INCS    := -Ischedule-io -Ianalyzer -Ianalyzer/cli -Ithermal -Ibudgets
 OPT     ?= -O2 -g
 # libcsv ships no .pc file; the others do.
 PC_CFLAGS = $(shell pkg-config --cflags fftw3 jansson libpng 2>/dev/null)
 PC_LIBS   = $(shell pkg-config --libs fftw3 jansson libpng 2>/dev/null)
 LIBS    = $(PC_LIBS) -lcsv -lfftw3 -ljansson -lpng -lglpk -lm -pthread
+# -fPIC: the release objects go into libpda.so as well as libpda.a
 CFLAGS_ALL = $(WARN) $(DEFS) $(INCS) $(PC_CFLAGS) $(OPT) -pthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 LIB_SRC := $(wildcard schedule-io/*.c) \
-           $(filter-out analyzer/main.c analyzer/cmd_%.c,$(wildcard analyzer/*.c)) \
+           $(wildcard analyzer/*.c) \
            $(wildcard thermal/*.c) $(wildcard budgets/*.c)
-CMD_SRC := analyzer/main.c $(wildcard analyzer/cmd_*.c)
-HDRS    := $(wildcard */*.h)
-PUB_HDRS:= schedule-io/sio.h analyzer/current.h analyzer/pdn.h analyzer/events.h analyzer/margin.h \
-           analyzer/report.h thermal/thermal.h thermal/thermal_run.h thermal/thermal_png.h \
+CMD_SRC := $(wildcard analyzer/cli/*.c)
+HDRS    := $(wildcard */*.h */*/*.h)
+# installed under include/pda/ (users write <pda/pda.h>); every other header is private
+PUB_HDRS:= analyzer/pda.h schedule-io/sio.h analyzer/current.h analyzer/pdn.h analyzer/walk.h analyzer/events.h \
+           analyzer/margin.h thermal/thermal.h thermal/thermal_run.h thermal/thermal_png.h \
            thermal/thermal_hotspot.h budgets/budget.h
 TESTS   := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 BENCHES := $(patsubst tests/%.c,%,$(wildcard tests/bench_*.c))
@@ -46,14 +51,14 @@ CMD_OBJ_A := $(patsubst %.c,$(A)/%.o,$(CMD_SRC))
 # keep the test objects (no rebuilds, and no "rm" after the closing line)
 .SECONDARY:
 
-all: bin/analyzer bin/schedgen lib/libpda.a
+all: bin/analyzer bin/schedgen lib/libpda.a lib/$(SONAME)
 
 deps:
 	@sh tools/deps.sh
 
 $(R)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -c $< -o $@
+	$(CC) $(CFLAGS_ALL) -fPIC -c $< -o $@
 $(A)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(SAN) -O1 -c $< -o $@
@@ -61,6 +66,12 @@ $(A)/%.o: %.c $(HDRS)
 lib/libpda.a: $(LIB_OBJ_R)
 	@mkdir -p lib
 	rm -f $@ && ar rcs $@ $^
+# the shared library: soname libpda.so.MAJOR, file libpda.so.VERSION
+lib/$(SONAME): $(LIB_OBJ_R)
+	@mkdir -p lib
+	$(CC) -shared -Wl,-soname,$(SONAME) $(OPT) $^ $(LIBS) -o lib/libpda.so.$(VERSION)
+	ln -sf libpda.so.$(VERSION) lib/$(SONAME)
+	ln -sf $(SONAME) lib/libpda.so
 $(A)/libpda.a: $(LIB_OBJ_A)
 	rm -f $@ && ar rcs $@ $^
 
@@ -123,8 +134,11 @@ install: all
 	  $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 755 bin/analyzer bin/schedgen $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 lib/libpda.a $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 lib/libpda.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libpda.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(PREFIX)/lib/libpda.so
 	install -m 644 $(PUB_HDRS) $(DESTDIR)$(PREFIX)/include/pda/
-	sed -e 's|@PREFIX@|$(PREFIX)|' tools/pda.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/pda.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' tools/pda.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/pda.pc
 
 clean:
 	rm -rf build bin lib

@@ -41,6 +41,7 @@ typedef struct arrset {  /* one group of arrays: rails, dies or units */
 struct current_iter {
     const sio_chip *chip;
     const sio_schedule *s;
+    size_t split_min_ops;        /* current_iter_opts.split_min_ops */
     double bin_ns, inv_bin, T;   /* T: the clock period (ns) */
     size_t n_bins, tile, n_tiles, next_tile;
     double makespan_ns;
@@ -326,8 +327,6 @@ static void arrset_free(arrset *a)
     free(a->dv); free(a->ds); free(a->out); free(a->out2); free(a->level); free(a->slope);
 }
 
-size_t current_split_min_ops = (size_t)1 << 20;
-
 typedef struct tile_count { const current_iter *it; size_t i0, i1, *count, *span; } tile_count;
 
 /* Counts the ops of rows [i0, i1) per tile (count[t + 1]) and the span of
@@ -352,7 +351,7 @@ static int tile_ops(current_iter *it)
 {
     size_t n = it->s->n, nt = it->n_tiles;
     tile_count a = {it, 0, n, it->bucket_off, it->span}, b = {it, n, n, NULL, NULL};
-    int two = n >= current_split_min_ops && n >= 2;
+    int two = n >= it->split_min_ops && n >= 2;
     if (two) {
         b.count = calloc(nt + 2, sizeof *b.count);
         b.span = calloc(2 * nt + 2, sizeof *b.span);
@@ -373,14 +372,36 @@ static int tile_ops(current_iter *it)
     return 0;
 }
 
+void current_iter_opts_default(current_iter_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->bin_ns = 1.0;
+    o->split_min_ops = CURRENT_SPLIT_MIN_OPS;
+}
+
 int current_iter_create(const sio_chip *chip, const sio_schedule *s, double bin_ns, size_t tile_bins,
                         unsigned maps, current_iter **out, sio_error *err)
 {
+    current_iter_opts o;
+    current_iter_opts_default(&o);
+    o.bin_ns = bin_ns;
+    o.tile_bins = tile_bins;
+    o.maps = maps;
+    return current_iter_open(chip, s, &o, out, err);
+}
+
+int current_iter_open(const sio_chip *chip, const sio_schedule *s, const current_iter_opts *o, current_iter **out,
+                      sio_error *err)
+{
+    double bin_ns = o->bin_ns;
+    size_t tile_bins = o->tile_bins;
+    unsigned maps = o->maps;
     *out = NULL;
     current_iter *it = calloc(1, sizeof *it);
     if (!it) goto oom;
     it->chip = chip;
     it->s = s;
+    it->split_min_ops = o->split_min_ops;
     it->bin_ns = bin_ns;
     it->inv_bin = 1.0 / bin_ns;
     it->T = 1.0 / chip->clock_ghz;

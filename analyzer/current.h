@@ -42,9 +42,20 @@ enum { CURRENT_DIES = 1, CURRENT_UNITS = 2 };
 ** chip are borrowed and must outlive the iterator. */
 int current_iter_create(const sio_chip *chip, const sio_schedule *s, double bin_ns, size_t tile_bins,
                         unsigned maps, current_iter **out, sio_error *err);
-/* Schedules of at least this many ops have their ops counted per tile in
-** two halves at once (current_iter_create); a variable for the tests. */
-extern size_t current_split_min_ops;
+/* The same with every setting in one struct (current_iter_opts_default,
+** then set fields). split_min_ops: schedules of at least this many ops have
+** their ops counted per tile in two halves at once (default
+** CURRENT_SPLIT_MIN_OPS; 0 always, SIZE_MAX never; the result is the same). */
+#define CURRENT_SPLIT_MIN_OPS ((size_t)1 << 20)
+typedef struct current_iter_opts {
+    double bin_ns;
+    size_t tile_bins;
+    unsigned maps;
+    size_t split_min_ops;
+} current_iter_opts;
+void current_iter_opts_default(current_iter_opts *o);
+int current_iter_open(const sio_chip *chip, const sio_schedule *s, const current_iter_opts *o, current_iter **out,
+                      sio_error *err);
 void current_iter_destroy(current_iter *it);   /* NULL is a no-op */
 
 /* Bins of the timeline: ceil(makespan_ns / bin_ns) (0 for an empty schedule). */

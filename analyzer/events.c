@@ -8,6 +8,7 @@
 ** kept events only, with an index of each unit's ops sorted by start (built
 ** in O(n) when the file already lists each unit's ops in time order). */
 #include "events.h"
+#include "walk.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -51,6 +52,7 @@ typedef struct heap {
 struct events_detector {
     const sio_chip *chip;
     size_t n_chips;
+    size_t index_two_min;  /* events_set_index_two_min */
     double bin_ns;
     rail_state *rs;       /* [chip][rail] */
     heap h[2];
@@ -72,6 +74,7 @@ int events_create(const sio_chip *chip, size_t n_chips, double bin_ns, size_t ca
     *out = NULL;
     events_detector *ev = calloc(1, sizeof *ev);
     if (!ev) return SIO_ENOMEM;
+    ev->index_two_min = EVENTS_INDEX_TWO_MIN;
     ev->chip = chip;
     ev->n_chips = n_chips;
     ev->bin_ns = bin_ns;
@@ -93,9 +96,7 @@ int events_create(const sio_chip *chip, size_t n_chips, double bin_ns, size_t ca
     for (size_t c = 0; c < n_chips; c++) {
         for (size_t r = 0; r < nr; r++) {
             rail_state *s = state(ev, c, r);
-            /* a window of 2^20 bins or more is clamped there: the ring is per rail and chip */
-            double w = round(chip->rails[r].didt_window_ns / bin_ns);
-            s->w = !(w >= 1) ? 1 : w > (double)(1u << 20) ? (size_t)1 << 20 : (size_t)w;
+            s->w = walk_didt_bins(&chip->rails[r], bin_ns);
             s->ring = malloc(s->w * sizeof *s->ring);
             s->hist = calloc(HIST_N, sizeof *s->hist);
             s->coarse = calloc(COARSE_N, sizeof *s->coarse);
@@ -417,9 +418,9 @@ static void *keep_rows(void *arg)
     return NULL;
 }
 
-size_t events_index_two_min = (size_t)1 << 16;
-
 /* The [chip][unit] slot of instruction i in the index. */
+void events_set_index_two_min(events_detector *ev, size_t n_two_min) { ev->index_two_min = n_two_min; }
+
 static size_t unit_slot(const sio_chip *chip, const sio_schedule *s, uint32_t i)
 {
     return (size_t)s->chip[i] * chip->n_units + s->unit[i];
@@ -450,7 +451,7 @@ static int build_index(const events_detector *ev, const sio_schedule *s, unit_in
             sp[nsp++] = sp[k];
         }
     }
-    int two = s->n >= events_index_two_min && s->n >= 2;
+    int two = s->n >= ev->index_two_min && s->n >= 2;
     keep_job a = {s, sp, nsp, T, 0, two ? s->n / 2 : s->n, NULL, 0, 0};
     keep_job b = {s, sp, nsp, T, a.i1, s->n, NULL, 0, 0};
     sio_both(two, keep_rows, &a, keep_rows, &b);

@@ -81,10 +81,11 @@ int events_push(events_detector *ev, size_t chip, size_t rail, size_t b0, const 
 
 /* Closes open events and attributes the kept ones using the schedule (NULL:
 ** no attribution, and avg_a is the mean over whole bins). From
-** events_index_two_min instructions on (default 2^16; tests lower it), the
-** schedule is scanned for the ops near the events in two halves at once,
-** with the same result. */
-extern size_t events_index_two_min;
+** n_two_min instructions on (events_set_index_two_min; default
+** EVENTS_INDEX_TWO_MIN), the schedule is scanned for the ops near the events
+** in two halves at once, with the same result. */
+#define EVENTS_INDEX_TWO_MIN ((size_t)1 << 16)
+void events_set_index_two_min(events_detector *ev, size_t n_two_min);
 int events_finish(events_detector *ev, const sio_schedule *s);
 
 const events_rail_stats *events_stats(const events_detector *ev, size_t chip, size_t rail);

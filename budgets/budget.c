@@ -30,6 +30,7 @@
 #include "budget_int.h"
 #include "current.h"
 #include "pdn.h"
+#include "walk.h"
 
 #define KT_MAX 256        /* kernel taps used by the droop check */
 #define ROUNDS 8          /* re-analysis rounds for the dI/dt and droop margins */
@@ -479,10 +480,8 @@ static int setup(ctx *x, const budget_spec *sp, pdn_model **models, sio_error *e
     for (size_t k = 0; k < x->nch; k++)
         if (!(x->lanes[k].ra = calloc(nr1, sizeof(parr))) || !(x->lanes[k].vd = calloc(nr1, sizeof(parr))))
             return BUDGET_ENOMEM;
-    for (size_t u = 0; u < c->n_units; u++) {
-        x->idle_a[c->units[u].rail] += c->units[u].idle_a;
-        x->p_idle_w += c->rails[c->units[u].rail].vdd_v * c->units[u].idle_a;
-    }
+    walk_rail_idle(c, x->idle_a);
+    for (size_t r = 0; r < x->nr; r++) x->p_idle_w += c->rails[r].vdd_v * x->idle_a[r];
     double Wns = (double)x->W * x->bin;
     /* the idle power alone proves a cap broken when every run holds a whole
     ** window of whole bins (the original spans one; a shorter run is averaged
@@ -508,8 +507,7 @@ static int setup(ctx *x, const budget_spec *sp, pdn_model **models, sio_error *e
         x->B_sys = (double)x->W * (sp->system_power_cap_w - idle) + 0.5 * TOL * (double)x->W * sp->system_power_cap_w;
     }
     for (size_t r = 0; r < x->nr; r++) {
-        double w = round(c->rails[r].didt_window_ns / x->bin);
-        x->wd[r] = w < 1 ? 1 : (size_t)w;
+        x->wd[r] = walk_didt_bins(&c->rails[r], x->bin);
         x->lim_didt[r] = sp->didt_a_per_ns * (double)x->wd[r] * x->bin * (1 - TOL);
         if (!x->use_droop) continue;
         x->h[r] = pdn_model_kernel(models[r]);

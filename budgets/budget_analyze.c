@@ -2,7 +2,7 @@
 ** pass of the current model (current.h) over the timeline in tiles, each
 ** chip's power (peak bin, peak window average), each chip's rail dI/dt over
 ** the rail's didt_window_ns, and each rail's droop through its PDN model
-** (pdn.h). Used for the before/after report and as the independent check
+** (pdn.h), all through the walk (walk.h) that `run` uses. Used for the before/after report and as the independent check
 ** that the re-timed schedule meets its budget. Memory: the tile arrays and
 ** one window ring per chip; the timeline is never held whole. */
 #include "budget.h"
@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "current.h"
-#include "pdn.h"
+#include "walk.h"
 
 void budget_figs_free(budget_figs *f)
 {
@@ -35,57 +35,50 @@ int budget_analyze(const sio_chip *c, const sio_schedule *s0, const int64_t *sta
     out->rail_didt_a_per_ns = calloc(q ? q : 1, sizeof(double));
     out->rail_droop_mv = calloc(q ? q : 1, sizeof(double));
     out->rail_didt_body_a_per_ns = calloc(q ? q : 1, sizeof(double));
-    double *idle = calloc(nr ? nr : 1, sizeof *idle), *pw = NULL, *sys = NULL, *droop = NULL;
+    double *pw = NULL, *sys = NULL;
     double **hist = calloc(q ? q : 1, sizeof *hist);   /* the last w bins of each rail */
     size_t *wbin = calloc(nr ? nr : 1, sizeof *wbin);
     current_window *cw = calloc(nch + 1, sizeof *cw);
-    pdn_model **models = calloc(nr ? nr : 1, sizeof *models);
-    pdn_stream **streams = calloc(q ? q : 1, sizeof *streams);
-    current_iter *it = NULL;
-    if (!out->rail_didt_a_per_ns || !out->rail_droop_mv || !out->rail_didt_body_a_per_ns || !idle || !hist || !wbin || !cw || !models || !streams)
+    walk *w = NULL;
+    if (!out->rail_didt_a_per_ns || !out->rail_droop_mv || !out->rail_didt_body_a_per_ns || !hist || !wbin || !cw)
         goto fail;
-    out->makespan_cyc = sio_schedule_makespan_cyc(&s);
+    walk_opts wo = {.bin_ns = bin_ns, .droop = with_droop, .threads = 1};
+    int wrc = walk_open(c, &s, &wo, &w, err);
+    if (wrc) { rc = wrc == SIO_ENOMEM ? BUDGET_ENOMEM : BUDGET_EINPUT; goto fail; }
+    const double *idle = walk_idle_a(w);
+    out->makespan_cyc = walk_makespan_cyc(w);
     out->makespan_ns = (double)out->makespan_cyc / c->clock_ghz;
-    for (size_t u = 0; u < c->n_units; u++) idle[c->units[u].rail] += c->units[u].idle_a;
     double wb = round(window_ns / bin_ns);
     for (size_t k = 0; k <= nch; k++)
         if (current_window_init(&cw[k], wb < 1 ? 1 : (size_t)wb)) goto fail;
     for (size_t r = 0; r < nr; r++) {
-        double w = round(c->rails[r].didt_window_ns / bin_ns);
-        wbin[r] = w < 1 ? 1 : (size_t)w;
+        wbin[r] = walk_didt_bins(&c->rails[r], bin_ns);
         for (size_t ch = 0; ch < nch; ch++) {
             double *h = malloc(wbin[r] * sizeof *h);
             if (!h) goto fail;
             for (size_t k = 0; k < wbin[r]; k++) h[k] = idle[r];   /* idle before time 0 */
             hist[ch * nr + r] = h;
         }
-        if (with_droop) {
-            int prc = pdn_model_create(&c->rails[r], bin_ns, &models[r], err);
-            if (prc) { rc = prc == PDN_EINPUT ? BUDGET_EINPUT : BUDGET_ENOMEM; goto fail; }
-            for (size_t ch = 0; ch < nch; ch++)
-                if (pdn_stream_create(models[r], idle[r], &streams[ch * nr + r])) goto fail;
-        }
     }
-    if (current_iter_create(c, &s, bin_ns, 0, 0, &it, err)) goto fail;
-    size_t tb = current_tile_bins(it), n_bins = current_n_bins(it);
+    size_t tb = walk_tile_bins(w), n_bins = walk_n_bins(w);
     pw = malloc((tb ? tb : 1) * sizeof *pw);
     sys = malloc((tb ? tb : 1) * sizeof *sys);
-    droop = malloc((tb ? tb : 1) * sizeof *droop);
-    if (!pw || !sys || !droop) goto fail;
+    if (!pw || !sys) goto fail;
     current_tile t;
+    const double *droop;
     size_t b_seen = 0;
     int got;
-    while ((got = current_next(it, &t)) == 1) {
+    while ((got = walk_next(w, &t, &droop)) == 1) {
         for (size_t k = 0; k < t.nb; k++) sys[k] = 0;
         for (size_t ch = 0; ch < nch; ch++) {
             for (size_t k = 0; k < t.nb; k++) pw[k] = 0;
             for (size_t r = 0; r < nr; r++) {
                 const double *i = t.rail_a + (ch * nr + r) * t.stride;
                 double *h = hist[ch * nr + r], lim = 0, body = 0;
-                size_t w = wbin[r];
+                size_t wn = wbin[r];
                 for (size_t k = 0; k < t.nb; k++) {
-                    size_t slot = (b_seen + k) % w;   /* holds i[k - w] */
-                    double d = fabs(i[k] - h[slot]) / ((double)w * bin_ns);
+                    size_t slot = (b_seen + k) % wn;   /* holds i[k - wn] */
+                    double d = fabs(i[k] - h[slot]) / ((double)wn * bin_ns);
                     if (d > lim) lim = d;
                     if (d > body && b_seen + k + 1 < n_bins) body = d;
                     h[slot] = i[k];
@@ -93,10 +86,10 @@ int budget_analyze(const sio_chip *c, const sio_schedule *s0, const int64_t *sta
                 }
                 if (lim > out->rail_didt_a_per_ns[ch * nr + r]) out->rail_didt_a_per_ns[ch * nr + r] = lim;
                 if (body > out->rail_didt_body_a_per_ns[ch * nr + r]) out->rail_didt_body_a_per_ns[ch * nr + r] = body;
-                if (with_droop) {
-                    pdn_stream_push(streams[ch * nr + r], i, t.nb, droop);
+                if (droop) {
+                    const double *d = droop + (ch * nr + r) * tb;
                     double mx = out->rail_droop_mv[ch * nr + r];
-                    for (size_t k = 0; k < t.nb; k++) if (droop[k] * 1e3 > mx) mx = droop[k] * 1e3;
+                    for (size_t k = 0; k < t.nb; k++) if (d[k] * 1e3 > mx) mx = d[k] * 1e3;
                     out->rail_droop_mv[ch * nr + r] = mx;
                 }
             }
@@ -124,12 +117,10 @@ int budget_analyze(const sio_chip *c, const sio_schedule *s0, const int64_t *sta
     rc = BUDGET_OK;
 fail:
     if (rc == BUDGET_ENOMEM && err) sio_error_set(err, s0->path, 0, 0, "out of memory for the analysis");
-    current_iter_destroy(it);
-    for (size_t k = 0; streams && k < q; k++) pdn_stream_destroy(streams[k]);
-    for (size_t r = 0; models && r < nr; r++) pdn_model_destroy(models[r]);
+    walk_close(w);
     for (size_t k = 0; hist && k < q; k++) free(hist[k]);
     for (size_t k = 0; cw && k <= nch; k++) current_window_free(&cw[k]);
-    free(idle); free(pw); free(sys); free(droop); free(hist); free(wbin); free(cw); free(models); free(streams);
+    free(pw); free(sys); free(hist); free(wbin); free(cw);
     if (rc) budget_figs_free(out);
     return rc;
 }

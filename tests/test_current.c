@@ -74,11 +74,19 @@ static double brute_rail(size_t c, size_t r, double a, double b, double mk_ns)
     return sum;
 }
 
+static size_t split_min_ops = CURRENT_SPLIT_MIN_OPS;   /* test_file_order sets it */
+
 static void walk(double bin_ns, size_t tile, int with_units, double *rail_out /* [c][r][bin] */, size_t nbins)
 {
     current_iter *it;
     sio_error err;
-    assert_int_equal(current_iter_create(&chip, sched, bin_ns, tile, CURRENT_DIES | (with_units ? CURRENT_UNITS : 0), &it, &err), 0);
+    current_iter_opts o;
+    current_iter_opts_default(&o);
+    o.bin_ns = bin_ns;
+    o.tile_bins = tile;
+    o.maps = CURRENT_DIES | (with_units ? CURRENT_UNITS : 0);
+    o.split_min_ops = split_min_ops;
+    assert_int_equal(current_iter_open(&chip, sched, &o, &it, &err), 0);
     assert_int_equal(current_n_bins(it), nbins);
     current_tile t;
     size_t seen = 0;
@@ -253,7 +261,7 @@ static sio_schedule *reordered(const size_t *ord, size_t n)
 ** start order and nearly so, some neighbours swapped (it reads each tile's
 ** span of the file in place, skipping the ops of the tile next door) give
 ** the same maps, whatever the tile, and whether the ops are counted per
-** tile in one piece or two (current_split_min_ops). */
+** tile in one piece or two (current_iter_opts.split_min_ops). */
 static void test_file_order(void **st)
 {
     (void)st;
@@ -278,9 +286,9 @@ static void test_file_order(void **st)
             walk(bins[bi], tiles[ti], 1, a, nbins);
             for (int v = 0; v < 6; v++) {   /* each order with the ops counted in one piece and in two */
                 sched = v % 3 == 0 ? s1 : v % 3 == 1 ? s2 : s3;
-                current_split_min_ops = v < 3 ? SIZE_MAX : 0;
+                split_min_ops = v < 3 ? SIZE_MAX : 0;
                 walk(bins[bi], tiles[ti], 1, b, nbins);
-                current_split_min_ops = (size_t)1 << 20;
+                split_min_ops = CURRENT_SPLIT_MIN_OPS;
                 for (size_t k = 0; k < 4 * nbins; k++)
                     if (fabs(a[k] - b[k]) > 1e-9 * (1 + fabs(a[k])))   /* the sums run in another order */
                         fail_msg("order %d bin %g tile %zu: %zu: %.17g vs %.17g", v, bins[bi], tiles[ti], k, a[k],

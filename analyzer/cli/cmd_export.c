@@ -46,7 +46,7 @@ static void json_str(FILE *f, const char *s)
 
 /* ---- hotspot ------------------------------------------------------------- */
 
-static int export_hotspot(const cmd_opts *o, const sio_chip *c, const sio_schedule *s, run_outputs *ro,
+static int export_hotspot(const cmd_opts *o, const sio_chip *c, const sio_schedule *s, outset *ro,
                           sio_error *err)
 {
     const size_t nd = c->n_dies, nu = c->n_units, nch = s->n_chips ? s->n_chips : 1;
@@ -71,7 +71,7 @@ static int export_hotspot(const cmd_opts *o, const sio_chip *c, const sio_schedu
             snprintf(name, sizeof name, "outline.flp");
             snprintf(comment, sizeof comment, "%s outline, for layers without power", c->name);
         }
-        if ((rc = run_outputs_add(ro, name, &so, err))) { rc = cmd_exit_for(rc); goto out; }
+        if ((rc = outset_add(ro, name, &so, err))) { rc = cmd_exit_for(rc); goto out; }
         thermal_flp_write(sio_out_file(so), flp[d], comment);
     }
     if (c->thermal.present && c->thermal.n_layers) {
@@ -86,7 +86,7 @@ static int export_hotspot(const cmd_opts *o, const sio_chip *c, const sio_schedu
             else snprintf(buf, sizeof buf, "outline.flp");
             if (!(names[l] = strdup(buf))) bad = 1;
         }
-        if (!bad && run_outputs_add(ro, "stack.lcf", &so, err)) bad = 2;
+        if (!bad && outset_add(ro, "stack.lcf", &so, err)) bad = 2;
         if (!bad) thermal_lcf_write(sio_out_file(so), c, (const char *const *)names);
         for (size_t l = 0; l < nl; l++) free(names[l]);
         free(names);
@@ -104,7 +104,7 @@ static int export_hotspot(const cmd_opts *o, const sio_chip *c, const sio_schedu
         for (size_t d = 0; d <= nd; d++) {
             if (d < nd) snprintf(name, sizeof name, "chip%zu_die%d.ptrace", ch, c->dies[d].id);
             else snprintf(name, sizeof name, "chip%zu.ptrace", ch);
-            if ((rc = run_outputs_add(ro, name, &so, err))) { rc = cmd_exit_for(rc); goto out; }
+            if ((rc = outset_add(ro, name, &so, err))) { rc = cmd_exit_for(rc); goto out; }
             fd[d] = sio_out_file(so);
             if (d < nd) thermal_ptrace_header(fd[d], (const thermal_flp *const *)&flp[d], 1);
             else thermal_ptrace_header(fd[d], (const thermal_flp *const *)flp, nd);
@@ -296,11 +296,16 @@ int cmd_export(const cmd_opts *o)
     if (rc) return rc;
     sio_error err;
     err.text[0] = 0;
-    run_outputs ro = {NULL, NULL, 0, 0, NULL, o, c};
+    const char **in = malloc((2 + c->n_rails) * sizeof *in);
+    if (!in) {
+        fprintf(stderr, "analyzer: out of memory\n");
+        sio_schedule_free(s);
+        sio_chip_free(c);
+        return EXIT_IO;
+    }
+    outset ro = {.inputs = in, .n_inputs = cmd_inputs(o, c, in)};
     if (fmt == 0) {
-        if (cmd_mkdirs(o->out) != 0) {
-            sio_error_set(&err, o->out, 0, 0, "%s: %s",
-                          errno == ENOTDIR ? "not a folder" : "cannot create the output folder", strerror(errno));
+        if (outset_mkdirs(o->out, &err) != 0) {
             rc = EXIT_IO;
         } else {
             ro.dir = o->out;
@@ -324,7 +329,8 @@ int cmd_export(const cmd_opts *o)
             else if (sio_out_commit(so, &err)) rc = EXIT_IO;
         }
     }
-    if (run_outputs_finish(&ro, rc == EXIT_OK, &err) && rc == EXIT_OK) rc = EXIT_IO;
+    if (outset_finish(&ro, rc == EXIT_OK, &err) && rc == EXIT_OK) rc = EXIT_IO;
+    free(in);
     if (rc && err.text[0]) fprintf(stderr, "%s\n", err.text);
     if (!rc && !o->quiet && !o->json) printf("%s: %s written\n", o->format, o->out);
     sio_schedule_free(s);

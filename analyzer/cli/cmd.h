@@ -1,0 +1,51 @@
+/* cmd.h -- shared by the analyzer command's subcommands (private to the
+** command: not part of libpda; the analysis itself is the library's). Options are parsed once, from one table, in
+** main.c; each subcommand reads what it needs. */
+#ifndef PDA_CMD_H
+#define PDA_CMD_H
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "outset.h"
+#include "sio.h"
+
+/* Exit codes of the contract. */
+enum { EXIT_OK = 0, EXIT_LIMIT = 1, EXIT_INPUT = 2, EXIT_BUDGET = 3, EXIT_IO = 4 };
+
+typedef struct cmd_opts {
+    const char *chip_path, *sched_path;
+    const char *out;            /* -o */
+    int json, quiet, strict, no_thermal, waveforms, unit_maps;
+    double bin_ns;              /* --bin-ns, default 1 */
+    double window_ns;           /* --window-ns, default 0 = the command's own */
+    double safety_mv;           /* --safety-mv, default 5 */
+    size_t grid[2];             /* --grid NX,NY, 0 = the chip's */
+    int64_t frame_ns;           /* --frame-ns, 0 = the chip's */
+    double power_cap_w, system_power_cap_w, didt_a_per_ns, guardband_mv;  /* retime budgets, 0 = none */
+    const char *format;         /* export --format */
+    size_t tile_bins;           /* --tile-bins (tests): 0 = default */
+    const char *imp_class, *imp_rail;  /* import --class, --rail (default: from the name, "core") */
+    int imp_die;                /* import --die, default 0 */
+} cmd_opts;
+
+/* 1 when path is one of the command's inputs: the chip, the schedule or a
+** rail's impedance table (c may be NULL). Outputs never replace inputs. */
+int cmd_is_input(const cmd_opts *o, const sio_chip *c, const char *path);
+/* Those inputs' paths into in (room for 2 + c->n_rails); how many. */
+size_t cmd_inputs(const cmd_opts *o, const sio_chip *c, const char **in);
+/* Maps a loader status to an exit code. */
+int cmd_exit_for(int sio_rc);
+/* Seconds on the monotonic clock. */
+double cmd_now(void);
+/* Loads the chip and the schedule named in o; on error prints it and returns
+** the exit code (chip and schedule are then NULL). */
+int cmd_load(const cmd_opts *o, sio_chip **chip, sio_schedule **sched);
+
+int cmd_check(const cmd_opts *o);
+int cmd_run(const cmd_opts *o);
+int cmd_retime(const cmd_opts *o);
+int cmd_export(const cmd_opts *o);
+/* `analyzer import --format hotspot FILE.flp`: chip_path is the file. */
+int cmd_import(const cmd_opts *o);
+#endif

@@ -1,0 +1,128 @@
+/* pda.h -- the library's umbrella header (every public module), and
+** everything `analyzer run` computes as one library call (pda_).
+**
+**   #include <pda/pda.h>                 cc prog.c $(pkg-config --cflags --libs pda)
+**
+**   pda_run_opts o;
+**   pda_run_opts_default(&o);             then set fields
+**   pda_result *r;
+**   pda_run(chip, schedule, &o, &r, &err);
+**   ... pda_result_summary_json(r), pda_result_rail(r, ...), pda_result_events(r, ...)
+**   pda_result_write(r, "out", &err);     the files of `analyzer run -o out`
+**   pda_result_free(r);
+**
+** The run: one walk over the timeline (walk.h: current, droop), events
+** with their causes, the margin report and the spectrum, the power figures,
+** then (when the chip has a stack and opts.thermal) the thermal run: steady
+** state of the average power, the transient through every frame, heat maps,
+** unit temperatures and hotspots. The result owns every figure; the chip and
+** the schedule are borrowed and must outlive it. Nothing is printed.
+**
+** Per-bin waveforms are kept only when asked (keep_rails, unit_maps): they
+** wait in unlinked temporary files in spool_dir, so memory stays that of one
+** tile whatever the timeline's length. */
+#ifndef PDA_PDA_H
+#define PDA_PDA_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "budget.h"
+#include "current.h"
+#include "events.h"
+#include "margin.h"
+#include "pdn.h"
+#include "sio.h"
+#include "thermal.h"
+#include "thermal_hotspot.h"
+#include "thermal_png.h"
+#include "thermal_run.h"
+#include "walk.h"
+
+/* Status codes of pda_run and pda_result_*: the schedule-io codes, plus
+** PDA_EINTERNAL (a check inside the library failed). */
+enum { PDA_OK = SIO_OK, PDA_EINPUT = SIO_EINPUT, PDA_EIO = SIO_EIO, PDA_ENOMEM = SIO_ENOMEM, PDA_EINTERNAL = 4 };
+const char *pda_strerror(int rc);
+
+typedef struct pda_run_opts {
+    double bin_ns;             /* bin width, default 1 */
+    double window_ns;          /* the peak-power window, default 100 */
+    double safety_mv;          /* added to the worst droop for the needed guardband, default 5 */
+    size_t grid[2];            /* thermal grid, {0, 0}: the chip's */
+    int64_t frame_ns;          /* thermal frame, 0: the chip's */
+    int thermal;               /* 1 (default): the thermal run when the chip has a stack */
+    int keep_rails;            /* 1: keep each rail's current and droop per bin (pda_result_rail, rails.csv) */
+    int unit_maps;             /* 1: keep each unit's current per bin (units.npy) */
+    const char *spool_dir;     /* where kept waveforms wait; NULL: $TMPDIR, else /tmp */
+    size_t events_cap;         /* events kept with their causes, default 10000 */
+    size_t tile_bins;          /* 0 (default): the walk's own choice; any value gives the same numbers */
+    size_t split_min_ops;      /* tuning (0: defaults): see current_iter_opts */
+    size_t events_index_two_min;   /* tuning (0: default): see events_set_index_two_min */
+    /* called after each tile with the fraction of the timeline done */
+    void (*progress)(void *arg, double done);
+    void *progress_arg;
+} pda_run_opts;
+
+void pda_run_opts_default(pda_run_opts *o);
+
+typedef struct pda_result pda_result;
+
+/* Runs the whole analysis. Returns PDA_OK and sets *out, or an error code
+** with *err set and *out = NULL. */
+int pda_run(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o, pda_result **out, sio_error *err);
+
+/* Writes the files of `analyzer run -o dir` (docs/outputs.md): made whole
+** or not at all (each to a temporary file, all renamed at the end), never
+** over one of the run's inputs; dir and its parents are made as needed. */
+int pda_result_write(const pda_result *r, const char *dir, sio_error *err);
+/* The text of summary.json (owned by the result). */
+const char *pda_result_summary_json(const pda_result *r);
+void pda_result_free(pda_result *r);   /* NULL is a no-op */
+
+/* ---- what a program reads in memory ----------------------------------- */
+
+size_t pda_result_n_chips(const pda_result *r);
+size_t pda_result_n_bins(const pda_result *r);
+double pda_result_bin_ns(const pda_result *r);
+/* Rail current (A, each bin's average) and droop (mV, at each bin's end) of
+** one chip's rail, n_bins values each (either pointer may be NULL). Needs
+** keep_rails; PDA_EINPUT otherwise or for a chip/rail out of range. */
+int pda_result_rail(const pda_result *r, size_t chip, size_t rail, double *current_a, double *droop_mv,
+                    sio_error *err);
+/* Running statistics of one chip's rail (peak, mean, worst dI/dt and droop,
+** event counts); NULL out of range. */
+const events_rail_stats *pda_result_rail_stats(const pda_result *r, size_t chip, size_t rail);
+/* The kept events (sorted by chip, rail, start), each with its causes. */
+const events_event *pda_result_events(const pda_result *r, size_t *n);
+/* The margin rows, [chip][rail]. */
+const margin_rail *pda_result_margin(const pda_result *r, size_t *n);
+
+/* Power of the whole system: the peak bin (W) and its time, the peak
+** average over the window, the energy (J). */
+typedef struct pda_power {
+    double peak_w, t_peak_ns, peak_window_w, window_ns, energy_j, avg_w;
+} pda_power;
+const pda_power *pda_result_power(const pda_result *r);
+
+/* Thermal results (all NULL / 0 when the thermal run did not happen). */
+int pda_result_has_thermal(const pda_result *r);
+/* Heat map of die index d (into chip->dies) of one chip, [y][x] row-major,
+** deg C: the steady state of the average power (peak = 0) or the hottest
+** each cell gets over the run (peak = 1). */
+const double *pda_result_heat(const pda_result *r, size_t chip, size_t die, int peak, size_t *nx, size_t *ny);
+typedef struct pda_unit_temp {
+    size_t chip, unit;
+    double steady_mean_c, steady_max_c, run_mean_c, run_max_c, t_run_max_ns;
+} pda_unit_temp;
+/* [chip][unit] */
+const pda_unit_temp *pda_result_unit_temps(const pda_result *r, size_t *n);
+typedef struct pda_hotspot {
+    size_t id, chip, die;      /* die: index into chip->dies */
+    double peak_c, t_peak_ns, centroid_x_mm, centroid_y_mm, area_mm2;
+    const char *units;         /* "unit:share;..." the units under it by power share, as hotspots.csv */
+    int stacked;
+    const char *stacked_with;  /* ids, ';'-separated */
+    double t_first_ns, t_last_ns, peak_x_mm, peak_y_mm;
+} pda_hotspot;
+const pda_hotspot *pda_result_hotspots(const pda_result *r, size_t *n);
+
+#endif

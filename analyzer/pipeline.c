@@ -1,0 +1,420 @@
+/* pipeline.c -- pda_run: the whole analysis of `analyzer run` (pda.h).
+**
+** One walk over the timeline in tiles (walk.h: each tile's rail currents
+** and droop, the next tile computed on a second thread meanwhile). Per tile,
+** in sub-chunks that stay in cache from one pass to the next: every chip's
+** rail goes to the event detector, the spectrum and the report's decimated
+** waveform; the system's power feeds the peak bin, the window peak and the
+** energy. Kept waveforms go to their spools. After the walk: the events are
+** closed and attributed (while the schedule's summary is made on a second
+** thread), the margin report, the summary, and the thermal run
+** (pipeline_thermal.c). The files are written by pda_result_write
+** (pipeline_write.c). */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "current.h"
+#include "pdn.h"
+#include "pipeline_int.h"
+#include "walk.h"
+
+#define SUB_BINS 4096   /* bins per pass of the per-bin statistics (L1/L2-sized) */
+
+const char *pda_strerror(int rc)
+{
+    return rc == PDA_EINTERNAL ? "internal error" : sio_strerror(rc);
+}
+
+void pda_run_opts_default(pda_run_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->bin_ns = 1.0;
+    o->window_ns = 100.0;
+    o->safety_mv = 5.0;
+    o->thermal = 1;
+    o->events_cap = 10000;
+}
+
+/* The attribution window of droop events: half the period of the strongest
+** resonance of |Z| below the bin Nyquist (the time over which a current step
+** builds the first droop); the dI/dt window when there is none. */
+static double attr_window(const sio_rail *rail, double bin_ns)
+{
+    double f[16], z[16];
+    size_t n = 0;
+    double fhi = 0.5 / (bin_ns * 1e-9), flo = 1e5;
+    if (rail->n_z) {
+        if (flo < rail->z_f_hz[0]) flo = rail->z_f_hz[0];
+        if (fhi > rail->z_f_hz[rail->n_z - 1]) fhi = rail->z_f_hz[rail->n_z - 1];
+    }
+    if (flo >= fhi || pdn_resonances(rail, flo, fhi, f, z, 16, &n) != 0 || n == 0) return rail->didt_window_ns;
+    size_t best = 0;
+    for (size_t k = 1; k < n; k++) if (z[k] > z[best]) best = k;
+    double w = 0.5e9 / f[best];
+    return w < bin_ns ? bin_ns : w;
+}
+
+/* An unlinked temporary file in dir (NULL: $TMPDIR, else /tmp): gone with
+** the process whatever happens to it. */
+static FILE *spool_open(const char *dir, sio_error *err)
+{
+    if (!dir) dir = getenv("TMPDIR");
+    if (!dir || !*dir) dir = "/tmp";
+    char path[4096];
+    snprintf(path, sizeof path, "%s/pda-spool-XXXXXX", dir);
+    int fd = mkstemp(path);
+    if (fd < 0) {
+        sio_error_set(err, dir, 0, 0, "cannot make a temporary file for the waveforms: %s", strerror(errno));
+        return NULL;
+    }
+    unlink(path);
+    FILE *f = fdopen(fd, "w+b");
+    if (!f) {
+        close(fd);
+        sio_error_set(err, dir, 0, 0, "cannot open a temporary file: %s", strerror(errno));
+    }
+    return f;
+}
+
+/* The summary's schedule object, on a thread of its own while the events
+** are attributed (one pass over the schedule that needs nothing else). */
+typedef struct sched_job {
+    const sio_chip *c;
+    const sio_schedule *s;
+    int64_t mk;
+    json_t *out;
+} sched_job;
+
+static void *sched_json_run(void *arg)
+{
+    sched_job *j = arg;
+    j->out = pda_schedule_json(j->c, j->s, j->mk);
+    return NULL;
+}
+
+typedef struct finish_job { events_detector *ev; const sio_schedule *s; int rc; } finish_job;
+
+static void *finish_run(void *arg)
+{
+    finish_job *j = arg;
+    j->rc = events_finish(j->ev, j->s);
+    return NULL;
+}
+
+/* The summary's power object and rails array. */
+static json_t *power_json(const pda_result *r)
+{
+    const pda_power *p = &r->power;
+    json_t *pj = json_object();
+    json_object_set_new(pj, "peak_w", json_real(p->peak_w));
+    json_object_set_new(pj, "t_peak_ns", json_real(p->t_peak_ns));
+    json_object_set_new(pj, "avg_w", json_real(p->avg_w));
+    json_object_set_new(pj, "energy_j", json_real(p->energy_j));
+    json_object_set_new(pj, "peak_window_w", json_real(p->peak_window_w));
+    json_object_set_new(pj, "window_ns", json_real(p->window_ns));
+    json_object_set_new(pj, "bin_ns", json_real(r->o.bin_ns));
+    return pj;
+}
+
+static json_t *rails_json(const pda_result *r)
+{
+    json_t *rj = json_array();
+    for (size_t q = 0; q < r->nch * r->nr; q++) {
+        const margin_rail *m = &r->mr[q];
+        const events_rail_stats *st = events_stats(r->ev, m->chip, m->rail);
+        json_t *e = json_object();
+        json_object_set_new(e, "chip", json_integer((json_int_t)m->chip));
+        json_object_set_new(e, "rail", json_string(r->c->rails[m->rail].name));
+        json_object_set_new(e, "vdd_v", json_real(m->vdd_v));
+        json_object_set_new(e, "peak_a", json_real(st->peak_a));
+        json_object_set_new(e, "avg_a", json_real(st->avg_a));
+        json_object_set_new(e, "max_didt_a_per_ns", json_real(st->max_didt_a_per_ns));
+        json_object_set_new(e, "max_droop_mv", json_real(m->worst_droop_mv));
+        json_object_set_new(e, "t_max_droop_ns", json_real(m->t_worst_ns));
+        json_object_set_new(e, "guardband_mv", json_real(m->guardband_mv));
+        json_object_set_new(e, "needed_guardband_mv", json_real(m->needed_guardband_mv));
+        json_object_set_new(e, "saving_pct", json_real(m->saving_pct));
+        json_object_set_new(e, "saving_w", json_real(m->saving_w));
+        json_object_set_new(e, "p50_droop_mv", json_real(m->p50_mv));
+        json_object_set_new(e, "p99_droop_mv", json_real(m->p99_mv));
+        json_object_set_new(e, "p9999_droop_mv", json_real(m->p9999_mv));
+        json_object_set_new(e, "droop_events", json_integer((json_int_t)st->droop_events));
+        json_object_set_new(e, "didt_events", json_integer((json_int_t)st->didt_events));
+        json_t *res = json_array();
+        for (size_t k = 0; k < m->n_res; k++) {
+            json_t *x = json_object();
+            json_object_set_new(x, "f_mhz", json_real(m->res[k].f_hz * 1e-6));
+            json_object_set_new(x, "z_mohm", json_real(m->res[k].z_ohm * 1e3));
+            json_object_set_new(x, "current_a", json_real(m->res[k].i_a));
+            json_object_set_new(x, "f_current_mhz", json_real(m->res[k].f_i_hz * 1e-6));
+            json_object_set_new(x, "droop_mv", json_real(m->res[k].droop_mv));
+            json_array_append_new(res, x);
+        }
+        json_object_set_new(e, "resonances", res);
+        json_array_append_new(rj, e);
+    }
+    return rj;
+}
+
+/* The walk: every tile through the per-bin passes and into the spools. */
+static int walk_all(pda_result *r, walk *w, current_window *cw, sio_error *err)
+{
+    const sio_chip *c = r->c;
+    const size_t nr = r->nr, nch = r->nch, tb = r->tb, nu = c->n_units;
+    double *power = malloc((tb ? tb : 1) * sizeof *power);
+    float *f32 = r->units ? malloc((tb ? tb : 1) * sizeof *f32) : NULL;
+    if (!power || (r->units && !f32)) {
+        free(power);
+        sio_error_set(err, NULL, 0, 0, "out of memory");
+        return PDA_ENOMEM;
+    }
+    size_t n_tiles = tb ? (r->nbins + tb - 1) / tb : 0, done = 0;
+    current_tile t;
+    const double *droop;
+    int fed, rc = PDA_OK;
+    while ((fed = walk_next(w, &t, &droop)) == 1) {
+        for (size_t k0 = 0; k0 < t.nb; k0 += SUB_BINS) {
+            size_t m = t.nb - k0 < SUB_BINS ? t.nb - k0 : SUB_BINS;
+            double *pw = power + k0;
+            for (size_t k = 0; k < m; k++) pw[k] = 0;
+            for (size_t ch = 0; ch < nch; ch++) {
+                for (size_t rl = 0; rl < nr; rl++) {
+                    const double *i = t.rail_a + (ch * nr + rl) * t.stride + k0;
+                    const double *d = droop + (ch * nr + rl) * tb + k0;
+                    events_push(r->ev, ch, rl, t.b0 + k0, i, d, m);
+                    margin_spectrum_push(r->sp, ch, rl, i, m);
+                    report_push(r->rep, ch * nr + rl, t.b0 + k0, i, d, m);
+                    double vdd = c->rails[rl].vdd_v;
+                    for (size_t k = 0; k < m; k++) pw[k] += vdd * i[k];
+                }
+            }
+            current_window_push(cw, pw, m);   /* also the peak bin and the energy */
+        }
+        for (size_t q = 0; r->rails && q < nch * nr; q++)
+            if (fwrite(t.rail_a + q * t.stride, sizeof(double), t.nb, r->rails) != t.nb ||
+                fwrite(droop + q * tb, sizeof(double), t.nb, r->rails) != t.nb)
+                goto io;
+        for (size_t q = 0; r->units && q < nch * nu; q++) {
+            for (size_t k = 0; k < t.nb; k++) f32[k] = (float)t.unit_a[q * t.stride + k];
+            if (fseeko(r->units, (off_t)((q * r->nbins + t.b0) * sizeof(float)), SEEK_SET) != 0 ||
+                fwrite(f32, sizeof *f32, t.nb, r->units) != t.nb)
+                goto io;
+        }
+        done++;
+        if (r->o.progress) r->o.progress(r->o.progress_arg, n_tiles ? (double)done / (double)n_tiles : 1.0);
+    }
+    if (fed < 0) {
+        sio_error_set(err, NULL, 0, 0, "out of memory");
+        rc = PDA_ENOMEM;
+    }
+    free(power);
+    free(f32);
+    return rc;
+io:
+    sio_error_set(err, r->o.spool_dir ? r->o.spool_dir : "the temporary folder", 0, 0,
+                  "cannot write the kept waveforms: %s", strerror(errno));
+    free(power);
+    free(f32);
+    return PDA_EIO;
+}
+
+int pda_run(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o, pda_result **out, sio_error *err)
+{
+    *out = NULL;
+    err->text[0] = 0;
+    pda_result *r = calloc(1, sizeof *r);
+    if (!r) goto oom;
+    r->c = c;
+    r->s = s;
+    r->o = *o;
+    r->nch = s->n_chips;
+    r->nr = c->n_rails;
+    const size_t nr = r->nr, nch = r->nch;
+    const double bin_ns = o->bin_ns;
+    walk *w = NULL;
+    current_window cw = {0};
+    double *attr = calloc(nr ? nr : 1, sizeof *attr);
+    r->mr = calloc(nch * nr + 1, sizeof *r->mr);
+    if (!attr || !r->mr) goto oom_w;
+    int rc;
+    walk_opts wo = {.bin_ns = bin_ns, .tile_bins = o->tile_bins, .maps = o->unit_maps ? CURRENT_UNITS : 0,
+                    .droop = 1, .threads = 1, .split_min_ops = o->split_min_ops};
+    if ((rc = walk_open(c, s, &wo, &w, err))) goto fail;
+    const double *idle = walk_idle_a(w);
+    for (size_t rl = 0; rl < nr; rl++) attr[rl] = attr_window(&c->rails[rl], bin_ns);
+    if (events_create(c, nch, bin_ns, o->events_cap ? o->events_cap : 1, attr, idle, &r->ev)) goto oom_w;
+    if (o->events_index_two_min) events_set_index_two_min(r->ev, o->events_index_two_min);
+    if (margin_spectrum_create(nch, nr, bin_ns, &r->sp)) goto oom_w;
+    r->tb = walk_tile_bins(w);
+    r->nbins = walk_n_bins(w);
+    /* a window longer than the timeline is the timeline */
+    double wb = round(o->window_ns / bin_ns);
+    if (wb > (double)r->nbins) wb = (double)r->nbins;
+    if (current_window_init(&cw, wb < 1 ? 1 : (size_t)wb)) goto oom_w;
+    if (report_create(nch * nr, r->nbins, bin_ns, &r->rep)) goto oom_w;
+    if (o->keep_rails && !(r->rails = spool_open(o->spool_dir, err))) { rc = PDA_EIO; goto fail; }
+    if (o->unit_maps && !(r->units = spool_open(o->spool_dir, err))) { rc = PDA_EIO; goto fail; }
+    if ((rc = walk_all(r, w, &cw, err))) goto fail;
+    r->mk_cyc = walk_makespan_cyc(w);
+    walk_close(w);
+    w = NULL;
+    double mk_ns = (double)r->mk_cyc / c->clock_ghz;
+    r->power = (pda_power){.peak_w = cw.max, .t_peak_ns = (double)cw.max_at * bin_ns,
+                           .peak_window_w = current_window_peak(&cw), .window_ns = (double)cw.w * bin_ns,
+                           .energy_j = cw.total * bin_ns * 1e-9};
+    r->power.avg_w = mk_ns > 0 ? r->power.energy_j / (mk_ns * 1e-9) : 0.0;
+    /* the summary (made first: jansson seeds its hashes on the first object,
+    ** before a second thread makes any) */
+    r->summary = json_object();
+    sched_job sjob = {c, s, r->mk_cyc, NULL};
+    finish_job fjob = {r->ev, s, SIO_OK};
+    sio_both(1, finish_run, &fjob, sched_json_run, &sjob);
+    if (fjob.rc || !sjob.out || !r->summary) { json_decref(sjob.out); goto oom_w; }
+    double *idle_r = calloc(nr ? nr : 1, sizeof *idle_r);
+    if (!idle_r) { json_decref(sjob.out); goto oom_w; }
+    walk_rail_idle(c, idle_r);
+    margin_report(c, nch, r->ev, r->sp, idle_r, o->safety_mv, r->mr);
+    free(idle_r);
+    json_object_set_new(r->summary, "chip", json_string(c->name));
+    json_object_set_new(r->summary, "schedule", sjob.out);
+    json_object_set_new(r->summary, "power", power_json(r));
+    json_object_set_new(r->summary, "rails", rails_json(r));
+    size_t n_kept;
+    events_list(r->ev, &n_kept);
+    json_object_set_new(r->summary, "events_kept", json_integer((json_int_t)n_kept));
+    if (o->thermal && c->thermal.present && (rc = pda_thermal_run(r, err))) goto fail;
+    if (!(r->summary_text = json_dumps(r->summary, JSON_INDENT(2) | JSON_REAL_PRECISION(10)))) goto oom_w;
+    current_window_free(&cw);
+    free(attr);
+    *out = r;
+    return PDA_OK;
+oom_w:
+    sio_error_set(err, NULL, 0, 0, "out of memory");
+    rc = PDA_ENOMEM;
+fail:
+    walk_close(w);
+    current_window_free(&cw);
+    free(attr);
+    pda_result_free(r);
+    return rc;
+oom:
+    sio_error_set(err, NULL, 0, 0, "out of memory");
+    return PDA_ENOMEM;
+}
+
+void pda_result_free(pda_result *r)
+{
+    if (!r) return;
+    events_destroy(r->ev);
+    margin_spectrum_destroy(r->sp);
+    report_destroy(r->rep);
+    free(r->mr);
+    json_decref(r->summary);
+    free(r->summary_text);
+    if (r->rails) fclose(r->rails);
+    if (r->units) fclose(r->units);
+    pda_thermal_free(r->th);
+    free(r);
+}
+
+const char *pda_result_summary_json(const pda_result *r) { return r->summary_text; }
+size_t pda_result_n_chips(const pda_result *r) { return r->nch; }
+size_t pda_result_n_bins(const pda_result *r) { return r->nbins; }
+double pda_result_bin_ns(const pda_result *r) { return r->o.bin_ns; }
+const pda_power *pda_result_power(const pda_result *r) { return &r->power; }
+int pda_result_has_thermal(const pda_result *r) { return r->th != NULL; }
+
+const events_rail_stats *pda_result_rail_stats(const pda_result *r, size_t chip, size_t rail)
+{
+    return chip < r->nch && rail < r->nr ? events_stats(r->ev, chip, rail) : NULL;
+}
+
+const events_event *pda_result_events(const pda_result *r, size_t *n) { return events_list(r->ev, n); }
+
+const margin_rail *pda_result_margin(const pda_result *r, size_t *n)
+{
+    *n = r->nch * r->nr;
+    return r->mr;
+}
+
+int pda_result_rail(const pda_result *r, size_t chip, size_t rail, double *current_a, double *droop_mv,
+                    sio_error *err)
+{
+    if (!r->rails) {
+        sio_error_set(err, NULL, 0, 0, "the rails' waveforms were not kept (pda_run_opts.keep_rails)");
+        return PDA_EINPUT;
+    }
+    if (chip >= r->nch || rail >= r->nr) {
+        sio_error_set(err, NULL, 0, 0, "no rail %zu of chip %zu (%zu chips of %zu rails)", rail, chip, r->nch, r->nr);
+        return PDA_EINPUT;
+    }
+    size_t q = chip * r->nr + rail, nq = r->nch * r->nr;
+    for (size_t b0 = 0; b0 < r->nbins; b0 += r->tb) {
+        size_t nb = r->nbins - b0 < r->tb ? r->nbins - b0 : r->tb;
+        /* tile b0 / tb: nq rows of nb currents then nb droops, after the full tiles before it */
+        off_t at = (off_t)((b0 * nq + q * nb) * 2 * sizeof(double));
+        if (fseeko(r->rails, at, SEEK_SET) != 0) goto io;
+        double *dst = current_a ? current_a + b0 : NULL;
+        double tmp[512];
+        for (size_t k = 0; k < nb; k += 512) {
+            size_t m = nb - k < 512 ? nb - k : 512;
+            if (fread(dst ? dst + k : tmp, sizeof(double), m, r->rails) != m) goto io;
+        }
+        if (droop_mv) {
+            if (fread(droop_mv + b0, sizeof(double), nb, r->rails) != nb) goto io;
+            for (size_t k = 0; k < nb; k++) droop_mv[b0 + k] *= 1e3;
+        }
+    }
+    return PDA_OK;
+io:
+    sio_error_set(err, NULL, 0, 0, "cannot read the kept waveforms back: %s", strerror(errno));
+    return PDA_EIO;
+}
+
+json_t *pda_schedule_json(const sio_chip *c, const sio_schedule *s, int64_t mk)
+{
+    size_t nu = c->n_units, ncl = c->n_classes;
+    double *busy = calloc(ncl ? ncl : 1, sizeof *busy);
+    size_t *units_of = calloc(ncl ? ncl : 1, sizeof *units_of), *ops_of = calloc(ncl ? ncl : 1, sizeof *ops_of);
+    unsigned char *used = calloc(nu ? nu : 1, 1);
+    json_t *sch = NULL;
+    if (!busy || !units_of || !used || !ops_of) goto out;
+    for (size_t u = 0; u < nu; u++) units_of[c->units[u].cls]++;
+    for (size_t i = 0; i < s->n; i++) {
+        size_t cl = c->units[s->unit[i]].cls;
+        busy[cl] += (double)s->cycles[i];
+        ops_of[cl]++;
+        used[s->unit[i]] = 1;
+    }
+    size_t n_used = 0, deps[3] = {0, 0, 0};
+    for (size_t u = 0; u < nu; u++) n_used += used[u];
+    for (size_t d = 0; d < s->n_deps; d++) deps[s->dep_kind[d]]++;
+    double denom = (double)mk * (double)s->n_chips;
+    json_t *cls = json_object(), *dj = json_object();
+    sch = json_object();
+    json_object_set_new(sch, "ops", json_integer((json_int_t)s->n));
+    json_object_set_new(sch, "chips", json_integer((json_int_t)s->n_chips));
+    json_object_set_new(sch, "units", json_integer((json_int_t)n_used));
+    json_object_set_new(sch, "makespan_cycles", json_integer((json_int_t)mk));
+    json_object_set_new(sch, "makespan_ns", json_real((double)mk * sio_chip_period_ns(c)));
+    for (size_t k = 0; k < ncl; k++) {
+        json_t *e = json_object();
+        json_object_set_new(e, "units", json_integer((json_int_t)units_of[k]));
+        json_object_set_new(e, "ops", json_integer((json_int_t)ops_of[k]));
+        json_object_set_new(e, "busy_share",
+                            json_real(denom > 0 && units_of[k] ? busy[k] / (denom * (double)units_of[k]) : 0.0));
+        json_object_set_new(cls, c->classes[k], e);
+    }
+    json_object_set_new(sch, "classes", cls);
+    json_object_set_new(dj, "end", json_integer((json_int_t)deps[SIO_DEP_END]));
+    json_object_set_new(dj, "start", json_integer((json_int_t)deps[SIO_DEP_START]));
+    json_object_set_new(dj, "exact", json_integer((json_int_t)deps[SIO_DEP_EXACT]));
+    json_object_set_new(sch, "deps", dj);
+out:
+    free(busy); free(units_of); free(used); free(ops_of);
+    return sch;
+}

@@ -1,0 +1,58 @@
+/* pipeline_int.h -- the result of pda_run, shared by the pipeline's files
+** (pipeline.c: the walk and the summary; pipeline_thermal.c: the thermal
+** run; pipeline_write.c: the files). Not installed. */
+#ifndef PDA_PIPELINE_INT_H
+#define PDA_PIPELINE_INT_H
+#include <stdio.h>
+
+#include <jansson.h>
+
+#include "pda.h"
+#include "report.h"
+
+/* What the thermal run keeps: per chip and die the steady and peak maps
+** (with the colour range of their PNGs), per frame each die's maximum,
+** per chip and unit the temperatures, and the hotspots. */
+typedef struct pda_thermal {
+    size_t nx, ny, nd, nf;
+    double frame_ns;
+    double *steady, *peak;     /* [chip][die][cell] */
+    double *png_lo, *png_hi;   /* [chip][die] */
+    double *fmax;              /* [chip][die][frame] */
+    pda_unit_temp *ut;         /* [chip][unit] */
+    size_t n_ut;
+    pda_hotspot *hot;
+    size_t n_hot;
+    char **strings;            /* the hotspots' text fields, to free */
+    size_t n_strings;
+} pda_thermal;
+
+struct pda_result {
+    const sio_chip *c;
+    const sio_schedule *s;
+    pda_run_opts o;
+    size_t nch, nr, nbins, tb;
+    int64_t mk_cyc;
+    events_detector *ev;
+    margin_spectrum *sp;
+    report *rep;
+    margin_rail *mr;           /* [chip][rail] */
+    pda_power power;
+    json_t *summary;
+    char *summary_text;
+    FILE *rails;               /* spool: per tile, per chip and rail, nb currents then nb droops (doubles) */
+    FILE *units;               /* spool: units.npy's body, float32 [chip][unit][bin] */
+    pda_thermal *th;           /* NULL without the thermal run */
+};
+
+/* The thermal run into r->th, its summary object added to r->summary.
+** Returns PDA_OK or an error code with err set. */
+int pda_thermal_run(pda_result *r, sio_error *err);
+void pda_thermal_free(pda_thermal *t);
+
+/* The `schedule` object of the summaries (`check --json` and `run`): the
+** contract's keys plus per-class busy shares and dep counts; mk_cyc is the
+** schedule's makespan. NULL when out of memory. */
+json_t *pda_schedule_json(const sio_chip *c, const sio_schedule *s, int64_t mk_cyc);
+
+#endif

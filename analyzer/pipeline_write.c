@@ -1,0 +1,247 @@
+/* pipeline_write.c -- pda_result_write: the files of `analyzer run -o DIR`
+** (docs/outputs.md, docs/outputs-thermal.md) from a result, all through one
+** output set, so they land together or not at all. The order they are
+** opened in is the order report.html finds the heat maps to inline. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "outset.h"
+#include "pipeline_int.h"
+#include "thermal_png.h"
+
+/* Opens dir/name in the set; its FILE in *f. */
+static int open_out(outset *os, const char *name, FILE **f, sio_error *err)
+{
+    sio_out *so;
+    *f = NULL;
+    int rc = outset_add(os, name, &so, err);
+    if (rc == SIO_OK) *f = sio_out_file(so);
+    return rc;
+}
+
+/* units.npy's header: float32 [chip][unit][bin], NumPy format 1.0. */
+static void npy_header(FILE *f, size_t chips, size_t units, size_t bins)
+{
+    char dict[256];
+    int n = snprintf(dict, sizeof dict, "{'descr': '<f4', 'fortran_order': False, 'shape': (%zu, %zu, %zu), }",
+                     chips, units, bins);
+    size_t total = 10 + (size_t)n + 1;
+    size_t pad = (64 - total % 64) % 64;
+    size_t hlen = (size_t)n + pad + 1;
+    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+    unsigned char l[2] = {(unsigned char)(hlen & 0xff), (unsigned char)(hlen >> 8)};
+    fwrite(l, 1, 2, f);
+    fwrite(dict, 1, (size_t)n, f);
+    for (size_t k = 0; k < pad; k++) fputc(' ', f);
+    fputc('\n', f);
+}
+
+static int little_endian(void)
+{
+    const uint16_t one = 1;
+    return *(const unsigned char *)&one == 1;
+}
+
+/* rails.csv from the spool, a tile at a time. */
+static int write_rails(const pda_result *r, FILE *f, const char *dir, sio_error *err)
+{
+    const sio_chip *c = r->c;
+    const size_t nq = r->nch * r->nr, tb = r->tb ? r->tb : 1;
+    fprintf(f, "t_ns");
+    for (size_t ch = 0; ch < r->nch; ch++)
+        for (size_t rl = 0; rl < r->nr; rl++)
+            fprintf(f, ",%zu.%s.current_a,%zu.%s.droop_mv", ch, c->rails[rl].name, ch, c->rails[rl].name);
+    fputc('\n', f);
+    double *buf = malloc((nq * tb * 2 + 1) * sizeof *buf);
+    if (!buf) { sio_error_set(err, dir, 0, 0, "out of memory"); return PDA_ENOMEM; }
+    if (fseeko(r->rails, 0, SEEK_SET) != 0) goto io;
+    for (size_t b0 = 0; b0 < r->nbins; b0 += tb) {
+        size_t nb = r->nbins - b0 < tb ? r->nbins - b0 : tb;
+        if (fread(buf, sizeof *buf, nq * nb * 2, r->rails) != nq * nb * 2) goto io;
+        for (size_t k = 0; k < nb; k++) {
+            fprintf(f, "%.10g", (double)(b0 + k) * r->o.bin_ns);
+            for (size_t q = 0; q < nq; q++)
+                fprintf(f, ",%.9g,%.6f", buf[q * nb * 2 + k], buf[q * nb * 2 + nb + k] * 1e3);
+            fputc('\n', f);
+        }
+    }
+    free(buf);
+    return PDA_OK;
+io:
+    free(buf);
+    sio_error_set(err, dir, 0, 0, "cannot read the kept waveforms back: %s", strerror(errno));
+    return PDA_EIO;
+}
+
+/* units.npy (header, then the spool's body) and its index units.csv. */
+static int write_units(const pda_result *r, outset *os, const char *dir, sio_error *err)
+{
+    const sio_chip *c = r->c;
+    if (!little_endian()) {
+        sio_error_set(err, dir, 0, 0, "units.npy is written little-endian only");
+        return PDA_EIO;
+    }
+    FILE *f;
+    int rc = open_out(os, "units.npy", &f, err);
+    if (rc) return rc;
+    npy_header(f, r->nch, c->n_units, r->nbins);
+    char buf[65536];
+    size_t got;
+    if (fflush(r->units) != 0 || fseeko(r->units, 0, SEEK_SET) != 0) goto io;
+    while ((got = fread(buf, 1, sizeof buf, r->units)) > 0)
+        if (fwrite(buf, 1, got, f) != got) goto io;
+    if (ferror(r->units)) goto io;
+    if ((rc = open_out(os, "units.csv", &f, err))) return rc;
+    fprintf(f, "index,chip,unit,class,die,rail,idle_a\n");
+    for (size_t ch = 0; ch < r->nch; ch++)
+        for (size_t u = 0; u < c->n_units; u++)
+            fprintf(f, "%zu,%zu,%s,%s,%d,%s,%.6g\n", ch * c->n_units + u, ch, c->units[u].name,
+                    c->classes[c->units[u].cls], c->dies[c->units[u].die].id, c->rails[c->units[u].rail].name,
+                    c->units[u].idle_a);
+    return PDA_OK;
+io:
+    sio_error_set(err, dir, 0, 0, "cannot write units.npy: %s", strerror(errno));
+    return PDA_EIO;
+}
+
+static void write_map_csv(FILE *f, const double *m, size_t nx, size_t ny)
+{
+    for (size_t y = 0; y < ny; y++)
+        for (size_t x = 0; x < nx; x++) fprintf(f, "%.4f%c", m[y * nx + x], x + 1 == nx ? '\n' : ',');
+}
+
+static int write_map_png(const pda_result *r, FILE *f, const double *m, size_t die, double lo, double hi)
+{
+    const sio_chip *c = r->c;
+    double *rects = malloc((c->n_units ? c->n_units : 1) * 4 * sizeof *rects);
+    if (!rects) return -1;
+    size_t n = 0;
+    for (size_t u = 0; u < c->n_units; u++)
+        if (c->units[u].die == die) memcpy(rects + 4 * n++, c->units[u].rect_mm, 4 * sizeof *rects);
+    thermal_png_opts po = {.lo_c = lo, .hi_c = hi, .rects_mm = rects, .n_rects = n};
+    int rc = thermal_png_write(f, m, r->th->nx, r->th->ny, c->outline_mm[0], c->outline_mm[1], &po);
+    free(rects);
+    return rc;
+}
+
+/* The thermal files: unit_temps.csv, hotspots.csv, thermal_frames.csv, and
+** per chip and die the steady and peak maps, CSV and PNG. */
+static int write_thermal(const pda_result *r, outset *os, const char *dir, sio_error *err)
+{
+    const sio_chip *c = r->c;
+    const pda_thermal *t = r->th;
+    const size_t nd = t->nd, nu = c->n_units, cells = t->nx * t->ny, nf = t->nf;
+    FILE *fu, *fh, *ff;
+    int rc;
+    if ((rc = outset_mkdir(os, "heat", err)) || (rc = open_out(os, "unit_temps.csv", &fu, err)) ||
+        (rc = open_out(os, "hotspots.csv", &fh, err)) || (rc = open_out(os, "thermal_frames.csv", &ff, err)))
+        return rc;
+    fprintf(fu, "chip,unit,die,steady_mean_c,steady_max_c,run_mean_c,run_max_c,t_run_max_ns\n");
+    fprintf(fh, "id,chip,die,peak_c,t_peak_ns,centroid_x_mm,centroid_y_mm,area_mm2,units,stacked,"
+                "stacked_with,t_first_ns,t_last_ns,peak_x_mm,peak_y_mm\n");
+    for (size_t ch = 0; ch < r->nch; ch++) {
+        for (size_t d = 0; d < nd; d++) {
+            int id = c->dies[d].id;
+            const double *steady = t->steady + (ch * nd + d) * cells, *peak = t->peak + (ch * nd + d) * cells;
+            double lo = t->png_lo[ch * nd + d], hi = t->png_hi[ch * nd + d];
+            char name[96];
+            FILE *f;
+            snprintf(name, sizeof name, "heat/chip%zu_die%d_steady.csv", ch, id);
+            if ((rc = open_out(os, name, &f, err))) return rc;
+            write_map_csv(f, steady, t->nx, t->ny);
+            snprintf(name, sizeof name, "heat/chip%zu_die%d_peak.csv", ch, id);
+            if ((rc = open_out(os, name, &f, err))) return rc;
+            write_map_csv(f, peak, t->nx, t->ny);
+            snprintf(name, sizeof name, "heat/chip%zu_die%d_steady.png", ch, id);
+            if ((rc = open_out(os, name, &f, err))) return rc;
+            if (write_map_png(r, f, steady, d, lo, hi)) goto png;
+            snprintf(name, sizeof name, "heat/chip%zu_die%d_peak.png", ch, id);
+            if ((rc = open_out(os, name, &f, err))) return rc;
+            if (write_map_png(r, f, peak, d, lo, hi)) goto png;
+            continue;
+        png:
+            sio_error_set(err, dir, 0, 0, "cannot write %s (libpng)", name);
+            return PDA_EIO;
+        }
+        for (size_t u = 0; u < nu; u++) {
+            const pda_unit_temp *x = &t->ut[ch * nu + u];
+            fprintf(fu, "%zu,%s,%d,%.4f,%.4f,%.4f,%.4f,%.0f\n", ch, c->units[u].name, c->dies[c->units[u].die].id,
+                    x->steady_mean_c, x->steady_max_c, x->run_mean_c, x->run_max_c, x->t_run_max_ns);
+        }
+    }
+    for (size_t k = 0; k < t->n_hot; k++) {
+        const pda_hotspot *h = &t->hot[k];
+        fprintf(fh, "%zu,%zu,%d,%.4f,%.0f,%.4f,%.4f,%.4f,%s,%d,%s,%.0f,%.0f,%.4f,%.4f\n", h->id, h->chip,
+                c->dies[h->die].id, h->peak_c, h->t_peak_ns, h->centroid_x_mm, h->centroid_y_mm, h->area_mm2,
+                h->units, h->stacked, h->stacked_with, h->t_first_ns, h->t_last_ns, h->peak_x_mm, h->peak_y_mm);
+    }
+    fprintf(ff, "frame,t_start_ns,t_end_ns");
+    for (size_t ch = 0; ch < r->nch; ch++)
+        for (size_t d = 0; d < nd; d++) fprintf(ff, ",chip%zu_die%d_max_c", ch, c->dies[d].id);
+    fputc('\n', ff);
+    for (size_t f = 0; f < nf; f++) {
+        fprintf(ff, "%zu,%.0f,%.0f", f, (double)f * t->frame_ns, (double)(f + 1) * t->frame_ns);
+        for (size_t q = 0; q < r->nch * nd; q++) fprintf(ff, ",%.4f", t->fmax[q * nf + f]);
+        fputc('\n', ff);
+    }
+    return PDA_OK;
+}
+
+/* report.html, with the heat maps written so far inlined. */
+static int write_report(const pda_result *r, outset *os, const char *dir, sio_error *err)
+{
+    sio_out *so;
+    report_image *img = calloc(os->n ? os->n : 1, sizeof *img);
+    size_t n_img = 0;
+    int rc = img ? outset_add(os, "report.html", &so, err) : PDA_ENOMEM;
+    for (size_t k = 0; !rc && k + 1 < os->n; k++) {
+        size_t ln = strlen(os->names[k]);
+        if (ln < 4 || strcmp(os->names[k] + ln - 4, ".png") != 0) continue;
+        size_t len;
+        unsigned char *png = outset_read(os, k, &len);
+        if (!png) { rc = PDA_EIO; break; }
+        img[n_img].caption = os->names[k];
+        img[n_img].png = png;
+        img[n_img++].len = len;
+    }
+    if (!rc && report_write(r->rep, sio_out_file(so), r->c, r->s, r->ev, r->sp, r->mr, r->summary_text, img, n_img))
+        rc = PDA_EIO;
+    for (size_t k = 0; k < n_img; k++) free((void *)img[k].png);
+    free(img);
+    if (rc && !err->text[0]) sio_error_set(err, dir, 0, 0, "cannot write report.html");
+    return rc;
+}
+
+int pda_result_write(const pda_result *r, const char *dir, sio_error *err)
+{
+    err->text[0] = 0;
+    const sio_chip *c = r->c;
+    if (outset_mkdirs(dir, err) != 0) return PDA_EIO;
+    /* no output may replace an input: the chip, the schedule, an impedance table */
+    const char **inputs = calloc(c->n_rails + 2, sizeof *inputs);
+    if (!inputs) { sio_error_set(err, dir, 0, 0, "out of memory"); return PDA_ENOMEM; }
+    size_t ni = 0;
+    inputs[ni++] = c->path;
+    inputs[ni++] = r->s->path;
+    for (size_t rl = 0; rl < c->n_rails; rl++)
+        if (c->rails[rl].impedance_csv) inputs[ni++] = c->rails[rl].impedance_csv;
+    outset os = {.dir = dir, .inputs = inputs, .n_inputs = ni};
+    FILE *f;
+    int rc = PDA_OK;
+    if (r->rails && !(rc = open_out(&os, "rails.csv", &f, err))) rc = write_rails(r, f, dir, err);
+    if (!rc && r->units) rc = write_units(r, &os, dir, err);
+    if (!rc && r->th) rc = write_thermal(r, &os, dir, err);
+    /* the small files last */
+    if (!rc && !(rc = open_out(&os, "events.csv", &f, err))) events_write_csv(r->ev, r->s, f);
+    if (!rc && !(rc = open_out(&os, "margin.csv", &f, err))) margin_write_csv(c, r->mr, r->nch * r->nr, f);
+    if (!rc) rc = write_report(r, &os, dir, err);
+    if (!rc && !(rc = open_out(&os, "summary.json", &f, err))) fprintf(f, "%s\n", r->summary_text);
+    /* then everything is renamed into place at once */
+    if (rc) outset_finish(&os, 0, NULL);
+    else if (outset_finish(&os, 1, err)) rc = PDA_EIO;
+    free(inputs);
+    return rc;
+}

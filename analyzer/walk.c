@@ -1,0 +1,248 @@
+/* walk.c -- the timeline walk: current tiles and their droop, the next tile
+** computed on a second thread while the caller works on the one before
+** (see walk.h). */
+#include "walk.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pdn.h"
+
+struct walk {
+    const sio_chip *c;
+    current_iter *it;
+    pdn_model **models;    /* [rail], NULL entries without droop */
+    pdn_stream **streams;  /* [chip][rail] */
+    double *idle;          /* [rail] */
+    size_t nq, tb;
+    int threaded;
+    double *drop[2];       /* the two slots' droop, [q][tb] */
+    current_tile t[2];
+    int full[2], end, stop, slot, held;
+    int failed;            /* the iterator ran out of memory */
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+};
+
+void walk_rail_idle(const sio_chip *c, double *idle)
+{
+    for (size_t r = 0; r < c->n_rails; r++) idle[r] = 0;
+    for (size_t u = 0; u < c->n_units; u++) idle[c->units[u].rail] += c->units[u].idle_a;
+}
+
+size_t walk_didt_bins(const sio_rail *rail, double bin_ns)
+{
+    double w = round(rail->didt_window_ns / bin_ns);
+    return !(w >= 1) ? 1 : w > (double)(1u << 20) ? (size_t)1 << 20 : (size_t)w;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Computes the next tile into slot k; 0 at the end, -1 out of memory. */
+static int fill(walk *w, int k)
+{
+    current_tile t;
+    int rc = current_next(w->it, &t);
+    if (rc != 1) return rc;
+    /* the iterator keeps this tile's rails while it computes the next one;
+    ** its other maps it reuses (with them the walk runs on one thread) */
+    if (w->threaded) t.die_a = t.unit_a = NULL;
+    for (size_t q = 0; w->streams && q < w->nq; q++)
+        pdn_stream_push(w->streams[q], t.rail_a + q * t.stride, t.nb, w->drop[k] + q * w->tb);
+    w->t[k] = t;
+    return 1;
+}
+
+/* The slot flags (full, end, stop) are read without the lock while a thread
+** spins, so every access to them is atomic; the lock and the condition
+** variable are for the thread that gives up spinning and sleeps. */
+static int flag(const int *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static void set_flag(int *p, int v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+
+/* Slot k is ready for the consumer (full, or the timeline ended) or, for the
+** producer, free (or the walk stopped). */
+static int slot_ready(const walk *w, int k, int producer)
+{
+    return producer ? !flag(&w->full[k]) || flag(&w->stop) : flag(&w->full[k]) || flag(&w->end);
+}
+
+/* Spins up to SPIN_S for slot k before the caller sleeps on the condition
+** variable: on a virtual machine a wake-up through it costs some 30 us (the
+** idle vCPU halts), against 0.1-0.5 ms a tile, and the walk hands over two
+** per tile (a ping-pong of 50 us pieces takes ~115 us a round trip through
+** the condition variable, 51-59 us spinning). */
+#define SPIN_S 1e-3
+static void spin_for(const walk *w, int k, int producer)
+{
+    if (slot_ready(w, k, producer)) return;
+    double t0 = now_s();
+    for (unsigned n = 1; !slot_ready(w, k, producer); n++) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+        if (!(n & 255) && now_s() - t0 > SPIN_S) return;
+    }
+}
+
+static void *ahead(void *arg)
+{
+    walk *w = arg;
+    for (int k = 0;; k ^= 1) {
+        spin_for(w, k, 1);
+        pthread_mutex_lock(&w->mu);
+        while (!slot_ready(w, k, 1)) pthread_cond_wait(&w->cv, &w->mu);
+        int stop = flag(&w->stop);
+        pthread_mutex_unlock(&w->mu);
+        if (stop) break;
+        int got = fill(w, k);
+        pthread_mutex_lock(&w->mu);
+        if (got == 1) {
+            set_flag(&w->full[k], 1);
+        } else {
+            w->failed = got < 0;
+            set_flag(&w->end, 1);
+        }
+        pthread_cond_broadcast(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+        if (got != 1) break;
+    }
+    return NULL;
+}
+
+int walk_open(const sio_chip *c, const sio_schedule *s, const walk_opts *o, walk **out, sio_error *err)
+{
+    *out = NULL;
+    const size_t nr = c->n_rails, nch = s->n_chips;
+    walk *w = calloc(1, sizeof *w);
+    if (!w) goto oom;
+    w->c = c;
+    w->nq = nch * nr;
+    w->idle = calloc(nr ? nr : 1, sizeof *w->idle);
+    if (!w->idle) goto oom;
+    walk_rail_idle(c, w->idle);
+    size_t tile_req = o->tile_bins;
+    if (o->droop) {
+        w->models = calloc(nr ? nr : 1, sizeof *w->models);
+        w->streams = calloc(w->nq ? w->nq : 1, sizeof *w->streams);
+        if (!w->models || !w->streams) goto oom;
+        for (size_t r = 0; r < nr; r++) {
+            int rc = pdn_model_create(&c->rails[r], o->bin_ns, &w->models[r], err);
+            if (rc) {
+                /* the PDN module knows the rail, not the file it came from */
+                char why[sizeof err->text];
+                snprintf(why, sizeof why, "%s", err->text);
+                sio_error_set(err, c->path, 0, 0, "rail '%s' at --bin-ns %g: %s", c->rails[r].name, o->bin_ns, why);
+                walk_close(w);
+                return rc == PDN_EINPUT ? WALK_EPDN : SIO_ENOMEM;
+            }
+            for (size_t ch = 0; ch < nch; ch++)
+                if (pdn_stream_create(w->models[r], w->idle[r], &w->streams[ch * nr + r])) goto oom;
+        }
+        /* tiles as long as the PDN's overlap-save block (each push of a tile
+        ** costs one block), unless the per-row arrays would pass ~256 MB */
+        if (!tile_req && nr) {
+            size_t rows = nch * (nr + ((o->maps & CURRENT_UNITS) ? c->n_units : 0));
+            size_t blk = pdn_model_block_len(w->models[0]);
+            if ((double)rows * 24.0 * (double)blk < 256.0 * 1024 * 1024) tile_req = blk;
+        }
+    }
+    current_iter_opts io;
+    current_iter_opts_default(&io);
+    io.bin_ns = o->bin_ns;
+    io.tile_bins = tile_req;
+    io.maps = o->maps;
+    if (o->split_min_ops) io.split_min_ops = o->split_min_ops;
+    int rc = current_iter_open(c, s, &io, &w->it, err);
+    if (rc) { walk_close(w); return rc; }
+    w->tb = current_tile_bins(w->it);
+    if (!w->tb) w->tb = 1;
+    w->threaded = o->threads && o->droop && w->nq > 0 && !(o->maps & (CURRENT_UNITS | CURRENT_DIES));
+    for (int k = 0; k < 1 + w->threaded; k++)
+        if (!(w->drop[k] = malloc(w->nq * w->tb * sizeof(double) + 1))) goto oom;
+    if (w->threaded) {
+        if (pthread_mutex_init(&w->mu, NULL) != 0) {
+            w->threaded = 0;
+        } else if (pthread_cond_init(&w->cv, NULL) != 0) {
+            pthread_mutex_destroy(&w->mu);
+            w->threaded = 0;
+        } else if (pthread_create(&w->th, NULL, ahead, w) != 0) {
+            pthread_cond_destroy(&w->cv);
+            pthread_mutex_destroy(&w->mu);
+            w->threaded = 0;   /* one thread, then */
+        }
+    }
+    *out = w;
+    return SIO_OK;
+oom:
+    walk_close(w);
+    sio_error_set(err, s->path, 0, 0, "out of memory for the walk over the timeline");
+    return SIO_ENOMEM;
+}
+
+int walk_next(walk *w, current_tile *t, const double **droop_v)
+{
+    if (!w->threaded) {
+        int rc = fill(w, 0);
+        if (rc != 1) return rc;
+        *t = w->t[0];
+        *droop_v = w->streams ? w->drop[0] : NULL;
+        return 1;
+    }
+    if (w->held) {   /* the tile handed out last is done with */
+        pthread_mutex_lock(&w->mu);
+        set_flag(&w->full[w->slot ^ 1], 0);
+        w->held = 0;
+        pthread_cond_broadcast(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+    }
+    int k = w->slot;
+    spin_for(w, k, 0);
+    pthread_mutex_lock(&w->mu);
+    while (!slot_ready(w, k, 0)) pthread_cond_wait(&w->cv, &w->mu);
+    int got = flag(&w->full[k]), failed = w->failed;
+    pthread_mutex_unlock(&w->mu);
+    if (!got) return failed ? -1 : 0;
+    *t = w->t[k];
+    *droop_v = w->drop[k];
+    w->slot ^= 1;
+    w->held = 1;
+    return 1;
+}
+
+size_t walk_n_bins(const walk *w) { return current_n_bins(w->it); }
+size_t walk_tile_bins(const walk *w) { return current_tile_bins(w->it); }
+int64_t walk_makespan_cyc(const walk *w) { return current_makespan_cyc(w->it); }
+const double *walk_idle_a(const walk *w) { return w->idle; }
+const struct pdn_model *walk_model(const walk *w, size_t r) { return w->models ? w->models[r] : NULL; }
+
+void walk_close(walk *w)
+{
+    if (!w) return;
+    if (w->threaded) {
+        pthread_mutex_lock(&w->mu);
+        set_flag(&w->stop, 1);
+        pthread_cond_broadcast(&w->cv);
+        pthread_mutex_unlock(&w->mu);
+        pthread_join(w->th, NULL);
+        pthread_cond_destroy(&w->cv);
+        pthread_mutex_destroy(&w->mu);
+    }
+    for (int k = 0; k < 2; k++) free(w->drop[k]);
+    current_iter_destroy(w->it);
+    for (size_t q = 0; w->streams && q < w->nq; q++) pdn_stream_destroy(w->streams[q]);
+    for (size_t r = 0; w->models && r < w->c->n_rails; r++) pdn_model_destroy(w->models[r]);
+    free(w->streams);
+    free(w->models);
+    free(w->idle);
+    free(w);
+}

@@ -1,0 +1,57 @@
+/* walk.h -- the timeline walk every analysis shares (the walk_ module).
+**
+** A walk is the current iterator (current.h) plus, when asked, one PDN
+** stream (pdn.h) per chip and rail: each tile comes with every rail's
+** current and its droop. With two threads the next tile's current map and
+** droop are computed on a second thread while the caller runs its per-bin
+** passes over the tile before (two slots, handed back and forth); the
+** numbers are the same either way, as each stream sees the same tiles in
+** the same order. Unit maps need the iterator's own arrays, so with them
+** the walk runs on one thread. */
+#ifndef PDA_WALK_H
+#define PDA_WALK_H
+#include <stddef.h>
+
+#include "current.h"
+#include "sio.h"
+
+/* Status codes beyond SIO_OK .. SIO_ENOMEM: a rail's PDN model refused the
+** bin width (the message names the rail). */
+enum { WALK_EPDN = SIO_EINPUT };
+
+typedef struct walk_opts {
+    double bin_ns;         /* > 0 */
+    size_t tile_bins;      /* 0: the PDN's block length (one FFT block a push), or current.h's default */
+    unsigned maps;         /* CURRENT_DIES, CURRENT_UNITS */
+    int droop;             /* 1: each rail's droop through its PDN model */
+    int threads;           /* 1: a second thread computes ahead (ignored with unit maps) */
+    size_t split_min_ops;  /* current_iter_opts.split_min_ops (0: its default) */
+} walk_opts;
+
+typedef struct walk walk;
+
+/* Plans the walk. Chip and schedule are borrowed. Returns SIO_OK, or an
+** error code with *err set (a PDN model that cannot be made names the rail
+** and the bin width, positioned at the chip's file). */
+int walk_open(const sio_chip *c, const sio_schedule *s, const walk_opts *o, walk **out, sio_error *err);
+/* The next tile, and with droop its droop (volts, [chip][rail][bin], rows
+** of walk_tile_bins); 1, 0 at the end, -1 out of memory. Both stay valid
+** until the next call. */
+int walk_next(walk *w, current_tile *t, const double **droop_v);
+size_t walk_n_bins(const walk *w);
+size_t walk_tile_bins(const walk *w);
+int64_t walk_makespan_cyc(const walk *w);
+/* Each rail's idle current (A), the sum of its units' idle_a (one chip). */
+const double *walk_idle_a(const walk *w);
+/* The PDN model of rail r (NULL without droop). */
+const struct pdn_model *walk_model(const walk *w, size_t r);
+void walk_close(walk *w);   /* NULL is a no-op */
+
+/* Each rail's idle current, summed over its units, into idle[n_rails]. */
+void walk_rail_idle(const sio_chip *c, double *idle);
+/* The rail's dI/dt window in bins: didt_window_ns / bin_ns rounded, at
+** least 1 and at most 2^20 (the rings that hold a window are per rail and
+** chip). Every dI/dt figure and check uses it. */
+size_t walk_didt_bins(const sio_rail *rail, double bin_ns);
+
+#endif

@@ -1,0 +1,63 @@
+#!/bin/sh
+# tests/e2e_library.sh ANALYZER -- the library as a program outside the
+# project meets it: `make install` into a temporary prefix, then
+# tests/outside/prog.c built through pkg-config twice, against libpda.so
+# (plain `pkg-config --cflags --libs pda`) and against libpda.a (`--static`),
+# each run on the samples. What the library writes (pda_result_write) must
+# equal, file for file and byte for byte, what `analyzer run -o DIR
+# --waveforms` writes (the thermal run's own timing, compute_s, aside): the
+# command is a thin layer over the library. Every installed header must
+# compile on its own as <pda/NAME.h>. Release build only (the installed
+# library is the release one).
+set -u
+A=$1
+case "$A" in *asan*) echo "skipped under AddressSanitizer: the installed library is the release build"; exit 0 ;; esac
+T=$(mktemp -d /tmp/pda_e2e_lib_XXXXXX)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+P="$T/usr"
+make --no-print-directory -s install PREFIX="$P" >"$T/install.log" 2>&1 || fail "make install: $(tail -5 "$T/install.log")"
+for f in lib/libpda.a lib/libpda.so lib/libpda.so.0 lib/pkgconfig/pda.pc include/pda/pda.h bin/analyzer; do
+    [ -e "$P/$f" ] || fail "make install left out $f"
+done
+readelf -d "$P/lib/libpda.so" | grep -q 'SONAME.*libpda.so.0' || fail "libpda.so has no soname libpda.so.0"
+export PKG_CONFIG_PATH="$P/lib/pkgconfig"
+# each public header on its own
+for h in "$P"/include/pda/*.h; do
+    printf '#include <pda/%s>\nint main(void) { return 0; }\n' "$(basename "$h")" > "$T/h.c"
+    cc -std=c11 -Wall -Werror $(pkg-config --cflags pda) -c "$T/h.c" -o "$T/h.o" 2>"$T/h.err" ||
+        fail "<pda/$(basename "$h")> does not compile alone: $(head -3 "$T/h.err")"
+done
+cc -std=c11 -Wall -Werror tests/outside/prog.c $(pkg-config --cflags --libs pda) -Wl,-rpath,"$P/lib" \
+    -o "$T/prog_shared" 2>"$T/cc.err" || fail "shared link: $(cat "$T/cc.err")"
+ldd "$T/prog_shared" | grep -q "libpda.so.0 => $P/lib/libpda.so.0" || fail "prog_shared does not use the installed libpda.so"
+cc -std=c11 -Wall -Werror tests/outside/prog.c $(pkg-config --cflags pda) \
+    -Wl,-Bstatic $(pkg-config --libs-only-L pda) -lpda -Wl,-Bdynamic \
+    $(pkg-config --static --libs pda | sed 's/-lpda//') -o "$T/prog_static" 2>"$T/cc.err" ||
+    fail "static link: $(cat "$T/cc.err")"
+ldd "$T/prog_static" | grep -q libpda && fail "prog_static still needs libpda.so"
+same() {   # same DIR1 DIR2: every file equal, compute_s aside
+    (cd "$1" && find . -type f | sort) > "$T/l1"
+    (cd "$2" && find . -type f | sort) > "$T/l2"
+    cmp -s "$T/l1" "$T/l2" || { echo "file lists differ:"; diff "$T/l1" "$T/l2"; return 1; }
+    while read -r f; do
+        case "$f" in
+        ./summary.json|./report.html)
+            grep -v 'compute_s' "$1/$f" > "$T/a"; grep -v 'compute_s' "$2/$f" > "$T/b"
+            cmp -s "$T/a" "$T/b" || { echo "$f differs:"; diff "$T/a" "$T/b" | cut -c1-200 | head -6; return 1; } ;;
+        *) cmp -s "$1/$f" "$2/$f" || { echo "$f differs"; return 1; } ;;
+        esac
+    done < "$T/l1"
+}
+for p in tsp/decode stack/decode tsp/multichip; do
+    d=$(dirname $p)
+    "$A" run samples/$d/chip.json samples/$p.csv -o "$T/cmd" --waveforms --quiet || fail "analyzer run $p"
+    for kind in shared static; do
+        rm -rf "$T/lib"
+        "$T/prog_$kind" samples/$d/chip.json samples/$p.csv "$T/lib" > "$T/out" || fail "prog_$kind $p: $(cat "$T/out")"
+        same "$T/cmd" "$T/lib" > "$T/diff" || fail "prog_$kind $p: the library's files differ from the command's: $(cat "$T/diff")"
+        echo "$p, $kind: $(cat "$T/out"); $(ls -R "$T/lib" | grep -c '\.') files as the command's"
+    done
+    rm -rf "$T/cmd"
+done
+echo "e2e_library: ok"
