@@ -32,7 +32,7 @@ LIB_SRC := $(wildcard schedule-io/*.c) \
 CMD_SRC := $(wildcard analyzer/cli/*.c)
 HDRS    := $(wildcard */*.h */*/*.h)
 # installed under include/pda/ (users write <pda/pda.h>); every other header is private
-PUB_HDRS:= analyzer/pda.h schedule-io/sio.h analyzer/current.h analyzer/pdn.h analyzer/walk.h analyzer/events.h \
+PUB_HDRS:= analyzer/pda.h schedule-io/pda_status.h schedule-io/sio.h analyzer/current.h analyzer/pdn.h analyzer/walk.h analyzer/events.h \
            analyzer/margin.h thermal/thermal.h thermal/thermal_run.h thermal/thermal_png.h \
            thermal/thermal_hotspot.h budgets/budget.h
 TESTS   := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))

@@ -675,7 +675,7 @@ const events_event *events_list(const events_detector *ev, size_t *n)
 
 size_t events_total(const events_detector *ev) { return ev->total[0] + ev->total[1]; }
 
-void events_write_csv(const events_detector *ev, const sio_schedule *s, FILE *f)
+int events_write_csv(const events_detector *ev, const sio_schedule *s, FILE *f)
 {
     fprintf(f, "kind,chip,rail,t_start_ns,t_end_ns,t_peak_ns,peak,peak_unit,window_ns,causes,instructions\n");
     for (size_t k = 0; k < ev->n_sorted; k++) {
@@ -700,4 +700,5 @@ void events_write_csv(const events_detector *ev, const sio_schedule *s, FILE *f)
             }
         fputs("\"\n", f);
     }
+    return ferror(f) ? SIO_EIO : SIO_OK;
 }

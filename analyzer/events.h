@@ -97,7 +97,8 @@ const events_event *events_list(const events_detector *ev, size_t *n);
 /* Events counted (all, not only the kept ones). */
 size_t events_total(const events_detector *ev);
 
-/* Writes events.csv to f: one row per kept event (see docs/outputs.md). */
-void events_write_csv(const events_detector *ev, const sio_schedule *s, FILE *f);
+/* Writes events.csv to f: one row per kept event (see docs/outputs.md);
+** SIO_EIO when a write failed. */
+int events_write_csv(const events_detector *ev, const sio_schedule *s, FILE *f);
 
 #endif

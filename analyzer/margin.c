@@ -223,7 +223,7 @@ int margin_report(const sio_chip *chip, size_t n_chips, const events_detector *e
     return SIO_OK;
 }
 
-void margin_write_csv(const sio_chip *chip, const margin_rail *m, size_t n, FILE *f)
+int margin_write_csv(const sio_chip *chip, const margin_rail *m, size_t n, FILE *f)
 {
     fprintf(f, "chip,rail,vdd_v,guardband_mv,worst_droop_mv,t_worst_ns,p50_droop_mv,p99_droop_mv,"
                "p9999_droop_mv,needed_guardband_mv,headroom_mv,avg_w,dynamic_w,saving_w,saving_pct,"
@@ -240,4 +240,5 @@ void margin_write_csv(const sio_chip *chip, const margin_rail *m, size_t n, FILE
         else
             fprintf(f, ",,,\n");
     }
+    return ferror(f) ? SIO_EIO : SIO_OK;
 }

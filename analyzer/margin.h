@@ -62,7 +62,8 @@ size_t margin_spectrum_get(const margin_spectrum *m, size_t chip, size_t rail, d
 int margin_report(const sio_chip *chip, size_t n_chips, const events_detector *ev, const margin_spectrum *sp,
                   const double *idle_a, double safety_mv, margin_rail *out);
 
-/* Writes margin.csv to f: one row per chip and rail (see docs/outputs.md). */
-void margin_write_csv(const sio_chip *chip, const margin_rail *m, size_t n, FILE *f);
+/* Writes margin.csv to f: one row per chip and rail (see docs/outputs.md);
+** SIO_EIO when a write failed. */
+int margin_write_csv(const sio_chip *chip, const margin_rail *m, size_t n, FILE *f);
 
 #endif

@@ -38,10 +38,7 @@
 #include "thermal_run.h"
 #include "walk.h"
 
-/* Status codes of pda_run and pda_result_*: the schedule-io codes, plus
-** PDA_EINTERNAL (a check inside the library failed). */
-enum { PDA_OK = SIO_OK, PDA_EINPUT = SIO_EINPUT, PDA_EIO = SIO_EIO, PDA_ENOMEM = SIO_ENOMEM, PDA_EINTERNAL = 4 };
-const char *pda_strerror(int rc);
+/* pda_run and pda_result_* return the codes of pda_status.h. */
 
 typedef struct pda_run_opts {
     double bin_ns;             /* bin width, default 1 */

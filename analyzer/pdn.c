@@ -91,15 +91,7 @@ struct pdn_stream {
     double *z;            /* PDN_STATE: the state after the last bin (nsp) */
 };
 
-const char *pdn_strerror(int rc)
-{
-    switch (rc) {
-    case PDN_OK: return "ok";
-    case PDN_EINPUT: return "the rail cannot be modelled";
-    case PDN_ENOMEM: return "out of memory";
-    default: return "unknown error";
-    }
-}
+const char *pdn_strerror(int rc) { return pda_strerror(rc); }
 
 /* ---- small dense linear algebra (n <= a few dozen) -------------------- */
 
@@ -335,12 +327,13 @@ static void ladder_ss_free(ladder_ss *ss)
     memset(ss, 0, sizeof *ss);
 }
 
-static int ladder_kernel(const sio_rail *rail, double dt_s, double **h_out, size_t *k_out,
-                         double *z0_out, ladder_ss *ss, sio_error *err)
+/* Checks the stages' values; the ladder's DC resistance (z0) and a
+** characteristic resistance (rchar: the largest R, ESR or sqrt(L/C), for
+** the regularizing conductance). */
+static int ladder_check(const sio_rail *rail, double *z0_out, double *rchar_out, sio_error *err)
 {
-    size_t ns = rail->n_stages;
     double z0 = 0.0, rchar = 0.0;
-    for (size_t k = 0; k < ns; k++) {
+    for (size_t k = 0; k < rail->n_stages; k++) {
         const sio_stage *st = &rail->stages[k];
         if (!finite_nonneg(st->r_ohm) || !finite_nonneg(st->l_h) || !finite_nonneg(st->c_f) ||
             !finite_nonneg(st->esr_ohm) || !finite_nonneg(st->esl_h)) {
@@ -357,14 +350,27 @@ static int ladder_kernel(const sio_rail *rail, double dt_s, double **h_out, size
                           st->c_f > 0 ? sqrt(st->esl_h / st->c_f) : 0.0};
         for (int i = 0; i < 4; i++) if (cand[i] > rchar) rchar = cand[i];
     }
-    if (rchar == 0.0) rchar = 1.0;
+    *z0_out = z0;
+    *rchar_out = rchar == 0.0 ? 1.0 : rchar;
+    return PDN_OK;
+}
 
-    /* super-nodes: rep[k] for node k (0 = ground / regulator) */
-    size_t *rep = calloc(ns + 1, sizeof *rep);
-    double *ncap = calloc(ns + 1, sizeof *ncap);
-    int rc = PDN_ENOMEM;
+/* The ladder's equations E x' = A x + B u as a DAE in d: node voltages of
+** the super-nodes (nodes joined by stages with neither R nor L), inductor
+** currents, capacitor voltages of branches with an ESR or ESL; nodes with
+** no capacitance are algebraic (e = 0). A run of algebraic nodes with no
+** resistive path to a fixed potential gets a tiny conductance to ground
+** (PDN_GREG / rchar) so that the system is not singular. *out_s is the
+** super-node of the die (0: the die is tied to the regulator). */
+static int ladder_stamp(const sio_rail *rail, double rchar, dae *dout, size_t *out_s)
+{
+    size_t ns = rail->n_stages;
     dae d = {0};
-    double *work = NULL;
+    size_t *rep = calloc(ns + 1, sizeof *rep);   /* rep[k]: super-node of node k (0 = ground / regulator) */
+    double *ncap = calloc(ns + 1, sizeof *ncap);
+    int *anch = NULL;
+    size_t *comp = NULL;
+    int rc = PDN_ENOMEM;
     if (!rep || !ncap) goto done;
     size_t nsuper = 0;
     for (size_t k = 1; k <= ns; k++) {
@@ -386,7 +392,10 @@ static int ladder_kernel(const sio_rail *rail, double dt_s, double **h_out, size
     d.a = calloc(nv * nv + 1, sizeof *d.a);
     d.e = calloc(nv + 1, sizeof *d.e);
     d.kind = calloc(nv + 1, sizeof *d.kind);
-    if (!d.a || !d.e || !d.kind) goto done;
+    /* resistive-anchor bookkeeping for algebraic nodes (union by chain) */
+    anch = calloc(nsuper + 1, sizeof *anch);
+    comp = calloc(nsuper + 1, sizeof *comp);
+    if (!d.a || !d.e || !d.kind || !anch || !comp) goto done;
 #define A_(i, j) d.a[(i) * nv + (j)]
     /* variable index of super-node s (>= 1) is s - 1 */
     for (size_t s = 1; s <= nsuper; s++) {
@@ -394,10 +403,6 @@ static int ladder_kernel(const sio_rail *rail, double dt_s, double **h_out, size
         d.e[s - 1] = ncap[s];
     }
     size_t next = nsuper;
-    /* resistive-anchor bookkeeping for algebraic nodes (union by chain) */
-    int *anch = calloc(nsuper + 1, sizeof *anch);
-    size_t *comp = calloc(nsuper + 1, sizeof *comp);
-    if (!anch || !comp) { free(anch); free(comp); goto done; }
     for (size_t s = 0; s <= nsuper; s++) comp[s] = s;
     for (size_t k = 1; k <= ns; k++) {
         const sio_stage *st = &rail->stages[k - 1];
@@ -452,17 +457,41 @@ static int ladder_kernel(const sio_rail *rail, double dt_s, double **h_out, size
         while (comp[r] != r) r = comp[r];
         if (ncap[s] == 0.0 && !anch[r]) A_(s - 1, s - 1) -= PDN_GREG / rchar;
     }
-    free(anch);
-    free(comp);
-    size_t out_s = rep[ns];
+#undef A_
+    *out_s = rep[ns];
+    *dout = d;
+    d = (dae){0};
+    rc = PDN_OK;
+done:
+    free(d.a); free(d.e); free(d.kind);
+    free(anch); free(comp); free(rep); free(ncap);
+    return rc;
+}
 
-    /* eliminate algebraic variables (node voltages without capacitance) */
+/* The DAE reduced to its states, discretized: the algebraic variables
+** eliminated (a Schur complement), the states scaled by sqrt(e) (energy
+** coordinates, in which the system is dissipative), then exp([A B; 0 0] dt)
+** (mat_exp) gives Ad and Bd in ex (n1 = nst + 1 columns); the output
+** y = v_die = C x + D u in cvec and *dterm. */
+typedef struct ladder_red {
+    size_t nst, n1;
+    double *work;              /* owns everything below */
+    double *aug, *ex, *cvec;
+    double dterm;
+} ladder_red;
+
+static int ladder_reduce(const sio_rail *rail, const dae *dp, size_t out_s, double dt_s, ladder_red *red,
+                         sio_error *err)
+{
+    const dae d = *dp;
+    const size_t nv = d.nv;
+#define A_(i, j) d.a[(i) * nv + (j)]
     size_t nst = 0, nal = 0;
     for (size_t i = 0; i < nv; i++) { if (d.e[i] > 0.0) nst++; else nal++; }
     size_t *si = malloc((nst + 1) * sizeof *si), *ai = malloc((nal + 1) * sizeof *ai);
     size_t n1 = nst + 1;
-    work = calloc(nal * nal + nal * n1 + 2 * n1 * n1 + 2 * nst + 4, sizeof *work);
-    if (!si || !ai || !work) { free(si); free(ai); goto done; }
+    double *work = calloc(nal * nal + nal * n1 + 2 * n1 * n1 + 2 * nst + 4, sizeof *work);
+    if (!si || !ai || !work) { free(si); free(ai); free(work); return PDN_ENOMEM; }
     nst = nal = 0;
     for (size_t i = 0; i < nv; i++) { if (d.e[i] > 0.0) si[nst++] = i; else ai[nal++] = i; }
     double *aaa = work, *rhs = aaa + nal * nal, *aug = rhs + nal * n1, *ex = aug + n1 * n1;
@@ -478,9 +507,8 @@ static int ladder_kernel(const sio_rail *rail, double dt_s, double **h_out, size
         if (err)
             sio_error_set(err, NULL, 0, 0, "rail %s: the ladder's node equations are singular",
                           rail->name ? rail->name : "?");
-        rc = PDN_EINPUT;
-        free(si); free(ai);
-        goto done;
+        free(si); free(ai); free(work);
+        return PDN_EINPUT;
     }
     /* reduced, energy-scaled system in aug = [A B; 0 0] * dt */
     for (size_t r = 0; r < nst; r++) {
@@ -507,87 +535,116 @@ static int ladder_kernel(const sio_rail *rail, double dt_s, double **h_out, size
             }
         }
     }
-    free(si); free(ai);
 #undef A_
+    free(si); free(ai);
+    *red = (ladder_red){.nst = nst, .n1 = n1, .work = work, .aug = aug, .ex = ex, .cvec = cvec, .dterm = dterm};
+    if (nst == 0 || !out_s) return PDN_OK;
+    return mat_exp(n1, aug, ex);
+}
 
-    size_t cap_taps = PDN_MAX_TAPS;
+/* The kernel's taps: the response of the discretized system to a unit
+** step of current held over one bin, tap by tap until the state's energy
+** bounds the tail below PDN_EPS_TAIL of the largest tap (the energy is
+** non-increasing). Also the state-space matrices for the state method. */
+static int ladder_taps(const sio_rail *rail, const ladder_red *red, double z0, double dt_s, double **h_out,
+                       size_t *len_out, ladder_ss *ss, sio_error *err)
+{
+    const size_t nst = red->nst, n1 = red->n1;
+    const double *ex = red->ex, *cvec = red->cvec, dterm = red->dterm;
+    double cnorm = 0.0;
+    for (size_t c = 0; c < nst; c++) cnorm += cvec[c] * cvec[c];
+    cnorm = sqrt(cnorm);
+    double *y = malloc(nst * sizeof *y);
+    double *st = malloc(nst * sizeof *st);
+    size_t capacity = 1 << 16, len = 0;
+    double *h = malloc(capacity * sizeof *h);
+    int rc = PDN_ENOMEM;
+    if (!y || !st || !h) goto fail;
+    for (size_t r = 0; r < nst; r++) st[r] = ex[r * n1 + nst];   /* Bd */
+    double zs = fabs(z0);
+    for (size_t m = 0;; m++) {
+        double v = m == 0 ? dterm : 0.0, e2 = 0.0;
+        for (size_t c = 0; c < nst; c++) { v += cvec[c] * st[c]; e2 += st[c] * st[c]; }
+        if (len == capacity) {
+            double *nh = realloc(h, 2 * capacity * sizeof *h);
+            if (!nh) goto fail;
+            h = nh;
+            capacity *= 2;
+        }
+        h[len++] = v;
+        if (fabs(v) > zs) zs = fabs(v);
+        /* energy is non-increasing: |h[j]| <= cnorm*sqrt(e2) for j > m,
+        ** and the remaining tail is shorter than what has been seen */
+        if (m > 16 && cnorm * sqrt(e2) * (double)(m + 1) <= 1e-3 * PDN_EPS_TAIL * zs) break;
+        if (len >= PDN_MAX_TAPS) {
+            if (err)
+                sio_error_set(err, NULL, 0, 0,
+                              "rail %s: the PDN response has not settled after %.3g ns "
+                              "(too little damping in the ladder)",
+                              rail->name ? rail->name : "?", (double)PDN_MAX_TAPS * dt_s * 1e9);
+            rc = PDN_EINPUT;
+            goto fail;
+        }
+        for (size_t r = 0; r < nst; r++) {
+            double acc = 0.0;
+            for (size_t c = 0; c < nst; c++) acc += ex[r * n1 + c] * st[c];
+            y[r] = acc;
+        }
+        memcpy(st, y, nst * sizeof *st);
+    }
+    ss->ad = malloc(nst * nst * sizeof *ss->ad);
+    ss->bd = malloc(nst * sizeof *ss->bd);
+    ss->c = malloc(nst * sizeof *ss->c);
+    if (!ss->ad || !ss->bd || !ss->c) { ladder_ss_free(ss); goto fail; }
+    for (size_t r = 0; r < nst; r++) {
+        for (size_t c = 0; c < nst; c++) ss->ad[r * nst + c] = ex[r * n1 + c];
+        ss->bd[r] = ex[r * n1 + nst];
+        ss->c[r] = cvec[r];
+    }
+    ss->ns = nst;
+    ss->d = dterm;
+    free(y); free(st);
+    *h_out = h;
+    *len_out = len;
+    return PDN_OK;
+fail:
+    free(y); free(st); free(h);
+    return rc;
+}
+
+/* The droop kernel of a ladder (see the top of the file): check, stamp,
+** reduce and discretize, then the taps, truncated where the tail is below
+** PDN_EPS_TAIL. */
+static int ladder_kernel(const sio_rail *rail, double dt_s, double **h_out, size_t *k_out,
+                         double *z0_out, ladder_ss *ss, sio_error *err)
+{
+    double z0, rchar;
+    int rc = ladder_check(rail, &z0, &rchar, err);
+    if (rc) return rc;
+    dae d = {0};
+    size_t out_s = 0;
+    if ((rc = ladder_stamp(rail, rchar, &d, &out_s))) return rc;
+    ladder_red red = {0};
+    rc = ladder_reduce(rail, &d, out_s, dt_s, &red, err);
+    free(d.a); free(d.e); free(d.kind);
     double *h = NULL;
     size_t len = 0;
-    if (nst == 0 || !out_s) {
-        h = malloc(sizeof *h);
-        if (!h) goto done;
-        h[0] = dterm;
-        len = 1;
-    } else {
-        if ((rc = mat_exp(n1, aug, ex)) != PDN_OK) goto done;
-        rc = PDN_ENOMEM;
-        double cnorm = 0.0;
-        for (size_t c = 0; c < nst; c++) cnorm += cvec[c] * cvec[c];
-        cnorm = sqrt(cnorm);
-        double *y = malloc(nst * sizeof *y);
-        double *st = malloc(nst * sizeof *st);
-        size_t capacity = 1 << 16;
-        h = malloc(capacity * sizeof *h);
-        if (!y || !st || !h) { free(y); free(st); goto done_h; }
-        for (size_t r = 0; r < nst; r++) st[r] = ex[r * n1 + nst];   /* Bd */
-        double zs = fabs(z0);
-        for (size_t m = 0;; m++) {
-            double v = m == 0 ? dterm : 0.0, e2 = 0.0;
-            for (size_t c = 0; c < nst; c++) { v += cvec[c] * st[c]; e2 += st[c] * st[c]; }
-            if (len == capacity) {
-                double *nh = realloc(h, 2 * capacity * sizeof *h);
-                if (!nh) { free(y); free(st); goto done_h; }
-                h = nh;
-                capacity *= 2;
-            }
-            h[len++] = v;
-            if (fabs(v) > zs) zs = fabs(v);
-            /* energy is non-increasing: |h[j]| <= cnorm*sqrt(e2) for j > m,
-            ** and the remaining tail is shorter than what has been seen */
-            if (m > 16 && cnorm * sqrt(e2) * (double)(m + 1) <= 1e-3 * PDN_EPS_TAIL * zs) break;
-            if (len >= cap_taps) {
-                free(y); free(st);
-                if (err)
-                    sio_error_set(err, NULL, 0, 0,
-                                  "rail %s: the PDN response has not settled after %.3g ns "
-                                  "(too little damping in the ladder)",
-                                  rail->name ? rail->name : "?", (double)cap_taps * dt_s * 1e9);
-                rc = PDN_EINPUT;
-                goto done_h;
-            }
-            for (size_t r = 0; r < nst; r++) {
-                double acc = 0.0;
-                for (size_t c = 0; c < nst; c++) acc += ex[r * n1 + c] * st[c];
-                y[r] = acc;
-            }
-            memcpy(st, y, nst * sizeof *st);
+    if (!rc && (red.nst == 0 || !out_s)) {   /* no state: the die sees only a resistance */
+        if ((h = malloc(sizeof *h))) {
+            h[0] = red.dterm;
+            len = 1;
+        } else {
+            rc = PDN_ENOMEM;
         }
-        free(y); free(st);
-        ss->ad = malloc(nst * nst * sizeof *ss->ad);
-        ss->bd = malloc(nst * sizeof *ss->bd);
-        ss->c = malloc(nst * sizeof *ss->c);
-        if (!ss->ad || !ss->bd || !ss->c) { ladder_ss_free(ss); goto done_h; }
-        for (size_t r = 0; r < nst; r++) {
-            for (size_t c = 0; c < nst; c++) ss->ad[r * nst + c] = ex[r * n1 + c];
-            ss->bd[r] = ex[r * n1 + nst];
-            ss->c[r] = cvec[r];
-        }
-        ss->ns = nst;
-        ss->d = dterm;
+    } else if (!rc) {
+        rc = ladder_taps(rail, &red, z0, dt_s, &h, &len, ss, err);
     }
-    len = truncate_kernel(h, len, z0, PDN_EPS_TAIL);
+    free(red.work);
+    if (rc) return rc;
     *h_out = h;
-    *k_out = len;
+    *k_out = truncate_kernel(h, len, z0, PDN_EPS_TAIL);
     *z0_out = z0;
-    h = NULL;
-    rc = PDN_OK;
-done_h:
-    free(h);
-done:
-    free(work);
-    free(d.a); free(d.e); free(d.kind);
-    free(rep); free(ncap);
-    return rc;
+    return PDN_OK;
 }
 
 /* ---- table kernel ------------------------------------------------------ */

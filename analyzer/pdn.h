@@ -15,13 +15,14 @@
 #ifndef PDA_PDN_H
 #define PDA_PDN_H
 #include <stddef.h>
+#include "pda_status.h"
 #include "sio.h"
 
 /* Status codes, aligned with sio.h. */
 enum {
-    PDN_OK = 0,
-    PDN_EINPUT = 1,  /* the rail cannot be modelled (reason in sio_error) */
-    PDN_ENOMEM = 3   /* out of memory (or FFTW planning failed) */
+    PDN_OK = PDA_OK,
+    PDN_EINPUT = PDA_EINPUT,  /* the rail cannot be modelled (reason in sio_error) */
+    PDN_ENOMEM = PDA_ENOMEM   /* out of memory (or FFTW planning failed) */
 };
 
 typedef struct pdn_model pdn_model;    /* opaque: kernel + FFT plans */

@@ -24,11 +24,6 @@
 
 #define SUB_BINS 4096   /* bins per pass of the per-bin statistics (L1/L2-sized) */
 
-const char *pda_strerror(int rc)
-{
-    return rc == PDA_EINTERNAL ? "internal error" : sio_strerror(rc);
-}
-
 void pda_run_opts_default(pda_run_opts *o)
 {
     memset(o, 0, sizeof *o);

@@ -56,268 +56,331 @@ static const char *keep_string(pda_thermal *t, char *str)
     return str;
 }
 
-int pda_thermal_run(pda_result *r, sio_error *err)
-{
-    double t_start = now_s();
-    const sio_chip *c = r->c;
-    const sio_schedule *s = r->s;
-    const pda_run_opts *o = &r->o;
-    const sio_thermal *th = &c->thermal;
-    const size_t nx = o->grid[0] ? o->grid[0] : th->grid[0];
-    const size_t ny = o->grid[1] ? o->grid[1] : th->grid[1];
-    const size_t cells = nx * ny, nd = c->n_dies, nu = c->n_units, nch = s->n_chips ? s->n_chips : 1;
-    const double F = (double)(o->frame_ns ? o->frame_ns : th->frame_ns);
-    const double mk_ns = (double)sio_schedule_makespan_cyc(s) * sio_chip_period_ns(c);
-    const size_t nf = thermal_run_n_frames(mk_ns, F);
+/* One thermal run: the sizes, the plan and state shared by every chip, the
+** scratch arrays, and what the result keeps (T). */
+typedef struct tjob {
+    pda_result *r;
+    const sio_chip *c;
+    sio_error *err;
+    size_t nx, ny, cells, nd, nu, nch, nf;
+    double F, mk_ns;
+    pda_thermal *T;
+    thermal_plan *plan;
+    thermal_state *st;
+    thermal_units *tu;
+    thermal_hotspots *hs;          /* the chip's hotspots, remade per chip */
+    size_t *chip_off;              /* instructions by chip (several chips only) */
+    uint32_t *chip_ops;
+    double *energy;                /* [frame][unit] (J) of the chip */
+    double *upow, *uavg, *under;   /* [unit] */
+    double *pm, *temp;             /* [die][cell] */
+    double *u_smean, *u_smax, *u_mean, *u_max, *u_rsum, *u_rmax, *u_tmax;   /* [unit] */
+    ushare *sh;
+    json_t *jdies;
+    double max_all;
+    int over_limit;
+    size_t n_stacked;
+} tjob;
 
-    int rc = PDA_OK, over_limit = 0;
-    pda_thermal *T = calloc(1, sizeof *T);
-    thermal_layer *layers = calloc(th->n_layers ? th->n_layers : 1, sizeof *layers);
-    thermal_plan *plan = NULL;
-    thermal_state *st = NULL;
-    thermal_units *tu = NULL;
-    thermal_hotspots *hs = NULL;
-    size_t *chip_off = NULL;
-    uint32_t *chip_ops = NULL;
-    double *energy = malloc((nf * nu + 1) * sizeof *energy);
-    double *upow = malloc((nu ? nu : 1) * sizeof *upow), *uavg = malloc((nu ? nu : 1) * sizeof *uavg);
-    double *under = malloc((nu ? nu : 1) * sizeof *under);
-    double *pm = malloc(nd * cells * sizeof *pm), *temp = malloc(nd * cells * sizeof *temp);
-    double *u_smean = malloc(4 * (nu ? nu : 1) * sizeof *u_smean);
-    double *u_smax = u_smean + nu, *u_mean = u_smean + 2 * nu, *u_max = u_smean + 3 * nu;
-    double *u_rsum = malloc(3 * (nu ? nu : 1) * sizeof *u_rsum);
-    double *u_rmax = u_rsum + nu, *u_tmax = u_rsum + 2 * nu;
-    ushare *sh = malloc((nu ? nu : 1) * sizeof *sh);
-    json_t *jt = json_object(), *jdies = json_array();
-    size_t n_stacked = 0;
-    double max_all = -INFINITY;
-    if (!T || !layers || !energy || !upow || !uavg || !under || !pm || !temp || !u_smean || !u_rsum || !sh || !jt ||
-        !jdies)
-        goto oom;
-    T->nx = nx;
-    T->ny = ny;
+/* The plan of the stack, its state, the unit footprints, the scratch
+** arrays and the instructions by chip. PDA_OK or a code with err set. */
+static int tjob_open(tjob *j)
+{
+    const sio_chip *c = j->c;
+    const sio_schedule *s = j->r->s;
+    const sio_thermal *th = &c->thermal;
+    const size_t nu1 = j->nu ? j->nu : 1, nd = j->nd, cells = j->cells, nch = j->nch;
+    pda_thermal *T = j->T = calloc(1, sizeof *T);
+    if (!T) return PDA_ENOMEM;
+    T->nx = j->nx;
+    T->ny = j->ny;
     T->nd = nd;
-    T->nf = nf;
-    T->frame_ns = F;
+    T->nf = j->nf;
+    T->frame_ns = j->F;
     T->steady = malloc((nch * nd * cells + 1) * sizeof *T->steady);
     T->peak = malloc((nch * nd * cells + 1) * sizeof *T->peak);
     T->png_lo = malloc((nch * nd + 1) * sizeof *T->png_lo);
     T->png_hi = malloc((nch * nd + 1) * sizeof *T->png_hi);
-    T->fmax = malloc((nch * nd * nf + 1) * sizeof *T->fmax);
-    T->ut = malloc((nch * nu + 1) * sizeof *T->ut);
-    T->n_ut = nch * nu;
-    if (!T->steady || !T->peak || !T->png_lo || !T->png_hi || !T->fmax || !T->ut) goto oom;
-
+    T->fmax = malloc((nch * nd * j->nf + 1) * sizeof *T->fmax);
+    T->ut = malloc((nch * j->nu + 1) * sizeof *T->ut);
+    T->n_ut = nch * j->nu;
+    j->energy = malloc((j->nf * j->nu + 1) * sizeof *j->energy);
+    j->upow = malloc(3 * nu1 * sizeof *j->upow);
+    j->pm = malloc((2 * nd * cells + 1) * sizeof *j->pm);
+    j->u_smean = malloc(7 * nu1 * sizeof *j->u_smean);
+    j->sh = malloc(nu1 * sizeof *j->sh);
+    j->jdies = json_array();
+    if (!T->steady || !T->peak || !T->png_lo || !T->png_hi || !T->fmax || !T->ut || !j->energy || !j->upow ||
+        !j->pm || !j->u_smean || !j->sh || !j->jdies)
+        return PDA_ENOMEM;
+    j->uavg = j->upow + nu1;
+    j->under = j->upow + 2 * nu1;
+    j->temp = j->pm + nd * cells;
+    j->u_smax = j->u_smean + nu1;
+    j->u_mean = j->u_smean + 2 * nu1;
+    j->u_max = j->u_smean + 3 * nu1;
+    j->u_rsum = j->u_smean + 4 * nu1;
+    j->u_rmax = j->u_smean + 5 * nu1;
+    j->u_tmax = j->u_smean + 6 * nu1;
     /* the plan */
-    size_t nl = th->n_layers;
-    for (size_t l = 0; l < nl; l++) {
+    thermal_layer *layers = calloc(th->n_layers ? th->n_layers : 1, sizeof *layers);
+    if (!layers) return PDA_ENOMEM;
+    for (size_t l = 0; l < th->n_layers; l++) {
         const sio_layer *L = &th->layers[l];
         layers[l] = (thermal_layer){L->thickness_m, L->k_w_mk, L->cv_j_m3k, L->has_die ? (int)L->die : -1};
     }
     thermal_stack stack = {.width_m = c->outline_mm[0] * 1e-3, .height_m = c->outline_mm[1] * 1e-3,
-                           .layers = layers, .n_layers = nl, .h_top_w_m2k = th->h_top_w_m2k,
+                           .layers = layers, .n_layers = th->n_layers, .h_top_w_m2k = th->h_top_w_m2k,
                            .h_bottom_w_m2k = th->h_bottom_w_m2k, .ambient_c = th->ambient_c, .n_dies = nd};
-    int trc = thermal_plan_create(&stack, nx, ny, F * 1e-9, &plan);
-    if (!trc) trc = thermal_state_create(plan, &st);
+    int trc = thermal_plan_create(&stack, j->nx, j->ny, j->F * 1e-9, &j->plan);
+    free(layers);
+    if (!trc) trc = thermal_state_create(j->plan, &j->st);
     if (trc) {
-        sio_error_set(err, c->path, 0, 0, "thermal: %s", thermal_strerror(trc));
-        rc = trc == THERMAL_ENOMEM ? PDA_ENOMEM : PDA_EINPUT;
-        goto fail;
+        sio_error_set(j->err, c->path, 0, 0, "thermal: %s", thermal_strerror(trc));
+        return trc == THERMAL_ENOMEM ? PDA_ENOMEM : PDA_EINPUT;
     }
     if (nd > 64) {
-        sio_error_set(err, c->path, 0, 0, "thermal: at most 64 dies");
-        rc = PDA_EINPUT;
-        goto fail;
+        sio_error_set(j->err, c->path, 0, 0, "thermal: at most 64 dies");
+        return PDA_EINPUT;
     }
-    if (thermal_units_create(c, nx, ny, &tu)) goto oom;
+    if (thermal_units_create(c, j->nx, j->ny, &j->tu)) return PDA_ENOMEM;
     /* instructions by chip (counting sort), when there are several */
     if (nch > 1) {
-        chip_off = calloc(nch + 1, sizeof *chip_off);
-        chip_ops = malloc((s->n ? s->n : 1) * sizeof *chip_ops);
-        if (!chip_off || !chip_ops) goto oom;
-        for (size_t i = 0; i < s->n; i++) chip_off[s->chip[i] + 1]++;
-        for (size_t ch = 0; ch < nch; ch++) chip_off[ch + 1] += chip_off[ch];
+        j->chip_off = calloc(nch + 1, sizeof *j->chip_off);
+        j->chip_ops = malloc((s->n ? s->n : 1) * sizeof *j->chip_ops);
         size_t *fill = malloc(nch * sizeof *fill);
-        if (!fill) goto oom;
-        memcpy(fill, chip_off, nch * sizeof *fill);
-        for (size_t i = 0; i < s->n; i++) chip_ops[fill[s->chip[i]]++] = (uint32_t)i;
+        if (!j->chip_off || !j->chip_ops || !fill) { free(fill); return PDA_ENOMEM; }
+        for (size_t i = 0; i < s->n; i++) j->chip_off[s->chip[i] + 1]++;
+        for (size_t ch = 0; ch < nch; ch++) j->chip_off[ch + 1] += j->chip_off[ch];
+        memcpy(fill, j->chip_off, nch * sizeof *fill);
+        for (size_t i = 0; i < s->n; i++) j->chip_ops[fill[s->chip[i]]++] = (uint32_t)i;
         free(fill);
     }
+    return PDA_OK;
+}
 
-    for (size_t ch = 0; ch < nch; ch++) {
-        const uint32_t *ops = chip_ops ? chip_ops + chip_off[ch] : NULL;
-        size_t n_ops = chip_ops ? chip_off[ch + 1] - chip_off[ch] : s->n;
-        if (thermal_run_frame_energy(c, s, ch, ops, n_ops, mk_ns, F, nf, energy)) {
-            sio_error_set(err, s->path, 0, 0, "thermal: an instruction lies outside the frames");
-            rc = PDA_EINTERNAL;
-            goto fail;
-        }
-        for (size_t u = 0; u < nu; u++) {
-            double e = 0;
-            for (size_t f = 0; f < nf; f++) e += energy[f * nu + u];
-            uavg[u] = mk_ns > 0 ? e / (mk_ns * 1e-9) : 0.0;
-        }
-        /* steady state of the average power; the transient starts there */
-        double *steady = T->steady + ch * nd * cells, *peak = T->peak + ch * nd * cells;
-        if (thermal_run_power_maps(c, uavg, nx, ny, pm) || thermal_steady(plan, pm, steady) ||
-            thermal_state_set_steady(plan, st, pm))
-            goto oom;
-        thermal_hotspots_destroy(hs);
-        hs = NULL;
-        if (thermal_hotspots_create(nd, nx, ny, c->outline_mm[0], c->outline_mm[1], th->hotspot_c, &hs) ||
-            thermal_hotspots_push(hs, -1, 0.0, steady))
-            goto oom;
-        memcpy(peak, steady, nd * cells * sizeof *peak);
-        double die_max[64], die_tmax[64], die_msum[64], die_smean[64], die_smax[64];
-        size_t die_cell[64];
-        for (size_t d = 0; d < nd; d++) {
-            const double *m = steady + d * cells;
-            double mx = -INFINITY, sum = 0;
-            size_t at = 0;
-            for (size_t k = 0; k < cells; k++) {
-                sum += m[k];
-                if (m[k] > mx) { mx = m[k]; at = k; }
-            }
-            die_max[d] = die_smax[d] = mx;
-            die_tmax[d] = 0;
-            die_cell[d] = at;
-            die_smean[d] = sum / (double)cells;
-            die_msum[d] = 0;
-            if (mx > th->limit_c) over_limit = 1;
-        }
-        thermal_units_eval(tu, steady, u_smean, u_smax);
-        for (size_t u = 0; u < nu; u++) { u_rsum[u] = 0; u_rmax[u] = u_smax[u]; u_tmax[u] = 0; }
-        for (size_t f = 0; f < nf; f++) {
-            for (size_t u = 0; u < nu; u++) upow[u] = energy[f * nu + u] / (F * 1e-9);
-            if (thermal_run_power_maps(c, upow, nx, ny, pm) || thermal_step(plan, st, pm, temp)) goto oom;
-            double t_end = (double)(f + 1) * F;
-            for (size_t d = 0; d < nd; d++) {
-                const double *m = temp + d * cells;
-                double *p = peak + d * cells, mx = -INFINITY, sum = 0;
-                size_t at = 0;
-                for (size_t k = 0; k < cells; k++) {
-                    sum += m[k];
-                    if (m[k] > p[k]) p[k] = m[k];
-                    if (m[k] > mx) { mx = m[k]; at = k; }
-                }
-                T->fmax[(ch * nd + d) * nf + f] = mx;
-                die_msum[d] += sum / (double)cells;
-                if (mx > die_max[d]) { die_max[d] = mx; die_tmax[d] = t_end; die_cell[d] = at; }
-                if (mx > th->limit_c) over_limit = 1;
-            }
-            thermal_units_eval(tu, temp, u_mean, u_max);
-            for (size_t u = 0; u < nu; u++) {
-                u_rsum[u] += u_mean[u];
-                if (u_max[u] > u_rmax[u]) { u_rmax[u] = u_max[u]; u_tmax[u] = t_end; }
-            }
-            if (thermal_hotspots_push(hs, (int64_t)f, t_end, temp)) goto oom;
-        }
-        if (thermal_hotspots_finish(hs)) goto oom;
-        /* per die: the summary, and the colour range of its maps */
-        for (size_t d = 0; d < nd; d++) {
-            double mean = nf ? die_msum[d] / (double)nf : die_smean[d];
-            json_t *e = json_object();
-            json_object_set_new(e, "chip", json_integer((json_int_t)ch));
-            json_object_set_new(e, "die", json_integer(c->dies[d].id));
-            json_object_set_new(e, "name", json_string(c->dies[d].name));
-            json_object_set_new(e, "max_c", json_real(die_max[d]));
-            json_object_set_new(e, "mean_c", json_real(mean));
-            json_object_set_new(e, "t_max_ns", json_real(die_tmax[d]));
-            json_object_set_new(e, "x_max_mm", json_real(((double)(die_cell[d] % nx) + 0.5) * c->outline_mm[0] /
-                                                          (double)nx));
-            json_object_set_new(e, "y_max_mm", json_real(((double)(die_cell[d] / nx) + 0.5) * c->outline_mm[1] /
-                                                          (double)ny));
-            json_object_set_new(e, "steady_max_c", json_real(die_smax[d]));
-            json_object_set_new(e, "steady_mean_c", json_real(die_smean[d]));
-            json_array_append_new(jdies, e);
-            if (die_max[d] > max_all) max_all = die_max[d];
-            double lo = INFINITY;
-            for (size_t k = 0; k < cells; k++) if (steady[d * cells + k] < lo) lo = steady[d * cells + k];
-            T->png_lo[ch * nd + d] = lo;
-            T->png_hi[ch * nd + d] = die_max[d];
-        }
-        for (size_t u = 0; u < nu; u++)
-            T->ut[ch * nu + u] = (pda_unit_temp){ch, u, u_smean[u], u_smax[u], nf ? u_rsum[u] / (double)nf : u_smean[u],
-                                                 u_rmax[u], u_tmax[u]};
-        /* hotspots: ids run on across chips */
-        size_t nh;
-        const thermal_hotspot *hl = thermal_hotspots_list(hs, &nh);
-        pda_hotspot *hp = realloc(T->hot, (T->n_hot + nh + 1) * sizeof *hp);
-        if (!hp) goto oom;
-        T->hot = hp;
-        for (size_t k = 0; k < nh; k++) {
-            const thermal_hotspot *h = &hl[k];
-            if (h->stacked) n_stacked++;
-            if (h->peak_frame < 0) memcpy(upow, uavg, nu * sizeof *upow);
-            else
-                for (size_t u = 0; u < nu; u++) upow[u] = energy[(size_t)h->peak_frame * nu + u] / (F * 1e-9);
-            if (thermal_hotspots_unit_power(hs, k, c, upow, under)) goto oom;
-            double tot = 0;
-            size_t m = 0;
-            for (size_t u = 0; u < nu; u++)
-                if (under[u] > 0) { tot += under[u]; sh[m++] = (ushare){u, under[u]}; }
-            qsort(sh, m, sizeof *sh, ushare_cmp);
-            char *units = NULL, *with = NULL;
-            size_t len;
-            FILE *f = open_memstream(&units, &len);
-            if (!f) goto oom;
-            size_t shown = 0;
-            for (size_t j = 0; j < m && shown < 12; j++) {
-                if (sh[j].w < 0.005 * tot) break;
-                fprintf(f, "%s%s:%.3f", shown ? ";" : "", c->units[sh[j].u].name, sh[j].w / tot);
-                shown++;
-            }
-            if (fclose(f) != 0 || !keep_string(T, units)) goto oom;
-            if (!(f = open_memstream(&with, &len))) goto oom;
-            for (size_t j = 0; j < h->n_stacked_with; j++)
-                fprintf(f, "%s%zu", j ? ";" : "", T->n_hot + h->stacked_with[j] + 1);
-            if (fclose(f) != 0 || !keep_string(T, with)) goto oom;
-            T->hot[T->n_hot + k] = (pda_hotspot){
-                .id = T->n_hot + k + 1, .chip = ch, .die = h->die, .peak_c = h->peak_c, .t_peak_ns = h->t_peak_ns,
-                .centroid_x_mm = h->centroid_x_mm, .centroid_y_mm = h->centroid_y_mm, .area_mm2 = h->area_mm2,
-                .units = units, .stacked = h->stacked, .stacked_with = with,
-                .t_first_ns = h->first_frame < 0 ? 0.0 : (double)h->first_frame * F,
-                .t_last_ns = h->last_frame < 0 ? 0.0 : (double)(h->last_frame + 1) * F,
-                .peak_x_mm = h->peak_x_mm, .peak_y_mm = h->peak_y_mm};
-        }
-        T->n_hot += nh;
+static void tjob_close(tjob *j)
+{
+    pda_thermal_free(j->T);
+    json_decref(j->jdies);
+    thermal_hotspots_destroy(j->hs);
+    thermal_units_destroy(j->tu);
+    thermal_state_destroy(j->st);
+    thermal_plan_destroy(j->plan);
+    free(j->chip_off); free(j->chip_ops); free(j->energy); free(j->upow); free(j->pm); free(j->u_smean);
+    free(j->sh);
+}
+
+/* Per die of a map: its maximum, the cell where it is, and its mean. */
+static void die_stats(const tjob *j, const double *map, size_t d, double *mx, size_t *at, double *mean)
+{
+    const double *m = map + d * j->cells;
+    double best = -INFINITY, sum = 0;
+    size_t where = 0;
+    for (size_t k = 0; k < j->cells; k++) {
+        sum += m[k];
+        if (m[k] > best) { best = m[k]; where = k; }
     }
-    json_t *grid = json_array();
-    json_array_append_new(grid, json_integer((json_int_t)nx));
-    json_array_append_new(grid, json_integer((json_int_t)ny));
+    *mx = best;
+    *at = where;
+    *mean = sum / (double)j->cells;
+}
+
+/* The hotspots of chip ch (ids run on across chips), each with the units
+** under it by their share of its power at its peak frame. */
+static int hotspot_rows(tjob *j, size_t ch)
+{
+    const sio_chip *c = j->c;
+    pda_thermal *T = j->T;
+    const size_t nu = j->nu;
+    size_t nh;
+    const thermal_hotspot *hl = thermal_hotspots_list(j->hs, &nh);
+    pda_hotspot *hp = realloc(T->hot, (T->n_hot + nh + 1) * sizeof *hp);
+    if (!hp) return PDA_ENOMEM;
+    T->hot = hp;
+    for (size_t k = 0; k < nh; k++) {
+        const thermal_hotspot *h = &hl[k];
+        if (h->stacked) j->n_stacked++;
+        if (h->peak_frame < 0) memcpy(j->upow, j->uavg, nu * sizeof *j->upow);
+        else
+            for (size_t u = 0; u < nu; u++) j->upow[u] = j->energy[(size_t)h->peak_frame * nu + u] / (j->F * 1e-9);
+        if (thermal_hotspots_unit_power(j->hs, k, c, j->upow, j->under)) return PDA_ENOMEM;
+        double tot = 0;
+        size_t m = 0;
+        for (size_t u = 0; u < nu; u++)
+            if (j->under[u] > 0) { tot += j->under[u]; j->sh[m++] = (ushare){u, j->under[u]}; }
+        qsort(j->sh, m, sizeof *j->sh, ushare_cmp);
+        char *units = NULL, *with = NULL;
+        size_t len;
+        FILE *f = open_memstream(&units, &len);
+        if (!f) return PDA_ENOMEM;
+        size_t shown = 0;
+        for (size_t q = 0; q < m && shown < 12; q++) {
+            if (j->sh[q].w < 0.005 * tot) break;
+            fprintf(f, "%s%s:%.3f", shown ? ";" : "", c->units[j->sh[q].u].name, j->sh[q].w / tot);
+            shown++;
+        }
+        if (fclose(f) != 0 || !keep_string(T, units)) return PDA_ENOMEM;
+        if (!(f = open_memstream(&with, &len))) return PDA_ENOMEM;
+        for (size_t q = 0; q < h->n_stacked_with; q++)
+            fprintf(f, "%s%zu", q ? ";" : "", T->n_hot + h->stacked_with[q] + 1);
+        if (fclose(f) != 0 || !keep_string(T, with)) return PDA_ENOMEM;
+        T->hot[T->n_hot + k] = (pda_hotspot){
+            .id = T->n_hot + k + 1, .chip = ch, .die = h->die, .peak_c = h->peak_c, .t_peak_ns = h->t_peak_ns,
+            .centroid_x_mm = h->centroid_x_mm, .centroid_y_mm = h->centroid_y_mm, .area_mm2 = h->area_mm2,
+            .units = units, .stacked = h->stacked, .stacked_with = with,
+            .t_first_ns = h->first_frame < 0 ? 0.0 : (double)h->first_frame * j->F,
+            .t_last_ns = h->last_frame < 0 ? 0.0 : (double)(h->last_frame + 1) * j->F,
+            .peak_x_mm = h->peak_x_mm, .peak_y_mm = h->peak_y_mm};
+    }
+    T->n_hot += nh;
+    return PDA_OK;
+}
+
+/* Chip ch: its frame energies, the steady state of its average power, the
+** transient from there through every frame (peak map, frame maxima, unit
+** temperatures, hotspots), and its dies' summary rows. */
+static int chip_run(tjob *j, size_t ch)
+{
+    const sio_chip *c = j->c;
+    const sio_schedule *s = j->r->s;
+    const sio_thermal *th = &c->thermal;
+    pda_thermal *T = j->T;
+    const size_t nx = j->nx, ny = j->ny, cells = j->cells, nd = j->nd, nu = j->nu, nf = j->nf;
+    const double F = j->F;
+    const uint32_t *ops = j->chip_ops ? j->chip_ops + j->chip_off[ch] : NULL;
+    size_t n_ops = j->chip_ops ? j->chip_off[ch + 1] - j->chip_off[ch] : s->n;
+    if (thermal_run_frame_energy(c, s, ch, ops, n_ops, j->mk_ns, F, nf, j->energy)) {
+        sio_error_set(j->err, s->path, 0, 0, "thermal: an instruction lies outside the frames");
+        return PDA_EINTERNAL;
+    }
+    for (size_t u = 0; u < nu; u++) {
+        double e = 0;
+        for (size_t f = 0; f < nf; f++) e += j->energy[f * nu + u];
+        j->uavg[u] = j->mk_ns > 0 ? e / (j->mk_ns * 1e-9) : 0.0;
+    }
+    /* steady state of the average power; the transient starts there */
+    double *steady = T->steady + ch * nd * cells, *peak = T->peak + ch * nd * cells;
+    if (thermal_run_power_maps(c, j->uavg, nx, ny, j->pm) || thermal_steady(j->plan, j->pm, steady) ||
+        thermal_state_set_steady(j->plan, j->st, j->pm))
+        return PDA_ENOMEM;
+    thermal_hotspots_destroy(j->hs);
+    j->hs = NULL;
+    if (thermal_hotspots_create(nd, nx, ny, c->outline_mm[0], c->outline_mm[1], th->hotspot_c, &j->hs) ||
+        thermal_hotspots_push(j->hs, -1, 0.0, steady))
+        return PDA_ENOMEM;
+    memcpy(peak, steady, nd * cells * sizeof *peak);
+    double die_max[64], die_tmax[64], die_msum[64], die_smean[64], die_smax[64];
+    size_t die_cell[64];
+    for (size_t d = 0; d < nd; d++) {
+        die_stats(j, steady, d, &die_max[d], &die_cell[d], &die_smean[d]);
+        die_smax[d] = die_max[d];
+        die_tmax[d] = 0;
+        die_msum[d] = 0;
+        if (die_max[d] > th->limit_c) j->over_limit = 1;
+    }
+    thermal_units_eval(j->tu, steady, j->u_smean, j->u_smax);
+    for (size_t u = 0; u < nu; u++) { j->u_rsum[u] = 0; j->u_rmax[u] = j->u_smax[u]; j->u_tmax[u] = 0; }
+    for (size_t f = 0; f < nf; f++) {
+        for (size_t u = 0; u < nu; u++) j->upow[u] = j->energy[f * nu + u] / (F * 1e-9);
+        if (thermal_run_power_maps(c, j->upow, nx, ny, j->pm) || thermal_step(j->plan, j->st, j->pm, j->temp))
+            return PDA_ENOMEM;
+        double t_end = (double)(f + 1) * F;
+        for (size_t d = 0; d < nd; d++) {
+            const double *m = j->temp + d * cells;
+            double *p = peak + d * cells, mx, mean;
+            size_t at;
+            for (size_t k = 0; k < cells; k++) if (m[k] > p[k]) p[k] = m[k];
+            die_stats(j, j->temp, d, &mx, &at, &mean);
+            T->fmax[(ch * nd + d) * nf + f] = mx;
+            die_msum[d] += mean;
+            if (mx > die_max[d]) { die_max[d] = mx; die_tmax[d] = t_end; die_cell[d] = at; }
+            if (mx > th->limit_c) j->over_limit = 1;
+        }
+        thermal_units_eval(j->tu, j->temp, j->u_mean, j->u_max);
+        for (size_t u = 0; u < nu; u++) {
+            j->u_rsum[u] += j->u_mean[u];
+            if (j->u_max[u] > j->u_rmax[u]) { j->u_rmax[u] = j->u_max[u]; j->u_tmax[u] = t_end; }
+        }
+        if (thermal_hotspots_push(j->hs, (int64_t)f, t_end, j->temp)) return PDA_ENOMEM;
+    }
+    if (thermal_hotspots_finish(j->hs)) return PDA_ENOMEM;
+    /* per die: the summary, and the colour range of its maps */
+    for (size_t d = 0; d < nd; d++) {
+        json_t *e = json_object();
+        json_object_set_new(e, "chip", json_integer((json_int_t)ch));
+        json_object_set_new(e, "die", json_integer(c->dies[d].id));
+        json_object_set_new(e, "name", json_string(c->dies[d].name));
+        json_object_set_new(e, "max_c", json_real(die_max[d]));
+        json_object_set_new(e, "mean_c", json_real(nf ? die_msum[d] / (double)nf : die_smean[d]));
+        json_object_set_new(e, "t_max_ns", json_real(die_tmax[d]));
+        json_object_set_new(e, "x_max_mm", json_real(((double)(die_cell[d] % nx) + 0.5) * c->outline_mm[0] /
+                                                      (double)nx));
+        json_object_set_new(e, "y_max_mm", json_real(((double)(die_cell[d] / nx) + 0.5) * c->outline_mm[1] /
+                                                      (double)ny));
+        json_object_set_new(e, "steady_max_c", json_real(die_smax[d]));
+        json_object_set_new(e, "steady_mean_c", json_real(die_smean[d]));
+        json_array_append_new(j->jdies, e);
+        if (die_max[d] > j->max_all) j->max_all = die_max[d];
+        double lo = INFINITY;
+        for (size_t k = 0; k < cells; k++) if (steady[d * cells + k] < lo) lo = steady[d * cells + k];
+        T->png_lo[ch * nd + d] = lo;
+        T->png_hi[ch * nd + d] = die_max[d];
+    }
+    for (size_t u = 0; u < nu; u++)
+        T->ut[ch * nu + u] = (pda_unit_temp){ch, u, j->u_smean[u], j->u_smax[u],
+                                             nf ? j->u_rsum[u] / (double)nf : j->u_smean[u], j->u_rmax[u],
+                                             j->u_tmax[u]};
+    return hotspot_rows(j, ch);
+}
+
+int pda_thermal_run(pda_result *r, sio_error *err)
+{
+    double t_start = now_s();
+    const sio_chip *c = r->c;
+    const pda_run_opts *o = &r->o;
+    const sio_thermal *th = &c->thermal;
+    tjob j = {.r = r, .c = c, .err = err, .max_all = -INFINITY};
+    j.nx = o->grid[0] ? o->grid[0] : th->grid[0];
+    j.ny = o->grid[1] ? o->grid[1] : th->grid[1];
+    j.cells = j.nx * j.ny;
+    j.nd = c->n_dies;
+    j.nu = c->n_units;
+    j.nch = r->s->n_chips ? r->s->n_chips : 1;
+    j.F = (double)(o->frame_ns ? o->frame_ns : th->frame_ns);
+    j.mk_ns = (double)sio_schedule_makespan_cyc(r->s) * sio_chip_period_ns(c);
+    j.nf = thermal_run_n_frames(j.mk_ns, j.F);
+    int rc = tjob_open(&j);
+    for (size_t ch = 0; !rc && ch < j.nch; ch++) rc = chip_run(&j, ch);
+    json_t *jt = rc ? NULL : json_object(), *grid = rc ? NULL : json_array();
+    if (!rc && (!jt || !grid)) rc = PDA_ENOMEM;
+    if (rc) {
+        if (rc == PDA_ENOMEM) sio_error_set(err, NULL, 0, 0, "thermal: out of memory");
+        json_decref(jt);
+        json_decref(grid);
+        tjob_close(&j);
+        return rc;
+    }
+    json_array_append_new(grid, json_integer((json_int_t)j.nx));
+    json_array_append_new(grid, json_integer((json_int_t)j.ny));
     json_object_set_new(jt, "grid", grid);
-    json_object_set_new(jt, "frame_ns", json_real(F));
-    json_object_set_new(jt, "frames", json_integer((json_int_t)nf));
+    json_object_set_new(jt, "frame_ns", json_real(j.F));
+    json_object_set_new(jt, "frames", json_integer((json_int_t)j.nf));
     json_object_set_new(jt, "ambient_c", json_real(th->ambient_c));
     json_object_set_new(jt, "hotspot_c", json_real(th->hotspot_c));
     json_object_set_new(jt, "limit_c", json_real(th->limit_c));
-    json_object_set_new(jt, "max_c", json_real(max_all));
-    json_object_set_new(jt, "above_limit", json_boolean(over_limit));
-    json_object_set_new(jt, "dies", jdies);
-    jdies = NULL;
-    json_object_set_new(jt, "hotspots", json_integer((json_int_t)T->n_hot));
-    json_object_set_new(jt, "stacked_hotspots", json_integer((json_int_t)n_stacked));
+    json_object_set_new(jt, "max_c", json_real(j.max_all));
+    json_object_set_new(jt, "above_limit", json_boolean(j.over_limit));
+    json_object_set_new(jt, "dies", j.jdies);
+    j.jdies = NULL;
+    json_object_set_new(jt, "hotspots", json_integer((json_int_t)j.T->n_hot));
+    json_object_set_new(jt, "stacked_hotspots", json_integer((json_int_t)j.n_stacked));
     json_object_set_new(jt, "compute_s", json_real(now_s() - t_start));
     json_object_set_new(r->summary, "thermal", jt);
-    jt = NULL;
-    r->th = T;
-    T = NULL;
-    goto done;
-oom:
-    sio_error_set(err, NULL, 0, 0, "thermal: out of memory");
-    rc = PDA_ENOMEM;
-fail:
-done:
-    pda_thermal_free(T);
-    json_decref(jt);
-    json_decref(jdies);
-    thermal_hotspots_destroy(hs);
-    thermal_units_destroy(tu);
-    thermal_state_destroy(st);
-    thermal_plan_destroy(plan);
-    free(layers); free(chip_off); free(chip_ops); free(energy); free(upow); free(uavg); free(under);
-    free(pm); free(temp); free(u_smean); free(u_rsum); free(sh);
-    return rc;
+    r->th = j.T;
+    j.T = NULL;
+    tjob_close(&j);
+    return PDA_OK;
 }
 
 const double *pda_result_heat(const pda_result *r, size_t chip, size_t die, int peak, size_t *nx, size_t *ny)

@@ -235,8 +235,10 @@ int pda_result_write(const pda_result *r, const char *dir, sio_error *err)
     if (!rc && r->units) rc = write_units(r, &os, dir, err);
     if (!rc && r->th) rc = write_thermal(r, &os, dir, err);
     /* the small files last */
-    if (!rc && !(rc = open_out(&os, "events.csv", &f, err))) events_write_csv(r->ev, r->s, f);
-    if (!rc && !(rc = open_out(&os, "margin.csv", &f, err))) margin_write_csv(c, r->mr, r->nch * r->nr, f);
+    if (!rc && !(rc = open_out(&os, "events.csv", &f, err)) && (rc = events_write_csv(r->ev, r->s, f)))
+        sio_error_set(err, dir, 0, 0, "cannot write events.csv: %s", strerror(errno));
+    if (!rc && !(rc = open_out(&os, "margin.csv", &f, err)) && (rc = margin_write_csv(c, r->mr, r->nch * r->nr, f)))
+        sio_error_set(err, dir, 0, 0, "cannot write margin.csv: %s", strerror(errno));
     if (!rc) rc = write_report(r, &os, dir, err);
     if (!rc && !(rc = open_out(&os, "summary.json", &f, err))) fprintf(f, "%s\n", r->summary_text);
     /* then everything is renamed into place at once */

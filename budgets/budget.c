@@ -422,18 +422,7 @@ void budget_report_free(budget_report *rep)
     budget_figs_free(&rep->after);
 }
 
-const char *budget_strerror(int rc)
-{
-    switch (rc) {
-    case BUDGET_OK: return "ok";
-    case BUDGET_EINPUT: return "bad input";
-    case BUDGET_ENOMEM: return "out of memory";
-    case BUDGET_EINFEASIBLE: return "the budget cannot be met";
-    case BUDGET_EINTERNAL: return "internal error";
-    case BUDGET_ENOTMET: return "the budget was not met";
-    default: return "unknown error";
-    }
-}
+const char *budget_strerror(int rc) { return pda_strerror(rc); }
 
 static int check_spec(budget_spec *sp, size_t n_chips, int *folded, sio_error *err)
 {

@@ -32,16 +32,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pda_status.h"
 #include "sio.h"
 
 /* Status codes, aligned with sio.h (1 input, 2 I/O, 3 memory). */
 enum {
-    BUDGET_OK = 0,
-    BUDGET_EINPUT = 1,     /* bad spec, or a PDN that cannot be modelled */
-    BUDGET_ENOMEM = 3,     /* out of memory */
-    BUDGET_EINFEASIBLE = 5,/* the budget cannot be met: the proof in sio_error */
-    BUDGET_EINTERNAL = 6,  /* re-analysis disagrees with the scheduler (a bug) */
-    BUDGET_ENOTMET = 7     /* no schedule meeting the budget was found (no proof
+    BUDGET_OK = PDA_OK,
+    BUDGET_EINPUT = PDA_EINPUT,     /* bad spec, or a PDN that cannot be modelled */
+    BUDGET_ENOMEM = PDA_ENOMEM,     /* out of memory */
+    BUDGET_EINFEASIBLE = PDA_EINFEASIBLE,/* the budget cannot be met: the proof in sio_error */
+    BUDGET_EINTERNAL = PDA_EINTERNAL,  /* re-analysis disagrees with the scheduler (a bug) */
+    BUDGET_ENOTMET = PDA_ENOTMET     /* no schedule meeting the budget was found (no proof
                            ** that none exists); the best reached in the report */
 };
 

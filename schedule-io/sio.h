@@ -17,12 +17,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pda_status.h"
+
 /* Status codes: 0 is success. */
 enum {
-    SIO_OK = 0,
-    SIO_EINPUT = 1, /* the input is malformed or breaks a rule */
-    SIO_EIO = 2,    /* a file could not be opened, read or written */
-    SIO_ENOMEM = 3  /* out of memory */
+    SIO_OK = PDA_OK,
+    SIO_EINPUT = PDA_EINPUT, /* the input is malformed or breaks a rule */
+    SIO_EIO = PDA_EIO,       /* a file could not be opened, read or written */
+    SIO_ENOMEM = PDA_ENOMEM  /* out of memory */
 };
 
 /* The first error met. text is ready to print: "file:line:col: message"
@@ -211,7 +213,7 @@ int sio_schedule_verify(const sio_chip *chip, const sio_schedule *s,
 int sio_schedule_write(const sio_schedule *s, const int64_t *start_cyc,
                        const char *out_path, sio_error *err);
 
-/* Static text for a status code. */
+/* Static text for a status code (pda_strerror). */
 const char *sio_strerror(int rc);
 
 /* ---- helpers shared by the writers of every module ------------------- */

@@ -43,16 +43,7 @@ void sio_error_set(sio_error *err, const char *path, int line, int col,
     va_end(ap);
 }
 
-const char *sio_strerror(int rc)
-{
-    switch (rc) {
-    case SIO_OK: return "ok";
-    case SIO_EINPUT: return "bad input";
-    case SIO_EIO: return "input/output error";
-    case SIO_ENOMEM: return "out of memory";
-    default: return "unknown error";
-    }
-}
+const char *sio_strerror(int rc) { return pda_strerror(rc); }
 
 int sio_same_file(const char *a, const char *b)
 {

@@ -1,7 +1,8 @@
 #!/bin/sh
 # tests/run.sh FLAVOUR BUILDDIR ANALYZER TEST... -- runs the cmocka suites,
-# the golden bad-input cases (tests/cases/) and the end-to-end scripts
-# (tests/e2e_*.sh) against one build flavour. Prints a closing line
+# the golden bad-input cases (tests/cases/), the modules' include direction
+# (tests/check_layers.py) and the end-to-end scripts (tests/e2e_*.sh)
+# against one build flavour. Prints a closing line
 # "FLAVOUR: N passed, N failed" (N suites) and exits non-zero on any failure.
 flavour=$1; dir=$2; analyzer=$3; shift 3
 pass=0; fail=0
@@ -19,6 +20,12 @@ if sh tests/cases.sh "$analyzer" >"$dir/cases.log" 2>&1; then
 else
     fail=$((fail + 1)); failed="$failed cases"
     echo "FAIL [$flavour] golden cases:"; grep -v '^ok ' "$dir/cases.log" | tail -n 40
+fi
+if python3 tests/check_layers.py >"$dir/layers.log" 2>&1; then
+    pass=$((pass + 1))
+else
+    fail=$((fail + 1)); failed="$failed layers"
+    echo "FAIL [$flavour] module layers:"; tail -n 20 "$dir/layers.log"
 fi
 for e in tests/e2e_*.sh; do
     [ -f "$e" ] || continue

@@ -756,19 +756,4 @@ int thermal_power_map(const double *rect_mm, double width_mm,
     return THERMAL_OK;
 }
 
-const char *thermal_strerror(int rc)
-{
-    static const char *const msg[] = {
-        [THERMAL_OK] = "ok",
-        [THERMAL_EINVAL] = "invalid argument",
-        [THERMAL_ESTACK] = "non-physical thermal stack (thickness, k, cv, outline, "
-                           "h_top > 0, h_bottom >= 0, each die in exactly one layer)",
-        [THERMAL_ENOMEM] = "out of memory",
-        [THERMAL_EFFTW] = "FFTW could not make a plan",
-        [THERMAL_ERANGE] = "rectangle empty or outside the outline",
-        [THERMAL_ESTEADY] = "plan made without a frame: steady state only",
-    };
-    if (rc < 0 || (size_t)rc >= sizeof msg / sizeof msg[0] || !msg[rc])
-        return "unknown thermal error";
-    return msg[rc];
-}
+const char *thermal_strerror(int rc) { return pda_strerror(rc); }

@@ -24,15 +24,17 @@
 #define PDA_THERMAL_H
 #include <stddef.h>
 
+#include "pda_status.h"
+
 /* Status codes: 0 is success. */
 enum {
-    THERMAL_OK = 0,
-    THERMAL_EINVAL = 1,   /* a NULL pointer, a zero size, a bad frame length */
-    THERMAL_ESTACK = 2,   /* a non-physical stack (see thermal_plan_create) */
-    THERMAL_ENOMEM = 3,   /* out of memory */
-    THERMAL_EFFTW = 4,    /* FFTW could not make a plan */
-    THERMAL_ERANGE = 5,   /* a rectangle outside the outline, or empty */
-    THERMAL_ESTEADY = 6   /* the plan was made without a frame (steady only) */
+    THERMAL_OK = PDA_OK,
+    THERMAL_EINVAL = PDA_EINPUT,    /* a NULL pointer, a zero size, a bad frame length */
+    THERMAL_ESTACK = PDA_ESTACK,    /* a non-physical stack (see thermal_plan_create) */
+    THERMAL_ENOMEM = PDA_ENOMEM,    /* out of memory */
+    THERMAL_EFFTW = PDA_EFFTW,      /* FFTW could not make a plan */
+    THERMAL_ERANGE = PDA_ERANGE,    /* a rectangle outside the outline, or empty */
+    THERMAL_ESTEADY = PDA_ESTEADY   /* the plan was made without a frame (steady only) */
 };
 
 /* One layer, bottom (board side) first. die is -1, or the index of the die

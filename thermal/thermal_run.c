@@ -27,15 +27,7 @@
 
 #define NONE ((size_t)-1)
 
-const char *thermal_run_strerror(int rc)
-{
-    switch (rc) {
-    case THERMAL_RUN_OK: return "ok";
-    case THERMAL_RUN_EINVAL: return "invalid argument";
-    case THERMAL_RUN_ENOMEM: return "out of memory";
-    default: return "unknown thermal_run status";
-    }
-}
+const char *thermal_run_strerror(int rc) { return pda_strerror(rc); }
 
 size_t thermal_run_n_frames(double makespan_ns, double frame_ns)
 {

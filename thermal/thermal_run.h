@@ -24,13 +24,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pda_status.h"
 #include "sio.h"
 
 /* Status codes (0 ok); thermal_run_strerror gives the text. */
 enum {
-    THERMAL_RUN_OK = 0,
-    THERMAL_RUN_EINVAL = 1,  /* a NULL pointer, a zero size, a bad frame */
-    THERMAL_RUN_ENOMEM = 2
+    THERMAL_RUN_OK = PDA_OK,
+    THERMAL_RUN_EINVAL = PDA_EINPUT,  /* a NULL pointer, a zero size, a bad frame */
+    THERMAL_RUN_ENOMEM = PDA_ENOMEM
 };
 const char *thermal_run_strerror(int rc);
 

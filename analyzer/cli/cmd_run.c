@@ -22,6 +22,92 @@ static void progress(void *arg, double done)
     if (pct == 100) fputc('\n', stderr);
 }
 
+/* The run on stdout: summary.json with --json, else a screenful of text. */
+static void print_result(const cmd_opts *o, const sio_chip *c, const sio_schedule *s, const pda_result *res,
+                         json_t *summary)
+{
+    const pda_power *pw = pda_result_power(res);
+    size_t nq;
+    const margin_rail *mr = pda_result_margin(res, &nq);
+    const double peak_w = pw->peak_w, t_peak_w = pw->t_peak_ns, energy_j = pw->energy_j;
+    const double mk_cyc = (double)sio_schedule_makespan_cyc(s), mk_ns = mk_cyc / c->clock_ghz;
+    const size_t nch = s->n_chips;
+    json_t *th = json_object_get(summary, "thermal"), *dies = th ? json_object_get(th, "dies") : NULL;
+    if (o->json) {
+        json_dumpf(summary, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+        fputc('\n', stdout);
+    } else if (!o->quiet) {
+        printf("%s on %s: %zu ops, %zu chip%s, makespan %.0f cycles = %.1f ns\n", o->sched_path, c->name, s->n, nch,
+               nch == 1 ? "" : "s", mk_cyc, mk_ns);
+        printf("power: peak %.1f W (1 bin of %g ns) at %.0f ns, peak over %g ns %.1f W, mean %.1f W, energy %.4g J\n",
+               peak_w, o->bin_ns, t_peak_w, pw->window_ns, pw->peak_window_w,
+               mk_ns > 0 ? energy_j / (mk_ns * 1e-9) : 0.0, energy_j);
+        for (size_t q = 0; q < nq; q++) {
+            const margin_rail *m = &mr[q];
+            const events_rail_stats *st = pda_result_rail_stats(res, m->chip, m->rail);
+            printf("chip %zu rail %s (%.2f V): peak %.1f A, max dI/dt %.2f A/ns, worst droop %.1f mV at %.0f ns "
+                   "(p99 %.1f mV); needs %.1f of %.0f mV guardband",
+                   m->chip, c->rails[m->rail].name, m->vdd_v, st->peak_a, st->max_didt_a_per_ns, m->worst_droop_mv,
+                   m->t_worst_ns, m->p99_mv, m->needed_guardband_mv, m->guardband_mv);
+            if (m->headroom_mv > 0)
+                printf("; lowering Vdd %.1f mV saves %.1f W (%.1f%% of the rail's power, switching part only)\n",
+                       m->headroom_mv, m->saving_w, m->saving_pct);
+            else
+                printf("; BREAKS the guardband by %.1f mV\n", -m->headroom_mv);
+            printf("  events: %zu droop, %zu dI/dt\n", st->droop_events, st->didt_events);
+            for (size_t k = 0; k < m->n_res && k < 3; k++)
+                printf("  resonance %.2f MHz (|Z| %.3f mOhm): schedule current %.2f A at %.2f MHz -> %.2f mV\n",
+                       m->res[k].f_hz * 1e-6, m->res[k].z_ohm * 1e3, m->res[k].i_a, m->res[k].f_i_hz * 1e-6,
+                       m->res[k].droop_mv);
+        }
+        for (size_t k = 0; dies && k < json_array_size(dies); k++) {
+            json_t *d = json_array_get(dies, k);
+            printf("thermal chip %" JSON_INTEGER_FORMAT " die %" JSON_INTEGER_FORMAT
+                   ": max %.1f C at %.0f ns, mean %.1f C\n",
+                   json_integer_value(json_object_get(d, "chip")), json_integer_value(json_object_get(d, "die")),
+                   json_number_value(json_object_get(d, "max_c")), json_number_value(json_object_get(d, "t_max_ns")),
+                   json_number_value(json_object_get(d, "mean_c")));
+        }
+        if (th)
+            printf("hotspots: %" JSON_INTEGER_FORMAT ", stacked: %" JSON_INTEGER_FORMAT "\n",
+                   json_integer_value(json_object_get(th, "hotspots")),
+                   json_integer_value(json_object_get(th, "stacked_hotspots")));
+        size_t ne;
+        const events_event *el = pda_result_events(res, &ne);
+        size_t shown = 0;
+        for (size_t k = 0; k < ne && shown < 5; k++) {
+            const events_event *e = &el[k];
+            if (e->kind != EVENTS_DROOP && shown >= 3) continue;
+            printf("  %s event chip %zu %s: %.0f-%.0f ns, peak %.2f %s at %.0f ns", e->kind ? "dI/dt" : "droop",
+                   e->chip, c->rails[e->rail].name, e->t_start_ns, e->t_end_ns, e->peak,
+                   e->kind ? "A/ns" : "mV", e->t_peak_ns);
+            for (size_t q = 0; q < e->n_causes; q++)
+                printf("%s %s %+.1f A", q ? "," : "; from", c->units[e->causes[q].unit].name, e->causes[q].delta_a);
+            putchar('\n');
+            shown++;
+        }
+    }
+}
+
+/* --strict: a droop past a guardband or a dI/dt past its limit breaks a
+** limit (said on stderr); 1 when one does. */
+static int limits_broken(const sio_chip *c, const pda_result *res)
+{
+    size_t nq;
+    const margin_rail *mr = pda_result_margin(res, &nq);
+    int broken = 0;
+    for (size_t q = 0; q < nq; q++) {
+        const events_rail_stats *st = pda_result_rail_stats(res, mr[q].chip, mr[q].rail);
+        if (!st->droop_events && !st->didt_events) continue;
+        fprintf(stderr, "analyzer: limit broken: chip %zu rail %s: %zu droop events past %.0f mV "
+                        "(worst %.1f mV), %zu dI/dt events past %.3g A/ns\n",
+                mr[q].chip, c->rails[mr[q].rail].name, st->droop_events, mr[q].guardband_mv,
+                mr[q].worst_droop_mv, st->didt_events, c->rails[mr[q].rail].didt_limit_a_per_ns);
+        broken = 1;
+    }
+    return broken;
+}
+
 int cmd_run(const cmd_opts *o)
 {
     if (!o->out && (o->waveforms || o->unit_maps)) {
@@ -85,78 +171,8 @@ int cmd_run(const cmd_opts *o)
         exit_code = rc == PDA_EINPUT ? EXIT_INPUT : EXIT_IO;
         goto fail;
     }
-    const pda_power *pw = pda_result_power(res);
-    size_t nq;
-    const margin_rail *mr = pda_result_margin(res, &nq);
-    const double peak_w = pw->peak_w, t_peak_w = pw->t_peak_ns, energy_j = pw->energy_j;
-    const double mk_cyc = (double)sio_schedule_makespan_cyc(s), mk_ns = mk_cyc / c->clock_ghz;
-    const size_t nch = s->n_chips;
-    if (o->json) {
-        json_dumpf(summary, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
-        fputc('\n', stdout);
-    } else if (!o->quiet) {
-        printf("%s on %s: %zu ops, %zu chip%s, makespan %.0f cycles = %.1f ns\n", o->sched_path, c->name, s->n, nch,
-               nch == 1 ? "" : "s", mk_cyc, mk_ns);
-        printf("power: peak %.1f W (1 bin of %g ns) at %.0f ns, peak over %g ns %.1f W, mean %.1f W, energy %.4g J\n",
-               peak_w, o->bin_ns, t_peak_w, pw->window_ns, pw->peak_window_w,
-               mk_ns > 0 ? energy_j / (mk_ns * 1e-9) : 0.0, energy_j);
-        for (size_t q = 0; q < nq; q++) {
-            const margin_rail *m = &mr[q];
-            const events_rail_stats *st = pda_result_rail_stats(res, m->chip, m->rail);
-            printf("chip %zu rail %s (%.2f V): peak %.1f A, max dI/dt %.2f A/ns, worst droop %.1f mV at %.0f ns "
-                   "(p99 %.1f mV); needs %.1f of %.0f mV guardband",
-                   m->chip, c->rails[m->rail].name, m->vdd_v, st->peak_a, st->max_didt_a_per_ns, m->worst_droop_mv,
-                   m->t_worst_ns, m->p99_mv, m->needed_guardband_mv, m->guardband_mv);
-            if (m->headroom_mv > 0)
-                printf("; lowering Vdd %.1f mV saves %.1f W (%.1f%% of the rail's power, switching part only)\n",
-                       m->headroom_mv, m->saving_w, m->saving_pct);
-            else
-                printf("; BREAKS the guardband by %.1f mV\n", -m->headroom_mv);
-            printf("  events: %zu droop, %zu dI/dt\n", st->droop_events, st->didt_events);
-            for (size_t k = 0; k < m->n_res && k < 3; k++)
-                printf("  resonance %.2f MHz (|Z| %.3f mOhm): schedule current %.2f A at %.2f MHz -> %.2f mV\n",
-                       m->res[k].f_hz * 1e-6, m->res[k].z_ohm * 1e3, m->res[k].i_a, m->res[k].f_i_hz * 1e-6,
-                       m->res[k].droop_mv);
-        }
-        for (size_t k = 0; dies && k < json_array_size(dies); k++) {
-            json_t *d = json_array_get(dies, k);
-            printf("thermal chip %" JSON_INTEGER_FORMAT " die %" JSON_INTEGER_FORMAT
-                   ": max %.1f C at %.0f ns, mean %.1f C\n",
-                   json_integer_value(json_object_get(d, "chip")), json_integer_value(json_object_get(d, "die")),
-                   json_number_value(json_object_get(d, "max_c")), json_number_value(json_object_get(d, "t_max_ns")),
-                   json_number_value(json_object_get(d, "mean_c")));
-        }
-        if (th)
-            printf("hotspots: %" JSON_INTEGER_FORMAT ", stacked: %" JSON_INTEGER_FORMAT "\n",
-                   json_integer_value(json_object_get(th, "hotspots")),
-                   json_integer_value(json_object_get(th, "stacked_hotspots")));
-        size_t ne;
-        const events_event *el = pda_result_events(res, &ne);
-        size_t shown = 0;
-        for (size_t k = 0; k < ne && shown < 5; k++) {
-            const events_event *e = &el[k];
-            if (e->kind != EVENTS_DROOP && shown >= 3) continue;
-            printf("  %s event chip %zu %s: %.0f-%.0f ns, peak %.2f %s at %.0f ns", e->kind ? "dI/dt" : "droop",
-                   e->chip, c->rails[e->rail].name, e->t_start_ns, e->t_end_ns, e->peak,
-                   e->kind ? "A/ns" : "mV", e->t_peak_ns);
-            for (size_t q = 0; q < e->n_causes; q++)
-                printf("%s %s %+.1f A", q ? "," : "; from", c->units[e->causes[q].unit].name, e->causes[q].delta_a);
-            putchar('\n');
-            shown++;
-        }
-    }
-    if (o->strict) {
-        /* --strict: a droop past a guardband or a dI/dt past its limit breaks a limit */
-        for (size_t q = 0; q < nq; q++) {
-            const events_rail_stats *st = pda_result_rail_stats(res, mr[q].chip, mr[q].rail);
-            if (!st->droop_events && !st->didt_events) continue;
-            fprintf(stderr, "analyzer: limit broken: chip %zu rail %s: %zu droop events past %.0f mV "
-                            "(worst %.1f mV), %zu dI/dt events past %.3g A/ns\n",
-                    mr[q].chip, c->rails[mr[q].rail].name, st->droop_events, mr[q].guardband_mv,
-                    mr[q].worst_droop_mv, st->didt_events, c->rails[mr[q].rail].didt_limit_a_per_ns);
-            exit_code = EXIT_LIMIT;
-        }
-    }
+    print_result(o, c, s, res, summary);
+    if (o->strict && limits_broken(c, res)) exit_code = EXIT_LIMIT;
     goto done;
 fail:
     if (err.text[0]) fprintf(stderr, "%s\n", err.text);
