@@ -15,7 +15,7 @@
 **             (thread), ts/dur in microseconds; counter events of each
 **             rail's current when it changes (bins averaged in groups so a
 **             trace holds at most ~200,000 samples per rail).
-** Everything streams (the timeline through current_iter, tile by tile) into
+** Everything streams (the timeline through the walk, tile by tile) into
 ** temporary files that are renamed into place only when all succeeded. */
 #include <errno.h>
 #include <inttypes.h>
@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 
 #include "cmd.h"
+#include "walk.h"
 #include "current.h"
 #include "thermal_hotspot.h"
 #include "thermal_run.h"
@@ -139,10 +140,12 @@ static int export_vcd(const cmd_opts *o, const sio_chip *c, const sio_schedule *
 {
     const size_t nr = c->n_rails, nd = c->n_dies, nch = s->n_chips ? s->n_chips : 1;
     const size_t per = nr + nd, nsig = nch * per;
-    current_iter *it = NULL;
-    if (current_iter_create(c, s, o->bin_ns, o->tile_bins, CURRENT_DIES, &it, err)) return EXIT_IO;
+    walk *it = NULL;
+    walk_opts wo = {.bin_ns = o->bin_ns, .tile_bins = o->tile_bins, .maps = CURRENT_DIES};
+    int wrc = walk_open(c, s, &wo, &it, err);
+    if (wrc) return cmd_exit_for(wrc);
     double *last = malloc(nsig * sizeof *last);
-    if (!last) { current_iter_destroy(it); sio_error_set(err, NULL, 0, 0, "analyzer: out of memory"); return EXIT_IO; }
+    if (!last) { walk_close(it); sio_error_set(err, NULL, 0, 0, "analyzer: out of memory"); return EXIT_IO; }
     fprintf(f, "$version pda analyzer export $end\n$comment %s on %s; currents in amperes, bins of %g ns $end\n"
                "$timescale 1ps $end\n", s->path, c->name, o->bin_ns);
     char id[8];
@@ -157,8 +160,9 @@ static int export_vcd(const cmd_opts *o, const sio_chip *c, const sio_schedule *
     }
     fprintf(f, "$enddefinitions $end\n");
     current_tile t;
+    const double *no_droop;
     int first = 1, got;
-    while ((got = current_next(it, &t)) == 1) {
+    while ((got = walk_next(it, &t, &no_droop)) == 1) {
         for (size_t k = 0; k < t.nb; k++) {
             int stamped = 0;
             for (size_t ch = 0; ch < nch; ch++)
@@ -181,18 +185,18 @@ static int export_vcd(const cmd_opts *o, const sio_chip *c, const sio_schedule *
         }
     }
     if (got < 0) {
-        free(last); current_iter_destroy(it);
+        free(last); walk_close(it);
         sio_error_set(err, NULL, 0, 0, "analyzer: out of memory");
         return EXIT_IO;
     }
     /* after the makespan the chips draw nothing */
-    fprintf(f, "#%" PRId64 "\n", (int64_t)llround((double)current_n_bins(it) * o->bin_ns * 1e3));
+    fprintf(f, "#%" PRId64 "\n", (int64_t)llround((double)walk_n_bins(it) * o->bin_ns * 1e3));
     for (size_t g = 0; g < nsig; g++) {
         vcd_id(g, id);
         fprintf(f, "r0 %s\n", id);
     }
     free(last);
-    current_iter_destroy(it);
+    walk_close(it);
     return EXIT_OK;
 }
 
@@ -233,20 +237,23 @@ static int export_perfetto(const cmd_opts *o, const sio_chip *c, const sio_sched
         fprintf(f, ",\"activity\":%.6g}}", s->activity[i]);
     }
     /* rail currents */
-    current_iter *it = NULL;
-    if (current_iter_create(c, s, o->bin_ns, o->tile_bins, 0, &it, err)) return EXIT_IO;
-    size_t nb = current_n_bins(it), group = nb > 200000 ? (nb + 199999) / 200000 : 1;
+    walk *it = NULL;
+    walk_opts wo = {.bin_ns = o->bin_ns, .tile_bins = o->tile_bins};
+    int wrc = walk_open(c, s, &wo, &it, err);
+    if (wrc) return cmd_exit_for(wrc);
+    size_t nb = walk_n_bins(it), group = nb > 200000 ? (nb + 199999) / 200000 : 1;
     double *acc = calloc(nch * nr, sizeof *acc), *last = malloc(nch * nr * sizeof *last);
     if (!acc || !last) {
-        free(acc); free(last); current_iter_destroy(it);
+        free(acc); free(last); walk_close(it);
         sio_error_set(err, NULL, 0, 0, "analyzer: out of memory");
         return EXIT_IO;
     }
     for (size_t q = 0; q < nch * nr; q++) last[q] = NAN;
     current_tile t;
+    const double *no_droop;
     size_t in_group = 0, g0 = 0;
     int got;
-    while ((got = current_next(it, &t)) == 1) {
+    while ((got = walk_next(it, &t, &no_droop)) == 1) {
         for (size_t k = 0; k < t.nb; k++) {
             if (in_group == 0) g0 = t.b0 + k;
             for (size_t q = 0; q < nch * nr; q++) acc[q] += t.rail_a[q * t.stride + k];
@@ -263,7 +270,7 @@ static int export_perfetto(const cmd_opts *o, const sio_chip *c, const sio_sched
         }
     }
     if (got < 0) {
-        free(acc); free(last); current_iter_destroy(it);
+        free(acc); free(last); walk_close(it);
         sio_error_set(err, NULL, 0, 0, "analyzer: out of memory");
         return EXIT_IO;
     }
@@ -272,7 +279,7 @@ static int export_perfetto(const cmd_opts *o, const sio_chip *c, const sio_sched
                 c->rails[q % nr].name, q / nr, (double)nb * o->bin_ns * 1e-3);
     fprintf(f, "\n]}\n");
     free(acc); free(last);
-    current_iter_destroy(it);
+    walk_close(it);
     return EXIT_OK;
 }
 
