@@ -51,7 +51,8 @@ typedef struct pda_run_opts {
     int unit_maps;             /* 1: keep each unit's current per bin (units.npy) */
     const char *spool_dir;     /* where kept waveforms wait; NULL: $TMPDIR, else /tmp */
     size_t events_cap;         /* events kept with their causes, default 10000 */
-    size_t tile_bins;          /* 0 (default): the walk's own choice; any value gives the same numbers */
+    size_t tile_bins;          /* 0 (default): the walk's own choice; any value gives the same numbers to
+                               ** round-off (~1e-13 relative: the PDN's blocks fall elsewhere) */
     size_t split_min_ops;      /* tuning (0: defaults): see current_iter_opts */
     size_t events_index_two_min;   /* tuning (0: default): see events_set_index_two_min */
     /* called after each tile with the fraction of the timeline done */
@@ -64,7 +65,10 @@ void pda_run_opts_default(pda_run_opts *o);
 typedef struct pda_result pda_result;
 
 /* Runs the whole analysis. Returns PDA_OK and sets *out, or an error code
-** with *err set and *out = NULL. */
+** with *err set and *out = NULL. Options out of range are PDA_EINPUT with
+** the field named: bin_ns in [0.001, 1e6], window_ns in (0, 1e15],
+** safety_mv >= 0, grid 0 (the chip's) or 2..4096 each, frame_ns >= 0,
+** events_cap >= 1 (each finite). */
 int pda_run(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o, pda_result **out, sio_error *err);
 
 /* Writes the files of `analyzer run -o dir` (docs/outputs.md): made whole

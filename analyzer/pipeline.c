@@ -217,10 +217,28 @@ io:
     return PDA_EIO;
 }
 
+/* The options' ranges (pda.h); PDA_EINPUT naming the field. */
+static int check_opts(const pda_run_opts *o, sio_error *err)
+{
+    const char *bad = !(o->bin_ns >= 1e-3 && o->bin_ns <= 1e6)        ? "bin_ns must be in [0.001, 1e6] ns"
+                      : !(o->window_ns > 0 && o->window_ns <= 1e15)   ? "window_ns must be in (0, 1e15] ns"
+                      : !(o->safety_mv >= 0 && isfinite(o->safety_mv)) ? "safety_mv must be finite and >= 0"
+                      : (o->grid[0] || o->grid[1]) && !(o->grid[0] >= 2 && o->grid[0] <= 4096 && o->grid[1] >= 2 &&
+                                                        o->grid[1] <= 4096)
+                          ? "grid must be {0, 0} (the chip's) or 2..4096 cells each way"
+                      : o->frame_ns < 0   ? "frame_ns must be >= 0 (0: the chip's)"
+                      : o->events_cap < 1 ? "events_cap must be >= 1"
+                                          : NULL;
+    if (!bad) return PDA_OK;
+    sio_error_set(err, NULL, 0, 0, "pda_run: %s", bad);
+    return PDA_EINPUT;
+}
+
 int pda_run(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o, pda_result **out, sio_error *err)
 {
     *out = NULL;
     err->text[0] = 0;
+    if (check_opts(o, err)) return PDA_EINPUT;
     pda_result *r = calloc(1, sizeof *r);
     if (!r) goto oom;
     r->c = c;
@@ -241,7 +259,7 @@ int pda_run(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o, pda
     if ((rc = walk_open(c, s, &wo, &w, err))) goto fail;
     const double *idle = walk_idle_a(w);
     for (size_t rl = 0; rl < nr; rl++) attr[rl] = attr_window(&c->rails[rl], bin_ns);
-    if (events_create(c, nch, bin_ns, o->events_cap ? o->events_cap : 1, attr, idle, &r->ev)) goto oom_w;
+    if (events_create(c, nch, bin_ns, o->events_cap, attr, idle, &r->ev)) goto oom_w;
     if (o->events_index_two_min) events_set_index_two_min(r->ev, o->events_index_two_min);
     if (margin_spectrum_create(nch, nr, bin_ns, &r->sp)) goto oom_w;
     r->tb = walk_tile_bins(w);

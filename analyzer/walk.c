@@ -141,7 +141,7 @@ int walk_open(const sio_chip *c, const sio_schedule *s, const walk_opts *o, walk
                 /* the PDN module knows the rail, not the file it came from */
                 char why[sizeof err->text];
                 snprintf(why, sizeof why, "%s", err->text);
-                sio_error_set(err, c->path, 0, 0, "rail '%s' at --bin-ns %g: %s", c->rails[r].name, o->bin_ns, why);
+                sio_error_set(err, c->path, 0, 0, "rail '%s' at bins of %g ns: %s", c->rails[r].name, o->bin_ns, why);
                 walk_close(w);
                 return rc == PDN_EINPUT ? WALK_EPDN : SIO_ENOMEM;
             }
