@@ -26,6 +26,7 @@
 #include "margin.h"
 #include "pdn.h"
 #include "report.h"
+#include "sio_int.h"
 
 #define EVENTS_CAP 10000
 #define SUB_BINS 4096   /* bins per pass of the per-bin statistics (L1/L2-sized) */

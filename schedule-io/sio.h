@@ -224,26 +224,6 @@ void sio_error_set(sio_error *err, const char *path, int line, int col,
 #endif
     ;
 
-/* realloc for big flat arrays: past 8 MiB the pages are backed at once
-** rather than faulted in one by one as they are first written. The memory
-** is whatever realloc leaves there. */
-void *sio_big(void *p, size_t bytes);
-/* Two jobs at once: fb(b) on a thread of its own while fa(a) runs on the
-** caller's, returning when both are done. With two = 0, or when no thread
-** can be started, fa(a) and then fb(b) run on the caller's thread. Results
-** travel in a and b; the return values of fa and fb are not kept. */
-void sio_both(int two, void *(*fa)(void *), void *a, void *(*fb)(void *), void *b);
-/* sio_big's two halves: realloc (not backed yet),
-** and backing the whole pages inside [p, p + bytes) now. Writers of
-** different parts of one array may each back their own part. */
-void *sio_reserve(void *p, size_t bytes);
-void sio_populate(void *p, size_t bytes);
-/* Copies bytes from src to dst in pieces, backing dst's pages and giving
-** src's whole pages back to the system as it goes, so that moving a big
-** array costs the memory of a piece, not of a second array. src holds
-** garbage afterwards (free it). */
-void sio_copy_release(void *dst, void *src, size_t bytes);
-
 /* 1 when both paths name the same existing file (device and inode). */
 int sio_same_file(const char *a, const char *b);
 

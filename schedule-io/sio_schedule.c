@@ -27,6 +27,7 @@
 ** ids); 10^7 instructions fit in under a gigabyte. */
 #define _DEFAULT_SOURCE 1   /* pread(), madvise() */
 #include "sio.h"
+#include "sio_int.h"
 
 #include <csv.h>
 #include <errno.h>

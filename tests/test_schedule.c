@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "sio.h"
+#include "sio_int.h"
 
 static char *classes[] = {"A", "B"};
 static sio_unit units[] = {
