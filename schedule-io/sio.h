@@ -169,23 +169,36 @@ typedef struct sio_schedule {
     int split;               /* 1 when it was read in two halves at once */
 } sio_schedule;
 
+/* The loader's tuning knobs, passed to each call that takes them (NULL
+** there means the defaults; sio_load_opts_default fills them in). */
+typedef struct sio_load_opts {
+    /* A regular file of at least split_min_bytes (default 48 MiB) is read
+    ** in two halves at once on two threads; the result, and any error, are
+    ** exactly those of reading it whole. 0 splits every file of 64 bytes
+    ** and up (tests do), SIZE_MAX none. */
+    size_t split_min_bytes;
+    /* The reach of the 32-bit offsets: at most max_id_bytes bytes of ids
+    ** (each with its NUL; default 2^32 - 1) and max_deps deps (default
+    ** 2^32 - 2); past either the load fails at the record that passes it.
+    ** Tests lower them; a value above the default counts as the default. */
+    size_t max_id_bytes, max_deps;
+    /* From verify_two_min instructions on (default 2^20) the deps and the
+    ** units are checked at once on two threads, with the same result (the
+    ** last step of a load, and sio_schedule_verify_opts). 0 always, SIZE_MAX
+    ** never. */
+    size_t verify_two_min;
+} sio_load_opts;
+void sio_load_opts_default(sio_load_opts *o);
+
 /* Streams a schedule from path against chip. Validates every rule of the
 ** format (see docs/formats.md); an empty file is an error, a header alone a
 ** valid empty schedule. Returns SIO_OK and sets *out, or an error code,
-** fills *err and sets *out = NULL.
-**
-** A regular file of at least sio_split_min_bytes (default 48 MiB) is read in
-** two halves at once on two threads; the result, and any error, are exactly
-** those of reading it whole. Lowering it (tests do, to 0) splits small
-** files too. */
-extern size_t sio_split_min_bytes;
+** fills *err and sets *out = NULL. opts NULL means the defaults. */
+int sio_schedule_load_opts(const sio_chip *chip, const char *path, const sio_load_opts *opts,
+                           sio_schedule **out, sio_error *err);
+/* sio_schedule_load_opts with the default knobs. */
 int sio_schedule_load(const sio_chip *chip, const char *path, sio_schedule **out,
                       sio_error *err);
-/* The reach of the 32-bit offsets: at most sio_max_id_bytes bytes of ids
-** (each with its NUL; default 2^32 - 1) and sio_max_deps deps (default
-** 2^32 - 2); past either the load fails at the record that passes it.
-** Tests lower them; a value above the default counts as the default. */
-extern size_t sio_max_id_bytes, sio_max_deps;
 void sio_schedule_free(sio_schedule *s);   /* NULL is a no-op */
 
 /* The id of instruction i. */
@@ -197,10 +210,11 @@ int64_t sio_schedule_makespan_cyc(const sio_schedule *s);
 ** unit for the given starts (start_cyc may be s->start_cyc or a re-timed
 ** copy). Returns SIO_OK, or SIO_EINPUT with the first broken rule in *err
 ** (positioned at the offending record): a broken dep before a busy unit.
-** From sio_verify_two_min instructions on (default 2^20; tests lower it)
-** the deps and the units are checked at once on two threads, with the same
-** result. */
-extern size_t sio_verify_two_min;
+** Big schedules are checked on two threads (opts->verify_two_min), with
+** the same result; opts NULL means the defaults. */
+int sio_schedule_verify_opts(const sio_chip *chip, const sio_schedule *s, const int64_t *start_cyc,
+                             const sio_load_opts *opts, sio_error *err);
+/* sio_schedule_verify_opts with the default knobs. */
 int sio_schedule_verify(const sio_chip *chip, const sio_schedule *s,
                         const int64_t *start_cyc, sio_error *err);
 

@@ -47,10 +47,22 @@
 #define MAX_CHIPS 65536u
 #define MAX_FIELD ((size_t)16 << 20)   /* longest field libcsv may buffer */
 
-/* The limits of the 32-bit offsets, as set (tests lower them) but never
-** past what the offsets can reach. */
-static size_t max_id_bytes(void) { return sio_max_id_bytes < UINT32_MAX ? sio_max_id_bytes : UINT32_MAX; }
-static size_t max_deps(void) { return sio_max_deps < UINT32_MAX - 1 ? sio_max_deps : UINT32_MAX - 1; }
+void sio_load_opts_default(sio_load_opts *o)
+{
+    o->split_min_bytes = (size_t)48 << 20;
+    o->max_id_bytes = UINT32_MAX;
+    o->max_deps = UINT32_MAX - 1;
+    o->verify_two_min = (size_t)1 << 20;
+}
+
+/* opts, or the defaults when it is NULL. */
+static sio_load_opts opts_or_default(const sio_load_opts *opts)
+{
+    sio_load_opts o;
+    if (opts) o = *opts;
+    else sio_load_opts_default(&o);
+    return o;
+}
 
 /* libcsv's buffer grows through this: past MAX_FIELD it fails, and the
 ** parse stops with CSV_ENOMEM instead of eating the machine's memory. */
@@ -189,6 +201,7 @@ typedef struct dep_raw {   /* a dep as read, before its id is resolved */
 
 typedef struct ld {
     const sio_chip *chip;
+    sio_load_opts opt;
     sio_schedule *s;
     const char *path;
     sio_error *err;
@@ -251,6 +264,11 @@ typedef struct ld {
 } ld;
 
 #define SPLIT_ABANDONED (-100)
+
+/* The limits of the 32-bit offsets, as set (tests lower them) but never
+** past what the offsets can reach. */
+static size_t max_id_bytes(const ld *L) { return L->opt.max_id_bytes < UINT32_MAX ? L->opt.max_id_bytes : UINT32_MAX; }
+static size_t max_deps(const ld *L) { return L->opt.max_deps < UINT32_MAX - 1 ? L->opt.max_deps : UINT32_MAX - 1; }
 
 /* ---- positions --------------------------------------------------------- */
 
@@ -689,8 +707,8 @@ static void parse_deps(ld *L, const char *t, size_t n, size_t k)
             fail(L, L->rec_line, k, a, "dep has no id before '%c'", t[a]);
             return;
         }
-        if (L->n_dr >= max_deps()) {
-            fail(L, L->rec_line, k, a, "more than %zu deps in one schedule", max_deps());
+        if (L->n_dr >= max_deps(L)) {
+            fail(L, L->rec_line, k, a, "more than %zu deps in one schedule", max_deps(L));
             return;
         }
         if (L->n_dr == L->dr_cap && grow_deps(L, 0)) return;
@@ -742,7 +760,7 @@ static void data_field(ld *L, const char *t, size_t n, size_t k)
         s->chip[r] = 0;
         s->activity[r] = 1.0;
         s->line[r] = L->rec_line;
-        s->dep_off[r] = (uint32_t)L->n_dr;   /* at most max_deps() (parse_deps) */
+        s->dep_off[r] = (uint32_t)L->n_dr;   /* at most max_deps(L) (parse_deps) */
         L->n_rec_dr = 0;
         L->has_unit = 0;
         L->op_len = 0;
@@ -764,8 +782,8 @@ static void data_field(ld *L, const char *t, size_t n, size_t k)
     size_t w = 0;
     switch (kind) {
     case K_ID:
-        if (L->pool_len + n + 1 > max_id_bytes()) {
-            fail(L, L->rec_line, k, 0, "more than %zu bytes of ids in one schedule", max_id_bytes());
+        if (L->pool_len + n + 1 > max_id_bytes(L)) {
+            fail(L, L->rec_line, k, 0, "more than %zu bytes of ids in one schedule", max_id_bytes(L));
             return;
         }
         s->id_off[r] = (uint32_t)L->pool_len;
@@ -1331,8 +1349,6 @@ static int verify_units(const sio_chip *chip, const sio_schedule *s, const int64
     return rc;
 }
 
-size_t sio_verify_two_min = (size_t)1 << 20;
-
 typedef struct verify_job {
     const sio_chip *chip;
     const sio_schedule *s;
@@ -1357,9 +1373,10 @@ static void *units_job_run(void *arg)
 
 /* A broken dep wins over a busy unit, wherever each is; a big schedule has
 ** its two checks made at once. */
-int sio_schedule_verify(const sio_chip *chip, const sio_schedule *s, const int64_t *st, sio_error *err)
+int sio_schedule_verify_opts(const sio_chip *chip, const sio_schedule *s, const int64_t *st,
+                             const sio_load_opts *opts, sio_error *err)
 {
-    if (s->n < sio_verify_two_min) {
+    if (s->n < opts_or_default(opts).verify_two_min) {
         int rc = verify_deps(s, st, err);
         return rc ? rc : verify_units(chip, s, st, err);
     }
@@ -1368,6 +1385,11 @@ int sio_schedule_verify(const sio_chip *chip, const sio_schedule *s, const int64
     const verify_job *w = d.rc ? &d : &u;
     if (w->rc) *err = w->err;
     return w->rc;
+}
+
+int sio_schedule_verify(const sio_chip *chip, const sio_schedule *s, const int64_t *st, sio_error *err)
+{
+    return sio_schedule_verify_opts(chip, s, st, NULL, err);
 }
 
 /* ---- the public entry points ------------------------------------------ */
@@ -1536,10 +1558,6 @@ static double rows_in(const ld *L, uintmax_t size, uintmax_t head)
     uint32_t nl = L->at_line_start ? L->line : L->line - 1;
     return nl <= 16 || head >= size ? 0 : (double)size / (double)head * (double)nl * 1.02 + 1024;
 }
-
-size_t sio_split_min_bytes = (size_t)48 << 20;
-size_t sio_max_id_bytes = UINT32_MAX;
-size_t sio_max_deps = UINT32_MAX - 1;
 
 /* ---- split loads ---------------------------------------------------------
 ** A big file is read in two halves at once, one per thread: the second half
@@ -1748,6 +1766,7 @@ static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t siz
     s2->id_pool = s->id_pool + pool1;   /* not the second's to free or grow */
     L2->lazy = 1;
     L2->chip = L->chip;
+    L2->opt = L->opt;
     L2->s = s2;
     L2->path = L->path;
     L2->err = L->err;
@@ -1797,14 +1816,14 @@ static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t siz
     ** allocation failing here still gives up the split: one thread may fit) */
     L->cap = cap;
     size_t nd1 = L->n_dr;
-    if (nd1 + L2->n_dr > max_deps()) goto out;   /* one thread reads it again, to the record past the limit */
+    if (nd1 + L2->n_dr > max_deps(L)) goto out;   /* one thread reads it again, to the record past the limit */
     /* the second half's ids stay where they were written, unless their
     ** offsets (32 bits) would not fit: then they move down to just after
     ** the first half's (a file of over 4 GiB) */
     size_t base = pool1;
-    if (pool1 + L2->pool_len > max_id_bytes()) {
+    if (pool1 + L2->pool_len > max_id_bytes(L)) {
         base = L->pool_len;
-        if (base + L2->pool_len > max_id_bytes()) goto out;   /* one thread reads it again, to the id past the limit */
+        if (base + L2->pool_len > max_id_bytes(L)) goto out;   /* one thread reads it again, to the id past the limit */
         memmove(s->id_pool + base, s->id_pool + pool1, L2->pool_len);
     }
     if (nd1 + L2->n_dr > L->dr_cap && grow_deps(L, nd1 + L2->n_dr)) goto out;
@@ -1866,12 +1885,14 @@ out:
 }
 
 /* Loads path; may_split lets a big file be read in two halves at once. */
-static int load(const sio_chip *chip, const char *path, sio_schedule **out, sio_error *err, int may_split)
+static int load(const sio_chip *chip, const char *path, const sio_load_opts *opts, sio_schedule **out,
+                sio_error *err, int may_split)
 {
     *out = NULL;
     ld L;
     memset(&L, 0, sizeof L);
     L.chip = chip;
+    L.opt = opts_or_default(opts);
     L.path = path;
     L.err = err;
     L.in_header = 1;
@@ -1912,7 +1933,7 @@ static int load(const sio_chip *chip, const char *path, sio_schedule **out, sio_
     csv_set_realloc_func(&p, field_realloc);
     /* the head, from which everything is sized; then the rest, in two
     ** halves at once when the file is big */
-    int split = may_split && seekable && (uintmax_t)size >= sio_split_min_bytes && size >= 64;
+    int split = may_split && seekable && (uintmax_t)size >= L.opt.split_min_bytes && size >= 64;
     off_t head = !seekable ? 0 : split && size / 4 < (off_t)CHUNK ? size / 4 : size < (off_t)CHUNK ? size : (off_t)CHUNK;
     if (seekable) feed(&L, &p, fd, 1, 0, head, buf);
     int rest = 1;
@@ -1945,7 +1966,7 @@ static int load(const sio_chip *chip, const char *path, sio_schedule **out, sio_
     }
     if (!L.rc) check_cycles(&L);
     if (!L.rc) {
-        int rc = sio_schedule_verify(chip, s, s->start_cyc, err);
+        int rc = sio_schedule_verify_opts(chip, s, s->start_cyc, &L.opt, err);
         if (rc) L.rc = rc;
     }
 out:
@@ -1968,13 +1989,19 @@ out:
     return SIO_OK;
 }
 
-int sio_schedule_load(const sio_chip *chip, const char *path, sio_schedule **out, sio_error *err)
+int sio_schedule_load_opts(const sio_chip *chip, const char *path, const sio_load_opts *opts,
+                           sio_schedule **out, sio_error *err)
 {
     sio_error scratch;
     if (!err) err = &scratch;
-    int rc = load(chip, path, out, err, 1);
-    if (rc == SPLIT_ABANDONED) rc = load(chip, path, out, err, 0);
+    int rc = load(chip, path, opts, out, err, 1);
+    if (rc == SPLIT_ABANDONED) rc = load(chip, path, opts, out, err, 0);
     return rc;
+}
+
+int sio_schedule_load(const sio_chip *chip, const char *path, sio_schedule **out, sio_error *err)
+{
+    return sio_schedule_load_opts(chip, path, NULL, out, err);
 }
 
 void sio_schedule_free(sio_schedule *s)

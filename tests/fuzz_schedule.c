@@ -29,10 +29,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
     sio_error ew;
     /* read in two halves at once (forced even for tiny inputs) and whole:
     ** the two must agree on everything */
-    sio_split_min_bytes = 0;
-    int rc = sio_schedule_load(chip, in, &s, &e);
-    sio_split_min_bytes = (size_t)-1;
-    int rcw = sio_schedule_load(chip, in, &w, &ew);
+    sio_load_opts o;
+    sio_load_opts_default(&o);
+    o.split_min_bytes = 0;
+    int rc = sio_schedule_load_opts(chip, in, &o, &s, &e);
+    o.split_min_bytes = (size_t)-1;
+    int rcw = sio_schedule_load_opts(chip, in, &o, &w, &ew);
     if (rc != rcw || (rc && strcmp(e.text, ew.text) != 0)) abort();
     if (rc != SIO_OK) {
         if (strncmp(e.text, in, strlen(in)) != 0 || e.line < 1) abort();   /* positioned */

@@ -209,17 +209,17 @@ static void test_verify_two(void **st)
     /* 0: valid; 1: U0 busy (b at 3); 2: that and d before c ends; 3: e breaks a+2 only */
     const int64_t starts[4][5] = {{0, 4, 0, 9, 2}, {0, 3, 0, 9, 2}, {0, 3, 0, 8, 2}, {0, 4, 0, 9, 1}};
     const char *want[4] = {NULL, "unit 'U0' on chip 0 is busy", "start 8 breaks dep on 'c'", "start 1 breaks dep 'a+2'"};
-    size_t keep = sio_verify_two_min;
+    sio_load_opts o;
+    sio_load_opts_default(&o);
     for (int two = 0; two < 2; two++) {
-        sio_verify_two_min = two ? 0 : SIZE_MAX;
+        o.verify_two_min = two ? 0 : SIZE_MAX;
         for (int k = 0; k < 4; k++) {
             sio_error err;
-            int rc = sio_schedule_verify(&chip, s, starts[k], &err);
+            int rc = sio_schedule_verify_opts(&chip, s, starts[k], &o, &err);
             assert_int_equal(rc, want[k] ? SIO_EINPUT : SIO_OK);
             if (want[k] && !strstr(err.text, want[k])) fail_msg("two %d case %d: '%s'", two, k, err.text);
         }
     }
-    sio_verify_two_min = keep;
     sio_schedule_free(s);
 }
 
@@ -374,13 +374,21 @@ static char *split_text(enum split_case c, size_t n)
     return b.p;
 }
 
+/* Loads path with the knobs of base (NULL: the defaults) but the split
+** threshold min_bytes: 0 splits every file, SIZE_MAX none. */
+static int load_opts(const char *path, const sio_load_opts *base, size_t min_bytes, sio_schedule **s,
+                     sio_error *err)
+{
+    sio_load_opts o;
+    if (base) o = *base;
+    else sio_load_opts_default(&o);
+    o.split_min_bytes = min_bytes;
+    return sio_schedule_load_opts(&chip, path, &o, s, err);
+}
+
 static int load_with(const char *path, size_t min_bytes, sio_schedule **s, sio_error *err)
 {
-    size_t keep = sio_split_min_bytes;
-    sio_split_min_bytes = min_bytes;
-    int rc = sio_schedule_load(&chip, path, s, err);
-    sio_split_min_bytes = keep;
-    return rc;
+    return load_opts(path, NULL, min_bytes, s, err);
 }
 
 static void assert_same_schedule(const sio_schedule *a, const sio_schedule *b)
@@ -478,7 +486,7 @@ static void test_split_loads(void **st)
     free(text);
 }
 
-/* The reach of the 32-bit offsets (sio_max_id_bytes, sio_max_deps),
+/* The reach of the 32-bit offsets (max_id_bytes, max_deps of sio_load_opts),
 ** lowered: a schedule right at a limit loads, whole and split, the same
 ** (the split's second half of ids moved down to fit); one byte or dep
 ** fewer and both give the one error, at the record that passes it. A
@@ -496,11 +504,12 @@ static void test_offset_limits(void **st)
     for (size_t i = 0; i < a->n; i++)
         if (a->dep_off[i + 1] > a->dep_off[i]) last_dep_row = i;
     for (int limit = 0; limit < 2; limit++) {
-        size_t *knob = limit ? &sio_max_deps : &sio_max_id_bytes, keep = *knob;
+        sio_load_opts o;
+        sio_load_opts_default(&o);
+        size_t *knob = limit ? &o.max_deps : &o.max_id_bytes;
         *knob = limit ? a->n_deps : id_bytes;
         sio_schedule *w = NULL;
-        int rs = load_with(p, 0, &b, &eb), rw = load_with(p, SIZE_MAX, &w, &ea);
-        *knob = keep;
+        int rs = load_opts(p, &o, 0, &b, &eb), rw = load_opts(p, &o, SIZE_MAX, &w, &ea);
         assert_int_equal(rs, SIO_OK);
         assert_int_equal(rw, SIO_OK);
         assert_int_equal(b->split, 1);
@@ -509,8 +518,7 @@ static void test_offset_limits(void **st)
         sio_schedule_free(b);
         sio_schedule_free(w);
         *knob = (limit ? a->n_deps : id_bytes) - 1;
-        int ra = load_with(p, SIZE_MAX, &b, &ea), rb = load_with(p, 0, &b, &eb);
-        *knob = keep;   /* before any assertion can leave the test */
+        int ra = load_opts(p, &o, SIZE_MAX, &b, &ea), rb = load_opts(p, &o, 0, &b, &eb);
         assert_int_equal(ra, SIO_EINPUT);
         assert_int_equal(rb, SIO_EINPUT);
         assert_string_equal(ea.text, eb.text);
@@ -521,8 +529,7 @@ static void test_offset_limits(void **st)
         if (!limit) assert_int_equal(ea.col, 1);
         /* past what 32 bits reach, a limit counts as the default */
         *knob = SIZE_MAX;
-        rs = load_with(p, 0, &b, &eb);
-        *knob = keep;
+        rs = load_opts(p, &o, 0, &b, &eb);
         assert_int_equal(rs, SIO_OK);
         assert_same_schedule(a, b);
         sio_schedule_free(b);
