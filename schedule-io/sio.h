@@ -135,6 +135,12 @@ enum sio_dep_kind {
     SIO_DEP_EXACT = 2   /* `ID=N`: start == start(ID) + N */
 };
 
+/* Where a schedule came from (sio_schedule.source). */
+enum sio_source {
+    SIO_SOURCE_FILE = 0,    /* sio_schedule_load: path is the file */
+    SIO_SOURCE_BUFFER = 1   /* sio_schedule_from_buffer: path is the name given, text a copy */
+};
+
 /* A schedule: n instructions in file order. All arrays have n entries
 ** except dep_off (n + 1) and the dep_* arrays (n_deps). Deps of instruction
 ** i are dep_off[i] .. dep_off[i+1]-1; dep_src is the index of the
@@ -143,7 +149,7 @@ enum sio_dep_kind {
 ** memory of a big run): fewer than 2^32 - 1 instructions and deps, 2^32 - 1
 ** bytes of ids, chips 0 .. 65535. */
 typedef struct sio_schedule {
-    char *path;
+    char *path;              /* the file, or the name the caller gave (enum sio_source) */
     size_t n;
     size_t n_chips;          /* max chip index + 1 (1 when the column is absent) */
     uint32_t *unit;          /* index into chip->units */
@@ -167,6 +173,12 @@ typedef struct sio_schedule {
     size_t n_cols;
     int col_id, col_unit, col_op, col_start, col_cycles, col_chip, col_activity, col_deps;
     int split;               /* 1 when it was read in two halves at once */
+    int source;              /* enum sio_source */
+    /* a buffer's text as given (text_len bytes, not NUL-terminated): the
+    ** schedule's own copy, which sio_schedule_write copies from and the
+    ** errors of sio_schedule_verify find their columns in; NULL for a file */
+    char *text;
+    size_t text_len;
 } sio_schedule;
 
 /* The loader's tuning knobs, passed to each call that takes them (NULL
@@ -199,6 +211,15 @@ int sio_schedule_load_opts(const sio_chip *chip, const char *path, const sio_loa
 /* sio_schedule_load_opts with the default knobs. */
 int sio_schedule_load(const sio_chip *chip, const char *path, sio_schedule **out,
                       sio_error *err);
+/* Reads a schedule from the len bytes at text, as sio_schedule_load_opts
+** reads a file holding them: the same rules, checks and messages, and a big
+** text (split_min_bytes) is read in two halves at once too. Errors read
+** "name:line:col: message"; name is what the caller calls the text (NULL:
+** "<buffer>") and becomes the schedule's path. The schedule keeps its own
+** copy of the text (s->text, len more bytes), so the caller's may go once
+** this returns; the copy is what sio_schedule_write copies from. */
+int sio_schedule_from_buffer(const sio_chip *chip, const char *name, const char *text, size_t len,
+                             const sio_load_opts *opts, sio_schedule **out, sio_error *err);
 void sio_schedule_free(sio_schedule *s);   /* NULL is a no-op */
 
 /* The id of instruction i. */
@@ -218,10 +239,11 @@ int sio_schedule_verify_opts(const sio_chip *chip, const sio_schedule *s, const 
 int sio_schedule_verify(const sio_chip *chip, const sio_schedule *s,
                         const int64_t *start_cyc, sio_error *err);
 
-/* Writes the schedule back to out_path byte for byte as it was read, except
-** that each record's `start` field is replaced by start_cyc[i] where it
-** differs. Written whole or not at all (temporary file, then rename); refuses
-** to overwrite the schedule's own file. */
+/* Writes the schedule back to out_path byte for byte as it was read (from
+** its file, or from the copy of a buffer's text), except that each record's
+** `start` field is replaced by start_cyc[i] where it differs. Written whole
+** or not at all (temporary file, then rename); refuses to overwrite the
+** schedule's own file. */
 int sio_schedule_write(const sio_schedule *s, const int64_t *start_cyc,
                        const char *out_path, sio_error *err);
 

@@ -12,15 +12,21 @@
 ** whole numbers rising down the file, as compilers number instructions, are
 ** unique without that pass (ids_rising).
 **
+** A schedule in memory (sio_schedule_from_buffer) takes the same path: its
+** text, copied into the schedule, is handed to the same reader in the same
+** 1 MiB pieces as a file's (read_piece), so the rules, the lines and the
+** messages are the file's.
+**
 ** A big file is read in two halves at once on two threads (load_split); the
 ** result and any error are those of the one-thread read, to which it falls
 ** back whenever the halves do not meet cleanly.
 **
 ** Positions: libcsv reports fields, not byte offsets. The line of a record is
 ** tracked as it is read; the column of a field is found only on the error
-** path, by reading that record again and feeding it to libcsv byte by byte
-** (field_spans). The writer uses the same spans to replace the `start` field
-** of a record and copies every other byte as it came in.
+** path, by reading that record again (from the file, or from the copy of a
+** buffer's text) and feeding it to libcsv byte by byte (field_span). The
+** writer uses the same spans to replace the `start` field of a record and
+** copies every other byte as it came in.
 **
 ** Sizes: ~50 bytes per instruction plus its id and ~13 a dep (32-bit
 ** offsets: fewer than 2^32 - 1 instructions and deps, 2^32 - 1 bytes of
@@ -187,6 +193,50 @@ static void strhash_put(strhash *h, size_t where, uint32_t idx, uint64_t hv)
 }
 
 
+/* ---- where the text comes from ----------------------------------------- */
+
+/* A schedule's text: a file (read through fd), or a buffer in memory (the
+** schedule's own copy of what the caller gave). */
+typedef struct src {
+    const char *name;       /* the file's path, or the buffer's name: for messages */
+    char *text;             /* a buffer's text; NULL for a file */
+    size_t len;             /* bytes of the text (of a file: when seekable) */
+    int fd;
+    int seekable;           /* a regular file or a buffer: read at any offset */
+} src;
+
+/* Reads the next piece of the text into buf: from `pos` with pread when the
+** file can seek, else with read; from a buffer, a copy. Returns the bytes
+** read, 0 at the end. */
+static ssize_t read_piece(const src *in, char *buf, size_t want, off_t pos)
+{
+    if (in->text) {
+        size_t at = (uintmax_t)pos < in->len ? (size_t)pos : in->len;
+        size_t n = in->len - at < want ? in->len - at : want;
+        memcpy(buf, in->text + at, n);
+        return (ssize_t)n;
+    }
+    ssize_t got;
+    do got = in->seekable ? pread(in->fd, buf, want, pos) : read(in->fd, buf, want);
+    while (got < 0 && errno == EINTR);
+    return got;
+}
+
+/* The text as a stream from its start: the file opened again, or the
+** buffer through fmemopen. NULL when it cannot be. */
+static FILE *open_text(const src *in)
+{
+    if (!in->text) return fopen(in->name, "rb");
+    return in->len ? fmemopen(in->text, in->len, "r") : NULL;
+}
+
+/* The source of a loaded schedule, for the error path and the writer. */
+static src src_of(const sio_schedule *s)
+{
+    src in = {s->path, s->text, s->text_len, -1, 1};
+    return in;
+}
+
 /* ---- the loader's state ---------------------------------------------- */
 
 typedef struct dep_raw {   /* a dep as read, before its id is resolved */
@@ -203,7 +253,7 @@ typedef struct ld {
     const sio_chip *chip;
     sio_load_opts opt;
     sio_schedule *s;
-    const char *path;
+    const src *in;
     sio_error *err;
     int rc;
     int in_header;
@@ -320,11 +370,11 @@ static int field_span(const char *rec, size_t len, size_t k, size_t *start, size
     return -1;
 }
 
-/* Reads the record that starts on `line` of path (it may run over several
-** lines) into a malloc'd, NUL-terminated buffer. */
-static char *read_record(const char *path, uint32_t line, size_t *len)
+/* Reads the record that starts on `line` of the text (it may run over
+** several lines) into a malloc'd, NUL-terminated buffer. */
+static char *read_record(const src *in, uint32_t line, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = open_text(in);
     if (!f) return NULL;
     char *buf = NULL, *rec = NULL;
     size_t cap = 0, n = 0;
@@ -351,13 +401,13 @@ static char *read_record(const char *path, uint32_t line, size_t *len)
 }
 
 /* Line and column of byte `off` inside field k of the record on `line`. */
-static void locate(const char *path, uint32_t line, size_t k, size_t off, int *out_line,
+static void locate(const src *in, uint32_t line, size_t k, size_t off, int *out_line,
                    int *out_col)
 {
     *out_line = (int)line;
     *out_col = 0;
     size_t len = 0, a, b;
-    char *rec = read_record(path, line, &len);
+    char *rec = read_record(in, line, &len);
     if (!rec) return;
     if (field_span(rec, len, k, &a, &b) == 0) {
         size_t at = a + off;
@@ -391,8 +441,8 @@ static void failv(ld *L, uint32_t line, size_t k, size_t off, const char *fmt, v
     char msg[768];
     vsnprintf(msg, sizeof msg, fmt, ap);
     int l, c;
-    locate(L->path, line, k, off, &l, &c);
-    sio_error_set(L->err, L->path, l, c, "%s", msg);
+    locate(L->in, line, k, off, &l, &c);
+    sio_error_set(L->err, L->in->name, l, c, "%s", msg);
     L->rc = SIO_EINPUT;
 }
 
@@ -410,7 +460,7 @@ static void oom(ld *L)
 {
     if (L->rc) return;
     if (L->par) { L->rc = SPLIT_ABANDONED; return; }
-    sio_error_set(L->err, L->path, 0, 0, "out of memory");
+    sio_error_set(L->err, L->in->name, 0, 0, "out of memory");
     L->rc = SIO_ENOMEM;
 }
 
@@ -1251,7 +1301,8 @@ static int verify_fail(const sio_schedule *s, sio_error *err, size_t i, int col,
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     int l, c;
-    locate(s->path, s->line[i], col < 0 ? 0 : (size_t)col, 0, &l, &c);
+    src in = src_of(s);
+    locate(&in, s->line[i], col < 0 ? 0 : (size_t)col, 0, &l, &c);
     sio_error_set(err, s->path, l, c, "%s", msg);
     return SIO_EINPUT;
 }
@@ -1410,18 +1461,8 @@ static void fail_at(ld *L, int rc, int line, int col, const char *msg)
         L->ids_checked = 1;
         if (!L->id_rising && check_ids(L, L->s->n, 0)) return;   /* rising ids are distinct */
     }
-    sio_error_set(L->err, L->path, line, col, "%s", msg);
+    sio_error_set(L->err, L->in->name, line, col, "%s", msg);
     L->rc = rc;
-}
-
-/* Reads the next piece of the file into buf: from `pos` with pread when the
-** file can seek, else with read. Returns the bytes read, 0 at the end. */
-static ssize_t read_piece(int fd, int seekable, char *buf, size_t want, off_t pos)
-{
-    ssize_t got;
-    do got = seekable ? pread(fd, buf, want, pos) : read(fd, buf, want);
-    while (got < 0 && errno == EINTR);
-    return got;
 }
 
 typedef unsigned char u8x16 __attribute__((vector_size(16)));
@@ -1460,16 +1501,16 @@ static int plain_lines(const char *b, size_t n)
     return 1;
 }
 
-/* Feeds bytes [from, to) of the file to libcsv in CHUNK buffers, a line at a
+/* Feeds bytes [from, to) of the text to libcsv in CHUNK buffers, a line at a
 ** time, so the line of every record is known; or, where each line of the
 ** buffer is one record (plain_lines), all its whole lines in one call, the
 ** records counting the lines (L->plain). */
-static void feed(ld *L, struct csv_parser *p, int fd, int seekable, off_t from, off_t to, char *buf)
+static void feed(ld *L, struct csv_parser *p, off_t from, off_t to, char *buf)
 {
     off_t pos = from;
     while (!L->rc && pos < to) {
         size_t want = (uintmax_t)(to - pos) < CHUNK ? (size_t)(to - pos) : CHUNK;
-        ssize_t got_ = read_piece(fd, seekable, buf, want, pos);
+        ssize_t got_ = read_piece(L->in, buf, want, pos);
         if (got_ < 0) {
             char m[256];
             snprintf(m, sizeof m, "read error: %s", strerror(errno));
@@ -1575,7 +1616,6 @@ static double rows_in(const ld *L, uintmax_t size, uintmax_t head)
 typedef struct half_job {
     ld *L;
     struct csv_parser *p;
-    int fd;
     off_t from, to;
     char *buf;
     size_t deps;         /* deps expected by the end of the half */
@@ -1609,7 +1649,7 @@ static void *first_half(void *arg)
     half_job *j = arg;
     populate_rows(j->L, j->L->s->n, j->L->cap);
     populate_deps(j->L, j->L->n_dr, j->deps);
-    feed(j->L, j->p, j->fd, 1, j->from, j->to, j->buf);
+    feed(j->L, j->p, j->from, j->to, j->buf);
     return NULL;
 }
 
@@ -1632,13 +1672,13 @@ static size_t newlines(const char *b, size_t n)
     return nl;
 }
 
-/* The line ends in [from, to) of the file; -1 on a read error. */
-static intmax_t count_lines(int fd, off_t from, off_t to, char *buf)
+/* The line ends in [from, to) of the text; -1 on a read error. */
+static intmax_t count_lines(const src *in, off_t from, off_t to, char *buf)
 {
     intmax_t n = 0;
     for (off_t pos = from; pos < to;) {
         size_t want = (uintmax_t)(to - pos) < CHUNK ? (size_t)(to - pos) : CHUNK;
-        ssize_t got = read_piece(fd, 1, buf, want, pos);
+        ssize_t got = read_piece(in, buf, want, pos);
         if (got <= 0) return -1;
         n += (intmax_t)newlines(buf, (size_t)got);
         pos += got;
@@ -1646,34 +1686,34 @@ static intmax_t count_lines(int fd, off_t from, off_t to, char *buf)
     return n;
 }
 
-typedef struct count_job { int fd; off_t from, to; char *buf; intmax_t n; } count_job;
+typedef struct count_job { const src *in; off_t from, to; char *buf; intmax_t n; } count_job;
 
 static void *count_job_run(void *arg)
 {
     count_job *j = arg;
-    j->n = count_lines(j->fd, j->from, j->to, j->buf);
+    j->n = count_lines(j->in, j->from, j->to, j->buf);
     return NULL;
 }
 
 /* count_lines, the second half of the range on a thread of its own (it is
 ** the one step of a split load that one thread does while the other
 ** waits). */
-static intmax_t count_lines_two(int fd, off_t from, off_t to, char *buf)
+static intmax_t count_lines_two(const src *in, off_t from, off_t to, char *buf)
 {
     off_t mid = from + (to - from) / 2;
-    count_job a = {fd, from, mid, buf, -1}, b = {fd, mid, to, malloc(CHUNK), -1};
-    if (!b.buf) return count_lines(fd, from, to, buf);
+    count_job a = {in, from, mid, buf, -1}, b = {in, mid, to, malloc(CHUNK), -1};
+    if (!b.buf) return count_lines(in, from, to, buf);
     sio_both(1, count_job_run, &a, count_job_run, &b);
     free(b.buf);
     return a.n < 0 || b.n < 0 ? -1 : a.n + b.n;
 }
 
 /* Offset just past the first line end at or after `at`, or -1. */
-static off_t line_after(int fd, off_t at, off_t size, char *buf)
+static off_t line_after(const src *in, off_t at, off_t size, char *buf)
 {
     for (off_t pos = at; pos < size;) {
         size_t want = (uintmax_t)(size - pos) < CHUNK ? (size_t)(size - pos) : CHUNK;
-        ssize_t got = read_piece(fd, 1, buf, want, pos);
+        ssize_t got = read_piece(in, buf, want, pos);
         if (got <= 0) return -1;
         const char *nl = memchr(buf, '\n', (size_t)got);
         if (nl) return pos + (nl - buf) + 1;
@@ -1722,16 +1762,16 @@ static void free_half(ld *L2, sio_schedule *s2)
     free(L2->rec_dr); free(L2->later); free(L2->recent); free(L2->dep_names);
 }
 
-/* Reads the rest of the file (from `head` on) in two halves at once into L,
-** which has read the head. 0 when done (L holds the whole file), 1 when the
-** file is not worth splitting (L untouched: read on), SPLIT_ABANDONED when
-** L must be thrown away and the file read again whole. */
-static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t size, char *buf)
+/* Reads the rest of the text (from `head` on) in two halves at once into L,
+** which has read the head. 0 when done (L holds the whole text), 1 when the
+** text is not worth splitting (L untouched: read on), SPLIT_ABANDONED when
+** L must be thrown away and the text read again whole. */
+static int load_split(ld *L, struct csv_parser *p, off_t head, off_t size, char *buf)
 {
     sio_schedule *s = L->s;
-    off_t split = line_after(fd, size / 2, size, buf);
+    off_t split = line_after(L->in, size / 2, size, buf);
     if (split <= head || split >= size || L->in_header || s->n <= 16) return 1;
-    intmax_t nl1 = count_lines_two(fd, head, split, buf);
+    intmax_t nl1 = count_lines_two(L->in, head, split, buf);
     if (nl1 < 0) return 1;
     /* rows of the first half at most; the line where the second starts */
     size_t rows1 = s->n + (size_t)nl1 - (!L->at_line_start && !L->rec_open ? 1u : 0u);
@@ -1768,7 +1808,7 @@ static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t siz
     L2->chip = L->chip;
     L2->opt = L->opt;
     L2->s = s2;
-    L2->path = L->path;
+    L2->in = L->in;
     L2->err = L->err;
     L2->cap = L->cap;
     L2->pool_cap = pool2;
@@ -1800,12 +1840,12 @@ static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t siz
     csv_set_realloc_func(&p2, field_realloc);
     /* each half backs the pages it expects to fill (the margins fault in if used) */
     double dens = (double)L->n_dr / (double)s->n;
-    half_job j1 = {L, p, fd, head, split, buf, (size_t)(dens * (double)rows1)};
+    half_job j1 = {L, p, head, split, buf, (size_t)(dens * (double)rows1)};
     pthread_t t;
     if (pthread_create(&t, NULL, first_half, &j1) != 0) goto out;
     populate_rows(L2, rows1, rows1 + (size_t)exp2 < L2->cap ? rows1 + (size_t)exp2 : L2->cap);
     populate_deps(L2, 0, (size_t)(dens * exp2));
-    feed(L2, &p2, fd, 1, split, size, buf2);
+    feed(L2, &p2, split, size, buf2);
     if (!L2->rc && csv_fini(&p2, cb_field, cb_record, L2) != 0) L2->rc = SPLIT_ABANDONED;
     pthread_join(t, NULL);
     /* the first half must end where a record ends: no record open by our
@@ -1884,8 +1924,11 @@ out:
     return rc;
 }
 
-/* Loads path; may_split lets a big file be read in two halves at once. */
-static int load(const sio_chip *chip, const char *path, const sio_load_opts *opts, sio_schedule **out,
+/* Loads the schedule `in` holds; may_split lets a big one be read in two
+** halves at once. The schedule points at a buffer's text (in->text) while
+** it is read, so that the errors of its last check find their columns, and
+** keeps it only when the load succeeds. */
+static int load(const sio_chip *chip, const src *in, const sio_load_opts *opts, sio_schedule **out,
                 sio_error *err, int may_split)
 {
     *out = NULL;
@@ -1893,32 +1936,28 @@ static int load(const sio_chip *chip, const char *path, const sio_load_opts *opt
     memset(&L, 0, sizeof L);
     L.chip = chip;
     L.opt = opts_or_default(opts);
-    L.path = path;
+    L.in = in;
     L.err = err;
     L.in_header = 1;
     L.at_line_start = 1;
     L.split_row = SIZE_MAX;
     L.id_rising = 1;
     sio_schedule *s = calloc(1, sizeof *s);
-    if (!s || !(s->path = strdup(path))) {
+    if (!s || !(s->path = strdup(in->name))) {
         free(s);
-        sio_error_set(err, path, 0, 0, "out of memory");
+        sio_error_set(err, in->name, 0, 0, "out of memory");
         return SIO_ENOMEM;
     }
+    s->source = in->text ? SIO_SOURCE_BUFFER : SIO_SOURCE_FILE;
+    s->text = in->text;
+    s->text_len = in->text ? in->len : 0;
     L.s = s;
     L.half[0] = L.half[1] = s;
     s->n_chips = 1;
     s->col_id = s->col_unit = s->col_op = s->col_start = s->col_cycles = -1;
     s->col_chip = s->col_activity = s->col_deps = -1;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) {
-        sio_error_set(err, path, 0, 0, "cannot open: %s", strerror(errno));
-        sio_schedule_free(s);
-        return SIO_EIO;
-    }
-    struct stat sb;
-    int seekable = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
-    off_t size = seekable ? sb.st_size : 0;
+    int seekable = in->seekable;
+    off_t size = seekable ? (off_t)in->len : 0;
     char *buf = malloc(CHUNK);
     struct csv_parser p;
     int have_p = 0;
@@ -1935,10 +1974,10 @@ static int load(const sio_chip *chip, const char *path, const sio_load_opts *opt
     ** halves at once when the file is big */
     int split = may_split && seekable && (uintmax_t)size >= L.opt.split_min_bytes && size >= 64;
     off_t head = !seekable ? 0 : split && size / 4 < (off_t)CHUNK ? size / 4 : size < (off_t)CHUNK ? size : (off_t)CHUNK;
-    if (seekable) feed(&L, &p, fd, 1, 0, head, buf);
+    if (seekable) feed(&L, &p, 0, head, buf);
     int rest = 1;
     if (!L.rc && split) {
-        int r = load_split(&L, &p, fd, head, size, buf);
+        int r = load_split(&L, &p, head, size, buf);
         if (r == SPLIT_ABANDONED) goto out;
         rest = r;
     }
@@ -1946,11 +1985,11 @@ static int load(const sio_chip *chip, const char *path, const sio_load_opts *opt
         double rows = rows_in(&L, (uintmax_t)size, (uintmax_t)head);
         presize(&L, rows, rows);
     }
-    if (!L.rc && rest) feed(&L, &p, fd, seekable, head, seekable ? size : (off_t)INTMAX_MAX, buf);
+    if (!L.rc && rest) feed(&L, &p, head, seekable ? size : (off_t)INTMAX_MAX, buf);
     if (!L.rc && csv_fini(&p, cb_field, cb_record, &L) != 0 && !L.rc)
         fail_at(&L, SIO_EINPUT, (int)L.rec_line, 1, "unterminated quoted field (the record starts here)");
     if (!L.rc && L.in_header) {
-        sio_error_set(err, path, 1, 1, "empty file: a schedule needs a header (id,unit,op,start,cycles)");
+        sio_error_set(err, in->name, 1, 1, "empty file: a schedule needs a header (id,unit,op,start,cycles)");
         L.rc = SIO_EINPUT;
     }
     if (!L.rc) {
@@ -1972,7 +2011,6 @@ static int load(const sio_chip *chip, const char *path, const sio_load_opts *opt
 out:
     if (have_p) csv_free(&p);
     free(buf);
-    close(fd);
     free(L.kind);
     free(L.rec_dr);
     free(L.later);
@@ -1982,6 +2020,7 @@ out:
     free(L.op_h.slot);
     free(L.hv);
     if (L.rc) {
+        s->text = NULL;   /* the caller's to free */
         sio_schedule_free(s);
         return L.rc;
     }
@@ -1989,13 +2028,49 @@ out:
     return SIO_OK;
 }
 
+/* load, and again in one pass when a split read was given up. */
+static int load_whole(const sio_chip *chip, const src *in, const sio_load_opts *opts, sio_schedule **out,
+                      sio_error *err)
+{
+    int rc = load(chip, in, opts, out, err, 1);
+    if (rc == SPLIT_ABANDONED) rc = load(chip, in, opts, out, err, 0);
+    return rc;
+}
+
 int sio_schedule_load_opts(const sio_chip *chip, const char *path, const sio_load_opts *opts,
                            sio_schedule **out, sio_error *err)
 {
     sio_error scratch;
     if (!err) err = &scratch;
-    int rc = load(chip, path, opts, out, err, 1);
-    if (rc == SPLIT_ABANDONED) rc = load(chip, path, opts, out, err, 0);
+    *out = NULL;
+    src in = {path, NULL, 0, open(path, O_RDONLY), 0};
+    if (in.fd < 0) {
+        sio_error_set(err, path, 0, 0, "cannot open: %s", strerror(errno));
+        return SIO_EIO;
+    }
+    struct stat sb;
+    in.seekable = fstat(in.fd, &sb) == 0 && S_ISREG(sb.st_mode);
+    in.len = in.seekable ? (size_t)sb.st_size : 0;
+    int rc = load_whole(chip, &in, opts, out, err);
+    close(in.fd);
+    return rc;
+}
+
+int sio_schedule_from_buffer(const sio_chip *chip, const char *name, const char *text, size_t len,
+                             const sio_load_opts *opts, sio_schedule **out, sio_error *err)
+{
+    sio_error scratch;
+    if (!err) err = &scratch;
+    *out = NULL;
+    if (!name) name = "<buffer>";
+    src in = {name, malloc(len ? len : 1), len, -1, 1};
+    if (!in.text) {
+        sio_error_set(err, name, 0, 0, "out of memory");
+        return SIO_ENOMEM;
+    }
+    if (len) memcpy(in.text, text, len);
+    int rc = load_whole(chip, &in, opts, out, err);
+    if (rc) free(in.text);   /* else the schedule's */
     return rc;
 }
 
@@ -2012,6 +2087,7 @@ void sio_schedule_free(sio_schedule *s)
     free(s->start_cyc); free(s->cycles); free(s->activity); free(s->line);
     free(s->dep_off); free(s->dep_src); free(s->dep_kind); free(s->dep_lag);
     free(s->id_pool); free(s->id_off);
+    free(s->text);
     for (size_t k = 0; k < s->n_cols; k++) free(s->cols[k]);
     free(s->cols);
     free(s);
@@ -2065,11 +2141,12 @@ static void wr_cb2(int c, void *data)
 
 int sio_schedule_write(const sio_schedule *s, const int64_t *start_cyc, const char *out_path, sio_error *err)
 {
-    if (sio_same_file(out_path, s->path)) {
+    src from = src_of(s);
+    if (s->source == SIO_SOURCE_FILE && sio_same_file(out_path, s->path)) {
         sio_error_set(err, out_path, 0, 0, "refusing to overwrite the input schedule");
         return SIO_EINPUT;
     }
-    FILE *in = fopen(s->path, "rb");
+    FILE *in = open_text(&from);
     if (!in) {
         sio_error_set(err, s->path, 0, 0, "cannot reopen to write it back: %s", strerror(errno));
         return SIO_EIO;

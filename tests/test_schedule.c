@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -820,6 +821,229 @@ static void test_bare_cr_records(void **st)
     }
 }
 
+/* ---- schedules from memory: what the file gives ----------------------- */
+
+/* Loads len bytes at text from memory as `name` against c, split as
+** load_with. */
+static int buf_with(const sio_chip *c, const char *name, const char *text, size_t len, size_t min_bytes,
+                    sio_schedule **s, sio_error *err)
+{
+    sio_load_opts o;
+    sio_load_opts_default(&o);
+    o.split_min_bytes = min_bytes;
+    return sio_schedule_from_buffer(c, name, text, len, &o, s, err);
+}
+
+/* Every field of a schedule read from a file (a) and of one read from
+** memory (b), which must hold the file's bytes (text, len). */
+static void assert_same_read(const sio_schedule *a, const sio_schedule *b, const char *text, size_t len)
+{
+    assert_same_schedule(a, b);
+    assert_int_equal(a->n_cols, b->n_cols);
+    for (size_t k = 0; k < a->n_cols; k++) assert_string_equal(a->cols[k], b->cols[k]);
+    const int ca[] = {a->col_id, a->col_unit, a->col_op, a->col_start, a->col_cycles, a->col_chip, a->col_activity,
+                      a->col_deps};
+    const int cb[] = {b->col_id, b->col_unit, b->col_op, b->col_start, b->col_cycles, b->col_chip, b->col_activity,
+                      b->col_deps};
+    assert_memory_equal(ca, cb, sizeof ca);
+    assert_int_equal(a->split, b->split);
+    assert_int_equal(a->source, SIO_SOURCE_FILE);
+    assert_null(a->text);
+    assert_int_equal(b->source, SIO_SOURCE_BUFFER);
+    assert_int_equal(b->text_len, len);
+    if (len) assert_memory_equal(b->text, text, len);
+}
+
+/* The error of a buffer named `name` is the file's (at `path`) with the
+** name in place of the path. */
+static void assert_same_error(const sio_error *ef, const char *path, const sio_error *eb, const char *name)
+{
+    size_t n = strlen(path);
+    if (strncmp(ef->text, path, n) != 0) fail_msg("'%s' does not start with '%s'", ef->text, path);
+    char want[1200];
+    snprintf(want, sizeof want, "%s%s", name, ef->text + n);
+    assert_string_equal(eb->text, want);
+    assert_int_equal(ef->line, eb->line);
+    assert_int_equal(ef->col, eb->col);
+}
+
+/* Reads the file at path and the same bytes from memory, whole and split
+** (min_bytes as load_with), against c: the same schedule or the same
+** error. Returns the file's status. */
+static int file_vs_buffer(const sio_chip *c, const char *path, size_t min_bytes)
+{
+    size_t len;
+    char *text = slurp(path, &len);
+    assert_non_null(text);
+    sio_load_opts o;
+    sio_load_opts_default(&o);
+    o.split_min_bytes = min_bytes;
+    sio_schedule *a = NULL, *b = NULL;
+    sio_error ea, eb;
+    int ra = sio_schedule_load_opts(c, path, &o, &a, &ea);
+    int rb = buf_with(c, "<buffer>", text, len, min_bytes, &b, &eb);
+    if (ra != rb) fail_msg("%s: rc %d from the file, %d from memory (%s | %s)", path, ra, rb, ra ? ea.text : "",
+                           rb ? eb.text : "");
+    if (ra == SIO_OK) {
+        assert_same_read(a, b, text, len);
+        assert_string_equal(b->path, "<buffer>");
+    } else {
+        assert_null(b);
+        assert_same_error(&ea, path, &eb, "<buffer>");
+    }
+    sio_schedule_free(a);
+    sio_schedule_free(b);
+    free(text);
+    return ra;
+}
+
+/* The generated schedules of the split tests, good and bad, whole and in
+** two halves at once: from memory as from the file. */
+static void test_buffer_generated(void **st)
+{
+    (void)st;
+    for (size_t n = 600; n <= 6000; n += 5400) {
+        for (int c = 0; c < SC_N; c++) {
+            char *text = split_text((enum split_case)c, n);
+            char *p = write_file("gen.csv", text);
+            int r0 = file_vs_buffer(&chip, p, SIZE_MAX), r1 = file_vs_buffer(&chip, p, 0);
+            assert_int_equal(r0, r1);
+            free(text);
+        }
+    }
+    /* the bytes are len, not up to a NUL; none at all is an empty file */
+    const char nul[] = "id,unit,op,start,cycles\na\0b,U0,run,0,1\n";
+    sio_schedule *s = NULL;
+    sio_error err;
+    assert_int_equal(sio_schedule_from_buffer(&chip, "mem", nul, sizeof nul - 1, NULL, &s, &err), SIO_EINPUT);
+    assert_null(s);
+    assert_string_equal(err.text, "mem:2:1: NUL byte in a field");
+    assert_int_equal(sio_schedule_from_buffer(&chip, NULL, NULL, 0, NULL, &s, &err), SIO_EINPUT);
+    assert_string_equal(err.text, "<buffer>:1:1: empty file: a schedule needs a header (id,unit,op,start,cycles)");
+    /* a header alone, no line end: an empty schedule that keeps its text */
+    assert_int_equal(sio_schedule_from_buffer(&chip, "h", "id,unit,op,start,cycles", 23, NULL, &s, &err), SIO_OK);
+    assert_int_equal(s->n, 0);
+    assert_int_equal(s->text_len, 23);
+    sio_schedule_free(s);
+}
+
+/* The bundled samples against their chips, and the head of one: the whole
+** schedule from memory as from the file, also read in two halves. */
+static void test_buffer_samples(void **st)
+{
+    (void)st;
+    static const char *const sets[][2] = {
+        {"samples/tsp/chip.json", "samples/tsp/decode.csv"},
+        {"samples/tsp/chip.json", "samples/tsp/prefill.csv"},
+        {"samples/tsp/chip.json", "samples/tsp/multichip.csv"},
+        {"samples/stack/chip.json", "samples/stack/decode.csv"},
+        {"samples/stack/chip.json", "samples/stack/prefill.csv"},
+    };
+    for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++) {
+        sio_chip *c = NULL;
+        sio_error err;
+        if (sio_chip_load(sets[k][0], &c, &err)) fail_msg("%s", err.text);
+        assert_int_equal(file_vs_buffer(c, sets[k][1], SIZE_MAX), SIO_OK);
+        assert_int_equal(file_vs_buffer(c, sets[k][1], 0), SIO_OK);
+        if (k == 0) {   /* its first 50 lines */
+            size_t len;
+            char *text = slurp(sets[k][1], &len), *q = text;
+            for (int l = 0; l < 50; l++) q = strchr(q, '\n') + 1;
+            *q = 0;
+            char *p = write_file("head.csv", text);
+            assert_int_equal(file_vs_buffer(c, p, SIZE_MAX), SIO_OK);
+            free(text);
+        }
+        sio_chip_free(c);
+    }
+}
+
+/* Every golden bad schedule (tests/cases/sched_*) from memory: the error of
+** the file, and the golden line, with the buffer's name for the file's. */
+static void test_buffer_golden(void **st)
+{
+    (void)st;
+    sio_chip *c = NULL;
+    sio_error err;
+    if (sio_chip_load("samples/tsp/chip.json", &c, &err)) fail_msg("%s", err.text);
+    DIR *d = opendir("tests/cases");
+    assert_non_null(d);
+    size_t cases = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (strncmp(e->d_name, "sched_", 6) != 0) continue;
+        char path[600], exp_path[600];
+        snprintf(path, sizeof path, "tests/cases/%s/schedule.csv", e->d_name);
+        snprintf(exp_path, sizeof exp_path, "tests/cases/%s/expected", e->d_name);
+        char *expected = slurp(exp_path, NULL);
+        assert_non_null(expected);
+        expected[strcspn(expected, "\n")] = 0;
+        for (size_t min_bytes = 0; min_bytes < 2; min_bytes++) {
+            if (file_vs_buffer(c, path, min_bytes ? SIZE_MAX : 0) == SIO_OK) fail_msg("%s: loads", path);
+        }
+        size_t len;
+        char *text = slurp(path, &len);
+        sio_schedule *s = NULL;
+        assert_int_not_equal(sio_schedule_from_buffer(c, "<buffer>", text, len, NULL, &s, &err), SIO_OK);
+        const char *rest = expected + strlen("schedule.csv");
+        char want[1200];
+        snprintf(want, sizeof want, "<buffer>%s", rest);
+        if (strncmp(expected, "schedule.csv:", 13) != 0 || strcmp(err.text, want) != 0)
+            fail_msg("%s:\n  got  '%s'\n  want '%s'", e->d_name, err.text, want);
+        free(text);
+        free(expected);
+        cases++;
+    }
+    closedir(d);
+    assert_true(cases >= 60);
+    sio_chip_free(c);
+}
+
+/* A schedule from memory is written back from its copy of the text, to any
+** path (the name is no file of its own), and its verify errors find their
+** columns in that text, not in a file that has the name. */
+static void test_buffer_write_verify(void **st)
+{
+    (void)st;
+    const char *text = "\xEF\xBB\xBFid,\"unit\",op,start,cycles,deps,note\r\n"
+                       "a,U0,run, 0 ,4,,\"multi\nline, with \"\"quotes\"\"\"\r\n"
+                       "\r\n"
+                       "b,U1,run,\"4\",1,a,plain\r\n"
+                       "c,V0,go,2,3,a+2,\"q\"";
+    char out[600];
+    snprintf(out, sizeof out, "%s/mem_out.csv", dir);
+    write_file("mem_out.csv", "not the schedule\n");
+    sio_schedule *s = NULL;
+    sio_error err;
+    char *copy = strdup(text);
+    assert_int_equal(sio_schedule_from_buffer(&chip, out, copy, strlen(copy), NULL, &s, &err), SIO_OK);
+    memset(copy, 'x', strlen(copy));   /* the caller's text may go */
+    free(copy);
+    assert_string_equal(s->path, out);
+    assert_int_equal(sio_schedule_write(s, s->start_cyc, out, &err), SIO_OK);
+    size_t n;
+    char *got = slurp(out, &n);
+    assert_int_equal(n, strlen(text));
+    assert_memory_equal(got, text, n);
+    free(got);
+    int64_t t[3] = {1, 40, 2};
+    assert_int_equal(sio_schedule_write(s, t, out, &err), SIO_OK);
+    got = slurp(out, NULL);
+    assert_string_equal(got, "\xEF\xBB\xBFid,\"unit\",op,start,cycles,deps,note\r\n"
+                             "a,U0,run,1,4,,\"multi\nline, with \"\"quotes\"\"\"\r\n"
+                             "\r\n"
+                             "b,U1,run,40,1,a,plain\r\n"
+                             "c,V0,go,2,3,a+2,\"q\"");
+    free(got);
+    /* the file named like the buffer now holds other lines */
+    write_file("mem_out.csv", "x\nx\nx\nx\nx\nx\n");
+    int64_t bad[3] = {0, 3, 2};
+    assert_int_equal(sio_schedule_verify(&chip, s, bad, &err), SIO_EINPUT);
+    char want[700];
+    snprintf(want, sizeof want, "%s:5:11: start 3 breaks dep on 'a', which ends at 4", out);
+    assert_string_equal(err.text, want);
+    sio_schedule_free(s);
+}
+
 /* sio_copy_release: the destination gets every byte (several pieces, odd
 ** offsets and a length that is no whole number of pages), and the
 ** source's whole pages are given back (they read as zeros). */
@@ -860,6 +1084,10 @@ int main(void)
         cmocka_unit_test(test_long_file_lines),
         cmocka_unit_test(test_crlf_lines),
         cmocka_unit_test(test_bare_cr_records),
+        cmocka_unit_test(test_buffer_generated),
+        cmocka_unit_test(test_buffer_samples),
+        cmocka_unit_test(test_buffer_golden),
+        cmocka_unit_test(test_buffer_write_verify),
         cmocka_unit_test(test_copy_release),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
