@@ -138,7 +138,8 @@ enum sio_dep_kind {
 /* Where a schedule came from (sio_schedule.source). */
 enum sio_source {
     SIO_SOURCE_FILE = 0,    /* sio_schedule_load: path is the file */
-    SIO_SOURCE_BUFFER = 1   /* sio_schedule_from_buffer: path is the name given, text a copy */
+    SIO_SOURCE_BUFFER = 1,  /* sio_schedule_from_buffer: path is the name given, text a copy */
+    SIO_SOURCE_BUILDER = 2  /* sio_builder_finish: path is the name given, text its rows as CSV */
 };
 
 /* A schedule: n instructions in file order. All arrays have n entries
@@ -174,9 +175,10 @@ typedef struct sio_schedule {
     int col_id, col_unit, col_op, col_start, col_cycles, col_chip, col_activity, col_deps;
     int split;               /* 1 when it was read in two halves at once */
     int source;              /* enum sio_source */
-    /* a buffer's text as given (text_len bytes, not NUL-terminated): the
-    ** schedule's own copy, which sio_schedule_write copies from and the
-    ** errors of sio_schedule_verify find their columns in; NULL for a file */
+    /* the text the schedule holds (text_len bytes, not NUL-terminated),
+    ** which sio_schedule_write copies from: a copy of a buffer's text as
+    ** given (where the errors of sio_schedule_verify find their columns
+    ** too), or a built schedule's rows as CSV; NULL for a file */
     char *text;
     size_t text_len;
 } sio_schedule;
@@ -220,6 +222,50 @@ int sio_schedule_load(const sio_chip *chip, const char *path, sio_schedule **out
 ** this returns; the copy is what sio_schedule_write copies from. */
 int sio_schedule_from_buffer(const sio_chip *chip, const char *name, const char *text, size_t len,
                              const sio_load_opts *opts, sio_schedule **out, sio_error *err);
+
+/* One instruction for a builder: the fields of a CSV record, under the same
+** rules (docs/formats.md). Strings are NUL-terminated and taken as they are
+** (no spaces trimmed, no quotes undone); NULL is an empty field. */
+typedef struct sio_row {
+    const char *id;       /* any non-empty text, unique per chip */
+    const char *unit;     /* a units[].name of the chip */
+    const char *op;       /* an ops[].op of the unit's class */
+    int64_t start_cyc;    /* 0 .. 2^52 */
+    int64_t cycles;       /* 1 .. 2^52 */
+    double activity;      /* 0 .. 1 (a CSV's empty field means 1: give 1) */
+    const char *deps;     /* as the deps column: `ID`, `ID+N`, `ID=N`, ';'-separated */
+    size_t chip;          /* 0 .. 65535 */
+} sio_row;
+
+/* A schedule built row by row in memory (a compiler's output, say), with
+** every check of the CSV reader: each row goes through the per-record
+** checks of a CSV record as it is added, and sio_builder_finish runs the
+** checks a load runs once the whole file is in (ids unique per chip, deps
+** resolved and without a cycle, the deps and the units against the
+** starts). Errors read "name:line:col: message" as if the rows were the
+** records of a CSV file called name with the header
+** id,unit,op,start,cycles,activity,deps,chip: the k-th row added (from 0)
+** is line k + 2, and col is the field's column in that header (1 id, 2
+** unit, 3 op, 4 start, 5 cycles, 6 activity, 7 deps, 8 chip), for an error
+** inside deps too. An error may name an earlier row (a repeated id wins, as
+** in a file). The first error stops the builder: every later add, and
+** finish, give it again.
+**
+** The schedule keeps its rows as the text of that CSV file (s->text, about
+** a CSV file's bytes more memory): sio_schedule_write writes it, with the
+** starts given. Its lines are the rows' unless a field holds a line end
+** (quoted, it spans lines in the text). */
+typedef struct sio_builder sio_builder;
+/* name (NULL: "<builder>") becomes the schedule's path; opts NULL means the
+** defaults (split_min_bytes has no use here). chip must outlive the
+** builder. */
+int sio_builder_new(const sio_chip *chip, const char *name, const sio_load_opts *opts,
+                    sio_builder **out, sio_error *err);
+int sio_builder_add(sio_builder *b, const sio_row *row, sio_error *err);
+/* Runs the checks of the whole schedule and frees b. Returns SIO_OK and
+** sets *out, or an error code, fills *err and sets *out = NULL. */
+int sio_builder_finish(sio_builder *b, sio_schedule **out, sio_error *err);
+void sio_builder_free(sio_builder *b);   /* gives up without a schedule; NULL is a no-op */
 void sio_schedule_free(sio_schedule *s);   /* NULL is a no-op */
 
 /* The id of instruction i. */
@@ -240,10 +286,10 @@ int sio_schedule_verify(const sio_chip *chip, const sio_schedule *s,
                         const int64_t *start_cyc, sio_error *err);
 
 /* Writes the schedule back to out_path byte for byte as it was read (from
-** its file, or from the copy of a buffer's text), except that each record's
-** `start` field is replaced by start_cyc[i] where it differs. Written whole
-** or not at all (temporary file, then rename); refuses to overwrite the
-** schedule's own file. */
+** its file, or from its text: a buffer's copy, a built schedule's CSV),
+** except that each record's `start` field is replaced by start_cyc[i] where
+** it differs. Written whole or not at all (temporary file, then rename);
+** refuses to overwrite the schedule's own file. */
 int sio_schedule_write(const sio_schedule *s, const int64_t *start_cyc,
                        const char *out_path, sio_error *err);
 

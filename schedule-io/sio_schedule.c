@@ -196,13 +196,16 @@ static void strhash_put(strhash *h, size_t where, uint32_t idx, uint64_t hv)
 /* ---- where the text comes from ----------------------------------------- */
 
 /* A schedule's text: a file (read through fd), or a buffer in memory (the
-** schedule's own copy of what the caller gave). */
+** schedule's own copy of what the caller gave); or rows handed over one by
+** one (sio_builder), whose errors are positioned by field. */
 typedef struct src {
-    const char *name;       /* the file's path, or the buffer's name: for messages */
-    char *text;             /* a buffer's text; NULL for a file */
+    const char *name;       /* the file's path, or the buffer's or builder's name: for messages */
+    char *text;             /* the text in memory: a buffer's, or a built schedule's CSV (for the
+                            ** writer); NULL for a file and while rows are added */
     size_t len;             /* bytes of the text (of a file: when seekable) */
     int fd;
     int seekable;           /* a regular file or a buffer: read at any offset */
+    int by_field;           /* a builder's: an error's column is its field's (1-based) */
 } src;
 
 /* Reads the next piece of the text into buf: from `pos` with pread when the
@@ -233,7 +236,7 @@ static FILE *open_text(const src *in)
 /* The source of a loaded schedule, for the error path and the writer. */
 static src src_of(const sio_schedule *s)
 {
-    src in = {s->path, s->text, s->text_len, -1, 1};
+    src in = {s->path, s->text, s->text_len, -1, 1, s->source == SIO_SOURCE_BUILDER};
     return in;
 }
 
@@ -405,7 +408,8 @@ static void locate(const src *in, uint32_t line, size_t k, size_t off, int *out_
                    int *out_col)
 {
     *out_line = (int)line;
-    *out_col = 0;
+    *out_col = in->by_field ? (int)k + 1 : 0;
+    if (in->by_field) return;
     size_t len = 0, a, b;
     char *rec = read_record(in, line, &len);
     if (!rec) return;
@@ -992,11 +996,10 @@ static void data_end(ld *L)
     L->n_rec_dr = 0;
 }
 
-static void cb_field(void *f, size_t n, void *data)
+/* The next field of the record being read: n bytes at t. */
+static void take_field(ld *L, const char *t, size_t n)
 {
-    ld *L = data;
     if (L->rc) return;
-    const char *t = f ? f : "";
     size_t k = L->field++;
     if (L->nul_seen && n && memchr(t, 0, n)) {
         fail(L, L->rec_line, k, 0, "NUL byte in a field");
@@ -1004,6 +1007,11 @@ static void cb_field(void *f, size_t n, void *data)
     }
     if (L->in_header) header_field(L, t, n, k);
     else data_field(L, t, n, k);
+}
+
+static void cb_field(void *f, size_t n, void *data)
+{
+    take_field(data, f ? f : "", n);
 }
 
 static void cb_record(int c, void *data)
@@ -1924,46 +1932,97 @@ out:
     return rc;
 }
 
+/* Sets L up to read the schedule `in` holds against chip: an empty
+** schedule named after it, the chip's hashes, room for the first rows.
+** Returns L->rc; ld_end frees what it got either way. The schedule points
+** at a buffer's text (in->text) while it is read, so that the errors of its
+** last check find their columns. */
+static int ld_start(ld *L, const sio_chip *chip, const src *in, const sio_load_opts *opts, sio_error *err)
+{
+    memset(L, 0, sizeof *L);
+    L->chip = chip;
+    L->opt = opts_or_default(opts);
+    L->in = in;
+    L->err = err;
+    L->in_header = 1;
+    L->at_line_start = 1;
+    L->split_row = SIZE_MAX;
+    L->id_rising = 1;
+    sio_schedule *s = calloc(1, sizeof *s);
+    if (!s || !(s->path = strdup(in->name))) {
+        free(s);
+        sio_error_set(err, in->name, 0, 0, "out of memory");
+        return L->rc = SIO_ENOMEM;
+    }
+    s->source = in->text ? SIO_SOURCE_BUFFER : in->by_field ? SIO_SOURCE_BUILDER : SIO_SOURCE_FILE;
+    s->text = in->text;
+    s->text_len = in->text ? in->len : 0;
+    L->s = s;
+    L->half[0] = L->half[1] = s;
+    s->n_chips = 1;
+    s->col_id = s->col_unit = s->col_op = s->col_start = s->col_cycles = -1;
+    s->col_chip = s->col_activity = s->col_deps = -1;
+    L->recent = calloc(RECENT, sizeof *L->recent);
+    if (!L->recent || build_chip_hashes(L) || grow_rows(L, 0)) oom(L);
+    return L->rc;
+}
+
+/* The checks once every row is in: ids unique per chip and the deps
+** resolved, no dependency cycle, the schedule against its own rules. */
+static void ld_check(ld *L)
+{
+    sio_schedule *s = L->s;
+    if (L->rc) return;
+    s->dep_off[s->n] = (uint32_t)L->n_dr;
+    s->n_deps = L->n_dr;
+    L->ids_checked = 1;
+    if (L->id_rising && !ids_rising(L)) {   /* a dep not found among the rising ids: check_ids names it */
+        sio_populate(L->hv, s->n * sizeof *L->hv);
+        hv_fill(L->hv, s, 0, s->n);
+        L->id_rising = 0;
+    }
+    if (!L->id_rising) check_ids(L, s->n, 1);
+    if (!L->rc) check_cycles(L);
+    if (!L->rc) {
+        int rc = sio_schedule_verify_opts(L->chip, s, s->start_cyc, &L->opt, L->err);
+        if (rc) L->rc = rc;
+    }
+}
+
+/* Frees what L holds; the schedule goes to *out when L has no error and
+** out is not NULL, else it is freed too (but not a buffer's text: the
+** caller's). Returns L->rc. */
+static int ld_end(ld *L, sio_schedule **out)
+{
+    free(L->kind);
+    free(L->rec_dr);
+    free(L->later);
+    free(L->recent);
+    free(L->dep_names);
+    free(L->unit_h.slot);
+    free(L->op_h.slot);
+    free(L->hv);
+    if (L->rc || !out) {
+        if (L->s) L->s->text = NULL;
+        sio_schedule_free(L->s);
+        return L->rc;
+    }
+    *out = L->s;
+    return SIO_OK;
+}
+
 /* Loads the schedule `in` holds; may_split lets a big one be read in two
-** halves at once. The schedule points at a buffer's text (in->text) while
-** it is read, so that the errors of its last check find their columns, and
-** keeps it only when the load succeeds. */
+** halves at once. */
 static int load(const sio_chip *chip, const src *in, const sio_load_opts *opts, sio_schedule **out,
                 sio_error *err, int may_split)
 {
     *out = NULL;
     ld L;
-    memset(&L, 0, sizeof L);
-    L.chip = chip;
-    L.opt = opts_or_default(opts);
-    L.in = in;
-    L.err = err;
-    L.in_header = 1;
-    L.at_line_start = 1;
-    L.split_row = SIZE_MAX;
-    L.id_rising = 1;
-    sio_schedule *s = calloc(1, sizeof *s);
-    if (!s || !(s->path = strdup(in->name))) {
-        free(s);
-        sio_error_set(err, in->name, 0, 0, "out of memory");
-        return SIO_ENOMEM;
-    }
-    s->source = in->text ? SIO_SOURCE_BUFFER : SIO_SOURCE_FILE;
-    s->text = in->text;
-    s->text_len = in->text ? in->len : 0;
-    L.s = s;
-    L.half[0] = L.half[1] = s;
-    s->n_chips = 1;
-    s->col_id = s->col_unit = s->col_op = s->col_start = s->col_cycles = -1;
-    s->col_chip = s->col_activity = s->col_deps = -1;
-    int seekable = in->seekable;
-    off_t size = seekable ? (off_t)in->len : 0;
     char *buf = malloc(CHUNK);
     struct csv_parser p;
     int have_p = 0;
-    L.recent = calloc(RECENT, sizeof *L.recent);
-    if (!buf || !L.recent || build_chip_hashes(&L) || grow_rows(&L, 0) ||
-        csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL)) {
+    if (ld_start(&L, chip, in, opts, err)) goto out;
+    if (!buf || csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL)) {
         oom(&L);
         goto out;
     }
@@ -1972,6 +2031,8 @@ static int load(const sio_chip *chip, const src *in, const sio_load_opts *opts, 
     csv_set_realloc_func(&p, field_realloc);
     /* the head, from which everything is sized; then the rest, in two
     ** halves at once when the file is big */
+    int seekable = in->seekable;
+    off_t size = seekable ? (off_t)in->len : 0;
     int split = may_split && seekable && (uintmax_t)size >= L.opt.split_min_bytes && size >= 64;
     off_t head = !seekable ? 0 : split && size / 4 < (off_t)CHUNK ? size / 4 : size < (off_t)CHUNK ? size : (off_t)CHUNK;
     if (seekable) feed(&L, &p, 0, head, buf);
@@ -1992,40 +2053,11 @@ static int load(const sio_chip *chip, const src *in, const sio_load_opts *opts, 
         sio_error_set(err, in->name, 1, 1, "empty file: a schedule needs a header (id,unit,op,start,cycles)");
         L.rc = SIO_EINPUT;
     }
-    if (!L.rc) {
-        s->dep_off[s->n] = (uint32_t)L.n_dr;
-        s->n_deps = L.n_dr;
-        L.ids_checked = 1;
-        if (L.id_rising && !ids_rising(&L)) {   /* a dep not found among the rising ids: check_ids names it */
-            sio_populate(L.hv, s->n * sizeof *L.hv);
-            hv_fill(L.hv, s, 0, s->n);
-            L.id_rising = 0;
-        }
-        if (!L.id_rising) check_ids(&L, s->n, 1);
-    }
-    if (!L.rc) check_cycles(&L);
-    if (!L.rc) {
-        int rc = sio_schedule_verify_opts(chip, s, s->start_cyc, &L.opt, err);
-        if (rc) L.rc = rc;
-    }
+    ld_check(&L);
 out:
     if (have_p) csv_free(&p);
     free(buf);
-    free(L.kind);
-    free(L.rec_dr);
-    free(L.later);
-    free(L.recent);
-    free(L.dep_names);
-    free(L.unit_h.slot);
-    free(L.op_h.slot);
-    free(L.hv);
-    if (L.rc) {
-        s->text = NULL;   /* the caller's to free */
-        sio_schedule_free(s);
-        return L.rc;
-    }
-    *out = s;
-    return SIO_OK;
+    return ld_end(&L, out);
 }
 
 /* load, and again in one pass when a split read was given up. */
@@ -2043,7 +2075,7 @@ int sio_schedule_load_opts(const sio_chip *chip, const char *path, const sio_loa
     sio_error scratch;
     if (!err) err = &scratch;
     *out = NULL;
-    src in = {path, NULL, 0, open(path, O_RDONLY), 0};
+    src in = {path, NULL, 0, open(path, O_RDONLY), 0, 0};
     if (in.fd < 0) {
         sio_error_set(err, path, 0, 0, "cannot open: %s", strerror(errno));
         return SIO_EIO;
@@ -2063,7 +2095,7 @@ int sio_schedule_from_buffer(const sio_chip *chip, const char *name, const char 
     if (!err) err = &scratch;
     *out = NULL;
     if (!name) name = "<buffer>";
-    src in = {name, malloc(len ? len : 1), len, -1, 1};
+    src in = {name, malloc(len ? len : 1), len, -1, 1, 0};
     if (!in.text) {
         sio_error_set(err, name, 0, 0, "out of memory");
         return SIO_ENOMEM;
@@ -2077,6 +2109,163 @@ int sio_schedule_from_buffer(const sio_chip *chip, const char *name, const char 
 int sio_schedule_load(const sio_chip *chip, const char *path, sio_schedule **out, sio_error *err)
 {
     return sio_schedule_load_opts(chip, path, NULL, out, err);
+}
+
+/* ---- the builder ---------------------------------------------------------
+** A builder is the reader with rows in place of CSV text: the header
+** BUILT_COLS, then each row's fields as text (numbers printed), go through
+** take_field and cb_record as libcsv's fields do, so every per-record rule
+** and message is the reader's, and sio_builder_finish runs ld_check as a
+** load does. Its source has no text, so errors are positioned by field
+** (src.by_field), a row a line from line 2. Each accepted row is also kept
+** as a CSV record (put_record), which becomes the schedule's text: what
+** sio_schedule_write copies. */
+
+static const char *const BUILT_COLS[] = {"id", "unit", "op", "start", "cycles", "activity", "deps", "chip"};
+#define N_BUILT (sizeof BUILT_COLS / sizeof BUILT_COLS[0])
+
+struct sio_builder {
+    src in;
+    ld L;
+    sio_error err;        /* the first error */
+    char *text;           /* the header and the rows so far, as CSV */
+    size_t len, cap;
+};
+
+/* The shortest %g text that strtod reads back as v. */
+static void real_text(double v, char *buf, size_t cap)
+{
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, cap, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) return;
+    }
+}
+
+/* Appends n bytes to the builder's text; -1 when out of memory. */
+static int put_bytes(sio_builder *b, const char *t, size_t n)
+{
+    if (b->len + n > b->cap) {
+        size_t c = b->cap ? b->cap : 65536;
+        while (c < b->len + n) c *= 2;
+        char *p = sio_big(b->text, c);
+        if (!p) return -1;
+        b->text = p;
+        b->cap = c;
+    }
+    memcpy(b->text + b->len, t, n);
+    b->len += n;
+    return 0;
+}
+
+/* Appends a record of N_BUILT fields to the builder's text, each quoted
+** when a reader would not give it back as it is: it holds a comma, a quote
+** or a line end, or starts or ends with a space or tab. */
+static int put_record(sio_builder *b, const char *const f[N_BUILT])
+{
+    int bad = 0;
+    for (size_t k = 0; k < N_BUILT; k++) {
+        const char *t = f[k];
+        size_t n = strlen(t);
+        int q = n && (t[0] == ' ' || t[0] == '\t' || t[n - 1] == ' ' || t[n - 1] == '\t');
+        for (size_t i = 0; i < n && !q; i++) q = t[i] == ',' || t[i] == '"' || t[i] == '\n' || t[i] == '\r';
+        if (q) {   /* each quote doubled: the text up to and with it, and one more */
+            bad |= put_bytes(b, "\"", 1);
+            for (const char *e; (e = strchr(t, '"')) != NULL; t = e + 1) {
+                bad |= put_bytes(b, t, (size_t)(e - t) + 1);
+                bad |= put_bytes(b, "\"", 1);
+            }
+            bad |= put_bytes(b, t, strlen(t));
+            bad |= put_bytes(b, "\"", 1);
+        } else {
+            bad |= put_bytes(b, t, n);
+        }
+        bad |= put_bytes(b, k + 1 < N_BUILT ? "," : "\n", 1);
+    }
+    return bad;
+}
+
+/* The builder's status: its first error, if any, copied to err. */
+static int builder_status(const sio_builder *b, sio_error *err)
+{
+    if (b->L.rc && err) *err = b->err;
+    return b->L.rc;
+}
+
+/* Feeds one record of N_BUILT fields (the header while L->in_header) to
+** the reader, and keeps it in the text when it is accepted. */
+static void builder_record(sio_builder *b, const char *const f[N_BUILT])
+{
+    ld *L = &b->L;
+    for (size_t k = 0; k < N_BUILT; k++) take_field(L, f[k], strlen(f[k]));
+    cb_record(0, L);
+    if (!L->rc && put_record(b, f)) oom(L);
+}
+
+int sio_builder_new(const sio_chip *chip, const char *name, const sio_load_opts *opts, sio_builder **out,
+                    sio_error *err)
+{
+    *out = NULL;
+    if (!name) name = "<builder>";
+    sio_builder *b = calloc(1, sizeof *b);
+    if (!b) {
+        sio_error_set(err, name, 0, 0, "out of memory");
+        return SIO_ENOMEM;
+    }
+    src in = {name, NULL, 0, -1, 0, 1};
+    b->in = in;
+    ld *L = &b->L;
+    if (!ld_start(L, chip, &b->in, opts, &b->err)) {
+        b->in.name = L->s->path;   /* the schedule's copy: the caller's name may go */
+        L->plain = 1;              /* a record a line: rec_line counts the rows */
+        L->rec_line = 1;
+        builder_record(b, BUILT_COLS);
+    }
+    if (L->rc) {
+        int rc = builder_status(b, err);
+        sio_builder_free(b);
+        return rc;
+    }
+    *out = b;
+    return SIO_OK;
+}
+
+int sio_builder_add(sio_builder *b, const sio_row *row, sio_error *err)
+{
+    if (!b->L.rc) {
+        char num[4][32];
+        snprintf(num[0], sizeof num[0], "%" PRId64, row->start_cyc);
+        snprintf(num[1], sizeof num[1], "%" PRId64, row->cycles);
+        real_text(row->activity, num[2], sizeof num[2]);
+        snprintf(num[3], sizeof num[3], "%zu", row->chip);
+        const char *const f[N_BUILT] = {row->id ? row->id : "", row->unit ? row->unit : "", row->op ? row->op : "",
+                                        num[0], num[1], num[2], row->deps ? row->deps : "", num[3]};
+        builder_record(b, f);
+    }
+    return builder_status(b, err);
+}
+
+int sio_builder_finish(sio_builder *b, sio_schedule **out, sio_error *err)
+{
+    *out = NULL;
+    ld_check(&b->L);
+    int rc = builder_status(b, err);
+    if (ld_end(&b->L, out) == SIO_OK) {
+        char *t = realloc(b->text, b->len);   /* no room to grow any more */
+        (*out)->text = t ? t : b->text;
+        (*out)->text_len = b->len;
+        b->text = NULL;
+    }
+    free(b->text);
+    free(b);
+    return rc;
+}
+
+void sio_builder_free(sio_builder *b)
+{
+    if (!b) return;
+    ld_end(&b->L, NULL);
+    free(b->text);
+    free(b);
 }
 
 void sio_schedule_free(sio_schedule *s)

@@ -10,6 +10,8 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1044,6 +1046,261 @@ static void test_buffer_write_verify(void **st)
     sio_schedule_free(s);
 }
 
+/* ---- the builder --------------------------------------------------------- */
+
+/* Row i of s (read against c) as a builder row; its deps written out in
+** deps (cap bytes) as the deps column would have them. */
+static sio_row row_of(const sio_chip *c, const sio_schedule *s, size_t i, char *deps, size_t cap)
+{
+    size_t len = 0;
+    deps[0] = 0;
+    for (size_t d = s->dep_off[i]; d < s->dep_off[i + 1]; d++) {
+        const char *id = sio_schedule_id(s, s->dep_src[d]);
+        const char *sep = d > s->dep_off[i] ? ";" : "";
+        int m = s->dep_kind[d] == SIO_DEP_END ? snprintf(deps + len, cap - len, "%s%s", sep, id)
+                                              : snprintf(deps + len, cap - len, "%s%s%c%" PRId64, sep, id,
+                                                         s->dep_kind[d] == SIO_DEP_START ? '+' : '=', s->dep_lag[d]);
+        assert_true(m > 0 && (size_t)m < cap - len);
+        len += (size_t)m;
+    }
+    sio_row r = {sio_schedule_id(s, i), c->units[s->unit[i]].name, c->ops[s->op[i]].name, s->start_cyc[i],
+                 s->cycles[i], s->activity[i], deps, s->chip[i]};
+    return r;
+}
+
+/* The rows of a (read against c) fed to a builder with opts o. */
+static int build_from(const sio_chip *c, const sio_schedule *a, const sio_load_opts *o, sio_schedule **out,
+                      sio_error *err)
+{
+    sio_builder *b = NULL;
+    int rc = sio_builder_new(c, "built", o, &b, err);
+    if (rc) return rc;
+    char deps[4096];
+    for (size_t i = 0; i < a->n; i++) {
+        sio_row r = row_of(c, a, i, deps, sizeof deps);
+        rc = sio_builder_add(b, &r, err);
+        if (rc) {
+            sio_builder_free(b);
+            return rc;
+        }
+    }
+    return sio_builder_finish(b, out, err);
+}
+
+/* A schedule built from the rows of the file at path (every field the
+** file's but the lines and the header), verified on one thread and on two;
+** written, it reads back as itself. */
+static void builder_vs_file(const sio_chip *c, const char *path)
+{
+    sio_schedule *a = NULL, *b = NULL, *w = NULL;
+    sio_error err;
+    if (sio_schedule_load(c, path, &a, &err)) fail_msg("%s", err.text);
+    sio_load_opts o;
+    sio_load_opts_default(&o);
+    for (int two = 1; two >= 0; two--) {   /* the one-thread build is kept */
+        sio_schedule_free(b);
+        o.verify_two_min = two ? 0 : SIZE_MAX;
+        if (build_from(c, a, &o, &b, &err)) fail_msg("%s: %s", path, err.text);
+        uint32_t *keep = a->line;   /* the built rows are lines 2, 3, ... */
+        a->line = b->line;
+        assert_same_schedule(a, b);
+        a->line = keep;
+        for (size_t i = 0; i < b->n; i++) assert_int_equal(b->line[i], i + 2);
+        assert_int_equal(b->source, SIO_SOURCE_BUILDER);
+        assert_string_equal(b->path, "built");
+        assert_int_equal(b->n_cols, 8);
+        assert_int_equal(b->col_deps, 6);
+    }
+    char out[600];
+    snprintf(out, sizeof out, "%s/built.csv", dir);
+    assert_int_equal(sio_schedule_write(b, b->start_cyc, out, &err), SIO_OK);
+    if (sio_schedule_load(c, out, &w, &err)) fail_msg("%s", err.text);
+    assert_same_schedule(b, w);
+    size_t n;
+    char *text = slurp(out, &n);
+    assert_int_equal(n, b->text_len);
+    assert_memory_equal(text, b->text, n);
+    assert_memory_equal(text, "id,unit,op,start,cycles,activity,deps,chip\n", 43);
+    free(text);
+    sio_schedule_free(a);
+    sio_schedule_free(b);
+    sio_schedule_free(w);
+}
+
+/* Generated schedules (one with blank lines, one with a dep further down)
+** and the samples: built row by row, they are the files' schedules. */
+static void test_builder_same(void **st)
+{
+    (void)st;
+    static const enum split_case cases[] = {SC_PLAIN, SC_CRLF, SC_BLANK_FIRST, SC_QUOTED_NL_MIDDLE, SC_FORWARD_DEP};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char *text = split_text(cases[k], 3000);
+        builder_vs_file(&chip, write_file("tobuild.csv", text));
+        free(text);
+    }
+    char *named = split_text(SC_PLAIN, 3000), *text = numeric_ids(named);   /* ids that rise */
+    builder_vs_file(&chip, write_file("tobuild.csv", text));
+    free(text);
+    free(named);
+    static const char *const sets[][2] = {
+        {"samples/tsp/chip.json", "samples/tsp/decode.csv"},
+        {"samples/tsp/chip.json", "samples/tsp/multichip.csv"},
+        {"samples/stack/chip.json", "samples/stack/prefill.csv"},
+    };
+    for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++) {
+        sio_chip *c = NULL;
+        sio_error err;
+        if (sio_chip_load(sets[k][0], &c, &err)) fail_msg("%s", err.text);
+        builder_vs_file(c, sets[k][1]);
+        sio_chip_free(c);
+    }
+}
+
+/* Rows fed to a builder named "b" until one fails, or finished: the error
+** must be `want` exactly, and its message and line those of the CSV file
+** of the same rows (header id,unit,op,start,cycles,activity,deps,chip, a
+** row a line), whose column counts bytes rather than fields. */
+static void expect_built(const sio_row *rows, size_t n, const sio_load_opts *o, const char *want)
+{
+    sio_builder *b = NULL;
+    sio_error eb, ef;
+    assert_int_equal(sio_builder_new(&chip, "b", o, &b, &eb), SIO_OK);
+    sb csv = {0};
+    sb_printf(&csv, "id,unit,op,start,cycles,activity,deps,chip\n");
+    int rc = SIO_OK;
+    for (size_t i = 0; i < n; i++) {
+        const sio_row *r = &rows[i];
+        sb_printf(&csv, "%s,%s,%s,%" PRId64 ",%" PRId64 ",%g,%s,%zu\n", r->id ? r->id : "", r->unit, r->op,
+                  r->start_cyc, r->cycles, r->activity, r->deps ? r->deps : "", r->chip);
+        if (!rc) rc = sio_builder_add(b, r, &eb);
+    }
+    sio_schedule *s = (sio_schedule *)1;
+    int rf = sio_builder_finish(b, &s, &ef);
+    if (rf == SIO_OK) fail_msg("built, want '%s'", want);
+    assert_null(s);
+    assert_int_equal(rf, SIO_EINPUT);
+    if (rc) {   /* finish gives the add's error again */
+        assert_int_equal(rc, SIO_EINPUT);
+        assert_string_equal(ef.text, eb.text);
+    }
+    if (strcmp(ef.text, want) != 0) fail_msg("got  '%s'\nwant '%s'", ef.text, want);
+    int rcf = sio_schedule_from_buffer(&chip, "b", csv.p, csv.n, o, &s, &eb);
+    assert_int_equal(rcf, SIO_EINPUT);
+    assert_int_equal(eb.line, ef.line);
+    const char *mb = strstr(eb.text, ": "), *mf = strstr(ef.text, ": ");
+    assert_non_null(mb);
+    assert_string_equal(mb, mf);
+    free(csv.p);
+}
+
+#define ROW(id, unit, op, start, cycles, act, deps, chip_) \
+    {(id), (unit), (op), (start), (cycles), (act), (deps), (chip_)}
+
+/* Every kind of error, at the row and field it belongs to. */
+static void test_builder_errors(void **st)
+{
+    (void)st;
+    const sio_row ok = ROW("a", "U0", "run", 0, 4, 1, NULL, 0);
+    const struct { sio_row bad; const char *want; } one[] = {
+        {ROW(NULL, "U0", "run", 0, 4, 1, NULL, 0), "b:3:1: empty 'id'"},
+        {ROW("x", "U9", "run", 0, 4, 1, NULL, 0), "b:3:2: unknown unit 'U9' (not in chip 'mini')"},
+        {ROW("x", "U1", "go", 4, 4, 1, NULL, 0), "b:3:3: unknown op 'go' for unit 'U1' of class A"},
+        {ROW("x", "U1", "run", -1, 4, 1, NULL, 0), "b:3:4: 'start' must be a whole number of cycles >= 0, not '-1'"},
+        {ROW("x", "U1", "run", ((int64_t)1 << 52) + 1, 4, 1, NULL, 0), "b:3:4: 'start' 4503599627370497 is beyond 2^52 cycles"},
+        {ROW("x", "U1", "run", 0, 0, 1, NULL, 0), "b:3:5: 'cycles' must be >= 1, not 0"},
+        {ROW("x", "U1", "run", 0, 4, 1.5, NULL, 0), "b:3:6: 'activity' must be a number from 0 to 1, not '1.5'"},
+        {ROW("x", "U1", "run", 0, 4, NAN, NULL, 0), "b:3:6: 'activity' must be a number from 0 to 1, not 'nan'"},
+        {ROW("x", "U1", "run", 0, 4, -0.25, NULL, 0), "b:3:6: 'activity' must be a number from 0 to 1, not '-0.25'"},
+        {ROW("x", "U1", "run", 4, 4, 1, "a;;a", 0), "b:3:7: empty dep in 'deps' (ids are separated by ';')"},
+        {ROW("x", "U1", "run", 4, 4, 1, "a=-1", 0), "b:3:7: dep lag '-1' is not a whole number >= 0"},
+        {ROW("x", "U1", "run", 4, 4, 1, "x", 0), "b:3:7: dependency cycle: 'x' depends on itself"},
+        {ROW("x", "U1", "run", 4, 4, 1, "zz", 0), "b:3:7: dep on unknown id 'zz' (no such id on chip 0)"},
+        {ROW("x", "U1", "run", 4, 4, 1, "a", 1), "b:3:7: dep on unknown id 'a' (no such id on chip 1)"},
+        {ROW("x", "U1", "run", 0, 4, 1, NULL, 65536), "b:3:8: 'chip' must be a whole number from 0 to 65535, not '65536'"},
+        {ROW("a", "U1", "run", 0, 4, 1, NULL, 0), "b:3:1: duplicate id 'a' on chip 0 (first on line 2)"},
+        {ROW("x", "U1", "run", 3, 1, 1, "a", 0), "b:3:4: start 3 breaks dep on 'a', which ends at 4"},
+        {ROW("x", "U1", "run", 3, 1, 1, "a=2", 0), "b:3:4: start 3 breaks dep 'a=2' (needs exactly 2)"},
+        {ROW("x", "U0", "run", 3, 1, 1, NULL, 0), "b:3:4: unit 'U0' on chip 0 is busy with 'a' until 4; 'x' starts at 3"},
+    };
+    for (size_t k = 0; k < sizeof one / sizeof one[0]; k++) {
+        sio_row rows[2] = {ok, one[k].bad};
+        expect_built(rows, 2, NULL, one[k].want);
+    }
+    /* a cycle, named at the first row on it */
+    const sio_row cyc[] = {ROW("a", "U0", "run", 0, 1, 1, "b+0", 0), ROW("b", "U1", "run", 0, 1, 1, "a+0", 0)};
+    expect_built(cyc, 2, NULL, "b:2:7: dependency cycle: 'a' <- 'b' <- 'a'");
+    /* a repeated id above wins over a later row's error, and stops the builder */
+    const sio_row dup[] = {ok, ROW("a", "U1", "run", 0, 4, 1, NULL, 0), ROW("c", "NOPE", "run", 0, 1, 1, NULL, 0),
+                           ROW("d", "U1", "run", 9, 1, 1, NULL, 0)};
+    expect_built(dup, 4, NULL, "b:3:1: duplicate id 'a' on chip 0 (first on line 2)");
+    /* the limits of sio_load_opts, at the row that passes them */
+    sio_load_opts o;
+    sio_load_opts_default(&o);
+    o.max_deps = 1;
+    const sio_row two_deps[] = {ok, ROW("x", "U1", "run", 4, 1, 1, "a", 0), ROW("y", "U1", "run", 5, 1, 1, "x", 0)};
+    expect_built(two_deps, 3, &o, "b:4:7: more than 1 deps in one schedule");
+    sio_load_opts_default(&o);
+    o.max_id_bytes = 3;   /* "a" and its NUL, "x" and its NUL */
+    const sio_row ids[] = {ok, ROW("x", "U1", "run", 4, 1, 1, "a", 0)};
+    expect_built(ids, 2, &o, "b:3:1: more than 3 bytes of ids in one schedule");
+    /* an empty builder is a valid, empty schedule; a freed one leaks nothing */
+    sio_builder *b = NULL;
+    sio_schedule *s = NULL;
+    sio_error err;
+    assert_int_equal(sio_builder_new(&chip, NULL, NULL, &b, &err), SIO_OK);
+    assert_int_equal(sio_builder_finish(b, &s, &err), SIO_OK);
+    assert_int_equal(s->n, 0);
+    assert_string_equal(s->path, "<builder>");
+    sio_schedule_free(s);
+    assert_int_equal(sio_builder_new(&chip, NULL, NULL, &b, &err), SIO_OK);
+    assert_int_equal(sio_builder_add(b, &ok, &err), SIO_OK);
+    sio_builder_free(b);
+    sio_builder_free(NULL);
+}
+
+/* Ids a CSV file must quote, built and written: the file reads back as the
+** built schedule, with the starts given; verify errors of the built
+** schedule are positioned by field. */
+static void test_builder_write_verify(void **st)
+{
+    (void)st;
+    const sio_row rows[] = {
+        ROW("a,b", "U0", "run", 0, 4, 0.1, NULL, 0),
+        ROW("say \"hi\"", "U1", "run", 4, 2, 1, "a,b", 0),
+        ROW(" padded ", "V0", "go", 6, 3, 0.3333333333333333, "say \"hi\"+1", 0),
+        ROW("two\nlines", "U0", "run", 4, 1, 0, NULL, 1),
+        ROW(" padded ", "U0", "run", 6, 1, 1e-9, "two\nlines+0", 1),
+    };
+    sio_builder *b = NULL;
+    sio_schedule *s = NULL, *w = NULL;
+    sio_error err;
+    assert_int_equal(sio_builder_new(&chip, "compiler", NULL, &b, &err), SIO_OK);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        if (sio_builder_add(b, &rows[i], &err)) fail_msg("%s", err.text);
+    if (sio_builder_finish(b, &s, &err)) fail_msg("%s", err.text);
+    assert_int_equal(s->n, 5);
+    assert_string_equal(sio_schedule_id(s, 2), " padded ");
+    assert_int_equal(s->dep_src[s->dep_off[4]], 3);
+    assert_true(s->activity[2] == 0.3333333333333333 && s->activity[4] == 1e-9);
+    char out[600];
+    snprintf(out, sizeof out, "%s/built_q.csv", dir);
+    int64_t t[5] = {0, 4, 6, 40, 50};
+    assert_int_equal(sio_schedule_write(s, t, out, &err), SIO_OK);
+    if (sio_schedule_load(&chip, out, &w, &err)) fail_msg("%s", err.text);
+    assert_memory_equal(w->start_cyc, t, sizeof t);
+    memcpy(w->start_cyc, s->start_cyc, sizeof t);
+    uint32_t lines[5] = {2, 3, 4, 5, 7};   /* the quoted line end */
+    assert_memory_equal(w->line, lines, sizeof lines);
+    memcpy(w->line, s->line, sizeof lines);
+    assert_same_schedule(s, w);
+    sio_schedule_free(w);
+    /* positioned by field */
+    int64_t bad[5] = {0, 4, 6, 5, 5};
+    assert_int_equal(sio_schedule_verify(&chip, s, bad, &err), SIO_EINPUT);
+    assert_string_equal(err.text, "compiler:6:4: unit 'U0' on chip 1 is busy with 'two\nlines' until 6; ' padded ' starts at 5");
+    sio_schedule_free(s);
+}
+
 /* sio_copy_release: the destination gets every byte (several pieces, odd
 ** offsets and a length that is no whole number of pages), and the
 ** source's whole pages are given back (they read as zeros). */
@@ -1088,6 +1345,9 @@ int main(void)
         cmocka_unit_test(test_buffer_samples),
         cmocka_unit_test(test_buffer_golden),
         cmocka_unit_test(test_buffer_write_verify),
+        cmocka_unit_test(test_builder_same),
+        cmocka_unit_test(test_builder_errors),
+        cmocka_unit_test(test_builder_write_verify),
         cmocka_unit_test(test_copy_release),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
