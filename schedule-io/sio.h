@@ -3,10 +3,12 @@
 ** A chip (`pda-chip/1` JSON, read with jansson) is a transparent, read-only
 ** struct: dies, rails with their power-delivery network, units with their
 ** place on the die, per-op currents and the thermal stack. A schedule (CSV,
-** streamed through libcsv in fixed-size buffers) sits in flat arrays, one
+** streamed through libcsv in fixed-size buffers from a file or from memory,
+** or built row by row through the same checks) sits in flat arrays, one
 ** entry per instruction in file order, so 10^7 instructions cost ~50 bytes
-** each (and ~13 a dep). Both loaders stop at the first error and describe
-** it in an sio_error as "file:line:col: message".
+** each (and ~13 a dep). Every loader stops at the first error and describes
+** it in an sio_error as "file:line:col: message" (for a buffer or a builder,
+** the name the caller gave in place of the file).
 **
 ** Units are in the names: _cyc cycles, _ns nanoseconds, _a amperes, _v volts,
 ** _mv millivolts, _ohm, _h henries, _f farads, _m metres, _mm millimetres,
@@ -159,7 +161,7 @@ typedef struct sio_schedule {
     int64_t *start_cyc;
     int64_t *cycles;
     double *activity;        /* 0..1 */
-    uint32_t *line;          /* line of the record in the file (1-based) */
+    uint32_t *line;          /* line of the record in the file (1-based; built: row + 2) */
     uint32_t *dep_off;
     uint32_t *dep_src;
     uint8_t *dep_kind;       /* enum sio_dep_kind */
@@ -186,10 +188,10 @@ typedef struct sio_schedule {
 /* The loader's tuning knobs, passed to each call that takes them (NULL
 ** there means the defaults; sio_load_opts_default fills them in). */
 typedef struct sio_load_opts {
-    /* A regular file of at least split_min_bytes (default 48 MiB) is read
-    ** in two halves at once on two threads; the result, and any error, are
-    ** exactly those of reading it whole. 0 splits every file of 64 bytes
-    ** and up (tests do), SIZE_MAX none. */
+    /* A regular file or a buffer of at least split_min_bytes (default 48
+    ** MiB) is read in two halves at once on two threads; the result, and
+    ** any error, are exactly those of reading it whole. 0 splits every one
+    ** of 64 bytes and up (tests do), SIZE_MAX none. */
     size_t split_min_bytes;
     /* The reach of the 32-bit offsets: at most max_id_bytes bytes of ids
     ** (each with its NUL; default 2^32 - 1) and max_deps deps (default
@@ -222,6 +224,7 @@ int sio_schedule_load(const sio_chip *chip, const char *path, sio_schedule **out
 ** this returns; the copy is what sio_schedule_write copies from. */
 int sio_schedule_from_buffer(const sio_chip *chip, const char *name, const char *text, size_t len,
                              const sio_load_opts *opts, sio_schedule **out, sio_error *err);
+void sio_schedule_free(sio_schedule *s);   /* NULL is a no-op */
 
 /* One instruction for a builder: the fields of a CSV record, under the same
 ** rules (docs/formats.md). Strings are NUL-terminated and taken as they are
@@ -266,15 +269,14 @@ int sio_builder_add(sio_builder *b, const sio_row *row, sio_error *err);
 ** sets *out, or an error code, fills *err and sets *out = NULL. */
 int sio_builder_finish(sio_builder *b, sio_schedule **out, sio_error *err);
 void sio_builder_free(sio_builder *b);   /* gives up without a schedule; NULL is a no-op */
-void sio_schedule_free(sio_schedule *s);   /* NULL is a no-op */
 
 /* The id of instruction i. */
 const char *sio_schedule_id(const sio_schedule *s, size_t i);
 /* Makespan in cycles: max over i of start + cycles (0 when empty). */
 int64_t sio_schedule_makespan_cyc(const sio_schedule *s);
 
-/* Checks deps (all three kinds), dependency cycles and one-op-at-a-time per
-** unit for the given starts (start_cyc may be s->start_cyc or a re-timed
+/* Checks deps (all three kinds) and one-op-at-a-time per unit for the
+** given starts (start_cyc may be s->start_cyc or a re-timed
 ** copy). Returns SIO_OK, or SIO_EINPUT with the first broken rule in *err
 ** (positioned at the offending record): a broken dep before a busy unit.
 ** Big schedules are checked on two threads (opts->verify_two_min), with
