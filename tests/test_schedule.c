@@ -240,41 +240,52 @@ static void test_unordered_valid(void **st)
     sio_schedule_free(s);
 }
 
-static void test_writer_roundtrip(void **st)
+/* A schedule the writer must give back as it came: a BOM, a quoted
+** header name, spaces around a start, a quoted line end and quotes, a blank
+** line, CR LF, a quoted start and no final line end; and the same with the
+** starts RT_STARTS. */
+static const char RT_TEXT[] = "\xEF\xBB\xBFid,\"unit\",op,start,cycles,deps,note\r\n"
+                              "a,U0,run, 0 ,4,,\"multi\nline, with \"\"quotes\"\"\"\r\n"
+                              "\r\n"
+                              "b,U1,run,\"4\",1,a,plain\r\n"
+                              "c,V0,go,2,3,a+2,\"q\"";
+static const int64_t RT_STARTS[3] = {1, 40, 2};
+static const char RT_MOVED[] = "\xEF\xBB\xBFid,\"unit\",op,start,cycles,deps,note\r\n"
+                               "a,U0,run,1,4,,\"multi\nline, with \"\"quotes\"\"\"\r\n"
+                               "\r\n"
+                               "b,U1,run,40,1,a,plain\r\n"
+                               "c,V0,go,2,3,a+2,\"q\"";
+
+/* s, read from RT_TEXT, written to out: with its own starts byte for byte
+** RT_TEXT, with RT_STARTS only those fields changed. */
+static void check_roundtrip(const sio_schedule *s, const char *out)
 {
-    (void)st;
-    const char *text = "\xEF\xBB\xBFid,\"unit\",op,start,cycles,deps,note\r\n"
-                       "a,U0,run, 0 ,4,,\"multi\nline, with \"\"quotes\"\"\"\r\n"
-                       "\r\n"
-                       "b,U1,run,\"4\",1,a,plain\r\n"
-                       "c,V0,go,2,3,a+2,\"q\"";
-    sio_schedule *s = load_ok(text);
     assert_int_equal(s->n, 3);
     assert_int_equal(s->start_cyc[1], 4);
     assert_int_equal(s->line[1], 5);
-    char out[600];
-    snprintf(out, sizeof out, "%s/out.csv", dir);
     sio_error err;
-    /* unchanged starts: byte for byte */
     assert_int_equal(sio_schedule_write(s, s->start_cyc, out, &err), SIO_OK);
     size_t n;
     char *got = slurp(out, &n);
-    assert_int_equal(n, strlen(text));
-    assert_memory_equal(got, text, n);
+    assert_int_equal(n, strlen(RT_TEXT));
+    assert_memory_equal(got, RT_TEXT, n);
     free(got);
-    /* changed starts: only those fields change */
-    int64_t t[3] = {1, 40, 2};
-    assert_int_equal(sio_schedule_write(s, t, out, &err), SIO_OK);
+    assert_int_equal(sio_schedule_write(s, RT_STARTS, out, &err), SIO_OK);
     got = slurp(out, NULL);
-    const char *want = "\xEF\xBB\xBFid,\"unit\",op,start,cycles,deps,note\r\n"
-                       "a,U0,run,1,4,,\"multi\nline, with \"\"quotes\"\"\"\r\n"
-                       "\r\n"
-                       "b,U1,run,40,1,a,plain\r\n"
-                       "c,V0,go,2,3,a+2,\"q\"";
-    assert_string_equal(got, want);
+    assert_string_equal(got, RT_MOVED);
     free(got);
+}
+
+static void test_writer_roundtrip(void **st)
+{
+    (void)st;
+    sio_schedule *s = load_ok(RT_TEXT);
+    char out[600];
+    snprintf(out, sizeof out, "%s/out.csv", dir);
+    check_roundtrip(s, out);
     /* never over its own input */
-    assert_int_equal(sio_schedule_write(s, t, s->path, &err), SIO_EINPUT);
+    sio_error err;
+    assert_int_equal(sio_schedule_write(s, RT_STARTS, s->path, &err), SIO_EINPUT);
     sio_schedule_free(s);
 }
 
@@ -929,35 +940,49 @@ static void test_buffer_generated(void **st)
     sio_schedule_free(s);
 }
 
-/* The bundled samples against their chips, and the head of one: the whole
-** schedule from memory as from the file, also read in two halves. */
-static void test_buffer_samples(void **st)
+/* The chip at path (the tests run from the top of the repository). */
+static sio_chip *chip_at(const char *path)
 {
-    (void)st;
-    static const char *const sets[][2] = {
+    sio_chip *c = NULL;
+    sio_error err;
+    if (sio_chip_load(path, &c, &err)) fail_msg("%s", err.text);
+    return c;
+}
+
+/* fn(chip, schedule) for each bundled sample schedule, against its chip. */
+static void each_sample(void (*fn)(const sio_chip *, const char *))
+{
+    static const char *const samples[][2] = {
         {"samples/tsp/chip.json", "samples/tsp/decode.csv"},
         {"samples/tsp/chip.json", "samples/tsp/prefill.csv"},
         {"samples/tsp/chip.json", "samples/tsp/multichip.csv"},
         {"samples/stack/chip.json", "samples/stack/decode.csv"},
         {"samples/stack/chip.json", "samples/stack/prefill.csv"},
     };
-    for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++) {
-        sio_chip *c = NULL;
-        sio_error err;
-        if (sio_chip_load(sets[k][0], &c, &err)) fail_msg("%s", err.text);
-        assert_int_equal(file_vs_buffer(c, sets[k][1], SIZE_MAX), SIO_OK);
-        assert_int_equal(file_vs_buffer(c, sets[k][1], 0), SIO_OK);
-        if (k == 0) {   /* its first 50 lines */
-            size_t len;
-            char *text = slurp(sets[k][1], &len), *q = text;
-            for (int l = 0; l < 50; l++) q = strchr(q, '\n') + 1;
-            *q = 0;
-            char *p = write_file("head.csv", text);
-            assert_int_equal(file_vs_buffer(c, p, SIZE_MAX), SIO_OK);
-            free(text);
-        }
+    for (size_t k = 0; k < sizeof samples / sizeof samples[0]; k++) {
+        sio_chip *c = chip_at(samples[k][0]);
+        fn(c, samples[k][1]);
         sio_chip_free(c);
     }
+}
+
+/* The sample at path, whole and its first 50 lines: from memory as from
+** the file, whole and (the whole) in two halves. */
+static void sample_from_memory(const sio_chip *c, const char *path)
+{
+    assert_int_equal(file_vs_buffer(c, path, SIZE_MAX), SIO_OK);
+    assert_int_equal(file_vs_buffer(c, path, 0), SIO_OK);
+    char *text = slurp(path, NULL), *q = text;
+    for (int l = 0; l < 50; l++) q = strchr(q, '\n') + 1;
+    *q = 0;
+    assert_int_equal(file_vs_buffer(c, write_file("head.csv", text), SIZE_MAX), SIO_OK);
+    free(text);
+}
+
+static void test_buffer_samples(void **st)
+{
+    (void)st;
+    each_sample(sample_from_memory);
 }
 
 /* Every golden bad schedule (tests/cases/sched_*) from memory: the error of
@@ -965,9 +990,8 @@ static void test_buffer_samples(void **st)
 static void test_buffer_golden(void **st)
 {
     (void)st;
-    sio_chip *c = NULL;
+    sio_chip *c = chip_at("samples/tsp/chip.json");
     sio_error err;
-    if (sio_chip_load("samples/tsp/chip.json", &c, &err)) fail_msg("%s", err.text);
     DIR *d = opendir("tests/cases");
     assert_non_null(d);
     size_t cases = 0;
@@ -1006,36 +1030,17 @@ static void test_buffer_golden(void **st)
 static void test_buffer_write_verify(void **st)
 {
     (void)st;
-    const char *text = "\xEF\xBB\xBFid,\"unit\",op,start,cycles,deps,note\r\n"
-                       "a,U0,run, 0 ,4,,\"multi\nline, with \"\"quotes\"\"\"\r\n"
-                       "\r\n"
-                       "b,U1,run,\"4\",1,a,plain\r\n"
-                       "c,V0,go,2,3,a+2,\"q\"";
     char out[600];
     snprintf(out, sizeof out, "%s/mem_out.csv", dir);
     write_file("mem_out.csv", "not the schedule\n");
     sio_schedule *s = NULL;
     sio_error err;
-    char *copy = strdup(text);
+    char *copy = strdup(RT_TEXT);
     assert_int_equal(sio_schedule_from_buffer(&chip, out, copy, strlen(copy), NULL, &s, &err), SIO_OK);
     memset(copy, 'x', strlen(copy));   /* the caller's text may go */
     free(copy);
     assert_string_equal(s->path, out);
-    assert_int_equal(sio_schedule_write(s, s->start_cyc, out, &err), SIO_OK);
-    size_t n;
-    char *got = slurp(out, &n);
-    assert_int_equal(n, strlen(text));
-    assert_memory_equal(got, text, n);
-    free(got);
-    int64_t t[3] = {1, 40, 2};
-    assert_int_equal(sio_schedule_write(s, t, out, &err), SIO_OK);
-    got = slurp(out, NULL);
-    assert_string_equal(got, "\xEF\xBB\xBFid,\"unit\",op,start,cycles,deps,note\r\n"
-                             "a,U0,run,1,4,,\"multi\nline, with \"\"quotes\"\"\"\r\n"
-                             "\r\n"
-                             "b,U1,run,40,1,a,plain\r\n"
-                             "c,V0,go,2,3,a+2,\"q\"");
-    free(got);
+    check_roundtrip(s, out);
     /* the file named like the buffer now holds other lines */
     write_file("mem_out.csv", "x\nx\nx\nx\nx\nx\n");
     int64_t bad[3] = {0, 3, 2};
@@ -1142,18 +1147,7 @@ static void test_builder_same(void **st)
     builder_vs_file(&chip, write_file("tobuild.csv", text));
     free(text);
     free(named);
-    static const char *const sets[][2] = {
-        {"samples/tsp/chip.json", "samples/tsp/decode.csv"},
-        {"samples/tsp/chip.json", "samples/tsp/multichip.csv"},
-        {"samples/stack/chip.json", "samples/stack/prefill.csv"},
-    };
-    for (size_t k = 0; k < sizeof sets / sizeof sets[0]; k++) {
-        sio_chip *c = NULL;
-        sio_error err;
-        if (sio_chip_load(sets[k][0], &c, &err)) fail_msg("%s", err.text);
-        builder_vs_file(c, sets[k][1]);
-        sio_chip_free(c);
-    }
+    each_sample(builder_vs_file);
 }
 
 /* Rows fed to a builder named "b" until one fails, or finished: the error
