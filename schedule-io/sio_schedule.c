@@ -403,13 +403,17 @@ static char *read_record(const src *in, uint32_t line, size_t *len)
     return rec;
 }
 
-/* Line and column of byte `off` inside field k of the record on `line`. */
+/* Line and column of byte `off` inside field k of the record on `line`; of
+** a builder's row, the line and the field's column. */
 static void locate(const src *in, uint32_t line, size_t k, size_t off, int *out_line,
                    int *out_col)
 {
     *out_line = (int)line;
-    *out_col = in->by_field ? (int)k + 1 : 0;
-    if (in->by_field) return;
+    *out_col = 0;
+    if (in->by_field) {
+        *out_col = (int)k + 1;
+        return;
+    }
     size_t len = 0, a, b;
     char *rec = read_record(in, line, &len);
     if (!rec) return;
