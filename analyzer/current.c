@@ -17,6 +17,7 @@
 ** op. Rails and dies get the kinks of every unit on them, so unit maps are
 ** only made when asked for. */
 #include "current.h"
+#include "sio_int.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -18,6 +18,7 @@
 
 #include "current.h"
 #include "lanes.h"
+#include "sio_int.h"
 
 #define HIST_STEP_MV 0.05
 #define HIST_LO_MV (-100.0)

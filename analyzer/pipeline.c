@@ -20,6 +20,7 @@
 #include "current.h"
 #include "pdn.h"
 #include "pipeline_int.h"
+#include "sio_int.h"
 #include "walk.h"
 
 #define SUB_BINS 4096   /* bins per pass of the per-bin statistics (L1/L2-sized) */

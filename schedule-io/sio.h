@@ -3,10 +3,12 @@
 ** A chip (`pda-chip/1` JSON, read with jansson) is a transparent, read-only
 ** struct: dies, rails with their power-delivery network, units with their
 ** place on the die, per-op currents and the thermal stack. A schedule (CSV,
-** streamed through libcsv in fixed-size buffers) sits in flat arrays, one
+** streamed through libcsv in fixed-size buffers from a file or from memory,
+** or built row by row through the same checks) sits in flat arrays, one
 ** entry per instruction in file order, so 10^7 instructions cost ~50 bytes
-** each (and ~13 a dep). Both loaders stop at the first error and describe
-** it in an sio_error as "file:line:col: message".
+** each (and ~13 a dep). Every loader stops at the first error and describes
+** it in an sio_error as "file:line:col: message" (for a buffer or a builder,
+** the name the caller gave in place of the file).
 **
 ** Units are in the names: _cyc cycles, _ns nanoseconds, _a amperes, _v volts,
 ** _mv millivolts, _ohm, _h henries, _f farads, _m metres, _mm millimetres,
@@ -137,6 +139,13 @@ enum sio_dep_kind {
     SIO_DEP_EXACT = 2   /* `ID=N`: start == start(ID) + N */
 };
 
+/* Where a schedule came from (sio_schedule.source). */
+enum sio_source {
+    SIO_SOURCE_FILE = 0,    /* sio_schedule_load: path is the file */
+    SIO_SOURCE_BUFFER = 1,  /* sio_schedule_from_buffer: path is the name given, text a copy */
+    SIO_SOURCE_BUILDER = 2  /* sio_builder_finish: path is the name given, text its rows as CSV */
+};
+
 /* A schedule: n instructions in file order. All arrays have n entries
 ** except dep_off (n + 1) and the dep_* arrays (n_deps). Deps of instruction
 ** i are dep_off[i] .. dep_off[i+1]-1; dep_src is the index of the
@@ -145,7 +154,7 @@ enum sio_dep_kind {
 ** memory of a big run): fewer than 2^32 - 1 instructions and deps, 2^32 - 1
 ** bytes of ids, chips 0 .. 65535. */
 typedef struct sio_schedule {
-    char *path;
+    char *path;              /* the file, or the name the caller gave (enum sio_source) */
     size_t n;
     size_t n_chips;          /* max chip index + 1 (1 when the column is absent) */
     uint32_t *unit;          /* index into chip->units */
@@ -154,7 +163,7 @@ typedef struct sio_schedule {
     int64_t *start_cyc;
     int64_t *cycles;
     double *activity;        /* 0..1 */
-    uint32_t *line;          /* line of the record in the file (1-based) */
+    uint32_t *line;          /* line of the record in the file (1-based; built: row + 2) */
     uint32_t *dep_off;
     uint32_t *dep_src;
     uint8_t *dep_kind;       /* enum sio_dep_kind */
@@ -169,47 +178,122 @@ typedef struct sio_schedule {
     size_t n_cols;
     int col_id, col_unit, col_op, col_start, col_cycles, col_chip, col_activity, col_deps;
     int split;               /* 1 when it was read in two halves at once */
+    int source;              /* enum sio_source */
+    /* the text the schedule holds (text_len bytes, not NUL-terminated),
+    ** which sio_schedule_write copies from: a copy of a buffer's text as
+    ** given (where the errors of sio_schedule_verify find their columns
+    ** too), or a built schedule's rows as CSV; NULL for a file */
+    char *text;
+    size_t text_len;
 } sio_schedule;
+
+/* The loader's tuning knobs, passed to each call that takes them (NULL
+** there means the defaults; sio_load_opts_default fills them in). */
+typedef struct sio_load_opts {
+    /* A regular file or a buffer of at least split_min_bytes (default 48
+    ** MiB) is read in two halves at once on two threads; the result, and
+    ** any error, are exactly those of reading it whole. 0 splits every one
+    ** of 64 bytes and up (tests do), SIZE_MAX none. */
+    size_t split_min_bytes;
+    /* The reach of the 32-bit offsets: at most max_id_bytes bytes of ids
+    ** (each with its NUL; default 2^32 - 1) and max_deps deps (default
+    ** 2^32 - 2); past either the load fails at the record that passes it.
+    ** Tests lower them; a value above the default counts as the default. */
+    size_t max_id_bytes, max_deps;
+    /* From verify_two_min instructions on (default 2^20) the deps and the
+    ** units are checked at once on two threads, with the same result (the
+    ** last step of a load, and sio_schedule_verify_opts). 0 always, SIZE_MAX
+    ** never. */
+    size_t verify_two_min;
+} sio_load_opts;
+void sio_load_opts_default(sio_load_opts *o);
 
 /* Streams a schedule from path against chip. Validates every rule of the
 ** format (see docs/formats.md); an empty file is an error, a header alone a
 ** valid empty schedule. Returns SIO_OK and sets *out, or an error code,
-** fills *err and sets *out = NULL.
-**
-** A regular file of at least sio_split_min_bytes (default 48 MiB) is read in
-** two halves at once on two threads; the result, and any error, are exactly
-** those of reading it whole. Lowering it (tests do, to 0) splits small
-** files too. */
-extern size_t sio_split_min_bytes;
+** fills *err and sets *out = NULL. opts NULL means the defaults. */
+int sio_schedule_load_opts(const sio_chip *chip, const char *path, const sio_load_opts *opts,
+                           sio_schedule **out, sio_error *err);
+/* sio_schedule_load_opts with the default knobs. */
 int sio_schedule_load(const sio_chip *chip, const char *path, sio_schedule **out,
                       sio_error *err);
-/* The reach of the 32-bit offsets: at most sio_max_id_bytes bytes of ids
-** (each with its NUL; default 2^32 - 1) and sio_max_deps deps (default
-** 2^32 - 2); past either the load fails at the record that passes it.
-** Tests lower them; a value above the default counts as the default. */
-extern size_t sio_max_id_bytes, sio_max_deps;
+/* Reads a schedule from the len bytes at text, as sio_schedule_load_opts
+** reads a file holding them: the same rules, checks and messages, and a big
+** text (split_min_bytes) is read in two halves at once too. Errors read
+** "name:line:col: message"; name is what the caller calls the text (NULL:
+** "<buffer>") and becomes the schedule's path. The schedule keeps its own
+** copy of the text (s->text, len more bytes), so the caller's may go once
+** this returns; the copy is what sio_schedule_write copies from. */
+int sio_schedule_from_buffer(const sio_chip *chip, const char *name, const char *text, size_t len,
+                             const sio_load_opts *opts, sio_schedule **out, sio_error *err);
 void sio_schedule_free(sio_schedule *s);   /* NULL is a no-op */
+
+/* One instruction for a builder: the fields of a CSV record, under the same
+** rules (docs/formats.md). Strings are NUL-terminated and taken as they are
+** (no spaces trimmed, no quotes undone); NULL is an empty field. */
+typedef struct sio_row {
+    const char *id;       /* any non-empty text, unique per chip */
+    const char *unit;     /* a units[].name of the chip */
+    const char *op;       /* an ops[].op of the unit's class */
+    int64_t start_cyc;    /* 0 .. 2^52 */
+    int64_t cycles;       /* 1 .. 2^52 */
+    double activity;      /* 0 .. 1 (a CSV's empty field means 1: give 1) */
+    const char *deps;     /* as the deps column: `ID`, `ID+N`, `ID=N`, ';'-separated */
+    size_t chip;          /* 0 .. 65535 */
+} sio_row;
+
+/* A schedule built row by row in memory (a compiler's output, say), with
+** every check of the CSV reader: each row goes through the per-record
+** checks of a CSV record as it is added, and sio_builder_finish runs the
+** checks a load runs once the whole file is in (ids unique per chip, deps
+** resolved and without a cycle, the deps and the units against the
+** starts). Errors read "name:line:col: message" as if the rows were the
+** records of a CSV file called name with the header
+** id,unit,op,start,cycles,activity,deps,chip: the k-th row added (from 0)
+** is line k + 2, and col is the field's column in that header (1 id, 2
+** unit, 3 op, 4 start, 5 cycles, 6 activity, 7 deps, 8 chip), for an error
+** inside deps too. An error may name an earlier row (a repeated id wins, as
+** in a file). The first error stops the builder: every later add, and
+** finish, give it again.
+**
+** The schedule keeps its rows as the text of that CSV file (s->text, about
+** a CSV file's bytes more memory): sio_schedule_write writes it, with the
+** starts given. Its lines are the rows' unless a field holds a line end
+** (quoted, it spans lines in the text). */
+typedef struct sio_builder sio_builder;
+/* name (NULL: "<builder>") becomes the schedule's path; opts NULL means the
+** defaults (split_min_bytes has no use here). chip must outlive the
+** builder. */
+int sio_builder_new(const sio_chip *chip, const char *name, const sio_load_opts *opts,
+                    sio_builder **out, sio_error *err);
+int sio_builder_add(sio_builder *b, const sio_row *row, sio_error *err);
+/* Runs the checks of the whole schedule and frees b. Returns SIO_OK and
+** sets *out, or an error code, fills *err and sets *out = NULL. */
+int sio_builder_finish(sio_builder *b, sio_schedule **out, sio_error *err);
+void sio_builder_free(sio_builder *b);   /* gives up without a schedule; NULL is a no-op */
 
 /* The id of instruction i. */
 const char *sio_schedule_id(const sio_schedule *s, size_t i);
 /* Makespan in cycles: max over i of start + cycles (0 when empty). */
 int64_t sio_schedule_makespan_cyc(const sio_schedule *s);
 
-/* Checks deps (all three kinds), dependency cycles and one-op-at-a-time per
-** unit for the given starts (start_cyc may be s->start_cyc or a re-timed
+/* Checks deps (all three kinds) and one-op-at-a-time per unit for the
+** given starts (start_cyc may be s->start_cyc or a re-timed
 ** copy). Returns SIO_OK, or SIO_EINPUT with the first broken rule in *err
 ** (positioned at the offending record): a broken dep before a busy unit.
-** From sio_verify_two_min instructions on (default 2^20; tests lower it)
-** the deps and the units are checked at once on two threads, with the same
-** result. */
-extern size_t sio_verify_two_min;
+** Big schedules are checked on two threads (opts->verify_two_min), with
+** the same result; opts NULL means the defaults. */
+int sio_schedule_verify_opts(const sio_chip *chip, const sio_schedule *s, const int64_t *start_cyc,
+                             const sio_load_opts *opts, sio_error *err);
+/* sio_schedule_verify_opts with the default knobs. */
 int sio_schedule_verify(const sio_chip *chip, const sio_schedule *s,
                         const int64_t *start_cyc, sio_error *err);
 
-/* Writes the schedule back to out_path byte for byte as it was read, except
-** that each record's `start` field is replaced by start_cyc[i] where it
-** differs. Written whole or not at all (temporary file, then rename); refuses
-** to overwrite the schedule's own file. */
+/* Writes the schedule back to out_path byte for byte as it was read (from
+** its file, or from its text: a buffer's copy, a built schedule's CSV),
+** except that each record's `start` field is replaced by start_cyc[i] where
+** it differs. Written whole or not at all (temporary file, then rename);
+** refuses to overwrite the schedule's own file. */
 int sio_schedule_write(const sio_schedule *s, const int64_t *start_cyc,
                        const char *out_path, sio_error *err);
 
@@ -225,26 +309,6 @@ void sio_error_set(sio_error *err, const char *path, int line, int col,
     __attribute__((format(printf, 5, 6)))
 #endif
     ;
-
-/* realloc for big flat arrays: past 8 MiB the pages are backed at once
-** rather than faulted in one by one as they are first written. The memory
-** is whatever realloc leaves there. */
-void *sio_big(void *p, size_t bytes);
-/* Two jobs at once: fb(b) on a thread of its own while fa(a) runs on the
-** caller's, returning when both are done. With two = 0, or when no thread
-** can be started, fa(a) and then fb(b) run on the caller's thread. Results
-** travel in a and b; the return values of fa and fb are not kept. */
-void sio_both(int two, void *(*fa)(void *), void *a, void *(*fb)(void *), void *b);
-/* sio_big's two halves: realloc (not backed yet),
-** and backing the whole pages inside [p, p + bytes) now. Writers of
-** different parts of one array may each back their own part. */
-void *sio_reserve(void *p, size_t bytes);
-void sio_populate(void *p, size_t bytes);
-/* Copies bytes from src to dst in pieces, backing dst's pages and giving
-** src's whole pages back to the system as it goes, so that moving a big
-** array costs the memory of a piece, not of a second array. src holds
-** garbage afterwards (free it). */
-void sio_copy_release(void *dst, void *src, size_t bytes);
 
 /* 1 when both paths name the same existing file (device and inode). */
 int sio_same_file(const char *a, const char *b);

@@ -12,21 +12,28 @@
 ** whole numbers rising down the file, as compilers number instructions, are
 ** unique without that pass (ids_rising).
 **
+** A schedule in memory (sio_schedule_from_buffer) takes the same path: its
+** text, copied into the schedule, is handed to the same reader in the same
+** 1 MiB pieces as a file's (read_piece), so the rules, the lines and the
+** messages are the file's.
+**
 ** A big file is read in two halves at once on two threads (load_split); the
 ** result and any error are those of the one-thread read, to which it falls
 ** back whenever the halves do not meet cleanly.
 **
 ** Positions: libcsv reports fields, not byte offsets. The line of a record is
 ** tracked as it is read; the column of a field is found only on the error
-** path, by reading that record again and feeding it to libcsv byte by byte
-** (field_spans). The writer uses the same spans to replace the `start` field
-** of a record and copies every other byte as it came in.
+** path, by reading that record again (from the file, or from the copy of a
+** buffer's text) and feeding it to libcsv byte by byte (field_span). The
+** writer uses the same spans to replace the `start` field of a record and
+** copies every other byte as it came in.
 **
 ** Sizes: ~50 bytes per instruction plus its id and ~13 a dep (32-bit
 ** offsets: fewer than 2^32 - 1 instructions and deps, 2^32 - 1 bytes of
 ** ids); 10^7 instructions fit in under a gigabyte. */
 #define _DEFAULT_SOURCE 1   /* pread(), madvise() */
 #include "sio.h"
+#include "sio_int.h"
 
 #include <csv.h>
 #include <errno.h>
@@ -46,10 +53,22 @@
 #define MAX_CHIPS 65536u
 #define MAX_FIELD ((size_t)16 << 20)   /* longest field libcsv may buffer */
 
-/* The limits of the 32-bit offsets, as set (tests lower them) but never
-** past what the offsets can reach. */
-static size_t max_id_bytes(void) { return sio_max_id_bytes < UINT32_MAX ? sio_max_id_bytes : UINT32_MAX; }
-static size_t max_deps(void) { return sio_max_deps < UINT32_MAX - 1 ? sio_max_deps : UINT32_MAX - 1; }
+void sio_load_opts_default(sio_load_opts *o)
+{
+    o->split_min_bytes = (size_t)48 << 20;
+    o->max_id_bytes = UINT32_MAX;
+    o->max_deps = UINT32_MAX - 1;
+    o->verify_two_min = (size_t)1 << 20;
+}
+
+/* opts, or the defaults when it is NULL. */
+static sio_load_opts opts_or_default(const sio_load_opts *opts)
+{
+    sio_load_opts o;
+    if (opts) o = *opts;
+    else sio_load_opts_default(&o);
+    return o;
+}
 
 /* libcsv's buffer grows through this: past MAX_FIELD it fails, and the
 ** parse stops with CSV_ENOMEM instead of eating the machine's memory. */
@@ -174,6 +193,53 @@ static void strhash_put(strhash *h, size_t where, uint32_t idx, uint64_t hv)
 }
 
 
+/* ---- where the text comes from ----------------------------------------- */
+
+/* A schedule's text: a file (read through fd), or a buffer in memory (the
+** schedule's own copy of what the caller gave); or rows handed over one by
+** one (sio_builder), whose errors are positioned by field. */
+typedef struct src {
+    const char *name;       /* the file's path, or the buffer's or builder's name: for messages */
+    char *text;             /* the text in memory: a buffer's, or a built schedule's CSV (for the
+                            ** writer); NULL for a file and while rows are added */
+    size_t len;             /* bytes of the text (of a file: when seekable) */
+    int fd;
+    int seekable;           /* a regular file or a buffer: read at any offset */
+    int by_field;           /* a builder's: an error's column is its field's (1-based) */
+} src;
+
+/* Reads the next piece of the text into buf: from `pos` with pread when the
+** file can seek, else with read; from a buffer, a copy. Returns the bytes
+** read, 0 at the end. */
+static ssize_t read_piece(const src *in, char *buf, size_t want, off_t pos)
+{
+    if (in->text) {
+        size_t at = (uintmax_t)pos < in->len ? (size_t)pos : in->len;
+        size_t n = in->len - at < want ? in->len - at : want;
+        memcpy(buf, in->text + at, n);
+        return (ssize_t)n;
+    }
+    ssize_t got;
+    do got = in->seekable ? pread(in->fd, buf, want, pos) : read(in->fd, buf, want);
+    while (got < 0 && errno == EINTR);
+    return got;
+}
+
+/* The text as a stream from its start: the file opened again, or the
+** buffer through fmemopen. NULL when it cannot be. */
+static FILE *open_text(const src *in)
+{
+    if (!in->text) return fopen(in->name, "rb");
+    return in->len ? fmemopen(in->text, in->len, "r") : NULL;
+}
+
+/* The source of a loaded schedule, for the error path and the writer. */
+static src src_of(const sio_schedule *s)
+{
+    src in = {s->path, s->text, s->text_len, -1, 1, s->source == SIO_SOURCE_BUILDER};
+    return in;
+}
+
 /* ---- the loader's state ---------------------------------------------- */
 
 typedef struct dep_raw {   /* a dep as read, before its id is resolved */
@@ -188,8 +254,9 @@ typedef struct dep_raw {   /* a dep as read, before its id is resolved */
 
 typedef struct ld {
     const sio_chip *chip;
+    sio_load_opts opt;
     sio_schedule *s;
-    const char *path;
+    const src *in;
     sio_error *err;
     int rc;
     int in_header;
@@ -251,6 +318,11 @@ typedef struct ld {
 
 #define SPLIT_ABANDONED (-100)
 
+/* The limits of the 32-bit offsets, as set (tests lower them) but never
+** past what the offsets can reach. */
+static size_t max_id_bytes(const ld *L) { return L->opt.max_id_bytes < UINT32_MAX ? L->opt.max_id_bytes : UINT32_MAX; }
+static size_t max_deps(const ld *L) { return L->opt.max_deps < UINT32_MAX - 1 ? L->opt.max_deps : UINT32_MAX - 1; }
+
 /* ---- positions --------------------------------------------------------- */
 
 typedef struct span_ctx { size_t nf; int ended; } span_ctx;
@@ -301,11 +373,11 @@ static int field_span(const char *rec, size_t len, size_t k, size_t *start, size
     return -1;
 }
 
-/* Reads the record that starts on `line` of path (it may run over several
-** lines) into a malloc'd, NUL-terminated buffer. */
-static char *read_record(const char *path, uint32_t line, size_t *len)
+/* Reads the record that starts on `line` of the text (it may run over
+** several lines) into a malloc'd, NUL-terminated buffer. */
+static char *read_record(const src *in, uint32_t line, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = open_text(in);
     if (!f) return NULL;
     char *buf = NULL, *rec = NULL;
     size_t cap = 0, n = 0;
@@ -331,14 +403,19 @@ static char *read_record(const char *path, uint32_t line, size_t *len)
     return rec;
 }
 
-/* Line and column of byte `off` inside field k of the record on `line`. */
-static void locate(const char *path, uint32_t line, size_t k, size_t off, int *out_line,
+/* Line and column of byte `off` inside field k of the record on `line`; of
+** a builder's row, the line and the field's column. */
+static void locate(const src *in, uint32_t line, size_t k, size_t off, int *out_line,
                    int *out_col)
 {
     *out_line = (int)line;
     *out_col = 0;
+    if (in->by_field) {
+        *out_col = (int)k + 1;
+        return;
+    }
     size_t len = 0, a, b;
-    char *rec = read_record(path, line, &len);
+    char *rec = read_record(in, line, &len);
     if (!rec) return;
     if (field_span(rec, len, k, &a, &b) == 0) {
         size_t at = a + off;
@@ -372,8 +449,8 @@ static void failv(ld *L, uint32_t line, size_t k, size_t off, const char *fmt, v
     char msg[768];
     vsnprintf(msg, sizeof msg, fmt, ap);
     int l, c;
-    locate(L->path, line, k, off, &l, &c);
-    sio_error_set(L->err, L->path, l, c, "%s", msg);
+    locate(L->in, line, k, off, &l, &c);
+    sio_error_set(L->err, L->in->name, l, c, "%s", msg);
     L->rc = SIO_EINPUT;
 }
 
@@ -391,7 +468,7 @@ static void oom(ld *L)
 {
     if (L->rc) return;
     if (L->par) { L->rc = SPLIT_ABANDONED; return; }
-    sio_error_set(L->err, L->path, 0, 0, "out of memory");
+    sio_error_set(L->err, L->in->name, 0, 0, "out of memory");
     L->rc = SIO_ENOMEM;
 }
 
@@ -688,8 +765,8 @@ static void parse_deps(ld *L, const char *t, size_t n, size_t k)
             fail(L, L->rec_line, k, a, "dep has no id before '%c'", t[a]);
             return;
         }
-        if (L->n_dr >= max_deps()) {
-            fail(L, L->rec_line, k, a, "more than %zu deps in one schedule", max_deps());
+        if (L->n_dr >= max_deps(L)) {
+            fail(L, L->rec_line, k, a, "more than %zu deps in one schedule", max_deps(L));
             return;
         }
         if (L->n_dr == L->dr_cap && grow_deps(L, 0)) return;
@@ -741,7 +818,7 @@ static void data_field(ld *L, const char *t, size_t n, size_t k)
         s->chip[r] = 0;
         s->activity[r] = 1.0;
         s->line[r] = L->rec_line;
-        s->dep_off[r] = (uint32_t)L->n_dr;   /* at most max_deps() (parse_deps) */
+        s->dep_off[r] = (uint32_t)L->n_dr;   /* at most max_deps(L) (parse_deps) */
         L->n_rec_dr = 0;
         L->has_unit = 0;
         L->op_len = 0;
@@ -763,8 +840,8 @@ static void data_field(ld *L, const char *t, size_t n, size_t k)
     size_t w = 0;
     switch (kind) {
     case K_ID:
-        if (L->pool_len + n + 1 > max_id_bytes()) {
-            fail(L, L->rec_line, k, 0, "more than %zu bytes of ids in one schedule", max_id_bytes());
+        if (L->pool_len + n + 1 > max_id_bytes(L)) {
+            fail(L, L->rec_line, k, 0, "more than %zu bytes of ids in one schedule", max_id_bytes(L));
             return;
         }
         s->id_off[r] = (uint32_t)L->pool_len;
@@ -923,11 +1000,10 @@ static void data_end(ld *L)
     L->n_rec_dr = 0;
 }
 
-static void cb_field(void *f, size_t n, void *data)
+/* The next field of the record being read: n bytes at t. */
+static void take_field(ld *L, const char *t, size_t n)
 {
-    ld *L = data;
     if (L->rc) return;
-    const char *t = f ? f : "";
     size_t k = L->field++;
     if (L->nul_seen && n && memchr(t, 0, n)) {
         fail(L, L->rec_line, k, 0, "NUL byte in a field");
@@ -935,6 +1011,11 @@ static void cb_field(void *f, size_t n, void *data)
     }
     if (L->in_header) header_field(L, t, n, k);
     else data_field(L, t, n, k);
+}
+
+static void cb_field(void *f, size_t n, void *data)
+{
+    take_field(data, f ? f : "", n);
 }
 
 static void cb_record(int c, void *data)
@@ -1232,7 +1313,8 @@ static int verify_fail(const sio_schedule *s, sio_error *err, size_t i, int col,
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     int l, c;
-    locate(s->path, s->line[i], col < 0 ? 0 : (size_t)col, 0, &l, &c);
+    src in = src_of(s);
+    locate(&in, s->line[i], col < 0 ? 0 : (size_t)col, 0, &l, &c);
     sio_error_set(err, s->path, l, c, "%s", msg);
     return SIO_EINPUT;
 }
@@ -1330,8 +1412,6 @@ static int verify_units(const sio_chip *chip, const sio_schedule *s, const int64
     return rc;
 }
 
-size_t sio_verify_two_min = (size_t)1 << 20;
-
 typedef struct verify_job {
     const sio_chip *chip;
     const sio_schedule *s;
@@ -1356,9 +1436,10 @@ static void *units_job_run(void *arg)
 
 /* A broken dep wins over a busy unit, wherever each is; a big schedule has
 ** its two checks made at once. */
-int sio_schedule_verify(const sio_chip *chip, const sio_schedule *s, const int64_t *st, sio_error *err)
+int sio_schedule_verify_opts(const sio_chip *chip, const sio_schedule *s, const int64_t *st,
+                             const sio_load_opts *opts, sio_error *err)
 {
-    if (s->n < sio_verify_two_min) {
+    if (s->n < opts_or_default(opts).verify_two_min) {
         int rc = verify_deps(s, st, err);
         return rc ? rc : verify_units(chip, s, st, err);
     }
@@ -1367,6 +1448,11 @@ int sio_schedule_verify(const sio_chip *chip, const sio_schedule *s, const int64
     const verify_job *w = d.rc ? &d : &u;
     if (w->rc) *err = w->err;
     return w->rc;
+}
+
+int sio_schedule_verify(const sio_chip *chip, const sio_schedule *s, const int64_t *st, sio_error *err)
+{
+    return sio_schedule_verify_opts(chip, s, st, NULL, err);
 }
 
 /* ---- the public entry points ------------------------------------------ */
@@ -1387,18 +1473,8 @@ static void fail_at(ld *L, int rc, int line, int col, const char *msg)
         L->ids_checked = 1;
         if (!L->id_rising && check_ids(L, L->s->n, 0)) return;   /* rising ids are distinct */
     }
-    sio_error_set(L->err, L->path, line, col, "%s", msg);
+    sio_error_set(L->err, L->in->name, line, col, "%s", msg);
     L->rc = rc;
-}
-
-/* Reads the next piece of the file into buf: from `pos` with pread when the
-** file can seek, else with read. Returns the bytes read, 0 at the end. */
-static ssize_t read_piece(int fd, int seekable, char *buf, size_t want, off_t pos)
-{
-    ssize_t got;
-    do got = seekable ? pread(fd, buf, want, pos) : read(fd, buf, want);
-    while (got < 0 && errno == EINTR);
-    return got;
 }
 
 typedef unsigned char u8x16 __attribute__((vector_size(16)));
@@ -1437,16 +1513,16 @@ static int plain_lines(const char *b, size_t n)
     return 1;
 }
 
-/* Feeds bytes [from, to) of the file to libcsv in CHUNK buffers, a line at a
+/* Feeds bytes [from, to) of the text to libcsv in CHUNK buffers, a line at a
 ** time, so the line of every record is known; or, where each line of the
 ** buffer is one record (plain_lines), all its whole lines in one call, the
 ** records counting the lines (L->plain). */
-static void feed(ld *L, struct csv_parser *p, int fd, int seekable, off_t from, off_t to, char *buf)
+static void feed(ld *L, struct csv_parser *p, off_t from, off_t to, char *buf)
 {
     off_t pos = from;
     while (!L->rc && pos < to) {
         size_t want = (uintmax_t)(to - pos) < CHUNK ? (size_t)(to - pos) : CHUNK;
-        ssize_t got_ = read_piece(fd, seekable, buf, want, pos);
+        ssize_t got_ = read_piece(L->in, buf, want, pos);
         if (got_ < 0) {
             char m[256];
             snprintf(m, sizeof m, "read error: %s", strerror(errno));
@@ -1536,10 +1612,6 @@ static double rows_in(const ld *L, uintmax_t size, uintmax_t head)
     return nl <= 16 || head >= size ? 0 : (double)size / (double)head * (double)nl * 1.02 + 1024;
 }
 
-size_t sio_split_min_bytes = (size_t)48 << 20;
-size_t sio_max_id_bytes = UINT32_MAX;
-size_t sio_max_deps = UINT32_MAX - 1;
-
 /* ---- split loads ---------------------------------------------------------
 ** A big file is read in two halves at once, one per thread: the second half
 ** starts at the first line end after the middle. Its rows go into the same
@@ -1556,7 +1628,6 @@ size_t sio_max_deps = UINT32_MAX - 1;
 typedef struct half_job {
     ld *L;
     struct csv_parser *p;
-    int fd;
     off_t from, to;
     char *buf;
     size_t deps;         /* deps expected by the end of the half */
@@ -1590,7 +1661,7 @@ static void *first_half(void *arg)
     half_job *j = arg;
     populate_rows(j->L, j->L->s->n, j->L->cap);
     populate_deps(j->L, j->L->n_dr, j->deps);
-    feed(j->L, j->p, j->fd, 1, j->from, j->to, j->buf);
+    feed(j->L, j->p, j->from, j->to, j->buf);
     return NULL;
 }
 
@@ -1613,13 +1684,13 @@ static size_t newlines(const char *b, size_t n)
     return nl;
 }
 
-/* The line ends in [from, to) of the file; -1 on a read error. */
-static intmax_t count_lines(int fd, off_t from, off_t to, char *buf)
+/* The line ends in [from, to) of the text; -1 on a read error. */
+static intmax_t count_lines(const src *in, off_t from, off_t to, char *buf)
 {
     intmax_t n = 0;
     for (off_t pos = from; pos < to;) {
         size_t want = (uintmax_t)(to - pos) < CHUNK ? (size_t)(to - pos) : CHUNK;
-        ssize_t got = read_piece(fd, 1, buf, want, pos);
+        ssize_t got = read_piece(in, buf, want, pos);
         if (got <= 0) return -1;
         n += (intmax_t)newlines(buf, (size_t)got);
         pos += got;
@@ -1627,34 +1698,34 @@ static intmax_t count_lines(int fd, off_t from, off_t to, char *buf)
     return n;
 }
 
-typedef struct count_job { int fd; off_t from, to; char *buf; intmax_t n; } count_job;
+typedef struct count_job { const src *in; off_t from, to; char *buf; intmax_t n; } count_job;
 
 static void *count_job_run(void *arg)
 {
     count_job *j = arg;
-    j->n = count_lines(j->fd, j->from, j->to, j->buf);
+    j->n = count_lines(j->in, j->from, j->to, j->buf);
     return NULL;
 }
 
 /* count_lines, the second half of the range on a thread of its own (it is
 ** the one step of a split load that one thread does while the other
 ** waits). */
-static intmax_t count_lines_two(int fd, off_t from, off_t to, char *buf)
+static intmax_t count_lines_two(const src *in, off_t from, off_t to, char *buf)
 {
     off_t mid = from + (to - from) / 2;
-    count_job a = {fd, from, mid, buf, -1}, b = {fd, mid, to, malloc(CHUNK), -1};
-    if (!b.buf) return count_lines(fd, from, to, buf);
+    count_job a = {in, from, mid, buf, -1}, b = {in, mid, to, malloc(CHUNK), -1};
+    if (!b.buf) return count_lines(in, from, to, buf);
     sio_both(1, count_job_run, &a, count_job_run, &b);
     free(b.buf);
     return a.n < 0 || b.n < 0 ? -1 : a.n + b.n;
 }
 
 /* Offset just past the first line end at or after `at`, or -1. */
-static off_t line_after(int fd, off_t at, off_t size, char *buf)
+static off_t line_after(const src *in, off_t at, off_t size, char *buf)
 {
     for (off_t pos = at; pos < size;) {
         size_t want = (uintmax_t)(size - pos) < CHUNK ? (size_t)(size - pos) : CHUNK;
-        ssize_t got = read_piece(fd, 1, buf, want, pos);
+        ssize_t got = read_piece(in, buf, want, pos);
         if (got <= 0) return -1;
         const char *nl = memchr(buf, '\n', (size_t)got);
         if (nl) return pos + (nl - buf) + 1;
@@ -1703,16 +1774,16 @@ static void free_half(ld *L2, sio_schedule *s2)
     free(L2->rec_dr); free(L2->later); free(L2->recent); free(L2->dep_names);
 }
 
-/* Reads the rest of the file (from `head` on) in two halves at once into L,
-** which has read the head. 0 when done (L holds the whole file), 1 when the
-** file is not worth splitting (L untouched: read on), SPLIT_ABANDONED when
-** L must be thrown away and the file read again whole. */
-static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t size, char *buf)
+/* Reads the rest of the text (from `head` on) in two halves at once into L,
+** which has read the head. 0 when done (L holds the whole text), 1 when the
+** text is not worth splitting (L untouched: read on), SPLIT_ABANDONED when
+** L must be thrown away and the text read again whole. */
+static int load_split(ld *L, struct csv_parser *p, off_t head, off_t size, char *buf)
 {
     sio_schedule *s = L->s;
-    off_t split = line_after(fd, size / 2, size, buf);
+    off_t split = line_after(L->in, size / 2, size, buf);
     if (split <= head || split >= size || L->in_header || s->n <= 16) return 1;
-    intmax_t nl1 = count_lines_two(fd, head, split, buf);
+    intmax_t nl1 = count_lines_two(L->in, head, split, buf);
     if (nl1 < 0) return 1;
     /* rows of the first half at most; the line where the second starts */
     size_t rows1 = s->n + (size_t)nl1 - (!L->at_line_start && !L->rec_open ? 1u : 0u);
@@ -1747,8 +1818,9 @@ static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t siz
     s2->id_pool = s->id_pool + pool1;   /* not the second's to free or grow */
     L2->lazy = 1;
     L2->chip = L->chip;
+    L2->opt = L->opt;
     L2->s = s2;
-    L2->path = L->path;
+    L2->in = L->in;
     L2->err = L->err;
     L2->cap = L->cap;
     L2->pool_cap = pool2;
@@ -1780,12 +1852,12 @@ static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t siz
     csv_set_realloc_func(&p2, field_realloc);
     /* each half backs the pages it expects to fill (the margins fault in if used) */
     double dens = (double)L->n_dr / (double)s->n;
-    half_job j1 = {L, p, fd, head, split, buf, (size_t)(dens * (double)rows1)};
+    half_job j1 = {L, p, head, split, buf, (size_t)(dens * (double)rows1)};
     pthread_t t;
     if (pthread_create(&t, NULL, first_half, &j1) != 0) goto out;
     populate_rows(L2, rows1, rows1 + (size_t)exp2 < L2->cap ? rows1 + (size_t)exp2 : L2->cap);
     populate_deps(L2, 0, (size_t)(dens * exp2));
-    feed(L2, &p2, fd, 1, split, size, buf2);
+    feed(L2, &p2, split, size, buf2);
     if (!L2->rc && csv_fini(&p2, cb_field, cb_record, L2) != 0) L2->rc = SPLIT_ABANDONED;
     pthread_join(t, NULL);
     /* the first half must end where a record ends: no record open by our
@@ -1796,14 +1868,14 @@ static int load_split(ld *L, struct csv_parser *p, int fd, off_t head, off_t siz
     ** allocation failing here still gives up the split: one thread may fit) */
     L->cap = cap;
     size_t nd1 = L->n_dr;
-    if (nd1 + L2->n_dr > max_deps()) goto out;   /* one thread reads it again, to the record past the limit */
+    if (nd1 + L2->n_dr > max_deps(L)) goto out;   /* one thread reads it again, to the record past the limit */
     /* the second half's ids stay where they were written, unless their
     ** offsets (32 bits) would not fit: then they move down to just after
     ** the first half's (a file of over 4 GiB) */
     size_t base = pool1;
-    if (pool1 + L2->pool_len > max_id_bytes()) {
+    if (pool1 + L2->pool_len > max_id_bytes(L)) {
         base = L->pool_len;
-        if (base + L2->pool_len > max_id_bytes()) goto out;   /* one thread reads it again, to the id past the limit */
+        if (base + L2->pool_len > max_id_bytes(L)) goto out;   /* one thread reads it again, to the id past the limit */
         memmove(s->id_pool + base, s->id_pool + pool1, L2->pool_len);
     }
     if (nd1 + L2->n_dr > L->dr_cap && grow_deps(L, nd1 + L2->n_dr)) goto out;
@@ -1864,45 +1936,97 @@ out:
     return rc;
 }
 
-/* Loads path; may_split lets a big file be read in two halves at once. */
-static int load(const sio_chip *chip, const char *path, sio_schedule **out, sio_error *err, int may_split)
+/* Sets L up to read the schedule `in` holds against chip: an empty
+** schedule named after it, the chip's hashes, room for the first rows.
+** Returns L->rc; ld_end frees what it got either way. The schedule points
+** at a buffer's text (in->text) while it is read, so that the errors of its
+** last check find their columns. */
+static int ld_start(ld *L, const sio_chip *chip, const src *in, const sio_load_opts *opts, sio_error *err)
 {
-    *out = NULL;
-    ld L;
-    memset(&L, 0, sizeof L);
-    L.chip = chip;
-    L.path = path;
-    L.err = err;
-    L.in_header = 1;
-    L.at_line_start = 1;
-    L.split_row = SIZE_MAX;
-    L.id_rising = 1;
+    memset(L, 0, sizeof *L);
+    L->chip = chip;
+    L->opt = opts_or_default(opts);
+    L->in = in;
+    L->err = err;
+    L->in_header = 1;
+    L->at_line_start = 1;
+    L->split_row = SIZE_MAX;
+    L->id_rising = 1;
     sio_schedule *s = calloc(1, sizeof *s);
-    if (!s || !(s->path = strdup(path))) {
+    if (!s || !(s->path = strdup(in->name))) {
         free(s);
-        sio_error_set(err, path, 0, 0, "out of memory");
-        return SIO_ENOMEM;
+        sio_error_set(err, in->name, 0, 0, "out of memory");
+        return L->rc = SIO_ENOMEM;
     }
-    L.s = s;
-    L.half[0] = L.half[1] = s;
+    s->source = in->text ? SIO_SOURCE_BUFFER : in->by_field ? SIO_SOURCE_BUILDER : SIO_SOURCE_FILE;
+    s->text = in->text;
+    s->text_len = in->text ? in->len : 0;
+    L->s = s;
+    L->half[0] = L->half[1] = s;
     s->n_chips = 1;
     s->col_id = s->col_unit = s->col_op = s->col_start = s->col_cycles = -1;
     s->col_chip = s->col_activity = s->col_deps = -1;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) {
-        sio_error_set(err, path, 0, 0, "cannot open: %s", strerror(errno));
-        sio_schedule_free(s);
-        return SIO_EIO;
+    L->recent = calloc(RECENT, sizeof *L->recent);
+    if (!L->recent || build_chip_hashes(L) || grow_rows(L, 0)) oom(L);
+    return L->rc;
+}
+
+/* The checks once every row is in: ids unique per chip and the deps
+** resolved, no dependency cycle, the schedule against its own rules. */
+static void ld_check(ld *L)
+{
+    sio_schedule *s = L->s;
+    if (L->rc) return;
+    s->dep_off[s->n] = (uint32_t)L->n_dr;
+    s->n_deps = L->n_dr;
+    L->ids_checked = 1;
+    if (L->id_rising && !ids_rising(L)) {   /* a dep not found among the rising ids: check_ids names it */
+        sio_populate(L->hv, s->n * sizeof *L->hv);
+        hv_fill(L->hv, s, 0, s->n);
+        L->id_rising = 0;
     }
-    struct stat sb;
-    int seekable = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
-    off_t size = seekable ? sb.st_size : 0;
+    if (!L->id_rising) check_ids(L, s->n, 1);
+    if (!L->rc) check_cycles(L);
+    if (!L->rc) {
+        int rc = sio_schedule_verify_opts(L->chip, s, s->start_cyc, &L->opt, L->err);
+        if (rc) L->rc = rc;
+    }
+}
+
+/* Frees what L holds; the schedule goes to *out when L has no error and
+** out is not NULL, else it is freed too (but not a buffer's text: the
+** caller's). Returns L->rc. */
+static int ld_end(ld *L, sio_schedule **out)
+{
+    free(L->kind);
+    free(L->rec_dr);
+    free(L->later);
+    free(L->recent);
+    free(L->dep_names);
+    free(L->unit_h.slot);
+    free(L->op_h.slot);
+    free(L->hv);
+    if (L->rc || !out) {
+        if (L->s) L->s->text = NULL;
+        sio_schedule_free(L->s);
+        return L->rc;
+    }
+    *out = L->s;
+    return SIO_OK;
+}
+
+/* Loads the schedule `in` holds; may_split lets a big one be read in two
+** halves at once. */
+static int load(const sio_chip *chip, const src *in, const sio_load_opts *opts, sio_schedule **out,
+                sio_error *err, int may_split)
+{
+    *out = NULL;
+    ld L;
     char *buf = malloc(CHUNK);
     struct csv_parser p;
     int have_p = 0;
-    L.recent = calloc(RECENT, sizeof *L.recent);
-    if (!buf || !L.recent || build_chip_hashes(&L) || grow_rows(&L, 0) ||
-        csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL)) {
+    if (ld_start(&L, chip, in, opts, err)) goto out;
+    if (!buf || csv_init(&p, CSV_STRICT | CSV_STRICT_FINI | CSV_APPEND_NULL)) {
         oom(&L);
         goto out;
     }
@@ -1911,12 +2035,14 @@ static int load(const sio_chip *chip, const char *path, sio_schedule **out, sio_
     csv_set_realloc_func(&p, field_realloc);
     /* the head, from which everything is sized; then the rest, in two
     ** halves at once when the file is big */
-    int split = may_split && seekable && (uintmax_t)size >= sio_split_min_bytes && size >= 64;
+    int seekable = in->seekable;
+    off_t size = seekable ? (off_t)in->len : 0;
+    int split = may_split && seekable && (uintmax_t)size >= L.opt.split_min_bytes && size >= 64;
     off_t head = !seekable ? 0 : split && size / 4 < (off_t)CHUNK ? size / 4 : size < (off_t)CHUNK ? size : (off_t)CHUNK;
-    if (seekable) feed(&L, &p, fd, 1, 0, head, buf);
+    if (seekable) feed(&L, &p, 0, head, buf);
     int rest = 1;
     if (!L.rc && split) {
-        int r = load_split(&L, &p, fd, head, size, buf);
+        int r = load_split(&L, &p, head, size, buf);
         if (r == SPLIT_ABANDONED) goto out;
         rest = r;
     }
@@ -1924,56 +2050,226 @@ static int load(const sio_chip *chip, const char *path, sio_schedule **out, sio_
         double rows = rows_in(&L, (uintmax_t)size, (uintmax_t)head);
         presize(&L, rows, rows);
     }
-    if (!L.rc && rest) feed(&L, &p, fd, seekable, head, seekable ? size : (off_t)INTMAX_MAX, buf);
+    if (!L.rc && rest) feed(&L, &p, head, seekable ? size : (off_t)INTMAX_MAX, buf);
     if (!L.rc && csv_fini(&p, cb_field, cb_record, &L) != 0 && !L.rc)
         fail_at(&L, SIO_EINPUT, (int)L.rec_line, 1, "unterminated quoted field (the record starts here)");
     if (!L.rc && L.in_header) {
-        sio_error_set(err, path, 1, 1, "empty file: a schedule needs a header (id,unit,op,start,cycles)");
+        sio_error_set(err, in->name, 1, 1, "empty file: a schedule needs a header (id,unit,op,start,cycles)");
         L.rc = SIO_EINPUT;
     }
-    if (!L.rc) {
-        s->dep_off[s->n] = (uint32_t)L.n_dr;
-        s->n_deps = L.n_dr;
-        L.ids_checked = 1;
-        if (L.id_rising && !ids_rising(&L)) {   /* a dep not found among the rising ids: check_ids names it */
-            sio_populate(L.hv, s->n * sizeof *L.hv);
-            hv_fill(L.hv, s, 0, s->n);
-            L.id_rising = 0;
-        }
-        if (!L.id_rising) check_ids(&L, s->n, 1);
-    }
-    if (!L.rc) check_cycles(&L);
-    if (!L.rc) {
-        int rc = sio_schedule_verify(chip, s, s->start_cyc, err);
-        if (rc) L.rc = rc;
-    }
+    ld_check(&L);
 out:
     if (have_p) csv_free(&p);
     free(buf);
-    close(fd);
-    free(L.kind);
-    free(L.rec_dr);
-    free(L.later);
-    free(L.recent);
-    free(L.dep_names);
-    free(L.unit_h.slot);
-    free(L.op_h.slot);
-    free(L.hv);
-    if (L.rc) {
-        sio_schedule_free(s);
-        return L.rc;
+    return ld_end(&L, out);
+}
+
+/* load, and again in one pass when a split read was given up. */
+static int load_whole(const sio_chip *chip, const src *in, const sio_load_opts *opts, sio_schedule **out,
+                      sio_error *err)
+{
+    int rc = load(chip, in, opts, out, err, 1);
+    if (rc == SPLIT_ABANDONED) rc = load(chip, in, opts, out, err, 0);
+    return rc;
+}
+
+int sio_schedule_load_opts(const sio_chip *chip, const char *path, const sio_load_opts *opts,
+                           sio_schedule **out, sio_error *err)
+{
+    sio_error scratch;
+    if (!err) err = &scratch;
+    *out = NULL;
+    src in = {path, NULL, 0, open(path, O_RDONLY), 0, 0};
+    if (in.fd < 0) {
+        sio_error_set(err, path, 0, 0, "cannot open: %s", strerror(errno));
+        return SIO_EIO;
     }
-    *out = s;
-    return SIO_OK;
+    struct stat sb;
+    in.seekable = fstat(in.fd, &sb) == 0 && S_ISREG(sb.st_mode);
+    in.len = in.seekable ? (size_t)sb.st_size : 0;
+    int rc = load_whole(chip, &in, opts, out, err);
+    close(in.fd);
+    return rc;
+}
+
+int sio_schedule_from_buffer(const sio_chip *chip, const char *name, const char *text, size_t len,
+                             const sio_load_opts *opts, sio_schedule **out, sio_error *err)
+{
+    sio_error scratch;
+    if (!err) err = &scratch;
+    *out = NULL;
+    if (!name) name = "<buffer>";
+    src in = {name, malloc(len ? len : 1), len, -1, 1, 0};
+    if (!in.text) {
+        sio_error_set(err, name, 0, 0, "out of memory");
+        return SIO_ENOMEM;
+    }
+    if (len) memcpy(in.text, text, len);
+    int rc = load_whole(chip, &in, opts, out, err);
+    if (rc) free(in.text);   /* else the schedule's */
+    return rc;
 }
 
 int sio_schedule_load(const sio_chip *chip, const char *path, sio_schedule **out, sio_error *err)
 {
-    sio_error scratch;
-    if (!err) err = &scratch;
-    int rc = load(chip, path, out, err, 1);
-    if (rc == SPLIT_ABANDONED) rc = load(chip, path, out, err, 0);
+    return sio_schedule_load_opts(chip, path, NULL, out, err);
+}
+
+/* ---- the builder ---------------------------------------------------------
+** A builder is the reader with rows in place of CSV text: the header
+** BUILT_COLS, then each row's fields as text (numbers printed), go through
+** take_field and cb_record as libcsv's fields do, so every per-record rule
+** and message is the reader's, and sio_builder_finish runs ld_check as a
+** load does. Its source has no text, so errors are positioned by field
+** (src.by_field), a row a line from line 2. Each accepted row is also kept
+** as a CSV record (put_record), which becomes the schedule's text: what
+** sio_schedule_write copies. */
+
+static const char *const BUILT_COLS[] = {"id", "unit", "op", "start", "cycles", "activity", "deps", "chip"};
+#define N_BUILT (sizeof BUILT_COLS / sizeof BUILT_COLS[0])
+
+struct sio_builder {
+    src in;
+    ld L;
+    sio_error err;        /* the first error */
+    char *text;           /* the header and the rows so far, as CSV */
+    size_t len, cap;
+};
+
+/* The shortest %g text that strtod reads back as v. */
+static void real_text(double v, char *buf, size_t cap)
+{
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, cap, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v) return;
+    }
+}
+
+/* Appends n bytes to the builder's text; -1 when out of memory. */
+static int put_bytes(sio_builder *b, const char *t, size_t n)
+{
+    if (b->len + n > b->cap) {
+        size_t c = b->cap ? b->cap : 65536;
+        while (c < b->len + n) c *= 2;
+        char *p = sio_big(b->text, c);
+        if (!p) return -1;
+        b->text = p;
+        b->cap = c;
+    }
+    memcpy(b->text + b->len, t, n);
+    b->len += n;
+    return 0;
+}
+
+/* Appends a record of N_BUILT fields to the builder's text, each quoted
+** when a reader would not give it back as it is: it holds a comma, a quote
+** or a line end, or starts or ends with a space or tab. */
+static int put_record(sio_builder *b, const char *const f[N_BUILT])
+{
+    int bad = 0;
+    for (size_t k = 0; k < N_BUILT; k++) {
+        const char *t = f[k];
+        size_t n = strlen(t);
+        int q = n && (t[0] == ' ' || t[0] == '\t' || t[n - 1] == ' ' || t[n - 1] == '\t');
+        for (size_t i = 0; i < n && !q; i++) q = t[i] == ',' || t[i] == '"' || t[i] == '\n' || t[i] == '\r';
+        if (q) {   /* each quote doubled: the text up to and with it, and one more */
+            bad |= put_bytes(b, "\"", 1);
+            for (const char *e; (e = strchr(t, '"')) != NULL; t = e + 1) {
+                bad |= put_bytes(b, t, (size_t)(e - t) + 1);
+                bad |= put_bytes(b, "\"", 1);
+            }
+            bad |= put_bytes(b, t, strlen(t));
+            bad |= put_bytes(b, "\"", 1);
+        } else {
+            bad |= put_bytes(b, t, n);
+        }
+        bad |= put_bytes(b, k + 1 < N_BUILT ? "," : "\n", 1);
+    }
+    return bad;
+}
+
+/* The builder's status: its first error, if any, copied to err. */
+static int builder_status(const sio_builder *b, sio_error *err)
+{
+    if (b->L.rc && err) *err = b->err;
+    return b->L.rc;
+}
+
+/* Feeds one record of N_BUILT fields (the header while L->in_header) to
+** the reader, and keeps it in the text when it is accepted. */
+static void builder_record(sio_builder *b, const char *const f[N_BUILT])
+{
+    ld *L = &b->L;
+    for (size_t k = 0; k < N_BUILT; k++) take_field(L, f[k], strlen(f[k]));
+    cb_record(0, L);
+    if (!L->rc && put_record(b, f)) oom(L);
+}
+
+int sio_builder_new(const sio_chip *chip, const char *name, const sio_load_opts *opts, sio_builder **out,
+                    sio_error *err)
+{
+    *out = NULL;
+    if (!name) name = "<builder>";
+    sio_builder *b = calloc(1, sizeof *b);
+    if (!b) {
+        sio_error_set(err, name, 0, 0, "out of memory");
+        return SIO_ENOMEM;
+    }
+    src in = {name, NULL, 0, -1, 0, 1};
+    b->in = in;
+    ld *L = &b->L;
+    if (!ld_start(L, chip, &b->in, opts, &b->err)) {
+        b->in.name = L->s->path;   /* the schedule's copy: the caller's name may go */
+        L->plain = 1;              /* a record a line: rec_line counts the rows */
+        L->rec_line = 1;
+        builder_record(b, BUILT_COLS);
+    }
+    if (L->rc) {
+        int rc = builder_status(b, err);
+        sio_builder_free(b);
+        return rc;
+    }
+    *out = b;
+    return SIO_OK;
+}
+
+int sio_builder_add(sio_builder *b, const sio_row *row, sio_error *err)
+{
+    if (!b->L.rc) {
+        char num[4][32];
+        snprintf(num[0], sizeof num[0], "%" PRId64, row->start_cyc);
+        snprintf(num[1], sizeof num[1], "%" PRId64, row->cycles);
+        real_text(row->activity, num[2], sizeof num[2]);
+        snprintf(num[3], sizeof num[3], "%zu", row->chip);
+        const char *const f[N_BUILT] = {row->id ? row->id : "", row->unit ? row->unit : "", row->op ? row->op : "",
+                                        num[0], num[1], num[2], row->deps ? row->deps : "", num[3]};
+        builder_record(b, f);
+    }
+    return builder_status(b, err);
+}
+
+int sio_builder_finish(sio_builder *b, sio_schedule **out, sio_error *err)
+{
+    *out = NULL;
+    ld_check(&b->L);
+    int rc = builder_status(b, err);
+    if (ld_end(&b->L, out) == SIO_OK) {
+        char *t = realloc(b->text, b->len);   /* no room to grow any more */
+        (*out)->text = t ? t : b->text;
+        (*out)->text_len = b->len;
+        b->text = NULL;
+    }
+    free(b->text);
+    free(b);
     return rc;
+}
+
+void sio_builder_free(sio_builder *b)
+{
+    if (!b) return;
+    ld_end(&b->L, NULL);
+    free(b->text);
+    free(b);
 }
 
 void sio_schedule_free(sio_schedule *s)
@@ -1984,6 +2280,7 @@ void sio_schedule_free(sio_schedule *s)
     free(s->start_cyc); free(s->cycles); free(s->activity); free(s->line);
     free(s->dep_off); free(s->dep_src); free(s->dep_kind); free(s->dep_lag);
     free(s->id_pool); free(s->id_off);
+    free(s->text);
     for (size_t k = 0; k < s->n_cols; k++) free(s->cols[k]);
     free(s->cols);
     free(s);
@@ -2037,11 +2334,12 @@ static void wr_cb2(int c, void *data)
 
 int sio_schedule_write(const sio_schedule *s, const int64_t *start_cyc, const char *out_path, sio_error *err)
 {
-    if (sio_same_file(out_path, s->path)) {
+    src from = src_of(s);
+    if (s->source == SIO_SOURCE_FILE && sio_same_file(out_path, s->path)) {
         sio_error_set(err, out_path, 0, 0, "refusing to overwrite the input schedule");
         return SIO_EINPUT;
     }
-    FILE *in = fopen(s->path, "rb");
+    FILE *in = open_text(&from);
     if (!in) {
         sio_error_set(err, s->path, 0, 0, "cannot reopen to write it back: %s", strerror(errno));
         return SIO_EIO;

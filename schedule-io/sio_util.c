@@ -7,6 +7,7 @@
 ** replaces what was there with something half-written. */
 #define _DEFAULT_SOURCE 1   /* madvise() */
 #include "sio.h"
+#include "sio_int.h"
 
 #include <errno.h>
 #include <pthread.h>

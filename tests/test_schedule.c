@@ -9,12 +9,16 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
+#include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "sio.h"
+#include "sio_int.h"
 
 static char *classes[] = {"A", "B"};
 static sio_unit units[] = {
@@ -208,17 +212,17 @@ static void test_verify_two(void **st)
     /* 0: valid; 1: U0 busy (b at 3); 2: that and d before c ends; 3: e breaks a+2 only */
     const int64_t starts[4][5] = {{0, 4, 0, 9, 2}, {0, 3, 0, 9, 2}, {0, 3, 0, 8, 2}, {0, 4, 0, 9, 1}};
     const char *want[4] = {NULL, "unit 'U0' on chip 0 is busy", "start 8 breaks dep on 'c'", "start 1 breaks dep 'a+2'"};
-    size_t keep = sio_verify_two_min;
+    sio_load_opts o;
+    sio_load_opts_default(&o);
     for (int two = 0; two < 2; two++) {
-        sio_verify_two_min = two ? 0 : SIZE_MAX;
+        o.verify_two_min = two ? 0 : SIZE_MAX;
         for (int k = 0; k < 4; k++) {
             sio_error err;
-            int rc = sio_schedule_verify(&chip, s, starts[k], &err);
+            int rc = sio_schedule_verify_opts(&chip, s, starts[k], &o, &err);
             assert_int_equal(rc, want[k] ? SIO_EINPUT : SIO_OK);
             if (want[k] && !strstr(err.text, want[k])) fail_msg("two %d case %d: '%s'", two, k, err.text);
         }
     }
-    sio_verify_two_min = keep;
     sio_schedule_free(s);
 }
 
@@ -236,41 +240,52 @@ static void test_unordered_valid(void **st)
     sio_schedule_free(s);
 }
 
-static void test_writer_roundtrip(void **st)
+/* A schedule the writer must give back as it came: a BOM, a quoted
+** header name, spaces around a start, a quoted line end and quotes, a blank
+** line, CR LF, a quoted start and no final line end; and the same with the
+** starts RT_STARTS. */
+static const char RT_TEXT[] = "\xEF\xBB\xBFid,\"unit\",op,start,cycles,deps,note\r\n"
+                              "a,U0,run, 0 ,4,,\"multi\nline, with \"\"quotes\"\"\"\r\n"
+                              "\r\n"
+                              "b,U1,run,\"4\",1,a,plain\r\n"
+                              "c,V0,go,2,3,a+2,\"q\"";
+static const int64_t RT_STARTS[3] = {1, 40, 2};
+static const char RT_MOVED[] = "\xEF\xBB\xBFid,\"unit\",op,start,cycles,deps,note\r\n"
+                               "a,U0,run,1,4,,\"multi\nline, with \"\"quotes\"\"\"\r\n"
+                               "\r\n"
+                               "b,U1,run,40,1,a,plain\r\n"
+                               "c,V0,go,2,3,a+2,\"q\"";
+
+/* s, read from RT_TEXT, written to out: with its own starts byte for byte
+** RT_TEXT, with RT_STARTS only those fields changed. */
+static void check_roundtrip(const sio_schedule *s, const char *out)
 {
-    (void)st;
-    const char *text = "\xEF\xBB\xBFid,\"unit\",op,start,cycles,deps,note\r\n"
-                       "a,U0,run, 0 ,4,,\"multi\nline, with \"\"quotes\"\"\"\r\n"
-                       "\r\n"
-                       "b,U1,run,\"4\",1,a,plain\r\n"
-                       "c,V0,go,2,3,a+2,\"q\"";
-    sio_schedule *s = load_ok(text);
     assert_int_equal(s->n, 3);
     assert_int_equal(s->start_cyc[1], 4);
     assert_int_equal(s->line[1], 5);
-    char out[600];
-    snprintf(out, sizeof out, "%s/out.csv", dir);
     sio_error err;
-    /* unchanged starts: byte for byte */
     assert_int_equal(sio_schedule_write(s, s->start_cyc, out, &err), SIO_OK);
     size_t n;
     char *got = slurp(out, &n);
-    assert_int_equal(n, strlen(text));
-    assert_memory_equal(got, text, n);
+    assert_int_equal(n, strlen(RT_TEXT));
+    assert_memory_equal(got, RT_TEXT, n);
     free(got);
-    /* changed starts: only those fields change */
-    int64_t t[3] = {1, 40, 2};
-    assert_int_equal(sio_schedule_write(s, t, out, &err), SIO_OK);
+    assert_int_equal(sio_schedule_write(s, RT_STARTS, out, &err), SIO_OK);
     got = slurp(out, NULL);
-    const char *want = "\xEF\xBB\xBFid,\"unit\",op,start,cycles,deps,note\r\n"
-                       "a,U0,run,1,4,,\"multi\nline, with \"\"quotes\"\"\"\r\n"
-                       "\r\n"
-                       "b,U1,run,40,1,a,plain\r\n"
-                       "c,V0,go,2,3,a+2,\"q\"";
-    assert_string_equal(got, want);
+    assert_string_equal(got, RT_MOVED);
     free(got);
+}
+
+static void test_writer_roundtrip(void **st)
+{
+    (void)st;
+    sio_schedule *s = load_ok(RT_TEXT);
+    char out[600];
+    snprintf(out, sizeof out, "%s/out.csv", dir);
+    check_roundtrip(s, out);
     /* never over its own input */
-    assert_int_equal(sio_schedule_write(s, t, s->path, &err), SIO_EINPUT);
+    sio_error err;
+    assert_int_equal(sio_schedule_write(s, RT_STARTS, s->path, &err), SIO_EINPUT);
     sio_schedule_free(s);
 }
 
@@ -373,13 +388,21 @@ static char *split_text(enum split_case c, size_t n)
     return b.p;
 }
 
+/* Loads path with the knobs of base (NULL: the defaults) but the split
+** threshold min_bytes: 0 splits every file, SIZE_MAX none. */
+static int load_opts(const char *path, const sio_load_opts *base, size_t min_bytes, sio_schedule **s,
+                     sio_error *err)
+{
+    sio_load_opts o;
+    if (base) o = *base;
+    else sio_load_opts_default(&o);
+    o.split_min_bytes = min_bytes;
+    return sio_schedule_load_opts(&chip, path, &o, s, err);
+}
+
 static int load_with(const char *path, size_t min_bytes, sio_schedule **s, sio_error *err)
 {
-    size_t keep = sio_split_min_bytes;
-    sio_split_min_bytes = min_bytes;
-    int rc = sio_schedule_load(&chip, path, s, err);
-    sio_split_min_bytes = keep;
-    return rc;
+    return load_opts(path, NULL, min_bytes, s, err);
 }
 
 static void assert_same_schedule(const sio_schedule *a, const sio_schedule *b)
@@ -477,7 +500,7 @@ static void test_split_loads(void **st)
     free(text);
 }
 
-/* The reach of the 32-bit offsets (sio_max_id_bytes, sio_max_deps),
+/* The reach of the 32-bit offsets (max_id_bytes, max_deps of sio_load_opts),
 ** lowered: a schedule right at a limit loads, whole and split, the same
 ** (the split's second half of ids moved down to fit); one byte or dep
 ** fewer and both give the one error, at the record that passes it. A
@@ -495,11 +518,12 @@ static void test_offset_limits(void **st)
     for (size_t i = 0; i < a->n; i++)
         if (a->dep_off[i + 1] > a->dep_off[i]) last_dep_row = i;
     for (int limit = 0; limit < 2; limit++) {
-        size_t *knob = limit ? &sio_max_deps : &sio_max_id_bytes, keep = *knob;
+        sio_load_opts o;
+        sio_load_opts_default(&o);
+        size_t *knob = limit ? &o.max_deps : &o.max_id_bytes;
         *knob = limit ? a->n_deps : id_bytes;
         sio_schedule *w = NULL;
-        int rs = load_with(p, 0, &b, &eb), rw = load_with(p, SIZE_MAX, &w, &ea);
-        *knob = keep;
+        int rs = load_opts(p, &o, 0, &b, &eb), rw = load_opts(p, &o, SIZE_MAX, &w, &ea);
         assert_int_equal(rs, SIO_OK);
         assert_int_equal(rw, SIO_OK);
         assert_int_equal(b->split, 1);
@@ -508,8 +532,7 @@ static void test_offset_limits(void **st)
         sio_schedule_free(b);
         sio_schedule_free(w);
         *knob = (limit ? a->n_deps : id_bytes) - 1;
-        int ra = load_with(p, SIZE_MAX, &b, &ea), rb = load_with(p, 0, &b, &eb);
-        *knob = keep;   /* before any assertion can leave the test */
+        int ra = load_opts(p, &o, SIZE_MAX, &b, &ea), rb = load_opts(p, &o, 0, &b, &eb);
         assert_int_equal(ra, SIO_EINPUT);
         assert_int_equal(rb, SIO_EINPUT);
         assert_string_equal(ea.text, eb.text);
@@ -520,8 +543,7 @@ static void test_offset_limits(void **st)
         if (!limit) assert_int_equal(ea.col, 1);
         /* past what 32 bits reach, a limit counts as the default */
         *knob = SIZE_MAX;
-        rs = load_with(p, 0, &b, &eb);
-        *knob = keep;
+        rs = load_opts(p, &o, 0, &b, &eb);
         assert_int_equal(rs, SIO_OK);
         assert_same_schedule(a, b);
         sio_schedule_free(b);
@@ -812,6 +834,467 @@ static void test_bare_cr_records(void **st)
     }
 }
 
+/* ---- schedules from memory: what the file gives ----------------------- */
+
+/* Loads len bytes at text from memory as `name` against c, split as
+** load_with. */
+static int buf_with(const sio_chip *c, const char *name, const char *text, size_t len, size_t min_bytes,
+                    sio_schedule **s, sio_error *err)
+{
+    sio_load_opts o;
+    sio_load_opts_default(&o);
+    o.split_min_bytes = min_bytes;
+    return sio_schedule_from_buffer(c, name, text, len, &o, s, err);
+}
+
+/* Every field of a schedule read from a file (a) and of one read from
+** memory (b), which must hold the file's bytes (text, len). */
+static void assert_same_read(const sio_schedule *a, const sio_schedule *b, const char *text, size_t len)
+{
+    assert_same_schedule(a, b);
+    assert_int_equal(a->n_cols, b->n_cols);
+    for (size_t k = 0; k < a->n_cols; k++) assert_string_equal(a->cols[k], b->cols[k]);
+    const int ca[] = {a->col_id, a->col_unit, a->col_op, a->col_start, a->col_cycles, a->col_chip, a->col_activity,
+                      a->col_deps};
+    const int cb[] = {b->col_id, b->col_unit, b->col_op, b->col_start, b->col_cycles, b->col_chip, b->col_activity,
+                      b->col_deps};
+    assert_memory_equal(ca, cb, sizeof ca);
+    assert_int_equal(a->split, b->split);
+    assert_int_equal(a->source, SIO_SOURCE_FILE);
+    assert_null(a->text);
+    assert_int_equal(b->source, SIO_SOURCE_BUFFER);
+    assert_int_equal(b->text_len, len);
+    if (len) assert_memory_equal(b->text, text, len);
+}
+
+/* The error of a buffer named `name` is the file's (at `path`) with the
+** name in place of the path. */
+static void assert_same_error(const sio_error *ef, const char *path, const sio_error *eb, const char *name)
+{
+    size_t n = strlen(path);
+    if (strncmp(ef->text, path, n) != 0) fail_msg("'%s' does not start with '%s'", ef->text, path);
+    char want[1200];
+    snprintf(want, sizeof want, "%s%s", name, ef->text + n);
+    assert_string_equal(eb->text, want);
+    assert_int_equal(ef->line, eb->line);
+    assert_int_equal(ef->col, eb->col);
+}
+
+/* Reads the file at path and the same bytes from memory, whole and split
+** (min_bytes as load_with), against c: the same schedule or the same
+** error. Returns the file's status. */
+static int file_vs_buffer(const sio_chip *c, const char *path, size_t min_bytes)
+{
+    size_t len;
+    char *text = slurp(path, &len);
+    assert_non_null(text);
+    sio_load_opts o;
+    sio_load_opts_default(&o);
+    o.split_min_bytes = min_bytes;
+    sio_schedule *a = NULL, *b = NULL;
+    sio_error ea, eb;
+    int ra = sio_schedule_load_opts(c, path, &o, &a, &ea);
+    int rb = buf_with(c, "<buffer>", text, len, min_bytes, &b, &eb);
+    if (ra != rb) fail_msg("%s: rc %d from the file, %d from memory (%s | %s)", path, ra, rb, ra ? ea.text : "",
+                           rb ? eb.text : "");
+    if (ra == SIO_OK) {
+        assert_same_read(a, b, text, len);
+        assert_string_equal(b->path, "<buffer>");
+    } else {
+        assert_null(b);
+        assert_same_error(&ea, path, &eb, "<buffer>");
+    }
+    sio_schedule_free(a);
+    sio_schedule_free(b);
+    free(text);
+    return ra;
+}
+
+/* The generated schedules of the split tests, good and bad, whole and in
+** two halves at once: from memory as from the file. */
+static void test_buffer_generated(void **st)
+{
+    (void)st;
+    for (size_t n = 600; n <= 6000; n += 5400) {
+        for (int c = 0; c < SC_N; c++) {
+            char *text = split_text((enum split_case)c, n);
+            char *p = write_file("gen.csv", text);
+            int r0 = file_vs_buffer(&chip, p, SIZE_MAX), r1 = file_vs_buffer(&chip, p, 0);
+            assert_int_equal(r0, r1);
+            free(text);
+        }
+    }
+    /* the bytes are len, not up to a NUL; none at all is an empty file */
+    const char nul[] = "id,unit,op,start,cycles\na\0b,U0,run,0,1\n";
+    sio_schedule *s = NULL;
+    sio_error err;
+    assert_int_equal(sio_schedule_from_buffer(&chip, "mem", nul, sizeof nul - 1, NULL, &s, &err), SIO_EINPUT);
+    assert_null(s);
+    assert_string_equal(err.text, "mem:2:1: NUL byte in a field");
+    assert_int_equal(sio_schedule_from_buffer(&chip, NULL, NULL, 0, NULL, &s, &err), SIO_EINPUT);
+    assert_string_equal(err.text, "<buffer>:1:1: empty file: a schedule needs a header (id,unit,op,start,cycles)");
+    /* a header alone, no line end: an empty schedule that keeps its text */
+    assert_int_equal(sio_schedule_from_buffer(&chip, "h", "id,unit,op,start,cycles", 23, NULL, &s, &err), SIO_OK);
+    assert_int_equal(s->n, 0);
+    assert_int_equal(s->text_len, 23);
+    sio_schedule_free(s);
+}
+
+/* The chip at path (the tests run from the top of the repository). */
+static sio_chip *chip_at(const char *path)
+{
+    sio_chip *c = NULL;
+    sio_error err;
+    if (sio_chip_load(path, &c, &err)) fail_msg("%s", err.text);
+    return c;
+}
+
+/* fn(chip, schedule) for each bundled sample schedule, against its chip. */
+static void each_sample(void (*fn)(const sio_chip *, const char *))
+{
+    static const char *const samples[][2] = {
+        {"samples/tsp/chip.json", "samples/tsp/decode.csv"},
+        {"samples/tsp/chip.json", "samples/tsp/prefill.csv"},
+        {"samples/tsp/chip.json", "samples/tsp/multichip.csv"},
+        {"samples/stack/chip.json", "samples/stack/decode.csv"},
+        {"samples/stack/chip.json", "samples/stack/prefill.csv"},
+    };
+    for (size_t k = 0; k < sizeof samples / sizeof samples[0]; k++) {
+        sio_chip *c = chip_at(samples[k][0]);
+        fn(c, samples[k][1]);
+        sio_chip_free(c);
+    }
+}
+
+/* The sample at path, whole and its first 50 lines: from memory as from
+** the file, whole and (the whole) in two halves. */
+static void sample_from_memory(const sio_chip *c, const char *path)
+{
+    assert_int_equal(file_vs_buffer(c, path, SIZE_MAX), SIO_OK);
+    assert_int_equal(file_vs_buffer(c, path, 0), SIO_OK);
+    char *text = slurp(path, NULL), *q = text;
+    for (int l = 0; l < 50; l++) q = strchr(q, '\n') + 1;
+    *q = 0;
+    assert_int_equal(file_vs_buffer(c, write_file("head.csv", text), SIZE_MAX), SIO_OK);
+    free(text);
+}
+
+static void test_buffer_samples(void **st)
+{
+    (void)st;
+    each_sample(sample_from_memory);
+}
+
+/* Every golden bad schedule (tests/cases/sched_*) from memory: the error of
+** the file, and the golden line, with the buffer's name for the file's. */
+static void test_buffer_golden(void **st)
+{
+    (void)st;
+    sio_chip *c = chip_at("samples/tsp/chip.json");
+    sio_error err;
+    DIR *d = opendir("tests/cases");
+    assert_non_null(d);
+    size_t cases = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        if (strncmp(e->d_name, "sched_", 6) != 0) continue;
+        char path[600], exp_path[600];
+        snprintf(path, sizeof path, "tests/cases/%s/schedule.csv", e->d_name);
+        snprintf(exp_path, sizeof exp_path, "tests/cases/%s/expected", e->d_name);
+        char *expected = slurp(exp_path, NULL);
+        assert_non_null(expected);
+        expected[strcspn(expected, "\n")] = 0;
+        for (size_t min_bytes = 0; min_bytes < 2; min_bytes++) {
+            if (file_vs_buffer(c, path, min_bytes ? SIZE_MAX : 0) == SIO_OK) fail_msg("%s: loads", path);
+        }
+        size_t len;
+        char *text = slurp(path, &len);
+        sio_schedule *s = NULL;
+        assert_int_not_equal(sio_schedule_from_buffer(c, "<buffer>", text, len, NULL, &s, &err), SIO_OK);
+        const char *rest = expected + strlen("schedule.csv");
+        char want[1200];
+        snprintf(want, sizeof want, "<buffer>%s", rest);
+        if (strncmp(expected, "schedule.csv:", 13) != 0 || strcmp(err.text, want) != 0)
+            fail_msg("%s:\n  got  '%s'\n  want '%s'", e->d_name, err.text, want);
+        free(text);
+        free(expected);
+        cases++;
+    }
+    closedir(d);
+    assert_true(cases >= 60);
+    sio_chip_free(c);
+}
+
+/* A schedule from memory is written back from its copy of the text, to any
+** path (the name is no file of its own), and its verify errors find their
+** columns in that text, not in a file that has the name. */
+static void test_buffer_write_verify(void **st)
+{
+    (void)st;
+    char out[600];
+    snprintf(out, sizeof out, "%s/mem_out.csv", dir);
+    write_file("mem_out.csv", "not the schedule\n");
+    sio_schedule *s = NULL;
+    sio_error err;
+    char *copy = strdup(RT_TEXT);
+    assert_int_equal(sio_schedule_from_buffer(&chip, out, copy, strlen(copy), NULL, &s, &err), SIO_OK);
+    memset(copy, 'x', strlen(copy));   /* the caller's text may go */
+    free(copy);
+    assert_string_equal(s->path, out);
+    check_roundtrip(s, out);
+    /* the file named like the buffer now holds other lines */
+    write_file("mem_out.csv", "x\nx\nx\nx\nx\nx\n");
+    int64_t bad[3] = {0, 3, 2};
+    assert_int_equal(sio_schedule_verify(&chip, s, bad, &err), SIO_EINPUT);
+    char want[700];
+    snprintf(want, sizeof want, "%s:5:11: start 3 breaks dep on 'a', which ends at 4", out);
+    assert_string_equal(err.text, want);
+    sio_schedule_free(s);
+}
+
+/* ---- the builder --------------------------------------------------------- */
+
+/* Row i of s (read against c) as a builder row; its deps written out in
+** deps (cap bytes) as the deps column would have them. */
+static sio_row row_of(const sio_chip *c, const sio_schedule *s, size_t i, char *deps, size_t cap)
+{
+    size_t len = 0;
+    deps[0] = 0;
+    for (size_t d = s->dep_off[i]; d < s->dep_off[i + 1]; d++) {
+        const char *id = sio_schedule_id(s, s->dep_src[d]);
+        const char *sep = d > s->dep_off[i] ? ";" : "";
+        int m = s->dep_kind[d] == SIO_DEP_END ? snprintf(deps + len, cap - len, "%s%s", sep, id)
+                                              : snprintf(deps + len, cap - len, "%s%s%c%" PRId64, sep, id,
+                                                         s->dep_kind[d] == SIO_DEP_START ? '+' : '=', s->dep_lag[d]);
+        assert_true(m > 0 && (size_t)m < cap - len);
+        len += (size_t)m;
+    }
+    sio_row r = {sio_schedule_id(s, i), c->units[s->unit[i]].name, c->ops[s->op[i]].name, s->start_cyc[i],
+                 s->cycles[i], s->activity[i], deps, s->chip[i]};
+    return r;
+}
+
+/* The rows of a (read against c) fed to a builder with opts o. */
+static int build_from(const sio_chip *c, const sio_schedule *a, const sio_load_opts *o, sio_schedule **out,
+                      sio_error *err)
+{
+    sio_builder *b = NULL;
+    int rc = sio_builder_new(c, "built", o, &b, err);
+    if (rc) return rc;
+    char deps[4096];
+    for (size_t i = 0; i < a->n; i++) {
+        sio_row r = row_of(c, a, i, deps, sizeof deps);
+        rc = sio_builder_add(b, &r, err);
+        if (rc) {
+            sio_builder_free(b);
+            return rc;
+        }
+    }
+    return sio_builder_finish(b, out, err);
+}
+
+/* A schedule built from the rows of the file at path (every field the
+** file's but the lines and the header), verified on one thread and on two;
+** written, it reads back as itself. */
+static void builder_vs_file(const sio_chip *c, const char *path)
+{
+    sio_schedule *a = NULL, *b = NULL, *w = NULL;
+    sio_error err;
+    if (sio_schedule_load(c, path, &a, &err)) fail_msg("%s", err.text);
+    sio_load_opts o;
+    sio_load_opts_default(&o);
+    for (int two = 1; two >= 0; two--) {   /* the one-thread build is kept */
+        sio_schedule_free(b);
+        o.verify_two_min = two ? 0 : SIZE_MAX;
+        if (build_from(c, a, &o, &b, &err)) fail_msg("%s: %s", path, err.text);
+        uint32_t *keep = a->line;   /* the built rows are lines 2, 3, ... */
+        a->line = b->line;
+        assert_same_schedule(a, b);
+        a->line = keep;
+        for (size_t i = 0; i < b->n; i++) assert_int_equal(b->line[i], i + 2);
+        assert_int_equal(b->source, SIO_SOURCE_BUILDER);
+        assert_string_equal(b->path, "built");
+        assert_int_equal(b->n_cols, 8);
+        assert_int_equal(b->col_deps, 6);
+    }
+    char out[600];
+    snprintf(out, sizeof out, "%s/built.csv", dir);
+    assert_int_equal(sio_schedule_write(b, b->start_cyc, out, &err), SIO_OK);
+    if (sio_schedule_load(c, out, &w, &err)) fail_msg("%s", err.text);
+    assert_same_schedule(b, w);
+    size_t n;
+    char *text = slurp(out, &n);
+    assert_int_equal(n, b->text_len);
+    assert_memory_equal(text, b->text, n);
+    assert_memory_equal(text, "id,unit,op,start,cycles,activity,deps,chip\n", 43);
+    free(text);
+    sio_schedule_free(a);
+    sio_schedule_free(b);
+    sio_schedule_free(w);
+}
+
+/* Generated schedules (one with blank lines, one with a dep further down)
+** and the samples: built row by row, they are the files' schedules. */
+static void test_builder_same(void **st)
+{
+    (void)st;
+    static const enum split_case cases[] = {SC_PLAIN, SC_CRLF, SC_BLANK_FIRST, SC_QUOTED_NL_MIDDLE, SC_FORWARD_DEP};
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char *text = split_text(cases[k], 3000);
+        builder_vs_file(&chip, write_file("tobuild.csv", text));
+        free(text);
+    }
+    char *named = split_text(SC_PLAIN, 3000), *text = numeric_ids(named);   /* ids that rise */
+    builder_vs_file(&chip, write_file("tobuild.csv", text));
+    free(text);
+    free(named);
+    each_sample(builder_vs_file);
+}
+
+/* Rows fed to a builder named "b" until one fails, or finished: the error
+** must be `want` exactly, and its message and line those of the CSV file
+** of the same rows (header id,unit,op,start,cycles,activity,deps,chip, a
+** row a line), whose column counts bytes rather than fields. */
+static void expect_built(const sio_row *rows, size_t n, const sio_load_opts *o, const char *want)
+{
+    sio_builder *b = NULL;
+    sio_error eb, ef;
+    assert_int_equal(sio_builder_new(&chip, "b", o, &b, &eb), SIO_OK);
+    sb csv = {0};
+    sb_printf(&csv, "id,unit,op,start,cycles,activity,deps,chip\n");
+    int rc = SIO_OK;
+    for (size_t i = 0; i < n; i++) {
+        const sio_row *r = &rows[i];
+        sb_printf(&csv, "%s,%s,%s,%" PRId64 ",%" PRId64 ",%g,%s,%zu\n", r->id ? r->id : "", r->unit, r->op,
+                  r->start_cyc, r->cycles, r->activity, r->deps ? r->deps : "", r->chip);
+        if (!rc) rc = sio_builder_add(b, r, &eb);
+    }
+    sio_schedule *s = (sio_schedule *)1;
+    int rf = sio_builder_finish(b, &s, &ef);
+    if (rf == SIO_OK) fail_msg("built, want '%s'", want);
+    assert_null(s);
+    assert_int_equal(rf, SIO_EINPUT);
+    if (rc) {   /* finish gives the add's error again */
+        assert_int_equal(rc, SIO_EINPUT);
+        assert_string_equal(ef.text, eb.text);
+    }
+    if (strcmp(ef.text, want) != 0) fail_msg("got  '%s'\nwant '%s'", ef.text, want);
+    int rcf = sio_schedule_from_buffer(&chip, "b", csv.p, csv.n, o, &s, &eb);
+    assert_int_equal(rcf, SIO_EINPUT);
+    assert_int_equal(eb.line, ef.line);
+    const char *mb = strstr(eb.text, ": "), *mf = strstr(ef.text, ": ");
+    assert_non_null(mb);
+    assert_string_equal(mb, mf);
+    free(csv.p);
+}
+
+#define ROW(id, unit, op, start, cycles, act, deps, chip_) \
+    {(id), (unit), (op), (start), (cycles), (act), (deps), (chip_)}
+
+/* Every kind of error, at the row and field it belongs to. */
+static void test_builder_errors(void **st)
+{
+    (void)st;
+    const sio_row ok = ROW("a", "U0", "run", 0, 4, 1, NULL, 0);
+    const struct { sio_row bad; const char *want; } one[] = {
+        {ROW(NULL, "U0", "run", 0, 4, 1, NULL, 0), "b:3:1: empty 'id'"},
+        {ROW("x", "U9", "run", 0, 4, 1, NULL, 0), "b:3:2: unknown unit 'U9' (not in chip 'mini')"},
+        {ROW("x", "U1", "go", 4, 4, 1, NULL, 0), "b:3:3: unknown op 'go' for unit 'U1' of class A"},
+        {ROW("x", "U1", "run", -1, 4, 1, NULL, 0), "b:3:4: 'start' must be a whole number of cycles >= 0, not '-1'"},
+        {ROW("x", "U1", "run", ((int64_t)1 << 52) + 1, 4, 1, NULL, 0), "b:3:4: 'start' 4503599627370497 is beyond 2^52 cycles"},
+        {ROW("x", "U1", "run", 0, 0, 1, NULL, 0), "b:3:5: 'cycles' must be >= 1, not 0"},
+        {ROW("x", "U1", "run", 0, 4, 1.5, NULL, 0), "b:3:6: 'activity' must be a number from 0 to 1, not '1.5'"},
+        {ROW("x", "U1", "run", 0, 4, NAN, NULL, 0), "b:3:6: 'activity' must be a number from 0 to 1, not 'nan'"},
+        {ROW("x", "U1", "run", 0, 4, -0.25, NULL, 0), "b:3:6: 'activity' must be a number from 0 to 1, not '-0.25'"},
+        {ROW("x", "U1", "run", 4, 4, 1, "a;;a", 0), "b:3:7: empty dep in 'deps' (ids are separated by ';')"},
+        {ROW("x", "U1", "run", 4, 4, 1, "a=-1", 0), "b:3:7: dep lag '-1' is not a whole number >= 0"},
+        {ROW("x", "U1", "run", 4, 4, 1, "x", 0), "b:3:7: dependency cycle: 'x' depends on itself"},
+        {ROW("x", "U1", "run", 4, 4, 1, "zz", 0), "b:3:7: dep on unknown id 'zz' (no such id on chip 0)"},
+        {ROW("x", "U1", "run", 4, 4, 1, "a", 1), "b:3:7: dep on unknown id 'a' (no such id on chip 1)"},
+        {ROW("x", "U1", "run", 0, 4, 1, NULL, 65536), "b:3:8: 'chip' must be a whole number from 0 to 65535, not '65536'"},
+        {ROW("a", "U1", "run", 0, 4, 1, NULL, 0), "b:3:1: duplicate id 'a' on chip 0 (first on line 2)"},
+        {ROW("x", "U1", "run", 3, 1, 1, "a", 0), "b:3:4: start 3 breaks dep on 'a', which ends at 4"},
+        {ROW("x", "U1", "run", 3, 1, 1, "a=2", 0), "b:3:4: start 3 breaks dep 'a=2' (needs exactly 2)"},
+        {ROW("x", "U0", "run", 3, 1, 1, NULL, 0), "b:3:4: unit 'U0' on chip 0 is busy with 'a' until 4; 'x' starts at 3"},
+    };
+    for (size_t k = 0; k < sizeof one / sizeof one[0]; k++) {
+        sio_row rows[2] = {ok, one[k].bad};
+        expect_built(rows, 2, NULL, one[k].want);
+    }
+    /* a cycle, named at the first row on it */
+    const sio_row cyc[] = {ROW("a", "U0", "run", 0, 1, 1, "b+0", 0), ROW("b", "U1", "run", 0, 1, 1, "a+0", 0)};
+    expect_built(cyc, 2, NULL, "b:2:7: dependency cycle: 'a' <- 'b' <- 'a'");
+    /* a repeated id above wins over a later row's error, and stops the builder */
+    const sio_row dup[] = {ok, ROW("a", "U1", "run", 0, 4, 1, NULL, 0), ROW("c", "NOPE", "run", 0, 1, 1, NULL, 0),
+                           ROW("d", "U1", "run", 9, 1, 1, NULL, 0)};
+    expect_built(dup, 4, NULL, "b:3:1: duplicate id 'a' on chip 0 (first on line 2)");
+    /* the limits of sio_load_opts, at the row that passes them */
+    sio_load_opts o;
+    sio_load_opts_default(&o);
+    o.max_deps = 1;
+    const sio_row two_deps[] = {ok, ROW("x", "U1", "run", 4, 1, 1, "a", 0), ROW("y", "U1", "run", 5, 1, 1, "x", 0)};
+    expect_built(two_deps, 3, &o, "b:4:7: more than 1 deps in one schedule");
+    sio_load_opts_default(&o);
+    o.max_id_bytes = 3;   /* "a" and its NUL, "x" and its NUL */
+    const sio_row ids[] = {ok, ROW("x", "U1", "run", 4, 1, 1, "a", 0)};
+    expect_built(ids, 2, &o, "b:3:1: more than 3 bytes of ids in one schedule");
+    /* an empty builder is a valid, empty schedule; a freed one leaks nothing */
+    sio_builder *b = NULL;
+    sio_schedule *s = NULL;
+    sio_error err;
+    assert_int_equal(sio_builder_new(&chip, NULL, NULL, &b, &err), SIO_OK);
+    assert_int_equal(sio_builder_finish(b, &s, &err), SIO_OK);
+    assert_int_equal(s->n, 0);
+    assert_string_equal(s->path, "<builder>");
+    sio_schedule_free(s);
+    assert_int_equal(sio_builder_new(&chip, NULL, NULL, &b, &err), SIO_OK);
+    assert_int_equal(sio_builder_add(b, &ok, &err), SIO_OK);
+    sio_builder_free(b);
+    sio_builder_free(NULL);
+}
+
+/* Ids a CSV file must quote, built and written: the file reads back as the
+** built schedule, with the starts given; verify errors of the built
+** schedule are positioned by field. */
+static void test_builder_write_verify(void **st)
+{
+    (void)st;
+    const sio_row rows[] = {
+        ROW("a,b", "U0", "run", 0, 4, 0.1, NULL, 0),
+        ROW("say \"hi\"", "U1", "run", 4, 2, 1, "a,b", 0),
+        ROW(" padded ", "V0", "go", 6, 3, 0.3333333333333333, "say \"hi\"+1", 0),
+        ROW("two\nlines", "U0", "run", 4, 1, 0, NULL, 1),
+        ROW(" padded ", "U0", "run", 6, 1, 1e-9, "two\nlines+0", 1),
+    };
+    sio_builder *b = NULL;
+    sio_schedule *s = NULL, *w = NULL;
+    sio_error err;
+    assert_int_equal(sio_builder_new(&chip, "compiler", NULL, &b, &err), SIO_OK);
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+        if (sio_builder_add(b, &rows[i], &err)) fail_msg("%s", err.text);
+    if (sio_builder_finish(b, &s, &err)) fail_msg("%s", err.text);
+    assert_int_equal(s->n, 5);
+    assert_string_equal(sio_schedule_id(s, 2), " padded ");
+    assert_int_equal(s->dep_src[s->dep_off[4]], 3);
+    assert_true(s->activity[2] == 0.3333333333333333 && s->activity[4] == 1e-9);
+    char out[600];
+    snprintf(out, sizeof out, "%s/built_q.csv", dir);
+    int64_t t[5] = {0, 4, 6, 40, 50};
+    assert_int_equal(sio_schedule_write(s, t, out, &err), SIO_OK);
+    if (sio_schedule_load(&chip, out, &w, &err)) fail_msg("%s", err.text);
+    assert_memory_equal(w->start_cyc, t, sizeof t);
+    memcpy(w->start_cyc, s->start_cyc, sizeof t);
+    uint32_t lines[5] = {2, 3, 4, 5, 7};   /* the quoted line end */
+    assert_memory_equal(w->line, lines, sizeof lines);
+    memcpy(w->line, s->line, sizeof lines);
+    assert_same_schedule(s, w);
+    sio_schedule_free(w);
+    /* positioned by field */
+    int64_t bad[5] = {0, 4, 6, 5, 5};
+    assert_int_equal(sio_schedule_verify(&chip, s, bad, &err), SIO_EINPUT);
+    assert_string_equal(err.text, "compiler:6:4: unit 'U0' on chip 1 is busy with 'two\nlines' until 6; ' padded ' starts at 5");
+    sio_schedule_free(s);
+}
+
 /* sio_copy_release: the destination gets every byte (several pieces, odd
 ** offsets and a length that is no whole number of pages), and the
 ** source's whole pages are given back (they read as zeros). */
@@ -852,6 +1335,13 @@ int main(void)
         cmocka_unit_test(test_long_file_lines),
         cmocka_unit_test(test_crlf_lines),
         cmocka_unit_test(test_bare_cr_records),
+        cmocka_unit_test(test_buffer_generated),
+        cmocka_unit_test(test_buffer_samples),
+        cmocka_unit_test(test_buffer_golden),
+        cmocka_unit_test(test_buffer_write_verify),
+        cmocka_unit_test(test_builder_same),
+        cmocka_unit_test(test_builder_errors),
+        cmocka_unit_test(test_builder_write_verify),
         cmocka_unit_test(test_copy_release),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
