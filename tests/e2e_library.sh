@@ -3,7 +3,8 @@
 # project meets it: `make install` into a temporary prefix, then
 # tests/outside/prog.c built through pkg-config twice, against libpda.so
 # (plain `pkg-config --cflags --libs pda`) and against libpda.a (`--static`),
-# each run on the samples. What the library writes (pda_result_write) must
+# each run on the samples (the shared one also with the schedule parsed from
+# memory, sio_schedule_from_buffer). What the library writes (pda_result_write) must
 # equal, file for file and byte for byte, what `analyzer run -o DIR
 # --waveforms` writes (the thermal run's own timing, compute_s, aside): the
 # command is a thin layer over the library. Every installed header must
@@ -52,9 +53,11 @@ same() {   # same DIR1 DIR2: every file equal, compute_s aside
 for p in tsp/decode stack/decode tsp/multichip; do
     d=$(dirname $p)
     "$A" run samples/$d/chip.json samples/$p.csv -o "$T/cmd" --waveforms --quiet || fail "analyzer run $p"
-    for kind in shared static; do
+    for kind in shared static "shared --buffer"; do
+        set -- $kind
         rm -rf "$T/lib"
-        "$T/prog_$kind" samples/$d/chip.json samples/$p.csv "$T/lib" > "$T/out" || fail "prog_$kind $p: $(cat "$T/out")"
+        "$T/prog_$1" samples/$d/chip.json samples/$p.csv "$T/lib" ${2:-} > "$T/out" 2>&1 ||
+            fail "prog_$kind $p: $(cat "$T/out")"
         same "$T/cmd" "$T/lib" > "$T/diff" || fail "prog_$kind $p: the library's files differ from the command's: $(cat "$T/diff")"
         echo "$p, $kind: $(cat "$T/out"); $(ls -R "$T/lib" | grep -c '\.') files as the command's"
     done

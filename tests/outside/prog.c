@@ -3,7 +3,11 @@
 ** and static): runs the whole analysis through the library and writes the
 ** files `analyzer run -o DIR --waveforms` writes.
 **
-**   prog CHIP SCHEDULE DIR
+**   prog CHIP SCHEDULE DIR [--buffer]
+**
+** With --buffer the schedule is read into memory first and parsed from
+** there (sio_schedule_from_buffer, named by its path), as a compiler that
+** never writes its schedule to a file would; the files must not change.
 **
 ** It also reads every rail back in memory (pda_result_rail) and checks it
 ** against the run's own figures: each rail's peak current and mean current,
@@ -12,6 +16,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <pda/pda.h>
 
@@ -23,15 +28,30 @@ static int fail(const char *what, const sio_error *err)
 
 int main(int argc, char **argv)
 {
-    if (argc != 4) {
-        fprintf(stderr, "usage: prog CHIP SCHEDULE DIR\n");
+    if (argc != 4 && !(argc == 5 && !strcmp(argv[4], "--buffer"))) {
+        fprintf(stderr, "usage: prog CHIP SCHEDULE DIR [--buffer]\n");
         return 2;
     }
     sio_error err;
     sio_chip *c;
     sio_schedule *s;
     if (sio_chip_load(argv[1], &c, &err)) return fail("chip", &err);
-    if (sio_schedule_load(c, argv[2], &s, &err)) return fail("schedule", &err);
+    if (argc == 5) {
+        FILE *f = fopen(argv[2], "rb");
+        if (!f) return fail("cannot open the schedule", NULL);
+        size_t cap = 1 << 20, len = 0, got;
+        char *text = malloc(cap);
+        while (text && (got = fread(text + len, 1, cap - len, f)) > 0)
+            if ((len += got) == cap) text = realloc(text, cap *= 2);
+        fclose(f);
+        if (!text) return fail("out of memory", NULL);
+        int rc = sio_schedule_from_buffer(c, argv[2], text, len, NULL, &s, &err);
+        memset(text, 0, len);   /* the schedule keeps its own copy */
+        free(text);
+        if (rc) return fail("schedule from memory", &err);
+    } else if (sio_schedule_load(c, argv[2], &s, &err)) {
+        return fail("schedule", &err);
+    }
     pda_run_opts o;
     pda_run_opts_default(&o);
     o.keep_rails = 1;
