@@ -126,6 +126,9 @@ sio_schedule = _s("sio_schedule", [
     ("col_start", ctypes.c_int), ("col_cycles", ctypes.c_int), ("col_chip", ctypes.c_int),
     ("col_activity", ctypes.c_int), ("col_deps", ctypes.c_int),
     ("split", ctypes.c_int),
+    ("source", ctypes.c_int),
+    ("text", ctypes.POINTER(ctypes.c_char)),   # text_len bytes, not NUL-terminated
+    ("text_len", ctypes.c_size_t),
 ])
 
 # ---- analyzer/events.h, analyzer/margin.h -----------------------------------
