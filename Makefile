@@ -23,6 +23,7 @@ PC_CFLAGS = $(shell pkg-config --cflags fftw3 jansson libpng 2>/dev/null)
 PC_LIBS   = $(shell pkg-config --libs fftw3 jansson libpng 2>/dev/null)
 LIBS    = $(PC_LIBS) -lcsv -lfftw3 -ljansson -lpng -lglpk -lm -pthread
 # -fPIC: the release objects go into libpda.so as well as libpda.a
+PIC     := -fPIC
 CFLAGS_ALL = $(WARN) $(DEFS) $(INCS) $(PC_CFLAGS) $(OPT) -pthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
@@ -58,7 +59,7 @@ deps:
 
 $(R)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -fPIC -c $< -o $@
+	$(CC) $(CFLAGS_ALL) $(PIC) -c $< -o $@
 $(A)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(SAN) -O1 -c $< -o $@

@@ -47,6 +47,8 @@ typedef struct pda_run_opts {
     size_t grid[2];            /* thermal grid, {0, 0}: the chip's */
     int64_t frame_ns;          /* thermal frame, 0: the chip's */
     int thermal;               /* 1 (default): the thermal run when the chip has a stack */
+    int report;                /* 1 (default): keep the waveforms' outline for report.html (pda_result_write
+                               ** needs it; 0 saves a pass over the bins when no files are wanted) */
     int keep_rails;            /* 1: keep each rail's current and droop per bin (pda_result_rail, rails.csv) */
     int unit_maps;             /* 1: keep each unit's current per bin (units.npy) */
     const char *spool_dir;     /* where kept waveforms wait; NULL: $TMPDIR, else /tmp */

@@ -32,6 +32,7 @@ void pda_run_opts_default(pda_run_opts *o)
     o->window_ns = 100.0;
     o->safety_mv = 5.0;
     o->thermal = 1;
+    o->report = 1;
     o->events_cap = 10000;
 }
 
@@ -183,7 +184,7 @@ static int walk_all(pda_result *r, walk *w, current_window *cw, sio_error *err)
                     const double *d = droop + (ch * nr + rl) * tb + k0;
                     events_push(r->ev, ch, rl, t.b0 + k0, i, d, m);
                     margin_spectrum_push(r->sp, ch, rl, i, m);
-                    report_push(r->rep, ch * nr + rl, t.b0 + k0, i, d, m);
+                    if (r->rep) report_push(r->rep, ch * nr + rl, t.b0 + k0, i, d, m);
                     double vdd = c->rails[rl].vdd_v;
                     for (size_t k = 0; k < m; k++) pw[k] += vdd * i[k];
                 }
@@ -269,7 +270,7 @@ int pda_run(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o, pda
     double wb = round(o->window_ns / bin_ns);
     if (wb > (double)r->nbins) wb = (double)r->nbins;
     if (current_window_init(&cw, wb < 1 ? 1 : (size_t)wb)) goto oom_w;
-    if (report_create(nch * nr, r->nbins, bin_ns, &r->rep)) goto oom_w;
+    if (o->report && report_create(nch * nr, r->nbins, bin_ns, &r->rep)) goto oom_w;
     if (o->keep_rails && !(r->rails = spool_open(o->spool_dir, err))) { rc = PDA_EIO; goto fail; }
     if (o->unit_maps && !(r->units = spool_open(o->spool_dir, err))) { rc = PDA_EIO; goto fail; }
     if ((rc = walk_all(r, w, &cw, err))) goto fail;

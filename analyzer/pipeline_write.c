@@ -219,6 +219,10 @@ int pda_result_write(const pda_result *r, const char *dir, sio_error *err)
 {
     err->text[0] = 0;
     const sio_chip *c = r->c;
+    if (!r->rep) {
+        sio_error_set(err, dir, 0, 0, "the run kept no report (pda_run_opts.report = 0): nothing written");
+        return PDA_EINPUT;
+    }
     if (outset_mkdirs(dir, err) != 0) return PDA_EIO;
     /* no output may replace an input: the chip, the schedule, an impedance table */
     const char **inputs = calloc(c->n_rails + 2, sizeof *inputs);

@@ -171,7 +171,7 @@ average) and droop_mv (mV, at each bin's end), numpy float64 arrays of n_bins.""
 # pda_run_opts fields run() takes, and how a Python value becomes the C one
 _RUN_OPTS = {
     "bin_ns": float, "window_ns": float, "safety_mv": float, "frame_ns": None, "grid": None,
-    "thermal": bool, "keep_rails": bool, "unit_maps": bool, "spool_dir": None, "events_cap": None,
+    "thermal": bool, "report": bool, "keep_rails": bool, "unit_maps": bool, "spool_dir": None, "events_cap": None,
     "tile_bins": None, "split_min_ops": None, "events_index_two_min": None, "progress": None,
 }
 
@@ -184,6 +184,7 @@ def run(chip_path, schedule_path, **opts):
       bin_ns=1, window_ns=100, safety_mv=5,
       grid=(nx, ny) (default the chip's), frame_ns (default the chip's),
       thermal=True (the thermal run, when the chip has a stack),
+      report=True (keeps what report.html needs; Result.write needs it),
       keep_rails=True (needed by Result.rail and for rails.csv),
       unit_maps=False (units.npy), spool_dir (where kept waveforms wait;
       default $TMPDIR or /tmp), events_cap=10000, tile_bins=0 (the walk's

@@ -197,6 +197,7 @@ pda_run_opts = _s("pda_run_opts", [
     ("grid", ctypes.c_size_t * 2),
     ("frame_ns", ctypes.c_int64),
     ("thermal", ctypes.c_int),
+    ("report", ctypes.c_int),
     ("keep_rails", ctypes.c_int),
     ("unit_maps", ctypes.c_int),
     ("spool_dir", ctypes.c_char_p),
