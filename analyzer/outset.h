@@ -1,7 +1,20 @@
-/* outset.h -- a set of output files in one folder, committed together
-** (outset_): each file is written to a temporary file beside its place;
-** outset_finish renames them all into place, or removes them all. Used by
-** every writer of several files (`run -o DIR`, exports). */
+/* outset.h -- a set of output files in one folder, committed as a whole
+** (outset_): all of them land, or none does, also when the process is
+** killed or the machine stops.
+**
+** The files are written into a staging folder beside the target folder
+** (".<name>.pda-new-<pid>-XXXXXX", same file system). On commit, whatever
+** else the target folder holds is hard-linked into the staging folder
+** (nothing of the user's is lost), and the two folders are exchanged in one
+** atomic rename (renameat2 RENAME_EXCHANGE); the old one is then removed.
+** Before the exchange the target is untouched; after it, it holds the whole
+** new set. A staging folder left by a killed run is removed by the next run
+** in the same place (sio_sweep_stale), or by the command's signal handling.
+**
+** Two cases are weaker, and said so in docs/outputs.md: a file system
+** without RENAME_EXCHANGE gets two renames (the old folder first moved
+** aside as ".<name>.pda-old-<pid>-XXXXXX"), and a target that is a mount
+** point is staged inside itself and its files renamed one by one. */
 #ifndef PDA_OUTSET_H
 #define PDA_OUTSET_H
 #include <stddef.h>
@@ -9,22 +22,27 @@
 #include "sio.h"
 
 typedef struct outset {
-    const char *dir;
+    const char *dir;           /* the target folder, as given */
+    const char *const *inputs; /* paths no output may replace (n_inputs of them) */
+    size_t n_inputs;
+    /* set by the first outset_add */
+    char *real;                /* the target folder with its links followed */
+    char *stage;               /* the staging folder */
+    int in_place;              /* the target is a mount point: staged inside it */
     sio_out **o;
     size_t n, cap;
     char **names;              /* as given to outset_add */
-    const char *const *inputs; /* paths no output may replace (n_inputs of them) */
-    size_t n_inputs;
 } outset;
 
-/* Opens dir/name as a pending output (refused when it is one of the inputs). */
+/* Opens dir/name as a pending output (refused when it is one of the inputs,
+** or when dir/name is a link, a folder or a special file). */
 int outset_add(outset *os, const char *name, sio_out **out, sio_error *err);
-/* Commits every pending output (ok != 0) or aborts them all; frees the list.
-** Returns the first commit error (the rest are then aborted). */
+/* Commits the set (ok != 0) or drops it; frees the list. Returns the first
+** error; on any error the target folder is as it was. */
 int outset_finish(outset *os, int ok, sio_error *err);
 /* The bytes written so far to pending output k (malloc'd, *len set), or NULL. */
 unsigned char *outset_read(outset *os, size_t k, size_t *len);
-/* Makes the folder dir/sub (existing is fine). */
+/* Makes the folder sub of the set (existing is fine). */
 int outset_mkdir(outset *os, const char *sub, sio_error *err);
 /* mkdir -p: 0, or -1 with errno set and *err saying why ("not a folder"
 ** when path exists and is not one). */

@@ -108,6 +108,8 @@ const pda_power *pda_result_power(const pda_result *r);
 
 /* Thermal results (all NULL / 0 when the thermal run did not happen). */
 int pda_result_has_thermal(const pda_result *r);
+/* The thermal run's wall time (s): for a console, never in an output file. */
+double pda_result_thermal_seconds(const pda_result *r);
 /* Heat map of die index d (into chip->dies) of one chip, [y][x] row-major,
 ** deg C: the steady state of the average power (peak = 0) or the hottest
 ** each cell gets over the run (peak = 1). */

@@ -579,9 +579,9 @@ static int ladder_taps(const sio_rail *rail, const ladder_red *red, double z0, d
         if (len >= PDN_MAX_TAPS) {
             if (err)
                 sio_error_set(err, NULL, 0, 0,
-                              "rail %s: the PDN response has not settled after %.3g ns "
-                              "(too little damping in the ladder)",
-                              rail->name ? rail->name : "?", (double)PDN_MAX_TAPS * dt_s * 1e9);
+                              "rail %s: the PDN response has not settled within %d bins (%.3g ns): "
+                              "use larger bins, or the ladder has too little damping",
+                              rail->name ? rail->name : "?", (int)PDN_MAX_TAPS, (double)PDN_MAX_TAPS * dt_s * 1e9);
             rc = PDN_EINPUT;
             goto fail;
         }

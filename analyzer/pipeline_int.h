@@ -16,6 +16,7 @@
 typedef struct pda_thermal {
     size_t nx, ny, nd, nf;
     double frame_ns;
+    double compute_s;          /* wall time of the thermal run (never written into an output) */
     double *steady, *peak;     /* [chip][die][cell] */
     double *png_lo, *png_hi;   /* [chip][die] */
     double *fmax;              /* [chip][die][frame] */

@@ -375,8 +375,8 @@ int pda_thermal_run(pda_result *r, sio_error *err)
     j.jdies = NULL;
     json_object_set_new(jt, "hotspots", json_integer((json_int_t)j.T->n_hot));
     json_object_set_new(jt, "stacked_hotspots", json_integer((json_int_t)j.n_stacked));
-    json_object_set_new(jt, "compute_s", json_real(now_s() - t_start));
     json_object_set_new(r->summary, "thermal", jt);
+    j.T->compute_s = now_s() - t_start;
     r->th = j.T;
     j.T = NULL;
     tjob_close(&j);
@@ -391,6 +391,8 @@ const double *pda_result_heat(const pda_result *r, size_t chip, size_t die, int 
     *ny = t->ny;
     return (peak ? t->peak : t->steady) + (chip * t->nd + die) * t->nx * t->ny;
 }
+
+double pda_result_thermal_seconds(const pda_result *r) { return r->th ? r->th->compute_s : 0.0; }
 
 const pda_unit_temp *pda_result_unit_temps(const pda_result *r, size_t *n)
 {

@@ -6,6 +6,8 @@
 #define PDA_SIO_INT_H
 #include <stddef.h>
 
+#include "sio.h"
+
 /* realloc for big flat arrays: past 8 MiB the pages are backed at once
 ** rather than faulted in one by one as they are first written. The memory
 ** is whatever realloc leaves there. */
@@ -25,5 +27,25 @@ void sio_populate(void *p, size_t bytes);
 ** array costs the memory of a piece, not of a second array. src holds
 ** garbage afterwards (free it). */
 void sio_copy_release(void *dst, void *src, size_t bytes);
+
+/* ---- file-system helpers of the writers (sio_fs.c) --------------------- */
+
+/* SIO_OK when path may become an output file: absent, or a regular file;
+** a symbolic link, a folder, a device, a pipe or an empty path is refused
+** (SIO_EINPUT, *err says which). */
+int sio_out_target_ok(const char *path, sio_error *err);
+/* Removes path, a file or a whole folder (links are removed, not
+** followed); 0, or -1 with errno set. A path that is not there is 0. */
+int sio_remove_tree(const char *path);
+/* The names a signal must remove: named temporary files and staging
+** folders are registered while they exist; sio_cleanup_run removes every
+** registered one (the command calls it when a signal ends it). */
+int sio_cleanup_add(const char *path);
+void sio_cleanup_remove(const char *path);
+void sio_cleanup_run(void);
+/* Removes what runs that are gone left in dir: entries named
+** "*.pda-tmp-<pid>-*", "*.pda-new-<pid>-*" or "*.pda-old-<pid>-*" whose
+** process no longer exists. */
+void sio_sweep_stale(const char *dir);
 
 #endif

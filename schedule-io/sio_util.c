@@ -1,10 +1,8 @@
-/* sio_util.c -- error text, status strings and whole-or-nothing output files.
+/* sio_util.c -- error text, status strings, two jobs at once, and big
+** arrays.
 **
 ** Every module reports input errors as "file:line:col: message" through
-** sio_error_set, and writes its output files through sio_out: data goes to a
-** temporary file in the target's folder and is renamed into place only when
-** complete, so a failed run never leaves a partial file behind and never
-** replaces what was there with something half-written. */
+** sio_error_set. Output files are sio_fs.c's. */
 #define _DEFAULT_SOURCE 1   /* madvise() */
 #include "sio.h"
 #include "sio_int.h"
@@ -50,64 +48,6 @@ int sio_same_file(const char *a, const char *b)
 {
     struct stat x, y;
     return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
-}
-
-struct sio_out {
-    FILE *f;
-    char *path;
-    char *tmp;
-};
-
-int sio_out_open(const char *path, sio_out **out, sio_error *err)
-{
-    *out = NULL;
-    sio_out *o = calloc(1, sizeof *o);
-    size_t n = strlen(path);
-    if (!o || !(o->path = malloc(n + 1)) || !(o->tmp = malloc(n + 16))) {
-        if (o) { free(o->path); free(o); }
-        sio_error_set(err, path, 0, 0, "out of memory");
-        return SIO_ENOMEM;
-    }
-    memcpy(o->path, path, n + 1);
-    snprintf(o->tmp, n + 16, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(o->tmp);
-    if (fd >= 0) fchmod(fd, 0644); /* mkstemp makes 0600; outputs are ordinary files */
-    if (fd < 0 || !(o->f = fdopen(fd, "w+b"))) {   /* readable too: a report may inline it */
-        sio_error_set(err, path, 0, 0, "cannot create: %s", strerror(errno));
-        if (fd >= 0) { close(fd); unlink(o->tmp); }
-        free(o->tmp); free(o->path); free(o);
-        return SIO_EIO;
-    }
-    *out = o;
-    return SIO_OK;
-}
-
-void *sio_out_file(sio_out *o) { return o->f; }
-
-int sio_out_commit(sio_out *o, sio_error *err)
-{
-    int rc = SIO_OK;
-    int bad = ferror(o->f);
-    if (fclose(o->f) != 0) bad = 1;
-    if (bad) {
-        sio_error_set(err, o->path, 0, 0, "write failed: %s", strerror(errno));
-        unlink(o->tmp);
-        rc = SIO_EIO;
-    } else if (rename(o->tmp, o->path) != 0) {
-        sio_error_set(err, o->path, 0, 0, "cannot rename into place: %s", strerror(errno));
-        unlink(o->tmp);
-        rc = SIO_EIO;
-    }
-    free(o->tmp); free(o->path); free(o);
-    return rc;
-}
-
-void sio_out_abort(sio_out *o)
-{
-    if (!o) return;
-    fclose(o->f);
-    unlink(o->tmp);
-    free(o->tmp); free(o->path); free(o);
 }
 
 void sio_both(int two, void *(*fa)(void *), void *a, void *(*fb)(void *), void *b)

@@ -108,10 +108,10 @@ printf 'id,unit,op,start,cycles\na,NOPE,matmul,0,1\n' > "$T/bad.csv"
 if $A run $chip "$T/bad.csv" -o "$T/out2" 2>"$T/err"; then echo "bad input accepted"; exit 1; fi
 [ ! -e "$T/out2" ] || { echo "output left behind"; exit 1; }
 grep -q "bad.csv:2:3: unknown unit 'NOPE'" "$T/err"
-# an output folder that is a file: exit 4, the file untouched
+# an output folder that is a file: exit 2 (usage), the file untouched
 echo keep > "$T/file"
 set +e; $A run $chip "$T/s.csv" -o "$T/file" --no-thermal --quiet 2>/dev/null; rc=$?; set -e
-[ "$rc" = 4 ] && [ "$(cat "$T/file")" = keep ] || { echo "rc $rc on a file as -o"; exit 1; }
+[ "$rc" = 2 ] && [ "$(cat "$T/file")" = keep ] || { echo "rc $rc on a file as -o"; exit 1; }
 # --strict: droop past the guardband is a broken limit: exit 1, outputs still written
 set +e; $A run $chip samples/tsp/decode.csv --strict --no-thermal --quiet -o "$T/strict" 2>"$T/err"; rc=$?; set -e
 [ "$rc" = 1 ] && [ -s "$T/strict/summary.json" ] && grep -q "limit broken" "$T/err" || { echo "--strict: rc $rc"; exit 1; }

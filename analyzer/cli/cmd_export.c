@@ -45,6 +45,44 @@ static void json_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
+/* 1 when s can stand as one word of a whitespace-separated format: not
+** empty, no blank, no control character. */
+static int one_word(const char *s)
+{
+    if (!*s) return 0;
+    for (; *s; s++)
+        if ((unsigned char)*s <= 0x20 || *s == 0x7f) return 0;
+    return 1;
+}
+
+/* The names a format writes as bare words: HotSpot's floorplans and power
+** traces (unit names, separated by blanks), VCD's variables (rail names).
+** A name that cannot be written is refused, naming it, before any file
+** is made; Perfetto's JSON escapes everything and takes any name. */
+static int names_fit(const sio_chip *c, size_t fmt, sio_error *err)
+{
+    for (size_t u = 0; fmt == 0 && u < c->n_units; u++)
+        if (!one_word(c->units[u].name)) {
+            sio_error_set(err, c->path, 0, 0, "unit '%s' has a blank or control character in its name, which "
+                          "HotSpot's whitespace-separated .flp and .ptrace files cannot carry: rename it",
+                          c->units[u].name);
+            return EXIT_INPUT;
+        }
+    for (size_t l = 0; fmt == 0 && l < c->thermal.n_layers; l++)
+        for (const char *p = c->thermal.layers[l].name; p && *p; p++)
+            if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+                sio_error_set(err, c->path, 0, 0, "layer %zu has a control character in its name", l);
+                return EXIT_INPUT;
+            }
+    for (size_t r = 0; fmt == 1 && r < c->n_rails; r++)
+        if (!one_word(c->rails[r].name) || strstr(c->rails[r].name, "$end")) {
+            sio_error_set(err, c->path, 0, 0, "rail '%s': a VCD variable name cannot hold a blank, a control "
+                          "character or '$end': rename the rail", c->rails[r].name);
+            return EXIT_INPUT;
+        }
+    return EXIT_OK;
+}
+
 /* ---- hotspot ------------------------------------------------------------- */
 
 static int export_hotspot(const cmd_opts *o, const sio_chip *c, const sio_schedule *s, outset *ro,
@@ -243,7 +281,16 @@ static int export_perfetto(const cmd_opts *o, const sio_chip *c, const sio_sched
     if (wrc) return cmd_exit_for(wrc);
     size_t nb = walk_n_bins(it), group = nb > 200000 ? (nb + 199999) / 200000 : 1;
     double *acc = calloc(nch * nr, sizeof *acc), *last = malloc(nch * nr * sizeof *last);
-    if (!acc || !last) {
+    char **counter = calloc(nr + 1, sizeof *counter);   /* "<rail> current_a", the counters' names */
+    int no_mem = !acc || !last || !counter;
+    for (size_t r = 0; !no_mem && r < nr; r++) {
+        size_t n = strlen(c->rails[r].name) + 12;
+        if (!(counter[r] = malloc(n))) no_mem = 1;
+        else snprintf(counter[r], n, "%s current_a", c->rails[r].name);
+    }
+    if (no_mem) {
+        for (size_t r = 0; counter && r < nr; r++) free(counter[r]);
+        free(counter);
         free(acc); free(last); walk_close(it);
         sio_error_set(err, NULL, 0, 0, "analyzer: out of memory");
         return EXIT_IO;
@@ -263,20 +310,28 @@ static int export_perfetto(const cmd_opts *o, const sio_chip *c, const sio_sched
                 acc[q] = 0;
                 if (v == last[q]) continue;
                 last[q] = v;
-                fprintf(f, ",\n{\"ph\":\"C\",\"name\":\"%s current_a\",\"pid\":%zu,\"ts\":%.6f,\"args\":{\"current_a\":%.6g}}",
-                        c->rails[q % nr].name, q / nr, (double)g0 * o->bin_ns * 1e-3, v);
+                fprintf(f, ",\n{\"ph\":\"C\",\"name\":");
+                json_str(f, counter[q % nr]);
+                fprintf(f, ",\"pid\":%zu,\"ts\":%.6f,\"args\":{\"current_a\":%.6g}}", q / nr,
+                        (double)g0 * o->bin_ns * 1e-3, v);
             }
             in_group = 0;
         }
     }
     if (got < 0) {
+        for (size_t r = 0; r < nr; r++) free(counter[r]);
+        free(counter);
         free(acc); free(last); walk_close(it);
         sio_error_set(err, NULL, 0, 0, "analyzer: out of memory");
         return EXIT_IO;
     }
-    for (size_t q = 0; q < nch * nr; q++)
-        fprintf(f, ",\n{\"ph\":\"C\",\"name\":\"%s current_a\",\"pid\":%zu,\"ts\":%.6f,\"args\":{\"current_a\":0}}",
-                c->rails[q % nr].name, q / nr, (double)nb * o->bin_ns * 1e-3);
+    for (size_t q = 0; q < nch * nr; q++) {
+        fprintf(f, ",\n{\"ph\":\"C\",\"name\":");
+        json_str(f, counter[q % nr]);
+        fprintf(f, ",\"pid\":%zu,\"ts\":%.6f,\"args\":{\"current_a\":0}}", q / nr, (double)nb * o->bin_ns * 1e-3);
+    }
+    for (size_t r = 0; r < nr; r++) free(counter[r]);
+    free(counter);
     fprintf(f, "\n]}\n");
     free(acc); free(last);
     walk_close(it);
@@ -311,9 +366,11 @@ int cmd_export(const cmd_opts *o)
         return EXIT_IO;
     }
     outset ro = {.inputs = in, .n_inputs = cmd_inputs(o, c, in)};
-    if (fmt == 0) {
+    if ((rc = names_fit(c, fmt, &err))) {
+        /* a name the format cannot carry: nothing is written */
+    } else if (fmt == 0) {
         if (outset_mkdirs(o->out, &err) != 0) {
-            rc = EXIT_IO;
+            rc = errno == ENOTDIR ? EXIT_INPUT : EXIT_IO;   /* -o names a file: usage */
         } else {
             ro.dir = o->out;
             rc = export_hotspot(o, c, s, &ro, &err);
@@ -323,8 +380,8 @@ int cmd_export(const cmd_opts *o)
         if (cmd_is_input(o, c, o->out)) {
             sio_error_set(&err, o->out, 0, 0, "refusing to overwrite an input");
             rc = EXIT_INPUT;
-        } else if (sio_out_open(o->out, &so, &err)) {
-            rc = EXIT_IO;
+        } else if ((rc = sio_out_open(o->out, &so, &err))) {
+            rc = cmd_exit_for(rc);   /* a link, a folder or a device is usage (2), the rest I/O (4) */
         } else {
             FILE *f = sio_out_file(so);
             rc = fmt == 1 ? export_vcd(o, c, s, f, &err) : export_perfetto(o, c, s, f, &err);
@@ -391,9 +448,9 @@ int cmd_import(const cmd_opts *o)
         if (cmd_is_input(o, NULL, o->out)) {
             fprintf(stderr, "%s: refusing to overwrite the input\n", o->out);
             rc = EXIT_INPUT;
-        } else if (sio_out_open(o->out, &so, &err)) {
+        } else if ((rc = sio_out_open(o->out, &so, &err))) {
             fprintf(stderr, "%s\n", err.text);
-            rc = EXIT_IO;
+            rc = cmd_exit_for(rc);
         } else {
             json_dumpf(doc, sio_out_file(so), JSON_INDENT(2) | JSON_REAL_PRECISION(12));
             fputc('\n', sio_out_file(so));

@@ -69,9 +69,9 @@ static void print_result(const cmd_opts *o, const sio_chip *c, const sio_schedul
                    json_number_value(json_object_get(d, "mean_c")));
         }
         if (th)
-            printf("hotspots: %" JSON_INTEGER_FORMAT ", stacked: %" JSON_INTEGER_FORMAT "\n",
+            printf("hotspots: %" JSON_INTEGER_FORMAT ", stacked: %" JSON_INTEGER_FORMAT "; thermal run %.2f s\n",
                    json_integer_value(json_object_get(th, "hotspots")),
-                   json_integer_value(json_object_get(th, "stacked_hotspots")));
+                   json_integer_value(json_object_get(th, "stacked_hotspots")), pda_result_thermal_seconds(res));
         size_t ne;
         const events_event *el = pda_result_events(res, &ne);
         size_t shown = 0;
@@ -125,7 +125,7 @@ int cmd_run(const cmd_opts *o)
     json_t *summary = NULL;
     /* the output folder first: a bad -o fails before the work */
     if (o->out && outset_mkdirs(o->out, &err) != 0) {
-        exit_code = EXIT_IO;
+        exit_code = errno == ENOTDIR ? EXIT_INPUT : EXIT_IO;   /* -o names a file: usage */
         goto fail;
     }
     pda_run_opts po;

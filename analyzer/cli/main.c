@@ -3,11 +3,15 @@
 ** place in pda that calls exit. */
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
+#include "sio_int.h"
 
 enum { C_CHECK = 1, C_RUN = 2, C_RETIME = 4, C_EXPORT = 8, C_ALL = 15, C_IMPORT = 16 };
 
@@ -96,6 +100,7 @@ static int parse(int argc, char **argv, int bit, cmd_opts *o)
 {
     const char *pos[2];
     int npos = 0, need = bit == C_IMPORT ? 1 : 2;   /* import takes one file */
+    unsigned char seen[N_OPTS] = {0};   /* an option given twice is refused, not overridden */
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -110,6 +115,7 @@ static int parse(int argc, char **argv, int bit, cmd_opts *o)
         size_t k = 0;
         while (k < N_OPTS && strcmp(OPTS[k].name, a) != 0) k++;
         if (k == N_OPTS) return bad("unknown option '%s'%s", a, "");
+        if (seen[k]++) return bad("option '%s' is given twice%s", a, "");
         if (!(OPTS[k].cmds & bit)) return bad("option '%s' does not apply to '%s'", a, argv[1]);
         const char *v = NULL;
         if (OPTS[k].arg) {
@@ -123,7 +129,10 @@ static int parse(int argc, char **argv, int bit, cmd_opts *o)
         else if (!strcmp(a, "--no-thermal")) o->no_thermal = 1;
         else if (!strcmp(a, "--waveforms")) o->waveforms = 1;
         else if (!strcmp(a, "--unit-maps")) o->unit_maps = 1;
-        else if (!strcmp(a, "-o")) o->out = v;
+        else if (!strcmp(a, "-o")) {
+            if (!*v) return bad("-o needs a path, not an empty one%s%s", "", "");
+            o->out = v;
+        }
         else if (!strcmp(a, "--format")) o->format = v;
         else if (!strcmp(a, "--class")) o->imp_class = v;
         else if (!strcmp(a, "--rail")) o->imp_rail = v;
@@ -176,8 +185,42 @@ static int parse(int argc, char **argv, int bit, cmd_opts *o)
     return 0;
 }
 
+/* Ends the process on SIGINT, SIGTERM, SIGHUP or SIGPIPE after removing the
+** temporary files and staging folders of unfinished outputs: the signals
+** are blocked in every thread (threads started later inherit the mask) and
+** this thread waits for them, so the clean-up runs in a plain thread, not
+** in a signal handler. Then the signal is raised again, unblocked and with
+** its default action, so the process ends as killed by it. */
+static sigset_t ending;
+
+static void *on_signal(void *arg)
+{
+    (void)arg;
+    int sig;
+    if (sigwait(&ending, &sig) != 0) return NULL;
+    sio_cleanup_run();
+    signal(sig, SIG_DFL);
+    pthread_sigmask(SIG_UNBLOCK, &ending, NULL);
+    raise(sig);
+    _exit(128 + sig);   /* not reached: the default action ends the process */
+}
+
+static void catch_signals(void)
+{
+    signal(SIGXFSZ, SIG_IGN);   /* a file past the size limit is a write error (EFBIG), not a kill */
+    sigemptyset(&ending);
+    sigaddset(&ending, SIGINT);
+    sigaddset(&ending, SIGTERM);
+    sigaddset(&ending, SIGHUP);
+    sigaddset(&ending, SIGPIPE);
+    pthread_t t;
+    if (pthread_sigmask(SIG_BLOCK, &ending, NULL) == 0 && pthread_create(&t, NULL, on_signal, NULL) == 0)
+        pthread_detach(t);
+}
+
 int main(int argc, char **argv)
 {
+    catch_signals();
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? EXIT_INPUT : EXIT_OK;

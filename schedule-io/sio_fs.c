@@ -1,0 +1,272 @@
+/* sio_fs.c -- output files written whole or not at all, temporary files that
+** do not outlive the process, and the removal of what a killed run left.
+**
+** An output file (sio_out) is written to an anonymous file in its target's
+** folder (O_TMPFILE: it has no name, so nothing is left behind whatever
+** happens to the process) and given its name only when complete: linked
+** under a temporary name, then renamed over the target. Where the file
+** system has no O_TMPFILE the temporary file is named
+** "<target>.pda-tmp-<pid>-XXXXXX" from the start; those names, and the
+** staging folders of output sets (outset.c: ".pda-new-<pid>-", ".pda-old-
+** <pid>-"), are registered for the command's signal handling
+** (sio_cleanup_run) and swept by a later run once their process is gone
+** (sio_sweep_stale). A target that is a symbolic link or not a regular
+** file is refused: pda never writes through a link or into a device. */
+#define _GNU_SOURCE 1   /* O_TMPFILE */
+#define _XOPEN_SOURCE 700   /* nftw */
+#include "sio.h"
+#include "sio_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+/* ---- the names a signal must remove ----------------------------------- */
+
+static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
+static char **reg;          /* paths of named temporary files and staging folders */
+static size_t reg_n, reg_cap;
+
+int sio_cleanup_add(const char *path)
+{
+    char *p = strdup(path);
+    if (!p) return SIO_ENOMEM;
+    pthread_mutex_lock(&reg_mu);
+    if (reg_n == reg_cap) {
+        size_t c = reg_cap ? 2 * reg_cap : 8;
+        char **q = realloc(reg, c * sizeof *q);
+        if (!q) {
+            pthread_mutex_unlock(&reg_mu);
+            free(p);
+            return SIO_ENOMEM;
+        }
+        reg = q;
+        reg_cap = c;
+    }
+    reg[reg_n++] = p;
+    pthread_mutex_unlock(&reg_mu);
+    return SIO_OK;
+}
+
+void sio_cleanup_remove(const char *path)
+{
+    pthread_mutex_lock(&reg_mu);
+    for (size_t k = 0; k < reg_n; k++)
+        if (!strcmp(reg[k], path)) {
+            free(reg[k]);
+            reg[k] = reg[--reg_n];
+            break;
+        }
+    if (!reg_n) {
+        free(reg);
+        reg = NULL;
+        reg_cap = 0;
+    }
+    pthread_mutex_unlock(&reg_mu);
+}
+
+static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)ftw;
+    return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+int sio_remove_tree(const char *path)
+{
+    struct stat sb;
+    if (lstat(path, &sb) != 0) return errno == ENOENT ? 0 : -1;
+    if (!S_ISDIR(sb.st_mode)) return unlink(path);
+    return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+void sio_cleanup_run(void)
+{
+    pthread_mutex_lock(&reg_mu);
+    for (size_t k = 0; k < reg_n; k++) sio_remove_tree(reg[k]);
+    pthread_mutex_unlock(&reg_mu);
+}
+
+/* The pid in a name holding marker followed by "<pid>-", or 0. */
+static long marked_pid(const char *name, const char *marker)
+{
+    const char *m = strstr(name, marker);
+    if (!m) return 0;
+    char *end;
+    long pid = strtol(m + strlen(marker), &end, 10);
+    return pid > 0 && *end == '-' ? pid : 0;
+}
+
+void sio_sweep_stale(const char *dir)
+{
+    static const char *const markers[] = {".pda-tmp-", ".pda-new-", ".pda-old-"};
+    DIR *d = opendir(dir && *dir ? dir : ".");
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        for (size_t k = 0; k < sizeof markers / sizeof markers[0]; k++) {
+            long pid = marked_pid(e->d_name, markers[k]);
+            /* a process that is gone (another one's staging is left alone) */
+            if (!pid || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+            size_t n = strlen(dir) + strlen(e->d_name) + 2;
+            char *p = malloc(n);
+            if (p) {
+                snprintf(p, n, "%s/%s", dir, e->d_name);
+                sio_remove_tree(p);
+                free(p);
+            }
+            break;
+        }
+    }
+    closedir(d);
+}
+
+/* ---- one output file --------------------------------------------------- */
+
+struct sio_out {
+    FILE *f;
+    char *path;     /* the target */
+    char *tmp;      /* the temporary file's name; NULL while it has none (O_TMPFILE) */
+};
+
+/* The folder of path ("." when it has none), malloc'd. */
+static char *folder_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash) return strdup(".");
+    size_t n = slash == path ? 1 : (size_t)(slash - path);
+    char *d = malloc(n + 1);
+    if (d) {
+        memcpy(d, path, n);
+        d[n] = 0;
+    }
+    return d;
+}
+
+int sio_out_target_ok(const char *path, sio_error *err)
+{
+    struct stat sb;
+    if (!*path) {
+        sio_error_set(err, NULL, 0, 0, "an output path is empty");
+        return SIO_EINPUT;
+    }
+    if (lstat(path, &sb) != 0) return SIO_OK;   /* a new file */
+    if (S_ISLNK(sb.st_mode)) {
+        sio_error_set(err, path, 0, 0, "is a symbolic link: outputs are not written through links; "
+                                       "give the path of the file itself");
+        return SIO_EINPUT;
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        sio_error_set(err, path, 0, 0, "is %s, not a regular file: refusing to replace it",
+                      S_ISDIR(sb.st_mode) ? "a folder" : "a device, pipe or socket");
+        return SIO_EINPUT;
+    }
+    return SIO_OK;
+}
+
+int sio_out_open(const char *path, sio_out **out, sio_error *err)
+{
+    *out = NULL;
+    int rc = sio_out_target_ok(path, err);
+    if (rc) return rc;
+    sio_out *o = calloc(1, sizeof *o);
+    char *dir = folder_of(path);
+    size_t n = strlen(path);
+    if (!o || !dir || !(o->path = strdup(path))) goto oom;
+    int fd = -1;
+#ifdef O_TMPFILE
+    fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+#endif
+    if (fd < 0) {   /* no anonymous files here: a named one, registered and swept */
+        sio_sweep_stale(dir);
+        if (!(o->tmp = malloc(n + 48))) goto oom;
+        snprintf(o->tmp, n + 48, "%s.pda-tmp-%ld-XXXXXX", path, (long)getpid());
+        fd = mkstemp(o->tmp);
+        if (fd >= 0) {
+            fchmod(fd, 0644);   /* mkstemp makes 0600; outputs are ordinary files */
+            if (sio_cleanup_add(o->tmp)) { close(fd); unlink(o->tmp); goto oom; }
+        }
+    }
+    if (fd < 0 || !(o->f = fdopen(fd, "w+b"))) {   /* readable too: a report may inline it */
+        sio_error_set(err, path, 0, 0, "cannot create: %s", strerror(errno));
+        if (fd >= 0) close(fd);
+        if (o->tmp) { unlink(o->tmp); sio_cleanup_remove(o->tmp); }
+        free(o->tmp); free(o->path); free(o); free(dir);
+        return SIO_EIO;
+    }
+    free(dir);
+    *out = o;
+    return SIO_OK;
+oom:
+    if (o) { free(o->tmp); free(o->path); }
+    free(o);
+    free(dir);
+    sio_error_set(err, path, 0, 0, "out of memory");
+    return SIO_ENOMEM;
+}
+
+void *sio_out_file(sio_out *o) { return o->f; }
+
+static void out_free(sio_out *o)
+{
+    if (o->tmp) sio_cleanup_remove(o->tmp);
+    free(o->tmp);
+    free(o->path);
+    free(o);
+}
+
+int sio_out_commit(sio_out *o, sio_error *err)
+{
+    int rc = SIO_OK;
+    if (fflush(o->f) != 0 || ferror(o->f) || fsync(fileno(o->f)) != 0) {
+        sio_error_set(err, o->path, 0, 0, "write failed: %s", strerror(errno));
+        rc = SIO_EIO;
+    }
+    if (!rc && !o->tmp) {   /* an anonymous file: a name first, through /proc */
+        char proc[64];
+        size_t n = strlen(o->path) + 48;
+        snprintf(proc, sizeof proc, "/proc/self/fd/%d", fileno(o->f));
+        if (!(o->tmp = malloc(n))) {
+            sio_error_set(err, o->path, 0, 0, "out of memory");
+            rc = SIO_ENOMEM;
+        } else {
+            static unsigned seq;
+            snprintf(o->tmp, n, "%s.pda-tmp-%ld-%u", o->path, (long)getpid(),
+                     __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+            if (linkat(AT_FDCWD, proc, AT_FDCWD, o->tmp, AT_SYMLINK_FOLLOW) != 0) {
+                sio_error_set(err, o->path, 0, 0, "cannot give the file its name: %s", strerror(errno));
+                free(o->tmp);
+                o->tmp = NULL;
+                rc = SIO_EIO;
+            }
+        }
+    }
+    if (fclose(o->f) != 0 && !rc) {
+        sio_error_set(err, o->path, 0, 0, "write failed: %s", strerror(errno));
+        rc = SIO_EIO;
+    }
+    if (!rc && rename(o->tmp, o->path) != 0) {
+        sio_error_set(err, o->path, 0, 0, "cannot rename into place: %s", strerror(errno));
+        rc = SIO_EIO;
+    }
+    if (rc && o->tmp) unlink(o->tmp);
+    out_free(o);
+    return rc;
+}
+
+void sio_out_abort(sio_out *o)
+{
+    if (!o) return;
+    fclose(o->f);
+    if (o->tmp) unlink(o->tmp);
+    out_free(o);
+}

@@ -1,0 +1,130 @@
+#!/bin/sh
+# tests/e2e_faults_out.sh ANALYZER -- outputs under faults: an output set
+# lands whole or not at all (a name taken by a folder, a write that fails
+# half-way under a file-size limit, SIGTERM and SIGKILL in the middle of the
+# writing), nothing the user had in the folder is lost, no temporary file
+# outlives the process, links and special files are never written through,
+# exports refuse names their format cannot carry, exit codes (2 usage and
+# input, 4 I/O) and one message per error, and outputs that are the same
+# bytes from one run to the next. Each check names the fault it injects.
+set -u
+A=$1
+T=$(mktemp -d /tmp/pda_e2e_faults_XXXXXX)
+trap 'rm -rf "$T"' EXIT
+nfail=0
+fail() { echo "FAIL: $*"; nfail=$((nfail + 1)); }   # every check runs; the count decides
+C=samples/stack/chip.json
+S=samples/stack/decode.csv
+staging() { ls -a "$T" | grep -c 'pda-new\|pda-old\|pda-tmp'; }
+snapshot() { (cd "$1" && find . -type f | sort | xargs md5sum) > "$2"; }
+
+# a set to keep: the user's own files beside a first run's outputs
+mkdir -p "$T/out/mine"
+echo keep > "$T/out/keep.txt"
+echo deep > "$T/out/mine/deep.txt"
+"$A" run "$C" "$S" -o "$T/out" --quiet || fail "first run"
+[ -f "$T/out/summary.json" ] && [ -f "$T/out/heat/chip0_die0_peak.png" ] || fail "first run: outputs missing"
+[ "$(cat "$T/out/keep.txt")" = keep ] && [ "$(cat "$T/out/mine/deep.txt")" = deep ] || fail "the user's files were lost"
+snapshot "$T/out" "$T/before"
+
+# 1. a name of the set taken by a folder: refused up front, nothing replaced
+mkdir -p "$T/taken/summary.json"
+"$A" run "$C" "$S" -o "$T/taken" --quiet 2>"$T/err"; rc=$?
+[ $rc = 2 ] || fail "summary.json a folder: exit $rc, want 2: $(cat "$T/err")"
+[ "$(ls -A "$T/taken")" = summary.json ] || fail "summary.json a folder: files were added: $(ls "$T/taken")"
+[ "$(staging)" = 0 ] || fail "summary.json a folder: staging left: $(ls -a "$T")"
+
+# 2. a write that fails half-way (file-size limit: EFBIG): the old set stays whole
+(ulimit -f 40; "$A" run "$C" "$S" -o "$T/out" --quiet --waveforms 2>"$T/err"); rc=$?
+[ $rc = 4 ] || fail "file-size limit: exit $rc, want 4: $(cat "$T/err")"
+snapshot "$T/out" "$T/after"
+cmp -s "$T/before" "$T/after" || fail "file-size limit: the folder changed: $(diff "$T/before" "$T/after" | head -5)"
+[ "$(staging)" = 0 ] || fail "file-size limit: staging left"
+
+# 3. SIGTERM while the set is being written: the old set stays, nothing left over
+killed_while_writing() {   # killed_while_writing SIGNAL: 0 when the kill fell while the staging folder existed
+    "$A" run "$C" samples/stack/prefill.csv -o "$T/out" --quiet --waveforms --unit-maps 2>/dev/null &
+    pid=$!
+    i=0
+    while [ $i -lt 1500 ] && [ "$(ls -a "$T" | grep -c '\.out\.pda-new')" = 0 ] && kill -0 $pid 2>/dev/null; do
+        sleep 0.01; i=$((i + 1))
+    done
+    hit=$(ls -a "$T" | grep -c '\.out\.pda-new')
+    kill "-$1" $pid 2>/dev/null
+    wait $pid
+    [ "$hit" != 0 ]
+}
+killed_while_writing TERM || fail "SIGTERM: the run ended before it wrote (could not inject)"
+snapshot "$T/out" "$T/after"
+cmp -s "$T/before" "$T/after" || fail "SIGTERM: the folder changed"
+[ "$(staging)" = 0 ] || fail "SIGTERM: staging left: $(ls -a "$T")"
+echo "SIGTERM while writing: the old set whole, nothing left"
+
+# 4. SIGKILL while writing: the old set stays; the next run removes what was left
+killed_while_writing KILL || fail "SIGKILL: the run ended before it wrote (could not inject)"
+snapshot "$T/out" "$T/after"
+cmp -s "$T/before" "$T/after" || fail "SIGKILL: the folder changed"
+[ "$(staging)" != 0 ] || fail "SIGKILL: expected the killed run's staging folder"
+"$A" run "$C" "$S" -o "$T/out" --quiet || fail "the run after SIGKILL"
+[ "$(staging)" = 0 ] || fail "the run after SIGKILL left the dead run's staging: $(ls -a "$T")"
+[ "$(cat "$T/out/keep.txt")" = keep ] || fail "the user's file was lost"
+echo "SIGKILL while writing: the old set whole; the next run swept the staging folder"
+
+# 5. no temporary file outlives a killed retime (anonymous temporary files)
+head -4000 samples/tsp/decode.csv > "$T/d.csv"
+"$A" retime samples/tsp/chip.json "$T/d.csv" -o "$T/r.csv" --power-cap-w 150 --quiet &
+pid=$!; sleep 0.05; kill -KILL $pid 2>/dev/null; wait $pid
+[ "$(ls -a "$T" | grep -c 'tmp')" = 0 ] || fail "a killed retime left: $(ls -a "$T")"
+
+# 6. links and special files are not written through
+ln -s /proc/self/fd/1 "$T/link.csv"
+"$A" retime samples/tsp/chip.json "$T/d.csv" -o "$T/link.csv" --power-cap-w 150 --quiet 2>"$T/err"; rc=$?
+[ $rc = 2 ] && [ -L "$T/link.csv" ] || fail "-o a link: exit $rc, link kept: $([ -L "$T/link.csv" ] && echo yes)"
+grep -q "symbolic link" "$T/err" || fail "-o a link: $(cat "$T/err")"
+mkfifo "$T/fifo"   # a special file (never a device: an old build replaced it)
+"$A" export "$C" "$S" --format vcd -o "$T/fifo" 2>"$T/err"; rc=$?
+[ $rc = 2 ] && [ -p "$T/fifo" ] || fail "-o a FIFO: exit $rc: $(cat "$T/err")"
+mkdir -p "$T/real"; ln -s real "$T/dirlink"
+"$A" run "$C" "$S" -o "$T/dirlink" --quiet || fail "-o a link to a folder"
+[ -L "$T/dirlink" ] && [ -f "$T/real/summary.json" ] || fail "-o a link to a folder: not followed"
+
+# 7. exit codes and one message per error
+"$A" run "$C" "$S" -o "$S" 2>"$T/err"; rc=$?
+[ $rc = 2 ] || fail "run -o an input: exit $rc"
+"$A" run "$C" "$S" -o "" 2>"$T/err"; rc=$?
+[ $rc = 2 ] || fail "-o '': exit $rc: $(cat "$T/err")"
+"$A" export "$C" "$S" --format vcd -o "$S" 2>"$T/err"; rc=$?
+[ $rc = 2 ] || fail "export -o an input: exit $rc"
+"$A" export "$C" "$S" --format hotspot -o "$C" 2>"$T/err"; rc=$?
+[ $rc = 2 ] || fail "export hotspot -o a file: exit $rc"
+"$A" run "$C" "$S" -o "$T/a" -o "$T/b" 2>"$T/err"; rc=$?
+[ $rc = 2 ] && grep -q twice "$T/err" || fail "a second -o: exit $rc: $(cat "$T/err")"
+"$A" retime "$C" "$S" -o "$T/x.csv" --power-cap-w nan 2>"$T/err"; rc=$?
+[ $rc = 2 ] && [ "$(wc -l < "$T/err")" = 1 ] || fail "--power-cap-w nan: exit $rc, $(wc -l < "$T/err") lines"
+"$A" run "$C" "$S" --bin-ns 0.01 --no-thermal 2>"$T/err"; rc=$?
+[ $rc = 2 ] && grep -q "larger bins" "$T/err" || fail "--bin-ns 0.01: exit $rc: $(cat "$T/err")"
+
+# 8. names a format cannot carry: refused, nothing written; JSON escapes them
+python3 - "$T" <<'PY'
+import json, sys
+c = json.load(open("samples/tsp/chip.json"))
+c["units"][0]["name"] = "MXM W0"
+c["rails"][0]["name"] = 'co re'
+for u in c["units"]:
+    if u["rail"] == "core":
+        u["rail"] = 'co re'
+json.dump(c, open(sys.argv[1] + "/sp.json", "w"))
+PY
+sed 's/MXM\.W0,/MXM W0,/' samples/tsp/decode.csv > "$T/sp.csv"
+"$A" export "$T/sp.json" "$T/sp.csv" --format hotspot -o "$T/hs" 2>"$T/err"; rc=$?
+[ $rc = 2 ] && [ ! -e "$T/hs" ] && grep -q "MXM W0" "$T/err" || fail "hotspot, a blank in a name: exit $rc: $(cat "$T/err")"
+"$A" export "$T/sp.json" "$T/sp.csv" --format vcd -o "$T/v.vcd" 2>"$T/err"; rc=$?
+[ $rc = 2 ] && [ ! -e "$T/v.vcd" ] && grep -q "co re" "$T/err" || fail "vcd, a blank in a rail: exit $rc: $(cat "$T/err")"
+"$A" export "$T/sp.json" "$T/sp.csv" --format perfetto -o "$T/p.json" || fail "perfetto with odd names"
+python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$T/p.json" || fail "perfetto: not JSON with a blank in a rail name"
+
+# 9. the same inputs give the same bytes
+"$A" run "$C" "$S" -o "$T/r1" --quiet --waveforms && "$A" run "$C" "$S" -o "$T/r2" --quiet --waveforms || fail "runs"
+diff -r "$T/r1" "$T/r2" > "$T/d" || fail "two runs differ: $(head -5 "$T/d")"
+[ $nfail = 0 ] || { echo "e2e_faults_out: $nfail failed"; exit 1; }
+echo "e2e_faults_out: ok"
