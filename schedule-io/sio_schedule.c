@@ -2305,7 +2305,7 @@ typedef struct wr {
     size_t len, cap;
     size_t row;           /* -1 for the header */
     int header_done;
-    int failed;
+    int failed;           /* out of memory */
 } wr;
 
 static void wr_cb1(void *f, size_t n, void *data) { (void)f; (void)n; (void)data; }
@@ -2384,11 +2384,12 @@ int sio_schedule_write(const sio_schedule *s, const int64_t *start_cyc, const ch
             }
             memcpy(w.rec + w.len, buf + i, end - i);
             w.len += end - i;
+            /* libcsv stops short only when out of memory (not strict) */
             if (nl) {
-                csv_parse(&p, w.rec + w.len - (end - i), end - i, wr_cb1, wr_cb2, &w);
+                if (csv_parse(&p, w.rec + w.len - (end - i), end - i, wr_cb1, wr_cb2, &w) != end - i) w.failed = 1;
                 if (w.len == 0) in_rec = 0;
-            } else {
-                csv_parse(&p, buf + i, end - i, wr_cb1, wr_cb2, &w);
+            } else if (csv_parse(&p, buf + i, end - i, wr_cb1, wr_cb2, &w) != end - i) {
+                w.failed = 1;
             }
             i = end;
         }
@@ -2406,8 +2407,9 @@ int sio_schedule_write(const sio_schedule *s, const int64_t *start_cyc, const ch
     fclose(in);
     if (bad) {
         sio_out_abort(o);
-        sio_error_set(err, out_path, 0, 0, "could not copy %s", s->path);
-        return SIO_EIO;
+        if (w.failed) sio_error_set(err, out_path, 0, 0, "out of memory");
+        else sio_error_set(err, out_path, 0, 0, "could not copy %s", s->path);
+        return w.failed ? SIO_ENOMEM : SIO_EIO;
     }
     return sio_out_commit(o, err);
 }
