@@ -1480,8 +1480,11 @@ static void fail_at(ld *L, int rc, int line, int col, const char *msg)
 typedef unsigned char u8x16 __attribute__((vector_size(16)));
 
 /* libcsv stopped short of a buffer: a field past its MAX_FIELD limit. */
-static void field_too_long(ld *L)
+/* libcsv's CSV_ENOMEM: a field past MAX_FIELD (field_realloc refused to
+** grow its buffer further), or memory. */
+static void field_too_long(ld *L, const struct csv_parser *p)
 {
+    if (p->entry_size < MAX_FIELD) { oom(L); return; }
     char m[128];
     snprintf(m, sizeof m, "a field of the record starting here is longer than %u MiB", (unsigned)(MAX_FIELD >> 20));
     fail_at(L, SIO_EINPUT, (int)L->rec_line, 1, m);
@@ -1549,7 +1552,7 @@ static void feed(ld *L, struct csv_parser *p, off_t from, off_t to, char *buf)
                     size_t used = csv_parse(p, buf + i, whole, cb_field, cb_record, L);
                     L->plain = 0;
                     L->line = L->rec_line - 1;   /* a line per record */
-                    if (used < whole && !L->rc) field_too_long(L);
+                    if (used < whole && !L->rc) field_too_long(L, p);
                     i += whole;
                     continue;
                 }
@@ -1574,7 +1577,7 @@ static void feed(ld *L, struct csv_parser *p, off_t from, off_t to, char *buf)
                     fail_at(L, SIO_EINPUT, (int)L->line, (int)(L->line_col0 + used + 1),
                             "malformed quoted field (a quote inside a field must be doubled)");
                 } else {
-                    field_too_long(L);
+                    field_too_long(L, p);
                 }
             }
             L->line_col0 += end - i;
