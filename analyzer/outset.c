@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int outset_add(outset *ro, const char *name, sio_out **out, sio_error *err)
 {
@@ -45,6 +46,9 @@ int outset_finish(outset *ro, int ok, sio_error *err)
         else sio_out_abort(ro->o[k]);
         free(ro->names[k]);
     }
+    if (!ok && ro->made) rmdir(ro->made);
+    free(ro->made);
+    ro->made = NULL;
     free(ro->o);
     free(ro->names);
     ro->o = NULL;
@@ -71,9 +75,15 @@ int outset_mkdir(outset *ro, const char *sub, sio_error *err)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", ro->dir, sub);
-    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+    if (mkdir(path, 0755) != 0) {
+        if (errno == EEXIST) return SIO_OK;
         sio_error_set(err, path, 0, 0, "cannot create folder: %s", strerror(errno));
         return SIO_EIO;
+    }
+    if (!(ro->made = strdup(path))) {
+        rmdir(path);
+        sio_error_set(err, path, 0, 0, "out of memory");
+        return SIO_ENOMEM;
     }
     return SIO_OK;
 }

@@ -15,6 +15,7 @@ typedef struct outset {
     char **names;              /* as given to outset_add */
     const char *const *inputs; /* paths no output may replace (n_inputs of them) */
     size_t n_inputs;
+    char *made;                /* the folder outset_mkdir made (removed when aborted) */
 } outset;
 
 /* Opens dir/name as a pending output (refused when it is one of the inputs). */
@@ -24,7 +25,7 @@ int outset_add(outset *os, const char *name, sio_out **out, sio_error *err);
 int outset_finish(outset *os, int ok, sio_error *err);
 /* The bytes written so far to pending output k (malloc'd, *len set), or NULL. */
 unsigned char *outset_read(outset *os, size_t k, size_t *len);
-/* Makes the folder dir/sub (existing is fine). */
+/* Makes the folder dir/sub (existing is fine); one per set. */
 int outset_mkdir(outset *os, const char *sub, sio_error *err);
 /* mkdir -p: 0, or -1 with errno set and *err saying why ("not a folder"
 ** when path exists and is not one). */
