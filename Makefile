@@ -98,7 +98,7 @@ $(A)/tests/%: $(A)/tests/%.o $(A)/libpda.a
 # Only for tests/e2e_failalloc.sh; bin/analyzer is untouched.
 FAILALLOC_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=getline \
                   -Wl,--wrap=fftw_malloc,--wrap=open_memstream,--wrap=pthread_create,--wrap=csv_init \
-                  -Wl,--wrap=png_create_write_struct,--wrap=cmd_load
+                  -Wl,--wrap=png_create_write_struct,--wrap=sio_schedule_load
 $(R)/tests/analyzer_failalloc: $(CMD_OBJ_R) $(R)/tests/failalloc.o lib/libpda.a
 	$(CC) $(OPT) $(FAILALLOC_WRAP) $(CMD_OBJ_R) $(R)/tests/failalloc.o lib/libpda.a $(LIBS) -o $@
 $(A)/tests/analyzer_failalloc: $(CMD_OBJ_A) $(A)/tests/failalloc.o $(A)/libpda.a

@@ -33,10 +33,8 @@
 **     PDA_FAIL_ALLOC=K+   the K-th and every later one fail
 **     PDA_ALLOC_COUNT=F   at exit, the number of allocation points reached
 **                         is written to the file F, and then the number
-**                         reached when the inputs were loaded (cmd_load,
-**                         wrapped too, which run, retime and export call
-**                         first; 0 for check, where cmd_load is no call
-**                         between two files)
+**                         reached when the inputs were loaded
+**                         (sio_schedule_load, wrapped too, returned)
 **     PDA_FAIL_ALLOC_TRACE=1   a backtrace of each failed point on stderr
 ** Without them the binary behaves as bin/analyzer. Threads count through one
 ** atomic counter, so where two threads allocate at once the order of their
@@ -55,6 +53,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "sio.h"
+
 void *__real_malloc(size_t n);
 void *__real_calloc(size_t m, size_t n);
 void *__real_realloc(void *p, size_t n);
@@ -64,10 +64,7 @@ void *__real_fftw_malloc(size_t n);
 FILE *__real_open_memstream(char **buf, size_t *len);
 int __real_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg);
 int __real_csv_init(struct csv_parser *p, unsigned char options);
-struct cmd_opts;
-struct sio_chip;
-struct sio_schedule;
-int __real_cmd_load(const struct cmd_opts *o, struct sio_chip **chip, struct sio_schedule **sched);
+int __real_sio_schedule_load(const sio_chip *chip, const char *path, sio_schedule **out, sio_error *err);
 
 void *__wrap_malloc(size_t n);
 void *__wrap_calloc(size_t m, size_t n);
@@ -80,10 +77,10 @@ int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(voi
 int __wrap_csv_init(struct csv_parser *p, unsigned char options);
 png_structp __wrap_png_create_write_struct(png_const_charp ver, png_voidp eptr, png_error_ptr efn,
                                            png_error_ptr wfn);
-int __wrap_cmd_load(const struct cmd_opts *o, struct sio_chip **chip, struct sio_schedule **sched);
+int __wrap_sio_schedule_load(const sio_chip *chip, const char *path, sio_schedule **out, sio_error *err);
 
 static atomic_ulong points;          /* allocation points reached so far */
-static unsigned long loaded;         /* points when cmd_load returned */
+static unsigned long loaded;         /* points when the schedule was loaded */
 static unsigned long fail_at;        /* 0: none fails */
 static int fail_later;               /* 1: every point after fail_at fails too */
 static int trace;
@@ -160,11 +157,11 @@ png_structp __wrap_png_create_write_struct(png_const_charp ver, png_voidp eptr, 
     return png_create_write_struct_2(ver, eptr, efn, wfn, NULL, png_counted_malloc, png_real_free);
 }
 
-/* The end of the inputs' load: the commands other than check call cmd_load
-** (cmd_check.c) first; its points are the same in each. */
-int __wrap_cmd_load(const struct cmd_opts *o, struct sio_chip **chip, struct sio_schedule **sched)
+/* The end of the inputs' load: every command loads the chip, then the
+** schedule (cmd_load in cmd_check.c), before anything else. */
+int __wrap_sio_schedule_load(const sio_chip *chip, const char *path, sio_schedule **out, sio_error *err)
 {
-    int rc = __real_cmd_load(o, chip, sched);
+    int rc = __real_sio_schedule_load(chip, path, out, err);
     loaded = atomic_load(&points);
     return rc;
 }
