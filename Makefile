@@ -92,6 +92,18 @@ $(R)/tests/%: $(R)/tests/%.o lib/libpda.a
 $(A)/tests/%: $(A)/tests/%.o $(A)/libpda.a
 	$(CC) $(SAN) $< $(A)/libpda.a $(LIBS) -lcmocka -o $@
 
+# The failing-allocator build of the command (tests/failalloc.c,
+# docs/testing.md): the same objects as bin/analyzer, with every allocation
+# call of pda's own code routed through a counter that can make the K-th fail.
+# Only for tests/e2e_failalloc.sh; bin/analyzer is untouched.
+FAILALLOC_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,--wrap=getline \
+                  -Wl,--wrap=fftw_malloc,--wrap=open_memstream,--wrap=pthread_create,--wrap=csv_init \
+                  -Wl,--wrap=png_create_write_struct,--wrap=sio_schedule_load
+$(R)/tests/analyzer_failalloc: $(CMD_OBJ_R) $(R)/tests/failalloc.o lib/libpda.a
+	$(CC) $(OPT) $(FAILALLOC_WRAP) $(CMD_OBJ_R) $(R)/tests/failalloc.o lib/libpda.a $(LIBS) -o $@
+$(A)/tests/analyzer_failalloc: $(CMD_OBJ_A) $(A)/tests/failalloc.o $(A)/libpda.a
+	$(CC) $(SAN) $(FAILALLOC_WRAP) $(CMD_OBJ_A) $(A)/tests/failalloc.o $(A)/libpda.a $(LIBS) -o $@
+
 run: deps
 	@$(MAKE) --no-print-directory all
 	sh tools/run-sample.sh
@@ -101,9 +113,9 @@ run: deps
 test: deps
 	@$(MAKE) --no-print-directory test-rel test-asan
 
-test-rel: all $(addprefix $(R)/tests/,$(TESTS))
+test-rel: all $(R)/tests/analyzer_failalloc $(addprefix $(R)/tests/,$(TESTS))
 	@sh tests/run.sh rel $(R) bin/analyzer $(TESTS)
-test-asan: bin/schedgen $(A)/bin/analyzer $(addprefix $(A)/tests/,$(TESTS))
+test-asan: bin/schedgen $(A)/bin/analyzer $(A)/tests/analyzer_failalloc $(addprefix $(A)/tests/,$(TESTS))
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  sh tests/run.sh asan $(A) $(A)/bin/analyzer $(TESTS)
 

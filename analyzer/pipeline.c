@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "current.h"
+#include "jbuild.h"
 #include "pdn.h"
 #include "pipeline_int.h"
 #include "sio_int.h"
@@ -102,59 +103,61 @@ static void *finish_run(void *arg)
     return NULL;
 }
 
-/* The summary's power object and rails array. */
+/* The summary's power object and rails array (NULL when out of memory). */
 static json_t *power_json(const pda_result *r)
 {
     const pda_power *p = &r->power;
     json_t *pj = json_object();
-    json_object_set_new(pj, "peak_w", json_real(p->peak_w));
-    json_object_set_new(pj, "t_peak_ns", json_real(p->t_peak_ns));
-    json_object_set_new(pj, "avg_w", json_real(p->avg_w));
-    json_object_set_new(pj, "energy_j", json_real(p->energy_j));
-    json_object_set_new(pj, "peak_window_w", json_real(p->peak_window_w));
-    json_object_set_new(pj, "window_ns", json_real(p->window_ns));
-    json_object_set_new(pj, "bin_ns", json_real(r->o.bin_ns));
-    return pj;
+    int bad = 0;
+    jset(pj, "peak_w", json_real(p->peak_w), &bad);
+    jset(pj, "t_peak_ns", json_real(p->t_peak_ns), &bad);
+    jset(pj, "avg_w", json_real(p->avg_w), &bad);
+    jset(pj, "energy_j", json_real(p->energy_j), &bad);
+    jset(pj, "peak_window_w", json_real(p->peak_window_w), &bad);
+    jset(pj, "window_ns", json_real(p->window_ns), &bad);
+    jset(pj, "bin_ns", json_real(r->o.bin_ns), &bad);
+    return jdone(pj, bad);
 }
 
 static json_t *rails_json(const pda_result *r)
 {
     json_t *rj = json_array();
+    int bad = 0;
     for (size_t q = 0; q < r->nch * r->nr; q++) {
         const margin_rail *m = &r->mr[q];
         const events_rail_stats *st = events_stats(r->ev, m->chip, m->rail);
         json_t *e = json_object();
-        json_object_set_new(e, "chip", json_integer((json_int_t)m->chip));
-        json_object_set_new(e, "rail", json_string(r->c->rails[m->rail].name));
-        json_object_set_new(e, "vdd_v", json_real(m->vdd_v));
-        json_object_set_new(e, "peak_a", json_real(st->peak_a));
-        json_object_set_new(e, "avg_a", json_real(st->avg_a));
-        json_object_set_new(e, "max_didt_a_per_ns", json_real(st->max_didt_a_per_ns));
-        json_object_set_new(e, "max_droop_mv", json_real(m->worst_droop_mv));
-        json_object_set_new(e, "t_max_droop_ns", json_real(m->t_worst_ns));
-        json_object_set_new(e, "guardband_mv", json_real(m->guardband_mv));
-        json_object_set_new(e, "needed_guardband_mv", json_real(m->needed_guardband_mv));
-        json_object_set_new(e, "saving_pct", json_real(m->saving_pct));
-        json_object_set_new(e, "saving_w", json_real(m->saving_w));
-        json_object_set_new(e, "p50_droop_mv", json_real(m->p50_mv));
-        json_object_set_new(e, "p99_droop_mv", json_real(m->p99_mv));
-        json_object_set_new(e, "p9999_droop_mv", json_real(m->p9999_mv));
-        json_object_set_new(e, "droop_events", json_integer((json_int_t)st->droop_events));
-        json_object_set_new(e, "didt_events", json_integer((json_int_t)st->didt_events));
+        jset(e, "chip", json_integer((json_int_t)m->chip), &bad);
+        jset(e, "rail", json_string(r->c->rails[m->rail].name), &bad);
+        jset(e, "vdd_v", json_real(m->vdd_v), &bad);
+        jset(e, "peak_a", json_real(st->peak_a), &bad);
+        jset(e, "avg_a", json_real(st->avg_a), &bad);
+        jset(e, "max_didt_a_per_ns", json_real(st->max_didt_a_per_ns), &bad);
+        jset(e, "max_droop_mv", json_real(m->worst_droop_mv), &bad);
+        jset(e, "t_max_droop_ns", json_real(m->t_worst_ns), &bad);
+        jset(e, "guardband_mv", json_real(m->guardband_mv), &bad);
+        jset(e, "needed_guardband_mv", json_real(m->needed_guardband_mv), &bad);
+        jset(e, "saving_pct", json_real(m->saving_pct), &bad);
+        jset(e, "saving_w", json_real(m->saving_w), &bad);
+        jset(e, "p50_droop_mv", json_real(m->p50_mv), &bad);
+        jset(e, "p99_droop_mv", json_real(m->p99_mv), &bad);
+        jset(e, "p9999_droop_mv", json_real(m->p9999_mv), &bad);
+        jset(e, "droop_events", json_integer((json_int_t)st->droop_events), &bad);
+        jset(e, "didt_events", json_integer((json_int_t)st->didt_events), &bad);
         json_t *res = json_array();
         for (size_t k = 0; k < m->n_res; k++) {
             json_t *x = json_object();
-            json_object_set_new(x, "f_mhz", json_real(m->res[k].f_hz * 1e-6));
-            json_object_set_new(x, "z_mohm", json_real(m->res[k].z_ohm * 1e3));
-            json_object_set_new(x, "current_a", json_real(m->res[k].i_a));
-            json_object_set_new(x, "f_current_mhz", json_real(m->res[k].f_i_hz * 1e-6));
-            json_object_set_new(x, "droop_mv", json_real(m->res[k].droop_mv));
-            json_array_append_new(res, x);
+            jset(x, "f_mhz", json_real(m->res[k].f_hz * 1e-6), &bad);
+            jset(x, "z_mohm", json_real(m->res[k].z_ohm * 1e3), &bad);
+            jset(x, "current_a", json_real(m->res[k].i_a), &bad);
+            jset(x, "f_current_mhz", json_real(m->res[k].f_i_hz * 1e-6), &bad);
+            jset(x, "droop_mv", json_real(m->res[k].droop_mv), &bad);
+            jpush(res, x, &bad);
         }
-        json_object_set_new(e, "resonances", res);
-        json_array_append_new(rj, e);
+        jset(e, "resonances", res, &bad);
+        jpush(rj, e, &bad);
     }
-    return rj;
+    return jdone(rj, bad);
 }
 
 /* The walk: every tile through the per-bin passes and into the spools. */
@@ -294,15 +297,17 @@ int pda_run(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o, pda
     walk_rail_idle(c, idle_r);
     margin_report(c, nch, r->ev, r->sp, idle_r, o->safety_mv, r->mr);
     free(idle_r);
-    json_object_set_new(r->summary, "chip", json_string(c->name));
-    json_object_set_new(r->summary, "schedule", sjob.out);
-    json_object_set_new(r->summary, "power", power_json(r));
-    json_object_set_new(r->summary, "rails", rails_json(r));
+    int bad = 0;
+    jset(r->summary, "chip", json_string(c->name), &bad);
+    jset(r->summary, "schedule", sjob.out, &bad);
+    jset(r->summary, "power", power_json(r), &bad);
+    jset(r->summary, "rails", rails_json(r), &bad);
     size_t n_kept;
     events_list(r->ev, &n_kept);
-    json_object_set_new(r->summary, "events_kept", json_integer((json_int_t)n_kept));
+    jset(r->summary, "events_kept", json_integer((json_int_t)n_kept), &bad);
+    if (bad) goto oom_w;
     if (o->thermal && c->thermal.present && (rc = pda_thermal_run(r, err))) goto fail;
-    if (!(r->summary_text = json_dumps(r->summary, JSON_INDENT(2) | JSON_REAL_PRECISION(10)))) goto oom_w;
+    if (!(r->summary_text = jdump(r->summary, JSON_INDENT(2) | JSON_REAL_PRECISION(10)))) goto oom_w;
     current_window_free(&cw);
     free(attr);
     *out = r;
@@ -397,6 +402,7 @@ json_t *pda_schedule_json(const sio_chip *c, const sio_schedule *s, int64_t mk)
     size_t *units_of = calloc(ncl ? ncl : 1, sizeof *units_of), *ops_of = calloc(ncl ? ncl : 1, sizeof *ops_of);
     unsigned char *used = calloc(nu ? nu : 1, 1);
     json_t *sch = NULL;
+    int bad = 0;
     if (!busy || !units_of || !used || !ops_of) goto out;
     for (size_t u = 0; u < nu; u++) units_of[c->units[u].cls]++;
     for (size_t i = 0; i < s->n; i++) {
@@ -411,25 +417,25 @@ json_t *pda_schedule_json(const sio_chip *c, const sio_schedule *s, int64_t mk)
     double denom = (double)mk * (double)s->n_chips;
     json_t *cls = json_object(), *dj = json_object();
     sch = json_object();
-    json_object_set_new(sch, "ops", json_integer((json_int_t)s->n));
-    json_object_set_new(sch, "chips", json_integer((json_int_t)s->n_chips));
-    json_object_set_new(sch, "units", json_integer((json_int_t)n_used));
-    json_object_set_new(sch, "makespan_cycles", json_integer((json_int_t)mk));
-    json_object_set_new(sch, "makespan_ns", json_real((double)mk * sio_chip_period_ns(c)));
+    jset(sch, "ops", json_integer((json_int_t)s->n), &bad);
+    jset(sch, "chips", json_integer((json_int_t)s->n_chips), &bad);
+    jset(sch, "units", json_integer((json_int_t)n_used), &bad);
+    jset(sch, "makespan_cycles", json_integer((json_int_t)mk), &bad);
+    jset(sch, "makespan_ns", json_real((double)mk * sio_chip_period_ns(c)), &bad);
     for (size_t k = 0; k < ncl; k++) {
         json_t *e = json_object();
-        json_object_set_new(e, "units", json_integer((json_int_t)units_of[k]));
-        json_object_set_new(e, "ops", json_integer((json_int_t)ops_of[k]));
-        json_object_set_new(e, "busy_share",
-                            json_real(denom > 0 && units_of[k] ? busy[k] / (denom * (double)units_of[k]) : 0.0));
-        json_object_set_new(cls, c->classes[k], e);
+        jset(e, "units", json_integer((json_int_t)units_of[k]), &bad);
+        jset(e, "ops", json_integer((json_int_t)ops_of[k]), &bad);
+        jset(e, "busy_share", json_real(denom > 0 && units_of[k] ? busy[k] / (denom * (double)units_of[k]) : 0.0),
+             &bad);
+        jset(cls, c->classes[k], e, &bad);
     }
-    json_object_set_new(sch, "classes", cls);
-    json_object_set_new(dj, "end", json_integer((json_int_t)deps[SIO_DEP_END]));
-    json_object_set_new(dj, "start", json_integer((json_int_t)deps[SIO_DEP_START]));
-    json_object_set_new(dj, "exact", json_integer((json_int_t)deps[SIO_DEP_EXACT]));
-    json_object_set_new(sch, "deps", dj);
+    jset(sch, "classes", cls, &bad);
+    jset(dj, "end", json_integer((json_int_t)deps[SIO_DEP_END]), &bad);
+    jset(dj, "start", json_integer((json_int_t)deps[SIO_DEP_START]), &bad);
+    jset(dj, "exact", json_integer((json_int_t)deps[SIO_DEP_EXACT]), &bad);
+    jset(sch, "deps", dj, &bad);
 out:
     free(busy); free(units_of); free(used); free(ops_of);
-    return sch;
+    return jdone(sch, bad);
 }

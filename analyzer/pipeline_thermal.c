@@ -17,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "jbuild.h"
 #include "pipeline_int.h"
 #include "sio.h"
 #include "thermal.h"
@@ -306,21 +307,21 @@ static int chip_run(tjob *j, size_t ch)
     }
     if (thermal_hotspots_finish(j->hs)) return PDA_ENOMEM;
     /* per die: the summary, and the colour range of its maps */
+    int bad = 0;
     for (size_t d = 0; d < nd; d++) {
         json_t *e = json_object();
-        json_object_set_new(e, "chip", json_integer((json_int_t)ch));
-        json_object_set_new(e, "die", json_integer(c->dies[d].id));
-        json_object_set_new(e, "name", json_string(c->dies[d].name));
-        json_object_set_new(e, "max_c", json_real(die_max[d]));
-        json_object_set_new(e, "mean_c", json_real(nf ? die_msum[d] / (double)nf : die_smean[d]));
-        json_object_set_new(e, "t_max_ns", json_real(die_tmax[d]));
-        json_object_set_new(e, "x_max_mm", json_real(((double)(die_cell[d] % nx) + 0.5) * c->outline_mm[0] /
-                                                      (double)nx));
-        json_object_set_new(e, "y_max_mm", json_real(((double)(die_cell[d] / nx) + 0.5) * c->outline_mm[1] /
-                                                      (double)ny));
-        json_object_set_new(e, "steady_max_c", json_real(die_smax[d]));
-        json_object_set_new(e, "steady_mean_c", json_real(die_smean[d]));
-        json_array_append_new(j->jdies, e);
+        jset(e, "chip", json_integer((json_int_t)ch), &bad);
+        jset(e, "die", json_integer(c->dies[d].id), &bad);
+        jset(e, "name", json_string(c->dies[d].name), &bad);
+        jset(e, "max_c", json_real(die_max[d]), &bad);
+        jset(e, "mean_c", json_real(nf ? die_msum[d] / (double)nf : die_smean[d]), &bad);
+        jset(e, "t_max_ns", json_real(die_tmax[d]), &bad);
+        jset(e, "x_max_mm", json_real(((double)(die_cell[d] % nx) + 0.5) * c->outline_mm[0] / (double)nx), &bad);
+        jset(e, "y_max_mm", json_real(((double)(die_cell[d] / nx) + 0.5) * c->outline_mm[1] / (double)ny), &bad);
+        jset(e, "steady_max_c", json_real(die_smax[d]), &bad);
+        jset(e, "steady_mean_c", json_real(die_smean[d]), &bad);
+        jpush(j->jdies, e, &bad);
+        if (bad) return PDA_ENOMEM;
         if (die_max[d] > j->max_all) j->max_all = die_max[d];
         double lo = INFINITY;
         for (size_t k = 0; k < cells; k++) if (steady[d * cells + k] < lo) lo = steady[d * cells + k];
@@ -361,21 +362,27 @@ int pda_thermal_run(pda_result *r, sio_error *err)
         tjob_close(&j);
         return rc;
     }
-    json_array_append_new(grid, json_integer((json_int_t)j.nx));
-    json_array_append_new(grid, json_integer((json_int_t)j.ny));
-    json_object_set_new(jt, "grid", grid);
-    json_object_set_new(jt, "frame_ns", json_real(j.F));
-    json_object_set_new(jt, "frames", json_integer((json_int_t)j.nf));
-    json_object_set_new(jt, "ambient_c", json_real(th->ambient_c));
-    json_object_set_new(jt, "hotspot_c", json_real(th->hotspot_c));
-    json_object_set_new(jt, "limit_c", json_real(th->limit_c));
-    json_object_set_new(jt, "max_c", json_real(j.max_all));
-    json_object_set_new(jt, "above_limit", json_boolean(j.over_limit));
-    json_object_set_new(jt, "dies", j.jdies);
+    int bad = 0;
+    jpush(grid, json_integer((json_int_t)j.nx), &bad);
+    jpush(grid, json_integer((json_int_t)j.ny), &bad);
+    jset(jt, "grid", grid, &bad);
+    jset(jt, "frame_ns", json_real(j.F), &bad);
+    jset(jt, "frames", json_integer((json_int_t)j.nf), &bad);
+    jset(jt, "ambient_c", json_real(th->ambient_c), &bad);
+    jset(jt, "hotspot_c", json_real(th->hotspot_c), &bad);
+    jset(jt, "limit_c", json_real(th->limit_c), &bad);
+    jset(jt, "max_c", json_real(j.max_all), &bad);
+    jset(jt, "above_limit", json_boolean(j.over_limit), &bad);
+    jset(jt, "dies", j.jdies, &bad);
     j.jdies = NULL;
-    json_object_set_new(jt, "hotspots", json_integer((json_int_t)j.T->n_hot));
-    json_object_set_new(jt, "stacked_hotspots", json_integer((json_int_t)j.n_stacked));
-    json_object_set_new(r->summary, "thermal", jt);
+    jset(jt, "hotspots", json_integer((json_int_t)j.T->n_hot), &bad);
+    jset(jt, "stacked_hotspots", json_integer((json_int_t)j.n_stacked), &bad);
+    jset(r->summary, "thermal", jt, &bad);
+    if (bad) {
+        sio_error_set(err, NULL, 0, 0, "thermal: out of memory");
+        tjob_close(&j);
+        return PDA_ENOMEM;
+    }
     j.T->compute_s = now_s() - t_start;
     r->th = j.T;
     j.T = NULL;

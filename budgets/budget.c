@@ -634,6 +634,7 @@ int budget_retime(const sio_chip *c, const sio_schedule *s, const budget_spec *s
     *out = best;
     best = NULL;
 fail:
+    if (rc == BUDGET_ENOMEM && !err->text[0]) sio_error_set(err, NULL, 0, 0, "out of memory");
     if (rc && rc != BUDGET_ENOTMET) budget_report_free(rep);
     for (size_t r = 0; r < x.nr; r++) pdn_model_destroy(models ? models[r] : NULL);
     free(models);

@@ -99,7 +99,8 @@ static double knap(const double *g, size_t cap, double *best, int *arg, int *con
 ** rounded size, e_all the sum of all shares).
 ** The result is checked by the knapsack and scaled down if the LP's
 ** tolerance left it a hair over; *f_end is the most sum f can reach in a
-** window whose ops may hold 1 + eps. 0, or -1 when the LP fails (no bound). */
+** window whose ops may hold 1 + eps. 0, -1 when the LP fails (no bound), or
+** -2 when out of memory. */
 static int lp_dff(const double *hist, double e_all, double eps, double *a_out, double *g, double *f_end)
 {
     const int s0 = LP_SMALL, G = LP_GRID, ng = G - s0 + 1;
@@ -113,7 +114,7 @@ static int lp_dff(const double *hist, double e_all, double eps, double *a_out, d
     double *val = malloc((size_t)(ng + 2) * sizeof *val);
     int rc = -1;
     glp_prob *lp = NULL;
-    if (!best || !arg || !conf || !ind || !val) goto out;
+    if (!best || !arg || !conf || !ind || !val) { rc = -2; goto out; }
     lp = glp_create_prob();
     glp_set_obj_dir(lp, GLP_MAX);
     glp_add_cols(lp, 1 + ng);                        /* column 1: a; 2..: g[s0..G] */
@@ -285,7 +286,9 @@ static int64_t packing_bound(ctx *x, double cap, int64_t *dff_out, int64_t *lp_o
         });
     }
     for (size_t c = 0; c < nc; c++) {
-        lp_ok[c] = lp_dff(hist + c * G1, e_all[c], eps, &lpa[c], lpg + c * G1, &fend[c]) == 0;
+        int lrc = lp_dff(hist + c * G1, e_all[c], eps, &lpa[c], lpg + c * G1, &fend[c]);
+        if (lrc == -2) goto done;
+        lp_ok[c] = lrc == 0;
         for (gmin[c] = LP_SMALL; gmin[c] <= LP_GRID && !(lpg[c * G1 + gmin[c]] > 0); gmin[c]++) continue;
     }
     for (size_t g = 0; g < ni; g++) {

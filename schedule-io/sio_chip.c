@@ -1133,6 +1133,28 @@ static char *slurp(const char *path, size_t *len)
     return buf;
 }
 
+/* Parses the chip's text into *root; SIO_OK, SIO_EINPUT (*je says why) or
+** SIO_ENOMEM. jansson does not tell every allocation failure inside its
+** parser: most come back as syntax errors or with no message, and one while
+** it saves a token longer than 15 bytes drops a byte of the token without a
+** word. So the text is parsed twice: the two trees must be equal, and a
+** syntax error is one that the second parse finds again, in the same place
+** with the same message. Anything else is memory. */
+static int parse_json(const char *text, size_t len, json_t **root, json_error_t *je)
+{
+    json_error_t e2;
+    json_t *a = json_loadb(text, len, JSON_REJECT_DUPLICATES, je);
+    json_t *b = json_loadb(text, len, JSON_REJECT_DUPLICATES, &e2);
+    int rc = a && b && json_equal(a, b) ? SIO_OK : SIO_ENOMEM;
+    if (!a && !b && je->text[0] && json_error_code(je) != json_error_out_of_memory &&
+        e2.position == je->position && strcmp(e2.text, je->text) == 0)
+        rc = SIO_EINPUT;
+    json_decref(b);
+    if (rc != SIO_OK) json_decref(a);
+    *root = rc == SIO_OK ? a : NULL;
+    return rc;
+}
+
 /* ---- public ---------------------------------------------------------------- */
 
 int sio_chip_load(const char *path, sio_chip **out, sio_error *err)
@@ -1156,8 +1178,13 @@ int sio_chip_load(const char *path, sio_chip **out, sio_error *err)
         sio_error_set(err, path, 0, 0, "cannot read the chip description: %s", strerror(e));
         return e == ENOMEM ? SIO_ENOMEM : SIO_EIO;
     }
-    root = json_loadb(c.text, c.len, JSON_REJECT_DUPLICATES, &je);
-    if (!root) {
+    rc = parse_json(c.text, c.len, &root, &je);
+    if (rc == SIO_ENOMEM) {
+        sio_error_set(err, path, 0, 0, "out of memory");
+        free((char *)c.text);
+        return rc;
+    }
+    if (rc != SIO_OK) {
         sio_error_set(err, path, je.line > 0 ? je.line : 1, je.column > 0 ? je.column : 1,
                       "invalid JSON: %s", je.text);
         free((char *)c.text);

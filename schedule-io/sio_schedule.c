@@ -1480,8 +1480,11 @@ static void fail_at(ld *L, int rc, int line, int col, const char *msg)
 typedef unsigned char u8x16 __attribute__((vector_size(16)));
 
 /* libcsv stopped short of a buffer: a field past its MAX_FIELD limit. */
-static void field_too_long(ld *L)
+/* libcsv's CSV_ENOMEM: a field past MAX_FIELD (field_realloc refused to
+** grow its buffer further), or memory. */
+static void field_too_long(ld *L, const struct csv_parser *p)
 {
+    if (p->entry_size < MAX_FIELD) { oom(L); return; }
     char m[128];
     snprintf(m, sizeof m, "a field of the record starting here is longer than %u MiB", (unsigned)(MAX_FIELD >> 20));
     fail_at(L, SIO_EINPUT, (int)L->rec_line, 1, m);
@@ -1549,7 +1552,7 @@ static void feed(ld *L, struct csv_parser *p, off_t from, off_t to, char *buf)
                     size_t used = csv_parse(p, buf + i, whole, cb_field, cb_record, L);
                     L->plain = 0;
                     L->line = L->rec_line - 1;   /* a line per record */
-                    if (used < whole && !L->rc) field_too_long(L);
+                    if (used < whole && !L->rc) field_too_long(L, p);
                     i += whole;
                     continue;
                 }
@@ -1574,7 +1577,7 @@ static void feed(ld *L, struct csv_parser *p, off_t from, off_t to, char *buf)
                     fail_at(L, SIO_EINPUT, (int)L->line, (int)(L->line_col0 + used + 1),
                             "malformed quoted field (a quote inside a field must be doubled)");
                 } else {
-                    field_too_long(L);
+                    field_too_long(L, p);
                 }
             }
             L->line_col0 += end - i;
@@ -2305,7 +2308,7 @@ typedef struct wr {
     size_t len, cap;
     size_t row;           /* -1 for the header */
     int header_done;
-    int failed;
+    int failed;           /* out of memory */
 } wr;
 
 static void wr_cb1(void *f, size_t n, void *data) { (void)f; (void)n; (void)data; }
@@ -2384,11 +2387,12 @@ int sio_schedule_write(const sio_schedule *s, const int64_t *start_cyc, const ch
             }
             memcpy(w.rec + w.len, buf + i, end - i);
             w.len += end - i;
+            /* libcsv stops short only when out of memory (not strict) */
             if (nl) {
-                csv_parse(&p, w.rec + w.len - (end - i), end - i, wr_cb1, wr_cb2, &w);
+                if (csv_parse(&p, w.rec + w.len - (end - i), end - i, wr_cb1, wr_cb2, &w) != end - i) w.failed = 1;
                 if (w.len == 0) in_rec = 0;
-            } else {
-                csv_parse(&p, buf + i, end - i, wr_cb1, wr_cb2, &w);
+            } else if (csv_parse(&p, buf + i, end - i, wr_cb1, wr_cb2, &w) != end - i) {
+                w.failed = 1;
             }
             i = end;
         }
@@ -2406,8 +2410,9 @@ int sio_schedule_write(const sio_schedule *s, const int64_t *start_cyc, const ch
     fclose(in);
     if (bad) {
         sio_out_abort(o);
-        sio_error_set(err, out_path, 0, 0, "could not copy %s", s->path);
-        return SIO_EIO;
+        if (w.failed) sio_error_set(err, out_path, 0, 0, "out of memory");
+        else sio_error_set(err, out_path, 0, 0, "could not copy %s", s->path);
+        return w.failed ? SIO_ENOMEM : SIO_EIO;
     }
     return sio_out_commit(o, err);
 }

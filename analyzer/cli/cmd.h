@@ -38,6 +38,12 @@ size_t cmd_inputs(const cmd_opts *o, const sio_chip *c, const char **in);
 int cmd_exit_for(int sio_rc);
 /* Seconds on the monotonic clock. */
 double cmd_now(void);
+/* Prints v as JSON (2-space indent, 10 digits) and a newline on stdout,
+** whole or not at all: jansson's dump allocates as it goes, so v is
+** rendered to memory first. EXIT_OK, or EXIT_IO with a message when out of
+** memory (or v is NULL). */
+struct json_t;
+int cmd_print_json(const struct json_t *v);
 /* Loads the chip and the schedule named in o; on error prints it and returns
 ** the exit code (chip and schedule are then NULL). */
 int cmd_load(const cmd_opts *o, sio_chip **chip, sio_schedule **sched);

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "cmd.h"
+#include "jbuild.h"
 #include "pipeline_int.h"
 
 double cmd_now(void)
@@ -67,6 +68,19 @@ int cmd_is_input(const cmd_opts *o, const sio_chip *c, const char *path)
     return 0;
 }
 
+int cmd_print_json(const json_t *v)
+{
+    char *text = v ? jdump(v, JSON_INDENT(2) | JSON_REAL_PRECISION(10)) : NULL;
+    if (!text) {
+        fprintf(stderr, "analyzer: out of memory\n");
+        return EXIT_IO;
+    }
+    fputs(text, stdout);
+    fputc('\n', stdout);
+    free(text);
+    return EXIT_OK;
+}
+
 static json_int_t ival(const json_t *o, const char *k) { return json_integer_value(json_object_get(o, k)); }
 
 int cmd_check(const cmd_opts *o)
@@ -82,12 +96,13 @@ int cmd_check(const cmd_opts *o)
         fprintf(stderr, "analyzer: out of memory\n");
         return EXIT_IO;
     }
+    int code = EXIT_OK;
     if (o->json) {
         json_t *root = json_object();
-        json_object_set_new(root, "chip", json_string(c->name));
-        json_object_set(root, "schedule", sch);
-        json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
-        fputc('\n', stdout);
+        int bad = 0;
+        jset(root, "chip", json_string(c->name), &bad);
+        jset(root, "schedule", json_incref(sch), &bad);
+        code = cmd_print_json(bad ? NULL : root);   /* NULL: says out of memory */
         json_decref(root);
     } else if (!o->quiet) {
         json_t *dj = json_object_get(sch, "deps"), *cls = json_object_get(sch, "classes");
@@ -108,5 +123,5 @@ int cmd_check(const cmd_opts *o)
     json_decref(sch);
     sio_schedule_free(s);
     sio_chip_free(c);
-    return EXIT_OK;
+    return code;
 }

@@ -17,6 +17,7 @@
 
 #include "budget.h"
 #include "cmd.h"
+#include "jbuild.h"
 
 /* A number, or null when it was not computed (NaN). */
 static json_t *real_or_null(double v) { return isnan(v) ? json_null() : json_real(v); }
@@ -32,26 +33,69 @@ static void show_progress(void *arg, double done)
     fprintf(stderr, "\ranalyzer: retime %3d%%", pct);
 }
 
+/* The before or after figures (NULL when out of memory). */
 static json_t *figs_json(const sio_chip *c, const budget_figs *f)
 {
     json_t *o = json_object(), *rails = json_array();
-    json_object_set_new(o, "makespan_cycles", json_integer((json_int_t)f->makespan_cyc));
-    json_object_set_new(o, "makespan_ns", json_real(f->makespan_ns));
-    json_object_set_new(o, "peak_w", json_real(f->peak_w));
-    json_object_set_new(o, "peak_window_w", json_real(f->peak_window_w));
-    json_object_set_new(o, "chip_peak_window_w", json_real(f->chip_peak_window_w));
-    json_object_set_new(o, "max_didt_a_per_ns", json_real(f->max_didt_a_per_ns));
-    json_object_set_new(o, "max_droop_mv", real_or_null(f->max_droop_mv));
+    int bad = 0;
+    jset(o, "makespan_cycles", json_integer((json_int_t)f->makespan_cyc), &bad);
+    jset(o, "makespan_ns", json_real(f->makespan_ns), &bad);
+    jset(o, "peak_w", json_real(f->peak_w), &bad);
+    jset(o, "peak_window_w", json_real(f->peak_window_w), &bad);
+    jset(o, "chip_peak_window_w", json_real(f->chip_peak_window_w), &bad);
+    jset(o, "max_didt_a_per_ns", json_real(f->max_didt_a_per_ns), &bad);
+    jset(o, "max_droop_mv", real_or_null(f->max_droop_mv), &bad);
     for (size_t q = 0; q < f->n_rails; q++) {
         json_t *r = json_object();
-        json_object_set_new(r, "chip", json_integer((json_int_t)(q / c->n_rails)));
-        json_object_set_new(r, "rail", json_string(c->rails[q % c->n_rails].name));
-        json_object_set_new(r, "max_didt_a_per_ns", json_real(f->rail_didt_a_per_ns[q]));
-        json_object_set_new(r, "max_droop_mv", real_or_null(f->rail_droop_mv[q]));
-        json_array_append_new(rails, r);
+        jset(r, "chip", json_integer((json_int_t)(q / c->n_rails)), &bad);
+        jset(r, "rail", json_string(c->rails[q % c->n_rails].name), &bad);
+        jset(r, "max_didt_a_per_ns", json_real(f->rail_didt_a_per_ns[q]), &bad);
+        jset(r, "max_droop_mv", real_or_null(f->rail_droop_mv[q]), &bad);
+        jpush(rails, r, &bad);
     }
-    json_object_set_new(o, "rails", rails);
-    return o;
+    jset(o, "rails", rails, &bad);
+    return jdone(o, bad);
+}
+
+/* The --json report, rendered (NULL when out of memory): made before the
+** schedule is written, so that a failure here leaves no file. */
+static char *report_json(const cmd_opts *o, const sio_chip *c, const sio_schedule *s, const budget_spec *sp,
+                         const budget_report *rep)
+{
+    json_t *root = json_object(), *b = json_object(), *lb = json_object();
+    int bad = 0;
+    if (sp->power_cap_w > 0) jset(b, "power_cap_w", json_real(sp->power_cap_w), &bad);
+    if (sp->system_power_cap_w > 0) jset(b, "system_power_cap_w", json_real(sp->system_power_cap_w), &bad);
+    jset(b, "window_ns", json_real(sp->window_ns), &bad);
+    if (sp->didt_a_per_ns > 0) jset(b, "didt_a_per_ns", json_real(sp->didt_a_per_ns), &bad);
+    if (sp->guardband_mv > 0) jset(b, "guardband_mv", json_real(sp->guardband_mv), &bad);
+    jset(b, "bin_ns", json_real(sp->bin_ns), &bad);
+    jset(lb, "makespan_cycles", json_integer((json_int_t)rep->lb_cyc), &bad);
+    jset(lb, "original_cycles", json_integer((json_int_t)rep->lb_makespan_cyc), &bad);
+    jset(lb, "critical_path_cycles", json_integer((json_int_t)rep->lb_critical_cyc), &bad);
+    jset(lb, "unit_busy_cycles", json_integer((json_int_t)rep->lb_busy_cyc), &bad);
+    jset(lb, "energy_cycles", json_integer((json_int_t)rep->lb_energy_cyc), &bad);
+    if (sp->power_cap_w > 0 || sp->system_power_cap_w > 0) {
+        jset(lb, "packing_dff_cycles", json_integer((json_int_t)rep->lb_dff_cyc), &bad);
+        jset(lb, "packing_lp_cycles", json_integer((json_int_t)rep->lb_lp_cyc), &bad);
+    }
+    jset(root, "budget", b, &bad);
+    jset(root, "before", figs_json(c, &rep->before), &bad);
+    jset(root, "after", figs_json(c, &rep->after), &bad);
+    jset(root, "slowdown", json_real(rep->slowdown), &bad);
+    jset(root, "lower_bound", lb, &bad);
+    jset(root, "gap", json_real(rep->gap), &bad);
+    jset(root, "moved", json_integer((json_int_t)rep->moved), &bad);
+    jset(root, "instructions", json_integer((json_int_t)s->n), &bad);
+    jset(root, "blocks", json_integer((json_int_t)rep->blocks), &bad);
+    jset(root, "largest_block", json_integer((json_int_t)rep->max_block), &bad);
+    jset(root, "evictions", json_integer((json_int_t)rep->evictions), &bad);
+    jset(root, "order", json_string(rep->order_used == BUDGET_ORDER_CRITICAL ? "critical" : "start"), &bad);
+    jset(root, "fb_passes", json_integer(rep->fb_passes), &bad);
+    jset(root, "output", json_string(o->out), &bad);
+    char *text = bad ? NULL : jdump(root, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+    json_decref(root);
+    return text;
 }
 
 int cmd_retime(const cmd_opts *o)
@@ -97,47 +141,24 @@ int cmd_retime(const cmd_opts *o)
         code = brc == BUDGET_EINFEASIBLE ? EXIT_BUDGET : brc == BUDGET_EINPUT ? EXIT_INPUT : EXIT_IO;
         goto done;
     }
+    char *text = NULL;
+    if (o->json && !(text = report_json(o, c, s, &sp, &rep))) {
+        fprintf(stderr, "analyzer: out of memory\n");
+        code = EXIT_IO;
+        budget_report_free(&rep);
+        goto done;
+    }
     int wrc = sio_schedule_write(s, st, o->out, &err);
     if (wrc) {
         fprintf(stderr, "%s\n", err.text);
         code = wrc == SIO_EINPUT ? EXIT_INPUT : EXIT_IO;
         budget_report_free(&rep);
+        free(text);
         goto done;
     }
     if (o->json) {
-        json_t *root = json_object(), *b = json_object(), *lb = json_object();
-        if (sp.power_cap_w > 0) json_object_set_new(b, "power_cap_w", json_real(sp.power_cap_w));
-        if (sp.system_power_cap_w > 0) json_object_set_new(b, "system_power_cap_w", json_real(sp.system_power_cap_w));
-        json_object_set_new(b, "window_ns", json_real(sp.window_ns));
-        if (sp.didt_a_per_ns > 0) json_object_set_new(b, "didt_a_per_ns", json_real(sp.didt_a_per_ns));
-        if (sp.guardband_mv > 0) json_object_set_new(b, "guardband_mv", json_real(sp.guardband_mv));
-        json_object_set_new(b, "bin_ns", json_real(sp.bin_ns));
-        json_object_set_new(lb, "makespan_cycles", json_integer((json_int_t)rep.lb_cyc));
-        json_object_set_new(lb, "original_cycles", json_integer((json_int_t)rep.lb_makespan_cyc));
-        json_object_set_new(lb, "critical_path_cycles", json_integer((json_int_t)rep.lb_critical_cyc));
-        json_object_set_new(lb, "unit_busy_cycles", json_integer((json_int_t)rep.lb_busy_cyc));
-        json_object_set_new(lb, "energy_cycles", json_integer((json_int_t)rep.lb_energy_cyc));
-        if (sp.power_cap_w > 0 || sp.system_power_cap_w > 0) {
-            json_object_set_new(lb, "packing_dff_cycles", json_integer((json_int_t)rep.lb_dff_cyc));
-            json_object_set_new(lb, "packing_lp_cycles", json_integer((json_int_t)rep.lb_lp_cyc));
-        }
-        json_object_set_new(root, "budget", b);
-        json_object_set_new(root, "before", figs_json(c, &rep.before));
-        json_object_set_new(root, "after", figs_json(c, &rep.after));
-        json_object_set_new(root, "slowdown", json_real(rep.slowdown));
-        json_object_set_new(root, "lower_bound", lb);
-        json_object_set_new(root, "gap", json_real(rep.gap));
-        json_object_set_new(root, "moved", json_integer((json_int_t)rep.moved));
-        json_object_set_new(root, "instructions", json_integer((json_int_t)s->n));
-        json_object_set_new(root, "blocks", json_integer((json_int_t)rep.blocks));
-        json_object_set_new(root, "largest_block", json_integer((json_int_t)rep.max_block));
-        json_object_set_new(root, "evictions", json_integer((json_int_t)rep.evictions));
-        json_object_set_new(root, "order", json_string(rep.order_used == BUDGET_ORDER_CRITICAL ? "critical" : "start"));
-        json_object_set_new(root, "fb_passes", json_integer(rep.fb_passes));
-        json_object_set_new(root, "output", json_string(o->out));
-        json_dumpf(root, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+        fputs(text, stdout);
         putchar('\n');
-        json_decref(root);
     } else if (!o->quiet) {
         printf("retime %s -> %s: %zu of %zu instructions moved\n", s->path, o->out, rep.moved, s->n);
         printf("  makespan      %" PRId64 " -> %" PRId64 " cycles (slowdown %.2f%%)\n", rep.before.makespan_cyc,
@@ -155,6 +176,7 @@ int cmd_retime(const cmd_opts *o)
         printf("  worst dI/dt   %.2f -> %.2f A/ns\n", rep.before.max_didt_a_per_ns, rep.after.max_didt_a_per_ns);
         printf("  worst droop   %.1f -> %.1f mV\n", rep.before.max_droop_mv, rep.after.max_droop_mv);
     }
+    free(text);
     budget_report_free(&rep);
 done:
     free(st);

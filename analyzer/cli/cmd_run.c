@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "jbuild.h"
 #include "outset.h"
 #include "pda.h"
 
@@ -33,8 +34,8 @@ static void print_result(const cmd_opts *o, const sio_chip *c, const sio_schedul
     const double mk_cyc = (double)sio_schedule_makespan_cyc(s), mk_ns = mk_cyc / c->clock_ghz;
     const size_t nch = s->n_chips;
     json_t *th = json_object_get(summary, "thermal"), *dies = th ? json_object_get(th, "dies") : NULL;
-    if (o->json) {
-        json_dumpf(summary, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(10));
+    if (o->json) {   /* the library's text: dumping summary again could fail halfway */
+        fputs(pda_result_summary_json(res), stdout);
         fputc('\n', stdout);
     } else if (!o->quiet) {
         printf("%s on %s: %zu ops, %zu chip%s, makespan %.0f cycles = %.1f ns\n", o->sched_path, c->name, s->n, nch,
@@ -150,7 +151,7 @@ int cmd_run(const cmd_opts *o)
         exit_code = rc == PDA_EINPUT ? EXIT_INPUT : EXIT_IO;
         goto fail;
     }
-    if (!(summary = json_loads(pda_result_summary_json(res), 0, NULL))) {
+    if (!(summary = jload(pda_result_summary_json(res)))) {
         sio_error_set(&err, NULL, 0, 0, "analyzer: out of memory");
         exit_code = EXIT_IO;
         goto fail;
