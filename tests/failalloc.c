@@ -55,29 +55,21 @@
 
 #include "sio.h"
 
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t m, size_t n);
-void *__real_realloc(void *p, size_t n);
-char *__real_strdup(const char *s);
-ssize_t __real_getline(char **line, size_t *cap, FILE *f);
-void *__real_fftw_malloc(size_t n);
-FILE *__real_open_memstream(char **buf, size_t *len);
-int __real_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg);
-int __real_csv_init(struct csv_parser *p, unsigned char options);
-int __real_sio_schedule_load(const sio_chip *chip, const char *path, sio_schedule **out, sio_error *err);
-
-void *__wrap_malloc(size_t n);
-void *__wrap_calloc(size_t m, size_t n);
-void *__wrap_realloc(void *p, size_t n);
-char *__wrap_strdup(const char *s);
-ssize_t __wrap_getline(char **line, size_t *cap, FILE *f);
-void *__wrap_fftw_malloc(size_t n);
-FILE *__wrap_open_memstream(char **buf, size_t *len);
-int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg);
-int __wrap_csv_init(struct csv_parser *p, unsigned char options);
-png_structp __wrap_png_create_write_struct(png_const_charp ver, png_voidp eptr, png_error_ptr efn,
-                                           png_error_ptr wfn);
-int __wrap_sio_schedule_load(const sio_chip *chip, const char *path, sio_schedule **out, sio_error *err);
+/* Each wrapped function's real one (the linker's __real_NAME) and ours. */
+#define WRAPPED(ret, name, params) ret __real_##name params; ret __wrap_##name params;
+WRAPPED(void *, malloc, (size_t n))
+WRAPPED(void *, calloc, (size_t m, size_t n))
+WRAPPED(void *, realloc, (void *p, size_t n))
+WRAPPED(char *, strdup, (const char *s))
+WRAPPED(ssize_t, getline, (char **line, size_t *cap, FILE *f))
+WRAPPED(void *, fftw_malloc, (size_t n))
+WRAPPED(FILE *, open_memstream, (char **buf, size_t *len))
+WRAPPED(int, pthread_create, (pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg))
+WRAPPED(int, csv_init, (struct csv_parser *p, unsigned char options))
+WRAPPED(int, sio_schedule_load, (const sio_chip *chip, const char *path, sio_schedule **out, sio_error *err))
+WRAPPED(png_structp, png_create_write_struct,
+        (png_const_charp ver, png_voidp eptr, png_error_ptr efn, png_error_ptr wfn))
+#undef WRAPPED
 
 static atomic_ulong points;          /* allocation points reached so far */
 static unsigned long loaded;         /* points when the schedule was loaded */
