@@ -143,7 +143,9 @@ enum sio_dep_kind {
 enum sio_source {
     SIO_SOURCE_FILE = 0,    /* sio_schedule_load: path is the file */
     SIO_SOURCE_BUFFER = 1,  /* sio_schedule_from_buffer: path is the name given, text a copy */
-    SIO_SOURCE_BUILDER = 2  /* sio_builder_finish: path is the name given, text its rows as CSV */
+    SIO_SOURCE_BUILDER = 2, /* sio_builder_finish: path is the name given, text its rows as CSV */
+    SIO_SOURCE_STREAM = 3   /* sio_schedule_load of what is not a regular file (a pipe, a FIFO, a
+                            ** character device): path is as given, text every byte read */
 };
 
 /* A schedule: n instructions in file order. All arrays have n entries
@@ -180,11 +182,18 @@ typedef struct sio_schedule {
     int split;               /* 1 when it was read in two halves at once */
     int source;              /* enum sio_source */
     /* the text the schedule holds (text_len bytes, not NUL-terminated),
-    ** which sio_schedule_write copies from: a copy of a buffer's text as
-    ** given (where the errors of sio_schedule_verify find their columns
-    ** too), or a built schedule's rows as CSV; NULL for a file */
+    ** which sio_schedule_write copies from and where the errors of
+    ** sio_schedule_verify find their columns: a copy of a buffer's text as
+    ** given, the bytes read from a stream, or a built schedule's rows as
+    ** CSV; NULL for a regular file, which is read again instead */
     char *text;
     size_t text_len;
+    /* SIO_SOURCE_FILE: what identified the file's content when it was
+    ** opened to be read: its device and inode, size and modification time
+    ** (ns). A later read of the file (sio_schedule_write, the column of a
+    ** sio_schedule_verify error) first checks that it still matches. */
+    uint64_t file_dev, file_ino;
+    int64_t file_size, file_mtime_ns;
 } sio_schedule;
 
 /* The loader's tuning knobs, passed to each call that takes them (NULL
@@ -211,7 +220,11 @@ void sio_load_opts_default(sio_load_opts *o);
 /* Streams a schedule from path against chip. Validates every rule of the
 ** format (see docs/formats.md); an empty file is an error, a header alone a
 ** valid empty schedule. Returns SIO_OK and sets *out, or an error code,
-** fills *err and sets *out = NULL. opts NULL means the defaults. */
+** fills *err and sets *out = NULL. opts NULL means the defaults. A path
+** that is not a regular file (a pipe, a FIFO, /dev/stdin on one, a
+** character device) is read once and its bytes kept (s->text,
+** SIO_SOURCE_STREAM); a regular file that changes while it is read is
+** refused (SIO_EINPUT, "changed while it was read"). */
 int sio_schedule_load_opts(const sio_chip *chip, const char *path, const sio_load_opts *opts,
                            sio_schedule **out, sio_error *err);
 /* sio_schedule_load_opts with the default knobs. */
@@ -290,10 +303,12 @@ int sio_schedule_verify(const sio_chip *chip, const sio_schedule *s,
                         const int64_t *start_cyc, sio_error *err);
 
 /* Writes the schedule back to out_path byte for byte as it was read (from
-** its file, or from its text: a buffer's copy, a built schedule's CSV),
-** except that each record's `start` field is replaced by start_cyc[i] where
-** it differs. Written whole or not at all (temporary file, then rename);
-** refuses to overwrite the schedule's own file. */
+** its file, or from its text: a buffer's copy, a stream's bytes, a built
+** schedule's CSV), except that each record's `start` field is replaced by
+** start_cyc[i] where it differs. Written whole or not at all (temporary
+** file, then rename); refuses to overwrite the schedule's own file, and
+** refuses a file that changed since it was read (SIO_EINPUT: "FILE:
+** changed since it was read", nothing written). */
 int sio_schedule_write(const sio_schedule *s, const int64_t *start_cyc,
                        const char *out_path, sio_error *err);
 

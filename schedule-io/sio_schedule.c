@@ -28,6 +28,13 @@
 ** writer uses the same spans to replace the `start` field of a record and
 ** copies every other byte as it came in.
 **
+** Reading again: what is not a regular file (a pipe, a FIFO, a character
+** device) cannot be, so its bytes are kept as they are read (kept) and
+** become the schedule's text. A regular file is identified when it is
+** opened (file_id: device, inode, size, modification time); while it is
+** being read its own descriptor serves the error path, and every later
+** read opens it again only if it still matches (reread_open).
+**
 ** Sizes: ~50 bytes per instruction plus its id and ~13 a dep (32-bit
 ** offsets: fewer than 2^32 - 1 instructions and deps, 2^32 - 1 bytes of
 ** ids); 10^7 instructions fit in under a gigabyte. */
@@ -195,22 +202,71 @@ static void strhash_put(strhash *h, size_t where, uint32_t idx, uint64_t hv)
 
 /* ---- where the text comes from ----------------------------------------- */
 
+/* What identifies a regular file's content: device and inode, size and
+** modification time (ns). A rewrite of the same size within the file
+** system's timestamp granularity keeps it; anything else changes it. */
+typedef struct file_id { uint64_t dev, ino; int64_t size, mtime_ns; } file_id;
+
+static file_id file_id_of(const struct stat *sb)
+{
+    file_id f = {(uint64_t)sb->st_dev, (uint64_t)sb->st_ino, (int64_t)sb->st_size,
+                 (int64_t)sb->st_mtim.tv_sec * 1000000000 + (int64_t)sb->st_mtim.tv_nsec};
+    return f;
+}
+
+static int same_id(file_id a, file_id b)
+{
+    return a.dev == b.dev && a.ino == b.ino && a.size == b.size && a.mtime_ns == b.mtime_ns;
+}
+
+/* 1 when the open fd is still the file `id` describes. */
+static int fd_is(int fd, file_id id)
+{
+    struct stat sb;
+    return fstat(fd, &sb) == 0 && same_id(file_id_of(&sb), id);
+}
+
+/* The bytes read so far from a stream (a pipe, a FIFO, a character
+** device), which cannot be read again: kept as they are read. */
+typedef struct kept { char *text; size_t len, cap; } kept;
+
 /* A schedule's text: a file (read through fd), or a buffer in memory (the
 ** schedule's own copy of what the caller gave); or rows handed over one by
 ** one (sio_builder), whose errors are positioned by field. */
 typedef struct src {
     const char *name;       /* the file's path, or the buffer's or builder's name: for messages */
-    char *text;             /* the text in memory: a buffer's, or a built schedule's CSV (for the
-                            ** writer); NULL for a file and while rows are added */
+    char *text;             /* the text in memory: a buffer's, a stream's once read, or a built
+                            ** schedule's CSV (for the writer); NULL for a file, while a stream is
+                            ** read and while rows are added */
     size_t len;             /* bytes of the text (of a file: when seekable) */
     int fd;
     int seekable;           /* a regular file or a buffer: read at any offset */
     int by_field;           /* a builder's: an error's column is its field's (1-based) */
+    kept *keep;             /* a stream's: every piece read is appended here */
+    int has_id;             /* a regular file's: id is what it was when opened */
+    file_id id;
 } src;
 
+/* Appends n bytes to k; -1 when out of memory. */
+static int keep_add(kept *k, const char *b, size_t n)
+{
+    if (k->len + n > k->cap) {
+        size_t c = k->cap ? k->cap : CHUNK;
+        while (c < k->len + n) c *= 2;
+        char *t = sio_big(k->text, c);
+        if (!t) return -1;
+        k->text = t;
+        k->cap = c;
+    }
+    memcpy(k->text + k->len, b, n);
+    k->len += n;
+    return 0;
+}
+
 /* Reads the next piece of the text into buf: from `pos` with pread when the
-** file can seek, else with read; from a buffer, a copy. Returns the bytes
-** read, 0 at the end. */
+** file can seek, else with read (a stream's pieces kept as they come); from
+** a buffer, a copy. Returns the bytes read, 0 at the end, -1 with errno set
+** (ENOMEM: a stream's text could not be kept). */
 static ssize_t read_piece(const src *in, char *buf, size_t want, off_t pos)
 {
     if (in->text) {
@@ -222,21 +278,83 @@ static ssize_t read_piece(const src *in, char *buf, size_t want, off_t pos)
     ssize_t got;
     do got = in->seekable ? pread(in->fd, buf, want, pos) : read(in->fd, buf, want);
     while (got < 0 && errno == EINTR);
+    if (got > 0 && in->keep && keep_add(in->keep, buf, (size_t)got)) {
+        errno = ENOMEM;
+        return -1;
+    }
     return got;
 }
 
-/* The text as a stream from its start: the file opened again, or the
-** buffer through fmemopen. NULL when it cannot be. */
-static FILE *open_text(const src *in)
+/* The text read again from its start, for an error's column and for the
+** writer: from memory (a buffer's, a builder's, a stream's bytes read so
+** far), through the loader's own descriptor while a file is being read, or
+** else the file opened again, only if it is still the file that was read. */
+typedef struct reread {
+    const char *mem;        /* the text in memory, or NULL: fd */
+    size_t len;
+    int fd, own;            /* own: opened here, closed by reread_close */
+    file_id id;             /* of the file opened here */
+} reread;
+
+/* 0, or -1: errno set, and *changed set when the file is no longer the
+** one that was read (then nothing is open). */
+static int reread_open(const src *in, reread *r, int *changed)
 {
-    if (!in->text) return fopen(in->name, "rb");
-    return in->len ? fmemopen(in->text, in->len, "r") : NULL;
+    memset(r, 0, sizeof *r);
+    r->fd = -1;
+    *changed = 0;
+    if (in->text || in->keep) {
+        r->mem = in->text ? in->text : in->keep->text;
+        r->len = in->text ? in->len : in->keep->len;
+        return 0;
+    }
+    if (in->fd >= 0 && in->seekable) {
+        r->fd = in->fd;
+        r->len = in->len;
+        return 0;
+    }
+    int fd = open(in->name, O_RDONLY);
+    if (fd < 0) return -1;
+    if (!in->has_id || !fd_is(fd, in->id)) {
+        close(fd);
+        *changed = 1;
+        errno = ESTALE;
+        return -1;
+    }
+    r->fd = fd;
+    r->own = 1;
+    r->len = (size_t)in->id.size;
+    r->id = in->id;
+    return 0;
+}
+
+/* Up to want bytes from pos; 0 at the end, -1 on a read error. */
+static ssize_t reread_at(const reread *r, char *buf, size_t want, uint64_t pos)
+{
+    if (r->mem) {
+        size_t at = pos < r->len ? (size_t)pos : r->len;
+        size_t n = r->len - at < want ? r->len - at : want;
+        memcpy(buf, r->mem + at, n);
+        return (ssize_t)n;
+    }
+    ssize_t got;
+    do got = pread(r->fd, buf, want, (off_t)pos);
+    while (got < 0 && errno == EINTR);
+    return got;
+}
+
+static void reread_close(reread *r)
+{
+    if (r->own) close(r->fd);
+    r->own = 0;
 }
 
 /* The source of a loaded schedule, for the error path and the writer. */
 static src src_of(const sio_schedule *s)
 {
-    src in = {s->path, s->text, s->text_len, -1, 1, s->source == SIO_SOURCE_BUILDER};
+    file_id id = {s->file_dev, s->file_ino, s->file_size, s->file_mtime_ns};
+    src in = {s->path, s->text, s->text_len, -1, 1, s->source == SIO_SOURCE_BUILDER, NULL,
+              s->source == SIO_SOURCE_FILE, id};
     return in;
 }
 
@@ -374,48 +492,72 @@ static int field_span(const char *rec, size_t len, size_t k, size_t *start, size
 }
 
 /* Reads the record that starts on `line` of the text (it may run over
-** several lines) into a malloc'd, NUL-terminated buffer. */
-static char *read_record(const src *in, uint32_t line, size_t *len)
+** several lines: up to the line libcsv ends it on) into a malloc'd,
+** NUL-terminated buffer. NULL when it cannot be read; *changed is then set
+** when the file is no longer the one that was read. */
+static char *read_record(const src *in, uint32_t line, size_t *len, int *changed)
 {
-    FILE *f = open_text(in);
-    if (!f) return NULL;
-    char *buf = NULL, *rec = NULL;
-    size_t cap = 0, n = 0;
-    ssize_t got;
-    uint32_t ln = 0;
+    reread r;
+    if (reread_open(in, &r, changed)) return NULL;
+    char *buf = malloc(CHUNK), *rec = NULL;
+    size_t n = 0, cap = 0;
+    uint64_t ln = 1, pos = 0;
     span_ctx c = {0, 0};
     struct csv_parser p;
-    if (csv_init(&p, 0) != 0) { fclose(f); return NULL; }
-    while (!c.ended && (got = getline(&buf, &cap, f)) > 0) {
-        if (++ln < line) continue;
-        char *r = realloc(rec, n + (size_t)got + 1);
-        if (!r) break;
-        rec = r;
-        memcpy(rec + n, buf, (size_t)got);
-        n += (size_t)got;
-        rec[n] = 0;
-        csv_parse(&p, buf, (size_t)got, span_cb1, span_cb2, &c);
+    int ok = buf && csv_init(&p, 0) == 0, have_p = ok;
+    ssize_t got;
+    while (ok && !c.ended && (got = reread_at(&r, buf, CHUNK, pos)) > 0) {
+        size_t i = 0, g = (size_t)got;
+        pos += g;
+        while (i < g && ln < line) {   /* on to the record's first line */
+            const char *nl = memchr(buf + i, '\n', g - i);
+            i = nl ? (size_t)(nl - buf) + 1 : g;
+            if (nl) ln++;
+        }
+        while (i < g && !c.ended) {    /* its lines, until one ends it */
+            const char *nl = memchr(buf + i, '\n', g - i);
+            size_t end = nl ? (size_t)(nl - buf) + 1 : g;
+            if (n + (end - i) + 1 > cap) {
+                size_t nc = cap ? cap : 4096;
+                while (nc < n + (end - i) + 1) nc *= 2;
+                char *q = realloc(rec, nc);
+                if (!q) { ok = 0; break; }
+                rec = q;
+                cap = nc;
+            }
+            memcpy(rec + n, buf + i, end - i);
+            n += end - i;
+            rec[n] = 0;
+            csv_parse(&p, buf + i, end - i, span_cb1, span_cb2, &c);
+            i = end;
+        }
     }
-    csv_free(&p);
+    if (have_p) csv_free(&p);
     free(buf);
-    fclose(f);
+    reread_close(&r);
+    if (!ok || !rec) { free(rec); return NULL; }
     *len = n;
     return rec;
 }
 
 /* Line and column of byte `off` inside field k of the record on `line`; of
-** a builder's row, the line and the field's column. */
+** a builder's row, the line and the field's column. Column 0 when the
+** record cannot be read again, and *changed (when not NULL) set when that
+** is because the file changed since it was read. */
 static void locate(const src *in, uint32_t line, size_t k, size_t off, int *out_line,
-                   int *out_col)
+                   int *out_col, int *changed)
 {
     *out_line = (int)line;
     *out_col = 0;
+    if (changed) *changed = 0;
     if (in->by_field) {
         *out_col = (int)k + 1;
         return;
     }
     size_t len = 0, a, b;
-    char *rec = read_record(in, line, &len);
+    int ch = 0;
+    char *rec = read_record(in, line, &len, &ch);
+    if (changed) *changed = ch;
     if (!rec) return;
     if (field_span(rec, len, k, &a, &b) == 0) {
         size_t at = a + off;
@@ -449,7 +591,7 @@ static void failv(ld *L, uint32_t line, size_t k, size_t off, const char *fmt, v
     char msg[768];
     vsnprintf(msg, sizeof msg, fmt, ap);
     int l, c;
-    locate(L->in, line, k, off, &l, &c);
+    locate(L->in, line, k, off, &l, &c, NULL);
     sio_error_set(L->err, L->in->name, l, c, "%s", msg);
     L->rc = SIO_EINPUT;
 }
@@ -1312,10 +1454,10 @@ static int verify_fail(const sio_schedule *s, sio_error *err, size_t i, int col,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    int l, c;
+    int l, c, changed;
     src in = src_of(s);
-    locate(&in, s->line[i], col < 0 ? 0 : (size_t)col, 0, &l, &c);
-    sio_error_set(err, s->path, l, c, "%s", msg);
+    locate(&in, s->line[i], col < 0 ? 0 : (size_t)col, 0, &l, &c, &changed);
+    sio_error_set(err, s->path, l, c, "%s%s", msg, changed ? " (no column: the file changed since it was read)" : "");
     return SIO_EINPUT;
 }
 
@@ -1523,6 +1665,10 @@ static void feed(ld *L, struct csv_parser *p, off_t from, off_t to, char *buf)
     while (!L->rc && pos < to) {
         size_t want = (uintmax_t)(to - pos) < CHUNK ? (size_t)(to - pos) : CHUNK;
         ssize_t got_ = read_piece(L->in, buf, want, pos);
+        if (got_ < 0 && errno == ENOMEM) {   /* a stream's text could not be kept */
+            oom(L);
+            return;
+        }
         if (got_ < 0) {
             char m[256];
             snprintf(m, sizeof m, "read error: %s", strerror(errno));
@@ -1939,8 +2085,8 @@ out:
 /* Sets L up to read the schedule `in` holds against chip: an empty
 ** schedule named after it, the chip's hashes, room for the first rows.
 ** Returns L->rc; ld_end frees what it got either way. The schedule points
-** at a buffer's text (in->text) while it is read, so that the errors of its
-** last check find their columns. */
+** at a buffer's text (in->text) while it is read, and at a stream's once it
+** is read (load), so that the errors of its last check find their columns. */
 static int ld_start(ld *L, const sio_chip *chip, const src *in, const sio_load_opts *opts, sio_error *err)
 {
     memset(L, 0, sizeof *L);
@@ -1958,9 +2104,16 @@ static int ld_start(ld *L, const sio_chip *chip, const src *in, const sio_load_o
         sio_error_set(err, in->name, 0, 0, "out of memory");
         return L->rc = SIO_ENOMEM;
     }
-    s->source = in->text ? SIO_SOURCE_BUFFER : in->by_field ? SIO_SOURCE_BUILDER : SIO_SOURCE_FILE;
+    s->source = in->text ? SIO_SOURCE_BUFFER : in->by_field ? SIO_SOURCE_BUILDER
+              : in->keep ? SIO_SOURCE_STREAM : SIO_SOURCE_FILE;
     s->text = in->text;
     s->text_len = in->text ? in->len : 0;
+    if (in->has_id) {
+        s->file_dev = in->id.dev;
+        s->file_ino = in->id.ino;
+        s->file_size = in->id.size;
+        s->file_mtime_ns = in->id.mtime_ns;
+    }
     L->s = s;
     L->half[0] = L->half[1] = s;
     s->n_chips = 1;
@@ -1994,8 +2147,8 @@ static void ld_check(ld *L)
 }
 
 /* Frees what L holds; the schedule goes to *out when L has no error and
-** out is not NULL, else it is freed too (but not a buffer's text: the
-** caller's). Returns L->rc. */
+** out is not NULL, else it is freed too (but not a buffer's or a stream's
+** text: the caller's). Returns L->rc. */
 static int ld_end(ld *L, sio_schedule **out)
 {
     free(L->kind);
@@ -2057,6 +2210,15 @@ static int load(const sio_chip *chip, const src *in, const sio_load_opts *opts, 
         sio_error_set(err, in->name, 1, 1, "empty file: a schedule needs a header (id,unit,op,start,cycles)");
         L.rc = SIO_EINPUT;
     }
+    /* a file rewritten while it was read may have given a mix of two */
+    if (!L.rc && in->has_id && !fd_is(in->fd, in->id))
+        fail_at(&L, SIO_EINPUT, 0, 0, "changed while it was read");
+    /* a stream's text, kept as it was read, is the schedule's from now on
+    ** (the caller frees it if the load fails: ld_end leaves it alone) */
+    if (!L.rc && in->keep) {
+        L.s->text = in->keep->text;
+        L.s->text_len = in->keep->len;
+    }
     ld_check(&L);
 out:
     if (have_p) csv_free(&p);
@@ -2079,16 +2241,35 @@ int sio_schedule_load_opts(const sio_chip *chip, const char *path, const sio_loa
     sio_error scratch;
     if (!err) err = &scratch;
     *out = NULL;
-    src in = {path, NULL, 0, open(path, O_RDONLY), 0, 0};
+    src in = {path, NULL, 0, open(path, O_RDONLY), 0, 0, NULL, 0, {0, 0, 0, 0}};
     if (in.fd < 0) {
         sio_error_set(err, path, 0, 0, "cannot open: %s", strerror(errno));
         return SIO_EIO;
     }
     struct stat sb;
-    in.seekable = fstat(in.fd, &sb) == 0 && S_ISREG(sb.st_mode);
-    in.len = in.seekable ? (size_t)sb.st_size : 0;
+    if (fstat(in.fd, &sb) != 0) {
+        sio_error_set(err, path, 0, 0, "cannot read: %s", strerror(errno));
+        close(in.fd);
+        return SIO_EIO;
+    }
+    /* a regular file is read at any offset and may be read again (if it is
+    ** still the same file); anything else is read once, and kept */
+    kept keep = {NULL, 0, 0};
+    in.seekable = in.has_id = S_ISREG(sb.st_mode);
+    if (in.seekable) {
+        in.len = (size_t)sb.st_size;
+        in.id = file_id_of(&sb);
+    } else {
+        in.keep = &keep;
+    }
     int rc = load_whole(chip, &in, opts, out, err);
     close(in.fd);
+    if (rc) {
+        free(keep.text);
+    } else if (keep.text) {
+        char *t = realloc(keep.text, keep.len);   /* no room to grow any more */
+        if (t) (*out)->text = t;
+    }
     return rc;
 }
 
@@ -2099,7 +2280,7 @@ int sio_schedule_from_buffer(const sio_chip *chip, const char *name, const char 
     if (!err) err = &scratch;
     *out = NULL;
     if (!name) name = "<buffer>";
-    src in = {name, malloc(len ? len : 1), len, -1, 1, 0};
+    src in = {name, malloc(len ? len : 1), len, -1, 1, 0, NULL, 0, {0, 0, 0, 0}};
     if (!in.text) {
         sio_error_set(err, name, 0, 0, "out of memory");
         return SIO_ENOMEM;
@@ -2215,7 +2396,7 @@ int sio_builder_new(const sio_chip *chip, const char *name, const sio_load_opts 
         sio_error_set(err, name, 0, 0, "out of memory");
         return SIO_ENOMEM;
     }
-    src in = {name, NULL, 0, -1, 0, 1};
+    src in = {name, NULL, 0, -1, 0, 1, NULL, 0, {0, 0, 0, 0}};
     b->in = in;
     ld *L = &b->L;
     if (!ld_start(L, chip, &b->in, opts, &b->err)) {
@@ -2332,6 +2513,13 @@ static void wr_cb2(int c, void *data)
     w->len = 0;
 }
 
+/* The writer's error for a file that is no longer the one read. */
+static int changed_since(sio_error *err, const char *path, const char *out_path)
+{
+    sio_error_set(err, path, 0, 0, "changed since it was read: %s not written", out_path);
+    return SIO_EINPUT;
+}
+
 int sio_schedule_write(const sio_schedule *s, const int64_t *start_cyc, const char *out_path, sio_error *err)
 {
     src from = src_of(s);
@@ -2339,14 +2527,16 @@ int sio_schedule_write(const sio_schedule *s, const int64_t *start_cyc, const ch
         sio_error_set(err, out_path, 0, 0, "refusing to overwrite the input schedule");
         return SIO_EINPUT;
     }
-    FILE *in = open_text(&from);
-    if (!in) {
+    reread in;
+    int changed;
+    if (reread_open(&from, &in, &changed)) {
+        if (changed) return changed_since(err, s->path, out_path);
         sio_error_set(err, s->path, 0, 0, "cannot reopen to write it back: %s", strerror(errno));
         return SIO_EIO;
     }
     sio_out *o;
     int rc = sio_out_open(out_path, &o, err);
-    if (rc) { fclose(in); return rc; }
+    if (rc) { reread_close(&in); return rc; }
     wr w;
     memset(&w, 0, sizeof w);
     w.out = sio_out_file(o);
@@ -2356,15 +2546,18 @@ int sio_schedule_write(const sio_schedule *s, const int64_t *start_cyc, const ch
     char *buf = malloc(CHUNK);
     if (!buf || csv_init(&p, CSV_APPEND_NULL) != 0) {
         free(buf);
-        fclose(in);
+        reread_close(&in);
         sio_out_abort(o);
         sio_error_set(err, out_path, 0, 0, "out of memory");
         return SIO_ENOMEM;
     }
-    size_t got;
-    int in_rec = 0;
-    while ((got = fread(buf, 1, CHUNK, in)) > 0 && !w.failed) {
-        size_t i = 0;
+    ssize_t got_;
+    uint64_t pos = 0;
+    int in_rec = 0, read_bad = 0;
+    while (!w.failed && (got_ = reread_at(&in, buf, CHUNK, pos)) != 0) {
+        if (got_ < 0) { read_bad = 1; break; }
+        size_t got = (size_t)got_, i = 0;
+        pos += got;
         while (i < got) {
             const char *nl = memchr(buf + i, '\n', got - i);
             size_t end = nl ? (size_t)(nl - buf) + 1 : got;
@@ -2394,7 +2587,7 @@ int sio_schedule_write(const sio_schedule *s, const int64_t *start_cyc, const ch
         }
     }
     /* a last record with no newline */
-    if (!w.failed) {
+    if (!w.failed && !read_bad) {
         size_t keep = w.len;
         csv_fini(&p, wr_cb1, wr_cb2, &w);
         if (w.len == keep && keep) fwrite(w.rec, 1, w.len, w.out);
@@ -2402,9 +2595,15 @@ int sio_schedule_write(const sio_schedule *s, const int64_t *start_cyc, const ch
     csv_free(&p);
     free(buf);
     free(w.rec);
-    int bad = ferror(in) || w.failed;
-    fclose(in);
-    if (bad) {
+    /* a file rewritten while it was copied, or to other records with the
+    ** same size and time: not the schedule that was read */
+    int moved = (in.own && !fd_is(in.fd, in.id)) || (!w.failed && !read_bad && w.row != s->n);
+    reread_close(&in);
+    if (moved) {
+        sio_out_abort(o);
+        return changed_since(err, s->path, out_path);
+    }
+    if (read_bad || w.failed) {
         sio_out_abort(o);
         sio_error_set(err, out_path, 0, 0, "could not copy %s", s->path);
         return SIO_EIO;

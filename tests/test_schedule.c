@@ -15,6 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sio.h"
@@ -287,6 +290,53 @@ static void test_writer_roundtrip(void **st)
     sio_error err;
     assert_int_equal(sio_schedule_write(s, RT_STARTS, s->path, &err), SIO_EINPUT);
     sio_schedule_free(s);
+}
+
+/* A file that changes after it was read is never read back as if it had
+** not: the writer refuses it (nothing written) and a verify error says it
+** has no column, whether the file was rewritten to another size, rewritten
+** to the same size (its modification time moves), or replaced by another
+** file under its name. */
+static void test_changed_file(void **st)
+{
+    (void)st;
+    const char *text = "id,unit,op,start,cycles,deps\na,U0,run,0,4,\nb,U1,run,4,1,a\n";
+    char out[600];
+    snprintf(out, sizeof out, "%s/changed_out.csv", dir);
+    for (int how = 0; how < 3; how++) {
+        char *p = write_file("changed.csv", text);
+        sio_schedule *s = NULL;
+        sio_error err;
+        assert_int_equal(sio_schedule_load(&chip, p, &s, &err), SIO_OK);
+        if (how == 0) {
+            write_file("changed.csv", "id,unit,op,start,cycles,deps\na,U0,run,0,4,\n");
+        } else if (how == 1) {
+            write_file("changed.csv", "id,unit,op,start,cycles,deps\nb,U0,run,0,4,\na,U1,run,4,1,b\n");
+            struct timespec t[2] = {{0, UTIME_OMIT}, {0, 0}};
+            clock_gettime(CLOCK_REALTIME, &t[1]);
+            t[1].tv_sec += 2;   /* past any timestamp granularity */
+            assert_int_equal(utimensat(AT_FDCWD, p, t, 0), 0);
+        } else {
+            char tmp[600];
+            snprintf(tmp, sizeof tmp, "%s/changed.tmp", dir);
+            FILE *f = fopen(tmp, "wb");
+            fputs(text, f);
+            fclose(f);
+            assert_int_equal(rename(tmp, p), 0);   /* the same bytes, another file */
+        }
+        unlink(out);
+        int64_t moved[2] = {0, 9};
+        assert_int_equal(sio_schedule_write(s, moved, out, &err), SIO_EINPUT);
+        if (!strstr(err.text, "changed since it was read") || strncmp(err.text, p, strlen(p)) != 0)
+            fail_msg("how %d: '%s'", how, err.text);
+        assert_int_equal(access(out, F_OK), -1);   /* nothing written */
+        int64_t bad[2] = {0, 3};
+        assert_int_equal(sio_schedule_verify(&chip, s, bad, &err), SIO_EINPUT);
+        char want[800];
+        snprintf(want, sizeof want, "%s:3: start 3 breaks dep on 'a', which ends at 4 (no column: the file changed since it was read)", p);
+        assert_string_equal(err.text, want);
+        sio_schedule_free(s);
+    }
 }
 
 /* A file far larger than the 1 MiB read buffer: lines straddle buffers, and
@@ -1327,6 +1377,7 @@ int main(void)
         cmocka_unit_test(test_unordered_valid),
         cmocka_unit_test(test_verify_two),
         cmocka_unit_test(test_writer_roundtrip),
+        cmocka_unit_test(test_changed_file),
         cmocka_unit_test(test_streaming),
         cmocka_unit_test(test_split_loads),
         cmocka_unit_test(test_offset_limits),

@@ -129,6 +129,8 @@ sio_schedule = _s("sio_schedule", [
     ("source", ctypes.c_int),
     ("text", ctypes.POINTER(ctypes.c_char)),   # text_len bytes, not NUL-terminated
     ("text_len", ctypes.c_size_t),
+    ("file_dev", ctypes.c_uint64), ("file_ino", ctypes.c_uint64),
+    ("file_size", ctypes.c_int64), ("file_mtime_ns", ctypes.c_int64),
 ])
 
 # ---- analyzer/events.h, analyzer/margin.h -----------------------------------
