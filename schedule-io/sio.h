@@ -115,10 +115,22 @@ typedef struct sio_chip {
     sio_thermal thermal;
 } sio_chip;
 
+/* Size limits of the chip reader, far above any real chip (10^4 units make
+** about 2 MB and 2 * 10^5 values): a chip file of at most
+** SIO_CHIP_MAX_BYTES, holding at most SIO_CHIP_MAX_VALUES JSON values and
+** keys (what jansson builds is the larger cost, up to ~200 bytes each),
+** and impedance tables of at most SIO_CHIP_MAX_BYTES in lines of at most
+** SIO_TABLE_MAX_LINE bytes. Each is an error with its position. */
+#define SIO_CHIP_MAX_BYTES ((size_t)64 << 20)
+#define SIO_CHIP_MAX_VALUES ((size_t)1 << 21)
+#define SIO_TABLE_MAX_LINE ((size_t)1 << 20)
+
 /* Reads a `pda-chip/1` description. Returns SIO_OK and sets *out, or an error
 ** code, fills *err and sets *out = NULL. Unknown keys, wrong types, missing
 ** required keys, non-physical values, units outside the outline, duplicate
-** names, dangling references are all refused with file:line:col. */
+** names, dangling references are all refused with file:line:col. The file
+** is parsed as it is read, so a stream that is not JSON (/dev/zero) fails
+** at its first bytes; it may be a pipe. */
 int sio_chip_load(const char *path, sio_chip **out, sio_error *err);
 void sio_chip_free(sio_chip *c);   /* NULL is a no-op */
 
@@ -214,6 +226,16 @@ typedef struct sio_load_opts {
     ** last step of a load, and sio_schedule_verify_opts). 0 always, SIZE_MAX
     ** never. */
     size_t verify_two_min;
+    /* Size limits, far above any real schedule, so that no input can make
+    ** the loader hold more than its own size: a field of at most
+    ** max_field_bytes (default 64 KiB; above 16 MiB counts as 16 MiB), a
+    ** record of at most max_record_bytes (1 MiB: its fields' bytes, each
+    ** with one for the separator after it), a header of at most
+    ** max_header_cols columns (4096) and max_header_bytes bytes (1 MiB,
+    ** counted as a record's). Past one the load fails with the position of
+    ** the field that passes it (of a field still open, its start, as soon
+    ** as it is too long). 0 means the default. */
+    size_t max_field_bytes, max_record_bytes, max_header_bytes, max_header_cols;
 } sio_load_opts;
 void sio_load_opts_default(sio_load_opts *o);
 

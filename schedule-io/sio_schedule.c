@@ -58,7 +58,8 @@
 
 #define CHUNK (1u << 20)
 #define MAX_CHIPS 65536u
-#define MAX_FIELD ((size_t)16 << 20)   /* longest field libcsv may buffer */
+#define MAX_FIELD ((size_t)16 << 20)   /* the highest max_field_bytes */
+#define RECORD_READ_MAX ((size_t)64 << 20)   /* of a record read again for an error's column */
 
 void sio_load_opts_default(sio_load_opts *o)
 {
@@ -66,6 +67,10 @@ void sio_load_opts_default(sio_load_opts *o)
     o->max_id_bytes = UINT32_MAX;
     o->max_deps = UINT32_MAX - 1;
     o->verify_two_min = (size_t)1 << 20;
+    o->max_field_bytes = (size_t)64 << 10;
+    o->max_record_bytes = (size_t)1 << 20;
+    o->max_header_bytes = (size_t)1 << 20;
+    o->max_header_cols = 4096;
 }
 
 /* opts, or the defaults when it is NULL. */
@@ -77,11 +82,27 @@ static sio_load_opts opts_or_default(const sio_load_opts *opts)
     return o;
 }
 
-/* libcsv's buffer grows through this: past MAX_FIELD it fails, and the
-** parse stops with CSV_ENOMEM instead of eating the machine's memory. */
+/* libcsv's buffer grows through this. The loader stops a field at its
+** limit (at most MAX_FIELD) within a piece of CHUNK bytes of it
+** (open_field_check); this is only the backstop: past that libcsv's
+** realloc fails, and the parse stops with CSV_ENOMEM. */
 static void *field_realloc(void *p, size_t n)
 {
-    return n > MAX_FIELD + 64 ? NULL : realloc(p, n);
+    return n > MAX_FIELD + 2 * (size_t)CHUNK ? NULL : realloc(p, n);
+}
+
+/* opts with the size limits made usable: 0 is the default, a field at
+** most MAX_FIELD. */
+static sio_load_opts limits_set(sio_load_opts o)
+{
+    sio_load_opts d;
+    sio_load_opts_default(&d);
+    if (!o.max_field_bytes) o.max_field_bytes = d.max_field_bytes;
+    if (o.max_field_bytes > MAX_FIELD) o.max_field_bytes = MAX_FIELD;
+    if (!o.max_record_bytes) o.max_record_bytes = d.max_record_bytes;
+    if (!o.max_header_bytes) o.max_header_bytes = d.max_header_bytes;
+    if (!o.max_header_cols) o.max_header_cols = d.max_header_cols;
+    return o;
 }
 
 enum col_kind { K_EXTRA, K_ID, K_UNIT, K_OP, K_START, K_CYCLES, K_CHIP, K_ACTIVITY, K_DEPS };
@@ -253,7 +274,7 @@ static int keep_add(kept *k, const char *b, size_t n)
     if (k->len + n > k->cap) {
         size_t c = k->cap ? k->cap : CHUNK;
         while (c < k->len + n) c *= 2;
-        char *t = sio_big(k->text, c);
+        char *t = sio_reserve(k->text, c);   /* not backed: only the pages written count */
         if (!t) return -1;
         k->text = t;
         k->cap = c;
@@ -379,6 +400,7 @@ typedef struct ld {
     int rc;
     int in_header;
     size_t field;           /* index of the next field in the record */
+    size_t rec_bytes;       /* the record's fields so far, each with one for its separator */
     size_t cap;             /* capacity of the per-instruction arrays */
     size_t pool_len, pool_cap;
     size_t deps_cap;
@@ -493,8 +515,9 @@ static int field_span(const char *rec, size_t len, size_t k, size_t *start, size
 
 /* Reads the record that starts on `line` of the text (it may run over
 ** several lines: up to the line libcsv ends it on) into a malloc'd,
-** NUL-terminated buffer. NULL when it cannot be read; *changed is then set
-** when the file is no longer the one that was read. */
+** NUL-terminated buffer. NULL when it cannot be read, or is longer than
+** RECORD_READ_MAX; *changed is then set when the file is no longer the one
+** that was read. */
 static char *read_record(const src *in, uint32_t line, size_t *len, int *changed)
 {
     reread r;
@@ -517,6 +540,7 @@ static char *read_record(const src *in, uint32_t line, size_t *len, int *changed
         while (i < g && !c.ended) {    /* its lines, until one ends it */
             const char *nl = memchr(buf + i, '\n', g - i);
             size_t end = nl ? (size_t)(nl - buf) + 1 : g;
+            if (n + (end - i) > RECORD_READ_MAX) { ok = 0; break; }   /* no column, rather than all memory */
             if (n + (end - i) + 1 > cap) {
                 size_t nc = cap ? cap : 4096;
                 while (nc < n + (end - i) + 1) nc *= 2;
@@ -1147,6 +1171,18 @@ static void take_field(ld *L, const char *t, size_t n)
 {
     if (L->rc) return;
     size_t k = L->field++;
+    L->rec_bytes += n + 1;
+    if (n > L->opt.max_field_bytes) {
+        fail(L, L->rec_line, k, 0, "field longer than %zu bytes", L->opt.max_field_bytes);
+        return;
+    }
+    if (L->in_header ? k >= L->opt.max_header_cols || L->rec_bytes > L->opt.max_header_bytes
+                     : L->rec_bytes > L->opt.max_record_bytes) {
+        if (!L->in_header) fail(L, L->rec_line, k, 0, "record longer than %zu bytes", L->opt.max_record_bytes);
+        else if (k >= L->opt.max_header_cols) fail(L, L->rec_line, k, 0, "header has more than %zu columns", L->opt.max_header_cols);
+        else fail(L, L->rec_line, k, 0, "header longer than %zu bytes", L->opt.max_header_bytes);
+        return;
+    }
     if (L->nul_seen && n && memchr(t, 0, n)) {
         fail(L, L->rec_line, k, 0, "NUL byte in a field");
         return;
@@ -1169,6 +1205,7 @@ static void cb_record(int c, void *data)
         else data_end(L);
     }
     L->field = 0;
+    L->rec_bytes = 0;
     L->rec_open = 0;
     /* the next record: on the next line when whole lines are fed (one
     ** record each); else on this one, if it starts before the piece ends
@@ -1621,12 +1658,28 @@ static void fail_at(ld *L, int rc, int line, int col, const char *msg)
 
 typedef unsigned char u8x16 __attribute__((vector_size(16)));
 
-/* libcsv stopped short of a buffer: a field past its MAX_FIELD limit. */
-static void field_too_long(ld *L)
+/* The field libcsv holds open (p->entry_pos bytes so far, not handed over
+** yet) when it is already past a limit: the error, at the field's start,
+** now rather than when it ends, which it may never do (a stream without
+** line ends, a quote left open). Called after each piece fed to libcsv, so
+** its buffer never holds more than a piece past the limit. */
+static void open_field_check(ld *L, const struct csv_parser *p)
 {
-    char m[128];
-    snprintf(m, sizeof m, "a field of the record starting here is longer than %u MiB", (unsigned)(MAX_FIELD >> 20));
-    fail_at(L, SIO_EINPUT, (int)L->rec_line, 1, m);
+    size_t open = p->entry_pos;
+    if (L->rc || !open) return;
+    size_t rec_max = L->in_header ? L->opt.max_header_bytes : L->opt.max_record_bytes;
+    if (open > L->opt.max_field_bytes)
+        fail(L, L->rec_line, L->field, 0, "field longer than %zu bytes", L->opt.max_field_bytes);
+    else if (L->rec_bytes + open > rec_max)
+        fail(L, L->rec_line, L->field, 0, "%s longer than %zu bytes", L->in_header ? "header" : "record", rec_max);
+}
+
+/* libcsv stopped short of a piece: its buffer could not grow, past the
+** backstop of field_realloc (a field too long) or out of memory. */
+static void field_stopped(ld *L, const struct csv_parser *p)
+{
+    if (p->entry_size + (size_t)CHUNK >= MAX_FIELD) fail(L, L->rec_line, L->field, 0, "field longer than %zu bytes", L->opt.max_field_bytes);
+    else oom(L);
 }
 
 /* 1 when each line of b[0, n) is one record: b ends a line, and no line is
@@ -1695,7 +1748,7 @@ static void feed(ld *L, struct csv_parser *p, off_t from, off_t to, char *buf)
                     size_t used = csv_parse(p, buf + i, whole, cb_field, cb_record, L);
                     L->plain = 0;
                     L->line = L->rec_line - 1;   /* a line per record */
-                    if (used < whole && !L->rc) field_too_long(L);
+                    if (used < whole && !L->rc) field_stopped(L, p);
                     i += whole;
                     continue;
                 }
@@ -1720,9 +1773,10 @@ static void feed(ld *L, struct csv_parser *p, off_t from, off_t to, char *buf)
                     fail_at(L, SIO_EINPUT, (int)L->line, (int)(L->line_col0 + used + 1),
                             "malformed quoted field (a quote inside a field must be doubled)");
                 } else {
-                    field_too_long(L);
+                    field_stopped(L, p);
                 }
             }
+            open_field_check(L, p);
             L->line_col0 += end - i;
             L->at_line_start = nl != NULL;
             i = end;
@@ -2091,7 +2145,7 @@ static int ld_start(ld *L, const sio_chip *chip, const src *in, const sio_load_o
 {
     memset(L, 0, sizeof *L);
     L->chip = chip;
-    L->opt = opts_or_default(opts);
+    L->opt = limits_set(opts_or_default(opts));
     L->in = in;
     L->err = err;
     L->in_header = 1;
@@ -2401,6 +2455,7 @@ int sio_builder_new(const sio_chip *chip, const char *name, const sio_load_opts 
     ld *L = &b->L;
     if (!ld_start(L, chip, &b->in, opts, &b->err)) {
         b->in.name = L->s->path;   /* the schedule's copy: the caller's name may go */
+        L->opt.max_header_bytes = L->opt.max_header_cols = SIZE_MAX;   /* its own header, not input */
         L->plain = 1;              /* a record a line: rec_line counts the rows */
         L->rec_line = 1;
         builder_record(b, BUILT_COLS);

@@ -602,6 +602,68 @@ static void test_offset_limits(void **st)
     free(text);
 }
 
+/* The size limits of sio_load_opts, lowered: each an error at the field
+** that passes it (a field that never ends: at its start, as soon as it is
+** longer), the same from a file read whole or in halves and from a
+** buffer; the builder's rows too. Defaults: 64 KiB, 1 MiB, 1 MiB, 4096;
+** 0 means the default. */
+static void limits_case(const sio_load_opts *o, const char *text, const char *want)
+{
+    char *p = write_file("size.csv", text);
+    for (int how = 0; how < 3; how++) {
+        sio_schedule *s = NULL;
+        sio_error err;
+        int rc = how < 2 ? load_opts(p, o, how ? 0 : SIZE_MAX, &s, &err)
+                         : sio_schedule_from_buffer(&chip, "mem", text, strlen(text), o, &s, &err);
+        if (rc != SIO_EINPUT) fail_msg("how %d: rc %d, want the error '%s'", how, rc, want);
+        assert_null(s);
+        const char *msg = strchr(err.text, ':') + 1;
+        if (strcmp(msg, want) != 0) fail_msg("how %d: got '%s', want '%s'", how, msg, want);
+    }
+}
+
+static void test_size_limits(void **st)
+{
+    (void)st;
+    sio_load_opts o;
+    sio_load_opts_default(&o);
+    assert_int_equal(o.max_field_bytes, 65536);
+    assert_int_equal(o.max_record_bytes, 1 << 20);
+    assert_int_equal(o.max_header_bytes, 1 << 20);
+    assert_int_equal(o.max_header_cols, 4096);
+    o.max_field_bytes = 8;
+    o.max_record_bytes = 24;
+    o.max_header_bytes = 35;   /* the header below is 24 + 9 + 4 bytes */
+    o.max_header_cols = 7;
+    const char *head = "id,unit,op,start,cycles,note\n";
+    char t[256];
+    snprintf(t, sizeof t, "%sa,U0,run,0,1,12345678\nb,U0,run,1,1,123456789\n", head);
+    limits_case(&o, t, "3:14: field longer than 8 bytes");
+    snprintf(t, sizeof t, "%sabcdefg,U0,run,0,1,1234567\n", head);   /* 8+3+4+2+2+8 bytes */
+    limits_case(&o, t, "2:20: record longer than 24 bytes");
+    limits_case(&o, "id,unit,op,start,cycles,a,b,c\n", "1:29: header has more than 7 columns");
+    limits_case(&o, "id,unit,op,start,cycles,abcdefgh,xyz\n", "1:34: header longer than 35 bytes");
+    /* a field that never ends: not an unterminated quote at the end, a field
+    ** too long where it starts */
+    snprintf(t, sizeof t, "%s\"aaaa\naaaaaaaaaaa", head);
+    limits_case(&o, t, "2:2: field longer than 8 bytes");
+    /* the builder's rows (the header is its own) */
+    sio_builder *b = NULL;
+    sio_error err;
+    assert_int_equal(sio_builder_new(&chip, "built", &o, &b, &err), SIO_OK);
+    sio_row r = {"123456789", "U0", "run", 0, 1, 1.0, NULL, 0};
+    assert_int_equal(sio_builder_add(b, &r, &err), SIO_EINPUT);
+    assert_string_equal(err.text, "built:2:1: field longer than 8 bytes");
+    sio_builder_free(b);
+    /* 0 is the default */
+    o.max_field_bytes = o.max_record_bytes = o.max_header_bytes = o.max_header_cols = 0;
+    snprintf(t, sizeof t, "%sabcdefghijklmnopq,U0,run,0,1,123456789\n", head);
+    char *p = write_file("size.csv", t);
+    sio_schedule *s = NULL;
+    assert_int_equal(load_opts(p, &o, SIZE_MAX, &s, &err), SIO_OK);
+    sio_schedule_free(s);
+}
+
 /* text with every id "rN" made "N": ids that rise down the file, which
 ** skip the hashed id check (ids_rising in sio_schedule.c) */
 static char *numeric_ids(const char *text)
@@ -1381,6 +1443,7 @@ int main(void)
         cmocka_unit_test(test_streaming),
         cmocka_unit_test(test_split_loads),
         cmocka_unit_test(test_offset_limits),
+        cmocka_unit_test(test_size_limits),
         cmocka_unit_test(test_rising_ids),
         cmocka_unit_test(test_rising_halves),
         cmocka_unit_test(test_long_file_lines),
