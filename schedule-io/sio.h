@@ -30,7 +30,8 @@ enum {
 };
 
 /* The first error met. text is ready to print: "file:line:col: message"
-** (line and col 1-based; ":line:col" left out where it has no meaning). */
+** (line and col 1-based; ":line:col" left out where it has no meaning), one
+** line whatever the input: what it quotes is escaped (sio_error_set). */
 typedef struct sio_error {
     int line;
     int col;
@@ -339,7 +340,11 @@ const char *sio_strerror(int rc);
 
 /* ---- helpers shared by the writers of every module ------------------- */
 
-/* Sets err->text to "path:line:col: message" (line/col left out when 0). */
+/* Sets err->text to "path:line:col: message" (line/col left out when 0),
+** the path and the message escaped: \n, \r, \t, other control bytes, C1
+** controls and invalid UTF-8 as \xNN, line separators and bidi controls as
+** \uXXXX; valid UTF-8 and backslashes as they are (escaping twice changes
+** nothing). Cut to fit at a whole escape, ending in "...". */
 void sio_error_set(sio_error *err, const char *path, int line, int col,
                    const char *fmt, ...)
 #if defined(__GNUC__)

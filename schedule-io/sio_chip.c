@@ -27,6 +27,7 @@
 ** duplicate names of units, rails, dies, stages and layers are found by
 ** sorting; die ids and ops (tens) pairwise; references by linear search. */
 #include "sio.h"
+#include "sio_int.h"
 #include "sio_json_int.h"
 
 #include <csv.h>
@@ -374,9 +375,11 @@ static int read_value(ctx *c, const field *f, const json_t *v, void *dst)
         if (strcmp(f->key, "format") != 0 && strcmp(f->key, "impedance_csv") != 0) {
             /* names go into CSV, JSON and HTML outputs: no quoting surprises */
             const char *t = json_string_value(v);
+            char shown[80];
             for (size_t q = 0; q < json_string_length(v); q++)
                 if (t[q] == ',' || t[q] == '"' || (unsigned char)t[q] < 0x20)
-                    return fail(c, 0, "names may not hold commas, double quotes or control characters");
+                    return fail(c, 0, "names may not hold commas, double quotes or control characters: '%s'",
+                                sio_quote(t, json_string_length(v), shown, sizeof shown));
         }
         if (p) {
             char *s = strdup(json_string_value(v));
@@ -659,10 +662,7 @@ static void z_field(void *s, size_t len, void *data)
             z->header = 1;
             return;
         }
-        snprintf(buf, sizeof buf, "%s", txt);
-        if (strlen(txt) >= sizeof buf)
-            strcpy(buf + sizeof buf - 4, "...");
-        z_fail(z, k, "expected a finite number, got '%s'", buf);
+        z_fail(z, k, "expected a finite number, got '%s'", sio_quote(txt, strlen(txt), buf, sizeof buf));
         return;
     }
     z->vals[k] = x;

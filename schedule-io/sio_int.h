@@ -26,4 +26,9 @@ void sio_populate(void *p, size_t bytes);
 ** garbage afterwards (free it). */
 void sio_copy_release(void *dst, void *src, size_t bytes);
 
+/* s (n bytes) for quoting in a message, cut to fit buf (cap bytes, >= 8):
+** at most cap - 4 bytes, never inside a UTF-8 character, then "..." when
+** cut; NUL-terminated. Returns buf. (sio_error_set escapes it.) */
+const char *sio_quote(const char *s, size_t n, char *buf, size_t cap);
+
 #endif

@@ -684,14 +684,6 @@ static int plain_decimal(const char *s, size_t n, double *out)
     return 1;
 }
 
-static const char *quote_text(const char *s, size_t n, char *buf, size_t cap)
-{
-    size_t m = n < cap - 4 ? n : cap - 4;
-    memcpy(buf, s, m);
-    strcpy(buf + m, n > m ? "..." : "");
-    return buf;
-}
-
 /* ---- growth -------------------------------------------------------------- */
 
 /* Grows a per-instruction array: backed at once (sio_big), or only reserved
@@ -923,7 +915,7 @@ static void parse_deps(ld *L, const char *t, size_t n, size_t k)
             } else if (r == -2 || (b > m && t[m] == '-') || t[m - 1] == '=') {
                 char q[64];
                 fail(L, L->rec_line, k, m, "dep lag '%s' is not a whole number >= 0",
-                     quote_text(t + m, b - m, q, sizeof q));
+                     sio_quote(t + m, b - m, q, sizeof q));
                 return;
             }
         }
@@ -1029,7 +1021,7 @@ static void data_field(ld *L, const char *t, size_t n, size_t k)
     case K_UNIT: {
         int64_t u = strhash_find(&L->unit_h, L->chip, unit_eq, t, n, 0, str_hash(t, n, 0), &w);
         if (u < 0) {
-            fail(L, L->rec_line, k, 0, "unknown unit '%s' (not in chip '%s')", quote_text(t, n, q, sizeof q),
+            fail(L, L->rec_line, k, 0, "unknown unit '%s' (not in chip '%s')", sio_quote(t, n, q, sizeof q),
                  L->chip->name);
             return;
         }
@@ -1047,10 +1039,10 @@ static void data_field(ld *L, const char *t, size_t n, size_t k)
     case K_CYCLES:
         rc = parse_u63(t, n, &v);
         if (rc == -2) {
-            fail(L, L->rec_line, k, 0, "'%s' %s is too large", COL_NAME[kind], quote_text(t, n, q, sizeof q));
+            fail(L, L->rec_line, k, 0, "'%s' %s is too large", COL_NAME[kind], sio_quote(t, n, q, sizeof q));
         } else if (rc < 0) {
             fail(L, L->rec_line, k, 0, "'%s' must be a whole number of cycles %s, not '%s'", COL_NAME[kind],
-                 kind == K_START ? ">= 0" : ">= 1", quote_text(t, n, q, sizeof q));
+                 kind == K_START ? ">= 0" : ">= 1", sio_quote(t, n, q, sizeof q));
         } else if (kind == K_CYCLES && v < 1) {
             fail(L, L->rec_line, k, 0, "'cycles' must be >= 1, not %" PRId64, v);
         } else if (v > ((int64_t)1 << 52)) {
@@ -1066,7 +1058,7 @@ static void data_field(ld *L, const char *t, size_t n, size_t k)
         rc = parse_u63(t, n, &v);
         if (rc < 0 || v >= (int64_t)MAX_CHIPS) {
             fail(L, L->rec_line, k, 0, "'chip' must be a whole number from 0 to %u, not '%s'", MAX_CHIPS - 1,
-                 quote_text(t, n, q, sizeof q));
+                 sio_quote(t, n, q, sizeof q));
             return;
         }
         s->chip[r] = (uint16_t)v;
@@ -1078,7 +1070,7 @@ static void data_field(ld *L, const char *t, size_t n, size_t k)
         if (plain_decimal(t, n, &a)) {   /* most values: "0.71", "1" */
             if (a > 1.0) {
                 fail(L, L->rec_line, k, 0, "'activity' must be a number from 0 to 1, not '%s'",
-                     quote_text(t, n, q, sizeof q));
+                     sio_quote(t, n, q, sizeof q));
                 return;
             }
             s->activity[r] = a;
@@ -1090,7 +1082,7 @@ static void data_field(ld *L, const char *t, size_t n, size_t k)
         if (end != t + n || n == 0 || !isfinite(a) || errno == ERANGE || a < 0.0 || a > 1.0 ||
             t[0] == ' ') {
             fail(L, L->rec_line, k, 0, "'activity' must be a number from 0 to 1, not '%s'",
-                 quote_text(t, n, q, sizeof q));
+                 sio_quote(t, n, q, sizeof q));
             return;
         }
         s->activity[r] = a;
@@ -1122,7 +1114,7 @@ static void data_end(ld *L)
     if (o < 0) {
         char q[80];
         fail(L, L->rec_line, L->op_field, 0, "unknown op '%s' for unit '%s' of class %s",
-             quote_text(L->op_name, L->op_len, q, sizeof q), L->chip->units[s->unit[r]].name,
+             sio_quote(L->op_name, L->op_len, q, sizeof q), L->chip->units[s->unit[r]].name,
              L->chip->classes[cls]);
         return;
     }

@@ -292,6 +292,36 @@ static void test_writer_roundtrip(void **st)
     sio_schedule_free(s);
 }
 
+/* Error texts quote input escaped: control bytes (C0, DEL, C1), invalid
+** UTF-8 and the Unicode line separators and bidi controls; valid UTF-8
+** and backslashes stay, so escaping an escaped text changes nothing. The
+** path is escaped too. A text cut to fit ends in "..." and never inside an
+** escape or a character. */
+static void test_error_escaped(void **st)
+{
+    (void)st;
+    sio_error e;
+    sio_error_set(&e, "p\nq.csv", 3, 4, "id '%s' and '%s'", "a\nb\rc\td\x1b[2J\x7f\xc2\x9b",
+                  "\xff\xc3(\xe2\x80\xae\xe2\x80\xa8 ok \xc2\xb5\xe2\x82\xac \\n \xed\xa0\x80 \xf0\x9f\x99\x82");
+    assert_string_equal(e.text, "p\\nq.csv:3:4: id 'a\\nb\\rc\\td\\x1b[2J\\x7f\\xc2\\x9b' and "
+                                "'\\xff\\xc3(\\u202e\\u2028 ok \xc2\xb5\xe2\x82\xac \\n \\xed\\xa0\\x80 \xf0\x9f\x99\x82'");
+    assert_int_equal(e.line, 3);
+    assert_int_equal(e.col, 4);
+    sio_error again;
+    sio_error_set(&again, NULL, 0, 0, "%s", e.text);
+    assert_string_equal(again.text, e.text);
+    /* cut: 300 ESC bytes escape to 1200 */
+    char raw[301];
+    memset(raw, 0x1b, 300);
+    raw[300] = 0;
+    sio_error_set(&e, "f", 1, 1, "x '%s'", raw);
+    size_t n = strlen(e.text);
+    assert_true(n < sizeof e.text);
+    assert_string_equal(e.text + n - 3, "...");
+    assert_memory_equal(e.text + n - 7, "\\x1b", 4);   /* whole escapes before it */
+    for (size_t i = 0; i < n; i++) assert_true((unsigned char)e.text[i] >= 0x20 && (unsigned char)e.text[i] < 0x7f);
+}
+
 /* A file that changes after it was read is never read back as if it had
 ** not: the writer refuses it (nothing written) and a verify error says it
 ** has no column, whether the file was rewritten to another size, rewritten
@@ -1400,10 +1430,10 @@ static void test_builder_write_verify(void **st)
     memcpy(w->line, s->line, sizeof lines);
     assert_same_schedule(s, w);
     sio_schedule_free(w);
-    /* positioned by field */
+    /* positioned by field; the id's line end shown escaped */
     int64_t bad[5] = {0, 4, 6, 5, 5};
     assert_int_equal(sio_schedule_verify(&chip, s, bad, &err), SIO_EINPUT);
-    assert_string_equal(err.text, "compiler:6:4: unit 'U0' on chip 1 is busy with 'two\nlines' until 6; ' padded ' starts at 5");
+    assert_string_equal(err.text, "compiler:6:4: unit 'U0' on chip 1 is busy with 'two\\nlines' until 6; ' padded ' starts at 5");
     sio_schedule_free(s);
 }
 
@@ -1436,6 +1466,7 @@ int main(void)
         cmocka_unit_test(test_basic),
         cmocka_unit_test(test_header_only_and_multichip),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_error_escaped),
         cmocka_unit_test(test_unordered_valid),
         cmocka_unit_test(test_verify_two),
         cmocka_unit_test(test_writer_roundtrip),
