@@ -33,8 +33,8 @@ enum {
 ** (line and col 1-based; ":line:col" left out where it has no meaning), one
 ** line whatever the input: what it quotes is escaped (sio_error_set). */
 typedef struct sio_error {
-    int line;
-    int col;
+    int64_t line;   /* 64 bits: a stream may run past 2^31 lines */
+    int64_t col;
     char text[1024];
 } sio_error;
 
@@ -167,7 +167,9 @@ enum sio_source {
 ** instruction depended upon (same chip). Read-only to callers. Indices and
 ** offsets are as narrow as the limits allow (the arrays are most of the
 ** memory of a big run): fewer than 2^32 - 1 instructions and deps, 2^32 - 1
-** bytes of ids, chips 0 .. 65535. */
+** bytes of ids, chips 0 .. 65535. A file may have any number of lines
+** (errors met while reading give their exact line), but each instruction's
+** line is kept in 32 bits. */
 typedef struct sio_schedule {
     char *path;              /* the file, or the name the caller gave (enum sio_source) */
     size_t n;
@@ -178,7 +180,8 @@ typedef struct sio_schedule {
     int64_t *start_cyc;
     int64_t *cycles;
     double *activity;        /* 0..1 */
-    uint32_t *line;          /* line of the record in the file (1-based; built: row + 2) */
+    uint32_t *line;          /* line of the record in the file (1-based; built: row + 2); lines
+                             ** from 2^32 - 1 on are all kept as UINT32_MAX ("that line or later") */
     uint32_t *dep_off;
     uint32_t *dep_src;
     uint8_t *dep_kind;       /* enum sio_dep_kind */
@@ -345,7 +348,7 @@ const char *sio_strerror(int rc);
 ** controls and invalid UTF-8 as \xNN, line separators and bidi controls as
 ** \uXXXX; valid UTF-8 and backslashes as they are (escaping twice changes
 ** nothing). Cut to fit at a whole escape, ending in "...". */
-void sio_error_set(sio_error *err, const char *path, int line, int col,
+void sio_error_set(sio_error *err, const char *path, int64_t line, int64_t col,
                    const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 5, 6)))

@@ -5,6 +5,7 @@
 #ifndef PDA_SIO_INT_H
 #define PDA_SIO_INT_H
 #include <stddef.h>
+#include <stdint.h>
 
 /* realloc for big flat arrays: past 8 MiB the pages are backed at once
 ** rather than faulted in one by one as they are first written. The memory
@@ -25,6 +26,20 @@ void sio_populate(void *p, size_t bytes);
 ** array costs the memory of a piece, not of a second array. src holds
 ** garbage afterwards (free it). */
 void sio_copy_release(void *dst, void *src, size_t bytes);
+
+/* sio_schedule_from_buffer, as if lines_before blank lines came before the
+** text: its lines and the positions of its errors are counted from
+** lines_before + 1. For tests of positions past 2^31 and 2^32 lines,
+** which a real file takes a minute to reach. The schedule does not keep
+** lines_before: an error of sio_schedule_verify (also the last check of the
+** load) has its line but no column. */
+struct sio_chip;
+struct sio_schedule;
+struct sio_load_opts;
+struct sio_error;
+int sio_schedule_from_buffer_at(const struct sio_chip *chip, const char *name, const char *text, size_t len,
+                                const struct sio_load_opts *opts, uint64_t lines_before,
+                                struct sio_schedule **out, struct sio_error *err);
 
 /* s (n bytes) for quoting in a message, cut to fit buf (cap bytes, >= 8):
 ** at most cap - 4 bytes, never inside a UTF-8 character, then "..." when

@@ -26,7 +26,10 @@
 ** path, by reading that record again (from the file, or from the copy of a
 ** buffer's text) and feeding it to libcsv byte by byte (field_span). The
 ** writer uses the same spans to replace the `start` field of a record and
-** copies every other byte as it came in.
+** copies every other byte as it came in. Lines are counted in 64 bits, so
+** errors met while reading are exact however long the file; each
+** instruction keeps its line in 32 bits, from 2^32 - 1 on as "that line or
+** later" (row_line), and errors found later there say so.
 **
 ** Reading again: what is not a regular file (a pipe, a FIFO, a character
 ** device) cannot be, so its bytes are kept as they are read (kept) and
@@ -266,6 +269,7 @@ typedef struct src {
     kept *keep;             /* a stream's: every piece read is appended here */
     int has_id;             /* a regular file's: id is what it was when opened */
     file_id id;
+    uint64_t line0;         /* lines before the text (0; tests: sio_schedule_from_buffer_at) */
 } src;
 
 /* Appends n bytes to k; -1 when out of memory. */
@@ -375,7 +379,7 @@ static src src_of(const sio_schedule *s)
 {
     file_id id = {s->file_dev, s->file_ino, s->file_size, s->file_mtime_ns};
     src in = {s->path, s->text, s->text_len, -1, 1, s->source == SIO_SOURCE_BUILDER, NULL,
-              s->source == SIO_SOURCE_FILE, id};
+              s->source == SIO_SOURCE_FILE, id, 0};
     return in;
 }
 
@@ -407,8 +411,8 @@ typedef struct ld {
     enum col_kind *kind;    /* per header column */
     size_t n_kind;
     /* positions */
-    uint32_t line;          /* line being fed */
-    uint32_t rec_line;      /* first line of the record being read */
+    uint64_t line;          /* line being fed (64 bits: no limit on lines) */
+    uint64_t rec_line;      /* first line of the record being read */
     int rec_open;
     /* the record being read */
     char op_name[256];
@@ -518,13 +522,13 @@ static int field_span(const char *rec, size_t len, size_t k, size_t *start, size
 ** NUL-terminated buffer. NULL when it cannot be read, or is longer than
 ** RECORD_READ_MAX; *changed is then set when the file is no longer the one
 ** that was read. */
-static char *read_record(const src *in, uint32_t line, size_t *len, int *changed)
+static char *read_record(const src *in, uint64_t line, size_t *len, int *changed)
 {
     reread r;
     if (reread_open(in, &r, changed)) return NULL;
     char *buf = malloc(CHUNK), *rec = NULL;
     size_t n = 0, cap = 0;
-    uint64_t ln = 1, pos = 0;
+    uint64_t ln = in->line0 + 1, pos = 0;
     span_ctx c = {0, 0};
     struct csv_parser p;
     int ok = buf && csv_init(&p, 0) == 0, have_p = ok;
@@ -568,14 +572,14 @@ static char *read_record(const src *in, uint32_t line, size_t *len, int *changed
 ** a builder's row, the line and the field's column. Column 0 when the
 ** record cannot be read again, and *changed (when not NULL) set when that
 ** is because the file changed since it was read. */
-static void locate(const src *in, uint32_t line, size_t k, size_t off, int *out_line,
-                   int *out_col, int *changed)
+static void locate(const src *in, uint64_t line, size_t k, size_t off, int64_t *out_line,
+                   int64_t *out_col, int *changed)
 {
-    *out_line = (int)line;
+    *out_line = (int64_t)line;
     *out_col = 0;
     if (changed) *changed = 0;
     if (in->by_field) {
-        *out_col = (int)k + 1;
+        *out_col = (int64_t)k + 1;
         return;
     }
     size_t len = 0, a, b;
@@ -587,7 +591,7 @@ static void locate(const src *in, uint32_t line, size_t k, size_t off, int *out_
         size_t at = a + off;
         if (a < b && rec[a] == '"') at++;         /* inside the quotes */
         if (at > b && b > a) at = b;
-        int l = (int)line, col = 1;
+        int64_t l = (int64_t)line, col = 1;
         for (size_t i = 0; i < at && i < len; i++) {
             if (rec[i] == '\n') { l++; col = 1; } else col++;
         }
@@ -597,11 +601,33 @@ static void locate(const src *in, uint32_t line, size_t k, size_t off, int *out_
     free(rec);
 }
 
+/* The line an instruction's record starts on, as kept (32 bits), or 0 when
+** it is on line 2^32 - 1 or later: kept as UINT32_MAX, the exact line lost. */
+static uint64_t row_line(const sio_schedule *s, size_t i)
+{
+    return s->line[i] == UINT32_MAX ? 0 : s->line[i];
+}
+
+/* "line N" for the line kept for an instruction, or, where 32 bits could
+** not keep it, the truth: "line 4294967295 or later". */
+static const char *line_words(uint32_t line, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "line %" PRIu32 "%s", line, line == UINT32_MAX ? " or later" : "");
+    return buf;
+}
+
+/* The message of an error at an instruction whose line was not kept: no
+** position, and it says so. */
+static void set_far(sio_error *err, const char *name, const char *msg)
+{
+    sio_error_set(err, name, 0, 0, "line %" PRIu32 " or later: %s", UINT32_MAX, msg);
+}
+
 /* Records the first error: message at field k (byte off inside it) of the
-** record that starts on `line`. */
+** record that starts on `line` (0: an instruction's line not kept). */
 static int check_ids(ld *L, size_t rows, int resolve);
 
-static void failv(ld *L, uint32_t line, size_t k, size_t off, const char *fmt, va_list ap)
+static void failv(ld *L, uint64_t line, size_t k, size_t off, const char *fmt, va_list ap)
 {
     if (L->par) {   /* the whole-file load will say it, in file order */
         if (!L->rc) L->rc = SPLIT_ABANDONED;
@@ -614,15 +640,19 @@ static void failv(ld *L, uint32_t line, size_t k, size_t off, const char *fmt, v
     if (L->rc) return;
     char msg[768];
     vsnprintf(msg, sizeof msg, fmt, ap);
-    int l, c;
+    L->rc = SIO_EINPUT;
+    if (!line) {
+        set_far(L->err, L->in->name, msg);
+        return;
+    }
+    int64_t l, c;
     locate(L->in, line, k, off, &l, &c, NULL);
     sio_error_set(L->err, L->in->name, l, c, "%s", msg);
-    L->rc = SIO_EINPUT;
 }
 
-static void fail(ld *L, uint32_t line, size_t k, size_t off, const char *fmt, ...)
+static void fail(ld *L, uint64_t line, size_t k, size_t off, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-static void fail(ld *L, uint32_t line, size_t k, size_t off, const char *fmt, ...)
+static void fail(ld *L, uint64_t line, size_t k, size_t off, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -975,7 +1005,7 @@ static void data_field(ld *L, const char *t, size_t n, size_t k)
         if (r == L->cap && grow_rows(L, 0)) return;
         s->chip[r] = 0;
         s->activity[r] = 1.0;
-        s->line[r] = L->rec_line;
+        s->line[r] = L->rec_line < UINT32_MAX ? (uint32_t)L->rec_line : UINT32_MAX;   /* row_line */
         s->dep_off[r] = (uint32_t)L->n_dr;   /* at most max_deps(L) (parse_deps) */
         L->n_rec_dr = 0;
         L->has_unit = 0;
@@ -1339,8 +1369,9 @@ static int check_ids(ld *L, size_t rows, int resolve)
     size_t dup = jobs[0].dup, dup_first = jobs[0].dup_first;
     if (jobs[1].dup < dup) { dup = jobs[1].dup; dup_first = jobs[1].dup_first; }
     if (dup != SIZE_MAX) {
-        fail(L, s->line[dup], (size_t)s->col_id, 0, "duplicate id '%s' on chip %u (first on line %u)",
-             s->id_pool + s->id_off[dup], s->chip[dup], s->line[dup_first]);
+        char first[48];
+        fail(L, row_line(s, dup), (size_t)s->col_id, 0, "duplicate id '%s' on chip %u (first on %s)",
+             s->id_pool + s->id_off[dup], s->chip[dup], line_words(s->line[dup_first], first, sizeof first));
         rc = -1;
         goto done;
     }
@@ -1348,7 +1379,7 @@ static int check_ids(ld *L, size_t rows, int resolve)
         const dep_raw *d = &L->later[q];
         size_t i = d->row;
         if (c.found[q] < 0) {
-            fail(L, s->line[i], (size_t)s->col_deps, d->col_off, "dep on unknown id '%.*s' (no such id on chip %u)",
+            fail(L, row_line(s, i), (size_t)s->col_deps, d->col_off, "dep on unknown id '%.*s' (no such id on chip %u)",
                  (int)d->name_len, L->dep_names + d->name_off, s->chip[i]);
             rc = -1;
             goto done;
@@ -1454,7 +1485,7 @@ static int check_cycles(ld *L)
         } while (u != v);
         if (len < sizeof path - 16) snprintf(path + len, sizeof path - len, " <- '%s'", sio_schedule_id(s, v));
         free(seen);
-        fail(L, s->line[v], (size_t)s->col_deps, 0, "dependency cycle: %s", path);
+        fail(L, row_line(s, v), (size_t)s->col_deps, 0, "dependency cycle: %s", path);
         rc = -1;
     }
 done:
@@ -1483,9 +1514,14 @@ static int verify_fail(const sio_schedule *s, sio_error *err, size_t i, int col,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    int l, c, changed;
+    if (!row_line(s, i)) {
+        set_far(err, s->path, msg);
+        return SIO_EINPUT;
+    }
+    int64_t l, c;
+    int changed;
     src in = src_of(s);
-    locate(&in, s->line[i], col < 0 ? 0 : (size_t)col, 0, &l, &c, &changed);
+    locate(&in, row_line(s, i), col < 0 ? 0 : (size_t)col, 0, &l, &c, &changed);
     sio_error_set(err, s->path, l, c, "%s%s", msg, changed ? " (no column: the file changed since it was read)" : "");
     return SIO_EINPUT;
 }
@@ -1567,7 +1603,7 @@ static int verify_units(const sio_chip *chip, const sio_schedule *s, const int64
         for (size_t a = 1; a < m; a++) {
             size_t p = b[a - 1].idx, i = b[a].idx;
             if (st[i] < st[p] + s->cycles[p]) {
-                size_t later = s->line[i] > s->line[p] ? i : p, other = later == i ? p : i;
+                size_t later = i > p ? i : p, other = later == i ? p : i;   /* rows are in file order */
                 rc = verify_fail(s, err, later, s->col_start,
                                  "unit '%s' on chip %u runs '%s' (cycles %" PRId64 "-%" PRId64 ") and '%s' (cycles %"
                                  PRId64 "-%" PRId64 ") at once",
@@ -1636,7 +1672,7 @@ static int is_blank(const char *p, size_t n)
 }
 
 /* An error outside any one field (positioned by the caller). */
-static void fail_at(ld *L, int rc, int line, int col, const char *msg)
+static void fail_at(ld *L, int rc, int64_t line, int64_t col, const char *msg)
 {
     if (L->rc) return;
     if (L->par) { L->rc = SPLIT_ABANDONED; return; }
@@ -1734,7 +1770,7 @@ static void feed(ld *L, struct csv_parser *p, off_t from, off_t to, char *buf)
             if (!tried && L->at_line_start && !L->rec_open && p->pstate == 0) {
                 tried = 1;
                 size_t whole = last > i ? last - i : 0;
-                if (whole && L->line < UINT32_MAX - whole && plain_lines(buf + i, whole)) {
+                if (whole && plain_lines(buf + i, whole)) {
                     L->plain = 1;
                     L->rec_line = L->line + 1;
                     size_t used = csv_parse(p, buf + i, whole, cb_field, cb_record, L);
@@ -1748,7 +1784,6 @@ static void feed(ld *L, struct csv_parser *p, off_t from, off_t to, char *buf)
             const char *nl = memchr(buf + i, '\n', got - i);
             size_t end = nl ? (size_t)(nl - buf) + 1 : got;
             if (L->at_line_start) {
-                if (L->line == UINT32_MAX) { fail_at(L, SIO_EINPUT, 0, 0, "more than 2^32 lines"); break; }
                 L->line++;
                 L->line_col0 = 0;
             }
@@ -1762,7 +1797,7 @@ static void feed(ld *L, struct csv_parser *p, off_t from, off_t to, char *buf)
             if (!L->rec_open && p->pstate != 0) L->rec_open = 1;
             if (used < end - i && !L->rc) {
                 if (csv_error(p) == CSV_EPARSE) {
-                    fail_at(L, SIO_EINPUT, (int)L->line, (int)(L->line_col0 + used + 1),
+                    fail_at(L, SIO_EINPUT, (int64_t)L->line, (int64_t)(L->line_col0 + used + 1),
                             "malformed quoted field (a quote inside a field must be doubled)");
                 } else {
                     field_stopped(L, p);
@@ -1800,7 +1835,7 @@ static void presize(ld *L, double rows, double pool_rows)
 /* The rows of the `size`-byte file, from the lines of its first `head` bytes. */
 static double rows_in(const ld *L, uintmax_t size, uintmax_t head)
 {
-    uint32_t nl = L->at_line_start ? L->line : L->line - 1;
+    uint64_t nl = (L->at_line_start ? L->line : L->line - 1) - L->in->line0;
     return nl <= 16 || head >= size ? 0 : (double)size / (double)head * (double)nl * 1.02 + 1024;
 }
 
@@ -1979,10 +2014,10 @@ static int load_split(ld *L, struct csv_parser *p, off_t head, off_t size, char 
     if (nl1 < 0) return 1;
     /* rows of the first half at most; the line where the second starts */
     size_t rows1 = s->n + (size_t)nl1 - (!L->at_line_start && !L->rec_open ? 1u : 0u);
-    uintmax_t lines1 = (L->at_line_start ? L->line : L->line - 1u) + (uintmax_t)nl1;
+    uint64_t lines1 = (L->at_line_start ? L->line : L->line - 1u) + (uint64_t)nl1;
     double exp2 = (double)(size - split) / (double)head * (double)s->n, est2 = exp2 * 1.1 + 1024;
     double rows = (double)rows1 + est2;
-    if (lines1 >= UINT32_MAX || rows >= 4e9) return 1;
+    if (rows >= 4e9) return 1;
     /* the rows and the deps for the whole file (the second
     ** half's deps are copied in after it); the id pools are reserved below */
     L->lazy = 1;                 /* each half backs its own pages (populate_rows) */
@@ -2019,7 +2054,7 @@ static int load_split(ld *L, struct csv_parser *p, off_t head, off_t size, char 
     L->pool_cap = pool1;
     L2->kind = L->kind;
     L2->n_kind = L->n_kind;
-    L2->line = (uint32_t)lines1;
+    L2->line = lines1;
     L2->at_line_start = 1;
     L2->id_rising = L->id_rising;
     L2->row0 = rows1;
@@ -2144,6 +2179,7 @@ static int ld_start(ld *L, const sio_chip *chip, const src *in, const sio_load_o
     L->at_line_start = 1;
     L->split_row = SIZE_MAX;
     L->id_rising = 1;
+    L->line = in->line0;
     sio_schedule *s = calloc(1, sizeof *s);
     if (!s || !(s->path = strdup(in->name))) {
         free(s);
@@ -2251,7 +2287,7 @@ static int load(const sio_chip *chip, const src *in, const sio_load_opts *opts, 
     }
     if (!L.rc && rest) feed(&L, &p, head, seekable ? size : (off_t)INTMAX_MAX, buf);
     if (!L.rc && csv_fini(&p, cb_field, cb_record, &L) != 0 && !L.rc)
-        fail_at(&L, SIO_EINPUT, (int)L.rec_line, 1, "unterminated quoted field (the record starts here)");
+        fail_at(&L, SIO_EINPUT, (int64_t)L.rec_line, 1, "unterminated quoted field (the record starts here)");
     if (!L.rc && L.in_header) {
         sio_error_set(err, in->name, 1, 1, "empty file: a schedule needs a header (id,unit,op,start,cycles)");
         L.rc = SIO_EINPUT;
@@ -2287,7 +2323,7 @@ int sio_schedule_load_opts(const sio_chip *chip, const char *path, const sio_loa
     sio_error scratch;
     if (!err) err = &scratch;
     *out = NULL;
-    src in = {path, NULL, 0, open(path, O_RDONLY), 0, 0, NULL, 0, {0, 0, 0, 0}};
+    src in = {path, NULL, 0, open(path, O_RDONLY), 0, 0, NULL, 0, {0, 0, 0, 0}, 0};
     if (in.fd < 0) {
         sio_error_set(err, path, 0, 0, "cannot open: %s", strerror(errno));
         return SIO_EIO;
@@ -2319,14 +2355,15 @@ int sio_schedule_load_opts(const sio_chip *chip, const char *path, const sio_loa
     return rc;
 }
 
-int sio_schedule_from_buffer(const sio_chip *chip, const char *name, const char *text, size_t len,
-                             const sio_load_opts *opts, sio_schedule **out, sio_error *err)
+int sio_schedule_from_buffer_at(const sio_chip *chip, const char *name, const char *text, size_t len,
+                                const sio_load_opts *opts, uint64_t lines_before, sio_schedule **out,
+                                sio_error *err)
 {
     sio_error scratch;
     if (!err) err = &scratch;
     *out = NULL;
     if (!name) name = "<buffer>";
-    src in = {name, malloc(len ? len : 1), len, -1, 1, 0, NULL, 0, {0, 0, 0, 0}};
+    src in = {name, malloc(len ? len : 1), len, -1, 1, 0, NULL, 0, {0, 0, 0, 0}, lines_before};
     if (!in.text) {
         sio_error_set(err, name, 0, 0, "out of memory");
         return SIO_ENOMEM;
@@ -2335,6 +2372,12 @@ int sio_schedule_from_buffer(const sio_chip *chip, const char *name, const char 
     int rc = load_whole(chip, &in, opts, out, err);
     if (rc) free(in.text);   /* else the schedule's */
     return rc;
+}
+
+int sio_schedule_from_buffer(const sio_chip *chip, const char *name, const char *text, size_t len,
+                             const sio_load_opts *opts, sio_schedule **out, sio_error *err)
+{
+    return sio_schedule_from_buffer_at(chip, name, text, len, opts, 0, out, err);
 }
 
 int sio_schedule_load(const sio_chip *chip, const char *path, sio_schedule **out, sio_error *err)
@@ -2442,7 +2485,7 @@ int sio_builder_new(const sio_chip *chip, const char *name, const sio_load_opts 
         sio_error_set(err, name, 0, 0, "out of memory");
         return SIO_ENOMEM;
     }
-    src in = {name, NULL, 0, -1, 0, 1, NULL, 0, {0, 0, 0, 0}};
+    src in = {name, NULL, 0, -1, 0, 1, NULL, 0, {0, 0, 0, 0}, 0};
     b->in = in;
     ld *L = &b->L;
     if (!ld_start(L, chip, &b->in, opts, &b->err)) {

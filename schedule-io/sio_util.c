@@ -10,6 +10,7 @@
 #include "sio_int.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -92,7 +93,7 @@ static void put_escaped(tbuf *b, const char *s)
     }
 }
 
-void sio_error_set(sio_error *err, const char *path, int line, int col,
+void sio_error_set(sio_error *err, const char *path, int64_t line, int64_t col,
                    const char *fmt, ...)
 {
     if (!err) return;
@@ -106,8 +107,8 @@ void sio_error_set(sio_error *err, const char *path, int line, int col,
     tbuf b = {err->text, 0, sizeof err->text - 4, 0};   /* room for "..." and the NUL */
     if (path || line > 0) {
         put_escaped(&b, path ? path : "?");
-        if (line > 0 && col > 0) snprintf(pos, sizeof pos, ":%d:%d: ", line, col);
-        else if (line > 0) snprintf(pos, sizeof pos, ":%d: ", line);
+        if (line > 0 && col > 0) snprintf(pos, sizeof pos, ":%" PRId64 ":%" PRId64 ": ", line, col);
+        else if (line > 0) snprintf(pos, sizeof pos, ":%" PRId64 ": ", line);
         else snprintf(pos, sizeof pos, ": ");
         put(&b, pos, strlen(pos));
     }

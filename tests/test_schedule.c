@@ -322,6 +322,51 @@ static void test_error_escaped(void **st)
     for (size_t i = 0; i < n; i++) assert_true((unsigned char)e.text[i] >= 0x20 && (unsigned char)e.text[i] < 0x7f);
 }
 
+/* Positions past 2^31 and 2^32 lines, through the internal hook that reads
+** a buffer as if that many blank lines came first (a real stream of 2^31
+** blank lines takes ~45 s to read). Errors met while reading have their
+** exact line and column (64-bit counters); each instruction's line is kept
+** in 32 bits, so an error found later at an instruction on line 2^32 - 1
+** or beyond says so rather than give a wrong line. */
+static void far_error(uint64_t before, const char *text, const char *want, int64_t line, int64_t col)
+{
+    sio_schedule *s = NULL;
+    sio_error e;
+    assert_int_equal(sio_schedule_from_buffer_at(&chip, "far", text, strlen(text), NULL, before, &s, &e), SIO_EINPUT);
+    if (strcmp(e.text, want) != 0) fail_msg("got '%s', want '%s'", e.text, want);
+    assert_true(e.line == line && e.col == col);
+}
+
+static void test_far_lines(void **st)
+{
+    (void)st;
+    const uint64_t two31 = (uint64_t)1 << 31, two32 = (uint64_t)1 << 32;
+    const char *bad = "id,unit,op,start,cycles\na,U0,run,x,1\n";
+    far_error(two31 + 10, bad, "far:2147483660:10: 'start' must be a whole number of cycles >= 0, not 'x'",
+              2147483660, 10);
+    far_error(two32 + 5, bad, "far:4294967303:10: 'start' must be a whole number of cycles >= 0, not 'x'",
+              4294967303, 10);
+    /* found at the end of the load: the duplicate's line is past what 32 bits keep */
+    far_error(two32 + 100, "id,unit,op,start,cycles\na,U0,run,0,1\na,U1,run,0,1\n",
+              "far: line 4294967295 or later: duplicate id 'a' on chip 0 (first on line 4294967295 or later)", 0, 0);
+    /* rows on lines 2^32 - 2 (kept), 2^32 - 1 and 2^32 (not) */
+    const char *ok = "id,unit,op,start,cycles,deps\na,U0,run,5,4,c\nb,U0,run,9,1,\nc,U1,run,0,1,\n";
+    sio_schedule *s = NULL;
+    sio_error e;
+    assert_int_equal(sio_schedule_from_buffer_at(&chip, "far", ok, strlen(ok), NULL, two32 - 4, &s, &e), SIO_OK);
+    assert_int_equal(s->line[0], UINT32_MAX - 1);
+    assert_int_equal(s->line[1], UINT32_MAX);
+    assert_int_equal(s->line[2], UINT32_MAX);
+    int64_t busy[3] = {5, 8, 0}, dep[3] = {0, 9, 0};
+    assert_int_equal(sio_schedule_verify(&chip, s, busy, &e), SIO_EINPUT);
+    assert_string_equal(e.text, "far: line 4294967295 or later: unit 'U0' on chip 0 is busy with 'a' until 9; 'b' starts at 8");
+    assert_true(e.line == 0 && e.col == 0);
+    assert_int_equal(sio_schedule_verify(&chip, s, dep, &e), SIO_EINPUT);
+    assert_string_equal(e.text, "far:4294967294: start 0 breaks dep on 'c', which ends at 1");   /* no column: the hook */
+    assert_true(e.line == 4294967294 && e.col == 0);
+    sio_schedule_free(s);
+}
+
 /* A file that changes after it was read is never read back as if it had
 ** not: the writer refuses it (nothing written) and a verify error says it
 ** has no column, whether the file was rewritten to another size, rewritten
@@ -1467,6 +1512,7 @@ int main(void)
         cmocka_unit_test(test_header_only_and_multichip),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_error_escaped),
+        cmocka_unit_test(test_far_lines),
         cmocka_unit_test(test_unordered_valid),
         cmocka_unit_test(test_verify_two),
         cmocka_unit_test(test_writer_roundtrip),

@@ -27,8 +27,8 @@ def _s(name, fields):
 # ---- schedule-io/sio.h ------------------------------------------------------
 
 sio_error = _s("sio_error", [
-    ("line", ctypes.c_int),
-    ("col", ctypes.c_int),
+    ("line", ctypes.c_int64),
+    ("col", ctypes.c_int64),
     ("text", ctypes.c_char * 1024),
 ])
 
