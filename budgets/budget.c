@@ -39,12 +39,13 @@
 
 /* ---- proofs ------------------------------------------------------------------ */
 
-/* The instruction to name for group g: its first line in the file. */
+/* The instruction to name for group g: its first in the file (instructions
+** are in file order; their kept lines may all be UINT32_MAX far down). */
 static size_t first_line(const ctx *x, size_t g)
 {
     size_t i = x->g_mem[x->g_off[g]];
     for (size_t k = x->g_off[g]; k < x->g_off[g + 1]; k++)
-        if (x->s->line[x->g_mem[k]] < x->s->line[i]) i = x->g_mem[k];
+        if (x->g_mem[k] < i) i = x->g_mem[k];
     return i;
 }
 
@@ -113,7 +114,9 @@ static int prove_group(ctx *x, size_t g, int64_t phases, const budget_spec *sp, 
     if (least[1] < INFINITY && n > 0 && (size_t)n < sizeof why)
         snprintf(why + n, sizeof why - (size_t)n, " of the system (the other chips idle) to %.6g W at least, above "
                  "the system cap of %.6g W%s", least[1], cap[1], least[0] < INFINITY ? " (at the others)" : "");
-    sio_error_set(x->err, x->s->path, (int)x->s->line[i], 0, "the budget cannot be met: instruction '%s'%s: %s",
+    /* a line kept as UINT32_MAX is that line or later: no line rather than a wrong one */
+    sio_error_set(x->err, x->s->path, x->s->line[i] == UINT32_MAX ? 0 : (int64_t)x->s->line[i], 0,
+                  "the budget cannot be met: instruction '%s'%s: %s",
                   sio_schedule_id(x->s, i), tied, why);
     rep->culprit = i;
     return 1;

@@ -30,10 +30,11 @@ enum {
 };
 
 /* The first error met. text is ready to print: "file:line:col: message"
-** (line and col 1-based; ":line:col" left out where it has no meaning). */
+** (line and col 1-based; ":line:col" left out where it has no meaning), one
+** line whatever the input: what it quotes is escaped (sio_error_set). */
 typedef struct sio_error {
-    int line;
-    int col;
+    int64_t line;   /* 64 bits: a stream may run past 2^31 lines */
+    int64_t col;
     char text[1024];
 } sio_error;
 
@@ -115,10 +116,22 @@ typedef struct sio_chip {
     sio_thermal thermal;
 } sio_chip;
 
+/* Size limits of the chip reader, far above any real chip (10^4 units make
+** about 2 MB and 2 * 10^5 values): a chip file of at most
+** SIO_CHIP_MAX_BYTES, holding at most SIO_CHIP_MAX_VALUES JSON values and
+** keys (what jansson builds is the larger cost, up to ~200 bytes each),
+** and impedance tables of at most SIO_CHIP_MAX_BYTES in lines of at most
+** SIO_TABLE_MAX_LINE bytes. Each is an error with its position. */
+#define SIO_CHIP_MAX_BYTES ((size_t)64 << 20)
+#define SIO_CHIP_MAX_VALUES ((size_t)1 << 21)
+#define SIO_TABLE_MAX_LINE ((size_t)1 << 20)
+
 /* Reads a `pda-chip/1` description. Returns SIO_OK and sets *out, or an error
 ** code, fills *err and sets *out = NULL. Unknown keys, wrong types, missing
 ** required keys, non-physical values, units outside the outline, duplicate
-** names, dangling references are all refused with file:line:col. */
+** names, dangling references are all refused with file:line:col. The file
+** is parsed as it is read, so a stream that is not JSON (/dev/zero) fails
+** at its first bytes; it may be a pipe. */
 int sio_chip_load(const char *path, sio_chip **out, sio_error *err);
 void sio_chip_free(sio_chip *c);   /* NULL is a no-op */
 
@@ -143,7 +156,9 @@ enum sio_dep_kind {
 enum sio_source {
     SIO_SOURCE_FILE = 0,    /* sio_schedule_load: path is the file */
     SIO_SOURCE_BUFFER = 1,  /* sio_schedule_from_buffer: path is the name given, text a copy */
-    SIO_SOURCE_BUILDER = 2  /* sio_builder_finish: path is the name given, text its rows as CSV */
+    SIO_SOURCE_BUILDER = 2, /* sio_builder_finish: path is the name given, text its rows as CSV */
+    SIO_SOURCE_STREAM = 3   /* sio_schedule_load of what is not a regular file (a pipe, a FIFO, a
+                            ** character device): path is as given, text every byte read */
 };
 
 /* A schedule: n instructions in file order. All arrays have n entries
@@ -152,7 +167,9 @@ enum sio_source {
 ** instruction depended upon (same chip). Read-only to callers. Indices and
 ** offsets are as narrow as the limits allow (the arrays are most of the
 ** memory of a big run): fewer than 2^32 - 1 instructions and deps, 2^32 - 1
-** bytes of ids, chips 0 .. 65535. */
+** bytes of ids, chips 0 .. 65535. A file may have any number of lines
+** (errors met while reading give their exact line), but each instruction's
+** line is kept in 32 bits. */
 typedef struct sio_schedule {
     char *path;              /* the file, or the name the caller gave (enum sio_source) */
     size_t n;
@@ -163,7 +180,8 @@ typedef struct sio_schedule {
     int64_t *start_cyc;
     int64_t *cycles;
     double *activity;        /* 0..1 */
-    uint32_t *line;          /* line of the record in the file (1-based; built: row + 2) */
+    uint32_t *line;          /* line of the record in the file (1-based; built: row + 2); lines
+                             ** from 2^32 - 1 on are all kept as UINT32_MAX ("that line or later") */
     uint32_t *dep_off;
     uint32_t *dep_src;
     uint8_t *dep_kind;       /* enum sio_dep_kind */
@@ -180,11 +198,18 @@ typedef struct sio_schedule {
     int split;               /* 1 when it was read in two halves at once */
     int source;              /* enum sio_source */
     /* the text the schedule holds (text_len bytes, not NUL-terminated),
-    ** which sio_schedule_write copies from: a copy of a buffer's text as
-    ** given (where the errors of sio_schedule_verify find their columns
-    ** too), or a built schedule's rows as CSV; NULL for a file */
+    ** which sio_schedule_write copies from and where the errors of
+    ** sio_schedule_verify find their columns: a copy of a buffer's text as
+    ** given, the bytes read from a stream, or a built schedule's rows as
+    ** CSV; NULL for a regular file, which is read again instead */
     char *text;
     size_t text_len;
+    /* SIO_SOURCE_FILE: what identified the file's content when it was
+    ** opened to be read: its device and inode, size and modification time
+    ** (ns). A later read of the file (sio_schedule_write, the column of a
+    ** sio_schedule_verify error) first checks that it still matches. */
+    uint64_t file_dev, file_ino;
+    int64_t file_size, file_mtime_ns;
 } sio_schedule;
 
 /* The loader's tuning knobs, passed to each call that takes them (NULL
@@ -205,13 +230,27 @@ typedef struct sio_load_opts {
     ** last step of a load, and sio_schedule_verify_opts). 0 always, SIZE_MAX
     ** never. */
     size_t verify_two_min;
+    /* Size limits, far above any real schedule, so that no input can make
+    ** the loader hold more than its own size: a field of at most
+    ** max_field_bytes (default 64 KiB; above 16 MiB counts as 16 MiB), a
+    ** record of at most max_record_bytes (1 MiB: its fields' bytes, each
+    ** with one for the separator after it), a header of at most
+    ** max_header_cols columns (4096) and max_header_bytes bytes (1 MiB,
+    ** counted as a record's). Past one the load fails with the position of
+    ** the field that passes it (of a field still open, its start, as soon
+    ** as it is too long). 0 means the default. */
+    size_t max_field_bytes, max_record_bytes, max_header_bytes, max_header_cols;
 } sio_load_opts;
 void sio_load_opts_default(sio_load_opts *o);
 
 /* Streams a schedule from path against chip. Validates every rule of the
 ** format (see docs/formats.md); an empty file is an error, a header alone a
 ** valid empty schedule. Returns SIO_OK and sets *out, or an error code,
-** fills *err and sets *out = NULL. opts NULL means the defaults. */
+** fills *err and sets *out = NULL. opts NULL means the defaults. A path
+** that is not a regular file (a pipe, a FIFO, /dev/stdin on one, a
+** character device) is read once and its bytes kept (s->text,
+** SIO_SOURCE_STREAM); a regular file that changes while it is read is
+** refused (SIO_EINPUT, "changed while it was read"). */
 int sio_schedule_load_opts(const sio_chip *chip, const char *path, const sio_load_opts *opts,
                            sio_schedule **out, sio_error *err);
 /* sio_schedule_load_opts with the default knobs. */
@@ -290,10 +329,12 @@ int sio_schedule_verify(const sio_chip *chip, const sio_schedule *s,
                         const int64_t *start_cyc, sio_error *err);
 
 /* Writes the schedule back to out_path byte for byte as it was read (from
-** its file, or from its text: a buffer's copy, a built schedule's CSV),
-** except that each record's `start` field is replaced by start_cyc[i] where
-** it differs. Written whole or not at all (temporary file, then rename);
-** refuses to overwrite the schedule's own file. */
+** its file, or from its text: a buffer's copy, a stream's bytes, a built
+** schedule's CSV), except that each record's `start` field is replaced by
+** start_cyc[i] where it differs. Written whole or not at all (temporary
+** file, then rename); refuses to overwrite the schedule's own file, and
+** refuses a file that changed since it was read (SIO_EINPUT: "FILE:
+** changed since it was read", nothing written). */
 int sio_schedule_write(const sio_schedule *s, const int64_t *start_cyc,
                        const char *out_path, sio_error *err);
 
@@ -302,8 +343,12 @@ const char *sio_strerror(int rc);
 
 /* ---- helpers shared by the writers of every module ------------------- */
 
-/* Sets err->text to "path:line:col: message" (line/col left out when 0). */
-void sio_error_set(sio_error *err, const char *path, int line, int col,
+/* Sets err->text to "path:line:col: message" (line/col left out when 0),
+** the path and the message escaped: \n, \r, \t, other control bytes, C1
+** controls and invalid UTF-8 as \xNN, line separators and bidi controls as
+** \uXXXX; valid UTF-8 and backslashes as they are (escaping twice changes
+** nothing). Cut to fit at a whole escape, ending in "...". */
+void sio_error_set(sio_error *err, const char *path, int64_t line, int64_t col,
                    const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 5, 6)))

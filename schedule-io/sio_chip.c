@@ -1,15 +1,19 @@
 /* sio_chip.c -- reads a `pda-chip/1` chip description (JSON, jansson).
 **
-** The file is read whole, parsed by jansson (duplicate keys refused), then
-** checked object by object against tables of {key, kind, unit, required,
-** default, limits, destination offset}: one table per kind of object (chip,
-** die, rail, pdn, stage, unit, op, thermal, layer). A generic pass refuses
+** The file is parsed by jansson as it is read (json_load_callback: a stream
+** that is not JSON stops at its first bytes), kept whole for the positions
+** of errors, and bounded (SIO_CHIP_MAX_BYTES, SIO_CHIP_MAX_VALUES: counted as
+** it comes, as jansson's own memory is the larger cost); duplicate keys are
+** refused. It is then checked object by object against tables of {key,
+** kind, unit, required, default, limits, destination offset}: one table per
+** kind of object (chip, die, rail, pdn, stage, unit, op, thermal, layer).
+** A generic pass refuses
 ** unknown keys (with a "did you mean" hint), missing required keys, wrong
 ** types and out-of-range numbers, applies defaults and stores the values;
 ** hand-written passes then resolve references (unit -> die, rail, class;
 ** op -> class; layer -> die), check geometry against the outline, refuse
 ** duplicate names, and read a rail's `impedance_csv` table (libcsv, streamed
-** a line at a time so rows carry line numbers).
+** a line at a time so rows carry line numbers; lines and the file bounded).
 **
 ** Errors: first one wins, "file:line:col: where: what", where is a path
 ** such as rails[0].pdn.stages[1].c_f. jansson keeps no positions after a
@@ -23,6 +27,7 @@
 ** duplicate names of units, rails, dies, stages and layers are found by
 ** sorting; die ids and ops (tens) pairwise; references by linear search. */
 #include "sio.h"
+#include "sio_int.h"
 #include "sio_json_int.h"
 
 #include <csv.h>
@@ -370,9 +375,11 @@ static int read_value(ctx *c, const field *f, const json_t *v, void *dst)
         if (strcmp(f->key, "format") != 0 && strcmp(f->key, "impedance_csv") != 0) {
             /* names go into CSV, JSON and HTML outputs: no quoting surprises */
             const char *t = json_string_value(v);
+            char shown[80];
             for (size_t q = 0; q < json_string_length(v); q++)
                 if (t[q] == ',' || t[q] == '"' || (unsigned char)t[q] < 0x20)
-                    return fail(c, 0, "names may not hold commas, double quotes or control characters");
+                    return fail(c, 0, "names may not hold commas, double quotes or control characters: '%s'",
+                                sio_quote(t, json_string_length(v), shown, sizeof shown));
         }
         if (p) {
             char *s = strdup(json_string_value(v));
@@ -655,10 +662,7 @@ static void z_field(void *s, size_t len, void *data)
             z->header = 1;
             return;
         }
-        snprintf(buf, sizeof buf, "%s", txt);
-        if (strlen(txt) >= sizeof buf)
-            strcpy(buf + sizeof buf - 4, "...");
-        z_fail(z, k, "expected a finite number, got '%s'", buf);
+        z_fail(z, k, "expected a finite number, got '%s'", sio_quote(txt, strlen(txt), buf, sizeof buf));
         return;
     }
     z->vals[k] = x;
@@ -708,16 +712,50 @@ static void z_record(int term, void *data)
     z->first_record = 0;
 }
 
+/* The next line of fp, with its '\n', into *buf (NUL-terminated, *cap
+** bytes): returns its length, 0 at the end of the file, -1 on a read error,
+** -2 when it is longer than max bytes (then the rest is not read). Unlike
+** getline, never holds more than max + 1 bytes. */
+static long read_line_max(FILE *fp, char **buf, size_t *cap, size_t max)
+{
+    size_t n = 0;
+    int ch;
+    while ((ch = getc(fp)) != EOF) {
+        if (n == max)
+            return -2;
+        if (n + 2 > *cap) {
+            size_t c = *cap ? 2 * *cap : 256;
+            char *b = realloc(*buf, c);
+            if (!b) {
+                errno = ENOMEM;
+                return -1;
+            }
+            *buf = b;
+            *cap = c;
+        }
+        (*buf)[n++] = (char)ch;
+        if (ch == '\n')
+            break;
+    }
+    if (ch == EOF && ferror(fp))
+        return -1;
+    if (n)
+        (*buf)[n] = '\0';
+    return (long)n;
+}
+
 /* Reads the rail's impedance table from r->impedance_csv into r->z_*. The
-** path of the chip is at the `impedance_csv` value, for open errors. */
+** path of the chip is at the `impedance_csv` value, for open errors. The
+** file and its lines are bounded (SIO_CHIP_MAX_BYTES, SIO_TABLE_MAX_LINE):
+** past either, an error at the line. */
 static int read_impedance(ctx *c, sio_rail *r)
 {
     zread z;
     struct csv_parser p;
     FILE *fp;
     char *buf = NULL;
-    size_t cap = 0;
-    ssize_t got;
+    size_t cap = 0, total = 0;
+    long got;
     int rc = 0;
     memset(&z, 0, sizeof z);
     z.path = r->impedance_csv;
@@ -730,8 +768,22 @@ static int read_impedance(ctx *c, sio_rail *r)
         fclose(fp);
         return fail_nomem(c);
     }
-    while (!z.failed && (got = getline(&buf, &cap, fp)) > 0) {
+    while (!z.failed && (got = read_line_max(fp, &buf, &cap, SIO_TABLE_MAX_LINE)) != 0) {
         z.lineno++;
+        if (got == -1 && !ferror(fp)) {
+            sio_error_set(c->err, z.path, 0, 0, "out of memory");
+            z.failed = SIO_ENOMEM;
+        }
+        if (got == -1)
+            break;
+        if (got == -2 || (total += (size_t)got) > SIO_CHIP_MAX_BYTES) {
+            if (got == -2)
+                sio_error_set(c->err, z.path, (int)z.lineno, 1, "line longer than %zu bytes", SIO_TABLE_MAX_LINE);
+            else
+                sio_error_set(c->err, z.path, (int)z.lineno, 1, "table longer than %zu bytes", SIO_CHIP_MAX_BYTES);
+            z.failed = SIO_EINPUT;
+            break;
+        }
         z.line = buf;
         if (csv_parse(&p, buf, (size_t)got, z_field, z_record, &z) != (size_t)got) {
             sio_error_set(c->err, z.path, (int)z.lineno, 1, "%s", csv_strerror(csv_error(&p)));
@@ -1098,39 +1150,74 @@ static int read_chip(ctx *c, const json_t *root)
     return read_thermal(c, root);
 }
 
-/* Reads a whole file; returns NULL (errno set) on failure. */
-static char *slurp(const char *path, size_t *len)
+/* The chip file as jansson parses it (json_load_callback), so that a
+** stream that is not JSON stops at its first bytes: every byte is kept, for
+** the positions of later errors, and counted against SIO_CHIP_MAX_BYTES;
+** and the values and keys are counted against SIO_CHIP_MAX_VALUES (an upper
+** bound: one for the top value, one more for each '{', '[', ',' and ':'
+** outside strings, as each value or key but the first follows one). */
+typedef struct jread {
+    FILE *fp;
+    char *text;
+    size_t len, cap;
+    size_t values;
+    int in_str, esc;
+    enum { J_OK, J_BYTES, J_VALUES, J_READ, J_NOMEM } stop;   /* why the reading stopped */
+    size_t stop_at;       /* J_BYTES, J_VALUES: the offset of the byte past the limit */
+    int err;              /* J_READ: errno */
+} jread;
+
+static size_t jread_cb(void *buffer, size_t buflen, void *data)
 {
-    FILE *fp = fopen(path, "rb");
-    char *buf = NULL, *nb;
-    size_t cap = 0, n = 0, got;
-    int e;
-    if (!fp)
-        return NULL;
-    do {
-        if (cap - n < 4096) {
-            cap = cap ? 2 * cap : 16384;
-            nb = realloc(buf, cap);
-            if (!nb) {
-                free(buf);
-                fclose(fp);
-                errno = ENOMEM;
-                return NULL;
-            }
-            buf = nb;
-        }
-        got = fread(buf + n, 1, cap - n, fp);
-        n += got;
-    } while (got > 0);
-    e = ferror(fp) ? (errno ? errno : EIO) : 0;
-    fclose(fp);
-    if (e) {
-        free(buf);
-        errno = e;
-        return NULL;
+    jread *j = data;
+    char *b = buffer;
+    if (j->stop)
+        return (size_t)-1;
+    size_t want = SIO_CHIP_MAX_BYTES + 1 - j->len < buflen ? SIO_CHIP_MAX_BYTES + 1 - j->len : buflen;
+    size_t got = fread(b, 1, want, j->fp), i;
+    if (got == 0) {
+        if (!ferror(j->fp))
+            return 0;
+        j->err = errno ? errno : EIO;
+        j->stop = J_READ;
+        return (size_t)-1;
     }
-    *len = n;
-    return buf;
+    if (j->len + got > j->cap) {
+        size_t cap = j->cap ? 2 * j->cap : 16384;
+        char *t;
+        while (cap < j->len + got)
+            cap *= 2;
+        if (!(t = realloc(j->text, cap))) {
+            j->stop = J_NOMEM;
+            return (size_t)-1;
+        }
+        j->text = t;
+        j->cap = cap;
+    }
+    memcpy(j->text + j->len, b, got);
+    for (i = 0; i < got; i++) {
+        char ch = b[i];
+        if (j->in_str) {
+            if (j->esc)
+                j->esc = 0;
+            else if (ch == '\\')
+                j->esc = 1;
+            else if (ch == '"')
+                j->in_str = 0;
+        } else if (ch == '"') {
+            j->in_str = 1;
+        } else if ((ch == '{' || ch == '[' || ch == ',' || ch == ':') && ++j->values > SIO_CHIP_MAX_VALUES) {
+            j->stop = J_VALUES;
+            j->stop_at = j->len + i;
+            break;
+        }
+    }
+    j->len += got;
+    if (!j->stop && j->len > SIO_CHIP_MAX_BYTES) {
+        j->stop = J_BYTES;
+        j->stop_at = SIO_CHIP_MAX_BYTES;
+    }
+    return j->stop ? (size_t)-1 : got;
 }
 
 /* Parses the chip's text into *root; SIO_OK, SIO_EINPUT (*je says why) or
@@ -1162,6 +1249,7 @@ int sio_chip_load(const char *path, sio_chip **out, sio_error *err)
     sio_error scratch;
     json_error_t je;
     json_t *root;
+    jread j;
     ctx c;
     int rc;
     if (!err)
@@ -1172,24 +1260,44 @@ int sio_chip_load(const char *path, sio_chip **out, sio_error *err)
     memset(&c, 0, sizeof c);
     c.path = path;
     c.err = err;
-    c.text = slurp(path, &c.len);
-    if (!c.text) {
-        int e = errno;
-        sio_error_set(err, path, 0, 0, "cannot read the chip description: %s", strerror(e));
-        return e == ENOMEM ? SIO_ENOMEM : SIO_EIO;
+    memset(&j, 0, sizeof j);
+    j.values = 1;
+    if (!(j.fp = fopen(path, "rb"))) {
+        sio_error_set(err, path, 0, 0, "cannot read the chip description: %s", strerror(errno));
+        return SIO_EIO;
     }
-    rc = parse_json(c.text, c.len, &root, &je);
-    if (rc == SIO_ENOMEM) {
-        sio_error_set(err, path, 0, 0, "out of memory");
-        free((char *)c.text);
+    /* read with the limits (jread_cb: bytes and values), then parse */
+    char piece[16384];
+    size_t got;
+    while ((got = jread_cb(piece, sizeof piece, &j)) != (size_t)-1 && got > 0) {}
+    fclose(j.fp);
+    rc = SIO_OK;
+    if (j.stop == J_OK) rc = parse_json(j.text ? j.text : "", j.len, &root, &je);
+    if (j.stop != J_OK || rc != SIO_OK) {
+        int line = 1, col = 1;
+        if (j.stop == J_BYTES || j.stop == J_VALUES)
+            sio_json_line_col(j.text, j.stop_at, &line, &col);
+        if (j.stop == J_BYTES) {
+            sio_error_set(err, path, line, col, "chip description longer than %zu bytes", SIO_CHIP_MAX_BYTES);
+            rc = SIO_EINPUT;
+        } else if (j.stop == J_VALUES) {
+            sio_error_set(err, path, line, col, "more than %zu JSON values and keys", SIO_CHIP_MAX_VALUES);
+            rc = SIO_EINPUT;
+        } else if (j.stop == J_READ) {
+            sio_error_set(err, path, 0, 0, "cannot read the chip description: %s", strerror(j.err));
+            rc = SIO_EIO;
+        } else if (j.stop == J_NOMEM || rc == SIO_ENOMEM) {
+            rc = fail_nomem(&c);
+        } else {
+            sio_error_set(err, path, je.line > 0 ? je.line : 1, je.column > 0 ? je.column : 1,
+                          "invalid JSON: %s", je.text);
+            rc = SIO_EINPUT;
+        }
+        free(j.text);
         return rc;
     }
-    if (rc != SIO_OK) {
-        sio_error_set(err, path, je.line > 0 ? je.line : 1, je.column > 0 ? je.column : 1,
-                      "invalid JSON: %s", je.text);
-        free((char *)c.text);
-        return SIO_EINPUT;
-    }
+    c.text = j.text;
+    c.len = j.len;
     c.chip = calloc(1, sizeof *c.chip);
     if (!c.chip || !(c.chip->path = strdup(path))) {
         rc = fail_nomem(&c);

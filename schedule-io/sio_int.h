@@ -5,6 +5,7 @@
 #ifndef PDA_SIO_INT_H
 #define PDA_SIO_INT_H
 #include <stddef.h>
+#include <stdint.h>
 
 #include "sio.h"
 
@@ -47,5 +48,24 @@ void sio_cleanup_run(void);
 ** "*.pda-tmp-<pid>-*", "*.pda-new-<pid>-*" or "*.pda-old-<pid>-*" whose
 ** process no longer exists. */
 void sio_sweep_stale(const char *dir);
+
+/* sio_schedule_from_buffer, as if lines_before blank lines came before the
+** text: its lines and the positions of its errors are counted from
+** lines_before + 1. For tests of positions past 2^31 and 2^32 lines,
+** which a real file takes a minute to reach. The schedule does not keep
+** lines_before: an error of sio_schedule_verify (also the last check of the
+** load) has its line but no column. */
+struct sio_chip;
+struct sio_schedule;
+struct sio_load_opts;
+struct sio_error;
+int sio_schedule_from_buffer_at(const struct sio_chip *chip, const char *name, const char *text, size_t len,
+                                const struct sio_load_opts *opts, uint64_t lines_before,
+                                struct sio_schedule **out, struct sio_error *err);
+
+/* s (n bytes) for quoting in a message, cut to fit buf (cap bytes, >= 8):
+** at most cap - 4 bytes, never inside a UTF-8 character, then "..." when
+** cut; NUL-terminated. Returns buf. (sio_error_set escapes it.) */
+const char *sio_quote(const char *s, size_t n, char *buf, size_t cap);
 
 #endif

@@ -42,7 +42,7 @@ static size_t token_len(const char *t, size_t len, size_t pos, json_t **val)
     return e.position > 0 ? (size_t)e.position : 0;
 }
 
-static void pos_to_line_col(const char *t, size_t pos, int *line, int *col)
+void sio_json_line_col(const char *t, size_t pos, int *line, int *col)
 {
     int l = 1, c = 1;
     size_t i;
@@ -139,7 +139,7 @@ int sio_json_locate(const char *text, size_t len, const sio_jstep *path,
     }
     if (at_key && depth > 0 && path[depth - 1].key)
         pos = keypos;
-    pos_to_line_col(text, pos, line, col);
+    sio_json_line_col(text, pos, line, col);
     return 0;
 }
 

@@ -22,6 +22,10 @@ typedef struct sio_jstep {
 int sio_json_locate(const char *text, size_t len, const sio_jstep *path,
                     size_t depth, int at_key, int *line, int *col);
 
+/* Line and column (1-based; col counts UTF-8 characters, as jansson does)
+** of byte pos of text. */
+void sio_json_line_col(const char *text, size_t pos, int *line, int *col);
+
 /* Edit distance (optimal string alignment: insert, delete, substitute,
 ** swap two neighbours) between a and b, for "did you mean" hints. Strings
 ** longer than 63 bytes give a large distance. */

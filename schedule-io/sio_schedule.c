@@ -26,7 +26,17 @@
 ** path, by reading that record again (from the file, or from the copy of a
 ** buffer's text) and feeding it to libcsv byte by byte (field_span). The
 ** writer uses the same spans to replace the `start` field of a record and
-** copies every other byte as it came in.
+** copies every other byte as it came in. Lines are counted in 64 bits, so
+** errors met while reading are exact however long the file; each
+** instruction keeps its line in 32 bits, from 2^32 - 1 on as "that line or
+** later" (row_line), and errors found later there say so.
+**
+** Reading again: what is not a regular file (a pipe, a FIFO, a character
+** device) cannot be, so its bytes are kept as they are read (kept) and
+** become the schedule's text. A regular file is identified when it is
+** opened (file_id: device, inode, size, modification time); while it is
+** being read its own descriptor serves the error path, and every later
+** read opens it again only if it still matches (reread_open).
 **
 ** Sizes: ~50 bytes per instruction plus its id and ~13 a dep (32-bit
 ** offsets: fewer than 2^32 - 1 instructions and deps, 2^32 - 1 bytes of
@@ -51,7 +61,8 @@
 
 #define CHUNK (1u << 20)
 #define MAX_CHIPS 65536u
-#define MAX_FIELD ((size_t)16 << 20)   /* longest field libcsv may buffer */
+#define MAX_FIELD ((size_t)16 << 20)   /* the highest max_field_bytes */
+#define RECORD_READ_MAX ((size_t)64 << 20)   /* of a record read again for an error's column */
 
 void sio_load_opts_default(sio_load_opts *o)
 {
@@ -59,6 +70,10 @@ void sio_load_opts_default(sio_load_opts *o)
     o->max_id_bytes = UINT32_MAX;
     o->max_deps = UINT32_MAX - 1;
     o->verify_two_min = (size_t)1 << 20;
+    o->max_field_bytes = (size_t)64 << 10;
+    o->max_record_bytes = (size_t)1 << 20;
+    o->max_header_bytes = (size_t)1 << 20;
+    o->max_header_cols = 4096;
 }
 
 /* opts, or the defaults when it is NULL. */
@@ -70,11 +85,27 @@ static sio_load_opts opts_or_default(const sio_load_opts *opts)
     return o;
 }
 
-/* libcsv's buffer grows through this: past MAX_FIELD it fails, and the
-** parse stops with CSV_ENOMEM instead of eating the machine's memory. */
+/* libcsv's buffer grows through this. The loader stops a field at its
+** limit (at most MAX_FIELD) within a piece of CHUNK bytes of it
+** (open_field_check); this is only the backstop: past that libcsv's
+** realloc fails, and the parse stops with CSV_ENOMEM. */
 static void *field_realloc(void *p, size_t n)
 {
-    return n > MAX_FIELD + 64 ? NULL : realloc(p, n);
+    return n > MAX_FIELD + 2 * (size_t)CHUNK ? NULL : realloc(p, n);
+}
+
+/* opts with the size limits made usable: 0 is the default, a field at
+** most MAX_FIELD. */
+static sio_load_opts limits_set(sio_load_opts o)
+{
+    sio_load_opts d;
+    sio_load_opts_default(&d);
+    if (!o.max_field_bytes) o.max_field_bytes = d.max_field_bytes;
+    if (o.max_field_bytes > MAX_FIELD) o.max_field_bytes = MAX_FIELD;
+    if (!o.max_record_bytes) o.max_record_bytes = d.max_record_bytes;
+    if (!o.max_header_bytes) o.max_header_bytes = d.max_header_bytes;
+    if (!o.max_header_cols) o.max_header_cols = d.max_header_cols;
+    return o;
 }
 
 enum col_kind { K_EXTRA, K_ID, K_UNIT, K_OP, K_START, K_CYCLES, K_CHIP, K_ACTIVITY, K_DEPS };
@@ -195,22 +226,72 @@ static void strhash_put(strhash *h, size_t where, uint32_t idx, uint64_t hv)
 
 /* ---- where the text comes from ----------------------------------------- */
 
+/* What identifies a regular file's content: device and inode, size and
+** modification time (ns). A rewrite of the same size within the file
+** system's timestamp granularity keeps it; anything else changes it. */
+typedef struct file_id { uint64_t dev, ino; int64_t size, mtime_ns; } file_id;
+
+static file_id file_id_of(const struct stat *sb)
+{
+    file_id f = {(uint64_t)sb->st_dev, (uint64_t)sb->st_ino, (int64_t)sb->st_size,
+                 (int64_t)sb->st_mtim.tv_sec * 1000000000 + (int64_t)sb->st_mtim.tv_nsec};
+    return f;
+}
+
+static int same_id(file_id a, file_id b)
+{
+    return a.dev == b.dev && a.ino == b.ino && a.size == b.size && a.mtime_ns == b.mtime_ns;
+}
+
+/* 1 when the open fd is still the file `id` describes. */
+static int fd_is(int fd, file_id id)
+{
+    struct stat sb;
+    return fstat(fd, &sb) == 0 && same_id(file_id_of(&sb), id);
+}
+
+/* The bytes read so far from a stream (a pipe, a FIFO, a character
+** device), which cannot be read again: kept as they are read. */
+typedef struct kept { char *text; size_t len, cap; } kept;
+
 /* A schedule's text: a file (read through fd), or a buffer in memory (the
 ** schedule's own copy of what the caller gave); or rows handed over one by
 ** one (sio_builder), whose errors are positioned by field. */
 typedef struct src {
     const char *name;       /* the file's path, or the buffer's or builder's name: for messages */
-    char *text;             /* the text in memory: a buffer's, or a built schedule's CSV (for the
-                            ** writer); NULL for a file and while rows are added */
+    char *text;             /* the text in memory: a buffer's, a stream's once read, or a built
+                            ** schedule's CSV (for the writer); NULL for a file, while a stream is
+                            ** read and while rows are added */
     size_t len;             /* bytes of the text (of a file: when seekable) */
     int fd;
     int seekable;           /* a regular file or a buffer: read at any offset */
     int by_field;           /* a builder's: an error's column is its field's (1-based) */
+    kept *keep;             /* a stream's: every piece read is appended here */
+    int has_id;             /* a regular file's: id is what it was when opened */
+    file_id id;
+    uint64_t line0;         /* lines before the text (0; tests: sio_schedule_from_buffer_at) */
 } src;
 
+/* Appends n bytes to k; -1 when out of memory. */
+static int keep_add(kept *k, const char *b, size_t n)
+{
+    if (k->len + n > k->cap) {
+        size_t c = k->cap ? k->cap : CHUNK;
+        while (c < k->len + n) c *= 2;
+        char *t = sio_reserve(k->text, c);   /* not backed: only the pages written count */
+        if (!t) return -1;
+        k->text = t;
+        k->cap = c;
+    }
+    memcpy(k->text + k->len, b, n);
+    k->len += n;
+    return 0;
+}
+
 /* Reads the next piece of the text into buf: from `pos` with pread when the
-** file can seek, else with read; from a buffer, a copy. Returns the bytes
-** read, 0 at the end. */
+** file can seek, else with read (a stream's pieces kept as they come); from
+** a buffer, a copy. Returns the bytes read, 0 at the end, -1 with errno set
+** (ENOMEM: a stream's text could not be kept). */
 static ssize_t read_piece(const src *in, char *buf, size_t want, off_t pos)
 {
     if (in->text) {
@@ -222,21 +303,83 @@ static ssize_t read_piece(const src *in, char *buf, size_t want, off_t pos)
     ssize_t got;
     do got = in->seekable ? pread(in->fd, buf, want, pos) : read(in->fd, buf, want);
     while (got < 0 && errno == EINTR);
+    if (got > 0 && in->keep && keep_add(in->keep, buf, (size_t)got)) {
+        errno = ENOMEM;
+        return -1;
+    }
     return got;
 }
 
-/* The text as a stream from its start: the file opened again, or the
-** buffer through fmemopen. NULL when it cannot be. */
-static FILE *open_text(const src *in)
+/* The text read again from its start, for an error's column and for the
+** writer: from memory (a buffer's, a builder's, a stream's bytes read so
+** far), through the loader's own descriptor while a file is being read, or
+** else the file opened again, only if it is still the file that was read. */
+typedef struct reread {
+    const char *mem;        /* the text in memory, or NULL: fd */
+    size_t len;
+    int fd, own;            /* own: opened here, closed by reread_close */
+    file_id id;             /* of the file opened here */
+} reread;
+
+/* 0, or -1: errno set, and *changed set when the file is no longer the
+** one that was read (then nothing is open). */
+static int reread_open(const src *in, reread *r, int *changed)
 {
-    if (!in->text) return fopen(in->name, "rb");
-    return in->len ? fmemopen(in->text, in->len, "r") : NULL;
+    memset(r, 0, sizeof *r);
+    r->fd = -1;
+    *changed = 0;
+    if (in->text || in->keep) {
+        r->mem = in->text ? in->text : in->keep->text;
+        r->len = in->text ? in->len : in->keep->len;
+        return 0;
+    }
+    if (in->fd >= 0 && in->seekable) {
+        r->fd = in->fd;
+        r->len = in->len;
+        return 0;
+    }
+    int fd = open(in->name, O_RDONLY);
+    if (fd < 0) return -1;
+    if (!in->has_id || !fd_is(fd, in->id)) {
+        close(fd);
+        *changed = 1;
+        errno = ESTALE;
+        return -1;
+    }
+    r->fd = fd;
+    r->own = 1;
+    r->len = (size_t)in->id.size;
+    r->id = in->id;
+    return 0;
+}
+
+/* Up to want bytes from pos; 0 at the end, -1 on a read error. */
+static ssize_t reread_at(const reread *r, char *buf, size_t want, uint64_t pos)
+{
+    if (r->mem) {
+        size_t at = pos < r->len ? (size_t)pos : r->len;
+        size_t n = r->len - at < want ? r->len - at : want;
+        memcpy(buf, r->mem + at, n);
+        return (ssize_t)n;
+    }
+    ssize_t got;
+    do got = pread(r->fd, buf, want, (off_t)pos);
+    while (got < 0 && errno == EINTR);
+    return got;
+}
+
+static void reread_close(reread *r)
+{
+    if (r->own) close(r->fd);
+    r->own = 0;
 }
 
 /* The source of a loaded schedule, for the error path and the writer. */
 static src src_of(const sio_schedule *s)
 {
-    src in = {s->path, s->text, s->text_len, -1, 1, s->source == SIO_SOURCE_BUILDER};
+    file_id id = {s->file_dev, s->file_ino, s->file_size, s->file_mtime_ns};
+    src in = {s->path, s->text, s->text_len, -1, 1, s->source == SIO_SOURCE_BUILDER, NULL,
+              s->source == SIO_SOURCE_FILE, id, 0};
     return in;
 }
 
@@ -261,14 +404,15 @@ typedef struct ld {
     int rc;
     int in_header;
     size_t field;           /* index of the next field in the record */
+    size_t rec_bytes;       /* the record's fields so far, each with one for its separator */
     size_t cap;             /* capacity of the per-instruction arrays */
     size_t pool_len, pool_cap;
     size_t deps_cap;
     enum col_kind *kind;    /* per header column */
     size_t n_kind;
     /* positions */
-    uint32_t line;          /* line being fed */
-    uint32_t rec_line;      /* first line of the record being read */
+    uint64_t line;          /* line being fed (64 bits: no limit on lines) */
+    uint64_t rec_line;      /* first line of the record being read */
     int rec_open;
     /* the record being read */
     char op_name[256];
@@ -374,54 +518,80 @@ static int field_span(const char *rec, size_t len, size_t k, size_t *start, size
 }
 
 /* Reads the record that starts on `line` of the text (it may run over
-** several lines) into a malloc'd, NUL-terminated buffer. */
-static char *read_record(const src *in, uint32_t line, size_t *len)
+** several lines: up to the line libcsv ends it on) into a malloc'd,
+** NUL-terminated buffer. NULL when it cannot be read, or is longer than
+** RECORD_READ_MAX; *changed is then set when the file is no longer the one
+** that was read. */
+static char *read_record(const src *in, uint64_t line, size_t *len, int *changed)
 {
-    FILE *f = open_text(in);
-    if (!f) return NULL;
-    char *buf = NULL, *rec = NULL;
-    size_t cap = 0, n = 0;
-    ssize_t got;
-    uint32_t ln = 0;
+    reread r;
+    if (reread_open(in, &r, changed)) return NULL;
+    char *buf = malloc(CHUNK), *rec = NULL;
+    size_t n = 0, cap = 0;
+    uint64_t ln = in->line0 + 1, pos = 0;
     span_ctx c = {0, 0};
     struct csv_parser p;
-    if (csv_init(&p, 0) != 0) { fclose(f); return NULL; }
-    while (!c.ended && (got = getline(&buf, &cap, f)) > 0) {
-        if (++ln < line) continue;
-        char *r = realloc(rec, n + (size_t)got + 1);
-        if (!r) break;
-        rec = r;
-        memcpy(rec + n, buf, (size_t)got);
-        n += (size_t)got;
-        rec[n] = 0;
-        csv_parse(&p, buf, (size_t)got, span_cb1, span_cb2, &c);
+    int ok = buf && csv_init(&p, 0) == 0, have_p = ok;
+    ssize_t got;
+    while (ok && !c.ended && (got = reread_at(&r, buf, CHUNK, pos)) > 0) {
+        size_t i = 0, g = (size_t)got;
+        pos += g;
+        while (i < g && ln < line) {   /* on to the record's first line */
+            const char *nl = memchr(buf + i, '\n', g - i);
+            i = nl ? (size_t)(nl - buf) + 1 : g;
+            if (nl) ln++;
+        }
+        while (i < g && !c.ended) {    /* its lines, until one ends it */
+            const char *nl = memchr(buf + i, '\n', g - i);
+            size_t end = nl ? (size_t)(nl - buf) + 1 : g;
+            if (n + (end - i) > RECORD_READ_MAX) { ok = 0; break; }   /* no column, rather than all memory */
+            if (n + (end - i) + 1 > cap) {
+                size_t nc = cap ? cap : 4096;
+                while (nc < n + (end - i) + 1) nc *= 2;
+                char *q = realloc(rec, nc);
+                if (!q) { ok = 0; break; }
+                rec = q;
+                cap = nc;
+            }
+            memcpy(rec + n, buf + i, end - i);
+            n += end - i;
+            rec[n] = 0;
+            csv_parse(&p, buf + i, end - i, span_cb1, span_cb2, &c);
+            i = end;
+        }
     }
-    csv_free(&p);
+    if (have_p) csv_free(&p);
     free(buf);
-    fclose(f);
+    reread_close(&r);
+    if (!ok || !rec) { free(rec); return NULL; }
     *len = n;
     return rec;
 }
 
 /* Line and column of byte `off` inside field k of the record on `line`; of
-** a builder's row, the line and the field's column. */
-static void locate(const src *in, uint32_t line, size_t k, size_t off, int *out_line,
-                   int *out_col)
+** a builder's row, the line and the field's column. Column 0 when the
+** record cannot be read again, and *changed (when not NULL) set when that
+** is because the file changed since it was read. */
+static void locate(const src *in, uint64_t line, size_t k, size_t off, int64_t *out_line,
+                   int64_t *out_col, int *changed)
 {
-    *out_line = (int)line;
+    *out_line = (int64_t)line;
     *out_col = 0;
+    if (changed) *changed = 0;
     if (in->by_field) {
-        *out_col = (int)k + 1;
+        *out_col = (int64_t)k + 1;
         return;
     }
     size_t len = 0, a, b;
-    char *rec = read_record(in, line, &len);
+    int ch = 0;
+    char *rec = read_record(in, line, &len, &ch);
+    if (changed) *changed = ch;
     if (!rec) return;
     if (field_span(rec, len, k, &a, &b) == 0) {
         size_t at = a + off;
         if (a < b && rec[a] == '"') at++;         /* inside the quotes */
         if (at > b && b > a) at = b;
-        int l = (int)line, col = 1;
+        int64_t l = (int64_t)line, col = 1;
         for (size_t i = 0; i < at && i < len; i++) {
             if (rec[i] == '\n') { l++; col = 1; } else col++;
         }
@@ -431,11 +601,33 @@ static void locate(const src *in, uint32_t line, size_t k, size_t off, int *out_
     free(rec);
 }
 
+/* The line an instruction's record starts on, as kept (32 bits), or 0 when
+** it is on line 2^32 - 1 or later: kept as UINT32_MAX, the exact line lost. */
+static uint64_t row_line(const sio_schedule *s, size_t i)
+{
+    return s->line[i] == UINT32_MAX ? 0 : s->line[i];
+}
+
+/* "line N" for the line kept for an instruction, or, where 32 bits could
+** not keep it, the truth: "line 4294967295 or later". */
+static const char *line_words(uint32_t line, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "line %" PRIu32 "%s", line, line == UINT32_MAX ? " or later" : "");
+    return buf;
+}
+
+/* The message of an error at an instruction whose line was not kept: no
+** position, and it says so. */
+static void set_far(sio_error *err, const char *name, const char *msg)
+{
+    sio_error_set(err, name, 0, 0, "line %" PRIu32 " or later: %s", UINT32_MAX, msg);
+}
+
 /* Records the first error: message at field k (byte off inside it) of the
-** record that starts on `line`. */
+** record that starts on `line` (0: an instruction's line not kept). */
 static int check_ids(ld *L, size_t rows, int resolve);
 
-static void failv(ld *L, uint32_t line, size_t k, size_t off, const char *fmt, va_list ap)
+static void failv(ld *L, uint64_t line, size_t k, size_t off, const char *fmt, va_list ap)
 {
     if (L->par) {   /* the whole-file load will say it, in file order */
         if (!L->rc) L->rc = SPLIT_ABANDONED;
@@ -448,15 +640,19 @@ static void failv(ld *L, uint32_t line, size_t k, size_t off, const char *fmt, v
     if (L->rc) return;
     char msg[768];
     vsnprintf(msg, sizeof msg, fmt, ap);
-    int l, c;
-    locate(L->in, line, k, off, &l, &c);
-    sio_error_set(L->err, L->in->name, l, c, "%s", msg);
     L->rc = SIO_EINPUT;
+    if (!line) {
+        set_far(L->err, L->in->name, msg);
+        return;
+    }
+    int64_t l, c;
+    locate(L->in, line, k, off, &l, &c, NULL);
+    sio_error_set(L->err, L->in->name, l, c, "%s", msg);
 }
 
-static void fail(ld *L, uint32_t line, size_t k, size_t off, const char *fmt, ...)
+static void fail(ld *L, uint64_t line, size_t k, size_t off, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
-static void fail(ld *L, uint32_t line, size_t k, size_t off, const char *fmt, ...)
+static void fail(ld *L, uint64_t line, size_t k, size_t off, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -516,14 +712,6 @@ static int plain_decimal(const char *s, size_t n, double *out)
     if (!digits) return 0;
     *out = (double)m / P10[frac > 0 ? frac : 0];
     return 1;
-}
-
-static const char *quote_text(const char *s, size_t n, char *buf, size_t cap)
-{
-    size_t m = n < cap - 4 ? n : cap - 4;
-    memcpy(buf, s, m);
-    strcpy(buf + m, n > m ? "..." : "");
-    return buf;
 }
 
 /* ---- growth -------------------------------------------------------------- */
@@ -757,7 +945,7 @@ static void parse_deps(ld *L, const char *t, size_t n, size_t k)
             } else if (r == -2 || (b > m && t[m] == '-') || t[m - 1] == '=') {
                 char q[64];
                 fail(L, L->rec_line, k, m, "dep lag '%s' is not a whole number >= 0",
-                     quote_text(t + m, b - m, q, sizeof q));
+                     sio_quote(t + m, b - m, q, sizeof q));
                 return;
             }
         }
@@ -817,7 +1005,7 @@ static void data_field(ld *L, const char *t, size_t n, size_t k)
         if (r == L->cap && grow_rows(L, 0)) return;
         s->chip[r] = 0;
         s->activity[r] = 1.0;
-        s->line[r] = L->rec_line;
+        s->line[r] = L->rec_line < UINT32_MAX ? (uint32_t)L->rec_line : UINT32_MAX;   /* row_line */
         s->dep_off[r] = (uint32_t)L->n_dr;   /* at most max_deps(L) (parse_deps) */
         L->n_rec_dr = 0;
         L->has_unit = 0;
@@ -863,7 +1051,7 @@ static void data_field(ld *L, const char *t, size_t n, size_t k)
     case K_UNIT: {
         int64_t u = strhash_find(&L->unit_h, L->chip, unit_eq, t, n, 0, str_hash(t, n, 0), &w);
         if (u < 0) {
-            fail(L, L->rec_line, k, 0, "unknown unit '%s' (not in chip '%s')", quote_text(t, n, q, sizeof q),
+            fail(L, L->rec_line, k, 0, "unknown unit '%s' (not in chip '%s')", sio_quote(t, n, q, sizeof q),
                  L->chip->name);
             return;
         }
@@ -881,10 +1069,10 @@ static void data_field(ld *L, const char *t, size_t n, size_t k)
     case K_CYCLES:
         rc = parse_u63(t, n, &v);
         if (rc == -2) {
-            fail(L, L->rec_line, k, 0, "'%s' %s is too large", COL_NAME[kind], quote_text(t, n, q, sizeof q));
+            fail(L, L->rec_line, k, 0, "'%s' %s is too large", COL_NAME[kind], sio_quote(t, n, q, sizeof q));
         } else if (rc < 0) {
             fail(L, L->rec_line, k, 0, "'%s' must be a whole number of cycles %s, not '%s'", COL_NAME[kind],
-                 kind == K_START ? ">= 0" : ">= 1", quote_text(t, n, q, sizeof q));
+                 kind == K_START ? ">= 0" : ">= 1", sio_quote(t, n, q, sizeof q));
         } else if (kind == K_CYCLES && v < 1) {
             fail(L, L->rec_line, k, 0, "'cycles' must be >= 1, not %" PRId64, v);
         } else if (v > ((int64_t)1 << 52)) {
@@ -900,7 +1088,7 @@ static void data_field(ld *L, const char *t, size_t n, size_t k)
         rc = parse_u63(t, n, &v);
         if (rc < 0 || v >= (int64_t)MAX_CHIPS) {
             fail(L, L->rec_line, k, 0, "'chip' must be a whole number from 0 to %u, not '%s'", MAX_CHIPS - 1,
-                 quote_text(t, n, q, sizeof q));
+                 sio_quote(t, n, q, sizeof q));
             return;
         }
         s->chip[r] = (uint16_t)v;
@@ -912,7 +1100,7 @@ static void data_field(ld *L, const char *t, size_t n, size_t k)
         if (plain_decimal(t, n, &a)) {   /* most values: "0.71", "1" */
             if (a > 1.0) {
                 fail(L, L->rec_line, k, 0, "'activity' must be a number from 0 to 1, not '%s'",
-                     quote_text(t, n, q, sizeof q));
+                     sio_quote(t, n, q, sizeof q));
                 return;
             }
             s->activity[r] = a;
@@ -924,7 +1112,7 @@ static void data_field(ld *L, const char *t, size_t n, size_t k)
         if (end != t + n || n == 0 || !isfinite(a) || errno == ERANGE || a < 0.0 || a > 1.0 ||
             t[0] == ' ') {
             fail(L, L->rec_line, k, 0, "'activity' must be a number from 0 to 1, not '%s'",
-                 quote_text(t, n, q, sizeof q));
+                 sio_quote(t, n, q, sizeof q));
             return;
         }
         s->activity[r] = a;
@@ -956,7 +1144,7 @@ static void data_end(ld *L)
     if (o < 0) {
         char q[80];
         fail(L, L->rec_line, L->op_field, 0, "unknown op '%s' for unit '%s' of class %s",
-             quote_text(L->op_name, L->op_len, q, sizeof q), L->chip->units[s->unit[r]].name,
+             sio_quote(L->op_name, L->op_len, q, sizeof q), L->chip->units[s->unit[r]].name,
              L->chip->classes[cls]);
         return;
     }
@@ -1005,6 +1193,18 @@ static void take_field(ld *L, const char *t, size_t n)
 {
     if (L->rc) return;
     size_t k = L->field++;
+    L->rec_bytes += n + 1;
+    if (n > L->opt.max_field_bytes) {
+        fail(L, L->rec_line, k, 0, "field longer than %zu bytes", L->opt.max_field_bytes);
+        return;
+    }
+    if (L->in_header ? k >= L->opt.max_header_cols || L->rec_bytes > L->opt.max_header_bytes
+                     : L->rec_bytes > L->opt.max_record_bytes) {
+        if (!L->in_header) fail(L, L->rec_line, k, 0, "record longer than %zu bytes", L->opt.max_record_bytes);
+        else if (k >= L->opt.max_header_cols) fail(L, L->rec_line, k, 0, "header has more than %zu columns", L->opt.max_header_cols);
+        else fail(L, L->rec_line, k, 0, "header longer than %zu bytes", L->opt.max_header_bytes);
+        return;
+    }
     if (L->nul_seen && n && memchr(t, 0, n)) {
         fail(L, L->rec_line, k, 0, "NUL byte in a field");
         return;
@@ -1027,6 +1227,7 @@ static void cb_record(int c, void *data)
         else data_end(L);
     }
     L->field = 0;
+    L->rec_bytes = 0;
     L->rec_open = 0;
     /* the next record: on the next line when whole lines are fed (one
     ** record each); else on this one, if it starts before the piece ends
@@ -1168,8 +1369,9 @@ static int check_ids(ld *L, size_t rows, int resolve)
     size_t dup = jobs[0].dup, dup_first = jobs[0].dup_first;
     if (jobs[1].dup < dup) { dup = jobs[1].dup; dup_first = jobs[1].dup_first; }
     if (dup != SIZE_MAX) {
-        fail(L, s->line[dup], (size_t)s->col_id, 0, "duplicate id '%s' on chip %u (first on line %u)",
-             s->id_pool + s->id_off[dup], s->chip[dup], s->line[dup_first]);
+        char first[48];
+        fail(L, row_line(s, dup), (size_t)s->col_id, 0, "duplicate id '%s' on chip %u (first on %s)",
+             s->id_pool + s->id_off[dup], s->chip[dup], line_words(s->line[dup_first], first, sizeof first));
         rc = -1;
         goto done;
     }
@@ -1177,7 +1379,7 @@ static int check_ids(ld *L, size_t rows, int resolve)
         const dep_raw *d = &L->later[q];
         size_t i = d->row;
         if (c.found[q] < 0) {
-            fail(L, s->line[i], (size_t)s->col_deps, d->col_off, "dep on unknown id '%.*s' (no such id on chip %u)",
+            fail(L, row_line(s, i), (size_t)s->col_deps, d->col_off, "dep on unknown id '%.*s' (no such id on chip %u)",
                  (int)d->name_len, L->dep_names + d->name_off, s->chip[i]);
             rc = -1;
             goto done;
@@ -1283,7 +1485,7 @@ static int check_cycles(ld *L)
         } while (u != v);
         if (len < sizeof path - 16) snprintf(path + len, sizeof path - len, " <- '%s'", sio_schedule_id(s, v));
         free(seen);
-        fail(L, s->line[v], (size_t)s->col_deps, 0, "dependency cycle: %s", path);
+        fail(L, row_line(s, v), (size_t)s->col_deps, 0, "dependency cycle: %s", path);
         rc = -1;
     }
 done:
@@ -1312,10 +1514,15 @@ static int verify_fail(const sio_schedule *s, sio_error *err, size_t i, int col,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    int l, c;
+    if (!row_line(s, i)) {
+        set_far(err, s->path, msg);
+        return SIO_EINPUT;
+    }
+    int64_t l, c;
+    int changed;
     src in = src_of(s);
-    locate(&in, s->line[i], col < 0 ? 0 : (size_t)col, 0, &l, &c);
-    sio_error_set(err, s->path, l, c, "%s", msg);
+    locate(&in, row_line(s, i), col < 0 ? 0 : (size_t)col, 0, &l, &c, &changed);
+    sio_error_set(err, s->path, l, c, "%s%s", msg, changed ? " (no column: the file changed since it was read)" : "");
     return SIO_EINPUT;
 }
 
@@ -1396,7 +1603,7 @@ static int verify_units(const sio_chip *chip, const sio_schedule *s, const int64
         for (size_t a = 1; a < m; a++) {
             size_t p = b[a - 1].idx, i = b[a].idx;
             if (st[i] < st[p] + s->cycles[p]) {
-                size_t later = s->line[i] > s->line[p] ? i : p, other = later == i ? p : i;
+                size_t later = i > p ? i : p, other = later == i ? p : i;   /* rows are in file order */
                 rc = verify_fail(s, err, later, s->col_start,
                                  "unit '%s' on chip %u runs '%s' (cycles %" PRId64 "-%" PRId64 ") and '%s' (cycles %"
                                  PRId64 "-%" PRId64 ") at once",
@@ -1465,7 +1672,7 @@ static int is_blank(const char *p, size_t n)
 }
 
 /* An error outside any one field (positioned by the caller). */
-static void fail_at(ld *L, int rc, int line, int col, const char *msg)
+static void fail_at(ld *L, int rc, int64_t line, int64_t col, const char *msg)
 {
     if (L->rc) return;
     if (L->par) { L->rc = SPLIT_ABANDONED; return; }
@@ -1479,15 +1686,28 @@ static void fail_at(ld *L, int rc, int line, int col, const char *msg)
 
 typedef unsigned char u8x16 __attribute__((vector_size(16)));
 
-/* libcsv stopped short of a buffer: a field past its MAX_FIELD limit. */
-/* libcsv's CSV_ENOMEM: a field past MAX_FIELD (field_realloc refused to
-** grow its buffer further), or memory. */
-static void field_too_long(ld *L, const struct csv_parser *p)
+/* The field libcsv holds open (p->entry_pos bytes so far, not handed over
+** yet) when it is already past a limit: the error, at the field's start,
+** now rather than when it ends, which it may never do (a stream without
+** line ends, a quote left open). Called after each piece fed to libcsv, so
+** its buffer never holds more than a piece past the limit. */
+static void open_field_check(ld *L, const struct csv_parser *p)
 {
-    if (p->entry_size < MAX_FIELD) { oom(L); return; }
-    char m[128];
-    snprintf(m, sizeof m, "a field of the record starting here is longer than %u MiB", (unsigned)(MAX_FIELD >> 20));
-    fail_at(L, SIO_EINPUT, (int)L->rec_line, 1, m);
+    size_t open = p->entry_pos;
+    if (L->rc || !open) return;
+    size_t rec_max = L->in_header ? L->opt.max_header_bytes : L->opt.max_record_bytes;
+    if (open > L->opt.max_field_bytes)
+        fail(L, L->rec_line, L->field, 0, "field longer than %zu bytes", L->opt.max_field_bytes);
+    else if (L->rec_bytes + open > rec_max)
+        fail(L, L->rec_line, L->field, 0, "%s longer than %zu bytes", L->in_header ? "header" : "record", rec_max);
+}
+
+/* libcsv stopped short of a piece: its buffer could not grow, past the
+** backstop of field_realloc (a field too long) or out of memory. */
+static void field_stopped(ld *L, const struct csv_parser *p)
+{
+    if (p->entry_size + (size_t)CHUNK >= MAX_FIELD) fail(L, L->rec_line, L->field, 0, "field longer than %zu bytes", L->opt.max_field_bytes);
+    else oom(L);
 }
 
 /* 1 when each line of b[0, n) is one record: b ends a line, and no line is
@@ -1526,6 +1746,10 @@ static void feed(ld *L, struct csv_parser *p, off_t from, off_t to, char *buf)
     while (!L->rc && pos < to) {
         size_t want = (uintmax_t)(to - pos) < CHUNK ? (size_t)(to - pos) : CHUNK;
         ssize_t got_ = read_piece(L->in, buf, want, pos);
+        if (got_ < 0 && errno == ENOMEM) {   /* a stream's text could not be kept */
+            oom(L);
+            return;
+        }
         if (got_ < 0) {
             char m[256];
             snprintf(m, sizeof m, "read error: %s", strerror(errno));
@@ -1546,13 +1770,13 @@ static void feed(ld *L, struct csv_parser *p, off_t from, off_t to, char *buf)
             if (!tried && L->at_line_start && !L->rec_open && p->pstate == 0) {
                 tried = 1;
                 size_t whole = last > i ? last - i : 0;
-                if (whole && L->line < UINT32_MAX - whole && plain_lines(buf + i, whole)) {
+                if (whole && plain_lines(buf + i, whole)) {
                     L->plain = 1;
                     L->rec_line = L->line + 1;
                     size_t used = csv_parse(p, buf + i, whole, cb_field, cb_record, L);
                     L->plain = 0;
                     L->line = L->rec_line - 1;   /* a line per record */
-                    if (used < whole && !L->rc) field_too_long(L, p);
+                    if (used < whole && !L->rc) field_stopped(L, p);
                     i += whole;
                     continue;
                 }
@@ -1560,7 +1784,6 @@ static void feed(ld *L, struct csv_parser *p, off_t from, off_t to, char *buf)
             const char *nl = memchr(buf + i, '\n', got - i);
             size_t end = nl ? (size_t)(nl - buf) + 1 : got;
             if (L->at_line_start) {
-                if (L->line == UINT32_MAX) { fail_at(L, SIO_EINPUT, 0, 0, "more than 2^32 lines"); break; }
                 L->line++;
                 L->line_col0 = 0;
             }
@@ -1574,12 +1797,13 @@ static void feed(ld *L, struct csv_parser *p, off_t from, off_t to, char *buf)
             if (!L->rec_open && p->pstate != 0) L->rec_open = 1;
             if (used < end - i && !L->rc) {
                 if (csv_error(p) == CSV_EPARSE) {
-                    fail_at(L, SIO_EINPUT, (int)L->line, (int)(L->line_col0 + used + 1),
+                    fail_at(L, SIO_EINPUT, (int64_t)L->line, (int64_t)(L->line_col0 + used + 1),
                             "malformed quoted field (a quote inside a field must be doubled)");
                 } else {
-                    field_too_long(L, p);
+                    field_stopped(L, p);
                 }
             }
+            open_field_check(L, p);
             L->line_col0 += end - i;
             L->at_line_start = nl != NULL;
             i = end;
@@ -1611,7 +1835,7 @@ static void presize(ld *L, double rows, double pool_rows)
 /* The rows of the `size`-byte file, from the lines of its first `head` bytes. */
 static double rows_in(const ld *L, uintmax_t size, uintmax_t head)
 {
-    uint32_t nl = L->at_line_start ? L->line : L->line - 1;
+    uint64_t nl = (L->at_line_start ? L->line : L->line - 1) - L->in->line0;
     return nl <= 16 || head >= size ? 0 : (double)size / (double)head * (double)nl * 1.02 + 1024;
 }
 
@@ -1790,10 +2014,10 @@ static int load_split(ld *L, struct csv_parser *p, off_t head, off_t size, char 
     if (nl1 < 0) return 1;
     /* rows of the first half at most; the line where the second starts */
     size_t rows1 = s->n + (size_t)nl1 - (!L->at_line_start && !L->rec_open ? 1u : 0u);
-    uintmax_t lines1 = (L->at_line_start ? L->line : L->line - 1u) + (uintmax_t)nl1;
+    uint64_t lines1 = (L->at_line_start ? L->line : L->line - 1u) + (uint64_t)nl1;
     double exp2 = (double)(size - split) / (double)head * (double)s->n, est2 = exp2 * 1.1 + 1024;
     double rows = (double)rows1 + est2;
-    if (lines1 >= UINT32_MAX || rows >= 4e9) return 1;
+    if (rows >= 4e9) return 1;
     /* the rows and the deps for the whole file (the second
     ** half's deps are copied in after it); the id pools are reserved below */
     L->lazy = 1;                 /* each half backs its own pages (populate_rows) */
@@ -1830,7 +2054,7 @@ static int load_split(ld *L, struct csv_parser *p, off_t head, off_t size, char 
     L->pool_cap = pool1;
     L2->kind = L->kind;
     L2->n_kind = L->n_kind;
-    L2->line = (uint32_t)lines1;
+    L2->line = lines1;
     L2->at_line_start = 1;
     L2->id_rising = L->id_rising;
     L2->row0 = rows1;
@@ -1942,28 +2166,36 @@ out:
 /* Sets L up to read the schedule `in` holds against chip: an empty
 ** schedule named after it, the chip's hashes, room for the first rows.
 ** Returns L->rc; ld_end frees what it got either way. The schedule points
-** at a buffer's text (in->text) while it is read, so that the errors of its
-** last check find their columns. */
+** at a buffer's text (in->text) while it is read, and at a stream's once it
+** is read (load), so that the errors of its last check find their columns. */
 static int ld_start(ld *L, const sio_chip *chip, const src *in, const sio_load_opts *opts, sio_error *err)
 {
     memset(L, 0, sizeof *L);
     L->chip = chip;
-    L->opt = opts_or_default(opts);
+    L->opt = limits_set(opts_or_default(opts));
     L->in = in;
     L->err = err;
     L->in_header = 1;
     L->at_line_start = 1;
     L->split_row = SIZE_MAX;
     L->id_rising = 1;
+    L->line = in->line0;
     sio_schedule *s = calloc(1, sizeof *s);
     if (!s || !(s->path = strdup(in->name))) {
         free(s);
         sio_error_set(err, in->name, 0, 0, "out of memory");
         return L->rc = SIO_ENOMEM;
     }
-    s->source = in->text ? SIO_SOURCE_BUFFER : in->by_field ? SIO_SOURCE_BUILDER : SIO_SOURCE_FILE;
+    s->source = in->text ? SIO_SOURCE_BUFFER : in->by_field ? SIO_SOURCE_BUILDER
+              : in->keep ? SIO_SOURCE_STREAM : SIO_SOURCE_FILE;
     s->text = in->text;
     s->text_len = in->text ? in->len : 0;
+    if (in->has_id) {
+        s->file_dev = in->id.dev;
+        s->file_ino = in->id.ino;
+        s->file_size = in->id.size;
+        s->file_mtime_ns = in->id.mtime_ns;
+    }
     L->s = s;
     L->half[0] = L->half[1] = s;
     s->n_chips = 1;
@@ -1997,8 +2229,8 @@ static void ld_check(ld *L)
 }
 
 /* Frees what L holds; the schedule goes to *out when L has no error and
-** out is not NULL, else it is freed too (but not a buffer's text: the
-** caller's). Returns L->rc. */
+** out is not NULL, else it is freed too (but not a buffer's or a stream's
+** text: the caller's). Returns L->rc. */
 static int ld_end(ld *L, sio_schedule **out)
 {
     free(L->kind);
@@ -2055,10 +2287,19 @@ static int load(const sio_chip *chip, const src *in, const sio_load_opts *opts, 
     }
     if (!L.rc && rest) feed(&L, &p, head, seekable ? size : (off_t)INTMAX_MAX, buf);
     if (!L.rc && csv_fini(&p, cb_field, cb_record, &L) != 0 && !L.rc)
-        fail_at(&L, SIO_EINPUT, (int)L.rec_line, 1, "unterminated quoted field (the record starts here)");
+        fail_at(&L, SIO_EINPUT, (int64_t)L.rec_line, 1, "unterminated quoted field (the record starts here)");
     if (!L.rc && L.in_header) {
         sio_error_set(err, in->name, 1, 1, "empty file: a schedule needs a header (id,unit,op,start,cycles)");
         L.rc = SIO_EINPUT;
+    }
+    /* a file rewritten while it was read may have given a mix of two */
+    if (!L.rc && in->has_id && !fd_is(in->fd, in->id))
+        fail_at(&L, SIO_EINPUT, 0, 0, "changed while it was read");
+    /* a stream's text, kept as it was read, is the schedule's from now on
+    ** (the caller frees it if the load fails: ld_end leaves it alone) */
+    if (!L.rc && in->keep) {
+        L.s->text = in->keep->text;
+        L.s->text_len = in->keep->len;
     }
     ld_check(&L);
 out:
@@ -2082,27 +2323,47 @@ int sio_schedule_load_opts(const sio_chip *chip, const char *path, const sio_loa
     sio_error scratch;
     if (!err) err = &scratch;
     *out = NULL;
-    src in = {path, NULL, 0, open(path, O_RDONLY), 0, 0};
+    src in = {path, NULL, 0, open(path, O_RDONLY), 0, 0, NULL, 0, {0, 0, 0, 0}, 0};
     if (in.fd < 0) {
         sio_error_set(err, path, 0, 0, "cannot open: %s", strerror(errno));
         return SIO_EIO;
     }
     struct stat sb;
-    in.seekable = fstat(in.fd, &sb) == 0 && S_ISREG(sb.st_mode);
-    in.len = in.seekable ? (size_t)sb.st_size : 0;
+    if (fstat(in.fd, &sb) != 0) {
+        sio_error_set(err, path, 0, 0, "cannot read: %s", strerror(errno));
+        close(in.fd);
+        return SIO_EIO;
+    }
+    /* a regular file is read at any offset and may be read again (if it is
+    ** still the same file); anything else is read once, and kept */
+    kept keep = {NULL, 0, 0};
+    in.seekable = in.has_id = S_ISREG(sb.st_mode);
+    if (in.seekable) {
+        in.len = (size_t)sb.st_size;
+        in.id = file_id_of(&sb);
+    } else {
+        in.keep = &keep;
+    }
     int rc = load_whole(chip, &in, opts, out, err);
     close(in.fd);
+    if (rc) {
+        free(keep.text);
+    } else if (keep.text) {
+        char *t = realloc(keep.text, keep.len);   /* no room to grow any more */
+        if (t) (*out)->text = t;
+    }
     return rc;
 }
 
-int sio_schedule_from_buffer(const sio_chip *chip, const char *name, const char *text, size_t len,
-                             const sio_load_opts *opts, sio_schedule **out, sio_error *err)
+int sio_schedule_from_buffer_at(const sio_chip *chip, const char *name, const char *text, size_t len,
+                                const sio_load_opts *opts, uint64_t lines_before, sio_schedule **out,
+                                sio_error *err)
 {
     sio_error scratch;
     if (!err) err = &scratch;
     *out = NULL;
     if (!name) name = "<buffer>";
-    src in = {name, malloc(len ? len : 1), len, -1, 1, 0};
+    src in = {name, malloc(len ? len : 1), len, -1, 1, 0, NULL, 0, {0, 0, 0, 0}, lines_before};
     if (!in.text) {
         sio_error_set(err, name, 0, 0, "out of memory");
         return SIO_ENOMEM;
@@ -2111,6 +2372,12 @@ int sio_schedule_from_buffer(const sio_chip *chip, const char *name, const char 
     int rc = load_whole(chip, &in, opts, out, err);
     if (rc) free(in.text);   /* else the schedule's */
     return rc;
+}
+
+int sio_schedule_from_buffer(const sio_chip *chip, const char *name, const char *text, size_t len,
+                             const sio_load_opts *opts, sio_schedule **out, sio_error *err)
+{
+    return sio_schedule_from_buffer_at(chip, name, text, len, opts, 0, out, err);
 }
 
 int sio_schedule_load(const sio_chip *chip, const char *path, sio_schedule **out, sio_error *err)
@@ -2218,11 +2485,12 @@ int sio_builder_new(const sio_chip *chip, const char *name, const sio_load_opts 
         sio_error_set(err, name, 0, 0, "out of memory");
         return SIO_ENOMEM;
     }
-    src in = {name, NULL, 0, -1, 0, 1};
+    src in = {name, NULL, 0, -1, 0, 1, NULL, 0, {0, 0, 0, 0}, 0};
     b->in = in;
     ld *L = &b->L;
     if (!ld_start(L, chip, &b->in, opts, &b->err)) {
         b->in.name = L->s->path;   /* the schedule's copy: the caller's name may go */
+        L->opt.max_header_bytes = L->opt.max_header_cols = SIZE_MAX;   /* its own header, not input */
         L->plain = 1;              /* a record a line: rec_line counts the rows */
         L->rec_line = 1;
         builder_record(b, BUILT_COLS);
@@ -2335,6 +2603,13 @@ static void wr_cb2(int c, void *data)
     w->len = 0;
 }
 
+/* The writer's error for a file that is no longer the one read. */
+static int changed_since(sio_error *err, const char *path, const char *out_path)
+{
+    sio_error_set(err, path, 0, 0, "changed since it was read: %s not written", out_path);
+    return SIO_EINPUT;
+}
+
 int sio_schedule_write(const sio_schedule *s, const int64_t *start_cyc, const char *out_path, sio_error *err)
 {
     src from = src_of(s);
@@ -2342,14 +2617,16 @@ int sio_schedule_write(const sio_schedule *s, const int64_t *start_cyc, const ch
         sio_error_set(err, out_path, 0, 0, "refusing to overwrite the input schedule");
         return SIO_EINPUT;
     }
-    FILE *in = open_text(&from);
-    if (!in) {
+    reread in;
+    int changed;
+    if (reread_open(&from, &in, &changed)) {
+        if (changed) return changed_since(err, s->path, out_path);
         sio_error_set(err, s->path, 0, 0, "cannot reopen to write it back: %s", strerror(errno));
         return SIO_EIO;
     }
     sio_out *o;
     int rc = sio_out_open(out_path, &o, err);
-    if (rc) { fclose(in); return rc; }
+    if (rc) { reread_close(&in); return rc; }
     wr w;
     memset(&w, 0, sizeof w);
     w.out = sio_out_file(o);
@@ -2359,15 +2636,18 @@ int sio_schedule_write(const sio_schedule *s, const int64_t *start_cyc, const ch
     char *buf = malloc(CHUNK);
     if (!buf || csv_init(&p, CSV_APPEND_NULL) != 0) {
         free(buf);
-        fclose(in);
+        reread_close(&in);
         sio_out_abort(o);
         sio_error_set(err, out_path, 0, 0, "out of memory");
         return SIO_ENOMEM;
     }
-    size_t got;
-    int in_rec = 0;
-    while ((got = fread(buf, 1, CHUNK, in)) > 0 && !w.failed) {
-        size_t i = 0;
+    ssize_t got_;
+    uint64_t pos = 0;
+    int in_rec = 0, read_bad = 0;
+    while (!w.failed && (got_ = reread_at(&in, buf, CHUNK, pos)) != 0) {
+        if (got_ < 0) { read_bad = 1; break; }
+        size_t got = (size_t)got_, i = 0;
+        pos += got;
         while (i < got) {
             const char *nl = memchr(buf + i, '\n', got - i);
             size_t end = nl ? (size_t)(nl - buf) + 1 : got;
@@ -2398,7 +2678,7 @@ int sio_schedule_write(const sio_schedule *s, const int64_t *start_cyc, const ch
         }
     }
     /* a last record with no newline */
-    if (!w.failed) {
+    if (!w.failed && !read_bad) {
         size_t keep = w.len;
         csv_fini(&p, wr_cb1, wr_cb2, &w);
         if (w.len == keep && keep) fwrite(w.rec, 1, w.len, w.out);
@@ -2406,9 +2686,15 @@ int sio_schedule_write(const sio_schedule *s, const int64_t *start_cyc, const ch
     csv_free(&p);
     free(buf);
     free(w.rec);
-    int bad = ferror(in) || w.failed;
-    fclose(in);
-    if (bad) {
+    /* a file rewritten while it was copied, or to other records with the
+    ** same size and time: not the schedule that was read */
+    int moved = (in.own && !fd_is(in.fd, in.id)) || (!w.failed && !read_bad && w.row != s->n);
+    reread_close(&in);
+    if (moved) {
+        sio_out_abort(o);
+        return changed_since(err, s->path, out_path);
+    }
+    if (read_bad || w.failed) {
         sio_out_abort(o);
         if (w.failed) sio_error_set(err, out_path, 0, 0, "out of memory");
         else sio_error_set(err, out_path, 0, 0, "could not copy %s", s->path);

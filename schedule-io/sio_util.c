@@ -2,12 +2,14 @@
 ** arrays.
 **
 ** Every module reports input errors as "file:line:col: message" through
-** sio_error_set. Output files are sio_fs.c's. */
+** sio_error_set (which escapes what the message quotes). Output files are
+** sio_fs.c's. */
 #define _DEFAULT_SOURCE 1   /* madvise() */
 #include "sio.h"
 #include "sio_int.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -18,28 +20,113 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-void sio_error_set(sio_error *err, const char *path, int line, int col,
+/* ---- error text ---------------------------------------------------------
+** Messages quote input (ids, names, keys, jansson's "near" text, paths), so
+** the text is escaped as it goes into err->text: an input can never add a
+** line that reads like another error, nor drive a terminal. Escaped: \n, \r,
+** \t; other C0 control bytes and DEL as \xNN; C1 controls (U+0080..U+009F,
+** which some terminals obey) and every byte of invalid UTF-8 (overlong,
+** surrogate, cut short, past U+10FFFF) as \xNN per byte; the line and
+** paragraph separators and the bidi controls as \uXXXX. Valid UTF-8 and
+** backslashes stay as they are, so that escaping an escaped text (a message
+** quoting another's) changes nothing. */
+
+/* The length of the valid UTF-8 character at s (n bytes left) and its code
+** point, or 0 when the byte at s does not start one. */
+static size_t utf8_char(const unsigned char *s, size_t n, uint32_t *cp)
+{
+    size_t len, i;
+    uint32_t v, min;
+    if (s[0] < 0x80) { *cp = s[0]; return 1; }
+    if (s[0] >= 0xC2 && s[0] <= 0xDF) { len = 2; v = s[0] & 0x1Fu; min = 0x80; }
+    else if (s[0] >= 0xE0 && s[0] <= 0xEF) { len = 3; v = s[0] & 0x0Fu; min = 0x800; }
+    else if (s[0] >= 0xF0 && s[0] <= 0xF4) { len = 4; v = s[0] & 0x07u; min = 0x10000; }
+    else return 0;
+    if (n < len) return 0;
+    for (i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        v = v << 6 | (s[i] & 0x3Fu);
+    }
+    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
+    *cp = v;
+    return len;
+}
+
+/* Text written into a fixed buffer: cut set, and nothing more written,
+** once a piece does not fit. */
+typedef struct tbuf { char *p; size_t len, cap; int cut; } tbuf;
+
+static void put(tbuf *b, const char *t, size_t n)
+{
+    if (b->cut || b->len + n > b->cap) { b->cut = 1; return; }
+    memcpy(b->p + b->len, t, n);
+    b->len += n;
+}
+
+/* Appends the NUL-terminated s escaped (above), a whole escape or
+** character at a time. */
+static void put_escaped(tbuf *b, const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t n = strlen(s), i = 0;
+    while (i < n && !b->cut) {
+        uint32_t cp = 0;
+        size_t k = utf8_char(u + i, n - i, &cp);
+        char e[16];
+        if (k == 1 && cp >= 0x20 && cp != 0x7F) {
+            put(b, s + i, 1);
+        } else if (k == 1 && (cp == '\n' || cp == '\r' || cp == '\t')) {
+            put(b, cp == '\n' ? "\\n" : cp == '\r' ? "\\r" : "\\t", 2);
+        } else if (k == 0 || k == 1 || cp <= 0x9F) {   /* invalid, C0, DEL, C1: byte by byte */
+            size_t m = k ? k : 1, w = 0;
+            for (size_t j = 0; j < m; j++) w += (size_t)snprintf(e + w, sizeof e - w, "\\x%02x", u[i + j]);
+            put(b, e, w);
+            k = m;
+        } else if (cp == 0x2028 || cp == 0x2029 || cp == 0x200E || cp == 0x200F ||
+                   (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069)) {
+            put(b, e, (size_t)snprintf(e, sizeof e, "\\u%04x", (unsigned)cp));
+        } else {
+            put(b, s + i, k);
+        }
+        i += k;
+    }
+}
+
+void sio_error_set(sio_error *err, const char *path, int64_t line, int64_t col,
                    const char *fmt, ...)
 {
     if (!err) return;
     err->line = line;
     err->col = col;
-    int n;
-    size_t cap = sizeof err->text;
-    if (line > 0 && col > 0)
-        n = snprintf(err->text, cap, "%s:%d:%d: ", path ? path : "?", line, col);
-    else if (line > 0)
-        n = snprintf(err->text, cap, "%s:%d: ", path ? path : "?", line);
-    else if (path)
-        n = snprintf(err->text, cap, "%s: ", path);
-    else
-        n = 0;
-    if (n < 0) n = 0;
-    if ((size_t)n >= cap) return;
+    char msg[2 * sizeof err->text], pos[64];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err->text + n, cap - (size_t)n, fmt, ap);
+    int m = vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    tbuf b = {err->text, 0, sizeof err->text - 4, 0};   /* room for "..." and the NUL */
+    if (path || line > 0) {
+        put_escaped(&b, path ? path : "?");
+        if (line > 0 && col > 0) snprintf(pos, sizeof pos, ":%" PRId64 ":%" PRId64 ": ", line, col);
+        else if (line > 0) snprintf(pos, sizeof pos, ":%" PRId64 ": ", line);
+        else snprintf(pos, sizeof pos, ": ");
+        put(&b, pos, strlen(pos));
+    }
+    put_escaped(&b, msg);
+    if (b.cut || m < 0 || (size_t)m >= sizeof msg) {
+        memcpy(b.p + b.len, "...", 3);
+        b.len += 3;
+    }
+    b.p[b.len] = 0;
+}
+
+const char *sio_quote(const char *s, size_t n, char *buf, size_t cap)
+{
+    size_t m = n < cap - 4 ? n : cap - 4;
+    if (m < n)
+        while (m > 0 && ((unsigned char)s[m] & 0xC0) == 0x80) m--;   /* not inside a character */
+    memcpy(buf, s, m);
+    strcpy(buf + m, m < n ? "..." : "");
+    return buf;
 }
 
 const char *sio_strerror(int rc) { return pda_strerror(rc); }

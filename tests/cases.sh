@@ -29,9 +29,9 @@ for c in tests/cases/*/; do
     got=$(head -n 1 "$tmp/stderr")
     want=$(cat "$c/expected")
     if [ "$rc" != 2 ]; then
-        bad=$((bad + 1)); echo "FAIL $name: exit $rc, want 2 ($got)"
+        bad=$((bad + 1)); printf 'FAIL %s: exit %s, want 2 (%s)\n' "$name" "$rc" "$got"
     elif [ "$got" != "$want" ]; then
-        bad=$((bad + 1)); echo "FAIL $name:"; echo "  got:  $got"; echo "  want: $want"
+        bad=$((bad + 1)); printf 'FAIL %s:\n  got:  %s\n  want: %s\n' "$name" "$got" "$want"
     elif [ -e "$out" ]; then
         bad=$((bad + 1)); echo "FAIL $name: left output behind"
     else

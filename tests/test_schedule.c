@@ -15,6 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sio.h"
@@ -289,6 +292,128 @@ static void test_writer_roundtrip(void **st)
     sio_schedule_free(s);
 }
 
+/* Error texts quote input escaped: control bytes (C0, DEL, C1), invalid
+** UTF-8 and the Unicode line separators and bidi controls; valid UTF-8
+** and backslashes stay, so escaping an escaped text changes nothing. The
+** path is escaped too. A text cut to fit ends in "..." and never inside an
+** escape or a character. */
+static void test_error_escaped(void **st)
+{
+    (void)st;
+    sio_error e;
+    sio_error_set(&e, "p\nq.csv", 3, 4, "id '%s' and '%s'", "a\nb\rc\td\x1b[2J\x7f\xc2\x9b",
+                  "\xff\xc3(\xe2\x80\xae\xe2\x80\xa8 ok \xc2\xb5\xe2\x82\xac \\n \xed\xa0\x80 \xf0\x9f\x99\x82");
+    assert_string_equal(e.text, "p\\nq.csv:3:4: id 'a\\nb\\rc\\td\\x1b[2J\\x7f\\xc2\\x9b' and "
+                                "'\\xff\\xc3(\\u202e\\u2028 ok \xc2\xb5\xe2\x82\xac \\n \\xed\\xa0\\x80 \xf0\x9f\x99\x82'");
+    assert_int_equal(e.line, 3);
+    assert_int_equal(e.col, 4);
+    sio_error again;
+    sio_error_set(&again, NULL, 0, 0, "%s", e.text);
+    assert_string_equal(again.text, e.text);
+    /* cut: 300 ESC bytes escape to 1200 */
+    char raw[301];
+    memset(raw, 0x1b, 300);
+    raw[300] = 0;
+    sio_error_set(&e, "f", 1, 1, "x '%s'", raw);
+    size_t n = strlen(e.text);
+    assert_true(n < sizeof e.text);
+    assert_string_equal(e.text + n - 3, "...");
+    assert_memory_equal(e.text + n - 7, "\\x1b", 4);   /* whole escapes before it */
+    for (size_t i = 0; i < n; i++) assert_true((unsigned char)e.text[i] >= 0x20 && (unsigned char)e.text[i] < 0x7f);
+}
+
+/* Positions past 2^31 and 2^32 lines, through the internal hook that reads
+** a buffer as if that many blank lines came first (a real stream of 2^31
+** blank lines takes ~45 s to read). Errors met while reading have their
+** exact line and column (64-bit counters); each instruction's line is kept
+** in 32 bits, so an error found later at an instruction on line 2^32 - 1
+** or beyond says so rather than give a wrong line. */
+static void far_error(uint64_t before, const char *text, const char *want, int64_t line, int64_t col)
+{
+    sio_schedule *s = NULL;
+    sio_error e;
+    assert_int_equal(sio_schedule_from_buffer_at(&chip, "far", text, strlen(text), NULL, before, &s, &e), SIO_EINPUT);
+    if (strcmp(e.text, want) != 0) fail_msg("got '%s', want '%s'", e.text, want);
+    assert_true(e.line == line && e.col == col);
+}
+
+static void test_far_lines(void **st)
+{
+    (void)st;
+    const uint64_t two31 = (uint64_t)1 << 31, two32 = (uint64_t)1 << 32;
+    const char *bad = "id,unit,op,start,cycles\na,U0,run,x,1\n";
+    far_error(two31 + 10, bad, "far:2147483660:10: 'start' must be a whole number of cycles >= 0, not 'x'",
+              2147483660, 10);
+    far_error(two32 + 5, bad, "far:4294967303:10: 'start' must be a whole number of cycles >= 0, not 'x'",
+              4294967303, 10);
+    /* found at the end of the load: the duplicate's line is past what 32 bits keep */
+    far_error(two32 + 100, "id,unit,op,start,cycles\na,U0,run,0,1\na,U1,run,0,1\n",
+              "far: line 4294967295 or later: duplicate id 'a' on chip 0 (first on line 4294967295 or later)", 0, 0);
+    /* rows on lines 2^32 - 2 (kept), 2^32 - 1 and 2^32 (not) */
+    const char *ok = "id,unit,op,start,cycles,deps\na,U0,run,5,4,c\nb,U0,run,9,1,\nc,U1,run,0,1,\n";
+    sio_schedule *s = NULL;
+    sio_error e;
+    assert_int_equal(sio_schedule_from_buffer_at(&chip, "far", ok, strlen(ok), NULL, two32 - 4, &s, &e), SIO_OK);
+    assert_int_equal(s->line[0], UINT32_MAX - 1);
+    assert_int_equal(s->line[1], UINT32_MAX);
+    assert_int_equal(s->line[2], UINT32_MAX);
+    int64_t busy[3] = {5, 8, 0}, dep[3] = {0, 9, 0};
+    assert_int_equal(sio_schedule_verify(&chip, s, busy, &e), SIO_EINPUT);
+    assert_string_equal(e.text, "far: line 4294967295 or later: unit 'U0' on chip 0 is busy with 'a' until 9; 'b' starts at 8");
+    assert_true(e.line == 0 && e.col == 0);
+    assert_int_equal(sio_schedule_verify(&chip, s, dep, &e), SIO_EINPUT);
+    assert_string_equal(e.text, "far:4294967294: start 0 breaks dep on 'c', which ends at 1");   /* no column: the hook */
+    assert_true(e.line == 4294967294 && e.col == 0);
+    sio_schedule_free(s);
+}
+
+/* A file that changes after it was read is never read back as if it had
+** not: the writer refuses it (nothing written) and a verify error says it
+** has no column, whether the file was rewritten to another size, rewritten
+** to the same size (its modification time moves), or replaced by another
+** file under its name. */
+static void test_changed_file(void **st)
+{
+    (void)st;
+    const char *text = "id,unit,op,start,cycles,deps\na,U0,run,0,4,\nb,U1,run,4,1,a\n";
+    char out[600];
+    snprintf(out, sizeof out, "%s/changed_out.csv", dir);
+    for (int how = 0; how < 3; how++) {
+        char *p = write_file("changed.csv", text);
+        sio_schedule *s = NULL;
+        sio_error err;
+        assert_int_equal(sio_schedule_load(&chip, p, &s, &err), SIO_OK);
+        if (how == 0) {
+            write_file("changed.csv", "id,unit,op,start,cycles,deps\na,U0,run,0,4,\n");
+        } else if (how == 1) {
+            write_file("changed.csv", "id,unit,op,start,cycles,deps\nb,U0,run,0,4,\na,U1,run,4,1,b\n");
+            struct timespec t[2] = {{0, UTIME_OMIT}, {0, 0}};
+            clock_gettime(CLOCK_REALTIME, &t[1]);
+            t[1].tv_sec += 2;   /* past any timestamp granularity */
+            assert_int_equal(utimensat(AT_FDCWD, p, t, 0), 0);
+        } else {
+            char tmp[600];
+            snprintf(tmp, sizeof tmp, "%s/changed.tmp", dir);
+            FILE *f = fopen(tmp, "wb");
+            fputs(text, f);
+            fclose(f);
+            assert_int_equal(rename(tmp, p), 0);   /* the same bytes, another file */
+        }
+        unlink(out);
+        int64_t moved[2] = {0, 9};
+        assert_int_equal(sio_schedule_write(s, moved, out, &err), SIO_EINPUT);
+        if (!strstr(err.text, "changed since it was read") || strncmp(err.text, p, strlen(p)) != 0)
+            fail_msg("how %d: '%s'", how, err.text);
+        assert_int_equal(access(out, F_OK), -1);   /* nothing written */
+        int64_t bad[2] = {0, 3};
+        assert_int_equal(sio_schedule_verify(&chip, s, bad, &err), SIO_EINPUT);
+        char want[800];
+        snprintf(want, sizeof want, "%s:3: start 3 breaks dep on 'a', which ends at 4 (no column: the file changed since it was read)", p);
+        assert_string_equal(err.text, want);
+        sio_schedule_free(s);
+    }
+}
+
 /* A file far larger than the 1 MiB read buffer: lines straddle buffers, and
 ** an error deep in the file still gets its line. */
 static void test_streaming(void **st)
@@ -550,6 +675,68 @@ static void test_offset_limits(void **st)
     }
     sio_schedule_free(a);
     free(text);
+}
+
+/* The size limits of sio_load_opts, lowered: each an error at the field
+** that passes it (a field that never ends: at its start, as soon as it is
+** longer), the same from a file read whole or in halves and from a
+** buffer; the builder's rows too. Defaults: 64 KiB, 1 MiB, 1 MiB, 4096;
+** 0 means the default. */
+static void limits_case(const sio_load_opts *o, const char *text, const char *want)
+{
+    char *p = write_file("size.csv", text);
+    for (int how = 0; how < 3; how++) {
+        sio_schedule *s = NULL;
+        sio_error err;
+        int rc = how < 2 ? load_opts(p, o, how ? 0 : SIZE_MAX, &s, &err)
+                         : sio_schedule_from_buffer(&chip, "mem", text, strlen(text), o, &s, &err);
+        if (rc != SIO_EINPUT) fail_msg("how %d: rc %d, want the error '%s'", how, rc, want);
+        assert_null(s);
+        const char *msg = strchr(err.text, ':') + 1;
+        if (strcmp(msg, want) != 0) fail_msg("how %d: got '%s', want '%s'", how, msg, want);
+    }
+}
+
+static void test_size_limits(void **st)
+{
+    (void)st;
+    sio_load_opts o;
+    sio_load_opts_default(&o);
+    assert_int_equal(o.max_field_bytes, 65536);
+    assert_int_equal(o.max_record_bytes, 1 << 20);
+    assert_int_equal(o.max_header_bytes, 1 << 20);
+    assert_int_equal(o.max_header_cols, 4096);
+    o.max_field_bytes = 8;
+    o.max_record_bytes = 24;
+    o.max_header_bytes = 35;   /* the header below is 24 + 9 + 4 bytes */
+    o.max_header_cols = 7;
+    const char *head = "id,unit,op,start,cycles,note\n";
+    char t[256];
+    snprintf(t, sizeof t, "%sa,U0,run,0,1,12345678\nb,U0,run,1,1,123456789\n", head);
+    limits_case(&o, t, "3:14: field longer than 8 bytes");
+    snprintf(t, sizeof t, "%sabcdefg,U0,run,0,1,1234567\n", head);   /* 8+3+4+2+2+8 bytes */
+    limits_case(&o, t, "2:20: record longer than 24 bytes");
+    limits_case(&o, "id,unit,op,start,cycles,a,b,c\n", "1:29: header has more than 7 columns");
+    limits_case(&o, "id,unit,op,start,cycles,abcdefgh,xyz\n", "1:34: header longer than 35 bytes");
+    /* a field that never ends: not an unterminated quote at the end, a field
+    ** too long where it starts */
+    snprintf(t, sizeof t, "%s\"aaaa\naaaaaaaaaaa", head);
+    limits_case(&o, t, "2:2: field longer than 8 bytes");
+    /* the builder's rows (the header is its own) */
+    sio_builder *b = NULL;
+    sio_error err;
+    assert_int_equal(sio_builder_new(&chip, "built", &o, &b, &err), SIO_OK);
+    sio_row r = {"123456789", "U0", "run", 0, 1, 1.0, NULL, 0};
+    assert_int_equal(sio_builder_add(b, &r, &err), SIO_EINPUT);
+    assert_string_equal(err.text, "built:2:1: field longer than 8 bytes");
+    sio_builder_free(b);
+    /* 0 is the default */
+    o.max_field_bytes = o.max_record_bytes = o.max_header_bytes = o.max_header_cols = 0;
+    snprintf(t, sizeof t, "%sabcdefghijklmnopq,U0,run,0,1,123456789\n", head);
+    char *p = write_file("size.csv", t);
+    sio_schedule *s = NULL;
+    assert_int_equal(load_opts(p, &o, SIZE_MAX, &s, &err), SIO_OK);
+    sio_schedule_free(s);
 }
 
 /* text with every id "rN" made "N": ids that rise down the file, which
@@ -1288,10 +1475,10 @@ static void test_builder_write_verify(void **st)
     memcpy(w->line, s->line, sizeof lines);
     assert_same_schedule(s, w);
     sio_schedule_free(w);
-    /* positioned by field */
+    /* positioned by field; the id's line end shown escaped */
     int64_t bad[5] = {0, 4, 6, 5, 5};
     assert_int_equal(sio_schedule_verify(&chip, s, bad, &err), SIO_EINPUT);
-    assert_string_equal(err.text, "compiler:6:4: unit 'U0' on chip 1 is busy with 'two\nlines' until 6; ' padded ' starts at 5");
+    assert_string_equal(err.text, "compiler:6:4: unit 'U0' on chip 1 is busy with 'two\\nlines' until 6; ' padded ' starts at 5");
     sio_schedule_free(s);
 }
 
@@ -1324,12 +1511,16 @@ int main(void)
         cmocka_unit_test(test_basic),
         cmocka_unit_test(test_header_only_and_multichip),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_error_escaped),
+        cmocka_unit_test(test_far_lines),
         cmocka_unit_test(test_unordered_valid),
         cmocka_unit_test(test_verify_two),
         cmocka_unit_test(test_writer_roundtrip),
+        cmocka_unit_test(test_changed_file),
         cmocka_unit_test(test_streaming),
         cmocka_unit_test(test_split_loads),
         cmocka_unit_test(test_offset_limits),
+        cmocka_unit_test(test_size_limits),
         cmocka_unit_test(test_rising_ids),
         cmocka_unit_test(test_rising_halves),
         cmocka_unit_test(test_long_file_lines),

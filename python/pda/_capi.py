@@ -27,8 +27,8 @@ def _s(name, fields):
 # ---- schedule-io/sio.h ------------------------------------------------------
 
 sio_error = _s("sio_error", [
-    ("line", ctypes.c_int),
-    ("col", ctypes.c_int),
+    ("line", ctypes.c_int64),
+    ("col", ctypes.c_int64),
     ("text", ctypes.c_char * 1024),
 ])
 
@@ -129,6 +129,8 @@ sio_schedule = _s("sio_schedule", [
     ("source", ctypes.c_int),
     ("text", ctypes.POINTER(ctypes.c_char)),   # text_len bytes, not NUL-terminated
     ("text_len", ctypes.c_size_t),
+    ("file_dev", ctypes.c_uint64), ("file_ino", ctypes.c_uint64),
+    ("file_size", ctypes.c_int64), ("file_mtime_ns", ctypes.c_int64),
 ])
 
 # ---- analyzer/events.h, analyzer/margin.h -----------------------------------
