@@ -1220,18 +1220,19 @@ static size_t jread_cb(void *buffer, size_t buflen, void *data)
     return j->stop ? (size_t)-1 : got;
 }
 
-/* Parses the chip's text into *root; SIO_OK, SIO_EINPUT (*je says why) or
-** SIO_ENOMEM. jansson does not tell every allocation failure inside its
-** parser: most come back as syntax errors or with no message, and one while
-** it saves a token longer than 15 bytes drops a byte of the token without a
-** word. So the text is parsed twice: the two trees must be equal, and a
-** syntax error is one that the second parse finds again, in the same place
-** with the same message. Anything else is memory. */
-static int parse_json(const char *text, size_t len, json_t **root, json_error_t *je)
+/* Confirms the first parse of the chip's text (a tree, or NULL with *je):
+** SIO_OK, SIO_EINPUT (*je says why) or SIO_ENOMEM. jansson does not tell
+** every allocation failure inside its parser: most come back as syntax
+** errors or with no message, and one while it saves a token longer than 15
+** bytes drops a byte of the token without a word. So the text read (all of
+** it, or the part read before the parser stopped) is parsed again: the two
+** trees must be equal, and a syntax error is one that the second parse
+** finds again, in the same place with the same message. Anything else is
+** memory. The first tree is kept only when confirmed (else freed). */
+static int confirm_json(const char *text, size_t len, json_t **root, const json_error_t *je)
 {
     json_error_t e2;
-    json_t *a = json_loadb(text, len, JSON_REJECT_DUPLICATES, je);
-    json_t *b = json_loadb(text, len, JSON_REJECT_DUPLICATES, &e2);
+    json_t *a = *root, *b = json_loadb(text, len, JSON_REJECT_DUPLICATES, &e2);
     int rc = a && b && json_equal(a, b) ? SIO_OK : SIO_ENOMEM;
     if (!a && !b && je->text[0] && json_error_code(je) != json_error_out_of_memory &&
         e2.position == je->position && strcmp(e2.text, je->text) == 0)
@@ -1266,13 +1267,12 @@ int sio_chip_load(const char *path, sio_chip **out, sio_error *err)
         sio_error_set(err, path, 0, 0, "cannot read the chip description: %s", strerror(errno));
         return SIO_EIO;
     }
-    /* read with the limits (jread_cb: bytes and values), then parse */
-    char piece[16384];
-    size_t got;
-    while ((got = jread_cb(piece, sizeof piece, &j)) != (size_t)-1 && got > 0) {}
+    /* parsed as it is read, under the limits (jread_cb: bytes and values),
+    ** so a stream that is not JSON stops at once; then confirmed */
+    root = json_load_callback(jread_cb, &j, JSON_REJECT_DUPLICATES, &je);
     fclose(j.fp);
     rc = SIO_OK;
-    if (j.stop == J_OK) rc = parse_json(j.text ? j.text : "", j.len, &root, &je);
+    if (j.stop == J_OK) rc = confirm_json(j.text ? j.text : "", j.len, &root, &je);
     if (j.stop != J_OK || rc != SIO_OK) {
         int line = 1, col = 1;
         if (j.stop == J_BYTES || j.stop == J_VALUES)
