@@ -250,9 +250,11 @@ static int fd_is(int fd, file_id id)
     return fstat(fd, &sb) == 0 && same_id(file_id_of(&sb), id);
 }
 
-/* The bytes read so far from a stream (a pipe, a FIFO, a character
-** device), which cannot be read again: kept as they are read. */
-typedef struct kept { char *text; size_t len, cap; } kept;
+/* Bytes kept as they come: those read so far from a stream (a pipe, a
+** FIFO, a character device), which cannot be read again, or a builder's
+** rows as CSV. backed: pages backed as the buffer grows (sio_big), else
+** only those written count. */
+typedef struct kept { char *text; size_t len, cap; int backed; } kept;
 
 /* A schedule's text: a file (read through fd), or a buffer in memory (the
 ** schedule's own copy of what the caller gave); or rows handed over one by
@@ -276,9 +278,9 @@ typedef struct src {
 static int keep_add(kept *k, const char *b, size_t n)
 {
     if (k->len + n > k->cap) {
-        size_t c = k->cap ? k->cap : CHUNK;
+        size_t c = k->cap ? k->cap : 65536;
         while (c < k->len + n) c *= 2;
-        char *t = sio_reserve(k->text, c);   /* not backed: only the pages written count */
+        char *t = k->backed ? sio_big(k->text, c) : sio_reserve(k->text, c);
         if (!t) return -1;
         k->text = t;
         k->cap = c;
@@ -2336,7 +2338,7 @@ int sio_schedule_load_opts(const sio_chip *chip, const char *path, const sio_loa
     }
     /* a regular file is read at any offset and may be read again (if it is
     ** still the same file); anything else is read once, and kept */
-    kept keep = {NULL, 0, 0};
+    kept keep = {NULL, 0, 0, 0};   /* not backed: a piped schedule costs its size, not twice it */
     in.seekable = in.has_id = S_ISREG(sb.st_mode);
     if (in.seekable) {
         in.len = (size_t)sb.st_size;
@@ -2402,8 +2404,7 @@ struct sio_builder {
     src in;
     ld L;
     sio_error err;        /* the first error */
-    char *text;           /* the header and the rows so far, as CSV */
-    size_t len, cap;
+    kept text;            /* the header and the rows so far, as CSV (backed) */
 };
 
 /* The shortest %g text that strtod reads back as v. */
@@ -2413,22 +2414,6 @@ static void real_text(double v, char *buf, size_t cap)
         snprintf(buf, cap, "%.*g", prec, v);
         if (strtod(buf, NULL) == v) return;
     }
-}
-
-/* Appends n bytes to the builder's text; -1 when out of memory. */
-static int put_bytes(sio_builder *b, const char *t, size_t n)
-{
-    if (b->len + n > b->cap) {
-        size_t c = b->cap ? b->cap : 65536;
-        while (c < b->len + n) c *= 2;
-        char *p = sio_big(b->text, c);
-        if (!p) return -1;
-        b->text = p;
-        b->cap = c;
-    }
-    memcpy(b->text + b->len, t, n);
-    b->len += n;
-    return 0;
 }
 
 /* Appends a record of N_BUILT fields to the builder's text, each quoted
@@ -2443,17 +2428,17 @@ static int put_record(sio_builder *b, const char *const f[N_BUILT])
         int q = n && (t[0] == ' ' || t[0] == '\t' || t[n - 1] == ' ' || t[n - 1] == '\t');
         for (size_t i = 0; i < n && !q; i++) q = t[i] == ',' || t[i] == '"' || t[i] == '\n' || t[i] == '\r';
         if (q) {   /* each quote doubled: the text up to and with it, and one more */
-            bad |= put_bytes(b, "\"", 1);
+            bad |= keep_add(&b->text, "\"", 1);
             for (const char *e; (e = strchr(t, '"')) != NULL; t = e + 1) {
-                bad |= put_bytes(b, t, (size_t)(e - t) + 1);
-                bad |= put_bytes(b, "\"", 1);
+                bad |= keep_add(&b->text, t, (size_t)(e - t) + 1);
+                bad |= keep_add(&b->text, "\"", 1);
             }
-            bad |= put_bytes(b, t, strlen(t));
-            bad |= put_bytes(b, "\"", 1);
+            bad |= keep_add(&b->text, t, strlen(t));
+            bad |= keep_add(&b->text, "\"", 1);
         } else {
-            bad |= put_bytes(b, t, n);
+            bad |= keep_add(&b->text, t, n);
         }
-        bad |= put_bytes(b, k + 1 < N_BUILT ? "," : "\n", 1);
+        bad |= keep_add(&b->text, k + 1 < N_BUILT ? "," : "\n", 1);
     }
     return bad;
 }
@@ -2487,6 +2472,7 @@ int sio_builder_new(const sio_chip *chip, const char *name, const sio_load_opts 
     }
     src in = {name, NULL, 0, -1, 0, 1, NULL, 0, {0, 0, 0, 0}, 0};
     b->in = in;
+    b->text.backed = 1;
     ld *L = &b->L;
     if (!ld_start(L, chip, &b->in, opts, &b->err)) {
         b->in.name = L->s->path;   /* the schedule's copy: the caller's name may go */
@@ -2525,12 +2511,12 @@ int sio_builder_finish(sio_builder *b, sio_schedule **out, sio_error *err)
     ld_check(&b->L);
     int rc = builder_status(b, err);
     if (ld_end(&b->L, out) == SIO_OK) {
-        char *t = realloc(b->text, b->len);   /* no room to grow any more */
-        (*out)->text = t ? t : b->text;
-        (*out)->text_len = b->len;
-        b->text = NULL;
+        char *t = realloc(b->text.text, b->text.len);   /* no room to grow any more */
+        (*out)->text = t ? t : b->text.text;
+        (*out)->text_len = b->text.len;
+        b->text.text = NULL;
     }
-    free(b->text);
+    free(b->text.text);
     free(b);
     return rc;
 }
@@ -2539,7 +2525,7 @@ void sio_builder_free(sio_builder *b)
 {
     if (!b) return;
     ld_end(&b->L, NULL);
-    free(b->text);
+    free(b->text.text);
     free(b);
 }
 
