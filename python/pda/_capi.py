@@ -289,7 +289,7 @@ STRUCTS = [sio_error, sio_die, sio_stage, sio_rail, sio_unit, sio_op, sio_layer,
 
 # ---- finding and loading libpda.so -------------------------------------------
 
-SONAME = "libpda.so.0"
+SONAME = "libpda.so.1"
 
 
 def candidates():
