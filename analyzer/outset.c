@@ -28,7 +28,8 @@ static char *join(const char *a, const char *b)
 static int begin(outset *os, sio_error *err)
 {
     if (os->stage) return SIO_OK;
-    if (outset_mkdirs(os->dir, err) != 0) return SIO_EIO;
+    int rc = outset_mkdirs(os->dir, err);
+    if (rc) return rc;
     char *real = realpath(os->dir, NULL);   /* a link to a folder is followed */
     if (!real) {
         sio_error_set(err, os->dir, 0, 0, "cannot resolve the output folder: %s", strerror(errno));
@@ -311,13 +312,13 @@ int outset_mkdirs(const char *path, sio_error *err)
 {
     if (!*path) {
         sio_error_set(err, NULL, 0, 0, "the output folder's name is empty");
-        errno = ENOENT;
-        return -1;
+        return SIO_EINPUT;
     }
-    if (mkdirs(path) == 0) return 0;
-    int e = errno;
-    if (e == ENOTDIR) sio_error_set(err, path, 0, 0, "not a folder");
-    else sio_error_set(err, path, 0, 0, "cannot create the output folder: %s", strerror(e));
-    errno = e;
-    return -1;
+    if (mkdirs(path) == 0) return SIO_OK;
+    if (errno == ENOTDIR) {   /* a file where a folder was asked for: usage, not I/O */
+        sio_error_set(err, path, 0, 0, "not a folder");
+        return SIO_EINPUT;
+    }
+    sio_error_set(err, path, 0, 0, "cannot create the output folder: %s", strerror(errno));
+    return SIO_EIO;
 }

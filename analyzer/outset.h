@@ -44,8 +44,8 @@ int outset_finish(outset *os, int ok, sio_error *err);
 unsigned char *outset_read(outset *os, size_t k, size_t *len);
 /* Makes the folder sub of the set (existing is fine). */
 int outset_mkdir(outset *os, const char *sub, sio_error *err);
-/* mkdir -p: 0, or -1 with errno set and *err saying why ("not a folder"
-** when path exists and is not one). */
+/* mkdir -p: SIO_OK; SIO_EINPUT for an empty path or one that is a file
+** ("not a folder"), SIO_EIO when a folder cannot be made; *err says why. */
 int outset_mkdirs(const char *path, sio_error *err);
 
 #endif

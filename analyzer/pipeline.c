@@ -255,14 +255,15 @@ int pda_run(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o, pda
     const double bin_ns = o->bin_ns;
     walk *w = NULL;
     current_window cw = {0};
-    double *attr = calloc(nr ? nr : 1, sizeof *attr);
+    double *attr = calloc(2 * nr + 1, sizeof *attr);   /* then each rail's idle current, kept past the walk */
     r->mr = calloc(nch * nr + 1, sizeof *r->mr);
     if (!attr || !r->mr) goto oom_w;
     int rc;
     walk_opts wo = {.bin_ns = bin_ns, .tile_bins = o->tile_bins, .maps = o->unit_maps ? CURRENT_UNITS : 0,
                     .droop = 1, .threads = 1, .split_min_ops = o->split_min_ops};
     if ((rc = walk_open(c, s, &wo, &w, err))) goto fail;
-    const double *idle = walk_idle_a(w);
+    double *idle = attr + nr;
+    memcpy(idle, walk_idle_a(w), nr * sizeof *idle);
     for (size_t rl = 0; rl < nr; rl++) attr[rl] = attr_window(&c->rails[rl], bin_ns);
     if (events_create(c, nch, bin_ns, o->events_cap, attr, idle, &r->ev)) goto oom_w;
     if (o->events_index_two_min) events_set_index_two_min(r->ev, o->events_index_two_min);
@@ -292,11 +293,7 @@ int pda_run(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o, pda
     finish_job fjob = {r->ev, s, SIO_OK};
     sio_both(1, finish_run, &fjob, sched_json_run, &sjob);
     if (fjob.rc || !sjob.out || !r->summary) { json_decref(sjob.out); goto oom_w; }
-    double *idle_r = calloc(nr ? nr : 1, sizeof *idle_r);
-    if (!idle_r) { json_decref(sjob.out); goto oom_w; }
-    walk_rail_idle(c, idle_r);
-    margin_report(c, nch, r->ev, r->sp, idle_r, o->safety_mv, r->mr);
-    free(idle_r);
+    margin_report(c, nch, r->ev, r->sp, idle, o->safety_mv, r->mr);
     int bad = 0;
     jset(r->summary, "chip", json_string(c->name), &bad);
     jset(r->summary, "schedule", sjob.out, &bad);
@@ -378,12 +375,9 @@ int pda_result_rail(const pda_result *r, size_t chip, size_t rail, double *curre
         /* tile b0 / tb: nq rows of nb currents then nb droops, after the full tiles before it */
         off_t at = (off_t)((b0 * nq + q * nb) * 2 * sizeof(double));
         if (fseeko(r->rails, at, SEEK_SET) != 0) goto io;
-        double *dst = current_a ? current_a + b0 : NULL;
-        double tmp[512];
-        for (size_t k = 0; k < nb; k += 512) {
-            size_t m = nb - k < 512 ? nb - k : 512;
-            if (fread(dst ? dst + k : tmp, sizeof(double), m, r->rails) != m) goto io;
-        }
+        if (current_a ? fread(current_a + b0, sizeof(double), nb, r->rails) != nb
+                      : fseeko(r->rails, (off_t)(nb * sizeof(double)), SEEK_CUR) != 0)
+            goto io;
         if (droop_mv) {
             if (fread(droop_mv + b0, sizeof(double), nb, r->rails) != nb) goto io;
             for (size_t k = 0; k < nb; k++) droop_mv[b0 + k] *= 1e3;

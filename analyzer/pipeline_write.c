@@ -223,7 +223,8 @@ int pda_result_write(const pda_result *r, const char *dir, sio_error *err)
         sio_error_set(err, dir, 0, 0, "the run kept no report (pda_run_opts.report = 0): nothing written");
         return PDA_EINPUT;
     }
-    if (outset_mkdirs(dir, err) != 0) return PDA_EIO;
+    int mrc = outset_mkdirs(dir, err);
+    if (mrc) return mrc;
     /* no output may replace an input: the chip, the schedule, an impedance table */
     const char **inputs = calloc(c->n_rails + 2, sizeof *inputs);
     if (!inputs) { sio_error_set(err, dir, 0, 0, "out of memory"); return PDA_ENOMEM; }

@@ -143,7 +143,7 @@ int walk_open(const sio_chip *c, const sio_schedule *s, const walk_opts *o, walk
                 snprintf(why, sizeof why, "%s", err->text);
                 sio_error_set(err, c->path, 0, 0, "rail '%s' at bins of %g ns: %s", c->rails[r].name, o->bin_ns, why);
                 walk_close(w);
-                return rc == PDN_EINPUT ? WALK_EPDN : SIO_ENOMEM;
+                return rc == PDN_EINPUT ? SIO_EINPUT : SIO_ENOMEM;
             }
             for (size_t ch = 0; ch < nch; ch++)
                 if (pdn_stream_create(w->models[r], w->idle[r], &w->streams[ch * nr + r])) goto oom;
@@ -223,7 +223,6 @@ size_t walk_n_bins(const walk *w) { return current_n_bins(w->it); }
 size_t walk_tile_bins(const walk *w) { return current_tile_bins(w->it); }
 int64_t walk_makespan_cyc(const walk *w) { return current_makespan_cyc(w->it); }
 const double *walk_idle_a(const walk *w) { return w->idle; }
-const struct pdn_model *walk_model(const walk *w, size_t r) { return w->models ? w->models[r] : NULL; }
 
 void walk_close(walk *w)
 {

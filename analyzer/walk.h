@@ -15,10 +15,6 @@
 #include "current.h"
 #include "sio.h"
 
-/* Status codes beyond SIO_OK .. SIO_ENOMEM: a rail's PDN model refused the
-** bin width (the message names the rail). */
-enum { WALK_EPDN = SIO_EINPUT };
-
 typedef struct walk_opts {
     double bin_ns;         /* > 0 */
     size_t tile_bins;      /* 0: the PDN's block length (one FFT block a push), or current.h's default */
@@ -31,8 +27,9 @@ typedef struct walk_opts {
 typedef struct walk walk;
 
 /* Plans the walk. Chip and schedule are borrowed. Returns SIO_OK, or an
-** error code with *err set (a PDN model that cannot be made names the rail
-** and the bin width, positioned at the chip's file). */
+** error code with *err set (SIO_EINPUT for a PDN model that cannot be made
+** at this bin width: the message names the rail, positioned at the chip's
+** file). */
 int walk_open(const sio_chip *c, const sio_schedule *s, const walk_opts *o, walk **out, sio_error *err);
 /* The next tile, and with droop its droop (volts, [chip][rail][bin], rows
 ** of walk_tile_bins); 1, 0 at the end, -1 out of memory. Both stay valid
@@ -43,8 +40,6 @@ size_t walk_tile_bins(const walk *w);
 int64_t walk_makespan_cyc(const walk *w);
 /* Each rail's idle current (A), the sum of its units' idle_a (one chip). */
 const double *walk_idle_a(const walk *w);
-/* The PDN model of rail r (NULL without droop). */
-const struct pdn_model *walk_model(const walk *w, size_t r);
 void walk_close(walk *w);   /* NULL is a no-op */
 
 /* Each rail's idle current, summed over its units, into idle[n_rails]. */

@@ -59,11 +59,9 @@ size_t cmd_inputs(const cmd_opts *o, const sio_chip *c, const char **in)
 
 int cmd_is_input(const cmd_opts *o, const sio_chip *c, const char *path)
 {
-    const char *in[2 + 64];
-    size_t n = cmd_inputs(o, c && c->n_rails <= 64 ? c : NULL, in);
-    for (size_t k = 0; k < n; k++)
-        if (sio_same_file(path, in[k])) return 1;
-    for (size_t r = 0; c && c->n_rails > 64 && r < c->n_rails; r++)
+    if ((o->chip_path && sio_same_file(path, o->chip_path)) || (o->sched_path && sio_same_file(path, o->sched_path)))
+        return 1;
+    for (size_t r = 0; c && r < c->n_rails; r++)
         if (c->rails[r].impedance_csv && sio_same_file(path, c->rails[r].impedance_csv)) return 1;
     return 0;
 }

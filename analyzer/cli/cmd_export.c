@@ -369,8 +369,8 @@ int cmd_export(const cmd_opts *o)
     if ((rc = names_fit(c, fmt, &err))) {
         /* a name the format cannot carry: nothing is written */
     } else if (fmt == 0) {
-        if (outset_mkdirs(o->out, &err) != 0) {
-            rc = errno == ENOTDIR ? EXIT_INPUT : EXIT_IO;   /* -o names a file: usage */
+        if ((rc = outset_mkdirs(o->out, &err))) {
+            rc = cmd_exit_for(rc);
         } else {
             ro.dir = o->out;
             rc = export_hotspot(o, c, s, &ro, &err);

@@ -125,8 +125,8 @@ int cmd_run(const cmd_opts *o)
     pda_result *res = NULL;
     json_t *summary = NULL;
     /* the output folder first: a bad -o fails before the work */
-    if (o->out && outset_mkdirs(o->out, &err) != 0) {
-        exit_code = errno == ENOTDIR ? EXIT_INPUT : EXIT_IO;   /* -o names a file: usage */
+    if (o->out && (rc = outset_mkdirs(o->out, &err))) {
+        exit_code = cmd_exit_for(rc);
         goto fail;
     }
     pda_run_opts po;

@@ -42,7 +42,11 @@ int main(int argc, char **argv)
         size_t cap = 1 << 20, len = 0, got;
         char *text = malloc(cap);
         while (text && (got = fread(text + len, 1, cap - len, f)) > 0)
-            if ((len += got) == cap) text = realloc(text, cap *= 2);
+            if ((len += got) == cap) {
+                char *more = realloc(text, cap *= 2);
+                if (!more) free(text);
+                text = more;
+            }
         fclose(f);
         if (!text) return fail("out of memory", NULL);
         int rc = sio_schedule_from_buffer(c, argv[2], text, len, NULL, &s, &err);
