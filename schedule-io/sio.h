@@ -343,6 +343,11 @@ const char *sio_strerror(int rc);
 
 /* ---- helpers shared by the writers of every module ------------------- */
 
+/* The closest of n names (stride bytes apart, each a char * at offset off)
+** to s, or NULL when none is close enough to be a likely typo of s: for
+** "did you mean" hints. */
+const char *sio_closest(const char *s, const void *base, size_t n, size_t stride, size_t off);
+
 /* Sets err->text to "path:line:col: message" (line/col left out when 0),
 ** the path and the message escaped: \n, \r, \t, other control bytes, C1
 ** controls and invalid UTF-8 as \xNN, line separators and bidi controls as

@@ -277,27 +277,6 @@ static const char *type_name(const json_t *v)
     }
 }
 
-/* The closest of n names (stride bytes apart, each a char * at offset off),
-** or NULL when none is close enough to be a likely typo of s. */
-static const char *closest(const char *s, const void *base, size_t n, size_t stride,
-                           size_t off)
-{
-    size_t len = strlen(s), limit = len <= 3 ? 1 : len <= 8 ? 2 : 3, best_d = limit + 1, i;
-    const char *best = NULL;
-    for (i = 0; i < n; i++) {
-        const char *name = *(const char *const *)(const void *)((const char *)base + i * stride + off);
-        size_t d;
-        if (!name)
-            continue;
-        d = sio_edit_distance(s, name);
-        if (d < best_d && d < strlen(name)) {
-            best_d = d;
-            best = name;
-        }
-    }
-    return best;
-}
-
 /* Formats, for "must be ..." messages, the limit that x breaks: the lower
 ** one alone when x is below it (the usual mistake: a sign, a zero). */
 static void limits_str(const field *f, double x, char *buf, size_t size)
@@ -449,7 +428,7 @@ static int read_fields(ctx *c, const json_t *obj, const field *t, size_t nt, voi
             ;
         if (i < nt)
             continue;
-        hint = closest(key, t, nt, sizeof t[0], offsetof(field, key));
+        hint = sio_closest(key, t, nt, sizeof t[0], offsetof(field, key));
         push_key(c, key);
         if (hint)
             return fail(c, 1, "unknown key '%s' (did you mean '%s'?)", key, hint);
@@ -1014,7 +993,7 @@ static int read_units(ctx *c, const json_t *root)
         for (k = 0; k < chip->n_rails && strcmp(chip->rails[k].name, rail) != 0; k++)
             ;
         if (k == chip->n_rails) {
-            const char *hint = closest(rail, chip->rails, chip->n_rails, sizeof(sio_rail),
+            const char *hint = sio_closest(rail, chip->rails, chip->n_rails, sizeof(sio_rail),
                                        offsetof(sio_rail, name));
             at(c, NULL, "units", i, "rail");
             if (hint)
@@ -1043,7 +1022,7 @@ static int read_ops(ctx *c, const json_t *root)
         sio_op *o = &chip->ops[i];
         const char *cls = json_string_value(json_object_get(json_array_get(arr, i), "class"));
         if (sio_chip_find_class(chip, cls, strlen(cls), &o->cls) != 0) {
-            const char *hint = closest(cls, chip->classes, chip->n_classes, sizeof(char *), 0);
+            const char *hint = sio_closest(cls, chip->classes, chip->n_classes, sizeof(char *), 0);
             at(c, NULL, "ops", i, "class");
             if (hint)
                 return fail(c, 0, "no unit has class '%s' (did you mean '%s'?)", cls, hint);

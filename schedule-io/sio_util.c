@@ -7,6 +7,7 @@
 #define _DEFAULT_SOURCE 1   /* madvise() */
 #include "sio.h"
 #include "sio_int.h"
+#include "sio_json_int.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -200,4 +201,22 @@ void *sio_big(void *p, size_t bytes)
     void *q = sio_reserve(p, bytes);
     if (q && bytes >= ((size_t)8 << 20)) sio_populate(q, bytes);
     return q;
+}
+
+const char *sio_closest(const char *s, const void *base, size_t n, size_t stride, size_t off)
+{
+    size_t len = strlen(s), limit = len <= 3 ? 1 : len <= 8 ? 2 : 3, best_d = limit + 1, i;
+    const char *best = NULL;
+    for (i = 0; i < n; i++) {
+        const char *name = *(const char *const *)(const void *)((const char *)base + i * stride + off);
+        size_t d;
+        if (!name)
+            continue;
+        d = sio_edit_distance(s, name);
+        if (d < best_d && d < strlen(name)) {
+            best_d = d;
+            best = name;
+        }
+    }
+    return best;
 }

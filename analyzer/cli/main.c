@@ -5,6 +5,7 @@
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <unistd.h>
 #include <stdlib.h>
@@ -15,7 +16,7 @@
 
 enum { C_CHECK = 1, C_RUN = 2, C_RETIME = 4, C_EXPORT = 8, C_ALL = 15, C_IMPORT = 16 };
 
-static const struct {
+static const struct opt {
     const char *name;
     int cmds;
     const char *arg;       /* NULL: a flag */
@@ -45,7 +46,7 @@ static const struct {
 };
 #define N_OPTS (sizeof OPTS / sizeof OPTS[0])
 
-static const struct { const char *name; int bit; int (*fn)(const cmd_opts *); const char *what; } CMDS[] = {
+static const struct cmd { const char *name; int bit; int (*fn)(const cmd_opts *); const char *what; } CMDS[] = {
     {"check", C_CHECK, cmd_check, "CHIP SCHEDULE             validate; print a one-screen summary"},
     {"run", C_RUN, cmd_run, "CHIP SCHEDULE [-o DIR]    maps, droop, events, margin, thermal, report"},
     {"retime", C_RETIME, cmd_retime, "CHIP SCHEDULE -o OUT.csv BUDGET"},
@@ -114,7 +115,12 @@ static int parse(int argc, char **argv, int bit, cmd_opts *o)
         }
         size_t k = 0;
         while (k < N_OPTS && strcmp(OPTS[k].name, a) != 0) k++;
-        if (k == N_OPTS) return bad("unknown option '%s'%s", a, "");
+        if (k == N_OPTS) {
+            const char *hint = sio_closest(a, OPTS, N_OPTS, sizeof OPTS[0], offsetof(struct opt, name));
+            char dym[96] = "";
+            if (hint) snprintf(dym, sizeof dym, " (did you mean '%s'?)", hint);
+            return bad("unknown option '%s'%s", a, dym);
+        }
         if (seen[k]++) return bad("option '%s' is given twice%s", a, "");
         if (!(OPTS[k].cmds & bit)) return bad("option '%s' does not apply to '%s'", a, argv[1]);
         const char *v = NULL;
@@ -233,6 +239,9 @@ int main(int argc, char **argv)
         if (rc) return rc;
         return CMDS[c].fn(&o);
     }
-    fprintf(stderr, "analyzer: unknown command '%s' (check, run, retime, export, import)\n", argv[1]);
+    const char *hint = sio_closest(argv[1], CMDS, N_CMDS, sizeof CMDS[0], offsetof(struct cmd, name));
+    fprintf(stderr, "analyzer: unknown command '%s'", argv[1]);
+    if (hint) fprintf(stderr, " (did you mean '%s'?)", hint);
+    fprintf(stderr, "; the commands are check, run, retime, export, import\n");
     return EXIT_INPUT;
 }
