@@ -258,7 +258,10 @@ __attribute__((always_inline)) static inline void scan_block(events_detector *ev
     const double dt_max = lanes_max(dt, m);
     if (raise_max(&st->max_didt_a_per_ns, &bk, dt, m, dt_max, b0)) st->t_max_didt_ns = (double)(bk + 1) * bin_ns;
     const double d_max = lanes_max(d_v, m), d_min = lanes_min(d_v, m);
-    if (raise_max(&st->max_droop_v, &bk, d_v, m, d_max, b0)) st->t_max_droop_ns = (double)(bk + 1) * bin_ns;
+    if (raise_max(&st->max_droop_v, &bk, d_v, m, d_max, b0)) {
+        st->t_max_droop_ns = (double)(bk + 1) * bin_ns;
+        st->i_at_max_droop_a = i_a[bk - b0];
+    }
     if (d_min < st->min_droop_v) st->min_droop_v = d_min;
     st->sum_a += lanes_sum(i_a, m);
     st->bins += m;

@@ -60,6 +60,7 @@ typedef struct events_rail_stats {
                               ** last bin may be partly past the makespan) */
     double max_didt_a_per_ns, t_max_didt_ns;
     double max_droop_v, t_max_droop_ns;
+    double i_at_max_droop_a;  /* the current of the bin that ends at the worst droop */
     double min_droop_v;
     size_t droop_events, didt_events;
 } events_rail_stats;

@@ -184,6 +184,16 @@ static void spectrum_vs_z(const sio_chip *chip, const margin_spectrum *sp, size_
     }
 }
 
+/* The rail's DC resistance seen from the die, as its droop model has it:
+** the ladder's (with its regulator), or the table's real part at its lowest
+** frequency. */
+static double rail_z0_ohm(const sio_rail *rail)
+{
+    double re, im;
+    if (pdn_impedance(rail, 0.0, &re, &im) == 0) return re;
+    return rail->n_z ? rail->z_re_ohm[0] : 0.0;
+}
+
 int margin_report(const sio_chip *chip, size_t n_chips, const events_detector *ev, const margin_spectrum *sp,
                   const double *idle_a, double safety_mv, margin_rail *out)
 {
@@ -203,6 +213,10 @@ int margin_report(const sio_chip *chip, size_t n_chips, const events_detector *e
                 o->p50_mv = events_droop_quantile(ev, c, r, 0.5) * 1e3;
                 o->p99_mv = events_droop_quantile(ev, c, r, 0.99) * 1e3;
                 o->p9999_mv = events_droop_quantile(ev, c, r, 0.9999) * 1e3;
+            }
+            if (st->bins) {
+                o->static_droop_mv = rail_z0_ohm(rail) * st->i_at_max_droop_a * 1e3;
+                o->transient_droop_mv = o->worst_droop_mv - o->static_droop_mv;
             }
             o->needed_guardband_mv = o->worst_droop_mv + safety_mv;
             o->headroom_mv = o->guardband_mv - o->needed_guardband_mv;
@@ -227,7 +241,8 @@ int margin_write_csv(const sio_chip *chip, const margin_rail *m, size_t n, FILE 
 {
     fprintf(f, "chip,rail,vdd_v,guardband_mv,worst_droop_mv,t_worst_ns,p50_droop_mv,p99_droop_mv,"
                "p9999_droop_mv,needed_guardband_mv,headroom_mv,avg_w,dynamic_w,saving_w,saving_pct,"
-               "resonance_mhz,z_peak_mohm,current_at_resonance_a,droop_from_resonance_mv\n");
+               "resonance_mhz,z_peak_mohm,current_at_resonance_a,droop_from_resonance_mv,static_droop_mv,"
+               "transient_droop_mv\n");
     for (size_t k = 0; k < n; k++) {
         const margin_rail *e = &m[k];
         fprintf(f, "%zu,%s,%.4g,%.4g,%.4f,%.3f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,", e->chip,
@@ -235,10 +250,11 @@ int margin_write_csv(const sio_chip *chip, const margin_rail *m, size_t n, FILE 
                 e->p99_mv, e->p9999_mv, e->needed_guardband_mv, e->headroom_mv, e->avg_w, e->dynamic_w, e->saving_w,
                 e->saving_pct);
         if (e->n_res)
-            fprintf(f, "%.4f,%.4f,%.4f,%.4f\n", e->res[0].f_hz * 1e-6, e->res[0].z_ohm * 1e3, e->res[0].i_a,
+            fprintf(f, "%.4f,%.4f,%.4f,%.4f,", e->res[0].f_hz * 1e-6, e->res[0].z_ohm * 1e3, e->res[0].i_a,
                     e->res[0].droop_mv);
         else
-            fprintf(f, ",,,\n");
+            fprintf(f, ",,,,");
+        fprintf(f, "%.4f,%.4f\n", e->static_droop_mv, e->transient_droop_mv);
     }
     return ferror(f) ? SIO_EIO : SIO_OK;
 }

@@ -34,6 +34,9 @@ typedef struct margin_rail {
     double vdd_v, guardband_mv;
     double worst_droop_mv, t_worst_ns;
     double p50_mv, p99_mv, p9999_mv;
+    double static_droop_mv;       /* of the worst droop: Z(0) x the current of its bin, the droop that
+                                  ** current gives once settled (load line + IR drop the regulator leaves) */
+    double transient_droop_mv;    /* the rest of the worst droop: worst - static */
     double needed_guardband_mv;   /* worst droop + safety */
     double headroom_mv;           /* guardband - needed (negative: the schedule breaks it) */
     double avg_w, dynamic_w;      /* mean power of the rail, and its op (switching) part */

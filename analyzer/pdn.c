@@ -43,6 +43,7 @@
 #include <complex.h>   /* before fftw3.h: fftw_complex is double complex */
 #include <fftw3.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -176,8 +177,11 @@ static int solve(size_t n, double *a, size_t m, double *b)
 
 /* ---- impedance --------------------------------------------------------- */
 
+static double complex ladder_z_vrm(const sio_rail *rail, double f_hz);
+
 static double complex ladder_z(const sio_rail *rail, double f_hz)
 {
+    if (rail->vrm.present) return ladder_z_vrm(rail, f_hz);
     double w = 2.0 * PDN_PI * f_hz;
     double complex z = 0.0;   /* the regulator is ideal */
     for (size_t k = 0; k < rail->n_stages; k++) {
@@ -193,6 +197,42 @@ static double complex ladder_z(const sio_rail *rail, double f_hz)
         }
     }
     return z;
+}
+
+/* Z(f) of a ladder with a regulator, from the stages' transmission (ABCD)
+** matrices: stage k maps (v_k, i_k) to (v_k-1, i_k-1) by
+** T_k = [1 + Zs Y, Zs; Y, 1] (series Zs = r + s l, then the shunt Y at node
+** k), i_k the current node k passes on (to the die, i_N = I). With
+** M = T_1 .. T_N and P = T_s+1 .. T_N (s the sensed node), v0 = M00 vN +
+** M01 I, i_src = M10 vN + M11 I and v_sense = P00 vN + P01 I; the loop,
+** s v0 = -wb (loadline i_src + v_sense) in deviations from vdd, gives
+**     Z = -vN / I = (s M01 + wb ll M11 + wb P01) / (s M00 + wb ll M10 + wb P00).
+** An ideal source (wb -> 0) gives M01 / M00, the ladder's own Z. At DC the
+** loop holds the sensed node at loadline x I: Z(0) = loadline + the series
+** resistance after the sensed node. */
+static double complex ladder_z_vrm(const sio_rail *rail, double f_hz)
+{
+    const sio_vrm *v = &rail->vrm;
+    const size_t ns = rail->n_stages;
+    if (!(f_hz > 0.0)) {
+        double z0 = v->loadline_ohm;
+        for (size_t k = v->sense_node; k < ns; k++) z0 += rail->stages[k].r_ohm;
+        return z0;
+    }
+    const double complex s = I * 2.0 * PDN_PI * f_hz;
+    const double wb = 2.0 * PDN_PI * v->bandwidth_hz, ll = v->loadline_ohm;
+    double complex m[4] = {1, 0, 0, 1}, p[4] = {1, 0, 0, 1};   /* row-major; built from the die end */
+    for (size_t k = ns; k-- > 0;) {
+        const sio_stage *st = &rail->stages[k];
+        double complex zs = st->r_ohm + s * st->l_h, y = 0.0;
+        if (st->c_f > 0.0) y = 1.0 / (st->esr_ohm + s * st->esl_h + 1.0 / (s * st->c_f));
+        const double complex t[4] = {1.0 + zs * y, zs, y, 1.0};
+        double complex r[4] = {t[0] * m[0] + t[1] * m[2], t[0] * m[1] + t[1] * m[3],
+                               t[2] * m[0] + t[3] * m[2], t[2] * m[1] + t[3] * m[3]};
+        memcpy(m, r, sizeof m);
+        if (k == v->sense_node) memcpy(p, m, sizeof p);   /* T_s+1 .. T_N: stage index s is T_s+1 */
+    }
+    return (s * m[1] + wb * ll * m[3] + wb * p[1]) / (s * m[0] + wb * ll * m[2] + wb * p[0]);
 }
 
 /* Linear interpolation in f of column y at f (f within the table), with a
@@ -289,10 +329,17 @@ typedef struct dae {
     size_t nv;          /* variables */
     double *a;          /* nv x nv */
     double *e;          /* diagonal (0 = algebraic) */
+    double *b;          /* input: where the die current enters (nv) */
     int *kind;
     size_t out;         /* variable of the output node (when has_out) */
-    int has_out;
+    int has_out;        /* 0: the die is tied to an ideal regulator */
 } dae;
+
+static void dae_free(dae *d)
+{
+    free(d->a); free(d->e); free(d->b); free(d->kind);
+    memset(d, 0, sizeof *d);
+}
 
 static int finite_nonneg(double v) { return isfinite(v) && v >= 0.0; }
 
@@ -350,6 +397,22 @@ static int ladder_check(const sio_rail *rail, double *z0_out, double *rchar_out,
                           st->c_f > 0 ? sqrt(st->esl_h / st->c_f) : 0.0};
         for (int i = 0; i < 4; i++) if (cand[i] > rchar) rchar = cand[i];
     }
+    const sio_vrm *v = &rail->vrm;
+    if (v->present) {
+        if (!(v->bandwidth_hz > 0.0) || !isfinite(v->bandwidth_hz) || !finite_nonneg(v->loadline_ohm) ||
+            v->sense_node > rail->n_stages) {
+            if (err)
+                sio_error_set(err, NULL, 0, 0,
+                              "rail %s: the regulator needs bandwidth_hz > 0, loadline_ohm >= 0 and a sensed "
+                              "node of the ladder", rail->name ? rail->name : "?");
+            return PDN_EINPUT;
+        }
+        /* the loop holds the sensed node at vdd - loadline x current: what
+        ** is left is the series resistance after that node */
+        z0 = v->loadline_ohm;
+        for (size_t k = v->sense_node; k < rail->n_stages; k++) z0 += rail->stages[k].r_ohm;
+        if (v->loadline_ohm > rchar) rchar = v->loadline_ohm;
+    }
     *z0_out = z0;
     *rchar_out = rchar == 0.0 ? 1.0 : rchar;
     return PDN_OK;
@@ -360,13 +423,23 @@ static int ladder_check(const sio_rail *rail, double *z0_out, double *rchar_out,
 ** currents, capacitor voltages of branches with an ESR or ESL; nodes with
 ** no capacitance are algebraic (e = 0). A run of algebraic nodes with no
 ** resistive path to a fixed potential gets a tiny conductance to ground
-** (PDN_GREG / rchar) so that the system is not singular. *out_s is the
-** super-node of the die (0: the die is tied to the regulator). */
-static int ladder_stamp(const sio_rail *rail, double rchar, dae *dout, size_t *out_s)
+** (PDN_GREG / rchar) so that the system is not singular. The variables are
+** droops (vdd - v), so the die current enters its node as +1 (d.b).
+**
+** Without a regulator super-node 0 is the ideal source (droop 0) and has no
+** variable. With one (rail->vrm) it is a state z: its KCL row, stamped like
+** any node's, gives the current the regulator delivers, i_src = (the
+** currents into node 0 from the ladder) + (the die current, when the die
+** sits on node 0) - C0 z' (C0 the plain capacitors on node 0), and the loop
+** equation of pdn.h, in droops z' = wb (loadline i_src - v_sense), becomes
+** the row (1/wb + loadline C0) z' = loadline (row + b) - v_sense. */
+static int ladder_stamp(const sio_rail *rail, double rchar, dae *dout)
 {
     size_t ns = rail->n_stages;
+    const sio_vrm *vrm = &rail->vrm;
+    const int reg = vrm->present;
     dae d = {0};
-    size_t *rep = calloc(ns + 1, sizeof *rep);   /* rep[k]: super-node of node k (0 = ground / regulator) */
+    size_t *rep = calloc(ns + 1, sizeof *rep);   /* rep[k]: super-node of node k (0 = the regulator's) */
     double *ncap = calloc(ns + 1, sizeof *ncap);
     int *anch = NULL;
     size_t *comp = NULL;
@@ -377,12 +450,15 @@ static int ladder_stamp(const sio_rail *rail, double rchar, dae *dout, size_t *o
         const sio_stage *st = &rail->stages[k - 1];
         rep[k] = (st->r_ohm == 0.0 && st->l_h == 0.0) ? rep[k - 1] : ++nsuper;
     }
-    /* count variables: super-nodes, inductors, capacitors */
-    size_t nv = nsuper;
+    /* count variables: super-nodes (with a regulator also node 0), inductors, capacitors */
+    const size_t zv = nsuper;   /* the regulator's node, when reg */
+    size_t nv = nsuper + (reg ? 1 : 0);
+#define HAS(s) ((s) != 0 || reg)
+#define NODE(s) ((s) ? (s) - 1 : zv)
     for (size_t k = 1; k <= ns; k++) {
         const sio_stage *st = &rail->stages[k - 1];
         if (rep[k] != rep[k - 1] && st->l_h > 0.0) nv++;
-        if (rep[k] != 0 && st->c_f > 0.0) {
+        if (HAS(rep[k]) && st->c_f > 0.0) {
             if (st->esl_h > 0.0) nv += 2;
             else if (st->esr_ohm > 0.0) nv += 1;
             else ncap[rep[k]] += st->c_f;
@@ -391,18 +467,20 @@ static int ladder_stamp(const sio_rail *rail, double rchar, dae *dout, size_t *o
     d.nv = nv;
     d.a = calloc(nv * nv + 1, sizeof *d.a);
     d.e = calloc(nv + 1, sizeof *d.e);
+    d.b = calloc(nv + 1, sizeof *d.b);
     d.kind = calloc(nv + 1, sizeof *d.kind);
     /* resistive-anchor bookkeeping for algebraic nodes (union by chain) */
     anch = calloc(nsuper + 1, sizeof *anch);
     comp = calloc(nsuper + 1, sizeof *comp);
-    if (!d.a || !d.e || !d.kind || !anch || !comp) goto done;
+    if (!d.a || !d.e || !d.b || !d.kind || !anch || !comp) goto done;
 #define A_(i, j) d.a[(i) * nv + (j)]
     /* variable index of super-node s (>= 1) is s - 1 */
     for (size_t s = 1; s <= nsuper; s++) {
         d.kind[s - 1] = V_NODE;
         d.e[s - 1] = ncap[s];
     }
-    size_t next = nsuper;
+    if (reg) d.kind[zv] = V_NODE;
+    size_t next = nsuper + (reg ? 1 : 0);
     for (size_t s = 0; s <= nsuper; s++) comp[s] = s;
     for (size_t k = 1; k <= ns; k++) {
         const sio_stage *st = &rail->stages[k - 1];
@@ -413,34 +491,35 @@ static int ladder_stamp(const sio_rail *rail, double rchar, dae *dout, size_t *o
                 d.kind[iv] = V_IND;
                 d.e[iv] = st->l_h;
                 A_(iv, iv) -= st->r_ohm;
-                if (a) { A_(iv, a - 1) += 1.0; A_(a - 1, iv) -= 1.0; }
+                if (HAS(a)) { A_(iv, NODE(a)) += 1.0; A_(NODE(a), iv) -= 1.0; }
                 A_(iv, b - 1) -= 1.0;
                 A_(b - 1, iv) += 1.0;
             } else {
                 double g = 1.0 / st->r_ohm;
                 A_(b - 1, b - 1) -= g;
-                if (a) { A_(a - 1, a - 1) -= g; A_(a - 1, b - 1) += g; A_(b - 1, a - 1) += g; }
+                if (HAS(a)) { A_(NODE(a), NODE(a)) -= g; A_(NODE(a), b - 1) += g; A_(b - 1, NODE(a)) += g; }
                 /* resistive link: anchored if the other end is fixed */
                 if (a == 0 || ncap[a] > 0.0) anch[b] = 1;
                 if (ncap[b] > 0.0 && a) anch[a] = 1;
                 if (a && ncap[a] == 0.0 && ncap[b] == 0.0) comp[b] = comp[a];
             }
         }
-        if (b != 0 && st->c_f > 0.0) {
+        if (HAS(b) && st->c_f > 0.0) {
+            size_t nb = NODE(b);
             if (st->esl_h > 0.0) {
                 size_t jv = next++, cv = next++;
                 d.kind[jv] = V_IND; d.e[jv] = st->esl_h;
                 d.kind[cv] = V_CAP; d.e[cv] = st->c_f;
-                A_(jv, b - 1) += 1.0; A_(jv, cv) -= 1.0; A_(jv, jv) -= st->esr_ohm;
+                A_(jv, nb) += 1.0; A_(jv, cv) -= 1.0; A_(jv, jv) -= st->esr_ohm;
                 A_(cv, jv) += 1.0;
-                A_(b - 1, jv) -= 1.0;
+                A_(nb, jv) -= 1.0;
             } else if (st->esr_ohm > 0.0) {
                 size_t cv = next++;
                 double g = 1.0 / st->esr_ohm;
                 d.kind[cv] = V_CAP; d.e[cv] = st->c_f;
-                A_(b - 1, b - 1) -= g; A_(b - 1, cv) += g;
-                A_(cv, cv) -= g; A_(cv, b - 1) += g;
-                anch[b] = 1;
+                A_(nb, nb) -= g; A_(nb, cv) += g;
+                A_(cv, cv) -= g; A_(cv, nb) += g;
+                if (b) anch[b] = 1;
             }
         }
     }
@@ -457,13 +536,24 @@ static int ladder_stamp(const sio_rail *rail, double rchar, dae *dout, size_t *o
         while (comp[r] != r) r = comp[r];
         if (ncap[s] == 0.0 && !anch[r]) A_(s - 1, s - 1) -= PDN_GREG / rchar;
     }
+    d.has_out = HAS(rep[ns]);
+    d.out = d.has_out ? NODE(rep[ns]) : 0;
+    if (d.has_out) d.b[d.out] = 1.0;
+    if (reg) {   /* node 0's KCL row becomes the loop equation (see above) */
+        double ll = vrm->loadline_ohm;
+        for (size_t j = 0; j < nv; j++) A_(zv, j) *= ll;
+        d.b[zv] *= ll;
+        A_(zv, NODE(rep[vrm->sense_node])) -= 1.0;
+        d.e[zv] = 1.0 / (2.0 * PDN_PI * vrm->bandwidth_hz) + ll * ncap[0];
+    }
 #undef A_
-    *out_s = rep[ns];
+#undef HAS
+#undef NODE
     *dout = d;
     d = (dae){0};
     rc = PDN_OK;
 done:
-    free(d.a); free(d.e); free(d.kind);
+    dae_free(&d);
     free(anch); free(comp); free(rep); free(ncap);
     return rc;
 }
@@ -480,7 +570,7 @@ typedef struct ladder_red {
     double dterm;
 } ladder_red;
 
-static int ladder_reduce(const sio_rail *rail, const dae *dp, size_t out_s, double dt_s, ladder_red *red,
+static int ladder_reduce(const sio_rail *rail, const dae *dp, double dt_s, ladder_red *red,
                          sio_error *err)
 {
     const dae d = *dp;
@@ -496,12 +586,13 @@ static int ladder_reduce(const sio_rail *rail, const dae *dp, size_t out_s, doub
     for (size_t i = 0; i < nv; i++) { if (d.e[i] > 0.0) si[nst++] = i; else ai[nal++] = i; }
     double *aaa = work, *rhs = aaa + nal * nal, *aug = rhs + nal * n1, *ex = aug + n1 * n1;
     double *cvec = ex + n1 * n1, dterm = 0.0;
-    size_t outv = out_s ? out_s - 1 : 0;
-    /* rhs columns: [A_as | B_a]; B = e_outv */
+    const size_t outv = d.out;
+    const int has_out = d.has_out;
+    /* rhs columns: [A_as | B_a] */
     for (size_t r = 0; r < nal; r++) {
         for (size_t c = 0; c < nal; c++) aaa[r * nal + c] = A_(ai[r], ai[c]);
         for (size_t c = 0; c < nst; c++) rhs[r * n1 + c] = A_(ai[r], si[c]);
-        rhs[r * n1 + nst] = (out_s && ai[r] == outv) ? 1.0 : 0.0;
+        rhs[r * n1 + nst] = d.b[ai[r]];
     }
     if (nal && solve(nal, aaa, n1, rhs) != 0) {
         if (err)
@@ -514,7 +605,7 @@ static int ladder_reduce(const sio_rail *rail, const dae *dp, size_t out_s, doub
     for (size_t r = 0; r < nst; r++) {
         double sr = 1.0 / sqrt(d.e[si[r]]);
         for (size_t c = 0; c < n1; c++) {
-            double v = (c < nst ? A_(si[r], si[c]) : ((out_s && si[r] == outv) ? 1.0 : 0.0));
+            double v = c < nst ? A_(si[r], si[c]) : d.b[si[r]];
             for (size_t q = 0; q < nal; q++) v -= A_(si[r], ai[q]) * rhs[q * n1 + c];
             double sc = c < nst ? 1.0 / sqrt(d.e[si[c]]) : 1.0;
             aug[r * n1 + c] = v * sr * sc * dt_s;
@@ -522,7 +613,7 @@ static int ladder_reduce(const sio_rail *rail, const dae *dp, size_t out_s, doub
     }
     /* output y = v_out = C x + D u */
     for (size_t c = 0; c < nst; c++) cvec[c] = 0.0;
-    if (out_s) {
+    if (has_out) {
         int found = 0;
         for (size_t c = 0; c < nst; c++)
             if (si[c] == outv) { cvec[c] = 1.0 / sqrt(d.e[outv]); found = 1; }
@@ -538,8 +629,81 @@ static int ladder_reduce(const sio_rail *rail, const dae *dp, size_t out_s, doub
 #undef A_
     free(si); free(ai);
     *red = (ladder_red){.nst = nst, .n1 = n1, .work = work, .aug = aug, .ex = ex, .cvec = cvec, .dterm = dterm};
-    if (nst == 0 || !out_s) return PDN_OK;
+    if (nst == 0 || !has_out) return PDN_OK;
     return mat_exp(n1, aug, ex);
+}
+
+/* With a regulator the loop feeds energy back, so the ladder's energy may
+** grow for a while and does not bound the kernel's tail. A quadratic
+** Lyapunov function does: P = sum_j (Ad^T)^j Ad^j (Smith's doubling: P +=
+** A^T P A, A = A^2, each step doubling the terms summed) exists exactly
+** when Ad is stable, and V(x) = x^T P x drops by |x|^2 each bin, so V
+** shrinks at least by the factor q = 1 - 1/lambda_max(P) a bin and
+** sum_{j>=m} |x_j| <= sqrt(V(x_m)) / (1 - sqrt(q)). P (ns x ns, row-major)
+** into *p_out and trace(P) >= lambda_max(P) into *lmax. An Ad whose powers
+** do not shrink by 2^22 bins is refused: growing ones as an unstable
+** loop, the others as a response that does not settle. */
+static int vrm_lyapunov(const sio_rail *rail, const double *ex, size_t nst, size_t n1, double dt_s,
+                        double **p_out, double *lmax, sio_error *err)
+{
+    size_t nn = nst * nst;
+    double *pm = calloc(nn, sizeof *pm), *am = malloc(nn * sizeof *am);
+    double *t1 = malloc(nn * sizeof *t1), *t2 = malloc(nn * sizeof *t2);
+    int rc = PDN_ENOMEM;
+    if (!pm || !am || !t1 || !t2) goto out;
+    for (size_t r = 0; r < nst; r++) {
+        pm[r * nst + r] = 1.0;
+        for (size_t c = 0; c < nst; c++) am[r * nst + c] = ex[r * n1 + c];
+    }
+    double a2 = INFINITY;
+    size_t k = 0;
+    for (; k <= 40; k++) {
+        a2 = 0.0;
+        for (size_t q = 0; q < nn; q++) a2 += am[q] * am[q];
+        if (!isfinite(a2) || a2 > 1e12 || a2 < 1e-8) break;
+        /* P += A^T P A */
+        mat_mul(nst, pm, am, t1);
+        for (size_t r = 0; r < nst; r++)
+            for (size_t c = 0; c < nst; c++) {
+                double v = 0.0;
+                for (size_t q = 0; q < nst; q++) v += am[q * nst + r] * t1[q * nst + c];
+                t2[r * nst + c] = v;
+            }
+        for (size_t q = 0; q < nn; q++) pm[q] += t2[q];
+        mat_mul(nst, am, am, t1);
+        memcpy(am, t1, nn * sizeof *am);
+    }
+    if (!(a2 < 1e-8) || ((size_t)1 << k) > PDN_MAX_TAPS) {
+        if (err) {
+            const char *name = rail->name ? rail->name : "?";
+            const sio_vrm *v = &rail->vrm;
+            if (!(a2 <= 1e12) || !isfinite(a2))
+                sio_error_set(err, NULL, 0, 0,
+                              "rail %s: the regulator loop is unstable (bandwidth_hz %.6g, sense %s, loadline_ohm "
+                              "%.6g): it has no steady state; lower the bandwidth below the resonance between the "
+                              "regulator and the sensed node, or sense a node nearer the regulator",
+                              name, v->bandwidth_hz, v->sense ? v->sense : "at the regulator", v->loadline_ohm);
+            else
+                sio_error_set(err, NULL, 0, 0,
+                              "rail %s: the PDN response with its regulator has not settled within %d bins (%.3g ns): "
+                              "the loop is close to unstable (lower bandwidth_hz or raise loadline_ohm), or use larger "
+                              "bins",
+                              name, (int)PDN_MAX_TAPS, (double)PDN_MAX_TAPS * dt_s * 1e9);
+        }
+        if (err) { err->line = rail->vrm.line; err->col = rail->vrm.col; }   /* the loop's place in the chip file */
+        rc = PDN_EINPUT;
+        goto out;
+    }
+    double tr = 0.0;
+    for (size_t r = 0; r < nst; r++) tr += pm[r * nst + r];
+    *lmax = tr / (1.0 - a2);   /* the terms left out are at most a2 times P */
+    for (size_t q = 0; q < nn; q++) pm[q] /= 1.0 - a2;
+    *p_out = pm;
+    pm = NULL;
+    rc = PDN_OK;
+out:
+    free(pm); free(am); free(t1); free(t2);
+    return rc;
 }
 
 /* The kernel's taps: the response of the discretized system to a unit
@@ -558,8 +722,12 @@ static int ladder_taps(const sio_rail *rail, const ladder_red *red, double z0, d
     double *st = malloc(nst * sizeof *st);
     size_t capacity = 1 << 16, len = 0;
     double *h = malloc(capacity * sizeof *h);
+    double *lp = NULL, lmax = 0.0;   /* with a regulator: the Lyapunov matrix (vrm_lyapunov) */
     int rc = PDN_ENOMEM;
     if (!y || !st || !h) goto fail;
+    if (rail->vrm.present && (rc = vrm_lyapunov(rail, ex, nst, n1, dt_s, &lp, &lmax, err)) != PDN_OK) goto fail;
+    rc = PDN_ENOMEM;
+    const double decay = lmax > 0.0 ? (1.0 / lmax) / (1.0 + sqrt(1.0 - 1.0 / lmax)) : 0.0;   /* 1 - sqrt(q) */
     for (size_t r = 0; r < nst; r++) st[r] = ex[r * n1 + nst];   /* Bd */
     double zs = fabs(z0);
     for (size_t m = 0;; m++) {
@@ -573,15 +741,34 @@ static int ladder_taps(const sio_rail *rail, const ladder_red *red, double z0, d
         }
         h[len++] = v;
         if (fabs(v) > zs) zs = fabs(v);
-        /* energy is non-increasing: |h[j]| <= cnorm*sqrt(e2) for j > m,
-        ** and the remaining tail is shorter than what has been seen */
-        if (m > 16 && cnorm * sqrt(e2) * (double)(m + 1) <= 1e-3 * PDN_EPS_TAIL * zs) break;
+        if (lp) {   /* the Lyapunov bound on the tail (vrm_lyapunov) */
+            double vx = 0.0;
+            for (size_t r = 0; r < nst; r++) {
+                double acc = 0.0;
+                for (size_t c = 0; c < nst; c++) acc += lp[r * nst + c] * st[c];
+                vx += st[r] * acc;
+            }
+            if (m > 16 && cnorm * sqrt(vx > 0.0 ? vx : 0.0) / decay <= 1e-3 * PDN_EPS_TAIL * zs) break;
+        } else if (m > 16 && cnorm * sqrt(e2) * (double)(m + 1) <= 1e-3 * PDN_EPS_TAIL * zs) {
+            /* energy is non-increasing: |h[j]| <= cnorm*sqrt(e2) for j > m,
+            ** and the remaining tail is shorter than what has been seen */
+            break;
+        }
         if (len >= PDN_MAX_TAPS) {
-            if (err)
+            if (err && rail->vrm.present) {
+                sio_error_set(err, NULL, 0, 0,
+                              "rail %s: the PDN response with its regulator has not settled within %d bins (%.3g ns): "
+                              "the loop is close to unstable (lower bandwidth_hz or raise loadline_ohm), or use larger "
+                              "bins",
+                              rail->name ? rail->name : "?", (int)PDN_MAX_TAPS, (double)PDN_MAX_TAPS * dt_s * 1e9);
+                err->line = rail->vrm.line;   /* the loop's place in the chip file */
+                err->col = rail->vrm.col;
+            } else if (err) {
                 sio_error_set(err, NULL, 0, 0,
                               "rail %s: the PDN response has not settled within %d bins (%.3g ns): "
                               "use larger bins, or the ladder has too little damping",
                               rail->name ? rail->name : "?", (int)PDN_MAX_TAPS, (double)PDN_MAX_TAPS * dt_s * 1e9);
+            }
             rc = PDN_EINPUT;
             goto fail;
         }
@@ -603,12 +790,12 @@ static int ladder_taps(const sio_rail *rail, const ladder_red *red, double z0, d
     }
     ss->ns = nst;
     ss->d = dterm;
-    free(y); free(st);
+    free(y); free(st); free(lp);
     *h_out = h;
     *len_out = len;
     return PDN_OK;
 fail:
-    free(y); free(st); free(h);
+    free(y); free(st); free(h); free(lp);
     return rc;
 }
 
@@ -622,14 +809,14 @@ static int ladder_kernel(const sio_rail *rail, double dt_s, double **h_out, size
     int rc = ladder_check(rail, &z0, &rchar, err);
     if (rc) return rc;
     dae d = {0};
-    size_t out_s = 0;
-    if ((rc = ladder_stamp(rail, rchar, &d, &out_s))) return rc;
+    if ((rc = ladder_stamp(rail, rchar, &d))) return rc;
     ladder_red red = {0};
-    rc = ladder_reduce(rail, &d, out_s, dt_s, &red, err);
-    free(d.a); free(d.e); free(d.kind);
+    const int has_out = d.has_out;
+    rc = ladder_reduce(rail, &d, dt_s, &red, err);
+    dae_free(&d);
     double *h = NULL;
     size_t len = 0;
-    if (!rc && (red.nst == 0 || !out_s)) {   /* no state: the die sees only a resistance */
+    if (!rc && (red.nst == 0 || !has_out)) {   /* no state: the die sees only a resistance */
         if ((h = malloc(sizeof *h))) {
             h[0] = red.dterm;
             len = 1;
@@ -921,6 +1108,19 @@ int pdn_model_create_with(const sio_rail *rail, double bin_ns, int method, pdn_m
 int pdn_model_create(const sio_rail *rail, double bin_ns, pdn_model **out, sio_error *err)
 {
     return pdn_model_create_with(rail, bin_ns, PDN_AUTO, out, err);
+}
+
+int pdn_model_for_rail(const sio_chip *c, size_t r, double bin_ns, pdn_model **out, sio_error *err)
+{
+    int rc = pdn_model_create(&c->rails[r], bin_ns, out, err);
+    if (rc && err) {
+        /* the model knows the rail, not the file it came from */
+        char why[sizeof err->text];
+        snprintf(why, sizeof why, "%s", rc == PDN_EINPUT ? err->text : "out of memory");
+        sio_error_set(err, c->path, rc == PDN_EINPUT ? err->line : 0, rc == PDN_EINPUT ? err->col : 0,
+                      "rail '%s' at bins of %g ns: %s", c->rails[r].name, bin_ns, why);
+    }
+    return rc;
 }
 
 void pdn_model_destroy(pdn_model *m)

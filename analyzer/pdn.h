@@ -38,6 +38,11 @@ typedef struct pdn_stream pdn_stream;  /* opaque: one waveform in flight */
 int pdn_model_create(const sio_rail *rail, double bin_ns, pdn_model **out,
                      sio_error *err);
 
+/* pdn_model_create for rail r of chip c, with an error positioned in the
+** chip's file: "chip.json[:line:col]: rail 'NAME' at bins of B ns: why"
+** (line:col where the reason has a place there, e.g. the regulator). */
+int pdn_model_for_rail(const sio_chip *c, size_t r, double bin_ns, pdn_model **out, sio_error *err);
+
 /* How a model computes the droop. PDN_STATE: a ladder's exact discretized
 ** state, carried bin by bin (in chunks of 16): the convolution with the
 ** untruncated kernel, O(states) a bin. PDN_FFT: FFTW overlap-save with the

@@ -135,6 +135,8 @@ static json_t *rails_json(const pda_result *r)
         jset(e, "max_didt_a_per_ns", json_real(st->max_didt_a_per_ns), &bad);
         jset(e, "max_droop_mv", json_real(m->worst_droop_mv), &bad);
         jset(e, "t_max_droop_ns", json_real(m->t_worst_ns), &bad);
+        jset(e, "static_droop_mv", json_real(m->static_droop_mv), &bad);
+        jset(e, "transient_droop_mv", json_real(m->transient_droop_mv), &bad);
         jset(e, "guardband_mv", json_real(m->guardband_mv), &bad);
         jset(e, "needed_guardband_mv", json_real(m->needed_guardband_mv), &bad);
         jset(e, "saving_pct", json_real(m->saving_pct), &bad);

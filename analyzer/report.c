@@ -262,19 +262,21 @@ int report_write(const report *r, FILE *f, const sio_chip *chip, const sio_sched
     fprintf(f, "</code>: %zu instructions on %zu chip%s, %zu bins of %g ns.</p>\n", s->n, s->n_chips,
             s->n_chips == 1 ? "" : "s", r->n_bins, r->bin_ns);
     fputs("<h2>Voltage margin</h2>\n<table><tr><th>chip</th><th>rail</th><th>Vdd (V)</th><th>worst droop (mV)</th>"
-          "<th>at (ns)</th><th>p50 / p99 / p99.99 (mV)</th><th>needs (mV)</th><th>guardband (mV)</th>"
+          "<th>static + transient (mV)</th><th>at (ns)</th><th>p50 / p99 / p99.99 (mV)</th><th>needs (mV)</th><th>guardband (mV)</th>"
           "<th>saving (W, %)</th><th>droop / dI/dt events</th></tr>\n", f);
     for (size_t k = 0; k < r->n_series; k++) {
         const margin_rail *e = &m[k];
         const events_rail_stats *st = events_stats(ev, e->chip, e->rail);
         fprintf(f, "<tr><td>%zu</td><td class=l>", e->chip);
         html_text(f, chip->rails[e->rail].name);
-        fprintf(f, "</td><td>%.3g</td><td>%.1f</td><td>%.0f</td><td>%.1f / %.1f / %.1f</td><td>%.1f</td><td>%.0f</td>"
-                   "<td>%.2f W, %.2f%%</td><td>%zu / %zu</td></tr>\n",
-                e->vdd_v, e->worst_droop_mv, e->t_worst_ns, e->p50_mv, e->p99_mv, e->p9999_mv, e->needed_guardband_mv,
+        fprintf(f, "</td><td>%.3g</td><td>%.1f</td><td>%.1f + %.1f</td><td>%.0f</td><td>%.1f / %.1f / %.1f</td>"
+                   "<td>%.1f</td><td>%.0f</td><td>%.2f W, %.2f%%</td><td>%zu / %zu</td></tr>\n",
+                e->vdd_v, e->worst_droop_mv, e->static_droop_mv, e->transient_droop_mv, e->t_worst_ns, e->p50_mv, e->p99_mv, e->p9999_mv, e->needed_guardband_mv,
                 e->guardband_mv, e->saving_w, e->saving_pct, st->droop_events, st->didt_events);
     }
-    fputs("</table>\n<p>Needed guardband = worst droop + safety margin. The saving is that of lowering Vdd by the "
+    fputs("</table>\n<p>Needed guardband = worst droop + safety margin. The worst droop splits into its static "
+          "part, the droop its bin's current gives once settled (the regulator's load line plus the IR drop its "
+          "loop does not cancel, or the whole ladder's without a regulator), and the transient part on top. The saving is that of lowering Vdd by the "
           "unused guardband on the switching (op) power, which scales with V<sup>2</sup>; the idle draw is left out, "
           "so it is a floor.</p>\n", f);
     fputs("<h2>Rail current and droop</h2>\n<p>Each column shows the range (min to max) of the bins it covers.</p>\n",

@@ -136,12 +136,8 @@ int walk_open(const sio_chip *c, const sio_schedule *s, const walk_opts *o, walk
         w->streams = calloc(w->nq ? w->nq : 1, sizeof *w->streams);
         if (!w->models || !w->streams) goto oom;
         for (size_t r = 0; r < nr; r++) {
-            int rc = pdn_model_create(&c->rails[r], o->bin_ns, &w->models[r], err);
+            int rc = pdn_model_for_rail(c, r, o->bin_ns, &w->models[r], err);
             if (rc) {
-                /* the PDN module knows the rail, not the file it came from */
-                char why[sizeof err->text];
-                snprintf(why, sizeof why, "%s", err->text);
-                sio_error_set(err, c->path, 0, 0, "rail '%s' at bins of %g ns: %s", c->rails[r].name, o->bin_ns, why);
                 walk_close(w);
                 return rc == PDN_EINPUT ? SIO_EINPUT : SIO_ENOMEM;
             }

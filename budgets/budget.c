@@ -551,7 +551,7 @@ int budget_retime(const sio_chip *c, const sio_schedule *s, const budget_spec *s
     rc = BUDGET_ENOMEM;
     if (!models) goto fail;
     for (size_t r = 0; r < x.nr && x.use_droop; r++) {
-        int prc = pdn_model_create(&c->rails[r], sp.bin_ns, &models[r], err);
+        int prc = pdn_model_for_rail(c, r, sp.bin_ns, &models[r], err);
         if (prc) { rc = prc == PDN_EINPUT ? BUDGET_EINPUT : BUDGET_ENOMEM; goto fail; }
     }
     if ((rc = setup(&x, &sp, models, err)) != BUDGET_OK) goto fail;

@@ -52,6 +52,19 @@ typedef struct sio_stage {
     double r_ohm, l_h, c_f, esr_ohm, esl_h;
 } sio_stage;
 
+/* A regulator at node 0 of a ladder (`pdn.vrm`): node 0 is vdd_v + u(t),
+** du/dt = 2 pi bandwidth_hz (vdd_v - loadline_ohm i_src - v_sense), with
+** i_src the current leaving the regulator and v_sense the voltage of the
+** node after stage sense_node (0: node 0 itself). */
+typedef struct sio_vrm {
+    int present;                  /* 0: node 0 is an ideal source at vdd_v */
+    char *sense;                  /* the sensed stage's name, or NULL: node 0 */
+    size_t sense_node;            /* 0, or k: the node after stage k (1-based) */
+    double bandwidth_hz;          /* default 4e4 */
+    double loadline_ohm;          /* default 0 */
+    int64_t line, col;            /* where `vrm` sits in the chip file (for errors about the loop) */
+} sio_vrm;
+
 typedef struct sio_rail {
     char *name;
     double vdd_v;
@@ -65,6 +78,7 @@ typedef struct sio_rail {
     char *impedance_csv;          /* path as resolved (relative to the chip file) */
     double *z_f_hz, *z_re_ohm, *z_im_ohm;
     size_t n_z;
+    sio_vrm vrm;                  /* ladders only */
 } sio_rail;
 
 typedef struct sio_unit {

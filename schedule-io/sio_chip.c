@@ -118,6 +118,13 @@ static const field rail_fields[] = {
 static const field pdn_fields[] = {
     {"stages", F_ARR, "", OPT(0), NONEMPTY, 0, NO_OFF},
     {"impedance_csv", F_STR, "", OPT(0), NONEMPTY, 0, NO_OFF},
+    {"vrm", F_OBJ, "", OPT(0), ANY, 0, NO_OFF},
+};
+
+static const field vrm_fields[] = {
+    {"sense", F_STR, "", OPT(0), NONEMPTY, 0, offsetof(sio_vrm, sense)},
+    {"bandwidth_hz", F_REAL, "Hz", OPT(4e4), POS(1e12), 0, offsetof(sio_vrm, bandwidth_hz)},
+    {"loadline_ohm", F_REAL, "ohm", OPT(0), NONNEG(1e3), 0, offsetof(sio_vrm, loadline_ohm)},
 };
 
 static const field stage_fields[] = {
@@ -840,6 +847,36 @@ static int check_dies(ctx *c)
                         offsetof(sio_die, name));
 }
 
+/* The ladder's regulator, `pdn.vrm`, when given; its `sense` names one of
+** the rail's stages (the node after it is sensed). */
+static int read_vrm(ctx *c, const json_t *vrm, sio_rail *r, size_t i)
+{
+    int rc;
+    if (!vrm)
+        return 0;
+    at(c, NULL, "rails", i, "pdn");
+    push_key(c, "vrm");
+    if ((rc = read_fields(c, vrm, vrm_fields, NFIELDS(vrm_fields), &r->vrm)) != 0)
+        return rc;
+    r->vrm.present = 1;
+    {
+        int line = 0, col = 0;
+        sio_json_locate(c->text, c->len, c->steps, c->depth < MAX_DEPTH ? c->depth : MAX_DEPTH, 0, &line, &col);
+        r->vrm.line = line;
+        r->vrm.col = col;
+    }
+    if (!r->vrm.sense)
+        return 0;
+    for (size_t k = 0; k < r->n_stages; k++)
+        if (strcmp(r->stages[k].name, r->vrm.sense) == 0) {
+            r->vrm.sense_node = k + 1;
+            return 0;
+        }
+    push_key(c, "sense");
+    return fail(c, 0, "no stage named '%s' on rail '%s' (the node after the named stage is sensed)",
+                r->vrm.sense, r->name);
+}
+
 static int read_pdn(ctx *c, const json_t *jr, sio_rail *r, size_t i)
 {
     const json_t *pdn = json_object_get(jr, "pdn");
@@ -863,9 +900,16 @@ static int read_pdn(ctx *c, const json_t *jr, sio_rail *r, size_t i)
         }
         if (!stages && !csv_pdn)
             return fail(c, 0, "needs 'stages' (a list of ladder stages) or 'impedance_csv'");
-        if (stages)
-            return read_array(c, pdn, "stages", stage_fields, NFIELDS(stage_fields),
-                              sizeof(sio_stage), (void **)&r->stages, &r->n_stages);
+        if (stages) {
+            if ((rc = read_array(c, pdn, "stages", stage_fields, NFIELDS(stage_fields),
+                                 sizeof(sio_stage), (void **)&r->stages, &r->n_stages)) != 0)
+                return rc;
+            return read_vrm(c, json_object_get(pdn, "vrm"), r, i);
+        }
+        if (json_object_get(pdn, "vrm")) {
+            push_key(c, "vrm");
+            return fail(c, 1, "a regulator needs a ladder ('stages'), not a table");
+        }
     } else if (!csv_rail) {
         return fail(c, 0, "needs a power-delivery network: 'pdn' with 'stages', or "
                           "'impedance_csv'");
@@ -1307,6 +1351,7 @@ void sio_chip_free(sio_chip *c)
         free(r->stages);
         free(r->name);
         free(r->impedance_csv);
+        free(r->vrm.sense);
         free(r->z_f_hz);
         free(r->z_re_ohm);
         free(r->z_im_ohm);

@@ -47,8 +47,16 @@ hdr = wave[0]; assert hdr[:3] == ["t_ns", "0.core.current_a", "0.core.droop_mv"]
 cur = [float(w[1]) for w in wave[1:]]; droop = [float(w[2]) for w in wave[1:]]
 got = sum(cur) * bin_ns
 assert abs(got - q) < 1e-6 * q, (got, q)
-# nothing runs before cycle 900: droop = idle current x sum of series r
-rdc = sum(s["r_ohm"] for s in chip["rails"][0]["pdn"]["stages"])
+# nothing runs before cycle 900: droop = idle current x the DC resistance: the
+# sum of the series r, or with a regulator its load line plus the r after
+# the sensed node (the loop cancels the IR drop up to it)
+pdn = chip["rails"][0]["pdn"]
+st = pdn["stages"]
+rdc = sum(s["r_ohm"] for s in st)
+if "vrm" in pdn:
+    names = [s["name"] for s in st]
+    after = names.index(pdn["vrm"]["sense"]) + 1 if "sense" in pdn["vrm"] else 0
+    rdc = pdn["vrm"].get("loadline_ohm", 0) + sum(s["r_ohm"] for s in st[after:])
 for k in range(100):
     assert abs(droop[k] - idle * rdc * 1e3) < 1e-6, (k, droop[k], idle * rdc * 1e3)
 # units.npy: a real .npy of float32 [chip][unit][bin] adding up to the rail

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <complex.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,8 @@
 #include <unistd.h>
 
 #include "pdn.h"
+
+#define M_PI_ 3.14159265358979323846
 
 static const sio_stage design_stages[3] = {
     {"board", 1.5e-4, 1e-9, 5e-3, 2e-4, 0.0},
@@ -487,9 +490,10 @@ static void test_design_example(void **state)
 ** has ESL every branch at the die node is inductive and SPICE stops ("timestep
 ** too small") at the first current edge: rp_ohm > 0 then puts a resistor
 ** from the die node to ground (1 ohm changes Z by <= |Z|/1 ohm ~ 0.1%). */
-static int ngspice_droop(const sio_stage *st, size_t ns, double bin_ns, const double *i, size_t n,
-                         size_t win, double rp_ohm, double *v)
+static int ngspice_droop(const sio_stage *st, size_t ns, const sio_vrm *vrm, double bin_ns, const double *i,
+                         size_t n, size_t win, double rp_ohm, double *v)
 {
+    if (vrm && win < n) return -1;   /* the loop's integrator is not carried across windows */
     char dir[] = "/tmp/pdn_ngspiceXXXXXX";
     if (!mkdtemp(dir)) return -1;
     char cir[128], dat[128], logf[128], cmd[512];
@@ -506,7 +510,16 @@ static int ngspice_droop(const sio_stage *st, size_t ns, double bin_ns, const do
         size_t wn = n - w0 < win ? n - w0 : win;
         FILE *fp = fopen(cir, "w");
         if (!fp) { rc = -1; break; }
-        fprintf(fp, "* pdn ladder\nV0 n0 0 DC 0\n");
+        fprintf(fp, "* pdn ladder\n");
+        if (vrm) {
+            /* the regulator: node 0 at u, u' = wb (0 - loadline i_src - v_sense)
+            ** as a current into a 1 F capacitor; i_src through a 0 V source */
+            fprintf(fp, "BU m0 0 V=v(uu)\nVS m0 n0 DC 0\nCU uu 0 1\n");
+            fprintf(fp, "BI 0 uu I=%.17g*(-%.17g*i(VS)-v(n%zu))\n", 2.0 * M_PI_ * vrm->bandwidth_hz,
+                    vrm->loadline_ohm, vrm->sense_node);
+        } else {
+            fprintf(fp, "V0 n0 0 DC 0\n");
+        }
         if (rp_ohm > 0.0) fprintf(fp, "RP n%zu 0 %.17g\n", ns, rp_ohm);
         for (size_t k = 1; k <= ns; k++) {
             const sio_stage *s = &st[k - 1];
@@ -601,16 +614,19 @@ static int ngspice_droop(const sio_stage *st, size_t ns, double bin_ns, const do
     return rc;
 }
 
-static double compare_ngspice(const sio_stage *st, size_t ns, size_t n, size_t win)
+/* pdn against ngspice on random bursts (idle 20 A) through the ladder st,
+** with the regulator vrm (or none); the worst difference over the peak. */
+static double compare_ngspice(const sio_stage *st, size_t ns, const sio_vrm *vrm, double bin_ns, size_t n, size_t win)
 {
     sio_rail r = ladder_rail(st, ns);
-    pdn_model *m = make_model(&r, 1.0);
+    if (vrm) r.vrm = *vrm;
+    pdn_model *m = make_model(&r, bin_ns);
     double *i = malloc(n * sizeof *i), *v = malloc(n * sizeof *v), *vs = malloc(n * sizeof *vs);
-    bursts(i, n, 20.0, 120.0, (uint32_t)(ns * 10 + (st[ns - 1].esl_h > 0)));
+    bursts(i, n, 20.0, 120.0, (uint32_t)(ns * 10 + (st[ns - 1].esl_h > 0) + (vrm ? 100 + vrm->sense_node : 0)));
     i[0] = 20.0;
     assert_int_equal(pdn_droop(m, 20.0, i, n, v), PDN_OK);
     double rp = st[ns - 1].esl_h > 0 ? 1.0 : 0.0;
-    assert_int_equal(ngspice_droop(st, ns, 1.0, i, n, win, rp, vs), 0);
+    assert_int_equal(ngspice_droop(st, ns, vrm, bin_ns, i, n, win, rp, vs), 0);
     double peak = 0.0, worst = 0.0;
     for (size_t k = 0; k < n; k++) {
         if (fabs(v[k]) > peak) peak = fabs(v[k]);
@@ -618,8 +634,12 @@ static double compare_ngspice(const sio_stage *st, size_t ns, size_t n, size_t w
     }
     int esl = 0;
     for (size_t k = 0; k < ns; k++) esl += st[k].esl_h > 0;
-    fprintf(stderr, "ngspice %zu stage(s), ESL on %d, %zu ns: worst %.4g mV of peak %.4g mV (%.3g%%)\n",
-            ns, esl, n, worst * 1e3, peak * 1e3, 100.0 * worst / peak);
+    fprintf(stderr, "ngspice %zu stage(s), ESL on %d", ns, esl);
+    if (vrm)
+        fprintf(stderr, ", regulator %.3g Hz sensing node %zu, load line %.3g ohm", vrm->bandwidth_hz,
+                vrm->sense_node, vrm->loadline_ohm);
+    fprintf(stderr, ", %zu x %g ns: worst %.4g mV of peak %.4g mV (%.3g%%)\n", n, bin_ns, worst * 1e3, peak * 1e3,
+            100.0 * worst / peak);
     free(i); free(v); free(vs);
     pdn_model_destroy(m);
     return worst / peak;
@@ -640,15 +660,212 @@ static void test_ngspice(void **state)
     const char *env = getenv("PDN_NGSPICE_NS");
     size_t n = env ? (size_t)strtoul(env, NULL, 10) : 2000;
     if (n < 10) n = 2000;
-    assert_true(compare_ngspice(design_stages + 2, 1, n, 2000) <= 0.01);
-    assert_true(compare_ngspice(design_stages + 1, 2, n, 2000) <= 0.01);
-    assert_true(compare_ngspice(design_stages, 3, n, 2000) <= 0.01);
-    assert_true(compare_ngspice(esl3, 1, n, 2000) <= 0.01);
+    assert_true(compare_ngspice(design_stages + 2, 1, NULL, 1.0, n, 2000) <= 0.01);
+    assert_true(compare_ngspice(design_stages + 1, 2, NULL, 1.0, n, 2000) <= 0.01);
+    assert_true(compare_ngspice(design_stages, 3, NULL, 1.0, n, 2000) <= 0.01);
+    assert_true(compare_ngspice(esl3, 1, NULL, 1.0, n, 2000) <= 0.01);
     static const sio_stage esl2[2] = {
         {"package", 5e-5, 2e-11, 1e-4, 1.5e-4, 0.0},
         {"die", 1e-4, 1e-12, 2.5e-6, 1e-4, 2e-13},
     };
-    assert_true(compare_ngspice(esl2, 2, n, 2000) <= 0.01);
+    assert_true(compare_ngspice(esl2, 2, NULL, 1.0, n, 2000) <= 0.01);
+}
+
+/* ---- the regulator ----------------------------------------------------- */
+
+static sio_rail vrm_rail(const sio_stage *st, size_t n, size_t sense, double bw_hz, double ll_ohm)
+{
+    sio_rail r = ladder_rail(st, n);
+    r.vrm = (sio_vrm){.present = 1, .sense = sense ? st[sense - 1].name : NULL, .sense_node = sense,
+                      .bandwidth_hz = bw_hz, .loadline_ohm = ll_ohm};
+    return r;
+}
+
+/* Sensing node 0 with no load line the loop holds node 0 at vdd: the droop
+** is the ideal source's, to round-off, for either method and any bandwidth;
+** and so is Z(f). */
+static void test_vrm_at_node0_is_ideal(void **state)
+{
+    (void)state;
+    const size_t n = 6000;
+    double *i = malloc(n * sizeof *i), *v0 = malloc(n * sizeof *v0), *v1 = malloc(n * sizeof *v1);
+    bursts(i, n, 30.0, 150.0, 7);
+    sio_rail ideal = ladder_rail(design_stages, 3);
+    const double bws[3] = {1e3, 4e4, 1e6};
+    for (int mi = 0; mi < 2; mi++) {
+        pdn_model *m0 = make_model_with(&ideal, 1.0, methods[mi]);
+        assert_int_equal(pdn_droop(m0, 30.0, i, n, v0), PDN_OK);
+        for (int b = 0; b < 3; b++) {
+            sio_rail r = vrm_rail(design_stages, 3, 0, bws[b], 0.0);
+            pdn_model *m = make_model_with(&r, 1.0, methods[mi]);
+            assert_true(fabs(pdn_model_z0_ohm(m) - pdn_model_z0_ohm(m0)) <= 1e-15);
+            assert_int_equal(pdn_droop(m, 30.0, i, n, v1), PDN_OK);
+            double worst = 0.0;
+            for (size_t k = 0; k < n; k++) if (fabs(v1[k] - v0[k]) > worst) worst = fabs(v1[k] - v0[k]);
+            assert_true(worst <= 1e-9 * max_abs(v0, n));
+            for (double f = 10.0; f < 1e9; f *= 3.7) {
+                double a, bb, c, d;
+                assert_int_equal(pdn_impedance(&ideal, f, &a, &bb), PDN_OK);
+                assert_int_equal(pdn_impedance(&r, f, &c, &d), PDN_OK);
+                assert_true(hypot(a - c, bb - d) <= 1e-12 * hypot(a, bb));
+            }
+            pdn_model_destroy(m);
+        }
+        pdn_model_destroy(m0);
+    }
+    free(i); free(v0); free(v1);
+}
+
+/* A constant current settles to I (load line + the series resistance after
+** the sensed node), from the model's Z(0), the kernel's sum, Z(f -> 0) and a
+** long step through the recursion; for each sensed node. */
+static void test_vrm_dc(void **state)
+{
+    (void)state;
+    const double ll = 2e-4, bin = 20.0, I0 = 10.0, I1 = 110.0;
+    const size_t n = 40000;   /* 800 us: many loop time constants at 40 kHz */
+    double *i = malloc(n * sizeof *i), *v = malloc(n * sizeof *v);
+    for (size_t k = 0; k < n; k++) i[k] = I1;
+    for (size_t sense = 0; sense <= 3; sense++) {
+        double want = ll;
+        for (size_t k = sense; k < 3; k++) want += design_stages[k].r_ohm;
+        sio_rail r = vrm_rail(design_stages, 3, sense, 4e4, ll);
+        for (int mi = 0; mi < 2; mi++) {
+            pdn_model *m = make_model_with(&r, bin, methods[mi]);
+            assert_true(fabs(pdn_model_z0_ohm(m) - want) <= 1e-15);
+            double sum = 0.0;
+            for (size_t k = 0; k < pdn_model_kernel_len(m); k++) sum += pdn_model_kernel(m)[k];
+            assert_true(fabs(sum - want) <= 1e-12 * want);
+            assert_int_equal(pdn_droop(m, I0, i, n, v), PDN_OK);
+            assert_true(fabs(v[n - 1] - I1 * want) <= 1e-6 * I1 * want);
+            pdn_model_destroy(m);
+        }
+        double re, im;
+        assert_int_equal(pdn_impedance(&r, 1e-3, &re, &im), PDN_OK);
+        assert_true(fabs(re - want) <= 1e-6 * want && fabs(im) <= 1e-6 * want);
+    }
+    free(i); free(v);
+}
+
+/* Z(f) (the transfer matrices of pdn_impedance) against the time-domain
+** model (the kernel's discrete Fourier transform): two computations that
+** share nothing but the loop's equation. At f << 1 / bin the kernel's
+** transform is Z(f) up to the hold's phase, so their magnitudes agree to
+** ~(2 pi f bin)^2. Every sensed node, with a load line, below and above the
+** loop's bandwidth. */
+static void test_vrm_impedance_matches_kernel(void **state)
+{
+    (void)state;
+    const double bin = 10.0;
+    for (size_t sense = 0; sense <= 3; sense++) {
+        sio_rail r = vrm_rail(design_stages, 3, sense, 4e4, 1e-4);
+        pdn_model *m = make_model_with(&r, bin, PDN_FFT);
+        const double *h = pdn_model_kernel(m);
+        size_t k = pdn_model_kernel_len(m);
+        for (double f = 1e3; f <= 1.01e6; f *= 3.0) {
+            double complex acc = 0.0;
+            for (size_t j = 0; j < k; j++) acc += h[j] * cexp(-I * 2.0 * M_PI_ * f * (double)j * bin * 1e-9);
+            double re, im;
+            assert_int_equal(pdn_impedance(&r, f, &re, &im), PDN_OK);
+            double za = hypot(re, im), ka = cabs(acc);
+            if (fabs(ka - za) > 5e-3 * za)
+                fprintf(stderr, "sense %zu f %g Hz: |Z| %.6g, kernel %.6g\n", sense, f, za, ka);
+            assert_true(fabs(ka - za) <= 5e-3 * za);
+        }
+        pdn_model_destroy(m);
+    }
+}
+
+/* One stage, R and C (no L), the die node sensed, load line k R: with
+** droops x = (v0, v1), i_src = (v1 - v0) / R,
+**     v0' = wb (ll i_src - v1),   C v1' = I - i_src,
+** a second-order system x' = A x + B I; from rest, a step of I gives
+** x(t) = A^-1 (e^(A t) - 1) B I, with e^(A t) for a 2 x 2 matrix in closed
+** form: e^(tau t) (cosh(mu t) 1 + sinh(mu t) / mu (A - tau 1)), tau = tr/2,
+** mu = sqrt(tau^2 - det) (complex when the response rings). */
+static double vrm_one_stage_step(double r, double c, double wb, double ll, double t)
+{
+    double a00 = -wb * ll / r, a01 = wb * (ll / r - 1.0), a10 = 1.0 / (r * c), a11 = -1.0 / (r * c);
+    double tau = 0.5 * (a00 + a11), det = a00 * a11 - a01 * a10;
+    double complex mu = csqrt((double complex)(tau * tau - det));
+    double complex ch = ccosh(mu * t), sh = cabs(mu) > 0 ? csinh(mu * t) / mu : t;
+    double complex e01 = sh * a01, e11 = ch + sh * (a11 - tau);
+    double g = exp(tau * t);
+    /* (e^(A t) - 1) B, B = (0, 1 / C) */
+    double complex y0 = g * e01 / c, y1 = (g * e11 - 1.0) / c;
+    /* A^-1 y: the second component */
+    double complex x1 = (-a10 * y0 + a00 * y1) / det;
+    return creal(x1);
+}
+
+static void test_vrm_one_stage_closed_form(void **state)
+{
+    (void)state;
+    static const sio_stage st[1] = {{"die", 1e-3, 0.0, 1e-6, 0.0, 0.0}};
+    const double bw[3] = {2e4, 1e5, 1e6}, llf[3] = {0.0, 0.5, 2.0};
+    const size_t n = 4000;
+    const double bin = 10.0, amp = 50.0;
+    double *i = malloc(n * sizeof *i), *v = malloc(n * sizeof *v);
+    for (size_t k = 0; k < n; k++) i[k] = amp;
+    for (int b = 0; b < 3; b++)
+        for (int l = 0; l < 3; l++) {
+            double ll = llf[l] * st[0].r_ohm;
+            sio_rail r = vrm_rail(st, 1, 1, bw[b], ll);
+            for (int mi = 0; mi < 2; mi++) {
+                pdn_model *m = make_model_with(&r, bin, methods[mi]);
+                assert_int_equal(pdn_droop(m, 0.0, i, n, v), PDN_OK);
+                double worst = 0.0, peak = 0.0;
+                for (size_t k = 0; k < n; k++) {
+                    double want = amp * vrm_one_stage_step(st[0].r_ohm, st[0].c_f, 2.0 * M_PI_ * bw[b], ll,
+                                                         (double)(k + 1) * bin * 1e-9);
+                    if (fabs(want) > peak) peak = fabs(want);
+                    if (fabs(v[k] - want) > worst) worst = fabs(v[k] - want);
+                }
+                assert_true(worst <= 1e-6 * peak);
+                pdn_model_destroy(m);
+            }
+        }
+    free(i); free(v);
+}
+
+/* A loop faster than the LC resonance between the regulator and the sensed
+** node has no steady state: refused, the rail and the reason named. */
+static void test_vrm_unstable_refused(void **state)
+{
+    (void)state;
+    sio_rail r = vrm_rail(design_stages, 3, 3, 5e6, 0.0);
+    pdn_model *m = NULL;
+    sio_error err = {0};
+    assert_int_equal(pdn_model_create(&r, 1.0, &m, &err), PDN_EINPUT);
+    assert_null(m);
+    assert_non_null(strstr(err.text, "rail core"));
+    assert_non_null(strstr(err.text, "unstable"));
+    /* the same loop at a bandwidth below the board's 71 kHz resonance settles */
+    r.vrm.bandwidth_hz = 2e4;
+    assert_int_equal(pdn_model_create(&r, 1.0, &m, &err), PDN_OK);
+    pdn_model_destroy(m);
+}
+
+/* compare_ngspice with a regulator: 2000 bins of 10 ns, long enough for the loop to act. */
+static double compare_ngspice_vrm(const sio_stage *st, size_t ns, size_t sense, double bw, double ll)
+{
+    sio_vrm v = {.present = 1, .sense = sense ? st[sense - 1].name : NULL, .sense_node = sense, .bandwidth_hz = bw,
+                 .loadline_ohm = ll};
+    return compare_ngspice(st, ns, &v, 10.0, 2000, 2000);
+}
+
+static void test_ngspice_vrm(void **state)
+{
+    (void)state;
+    if (access("/usr/bin/ngspice", X_OK) != 0) {
+        fprintf(stderr, "SKIP ngspice comparison: /usr/bin/ngspice is absent\n");
+        skip();
+    }
+    for (size_t sense = 0; sense <= 3; sense++)
+        assert_true(compare_ngspice_vrm(design_stages, 3, sense, 4e4, sense == 2 ? 3e-4 : 0.0) <= 0.01);
+    assert_true(compare_ngspice_vrm(design_stages + 1, 2, 1, 3e5, 1e-4) <= 0.01);
+    static const sio_stage rc1[1] = {{"die", 1e-3, 0.0, 1e-6, 0.0, 0.0}};
+    assert_true(compare_ngspice_vrm(rc1, 1, 1, 1e5, 5e-4) <= 0.01);
 }
 
 int main(void)
@@ -666,6 +883,12 @@ int main(void)
         cmocka_unit_test(test_method_choice),
         cmocka_unit_test(test_design_example),
         cmocka_unit_test(test_ngspice),
+        cmocka_unit_test(test_vrm_at_node0_is_ideal),
+        cmocka_unit_test(test_vrm_dc),
+        cmocka_unit_test(test_vrm_impedance_matches_kernel),
+        cmocka_unit_test(test_vrm_one_stage_closed_form),
+        cmocka_unit_test(test_vrm_unstable_refused),
+        cmocka_unit_test(test_ngspice_vrm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -55,6 +55,8 @@ static void print_result(const cmd_opts *o, const sio_chip *c, const sio_schedul
                        m->headroom_mv, m->saving_w, m->saving_pct);
             else
                 printf("; BREAKS the guardband by %.1f mV\n", -m->headroom_mv);
+            printf("  worst droop = %.1f mV static (that current settled: load line, IR drop) + %.1f mV transient\n",
+                   m->static_droop_mv, m->transient_droop_mv);
             printf("  events: %zu droop, %zu dI/dt\n", st->droop_events, st->didt_events);
             for (size_t k = 0; k < m->n_res && k < 3; k++)
                 printf("  resonance %.2f MHz (|Z| %.3f mOhm): schedule current %.2f A at %.2f MHz -> %.2f mV\n",

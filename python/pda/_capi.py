@@ -40,6 +40,15 @@ sio_stage = _s("sio_stage", [
     ("esr_ohm", ctypes.c_double), ("esl_h", ctypes.c_double),
 ])
 
+sio_vrm = _s("sio_vrm", [
+    ("present", ctypes.c_int),
+    ("sense", ctypes.c_char_p),
+    ("sense_node", ctypes.c_size_t),
+    ("bandwidth_hz", ctypes.c_double),
+    ("loadline_ohm", ctypes.c_double),
+    ("line", ctypes.c_int64), ("col", ctypes.c_int64),
+])
+
 sio_rail = _s("sio_rail", [
     ("name", ctypes.c_char_p),
     ("vdd_v", ctypes.c_double),
@@ -51,6 +60,7 @@ sio_rail = _s("sio_rail", [
     ("impedance_csv", ctypes.c_char_p),
     ("z_f_hz", c_double_p), ("z_re_ohm", c_double_p), ("z_im_ohm", c_double_p),
     ("n_z", ctypes.c_size_t),
+    ("vrm", sio_vrm),
 ])
 
 sio_unit = _s("sio_unit", [
@@ -165,6 +175,7 @@ events_rail_stats = _s("events_rail_stats", [
     ("avg_a", ctypes.c_double),
     ("max_didt_a_per_ns", ctypes.c_double), ("t_max_didt_ns", ctypes.c_double),
     ("max_droop_v", ctypes.c_double), ("t_max_droop_ns", ctypes.c_double),
+    ("i_at_max_droop_a", ctypes.c_double),
     ("min_droop_v", ctypes.c_double),
     ("droop_events", ctypes.c_size_t), ("didt_events", ctypes.c_size_t),
 ])
@@ -182,6 +193,7 @@ margin_rail = _s("margin_rail", [
     ("vdd_v", ctypes.c_double), ("guardband_mv", ctypes.c_double),
     ("worst_droop_mv", ctypes.c_double), ("t_worst_ns", ctypes.c_double),
     ("p50_mv", ctypes.c_double), ("p99_mv", ctypes.c_double), ("p9999_mv", ctypes.c_double),
+    ("static_droop_mv", ctypes.c_double), ("transient_droop_mv", ctypes.c_double),
     ("needed_guardband_mv", ctypes.c_double),
     ("headroom_mv", ctypes.c_double),
     ("avg_w", ctypes.c_double), ("dynamic_w", ctypes.c_double),
@@ -283,13 +295,13 @@ budget_report = _s("budget_report", [
 ])
 
 # every mirrored struct, for the layout test
-STRUCTS = [sio_error, sio_die, sio_stage, sio_rail, sio_unit, sio_op, sio_layer, sio_thermal, sio_chip,
+STRUCTS = [sio_error, sio_die, sio_stage, sio_vrm, sio_rail, sio_unit, sio_op, sio_layer, sio_thermal, sio_chip,
            sio_schedule, events_cause, events_event, events_rail_stats, margin_res, margin_rail, pda_run_opts,
            pda_power, pda_unit_temp, pda_hotspot, budget_spec, budget_figs, budget_report]
 
 # ---- finding and loading libpda.so -------------------------------------------
 
-SONAME = "libpda.so.1"
+SONAME = "libpda.so.2"
 
 
 def candidates():
