@@ -308,6 +308,39 @@ static int mkdirs(const char *path)
     return 0;
 }
 
+char *outset_missing_top(const char *path)
+{
+    struct stat sb;
+    if (!*path || stat(path, &sb) == 0) return NULL;
+    char *p = strdup(path), *top = NULL;
+    while (p && stat(p, &sb) != 0) {   /* climb while the folder is missing */
+        free(top);
+        top = strdup(p);
+        char *slash = strrchr(p, '/');
+        while (slash && slash > p && slash[1] == 0) {   /* "a/b/" */
+            *slash = 0;
+            slash = strrchr(p, '/');
+        }
+        if (!slash || slash == p) break;
+        *slash = 0;
+    }
+    free(p);
+    return top;
+}
+
+void outset_remove_made(const char *path, const char *top)
+{
+    if (!top) return;
+    char *p = strdup(path);
+    size_t nt = strlen(top);
+    while (p && strlen(p) >= nt && rmdir(p) == 0 && strlen(p) > nt) {
+        char *slash = strrchr(p, '/');
+        if (!slash) break;
+        *slash = 0;
+    }
+    free(p);
+}
+
 int outset_mkdirs(const char *path, sio_error *err)
 {
     if (!*path) {

@@ -47,5 +47,11 @@ int outset_mkdir(outset *os, const char *sub, sio_error *err);
 /* mkdir -p: SIO_OK; SIO_EINPUT for an empty path or one that is a file
 ** ("not a folder"), SIO_EIO when a folder cannot be made; *err says why. */
 int outset_mkdirs(const char *path, sio_error *err);
+/* Before outset_mkdirs: the topmost folder of path that does not exist yet
+** (malloc'd), or NULL when path exists (or no memory: then nothing is undone). */
+char *outset_missing_top(const char *path);
+/* After a run that failed: removes path and its parents up to top (from
+** outset_missing_top; NULL: nothing), each only while it is empty. */
+void outset_remove_made(const char *path, const char *top);
 
 #endif

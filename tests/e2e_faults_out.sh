@@ -126,5 +126,13 @@ python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$T/p.json" || fail "
 # 9. the same inputs give the same bytes
 "$A" run "$C" "$S" -o "$T/r1" --quiet --waveforms && "$A" run "$C" "$S" -o "$T/r2" --quiet --waveforms || fail "runs"
 diff -r "$T/r1" "$T/r2" > "$T/d" || fail "two runs differ: $(head -5 "$T/d")"
+# 10. a run that fails leaves no folder it made (every level of -o a/b/c), and keeps one it found
+sed 's/"bandwidth_hz": 2e4/"bandwidth_hz": 5e6/' "$C" > "$T/unstable.json"
+"$A" run "$T/unstable.json" "$S" -o "$T/made/b/c" --quiet 2>/dev/null; rc=$?
+[ $rc = 2 ] || fail "unstable regulator: exit $rc, want 2"
+[ -e "$T/made" ] && fail "a failed run left $T/made behind"
+mkdir "$T/found"
+"$A" run "$T/unstable.json" "$S" -o "$T/found/x" --quiet 2>/dev/null
+[ -d "$T/found" ] && [ ! -e "$T/found/x" ] || fail "a failed run removed a folder it found, or left found/x"
 [ $nfail = 0 ] || { echo "e2e_faults_out: $nfail failed"; exit 1; }
 echo "e2e_faults_out: ok"

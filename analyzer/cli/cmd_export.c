@@ -369,12 +369,15 @@ int cmd_export(const cmd_opts *o)
     if ((rc = names_fit(c, fmt, &err))) {
         /* a name the format cannot carry: nothing is written */
     } else if (fmt == 0) {
+        char *made = outset_missing_top(o->out);   /* made here, the folder goes again on failure */
         if ((rc = outset_mkdirs(o->out, &err))) {
             rc = cmd_exit_for(rc);
         } else {
             ro.dir = o->out;
             rc = export_hotspot(o, c, s, &ro, &err);
         }
+        if (rc) outset_remove_made(o->out, made);
+        free(made);
     } else {
         sio_out *so = NULL;
         if (cmd_is_input(o, c, o->out)) {

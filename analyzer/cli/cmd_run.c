@@ -77,17 +77,29 @@ static void print_result(const cmd_opts *o, const sio_chip *c, const sio_schedul
                    json_integer_value(json_object_get(th, "stacked_hotspots")), pda_result_thermal_seconds(res));
         size_t ne;
         const events_event *el = pda_result_events(res, &ne);
-        size_t shown = 0;
-        for (size_t k = 0; k < ne && shown < 5; k++) {
-            const events_event *e = &el[k];
-            if (e->kind != EVENTS_DROOP && shown >= 3) continue;
-            printf("  %s event chip %zu %s: %.0f-%.0f ns, peak %.2f %s at %.0f ns", e->kind ? "dI/dt" : "droop",
-                   e->chip, c->rails[e->rail].name, e->t_start_ns, e->t_end_ns, e->peak,
-                   e->kind ? "A/ns" : "mV", e->t_peak_ns);
-            for (size_t q = 0; q < e->n_causes; q++)
-                printf("%s %s %+.1f A", q ? "," : "; from", c->units[e->causes[q].unit].name, e->causes[q].delta_a);
-            putchar('\n');
-            shown++;
+        /* the worst kept events: up to 3 droop, then up to 2 dI/dt, each kind by its peak */
+        for (int kind = EVENTS_DROOP, want = 3; kind <= EVENTS_DIDT; kind++, want = 2) {
+            size_t top[3];
+            int nt = 0;
+            for (size_t k = 0; k < ne; k++) {
+                if ((int)el[k].kind != kind) continue;
+                int pos = nt;
+                while (pos > 0 && el[top[pos - 1]].peak < el[k].peak) pos--;
+                if (pos >= want) continue;
+                for (int q = nt < want ? nt : want - 1; q > pos; q--) top[q] = top[q - 1];
+                top[pos] = k;
+                if (nt < want) nt++;
+            }
+            for (int q = 0; q < nt; q++) {
+                const events_event *e = &el[top[q]];
+                printf("  %s event chip %zu %s: %.0f-%.0f ns, peak %.2f %s at %.0f ns", e->kind ? "dI/dt" : "droop",
+                       e->chip, c->rails[e->rail].name, e->t_start_ns, e->t_end_ns, e->peak,
+                       e->kind ? "A/ns" : "mV", e->t_peak_ns);
+                for (size_t u = 0; u < e->n_causes; u++)
+                    printf("%s %s %+.1f A", u ? "," : "; from", c->units[e->causes[u].unit].name,
+                           e->causes[u].delta_a);
+                putchar('\n');
+            }
         }
     }
 }
@@ -124,9 +136,12 @@ int cmd_run(const cmd_opts *o)
     sio_error err;
     err.text[0] = 0;
     int exit_code = EXIT_OK, last = -100;
+    char *made = NULL;
     pda_result *res = NULL;
     json_t *summary = NULL;
-    /* the output folder first: a bad -o fails before the work */
+    /* the output folder first: a bad -o fails before the work; made here, it
+    ** goes again if the run fails */
+    made = o->out ? outset_missing_top(o->out) : NULL;
     if (o->out && (rc = outset_mkdirs(o->out, &err))) {
         exit_code = cmd_exit_for(rc);
         goto fail;
@@ -180,7 +195,9 @@ int cmd_run(const cmd_opts *o)
     goto done;
 fail:
     if (err.text[0]) fprintf(stderr, "%s\n", err.text);
+    if (o->out) outset_remove_made(o->out, made);
 done:
+    free(made);
     json_decref(summary);
     pda_result_free(res);
     sio_schedule_free(s);
