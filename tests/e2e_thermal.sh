@@ -154,6 +154,15 @@ for i, L in enumerate(layers):
     b = lcf[7 * i: 7 * i + 7]
     assert int(b[0]) == i and b[1] == "Y" and b[2] == ("Y" if "die" in L else "N")
     assert abs(float(b[4]) - 1 / L["k_w_mk"]) < 1e-6 / L["k_w_mk"] and abs(float(b[5]) - L["thickness_m"]) < 1e-15
+# the cooling, as HotSpot's convection resistance 1 / (h A), and the ambient in kelvin
+cfg = dict(l.split() for l in open(d + "/hotspot.config") if l.strip() and not l.startswith("#"))
+t = chip["thermal"]
+assert abs(float(cfg["-r_convec"]) * t["h_top_w_m2k"] * W * H * 1e-6 - 1) < 1e-6, cfg["-r_convec"]
+assert abs(float(cfg["-ambient"]) - (t.get("ambient_c", 40) + 273.15)) < 1e-6
+assert cfg["-model_type"] == "grid" and cfg["-grid_layer_file"] == "stack.lcf"
+# every block once in the trace HotSpot reads with the stack (fillers of different dies too)
+head = open(d + "/chip0.ptrace").readline().rstrip("\n").split("\t")
+assert len(head) == len(set(head)), "chip0.ptrace repeats block names"
 EOF
 "$an" export "$chip" "$sched" --format vcd -o "$tmp/x.vcd" --quiet; rc=$?
 grep -q '^\$enddefinitions' "$tmp/x.vcd" && grep -q '^#[0-9]' "$tmp/x.vcd" && [ "$rc" = 0 ] && ok "export vcd" ||

@@ -116,7 +116,7 @@ static int add_fillers(const sio_chip *c, size_t die, thermal_flp *f, size_t *ca
             for (size_t i = i0; i < i1; i++) cov[j * cx + i] = 1;
     }
     size_t n_open = 0, k = 0;
-    char name[32];
+    char name[64];
     for (size_t j = 0; j <= cy; j++) {
         size_t n_next = 0;
         if (j < cy)
@@ -133,7 +133,9 @@ static int add_fillers(const sio_chip *c, size_t die, thermal_flp *f, size_t *ca
                 if (next[q].a == open[p].a && next[q].b == open[p].b) { next[q].j0 = open[p].j0; cont = 1; }
             if (cont) continue;
             double r[4] = {xs[open[p].a], ys[open[p].j0], xs[open[p].b] - xs[open[p].a], ys[j] - ys[open[p].j0]};
-            int len = snprintf(name, sizeof name, "_fill%zu", k++);
+            /* unique across the dies: chipN.ptrace lists every die's blocks */
+            int len = die == (size_t)-1 ? snprintf(name, sizeof name, "_fill%zu", k++)
+                                        : snprintf(name, sizeof name, "_fill_d%d_%zu", c->dies[die].id, k++);
             if (flp_add(f, cap, name, (size_t)len, r, -1)) goto out;
         }
         memcpy(open, next, n_next * sizeof *open);
@@ -216,6 +218,29 @@ int thermal_lcf_write(FILE *f, const sio_chip *c, const char *const *flp_of_laye
         fprintf(f, "\n# Layer %zu: %s\n%zu\nY\n%s\n%.9g\n%.9g\n%.9g\n%s\n", l, L->name, l, L->has_die ? "Y" : "N",
                 L->cv_j_m3k, 1.0 / L->k_w_mk, L->thickness_m, flp_of_layer[l]);
     }
+    return ferror(f) ? -1 : 0;
+}
+
+int thermal_hotspot_config_write(FILE *f, const sio_chip *c, size_t nx, size_t ny, double frame_s)
+{
+    const sio_thermal *t = &c->thermal;
+    double w = c->outline_mm[0] * 1e-3, h = c->outline_mm[1] * 1e-3, area = w * h, side = w > h ? w : h;
+    double amb_k = t->ambient_c + 273.15;
+    fprintf(f, "# HotSpot configuration of %s, written by pda (hotspot -c this -f outline.flp -p chipN.ptrace\n"
+               "# -grid_layer_file stack.lcf ...). pda cools the top of the stack through h_top_w_m2k = %.9g W/(m^2.K)\n"
+               "# over the %.9g x %.9g mm outline: HotSpot's convection resistance 1 / (h A). Its spreader and sink\n"
+               "# are made thin, very conductive and without heat capacity so that they add nothing to that path.\n",
+            c->name, t->h_top_w_m2k, c->outline_mm[0], c->outline_mm[1]);
+    fprintf(f, "-model_type grid\n-grid_layer_file stack.lcf\n-grid_rows %zu\n-grid_cols %zu\n", ny, nx);
+    fprintf(f, "-ambient %.9g\n-init_temp %.9g\n", amb_k, amb_k);
+    fprintf(f, "-r_convec %.9g\n-c_convec %.9g\n", 1.0 / (t->h_top_w_m2k * area), 1e-9);
+    fprintf(f, "-s_spreader %.9g\n-t_spreader %.9g\n-k_spreader %.9g\n-p_spreader %.9g\n", side, 1e-6, 1e5, 1.0);
+    fprintf(f, "-s_sink %.9g\n-t_sink %.9g\n-k_sink %.9g\n-p_sink %.9g\n", side, 1e-6, 1e5, 1.0);
+    if (t->h_bottom_w_m2k > 0)
+        fprintf(f, "# the bottom (board side) through h_bottom_w_m2k = %.9g W/(m^2.K): HotSpot's secondary path\n"
+                   "-model_secondary 1\n-r_convec_sec %.9g\n-c_convec_sec %.9g\n",
+                t->h_bottom_w_m2k, 1.0 / (t->h_bottom_w_m2k * area), 1e-9);
+    fprintf(f, "-sampling_intvl %.9g\n-base_proc_freq %.9g\n-dtm_used 0\n", frame_s, c->clock_ghz * 1e9);
     return ferror(f) ? -1 : 0;
 }
 

@@ -59,4 +59,13 @@ int thermal_ptrace_row(FILE *f, const thermal_flp *const *flps, size_t n, const 
 /* The .lcf of c's stack: layer l names flp_of_layer[l]. Returns 0 or -1. */
 int thermal_lcf_write(FILE *f, const sio_chip *c, const char *const *flp_of_layer);
 
+/* A HotSpot configuration (`hotspot -c FILE`) for c's cooling: the grid model
+** over stack.lcf with nx x ny cells, the ambient, and the top's (and the
+** bottom's) heat transfer coefficient as HotSpot's convection resistance,
+** 1 / (h x the outline's area), behind a spreader and a sink made thin,
+** very conductive and without heat capacity so that they add neither
+** resistance nor time constant; frame_s the sampling interval. Returns 0 or
+** -1 (a write error on f). */
+int thermal_hotspot_config_write(FILE *f, const sio_chip *c, size_t nx, size_t ny, double frame_s);
+
 #endif

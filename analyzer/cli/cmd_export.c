@@ -127,6 +127,9 @@ static int export_hotspot(const cmd_opts *o, const sio_chip *c, const sio_schedu
         }
         if (!bad && outset_add(ro, "stack.lcf", &so, err)) bad = 2;
         if (!bad) thermal_lcf_write(sio_out_file(so), c, (const char *const *)names);
+        if (!bad && outset_add(ro, "hotspot.config", &so, err)) bad = 2;
+        size_t gx = o->grid[0] ? o->grid[0] : c->thermal.grid[0], gy = o->grid[1] ? o->grid[1] : c->thermal.grid[1];
+        if (!bad) thermal_hotspot_config_write(sio_out_file(so), c, gx, gy, F * 1e-9);
         for (size_t l = 0; l < nl; l++) free(names[l]);
         free(names);
         if (bad == 1) goto oom;
