@@ -202,7 +202,7 @@ static int resolve_path(const json_t *root, const char *path, sio_jstep *steps, 
                         size_t *nkeys, char *msg, size_t cap)
 {
     const json_t *cur = root;
-    char where[512] = "";
+    char where[256] = "";
     size_t d = 0;
     const char *p = path;
     if (!*p) {
@@ -234,7 +234,7 @@ static int resolve_path(const json_t *root, const char *path, sio_jstep *steps, 
                 json_t *val;
                 json_object_foreach((json_t *)cur, k, val) if (n < 64) names[n++] = k;
                 const char *hint = closest(key, names, n);
-                snprintf(msg, cap, "no '%s' in %s%s%s%s (a path names a value written in the chip description)",
+                snprintf(msg, cap, "no '%s' in %s: a path names a value written in the chip description%s%s%s",
                          key, where[0] ? where : "the chip description", hint ? " (did you mean '" : "",
                          hint ? hint : "", hint ? "'?)" : "");
                 return -1;
@@ -260,7 +260,7 @@ static int resolve_path(const json_t *root, const char *path, sio_jstep *steps, 
                 snprintf(msg, cap, "'[' without ']'");
                 return -1;
             }
-            char sel[256];
+            char sel[128];
             size_t sl = (size_t)(close - p - 1);
             if (sl >= sizeof sel) sl = sizeof sel - 1;
             memcpy(sel, p + 1, sl);
@@ -273,7 +273,7 @@ static int resolve_path(const json_t *root, const char *path, sio_jstep *steps, 
             size_t n = json_array_size(cur), found = n;
             const json_t *e0 = json_array_get(cur, 0);
             if (e0 && json_is_object(e0)) {
-                char nb[512], hint[512] = "";
+                char nb[256], hint[256] = "";
                 size_t bd = 3;
                 for (size_t i = 0; i < n && found == n; i++) {
                     const char *nm = elem_name(json_array_get(cur, i), nb, sizeof nb);
@@ -349,7 +349,7 @@ static int known_keys(const sweep *sw, const json_t *obj, const sio_jstep *at, s
         while (i < nk && strcmp(keys[i], k) != 0) i++;
         if (i < nk) continue;
         sio_jstep s[4];
-        memcpy(s, at, depth * sizeof *s);
+        if (depth) memcpy(s, at, depth * sizeof *s);
         s[depth].key = k;
         s[depth].index = 0;
         const char *hint = closest(k, keys, nk);

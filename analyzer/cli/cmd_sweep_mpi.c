@@ -266,10 +266,11 @@ int cmd_sweep_mpi(const cmd_opts *o)
     } else if (rank == 0 && (rc = outset_mkdirs(o->out, &err))) {
         code = cmd_exit_for(rc);
     }
-    if (code) {
-        if (rank) fprintf(stderr, "analyzer: rank %d (%s): %s\n", rank, host, err.text);
-        else fprintf(stderr, "%s\n", err.text);
-    }
+    /* rank 0 says what is wrong; another rank only what rank 0 did not meet */
+    int code0 = code;
+    MPI_Bcast(&code0, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    if (code && !rank) fprintf(stderr, "%s\n", err.text);
+    else if (code && !code0) fprintf(stderr, "analyzer: rank %d (%s): %s\n", rank, host, err.text);
     if ((code = agree(code))) goto out;
     /* every rank must have read the same inputs */
     uint64_t fp = sweep_fingerprint(sw), fp0 = fp;
