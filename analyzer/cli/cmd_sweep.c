@@ -37,9 +37,10 @@ int cmd_sweep_finish(const cmd_opts *o, const sweep *sw, const sweep_row *rows, 
     }
     size_t nt = sweep_n_tasks(sw), failed = sweep_n_failed(sw, rows), broken = sweep_n_broken(sw, rows);
     if (!o->quiet)
-        printf("sweep: %zu points x %zu schedules = %zu runs: %zu ok, %zu failed, %zu broke a limit; "
+        printf("sweep: %zu point%s x %zu schedule%s = %zu runs: %zu ok, %zu failed, %zu broke a limit; "
                "%zu process%s x %zu worker%s, %.2f s; %s/sweep.csv\n",
-               sweep_n_points(sw), sweep_n_schedules(sw), nt, nt - failed, failed, broken, procs,
+               sweep_n_points(sw), sweep_n_points(sw) == 1 ? "" : "s", sweep_n_schedules(sw),
+               sweep_n_schedules(sw) == 1 ? "" : "s", nt, nt - failed, failed, broken, procs,
                procs == 1 ? "" : "es", jobs, jobs == 1 ? "" : "s", seconds, o->out);
     size_t shown = 0;
     for (size_t t = 0; t < nt && !o->quiet; t++) {
