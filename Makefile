@@ -16,12 +16,12 @@ PKGS    := libcsv fftw3 jansson libpng glpk
 WARN    := -std=c11 -Wall -Wextra -Wshadow -Wconversion -Wstrict-prototypes \
            -Wmissing-prototypes -Werror
 DEFS    := -D_POSIX_C_SOURCE=200809L
-INCS    := -Ischedule-io -Ianalyzer -Ianalyzer/cli -Ithermal -Ibudgets
+INCS    := -Ischedule-io -Ianalyzer -Ianalyzer/cli -Ithermal -Ibudgets -Isweep
 OPT     ?= -O2 -g
 # libcsv ships no .pc file; the others do.
 PC_CFLAGS = $(shell pkg-config --cflags fftw3 jansson libpng 2>/dev/null)
 PC_LIBS   = $(shell pkg-config --libs fftw3 jansson libpng 2>/dev/null)
-LIBS    = $(PC_LIBS) -lcsv -lfftw3 -ljansson -lpng -lglpk -lm -pthread
+LIBS    = $(PC_LIBS) -lcsv -lfftw3_threads -lfftw3 -ljansson -lpng -lglpk -lm -pthread
 # -fPIC: the release objects go into libpda.so as well as libpda.a
 PIC     := -fPIC
 CFLAGS_ALL = $(WARN) $(DEFS) $(INCS) $(PC_CFLAGS) $(OPT) -pthread
@@ -29,13 +29,18 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 
 LIB_SRC := $(wildcard schedule-io/*.c) \
            $(wildcard analyzer/*.c) \
-           $(wildcard thermal/*.c) $(wildcard budgets/*.c)
-CMD_SRC := $(wildcard analyzer/cli/*.c)
+           $(wildcard thermal/*.c) $(wildcard budgets/*.c) $(wildcard sweep/*.c)
+# Open MPI, when installed, only in the command (analyzer sweep under
+# mpirun; docs/sweeps.md): libpda never links it.
+HAVE_MPI  := $(shell pkg-config --exists ompi-c 2>/dev/null && echo 1)
+MPI_CFLAGS = $(if $(HAVE_MPI),-DPDA_WITH_MPI $(shell pkg-config --cflags ompi-c))
+MPI_LIBS   = $(if $(HAVE_MPI),$(shell pkg-config --libs ompi-c))
+CMD_SRC := $(filter-out $(if $(HAVE_MPI),,analyzer/cli/cmd_sweep_mpi.c),$(wildcard analyzer/cli/*.c))
 HDRS    := $(wildcard */*.h */*/*.h)
 # installed under include/pda/ (users write <pda/pda.h>); every other header is private
 PUB_HDRS:= analyzer/pda.h schedule-io/pda_status.h schedule-io/sio.h analyzer/current.h analyzer/pdn.h analyzer/walk.h analyzer/events.h \
            analyzer/margin.h thermal/thermal.h thermal/thermal_run.h thermal/thermal_png.h \
-           thermal/thermal_hotspot.h budgets/budget.h
+           thermal/thermal_hotspot.h budgets/budget.h sweep/sweep.h
 TESTS   := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 BENCHES := $(patsubst tests/%.c,%,$(wildcard tests/bench_*.c))
 
@@ -46,6 +51,7 @@ LIB_OBJ_R := $(patsubst %.c,$(R)/%.o,$(LIB_SRC))
 LIB_OBJ_A := $(patsubst %.c,$(A)/%.o,$(LIB_SRC))
 CMD_OBJ_R := $(patsubst %.c,$(R)/%.o,$(CMD_SRC))
 CMD_OBJ_A := $(patsubst %.c,$(A)/%.o,$(CMD_SRC))
+$(CMD_OBJ_R) $(CMD_OBJ_A): CFLAGS_ALL += $(MPI_CFLAGS)
 
 .PHONY: all deps run test test-rel test-asan bench fuzz install clean
 .DELETE_ON_ERROR:
@@ -78,10 +84,10 @@ $(A)/libpda.a: $(LIB_OBJ_A)
 
 bin/analyzer: $(CMD_OBJ_R) lib/libpda.a
 	@mkdir -p bin
-	$(CC) $(OPT) $(CMD_OBJ_R) lib/libpda.a $(LIBS) -o $@
+	$(CC) $(OPT) $(CMD_OBJ_R) lib/libpda.a $(LIBS) $(MPI_LIBS) -o $@
 $(A)/bin/analyzer: $(CMD_OBJ_A) $(A)/libpda.a
 	@mkdir -p $(dir $@)
-	$(CC) $(SAN) $(CMD_OBJ_A) $(A)/libpda.a $(LIBS) -o $@
+	$(CC) $(SAN) $(CMD_OBJ_A) $(A)/libpda.a $(LIBS) $(MPI_LIBS) -o $@
 
 bin/schedgen: $(R)/samples/schedgen.o lib/libpda.a
 	@mkdir -p bin
@@ -100,9 +106,9 @@ FAILALLOC_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup,-
                   -Wl,--wrap=fftw_malloc,--wrap=open_memstream,--wrap=pthread_create,--wrap=csv_init \
                   -Wl,--wrap=png_create_write_struct,--wrap=sio_schedule_load
 $(R)/tests/analyzer_failalloc: $(CMD_OBJ_R) $(R)/tests/failalloc.o lib/libpda.a
-	$(CC) $(OPT) $(FAILALLOC_WRAP) $(CMD_OBJ_R) $(R)/tests/failalloc.o lib/libpda.a $(LIBS) -o $@
+	$(CC) $(OPT) $(FAILALLOC_WRAP) $(CMD_OBJ_R) $(R)/tests/failalloc.o lib/libpda.a $(LIBS) $(MPI_LIBS) -o $@
 $(A)/tests/analyzer_failalloc: $(CMD_OBJ_A) $(A)/tests/failalloc.o $(A)/libpda.a
-	$(CC) $(SAN) $(FAILALLOC_WRAP) $(CMD_OBJ_A) $(A)/tests/failalloc.o $(A)/libpda.a $(LIBS) -o $@
+	$(CC) $(SAN) $(FAILALLOC_WRAP) $(CMD_OBJ_A) $(A)/tests/failalloc.o $(A)/libpda.a $(LIBS) $(MPI_LIBS) -o $@
 
 run: deps
 	@$(MAKE) --no-print-directory all

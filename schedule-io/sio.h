@@ -147,6 +147,13 @@ typedef struct sio_chip {
 ** is parsed as it is read, so a stream that is not JSON (/dev/zero) fails
 ** at its first bytes; it may be a pipe. */
 int sio_chip_load(const char *path, sio_chip **out, sio_error *err);
+/* Reads a `pda-chip/1` description from the len bytes at text, as
+** sio_chip_load reads a file holding them: the same rules, limits and
+** messages. name is what the caller calls the text (NULL: "<buffer>"): it
+** starts each error ("name:line:col: ...") and becomes the chip's path, so
+** a relative `impedance_csv` is read from name's folder, as for a file
+** called name. The text is the caller's; nothing of it is kept. */
+int sio_chip_from_buffer(const char *name, const char *text, size_t len, sio_chip **out, sio_error *err);
 void sio_chip_free(sio_chip *c);   /* NULL is a no-op */
 
 /* Clock period in ns (1 / clock_ghz). */

@@ -1180,7 +1180,9 @@ static int read_chip(ctx *c, const json_t *root)
 ** bound: one for the top value, one more for each '{', '[', ',' and ':'
 ** outside strings, as each value or key but the first follows one). */
 typedef struct jread {
-    FILE *fp;
+    FILE *fp;             /* the file, or NULL: the bytes at mem (mem_len of them) */
+    const char *mem;
+    size_t mem_len, mem_pos;
     char *text;
     size_t len, cap;
     size_t values;
@@ -1197,9 +1199,16 @@ static size_t jread_cb(void *buffer, size_t buflen, void *data)
     if (j->stop)
         return (size_t)-1;
     size_t want = SIO_CHIP_MAX_BYTES + 1 - j->len < buflen ? SIO_CHIP_MAX_BYTES + 1 - j->len : buflen;
-    size_t got = fread(b, 1, want, j->fp), i;
+    size_t got, i;
+    if (j->fp) {
+        got = fread(b, 1, want, j->fp);
+    } else {
+        got = j->mem_len - j->mem_pos < want ? j->mem_len - j->mem_pos : want;
+        memcpy(b, j->mem + j->mem_pos, got);
+        j->mem_pos += got;
+    }
     if (got == 0) {
-        if (!ferror(j->fp))
+        if (!j->fp || !ferror(j->fp))
             return 0;
         j->err = errno ? errno : EIO;
         j->stop = J_READ;
@@ -1268,59 +1277,66 @@ static int confirm_json(const char *text, size_t len, json_t **root, const json_
 
 /* ---- public ---------------------------------------------------------------- */
 
-int sio_chip_load(const char *path, sio_chip **out, sio_error *err)
+/* The reader of both entry points: the file named path, or (file NULL)
+** the len bytes at mem; path names the source in messages and becomes the
+** chip's path. */
+static int chip_read(const char *path, const char *file, const char *mem, size_t len, sio_chip **out,
+                     sio_error *err)
 {
     sio_error scratch;
-    json_error_t je;
-    json_t *root;
-    jread j;
-    ctx c;
-    int rc;
+    jread jr, *j = &jr;
     if (!err)
         err = &scratch;
     err->line = err->col = 0;
     err->text[0] = '\0';
     *out = NULL;
-    memset(&c, 0, sizeof c);
-    c.path = path;
-    c.err = err;
-    memset(&j, 0, sizeof j);
-    j.values = 1;
-    if (!(j.fp = fopen(path, "rb"))) {
+    memset(j, 0, sizeof *j);
+    j->mem = mem;
+    j->mem_len = len;
+    if (file && !(j->fp = fopen(file, "rb"))) {
         sio_error_set(err, path, 0, 0, "cannot read the chip description: %s", strerror(errno));
         return SIO_EIO;
     }
+    json_error_t je;
+    json_t *root;
+    ctx c;
+    int rc;
+    memset(&c, 0, sizeof c);
+    c.path = path;
+    c.err = err;
+    j->values = 1;
     /* parsed as it is read, under the limits (jread_cb: bytes and values),
     ** so a stream that is not JSON stops at once; then confirmed */
-    root = json_load_callback(jread_cb, &j, JSON_REJECT_DUPLICATES, &je);
-    fclose(j.fp);
+    root = json_load_callback(jread_cb, j, JSON_REJECT_DUPLICATES, &je);
+    if (j->fp)
+        fclose(j->fp);
     rc = SIO_OK;
-    if (j.stop == J_OK) rc = confirm_json(j.text ? j.text : "", j.len, &root, &je);
-    if (j.stop != J_OK || rc != SIO_OK) {
+    if (j->stop == J_OK) rc = confirm_json(j->text ? j->text : "", j->len, &root, &je);
+    if (j->stop != J_OK || rc != SIO_OK) {
         int line = 1, col = 1;
-        if (j.stop == J_BYTES || j.stop == J_VALUES)
-            sio_json_line_col(j.text, j.stop_at, &line, &col);
-        if (j.stop == J_BYTES) {
+        if (j->stop == J_BYTES || j->stop == J_VALUES)
+            sio_json_line_col(j->text, j->stop_at, &line, &col);
+        if (j->stop == J_BYTES) {
             sio_error_set(err, path, line, col, "chip description longer than %zu bytes", SIO_CHIP_MAX_BYTES);
             rc = SIO_EINPUT;
-        } else if (j.stop == J_VALUES) {
+        } else if (j->stop == J_VALUES) {
             sio_error_set(err, path, line, col, "more than %zu JSON values and keys", SIO_CHIP_MAX_VALUES);
             rc = SIO_EINPUT;
-        } else if (j.stop == J_READ) {
-            sio_error_set(err, path, 0, 0, "cannot read the chip description: %s", strerror(j.err));
+        } else if (j->stop == J_READ) {
+            sio_error_set(err, path, 0, 0, "cannot read the chip description: %s", strerror(j->err));
             rc = SIO_EIO;
-        } else if (j.stop == J_NOMEM || rc == SIO_ENOMEM) {
+        } else if (j->stop == J_NOMEM || rc == SIO_ENOMEM) {
             rc = fail_nomem(&c);
         } else {
             sio_error_set(err, path, je.line > 0 ? je.line : 1, je.column > 0 ? je.column : 1,
                           "invalid JSON: %s", je.text);
             rc = SIO_EINPUT;
         }
-        free(j.text);
+        free(j->text);
         return rc;
     }
-    c.text = j.text;
-    c.len = j.len;
+    c.text = j->text;
+    c.len = j->len;
     c.chip = calloc(1, sizeof *c.chip);
     if (!c.chip || !(c.chip->path = strdup(path))) {
         rc = fail_nomem(&c);
@@ -1335,6 +1351,16 @@ int sio_chip_load(const char *path, sio_chip **out, sio_error *err)
     }
     *out = c.chip;
     return SIO_OK;
+}
+
+int sio_chip_load(const char *path, sio_chip **out, sio_error *err)
+{
+    return chip_read(path, path, NULL, 0, out, err);
+}
+
+int sio_chip_from_buffer(const char *name, const char *text, size_t len, sio_chip **out, sio_error *err)
+{
+    return chip_read(name ? name : "<buffer>", NULL, text ? text : "", text ? len : 0, out, err);
 }
 
 void sio_chip_free(sio_chip *c)

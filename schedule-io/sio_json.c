@@ -115,31 +115,55 @@ static int find_element(const char *t, size_t len, size_t *pos, size_t index)
     return p < len ? 0 : -1;
 }
 
-int sio_json_locate(const char *text, size_t len, const sio_jstep *path,
-                    size_t depth, int at_key, int *line, int *col)
+/* Moves from the top-level value along path[0..depth): *pos is the value
+** reached, *keypos the key of the last step (when it is a key). */
+static int walk(const char *text, size_t len, const sio_jstep *path, size_t depth, size_t *pos,
+                size_t *keypos)
 {
-    size_t pos = skip_ws(text, len, 0), keypos = 0, d;
-    *line = 1;
-    *col = 1;
+    size_t d;
+    *pos = skip_ws(text, len, 0);
+    *keypos = 0;
     for (d = 0; d < depth; d++) {
         int rc;
-        if (pos >= len)
+        if (*pos >= len)
             return -1;
         if (path[d].key) {
-            if (text[pos] != '{')
+            if (text[*pos] != '{')
                 return -1;
-            rc = find_member(text, len, &pos, path[d].key, &keypos);
+            rc = find_member(text, len, pos, path[d].key, keypos);
         } else {
-            if (text[pos] != '[')
+            if (text[*pos] != '[')
                 return -1;
-            rc = find_element(text, len, &pos, path[d].index);
+            rc = find_element(text, len, pos, path[d].index);
         }
         if (rc != 0)
             return -1;
     }
+    return 0;
+}
+
+int sio_json_locate(const char *text, size_t len, const sio_jstep *path,
+                    size_t depth, int at_key, int *line, int *col)
+{
+    size_t pos, keypos;
+    *line = 1;
+    *col = 1;
+    if (walk(text, len, path, depth, &pos, &keypos) != 0)
+        return -1;
     if (at_key && depth > 0 && path[depth - 1].key)
         pos = keypos;
     sio_json_line_col(text, pos, line, col);
+    return 0;
+}
+
+int sio_json_span(const char *text, size_t len, const sio_jstep *path, size_t depth, size_t *start,
+                  size_t *end)
+{
+    size_t pos, keypos, n;
+    if (walk(text, len, path, depth, &pos, &keypos) != 0 || (n = token_len(text, len, pos, NULL)) == 0)
+        return -1;
+    *start = pos;
+    *end = pos + n;
     return 0;
 }
 

@@ -1,4 +1,5 @@
-/* sio_json_int.h -- private to schedule-io: where a value sits in JSON text.
+/* sio_json_int.h -- private to the library (schedule-io, and the sweep,
+** which edits chip text in place): where a value sits in JSON text.
 ** jansson keeps no positions after a successful parse, so error messages
 ** that point at a key or a value find it again here by walking the text.
 ** Error path only: each call is O(size of the text). */
@@ -21,6 +22,11 @@ typedef struct sio_jstep {
 ** there. depth 0 is the top-level value itself. */
 int sio_json_locate(const char *text, size_t len, const sio_jstep *path,
                     size_t depth, int at_key, int *line, int *col);
+
+/* The bytes [*start, *end) of the value reached by path[0..depth) (as
+** sio_json_locate finds it): 0, or -1 when the path is not there. */
+int sio_json_span(const char *text, size_t len, const sio_jstep *path, size_t depth, size_t *start,
+                  size_t *end);
 
 /* Line and column (1-based; col counts UTF-8 characters, as jansson does)
 ** of byte pos of text. */

@@ -4,6 +4,7 @@
 # inputs: `chip.json` (else the bundled samples/tsp/chip.json) and
 # `schedule.csv` (else a header-only schedule), and optionally `args` (the
 # subcommand and options, default `check`; other subcommands get -o OUT).
+# A folder with `sweep.json` runs `analyzer sweep sweep.json -o OUT` instead.
 # Each case must exit 2 with that message and leave no output behind.
 analyzer=$1
 case "$analyzer" in /*) ;; *) analyzer="$PWD/$analyzer" ;; esac
@@ -23,8 +24,12 @@ for c in tests/cases/*/; do
     args=check; [ -f "$c/args" ] && args=$(cat "$c/args")
     out="$tmp/out"; rm -rf "$out"
     outarg=""; case "$args" in check*) ;; *) outarg="-o $out" ;; esac
-    # shellcheck disable=SC2086
-    (cd "$c" && "$analyzer" $args "$chip" "$sched" $outarg >"$tmp/stdout" 2>"$tmp/stderr")
+    if [ -f "$c/sweep.json" ]; then
+        (cd "$c" && "$analyzer" sweep sweep.json -o "$out" >"$tmp/stdout" 2>"$tmp/stderr")
+    else
+        # shellcheck disable=SC2086
+        (cd "$c" && "$analyzer" $args "$chip" "$sched" $outarg >"$tmp/stdout" 2>"$tmp/stderr")
+    fi
     rc=$?
     got=$(head -n 1 "$tmp/stderr")
     want=$(cat "$c/expected")

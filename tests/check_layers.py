@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """check_layers.py -- the library's modules depend on each other one way:
 
-    schedule-io  <-  analyzer core  <-  thermal, budgets  <-  pipeline  <-  command line
+    schedule-io  <-  analyzer core  <-  thermal, budgets  <-  pipeline  <-  sweep  <-  command line
 
 A file may include the headers of its own module and of the modules below
 it, never of one above or beside it (thermal and budgets do not include each
@@ -11,7 +11,7 @@ import os
 import re
 import sys
 
-LEVEL = {"schedule-io": 0, "core": 1, "thermal": 2, "budgets": 2, "pipeline": 3, "cli": 4}
+LEVEL = {"schedule-io": 0, "core": 1, "thermal": 2, "budgets": 2, "pipeline": 3, "sweep": 4, "cli": 5}
 
 
 def module(path):
@@ -19,7 +19,7 @@ def module(path):
     top, name = path.split("/", 1)[0], os.path.basename(path)
     if top == "schedule-io":
         return "schedule-io"
-    if top in ("thermal", "budgets"):
+    if top in ("thermal", "budgets", "sweep"):
         return top
     if path.startswith("analyzer/cli/"):
         return "cli"
@@ -31,7 +31,7 @@ def module(path):
 def main():
     headers = {}
     files = []
-    for top in ("schedule-io", "analyzer", "thermal", "budgets"):
+    for top in ("schedule-io", "analyzer", "thermal", "budgets", "sweep"):
         for root, _, names in os.walk(top):
             for n in sorted(names):
                 p = os.path.join(root, n)

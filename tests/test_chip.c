@@ -6,7 +6,9 @@
 ** example: every truncation is refused with a position, a number made
 ** negative is either accepted or refused on its own line, an unknown key
 ** put into any object is refused on its own line. Files are written into a
-** fresh temporary folder. The golden bad inputs are in tests/cases/chip_*. */
+** fresh temporary folder. Every load is made twice, from the file and from
+** memory (sio_chip_from_buffer), with the same outcome. The golden bad
+** inputs are in tests/cases/chip_*. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -113,12 +115,35 @@ static void write_file(const char *path, const char *text, size_t len)
     assert_int_equal(fclose(fp), 0);
 }
 
-/* Writes text as the fixture's chip.json and loads it. */
+/* Writes text as the fixture's chip.json and loads it; reading the same
+** bytes from memory under the file's name (sio_chip_from_buffer) must give
+** the same status, message and chip. */
 static int load_text(const fixture *f, const char *text, size_t len, sio_chip **chip,
                      sio_error *err)
 {
+    sio_chip *b = NULL;
+    sio_error eb;
     write_file(f->chip_path, text, len);
-    return sio_chip_load(f->chip_path, chip, err);
+    int rc = sio_chip_load(f->chip_path, chip, err);
+    assert_int_equal(sio_chip_from_buffer(f->chip_path, text, len, &b, &eb), rc);
+    if (rc) {
+        assert_null(b);
+        assert_string_equal(eb.text, err->text);
+        return rc;
+    }
+    assert_string_equal(b->path, (*chip)->path);
+    assert_string_equal(b->name, (*chip)->name);
+    assert_int_equal(b->n_units, (*chip)->n_units);
+    assert_int_equal(b->n_rails, (*chip)->n_rails);
+    for (size_t r = 0; r < b->n_rails; r++) {
+        assert_int_equal(b->rails[r].n_stages, (*chip)->rails[r].n_stages);
+        for (size_t k = 0; k < b->rails[r].n_stages; k++)
+            assert_memory_equal(&b->rails[r].stages[k].r_ohm, &(*chip)->rails[r].stages[k].r_ohm, 5 * sizeof(double));
+        assert_int_equal(b->rails[r].n_z, (*chip)->rails[r].n_z);
+    }
+    assert_int_equal(b->thermal.n_layers, (*chip)->thermal.n_layers);
+    sio_chip_free(b);
+    return rc;
 }
 
 /* text with the first occurrence of old replaced by new (caller frees). */
@@ -381,6 +406,28 @@ static void test_errors(void **state)
     }
 }
 
+/* A chip from memory: errors name the caller's name ("<buffer>" for none),
+** and a relative impedance table is read from that name's folder. */
+static void test_from_buffer_names(void **state)
+{
+    const fixture *f = *state;
+    sio_chip *c = NULL;
+    sio_error err;
+    assert_int_equal(sio_chip_from_buffer(NULL, "{\"format\": 1}", 13, &c, &err), SIO_EINPUT);
+    assert_null(c);
+    assert_int_equal(strncmp(err.text, "<buffer>:1:12: ", 15), 0);
+    char z[256], name[256], *t = replaced(minimal_chip, "\"pdn\": {\"stages\": [{\"name\": \"s\", \"r_ohm\": 0, \"l_h\": 0, \"c_f\": 1e-6}]}",
+                                          "\"impedance_csv\": \"z.csv\"");
+    snprintf(z, sizeof z, "%s/z.csv", f->dir);
+    write_file(z, "0,1,0\n10,1,0\n", 13);
+    snprintf(name, sizeof name, "%s/chip.json", f->dir);
+    assert_int_equal(sio_chip_from_buffer(name, t, strlen(t), &c, &err), SIO_OK);
+    assert_string_equal(c->rails[0].impedance_csv, z);
+    assert_int_equal(c->rails[0].n_z, 2);
+    sio_chip_free(c);
+    free(t);
+}
+
 static void test_missing_file(void **state)
 {
     const fixture *f = *state;
@@ -480,6 +527,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_impedance_csv, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_from_buffer_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_negated_numbers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_key_everywhere, setup, teardown),

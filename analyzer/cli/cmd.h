@@ -27,6 +27,7 @@ typedef struct cmd_opts {
     size_t tile_bins;           /* --tile-bins (tests): 0 = default */
     const char *imp_class, *imp_rail;  /* import --class, --rail (default: from the name, "core") */
     int imp_die;                /* import --die, default 0 */
+    size_t jobs;                /* sweep --jobs, 0 = the online CPUs (under mpirun: shared by a host's ranks) */
 } cmd_opts;
 
 /* 1 when path is one of the command's inputs: the chip, the schedule or a
@@ -54,4 +55,17 @@ int cmd_retime(const cmd_opts *o);
 int cmd_export(const cmd_opts *o);
 /* `analyzer import --format hotspot FILE.flp`: chip_path is the file. */
 int cmd_import(const cmd_opts *o);
+/* `analyzer sweep SWEEP.json -o DIR`: chip_path is the sweep file. Under
+** mpirun (OMPI_COMM_WORLD_SIZE set) it is cmd_sweep_mpi's. */
+int cmd_sweep(const cmd_opts *o);
+int cmd_sweep_mpi(const cmd_opts *o);
+/* Shared by the two: the threads per process (--jobs, or the online CPUs
+** shared by ranks_here processes); the progress line on a terminal; and
+** the end: the files written, the summary printed, the exit code. */
+struct sweep;
+struct sweep_row;
+size_t cmd_sweep_jobs(const cmd_opts *o, size_t ranks_here);
+void cmd_sweep_progress(const cmd_opts *o, size_t done, size_t total);
+int cmd_sweep_finish(const cmd_opts *o, const struct sweep *sw, const struct sweep_row *rows, size_t procs,
+                     size_t jobs, double seconds);
 #endif

@@ -14,7 +14,7 @@
 #include "cmd.h"
 #include "sio_int.h"
 
-enum { C_CHECK = 1, C_RUN = 2, C_RETIME = 4, C_EXPORT = 8, C_ALL = 15, C_IMPORT = 16 };
+enum { C_CHECK = 1, C_RUN = 2, C_RETIME = 4, C_EXPORT = 8, C_ALL = 15, C_IMPORT = 16, C_SWEEP = 32 };
 
 static const struct opt {
     const char *name;
@@ -23,8 +23,8 @@ static const struct opt {
     const char *help;
 } OPTS[] = {
     {"--json", C_ALL, NULL, "print the summary as JSON on stdout"},
-    {"--quiet", C_ALL, NULL, "print nothing but errors"},
-    {"-o", C_RUN | C_RETIME | C_EXPORT | C_IMPORT, "PATH", "output folder (run, export hotspot) or file"},
+    {"--quiet", C_ALL | C_SWEEP, NULL, "print nothing but errors"},
+    {"-o", C_RUN | C_RETIME | C_EXPORT | C_IMPORT | C_SWEEP, "PATH", "output folder (run, export hotspot, sweep) or file"},
     {"--bin-ns", C_ALL, "NS", "bin width of the current maps, default 1 (0.001 .. 1e6)"},
     {"--window-ns", C_RUN | C_RETIME, "NS", "window of the peak-window power (run: 100; retime cap: 1)"},
     {"--safety-mv", C_RUN, "MV", "added to the worst droop for the needed guardband, default 5"},
@@ -33,7 +33,8 @@ static const struct opt {
     {"--no-thermal", C_ALL, NULL, "skip the thermal analysis"},
     {"--waveforms", C_RUN, NULL, "also write rails.csv"},
     {"--unit-maps", C_RUN, NULL, "also write units.npy and units.csv"},
-    {"--strict", C_RUN, NULL, "exit 1 when a limit is broken"},
+    {"--strict", C_RUN | C_SWEEP, NULL, "exit 1 when a limit is broken (sweep: or a point failed)"},
+    {"--jobs", C_SWEEP, "N", "sweep: runs at once per process, default the online CPUs"},
     {"--tile-bins", C_RUN, "N", "bins per time tile (memory bound), default the PDN block"},
     {"--power-cap-w", C_RETIME, "W", "power budget per chip"},
     {"--system-power-cap-w", C_RETIME, "W", "power budget of the sum over the chips"},
@@ -52,6 +53,7 @@ static const struct cmd { const char *name; int bit; int (*fn)(const cmd_opts *)
     {"retime", C_RETIME, cmd_retime, "CHIP SCHEDULE -o OUT.csv BUDGET"},
     {"export", C_EXPORT, cmd_export, "CHIP SCHEDULE --format vcd|perfetto|hotspot -o PATH"},
     {"import", C_IMPORT, cmd_import, "--format hotspot FILE.flp [-o UNITS.json]  units of a chip"},
+    {"sweep", C_SWEEP, cmd_sweep, "SWEEP.json -o DIR          a design sweep (all cores; across ranks under mpirun)"},
 };
 #define N_CMDS (sizeof CMDS / sizeof CMDS[0])
 
@@ -100,7 +102,7 @@ static int positive(const char *opt, const char *v, double *out)
 static int parse(int argc, char **argv, int bit, cmd_opts *o)
 {
     const char *pos[2];
-    int npos = 0, need = bit == C_IMPORT ? 1 : 2;   /* import takes one file */
+    int npos = 0, need = bit == C_IMPORT || bit == C_SWEEP ? 1 : 2;   /* import and sweep take one file */
     unsigned char seen[N_OPTS] = {0};   /* an option given twice is refused, not overridden */
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
@@ -163,6 +165,10 @@ static int parse(int argc, char **argv, int bit, cmd_opts *o)
             if (x != floor(x) || x > 1e12)
                 return bad("--frame-ns must be a whole number of ns up to 1e12, not '%s'%s", v, "");
             o->frame_ns = (int64_t)x;
+        } else if (!strcmp(a, "--jobs")) {
+            if (num(a, v, 1, &x)) return EXIT_INPUT;
+            if (x != floor(x) || x > 4096) return bad("--jobs must be a whole number from 1 to 4096, not '%s'%s", v, "");
+            o->jobs = (size_t)x;
         } else if (!strcmp(a, "--tile-bins")) {
             if (num(a, v, 1, &x)) return EXIT_INPUT;
             if (x != floor(x) || x > (double)(1u << 30))
@@ -185,7 +191,7 @@ static int parse(int argc, char **argv, int bit, cmd_opts *o)
             if (positive(a, v, &o->guardband_mv)) return EXIT_INPUT;
         }
     }
-    if (npos < need) return bad("'%s' needs %s", argv[1], need == 1 ? "FILE" : "CHIP and SCHEDULE");
+    if (npos < need) return bad("'%s' needs %s", argv[1], need == 2 ? "CHIP and SCHEDULE" : bit == C_SWEEP ? "SWEEP.json" : "FILE");
     o->chip_path = pos[0];
     o->sched_path = need == 2 ? pos[1] : NULL;
     return 0;
@@ -242,6 +248,6 @@ int main(int argc, char **argv)
     const char *hint = sio_closest(argv[1], CMDS, N_CMDS, sizeof CMDS[0], offsetof(struct cmd, name));
     fprintf(stderr, "analyzer: unknown command '%s'", argv[1]);
     if (hint) fprintf(stderr, " (did you mean '%s'?)", hint);
-    fprintf(stderr, "; the commands are check, run, retime, export, import\n");
+    fprintf(stderr, "; the commands are check, run, retime, export, import, sweep\n");
     return EXIT_INPUT;
 }

@@ -1,0 +1,104 @@
+/* sweep.h -- design sweeps (sweep_): one chip description, some values of
+** it varied, every point run on every schedule through pda_run.
+**
+**   sweep *sw;
+**   sweep_load("sweep.json", &sw, &err);        the file, the chip, the schedules
+**   sweep_row *rows = calloc(sweep_n_tasks(sw), sizeof *rows);
+**   sweep_run(sw, jobs, rows, NULL, NULL, &err); every task, on jobs threads
+**   sweep_write(sw, rows, "out", &err);         out/sweep.csv, sweep.json, sweep.html
+**   sweep_free(sw);
+**
+** The sweep file (`pda-sweep/1`, docs/sweeps.md) names a chip, schedules,
+** and lists of numbers for values of the chip addressed by paths such as
+** `rails[core].pdn.stages[die].c_f`. A point is one choice of a value per
+** path (`grid`: every combination, the first path slowest; `zip`: the
+** lists side by side). A task is one point on one schedule: t = point *
+** n_schedules + schedule, the order of the rows.
+**
+** Each point's chip is the chip file's text with the varied values written
+** in place of the old ones (same lines), read by sio_chip_from_buffer under
+** the chip file's name: its checks and messages are those of a file with
+** those values. The chip and the schedules are read once; a schedule's
+** checks use only the chip's names, which no point changes (values are
+** numbers), so each schedule serves every point.
+**
+** Tasks are independent: sweep_task may run on any thread or process that
+** loaded the same sweep, and gives the same row, bit for bit. The rows are
+** plain bytes (no pointers): a process may send them to another running the
+** same binary. */
+#ifndef PDA_SWEEP_H
+#define PDA_SWEEP_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pda.h"
+
+/* Limits checked by sweep_row.broken. */
+enum { SWEEP_BROKE_DROOP = 1, SWEEP_BROKE_DIDT = 2, SWEEP_BROKE_THERMAL = 4 };
+
+/* One task's figures: ok = 1 with the numbers, or ok = 0 with the reason
+** in status (the point made the chip invalid, or its run failed on it). */
+typedef struct sweep_row {
+    int32_t ok;
+    int32_t has_thermal;        /* max_c, hotspots are set */
+    int32_t has_leakage;        /* leakage_w is set (the summary has thermal.leakage.total_w) */
+    int32_t broken;             /* SWEEP_BROKE_* */
+    double peak_w, peak_window_w, energy_j;
+    double max_droop_mv;        /* worst over the chips and rails */
+    double needed_guardband_mv; /* worst over the chips and rails */
+    double saving_w;            /* of the worst rail: the one with the least headroom */
+    double max_c;
+    double leakage_w;
+    int64_t hotspots;
+    uint64_t worst_chip, worst_rail;
+    char status[1024];          /* "ok" or the error */
+} sweep_row;
+
+typedef struct sweep sweep;
+
+/* Reads the sweep file, its chip and schedules. Errors of the sweep file
+** are SIO_EINPUT at its file:line:col; those of the chip or a schedule are
+** their reader's. */
+int sweep_load(const char *path, sweep **out, sio_error *err);
+void sweep_free(sweep *sw);   /* NULL is a no-op */
+
+size_t sweep_n_points(const sweep *sw);
+size_t sweep_n_schedules(const sweep *sw);
+size_t sweep_n_tasks(const sweep *sw);
+/* Schedule s as the sweep file names it. */
+const char *sweep_schedule_name(const sweep *sw, size_t s);
+/* The input files (the sweep file, the chip, its impedance tables, the
+** schedules), for outputs that must not replace them: n set, owned by sw. */
+const char *const *sweep_inputs(const sweep *sw, size_t *n);
+/* 64 bits that differ, as near as can be, when two processes did not read
+** the same inputs (their bytes, the schedules' sizes). */
+uint64_t sweep_fingerprint(const sweep *sw);
+
+/* Runs task t. PDA_OK with *row filled (ok or not); another code, *err
+** set, when the run could not be made (out of memory, I/O): the whole
+** sweep then fails. Thread-safe: tasks may run at once. */
+int sweep_task(const sweep *sw, size_t t, sweep_row *row, sio_error *err);
+
+/* Runs tasks on jobs threads (>= 1): each thread asks next for a task
+** (0 with *t set, or nonzero: no more), runs it and hands the row to done
+** (which may stop the pool by returning nonzero). next and done are called
+** from the pool's threads at once and lock what they share. Returns the
+** first error of sweep_task (*err set), else PDA_OK. FFTW's planner is made
+** thread-safe first (it is not by default, and each run plans). */
+int sweep_pool(const sweep *sw, size_t jobs, int (*next)(void *arg, size_t *t),
+               int (*done)(void *arg, size_t t, const sweep_row *row), void *arg, sio_error *err);
+/* sweep_pool over every task, rows[t] for task t; progress (may be NULL)
+** is told each time a task is done, one call at a time. */
+int sweep_run(const sweep *sw, size_t jobs, sweep_row *rows, void (*progress)(void *arg, size_t done, size_t total),
+              void *arg, sio_error *err);
+
+/* Writes dir/sweep.csv, sweep.json and sweep.html as one output set
+** (outset.h: all or none, nothing of the user's replaced, never over an
+** input); dir is made as needed. */
+int sweep_write(const sweep *sw, const sweep_row *rows, const char *dir, sio_error *err);
+
+/* How many rows failed or broke a limit (for --strict). */
+size_t sweep_n_failed(const sweep *sw, const sweep_row *rows);
+size_t sweep_n_broken(const sweep *sw, const sweep_row *rows);
+
+#endif

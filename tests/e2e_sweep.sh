@@ -1,0 +1,104 @@
+#!/bin/sh
+# End-to-end checks of `analyzer sweep` (run from the repo root; $1 = analyzer).
+# The same sweep.csv and sweep.json, byte for byte, from --jobs 1, --jobs 2
+# and (when mpirun is there) mpirun -np 1, 2 and 3; a failing
+# point is its row and the others complete; physics, not stored numbers
+# (tests/check_sweep.py): energy affine in an op's current, droop falling
+# with the die's capacitance, grid and zip row counts, a row equal to a
+# plain `analyzer run` of the chip edited by hand; outputs land whole, next
+# to what the folder held.
+set -eu
+A=$1
+case "$A" in /*) ;; *) A="$PWD/$A" ;; esac
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+S=$PWD/samples
+PY=/usr/bin/python3
+[ -x $PY ] || PY=python3
+
+# --- one sweep, many ways of running it ---------------------------------------
+# 3 x 2 x 2 points on two schedules (one of 4 chips); c_f -1e-6 makes the chip invalid
+cat > "$T/s.json" <<EOF
+{"format": "pda-sweep/1", "chip": "$S/tsp/chip.json",
+ "schedules": ["$S/tsp/decode.csv", "$S/tsp/multichip.csv"],
+ "vary": {"rails[core].pdn.stages[die].c_f": [1e-6, -1e-6, 2.5e-6],
+          "rails[core].guardband_mv": [50, 150],
+          "thermal.h_top_w_m2k": [1e4, 2e4]},
+ "mode": "grid", "run": {"no_thermal": false, "window_ns": 100, "grid": [16, 16]}}
+EOF
+mkdir -p "$T/j1"
+echo "theirs" > "$T/j1/notes.txt"
+$A sweep "$T/s.json" -o "$T/j1" --jobs 1 > "$T/j1.out" 2> "$T/j1.err"
+grep -q "12 points x 2 schedules = 24 runs: 16 ok, 8 failed" "$T/j1.out"
+[ "$(cat "$T/j1/notes.txt")" = theirs ] || { echo "the folder's own file was lost"; exit 1; }
+for f in sweep.csv sweep.json sweep.html; do [ -s "$T/j1/$f" ] || { echo "missing $f"; exit 1; }; done
+ls -a "$T" | grep -q pda- && { echo "staging left behind"; exit 1; }
+# the failed rows say why, where; stderr names the point
+grep -q '^analyzer: point 4 on .*decode.csv: .*/tsp/chip.json:13:[0-9]*: rails\[0\].pdn.stages\[2\].c_f: must be > 0' "$T/j1.err"
+# --strict: a failed point (or a broken limit) is exit 1, same files
+rc=0; $A sweep "$T/s.json" -o "$T/strict" --jobs 2 --strict --quiet 2>/dev/null || rc=$?
+[ $rc = 1 ] || { echo "--strict: exit $rc, want 1"; exit 1; }
+cmp "$T/j1/sweep.csv" "$T/strict/sweep.csv"
+$A sweep "$T/s.json" -o "$T/j2" --jobs 2 --quiet
+cmp "$T/j1/sweep.csv" "$T/j2/sweep.csv"
+cmp "$T/j1/sweep.json" "$T/j2/sweep.json"
+cmp "$T/j1/sweep.html" "$T/j2/sweep.html"
+# under ASan the ranks run without LeakSanitizer: Open MPI's own allocations
+# live to the exit (MPI_Finalize does not free them)
+MPIRUN="mpirun --allow-run-as-root --oversubscribe"
+case "$A" in *asan*) MPIRUN="env ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 $MPIRUN"
+                     MPIRUN="$MPIRUN -x ASAN_OPTIONS -x UBSAN_OPTIONS" ;; esac
+if command -v mpirun >/dev/null 2>&1; then
+    for np in 1 2 3; do
+        $MPIRUN -np $np "$A" sweep "$T/s.json" -o "$T/mpi$np" --jobs 1 \
+            > "$T/mpi$np.out" 2> "$T/mpi$np.err" || { cat "$T/mpi$np.err"; exit 1; }
+        grep -q "$np process" "$T/mpi$np.out"
+        cmp "$T/j1/sweep.csv" "$T/mpi$np/sweep.csv"
+        cmp "$T/j1/sweep.json" "$T/mpi$np/sweep.json"
+    done
+    # two threads per rank, three ranks
+    $MPIRUN -np 3 "$A" sweep "$T/s.json" -o "$T/mpi3j" --jobs 2 --quiet
+    cmp "$T/j1/sweep.csv" "$T/mpi3j/sweep.csv"
+    # a bad sweep file: exit 2 on every rank, said once, nothing written
+    echo '{"format": "pda-sweep/1"' > "$T/bad.json"
+    rc=0; $MPIRUN -np 2 "$A" sweep "$T/bad.json" -o "$T/badout" > /dev/null 2> "$T/bad.err" || rc=$?
+    [ $rc = 2 ] || { echo "mpirun, bad sweep: exit $rc, want 2"; cat "$T/bad.err"; exit 1; }
+    [ "$(grep -c 'bad.json:' "$T/bad.err")" = 1 ] || { cat "$T/bad.err"; exit 1; }
+    [ ! -e "$T/badout" ]
+else
+    echo "no mpirun: MPI runs skipped"
+fi
+
+# --- physics ------------------------------------------------------------------
+# an op's current: energy affine in it (zip of one list)
+cat > "$T/op.json" <<EOF
+{"format": "pda-sweep/1", "chip": "$S/tsp/chip.json", "schedules": ["$S/tsp/decode.csv"],
+ "vary": {"ops[MXM.matmul].current_a": [10, 20, 40, 80]}, "mode": "zip", "run": {"no_thermal": true}}
+EOF
+$A sweep "$T/op.json" -o "$T/op" --quiet
+# the die's decap: droop falls as it grows, on the stacked chip's two rails
+cat > "$T/cf.json" <<EOF
+{"format": "pda-sweep/1", "chip": "$S/stack/chip.json", "schedules": ["$S/stack/decode.csv"],
+ "vary": {"rails[core].pdn.stages[die].c_f": [5e-7, 1e-6, 2.5e-6, 1e-5, 1e-4, 1e-3]}, "run": {"no_thermal": true}}
+EOF
+$A sweep "$T/cf.json" -o "$T/cf" --quiet
+# zip pairs the lists value by value
+cat > "$T/zip.json" <<EOF
+{"format": "pda-sweep/1", "chip": "$S/tsp/chip.json", "schedules": ["$S/tsp/decode.csv"],
+ "vary": {"rails[core].guardband_mv": [50, 60, 70], "units[MXM.W0].idle_a": [1, 2, 3]},
+ "mode": "zip", "run": {"no_thermal": true}}
+EOF
+$A sweep "$T/zip.json" -o "$T/zip" --quiet
+# point 9 of s.json on decode.csv (c_f 2.5e-6, guardband 50, h_top 2e4) as a plain run
+$PY - "$S/tsp/chip.json" "$T/hand.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+r = c["rails"][0]
+[s for s in r["pdn"]["stages"] if s["name"] == "die"][0]["c_f"] = 2.5e-6
+r["guardband_mv"] = 50
+c["thermal"]["h_top_w_m2k"] = 2e4
+json.dump(c, open(sys.argv[2], "w"), indent=1)
+PY
+$A run "$T/hand.json" "$S/tsp/decode.csv" --json --grid 16,16 > "$T/hand_summary.json"
+$PY tests/check_sweep.py "$T"
+echo "e2e_sweep: ok"
