@@ -92,9 +92,9 @@ struct pdn_stream {
     double fft_cost;      /* one block, in multiply-adds */
     double *z;            /* PDN_STATE: the state after the last bin (nsp) */
     /* for pdn_stream_settled / pdn_stream_skip: the last input and droop,
-    ** how many inputs in a row at the end were that input, and the
-    ** largest |x| pushed (the scale of round-off in the droop) */
-    double last_i, last_v, xmax;
+    ** how many inputs in a row at the end were that input; PDN_STATE: the
+    ** current last asked about and the state's share of the droop then */
+    double last_i, last_v, ref_i, ref_e;
     size_t same;
 };
 
@@ -968,6 +968,7 @@ int pdn_stream_create(const pdn_model *m, double i_idle_a, pdn_stream **out)
     s->last_i = i_idle_a;   /* idle for ever before time 0 */
     s->last_v = s->dc_v;
     s->same = SIZE_MAX;
+    s->ref_i = NAN;
     if (m->method == PDN_STATE) {   /* at rest before time 0: x = 0, z = 0 */
         s->z = calloc(m->nsp, sizeof *s->z);
         if (!s->z) { pdn_stream_destroy(s); return PDN_ENOMEM; }
@@ -1122,24 +1123,20 @@ static void run_block(pdn_stream *s, size_t a)
     s->direct_from = s->cur + a;
 }
 
-/* After a push of i_a[0..n): the last input, the run of it at the end, the
-** last droop and the largest |x| so far. The run is counted back from the
-** end (it stops at the first other value: O(1) for a busy tile). */
+/* After a push of i_a[0..n): the last input, the run of it at the end and
+** the last droop. The run is counted back from the end (it stops at the
+** first other value: O(1) for a busy tile). */
 static void note_tail(pdn_stream *s, const double *i_a, size_t n, const double *droop_v)
 {
     if (n == 0) return;
-    double v = i_a[n - 1], mx = s->xmax, idle = s->i_idle_a;
+    double v = i_a[n - 1];
     size_t k = n - 1;
     while (k > 0 && i_a[k - 1] == v) k--;
     size_t run = n - k;
     s->same = run == n && v == s->last_i ? (s->same > SIZE_MAX - n ? SIZE_MAX : s->same + n) : run;
     s->last_i = v;
     s->last_v = droop_v[n - 1];
-    for (size_t j = 0; j < n; j++) {
-        double a = fabs(i_a[j] - idle);
-        mx = a > mx ? a : mx;
-    }
-    s->xmax = mx;
+
 }
 
 static int push(pdn_stream *s, const double *i_a, size_t n, double *droop_v);
@@ -1151,7 +1148,7 @@ int pdn_stream_push(pdn_stream *s, const double *i_a, size_t n, double *droop_v)
     return rc;
 }
 
-int pdn_stream_settled(const pdn_stream *s, double i_a)
+int pdn_stream_settled(pdn_stream *s, double i_a)
 {
     const pdn_model *m = s->m;
     if (m->method != PDN_STATE) return s->last_i == i_a && s->same >= m->k - 1;
@@ -1164,11 +1161,15 @@ int pdn_stream_settled(const pdn_stream *s, double i_a)
         e2 += d * d;
         z2 += m->zu[r] * x * m->zu[r] * x;
     }
-    /* 2^-40 (~1e-12) of the droop's scale, C z* included: the recursion
-    ** itself settles only to some 1e-13 of it (its round-off) */
-    double xs = fabs(x) > s->xmax ? fabs(x) : s->xmax;
-    double scale = fabs(s->dc_v) + m->z0_ohm * xs + m->cnorm * sqrt(z2);
-    return m->cnorm * sqrt(e2) <= 0x1p-40 * scale;
+    double e = m->cnorm * sqrt(e2);
+    if (!(i_a == s->ref_i)) {   /* a new current: its deviation now is the transient's scale */
+        s->ref_i = i_a;
+        s->ref_e = e;
+    }
+    /* 2^-40 (~1e-12) of the droop's scale (the transient's at the start
+    ** included): the recursion itself settles only to ~1e-13 of it */
+    double scale = fabs(s->dc_v) + m->z0_ohm * fabs(x) + m->cnorm * sqrt(z2) + s->ref_e;
+    return e <= 0x1p-40 * scale;
 }
 
 int pdn_stream_skip(pdn_stream *s, double i_a, size_t n, double *droop_v)
