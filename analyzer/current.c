@@ -15,7 +15,19 @@
 **
 ** Idle current is a unit's idle_a from 0 to the makespan: two steps, like any
 ** op. Rails and dies get the kinks of every unit on them, so unit maps are
-** only made when asked for. */
+** only made when asked for.
+**
+** Constant runs (CURRENT_CONST). At a tile where no op starts, the tiles up
+** to the next one where an op starts, a pending kink falls, or the idle
+** current ends, hold no kink; when the last tile left nothing in its spill
+** bins and no ramp is in progress (a pending ramp-end kink whose ramp-start
+** kink is not pending), the current of every row is its level over all of
+** them, and they go out as one tile of stride 0, in O(rows + pending). The
+** slope is then set to zero: without a ramp in progress it is only the
+** round-off of ramps that have ended (see reconstruct). The plan is sparse when the timeline
+** has many more tiles than ops: the tiles that have ops, ascending, with
+** their ops (in place when the file lists them by tile, else sorted), so
+** that a gap of 10^7 tiles costs nothing. */
 #include "current.h"
 #include "sio_int.h"
 
@@ -34,9 +46,11 @@ typedef struct pend { uint32_t op; uint8_t k; } pend;   /* kink k of op, in a la
 typedef struct arrset {  /* one group of arrays: rails, dies or units */
     size_t n;            /* rows: chips x per-chip */
     double *dv, *ds;     /* n x (stride + 2) */
+    int32_t *dn;         /* n x (stride + 2): ramps starting (+1) and ending (-1), with ds */
     double *out;         /* n x stride */
     double *out2;        /* rails only: the tile before, kept (see current_next) */
     double *level, *slope;
+    int64_t *ramps;      /* ramps in progress (see reconstruct) */
 } arrset;
 
 struct current_iter {
@@ -58,6 +72,12 @@ struct current_iter {
     size_t n_pend, cap_pend;
     arrset rail, die, unit;
     int with_units, with_dies;
+    int konst;           /* CURRENT_CONST: constant runs go out as stride-0 tiles */
+    size_t busy_at;      /* the first tile with ops at or after the last tile asked (next_busy) */
+    /* the sparse plan: the nz tiles that have ops (zt, ascending), their ops
+    ** [zoff[z], zoff[z+1]) of bucket (NULL: of the file), zcur the first
+    ** tile not behind the walk */
+    size_t *zt, *zoff, nz, zcur;
 };
 
 /* ---- the model ----------------------------------------------------------- */
@@ -211,12 +231,13 @@ __attribute__((always_inline)) static inline size_t op_tile(const current_iter *
 }
 
 /* Adds kink k, with the fraction f of its bin after tau, at local bin j of
-** the row whose difference arrays are dv and ds. The bin averages are: a
+** the row whose difference arrays are dv, ds and dn (end: the kink ends a
+** ramp, kinks 1 and 3, rather than starts one). The bin averages are: a
 ** step h, h f in the bin and h after; a ramp of slope s, s D f^2 / 2 in the
 ** bin, then s D (f + 1/2), rising by s D a bin. `step` is a constant where
 ** the walk calls it, so each kind gets its own straight code. */
-__attribute__((always_inline)) static inline void deposit(double *dv, double *ds, size_t j, double f, double s,
-                                                          int step, double bin_ns)
+__attribute__((always_inline)) static inline void deposit(double *dv, double *ds, int32_t *dn, size_t j, double f,
+                                                          double s, int step, int end, double bin_ns)
 {
     if (step) {
         double x = s * f;
@@ -228,6 +249,7 @@ __attribute__((always_inline)) static inline void deposit(double *dv, double *ds
         dv[j] += x;
         dv[j + 1] += sd * (f + 0.5) - x;
         ds[j + 2] += sd;
+        dn[j + 2] += end ? -1 : 1;
     }
 }
 
@@ -236,7 +258,7 @@ __attribute__((always_inline)) static inline void add_kink(const current_iter *i
                                                            const kink_at *p, const kink *k)
 {
     size_t st = it->tile + 2;
-    deposit(a->dv + row * st, a->ds + row * st, j, p->after, k->s, k->step, it->bin_ns);
+    deposit(a->dv + row * st, a->ds + row * st, a->dn + row * st, j, p->after, k->s, k->step, 0, it->bin_ns);
 }
 
 static int push_pend(current_iter *it, uint32_t op, uint8_t k)
@@ -256,19 +278,20 @@ static int push_pend(current_iter *it, uint32_t op, uint8_t k)
 
 /* The difference arrays (dv in rv, ds in rs) of the rows op i adds to: its
 ** rail's, and its die's and unit's when those maps are made; their count. */
-__attribute__((always_inline)) static inline int op_rows(const current_iter *it, size_t i, double **rv, double **rs)
+__attribute__((always_inline)) static inline int op_rows(const current_iter *it, size_t i, double **rv, double **rs,
+                                                          int32_t **rn)
 {
     const sio_unit *u = &it->chip->units[it->s->unit[i]];
     size_t c = it->s->chip[i], st = it->tile + 2, n = 0, row;
     row = (c * it->chip->n_rails + u->rail) * st;
-    rv[n] = it->rail.dv + row; rs[n++] = it->rail.ds + row;
+    rv[n] = it->rail.dv + row; rs[n] = it->rail.ds + row; rn[n++] = it->rail.dn + row;
     if (it->with_dies) {
         row = (c * it->chip->n_dies + u->die) * st;
-        rv[n] = it->die.dv + row; rs[n++] = it->die.ds + row;
+        rv[n] = it->die.dv + row; rs[n] = it->die.ds + row; rn[n++] = it->die.dn + row;
     }
     if (it->with_units) {
         row = (c * it->chip->n_units + it->s->unit[i]) * st;
-        rv[n] = it->unit.dv + row; rs[n++] = it->unit.ds + row;
+        rv[n] = it->unit.dv + row; rs[n] = it->unit.ds + row; rn[n++] = it->unit.dn + row;
     }
     return (int)n;
 }
@@ -280,14 +303,16 @@ __attribute__((always_inline)) static inline int put_kinks(current_iter *it, uin
                                                            int step, size_t b0, size_t b1)
 {
     double *rv[3], *rs[3];
-    int nrow = op_rows(it, i, rv, rs);
+    int32_t *rn[3];
+    int nrow = op_rows(it, i, rv, rs, rn);
     kink_at p[4];
     for (unsigned kk = 0; kk < nk; kk++) {   /* all placed first: independent, side by side */
         p[kk] = kink_place(it, &ks[kk]);
         if (p[kk].kb < b0) p[kk].kb = b0;   /* cannot happen: starts sort by tile */
     }
     if (p[nk - 1].kb < b1 && nrow == 1) {   /* the usual op: inside the tile, rails only (kinks come in time order) */
-        for (unsigned kk = 0; kk < nk; kk++) deposit(rv[0], rs[0], p[kk].kb - b0, p[kk].after, ks[kk].s, step, it->bin_ns);
+        for (unsigned kk = 0; kk < nk; kk++)
+            deposit(rv[0], rs[0], rn[0], p[kk].kb - b0, p[kk].after, ks[kk].s, step, kk & 1, it->bin_ns);
         return 0;
     }
     for (unsigned kk = 0; kk < nk; kk++) {
@@ -295,7 +320,8 @@ __attribute__((always_inline)) static inline int put_kinks(current_iter *it, uin
             if (push_pend(it, i, (uint8_t)kk)) return -1;
             continue;
         }
-        for (int w = 0; w < nrow; w++) deposit(rv[w], rs[w], p[kk].kb - b0, p[kk].after, ks[kk].s, step, it->bin_ns);
+        for (int w = 0; w < nrow; w++)
+            deposit(rv[w], rs[w], rn[w], p[kk].kb - b0, p[kk].after, ks[kk].s, step, kk & 1, it->bin_ns);
     }
     return 0;
 }
@@ -317,15 +343,17 @@ static int arrset_init(arrset *a, size_t n, size_t tile)
     a->n = n;
     a->dv = calloc(n * (tile + 2), sizeof *a->dv);
     a->ds = calloc(n * (tile + 2), sizeof *a->ds);
+    a->dn = calloc(n * (tile + 2), sizeof *a->dn);
     a->out = calloc(n * tile, sizeof *a->out);
     a->level = calloc(n, sizeof *a->level);
     a->slope = calloc(n, sizeof *a->slope);
-    return a->dv && a->ds && a->out && a->level && a->slope ? 0 : -1;
+    a->ramps = calloc(n, sizeof *a->ramps);
+    return a->dv && a->ds && a->dn && a->out && a->level && a->slope && a->ramps ? 0 : -1;
 }
 
 static void arrset_free(arrset *a)
 {
-    free(a->dv); free(a->ds); free(a->out); free(a->out2); free(a->level); free(a->slope);
+    free(a->dv); free(a->ds); free(a->out); free(a->out2); free(a->level); free(a->slope); free(a->ramps); free(a->dn);
 }
 
 typedef struct tile_count { const current_iter *it; size_t i0, i1, *count, *span; } tile_count;
@@ -373,6 +401,57 @@ static int tile_ops(current_iter *it)
     return 0;
 }
 
+typedef struct tile_op { size_t t; uint32_t i; } tile_op;
+
+static int cmp_tile_op(const void *a, const void *b)
+{
+    const tile_op *x = a, *y = b;
+    if (x->t != y->t) return x->t < y->t ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+/* The sparse plan (zt, zoff, nz; bucket unless the file lists its ops by
+** tile): O(n) memory whatever the number of tiles. -1 out of memory. */
+static int plan_sparse(current_iter *it)
+{
+    size_t n = it->s->n, lo = 0, hi = 0, cur = 0, prev = 0, nz = 0;
+    int in_order = 1;
+    for (size_t i = 0; i < n; i++) {
+        size_t t = op_tile(it, i, &lo, &hi, &cur);
+        if (i && t < prev) in_order = 0;
+        if (!i || t != prev) nz++;
+        prev = t;
+    }
+    tile_op *a = NULL;
+    if (!in_order) {
+        if (!(a = malloc((n ? n : 1) * sizeof *a)) || !(it->bucket = malloc((n ? n : 1) * sizeof *it->bucket))) {
+            free(a);
+            return -1;
+        }
+        lo = hi = cur = 0;
+        for (size_t i = 0; i < n; i++) a[i] = (tile_op){op_tile(it, i, &lo, &hi, &cur), (uint32_t)i};
+        qsort(a, n, sizeof *a, cmp_tile_op);
+        nz = 0;
+        for (size_t k = 0; k < n; k++) {
+            it->bucket[k] = a[k].i;
+            if (!k || a[k].t != a[k - 1].t) nz++;
+        }
+    }
+    it->zt = malloc((nz + 1) * sizeof *it->zt);
+    it->zoff = malloc((nz + 1) * sizeof *it->zoff);
+    if (!it->zt || !it->zoff) { free(a); return -1; }
+    size_t z = 0;
+    lo = hi = cur = 0;
+    for (size_t k = 0; k < n; k++) {
+        size_t t = a ? a[k].t : op_tile(it, k, &lo, &hi, &cur);
+        if (!k || t != it->zt[z - 1]) { it->zt[z] = t; it->zoff[z++] = k; }
+    }
+    it->zoff[z] = n;
+    it->nz = z;
+    free(a);
+    return 0;
+}
+
 void current_iter_opts_default(current_iter_opts *o)
 {
     memset(o, 0, sizeof *o);
@@ -412,9 +491,13 @@ int current_iter_open(const sio_chip *chip, const sio_schedule *s, const current
     it->makespan_cyc = sio_schedule_makespan_cyc(s);
     it->makespan_ns = (double)it->makespan_cyc * it->T;
     double nb = ceil(it->makespan_ns / bin_ns - 1e-9);
-    if (!(nb <= 1099511627776.0)) {   /* 2^40 bins: 18 minutes at 1 ns */
-        sio_error_set(err, s->path, 0, 0, "a timeline of %.3g ns is %.3g bins of %g ns, more than 2^40: use a larger "
-                      "--bin-ns", (double)it->makespan_cyc / chip->clock_ghz, nb, bin_ns);
+    /* 2^40 bins (18 minutes at 1 ns): the walk skips idle stretches, so time
+    ** is no limit; beyond it a time held as a double no longer places an
+    ** edge within its bin to 2^-12 of a bin (2^52 / 2^40) */
+    if (!(nb <= 1099511627776.0)) {
+        sio_error_set(err, s->path, 0, 0, "a timeline of %.3g ns is %.3g bins of %g ns, more than 2^40 (beyond, an "
+                      "edge's place within its bin is lost to rounding): use a larger --bin-ns",
+                      (double)it->makespan_cyc / chip->clock_ghz, nb, bin_ns);
         free(it);
         return SIO_EINPUT;
     }
@@ -429,11 +512,17 @@ int current_iter_open(const sio_chip *chip, const sio_schedule *s, const current
     if (it->n_bins && tile_bins > it->n_bins) tile_bins = it->n_bins;
     it->tile = tile_bins;
     it->n_tiles = it->n_bins ? (it->n_bins + tile_bins - 1) / tile_bins : 0;
+    it->konst = (maps & CURRENT_CONST) != 0;
     if (arrset_init(&it->rail, s->n_chips * chip->n_rails, tile_bins) ||
         !(it->rail.out2 = calloc(it->rail.n * tile_bins, sizeof *it->rail.out2)) ||
         (with_dies && arrset_init(&it->die, s->n_chips * chip->n_dies, tile_bins)) ||
         (with_units && arrset_init(&it->unit, s->n_chips * chip->n_units, tile_bins)))
         goto oom;
+    if (it->konst && it->n_tiles / 2 > s->n + 4096) {   /* many more tiles than ops: a sparse plan */
+        if (plan_sparse(it)) goto oom;
+        *out = it;
+        return SIO_OK;
+    }
     /* each tile's span of the file; when the spans add up to little more
     ** than the file (a schedule in time order, or nearly: ops are listed by
     ** issue, a few cycles out of order), the walk reads them in place;
@@ -477,6 +566,8 @@ void current_iter_destroy(current_iter *it)
     free(it->bucket_off);
     free(it->bucket);
     free(it->pend);
+    free(it->zt);
+    free(it->zoff);
     free(it);
 }
 
@@ -509,24 +600,98 @@ static void apply_idle(current_iter *it, size_t b0, size_t b1)
     }
 }
 
+/* Ramps in progress are counted beside the slope: where none is, the slope
+** is zero exactly, not the round-off its +s and -s left (~1e-15 A a bin),
+** which the level would carry as a drift for the rest of the timeline
+** (1e-9 A after 10^6 bins, 1e-3 A after 10^12). */
 static void reconstruct(const current_iter *it, arrset *a, size_t nb)
 {
     size_t st = it->tile + 2;
     for (size_t r = 0; r < a->n; r++) {
         double *dv = a->dv + r * st, *ds = a->ds + r * st, *o = a->out + r * it->tile;
+        int32_t *dn = a->dn + r * st;
         double level = a->level[r], slope = a->slope[r];
+        int64_t ramps = a->ramps[r];
         for (size_t k = 0; k < nb; k++) {
+            ramps += dn[k];
             slope += ds[k];
+            slope = ramps ? slope : 0.0;
             level += slope + dv[k];
             o[k] = level;
         }
         a->level[r] = level;
         a->slope[r] = slope;
+        a->ramps[r] = ramps;
         /* the two spill bins become the next tile's first two */
         double v0 = dv[nb], v1 = dv[nb + 1], s0 = ds[nb], s1 = ds[nb + 1];
+        int32_t n0 = dn[nb], n1 = dn[nb + 1];
         memset(dv, 0, st * sizeof *dv);
         memset(ds, 0, st * sizeof *ds);
-        dv[0] = v0; dv[1] = v1; ds[0] = s0; ds[1] = s1;
+        memset(dn, 0, st * sizeof *dn);
+        dv[0] = v0; dv[1] = v1; ds[0] = s0; ds[1] = s1; dn[0] = n0; dn[1] = n1;
+    }
+}
+
+/* The first tile at or after ti where ops start (n_tiles: none). */
+static size_t next_busy(current_iter *it, size_t ti)
+{
+    if (it->zt) {
+        size_t z = it->zcur;
+        while (z < it->nz && it->zt[z] < ti) z++;
+        return z < it->nz ? it->zt[z] : it->n_tiles;
+    }
+    if (ti <= it->busy_at) return it->busy_at;   /* found from a tile at or before ti */
+    size_t t = ti;
+    if (it->span) while (t < it->n_tiles && it->span[2 * t + 1] == it->span[2 * t]) t++;
+    else while (t < it->n_tiles && it->bucket_off[t + 1] == it->bucket_off[t]) t++;
+    it->busy_at = t;
+    return t;
+}
+
+/* 1 when row set a left something in its spill bins (see reconstruct). */
+static int spilled(const current_iter *it, const arrset *a)
+{
+    size_t st = it->tile + 2;
+    for (size_t r = 0; r < a->n; r++) {
+        const double *dv = a->dv + r * st, *ds = a->ds + r * st;
+        const int32_t *dn = a->dn + r * st;
+        if (dv[0] != 0.0 || dv[1] != 0.0 || ds[0] != 0.0 || ds[1] != 0.0 || dn[0] || dn[1]) return 1;
+    }
+    return 0;
+}
+
+/* The tile after the constant run that starts at tile ti: ti when none does
+** (see the top of the file). */
+static size_t const_run_end(current_iter *it, size_t ti)
+{
+    if (!it->konst || ti == 0) return ti;   /* tile 0 holds the idle current's start */
+    size_t te = next_busy(it, ti);
+    if (te <= ti) return ti;
+    kink end = {it->makespan_ns, 0.0, 1};
+    size_t t_end = kink_place(it, &end).kb / it->tile;   /* the idle current's end */
+    if (t_end < te) te = t_end;
+    for (size_t q = 0; q < it->n_pend && te > ti; q++) {
+        pend e = it->pend[q];
+        kink ks[4];
+        unsigned has = op_kinks(it, e.op, ks);
+        size_t tk = kink_place(it, &ks[e.k]).kb / it->tile;
+        if (tk < te) te = tk;
+        /* a ramp's end pending without its start: the ramp is in progress */
+        if (has == 15 && (e.k & 1) && !(q > 0 && it->pend[q - 1].op == e.op && it->pend[q - 1].k == e.k - 1))
+            return ti;
+    }
+    if (te <= ti) return ti;
+    if (spilled(it, &it->rail) || (it->with_dies && spilled(it, &it->die)) || (it->with_units && spilled(it, &it->unit)))
+        return ti;
+    return te;
+}
+
+/* Row set a's levels as a constant run: one value per row, the slope zero. */
+static void level_out(arrset *a)
+{
+    for (size_t r = 0; r < a->n; r++) {
+        a->out[r] = a->level[r];
+        a->slope[r] = 0.0;
     }
 }
 
@@ -534,6 +699,23 @@ int current_next(current_iter *it, current_tile *t)
 {
     if (it->next_tile >= it->n_tiles) return 0;
     size_t ti = it->next_tile++;
+    size_t te = const_run_end(it, ti);
+    if (te > ti) {
+        double *keep_out = it->rail.out;   /* the tile handed out last stays as it is */
+        it->rail.out = it->rail.out2;
+        it->rail.out2 = keep_out;
+        level_out(&it->rail);
+        if (it->with_dies) level_out(&it->die);
+        if (it->with_units) level_out(&it->unit);
+        it->next_tile = te;
+        t->b0 = ti * it->tile;
+        t->nb = (te - ti) * it->tile;
+        t->stride = 0;
+        t->rail_a = it->rail.out;
+        t->die_a = it->with_dies ? it->die.out : NULL;
+        t->unit_a = it->with_units ? it->unit.out : NULL;
+        return 1;
+    }
     size_t b0 = ti * it->tile, b1 = b0 + it->tile;
     if (b1 > it->n_bins) b1 = it->n_bins;
     kink k;
@@ -550,19 +732,24 @@ int current_next(current_iter *it, current_tile *t)
             continue;
         }
         double *rv[3], *rs[3];
-        int nrow = op_rows(it, e.op, rv, rs);
-        for (int w = 0; w < nrow; w++) deposit(rv[w], rs[w], p.kb - b0, p.after, k.s, k.step, it->bin_ns);
+        int32_t *rn[3];
+        int nrow = op_rows(it, e.op, rv, rs, rn);
+        for (int w = 0; w < nrow; w++) deposit(rv[w], rs[w], rn[w], p.kb - b0, p.after, k.s, k.step, e.k & 1, it->bin_ns);
     }
     it->n_pend = keep;
     /* ops that start in this tile */
-    size_t q0 = it->span ? it->span[2 * ti] : it->bucket_off[ti];
-    size_t q1 = it->span ? it->span[2 * ti + 1] : it->bucket_off[ti + 1];
-    if (it->span) {
+    if (it->zt) {
+        while (it->zcur < it->nz && it->zt[it->zcur] < ti) it->zcur++;
+        if (it->zcur < it->nz && it->zt[it->zcur] == ti)
+            for (size_t q = it->zoff[it->zcur]; q < it->zoff[it->zcur + 1]; q++)
+                if (op_into_tile(it, it->bucket ? it->bucket[q] : (uint32_t)q, b0, b1)) return -1;
+    } else if (it->span) {
+        size_t q0 = it->span[2 * ti], q1 = it->span[2 * ti + 1];
         size_t t_lo = 0, t_hi = 0, t_cur = 0;
         for (size_t q = q0; q < q1; q++)   /* the ops of other tiles in the span are skipped */
             if (op_tile(it, q, &t_lo, &t_hi, &t_cur) == ti && op_into_tile(it, (uint32_t)q, b0, b1)) return -1;
     } else {
-        for (size_t q = q0; q < q1; q++)
+        for (size_t q = it->bucket_off[ti]; q < it->bucket_off[ti + 1]; q++)
             if (op_into_tile(it, it->bucket[q], b0, b1)) return -1;
     }
     apply_idle(it, b0, b1);
@@ -625,6 +812,20 @@ void current_window_push(current_window *cw, const double *x, size_t n)
     cw->sum = sum;
     cw->peak = peak;
     cw->any = any;
+}
+
+void current_window_push_const(current_window *cw, double x, size_t n)
+{
+    /* the first w values through the ring; after them the window holds x
+    ** alone: its sum changes by x - x = 0, so the peak and the largest value
+    ** stay, and only the count and the total move */
+    double v[512];
+    for (size_t k = 0; k < 512; k++) v[k] = x;
+    size_t head = n < cw->w ? n : cw->w;
+    for (size_t k = 0; k < head; k += 512) current_window_push(cw, v, head - k < 512 ? head - k : 512);
+    n -= head;
+    cw->n_seen += n;
+    cw->total += x * (double)n;
 }
 
 double current_window_peak(const current_window *cw)

@@ -11,7 +11,20 @@
 ** is bounded by the tile and not by the timeline; the numbers are the same
 ** whatever the tile size (to round-off). Per tile the iterator gives the
 ** current of every rail and die of every chip, and, on request, of every
-** unit. */
+** unit.
+**
+** Constant runs (opt-in, CURRENT_CONST): where no instruction's current
+** changes for whole tiles -- an idle stretch between instructions, or one
+** where every op in flight sits on its plateau -- every map is constant, and
+** the iterator hands the whole stretch over as one tile of stride 0 instead
+** of walking it bin by bin: nb may then be any length (10^12 bins), and each
+** array holds one value per row. Such a tile starts and ends on the tile
+** grid (b0 and b0 + nb are multiples of tile_bins), so the tiles around it
+** are the same as without the option. Its value is the running level of the
+** bin-by-bin reconstruction, with the slope (round-off of ramps that have
+** ended, ~1e-32 A a bin) set to zero. With CURRENT_CONST the plan is also
+** sparse when the timeline has many more tiles than instructions: memory is
+** O(instructions), not O(tiles). */
 #ifndef PDA_CURRENT_H
 #define PDA_CURRENT_H
 #include <stddef.h>
@@ -22,18 +35,20 @@
 typedef struct current_iter current_iter;   /* opaque */
 
 /* What the iterator fills per tile; arrays are row-major [chip][x][bin] with
-** the tile's nb bins in the last index (stride tile_bins). */
+** the tile's nb bins in the last index (stride tile_bins). A constant run
+** (CURRENT_CONST) has stride 0: row x's value over all nb bins is at [x]. */
 typedef struct current_tile {
     size_t b0;            /* first bin of the tile */
-    size_t nb;            /* bins in this tile (<= tile_bins) */
-    size_t stride;        /* = tile_bins, the row length of the arrays */
+    size_t nb;            /* bins in this tile (<= tile_bins, unless stride is 0) */
+    size_t stride;        /* = tile_bins, the row length of the arrays; 0: a constant run */
     const double *rail_a; /* [chip][rail][bin] */
     const double *die_a;  /* [chip][die][bin], NULL unless asked for */
     const double *unit_a; /* [chip][unit][bin], NULL unless asked for */
 } current_tile;
 
-/* The maps beyond the rails, to ask for in current_iter_create. */
-enum { CURRENT_DIES = 1, CURRENT_UNITS = 2 };
+/* The maps beyond the rails, to ask for in current_iter_create, and
+** CURRENT_CONST: the caller takes constant runs (tiles of stride 0). */
+enum { CURRENT_DIES = 1, CURRENT_UNITS = 2, CURRENT_CONST = 4 };
 
 /* Plans the walk: finds each tile's instructions (O(n), no sort). bin_ns >
 ** 0; tile_bins >= 1 (0 picks a default that keeps the tile arrays under
@@ -111,6 +126,9 @@ typedef struct current_window {
 } current_window;
 int current_window_init(current_window *cw, size_t w);
 void current_window_push(current_window *cw, const double *x, size_t n);
+/* n values x: the same as pushing n copies, in O(w) (to round-off in the
+** total). */
+void current_window_push_const(current_window *cw, double x, size_t n);
 /* The peak, with the clipping rule for short streams. */
 double current_window_peak(const current_window *cw);
 void current_window_free(current_window *cw);

@@ -41,8 +41,8 @@ typedef struct rail_state {
     double *ring;        /* last w currents */
     size_t w;
     size_t seen;
-    uint32_t *hist;
-    uint32_t *coarse;    /* values outside the fine range */
+    uint64_t *hist;      /* 64-bit: a constant run adds 10^12 bins at once */
+    uint64_t *coarse;    /* values outside the fine range */
 } rail_state;
 
 typedef struct heap {
@@ -274,7 +274,7 @@ __attribute__((always_inline)) static inline void scan_block(events_detector *ev
         double h = (d_v[k] - HIST_LO_MV * 1e-3) * inv_step;
         hx[k] = h >= 0 && h < (double)HIST_N ? (int32_t)h : -1;
     }
-    uint32_t *hist = s->hist;
+    uint64_t *hist = s->hist;
     int nan = 0;   /* a NaN droop lands outside the fine steps */
     for (size_t k = 0; k < m; k++) {
         if (hx[k] >= 0) {
@@ -341,6 +341,50 @@ int events_push(events_detector *ev, size_t c, size_t r, size_t b0, const double
                 size_t n)
 {
     scan_piece(ev, c, r, b0, i_a, droop_v, n);
+    return SIO_OK;
+}
+
+/* A constant run: its first w bins (the dI/dt window still sees the bins
+** before) through the scan; after them every bin is the same -- dI/dt 0,
+** the same droop -- so each test the scan makes per bin has the answer it
+** had at the first of them, and the counts add n at once. */
+int events_push_const(events_detector *ev, size_t c, size_t r, size_t b0, double i_a, double droop_v, size_t n)
+{
+    rail_state *s = state(ev, c, r);
+    double bi[SCAN_B], bd[SCAN_B];
+    for (size_t k = 0; k < SCAN_B; k++) { bi[k] = i_a; bd[k] = droop_v; }
+    size_t head = n < s->w ? n : s->w;
+    for (size_t k = 0; k < head;) {
+        size_t m = head - k < SCAN_B ? head - k : SCAN_B;
+        scan_piece(ev, c, r, b0 + k, bi, bd, m);
+        k += m;
+    }
+    if (head == n) return SIO_OK;
+    size_t b = b0 + head, m = n - head;
+    events_rail_stats *st = &s->st;
+    const sio_rail *rail = &ev->chip->rails[r];
+    const double gb_mv = rail->guardband_mv * 1e-3 * 1e3, didt_lim = rail->didt_limit_a_per_ns;
+    /* the ring holds the last w bins: all i_a now (its order does not matter) */
+    for (size_t k = 0; k < s->w; k++) s->ring[k] = i_a;
+    if (i_a > st->peak_a) { st->peak_a = i_a; st->t_peak_a_ns = (double)b * ev->bin_ns; }
+    if (0.0 > st->max_didt_a_per_ns) { st->max_didt_a_per_ns = 0.0; st->t_max_didt_ns = (double)(b + 1) * ev->bin_ns; }
+    if (droop_v > st->max_droop_v) { st->max_droop_v = droop_v; st->t_max_droop_ns = (double)(b + 1) * ev->bin_ns; }
+    if (droop_v < st->min_droop_v) st->min_droop_v = droop_v;
+    st->sum_a += i_a * (double)m;
+    st->bins += m;
+    s->seen += m;
+    double h = (droop_v - HIST_LO_MV * 1e-3) * (1e3 / HIST_STEP_MV);
+    if (h >= 0 && h < (double)HIST_N) {
+        s->hist[(size_t)h] += m;
+    } else {
+        double ch = (droop_v * 1e3 - COARSE_LO_MV) / COARSE_STEP_MV;
+        s->coarse[!(ch > 0) ? 0 : ch >= (double)(COARSE_N - 1) ? COARSE_N - 1 : (size_t)ch] += m;
+    }
+    double v = droop_v * 1e3;
+    if (v > gb_mv) extend(&s->ev[EVENTS_DROOP], b, v);
+    else if (s->ev[EVENTS_DROOP].open) close_ev(ev, c, r, EVENTS_DROOP, b);
+    if (0.0 > didt_lim) extend(&s->ev[EVENTS_DIDT], b, 0.0);
+    else if (s->ev[EVENTS_DIDT].open) close_ev(ev, c, r, EVENTS_DIDT, b);
     return SIO_OK;
 }
 
@@ -654,15 +698,15 @@ double events_droop_quantile(const events_detector *ev, size_t c, size_t r, doub
     size_t c_hi = (size_t)((HIST_HI_MV - COARSE_LO_MV) / COARSE_STEP_MV);
     int found = 0;
     for (size_t k = 0; k < c_lo + 1 && !found; k++) {
-        acc += s->coarse[k];
+        acc += (double)s->coarse[k];
         if (s->coarse[k] && acc >= want) { v = (COARSE_LO_MV + ((double)k + 0.5) * COARSE_STEP_MV) * 1e-3; found = 1; }
     }
     for (size_t k = 0; k < HIST_N && !found; k++) {
-        acc += s->hist[k];
+        acc += (double)s->hist[k];
         if (s->hist[k] && acc >= want) { v = (HIST_LO_MV + ((double)k + 0.5) * HIST_STEP_MV) * 1e-3; found = 1; }
     }
     for (size_t k = c_hi; k < COARSE_N && !found; k++) {
-        acc += s->coarse[k];
+        acc += (double)s->coarse[k];
         if (s->coarse[k] && acc >= want) { v = (COARSE_LO_MV + ((double)k + 0.5) * COARSE_STEP_MV) * 1e-3; found = 1; }
     }
     /* never beyond what was seen */

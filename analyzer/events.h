@@ -80,6 +80,12 @@ void events_destroy(events_detector *ev);   /* NULL is a no-op */
 int events_push(events_detector *ev, size_t chip, size_t rail, size_t b0, const double *i_a,
                 const double *droop_v, size_t n);
 
+/* Feeds n bins b0 .. b0+n-1 that all hold i_a and droop_v (a constant run
+** of the walk): the same as events_push of n copies, to round-off in the
+** current's sum, in O(dI/dt window) whatever n. */
+int events_push_const(events_detector *ev, size_t chip, size_t rail, size_t b0, double i_a, double droop_v,
+                      size_t n);
+
 /* Closes open events and attributes the kept ones using the schedule (NULL:
 ** no attribution, and avg_a is the mean over whole bins). From
 ** n_two_min instructions on (events_set_index_two_min; default

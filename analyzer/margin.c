@@ -113,6 +113,28 @@ void margin_spectrum_push(margin_spectrum *m, size_t chip, size_t rail, const do
     }
 }
 
+void margin_spectrum_push_const(margin_spectrum *m, size_t chip, size_t rail, double i_a, size_t n)
+{
+    acc *a = &m->a[chip * m->n_rails + rail];
+    double v[1024];
+    for (size_t k = 0; k < 1024; k++) v[k] = i_a;
+    /* the segment being filled, then whole segments of i_a alone: the mean
+    ** removed, each adds exactly nothing to |X|^2 (the bin-by-bin sum adds
+    ** the round-off of its mean), only to the count; then the rest */
+    while (n && a->fill) {
+        size_t take = n < 1024 ? n : 1024;
+        margin_spectrum_push(m, chip, rail, v, take);
+        n -= take;
+    }
+    a->segs += n / MARGIN_SEG;
+    n %= MARGIN_SEG;
+    while (n) {
+        size_t take = n < 1024 ? n : 1024;
+        margin_spectrum_push(m, chip, rail, v, take);
+        n -= take;
+    }
+}
+
 /* Amplitude (A) of bin k of accumulator a. */
 static double amplitude(const margin_spectrum *m, const acc *a, size_t k)
 {

@@ -51,6 +51,9 @@ typedef struct margin_spectrum margin_spectrum;   /* opaque: Welch accumulators 
 int margin_spectrum_create(size_t n_chips, size_t n_rails, double bin_ns, margin_spectrum **out);
 void margin_spectrum_destroy(margin_spectrum *m);     /* NULL is a no-op */
 void margin_spectrum_push(margin_spectrum *m, size_t chip, size_t rail, const double *i_a, size_t n);
+/* n bins of the constant i_a, in O(MARGIN_SEG): a whole segment of one value
+** has nothing left once its mean is removed, so it only counts. */
+void margin_spectrum_push_const(margin_spectrum *m, size_t chip, size_t rail, double i_a, size_t n);
 
 /* The averaged amplitude spectrum of one chip's rail (A per frequency, the
 ** amplitude a sinusoid at that frequency would show), reduced to at most

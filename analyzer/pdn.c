@@ -75,6 +75,8 @@ struct pdn_model {
     ** Bd)_c, ppow[t-1][d][c] = (Ad^t)_cd for t = 1..SB. */
     size_t ns, nsp;       /* states; padded to 8, 16 or PDN_MAXS */
     double *tcol, *rcol, *gcol, *ppow;
+    double *zu;           /* PDN_STATE: the state a constant x = 1 settles to, (I - Ad)^-1 Bd (nsp) */
+    double cnorm;         /* PDN_STATE: ||C||_2, bounds a state's share of the droop */
 };
 
 struct pdn_stream {
@@ -90,6 +92,11 @@ struct pdn_stream {
     size_t direct_from;   /* inputs >= this are not in the segment */
     double fft_cost;      /* one block, in multiply-adds */
     double *z;            /* PDN_STATE: the state after the last bin (nsp) */
+    /* for pdn_stream_settled / pdn_stream_skip: the last input and droop,
+    ** how many inputs in a row at the end were that input; PDN_STATE: the
+    ** current last asked about and the state's share of the droop then */
+    double last_i, last_v, ref_i, ref_e;
+    size_t same;
 };
 
 const char *pdn_strerror(int rc) { return pda_strerror(rc); }
@@ -1032,10 +1039,15 @@ static int state_build(pdn_model *m, const ladder_ss *ss)
         lu[nn + r] = ss->bd[r];
     }
     double dc = ss->d;   /* I - Ad is regular: a ladder that never settles was refused with its kernel */
+    m->zu = calloc(np, sizeof *m->zu);
+    if (!m->zu) { free(pw); free(lu); return PDN_ENOMEM; }
     if (solve(n, lu, 1, lu + nn) == 0) {
         for (size_t r = 0; r < n; r++) dc += ss->c[r] * lu[nn + r];
         hb[0] += m->z0_ohm - dc;
+        memcpy(m->zu, lu + nn, n * sizeof *m->zu);
     }
+    for (size_t r = 0; r < n; r++) m->cnorm += ss->c[r] * ss->c[r];
+    m->cnorm = sqrt(m->cnorm);
     for (size_t l = 0; l < PDN_SB; l++)
         for (size_t j = l; j < PDN_SB; j++) m->tcol[l * PDN_SB + j] = hb[j - l];
     free(pw);
@@ -1130,7 +1142,7 @@ void pdn_model_destroy(pdn_model *m)
     if (m->inv) fftw_destroy_plan(m->inv);
     fftw_free(m->hk);
     free(m->h);
-    free(m->tcol); free(m->rcol); free(m->gcol); free(m->ppow);
+    free(m->tcol); free(m->rcol); free(m->gcol); free(m->ppow); free(m->zu);
     free(m);
 }
 
@@ -1153,6 +1165,10 @@ int pdn_stream_create(const pdn_model *m, double i_idle_a, pdn_stream **out)
     s->m = m;
     s->i_idle_a = i_idle_a;
     s->dc_v = m->z0_ohm * i_idle_a;
+    s->last_i = i_idle_a;   /* idle for ever before time 0 */
+    s->last_v = s->dc_v;
+    s->same = SIZE_MAX;
+    s->ref_i = NAN;
     if (m->method == PDN_STATE) {   /* at rest before time 0: x = 0, z = 0 */
         s->z = calloc(m->nsp, sizeof *s->z);
         if (!s->z) { pdn_stream_destroy(s); return PDN_ENOMEM; }
@@ -1307,7 +1323,75 @@ static void run_block(pdn_stream *s, size_t a)
     s->direct_from = s->cur + a;
 }
 
+/* After a push of i_a[0..n): the last input, the run of it at the end and
+** the last droop. The run is counted back from the end (it stops at the
+** first other value: O(1) for a busy tile). */
+static void note_tail(pdn_stream *s, const double *i_a, size_t n, const double *droop_v)
+{
+    if (n == 0) return;
+    double v = i_a[n - 1];
+    size_t k = n - 1;
+    while (k > 0 && i_a[k - 1] == v) k--;
+    size_t run = n - k;
+    s->same = run == n && v == s->last_i ? (s->same > SIZE_MAX - n ? SIZE_MAX : s->same + n) : run;
+    s->last_i = v;
+    s->last_v = droop_v[n - 1];
+
+}
+
+static int push(pdn_stream *s, const double *i_a, size_t n, double *droop_v);
+
 int pdn_stream_push(pdn_stream *s, const double *i_a, size_t n, double *droop_v)
+{
+    int rc = push(s, i_a, n, droop_v);
+    if (rc == PDN_OK) note_tail(s, i_a, n, droop_v);
+    return rc;
+}
+
+int pdn_stream_settled(pdn_stream *s, double i_a)
+{
+    const pdn_model *m = s->m;
+    if (m->method != PDN_STATE) return s->last_i == i_a && s->same >= m->k - 1;
+    /* the droop from here on is C Ad^j (z - z*) away from its limit, and
+    ** ||Ad|| <= 1 in the energy-scaled states: below one ulp of the droop's
+    ** scale, the limit is what the bin-by-bin recursion gives */
+    double x = i_a - s->i_idle_a, e2 = 0.0, z2 = 0.0;
+    for (size_t r = 0; r < m->ns; r++) {
+        double d = s->z[r] - m->zu[r] * x;
+        e2 += d * d;
+        z2 += m->zu[r] * x * m->zu[r] * x;
+    }
+    double e = m->cnorm * sqrt(e2);
+    if (!(i_a == s->ref_i)) {   /* a new current: its deviation now is the transient's scale */
+        s->ref_i = i_a;
+        s->ref_e = e;
+    }
+    /* 2^-40 (~1e-12) of the droop's scale (the transient's at the start
+    ** included): the recursion itself settles only to ~1e-13 of it */
+    double scale = fabs(s->dc_v) + m->z0_ohm * fabs(x) + m->cnorm * sqrt(z2) + s->ref_e;
+    return e <= 0x1p-40 * scale;
+}
+
+int pdn_stream_skip(pdn_stream *s, double i_a, size_t n, double *droop_v)
+{
+    if (!s || !droop_v || !pdn_stream_settled(s, i_a)) return PDN_EINPUT;
+    const pdn_model *m = s->m;
+    *droop_v = s->last_v;
+    if (n == 0) return PDN_OK;
+    if (m->method != PDN_STATE) {
+        /* the K-1 inputs before the next bin are i_a; the next push starts a block */
+        double x = i_a - s->i_idle_a;
+        size_t k1 = m->k - 1, end = s->cur + n;
+        for (size_t j = 0; j < k1 && j < end; j++) s->ring[(end - 1 - j) & s->mask] = x;
+        s->seg_end = 0;
+    }
+    /* PDN_STATE: the state is within round-off of z*, and stays there */
+    s->cur += n;
+    s->same = s->same > SIZE_MAX - n ? SIZE_MAX : s->same + n;
+    return PDN_OK;
+}
+
+static int push(pdn_stream *s, const double *i_a, size_t n, double *droop_v)
 {
     if (!s || (n > 0 && (!i_a || !droop_v))) return PDN_EINPUT;
     const pdn_model *m = s->m;

@@ -95,6 +95,21 @@ void pdn_stream_destroy(pdn_stream *s);  /* NULL is a no-op */
 ** how the waveform is cut. i_a and droop_v may not overlap. */
 int pdn_stream_push(pdn_stream *s, const double *i_a, size_t n, double *droop_v);
 
+/* Long constant stretches. pdn_stream_settled: 1 when pushing i_a for ever
+** from now on would give a constant droop, to round-off: for PDN_FFT the
+** last K-1 inputs were i_a (the kernel sees nothing else), for PDN_STATE the
+** state's share of the droop, ||C|| ||z - z*(i_a)||, is below 2^-40 of
+** |Z(0) i_idle| + Z(0) |i_a - i_idle| + ||C|| ||z*|| + that share when
+** i_a was first asked about (the state decays toward z*, the states scaled
+** so that ||Ad|| <= 1; the recursion itself settles only to ~1e-13 of
+** that, its round-off). pdn_stream_skip: once settled,
+** pushes n bins of i_a in O(K) (FFT: the ring's last K-1 entries) or O(1)
+** (state), writing their droop, the last one computed, to *droop_v; the
+** stream then goes on as if every bin had been pushed. PDN_EINPUT when not
+** settled. */
+int pdn_stream_settled(pdn_stream *s, double i_a);
+int pdn_stream_skip(pdn_stream *s, double i_a, size_t n, double *droop_v);
+
 /* Whole waveform at once: same as one stream and one push. */
 int pdn_droop(const pdn_model *m, double i_idle_a, const double *i_a, size_t n,
               double *droop_v);

@@ -162,6 +162,45 @@ static json_t *rails_json(const pda_result *r)
     return jdone(rj, bad);
 }
 
+/* A constant run of the walk (stride 0: one current and one droop per rail)
+** through the same passes in O(rails), and into the spools, which have a
+** value per bin (O(bins), only when the waveforms are kept): there the run
+** is written as the tiles of tb bins it spans, as the walk without skipping
+** would have. PDA_EIO when a spool write failed. */
+static int const_run(pda_result *r, const current_tile *t, const double *droop, current_window *cw, double *buf,
+                     float *f32)
+{
+    const sio_chip *c = r->c;
+    const size_t nr = r->nr, nch = r->nch, tb = r->tb, nu = c->n_units;
+    double p = 0;
+    for (size_t ch = 0; ch < nch; ch++)
+        for (size_t rl = 0; rl < nr; rl++) {
+            size_t q = ch * nr + rl;
+            events_push_const(r->ev, ch, rl, t->b0, t->rail_a[q], droop[q], t->nb);
+            margin_spectrum_push_const(r->sp, ch, rl, t->rail_a[q], t->nb);
+            if (r->rep) report_push_const(r->rep, q, t->b0, t->rail_a[q], droop[q], t->nb);
+            p += c->rails[rl].vdd_v * t->rail_a[q];
+        }
+    current_window_push_const(cw, p, t->nb);
+    for (size_t b = t->b0; (r->rails || r->units) && b < t->b0 + t->nb; b += tb) {
+        size_t nb = t->b0 + t->nb - b < tb ? t->b0 + t->nb - b : tb;
+        for (size_t q = 0; r->rails && q < nch * nr; q++) {
+            for (int pass = 0; pass < 2; pass++) {
+                double v = pass ? droop[q] : t->rail_a[q];
+                for (size_t k = 0; k < nb; k++) buf[k] = v;
+                if (fwrite(buf, sizeof(double), nb, r->rails) != nb) return PDA_EIO;
+            }
+        }
+        for (size_t q = 0; r->units && q < nch * nu; q++) {
+            for (size_t k = 0; k < nb; k++) f32[k] = (float)t->unit_a[q];
+            if (fseeko(r->units, (off_t)((q * r->nbins + b) * sizeof(float)), SEEK_SET) != 0 ||
+                fwrite(f32, sizeof *f32, nb, r->units) != nb)
+                return PDA_EIO;
+        }
+    }
+    return PDA_OK;
+}
+
 /* The walk: every tile through the per-bin passes and into the spools. */
 static int walk_all(pda_result *r, walk *w, current_window *cw, sio_error *err)
 {
@@ -174,11 +213,15 @@ static int walk_all(pda_result *r, walk *w, current_window *cw, sio_error *err)
         sio_error_set(err, NULL, 0, 0, "out of memory");
         return PDA_ENOMEM;
     }
-    size_t n_tiles = tb ? (r->nbins + tb - 1) / tb : 0, done = 0;
     current_tile t;
     const double *droop;
     int fed, rc = PDA_OK;
     while ((fed = walk_next(w, &t, &droop)) == 1) {
+        if (t.stride == 0) {   /* a constant run: O(rails) but for the kept waveforms */
+            if ((rc = const_run(r, &t, droop, cw, power, f32))) break;
+            if (r->o.progress) r->o.progress(r->o.progress_arg, r->nbins ? (double)(t.b0 + t.nb) / (double)r->nbins : 1.0);
+            continue;
+        }
         for (size_t k0 = 0; k0 < t.nb; k0 += SUB_BINS) {
             size_t m = t.nb - k0 < SUB_BINS ? t.nb - k0 : SUB_BINS;
             double *pw = power + k0;
@@ -206,9 +249,9 @@ static int walk_all(pda_result *r, walk *w, current_window *cw, sio_error *err)
                 fwrite(f32, sizeof *f32, t.nb, r->units) != t.nb)
                 goto io;
         }
-        done++;
-        if (r->o.progress) r->o.progress(r->o.progress_arg, n_tiles ? (double)done / (double)n_tiles : 1.0);
+        if (r->o.progress) r->o.progress(r->o.progress_arg, r->nbins ? (double)(t.b0 + t.nb) / (double)r->nbins : 1.0);
     }
+    if (rc == PDA_EIO) goto io;
     if (fed < 0) {
         sio_error_set(err, NULL, 0, 0, "out of memory");
         rc = PDA_ENOMEM;
@@ -243,6 +286,12 @@ static int check_opts(const pda_run_opts *o, sio_error *err)
 
 int pda_run(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o, pda_result **out, sio_error *err)
 {
+    return pda_run_walk(c, s, o, 1, out, err);
+}
+
+int pda_run_walk(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o, int skip, pda_result **out,
+                 sio_error *err)
+{
     *out = NULL;
     err->text[0] = 0;
     if (check_opts(o, err)) return PDA_EINPUT;
@@ -251,6 +300,7 @@ int pda_run(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o, pda
     r->c = c;
     r->s = s;
     r->o = *o;
+    r->skip = skip;
     r->nch = s->n_chips;
     r->nr = c->n_rails;
     const size_t nr = r->nr, nch = r->nch;
@@ -261,8 +311,9 @@ int pda_run(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o, pda
     r->mr = calloc(nch * nr + 1, sizeof *r->mr);
     if (!attr || !r->mr) goto oom_w;
     int rc;
-    walk_opts wo = {.bin_ns = bin_ns, .tile_bins = o->tile_bins, .maps = o->unit_maps ? CURRENT_UNITS : 0,
-                    .droop = 1, .threads = 1, .split_min_ops = o->split_min_ops};
+    walk_opts wo = {.bin_ns = bin_ns, .tile_bins = o->tile_bins,
+                    .maps = (o->unit_maps ? CURRENT_UNITS : 0) | (skip ? CURRENT_CONST : 0), .droop = 1,
+                    .threads = 1, .split_min_ops = o->split_min_ops};
     if ((rc = walk_open(c, s, &wo, &w, err))) goto fail;
     double *idle = attr + nr;
     memcpy(idle, walk_idle_a(w), nr * sizeof *idle);

@@ -19,7 +19,9 @@ typedef struct pda_thermal {
     double compute_s;          /* wall time of the thermal run (never written into an output) */
     double *steady, *peak;     /* [chip][die][cell] */
     double *png_lo, *png_hi;   /* [chip][die] */
-    double *fmax;              /* [chip][die][frame] */
+    double *fmax;              /* [chip][die][frame evaluated] */
+    size_t nfe;                /* frames evaluated: every frame, but in long idle stretches */
+    size_t *fidx, *jump;       /* [frame evaluated]: its frame, and the frames since the one before */
     pda_unit_temp *ut;         /* [chip][unit] */
     size_t n_ut;
     pda_hotspot *hot;
@@ -44,7 +46,14 @@ struct pda_result {
     FILE *rails;               /* spool: per tile, per chip and rail, nb currents then nb droops (doubles) */
     FILE *units;               /* spool: units.npy's body, float32 [chip][unit][bin] */
     pda_thermal *th;           /* NULL without the thermal run */
+    int skip;                  /* constant stretches skipped (pda_run_walk) */
 };
+
+/* pda_run, with skip = 0 walking every bin and every thermal frame of the
+** timeline instead of skipping constant stretches (docs/architecture.md):
+** the reference the tests compare pda_run with. */
+int pda_run_walk(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o, int skip, pda_result **out,
+                 sio_error *err);
 
 /* The thermal run into r->th, its summary object added to r->summary.
 ** Returns PDA_OK or an error code with err set. */

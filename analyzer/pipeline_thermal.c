@@ -41,6 +41,7 @@ void pda_thermal_free(pda_thermal *t)
 {
     if (!t) return;
     free(t->steady); free(t->peak); free(t->png_lo); free(t->png_hi); free(t->fmax); free(t->ut); free(t->hot);
+    free(t->fidx); free(t->jump);
     for (size_t k = 0; k < t->n_strings; k++) free(t->strings[k]);
     free(t->strings);
     free(t);
@@ -64,6 +65,7 @@ typedef struct tjob {
     const sio_chip *c;
     sio_error *err;
     size_t nx, ny, cells, nd, nu, nch, nf;
+    size_t nfe;                    /* frames evaluated (T->fidx, T->jump) */
     double F, mk_ns;
     pda_thermal *T;
     thermal_plan *plan;
@@ -74,7 +76,7 @@ typedef struct tjob {
     uint32_t *chip_ops;
     double *energy;                /* [frame][unit] (J) of the chip */
     double *upow, *uavg, *under;   /* [unit] */
-    double *pm, *temp;             /* [die][cell] */
+    double *pm, *temp, *tsum;      /* [die][cell] */
     double *u_smean, *u_smax, *u_mean, *u_max, *u_rsum, *u_rmax, *u_tmax;   /* [unit] */
     ushare *sh;
     json_t *jdies;
@@ -82,6 +84,112 @@ typedef struct tjob {
     int over_limit;
     size_t n_stacked;
 } tjob;
+
+/* Frames the transient evaluates: every frame some op overlaps, and in
+** each stretch of frames no op overlaps (constant idle power), its first
+** THERMAL_EXPLICIT frames, then frames at doubling distances, then its
+** last; a frame evaluated after a jump of k frames (T->jump) is reached in
+** one closed-form step over the k (thermal_step_n). Without skipping every
+** frame, each a jump of 1. */
+#define THERMAL_EXPLICIT 1024
+typedef struct op_at { size_t f; uint32_t i; } op_at;
+
+static int cmp_op_at(const void *a, const void *b)
+{
+    const op_at *x = a, *y = b;
+    return (x->f > y->f) - (x->f < y->f);
+}
+
+/* Appends frame f, reached by a jump of k frames. -1 out of memory. */
+static int plan_add(pda_thermal *T, size_t *cap, size_t f, size_t k)
+{
+    if (T->nfe == *cap) {
+        size_t nc = *cap ? 2 * *cap : 1024;
+        size_t *a = realloc(T->fidx, nc * sizeof *a);
+        if (!a) return -1;
+        T->fidx = a;
+        size_t *b = realloc(T->jump, nc * sizeof *b);
+        if (!b) return -1;
+        T->jump = b;
+        *cap = nc;
+    }
+    T->fidx[T->nfe] = f;
+    T->jump[T->nfe++] = k;
+    return 0;
+}
+
+/* The frames [g0, g1) of an idle stretch. */
+static int plan_gap(pda_thermal *T, size_t *cap, size_t g0, size_t g1)
+{
+    size_t f = g0;
+    for (; f < g1 && f - g0 < THERMAL_EXPLICIT; f++)
+        if (plan_add(T, cap, f, 1)) return -1;
+    if (f >= g1) return 0;
+    size_t last = f - 1, step = THERMAL_EXPLICIT;
+    while (last + step < g1 - 1) {
+        if (plan_add(T, cap, last + step, step)) return -1;
+        last += step;
+        step *= 2;
+    }
+    return plan_add(T, cap, g1 - 1, g1 - 1 - last);
+}
+
+static int frame_plan(tjob *j)
+{
+    pda_thermal *T = j->T;
+    const sio_schedule *s = j->r->s;
+    const size_t nf = j->nf, n = s->n;
+    size_t cap = 0;
+    T->nfe = 0;
+    if (!j->r->skip) {
+        for (size_t f = 0; f < nf; f++)
+            if (plan_add(T, &cap, f, 1)) return -1;
+        j->nfe = T->nfe;
+        return 0;
+    }
+    /* the ops by their first frame: in file order when it has them so */
+    const double Tc = sio_chip_period_ns(j->c), F = j->F;
+    op_at *by = malloc((n ? n : 1) * sizeof *by);
+    if (!by) return -1;
+    int sorted = 1;
+    for (size_t i = 0; i < n; i++) {
+        double f0 = floor((double)s->start_cyc[i] * Tc / F);
+        by[i] = (op_at){f0 < 0 ? 0 : f0 >= (double)nf ? nf : (size_t)f0, (uint32_t)i};
+        if (i && by[i].f < by[i - 1].f) sorted = 0;
+    }
+    if (!sorted) qsort(by, n, sizeof *by, cmp_op_at);
+    size_t done = 0;   /* frames before this are planned */
+    int rc = 0;
+    for (size_t k = 0; k < n && !rc;) {
+        size_t a = by[k].f, b = a;
+        /* the ops that overlap [a, b), b growing while the next op starts before it */
+        for (; k < n && by[k].f <= b; k++) {
+            const uint32_t i = by[k].i;
+            double f1 = floor((double)(s->start_cyc[i] + s->cycles[i]) * Tc / F) + 1;
+            size_t e = f1 >= (double)nf ? nf : (size_t)f1;
+            if (e > b) b = e;
+        }
+        if (a > done) rc = plan_gap(T, &cap, done, a);
+        for (size_t f = a > done ? a : done; f < b && !rc; f++) rc = plan_add(T, &cap, f, 1);
+        if (b > done) done = b;
+    }
+    if (!rc && done < nf) rc = plan_gap(T, &cap, done, nf);
+    free(by);
+    j->nfe = T->nfe;
+    return rc;
+}
+
+/* The index of frame f among those evaluated (f is one of them). */
+static size_t frame_eval(const pda_thermal *T, size_t f)
+{
+    size_t lo = 0, hi = T->nfe;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (T->fidx[mid] < f) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < T->nfe ? lo : T->nfe - 1;
+}
 
 /* The plan of the stack, its state, the unit footprints, the scratch
 ** arrays and the instructions by chip. PDA_OK or a code with err set. */
@@ -97,17 +205,19 @@ static int tjob_open(tjob *j)
     T->ny = j->ny;
     T->nd = nd;
     T->nf = j->nf;
+    if (frame_plan(j)) return PDA_ENOMEM;
+    const size_t nfe = j->nfe;
     T->frame_ns = j->F;
     T->steady = malloc((nch * nd * cells + 1) * sizeof *T->steady);
     T->peak = malloc((nch * nd * cells + 1) * sizeof *T->peak);
     T->png_lo = malloc((nch * nd + 1) * sizeof *T->png_lo);
     T->png_hi = malloc((nch * nd + 1) * sizeof *T->png_hi);
-    T->fmax = malloc((nch * nd * j->nf + 1) * sizeof *T->fmax);
+    T->fmax = malloc((nch * nd * nfe + 1) * sizeof *T->fmax);
     T->ut = malloc((nch * j->nu + 1) * sizeof *T->ut);
     T->n_ut = nch * j->nu;
-    j->energy = malloc((j->nf * j->nu + 1) * sizeof *j->energy);
+    j->energy = malloc((nfe * j->nu + 1) * sizeof *j->energy);
     j->upow = malloc(3 * nu1 * sizeof *j->upow);
-    j->pm = malloc((2 * nd * cells + 1) * sizeof *j->pm);
+    j->pm = malloc((3 * nd * cells + 1) * sizeof *j->pm);
     j->u_smean = malloc(7 * nu1 * sizeof *j->u_smean);
     j->sh = malloc(nu1 * sizeof *j->sh);
     j->jdies = json_array();
@@ -117,6 +227,7 @@ static int tjob_open(tjob *j)
     j->uavg = j->upow + nu1;
     j->under = j->upow + 2 * nu1;
     j->temp = j->pm + nd * cells;
+    j->tsum = j->pm + 2 * nd * cells;
     j->u_smax = j->u_smean + nu1;
     j->u_mean = j->u_smean + 2 * nu1;
     j->u_max = j->u_smean + 3 * nu1;
@@ -202,9 +313,12 @@ static int hotspot_rows(tjob *j, size_t ch)
     for (size_t k = 0; k < nh; k++) {
         const thermal_hotspot *h = &hl[k];
         if (h->stacked) j->n_stacked++;
-        if (h->peak_frame < 0) memcpy(j->upow, j->uavg, nu * sizeof *j->upow);
-        else
-            for (size_t u = 0; u < nu; u++) j->upow[u] = j->energy[(size_t)h->peak_frame * nu + u] / (j->F * 1e-9);
+        if (h->peak_frame < 0) {
+            memcpy(j->upow, j->uavg, nu * sizeof *j->upow);
+        } else {
+            size_t e = frame_eval(T, (size_t)h->peak_frame);
+            for (size_t u = 0; u < nu; u++) j->upow[u] = j->energy[e * nu + u] / (j->F * 1e-9);
+        }
         if (thermal_hotspots_unit_power(j->hs, k, c, j->upow, j->under)) return PDA_ENOMEM;
         double tot = 0;
         size_t m = 0;
@@ -247,17 +361,18 @@ static int chip_run(tjob *j, size_t ch)
     const sio_schedule *s = j->r->s;
     const sio_thermal *th = &c->thermal;
     pda_thermal *T = j->T;
-    const size_t nx = j->nx, ny = j->ny, cells = j->cells, nd = j->nd, nu = j->nu, nf = j->nf;
+    const size_t nx = j->nx, ny = j->ny, cells = j->cells, nd = j->nd, nu = j->nu, nf = j->nf, nfe = j->nfe;
     const double F = j->F;
     const uint32_t *ops = j->chip_ops ? j->chip_ops + j->chip_off[ch] : NULL;
     size_t n_ops = j->chip_ops ? j->chip_off[ch + 1] - j->chip_off[ch] : s->n;
-    if (thermal_run_frame_energy(c, s, ch, ops, n_ops, j->mk_ns, F, nf, j->energy)) {
+    if (thermal_run_frame_energy_at(c, s, ch, ops, n_ops, j->mk_ns, F, nf, T->fidx, nfe, j->energy)) {
         sio_error_set(j->err, s->path, 0, 0, "thermal: an instruction lies outside the frames");
         return PDA_EINTERNAL;
     }
     for (size_t u = 0; u < nu; u++) {
         double e = 0;
-        for (size_t f = 0; f < nf; f++) e += j->energy[f * nu + u];
+        /* a frame evaluated after a jump stands for the jump's frames, all of its power */
+        for (size_t f = 0; f < nfe; f++) e += j->energy[f * nu + u] * (double)T->jump[f];
         j->uavg[u] = j->mk_ns > 0 ? e / (j->mk_ns * 1e-9) : 0.0;
     }
     /* steady state of the average power; the transient starts there */
@@ -282,10 +397,16 @@ static int chip_run(tjob *j, size_t ch)
     }
     thermal_units_eval(j->tu, steady, j->u_smean, j->u_smax);
     for (size_t u = 0; u < nu; u++) { j->u_rsum[u] = 0; j->u_rmax[u] = j->u_smax[u]; j->u_tmax[u] = 0; }
-    for (size_t f = 0; f < nf; f++) {
-        for (size_t u = 0; u < nu; u++) j->upow[u] = j->energy[f * nu + u] / (F * 1e-9);
-        if (thermal_run_power_maps(c, j->upow, nx, ny, j->pm) || thermal_step(j->plan, j->st, j->pm, j->temp))
+    for (size_t fe = 0; fe < nfe; fe++) {
+        size_t f = T->fidx[fe], jump = T->jump[fe];
+        for (size_t u = 0; u < nu; u++) j->upow[u] = j->energy[fe * nu + u] / (F * 1e-9);
+        if (thermal_run_power_maps(c, j->upow, nx, ny, j->pm)) return PDA_ENOMEM;
+        /* a jump: the frames skipped since the last one evaluated had this
+        ** frame's power (docs/outputs-thermal.md); their sum feeds the means */
+        if (jump > 1 ? thermal_step_n(j->plan, j->st, j->pm, jump, j->temp, j->tsum)
+                     : thermal_step(j->plan, j->st, j->pm, j->temp))
             return PDA_ENOMEM;
+        const double *msum = jump > 1 ? j->tsum : j->temp;
         double t_end = (double)(f + 1) * F;
         for (size_t d = 0; d < nd; d++) {
             const double *m = j->temp + d * cells;
@@ -293,14 +414,23 @@ static int chip_run(tjob *j, size_t ch)
             size_t at;
             for (size_t k = 0; k < cells; k++) if (m[k] > p[k]) p[k] = m[k];
             die_stats(j, j->temp, d, &mx, &at, &mean);
-            T->fmax[(ch * nd + d) * nf + f] = mx;
+            T->fmax[(ch * nd + d) * nfe + fe] = mx;
+            if (jump > 1) {   /* the mean over the frames jumped: the sum's */
+                double smx;
+                size_t sat;
+                die_stats(j, msum, d, &smx, &sat, &mean);
+            }
             die_msum[d] += mean;
             if (mx > die_max[d]) { die_max[d] = mx; die_tmax[d] = t_end; die_cell[d] = at; }
             if (mx > th->limit_c) j->over_limit = 1;
         }
+        if (jump > 1) {
+            thermal_units_eval(j->tu, msum, j->u_mean, j->u_max);
+            for (size_t u = 0; u < nu; u++) j->u_rsum[u] += j->u_mean[u];
+        }
         thermal_units_eval(j->tu, j->temp, j->u_mean, j->u_max);
         for (size_t u = 0; u < nu; u++) {
-            j->u_rsum[u] += j->u_mean[u];
+            if (jump == 1) j->u_rsum[u] += j->u_mean[u];
             if (j->u_max[u] > j->u_rmax[u]) { j->u_rmax[u] = j->u_max[u]; j->u_tmax[u] = t_end; }
         }
         if (thermal_hotspots_push(j->hs, (int64_t)f, t_end, j->temp)) return PDA_ENOMEM;

@@ -133,7 +133,7 @@ static int write_thermal(const pda_result *r, outset *os, const char *dir, sio_e
 {
     const sio_chip *c = r->c;
     const pda_thermal *t = r->th;
-    const size_t nd = t->nd, nu = c->n_units, cells = t->nx * t->ny, nf = t->nf;
+    const size_t nd = t->nd, nu = c->n_units, cells = t->nx * t->ny;
     FILE *fu, *fh, *ff;
     int rc;
     if ((rc = outset_mkdir(os, "heat", err)) || (rc = open_out(os, "unit_temps.csv", &fu, err)) ||
@@ -182,9 +182,10 @@ static int write_thermal(const pda_result *r, outset *os, const char *dir, sio_e
     for (size_t ch = 0; ch < r->nch; ch++)
         for (size_t d = 0; d < nd; d++) fprintf(ff, ",chip%zu_die%d_max_c", ch, c->dies[d].id);
     fputc('\n', ff);
-    for (size_t f = 0; f < nf; f++) {
+    for (size_t e = 0; e < t->nfe; e++) {   /* the frames evaluated (docs/outputs-thermal.md) */
+        size_t f = t->fidx[e];
         fprintf(ff, "%zu,%.0f,%.0f", f, (double)f * t->frame_ns, (double)(f + 1) * t->frame_ns);
-        for (size_t q = 0; q < r->nch * nd; q++) fprintf(ff, ",%.4f", t->fmax[q * nf + f]);
+        for (size_t q = 0; q < r->nch * nd; q++) fprintf(ff, ",%.4f", t->fmax[q * t->nfe + e]);
         fputc('\n', ff);
     }
     return PDA_OK;

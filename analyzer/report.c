@@ -49,6 +49,20 @@ static size_t col_of(double scale, size_t b)
     return ci >= REPORT_COLS ? REPORT_COLS - 1 : ci;
 }
 
+/* Widens column c to hold currents imin..imax and droops dmin..dmax (mV). */
+static void col_merge(col *c, double imin, double imax, double dmin, double dmax)
+{
+    if (!c->any) {
+        c->imin = imin; c->imax = imax; c->dmin = dmin; c->dmax = dmax;
+        c->any = 1;
+        return;
+    }
+    if (imin < c->imin) c->imin = imin;
+    if (imax > c->imax) c->imax = imax;
+    if (dmin < c->dmin) c->dmin = dmin;
+    if (dmax > c->dmax) c->dmax = dmax;
+}
+
 /* Column by column: the bins of each piece's column in one run, reduced in
 ** lanes (lanes.h), where bin by bin each minimum waited on the last. NaNs
 ** are passed over; a run of nothing else leaves its column as it was. */
@@ -70,19 +84,28 @@ void report_push(report *r, size_t k, size_t b0, const double *i_a, const double
         size_t m = e - b;
         double imin = lanes_min(ip, m), imax = lanes_max(ip, m);
         double dmin = lanes_min(dp, m) * 1e3, dmax = lanes_max(dp, m) * 1e3;
-        col *c = &cs[ci];
         b = e;
         if (!(imin <= imax && dmin <= dmax)) continue;   /* NaNs only: nothing to draw */
-        if (!c->any) {
-            c->imin = imin; c->imax = imax; c->dmin = dmin; c->dmax = dmax;
-            c->any = 1;
-        } else {
-            if (imin < c->imin) c->imin = imin;
-            if (imax > c->imax) c->imax = imax;
-            if (dmin < c->dmin) c->dmin = dmin;
-            if (dmax > c->dmax) c->dmax = dmax;
-        }
+        col_merge(&cs[ci], imin, imax, dmin, dmax);
     }
+}
+
+void report_push_const(report *r, size_t k, size_t b0, double i_a, double droop_v, size_t n)
+{
+    if (n == 0) return;
+    double scale = (double)REPORT_COLS / (double)(r->n_bins ? r->n_bins : 1);
+    if (n <= 2 * REPORT_COLS || scale > 0.5) {   /* short: bin by bin, as report_push */
+        double bi[256], bd[256];
+        for (size_t j = 0; j < 256; j++) { bi[j] = i_a; bd[j] = droop_v; }
+        for (size_t j = 0; j < n; j += 256) report_push(r, k, b0 + j, bi, bd, n - j < 256 ? n - j : 256);
+        return;
+    }
+    /* every column from the first bin's to the last's holds some of them
+    ** (a column is at least two bins wide) */
+    if (!(i_a == i_a && droop_v == droop_v)) return;   /* NaN: nothing to draw */
+    double dm = droop_v * 1e3;
+    size_t c1 = col_of(scale, b0 + n - 1);
+    for (size_t ci = col_of(scale, b0); ci <= c1; ci++) col_merge(&r->c[k * REPORT_COLS + ci], i_a, i_a, dm, dm);
 }
 
 int report_column(const report *r, size_t k, size_t c, double out[4])

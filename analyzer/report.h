@@ -24,6 +24,8 @@ int report_create(size_t n_series, size_t n_bins, double bin_ns, report **out);
 void report_destroy(report *r);   /* NULL is a no-op */
 /* Bins b0..b0+n-1 of series k: current (A) and droop (V). */
 void report_push(report *r, size_t k, size_t b0, const double *i_a, const double *droop_v, size_t n);
+/* n bins from b0 that all hold i_a and droop_v: O(columns). */
+void report_push_const(report *r, size_t k, size_t b0, double i_a, double droop_v, size_t n);
 /* Column c of series k as pushed so far: current min and max (A), droop min
 ** and max (mV) into out[0..3]; 0 when no bin of it has come, else 1. Column
 ** c holds bins b with floor(b * REPORT_COLS / n_bins) = c (the last column

@@ -1,6 +1,17 @@
 /* walk.c -- the timeline walk: current tiles and their droop, the next tile
 ** computed on a second thread while the caller works on the one before
-** (see walk.h). */
+** (see walk.h).
+**
+** Constant runs (CURRENT_CONST in walk_opts.maps). The iterator hands over
+** a stretch where every current is constant as one tile of stride 0. With
+** droop, the PDN streams must first settle on the new currents (their
+** response to the last change dies out: pdn_stream_settled), so the run is
+** cut: while a stream has not settled, the walk hands out ordinary tiles of
+** the constant currents (written out per bin, their droop pushed bin by
+** bin); the rest goes out as a tile of stride 0 whose droop is one value per
+** rail, the streams advanced over it at once (pdn_stream_skip). Pieces stay
+** on the tile grid (a run is whole tiles), so the tiles after the run are
+** the same as in the walk without the option. */
 #include "walk.h"
 
 #include <math.h>
@@ -21,6 +32,13 @@ struct walk {
     size_t nq, tb;
     int threaded;
     double *drop[2];       /* the two slots' droop, [q][tb] */
+    /* a constant run being handed out: its next bin, the bins left, its
+    ** value per row (rails, then dies, then units: nrow), and per slot the
+    ** tile's arrays (a run's values, or its pieces written out per bin) */
+    size_t run_b0, run_left, nrow, nq_die;
+    double *run_v;
+    double *kv[2];         /* [row]: a run's values */
+    double *xbuf[2];       /* [row][tb], made on the first run that needs it */
     current_tile t[2];
     int full[2], end, stop, slot, held;
     int failed;            /* the iterator ran out of memory */
@@ -48,12 +66,60 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* The next piece of the constant run into slot k: bins written out while a
+** PDN stream has not settled, else the rest of the run at once. -1 out of
+** memory. */
+static int run_piece(walk *w, int k)
+{
+    const size_t tb = w->tb, nq = w->nq;
+    int settled = 1;
+    for (size_t q = 0; w->streams && q < nq && settled; q++)
+        settled = pdn_stream_settled(w->streams[q], w->run_v[q]);
+    current_tile t = {.b0 = w->run_b0};
+    if (settled) {
+        double *v = w->kv[k];
+        memcpy(v, w->run_v, w->nrow * sizeof *v);
+        t.nb = w->run_left;
+        t.stride = 0;
+        t.rail_a = v;
+        t.die_a = w->nq_die ? v + nq : NULL;
+        t.unit_a = w->nrow > nq + w->nq_die ? v + nq + w->nq_die : NULL;
+        for (size_t q = 0; w->streams && q < nq; q++)
+            if (pdn_stream_skip(w->streams[q], w->run_v[q], t.nb, w->drop[k] + q)) return -1;
+    } else {
+        if (!w->xbuf[k] && !(w->xbuf[k] = malloc(w->nrow * tb * sizeof(double) + 1))) return -1;
+        double *x = w->xbuf[k];
+        t.nb = w->run_left < tb ? w->run_left : tb;
+        t.stride = tb;
+        for (size_t r = 0; r < w->nrow; r++)
+            for (size_t j = 0; j < t.nb; j++) x[r * tb + j] = w->run_v[r];
+        t.rail_a = x;
+        t.die_a = w->nq_die ? x + nq * tb : NULL;
+        t.unit_a = w->nrow > nq + w->nq_die ? x + (nq + w->nq_die) * tb : NULL;
+        for (size_t q = 0; q < nq; q++) pdn_stream_push(w->streams[q], x + q * tb, t.nb, w->drop[k] + q * tb);
+    }
+    w->run_b0 += t.nb;
+    w->run_left -= t.nb;
+    w->t[k] = t;
+    return 1;
+}
+
 /* Computes the next tile into slot k; 0 at the end, -1 out of memory. */
 static int fill(walk *w, int k)
 {
+    if (w->run_left) return run_piece(w, k);
     current_tile t;
     int rc = current_next(w->it, &t);
     if (rc != 1) return rc;
+    if (t.stride == 0) {   /* a constant run: its values kept, handed out in pieces */
+        memcpy(w->run_v, t.rail_a, w->nq * sizeof *w->run_v);
+        if (w->nq_die) memcpy(w->run_v + w->nq, t.die_a, w->nq_die * sizeof *w->run_v);
+        if (w->nrow > w->nq + w->nq_die)
+            memcpy(w->run_v + w->nq + w->nq_die, t.unit_a, (w->nrow - w->nq - w->nq_die) * sizeof *w->run_v);
+        w->run_b0 = t.b0;
+        w->run_left = t.nb;
+        return run_piece(w, k);
+    }
     /* the iterator keeps this tile's rails while it computes the next one;
     ** its other maps it reuses (with them the walk runs on one thread) */
     if (w->threaded) t.die_a = t.unit_a = NULL;
@@ -152,6 +218,12 @@ int walk_open(const sio_chip *c, const sio_schedule *s, const walk_opts *o, walk
             if ((double)rows * 24.0 * (double)blk < 256.0 * 1024 * 1024) tile_req = blk;
         }
     }
+    w->nq_die = (o->maps & CURRENT_DIES) ? nch * c->n_dies : 0;
+    w->nrow = w->nq + w->nq_die + ((o->maps & CURRENT_UNITS) ? nch * c->n_units : 0);
+    w->run_v = malloc((w->nrow + 1) * sizeof *w->run_v);
+    w->kv[0] = malloc((w->nrow + 1) * sizeof *w->kv[0]);
+    w->kv[1] = malloc((w->nrow + 1) * sizeof *w->kv[1]);
+    if (!w->run_v || !w->kv[0] || !w->kv[1]) goto oom;
     current_iter_opts io;
     current_iter_opts_default(&io);
     io.bin_ns = o->bin_ns;
@@ -232,7 +304,8 @@ void walk_close(walk *w)
         pthread_cond_destroy(&w->cv);
         pthread_mutex_destroy(&w->mu);
     }
-    for (int k = 0; k < 2; k++) free(w->drop[k]);
+    for (int k = 0; k < 2; k++) { free(w->drop[k]); free(w->xbuf[k]); free(w->kv[k]); }
+    free(w->run_v);
     current_iter_destroy(w->it);
     for (size_t q = 0; w->streams && q < w->nq; q++) pdn_stream_destroy(w->streams[q]);
     for (size_t r = 0; w->models && r < w->c->n_rails; r++) pdn_model_destroy(w->models[r]);

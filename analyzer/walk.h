@@ -7,7 +7,17 @@
 ** passes over the tile before (two slots, handed back and forth); the
 ** numbers are the same either way, as each stream sees the same tiles in
 ** the same order. Unit maps need the iterator's own arrays, so with them
-** the walk runs on one thread. */
+** the walk runs on one thread.
+**
+** With CURRENT_CONST in maps the walk skips long constant stretches (idle
+** between instructions, or every op in flight on its plateau): such a
+** stretch comes as a tile of stride 0 (current.h) of any length, each map
+** one value per row and the droop one value per rail ([chip][rail]), once
+** the PDN has settled on those currents (until then the stretch comes as
+** ordinary tiles, bin by bin). Every consumer of such a walk handles a
+** stride-0 tile in O(rows) (or O(output) for an output that has a row per
+** bin). Without the flag every bin is walked: the reference the tests
+** compare the skipping walk with. */
 #ifndef PDA_WALK_H
 #define PDA_WALK_H
 #include <stddef.h>
@@ -18,7 +28,7 @@
 typedef struct walk_opts {
     double bin_ns;         /* > 0 */
     size_t tile_bins;      /* 0: the PDN's block length (one FFT block a push), or current.h's default */
-    unsigned maps;         /* CURRENT_DIES, CURRENT_UNITS */
+    unsigned maps;         /* CURRENT_DIES, CURRENT_UNITS, CURRENT_CONST (constant runs skipped) */
     int droop;             /* 1: each rail's droop through its PDN model */
     int threads;           /* 1: a second thread computes ahead (ignored with unit maps) */
     size_t split_min_ops;  /* current_iter_opts.split_min_ops (0: its default) */
@@ -32,8 +42,8 @@ typedef struct walk walk;
 ** file). */
 int walk_open(const sio_chip *c, const sio_schedule *s, const walk_opts *o, walk **out, sio_error *err);
 /* The next tile, and with droop its droop (volts, [chip][rail][bin], rows
-** of walk_tile_bins); 1, 0 at the end, -1 out of memory. Both stay valid
-** until the next call. */
+** of walk_tile_bins; one value per rail for a tile of stride 0); 1, 0 at
+** the end, -1 out of memory. Both stay valid until the next call. */
 int walk_next(walk *w, current_tile *t, const double **droop_v);
 size_t walk_n_bins(const walk *w);
 size_t walk_tile_bins(const walk *w);

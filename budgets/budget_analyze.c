@@ -4,7 +4,8 @@
 ** the rail's didt_window_ns, and each rail's droop through its PDN model
 ** (pdn.h), all through the walk (walk.h) that `run` uses. Used for the before/after report and as the independent check
 ** that the re-timed schedule meets its budget. Memory: the tile arrays and
-** one window ring per chip; the timeline is never held whole. */
+** one window ring per chip; the timeline is never held whole. Constant
+** stretches come from the walk as one tile (walk.h) and cost O(rails). */
 #include "budget.h"
 
 #include <math.h>
@@ -42,7 +43,7 @@ int budget_analyze(const sio_chip *c, const sio_schedule *s0, const int64_t *sta
     walk *w = NULL;
     if (!out->rail_didt_a_per_ns || !out->rail_droop_mv || !out->rail_didt_body_a_per_ns || !hist || !wbin || !cw)
         goto fail;
-    walk_opts wo = {.bin_ns = bin_ns, .droop = with_droop, .threads = 1};
+    walk_opts wo = {.bin_ns = bin_ns, .maps = CURRENT_CONST, .droop = with_droop, .threads = 1};
     int wrc = walk_open(c, &s, &wo, &w, err);
     if (wrc) { rc = wrc == SIO_ENOMEM ? BUDGET_ENOMEM : BUDGET_EINPUT; goto fail; }
     const double *idle = walk_idle_a(w);
@@ -69,6 +70,32 @@ int budget_analyze(const sio_chip *c, const sio_schedule *s0, const int64_t *sta
     size_t b_seen = 0;
     int got;
     while ((got = walk_next(w, &t, &droop)) == 1) {
+        if (t.stride == 0) {   /* a constant run: the same figures in O(rails + dI/dt windows) */
+            double psys = 0;
+            for (size_t ch = 0; ch < nch; ch++) {
+                double p = 0;
+                for (size_t r = 0; r < nr; r++) {
+                    size_t rq = ch * nr + r, wn = wbin[r];
+                    double i = t.rail_a[rq], *h = hist[rq], lim = 0;
+                    /* the window sees the bins before the run for its first wn bins,
+                    ** then the run alone (dI/dt 0); the run never holds the last bin */
+                    for (size_t k = 0; k < t.nb && k < wn; k++) {
+                        double d = fabs(i - h[(b_seen + k) % wn]) / ((double)wn * bin_ns);
+                        if (d > lim) lim = d;
+                    }
+                    for (size_t k = 0; k < wn; k++) h[k] = i;
+                    if (lim > out->rail_didt_a_per_ns[rq]) out->rail_didt_a_per_ns[rq] = lim;
+                    if (lim > out->rail_didt_body_a_per_ns[rq]) out->rail_didt_body_a_per_ns[rq] = lim;
+                    if (droop && droop[rq] * 1e3 > out->rail_droop_mv[rq]) out->rail_droop_mv[rq] = droop[rq] * 1e3;
+                    p += c->rails[r].vdd_v * i;
+                }
+                current_window_push_const(&cw[ch], p, t.nb);
+                psys += p;
+            }
+            current_window_push_const(&cw[nch], psys, t.nb);
+            b_seen += t.nb;
+            continue;
+        }
         for (size_t k = 0; k < t.nb; k++) sys[k] = 0;
         for (size_t ch = 0; ch < nch; ch++) {
             for (size_t k = 0; k < t.nb; k++) pw[k] = 0;

@@ -79,6 +79,7 @@ struct thermal_plan {
     double *lastp;           /* nd maps: the power bufp is the spectrum of */
     int have_lastp;          /* lastp valid */
     double *buft;            /* nl maps (temperature spectra out) */
+    double *bufs;            /* nd maps: summed temperature spectra (thermal_step_n) */
     double *wr;              /* fftw real work: nl maps */
     fftw_complex *wc;        /* fftw complex work: nl half spectra */
     double *cx, *sx, *cy, *sy; /* cos, sin of pi k / (2 n) per axis */
@@ -409,6 +410,7 @@ int thermal_plan_create(const thermal_stack *stack, size_t nx, size_t ny,
     p->bufp = malloc(nm * nd * sizeof(double));
     p->lastp = malloc(nm * nd * sizeof(double));
     p->buft = malloc(nm * nl * sizeof(double));
+    p->bufs = malloc(nm * nd * sizeof(double));
     p->wr = fftw_malloc(nm * nl * sizeof(double));
     p->wc = fftw_malloc(nl * half(nx) * ny * sizeof(fftw_complex));
     p->cx = malloc(nx * sizeof(double));
@@ -430,7 +432,7 @@ int thermal_plan_create(const thermal_stack *stack, size_t nx, size_t ny,
         p->cy[k] = cos(quarter_turn((double)k, ny));
         p->sy[k] = sin(quarter_turn((double)k, ny));
     }
-    if (!p->gv || !p->cap || !p->xs || !p->die_layer || !p->piv_inv || !p->bufp || !p->buft) {
+    if (!p->gv || !p->cap || !p->xs || !p->die_layer || !p->piv_inv || !p->bufp || !p->buft || !p->bufs) {
         rc = THERMAL_ENOMEM; goto fail;
     }
     p->nb = (nm + BLOCK - 1) / BLOCK;
@@ -463,7 +465,7 @@ void thermal_plan_destroy(thermal_plan *p)
         if (all[i]) fftw_destroy_plan(all[i]);
     fftw_free(p->wr);
     fftw_free(p->wc);
-    free(p->bufp); free(p->lastp); free(p->buft);
+    free(p->bufp); free(p->lastp); free(p->buft); free(p->bufs);
     free(p->cx); free(p->sx); free(p->cy); free(p->sy); free(p->py);
     free(p->gv); free(p->cap); free(p->xs); free(p->die_layer); free(p->piv_inv);
     free(p->fac); free(p->w); free(p->scr);
@@ -661,6 +663,47 @@ int thermal_step(thermal_plan *p, thermal_state *s, const double *power_w,
             memcpy(bt + d * nm + m0, out + d * BLOCK, n * sizeof *out);
     }
     if (temp_c) inverse_temps(p, nd, temp_c);
+    return THERMAL_OK;
+}
+
+int thermal_step_n(thermal_plan *p, thermal_state *s, const double *power_w, size_t n, double *temp_c,
+                   double *sum_c)
+{
+    int rc = check_state(p, s);
+    if (rc) return rc;
+    if (!power_w || !temp_c || !sum_c || n == 0) return THERMAL_EINVAL;
+    size_t nm = p->nm, nl = p->nl, nd = p->nd;
+    forward_power(p, power_w);
+    size_t stride = (2 + nd) * BLOCK;
+    double *sum = p->bufs;   /* the sums' spectra */
+    double dn_ = (double)n;
+    for (size_t m = 0; m < nm; m++) {
+        const double *f = p->fac + (m / BLOCK) * nl * stride + m % BLOCK;
+        double *y = s->y + (m / BLOCK) * nl * BLOCK + m % BLOCK;
+        for (size_t d = 0; d < nd; d++) p->buft[d * nm + m] = sum[d * nm + m] = 0.0;
+        for (size_t i = 0; i < nl; i++, f += stride, y += BLOCK) {
+            double dec = f[0], gn = f[BLOCK], b = 0.0;
+            for (size_t d = 0; d < nd; d++) b += f[(2 + d) * BLOCK] * p->bufp[d * nm + m];
+            /* y_j = yinf + dec^j (y0 - yinf), yinf = gn b / (1 - dec); the sum
+            ** over j = 1..n in closed form (expm1: no cancellation for slow
+            ** modes, dec near 1) */
+            double x = dec > 0.0 ? log(dec) : -INFINITY;
+            double one_m = -expm1(x);                      /* 1 - dec */
+            double yinf = one_m > 0.0 ? gn * b / one_m : 0.0;
+            double dn = exp(dn_ * x), e0 = *y - yinf;      /* dec^n */
+            double geo = one_m > 0.0 ? dec * -expm1(dn_ * x) / one_m : dn_;   /* sum of dec^j, j = 1..n */
+            *y = yinf + dn * e0;
+            double ys = dn_ * yinf + geo * e0;
+            for (size_t d = 0; d < nd; d++) {
+                p->buft[d * nm + m] += f[(2 + d) * BLOCK] * *y;
+                sum[d * nm + m] += f[(2 + d) * BLOCK] * ys;
+            }
+        }
+    }
+    inverse_temps(p, nd, temp_c);
+    dct_inv(p, sum, nd, sum_c);
+    /* each of the n maps is a rise over ambient: their sum has n ambients */
+    for (size_t k = 0; k < nd * nm; k++) sum_c[k] += (dn_ - 1.0) * p->ambient_c;
     return THERMAL_OK;
 }
 

@@ -107,6 +107,15 @@ int thermal_state_set_steady(thermal_plan *p, thermal_state *s,
 int thermal_step(thermal_plan *p, thermal_state *s, const double *power_w,
                  double *temp_c);
 
+/* Advances s by n >= 1 frames of the same power_w at once, exactly (per
+** mode the state moves as dec^n toward the steady state of that power):
+** writes the die layers' temperatures at the end of the n-th frame into
+** temp_c and the sum of those at the ends of all n frames into sum_c (n_dies
+** maps each). The same as n calls of thermal_step to round-off, in the time
+** of one. */
+int thermal_step_n(thermal_plan *p, thermal_state *s, const double *power_w, size_t n, double *temp_c,
+                   double *sum_c);
+
 /* Writes the temperatures of s: die layers (n_dies maps) or every layer
 ** (n_layers maps, bottom first), deg C. */
 int thermal_state_temps(thermal_plan *p, const thermal_state *s,

@@ -37,11 +37,27 @@ size_t thermal_run_n_frames(double makespan_ns, double frame_ns)
     return n < 1 ? 1 : (size_t)n;
 }
 
-/* Adds the energy of op i to the frames it overlaps. */
-static int op_energy(const sio_chip *c, const sio_schedule *s, size_t i, double T, double F, size_t n_frames,
-                     double *e)
+/* The row of frame f: f itself, or (with a list of frames) its index in
+** fr[0..nfr), searched from *at; NONE when f is not listed. */
+static size_t frame_row(const size_t *fr, size_t nfr, size_t f, size_t *at)
 {
-    size_t u = s->unit[i], nu = c->n_units;
+    if (!fr) return f;
+    size_t lo = *at < nfr && fr[*at] <= f ? *at : 0, hi = nfr;
+    while (lo < hi) {   /* the first listed frame >= f */
+        size_t mid = lo + (hi - lo) / 2;
+        if (fr[mid] < f) lo = mid + 1;
+        else hi = mid;
+    }
+    *at = lo;
+    return lo < nfr && fr[lo] == f ? lo : NONE;
+}
+
+/* Adds the energy of op i to the frames it overlaps: to their rows of e
+** (frame_row). */
+static int op_energy(const sio_chip *c, const sio_schedule *s, size_t i, double T, double F, size_t n_frames,
+                     const size_t *fr, size_t nfr, double *e)
+{
+    size_t u = s->unit[i], nu = c->n_units, at = 0, row;
     double vdd = c->rails[c->units[u].rail].vdd_v;
     double t0 = (double)s->start_cyc[i] * T, t1 = (double)(s->start_cyc[i] + s->cycles[i]) * T;
     double ff0 = floor(t0 / F);
@@ -50,12 +66,45 @@ static int op_energy(const sio_chip *c, const sio_schedule *s, size_t i, double 
     double ff1 = floor(t1 / F);
     f1 = ff1 >= (double)n_frames ? n_frames - 1 : (size_t)ff1;
     if (f1 == f0 || (f1 == f0 + 1 && (double)f1 * F >= t1)) {
-        e[f0 * nu + u] += vdd * current_op_charge(c, s, i) * 1e-9;
+        if ((row = frame_row(fr, nfr, f0, &at)) == NONE) return THERMAL_RUN_EINVAL;
+        e[row * nu + u] += vdd * current_op_charge(c, s, i) * 1e-9;
         return THERMAL_RUN_OK;
     }
     for (size_t f = f0; f <= f1; f++) {
         double a = fmax(t0, (double)f * F), b = fmin(t1, (double)(f + 1) * F);
-        if (b > a) e[f * nu + u] += vdd * current_op_avg(c, s, i, a, b) * (b - a) * 1e-9;
+        if (!(b > a)) continue;
+        if ((row = frame_row(fr, nfr, f, &at)) == NONE) return THERMAL_RUN_EINVAL;
+        e[row * nu + u] += vdd * current_op_avg(c, s, i, a, b) * (b - a) * 1e-9;
+    }
+    return THERMAL_RUN_OK;
+}
+
+int thermal_run_frame_energy_at(const sio_chip *c, const sio_schedule *s, size_t chip, const uint32_t *ops,
+                                size_t n_ops, double makespan_ns, double frame_ns, size_t n_frames,
+                                const size_t *frames, size_t n_rows, double *energy_j)
+{
+    if (!c || !s || !energy_j || !(frame_ns > 0) || !(makespan_ns >= 0)) return THERMAL_RUN_EINVAL;
+    if ((double)n_frames * frame_ns < makespan_ns * (1 - 1e-12)) return THERMAL_RUN_EINVAL;
+    size_t nu = c->n_units;
+    memset(energy_j, 0, n_rows * nu * sizeof *energy_j);
+    if (n_frames == 0) return THERMAL_RUN_OK;
+    double T = sio_chip_period_ns(c), F = frame_ns;
+    if (ops) {
+        for (size_t k = 0; k < n_ops; k++)
+            if (op_energy(c, s, ops[k], T, F, n_frames, frames, n_rows, energy_j)) return THERMAL_RUN_EINVAL;
+    } else {
+        for (size_t i = 0; i < s->n; i++)
+            if (s->chip[i] == chip && op_energy(c, s, i, T, F, n_frames, frames, n_rows, energy_j))
+                return THERMAL_RUN_EINVAL;
+    }
+    for (size_t r = 0; r < n_rows; r++) {
+        size_t f = frames ? frames[r] : r;
+        double a = (double)f * F, b = fmin(makespan_ns, (double)(f + 1) * F);
+        if (b <= a) continue;
+        for (size_t u = 0; u < nu; u++) {
+            const sio_unit *un = &c->units[u];
+            if (un->idle_a != 0) energy_j[r * nu + u] += un->idle_a * c->rails[un->rail].vdd_v * (b - a) * 1e-9;
+        }
     }
     return THERMAL_RUN_OK;
 }
@@ -64,28 +113,8 @@ int thermal_run_frame_energy(const sio_chip *c, const sio_schedule *s, size_t ch
                              size_t n_ops, double makespan_ns, double frame_ns, size_t n_frames,
                              double *energy_j)
 {
-    if (!c || !s || !energy_j || !(frame_ns > 0) || !(makespan_ns >= 0)) return THERMAL_RUN_EINVAL;
-    if ((double)n_frames * frame_ns < makespan_ns * (1 - 1e-12)) return THERMAL_RUN_EINVAL;
-    size_t nu = c->n_units;
-    memset(energy_j, 0, n_frames * nu * sizeof *energy_j);
-    if (n_frames == 0) return THERMAL_RUN_OK;
-    double T = sio_chip_period_ns(c), F = frame_ns;
-    if (ops) {
-        for (size_t k = 0; k < n_ops; k++)
-            if (op_energy(c, s, ops[k], T, F, n_frames, energy_j)) return THERMAL_RUN_EINVAL;
-    } else {
-        for (size_t i = 0; i < s->n; i++)
-            if (s->chip[i] == chip && op_energy(c, s, i, T, F, n_frames, energy_j)) return THERMAL_RUN_EINVAL;
-    }
-    for (size_t f = 0; f < n_frames; f++) {
-        double a = (double)f * F, b = fmin(makespan_ns, (double)(f + 1) * F);
-        if (b <= a) continue;
-        for (size_t u = 0; u < nu; u++) {
-            const sio_unit *un = &c->units[u];
-            if (un->idle_a != 0) energy_j[f * nu + u] += un->idle_a * c->rails[un->rail].vdd_v * (b - a) * 1e-9;
-        }
-    }
-    return THERMAL_RUN_OK;
+    return thermal_run_frame_energy_at(c, s, chip, ops, n_ops, makespan_ns, frame_ns, n_frames, NULL, n_frames,
+                                       energy_j);
 }
 
 int thermal_run_power_maps(const sio_chip *c, const double *unit_power_w, size_t nx, size_t ny, double *maps_w)
@@ -484,7 +513,7 @@ static int push_die(thermal_hotspots *h, size_t d, int64_t frame, double t_ns, c
 
 int thermal_hotspots_push(thermal_hotspots *h, int64_t frame, double t_ns, const double *temp_c)
 {
-    if (!h || !temp_c || h->finished || frame != h->next_frame) return THERMAL_RUN_EINVAL;
+    if (!h || !temp_c || h->finished || frame < h->next_frame) return THERMAL_RUN_EINVAL;
     size_t cells = h->nx * h->ny;
     for (size_t d = 0; d < h->n_dies; d++) {
         int rc = push_die(h, d, frame, t_ns, temp_c + d * cells);

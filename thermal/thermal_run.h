@@ -50,6 +50,15 @@ int thermal_run_frame_energy(const sio_chip *c, const sio_schedule *s, size_t ch
                              size_t n_ops, double makespan_ns, double frame_ns, size_t n_frames,
                              double *energy_j);
 
+/* The same for the listed frames only: energy_j is n_rows x c->n_units, row
+** r the energy of frame frames[r] (ascending); frames NULL lists every frame
+** (n_rows = n_frames). Every frame an op of the chip overlaps must be listed
+** (else THERMAL_RUN_EINVAL): frames no op overlaps hold the idle energy alone,
+** which the caller may take from any one of them. */
+int thermal_run_frame_energy_at(const sio_chip *c, const sio_schedule *s, size_t chip, const uint32_t *ops,
+                                size_t n_ops, double makespan_ns, double frame_ns, size_t n_frames,
+                                const size_t *frames, size_t n_rows, double *energy_j);
+
 /* Power maps of the dies: unit_power_w (c->n_units, watts) spread over each
 ** unit's rectangle by exact overlap area onto its die's map. maps_w is
 ** c->n_dies maps of nx x ny (die index order), overwritten. The maps sum to
@@ -100,8 +109,10 @@ int thermal_hotspots_create(size_t n_dies, size_t nx, size_t ny, double width_mm
                             double thr_c, thermal_hotspots **out);
 void thermal_hotspots_destroy(thermal_hotspots *h);  /* NULL is a no-op */
 /* Feeds the maps of one instant: temp_c is n_dies maps; frame -1 is the
-** steady map (fed first), then frames 0, 1, ... in order, t_ns their ends.
-** Returns 0 or an error code (a frame out of order is THERMAL_RUN_EINVAL). */
+** steady map (fed first), then frames in ascending order (0, 1, ..., or
+** with gaps: frames not fed are passed over, the map fed before one is its
+** previous map), t_ns their ends. Returns 0 or an error code (a frame out
+** of order is THERMAL_RUN_EINVAL). */
 int thermal_hotspots_push(thermal_hotspots *h, int64_t frame, double t_ns, const double *temp_c);
 /* Closes the tracking: merges, numbers the hotspots by decreasing peak and
 ** resolves the stacked links. Returns 0 or THERMAL_RUN_ENOMEM. No push after. */

@@ -182,7 +182,7 @@ static int export_vcd(const cmd_opts *o, const sio_chip *c, const sio_schedule *
     const size_t nr = c->n_rails, nd = c->n_dies, nch = s->n_chips ? s->n_chips : 1;
     const size_t per = nr + nd, nsig = nch * per;
     walk *it = NULL;
-    walk_opts wo = {.bin_ns = o->bin_ns, .tile_bins = o->tile_bins, .maps = CURRENT_DIES};
+    walk_opts wo = {.bin_ns = o->bin_ns, .tile_bins = o->tile_bins, .maps = CURRENT_DIES | CURRENT_CONST};
     int wrc = walk_open(c, s, &wo, &it, err);
     if (wrc) return cmd_exit_for(wrc);
     double *last = malloc(nsig * sizeof *last);
@@ -204,12 +204,13 @@ static int export_vcd(const cmd_opts *o, const sio_chip *c, const sio_schedule *
     const double *no_droop;
     int first = 1, got;
     while ((got = walk_next(it, &t, &no_droop)) == 1) {
-        for (size_t k = 0; k < t.nb; k++) {
+        /* only changes are written: a constant run (stride 0) is one bin */
+        for (size_t k = 0; k < (t.stride ? t.nb : 1); k++) {
             int stamped = 0;
             for (size_t ch = 0; ch < nch; ch++)
                 for (size_t q = 0; q < per; q++) {
-                    double v = q < nr ? t.rail_a[(ch * nr + q) * t.stride + k]
-                                      : t.die_a[(ch * nd + q - nr) * t.stride + k];
+                    double v = q < nr ? t.rail_a[(ch * nr + q) * (t.stride ? t.stride : 1) + k]
+                                      : t.die_a[(ch * nd + q - nr) * (t.stride ? t.stride : 1) + k];
                     size_t g = ch * per + q;
                     if (!first && v == last[g]) continue;
                     if (!stamped) {
@@ -242,6 +243,17 @@ static int export_vcd(const cmd_opts *o, const sio_chip *c, const sio_schedule *
 }
 
 /* ---- perfetto ------------------------------------------------------------- */
+
+/* A counter event of chip pid's rail at bin g0 with value v, unless v is
+** *last (counters are written on change). */
+static void pf_counter(FILE *f, const char *name, size_t pid, size_t g0, double bin_ns, double v, double *last)
+{
+    if (v == *last) return;
+    *last = v;
+    fprintf(f, ",\n{\"ph\":\"C\",\"name\":");
+    json_str(f, name);
+    fprintf(f, ",\"pid\":%zu,\"ts\":%.6f,\"args\":{\"current_a\":%.6g}}", pid, (double)g0 * bin_ns * 1e-3, v);
+}
 
 static int export_perfetto(const cmd_opts *o, const sio_chip *c, const sio_schedule *s, FILE *f, sio_error *err)
 {
@@ -279,7 +291,7 @@ static int export_perfetto(const cmd_opts *o, const sio_chip *c, const sio_sched
     }
     /* rail currents */
     walk *it = NULL;
-    walk_opts wo = {.bin_ns = o->bin_ns, .tile_bins = o->tile_bins};
+    walk_opts wo = {.bin_ns = o->bin_ns, .tile_bins = o->tile_bins, .maps = CURRENT_CONST};
     int wrc = walk_open(c, s, &wo, &it, err);
     if (wrc) return cmd_exit_for(wrc);
     size_t nb = walk_n_bins(it), group = nb > 200000 ? (nb + 199999) / 200000 : 1;
@@ -304,19 +316,27 @@ static int export_perfetto(const cmd_opts *o, const sio_chip *c, const sio_sched
     size_t in_group = 0, g0 = 0;
     int got;
     while ((got = walk_next(it, &t, &no_droop)) == 1) {
+        size_t st = t.stride ? t.stride : 1, step = t.stride ? 1 : 0;   /* a constant run: one value per rail */
         for (size_t k = 0; k < t.nb; k++) {
-            if (in_group == 0) g0 = t.b0 + k;
-            for (size_t q = 0; q < nch * nr; q++) acc[q] += t.rail_a[q * t.stride + k];
+            if (in_group == 0) {
+                g0 = t.b0 + k;
+                if (!t.stride && t.nb - k > group) {
+                    /* whole groups of the run: each averages the same sum (as
+                    ** the bins would add it), so only the first can change */
+                    for (size_t q = 0; q < nch * nr; q++) {
+                        double sum = 0;
+                        for (size_t j = 0; j < group; j++) sum += t.rail_a[q];
+                        pf_counter(f, counter[q % nr], q / nr, g0, o->bin_ns, sum / (double)group, &last[q]);
+                    }
+                    k += (t.nb - k - 1) / group * group - 1;   /* a bin of the run is left for what follows */
+                    continue;
+                }
+            }
+            for (size_t q = 0; q < nch * nr; q++) acc[q] += t.rail_a[q * st + k * step];
             if (++in_group < group && t.b0 + k + 1 < nb) continue;
             for (size_t q = 0; q < nch * nr; q++) {
-                double v = acc[q] / (double)in_group;
+                pf_counter(f, counter[q % nr], q / nr, g0, o->bin_ns, acc[q] / (double)in_group, &last[q]);
                 acc[q] = 0;
-                if (v == last[q]) continue;
-                last[q] = v;
-                fprintf(f, ",\n{\"ph\":\"C\",\"name\":");
-                json_str(f, counter[q % nr]);
-                fprintf(f, ",\"pid\":%zu,\"ts\":%.6f,\"args\":{\"current_a\":%.6g}}", q / nr,
-                        (double)g0 * o->bin_ns * 1e-3, v);
             }
             in_group = 0;
         }
