@@ -368,7 +368,11 @@ int events_push_const(events_detector *ev, size_t c, size_t r, size_t b0, double
     for (size_t k = 0; k < s->w; k++) s->ring[k] = i_a;
     if (i_a > st->peak_a) { st->peak_a = i_a; st->t_peak_a_ns = (double)b * ev->bin_ns; }
     if (0.0 > st->max_didt_a_per_ns) { st->max_didt_a_per_ns = 0.0; st->t_max_didt_ns = (double)(b + 1) * ev->bin_ns; }
-    if (droop_v > st->max_droop_v) { st->max_droop_v = droop_v; st->t_max_droop_ns = (double)(b + 1) * ev->bin_ns; }
+    if (droop_v > st->max_droop_v) {
+        st->max_droop_v = droop_v;
+        st->t_max_droop_ns = (double)(b + 1) * ev->bin_ns;
+        st->i_at_max_droop_a = i_a;
+    }
     if (droop_v < st->min_droop_v) st->min_droop_v = droop_v;
     st->sum_a += i_a * (double)m;
     st->bins += m;
