@@ -77,6 +77,8 @@ struct pdn_model {
     double *tcol, *rcol, *gcol, *ppow;
     double *zu;           /* PDN_STATE: the state a constant x = 1 settles to, (I - Ad)^-1 Bd (nsp) */
     double cnorm;         /* PDN_STATE: ||C||_2, bounds a state's share of the droop */
+    double *lyap;         /* PDN_STATE with a regulator: P of vrm_lyapunov (ns x ns): x^T P x bounds every
+                          ** later |Ad^j x|^2 (P >= 1, and it falls along the recursion) */
 };
 
 struct pdn_stream {
@@ -373,11 +375,12 @@ static size_t truncate_kernel(double *h, size_t len, double z0, double eps)
 typedef struct ladder_ss {
     size_t ns;
     double *ad, *bd, *c, d;
+    double *lyap;   /* with a regulator: the Lyapunov matrix of vrm_lyapunov (ns x ns), else NULL */
 } ladder_ss;
 
 static void ladder_ss_free(ladder_ss *ss)
 {
-    free(ss->ad); free(ss->bd); free(ss->c);
+    free(ss->ad); free(ss->bd); free(ss->c); free(ss->lyap);
     memset(ss, 0, sizeof *ss);
 }
 
@@ -797,7 +800,8 @@ static int ladder_taps(const sio_rail *rail, const ladder_red *red, double z0, d
     }
     ss->ns = nst;
     ss->d = dterm;
-    free(y); free(st); free(lp);
+    ss->lyap = lp;   /* the state method's settle test needs it (pdn_stream_settled) */
+    free(y); free(st);
     *h_out = h;
     *len_out = len;
     return PDN_OK;
@@ -1048,6 +1052,10 @@ static int state_build(pdn_model *m, const ladder_ss *ss)
     }
     for (size_t r = 0; r < n; r++) m->cnorm += ss->c[r] * ss->c[r];
     m->cnorm = sqrt(m->cnorm);
+    if (ss->lyap) {   /* the settle test's bound (pdn_stream_settled) */
+        if (!(m->lyap = malloc(nn * sizeof *m->lyap))) { free(pw); free(lu); return PDN_ENOMEM; }
+        memcpy(m->lyap, ss->lyap, nn * sizeof *m->lyap);
+    }
     for (size_t l = 0; l < PDN_SB; l++)
         for (size_t j = l; j < PDN_SB; j++) m->tcol[l * PDN_SB + j] = hb[j - l];
     free(pw);
@@ -1142,7 +1150,7 @@ void pdn_model_destroy(pdn_model *m)
     if (m->inv) fftw_destroy_plan(m->inv);
     fftw_free(m->hk);
     free(m->h);
-    free(m->tcol); free(m->rcol); free(m->gcol); free(m->ppow); free(m->zu);
+    free(m->tcol); free(m->rcol); free(m->gcol); free(m->ppow); free(m->zu); free(m->lyap);
     free(m);
 }
 
@@ -1353,15 +1361,20 @@ int pdn_stream_settled(pdn_stream *s, double i_a)
     const pdn_model *m = s->m;
     if (m->method != PDN_STATE) return s->last_i == i_a && s->same >= m->k - 1;
     /* the droop from here on is C Ad^j (z - z*) away from its limit, and
-    ** ||Ad|| <= 1 in the energy-scaled states: below one ulp of the droop's
-    ** scale, the limit is what the bin-by-bin recursion gives */
+    ** ||Ad|| <= 1 in the energy-scaled states of a passive ladder (with a
+    ** regulator, |Ad^j d|^2 <= d^T P d instead): below one ulp of the
+    ** droop's scale, the limit is what the bin-by-bin recursion gives */
     double x = i_a - s->i_idle_a, e2 = 0.0, z2 = 0.0;
     for (size_t r = 0; r < m->ns; r++) {
-        double d = s->z[r] - m->zu[r] * x;
-        e2 += d * d;
+        double d = s->z[r] - m->zu[r] * x, pd = d;
+        if (m->lyap) {
+            pd = 0.0;
+            for (size_t q = 0; q < m->ns; q++) pd += m->lyap[r * m->ns + q] * (s->z[q] - m->zu[q] * x);
+        }
+        e2 += d * pd;
         z2 += m->zu[r] * x * m->zu[r] * x;
     }
-    double e = m->cnorm * sqrt(e2);
+    double e = m->cnorm * sqrt(e2 > 0.0 ? e2 : 0.0);
     if (!(i_a == s->ref_i)) {   /* a new current: its deviation now is the transient's scale */
         s->ref_i = i_a;
         s->ref_e = e;

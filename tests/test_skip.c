@@ -118,6 +118,14 @@ static void test_pdn_skip(void **st)
         check_stream(&c->rails[r], PDN_FFT, r == 0 ? 1.0 : 10.0);
     }
     sio_chip_free(c);
+    /* a ladder with a regulator: an active loop, whose settle test uses its Lyapunov matrix */
+    load("samples/stack/chip.json", NULL, &c, NULL);
+    for (size_t r = 0; r < c->n_rails; r++) {
+        assert_true(c->rails[r].vrm.present);
+        check_stream(&c->rails[r], PDN_STATE, 10.0);
+        check_stream(&c->rails[r], PDN_FFT, 10.0);
+    }
+    sio_chip_free(c);
 }
 
 /* ---- schedules with gaps ------------------------------------------------------ */
