@@ -34,6 +34,15 @@ timeout $lim "$an" export "$chip" "$sched" --format vcd -o "$tmp/gap.vcd" --quie
 [ "$rc" = 0 ] && ok "export vcd within ${lim}s" || no "export vcd exits $rc (124: over ${lim}s)"
 timeout $lim "$an" export "$chip" "$sched" --format perfetto -o "$tmp/gap.json" --quiet; rc=$?
 [ "$rc" = 0 ] && ok "export perfetto within ${lim}s" || no "export perfetto exits $rc (124: over ${lim}s)"
+# HotSpot needs a trace row for every frame: 10^8 frames are refused with the frame that fits, and nothing
+# is left behind; that frame works
+timeout $lim "$an" export "$chip" "$sched" --format hotspot -o "$tmp/hs" 2>"$tmp/hs.err"; rc=$?
+fr=$(sed -n 's/.*use --frame-ns \([0-9]*\) or more.*/\1/p' "$tmp/hs.err")
+[ "$rc" = 2 ] && [ -n "$fr" ] && [ ! -e "$tmp/hs" ] && ok "export hotspot of 10^8 frames refused: $(cat "$tmp/hs.err")" ||
+    no "export hotspot of 10^8 frames: exit $rc, $(cat "$tmp/hs.err")"
+fr=$((fr * 100))   # (the frame that fits holds 10^8 numbers: minutes to print)
+timeout $lim "$an" export "$chip" "$sched" --format hotspot -o "$tmp/hs" --frame-ns "$fr" --quiet; rc=$?
+[ "$rc" = 0 ] && [ -s "$tmp/hs/chip0.ptrace" ] && ok "export hotspot at --frame-ns $fr" || no "export hotspot at --frame-ns $fr: exit $rc"
 
 python3 - "$tmp" "$chip" "$gap" <<'PY' && ok "energy, droop, frames, VCD, counters" || no "energy, droop, frames, VCD, counters"
 import csv, json, sys

@@ -85,6 +85,8 @@ static int names_fit(const sio_chip *c, size_t fmt, sio_error *err)
 
 /* ---- hotspot ------------------------------------------------------------- */
 
+#define HOTSPOT_MAX_CELLS 1e8   /* frames x units of a trace: 800 MB of energies */
+
 static int export_hotspot(const cmd_opts *o, const sio_chip *c, const sio_schedule *s, outset *ro,
                           sio_error *err)
 {
@@ -92,6 +94,15 @@ static int export_hotspot(const cmd_opts *o, const sio_chip *c, const sio_schedu
     double F = (double)(o->frame_ns ? o->frame_ns : (c->thermal.frame_ns > 0 ? c->thermal.frame_ns : 10000));
     double mk_ns = (double)sio_schedule_makespan_cyc(s) * sio_chip_period_ns(c);
     size_t nf = thermal_run_n_frames(mk_ns, F);
+    /* HotSpot reads one trace row per frame, every unit's energy held here:
+    ** a timeline of too many frames is refused, with the frame that fits */
+    if ((double)nf * (double)(nu ? nu : 1) > HOTSPOT_MAX_CELLS) {
+        sio_error_set(err, s->path, 0, 0,
+                      "export --format hotspot: %zu frames of %g ns x %zu units is more than a trace can hold here "
+                      "(HotSpot needs a row for every frame, idle ones too); use --frame-ns %.0f or more",
+                      nf, F, nu, ceil(mk_ns * (double)(nu ? nu : 1) / HOTSPOT_MAX_CELLS));
+        return EXIT_INPUT;
+    }
     thermal_flp **flp = calloc(nd + 1, sizeof *flp);
     double *energy = malloc((nf * nu + 1) * sizeof *energy), *pw = malloc((nu ? nu : 1) * sizeof *pw);
     int rc = EXIT_OK;
