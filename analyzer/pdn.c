@@ -188,6 +188,16 @@ static int solve(size_t n, double *a, size_t m, double *b)
 
 static double complex ladder_z_vrm(const sio_rail *rail, double f_hz);
 
+/* A regulated ladder's DC resistance seen from the die: the loop holds the
+** sensed node at vdd - loadline x I, so what is left is the load line plus
+** the series r after the sensed node. */
+static double vrm_z0_ohm(const sio_rail *rail)
+{
+    double z0 = rail->vrm.loadline_ohm;
+    for (size_t k = rail->vrm.sense_node; k < rail->n_stages; k++) z0 += rail->stages[k].r_ohm;
+    return z0;
+}
+
 static double complex ladder_z(const sio_rail *rail, double f_hz)
 {
     if (rail->vrm.present) return ladder_z_vrm(rail, f_hz);
@@ -224,9 +234,7 @@ static double complex ladder_z_vrm(const sio_rail *rail, double f_hz)
     const sio_vrm *v = &rail->vrm;
     const size_t ns = rail->n_stages;
     if (!(f_hz > 0.0)) {
-        double z0 = v->loadline_ohm;
-        for (size_t k = v->sense_node; k < ns; k++) z0 += rail->stages[k].r_ohm;
-        return z0;
+        return vrm_z0_ohm(rail);
     }
     const double complex s = I * 2.0 * PDN_PI * f_hz;
     const double wb = 2.0 * PDN_PI * v->bandwidth_hz, ll = v->loadline_ohm;
@@ -417,10 +425,7 @@ static int ladder_check(const sio_rail *rail, double *z0_out, double *rchar_out,
                               "node of the ladder", rail->name ? rail->name : "?");
             return PDN_EINPUT;
         }
-        /* the loop holds the sensed node at vdd - loadline x current: what
-        ** is left is the series resistance after that node */
-        z0 = v->loadline_ohm;
-        for (size_t k = v->sense_node; k < rail->n_stages; k++) z0 += rail->stages[k].r_ohm;
+        z0 = vrm_z0_ohm(rail);
         if (v->loadline_ohm > rchar) rchar = v->loadline_ohm;
     }
     *z0_out = z0;

@@ -849,9 +849,8 @@ static void test_vrm_unstable_refused(void **state)
 /* compare_ngspice with a regulator: 2000 bins of 10 ns, long enough for the loop to act. */
 static double compare_ngspice_vrm(const sio_stage *st, size_t ns, size_t sense, double bw, double ll)
 {
-    sio_vrm v = {.present = 1, .sense = sense ? st[sense - 1].name : NULL, .sense_node = sense, .bandwidth_hz = bw,
-                 .loadline_ohm = ll};
-    return compare_ngspice(st, ns, &v, 10.0, 2000, 2000);
+    sio_rail r = vrm_rail(st, ns, sense, bw, ll);
+    return compare_ngspice(st, ns, &r.vrm, 10.0, 2000, 2000);
 }
 
 static void test_ngspice_vrm(void **state)
