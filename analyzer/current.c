@@ -13,13 +13,15 @@
 ** tiles wait in a pending list. Work is O(kinks + bins x arrays), memory
 ** O(tile x arrays): the timeline is never held whole.
 **
-** Idle current is a unit's idle_a from 0 to the makespan: two steps, like any
-** op. Rails and dies get the kinks of every unit on them, so unit maps are
+** Idle current is a unit's idle_a from 0 to the end of the last bin: one
+** step at 0. A chip idles after its last instruction, it is not switched off,
+** so the last bin is an average of the chip's current like any other (were
+** idle to stop at the makespan, a last bin that ends past the makespan would
+** fall below idle and fake a dI/dt step). Rails and dies get the kinks of every unit on them, so unit maps are
 ** only made when asked for.
 **
 ** Constant runs (CURRENT_CONST). At a tile where no op starts, the tiles up
-** to the next one where an op starts, a pending kink falls, or the idle
-** current ends, hold no kink; when the last tile left nothing in its spill
+** to the next one where an op starts or a pending kink falls hold no kink; when the last tile left nothing in its spill
 ** bins and no ramp is in progress (a pending ramp-end kink whose ramp-start
 ** kink is not pending), the current of every row is its level over all of
 ** them, and they go out as one tile of stride 0, in O(rows + pending). The
@@ -577,25 +579,21 @@ int64_t current_makespan_cyc(const current_iter *it) { return it->makespan_cyc; 
 
 /* ---- the walk ------------------------------------------------------------- */
 
-/* Idle: unit u draws idle_a over [0, makespan): two steps per unit and chip,
-** applied when their bin comes up. */
-static void apply_idle(current_iter *it, size_t b0, size_t b1)
+/* Idle: unit u draws idle_a from 0 on, one step per unit and chip, applied
+** with the first tile. */
+static void apply_idle(current_iter *it, size_t b0)
 {
     const sio_chip *c = it->chip;
-    double taus[2] = {0.0, it->makespan_ns};
-    for (int e = 0; e < 2; e++) {
-        kink at = {taus[e], 0.0, 1};
-        kink_at p = kink_place(it, &at);   /* the end: at most the last bin */
-        if (p.kb < b0 || p.kb >= b1) continue;
-        for (size_t ch = 0; ch < it->s->n_chips; ch++) {
-            for (size_t u = 0; u < c->n_units; u++) {
-                if (c->units[u].idle_a == 0.0) continue;
-                kink k = {taus[e], e == 0 ? c->units[u].idle_a : -c->units[u].idle_a, 1};
-                size_t j = p.kb - b0;
-                add_kink(it, &it->rail, ch * c->n_rails + c->units[u].rail, j, &p, &k);
-                if (it->with_dies) add_kink(it, &it->die, ch * c->n_dies + c->units[u].die, j, &p, &k);
-                if (it->with_units) add_kink(it, &it->unit, ch * c->n_units + u, j, &p, &k);
-            }
+    kink at = {0.0, 0.0, 1};
+    kink_at p = kink_place(it, &at);
+    if (p.kb != b0) return;
+    for (size_t ch = 0; ch < it->s->n_chips; ch++) {
+        for (size_t u = 0; u < c->n_units; u++) {
+            if (c->units[u].idle_a == 0.0) continue;
+            kink k = {0.0, c->units[u].idle_a, 1};
+            add_kink(it, &it->rail, ch * c->n_rails + c->units[u].rail, 0, &p, &k);
+            if (it->with_dies) add_kink(it, &it->die, ch * c->n_dies + c->units[u].die, 0, &p, &k);
+            if (it->with_units) add_kink(it, &it->unit, ch * c->n_units + u, 0, &p, &k);
         }
     }
 }
@@ -667,9 +665,6 @@ static size_t const_run_end(current_iter *it, size_t ti)
     if (!it->konst || ti == 0) return ti;   /* tile 0 holds the idle current's start */
     size_t te = next_busy(it, ti);
     if (te <= ti) return ti;
-    kink end = {it->makespan_ns, 0.0, 1};
-    size_t t_end = kink_place(it, &end).kb / it->tile;   /* the idle current's end */
-    if (t_end < te) te = t_end;
     for (size_t q = 0; q < it->n_pend && te > ti; q++) {
         pend e = it->pend[q];
         kink ks[4];
@@ -752,7 +747,7 @@ int current_next(current_iter *it, current_tile *t)
         for (size_t q = it->bucket_off[ti]; q < it->bucket_off[ti + 1]; q++)
             if (op_into_tile(it, it->bucket[q], b0, b1)) return -1;
     }
-    apply_idle(it, b0, b1);
+    apply_idle(it, b0);
     size_t nb = b1 - b0;
     double *keep_out = it->rail.out;   /* the tile handed out last stays as it is */
     it->rail.out = it->rail.out2;

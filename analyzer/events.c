@@ -662,8 +662,12 @@ int events_finish(events_detector *ev, const sio_schedule *s)
     for (size_t k = 0; k < ev->n_chips * ev->chip->n_rails; k++) {
         events_rail_stats *st = &ev->rs[k].st;
         double whole = (double)st->bins * ev->bin_ns;
-        /* the bins hold exact averages: sum x bin = the charge, all of it before the makespan */
-        st->avg_a = st->bins ? st->sum_a * ev->bin_ns / (span_ns > 0 && span_ns < whole ? span_ns : whole) : 0.0;
+        /* the bins hold exact averages: sum x bin = the charge; past the
+        ** makespan, to the end of the last bin, only the idle current's */
+        double r_idle = ev->idle[k % ev->chip->n_rails];
+        st->avg_a = !st->bins ? 0.0
+                    : span_ns > 0 && span_ns < whole ? (st->sum_a * ev->bin_ns - r_idle * (whole - span_ns)) / span_ns
+                                                     : st->sum_a * ev->bin_ns / whole;
     }
     size_t n = ev->h[0].n + ev->h[1].n;
     ev->sorted = malloc((n ? n : 1) * sizeof *ev->sorted);

@@ -335,9 +335,13 @@ int pda_run_walk(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o
     walk_close(w);
     w = NULL;
     double mk_ns = (double)r->mk_cyc / c->clock_ghz;
+    /* the chips idle on to the end of the last bin; the energy is the
+    ** schedule's, up to its makespan */
+    double idle_w = 0.0, tail_ns = (double)r->nbins * bin_ns - mk_ns;
+    for (size_t rl = 0; rl < nr; rl++) idle_w += idle[rl] * c->rails[rl].vdd_v * (double)nch;
     r->power = (pda_power){.peak_w = cw.max, .t_peak_ns = (double)cw.max_at * bin_ns,
                            .peak_window_w = current_window_peak(&cw), .window_ns = (double)cw.w * bin_ns,
-                           .energy_j = cw.total * bin_ns * 1e-9};
+                           .energy_j = (cw.total * bin_ns - (tail_ns > 0 ? idle_w * tail_ns : 0.0)) * 1e-9};
     r->power.avg_w = mk_ns > 0 ? r->power.energy_j / (mk_ns * 1e-9) : 0.0;
     /* the summary (made first: jansson seeds its hashes on the first object,
     ** before a second thread makes any) */

@@ -61,16 +61,16 @@ static int teardown(void **st)
 }
 
 /* Brute force: the bin average of rail r of chip c from every op directly. */
-static double brute_rail(size_t c, size_t r, double a, double b, double mk_ns)
+static double brute_rail(size_t c, size_t r, double a, double b)
 {
     double sum = 0;
     for (size_t i = 0; i < sched->n; i++) {
         if (sched->chip[i] != c || units[sched->unit[i]].rail != r) continue;
         sum += current_op_avg(&chip, sched, i, a, b);
     }
-    double end = b < mk_ns ? b : mk_ns;
+    /* the chips idle on to the end of the last bin */
     for (size_t u = 0; u < 4; u++)
-        if (units[u].rail == r && end > a) sum += units[u].idle_a * (end - a) / (b - a);
+        if (units[u].rail == r) sum += units[u].idle_a;
     return sum;
 }
 
@@ -131,14 +131,15 @@ static void test_charge_and_brute_force(void **st)
     double mk_ns = (double)sio_schedule_makespan_cyc(sched) / chip.clock_ghz;
     const double bins[] = {1.0, 0.37, 3.3, 10.0};
     const size_t tiles[] = {1, 7, 1000, 0};
-    /* the charge of the ops and idle draw, per chip and rail */
-    double q[2][2] = {{0, 0}, {0, 0}};
-    for (size_t i = 0; i < sched->n; i++) q[sched->chip[i]][units[sched->unit[i]].rail] += current_op_charge(&chip, sched, i);
-    for (size_t c = 0; c < 2; c++)
-        for (size_t u = 0; u < 4; u++) q[c][units[u].rail] += units[u].idle_a * mk_ns;
     for (size_t bi = 0; bi < 4; bi++) {
         double bn = bins[bi];
         size_t nbins = (size_t)ceil(mk_ns / bn - 1e-9);
+        /* the charge of the ops, and of the idle draw from 0 to the end of
+        ** the last bin, per chip and rail */
+        double q[2][2] = {{0, 0}, {0, 0}};
+        for (size_t i = 0; i < sched->n; i++) q[sched->chip[i]][units[sched->unit[i]].rail] += current_op_charge(&chip, sched, i);
+        for (size_t c = 0; c < 2; c++)
+            for (size_t u = 0; u < 4; u++) q[c][units[u].rail] += units[u].idle_a * (double)nbins * bn;
         double *ref = NULL;
         for (size_t ti = 0; ti < 4; ti++) {
             double *m = calloc(4 * nbins, sizeof *m);
@@ -155,7 +156,7 @@ static void test_charge_and_brute_force(void **st)
                 for (size_t k = 0; k < nbins; k += (nbins / 997) + 1)
                     for (size_t c = 0; c < 2; c++)
                         for (size_t r = 0; r < 2; r++) {
-                            double want = brute_rail(c, r, (double)k * bn, (double)(k + 1) * bn, mk_ns);
+                            double want = brute_rail(c, r, (double)k * bn, (double)(k + 1) * bn);
                             double got = m[(c * 2 + r) * nbins + k];
                             if (fabs(got - want) > 1e-9 * (1 + fabs(want))) fail_msg("bin %g k %zu: %.12g vs %.12g", bn, k, got, want);
                         }
