@@ -5,8 +5,20 @@
 ** transformed with one FFTW r2c plan and its |X|^2 accumulated. The
 ** amplitude of a sinusoid of amplitude A shows as A in the averaged
 ** single-sided amplitude sqrt(mean |X|^2) * 2 / sum(window). The mean (DC)
-** is removed per segment. A timeline shorter than one segment is zero-padded
-** into one. */
+** is removed per segment.
+**
+** Levels. A segment of 16384 bins of 1 ns resolves 61 kHz, and a board or
+** regulator resonance sits lower. So the current also streams, averaged
+** over DECIM bins at a time, into a second Welch of the same segment length
+** (level 1: bins DECIM times wider, frequency steps DECIM times finer), that
+** one into level 2, and so on (LEVELS in all). A resonance at f is read at
+** the finest level whose step df is at most f / 8 (its band, f/1.25 to
+** f*1.25, then holds 3.6 steps or more) and that has a whole segment; the
+** coarsest level that has one reads down to 2 df. Level l only reads below
+** 80 of its 8192 steps, where averaging over DECIM^l bins scales an
+** amplitude by less than 1e-4 and folds in what lies above its Nyquist
+** frequency attenuated 200-fold or more, so neither is corrected. A
+** timeline shorter than one segment at level 0 is zero-padded into one. */
 #include "margin.h"
 
 #include <fftw3.h>
@@ -17,22 +29,39 @@
 
 #include "pdn.h"
 
+#define LEVELS 5      /* level 4's step is 1/8^4 of level 0's: 15 Hz at 1 ns bins */
+#define DECIM 8
+#define COARSE_PSD 96   /* steps a coarse level keeps: it is read below 80 */
+
 typedef struct acc {
     double *buf;          /* the segment being filled */
     size_t fill;
-    double *psd;          /* MARGIN_SEG/2 + 1 sums of |X|^2 */
+    double *psd;          /* sums of |X|^2: MARGIN_SEG/2 + 1 at level 0, COARSE_PSD above */
     size_t segs;
+    double part;          /* levels above 0: the sum of the bins of the sample being averaged */
+    size_t n_part;
 } acc;
 
 struct margin_spectrum {
     size_t n_chips, n_rails;
     double bin_ns;
-    acc *a;
+    acc *a;               /* [chip][rail][level] */
     double *win, win_sum;
     double *in;
     fftw_complex *out;    /* = in: the transform runs in place */
     fftw_plan plan;
 };
+
+static acc *acc_of(const margin_spectrum *m, size_t chip, size_t rail, size_t level)
+{
+    return &m->a[(chip * m->n_rails + rail) * LEVELS + level];
+}
+
+/* The step between frequencies of level l (Hz). */
+static double level_df(const margin_spectrum *m, size_t l)
+{
+    return 1.0 / ((double)MARGIN_SEG * m->bin_ns * 1e-9 * pow(DECIM, (double)l));
+}
 
 int margin_spectrum_create(size_t n_chips, size_t n_rails, double bin_ns, margin_spectrum **out)
 {
@@ -43,16 +72,16 @@ int margin_spectrum_create(size_t n_chips, size_t n_rails, double bin_ns, margin
     m->n_rails = n_rails;
     m->bin_ns = bin_ns;
     size_t N = MARGIN_SEG;
-    m->a = calloc(n_chips * n_rails, sizeof *m->a);
+    m->a = calloc(n_chips * n_rails * LEVELS, sizeof *m->a);
     m->win = malloc(N * sizeof *m->win);
     /* in place: FFTW's estimated plan for an in-place r2c of 16384 runs
     ** 1.7x faster than for out of place (measured) */
     m->in = fftw_malloc((N / 2 + 1) * 2 * sizeof *m->in);
     m->out = (fftw_complex *)m->in;
     if (!m->a || !m->win || !m->in) goto oom;
-    for (size_t k = 0; k < n_chips * n_rails; k++) {
+    for (size_t k = 0; k < n_chips * n_rails * LEVELS; k++) {
         m->a[k].buf = malloc(N * sizeof *m->a[k].buf);
-        m->a[k].psd = calloc(N / 2 + 1, sizeof *m->a[k].psd);
+        m->a[k].psd = calloc(k % LEVELS ? COARSE_PSD : N / 2 + 1, sizeof *m->a[k].psd);
         if (!m->a[k].buf || !m->a[k].psd) goto oom;
     }
     for (size_t k = 0; k < N; k++) {
@@ -72,7 +101,7 @@ void margin_spectrum_destroy(margin_spectrum *m)
 {
     if (!m) return;
     if (m->a)
-        for (size_t k = 0; k < m->n_chips * m->n_rails; k++) { free(m->a[k].buf); free(m->a[k].psd); }
+        for (size_t k = 0; k < m->n_chips * m->n_rails * LEVELS; k++) { free(m->a[k].buf); free(m->a[k].psd); }
     free(m->a);
     free(m->win);
     if (m->plan) fftw_destroy_plan(m->plan);
@@ -80,7 +109,9 @@ void margin_spectrum_destroy(margin_spectrum *m)
     free(m);
 }
 
-static void segment(margin_spectrum *m, acc *a)
+/* Transforms a's segment (its fill bins, zero-padded) into its sums; n_psd
+** of them. */
+static void segment(margin_spectrum *m, acc *a, size_t n_psd)
 {
     size_t N = MARGIN_SEG;
     /* the mean in four partial sums (one chain of adds was a quarter of the
@@ -94,48 +125,81 @@ static void segment(margin_spectrum *m, acc *a)
     for (size_t k = 0; k < a->fill; k++) m->in[k] = (a->buf[k] - mean) * m->win[k];
     for (size_t k = a->fill; k < N; k++) m->in[k] = 0.0;
     fftw_execute(m->plan);
-    for (size_t k = 0; k <= N / 2; k++) a->psd[k] += m->out[k][0] * m->out[k][0] + m->out[k][1] * m->out[k][1];
+    for (size_t k = 0; k < n_psd; k++) a->psd[k] += m->out[k][0] * m->out[k][0] + m->out[k][1] * m->out[k][1];
     a->segs++;
     a->fill = 0;
 }
 
+/* n samples of level l: into its segments, and averaged DECIM at a time
+** into level l + 1. */
+static void push_level(margin_spectrum *m, acc *a, size_t l, const double *v, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        a->buf[a->fill++] = v[k];
+        if (a->fill == MARGIN_SEG) segment(m, a, l ? COARSE_PSD : MARGIN_SEG / 2 + 1);
+    }
+    if (l + 1 == LEVELS) return;
+    acc *up = a + 1;
+    double avg[256];
+    size_t na = 0;
+    for (size_t k = 0; k < n; k++) {
+        up->part += v[k];
+        if (++up->n_part == DECIM) {
+            avg[na++] = up->part / DECIM;
+            up->part = 0.0;
+            up->n_part = 0;
+            if (na == 256) { push_level(m, up, l + 1, avg, na); na = 0; }
+        }
+    }
+    if (na) push_level(m, up, l + 1, avg, na);
+}
+
+/* n samples of the constant v at level l, in O(levels x MARGIN_SEG):
+** a whole segment of one value has nothing left once its mean is removed,
+** so it only counts (the bin-by-bin sum adds the round-off of its mean). */
+static void push_level_const(margin_spectrum *m, acc *a, size_t l, double v, size_t n)
+{
+    /* the segment being filled, then whole segments, then the rest; level
+    ** l + 1 gets the same samples averaged */
+    size_t head = a->fill ? MARGIN_SEG - a->fill : 0;
+    if (head > n) head = n;
+    size_t whole = (n - head) / MARGIN_SEG;
+    size_t tail = n - head - whole * MARGIN_SEG;
+    for (size_t k = 0; k < head + tail; k++) {   /* into this level's segments only */
+        a->buf[a->fill++] = v;
+        if (a->fill == MARGIN_SEG) segment(m, a, l ? COARSE_PSD : MARGIN_SEG / 2 + 1);
+    }
+    a->segs += whole;
+    if (l + 1 == LEVELS) return;
+    acc *up = a + 1;
+    /* the sample being averaged, then whole samples of v, then the rest */
+    size_t first = up->n_part ? DECIM - up->n_part : 0;
+    if (first > n) first = n;
+    up->part += v * (double)first;
+    up->n_part += first;
+    n -= first;
+    if (up->n_part == DECIM) {
+        double s = up->part / DECIM;
+        up->part = 0.0;
+        up->n_part = 0;
+        push_level(m, up, l + 1, &s, 1);
+    }
+    if (n / DECIM) push_level_const(m, up, l + 1, v, n / DECIM);
+    up->part += v * (double)(n % DECIM);
+    up->n_part += n % DECIM;
+}
+
 void margin_spectrum_push(margin_spectrum *m, size_t chip, size_t rail, const double *i_a, size_t n)
 {
-    acc *a = &m->a[chip * m->n_rails + rail];
-    while (n) {
-        size_t take = MARGIN_SEG - a->fill;
-        if (take > n) take = n;
-        memcpy(a->buf + a->fill, i_a, take * sizeof *i_a);
-        a->fill += take;
-        i_a += take;
-        n -= take;
-        if (a->fill == MARGIN_SEG) segment(m, a);
-    }
+    push_level(m, acc_of(m, chip, rail, 0), 0, i_a, n);
 }
 
 void margin_spectrum_push_const(margin_spectrum *m, size_t chip, size_t rail, double i_a, size_t n)
 {
-    acc *a = &m->a[chip * m->n_rails + rail];
-    double v[1024];
-    for (size_t k = 0; k < 1024; k++) v[k] = i_a;
-    /* the segment being filled, then whole segments of i_a alone: the mean
-    ** removed, each adds exactly nothing to |X|^2 (the bin-by-bin sum adds
-    ** the round-off of its mean), only to the count; then the rest */
-    while (n && a->fill) {
-        size_t take = n < 1024 ? n : 1024;
-        margin_spectrum_push(m, chip, rail, v, take);
-        n -= take;
-    }
-    a->segs += n / MARGIN_SEG;
-    n %= MARGIN_SEG;
-    while (n) {
-        size_t take = n < 1024 ? n : 1024;
-        margin_spectrum_push(m, chip, rail, v, take);
-        n -= take;
-    }
+    push_level_const(m, acc_of(m, chip, rail, 0), 0, i_a, n);
 }
 
-/* Amplitude (A) of bin k of accumulator a. */
+/* Amplitude (A) of step k of accumulator a. */
 static double amplitude(const margin_spectrum *m, const acc *a, size_t k)
 {
     if (!a->segs) return 0.0;
@@ -143,23 +207,47 @@ static double amplitude(const margin_spectrum *m, const acc *a, size_t k)
     return sqrt(a->psd[k] / (double)a->segs) * scale;
 }
 
+/* The levels of one chip's rail that are read, and the band each reads:
+** level l (coarsest first) over steps [lo[l], hi[l]]; returns the coarsest
+** level read, or -1 when none has data. Level 0's partial segment, when it
+** has no whole one, is zero-padded into one first. */
+static int levels_read(margin_spectrum *m, size_t chip, size_t rail, size_t lo[LEVELS], size_t hi[LEVELS])
+{
+    acc *a0 = acc_of(m, chip, rail, 0);
+    if (a0->fill > 0 && a0->segs == 0) segment(m, a0, MARGIN_SEG / 2 + 1);   /* a short timeline */
+    if (!a0->segs) return -1;
+    int top = 0;
+    while (top + 1 < LEVELS && acc_of(m, chip, rail, (size_t)top + 1)->segs) top++;
+    for (int l = 0; l <= top; l++) {
+        /* from df >= f / 8 up to where the finer level takes over */
+        lo[l] = l == top ? 2 : 8;
+        hi[l] = l == 0 ? MARGIN_SEG / 2 : 8 * DECIM - 1;
+    }
+    return top;
+}
+
 size_t margin_spectrum_get(const margin_spectrum *m, size_t chip, size_t rail, double *f_hz, double *amp_a,
                            size_t max)
 {
-    const acc *a = &m->a[chip * m->n_rails + rail];
-    if (!a->segs || max == 0) return 0;
-    double df = 1.0 / ((double)MARGIN_SEG * m->bin_ns * 1e-9);
-    double lo = log(df), hi = log(df * (double)(MARGIN_SEG / 2));
+    size_t lo[LEVELS], hi[LEVELS];
+    int top = levels_read((margin_spectrum *)m, chip, rail, lo, hi);
+    if (top < 0 || max == 0) return 0;
+    double flo = log((double)lo[top] * level_df(m, (size_t)top)), fhi = log((double)hi[0] * level_df(m, 0));
     size_t n = 0;
-    for (size_t k = 1; k <= MARGIN_SEG / 2; k++) {
-        size_t slot = (size_t)((log((double)k * df) - lo) / (hi - lo + 1e-12) * (double)(max - 1));
-        double amp = amplitude(m, a, k);
-        if (n && slot + 1 == n) {   /* same point: keep the largest */
-            if (amp > amp_a[n - 1]) { amp_a[n - 1] = amp; f_hz[n - 1] = (double)k * df; }
-        } else if (slot + 1 > n && n < max) {
-            f_hz[n] = (double)k * df;
-            amp_a[n] = amp;
-            n++;
+    for (int l = top; l >= 0; l--) {
+        const acc *a = acc_of(m, chip, rail, (size_t)l);
+        double df = level_df(m, (size_t)l);
+        for (size_t k = lo[l]; k <= hi[l]; k++) {
+            double f = (double)k * df;
+            size_t slot = (size_t)((log(f) - flo) / (fhi - flo + 1e-12) * (double)(max - 1));
+            double amp = amplitude(m, a, k);
+            if (n && slot + 1 == n) {   /* same point: keep the largest */
+                if (amp > amp_a[n - 1]) { amp_a[n - 1] = amp; f_hz[n - 1] = f; }
+            } else if (slot + 1 > n && n < max) {
+                f_hz[n] = f;
+                amp_a[n] = amp;
+                n++;
+            }
         }
     }
     return n;
@@ -168,28 +256,33 @@ size_t margin_spectrum_get(const margin_spectrum *m, size_t chip, size_t rail, d
 static void spectrum_vs_z(const sio_chip *chip, const margin_spectrum *sp, size_t c, size_t r, margin_rail *o)
 {
     margin_spectrum *m = (margin_spectrum *)sp;
-    acc *a = &m->a[c * m->n_rails + r];
-    if (a->fill > 0 && a->segs == 0) segment(m, a);   /* a short timeline: one padded segment */
+    size_t lo[LEVELS], hi[LEVELS];
+    int top = levels_read(m, c, r, lo, hi);
     o->n_res = 0;
-    if (!a->segs) return;
-    double df = 1.0 / ((double)MARGIN_SEG * m->bin_ns * 1e-9);
+    if (top < 0) return;
     double fmax = 0.5 / (m->bin_ns * 1e-9);
     const sio_rail *rail = &chip->rails[r];
     if (rail->n_z) {   /* a table: only within its range */
         if (fmax > rail->z_f_hz[rail->n_z - 1]) fmax = rail->z_f_hz[rail->n_z - 1];
     }
-    double flo = 2 * df;
+    double flo = (double)lo[top] * level_df(m, (size_t)top);
     if (rail->n_z && flo < rail->z_f_hz[0]) flo = rail->z_f_hz[0];
     double f[16], z[16];
     size_t nf = 0;
     if (flo >= fmax || pdn_resonances(rail, flo, fmax, f, z, 16, &nf) != 0) return;
     for (size_t k = 0; k < nf; k++) {
         margin_res e = {f[k], z[k], 0, 0, 0};
+        /* the finest level that resolves f */
+        size_t l = 0;
+        while ((int)l < top && f[k] < (double)lo[l] * level_df(m, l)) l++;
+        const acc *a = acc_of(m, c, r, l);
+        double df = level_df(m, l);
+        size_t last = l ? COARSE_PSD - 1 : MARGIN_SEG / 2;
         /* the band f/1.25 .. f*1.25: where a resonance of Q >~ 2 still amplifies */
-        size_t lo = (size_t)floor(f[k] / 1.25 / df), hi = (size_t)ceil(f[k] * 1.25 / df);
-        if (hi > MARGIN_SEG / 2) hi = MARGIN_SEG / 2;
-        if (lo < 1) lo = 1;
-        for (size_t b = lo; b <= hi; b++) {
+        size_t blo = (size_t)floor(f[k] / 1.25 / df), bhi = (size_t)ceil(f[k] * 1.25 / df);
+        if (bhi > last) bhi = last;
+        if (blo < 1) blo = 1;
+        for (size_t b = blo; b <= bhi; b++) {
             double amp = amplitude(m, a, b), re, im;
             if (pdn_impedance(rail, (double)b * df, &re, &im) != 0) continue;
             double d = amp * hypot(re, im) * 1e3;
@@ -199,8 +292,8 @@ static void spectrum_vs_z(const sio_chip *chip, const margin_spectrum *sp, size_
         size_t pos = o->n_res;
         while (pos > 0 && o->res[pos - 1].droop_mv < e.droop_mv) pos--;
         if (pos >= MARGIN_MAX_RES) continue;
-        size_t last = o->n_res < MARGIN_MAX_RES ? o->n_res : MARGIN_MAX_RES - 1;
-        for (size_t q = last; q > pos; q--) o->res[q] = o->res[q - 1];
+        size_t end = o->n_res < MARGIN_MAX_RES ? o->n_res : MARGIN_MAX_RES - 1;
+        for (size_t q = end; q > pos; q--) o->res[q] = o->res[q - 1];
         o->res[pos] = e;
         if (o->n_res < MARGIN_MAX_RES) o->n_res++;
     }

@@ -7,7 +7,9 @@
 ** the schedule causes: current above the units' idle draw), and the idle
 ** draw (leakage and clock tree) is left out of the saving, so the figure is a
 ** floor. Beside it, the spectrum of the rail current (Welch: Hann-windowed
-** segments of MARGIN_SEG bins, averaged) against |Z(f)| of the PDN: the
+** segments of MARGIN_SEG bins, averaged; and the same of the current
+** averaged over 8, 64, ... bins, for the resonances below 8 steps of the
+** first: docs/pdn.md) against |Z(f)| of the PDN: the
 ** resonances the schedule's activity excites, ranked by the droop amplitude
 ** |I(f)| |Z(f)| they would give -- what a compiler can act on. */
 #ifndef PDA_MARGIN_H
@@ -51,13 +53,14 @@ typedef struct margin_spectrum margin_spectrum;   /* opaque: Welch accumulators 
 int margin_spectrum_create(size_t n_chips, size_t n_rails, double bin_ns, margin_spectrum **out);
 void margin_spectrum_destroy(margin_spectrum *m);     /* NULL is a no-op */
 void margin_spectrum_push(margin_spectrum *m, size_t chip, size_t rail, const double *i_a, size_t n);
-/* n bins of the constant i_a, in O(MARGIN_SEG): a whole segment of one value
+/* n bins of the constant i_a, in O(levels x MARGIN_SEG): a whole segment of one value
 ** has nothing left once its mean is removed, so it only counts. */
 void margin_spectrum_push_const(margin_spectrum *m, size_t chip, size_t rail, double i_a, size_t n);
 
 /* The averaged amplitude spectrum of one chip's rail (A per frequency, the
 ** amplitude a sinusoid at that frequency would show), reduced to at most
-** max log-spaced points (the largest amplitude in each); f_hz ascending.
+** max log-spaced points (the largest amplitude in each); f_hz ascending,
+** each frequency read at the level that resolves it (margin.c).
 ** Returns how many were written (0 before any data). */
 size_t margin_spectrum_get(const margin_spectrum *m, size_t chip, size_t rail, double *f_hz, double *amp_a,
                            size_t max);

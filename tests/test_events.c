@@ -191,6 +191,66 @@ static void test_attribution_and_margin(void **st)
 }
 
 /* The saving follows (1 - (V - dV)^2 / V^2) on the switching power alone. */
+/* The spectrum's levels: two sinusoids on exact frequency steps, one read at
+** level 0 (5.0 MHz) and one only a coarser level resolves (68.7 kHz, below
+** level 0's 61 kHz step x 8), come out at their amplitudes (a Hann window on
+** a step reads a sinusoid exactly); and constant runs pushed whole give the
+** spectrum they give bin by bin. */
+static void test_spectrum_levels(void **st)
+{
+    (void)st;
+    const double two_pi = 2 * acos(-1.0), bin_s = 1e-9;
+    const double df0 = 1.0 / (MARGIN_SEG * bin_s), df1 = df0 / 8;
+    const double f_hi = 82 * df0, f_lo = 9 * df1;
+    const size_t n = 2100000, piece = 4096;   /* 2.1 ms: a whole segment at level 1 (131 us), none at 3 */
+    margin_spectrum *sp, *sc;
+    assert_int_equal(margin_spectrum_create(1, 1, 1.0, &sp), 0);
+    double *v = malloc(piece * sizeof *v);
+    assert_non_null(v);
+    for (size_t b0 = 0; b0 < n; b0 += piece) {
+        size_t m = n - b0 < piece ? n - b0 : piece;
+        for (size_t k = 0; k < m; k++) {
+            double t = (double)(b0 + k) * bin_s;
+            v[k] = 30.0 + 2.0 * sin(two_pi * f_lo * t) + 1.0 * sin(two_pi * f_hi * t);
+        }
+        margin_spectrum_push(sp, 0, 0, v, m);
+    }
+    double f[400], a[400];
+    size_t np = margin_spectrum_get(sp, 0, 0, f, a, 400);
+    assert_true(np > 100);
+    double a_lo = 0, a_hi = 0;
+    for (size_t k = 0; k < np; k++) {
+        if (k) assert_true(f[k] > f[k - 1]);
+        if (fabs(f[k] - f_lo) < 1e-6 * f_lo) a_lo = a[k];
+        if (fabs(f[k] - f_hi) < 1e-6 * f_hi) a_hi = a[k];
+    }
+    assert_true(f[0] < 2 * df1);   /* read below level 0's step */
+    if (fabs(a_lo - 2.0) > 0.01 || fabs(a_hi - 1.0) > 0.01) fail_msg("amplitudes %g at %g Hz, %g at %g Hz", a_lo, f_lo, a_hi, f_hi);
+    margin_spectrum_destroy(sp);
+    /* constant runs of every length, whole and bin by bin */
+    assert_int_equal(margin_spectrum_create(1, 1, 1.0, &sp), 0);
+    assert_int_equal(margin_spectrum_create(1, 1, 1.0, &sc), 0);
+    uint64_t x = 12345;
+    for (size_t run = 0; run < 400; run++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        size_t len = 1 + (size_t)(x >> 40) % (run % 7 == 0 ? 300000 : 3000);
+        double lvl = 20.0 + (double)(x >> 58);
+        margin_spectrum_push_const(sc, 0, 0, lvl, len);
+        for (size_t k = 0; k < piece; k++) v[k] = lvl;
+        for (size_t k = 0; k < len; k += piece) margin_spectrum_push(sp, 0, 0, v, len - k < piece ? len - k : piece);
+    }
+    double fc[400], ac[400];
+    np = margin_spectrum_get(sp, 0, 0, f, a, 400);
+    assert_int_equal(margin_spectrum_get(sc, 0, 0, fc, ac, 400), np);
+    for (size_t k = 0; k < np; k++) {
+        assert_true(f[k] == fc[k]);
+        if (fabs(a[k] - ac[k]) > 1e-9 * (1 + a[k])) fail_msg("at %g Hz: %.12g bin by bin, %.12g whole", f[k], a[k], ac[k]);
+    }
+    free(v);
+    margin_spectrum_destroy(sp);
+    margin_spectrum_destroy(sc);
+}
+
 static void test_saving(void **st)
 {
     (void)st;
@@ -518,6 +578,7 @@ int main(void)
         cmocka_unit_test(test_droop_events_and_cap),
         cmocka_unit_test(test_didt),
         cmocka_unit_test(test_attribution_and_margin),
+        cmocka_unit_test(test_spectrum_levels),
         cmocka_unit_test(test_saving),
         cmocka_unit_test(test_attribution_brute_force),
         cmocka_unit_test(test_scan_reference),
