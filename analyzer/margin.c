@@ -23,6 +23,7 @@
 
 #include <fftw3.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -372,4 +373,29 @@ int margin_write_csv(const sio_chip *chip, const margin_rail *m, size_t n, FILE 
         fprintf(f, "%.4f,%.4f\n", e->static_droop_mv, e->transient_droop_mv);
     }
     return ferror(f) ? SIO_EIO : SIO_OK;
+}
+
+/* Per level: the segments taken and their sums (what amplitude() reads). */
+int margin_spectrum_pack(const margin_spectrum *m, size_t chip, size_t rail, FILE *f)
+{
+    for (size_t l = 0; l < LEVELS; l++) {
+        const acc *a = acc_of(m, chip, rail, l);
+        size_t n_psd = l ? COARSE_PSD : MARGIN_SEG / 2 + 1;
+        uint64_t segs = a->segs;
+        if (fwrite(&segs, sizeof segs, 1, f) != 1 || fwrite(a->psd, sizeof *a->psd, n_psd, f) != n_psd) return -1;
+    }
+    return 0;
+}
+
+int margin_spectrum_unpack(margin_spectrum *m, size_t chip, size_t rail, FILE *f)
+{
+    for (size_t l = 0; l < LEVELS; l++) {
+        acc *a = acc_of(m, chip, rail, l);
+        size_t n_psd = l ? COARSE_PSD : MARGIN_SEG / 2 + 1;
+        uint64_t segs;
+        if (fread(&segs, sizeof segs, 1, f) != 1 || fread(a->psd, sizeof *a->psd, n_psd, f) != n_psd) return -1;
+        a->segs = (size_t)segs;
+        a->fill = 0;
+    }
+    return 0;
 }

@@ -60,7 +60,30 @@ typedef struct pda_run_opts {
     /* called after each tile with the fraction of the timeline done */
     void (*progress)(void *arg, double done);
     void *progress_arg;
+    /* ---- one share of a system's chips, run in one process of several
+    ** (`analyzer run` under mpirun; pda_result_pack, pda_result_merge) ---- */
+    int64_t timeline_cyc;      /* 0: the schedule's makespan; else the timeline's length (cycles) when it is
+                               ** longer: the system's makespan, so that every share walks the same bins */
+    size_t system_chips;       /* 0: the schedule's chips; else the system's: tiles are sized for them (every
+                               ** share walks the tiles of the whole) and the idle power counts them */
+    /* NULL: the power figures are those of the schedule's chips. Else called
+    ** after each piece of the walk, in time order, with the power of the
+    ** schedule's chips per bin in fixed point (PDA_POWER_FX units a watt; p
+    ** holds nb values, or is NULL for a constant run of p_const); it hands
+    ** the whole system's power over the same bins to sink(sink_arg, ...), in
+    ** pieces, in order (a process whose figures are not kept may hand none).
+    ** Non-zero stops the run (PDA_EIO). */
+    int (*power_combine)(void *arg, size_t b0, size_t nb, const int64_t *p, int64_t p_const,
+                         void (*sink)(void *sink_arg, size_t b0, size_t nb, const int64_t *p, int64_t p_const),
+                         void *sink_arg);
+    void *power_arg;
 } pda_run_opts;
+
+/* The system's power is summed per bin in fixed point: each chip's power
+** (the sum of its rails' in watts) truncated to a multiple of 1/PDA_POWER_FX
+** W (2^-32 W, below 10^-9 W), then added exactly, so the figures do not
+** depend on the order in which chips are added, nor on where they ran. */
+#define PDA_POWER_FX 4294967296.0
 
 void pda_run_opts_default(pda_run_opts *o);
 
@@ -80,6 +103,30 @@ int pda_result_write(const pda_result *r, const char *dir, sio_error *err);
 /* The text of summary.json (owned by the result). */
 const char *pda_result_summary_json(const pda_result *r);
 void pda_result_free(pda_result *r);   /* NULL is a no-op */
+
+/* ---- a system's chips across processes --------------------------------
+** `analyzer run` under mpirun: each process loads its share of the chips
+** (sio_load_opts.chip_step), runs it with pda_run_opts.timeline_cyc,
+** system_chips and power_combine (the system's power summed across the
+** processes during the walk), packs the result, and one process merges the
+** packs into the system's result, which pda_result_write writes. */
+
+/* A share's figures as bytes for the merge: the schedule's counts, each
+** chip's rail statistics, margin rows, spectra and report outline, the kept
+** events with their instructions' ids. *buf is malloc'd, the caller's to
+** free. The same build reads it (raw structs). PDA_EINPUT for a run with
+** the thermal run, kept waveforms or no report (a share keeps none). */
+int pda_result_pack(const pda_result *r, void **buf, size_t *len, sio_error *err);
+/* The system's result from its shares' packs (n, in any order, holding each
+** chip once): the figures and files of the run of the whole schedule in one
+** process (without the thermal run and the kept waveforms), with the power
+** figures given (those of the share whose power_combine handed it the
+** system's power). The kept events are the events_cap most severe of each
+** kind over all shares (ties at the cut by chip, rail, start). c outlives
+** the result. PDA_EINPUT when the packs do not fit together. */
+struct pda_power;
+int pda_result_merge(const sio_chip *c, const char *schedule_path, const pda_run_opts *o,
+                     const struct pda_power *power, void *const *packs, const size_t *lens, size_t n, pda_result **out, sio_error *err);
 
 /* ---- what a program reads in memory ----------------------------------- */
 

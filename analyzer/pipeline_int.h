@@ -47,6 +47,11 @@ struct pda_result {
     FILE *units;               /* spool: units.npy's body, float32 [chip][unit][bin] */
     pda_thermal *th;           /* NULL without the thermal run */
     int skip;                  /* constant stretches skipped (pda_run_walk) */
+    /* a system merged from shares (pipeline_merge.c): s is this schedule,
+    ** owned, which holds the path, the counts and only the ids of the
+    ** events' instructions */
+    sio_schedule *own_s;
+    int power_failed;          /* opts.power_combine said no */
 };
 
 /* pda_run, with skip = 0 walking every bin and every thermal frame of the
@@ -64,5 +69,60 @@ void pda_thermal_free(pda_thermal *t);
 ** contract's keys plus per-class busy shares and dep counts; mk_cyc is the
 ** schedule's makespan. NULL when out of memory. */
 json_t *pda_schedule_json(const sio_chip *c, const sio_schedule *s, int64_t mk_cyc);
+
+/* What the summary's schedule object counts (pda_schedule_json): ops and
+** chips, per class the cycles busy and the ops, which units are used
+** (used[unit]), deps by kind. Adding two shares' counts gives their
+** system's (pipeline_merge.c). */
+typedef struct pda_sched_counts {
+    size_t ops, chips, deps[3];
+    double *busy;              /* [class], cycles */
+    size_t *ops_of;            /* [class] */
+    unsigned char *used;       /* [unit] */
+} pda_sched_counts;
+int pda_sched_counts_of(const sio_chip *c, const sio_schedule *s, pda_sched_counts *k);   /* -1: out of memory */
+void pda_sched_counts_free(pda_sched_counts *k);
+json_t *pda_schedule_json_of(const sio_chip *c, const pda_sched_counts *k, int64_t mk_cyc);
+/* The summary's power object and rails array (NULL when out of memory). */
+json_t *pda_power_json(const pda_result *r);
+json_t *pda_rails_json(const pda_result *r);
+
+/* ---- the system's power (pipeline_power.c) ---- */
+
+/* A chip's power (W) in fixed point, PDA_POWER_FX units a watt, truncated
+** toward zero; beyond +-2^31 W (no chip draws that) clamped, NaN as 0. */
+static inline int64_t pda_power_fx(double w)
+{
+    double x = w * PDA_POWER_FX;
+    if (!(x > -9.2e18 && x < 9.2e18)) return x > 0 ? INT64_C(9200000000000000000) : x < 0 ? -INT64_C(9200000000000000000) : 0;
+    return (int64_t)x;
+}
+
+/* The peak bin, the peak over a window of w bins and the total of a stream
+** of fixed-point power, fed in pieces in time order: sums in 128 bits, so
+** the figures are exact and the same however the stream is cut (a constant
+** run as one piece or bin by bin). */
+typedef struct pda_power_acc {
+    size_t w;
+    int64_t *ring;             /* the last w values */
+    size_t n_seen;
+    __int128 sum, peak, total; /* the window's sum, its highest, the stream's */
+    size_t peak_end;
+    int any;
+    int64_t max;               /* the largest value (0 before any) and its first bin */
+    size_t max_at;
+} pda_power_acc;
+int pda_power_acc_init(pda_power_acc *a, size_t w);   /* -1 when out of memory */
+void pda_power_acc_free(pda_power_acc *a);
+/* nb bins from b0: p[0..nb), or p_const each when p is NULL (the sink of
+** pda_run_opts.power_combine; arg is the accumulator). */
+void pda_power_acc_sink(void *arg, size_t b0, size_t nb, const int64_t *p, int64_t p_const);
+/* The power figures (W, ns) but the energy and mean; *total_w_ns the sum of
+** the bins' power times bin_ns. */
+pda_power pda_power_figures(const pda_power_acc *a, double bin_ns, double *total_w_ns);
+/* The walk's power of bins [b0, b0 + nb) (p, or p_const when p is NULL)
+** into a, through opts.power_combine when there is one. -1 when that
+** failed (r->power_failed set). */
+int pda_power_out(pda_result *r, pda_power_acc *a, size_t b0, size_t nb, const int64_t *p, int64_t p_const);
 
 #endif

@@ -115,6 +115,12 @@ int report_column(const report *r, size_t k, size_t c, double out[4])
     return x->any;
 }
 
+void report_set_column(report *r, size_t k, size_t c, const double v[4], int any)
+{
+    col *x = &r->c[k * REPORT_COLS + c];
+    *x = (col){.imin = v[0], .imax = v[1], .dmin = v[2], .dmax = v[3], .any = any};
+}
+
 /* ---- drawing ---------------------------------------------------------------- */
 
 #define W 1100.0

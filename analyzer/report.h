@@ -32,6 +32,10 @@ void report_push_const(report *r, size_t k, size_t b0, double i_a, double droop_
 ** also any bin past n_bins). */
 int report_column(const report *r, size_t k, size_t c, double out[4]);
 
+/* Sets column c of series k to what report_column reads (out[0..3]; any 0:
+** no bin), in a report merged from several processes' (pda_result_merge). */
+void report_set_column(report *r, size_t k, size_t c, const double v[4], int any);
+
 /* An image to inline: a caption and PNG bytes (borrowed for the call). */
 typedef struct report_image {
     const char *caption;

@@ -1,0 +1,337 @@
+/* pipeline_merge.c -- a system's run made of the runs of its shares
+** (pda_result_pack, pda_result_merge): `analyzer run` under mpirun runs
+** each process's share of the chips (sio_load_opts.chip_step) and merges the
+** shares' figures in one process, which writes the files.
+**
+** Every figure but the system's power is a chip's own (its rails'
+** statistics, margin rows, spectra, report outline and events), so a share
+** computes those of its chips as the whole run would, and the merge puts
+** them at their chips' places. The system's power is summed across the
+** shares during the walk (pda_run_opts.power_combine) and given to the
+** merge. The schedule's counts add up. The kept events are the events_cap
+** most severe of each kind over every share (each share kept its own most
+** severe, so none of the system's is missing); their instructions travel as
+** ids, and the merged result's schedule holds only those ids.
+**
+** A pack is raw structs and doubles: the same build writes and reads it.
+** Its size: ~130 kB a chip and rail (the spectrum's sums, the report's
+** columns), plus the events. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jbuild.h"
+#include "pipeline_int.h"
+
+#define PACK_MAGIC 0x7064612d73686172ull   /* "pda-shar" */
+
+typedef struct pack_head {
+    uint64_t magic;
+    uint64_t nch, nr, nu, ncl, chip_lo, chip_step, n_chips_file, nbins, n_events;
+    int64_t mk_cyc;
+    uint64_t ops, deps[3];
+} pack_head;
+
+int pda_result_pack(const pda_result *r, void **buf, size_t *len, sio_error *err)
+{
+    *buf = NULL;
+    *len = 0;
+    const sio_chip *c = r->c;
+    const sio_schedule *s = r->s;
+    if (!r->rep || r->th || r->rails || r->units) {
+        sio_error_set(err, NULL, 0, 0, "pda_result_pack: a share's run keeps its report and no thermal run, rails "
+                                       "or unit maps");
+        return PDA_EINPUT;
+    }
+    pda_sched_counts k;
+    if (pda_sched_counts_of(c, s, &k)) goto oom;
+    size_t ne;
+    const events_event *el = events_list(r->ev, &ne);
+    pack_head h = {PACK_MAGIC, r->nch, r->nr, c->n_units, c->n_classes, s->chip_step ? s->chip_lo : 0,
+                   s->chip_step ? s->chip_step : 1, s->chip_step ? s->n_chips_file : s->n_chips, r->nbins, ne,
+                   r->mk_cyc, k.ops, {k.deps[0], k.deps[1], k.deps[2]}};
+    char *mem = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&mem, &n);
+    if (!f) { pda_sched_counts_free(&k); goto oom; }
+    fwrite(&h, sizeof h, 1, f);
+    fwrite(k.used, 1, c->n_units, f);
+    fwrite(k.busy, sizeof *k.busy, c->n_classes, f);
+    for (size_t q = 0; q < c->n_classes; q++) {
+        uint64_t v = k.ops_of[q];
+        fwrite(&v, sizeof v, 1, f);
+    }
+    pda_sched_counts_free(&k);
+    int bad = 0;
+    for (size_t ch = 0; ch < r->nch; ch++)
+        for (size_t rl = 0; rl < r->nr; rl++) {
+            size_t q = ch * r->nr + rl;
+            fwrite(events_stats(r->ev, ch, rl), sizeof(events_rail_stats), 1, f);
+            fwrite(&r->mr[q], sizeof *r->mr, 1, f);
+            bad |= margin_spectrum_pack(r->sp, ch, rl, f);
+            for (size_t col = 0; col < REPORT_COLS; col++) {
+                double v[4];
+                int32_t any = report_column(r->rep, q, col, v);
+                fwrite(v, sizeof *v, 4, f);
+                fwrite(&any, sizeof any, 1, f);
+            }
+        }
+    /* the events, then each one's instructions as ids */
+    fwrite(el, sizeof *el, ne, f);
+    for (size_t e = 0; e < ne; e++)
+        for (size_t u = 0; u < el[e].n_causes; u++)
+            for (size_t j = 0; j < el[e].causes[u].n_ops; j++) {
+                const char *id = sio_schedule_id(s, el[e].causes[u].ops[j]);
+                uint32_t l = (uint32_t)strlen(id);
+                fwrite(&l, sizeof l, 1, f);
+                fwrite(id, 1, l, f);
+            }
+    bad |= ferror(f) != 0;
+    if (fclose(f) != 0 || bad) {
+        free(mem);
+        goto oom;
+    }
+    *buf = mem;
+    *len = n;
+    return PDA_OK;
+oom:
+    sio_error_set(err, NULL, 0, 0, "out of memory");
+    return PDA_ENOMEM;
+}
+
+/* The kept events of one kind: the cap most severe (the highest peak; ties
+** by chip, rail and start, so the choice is the same whatever the order of
+** the packs). */
+static int by_severity(const void *a, const void *b)
+{
+    const events_event *x = a, *y = b;
+    if (x->kind != y->kind) return x->kind - y->kind;
+    if (x->peak != y->peak) return x->peak > y->peak ? -1 : 1;
+    if (x->chip != y->chip) return x->chip < y->chip ? -1 : 1;
+    if (x->rail != y->rail) return x->rail < y->rail ? -1 : 1;
+    return (x->t_start_ns > y->t_start_ns) - (x->t_start_ns < y->t_start_ns);
+}
+
+/* What the merge gathers as it reads the packs. */
+typedef struct merge {
+    events_rail_stats *st;     /* [chip][rail] */
+    events_event *ev;
+    size_t n_ev, cap_ev;
+    char *pool;                /* the events' instructions' ids, NUL-terminated */
+    size_t pool_len, pool_cap;
+    uint32_t *id_off;
+    size_t n_ids, cap_ids;
+    pda_sched_counts k;
+    unsigned char *seen;       /* [chip]: its pack was read */
+} merge;
+
+static int grow(void **p, size_t *cap, size_t want, size_t size)
+{
+    if (want <= *cap) return 0;
+    size_t c = *cap ? *cap : 64;
+    while (c < want) c *= 2;
+    void *q = realloc(*p, c * size);
+    if (!q) return -1;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+/* One pack into r and m. PDA_EINPUT when it does not fit the others. */
+static int read_pack(pda_result *r, merge *m, FILE *f, sio_error *err)
+{
+    const sio_chip *c = r->c;
+    pack_head h;
+    if (fread(&h, sizeof h, 1, f) != 1 || h.magic != PACK_MAGIC || h.nr != r->nr || h.nu != c->n_units ||
+        h.ncl != c->n_classes || h.n_chips_file != r->nch || h.nbins != r->nbins || h.mk_cyc != r->mk_cyc ||
+        !h.chip_step)
+        goto bad;
+    unsigned char *used = malloc(c->n_units + 1);
+    double *busy = malloc((c->n_classes + 1) * sizeof *busy);
+    int rc = used && busy ? PDA_OK : PDA_ENOMEM;
+    if (!rc && (fread(used, 1, c->n_units, f) != c->n_units ||
+                fread(busy, sizeof *busy, c->n_classes, f) != c->n_classes))
+        rc = PDA_EINPUT;
+    for (size_t q = 0; !rc && q < c->n_units; q++) m->k.used[q] |= used[q];
+    for (size_t q = 0; !rc && q < c->n_classes; q++) {
+        uint64_t v;
+        if (fread(&v, sizeof v, 1, f) != 1) rc = PDA_EINPUT;
+        m->k.busy[q] += busy[q];
+        m->k.ops_of[q] += (size_t)v;
+    }
+    free(used);
+    free(busy);
+    if (rc == PDA_ENOMEM) goto oom;
+    if (rc) goto bad;
+    m->k.ops += (size_t)h.ops;
+    for (int d = 0; d < 3; d++) m->k.deps[d] += (size_t)h.deps[d];
+    for (size_t ch = 0; ch < h.nch; ch++) {
+        size_t g = (size_t)(h.chip_lo + ch * h.chip_step);
+        if (g >= r->nch || m->seen[g]) goto bad;
+        m->seen[g] = 1;
+        for (size_t rl = 0; rl < r->nr; rl++) {
+            size_t q = g * r->nr + rl;
+            if (fread(&m->st[q], sizeof *m->st, 1, f) != 1 || fread(&r->mr[q], sizeof *r->mr, 1, f) != 1 ||
+                margin_spectrum_unpack(r->sp, g, rl, f))
+                goto bad;
+            r->mr[q].chip = g;
+            for (size_t col = 0; col < REPORT_COLS; col++) {
+                double v[4];
+                int32_t any;
+                if (fread(v, sizeof *v, 4, f) != 4 || fread(&any, sizeof any, 1, f) != 1) goto bad;
+                report_set_column(r->rep, q, col, v, any);
+            }
+        }
+    }
+    if (grow((void **)&m->ev, &m->cap_ev, m->n_ev + h.n_events, sizeof *m->ev)) goto oom;
+    events_event *el = m->ev + m->n_ev;
+    if (fread(el, sizeof *el, h.n_events, f) != h.n_events) goto bad;
+    m->n_ev += h.n_events;
+    for (size_t e = 0; e < h.n_events; e++) {
+        el[e].chip = (size_t)(h.chip_lo + el[e].chip * h.chip_step);
+        for (size_t u = 0; u < el[e].n_causes && u < EVENTS_MAX_CAUSES; u++)
+            for (size_t j = 0; j < el[e].causes[u].n_ops && j < EVENTS_MAX_IDS; j++) {
+                uint32_t l;
+                if (fread(&l, sizeof l, 1, f) != 1 || l > (1u << 24)) goto bad;   /* an id is at most a field */
+                if (grow((void **)&m->pool, &m->pool_cap, m->pool_len + l + 1, 1) ||
+                    grow((void **)&m->id_off, &m->cap_ids, m->n_ids + 1, sizeof *m->id_off))
+                    goto oom;
+                if (fread(m->pool + m->pool_len, 1, l, f) != l) goto bad;
+                m->pool[m->pool_len + l] = 0;
+                m->id_off[m->n_ids] = (uint32_t)m->pool_len;
+                m->pool_len += l + 1;
+                el[e].causes[u].ops[j] = (uint32_t)m->n_ids++;
+            }
+    }
+    return PDA_OK;
+bad:
+    sio_error_set(err, NULL, 0, 0, "pda_result_merge: a share's figures do not fit the others (another build, "
+                                   "chip or schedule?)");
+    return PDA_EINPUT;
+oom:
+    sio_error_set(err, NULL, 0, 0, "out of memory");
+    return PDA_ENOMEM;
+}
+
+/* The events_cap most severe of each kind, in m->ev[0 .. *n). */
+static void keep_most_severe(merge *m, size_t cap, size_t *n)
+{
+    qsort(m->ev, m->n_ev, sizeof *m->ev, by_severity);
+    size_t out = 0, of_kind = 0;
+    for (size_t e = 0; e < m->n_ev; e++) {
+        of_kind = e && m->ev[e].kind == m->ev[e - 1].kind ? of_kind + 1 : 0;
+        if (of_kind < cap) m->ev[out++] = m->ev[e];
+    }
+    *n = out;
+}
+
+/* The merged result's schedule: its path, counts and the events' ids. */
+static sio_schedule *stub_schedule(const char *path, merge *m)
+{
+    sio_schedule *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    s->path = strdup(path);
+    s->n = m->k.ops;
+    s->n_chips = m->k.chips;
+    s->n_deps = m->k.deps[0] + m->k.deps[1] + m->k.deps[2];
+    s->id_pool = m->pool;
+    s->id_off = m->id_off;
+    m->pool = NULL;
+    m->id_off = NULL;
+    s->col_id = s->col_unit = s->col_op = s->col_start = s->col_cycles = -1;
+    s->col_chip = s->col_activity = s->col_deps = -1;
+    if (!s->path || (!s->id_pool && !(s->id_pool = calloc(1, 1)))) {
+        sio_schedule_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+int pda_result_merge(const sio_chip *c, const char *schedule_path, const pda_run_opts *o,
+                     const struct pda_power *power, void *const *packs, const size_t *lens, size_t n, pda_result **out, sio_error *err)
+{
+    *out = NULL;
+    err->text[0] = 0;
+    pack_head h0;
+    if (!n || lens[0] < sizeof h0) goto bad;
+    memcpy(&h0, packs[0], sizeof h0);
+    if (h0.magic != PACK_MAGIC || !h0.n_chips_file) goto bad;
+    merge m = {0};
+    pda_result *r = calloc(1, sizeof *r);
+    if (!r) goto oom;
+    r->c = c;
+    r->o = *o;
+    r->nch = (size_t)h0.n_chips_file;
+    r->nr = c->n_rails;
+    r->nbins = (size_t)h0.nbins;
+    r->mk_cyc = h0.mk_cyc;
+    r->power = *power;
+    r->skip = 1;
+    int rc = PDA_ENOMEM;
+    size_t nq = r->nch * r->nr;
+    m.k.chips = r->nch;
+    m.k.busy = calloc(c->n_classes + 1, sizeof *m.k.busy);
+    m.k.ops_of = calloc(c->n_classes + 1, sizeof *m.k.ops_of);
+    m.k.used = calloc(c->n_units + 1, 1);
+    m.st = calloc(nq + 1, sizeof *m.st);
+    m.seen = calloc(r->nch + 1, 1);
+    r->mr = calloc(nq + 1, sizeof *r->mr);
+    if (!m.k.busy || !m.k.ops_of || !m.k.used || !m.st || !m.seen || !r->mr ||
+        events_create(c, r->nch, o->bin_ns, o->events_cap, NULL, NULL, &r->ev) ||
+        margin_spectrum_create(r->nch, r->nr, o->bin_ns, &r->sp) || report_create(nq, r->nbins, o->bin_ns, &r->rep))
+        goto fail_oom;
+    for (size_t p = 0; p < n; p++) {
+        FILE *f = fmemopen(packs[p], lens[p], "rb");
+        if (!f) goto fail_oom;
+        rc = read_pack(r, &m, f, err);
+        fclose(f);
+        if (rc) goto fail;
+    }
+    for (size_t g = 0; g < r->nch; g++)
+        if (!m.seen[g]) {
+            sio_error_set(err, NULL, 0, 0, "pda_result_merge: no share has chip %zu", g);
+            rc = PDA_EINPUT;
+            goto fail;
+        }
+    rc = PDA_ENOMEM;
+    size_t kept;
+    keep_most_severe(&m, o->events_cap, &kept);
+    if (events_import(r->ev, m.st, m.ev, kept)) goto fail_oom;
+    if (!(r->s = r->own_s = stub_schedule(schedule_path, &m))) goto fail_oom;
+    /* the summary, as pda_run makes it (no thermal run) */
+    int bad = 0;
+    r->summary = json_object();
+    jset(r->summary, "chip", json_string(c->name), &bad);
+    jset(r->summary, "schedule", pda_schedule_json_of(c, &m.k, r->mk_cyc), &bad);
+    jset(r->summary, "power", pda_power_json(r), &bad);
+    jset(r->summary, "rails", pda_rails_json(r), &bad);
+    jset(r->summary, "events_kept", json_integer((json_int_t)kept), &bad);
+    if (bad || !r->summary ||
+        !(r->summary_text = jdump(r->summary, JSON_INDENT(2) | JSON_REAL_PRECISION(10))))
+        goto fail_oom;
+    rc = PDA_OK;
+    goto done;
+fail_oom:
+    sio_error_set(err, NULL, 0, 0, "out of memory");
+    rc = PDA_ENOMEM;
+fail:
+    pda_result_free(r);
+    r = NULL;
+done:
+    pda_sched_counts_free(&m.k);
+    free(m.st);
+    free(m.ev);
+    free(m.pool);
+    free(m.id_off);
+    free(m.seen);
+    *out = r;
+    return rc;
+bad:
+    sio_error_set(err, NULL, 0, 0, "pda_result_merge: not a share's figures");
+    return PDA_EINPUT;
+oom:
+    sio_error_set(err, NULL, 0, 0, "out of memory");
+    return PDA_ENOMEM;
+}
