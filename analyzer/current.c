@@ -706,6 +706,9 @@ int current_next(current_iter *it, current_tile *t)
         it->next_tile = te;
         t->b0 = ti * it->tile;
         t->nb = (te - ti) * it->tile;
+        /* a run to the timeline's end ends there (not at the tile grid's):
+        ** a share of a system (span_cyc) may idle through its last tile */
+        if (t->b0 + t->nb > it->n_bins) t->nb = it->n_bins - t->b0;
         t->stride = 0;
         t->rail_a = it->rail.out;
         t->die_a = it->with_dies ? it->die.out : NULL;
