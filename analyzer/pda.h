@@ -115,18 +115,32 @@ void pda_result_free(pda_result *r);   /* NULL is a no-op */
 ** chip's rail statistics, margin rows, spectra and report outline, the kept
 ** events with their instructions' ids. *buf is malloc'd, the caller's to
 ** free. The same build reads it (raw structs). PDA_EINPUT for a run with
-** the thermal run, kept waveforms or no report (a share keeps none). */
+** the thermal run, unit maps or no report (a share has none of them). */
 int pda_result_pack(const pda_result *r, void **buf, size_t *len, sio_error *err);
+/* The kept rails (keep_rails) of the tile that starts at bin b0, a multiple
+** of pda_result_tile_bins: each chip's rail in turn, [chip][rail], its nb
+** currents (A) then its nb droops (V), nb = min(tile bins, n_bins - b0),
+** into buf (2 * chips * rails * tile bins doubles). PDA_EINPUT without kept
+** rails or for b0 out of range, PDA_EIO when the spool cannot be read. */
+int pda_result_rails_tile(const pda_result *r, size_t b0, double *buf, sio_error *err);
+size_t pda_result_tile_bins(const pda_result *r);
+/* Fills a share's rails tile for pda_result_merge: the tile at b0 of part
+** (the index of its pack) as pda_result_rails_tile gives it. 0, or non-zero
+** to fail the merge (PDA_EIO). */
+typedef int (*pda_rails_tile_fn)(void *arg, size_t part, size_t b0, double *buf);
 /* The system's result from its shares' packs (n, in any order, holding each
 ** chip once): the figures and files of the run of the whole schedule in one
-** process (without the thermal run and the kept waveforms), with the power
+** process (without the thermal run and the unit maps), with the power
 ** figures given (those of the share whose power_combine handed it the
 ** system's power). The kept events are the events_cap most severe of each
 ** kind over all shares (ties at the cut by chip, rail, start). c outlives
-** the result. PDA_EINPUT when the packs do not fit together. */
+** the result. With o->keep_rails the system's rails are kept too, read
+** tile by tile, share by share, through rails_tile (every share kept them).
+** PDA_EINPUT when the packs do not fit together. */
 struct pda_power;
 int pda_result_merge(const sio_chip *c, const char *schedule_path, const pda_run_opts *o,
-                     const struct pda_power *power, void *const *packs, const size_t *lens, size_t n, pda_result **out, sio_error *err);
+                     const struct pda_power *power, void *const *packs, const size_t *lens, size_t n,
+                     pda_rails_tile_fn rails_tile, void *rails_arg, pda_result **out, sio_error *err);
 
 /* ---- what a program reads in memory ----------------------------------- */
 

@@ -58,7 +58,7 @@ static double attr_window(const sio_rail *rail, double bin_ns)
 
 /* An unlinked temporary file in dir (NULL: $TMPDIR, else /tmp): gone with
 ** the process whatever happens to it. */
-static FILE *spool_open(const char *dir, sio_error *err)
+FILE *pda_spool_open(const char *dir, sio_error *err)
 {
     if (!dir) dir = getenv("TMPDIR");
     if (!dir || !*dir) dir = "/tmp";
@@ -348,8 +348,8 @@ int pda_run_walk(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o
     if (wb > (double)r->nbins) wb = (double)r->nbins;
     if (pda_power_acc_init(&pa, wb < 1 ? 1 : (size_t)wb)) goto oom_w;
     if (o->report && report_create(nch * nr, r->nbins, bin_ns, &r->rep)) goto oom_w;
-    if (o->keep_rails && !(r->rails = spool_open(o->spool_dir, err))) { rc = PDA_EIO; goto fail; }
-    if (o->unit_maps && !(r->units = spool_open(o->spool_dir, err))) { rc = PDA_EIO; goto fail; }
+    if (o->keep_rails && !(r->rails = pda_spool_open(o->spool_dir, err))) { rc = PDA_EIO; goto fail; }
+    if (o->unit_maps && !(r->units = pda_spool_open(o->spool_dir, err))) { rc = PDA_EIO; goto fail; }
     if ((rc = walk_all(r, w, &pa, err))) goto fail;
     r->mk_cyc = walk_makespan_cyc(w);
     walk_close(w);
@@ -418,6 +418,7 @@ void pda_result_free(pda_result *r)
 }
 
 const char *pda_result_summary_json(const pda_result *r) { return r->summary_text; }
+size_t pda_result_tile_bins(const pda_result *r) { return r->tb ? r->tb : 1; }
 size_t pda_result_n_chips(const pda_result *r) { return r->nch; }
 size_t pda_result_n_bins(const pda_result *r) { return r->nbins; }
 double pda_result_bin_ns(const pda_result *r) { return r->o.bin_ns; }

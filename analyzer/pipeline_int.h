@@ -83,6 +83,9 @@ typedef struct pda_sched_counts {
 int pda_sched_counts_of(const sio_chip *c, const sio_schedule *s, pda_sched_counts *k);   /* -1: out of memory */
 void pda_sched_counts_free(pda_sched_counts *k);
 json_t *pda_schedule_json_of(const sio_chip *c, const pda_sched_counts *k, int64_t mk_cyc);
+/* An unlinked temporary file in dir (NULL: $TMPDIR, else /tmp) for kept
+** waveforms; NULL with err set when it cannot be made. */
+FILE *pda_spool_open(const char *dir, sio_error *err);
 /* The summary's power object and rails array (NULL when out of memory). */
 json_t *pda_power_json(const pda_result *r);
 json_t *pda_rails_json(const pda_result *r);

@@ -29,7 +29,7 @@
 
 typedef struct pack_head {
     uint64_t magic;
-    uint64_t nch, nr, nu, ncl, chip_lo, chip_step, n_chips_file, nbins, n_events;
+    uint64_t nch, nr, nu, ncl, chip_lo, chip_step, n_chips_file, nbins, n_events, tb;
     int64_t mk_cyc;
     uint64_t ops, deps[3];
 } pack_head;
@@ -40,9 +40,9 @@ int pda_result_pack(const pda_result *r, void **buf, size_t *len, sio_error *err
     *len = 0;
     const sio_chip *c = r->c;
     const sio_schedule *s = r->s;
-    if (!r->rep || r->th || r->rails || r->units) {
-        sio_error_set(err, NULL, 0, 0, "pda_result_pack: a share's run keeps its report and no thermal run, rails "
-                                       "or unit maps");
+    if (!r->rep || r->th || r->units) {
+        sio_error_set(err, NULL, 0, 0, "pda_result_pack: a share's run keeps its report and no thermal run or "
+                                       "unit maps");
         return PDA_EINPUT;
     }
     pda_sched_counts k;
@@ -51,7 +51,7 @@ int pda_result_pack(const pda_result *r, void **buf, size_t *len, sio_error *err
     const events_event *el = events_list(r->ev, &ne);
     pack_head h = {PACK_MAGIC, r->nch, r->nr, c->n_units, c->n_classes, s->chip_step ? s->chip_lo : 0,
                    s->chip_step ? s->chip_step : 1, s->chip_step ? s->n_chips_file : s->n_chips, r->nbins, ne,
-                   r->mk_cyc, k.ops, {k.deps[0], k.deps[1], k.deps[2]}};
+                   pda_result_tile_bins(r), r->mk_cyc, k.ops, {k.deps[0], k.deps[1], k.deps[2]}};
     char *mem = NULL;
     size_t n = 0;
     FILE *f = open_memstream(&mem, &n);
@@ -125,6 +125,9 @@ typedef struct merge {
     size_t n_ids, cap_ids;
     pda_sched_counts k;
     unsigned char *seen;       /* [chip]: its pack was read */
+    size_t *part, *local;      /* [chip]: the pack that has it, and its index there */
+    size_t *part_nch;          /* [pack]: its chips */
+    size_t n_part;             /* the pack being read */
 } merge;
 
 static int grow(void **p, size_t *cap, size_t want, size_t size)
@@ -146,8 +149,9 @@ static int read_pack(pda_result *r, merge *m, FILE *f, sio_error *err)
     pack_head h;
     if (fread(&h, sizeof h, 1, f) != 1 || h.magic != PACK_MAGIC || h.nr != r->nr || h.nu != c->n_units ||
         h.ncl != c->n_classes || h.n_chips_file != r->nch || h.nbins != r->nbins || h.mk_cyc != r->mk_cyc ||
-        !h.chip_step)
+        !h.chip_step || h.tb != r->tb)
         goto bad;
+    m->part_nch[m->n_part] = (size_t)h.nch;
     unsigned char *used = malloc(c->n_units + 1);
     double *busy = malloc((c->n_classes + 1) * sizeof *busy);
     int rc = used && busy ? PDA_OK : PDA_ENOMEM;
@@ -171,6 +175,8 @@ static int read_pack(pda_result *r, merge *m, FILE *f, sio_error *err)
         size_t g = (size_t)(h.chip_lo + ch * h.chip_step);
         if (g >= r->nch || m->seen[g]) goto bad;
         m->seen[g] = 1;
+        m->part[g] = m->n_part;
+        m->local[g] = ch;
         for (size_t rl = 0; rl < r->nr; rl++) {
             size_t q = g * r->nr + rl;
             if (fread(&m->st[q], sizeof *m->st, 1, f) != 1 || fread(&r->mr[q], sizeof *r->mr, 1, f) != 1 ||
@@ -227,6 +233,63 @@ static void keep_most_severe(merge *m, size_t cap, size_t *n)
     *n = out;
 }
 
+int pda_result_rails_tile(const pda_result *r, size_t b0, double *buf, sio_error *err)
+{
+    const size_t tb = pda_result_tile_bins(r), nq = r->nch * r->nr;
+    if (!r->rails || b0 >= r->nbins || b0 % tb) {
+        sio_error_set(err, NULL, 0, 0, "pda_result_rails_tile: no kept rails, or no tile at bin %zu", b0);
+        return PDA_EINPUT;
+    }
+    size_t nb = r->nbins - b0 < tb ? r->nbins - b0 : tb;
+    /* the tiles before it are whole: nq rows of tb currents and tb droops */
+    if (fflush(r->rails) != 0 || fseeko(r->rails, (off_t)(b0 * nq * 2 * sizeof(double)), SEEK_SET) != 0 ||
+        fread(buf, sizeof *buf, nq * nb * 2, r->rails) != nq * nb * 2) {
+        sio_error_set(err, NULL, 0, 0, "cannot read the kept waveforms back: %s", strerror(errno));
+        return PDA_EIO;
+    }
+    return PDA_OK;
+}
+
+/* The system's rails spool, tile by tile: every share's tile through
+** rails_tile, its rows put at their chips' places. */
+static int merge_rails(pda_result *r, const merge *m, size_t n, pda_rails_tile_fn rails_tile, void *arg,
+                       sio_error *err)
+{
+    const size_t tb = r->tb, nr = r->nr, nq = r->nch * nr;
+    if (!(r->rails = pda_spool_open(r->o.spool_dir, err))) return PDA_EIO;
+    size_t *at = malloc((n + 1) * sizeof *at);   /* [part]: where its tile starts in buf */
+    double *buf = malloc((nq * tb * 2 + 1) * sizeof *buf);
+    if (!at || !buf) {
+        free(at);
+        free(buf);
+        sio_error_set(err, NULL, 0, 0, "out of memory");
+        return PDA_ENOMEM;
+    }
+    int rc = PDA_OK;
+    for (size_t b0 = 0; b0 < r->nbins && !rc; b0 += tb) {
+        size_t nb = r->nbins - b0 < tb ? r->nbins - b0 : tb, off = 0;
+        for (size_t p = 0; p < n && !rc; p++) {
+            at[p] = off;
+            if (rails_tile(arg, p, b0, buf + off)) {
+                sio_error_set(err, NULL, 0, 0, "the rails of share %zu could not be read", p);
+                rc = PDA_EIO;
+            }
+            off += m->part_nch[p] * nr * nb * 2;
+        }
+        for (size_t g = 0; g < r->nch && !rc; g++) {
+            const double *row = buf + at[m->part[g]] + m->local[g] * nr * nb * 2;
+            if (fwrite(row, sizeof *row, nr * nb * 2, r->rails) != nr * nb * 2) {
+                sio_error_set(err, r->o.spool_dir ? r->o.spool_dir : "the temporary folder", 0, 0,
+                              "cannot write the kept waveforms: %s", strerror(errno));
+                rc = PDA_EIO;
+            }
+        }
+    }
+    free(at);
+    free(buf);
+    return rc;
+}
+
 /* The merged result's schedule: its path, counts and the events' ids. */
 static sio_schedule *stub_schedule(const char *path, merge *m)
 {
@@ -250,7 +313,8 @@ static sio_schedule *stub_schedule(const char *path, merge *m)
 }
 
 int pda_result_merge(const sio_chip *c, const char *schedule_path, const pda_run_opts *o,
-                     const struct pda_power *power, void *const *packs, const size_t *lens, size_t n, pda_result **out, sio_error *err)
+                     const struct pda_power *power, void *const *packs, const size_t *lens, size_t n,
+                     pda_rails_tile_fn rails_tile, void *rails_arg, pda_result **out, sio_error *err)
 {
     *out = NULL;
     err->text[0] = 0;
@@ -267,6 +331,7 @@ int pda_result_merge(const sio_chip *c, const char *schedule_path, const pda_run
     r->nr = c->n_rails;
     r->nbins = (size_t)h0.nbins;
     r->mk_cyc = h0.mk_cyc;
+    r->tb = (size_t)h0.tb;
     r->power = *power;
     r->skip = 1;
     int rc = PDA_ENOMEM;
@@ -277,14 +342,18 @@ int pda_result_merge(const sio_chip *c, const char *schedule_path, const pda_run
     m.k.used = calloc(c->n_units + 1, 1);
     m.st = calloc(nq + 1, sizeof *m.st);
     m.seen = calloc(r->nch + 1, 1);
+    m.part = calloc(r->nch + 1, sizeof *m.part);
+    m.local = calloc(r->nch + 1, sizeof *m.local);
+    m.part_nch = calloc(n + 1, sizeof *m.part_nch);
     r->mr = calloc(nq + 1, sizeof *r->mr);
-    if (!m.k.busy || !m.k.ops_of || !m.k.used || !m.st || !m.seen || !r->mr ||
+    if (!m.k.busy || !m.k.ops_of || !m.k.used || !m.st || !m.seen || !m.part || !m.local || !m.part_nch || !r->mr ||
         events_create(c, r->nch, o->bin_ns, o->events_cap, NULL, NULL, &r->ev) ||
         margin_spectrum_create(r->nch, r->nr, o->bin_ns, &r->sp) || report_create(nq, r->nbins, o->bin_ns, &r->rep))
         goto fail_oom;
     for (size_t p = 0; p < n; p++) {
         FILE *f = fmemopen(packs[p], lens[p], "rb");
         if (!f) goto fail_oom;
+        m.n_part = p;
         rc = read_pack(r, &m, f, err);
         fclose(f);
         if (rc) goto fail;
@@ -295,6 +364,11 @@ int pda_result_merge(const sio_chip *c, const char *schedule_path, const pda_run
             rc = PDA_EINPUT;
             goto fail;
         }
+    if (o->keep_rails && (!rails_tile || (rc = merge_rails(r, &m, n, rails_tile, rails_arg, err)))) {
+        if (!rails_tile) sio_error_set(err, NULL, 0, 0, "pda_result_merge: keep_rails needs rails_tile");
+        if (!rails_tile) rc = PDA_EINPUT;
+        goto fail;
+    }
     rc = PDA_ENOMEM;
     size_t kept;
     keep_most_severe(&m, o->events_cap, &kept);
@@ -326,6 +400,9 @@ done:
     free(m.pool);
     free(m.id_off);
     free(m.seen);
+    free(m.part);
+    free(m.local);
+    free(m.part_nch);
     *out = r;
     return rc;
 bad:

@@ -3,11 +3,12 @@
 # $1 = analyzer): the chips of a multi-chip schedule spread over the ranks
 # give the same files, byte for byte, as the plain run: a generated 4-chip
 # decode and samples/tsp/multichip.csv with -np 1, 2 and 4, more ranks than
-# chips, chips that idle at different times (one chip starts 2 ms late), a
-# 3-rail chip, other bin and window widths; --json prints the same summary.
+# chips, chips that idle at different times (one chip starts 2 ms late),
+# rails.csv (--waveforms), a 3-rail chip, other bin and window widths;
+# --json prints the same summary.
 # Errors: a bad schedule row (every rank sees it) said once, a broken dep on
-# one chip (only its rank sees it), a thermal chip without --no-thermal:
-# exit 2, nothing written. Skipped, saying so, when mpirun is absent.
+# one chip (only its rank sees it), a thermal chip without --no-thermal,
+# --unit-maps: exit 2, nothing written. Skipped, saying so, when mpirun is absent.
 set -eu
 A=$1
 case "$A" in /*) ;; *) A="$PWD/$A" ;; esac
@@ -56,6 +57,8 @@ same idle_ranks "$S/tsp/chip.json" "$S/tsp/multichip.csv" "6"
 awk -F, 'BEGIN { OFS = "," } NR == 1 { print; next } $6 == 1 { $4 += 2000000 } $6 == 3 { $4 += 50000 } { print }' \
     "$S/tsp/multichip.csv" > "$T/gap.csv"
 same gap "$S/tsp/chip.json" "$T/gap.csv" "2 3"
+# the rails' waveforms (rails.csv), gathered tile by tile
+same waveforms "$S/tsp/chip.json" "$S/tsp/multichip.csv" "2 3" --waveforms
 # three rails, other bin and window widths, three ranks
 bin/schedgen "$S/rails3/chip.json" -o "$T/r3.csv" --ops 6000 --chips 3 --kind decode
 same rails3 "$S/rails3/chip.json" "$T/r3.csv" "2 3" --bin-ns 2 --window-ns 37
@@ -81,6 +84,7 @@ bad badunit "$T/badunit.csv" "badunit.csv:50:" --no-thermal
 awk -F, 'BEGIN { OFS = "," } NR > 1 && $6 == 2 && !done { $8 = "nosuchid"; done = 1 } { print }' \
     "$S/tsp/multichip.csv" > "$T/baddep.csv"
 bad baddep "$T/baddep.csv" "no such id on chip 2" --no-thermal
-# the thermal run is not spread over ranks
+# the thermal run and the unit maps are not spread over ranks
 bad thermal "$S/tsp/multichip.csv" "add --no-thermal"
+bad unitmaps "$S/tsp/multichip.csv" "unit-maps" --no-thermal --unit-maps
 echo "e2e_mpi_run: ok"

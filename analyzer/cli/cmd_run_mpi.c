@@ -89,6 +89,41 @@ static int combine(void *arg, size_t b0, size_t nb, const int64_t *p, int64_t p_
     return 0;
 }
 
+/* The rails' tiles of the shares, for the merge on rank 0: its own from its
+** result, the others' as their ranks send them (tile by tile, in order). */
+typedef struct rails_src {
+    const pda_result *own;
+    MPI_Comm comm;
+    size_t nr, tb, nbins;
+    const size_t *nch;     /* [rank]: its chips */
+} rails_src;
+
+static int rails_tile(void *arg, size_t part, size_t b0, double *buf)
+{
+    rails_src *rs = arg;
+    sio_error err;
+    if (part == 0) return pda_result_rails_tile(rs->own, b0, buf, &err);
+    size_t nb = rs->nbins - b0 < rs->tb ? rs->nbins - b0 : rs->tb;
+    MPI_Recv(buf, (int)(rs->nch[part] * rs->nr * nb * 2), MPI_DOUBLE, (int)part, 7, rs->comm, MPI_STATUS_IGNORE);
+    return 0;
+}
+
+/* A rank's rails, tile by tile, to rank 0 (which merges them as they come). */
+static void send_rails(const pda_result *res, MPI_Comm comm, int rank)
+{
+    size_t tb = pda_result_tile_bins(res), nbins = pda_result_n_bins(res), nq;
+    sio_error err;
+    pda_result_margin(res, &nq);   /* one row per chip and rail */
+    double *buf = malloc((nq * tb * 2 + 1) * sizeof *buf);
+    if (!buf || nq * tb * 2 > INT32_MAX) die(rank, "out of memory", EXIT_IO);
+    for (size_t b0 = 0; b0 < nbins; b0 += tb) {
+        size_t nb = nbins - b0 < tb ? nbins - b0 : tb;
+        if (pda_result_rails_tile(res, b0, buf, &err)) die(rank, err.text, EXIT_IO);
+        MPI_Send(buf, (int)(nq * nb * 2), MPI_DOUBLE, 0, 7, comm);
+    }
+    free(buf);
+}
+
 /* The same exit code on every rank; with the first error (rank 0's when it
 ** has one) said once. */
 static int agree(int code, int rank, const sio_error *err)
@@ -123,6 +158,7 @@ static int run_share(const cmd_opts *o, const sio_chip *c, const sio_schedule *s
     cmd_run_opts(o, &po);
     po.thermal = 0;
     po.report = 1;   /* a share's outline goes into the system's report */
+    po.spool_dir = NULL;   /* DIR is rank 0's and made at the end: the kept rails wait in $TMPDIR */
     po.timeline_cyc = mk;
     po.system_chips = nch;
     po.power_combine = combine;
@@ -141,6 +177,15 @@ static int run_share(const cmd_opts *o, const sio_chip *c, const sio_schedule *s
         rc = PDA_EINPUT;
     }
     if (rc) die(rank, err.text, rc == PDA_EINPUT ? EXIT_INPUT : EXIT_IO);
+    /* every share's chip count, for the rails' tiles */
+    unsigned long long my_nch = pda_result_n_chips(res), *all_nch = NULL;
+    size_t *nch_of = NULL;
+    if (rank == 0 && (!(all_nch = calloc((size_t)size, sizeof *all_nch)) ||
+                      !(nch_of = calloc((size_t)size, sizeof *nch_of))))
+        die(rank, "out of memory", EXIT_IO);
+    MPI_Gather(&my_nch, 1, MPI_UNSIGNED_LONG_LONG, all_nch, 1, MPI_UNSIGNED_LONG_LONG, 0, work);
+    for (int k = 0; rank == 0 && k < size; k++) nch_of[k] = (size_t)all_nch[k];
+    free(all_nch);
     int ilen = (int)len, *lens = NULL, *offs = NULL;
     char *all = NULL;
     if (rank == 0) {
@@ -161,6 +206,7 @@ static int run_share(const cmd_opts *o, const sio_chip *c, const sio_schedule *s
     free(cb.send);
     free(cb.sum);
     int code = EXIT_OK;
+    if (rank != 0 && o->waveforms) send_rails(res, work, rank);
     if (rank == 0) {
         void **packs = calloc((size_t)size, sizeof *packs);
         size_t *plens = calloc((size_t)size, sizeof *plens);
@@ -170,13 +216,18 @@ static int run_share(const cmd_opts *o, const sio_chip *c, const sio_schedule *s
             plens[k] = (size_t)lens[k];
         }
         /* rank 0's run got the system's power through combine */
-        rc = pda_result_merge(c, o->sched_path, &po, pda_result_power(res), packs, plens, (size_t)size, &sys, &err);
+        rails_src rs = {res, work, c->n_rails, pda_result_tile_bins(res), pda_result_n_bins(res), nch_of};
+        rc = pda_result_merge(c, o->sched_path, &po, pda_result_power(res), packs, plens, (size_t)size,
+                              rails_tile, &rs, &sys, &err);
+        /* the other ranks may still be sending rails: end them too */
+        if (rc && o->waveforms && size > 1) die(rank, err.text, rc == PDA_EINPUT ? EXIT_INPUT : EXIT_IO);
         code = rc ? (rc == PDA_EINPUT ? EXIT_INPUT : EXIT_IO) : cmd_run_finish(o, c, sys, &err);
         if (code == EXIT_INPUT || code == EXIT_IO) fprintf(stderr, "%s\n", err.text);
         free(packs);
         free(plens);
     }
     free(all);
+    free(nch_of);
     free(lens);
     free(offs);
     pda_result_free(sys);
@@ -201,9 +252,9 @@ int cmd_run_mpi(const cmd_opts *o)
     if (provided < MPI_THREAD_FUNNELED) {
         sio_error_set(&err, NULL, 0, 0, "analyzer: this MPI gives no thread support (MPI_THREAD_FUNNELED)");
         code = EXIT_IO;
-    } else if (o->waveforms || o->unit_maps) {
-        sio_error_set(&err, NULL, 0, 0, "analyzer: run under mpirun does not keep waveforms yet (--waveforms, "
-                                        "--unit-maps): run them without mpirun");
+    } else if (o->unit_maps) {
+        sio_error_set(&err, NULL, 0, 0, "analyzer: run under mpirun does not keep unit maps yet (--unit-maps): "
+                                        "run it without mpirun");
         code = EXIT_INPUT;
     } else if ((rc = sio_chip_load(o->chip_path, &c, &err))) {
         code = cmd_exit_for(rc);
