@@ -349,31 +349,31 @@ int pda_result_merge(const sio_chip *c, const char *schedule_path, const pda_run
     if (!m.k.busy || !m.k.ops_of || !m.k.used || !m.st || !m.seen || !m.part || !m.local || !m.part_nch || !r->mr ||
         events_create(c, r->nch, o->bin_ns, o->events_cap, NULL, NULL, &r->ev) ||
         margin_spectrum_create(r->nch, r->nr, o->bin_ns, &r->sp) || report_create(nq, r->nbins, o->bin_ns, &r->rep))
-        goto fail_oom;
+        goto end;
     for (size_t p = 0; p < n; p++) {
         FILE *f = fmemopen(packs[p], lens[p], "rb");
-        if (!f) goto fail_oom;
+        if (!f) { rc = PDA_ENOMEM; goto end; }
         m.n_part = p;
         rc = read_pack(r, &m, f, err);
         fclose(f);
-        if (rc) goto fail;
+        if (rc) goto end;
     }
     for (size_t g = 0; g < r->nch; g++)
         if (!m.seen[g]) {
             sio_error_set(err, NULL, 0, 0, "pda_result_merge: no share has chip %zu", g);
             rc = PDA_EINPUT;
-            goto fail;
+            goto end;
         }
     if (o->keep_rails && (!rails_tile || (rc = merge_rails(r, &m, n, rails_tile, rails_arg, err)))) {
         if (!rails_tile) sio_error_set(err, NULL, 0, 0, "pda_result_merge: keep_rails needs rails_tile");
         if (!rails_tile) rc = PDA_EINPUT;
-        goto fail;
+        goto end;
     }
     rc = PDA_ENOMEM;
     size_t kept;
     keep_most_severe(&m, o->events_cap, &kept);
-    if (events_import(r->ev, m.st, m.ev, kept)) goto fail_oom;
-    if (!(r->s = r->own_s = stub_schedule(schedule_path, &m))) goto fail_oom;
+    if (events_import(r->ev, m.st, m.ev, kept)) goto end;
+    if (!(r->s = r->own_s = stub_schedule(schedule_path, &m))) goto end;
     /* the summary, as pda_run makes it (no thermal run) */
     int bad = 0;
     r->summary = json_object();
@@ -384,16 +384,14 @@ int pda_result_merge(const sio_chip *c, const char *schedule_path, const pda_run
     jset(r->summary, "events_kept", json_integer((json_int_t)kept), &bad);
     if (bad || !r->summary ||
         !(r->summary_text = jdump(r->summary, JSON_INDENT(2) | JSON_REAL_PRECISION(10))))
-        goto fail_oom;
+        goto end;
     rc = PDA_OK;
-    goto done;
-fail_oom:
-    sio_error_set(err, NULL, 0, 0, "out of memory");
-    rc = PDA_ENOMEM;
-fail:
-    pda_result_free(r);
-    r = NULL;
-done:
+end:   /* rc, with err set unless it is out of memory */
+    if (rc == PDA_ENOMEM) sio_error_set(err, NULL, 0, 0, "out of memory");
+    if (rc) {
+        pda_result_free(r);
+        r = NULL;
+    }
     pda_sched_counts_free(&m.k);
     free(m.st);
     free(m.ev);

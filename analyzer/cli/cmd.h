@@ -54,6 +54,14 @@ int cmd_run(const cmd_opts *o);
 /* `analyzer run` under mpirun (OMPI_COMM_WORLD_SIZE set): the chips of the
 ** schedule spread over the ranks (cmd_run_mpi.c). */
 int cmd_run_mpi(const cmd_opts *o);
+/* Under mpirun (OMPI_COMM_WORLD_SIZE set) but built without Open MPI: says
+** so; EXIT_IO. */
+int cmd_no_mpi(void);
+/* MPI_Init_thread (MPI_THREAD_FUNNELED: only the main thread calls MPI),
+** then this process's rank and the number of ranks. -1 when MPI cannot
+** start (said: exit EXIT_IO); else EXIT_OK, or EXIT_IO with *err set when
+** MPI gives no thread support (MPI is up: the ranks agree, then finalize). */
+int cmd_mpi_init(int *rank, int *size, sio_error *err);
 /* Shared by the two: the run's options from the command's; the progress
 ** line (arg: an int, -100 at first); and what follows the run: the thermal
 ** limit check, the files (-o), the printout, --strict. Returns the exit

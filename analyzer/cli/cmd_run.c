@@ -176,13 +176,7 @@ int cmd_run_finish(const cmd_opts *o, const sio_chip *c, const pda_result *res, 
 }
 
 #ifndef PDA_WITH_MPI
-int cmd_run_mpi(const cmd_opts *o)
-{
-    (void)o;
-    fprintf(stderr, "analyzer: started by mpirun (OMPI_COMM_WORLD_SIZE is set), but this analyzer was built "
-                    "without Open MPI: install libopenmpi-dev and rebuild, or run it without mpirun\n");
-    return EXIT_IO;
-}
+int cmd_run_mpi(const cmd_opts *o) { (void)o; return cmd_no_mpi(); }
 #endif
 
 int cmd_run(const cmd_opts *o)

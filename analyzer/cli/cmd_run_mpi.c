@@ -237,21 +237,14 @@ static int run_share(const cmd_opts *o, const sio_chip *c, const sio_schedule *s
 
 int cmd_run_mpi(const cmd_opts *o)
 {
-    int provided = 0, rank = 0, size = 1;
-    if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
-        fprintf(stderr, "analyzer: MPI_Init_thread failed\n");
-        return EXIT_IO;
-    }
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    int rank, size;
     sio_error err;
-    err.text[0] = 0;
+    int code = cmd_mpi_init(&rank, &size, &err), rc;
+    if (code < 0) return EXIT_IO;
     sio_chip *c = NULL;
     sio_schedule *s = NULL;
-    int code = EXIT_OK, rc;
-    if (provided < MPI_THREAD_FUNNELED) {
-        sio_error_set(&err, NULL, 0, 0, "analyzer: this MPI gives no thread support (MPI_THREAD_FUNNELED)");
-        code = EXIT_IO;
+    if (code) {
+        /* said below, once */
     } else if (o->unit_maps) {
         sio_error_set(&err, NULL, 0, 0, "analyzer: run under mpirun does not keep unit maps yet (--unit-maps): "
                                         "run it without mpirun");
