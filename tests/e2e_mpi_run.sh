@@ -57,6 +57,9 @@ same idle_ranks "$S/tsp/chip.json" "$S/tsp/multichip.csv" "6"
 awk -F, 'BEGIN { OFS = "," } NR == 1 { print; next } $6 == 1 { $4 += 2000000 } $6 == 3 { $4 += 50000 } { print }' \
     "$S/tsp/multichip.csv" > "$T/gap.csv"
 same gap "$S/tsp/chip.json" "$T/gap.csv" "2 3"
+# chip 1 has no instruction: with 4 ranks, rank 1's share is empty
+awk -F, 'NR == 1 || $6 != 1' "$S/tsp/multichip.csv" > "$T/hole.csv"
+same hole "$S/tsp/chip.json" "$T/hole.csv" "4"
 # the rails' waveforms (rails.csv), gathered tile by tile
 same waveforms "$S/tsp/chip.json" "$S/tsp/multichip.csv" "2 3" --waveforms
 # three rails, other bin and window widths, three ranks
