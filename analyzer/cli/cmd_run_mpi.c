@@ -17,8 +17,10 @@
 ** is exact in any order, and rank 0's peak, window peak and energy are those
 ** of one process. After the walk each rank packs its figures
 ** (pda_result_pack), rank 0 gathers the packs, merges them
-** (pda_result_merge), and alone writes DIR and prints. Ranks beyond the
-** chips idle to the end.
+** (pda_result_merge; with --waveforms the other ranks send their rails a
+** tile at a time, in order, as the merge asks for them), and alone writes
+** DIR and prints. Ranks beyond the chips idle to the end. Not spread yet:
+** the thermal run and the unit maps (refused, exit 2).
 **
 ** Errors: what rank 0 meets in reading the inputs it says once; another
 ** rank says only what rank 0 did not meet; every rank exits with the same
