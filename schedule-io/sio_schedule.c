@@ -2308,6 +2308,9 @@ static int load(const sio_chip *chip, const src *in, const sio_load_opts *opts, 
     }
     if (!L.rc && rest && seekable) {
         double rows = rows_in(&L, (uintmax_t)size, (uintmax_t)head);
+        /* a share keeps about its part of the chips' rows, not the file's
+        ** (more grow as they come) */
+        if (L.opt.chip_step) rows = rows / (double)L.opt.chip_step * 1.1;
         presize(&L, rows, rows);
     }
     if (!L.rc && rest) feed(&L, &p, head, seekable ? size : (off_t)INTMAX_MAX, buf);
