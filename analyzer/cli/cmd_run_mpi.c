@@ -239,12 +239,11 @@ static int run_share(const cmd_opts *o, const sio_chip *c, const sio_schedule *s
 
 int cmd_run_mpi(const cmd_opts *o)
 {
-    int rank, size;
-    sio_error err;
-    int code = cmd_mpi_init(&rank, &size, &err), rc;
-    if (code < 0) return EXIT_IO;
     sio_chip *c = NULL;
     sio_schedule *s = NULL;
+    sio_error err;
+    int rank, size, rc, code = cmd_mpi_init(&rank, &size, &err);
+    if (code < 0) return EXIT_IO;   /* MPI did not start (said) */
     if (code) {
         /* said below, once */
     } else if (o->unit_maps) {
