@@ -273,7 +273,8 @@ typedef struct sio_load_opts {
     ** chip_lo + k * chip_step (k = 0, 1, ...) are kept, renumbered k; the
     ** rules between rows (ids, deps, cycles, one op per unit) are checked
     ** among those kept, all of one chip anyway. Memory is that of the share.
-    ** A share is read in one pass (never in two halves). */
+    ** A share is read in one pass (never in two halves), unless it keeps
+    ** every chip (chip_lo 0, chip_step 1). */
     size_t chip_lo, chip_step;
 } sio_load_opts;
 void sio_load_opts_default(sio_load_opts *o);

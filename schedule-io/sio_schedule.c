@@ -2297,7 +2297,9 @@ static int load(const sio_chip *chip, const src *in, const sio_load_opts *opts, 
     ** halves at once when the file is big */
     int seekable = in->seekable;
     off_t size = seekable ? (off_t)in->len : 0;
-    int split = may_split && seekable && (uintmax_t)size >= L.opt.split_min_bytes && size >= 64 && !L.opt.chip_step;
+    /* a share that keeps every chip (step 1 from 0) may split: it drops no row */
+    int share = L.opt.chip_step > 1 || (L.opt.chip_step && L.opt.chip_lo);
+    int split = may_split && seekable && (uintmax_t)size >= L.opt.split_min_bytes && size >= 64 && !share;
     off_t head = !seekable ? 0 : split && size / 4 < (off_t)CHUNK ? size / 4 : size < (off_t)CHUNK ? size : (off_t)CHUNK;
     if (seekable) feed(&L, &p, 0, head, buf);
     int rest = 1;
@@ -2310,7 +2312,7 @@ static int load(const sio_chip *chip, const src *in, const sio_load_opts *opts, 
         double rows = rows_in(&L, (uintmax_t)size, (uintmax_t)head);
         /* a share keeps about its part of the chips' rows, not the file's
         ** (more grow as they come) */
-        if (L.opt.chip_step) rows = rows / (double)L.opt.chip_step * 1.1;
+        if (share) rows = rows / (double)L.opt.chip_step * 1.1;
         presize(&L, rows, rows);
     }
     if (!L.rc && rest) feed(&L, &p, head, seekable ? size : (off_t)INTMAX_MAX, buf);

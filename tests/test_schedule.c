@@ -1190,7 +1190,9 @@ static void share_of(const sio_chip *c, const char *path)
             sio_load_opts_default(&o);
             o.chip_lo = lo;
             o.chip_step = step;
+            o.split_min_bytes = 0;   /* every chip (step 1 from 0) is read in two halves; a share in one */
             if (sio_schedule_load_opts(c, path, &o, &s, &err)) fail_msg("%s", err.text);
+            assert_int_equal(s->split, step == 1 && lo == 0);
             assert_int_equal(s->chip_lo, lo);
             assert_int_equal(s->chip_step, step);
             assert_int_equal(s->n_chips_file, all->n_chips);
