@@ -311,14 +311,17 @@ int pda_run_walk(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o
     r->mr = calloc(nch * nr + 1, sizeof *r->mr);
     if (!attr || !r->mr) goto oom_w;
     int rc;
+    /* leakage at its steady temperature is part of the rail current: solved before the walk */
+    if (o->thermal && c->thermal.present && (rc = pda_leak_prepare(r, err))) goto fail;
     walk_opts wo = {.bin_ns = bin_ns, .tile_bins = o->tile_bins,
                     .maps = (o->unit_maps ? CURRENT_UNITS : 0) | (skip ? CURRENT_CONST : 0), .droop = 1,
-                    .threads = 1, .split_min_ops = o->split_min_ops};
+                    .threads = 1, .split_min_ops = o->split_min_ops, .extra_idle_a = pda_leak_current_a(r->leak)};
     if ((rc = walk_open(c, s, &wo, &w, err))) goto fail;
     double *idle = attr + nr;
     memcpy(idle, walk_idle_a(w), nr * sizeof *idle);
     for (size_t rl = 0; rl < nr; rl++) attr[rl] = attr_window(&c->rails[rl], bin_ns);
     if (events_create(c, nch, bin_ns, o->events_cap, attr, idle, &r->ev)) goto oom_w;
+    for (size_t q = 0; r->leak && q < nch * nr; q++) events_set_idle(r->ev, q / nr, q % nr, walk_chip_idle_a(w)[q]);
     if (o->events_index_two_min) events_set_index_two_min(r->ev, o->events_index_two_min);
     if (margin_spectrum_create(nch, nr, bin_ns, &r->sp)) goto oom_w;
     r->tb = walk_tile_bins(w);
@@ -332,13 +335,14 @@ int pda_run_walk(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o
     if (o->unit_maps && !(r->units = spool_open(o->spool_dir, err))) { rc = PDA_EIO; goto fail; }
     if ((rc = walk_all(r, w, &cw, err))) goto fail;
     r->mk_cyc = walk_makespan_cyc(w);
+    double idle_w = 0.0;   /* the chips' idle power, leakage included */
+    for (size_t q = 0; q < nch * nr; q++) idle_w += walk_chip_idle_a(w)[q] * c->rails[q % nr].vdd_v;
     walk_close(w);
     w = NULL;
     double mk_ns = (double)r->mk_cyc / c->clock_ghz;
     /* the chips idle on to the end of the last bin; the energy is the
     ** schedule's, up to its makespan */
-    double idle_w = 0.0, tail_ns = (double)r->nbins * bin_ns - mk_ns;
-    for (size_t rl = 0; rl < nr; rl++) idle_w += idle[rl] * c->rails[rl].vdd_v * (double)nch;
+    double tail_ns = (double)r->nbins * bin_ns - mk_ns;
     r->power = (pda_power){.peak_w = cw.max, .t_peak_ns = (double)cw.max_at * bin_ns,
                            .peak_window_w = current_window_peak(&cw), .window_ns = (double)cw.w * bin_ns,
                            .energy_j = (cw.total * bin_ns - (tail_ns > 0 ? idle_w * tail_ns : 0.0)) * 1e-9};
@@ -392,6 +396,7 @@ void pda_result_free(pda_result *r)
     if (r->rails) fclose(r->rails);
     if (r->units) fclose(r->units);
     pda_thermal_free(r->th);
+    pda_leak_free(r->leak);
     free(r);
 }
 

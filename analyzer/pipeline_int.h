@@ -47,6 +47,7 @@ struct pda_result {
     FILE *units;               /* spool: units.npy's body, float32 [chip][unit][bin] */
     pda_thermal *th;           /* NULL without the thermal run */
     int skip;                  /* constant stretches skipped (pda_run_walk) */
+    struct pda_leak *leak;     /* leakage at the steady fixed point (pipeline_thermal.c), NULL without */
 };
 
 /* pda_run, with skip = 0 walking every bin and every thermal frame of the
@@ -59,6 +60,14 @@ int pda_run_walk(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o
 ** Returns PDA_OK or an error code with err set. */
 int pda_thermal_run(pda_result *r, sio_error *err);
 void pda_thermal_free(pda_thermal *t);
+
+/* Before the walk: when units leak, the steady fixed point of temperature
+** and leakage of every chip (r->leak; NULL when no unit leaks). */
+int pda_leak_prepare(pda_result *r, sio_error *err);
+/* [chip][unit]: each unit's leakage current at its steady temperature (A),
+** the walk's extra idle current; NULL for l NULL. */
+const double *pda_leak_current_a(const struct pda_leak *l);
+void pda_leak_free(struct pda_leak *l);   /* NULL is a no-op */
 
 /* The `schedule` object of the summaries (`check --json` and `run`): the
 ** contract's keys plus per-class busy shares and dep counts; mk_cyc is the

@@ -32,6 +32,7 @@ typedef struct walk_opts {
     int droop;             /* 1: each rail's droop through its PDN model */
     int threads;           /* 1: a second thread computes ahead (ignored with unit maps) */
     size_t split_min_ops;  /* current_iter_opts.split_min_ops (0: its default) */
+    const double *extra_idle_a;   /* current_iter_opts.extra_idle_a ([chip][unit], A), or NULL */
 } walk_opts;
 
 typedef struct walk walk;
@@ -50,6 +51,10 @@ size_t walk_tile_bins(const walk *w);
 int64_t walk_makespan_cyc(const walk *w);
 /* Each rail's idle current (A), the sum of its units' idle_a (one chip). */
 const double *walk_idle_a(const walk *w);
+/* Each chip's rails' idle current (A), [chip][rail]: idle_a plus the extra
+** idle current of walk_opts (what the current starts at, and the PDN
+** streams have settled on before time 0). */
+const double *walk_chip_idle_a(const walk *w);
 void walk_close(walk *w);   /* NULL is a no-op */
 
 /* Each rail's idle current, summed over its units, into idle[n_rails]. */

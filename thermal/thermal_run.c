@@ -24,6 +24,7 @@
 
 #include "current.h"
 #include "thermal.h"
+#include "thermal_leak.h"
 
 #define NONE ((size_t)-1)
 
@@ -232,6 +233,89 @@ void thermal_units_eval(const thermal_units *u, const double *temp_c, double *me
         mean_c[k] = sw > 0 ? st / sw : NAN;
         max_c[k] = sw > 0 ? mx : NAN;
     }
+}
+
+/* ---- leakage ---------------------------------------------------------------- */
+
+void thermal_run_leak_power(const sio_chip *c, const double *t_unit_c, double *leak_w)
+{
+    const double t_ref = c->thermal.leakage.t_ref_c;
+    for (size_t u = 0; u < c->n_units; u++) {
+        const sio_unit *un = &c->units[u];
+        leak_w[u] = un->leak_a > 0 ? thermal_leak_w(c->rails[un->rail].vdd_v * un->leak_a, un->leak_beta_per_k,
+                                                    t_unit_c[u], t_ref)
+                                   : 0.0;
+    }
+}
+
+/* The leaking units' problem (thermal_leak.h): idx lists them (n), a is
+** n x n, t0 their temperatures under unit_power_w; scratch maps pm and tm
+** (n_dies x cells each), per-unit arrays mean and mx. */
+static int leak_build(thermal_plan *plan, const thermal_units *tu, const sio_chip *c, const double *unit_power_w,
+                      const size_t *idx, size_t n, double *a, double *t0, double *pm, double *tm, double *mean,
+                      double *mx)
+{
+    size_t nx, ny;
+    thermal_plan_size(plan, &nx, &ny, NULL, NULL, NULL);
+    const size_t cells = nx * ny, nd = c->n_dies;
+    const double amb = c->thermal.ambient_c;
+    if (thermal_run_power_maps(c, unit_power_w, nx, ny, pm) || thermal_steady(plan, pm, tm)) return THERMAL_RUN_EINVAL;
+    thermal_units_eval(tu, tm, mean, mx);
+    for (size_t i = 0; i < n; i++) t0[i] = mean[idx[i]];
+    for (size_t j = 0; j < n; j++) {
+        const sio_unit *un = &c->units[idx[j]];
+        memset(pm, 0, nd * cells * sizeof *pm);
+        if (thermal_power_map(un->rect_mm, c->outline_mm[0], c->outline_mm[1], nx, ny, 1.0, pm + un->die * cells) ||
+            thermal_steady(plan, pm, tm))
+            return THERMAL_RUN_EINVAL;
+        thermal_units_eval(tu, tm, mean, mx);
+        /* a rise per watt is > 0 (heat reaches every unit): a negative is round-off */
+        for (size_t i = 0; i < n; i++) a[i * n + j] = fmax(mean[idx[i]] - amb, 0.0);
+    }
+    return THERMAL_RUN_OK;
+}
+
+int thermal_run_leak_steady(thermal_plan *plan, const thermal_units *tu, const sio_chip *c,
+                            const double *unit_power_w, int want_factor, double *leak_w, thermal_leak_steady *out)
+{
+    if (!plan || !tu || !c || !unit_power_w || !leak_w || !out) return THERMAL_RUN_EINVAL;
+    const size_t nu = c->n_units;
+    *out = (thermal_leak_steady){.runaway_factor = want_factor ? INFINITY : NAN};
+    memset(leak_w, 0, nu * sizeof *leak_w);
+    size_t n = 0;
+    for (size_t u = 0; u < nu; u++) n += c->units[u].leak_a > 0;
+    out->n_leaking = n;
+    if (!n) return THERMAL_RUN_OK;
+    size_t nx, ny;
+    thermal_plan_size(plan, &nx, &ny, NULL, NULL, NULL);
+    const size_t maps = c->n_dies * nx * ny;
+    size_t *idx = malloc(n * sizeof *idx);
+    double *a = malloc(n * n * sizeof *a), *v = malloc((5 * n + 2 * nu) * sizeof *v);
+    double *pm = malloc(2 * maps * sizeof *pm);
+    int rc = THERMAL_RUN_ENOMEM;
+    if (!idx || !a || !v || !pm) goto out;
+    double *t0 = v, *pref = v + n, *beta = v + 2 * n, *t = v + 3 * n, *lw = v + 4 * n, *mean = v + 5 * n,
+           *mx = mean + nu;
+    n = 0;
+    for (size_t u = 0; u < nu; u++) {
+        const sio_unit *un = &c->units[u];
+        if (!(un->leak_a > 0)) continue;
+        pref[n] = c->rails[un->rail].vdd_v * un->leak_a;
+        beta[n] = un->leak_beta_per_k;
+        idx[n++] = u;
+    }
+    if ((rc = leak_build(plan, tu, c, unit_power_w, idx, n, a, t0, pm, pm + maps, mean, mx))) goto out;
+    thermal_leak_problem p = {.n = n, .a_k_per_w = a, .t0_c = t0, .p_ref_w = pref, .beta_per_k = beta,
+                              .t_ref_c = c->thermal.leakage.t_ref_c};
+    if ((rc = thermal_leak_solve(&p, 1.0, NULL, t, lw, &out->iterations, &out->runaway))) goto out;
+    if (want_factor && (rc = thermal_leak_runaway_factor(&p, &out->runaway_factor))) goto out;
+    for (size_t i = 0; i < n; i++) {
+        leak_w[idx[i]] = lw[i];
+        out->total_w += lw[i];
+    }
+out:
+    free(idx); free(a); free(v); free(pm);
+    return rc == PDA_ENOMEM ? THERMAL_RUN_ENOMEM : rc ? THERMAL_RUN_EINVAL : THERMAL_RUN_OK;
 }
 
 /* ---- region labelling ------------------------------------------------------ */
