@@ -75,6 +75,19 @@ static void print_result(const cmd_opts *o, const sio_chip *c, const sio_schedul
             printf("hotspots: %" JSON_INTEGER_FORMAT ", stacked: %" JSON_INTEGER_FORMAT "; thermal run %.2f s\n",
                    json_integer_value(json_object_get(th, "hotspots")),
                    json_integer_value(json_object_get(th, "stacked_hotspots")), pda_result_thermal_seconds(res));
+        json_t *lk = th ? json_object_get(th, "leakage") : NULL, *rf = lk ? json_object_get(lk, "runaway_factor") : NULL;
+        if (lk) {
+            printf("leakage: %.2f W at the steady fixed point (%" JSON_INTEGER_FORMAT " Newton steps), mean %.2f W "
+                   "over the frames; ",
+                   json_number_value(json_object_get(lk, "total_w")),
+                   json_integer_value(json_object_get(lk, "iterations")), json_number_value(json_object_get(lk, "mean_w")));
+            if (json_is_true(json_object_get(lk, "runaway")))
+                printf("THERMAL RUNAWAY: no fixed point (it vanishes at %.4g x every leak_a)\n", json_number_value(rf));
+            else if (json_is_number(rf))
+                printf("runs away at %.4g x every leak_a\n", json_number_value(rf));
+            else
+                printf("never runs away (no leakage grows with temperature)\n");
+        }
         size_t ne;
         const events_event *el = pda_result_events(res, &ne);
         /* the worst kept events: up to 3 droop, then up to 2 dI/dt, each kind by its peak */
@@ -186,6 +199,15 @@ int cmd_run(const cmd_opts *o)
                     json_number_value(json_object_get(d, "t_max_ns")), limit_c);
     }
     if (th && json_is_true(json_object_get(th, "above_limit")) && o->strict) exit_code = EXIT_LIMIT;
+    /* thermal runaway: leakage and temperature have no steady fixed point */
+    json_t *lk = th ? json_object_get(th, "leakage") : NULL;
+    if (lk && json_is_true(json_object_get(lk, "runaway"))) {
+        if (!o->quiet || o->strict)
+            fprintf(stderr, "analyzer: thermal runaway: leakage and temperature have no steady fixed point (it "
+                            "vanishes at %.4g x every leak_a); the temperatures reported are lower bounds\n",
+                    json_number_value(json_object_get(lk, "runaway_factor")));
+        if (o->strict) exit_code = EXIT_LIMIT;
+    }
     if (o->out && (rc = pda_result_write(res, o->out, &err))) {
         exit_code = rc == PDA_EINPUT ? EXIT_INPUT : EXIT_IO;
         goto fail;
