@@ -19,7 +19,10 @@
 ** - Leakage (thermal_run_leak_steady): the steady fixed point of temperature
 **   and leakage against a plain fixed-point iteration of the dense grid
 **   model, with the units' cell weights computed here from their rectangles,
-**   on random stacks and rectangles straddling cells: 1e-9. */
+**   on random stacks and rectangles straddling cells: 1e-9.
+** - Periodic steady state (thermal_state_periodic): against explicit
+**   repetitions of the period from ambient until they stop changing, and a
+**   period stepped from it returns to it: 1e-9 of the largest rise. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -685,6 +688,62 @@ static void test_errors(void **st)
     assert_non_null(thermal_strerror(999));
 }
 
+/* ---- periodic steady state against explicit repetitions ---- */
+
+static double periodic_case(const thermal_stack *s, size_t nx, size_t ny, size_t nfr, double dt)
+{
+    const size_t nm = nx * ny, nd = s->n_dies;
+    thermal_plan *p = NULL;
+    thermal_state *a = NULL, *b = NULL;
+    assert_int_equal(thermal_plan_create(s, nx, ny, dt, &p), 0);
+    assert_int_equal(thermal_state_create(p, &a), 0);
+    assert_int_equal(thermal_state_create(p, &b), 0);
+    double *pw = xcalloc(nfr * nd * nm), *ta = xcalloc(nd * nm), *tb = xcalloc(nd * nm);
+    for (size_t f = 0; f < nfr; f++) random_power(pw + f * nd * nm, nd * nm, f % 2 ? 0.1 : 1.0);
+    /* the periodic start */
+    assert_int_equal(thermal_state_set_steady(p, a, NULL), 0);
+    for (size_t f = 0; f < nfr; f++) assert_int_equal(thermal_step(p, a, pw + f * nd * nm, NULL), 0);
+    assert_int_equal(thermal_state_periodic(p, a, nfr), 0);
+    assert_int_equal(thermal_state_temps(p, a, ta), 0);
+    /* explicit repetitions from ambient until a period changes nothing */
+    assert_int_equal(thermal_state_set_steady(p, b, NULL), 0);
+    double moved = INFINITY;
+    size_t reps = 0;
+    for (; reps < 100000 && moved > 1e-13; reps++) {
+        for (size_t f = 0; f < nfr; f++) assert_int_equal(thermal_step(p, b, pw + f * nd * nm, NULL), 0);
+        assert_int_equal(thermal_state_temps(p, b, tb), 0);
+        moved = 0;
+        for (size_t k = 0; k < nd * nm; k++) moved = fmax(moved, fabs(tb[k] - ta[k]));
+    }
+    assert_true(reps > 3);   /* the stack's memory spans several periods */
+    double scale = 0, err = moved;
+    for (size_t k = 0; k < nd * nm; k++) scale = fmax(scale, ta[k] - s->ambient_c);
+    /* a period stepped from the periodic start returns to it */
+    assert_int_equal(thermal_state_copy(p, b, a), 0);
+    for (size_t f = 0; f < nfr; f++) assert_int_equal(thermal_step(p, b, pw + f * nd * nm, tb), 0);
+    for (size_t k = 0; k < nd * nm; k++) err = fmax(err, fabs(tb[k] - ta[k]));
+    assert_int_equal(thermal_state_periodic(p, a, 0), THERMAL_EINVAL);
+    free(pw); free(ta); free(tb);
+    thermal_state_destroy(a);
+    thermal_state_destroy(b);
+    thermal_plan_destroy(p);
+    return err / scale;
+}
+
+static void test_periodic_matches_repetitions(void **st)
+{
+    (void)st;
+    double worst = 0;
+    for (int k = 0; k < 6; k++) {
+        size_t nl = 1 + (size_t)k % 4, nd = nl > 1 && k % 2 ? 2 : 1;
+        thermal_stack s = random_stack(nl, nd, k % 3 ? 0.0 : 1e3);
+        worst = fmax(worst, periodic_case(&s, k % 2 ? 5 : 4, 3, 3 + (size_t)k % 3, 2e-3));
+    }
+    thermal_stack ds = design_stack(0.0);
+    worst = fmax(worst, periodic_case(&ds, 6, 5, 4, 0.05));
+    if (worst > 1e-9) fail_msg("periodic state vs repetitions: %.3g", worst);
+}
+
 /* ---- leakage against a fixed-point iteration of the dense model ---- */
 
 /* Weight of cell m of an nx x ny grid of a w x h (mm) outline in rect r: its overlap area / the rect's area. */
@@ -800,6 +859,7 @@ int main(void)
         cmocka_unit_test(test_power_map),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_leakage_matches_grid_model),
+        cmocka_unit_test(test_periodic_matches_repetitions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

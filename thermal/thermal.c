@@ -707,6 +707,33 @@ int thermal_step_n(thermal_plan *p, thermal_state *s, const double *power_w, siz
     return THERMAL_OK;
 }
 
+int thermal_state_periodic(thermal_plan *p, thermal_state *s, size_t n)
+{
+    int rc = check_state(p, s);
+    if (rc) return rc;
+    if (n == 0) return THERMAL_EINVAL;
+    const size_t nl = p->nl, stride = (2 + p->nd) * BLOCK;
+    for (size_t m = 0; m < p->nm; m++) {
+        const double *f = p->fac + (m / BLOCK) * nl * stride + m % BLOCK;
+        double *y = s->y + (m / BLOCK) * nl * BLOCK + m % BLOCK;
+        for (size_t i = 0; i < nl; i++, f += stride, y += BLOCK) {
+            /* 1 - dec^n; a decay that underflowed to 0 leaves y as it is */
+            double one_m = f[0] > 0.0 ? -expm1((double)n * log(f[0])) : 1.0;
+            *y /= one_m;
+        }
+    }
+    return THERMAL_OK;
+}
+
+int thermal_state_copy(thermal_plan *p, thermal_state *dst, const thermal_state *src)
+{
+    int rc = check_state(p, dst);
+    if (!rc) rc = check_state(p, src);
+    if (rc) return rc;
+    memcpy(dst->y, src->y, p->nb * BLOCK * p->nl * sizeof *dst->y);
+    return THERMAL_OK;
+}
+
 /* Writes the die layers' (all == 0) or every layer's temperatures of s. */
 static int state_out(thermal_plan *p, const thermal_state *s, double *temp_c,
                      int all)

@@ -116,6 +116,19 @@ int thermal_step(thermal_plan *p, thermal_state *s, const double *power_w,
 int thermal_step_n(thermal_plan *p, thermal_state *s, const double *power_w, size_t n, double *temp_c,
                    double *sum_c);
 
+/* The periodic steady state of a power sequence of n frames repeated back
+** to back. Call it with s holding the state reached after one period from
+** ambient (thermal_state_set_steady(p, s, NULL), then the period's frames):
+** that is the response R of one period, and the periodic start y0 obeys
+** y0 = Phi^n y0 + R with Phi the frame's propagator. Phi is diagonal in the
+** plan's modal coordinates (decay exp(-lambda dt) per coordinate), so
+** y0 = R / (1 - exp(-lambda dt n)) coordinate by coordinate, exactly (expm1:
+** no cancellation for the slow modes). s becomes y0: stepping the same
+** period from it returns to it (to round-off). n >= 1. */
+int thermal_state_periodic(thermal_plan *p, thermal_state *s, size_t n);
+/* Copies the state src into dst (both of plan p). */
+int thermal_state_copy(thermal_plan *p, thermal_state *dst, const thermal_state *src);
+
 /* Writes the temperatures of s: die layers (n_dies maps) or every layer
 ** (n_layers maps, bottom first), deg C. */
 int thermal_state_temps(thermal_plan *p, const thermal_state *s,
