@@ -60,6 +60,12 @@ typedef struct pda_run_opts {
     /* called after each tile with the fraction of the timeline done */
     void (*progress)(void *arg, double done);
     void *progress_arg;
+    /* The thermal transient (docs/outputs-thermal.md): 1: the periodic steady
+    ** state of the schedule repeated back to back; else thermal_repeat passes
+    ** (0 and 1: one) from the steady state of the average power, the last one
+    ** reported. Not both. */
+    int thermal_periodic;
+    size_t thermal_repeat;
 } pda_run_opts;
 
 void pda_run_opts_default(pda_run_opts *o);

@@ -278,6 +278,7 @@ static int check_opts(const pda_run_opts *o, sio_error *err)
                           ? "grid must be {0, 0} (the chip's) or 2..4096 cells each way"
                       : o->frame_ns < 0   ? "frame_ns must be >= 0 (0: the chip's)"
                       : o->events_cap < 1 ? "events_cap must be >= 1"
+                      : o->thermal_periodic && o->thermal_repeat > 1 ? "thermal_periodic and thermal_repeat exclude each other"
                                           : NULL;
     if (!bad) return PDA_OK;
     sio_error_set(err, NULL, 0, 0, "pda_run: %s", bad);

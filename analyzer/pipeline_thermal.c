@@ -95,6 +95,10 @@ typedef struct tjob {
     double max_all;
     double leak_e;                 /* leakage energy of the transient's frames, J (all chips) */
     double *u_leak;                /* [unit]: leakage power of the frame, W */
+    double *u_start;               /* [unit]: mean temperatures of the state before a pass */
+    thermal_state *st0;            /* --periodic: the periodic start being iterated */
+    double *lk_a, *lk_b;           /* --periodic with leakage: [frame evaluated][unit] leakage, W */
+    size_t periodic_iters;         /* the periodic fixed-point iterations of the last chip */
     int over_limit;
     size_t n_stacked;
 } tjob;
@@ -253,9 +257,10 @@ static int tjob_open(tjob *j)
     j->u_smean = malloc(7 * nu1 * sizeof *j->u_smean);
     j->sh = malloc(nu1 * sizeof *j->sh);
     j->u_leak = malloc(nu1 * sizeof *j->u_leak);
+    j->u_start = malloc(nu1 * sizeof *j->u_start);
     j->jdies = json_array();
     if (!T->steady || !T->peak || !T->png_lo || !T->png_hi || !T->fmax || !T->ut || !j->energy || !j->upow ||
-        !j->pm || !j->u_smean || !j->sh || !j->u_leak || !j->jdies)
+        !j->pm || !j->u_smean || !j->sh || !j->u_leak || !j->u_start || !j->jdies)
         return PDA_ENOMEM;
     j->uavg = j->upow + nu1;
     j->under = j->upow + 2 * nu1;
@@ -269,6 +274,12 @@ static int tjob_open(tjob *j)
     j->u_tmax = j->u_smean + 6 * nu1;
     int trc = chip_plan(c, j->nx, j->ny, j->F * 1e-9, &j->plan);
     if (!trc) trc = thermal_state_create(j->plan, &j->st);
+    if (!trc && j->r->o.thermal_periodic) trc = thermal_state_create(j->plan, &j->st0);
+    if (!trc && j->r->o.thermal_periodic && j->r->leak) {
+        j->lk_a = malloc((nfe * j->nu + 1) * sizeof *j->lk_a);
+        j->lk_b = malloc((nfe * j->nu + 1) * sizeof *j->lk_b);
+        if (!j->lk_a || !j->lk_b) return PDA_ENOMEM;
+    }
     if (trc) {
         sio_error_set(j->err, c->path, 0, 0, "thermal: %s", thermal_strerror(trc));
         return trc == THERMAL_ENOMEM ? PDA_ENOMEM : PDA_EINPUT;
@@ -304,6 +315,10 @@ static void tjob_close(tjob *j)
     free(j->chip_off); free(j->chip_ops); free(j->energy); free(j->upow); free(j->pm); free(j->u_smean);
     free(j->sh);
     free(j->u_leak);
+    free(j->u_start);
+    free(j->lk_a);
+    free(j->lk_b);
+    thermal_state_destroy(j->st0);
 }
 
 /* Per die of a map: its maximum, the cell where it is, and its mean. */
@@ -375,6 +390,78 @@ static int hotspot_rows(tjob *j, size_t ch)
     return PDA_OK;
 }
 
+/* The units' mean temperatures of the state into j->u_start. */
+static void state_units(tjob *j)
+{
+    thermal_state_temps(j->plan, j->st, j->temp);
+    thermal_units_eval(j->tu, j->temp, j->u_start, j->u_max);
+}
+
+/* One pass over the frames from the state, recording nothing. A frame's
+** power is its energy over the frame plus, with leakage, lk_in's row when
+** given, else the leakage at the unit temperatures at the frame's start
+** (as the recorded pass); lk_out, when given, gets the leakage at the
+** frame's start temperatures. */
+static int quiet_pass(tjob *j, const double *lk_in, double *lk_out)
+{
+    const sio_chip *c = j->c;
+    const pda_thermal *T = j->T;
+    const size_t nu = j->nu;
+    const int leak = j->r->leak != NULL;
+    if (leak) state_units(j);
+    for (size_t fe = 0; fe < j->nfe; fe++) {
+        size_t jump = T->jump[fe];
+        for (size_t u = 0; u < nu; u++) j->upow[u] = j->energy[fe * nu + u] / (j->F * 1e-9);
+        if (leak) {
+            thermal_run_leak_power(c, j->u_start, j->u_leak);
+            if (lk_out) memcpy(lk_out + fe * nu, j->u_leak, nu * sizeof *lk_out);
+            for (size_t u = 0; u < nu; u++) j->upow[u] += lk_in ? lk_in[fe * nu + u] : j->u_leak[u];
+        }
+        if (thermal_run_power_maps(c, j->upow, j->nx, j->ny, j->pm)) return PDA_ENOMEM;
+        if (jump > 1 ? thermal_step_n(j->plan, j->st, j->pm, jump, j->temp, j->tsum)
+                     : thermal_step(j->plan, j->st, j->pm, leak ? j->temp : NULL))
+            return PDA_ENOMEM;
+        if (leak) thermal_units_eval(j->tu, j->temp, j->u_start, j->u_max);
+    }
+    return PDA_OK;
+}
+
+/* --periodic: the state becomes the periodic steady state of the frames
+** repeated back to back (thermal_state_periodic on one pass from ambient).
+** With leakage, the periodic state of the leakage sequence Lambda (each
+** frame's, per unit) is exact, and Lambda is iterated to its fixed point
+** Lambda = L(the periodic trajectory's temperatures at the frame starts),
+** from the steady fixed point's leakage, until no frame's leakage moves by
+** more than 1e-10 of the largest (at most PERIODIC_MAX iterations; each
+** contracts by the loop gain). */
+#define PERIODIC_MAX 100
+static int periodic_start(tjob *j, size_t ch)
+{
+    const struct pda_leak *lk = j->r->leak;
+    const size_t nu = j->nu, n = j->nfe * nu;
+    for (size_t k = 0; lk && k < n; k++) j->lk_a[k] = lk->leak_w[ch * nu + k % nu];
+    for (size_t it = 0; it < PERIODIC_MAX; it++) {
+        j->periodic_iters = it + 1;
+        if (thermal_state_set_steady(j->plan, j->st, NULL) || quiet_pass(j, lk ? j->lk_a : NULL, NULL) ||
+            thermal_state_periodic(j->plan, j->st, j->nf))
+            return PDA_ENOMEM;
+        if (!lk) return PDA_OK;
+        if (thermal_state_copy(j->plan, j->st0, j->st) || quiet_pass(j, j->lk_a, j->lk_b) ||
+            thermal_state_copy(j->plan, j->st, j->st0))
+            return PDA_ENOMEM;
+        double moved = 0, top = 0;
+        for (size_t k = 0; k < n; k++) {
+            moved = fmax(moved, fabs(j->lk_b[k] - j->lk_a[k]));
+            top = fmax(top, fabs(j->lk_b[k]));
+        }
+        double *x = j->lk_a;
+        j->lk_a = j->lk_b;
+        j->lk_b = x;
+        if (!(moved > 1e-10 * top)) break;
+    }
+    return PDA_OK;
+}
+
 /* Chip ch: its frame energies, the steady state of its average power, the
 ** transient from there through every frame (peak map, frame maxima, unit
 ** temperatures, hotspots), and its dies' summary rows. */
@@ -423,9 +510,19 @@ static int chip_run(tjob *j, size_t ch)
     }
     thermal_units_eval(j->tu, steady, j->u_smean, j->u_smax);
     for (size_t u = 0; u < nu; u++) { j->u_rsum[u] = 0; j->u_rmax[u] = j->u_smax[u]; j->u_tmax[u] = 0; }
+    /* the start of the recorded pass: the steady state, the periodic state,
+    ** or where N-1 passes from the steady state lead */
+    const pda_run_opts *o = &j->r->o;
+    if (o->thermal_periodic && nf && periodic_start(j, ch)) return PDA_ENOMEM;
+    for (size_t k = 1; !o->thermal_periodic && k < o->thermal_repeat; k++)
+        if (quiet_pass(j, NULL, NULL)) return PDA_ENOMEM;
     /* each frame's leakage follows the unit temperatures at its start (the
-    ** end of the frame before; the steady state's for the first) */
+    ** end of the frame before; the start state's for the first) */
     const double *t_start = j->u_smean;
+    if (lk && (o->thermal_periodic || o->thermal_repeat > 1)) {
+        state_units(j);
+        t_start = j->u_start;
+    }
     for (size_t fe = 0; fe < nfe; fe++) {
         size_t f = T->fidx[fe], jump = T->jump[fe];
         for (size_t u = 0; u < nu; u++) j->upow[u] = j->energy[fe * nu + u] / (F * 1e-9);
@@ -646,6 +743,9 @@ int pda_thermal_run(pda_result *r, sio_error *err)
     j.jdies = NULL;
     jset(jt, "hotspots", json_integer((json_int_t)j.T->n_hot), &bad);
     jset(jt, "stacked_hotspots", json_integer((json_int_t)j.n_stacked), &bad);
+    jset(jt, "periodic", json_boolean(r->o.thermal_periodic), &bad);
+    jset(jt, "passes", json_integer((json_int_t)(r->o.thermal_repeat > 1 ? r->o.thermal_repeat : 1)), &bad);
+    if (r->o.thermal_periodic) jset(jt, "periodic_iterations", json_integer((json_int_t)j.periodic_iters), &bad);
     if (r->leak) jset(jt, "leakage", leak_json(r, j.nf ? j.leak_e / ((double)j.nf * j.F * 1e-9) : 0.0), &bad);
     jset(r->summary, "thermal", jt, &bad);
     if (bad) {

@@ -12,7 +12,9 @@
 #     at its start): the mean leakage over the frames converges at first
 #     order as the frame halves;
 #  4. runaway: a verdict in the summary, said on stderr, exit 1 under
-#     --strict, in bounded time.
+#     --strict, in bounded time;
+#  5. --periodic against --repeat N: N passes converge on the periodic
+#     steady state (with leakage and without), geometrically.
 set -u
 an=$1
 case "$an" in /*) ;; *) an="$PWD/$an" ;; esac
@@ -119,6 +121,31 @@ python3 - "$tmp/h/summary.json" <<'EOF' && ok "runaway verdict in the summary" |
 import json, sys
 s = json.load(open(sys.argv[1]))["thermal"]["leakage"]
 assert s["runaway"] is True and 0 < s["runaway_factor"] < 1, s
+EOF
+# 5. periodic against repetitions
+for c in chip chip0; do
+    for n in 1 4 16 64; do
+        "$an" run "$tmp/$c.json" "$tmp/s.csv" --json --repeat $n > "$tmp/$c.r$n.json" || no "run --repeat $n"
+    done
+    "$an" run "$tmp/$c.json" "$tmp/s.csv" --json --periodic > "$tmp/$c.p.json" || no "run --periodic"
+done
+"$an" run "$tmp/chip.json" "$tmp/s.csv" --periodic --repeat 2 2>/dev/null; rc=$?
+[ "$rc" = 2 ] && ok "--periodic with --repeat refused" || no "--periodic with --repeat exits $rc"
+python3 - "$tmp" <<'EOF' && ok "--periodic: the limit of --repeat N" || no "--periodic against --repeat"
+import json, sys
+d = sys.argv[1]
+for c in ("chip", "chip0"):
+    th = lambda f: json.load(open("%s/%s.%s.json" % (d, c, f)))["thermal"]
+    p = th("p")
+    assert p["periodic"] is True and p["passes"] == 1 and p["periodic_iterations"] >= 1, p
+    def fig(t):
+        x = [t["dies"][0]["max_c"], t["dies"][0]["mean_c"]]
+        return x + [t["leakage"]["mean_w"]] if "leakage" in t else x
+    want = fig(p)
+    errs = [max(abs(a - b) for a, b in zip(fig(th("r%d" % n)), want)) for n in (1, 4, 16, 64)]
+    print(c, "periodic", want, "errors after 1, 4, 16, 64 passes", ["%.2e" % e for e in errs])
+    assert errs[0] > 0.1 and errs[1] < errs[0] and errs[2] < errs[1] and errs[3] < 1e-8, errs
+    assert th("r16")["passes"] == 16
 EOF
 echo "e2e_leakage: $fails failed"
 [ "$fails" = 0 ]

@@ -168,6 +168,8 @@ int cmd_run(const cmd_opts *o)
     po.grid[1] = o->grid[1];
     po.frame_ns = o->frame_ns;
     po.thermal = !o->no_thermal;
+    po.thermal_periodic = o->periodic;
+    po.thermal_repeat = o->repeat;
     po.report = o->out != NULL;   /* only the files need it */
     po.keep_rails = o->waveforms;
     po.unit_maps = o->unit_maps;
