@@ -146,6 +146,9 @@ for c in ("chip", "chip0"):
     print(c, "periodic", want, "errors after 1, 4, 16, 64 passes", ["%.2e" % e for e in errs])
     assert errs[0] > 0.1 and errs[1] < errs[0] and errs[2] < errs[1] and errs[3] < 1e-8, errs
     assert th("r16")["passes"] == 16
+# the mean over a period's frame ends is the steady state of the average power (no leakage: exactly)
+p = json.load(open("%s/chip0.p.json" % d))["thermal"]["dies"][0]
+assert abs(p["mean_c"] - p["steady_mean_c"]) < 1e-9 * p["mean_c"], p
 EOF
 echo "e2e_leakage: $fails failed"
 [ "$fails" = 0 ]
