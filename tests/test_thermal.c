@@ -819,6 +819,13 @@ static double leak_case(size_t nl, size_t nd, size_t nx, size_t ny, double h_bot
         tot += lw[u];
     }
     assert_true(fabs(tot - out.total_w) <= 1e-12 * tot);
+    /* the matrix-free path: the same fixed point to its 1e-7 K residual */
+    double lf[NU];
+    thermal_leak_steady fast;
+    assert_int_equal(thermal_run_leak_steady(p, tun, &c, pdyn, 0, lf, &fast), 0);
+    assert_int_equal(fast.runaway, 0);
+    assert_true(isnan(fast.runaway_factor) && fast.iterations >= 1 && fast.iterations <= 12);
+    for (size_t u = 0; u < NU; u++) assert_true(fabs(lf[u] - lk[u]) <= 1e-7 * lk[u == 3 ? 0 : u]);
     /* and the map under the power with that leakage */
     double pw[NU], *maps = xcalloc(nd * nm), *tm = xcalloc(nd * nm);
     for (size_t u = 0; u < NU; u++) pw[u] = pdyn[u] + lw[u];

@@ -219,6 +219,12 @@ static void test_grid_lumped(void **st)
             assert_true(fabs(out.total_w - lw) <= 1e-12 * lw);
         }
         assert_int_equal(out.n_leaking, 1);
+        /* the matrix-free path: the same, runaway by divergence */
+        thermal_leak_steady fast;
+        double lf;
+        assert_int_equal(thermal_run_leak_steady(plan, tu, c, &pw, 0, &lf, &fast), 0);
+        assert_int_equal(fast.runaway, sstar < 1);
+        if (sstar > 1) assert_true(fabs(lf - lw) <= 1e-7 * lw);
         thermal_units_destroy(tu);
         thermal_plan_destroy(plan);
         sio_chip_free(c);

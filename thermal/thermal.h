@@ -73,6 +73,19 @@ int thermal_plan_create(const thermal_stack *stack, size_t nx, size_t ny,
                         double frame_s, thermal_plan **out);
 void thermal_plan_destroy(thermal_plan *p);  /* NULL is a no-op */
 
+/* The planner's effort for the transforms (thermal_plan_create_ex). */
+enum {
+    THERMAL_PLAN_MEASURE = 0,  /* FFTW_MEASURE: ~0.1 s to plan a 128 x 128 grid the first time in a process
+                               ** (FFTW's wisdom makes later plans of the size cheap), the fastest solves:
+                               ** for a plan that will solve many times */
+    THERMAL_PLAN_ESTIMATE = 1  /* FFTW_ESTIMATE: plans in about a millisecond, solves somewhat slower: for a
+                               ** plan used a few times (docs/thermal.md, "Costs") */
+};
+/* thermal_plan_create with the planner's effort (thermal_plan_create is
+** THERMAL_PLAN_MEASURE); THERMAL_EINVAL for another value. */
+int thermal_plan_create_ex(const thermal_stack *stack, size_t nx, size_t ny, double frame_s, int effort,
+                           thermal_plan **out);
+
 /* Grid and stack sizes of a plan, and its frame in seconds (0: steady only).
 ** Any out pointer may be NULL. */
 void thermal_plan_size(const thermal_plan *p, size_t *nx, size_t *ny,

@@ -275,6 +275,126 @@ static int leak_build(thermal_plan *plan, const thermal_units *tu, const sio_chi
     return THERMAL_RUN_OK;
 }
 
+/* The fixed point without the matrix (want_factor 0): Anderson
+** acceleration (depth ANDERSON_M, the least-squares step by normal
+** equations) of T <- G(T) on the leaking units' temperatures, one steady
+** solve per step, from T0; it stops when a step's residual |G(T) - T| is
+** at most 1e-7 K everywhere. Runaway only by divergence: a temperature past
+** THERMAL_LEAK_T_MAX_C, or no convergence in ANDERSON_MAX steps. */
+#define ANDERSON_M 5
+#define ANDERSON_MAX 200
+typedef struct leak_ctx {
+    thermal_plan *plan;
+    const thermal_units *tu;
+    const sio_chip *c;
+    const double *base;        /* the maps of the units' other power */
+    size_t maps;               /* doubles in a set of die maps */
+    const size_t *idx;
+    size_t n;
+    const double *pref, *beta;
+    double *pm, *tm, *mean, *mx;
+} leak_ctx;
+
+/* g = the leaking units' mean temperatures under the power with leakage at
+** x (NULL: none). A unit's leakage is spread by its overlap weights (the
+** overlap areas of thermal_power_map, but for overlaps under 1e-9 of a
+** cell, which thermal_units drops), without recomputing the overlaps. */
+static int leak_g(const leak_ctx *k, const double *x, double *g)
+{
+    const thermal_units *u = k->tu;
+    memcpy(k->pm, k->base, k->maps * sizeof *k->pm);
+    for (size_t i = 0; x && i < k->n; i++) {
+        const size_t un = k->idx[i];
+        double sw = 0;
+        for (size_t q = u->off[un]; q < u->off[un + 1]; q++) sw += u->w[q];
+        double s = thermal_leak_w(k->pref[i], k->beta[i], x[i], k->c->thermal.leakage.t_ref_c) / sw;
+        double *m = k->pm + u->die[un] * u->cells;
+        for (size_t q = u->off[un]; q < u->off[un + 1]; q++) m[u->cell[q]] += s * u->w[q];
+    }
+    if (thermal_steady(k->plan, k->pm, k->tm)) return THERMAL_RUN_EINVAL;
+    for (size_t i = 0; i < k->n; i++) {   /* the leaking units' means only */
+        const size_t un = k->idx[i];
+        const double *t = k->tm + u->die[un] * u->cells;
+        double sw = 0, st = 0;
+        for (size_t q = u->off[un]; q < u->off[un + 1]; q++) {
+            sw += u->w[q];
+            st += u->w[q] * t[u->cell[q]];
+        }
+        g[i] = st / sw;
+    }
+    return THERMAL_RUN_OK;
+}
+
+static int leak_anderson(const leak_ctx *k, double *x, size_t *iterations, int *runaway)
+{
+    const size_t n = k->n, m = ANDERSON_M;
+    double *w = malloc((2 * m + 4) * n * sizeof *w);
+    if (!w) return THERMAL_RUN_ENOMEM;
+    double *dx = w, *df = w + m * n, *g = w + 2 * m * n, *f = g + n, *xp = f + n, *fp = xp + n;
+    int rc = leak_g(k, NULL, x);   /* T0 */
+    *runaway = 0;
+    for (size_t it = 0; !rc; it++) {
+        *iterations = it + 1;
+        if ((rc = leak_g(k, x, g))) break;
+        double res = 0;
+        for (size_t i = 0; i < n; i++) {
+            f[i] = g[i] - x[i];
+            res = fmax(res, isfinite(f[i]) ? fabs(f[i]) : INFINITY);
+        }
+        if (res <= 1e-7) { memcpy(x, g, n * sizeof *x); break; }
+        if (it + 1 >= ANDERSON_MAX || !(res < THERMAL_LEAK_T_MAX_C)) { *runaway = 1; break; }
+        size_t slot = (it + m - 1) % m, mk = it < m ? it : m;
+        if (it) {
+            for (size_t i = 0; i < n; i++) {
+                dx[slot * n + i] = x[i] - xp[i];
+                df[slot * n + i] = f[i] - fp[i];
+            }
+        }
+        memcpy(xp, x, n * sizeof *x);
+        memcpy(fp, f, n * sizeof *f);
+        /* gamma = argmin |f - dF gamma|: the mk x mk normal equations, Cholesky with a whisper of ridge */
+        double a[ANDERSON_M * ANDERSON_M], b[ANDERSON_M], tr = 0;
+        for (size_t p = 0; p < mk; p++) {
+            b[p] = 0;
+            for (size_t i = 0; i < n; i++) b[p] += df[p * n + i] * f[i];
+            for (size_t q = 0; q <= p; q++) {
+                double s = 0;
+                for (size_t i = 0; i < n; i++) s += df[p * n + i] * df[q * n + i];
+                a[p * m + q] = a[q * m + p] = s;
+            }
+            tr += a[p * m + p];
+        }
+        int ok = 1;
+        for (size_t p = 0; p < mk && ok; p++) {
+            a[p * m + p] += 1e-13 * tr;
+            for (size_t q = 0; q < p; q++) a[p * m + p] -= a[p * m + q] * a[p * m + q];
+            if (!(a[p * m + p] > 0)) { ok = 0; break; }
+            a[p * m + p] = sqrt(a[p * m + p]);
+            for (size_t r = p + 1; r < mk; r++) {
+                for (size_t q = 0; q < p; q++) a[r * m + p] -= a[r * m + q] * a[p * m + q];
+                a[r * m + p] /= a[p * m + p];
+            }
+        }
+        if (ok) {
+            for (size_t p = 0; p < mk; p++) {
+                for (size_t q = 0; q < p; q++) b[p] -= a[p * m + q] * b[q];
+                b[p] /= a[p * m + p];
+            }
+            for (size_t p = mk; p-- > 0;) {
+                for (size_t q = p + 1; q < mk; q++) b[p] -= a[q * m + p] * b[q];
+                b[p] /= a[p * m + p];
+            }
+        }
+        for (size_t i = 0; i < n; i++) {
+            double v = g[i];
+            for (size_t p = 0; ok && p < mk; p++) v -= (dx[p * n + i] + df[p * n + i]) * b[p];
+            x[i] = v;
+        }
+    }
+    free(w);
+    return rc;
+}
+
 int thermal_run_leak_steady(thermal_plan *plan, const thermal_units *tu, const sio_chip *c,
                             const double *unit_power_w, int want_factor, double *leak_w, thermal_leak_steady *out)
 {
@@ -290,7 +410,7 @@ int thermal_run_leak_steady(thermal_plan *plan, const thermal_units *tu, const s
     thermal_plan_size(plan, &nx, &ny, NULL, NULL, NULL);
     const size_t maps = c->n_dies * nx * ny;
     size_t *idx = malloc(n * sizeof *idx);
-    double *a = malloc(n * n * sizeof *a), *v = malloc((5 * n + 2 * nu) * sizeof *v);
+    double *a = malloc((want_factor ? n * n : maps) * sizeof *a), *v = malloc((5 * n + 2 * nu) * sizeof *v);
     double *pm = malloc(2 * maps * sizeof *pm);
     int rc = THERMAL_RUN_ENOMEM;
     if (!idx || !a || !v || !pm) goto out;
@@ -304,11 +424,19 @@ int thermal_run_leak_steady(thermal_plan *plan, const thermal_units *tu, const s
         beta[n] = un->leak_beta_per_k;
         idx[n++] = u;
     }
-    if ((rc = leak_build(plan, tu, c, unit_power_w, idx, n, a, t0, pm, pm + maps, mean, mx))) goto out;
-    thermal_leak_problem p = {.n = n, .a_k_per_w = a, .t0_c = t0, .p_ref_w = pref, .beta_per_k = beta,
-                              .t_ref_c = c->thermal.leakage.t_ref_c};
-    if ((rc = thermal_leak_solve(&p, 1.0, NULL, t, lw, &out->iterations, &out->runaway))) goto out;
-    if (want_factor && (rc = thermal_leak_runaway_factor(&p, &out->runaway_factor))) goto out;
+    if (!want_factor) {
+        double *base = a;
+        if (thermal_run_power_maps(c, unit_power_w, nx, ny, base)) { rc = THERMAL_RUN_EINVAL; goto out; }
+        leak_ctx k = {plan, tu, c, base, maps, idx, n, pref, beta, pm, pm + maps, mean, mx};
+        if ((rc = leak_anderson(&k, t, &out->iterations, &out->runaway))) goto out;
+        for (size_t i = 0; i < n; i++) lw[i] = thermal_leak_w(pref[i], beta[i], t[i], c->thermal.leakage.t_ref_c);
+    } else {
+        if ((rc = leak_build(plan, tu, c, unit_power_w, idx, n, a, t0, pm, pm + maps, mean, mx))) goto out;
+        thermal_leak_problem p = {.n = n, .a_k_per_w = a, .t0_c = t0, .p_ref_w = pref, .beta_per_k = beta,
+                                  .t_ref_c = c->thermal.leakage.t_ref_c};
+        if ((rc = thermal_leak_solve(&p, 1.0, NULL, t, lw, &out->iterations, &out->runaway))) goto out;
+        if ((rc = thermal_leak_runaway_factor(&p, &out->runaway_factor))) goto out;
+    }
     for (size_t i = 0; i < n; i++) {
         leak_w[idx[i]] = lw[i];
         out->total_w += lw[i];

@@ -95,12 +95,16 @@ typedef struct thermal_leak_steady {
 } thermal_leak_steady;
 
 /* The steady fixed point of temperature and leakage of chip c under the
-** units' other power unit_power_w (n_units, W): the leaking units' map from
-** power to mean temperature is built with one steady solve per leaking unit
-** on plan (made for c's stack; ambient c->thermal.ambient_c) and the
-** fixed point solved on it (thermal_leak.h). Writes each unit's leakage
-** power at the fixed point into leak_w (n_units, W) and the figures into
-** *out; with want_factor also the runaway factor. A chip without leaking
+** units' other power unit_power_w (n_units, W), on plan (made for c's
+** stack; ambient c->thermal.ambient_c). Writes each unit's leakage power at
+** the fixed point into leak_w (n_units, W) and the figures into *out.
+** With want_factor: the leaking units' map from power to mean temperature
+** is built with one steady solve per leaking unit and the fixed point, the
+** runaway verdict (proven) and the runaway factor solved on it
+** (thermal_leak.h). Without: the fixed point alone, matrix-free (Anderson
+** acceleration, one steady solve per step, to a residual of 1e-7 K), in a
+** handful of solves whatever the number of leaking units; runaway is then
+** judged by divergence and runaway_factor is NAN. A chip without leaking
 ** units gets zeros at once. Returns 0, THERMAL_RUN_EINVAL or
 ** THERMAL_RUN_ENOMEM. */
 int thermal_run_leak_steady(thermal_plan *plan, const thermal_units *tu, const sio_chip *c,
