@@ -592,6 +592,16 @@ static int chip_run(tjob *j, size_t ch)
         T->png_lo[ch * nd + d] = lo;
         T->png_hi[ch * nd + d] = die_max[d];
     }
+    /* one colour scale across the dies of the stack: the coolest steady
+    ** cell of any die to the hottest cell of any die over the run */
+    for (size_t d = 1; d < nd; d++) {
+        T->png_lo[ch * nd] = fmin(T->png_lo[ch * nd], T->png_lo[ch * nd + d]);
+        T->png_hi[ch * nd] = fmax(T->png_hi[ch * nd], T->png_hi[ch * nd + d]);
+    }
+    for (size_t d = 1; d < nd; d++) {
+        T->png_lo[ch * nd + d] = T->png_lo[ch * nd];
+        T->png_hi[ch * nd + d] = T->png_hi[ch * nd];
+    }
     for (size_t u = 0; u < nu; u++)
         T->ut[ch * nu + u] = (pda_unit_temp){ch, u, j->u_smean[u], j->u_smax[u],
                                              nf ? j->u_rsum[u] / (double)nf : j->u_smean[u], j->u_rmax[u],

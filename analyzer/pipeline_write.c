@@ -113,17 +113,28 @@ static void write_map_csv(FILE *f, const double *m, size_t nx, size_t ny)
         for (size_t x = 0; x < nx; x++) fprintf(f, "%.4f%c", m[y * nx + x], x + 1 == nx ? '\n' : ',');
 }
 
-static int write_map_png(const pda_result *r, FILE *f, const double *m, size_t die, double lo, double hi)
+/* A map's PNG: the die's units outlined, its name above, its hotspots'
+** hottest cells marked. */
+static int write_map_png(const pda_result *r, FILE *f, const double *m, size_t ch, size_t die, double lo, double hi)
 {
     const sio_chip *c = r->c;
+    const pda_thermal *t = r->th;
     double *rects = malloc((c->n_units ? c->n_units : 1) * 4 * sizeof *rects);
-    if (!rects) return -1;
-    size_t n = 0;
+    double *marks = malloc((t->n_hot ? t->n_hot : 1) * 2 * sizeof *marks);
+    if (!rects || !marks) { free(rects); free(marks); return -1; }
+    size_t n = 0, nm = 0;
     for (size_t u = 0; u < c->n_units; u++)
         if (c->units[u].die == die) memcpy(rects + 4 * n++, c->units[u].rect_mm, 4 * sizeof *rects);
-    thermal_png_opts po = {.lo_c = lo, .hi_c = hi, .rects_mm = rects, .n_rects = n};
-    int rc = thermal_png_write(f, m, r->th->nx, r->th->ny, c->outline_mm[0], c->outline_mm[1], &po);
+    for (size_t k = 0; k < t->n_hot; k++)
+        if (t->hot[k].chip == ch && t->hot[k].die == die) {
+            marks[2 * nm] = t->hot[k].peak_x_mm;
+            marks[2 * nm++ + 1] = t->hot[k].peak_y_mm;
+        }
+    thermal_png_opts po = {.lo_c = lo, .hi_c = hi, .rects_mm = rects, .n_rects = n, .title = c->dies[die].name,
+                           .marks_mm = marks, .n_marks = nm};
+    int rc = thermal_png_write(f, m, t->nx, t->ny, c->outline_mm[0], c->outline_mm[1], &po);
     free(rects);
+    free(marks);
     return rc;
 }
 
@@ -157,10 +168,10 @@ static int write_thermal(const pda_result *r, outset *os, const char *dir, sio_e
             write_map_csv(f, peak, t->nx, t->ny);
             snprintf(name, sizeof name, "heat/chip%zu_die%d_steady.png", ch, id);
             if ((rc = open_out(os, name, &f, err))) return rc;
-            if (write_map_png(r, f, steady, d, lo, hi)) goto png;
+            if (write_map_png(r, f, steady, ch, d, lo, hi)) goto png;
             snprintf(name, sizeof name, "heat/chip%zu_die%d_peak.png", ch, id);
             if ((rc = open_out(os, name, &f, err))) return rc;
-            if (write_map_png(r, f, peak, d, lo, hi)) goto png;
+            if (write_map_png(r, f, peak, ch, d, lo, hi)) goto png;
             continue;
         png:
             sio_error_set(err, dir, 0, 0, "cannot write %s (libpng)", name);
