@@ -173,6 +173,7 @@ _RUN_OPTS = {
     "bin_ns": float, "window_ns": float, "safety_mv": float, "frame_ns": None, "grid": None,
     "thermal": bool, "report": bool, "keep_rails": bool, "unit_maps": bool, "spool_dir": None, "events_cap": None,
     "tile_bins": None, "split_min_ops": None, "events_index_two_min": None, "progress": None,
+    "thermal_periodic": bool, "thermal_repeat": None,
 }
 
 
@@ -189,7 +190,10 @@ def run(chip_path, schedule_path, **opts):
       unit_maps=False (units.npy), spool_dir (where kept waveforms wait;
       default $TMPDIR or /tmp), events_cap=10000, tile_bins=0 (the walk's
       choice), split_min_ops, events_index_two_min (tuning),
-      progress=callable(done) called with the fraction of the timeline done.
+      progress=callable(done) called with the fraction of the timeline done,
+      thermal_periodic=False (the periodic steady state of the schedule
+      repeated), thermal_repeat=1 (passes from the usual start, the last
+      reported).
     An unknown option raises TypeError; an error of the library pda.Error."""
     for k in opts:
         if k not in _RUN_OPTS:
