@@ -92,17 +92,15 @@ static int lu_mmatrix(double *b, size_t n)
     return 0;
 }
 
+/* Solves L U x = x in place, column by column: each solved entry is
+** subtracted from the entries still to solve. */
 static void lu_solve(const double *b, size_t n, double *x)
 {
-    for (size_t i = 0; i < n; i++) {
-        double s = x[i];
-        for (size_t j = 0; j < i; j++) s -= b[i * n + j] * x[j];
-        x[i] = s;
-    }
-    for (size_t i = n; i-- > 0;) {
-        double s = x[i];
-        for (size_t j = i + 1; j < n; j++) s -= b[i * n + j] * x[j];
-        x[i] = s / b[i * n + i];
+    for (size_t k = 0; k < n; k++)
+        for (size_t i = k + 1; i < n; i++) x[i] -= b[i * n + k] * x[k];
+    for (size_t k = n; k-- > 0;) {
+        x[k] /= b[k * n + k];
+        for (size_t i = 0; i < k; i++) x[i] -= b[i * n + k] * x[k];
     }
 }
 
