@@ -723,9 +723,10 @@ int pda_thermal_run(pda_result *r, sio_error *err)
     const sio_thermal *th = &c->thermal;
     tjob j = {.r = r, .c = c, .err = err, .max_all = -INFINITY};
     run_sizes(r, &j.nx, &j.ny, &j.F, &j.mk_ns);
-    if (r->o.thermal_periodic && j.mk_ns > 0) {
-        /* frames that tile the period exactly: the longest frame up to the
-        ** one asked for that divides the makespan (no padded last frame) */
+    if ((r->o.thermal_periodic || r->o.thermal_repeat > 1) && j.mk_ns > 0) {
+        /* a repeated schedule: frames that tile the period exactly, the
+        ** longest frame up to the one asked for that divides the makespan
+        ** (no padded last frame) */
         double n = ceil(j.mk_ns / j.F);
         j.F = j.mk_ns / n;
         while ((double)thermal_run_n_frames(j.mk_ns, j.F) > n) j.F = nextafter(j.F, INFINITY);
