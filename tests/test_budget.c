@@ -672,6 +672,18 @@ static void test_bound_vs_optimum_random(void **st_)
 ** with a alone, then alone itself, in 19 cycles, and the bound must not say
 ** more. A cap just above the idle power (the window may then hold many
 ** budgets in its partial last bin) ends at once with exit 3. */
+/* Re-times s under sp (a power cap, windows of W bins), which must be met,
+** checks the rules, and returns the exhaustive optimum; *rep to free. */
+static int64_t retime_vs_optimum(const sio_schedule *s, const budget_spec *sp, size_t W, budget_report *rep)
+{
+    sio_error err;
+    int64_t *st;
+    assert_int_equal(budget_retime(&chip, s, sp, &st, rep, &err), 0);
+    check_rules(s, st);
+    free(st);
+    return brute_w(s, sp->power_cap_w - p_idle(), rep->after.makespan_cyc, W);
+}
+
 static void test_bound_bendable_block(void **st_)
 {
     (void)st_;
@@ -683,16 +695,13 @@ static void test_bound_bendable_block(void **st_)
     budget_spec sp = {.power_cap_w = p_idle() + 33.0, .window_ns = 1};
     int64_t *st;
     budget_report rep;
-    assert_int_equal(budget_retime(&chip, s, &sp, &st, &rep, &err), 0);
-    check_rules(s, st);
-    int64_t opt = brute(s, 33.0, rep.after.makespan_cyc);
+    int64_t opt = retime_vs_optimum(s, &sp, 1, &rep);
     print_message("bendable block: bound %lld (packing %lld), optimum %lld, ours %lld\n", (long long)rep.lb_cyc,
                   (long long)rep.lb_packing_cyc, (long long)opt, (long long)rep.after.makespan_cyc);
     assert_true(opt <= 19);
     assert_true(rep.lb_packing_cyc <= opt);
     assert_true(rep.lb_cyc <= opt);
     budget_report_free(&rep);
-    free(st);
     budget_spec tight = {.power_cap_w = p_idle() + 1e-6, .window_ns = 1};
     assert_int_equal(budget_retime(&chip, s, &tight, &st, &rep, &err), BUDGET_EINFEASIBLE);
     assert_null(st);
@@ -713,13 +722,9 @@ static void test_bound_heads_tails(void **st_)
                                     "h,U0,run,0,30,,0.05\nb1,U1,run,30,6,h,1\nb2,V0,go,30,6,h,1\n"
                                     "b3,U0,run,30,6,h,1\nt,V0,go,36,30,b1;b2;b3,0.05\n");
     for (size_t W = 1; W <= 3; W += 2) {
-        sio_error err;
         budget_spec sp = {.power_cap_w = p_idle() + 33.0, .window_ns = (double)W};
-        int64_t *st;
         budget_report rep;
-        assert_int_equal(budget_retime(&chip, s, &sp, &st, &rep, &err), 0);
-        check_rules(s, st);
-        int64_t opt = brute_w(s, 33.0, rep.after.makespan_cyc, W);
+        int64_t opt = retime_vs_optimum(s, &sp, W, &rep);
         print_message("heads and tails, window %zu ns: bound %lld (energy part %lld; original %lld, critical path "
                       "%lld, packing %lld), optimum %lld, ours %lld\n", W, (long long)rep.lb_cyc,
                       (long long)rep.lb_energy_cyc, (long long)rep.lb_makespan_cyc, (long long)rep.lb_critical_cyc,
@@ -730,7 +735,6 @@ static void test_bound_heads_tails(void **st_)
         assert_true(rep.lb_energy_cyc > rep.lb_makespan_cyc);
         assert_true(rep.lb_energy_cyc > rep.lb_critical_cyc && rep.lb_energy_cyc > rep.lb_packing_cyc);
         budget_report_free(&rep);
-        free(st);
     }
     sio_schedule_free(s);
     unlink(in);
