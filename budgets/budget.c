@@ -9,7 +9,7 @@
 ** one; on the other the proof per exact group (alone on an idle chip at
 ** every phase of the clock against the bins: prove_group), the forward
 ** pass(es) and, under a power cap, forward-backward passes, the two fixes
-** for the ends of a run (stretch_short, align_end), and the full
+** for a run shorter than a window (stretch_short), and the full
 ** re-analysis of the best schedule; if a dI/dt or droop budget is still
 ** broken (the scheduler's droop uses the kernel's first taps) the margins
 ** grow by the excess and the passes run again (ROUNDS at most). The result
@@ -53,7 +53,7 @@ static size_t first_line(const ctx *x, size_t g)
 ** largest average power of any window that lies inside every run holding
 ** the group there: windows [a, a + W) with a >= 0 that end at or before the
 ** group's last bin (bins before it hold the idle power whole; the last bin
-** may be the run's last, partial one, so it is counted with no idle).
+** is counted with no idle, which only makes the certificate more cautious).
 ** -1 when no such window exists. */
 static double window_proof_w(const ctx *x)
 {
@@ -142,8 +142,8 @@ static int meets(const ctx *x, const budget_spec *sp, const budget_figs *f, doub
         size_t r = q % x->nr;
         if (sp->didt_a_per_ns > 0 && f->rail_didt_a_per_ns[q] > sp->didt_a_per_ns * (1 + TOL)) {
             ok = 0;
-            /* the margin grows only by what the scheduler's profiles see:
-            ** not the run's last bin, where the idle current stops */
+            /* the margin grows only by what the scheduler's profiles see
+            ** (budget_analyze: rail_didt_body_a_per_ns) */
             double e = f->rail_didt_body_a_per_ns[q] - sp->didt_a_per_ns;
             if (e > excess_didt[r]) excess_didt[r] = e;
         }
@@ -193,20 +193,6 @@ static int stretch_short(const ctx *x, const budget_spec *sp, int64_t *st, int64
     }
     for (size_t i = 0; i < x->s->n; i++) st[i] += last;
     return BUDGET_OK;
-}
-
-/* The least delay of every instruction at once (below a thousand cycles)
-** that ends the run on a bin edge, or 0 when it ends on one already (or
-** none is found): then the idle current stops with the last bin whole, and
-** no dI/dt step at the end is seen. */
-static int64_t align_end(const ctx *x, const int64_t *st)
-{
-    int64_t mk = makespan_of(x, st);
-    for (int64_t d = 0; d < 1000; d++) {
-        double b = (double)(mk + d) * x->T / x->bin;
-        if (fabs(b - round(b)) < 1e-9) return d;
-    }
-    return 0;
 }
 
 /* ---- the passes ------------------------------------------------------------- */
@@ -386,23 +372,6 @@ static void *main_run(void *arg)
         j->rc = budget_analyze(x->c, x->s, j->best, sp->bin_ns, sp->window_ns, 1, &rep->after, x->err);
         if (j->rc) return NULL;
         j->met = meets(x, sp, &rep->after, j->exv, j->exd, &j->over_w);
-        if (!j->met && x->use_didt) {
-            /* a dI/dt broken at the run's end, where the idle stops inside
-            ** the last bin: try the whole schedule later by a few cycles */
-            int64_t d = align_end(x, j->best);
-            budget_figs f;
-            for (size_t i = 0; d && i < x->s->n; i++) j->st[i] = j->best[i] + d;
-            if (d && budget_analyze(x->c, x->s, j->st, sp->bin_ns, sp->window_ns, 1, &f, x->err) == BUDGET_OK) {
-                double ov;
-                if (meets(x, sp, &f, j->exv, j->exd, &ov)) {
-                    memcpy(j->best, j->st, x->s->n * sizeof *j->st);
-                    budget_figs_free(&rep->after);
-                    rep->after = f;
-                    j->met = 1;
-                } else budget_figs_free(&f);
-            }
-            if (!j->met) j->met = meets(x, sp, &rep->after, j->exv, j->exd, &j->over_w);
-        }
         if (j->met || j->relaxed) break;   /* a relaxed search does not gain from tighter margins */
         for (size_t r = 0; r < x->nr; r++) {
             if (j->exv[r] > 0) x->margin_v[r] += j->exv[r] * 1.2 + 1e-4;
@@ -516,7 +485,7 @@ static int setup(ctx *x, const budget_spec *sp, pdn_model **models, sio_error *e
     double Wns = (double)x->W * x->bin;
     /* the idle power alone proves a cap broken when every run holds a whole
     ** window of whole bins (the original spans one; a shorter run is averaged
-    ** over itself, its last, partial bin with part of the idle) */
+    ** over itself) */
     int whole = (double)sio_schedule_makespan_cyc(s) * x->T >= Wns;
     if (sp->power_cap_w > 0) {
         if (whole && x->p_idle_w > sp->power_cap_w * (1 + TOL)) {

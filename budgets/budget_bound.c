@@ -236,7 +236,7 @@ static double win_share(const double *row, size_t span, size_t W, double wb, siz
 ** / (W x (cap - P_idle))), for f each u^(k) and the function the
 ** configuration LP finds (lp_dff, from the groups' shares at their own
 ** phase). With F the most sum f reaches in a window that may hold 1 + eps
-** (the last bin's idle may be partial): n - 1 + W F >= the sum over the
+** (a margin for the last bin, as if its idle were missing): n - 1 + W F >= the sum over the
 ** n + W - 1 windows that meet n bins. Returns the bound in cycles (*lp_out:
 ** the parts of the u^(k) and of the LP); 0 when the bin phases do not repeat within 1000 cycles
 ** (the placements could not all be tried) or the original makespan is
@@ -251,7 +251,7 @@ static int64_t packing_bound(ctx *x, double cap, int64_t *dff_out, int64_t *lp_o
     ** the schedule only when it spans W bins (any re-timing is no shorter) */
     if ((double)sio_schedule_makespan_cyc(x->s) * x->T < (double)W * x->bin) return 0;
     const double wb = (double)W * (cap - x->p_idle_w);     /* ops budget of a window sum */
-    const double eps = x->p_idle_w / wb;                   /* the last bin's windows may hold this much more */
+    const double eps = x->p_idle_w / wb;                   /* the last bin's windows: this much margin */
     const size_t *it_off = x->g_off, ni = x->ng;           /* the items: instructions tied by exact deps */
     const uint32_t *it_mem = x->g_mem;
 #define ITEM(g) it_mem + it_off[g], it_off[(g) + 1] - it_off[g]
