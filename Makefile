@@ -70,6 +70,20 @@ $(A)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(SAN) -O1 -c $< -o $@
 
+# report.html inlines the vendored uPlot and the page's own script and
+# style: tools/embed.c turns them into a header of byte arrays.
+GEN := build/gen
+REPORT_ASSETS := analyzer/vendor/uplot/uPlot.iife.min.js analyzer/vendor/uplot/uPlot.min.css \
+                 analyzer/report.js analyzer/report.css
+$(GEN)/embed: tools/embed.c
+	@mkdir -p $(GEN)
+	$(CC) -std=c11 -O1 $< -o $@
+$(GEN)/report_assets.h: $(GEN)/embed $(REPORT_ASSETS)
+	$(GEN)/embed $@ REPORT_UPLOT_JS analyzer/vendor/uplot/uPlot.iife.min.js \
+	  REPORT_UPLOT_CSS analyzer/vendor/uplot/uPlot.min.css REPORT_JS analyzer/report.js REPORT_CSS analyzer/report.css
+$(R)/analyzer/report_page.o $(A)/analyzer/report_page.o: $(GEN)/report_assets.h
+$(R)/analyzer/report_page.o $(A)/analyzer/report_page.o: CFLAGS_ALL += -I$(GEN)
+
 lib/libpda.a: $(LIB_OBJ_R)
 	@mkdir -p lib
 	rm -f $@ && ar rcs $@ $^
