@@ -12,7 +12,8 @@
  * For tests: each plot's box gets data-drawn="1" once uPlot has drawn it;
  * <body data-ready="N"> when all N plots are up; data-xrange="min,max" (ns)
  * follows the waveforms' range; #event=K in the URL zooms to event K on
- * load; errors go to window.pdaErrors and data-errors. */
+ * load; data-detail counts the waveforms drawing per-bin windows; errors
+ * (and console.error) go to window.pdaErrors and data-errors. */
 (function () {
   'use strict';
   var D = JSON.parse(document.getElementById('pda-data').textContent);
@@ -49,14 +50,16 @@
       return splits.map(function (v) { return v === null ? '' : (v / scale).toFixed(d); });
     };
   }
+  /* time ticks in the unit of the visible span, named in the axis label */
   function timeAxis(u, splits, ai, space, incr) {
     var x = u.scales.x, tu = tunit(x.max - x.min);
+    u.axes[ai].label = (u.axes[ai].label || 'time').replace(/ \(.*\)$/, '') + ' (' + tu[1] + ')';
     return ticks(tu[0])(u, splits, ai, space, incr);
   }
 
   /* ---- waveform data at the visible range ---------------------------- */
 
-  var LV = D.levels;
+  var LV = D.levels, DETAIL_BINS = 5000;   /* bins in view up to which detail windows are drawn */
   function colsIn(lv, x0, x1) {
     var t = lv.t, lo = 0, hi = t.length;
     while (lo < hi) { var m = (lo + hi) >> 1; if (t[m] < x0) lo = m + 1; else hi = m; }
@@ -78,7 +81,7 @@
         if (w.s !== k) return;
         var w0 = w.b0 * D.bin_ns, w1 = (w.b0 + w.i.length) * D.bin_ns;
         /* per-bin once a window's bins would be at least ~1 px apart */
-        if (w1 > x0 && w0 < x1 && x1 - x0 <= 3000 * D.bin_ns) det.push([w0, w1, w]);
+        if (w1 > x0 && w0 < x1 && x1 - x0 <= DETAIL_BINS * D.bin_ns) det.push([w0, w1, w]);
       });
       det.sort(function (p, q2) { return p[0] - q2[0]; });
     }
@@ -98,11 +101,14 @@
       }
       xs.push(t[j]); a.push(lo[j]); b.push(hi[j]);
     }
+    var shown = det.filter(function (d) { return d[2].done; }).length;
     det.forEach(function (d) { d[2].done = false; });
     /* keep x ascending where a window's bins and a column interleave */
     var idx = xs.map(function (_, i) { return i; }).sort(function (p, q2) { return xs[p] - xs[q2]; });
-    return [idx.map(function (i) { return xs[i]; }), idx.map(function (i) { return a[i]; }),
-            idx.map(function (i) { return b[i]; })];
+    var out = [idx.map(function (i) { return xs[i]; }), idx.map(function (i) { return a[i]; }),
+               idx.map(function (i) { return b[i]; })];
+    out.detail = shown;
+    return out;
   }
 
   /* ---- the shared x range ------------------------------------------------- */
@@ -121,11 +127,13 @@
     waves.forEach(refresh);
     document.body.setAttribute('data-xrange', range[0] + ',' + range[1]);
     if (rangeBox) rangeBox.textContent = 'showing ' + ftime(range[0], range[1] - range[0]) + ' .. ' +
-      ftime(range[1], range[1] - range[0]) + (range[1] - range[0] <= 3000 * D.bin_ns ?
+      ftime(range[1], range[1] - range[0]) + (range[1] - range[0] <= DETAIL_BINS * D.bin_ns ?
         ' (per-bin detail where an event window is kept)' : '');
+    document.body.setAttribute('data-detail', String(waves.filter(function (w) { return w.detail; }).length));
   }
   function refresh(w) {
     var d = waveData(w.q, w.k, range[0], range[1]), lo = Infinity, hi = -Infinity;
+    w.detail = d.detail;
     for (var j = 0; j < d[0].length; j++) {
       if (d[0][j] < range[0] - 1e-9 * T_END || d[0][j] > range[1]) continue;
       if (d[1][j] !== null && d[1][j] < lo) lo = d[1][j];
@@ -242,7 +250,7 @@
   var evRows = [];
   function zoomEvent(i) {
     var e = D.events[i];
-    var pad = Math.max(4 * (e.t1 - e.t0), 2 * e.window_ns, 64 * D.bin_ns);
+    var pad = Math.max(0.5 * (e.t1 - e.t0), 2 * e.window_ns, 64 * D.bin_ns);
     setRange(e.t0 - pad, e.t1 + pad);
     evRows.forEach(function (r, j) { r.className = j === i ? 'ev-sel' : ''; });
     var det = document.getElementById('event-detail');

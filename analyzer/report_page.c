@@ -475,7 +475,8 @@ int report_write(const report *r, FILE *f, const report_page *p)
     html_text(f, chip->name);
     /* errors of any later script land in the page, where a test can see them */
     fputs("</title>\n<script>window.pdaErrors=[];window.addEventListener('error',function(e){"
-          "window.pdaErrors.push(String(e.message||e));});</script>\n<style>", f);
+          "window.pdaErrors.push(String(e.message||e));});var ce=console.error;console.error=function(){"
+          "window.pdaErrors.push(Array.prototype.join.call(arguments,' '));ce.apply(console,arguments);};</script>\n<style>", f);
     fwrite(REPORT_UPLOT_CSS, 1, REPORT_UPLOT_CSS_LEN, f);
     fputs("</style>\n<style>", f);
     fwrite(REPORT_CSS, 1, REPORT_CSS_LEN, f);
