@@ -23,7 +23,7 @@
 #include "lanes.h"
 #include "report_int.h"
 
-#define BLOCK 1024   /* bins per pass of report_push */
+#define BLOCK REPORT_BLOCK
 
 int report_create(size_t n_series, size_t n_bins, double bin_ns, report **out)
 {
@@ -54,7 +54,9 @@ int report_create_opts(const report_opts *o, report **out)
     }
     r->h = calloc(ns + 1, sizeof *r->h);
     r->lim = calloc(2 * o->n_rails + 1, sizeof *r->lim);
-    bad |= !r->h || !r->lim;
+    r->pw = calloc(o->n_chips + 1, sizeof *r->pw);
+    bad |= !r->h || !r->lim || !r->pw;
+    for (size_t ch = 0; !bad && ch < o->n_chips; ch++) bad |= !(r->pw[ch].ring = calloc(REPORT_PRING, sizeof(float)));
     for (size_t k = 0; !bad && k < ns; k++) {
         size_t rl = k % o->n_rails;
         hist *h = &r->h[k];
@@ -70,7 +72,7 @@ int report_create_opts(const report_opts *o, report **out)
     }
     for (int kd = 0; !bad && kd < 2; kd++) {
         r->heap[kd] = calloc(REPORT_DETAIL_KEEP, sizeof *r->heap[kd]);
-        r->pool[kd] = malloc(REPORT_DETAIL_KEEP * REPORT_RING * 3 * sizeof *r->pool[kd]);
+        r->pool[kd] = malloc(REPORT_DETAIL_KEEP * REPORT_RING * 4 * sizeof *r->pool[kd]);
         bad |= !r->heap[kd] || !r->pool[kd];
     }
     if (bad) { report_destroy(r); return SIO_ENOMEM; }
@@ -85,6 +87,8 @@ void report_destroy(report *r)
     for (size_t k = 0; r->h && k < r->n_series; k++) { free(r->h[k].ring); free(r->h[k].iw); }
     free(r->h);
     free(r->lim);
+    for (size_t ch = 0; r->pw && ch < r->n_chips; ch++) free(r->pw[ch].ring);
+    free(r->pw);
     for (int kd = 0; kd < 2; kd++) { free(r->heap[kd]); free(r->pool[kd]); }
     free(r);
 }
@@ -169,6 +173,29 @@ static void pcols_push(level *L, pcol *ps, size_t b0, const double *p, size_t n)
 
 /* ---- detail windows ----------------------------------------------------------- */
 
+/* The chip's power over window c, once it has all come and while the ring
+** still holds it. */
+static void power_take(capture *c, const pring *pr)
+{
+    if (c->p_state || pr->seen < c->b0 + c->n) return;
+    if (pr->seen - c->b0 > REPORT_PRING) { c->p_state = -1; return; }
+    for (size_t b = c->b0; b < c->b0 + c->n; b++) c->p[b - c->b0] = pr->ring[b % REPORT_PRING];
+    c->p_state = 1;
+}
+
+/* Windows of chip ch still waiting for its power: 1 when there is one. */
+static int power_waiting(report *r, size_t ch)
+{
+    for (int kind = 0; kind < 2; kind++)
+        for (size_t j = 0; j < r->n_heap[kind]; j++) {
+            capture *c = &r->heap[kind][j];
+            if (c->series / r->n_rails != ch || c->p_state) continue;
+            power_take(c, &r->pw[ch]);
+            if (!c->p_state) return 1;
+        }
+    return 0;
+}
+
 /* Copies series k's window armed in a into the kind's heap, when among the
 ** most severe; `last` is the window's last bin. */
 static void detail_close(report *r, size_t k, int kind, const arm *a, size_t last)
@@ -180,14 +207,16 @@ static void detail_close(report *r, size_t k, int kind, const arm *a, size_t las
     size_t *n = &r->n_heap[kind], at;
     if (*n < REPORT_DETAIL_KEEP) {
         at = (*n)++;
-        hp[at].v = r->pool[kind] + at * REPORT_RING * 3;
+        hp[at].v = r->pool[kind] + at * REPORT_RING * 4;
+        hp[at].p = hp[at].v + REPORT_RING * 3;
     } else if (a->sev > hp[0].sev) {
         at = 0;
     } else {
         return;
     }
-    capture c = {.series = k, .kind = kind, .b0 = b0, .n = last + 1 - b0, .sev = a->sev, .v = hp[at].v};
+    capture c = {.series = k, .kind = kind, .b0 = b0, .n = last + 1 - b0, .sev = a->sev, .v = hp[at].v, .p = hp[at].p};
     for (size_t b = b0; b <= last; b++) memcpy(c.v + 3 * (b - b0), h->ring + 3 * (b % REPORT_RING), 3 * sizeof(float));
+    power_take(&c, &r->pw[k / r->n_rails]);
     hp[at] = c;
     /* restore the min-heap: sift up from a new leaf, or down from the root */
     if (at) {
@@ -298,12 +327,31 @@ void report_push_const(report *r, size_t k, size_t b0, double i_a, double droop_
 
 void report_push_power(report *r, size_t ch, size_t b0, const double *p_w, size_t n)
 {
+    pring *pr = &r->pw[ch];
+    for (size_t j = 0; j < n; j += BLOCK) {
+        size_t m = n - j < BLOCK ? n - j : BLOCK;
+        for (size_t q = 0; q < m; q++) pr->ring[(b0 + j + q) % REPORT_PRING] = (float)p_w[j + q];
+        pr->seen = b0 + j + m;
+        power_waiting(r, ch);
+    }
     for (int l = 0; l < REPORT_LEVELS; l++) pcols_push(&r->lv[l], r->lv[l].p + ch * r->lv[l].cols, b0, p_w, n);
 }
 
 void report_push_power_const(report *r, size_t ch, size_t b0, double p_w, size_t n)
 {
-    if (n == 0 || p_w != p_w) return;
+    if (n == 0) return;
+    /* into the ring bin by bin while a window waits for it (or until the
+    ** ring is all this value), then in one step */
+    pring *pr = &r->pw[ch];
+    size_t k = 0;
+    for (; k < n && (k < REPORT_PRING || power_waiting(r, ch)); k++) {
+        pr->ring[(b0 + k) % REPORT_PRING] = (float)p_w;
+        pr->seen = b0 + k + 1;
+        if ((k & (BLOCK - 1)) == BLOCK - 1) power_waiting(r, ch);
+    }
+    pr->seen = b0 + n;
+    power_waiting(r, ch);
+    if (p_w != p_w) return;
     for (int l = 0; l < REPORT_LEVELS; l++) {
         level *L = &r->lv[l];
         pcol *ps = L->p + ch * L->cols;

@@ -75,22 +75,19 @@
     var lo = src[q], hi = src[q.toUpperCase()];
     var r = colsIn(lv, x0, x1), xs = [], a = [], b = [];
     var t = lv.t, endOf = function (j) { return j + 1 < t.length ? t[j + 1] : T_END; };
-    var det = [];
-    if (q !== 'p') {
-      D.details.forEach(function (w) {
-        if (w.s !== k) return;
-        var w0 = w.b0 * D.bin_ns, w1 = (w.b0 + w.i.length) * D.bin_ns;
-        /* per-bin once a window's bins would be at least ~1 px apart */
-        if (w1 > x0 && w0 < x1 && x1 - x0 <= DETAIL_BINS * D.bin_ns) det.push([w0, w1, w]);
-      });
-      det.sort(function (p, q2) { return p[0] - q2[0]; });
-    }
+    var det = [];   /* the windows of this series (power: of this chip) in view, close enough to see bins */
+    D.details.forEach(function (w) {
+      if (q === 'p' ? !(w.p && w.chip === k) : w.s !== k) return;
+      var w0 = w.b0 * D.bin_ns, w1 = (w.b0 + w.i.length) * D.bin_ns;
+      if (w1 > x0 && w0 < x1 && x1 - x0 <= DETAIL_BINS * D.bin_ns) det.push([w0, w1, w]);
+    });
+    det.sort(function (p, q2) { return p[0] - q2[0]; });
     var di = 0;
     for (var j = r[0]; j < r[1]; j++) {
       while (di < det.length && det[di][1] <= t[j]) di++;
       if (di < det.length && det[di][0] < endOf(j) && det[di][1] > t[j]) {
         /* this column overlaps a detail window: its bins, once */
-        var w = det[di][2], v = w[q];
+        var w = det[di][2], v = w[q === 'p' ? 'p' : q];
         if (!w.done) {
           for (var bb = 0; bb < v.length; bb++) {
             xs.push((w.b0 + bb) * D.bin_ns); a.push(v[bb]); b.push(v[bb]);

@@ -8,6 +8,8 @@
 
 #define REPORT_LEVELS 2
 #define REPORT_RING (2 * REPORT_DETAIL_HALF + 1)   /* bins a series' ring holds */
+#define REPORT_BLOCK 1024                           /* bins per pass of a push */
+#define REPORT_PRING (REPORT_RING + REPORT_BLOCK)   /* bins a chip's power ring holds */
 
 /* One overview column of a series: current (A), droop (mV), dI/dt (A/ns). */
 typedef struct col { double imin, imax, dmin, dmax, gmin, gmax; int any; } col;
@@ -35,13 +37,21 @@ typedef struct hist {
     arm arm[2];     /* per enum events_kind */
 } hist;
 
-/* A kept detail window: n bins from b0 of one series, v [n][3] as the ring. */
+/* A kept detail window: n bins from b0 of one series, v [n][3] as the ring,
+** and p [n] the chip's power over them once it has come (p_state). */
 typedef struct capture {
     size_t series, b0, n;
     int kind;
+    int p_state;    /* 0: waiting for the power, 1: p holds it, -1: it had left the ring */
     double sev;
-    float *v;
+    float *v, *p;
 } capture;
+
+/* A chip's power, bin b at b % REPORT_PRING, for the windows' power. */
+typedef struct pring {
+    float *ring;
+    size_t seen;
+} pring;
 
 struct report {
     size_t n_chips, n_rails, n_series, n_bins;
@@ -51,7 +61,8 @@ struct report {
     double *lim;                    /* [rail][2]: guardband (mV), dI/dt limit (A/ns) */
     capture *heap[2];               /* per kind, a min-heap on sev */
     size_t n_heap[2];
-    float *pool[2];                 /* the windows' storage */
+    float *pool[2];                 /* the windows' storage: per window REPORT_RING x 4 floats */
+    pring *pw;                      /* [chip] */
 };
 
 #endif

@@ -162,6 +162,14 @@ static void details_json(FILE *f, const report *r)
                 }
                 fputc(']', f);
             }
+            if (c->p_state == 1) {   /* the chip's power over the window */
+                fprintf(f, ",\"chip\":%zu,\"p\":[", c->series / r->n_rails);
+                for (size_t b = 0; b < c->n; b++) {
+                    if (b) fputc(',', f);
+                    jnum(f, (double)c->p[b]);
+                }
+                fputc(']', f);
+            }
             fputc('}', f);
         }
     fputs("]", f);
