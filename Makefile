@@ -53,7 +53,7 @@ CMD_OBJ_R := $(patsubst %.c,$(R)/%.o,$(CMD_SRC))
 CMD_OBJ_A := $(patsubst %.c,$(A)/%.o,$(CMD_SRC))
 $(CMD_OBJ_R) $(CMD_OBJ_A): CFLAGS_ALL += $(MPI_CFLAGS)
 
-.PHONY: all deps run test test-rel test-asan bench fuzz install clean
+.PHONY: all deps run test test-rel test-asan bench fuzz install clean screenshots
 .DELETE_ON_ERROR:
 # keep the test objects (no rebuilds, and no "rm" after the closing line)
 .SECONDARY:
@@ -127,6 +127,10 @@ $(A)/tests/analyzer_failalloc: $(CMD_OBJ_A) $(A)/tests/failalloc.o $(A)/libpda.a
 run: deps
 	@$(MAKE) --no-print-directory all
 	sh tools/run-sample.sh
+
+# PNGs of report.html in headless Chromium for docs/report.md
+screenshots: all
+	sh tools/screenshots.sh
 
 # Unit tests (cmocka), golden bad-input cases and end-to-end scripts, in the
 # release build and again under ASan + UBSan.

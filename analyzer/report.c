@@ -183,17 +183,19 @@ static void power_take(capture *c, const pring *pr)
     c->p_state = 1;
 }
 
-/* Windows of chip ch still waiting for its power: 1 when there is one. */
+/* Gives every window of chip ch its power as far as it has come: 1 when
+** some window still waits for it. */
 static int power_waiting(report *r, size_t ch)
 {
+    int wait = 0;
     for (int kind = 0; kind < 2; kind++)
         for (size_t j = 0; j < r->n_heap[kind]; j++) {
             capture *c = &r->heap[kind][j];
             if (c->series / r->n_rails != ch || c->p_state) continue;
             power_take(c, &r->pw[ch]);
-            if (!c->p_state) return 1;
+            wait |= !c->p_state;
         }
-    return 0;
+    return wait;
 }
 
 /* Copies series k's window armed in a into the kind's heap, when among the

@@ -41,8 +41,11 @@
   function tunit(span) { return span >= 2e6 ? [1e6, 'ms'] : span >= 2e3 ? [1e3, 'us'] : [1, 'ns']; }
   function ftime(ns, span) {
     var u = tunit(span === undefined ? Math.abs(ns) : span);
-    return fmt(ns / u[0], 6) + ' ' + u[1];
+    return fmt(ns / u[0], 7) + ' ' + u[1];
   }
+  /* tick steps of 1, 2 or 5 x 10^k, so labels stay round in any unit */
+  var INCRS = [];
+  for (var e10 = -15; e10 <= 15; e10++) [1, 2, 5].forEach(function (m) { INCRS.push(m * Math.pow(10, e10)); });
   /* tick labels with as many decimals as the tick step needs */
   function ticks(scale) {
     return function (u, splits, ai, space, incr) {
@@ -175,8 +178,8 @@
     var b = box(parent, title), st = uPlot.paths.stepped({align: 1});
     var val = function (u, v) { return v === null || v === undefined ? '-' : fmt(v, 5) + ' ' + unit; };
     var series = [{label: 'time', value: function (u, v) { return v === null ? '-' : ftime(v, range[1] - range[0]); }},
-                  {label: 'min', stroke: COL[0], width: 1, paths: st, value: val},
-                  {label: 'max', stroke: COL[0], width: 1, paths: st, value: val}];
+                  {label: 'min', stroke: COL[0], width: 1, paths: st, points: {show: false}, value: val},
+                  {label: 'max', stroke: COL[0], width: 1, paths: st, points: {show: false}, value: val}];
     lines.forEach(function (L) {
       series.push({label: L.label, stroke: L.colour || '#333', width: 1.5, dash: [6, 4], points: {show: false},
                    value: function () { return fmt(L.v, 5) + ' ' + unit; }});
@@ -187,8 +190,8 @@
       scales: {x: {time: false, auto: false}, y: {auto: false}},
       series: series,
       bands: [{series: [2, 1], fill: 'rgba(31,119,180,0.35)'}],
-      axes: [{values: timeAxis, label: 'time', size: 40},
-             {label: unit, values: ticks(1), size: 64}],
+      axes: [{values: timeAxis, incrs: INCRS, label: 'time', size: 40},
+             {label: unit, values: ticks(1), incrs: INCRS, size: 64}],
       cursor: {sync: {key: 'pda'}, drag: {x: true, y: false, setScale: false},
                bind: {dblclick: function () { return function () { setRange(0, T_END); return null; }; }}},
       hooks: {setSelect: [function (u) {
@@ -245,7 +248,7 @@
   /* ---- events --------------------------------------------------------- */
 
   var evRows = [];
-  function zoomEvent(i) {
+  function zoomEvent(i, scroll) {
     var e = D.events[i];
     var pad = Math.max(0.5 * (e.t1 - e.t0), 2 * e.window_ns, 64 * D.bin_ns);
     setRange(e.t0 - pad, e.t1 + pad);
@@ -263,7 +266,7 @@
         return o[0] + ' (' + o[1] + ', line ' + o[2] + ')';
       }).join(', ')));
     });
-    document.getElementById('waves').scrollIntoView();
+    if (scroll) document.getElementById('waves').scrollIntoView();
   }
   function events() {
     var root = document.getElementById('event-list');
@@ -279,15 +282,15 @@
       evRows.push(tr);
       el('td', {}, tr, String(i));
       var td = el('td', {}, tr), bt = el('button', {type: 'button', 'class': 'ev-zoom', 'data-event': String(i)}, td, 'zoom');
-      bt.addEventListener('click', function () { zoomEvent(i); });
+      bt.addEventListener('click', function () { zoomEvent(i, true); });
       el('td', {'class': 'l'}, tr, e.kind ? 'dI/dt' : 'droop');
       el('td', {}, tr, String(e.chip));
       el('td', {'class': 'l'}, tr, D.rails[e.rail].name);
       el('td', {}, tr, fmt(e.peak) + (e.kind ? ' A/ns' : ' mV'));
       el('td', {}, tr, fmt(e.limit) + (e.kind ? ' A/ns' : ' mV'));
       el('td', {}, tr, fmt(e.limit > 0 ? e.peak / e.limit : NaN, 3));
-      el('td', {}, tr, ftime(e.t0));
-      el('td', {}, tr, ftime(e.t1));
+      el('td', {}, tr, ftime(e.t0, T_END));
+      el('td', {}, tr, ftime(e.t1, T_END));
       el('td', {'class': 'l'}, tr, e.causes.map(function (c) { return c.unit + ' ' + (c.da >= 0 ? '+' : '') + fmt(c.da, 3) + ' A'; }).join(', '));
     });
   }
@@ -316,7 +319,7 @@
         var b = box(root, (D.chips > 1 ? 'chip ' + ch + ': ' : '') + 'power ' + bd.title);
         make(b, {width: width(root), height: 240, series: series, bands: bands,
                  scales: {x: {time: false}, y: {range: function (u, lo, hi) { return [0, hi * 1.05 || 1]; }}},
-                 axes: [{values: timeAxis, label: 'time', size: 40}, {label: 'W', values: ticks(1), size: 64}]}, data);
+                 axes: [{values: timeAxis, incrs: INCRS, label: 'time', size: 40}, {label: 'W', values: ticks(1), incrs: INCRS, size: 64}]}, data);
       }
     });
   }
@@ -457,7 +460,7 @@
                      stroke: COL[q % COL.length], width: 1.5, value: function (u, v) { return v === null ? '-' : fmt(v) + ' \u00b0C'; }});
       });
       make(b, {width: width(root), height: 220, series: series, scales: {x: {time: false}},
-               axes: [{values: timeAxis, label: 'time (frame end)', size: 40}, {label: '\u00b0C', values: ticks(1), size: 64}]}, data);
+               axes: [{values: timeAxis, incrs: INCRS, label: 'time (frame end)', size: 40}, {label: '\u00b0C', values: ticks(1), incrs: INCRS, size: 64}]}, data);
     } else {
       el('p', {'class': 'note'}, root, 'One thermal frame only: no temperature against time.');
     }
@@ -484,7 +487,18 @@
     D.spectrum.forEach(function (s) {
       var b = box(root, 'chip ' + s.chip + ', rail ' + D.rails[s.rail].name + ': current spectrum and |Z(f)|');
       if (s.f.length < 2) { el('p', {'class': 'note'}, b, 'Too short a run for a spectrum.'); drawn(b)(); plots.push(null); return; }
-      var logTicks = function (u, splits) { return splits.map(function (v) { return v === null ? '' : fmt(v, 3); }); };
+      /* decades labelled (with k, M, G), the ticks between them left blank */
+      var si = function (v) {
+        var p = [[1e9, 'G'], [1e6, 'M'], [1e3, 'k']].filter(function (x) { return Math.abs(v) >= x[0]; })[0];
+        return p ? fmt(v / p[0], 3) + p[1] : fmt(v, 3);
+      };
+      var logTicks = function (u, splits) {
+        return splits.map(function (v) {
+          if (v === null || !(v > 0)) return '';
+          var l = Math.log10(v);
+          return Math.abs(l - Math.round(l)) < 1e-6 ? si(v) : '';
+        });
+      };
       make(b, {width: width(root), height: 260,
                scales: {x: {time: false, distr: 3}, A: {distr: 3}, Z: {distr: 3}},
                series: [{label: 'f', value: function (u, v) { return v === null ? '-' : fmt(v / 1e6, 4) + ' MHz'; }},
