@@ -19,8 +19,9 @@
 #include <string.h>
 
 #include "pdn.h"
-#include "report_assets.h"
 #include "report_int.h"
+/* generated at build time into build/gen/ (tools/embed.c): the inlined script and style */
+#include <report_assets.h>
 
 #define EVENTS_SHOWN 400   /* events on the page, the most severe */
 #define SPECTRUM_POINTS 400
@@ -63,6 +64,15 @@ static void jtime(FILE *f, double x)
     else fputs("null", f);
 }
 
+/* ,"key":value for each of n keys (10 digits, as times). */
+static void jfields(FILE *f, const char *const *keys, const double *v, int n)
+{
+    for (int j = 0; j < n; j++) {
+        fprintf(f, ",\"%s\":", keys[j]);
+        jtime(f, v[j]);
+    }
+}
+
 /* "key":[x0,x1,...] of n doubles at stride st. */
 static void jarr(FILE *f, const char *key, const double *x, size_t n, size_t st)
 {
@@ -83,16 +93,50 @@ static double col_start_bin(const level *L, size_t c)
     return b;
 }
 
-/* One level's overview: the columns any series or chip has data in. */
+/* Whether column c of level L holds data of any series or chip (the page
+** lists only those). */
+static int col_used(const report *r, const level *L, size_t c)
+{
+    for (size_t k = 0; k < r->n_series; k++)
+        if (L->c[k * L->cols + c].any) return 1;
+    for (size_t ch = 0; ch < r->n_chips; ch++)
+        if (L->p[ch * L->cols + c].any) return 1;
+    return 0;
+}
+
+/* "key":[...] over the used columns of L: quantity q (0..5: current min and
+** max, droop min and max, dI/dt min and max) of series k, or with power
+** set, the power min (q = 0) or max (q = 1) of chip k. */
+static void col_array(FILE *f, const report *r, const level *L, const char *key, int q, size_t k, int power)
+{
+    fprintf(f, "\"%s\":[", key);
+    int first = 1;
+    for (size_t c = 0; c < L->cols; c++) {
+        if (!col_used(r, L, c)) continue;
+        if (!first) fputc(',', f);
+        first = 0;
+        if (power) {
+            const pcol *x = &L->p[k * L->cols + c];
+            if (x->any) jnum(f, q ? x->hi : x->lo);
+            else fputs("null", f);
+        } else {
+            const col *x = &L->c[k * L->cols + c];
+            const double v[6] = {x->imin, x->imax, x->dmin, x->dmax, x->gmin, x->gmax};
+            if (x->any) jnum(f, v[q]);
+            else fputs("null", f);
+        }
+    }
+    fputc(']', f);
+}
+
+/* One level's overview: the column start times, then per series and chip
+** their arrays. */
 static void level_json(FILE *f, const report *r, const level *L)
 {
     fprintf(f, "{\"cols\":%zu,\"t\":[", L->cols);
     int first = 1;
     for (size_t c = 0; c < L->cols; c++) {
-        int any = 0;
-        for (size_t k = 0; !any && k < r->n_series; k++) any = L->c[k * L->cols + c].any;
-        for (size_t ch = 0; !any && ch < r->n_chips; ch++) any = L->p[ch * L->cols + c].any;
-        if (!any) continue;
+        if (!col_used(r, L, c)) continue;
         if (!first) fputc(',', f);
         first = 0;
         jtime(f, col_start_bin(L, c) * r->bin_ns);
@@ -102,43 +146,17 @@ static void level_json(FILE *f, const report *r, const level *L)
     for (size_t k = 0; k < r->n_series; k++) {
         fputs(k ? ",{" : "{", f);
         for (int q = 0; q < 6; q++) {
-            fprintf(f, "%s\"%s\":[", q ? "," : "", keys[q]);
-            first = 1;
-            for (size_t c = 0; c < L->cols; c++) {
-                int any = 0;
-                for (size_t k2 = 0; !any && k2 < r->n_series; k2++) any = L->c[k2 * L->cols + c].any;
-                for (size_t ch = 0; !any && ch < r->n_chips; ch++) any = L->p[ch * L->cols + c].any;
-                if (!any) continue;
-                if (!first) fputc(',', f);
-                first = 0;
-                const col *x = &L->c[k * L->cols + c];
-                const double v[6] = {x->imin, x->imax, x->dmin, x->dmax, x->gmin, x->gmax};
-                if (x->any) jnum(f, v[q]);
-                else fputs("null", f);
-            }
-            fputc(']', f);
+            if (q) fputc(',', f);
+            col_array(f, r, L, keys[q], q, k, 0);
         }
         fputc('}', f);
     }
     fputs("],\"power\":[", f);
     for (size_t ch = 0; ch < r->n_chips; ch++) {
         fputs(ch ? ",{" : "{", f);
-        for (int q = 0; q < 2; q++) {
-            fprintf(f, "%s\"%s\":[", q ? "," : "", q ? "P" : "p");
-            first = 1;
-            for (size_t c = 0; c < L->cols; c++) {
-                int any = 0;
-                for (size_t k2 = 0; !any && k2 < r->n_series; k2++) any = L->c[k2 * L->cols + c].any;
-                for (size_t c2 = 0; !any && c2 < r->n_chips; c2++) any = L->p[c2 * L->cols + c].any;
-                if (!any) continue;
-                if (!first) fputc(',', f);
-                first = 0;
-                const pcol *x = &L->p[ch * L->cols + c];
-                if (x->any) jnum(f, q ? x->hi : x->lo);
-                else fputs("null", f);
-            }
-            fputc(']', f);
-        }
+        col_array(f, r, L, "p", 0, ch, 1);
+        fputc(',', f);
+        col_array(f, r, L, "P", 1, ch, 1);
         fputc('}', f);
     }
     fputs("]}", f);
@@ -198,18 +216,10 @@ static int events_json(FILE *f, const report_page *p)
     fprintf(f, "\"events_total\":%zu,\"events_kept\":%zu,\"events\":[", events_total(p->ev), ne);
     for (size_t k = 0; k < ne && k < EVENTS_SHOWN; k++) {
         const events_event *e = rk[k].e;
-        fprintf(f, "%s{\"kind\":%d,\"chip\":%zu,\"rail\":%zu,\"t0\":", k ? "," : "", e->kind, e->chip, e->rail);
-        jtime(f, e->t_start_ns);
-        fputs(",\"t1\":", f);
-        jtime(f, e->t_end_ns);
-        fputs(",\"tp\":", f);
-        jtime(f, e->t_peak_ns);
-        fputs(",\"peak\":", f);
-        jnum(f, e->peak);
-        fputs(",\"limit\":", f);
-        jnum(f, rk[k].lim);
-        fputs(",\"window_ns\":", f);
-        jnum(f, e->window_ns);
+        static const char *const keys[6] = {"t0", "t1", "tp", "peak", "limit", "window_ns"};
+        const double v[6] = {e->t_start_ns, e->t_end_ns, e->t_peak_ns, e->peak, rk[k].lim, e->window_ns};
+        fprintf(f, "%s{\"kind\":%d,\"chip\":%zu,\"rail\":%zu", k ? "," : "", e->kind, e->chip, e->rail);
+        jfields(f, keys, v, 6);
         fputs(",\"causes\":[", f);
         for (size_t q = 0; q < e->n_causes; q++) {
             const events_cause *c = &e->causes[q];
@@ -293,16 +303,10 @@ static void thermal_json(FILE *f, const report *r, const report_page *p)
     const sio_chip *c = p->chip;
     const sio_thermal *tc = &c->thermal;
     const size_t cells = t->nx * t->ny, nu = c->n_units;
-    fprintf(f, "\"thermal\":{\"nx\":%zu,\"ny\":%zu,\"w_mm\":", t->nx, t->ny);
-    jnum(f, c->outline_mm[0]);
-    fputs(",\"h_mm\":", f);
-    jnum(f, c->outline_mm[1]);
-    fputs(",\"hot_c\":", f);
-    jnum(f, tc->hotspot_c);
-    fputs(",\"limit_c\":", f);
-    jnum(f, tc->limit_c);
-    fputs(",\"ambient_c\":", f);
-    jnum(f, tc->ambient_c);
+    static const char *const keys[5] = {"w_mm", "h_mm", "hot_c", "limit_c", "ambient_c"};
+    const double v[5] = {c->outline_mm[0], c->outline_mm[1], tc->hotspot_c, tc->limit_c, tc->ambient_c};
+    fprintf(f, "\"thermal\":{\"nx\":%zu,\"ny\":%zu", t->nx, t->ny);
+    jfields(f, keys, v, 5);
     fputs(",\"dies\":[", f);
     for (size_t d = 0; d < t->n_dies; d++) {
         fprintf(f, "%s{\"id\":%d,\"name\":", d ? "," : "", c->dies[d].id);
@@ -350,28 +354,21 @@ static void thermal_json(FILE *f, const report *r, const report_page *p)
     for (size_t ch = 0; ch < r->n_chips; ch++)
         for (size_t u = 0; u < nu; u++) {
             size_t q = ch * nu + u;
-            fprintf(f, "%s[%zu,%zu,", q ? "," : "", ch, u);
-            jnum(f, t->unit_steady_max_c[q]);
-            fputc(',', f);
-            jnum(f, t->unit_run_mean_c[q]);
-            fputc(',', f);
-            jnum(f, t->unit_run_max_c[q]);
-            fputc(',', f);
-            jtime(f, t->unit_t_run_max_ns[q]);
+            const double v[4] = {t->unit_steady_max_c[q], t->unit_run_mean_c[q], t->unit_run_max_c[q],
+                                 t->unit_t_run_max_ns[q]};
+            fprintf(f, "%s[%zu,%zu", q ? "," : "", ch, u);
+            for (int j = 0; j < 4; j++) {
+                fputc(',', f);
+                jtime(f, v[j]);
+            }
             fputc(']', f);
         }
     fputs("],\"hotspots\":[", f);
+    static const char *const hkeys[5] = {"peak_c", "t_peak_ns", "x_mm", "y_mm", "area_mm2"};
     for (size_t k = 0; k < t->n_hot; k++) {
-        fprintf(f, "%s{\"chip\":%zu,\"die\":%zu,\"peak_c\":", k ? "," : "", t->hot_chip[k], t->hot_die[k]);
-        jnum(f, t->hot_peak_c[k]);
-        fputs(",\"t_peak_ns\":", f);
-        jtime(f, t->hot_t_peak_ns[k]);
-        fputs(",\"x_mm\":", f);
-        jnum(f, t->hot_x_mm[k]);
-        fputs(",\"y_mm\":", f);
-        jnum(f, t->hot_y_mm[k]);
-        fputs(",\"area_mm2\":", f);
-        jnum(f, t->hot_area_mm2[k]);
+        const double v[5] = {t->hot_peak_c[k], t->hot_t_peak_ns[k], t->hot_x_mm[k], t->hot_y_mm[k], t->hot_area_mm2[k]};
+        fprintf(f, "%s{\"chip\":%zu,\"die\":%zu", k ? "," : "", t->hot_chip[k], t->hot_die[k]);
+        jfields(f, hkeys, v, 5);
         fputs(",\"units\":", f);
         jstr(f, t->hot_units[k] ? t->hot_units[k] : "");
         fputc('}', f);
