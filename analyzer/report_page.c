@@ -304,9 +304,9 @@ static void thermal_json(FILE *f, const report *r, const report_page *p)
     const sio_thermal *tc = &c->thermal;
     const size_t cells = t->nx * t->ny, nu = c->n_units;
     static const char *const keys[5] = {"w_mm", "h_mm", "hot_c", "limit_c", "ambient_c"};
-    const double v[5] = {c->outline_mm[0], c->outline_mm[1], tc->hotspot_c, tc->limit_c, tc->ambient_c};
+    const double head[5] = {c->outline_mm[0], c->outline_mm[1], tc->hotspot_c, tc->limit_c, tc->ambient_c};
     fprintf(f, "\"thermal\":{\"nx\":%zu,\"ny\":%zu", t->nx, t->ny);
-    jfields(f, keys, v, 5);
+    jfields(f, keys, head, 5);
     fputs(",\"dies\":[", f);
     for (size_t d = 0; d < t->n_dies; d++) {
         fprintf(f, "%s{\"id\":%d,\"name\":", d ? "," : "", c->dies[d].id);
