@@ -232,10 +232,11 @@ static int report_thermal_of(const pda_result *r, report_thermal *rt, double **b
 #define BD_FRAMES 400   /* frames of the power breakdown over the makespan */
 #define BD_GROUPS 12    /* unit groups drawn; the rest is "other" */
 
-/* The power breakdowns: per class, and per unit group (a unit's name
-** without its trailing digits and the separator before them: MEM.W0..MEM.W43
-** are MEM.W, ICU.0..ICU.9 are ICU), the BD_GROUPS - 1
-** largest and "other". From each unit's energy per frame
+/* The power breakdowns: per class, and per unit group (a unit's name with
+** each '.'-separated field stripped of its trailing digits, empty fields
+** dropped: MEM.W0..MEM.W43 are MEM.W, ICU.0..ICU.9 are ICU, C2C.0 is C2C,
+** SRAM.C0.R0..SRAM.C11.R7 are SRAM.C.R), the BD_GROUPS - 1 largest and
+** "other". From each unit's energy per frame
 ** (thermal_run_frame_energy): frames of makespan / BD_FRAMES rounded up to
 ** a whole ns. bd[0..1] filled, their arrays in *blk and *names (the caller
 ** frees both); 0 when the run is empty, -1 when out of memory. */
@@ -252,74 +253,78 @@ static int breakdowns(const pda_result *r, report_breakdown bd[2], double **blk,
     char **nm = calloc(nu + 1, sizeof *nm);
     size_t *grp = malloc(nu * sizeof *grp), ng = 0;
     double *e = malloc(nt * nu * sizeof *e), *tot = calloc(nu + 1, sizeof *tot);
-    double *w = NULL;
+    double *w = NULL, *g0 = NULL;
     size_t *rank = NULL;
     if (!nm || !grp || !e || !tot) goto oom;
     for (size_t u = 0; u < nu; u++) {   /* the groups, in first-seen order */
         const char *s = c->units[u].name;
-        size_t ln = strlen(s);
-        while (ln > 1 && s[ln - 1] >= '0' && s[ln - 1] <= '9') ln--;
-        while (ln > 1 && ln < strlen(s) && strchr("._-", s[ln - 1])) ln--;
-        size_t g = 0;
-        while (g < ng && !(strlen(nm[g]) == ln && !strncmp(nm[g], s, ln))) g++;
-        if (g == ng) {
-            if (!(nm[ng] = malloc(ln + 1))) goto oom;
-            memcpy(nm[ng], s, ln);
-            nm[ng++][ln] = 0;
+        char *key = malloc(strlen(s) + 1);
+        if (!key) goto oom;
+        size_t ln = 0;
+        for (const char *q = s;; q++) {   /* each '.'-field without its trailing digits; empty fields dropped */
+            if (*q && *q != '.') { key[ln++] = *q; continue; }
+            while (ln > 0 && key[ln - 1] >= '0' && key[ln - 1] <= '9') ln--;
+            if (!*q) break;
+            if (ln > 0 && key[ln - 1] != '.') key[ln++] = '.';
         }
+        while (ln > 0 && key[ln - 1] == '.') ln--;
+        if (ln == 0) { memcpy(key, s, strlen(s)); ln = strlen(s); }   /* all digits: the name itself */
+        key[ln] = 0;
+        size_t g = 0;
+        while (g < ng && strcmp(nm[g], key) != 0) g++;
+        if (g == ng) nm[ng++] = key;
+        else free(key);
         grp[u] = g;
     }
     const size_t ngs = ng > BD_GROUPS ? BD_GROUPS : ng;   /* groups drawn, "other" last when cut */
+    /* w: per chip the classes' power, then the groups' drawn; g0: every group's */
     w = calloc(nch * (ncl + ngs) * nt + 1, sizeof *w);
+    g0 = calloc(nch * ng * nt + 1, sizeof *g0);
     rank = malloc((ng + 1) * sizeof *rank);
-    if (!w || !rank) goto oom;
+    if (!w || !g0 || !rank) goto oom;
     double *wc = w, *wg = w + nch * ncl * nt;
-    for (size_t ch = 0; ch < nch; ch++) {
+    for (size_t ch = 0; ch < nch; ch++) {   /* one pass over the schedule per chip */
         if (thermal_run_frame_energy(c, r->s, ch, NULL, 0, mk_ns, dt, nt, e)) goto oom;
         for (size_t f = 0; f < nt; f++)
             for (size_t u = 0; u < nu; u++) {
                 double p = e[f * nu + u] / (dt * 1e-9);
                 wc[(ch * ncl + c->units[u].cls) * nt + f] += p;
+                g0[(ch * ng + grp[u]) * nt + f] += p;
                 tot[grp[u]] += p;
             }
     }
     /* the ngs - 1 largest groups first, the rest into "other" */
+    for (size_t g = 0; g < ng; g++) rank[g] = g;
     if (ng > ngs) {
-        for (size_t g = 0; g < ng; g++) rank[g] = g;
         for (size_t a = 0; a < ng; a++)
             for (size_t b = a + 1; b < ng; b++)
                 if (tot[rank[b]] > tot[rank[a]]) { size_t x = rank[a]; rank[a] = rank[b]; rank[b] = x; }
         char **nm2 = calloc(nu + 1, sizeof *nm2);
-        size_t *slot = malloc(ng * sizeof *slot);
-        if (!nm2 || !slot) { free(nm2); free(slot); goto oom; }
-        for (size_t g = 0; g < ng; g++) {
-            nm2[g] = nm[rank[g]];
-            slot[rank[g]] = g < ngs - 1 ? g : ngs - 1;
-        }
-        for (size_t u = 0; u < nu; u++) grp[u] = slot[grp[u]];
-        free(slot);
+        if (!nm2) goto oom;
+        for (size_t g = 0; g < ng; g++) nm2[g] = nm[rank[g]];
         free(nm);
         nm = nm2;
         free(nm[ngs - 1]);
         if (!(nm[ngs - 1] = malloc(6))) goto oom;
         memcpy(nm[ngs - 1], "other", 6);
     }
-    for (size_t ch = 0; ch < nch; ch++) {
-        if (thermal_run_frame_energy(c, r->s, ch, NULL, 0, mk_ns, dt, nt, e)) goto oom;
-        for (size_t f = 0; f < nt; f++)
-            for (size_t u = 0; u < nu; u++) wg[(ch * ngs + grp[u]) * nt + f] += e[f * nu + u] / (dt * 1e-9);
-    }
+    for (size_t ch = 0; ch < nch; ch++)
+        for (size_t g = 0; g < ng; g++) {   /* drawn group g holds group rank[g] (the last: all the rest) */
+            const double *from = g0 + (ch * ng + rank[g]) * nt;
+            double *to = wg + (ch * ngs + (g < ngs ? g : ngs - 1)) * nt;
+            for (size_t f = 0; f < nt; f++) to[f] += from[f];
+        }
     bd[0] = (report_breakdown){.title = "by class", .n_groups = ncl, .n_t = nt,
                                .names = (const char *const *)c->classes, .dt_ns = dt, .w = wc};
     bd[1] = (report_breakdown){.title = "by unit group", .n_groups = ngs, .n_t = nt,
                                .names = (const char *const *)nm, .dt_ns = dt, .w = wg};
-    free(grp); free(e); free(tot); free(rank);
+    free(grp); free(e); free(tot); free(rank); free(g0);
     *blk = w;
     *names = nm;
     return 2;
 oom:
     for (size_t g = 0; nm && g < nu; g++) free(nm[g]);
-    free(nm); free(grp); free(e); free(tot); free(w); free(rank);
+    free(nm); free(grp); free(e); free(tot); free(w); free(rank); free(g0);
     return -1;
 }
 

@@ -11,9 +11,12 @@
 ** into the kind's heap of the REPORT_DETAIL_KEEP most severe (a min-heap on
 ** severity, so a full heap replaces its mildest). Until the series drops
 ** back under the limit, no new window arms: one window per run, on its
-** worst bin up to REPORT_DETAIL_HALF bins after it. Memory: 7 doubles per
-** column per series, REPORT_RING x 3 floats and the dI/dt window per series,
-** 2 x REPORT_DETAIL_KEEP windows. */
+** worst bin up to REPORT_DETAIL_HALF bins after it. Each window also takes
+** its chip's power over the same bins from the chip's power ring as soon as
+** the power has come that far (the pipeline pushes it after the rails).
+** Memory: 7 doubles per column per series and 3 per chip, REPORT_RING x 3
+** floats and the dI/dt window per series, REPORT_PRING floats per chip,
+** 2 x REPORT_DETAIL_KEEP windows of REPORT_RING x 4 floats. */
 #include "report.h"
 
 #include <math.h>

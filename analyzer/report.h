@@ -10,7 +10,7 @@
 **   - per-bin detail windows of REPORT_DETAIL_HALF bins either side of the
 **     worst bin of each run of bins over the droop guardband or the dI/dt
 **     limit, the REPORT_DETAIL_KEEP most severe of each kind (severity: the
-**     peak over the limit).
+**     peak over the limit), each with its chip's power over the same bins.
 ** A 10^8-bin run so costs a few MB. At the end the page is written: the data
 ** as JSON in a <script type="application/json"> block, drawn in the browser
 ** by the vendored uPlot (analyzer/vendor/uplot) and the page's own script,

@@ -114,6 +114,11 @@ h = open(sys.argv[2]).read()
 d = json.loads(re.search(r'id="pda-data">(.*?)</script>', h, re.S).group(1))
 th = d["thermal"]
 assert len(th["maps"]) == 2 and all(len(m["steady"]) == th["nx"] * th["ny"] for m in th["maps"]), len(th["maps"])
+# the power breakdowns (per class, per unit group) each hold the run's energy
+e = d["summary"]["power"]["energy_j"]
+for b in d["breakdown"]:
+    got = sum(sum(x for x in row if x is not None) for row in b["w"]) * b["dt_ns"] * 1e-9
+    assert abs(got - e) <= 1e-3 * e, (b["title"], got, e)
 print("e2e_run: report.html self-contained")
 PY
 # bad input: exit 2 and nothing written
