@@ -162,6 +162,29 @@ static json_t *rails_json(const pda_result *r)
     return jdone(rj, bad);
 }
 
+/* The report's waveforms, with each rail's limits, dI/dt window (the
+** events') and idle current. Nonzero when out of memory. */
+static int report_open(pda_result *r, const double *idle)
+{
+    const size_t nr = r->nr;
+    double *lim = malloc((2 * nr + 1) * sizeof *lim);
+    size_t *wb = malloc((nr + 1) * sizeof *wb);
+    int rc = SIO_ENOMEM;
+    if (lim && wb) {
+        for (size_t rl = 0; rl < nr; rl++) {
+            lim[rl] = r->c->rails[rl].guardband_mv;
+            lim[nr + rl] = r->c->rails[rl].didt_limit_a_per_ns;
+            wb[rl] = walk_didt_bins(&r->c->rails[rl], r->o.bin_ns);
+        }
+        report_opts ro = {.n_chips = r->nch, .n_rails = nr, .n_bins = r->nbins, .bin_ns = r->o.bin_ns,
+                          .guardband_mv = lim, .didt_limit_a_per_ns = lim + nr, .didt_bins = wb, .idle_a = idle};
+        rc = report_create_opts(&ro, &r->rep);
+    }
+    free(lim);
+    free(wb);
+    return rc;
+}
+
 /* A constant run of the walk (stride 0: one current and one droop per rail)
 ** through the same passes in O(rails), and into the spools, which have a
 ** value per bin (O(bins), only when the waveforms are kept): there the run
@@ -181,6 +204,11 @@ static int const_run(pda_result *r, const current_tile *t, const double *droop, 
             if (r->rep) report_push_const(r->rep, q, t->b0, t->rail_a[q], droop[q], t->nb);
             p += c->rails[rl].vdd_v * t->rail_a[q];
         }
+    for (size_t ch = 0; r->rep && ch < nch; ch++) {   /* each chip's power for the report */
+        double pc = 0;
+        for (size_t rl = 0; rl < nr; rl++) pc += c->rails[rl].vdd_v * t->rail_a[ch * nr + rl];
+        report_push_power_const(r->rep, ch, t->b0, pc, t->nb);
+    }
     current_window_push_const(cw, p, t->nb);
     for (size_t b = t->b0; (r->rails || r->units) && b < t->b0 + t->nb; b += tb) {
         size_t nb = t->b0 + t->nb - b < tb ? t->b0 + t->nb - b : tb;
@@ -207,9 +235,12 @@ static int walk_all(pda_result *r, walk *w, current_window *cw, sio_error *err)
     const sio_chip *c = r->c;
     const size_t nr = r->nr, nch = r->nch, tb = r->tb, nu = c->n_units;
     double *power = malloc((tb ? tb : 1) * sizeof *power);
+    double *pchip = malloc(SUB_BINS * sizeof *pchip);   /* one chip's power, for the report */
     float *f32 = r->units ? malloc((tb ? tb : 1) * sizeof *f32) : NULL;
-    if (!power || (r->units && !f32)) {
+    if (!power || !pchip || (r->units && !f32)) {
         free(power);
+        free(pchip);
+        free(f32);
         sio_error_set(err, NULL, 0, 0, "out of memory");
         return PDA_ENOMEM;
     }
@@ -227,6 +258,7 @@ static int walk_all(pda_result *r, walk *w, current_window *cw, sio_error *err)
             double *pw = power + k0;
             for (size_t k = 0; k < m; k++) pw[k] = 0;
             for (size_t ch = 0; ch < nch; ch++) {
+                for (size_t k = 0; k < m; k++) pchip[k] = 0;
                 for (size_t rl = 0; rl < nr; rl++) {
                     const double *i = t.rail_a + (ch * nr + rl) * t.stride + k0;
                     const double *d = droop + (ch * nr + rl) * tb + k0;
@@ -234,8 +266,10 @@ static int walk_all(pda_result *r, walk *w, current_window *cw, sio_error *err)
                     margin_spectrum_push(r->sp, ch, rl, i, m);
                     if (r->rep) report_push(r->rep, ch * nr + rl, t.b0 + k0, i, d, m);
                     double vdd = c->rails[rl].vdd_v;
-                    for (size_t k = 0; k < m; k++) pw[k] += vdd * i[k];
+                    for (size_t k = 0; k < m; k++) pchip[k] += vdd * i[k];
                 }
+                for (size_t k = 0; k < m; k++) pw[k] += pchip[k];
+                if (r->rep) report_push_power(r->rep, ch, t.b0 + k0, pchip, m);
             }
             current_window_push(cw, pw, m);   /* also the peak bin and the energy */
         }
@@ -257,12 +291,14 @@ static int walk_all(pda_result *r, walk *w, current_window *cw, sio_error *err)
         rc = PDA_ENOMEM;
     }
     free(power);
+    free(pchip);
     free(f32);
     return rc;
 io:
     sio_error_set(err, r->o.spool_dir ? r->o.spool_dir : "the temporary folder", 0, 0,
                   "cannot write the kept waveforms: %s", strerror(errno));
     free(power);
+    free(pchip);
     free(f32);
     return PDA_EIO;
 }
@@ -331,10 +367,11 @@ int pda_run_walk(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o
     double wb = round(o->window_ns / bin_ns);
     if (wb > (double)r->nbins) wb = (double)r->nbins;
     if (current_window_init(&cw, wb < 1 ? 1 : (size_t)wb)) goto oom_w;
-    if (o->report && report_create(nch * nr, r->nbins, bin_ns, &r->rep)) goto oom_w;
+    if (o->report && report_open(r, idle)) goto oom_w;
     if (o->keep_rails && !(r->rails = spool_open(o->spool_dir, err))) { rc = PDA_EIO; goto fail; }
     if (o->unit_maps && !(r->units = spool_open(o->spool_dir, err))) { rc = PDA_EIO; goto fail; }
     if ((rc = walk_all(r, w, &cw, err))) goto fail;
+    if (r->rep) report_finish(r->rep);
     r->mk_cyc = walk_makespan_cyc(w);
     double idle_w = 0.0;   /* the chips' idle power, leakage included */
     for (size_t q = 0; q < nch * nr; q++) idle_w += walk_chip_idle_a(w)[q] * c->rails[q % nr].vdd_v;

@@ -103,18 +103,28 @@ PY
 else
     echo "e2e_run: python3-numpy not installed, numpy.load check skipped"
 fi
-# report.html: self-contained (no external references), plots inline, heat maps as data URIs
+# report.html: self-contained (no external references), its data a JSON block, heat maps as grids
 $A run samples/stack/chip.json samples/stack/decode.csv -o "$T/deep/er/st" --quiet
 python3 - "$T/out/report.html" "$T/deep/er/st/report.html" <<'PY'
-import re, sys
+import json, re, sys
 for path in sys.argv[1:]:
     h = open(path).read()
     assert h.startswith("<!DOCTYPE html>") and h.rstrip().endswith("</html>"), path
-    assert h.count("<svg") >= 3, path
+    assert not re.search(r'<(?:script|link|img)[^>]*(?:src|href)=', h), path
     refs = re.findall(r'(?:src|href)="([^"]*)"', h)
-    assert all(r.startswith("data:") for r in refs), refs[:3]
+    assert all(r.startswith(("data:", "#")) for r in refs), refs[:3]
+    m = re.search(r'<script type="application/json" id="pda-data">(.*?)</script>', h, re.S)
+    d = json.loads(m.group(1))
+    assert len(d["levels"]) == 2 and d["levels"][0]["series"], path
 h = open(sys.argv[2]).read()
-assert h.count("data:image/png;base64,") == 4, h.count("data:image/png;base64,")
+d = json.loads(re.search(r'id="pda-data">(.*?)</script>', h, re.S).group(1))
+th = d["thermal"]
+assert len(th["maps"]) == 2 and all(len(m["steady"]) == th["nx"] * th["ny"] for m in th["maps"]), len(th["maps"])
+# the power breakdowns (per class, per unit group) each hold the run's energy
+e = d["summary"]["power"]["energy_j"]
+for b in d["breakdown"]:
+    got = sum(sum(x for x in row if x is not None) for row in b["w"]) * b["dt_ns"] * 1e-9
+    assert abs(got - e) <= 1e-3 * e, (b["title"], got, e)
 print("e2e_run: report.html self-contained")
 PY
 # bad input: exit 2 and nothing written

@@ -7,14 +7,18 @@
 **             die, chip<C>.ptrace (every die's blocks, what HotSpot reads
 **             with the .lcf). One ptrace row per frame (--frame-ns, default
 **             the chip's): each unit's average power over the frame.
-**   vcd       PATH is a file: one real signal per chip and rail current and
-**             per chip and die current (A), a value written when it changes
-**             from one bin to the next; timescale 1 ps.
+**   vcd       PATH is a file: real signals per chip of each rail's current
+**             (A) and droop (mV), each die's current and, with --unit-maps,
+**             each unit's current (scope "units"); a value written when it
+**             changes from one bin to the next; timescale 1 ps.
 **   perfetto  PATH is a file: Chrome trace-event JSON; one complete event
 **             per instruction on a track per chip (process) and unit
-**             (thread), ts/dur in microseconds; counter events of each
-**             rail's current when it changes (bins averaged in groups so a
-**             trace holds at most ~200,000 samples per rail).
+**             (thread), ts/dur in microseconds; a flow arrow per dep; the
+**             droop and dI/dt events `run` finds, with their causes, on a
+**             track per rail and kind; counter events of each rail's
+**             current and droop when they change (bins in groups so a
+**             trace holds at most ~200,000 samples per rail: a group's mean
+**             current and its worst droop).
 ** Everything streams (the timeline through the walk, tile by tile) into
 ** temporary files that are renamed into place only when all succeeded. */
 #include <errno.h>
@@ -27,6 +31,7 @@
 #include <sys/stat.h>
 
 #include "cmd.h"
+#include "pda.h"
 #include "walk.h"
 #include "current.h"
 #include "thermal_hotspot.h"
@@ -56,11 +61,18 @@ static int one_word(const char *s)
 }
 
 /* The names a format writes as bare words: HotSpot's floorplans and power
-** traces (unit names, separated by blanks), VCD's variables (rail names).
+** traces (unit names, separated by blanks), VCD's variables (rail names, and unit
+** names with --unit-maps).
 ** A name that cannot be written is refused, naming it, before any file
 ** is made; Perfetto's JSON escapes everything and takes any name. */
-static int names_fit(const sio_chip *c, size_t fmt, sio_error *err)
+static int names_fit(const sio_chip *c, size_t fmt, int unit_signals, sio_error *err)
 {
+    for (size_t u = 0; fmt == 1 && unit_signals && u < c->n_units; u++)
+        if (!one_word(c->units[u].name) || strstr(c->units[u].name, "$end")) {
+            sio_error_set(err, c->path, 0, 0, "unit '%s': a VCD variable name cannot hold a blank, a control "
+                          "character or '$end': rename the unit, or export without --unit-maps", c->units[u].name);
+            return EXIT_INPUT;
+        }
     for (size_t u = 0; fmt == 0 && u < c->n_units; u++)
         if (!one_word(c->units[u].name)) {
             sio_error_set(err, c->path, 0, 0, "unit '%s' has a blank or control character in its name, which "
@@ -191,37 +203,48 @@ static void vcd_id(size_t k, char *out)
 static int export_vcd(const cmd_opts *o, const sio_chip *c, const sio_schedule *s, FILE *f, sio_error *err)
 {
     const size_t nr = c->n_rails, nd = c->n_dies, nch = s->n_chips ? s->n_chips : 1;
-    const size_t per = nr + nd, nsig = nch * per;
+    const size_t nu = o->unit_maps ? c->n_units : 0;
+    /* per chip: each rail's current and droop, each die's current, each unit's current (--unit-maps) */
+    const size_t per = 2 * nr + nd + nu, nsig = nch * per;
     walk *it = NULL;
-    walk_opts wo = {.bin_ns = o->bin_ns, .tile_bins = o->tile_bins, .maps = CURRENT_DIES | CURRENT_CONST};
+    walk_opts wo = {.bin_ns = o->bin_ns, .tile_bins = o->tile_bins, .droop = 1,
+                    .maps = CURRENT_DIES | CURRENT_CONST | (nu ? CURRENT_UNITS : 0)};
     int wrc = walk_open(c, s, &wo, &it, err);
     if (wrc) return cmd_exit_for(wrc);
+    const size_t tb = walk_tile_bins(it);
     double *last = malloc(nsig * sizeof *last);
     if (!last) { walk_close(it); sio_error_set(err, NULL, 0, 0, "analyzer: out of memory"); return EXIT_IO; }
-    fprintf(f, "$version pda analyzer export $end\n$comment %s on %s; currents in amperes, bins of %g ns $end\n"
-               "$timescale 1ps $end\n", s->path, c->name, o->bin_ns);
+    fprintf(f, "$version pda analyzer export $end\n$comment %s on %s; currents in amperes, droop in millivolts "
+               "(below vdd), bins of %g ns $end\n$timescale 1ps $end\n", s->path, c->name, o->bin_ns);
     char id[8];
     for (size_t ch = 0; ch < nch; ch++) {
         fprintf(f, "$scope module chip%zu $end\n", ch);
         for (size_t q = 0; q < per; q++) {
             vcd_id(ch * per + q, id);
+            if (q == 2 * nr + nd) fprintf(f, "$scope module units $end\n");
             if (q < nr) fprintf(f, "$var real 64 %s rail_%s_current_a $end\n", id, c->rails[q].name);
-            else fprintf(f, "$var real 64 %s die%d_current_a $end\n", id, c->dies[q - nr].id);
+            else if (q < 2 * nr) fprintf(f, "$var real 64 %s rail_%s_droop_mv $end\n", id, c->rails[q - nr].name);
+            else if (q < 2 * nr + nd) fprintf(f, "$var real 64 %s die%d_current_a $end\n", id, c->dies[q - 2 * nr].id);
+            else fprintf(f, "$var real 64 %s %s $end\n", id, c->units[q - 2 * nr - nd].name);
         }
+        if (nu) fprintf(f, "$upscope $end\n");
         fprintf(f, "$upscope $end\n");
     }
     fprintf(f, "$enddefinitions $end\n");
     current_tile t;
-    const double *no_droop;
+    const double *droop;
     int first = 1, got;
-    while ((got = walk_next(it, &t, &no_droop)) == 1) {
+    while ((got = walk_next(it, &t, &droop)) == 1) {
         /* only changes are written: a constant run (stride 0) is one bin */
+        size_t st = t.stride ? t.stride : 1, dst = t.stride ? tb : 1;
         for (size_t k = 0; k < (t.stride ? t.nb : 1); k++) {
             int stamped = 0;
             for (size_t ch = 0; ch < nch; ch++)
                 for (size_t q = 0; q < per; q++) {
-                    double v = q < nr ? t.rail_a[(ch * nr + q) * (t.stride ? t.stride : 1) + k]
-                                      : t.die_a[(ch * nd + q - nr) * (t.stride ? t.stride : 1) + k];
+                    double v = q < nr        ? t.rail_a[(ch * nr + q) * st + k]
+                             : q < 2 * nr    ? droop[(ch * nr + q - nr) * dst + k] * 1e3
+                             : q < 2 * nr + nd ? t.die_a[(ch * nd + q - 2 * nr) * st + k]
+                                             : t.unit_a[(ch * c->n_units + q - 2 * nr - nd) * st + k];
                     size_t g = ch * per + q;
                     if (!first && v == last[g]) continue;
                     if (!stamped) {
@@ -242,12 +265,8 @@ static int export_vcd(const cmd_opts *o, const sio_chip *c, const sio_schedule *
         sio_error_set(err, NULL, 0, 0, "analyzer: out of memory");
         return EXIT_IO;
     }
-    /* after the makespan the chips draw nothing */
+    /* the end of the timeline: the last bin's values hold until here */
     fprintf(f, "#%" PRId64 "\n", (int64_t)llround((double)walk_n_bins(it) * o->bin_ns * 1e3));
-    for (size_t g = 0; g < nsig; g++) {
-        vcd_id(g, id);
-        fprintf(f, "r0 %s\n", id);
-    }
     free(last);
     walk_close(it);
     return EXIT_OK;
@@ -255,21 +274,95 @@ static int export_vcd(const cmd_opts *o, const sio_chip *c, const sio_schedule *
 
 /* ---- perfetto ------------------------------------------------------------- */
 
-/* A counter event of chip pid's rail at bin g0 with value v, unless v is
-** *last (counters are written on change). */
-static void pf_counter(FILE *f, const char *name, size_t pid, size_t g0, double bin_ns, double v, double *last)
+/* A counter event of chip pid at bin g0 with value v under key arg, unless
+** v is *last (counters are written on change). */
+static void pf_counter(FILE *f, const char *name, const char *arg, size_t pid, size_t g0, double bin_ns, double v,
+                       double *last)
 {
     if (v == *last) return;
     *last = v;
     fprintf(f, ",\n{\"ph\":\"C\",\"name\":");
     json_str(f, name);
-    fprintf(f, ",\"pid\":%zu,\"ts\":%.6f,\"args\":{\"current_a\":%.6g}}", pid, (double)g0 * bin_ns * 1e-3, v);
+    fprintf(f, ",\"pid\":%zu,\"ts\":%.6f,\"args\":{\"%s\":%.6g}}", pid, (double)g0 * bin_ns * 1e-3, arg, v);
+}
+
+/* The middle of instruction i's slice (us): where a flow arrow binds. */
+static double pf_mid_us(const sio_schedule *s, size_t i, double T)
+{
+    return ((double)s->start_cyc[i] + 0.5 * (double)s->cycles[i]) * T * 1e-3;
+}
+
+/* Each dependency as a flow arrow from the middle of the instruction
+** depended upon to the middle of the dependent one (Chrome's flow events,
+** bound to the slices that enclose them); the dep's index is the flow's id. */
+static void pf_flows(FILE *f, const sio_schedule *s, double T)
+{
+    for (size_t i = 0; i < s->n; i++)
+        for (uint32_t d = s->dep_off[i]; d < s->dep_off[i + 1]; d++) {
+            uint32_t j = s->dep_src[d];
+            const char *kind = s->dep_kind[d] == SIO_DEP_END ? "after end" : s->dep_kind[d] == SIO_DEP_EXACT ? "exact lag" : "min lag";
+            fprintf(f, ",\n{\"ph\":\"s\",\"cat\":\"dep\",\"name\":\"%s\",\"id\":%" PRIu32 ",\"pid\":%" PRIu32
+                       ",\"tid\":%" PRIu32 ",\"ts\":%.6f}", kind, d, s->chip[j], s->unit[j] + 1, pf_mid_us(s, j, T));
+            fprintf(f, ",\n{\"ph\":\"f\",\"bp\":\"e\",\"cat\":\"dep\",\"name\":\"%s\",\"id\":%" PRIu32 ",\"pid\":%" PRIu32
+                       ",\"tid\":%" PRIu32 ",\"ts\":%.6f}", kind, d, s->chip[i], s->unit[i] + 1, pf_mid_us(s, i, T));
+        }
+}
+
+/* The run's droop and dI/dt events as slices on a track per chip, rail and
+** kind (after the units' tracks), with their causes. */
+static void pf_events(FILE *f, const sio_chip *c, const sio_schedule *s, const events_event *e, size_t n)
+{
+    const size_t nch = s->n_chips ? s->n_chips : 1;
+    for (size_t ch = 0; ch < nch; ch++)
+        for (size_t r = 0; r < c->n_rails; r++)
+            for (int k = 0; k < 2; k++) {
+                char name[160];
+                snprintf(name, sizeof name, "%s %s events", c->rails[r].name, k ? "dI/dt" : "droop");
+                fprintf(f, ",\n{\"ph\":\"M\",\"name\":\"thread_name\",\"pid\":%zu,\"tid\":%zu,\"args\":{\"name\":",
+                        ch, c->n_units + 1 + 2 * r + (size_t)k);
+                json_str(f, name);
+                fprintf(f, "}}");
+            }
+    for (size_t q = 0; q < n; q++) {
+        const events_event *v = &e[q];
+        int didt = v->kind == EVENTS_DIDT;
+        fprintf(f, ",\n{\"ph\":\"X\",\"cat\":\"event\",\"name\":\"%s %.4g %s\",\"ts\":%.6f,\"dur\":%.6f,\"pid\":%zu,"
+                   "\"tid\":%zu,\"args\":{\"rail\":",
+                didt ? "dI/dt" : "droop", v->peak, didt ? "A/ns" : "mV", v->t_start_ns * 1e-3,
+                (v->t_end_ns - v->t_start_ns) * 1e-3, v->chip, c->n_units + 1 + 2 * v->rail + (size_t)didt);
+        json_str(f, c->rails[v->rail].name);
+        fprintf(f, ",\"%s\":%.6g,\"t_peak_ns\":%.6f,\"causes\":[", didt ? "peak_a_per_ns" : "peak_mv", v->peak, v->t_peak_ns);
+        for (size_t k = 0; k < v->n_causes; k++) {
+            const events_cause *ca = &v->causes[k];
+            fprintf(f, "%s{\"unit\":", k ? "," : "");
+            json_str(f, c->units[ca->unit].name);
+            fprintf(f, ",\"delta_a\":%.6g,\"ids\":[", ca->delta_a);
+            for (size_t m = 0; m < ca->n_ops; m++) {
+                if (m) fputc(',', f);
+                json_str(f, sio_schedule_id(s, ca->ops[m]));
+            }
+            fprintf(f, "]}");
+        }
+        fprintf(f, "]}}");
+    }
 }
 
 static int export_perfetto(const cmd_opts *o, const sio_chip *c, const sio_schedule *s, FILE *f, sio_error *err)
 {
-    const size_t nr = c->n_rails, nch = s->n_chips ? s->n_chips : 1;
+    const size_t nr = c->n_rails, nch = s->n_chips ? s->n_chips : 1, nq = nch * nr;
     const double T = sio_chip_period_ns(c);
+    /* the events, as `run` finds them */
+    pda_run_opts po;
+    pda_run_opts_default(&po);
+    po.bin_ns = o->bin_ns;
+    po.tile_bins = o->tile_bins;
+    po.thermal = 0;
+    po.report = 0;
+    pda_result *res = NULL;
+    int prc = pda_run(c, s, &po, &res, err);
+    if (prc) return cmd_exit_for(prc);
+    size_t n_ev;
+    const events_event *ev = pda_result_events(res, &n_ev);
     fprintf(f, "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"chip\":");
     json_str(f, c->name);
     fprintf(f, ",\"schedule\":");
@@ -300,74 +393,89 @@ static int export_perfetto(const cmd_opts *o, const sio_chip *c, const sio_sched
         json_str(f, op->name);
         fprintf(f, ",\"activity\":%.6g}}", s->activity[i]);
     }
-    /* rail currents */
+    pf_flows(f, s, T);
+    pf_events(f, c, s, ev, n_ev);
+    pda_result_free(res);
+    /* rail currents and droops */
     walk *it = NULL;
-    walk_opts wo = {.bin_ns = o->bin_ns, .tile_bins = o->tile_bins, .maps = CURRENT_CONST};
+    walk_opts wo = {.bin_ns = o->bin_ns, .tile_bins = o->tile_bins, .maps = CURRENT_CONST, .droop = 1};
     int wrc = walk_open(c, s, &wo, &it, err);
     if (wrc) return cmd_exit_for(wrc);
-    size_t nb = walk_n_bins(it), group = nb > 200000 ? (nb + 199999) / 200000 : 1;
-    double *acc = calloc(nch * nr, sizeof *acc), *last = malloc(nch * nr * sizeof *last);
-    char **counter = calloc(nr + 1, sizeof *counter);   /* "<rail> current_a", the counters' names */
-    int no_mem = !acc || !last || !counter;
-    for (size_t r = 0; !no_mem && r < nr; r++) {
-        size_t n = strlen(c->rails[r].name) + 12;
+    size_t nb = walk_n_bins(it), tb = walk_tile_bins(it), group = nb > 200000 ? (nb + 199999) / 200000 : 1;
+    double *acc = calloc(nq, sizeof *acc), *dmax = malloc(nq * sizeof *dmax), *last = malloc(2 * nq * sizeof *last);
+    char **counter = calloc(2 * nr + 1, sizeof *counter);   /* "<rail> current_a", then "<rail> droop_mv" */
+    int no_mem = !acc || !dmax || !last || !counter;
+    for (size_t r = 0; !no_mem && r < 2 * nr; r++) {
+        size_t n = strlen(c->rails[r % nr].name) + 12;
         if (!(counter[r] = malloc(n))) no_mem = 1;
-        else snprintf(counter[r], n, "%s current_a", c->rails[r].name);
+        else snprintf(counter[r], n, "%s %s", c->rails[r % nr].name, r < nr ? "current_a" : "droop_mv");
     }
     if (no_mem) {
-        for (size_t r = 0; counter && r < nr; r++) free(counter[r]);
+        for (size_t r = 0; counter && r < 2 * nr; r++) free(counter[r]);
         free(counter);
-        free(acc); free(last); walk_close(it);
+        free(acc); free(dmax); free(last); walk_close(it);
         sio_error_set(err, NULL, 0, 0, "analyzer: out of memory");
         return EXIT_IO;
     }
-    for (size_t q = 0; q < nch * nr; q++) last[q] = NAN;
+    for (size_t q = 0; q < 2 * nq; q++) last[q] = NAN;
+    for (size_t q = 0; q < nq; q++) dmax[q] = -INFINITY;
     current_tile t;
-    const double *no_droop;
+    const double *droop;
     size_t in_group = 0, g0 = 0;
     int got;
-    while ((got = walk_next(it, &t, &no_droop)) == 1) {
-        size_t st = t.stride ? t.stride : 1, step = t.stride ? 1 : 0;   /* a constant run: one value per rail */
+    /* a group's current is its bins' mean, its droop their largest (a peak
+    ** is never averaged away) */
+    while ((got = walk_next(it, &t, &droop)) == 1) {
+        size_t st = t.stride ? t.stride : 1, dst = t.stride ? tb : 1, step = t.stride ? 1 : 0;   /* a constant run: one value per rail */
         for (size_t k = 0; k < t.nb; k++) {
             if (in_group == 0) {
                 g0 = t.b0 + k;
                 if (!t.stride && t.nb - k > group) {
                     /* whole groups of the run: each averages the same sum (as
                     ** the bins would add it), so only the first can change */
-                    for (size_t q = 0; q < nch * nr; q++) {
+                    for (size_t q = 0; q < nq; q++) {
                         double sum = 0;
                         for (size_t j = 0; j < group; j++) sum += t.rail_a[q];
-                        pf_counter(f, counter[q % nr], q / nr, g0, o->bin_ns, sum / (double)group, &last[q]);
+                        pf_counter(f, counter[q % nr], "current_a", q / nr, g0, o->bin_ns, sum / (double)group, &last[q]);
+                        pf_counter(f, counter[nr + q % nr], "droop_mv", q / nr, g0, o->bin_ns, droop[q] * 1e3, &last[nq + q]);
                     }
                     k += (t.nb - k - 1) / group * group - 1;   /* a bin of the run is left for what follows */
                     continue;
                 }
             }
-            for (size_t q = 0; q < nch * nr; q++) acc[q] += t.rail_a[q * st + k * step];
+            for (size_t q = 0; q < nq; q++) {
+                acc[q] += t.rail_a[q * st + k * step];
+                double d = droop[q * dst + k * step] * 1e3;
+                if (d > dmax[q]) dmax[q] = d;
+            }
             if (++in_group < group && t.b0 + k + 1 < nb) continue;
-            for (size_t q = 0; q < nch * nr; q++) {
-                pf_counter(f, counter[q % nr], q / nr, g0, o->bin_ns, acc[q] / (double)in_group, &last[q]);
+            for (size_t q = 0; q < nq; q++) {
+                pf_counter(f, counter[q % nr], "current_a", q / nr, g0, o->bin_ns, acc[q] / (double)in_group, &last[q]);
+                pf_counter(f, counter[nr + q % nr], "droop_mv", q / nr, g0, o->bin_ns, dmax[q], &last[nq + q]);
                 acc[q] = 0;
+                dmax[q] = -INFINITY;
             }
             in_group = 0;
         }
     }
     if (got < 0) {
-        for (size_t r = 0; r < nr; r++) free(counter[r]);
+        for (size_t r = 0; r < 2 * nr; r++) free(counter[r]);
         free(counter);
-        free(acc); free(last); walk_close(it);
+        free(acc); free(dmax); free(last); walk_close(it);
         sio_error_set(err, NULL, 0, 0, "analyzer: out of memory");
         return EXIT_IO;
     }
-    for (size_t q = 0; q < nch * nr; q++) {
+    /* the end of the timeline */
+    for (size_t q = 0; q < 2 * nq; q++) {
         fprintf(f, ",\n{\"ph\":\"C\",\"name\":");
-        json_str(f, counter[q % nr]);
-        fprintf(f, ",\"pid\":%zu,\"ts\":%.6f,\"args\":{\"current_a\":0}}", q / nr, (double)nb * o->bin_ns * 1e-3);
+        json_str(f, counter[q < nq ? q % nr : nr + (q - nq) % nr]);
+        fprintf(f, ",\"pid\":%zu,\"ts\":%.6f,\"args\":{\"%s\":0}}", (q % nq) / nr, (double)nb * o->bin_ns * 1e-3,
+                q < nq ? "current_a" : "droop_mv");
     }
-    for (size_t r = 0; r < nr; r++) free(counter[r]);
+    for (size_t r = 0; r < 2 * nr; r++) free(counter[r]);
     free(counter);
     fprintf(f, "\n]}\n");
-    free(acc); free(last);
+    free(acc); free(dmax); free(last);
     walk_close(it);
     return EXIT_OK;
 }
@@ -400,7 +508,7 @@ int cmd_export(const cmd_opts *o)
         return EXIT_IO;
     }
     outset ro = {.inputs = in, .n_inputs = cmd_inputs(o, c, in)};
-    if ((rc = names_fit(c, fmt, &err))) {
+    if ((rc = names_fit(c, fmt, o->unit_maps, &err))) {
         /* a name the format cannot carry: nothing is written */
     } else if (fmt == 0) {
         char *made = outset_missing_top(o->out);   /* made here, the folder goes again on failure */

@@ -34,7 +34,7 @@ static const struct opt {
     {"--periodic", C_RUN, NULL, "thermal: the periodic steady state of the schedule repeated back to back"},
     {"--repeat", C_RUN, "N", "thermal: N passes of the schedule from the usual start, the last reported"},
     {"--waveforms", C_RUN, NULL, "also write rails.csv"},
-    {"--unit-maps", C_RUN, NULL, "also write units.npy and units.csv"},
+    {"--unit-maps", C_RUN | C_EXPORT, NULL, "also write units.npy and units.csv (export vcd: a signal per unit)"},
     {"--strict", C_RUN | C_SWEEP, NULL, "exit 1 when a limit is broken (sweep: or a point failed)"},
     {"--jobs", C_SWEEP, "N", "sweep: runs at once per process, default the online CPUs"},
     {"--tile-bins", C_RUN, "N", "bins per time tile (memory bound), default the PDN block"},

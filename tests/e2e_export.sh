@@ -1,0 +1,110 @@
+#!/bin/sh
+# tests/e2e_export.sh ANALYZER -- `export --format vcd|perfetto` against the
+# run's own files (run from the repo root): every VCD signal, replayed bin by
+# bin, equals rails.csv (current and droop), the unit signals add up to their
+# rail; the Perfetto trace has a flow arrow per dep of the CSV, bound inside
+# both instructions' slices, the run's events with their causes, and droop
+# counters whose largest value is the run's worst droop.
+set -u
+an=$1
+case "$an" in /*) ;; *) an="$PWD/$an" ;; esac
+chip=samples/tsp/chip.json
+sched=samples/tsp/decode.csv
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+ok() { echo "ok $1"; }
+no() { echo "FAIL $1"; fails=$((fails + 1)); }
+
+"$an" run "$chip" "$sched" -o "$tmp/run" --no-thermal --waveforms --quiet || no "run"
+"$an" export "$chip" "$sched" --format vcd --unit-maps -o "$tmp/x.vcd" --quiet && ok "export vcd" || no "export vcd"
+"$an" export "$chip" "$sched" --format perfetto -o "$tmp/x.json" --quiet && ok "export perfetto" || no "export perfetto"
+
+python3 - "$tmp" "$chip" <<'EOF' && ok "vcd: rails.csv current and droop, units add up" || no "vcd against rails.csv"
+import csv, json, sys
+d, chip = sys.argv[1], json.load(open(sys.argv[2]))
+rows = list(csv.reader(open(d + "/run/rails.csv")))[1:]
+cur = [float(r[1]) for r in rows]; droop = [float(r[2]) for r in rows]
+names, vals, stamps = {}, {}, []
+lines = open(d + "/x.vcd").read().splitlines()
+k = 0
+scope = []
+while not lines[k].startswith("$enddefinitions"):
+    w = lines[k].split()
+    if w[0] == "$scope": scope.append(w[2])
+    elif w[0] == "$upscope": scope.pop()
+    elif w[0] == "$var": names[w[3]] = "/".join(scope + [w[4]])
+    k += 1
+units = [u["name"] for u in chip["units"]]
+assert sorted(n.split("/")[-1] for n in names.values() if "/units/" in n) == sorted(units)
+by = {v: i for i, v in names.items()}
+cid, did = by["chip0/rail_core_current_a"], by["chip0/rail_core_droop_mv"]
+uid = [by["chip0/units/" + u] for u in units]
+state, t = {}, None
+nb = len(cur)
+replay = []   # per bin: (current, droop, sum of units)
+def flush(upto):
+    while len(replay) < upto:
+        replay.append((state[cid], state[did], sum(state[i] for i in uid)))
+for l in lines[k + 1:]:
+    if l.startswith("#"):
+        t = int(l[1:]) // 1000
+        if state: flush(t)
+    elif l.startswith("r"):
+        v, i = l[1:].split(); state[i] = float(v)
+assert t == nb, (t, nb)   # the last stamp ends the timeline
+assert len(replay) == nb
+for b in range(nb):
+    c, dr, us = replay[b]
+    assert abs(c - cur[b]) <= 1e-6 * max(1, abs(cur[b])), (b, c, cur[b])
+    assert abs(dr - droop[b]) <= 1e-6 * max(1, abs(droop[b])), (b, dr, droop[b])
+    assert abs(us - c) <= 1e-6 * max(1, c), (b, us, c)
+EOF
+
+python3 - "$tmp" "$sched" <<'EOF' && ok "perfetto: flows per dep, events, droop counters" || no "perfetto"
+import csv, json, sys
+d, sched = sys.argv[1], sys.argv[2]
+ev = json.load(open(d + "/x.json"))["traceEvents"]
+summ = json.load(open(d + "/run/summary.json"))
+rows = list(csv.DictReader(open(sched)))
+n_deps = sum(len([x for x in (r.get("deps") or "").split(";") if x]) for r in rows)
+slices = {e["args"]["id"]: e for e in ev if e["ph"] == "X" and e.get("cat") != "event"}
+assert len(slices) == len(rows)
+starts = {e["id"]: e for e in ev if e["ph"] == "s"}
+ends = {e["id"]: e for e in ev if e["ph"] == "f"}
+assert len(starts) == len(ends) == n_deps > 0, (len(starts), len(ends), n_deps)
+# each arrow starts inside the slice of the instruction depended upon and
+# ends inside the dependent one's (same chip, same unit track)
+by_track = {}
+for e in slices.values(): by_track.setdefault((e["pid"], e["tid"]), []).append(e)
+def inside(p):
+    return any(x["ts"] <= p["ts"] <= x["ts"] + x["dur"] for x in by_track[(p["pid"], p["tid"])])
+for i, s in starts.items():
+    f = ends[i]
+    assert f["bp"] == "e" and inside(s) and inside(f) and s["ts"] <= f["ts"], (s, f)
+events = [e for e in ev if e.get("cat") == "event"]
+rail = summ["rails"][0]
+assert len(events) == rail["droop_events"] + rail["didt_events"], (len(events), rail["droop_events"], rail["didt_events"])
+ids = set(slices)
+assert all(set(c["ids"]) <= ids and c["unit"] for e in events for c in e["args"]["causes"])
+worst = max(e["args"].get("peak_mv", 0) for e in events)
+assert abs(worst - rail["max_droop_mv"]) < 1e-3 * rail["max_droop_mv"], (worst, rail["max_droop_mv"])
+dc = [e["args"]["droop_mv"] for e in ev if e["ph"] == "C" and e["name"] == "core droop_mv"]
+assert abs(max(dc) - rail["max_droop_mv"]) < 1e-4 * rail["max_droop_mv"], (max(dc), rail["max_droop_mv"])
+EOF
+
+# a unit name VCD cannot carry is refused with --unit-maps, nothing written
+python3 - "$chip" "$tmp/sp.json" <<'EOF'
+import json, sys
+c = json.load(open(sys.argv[1])); c["units"][0]["name"] = "MXM W0"
+json.dump(c, open(sys.argv[2], "w"))
+EOF
+printf 'id,unit,op,start,cycles\na,VXM,add,0,10\n' > "$tmp/sp.csv"
+"$an" export "$tmp/sp.json" "$tmp/sp.csv" --format vcd --unit-maps -o "$tmp/u.vcd" 2>"$tmp/err"; rc=$?
+[ "$rc" = 2 ] && [ ! -e "$tmp/u.vcd" ] && grep -q "MXM W0" "$tmp/err" && ok "vcd: a unit name with a blank refused" ||
+    no "vcd --unit-maps with a blank in a unit: exit $rc: $(cat "$tmp/err")"
+"$an" export "$tmp/sp.json" "$tmp/sp.csv" --format vcd -o "$tmp/u.vcd" --quiet && ok "vcd without unit signals takes it" ||
+    no "vcd without --unit-maps"
+
+echo "e2e_export: $fails failed"
+[ "$fails" = 0 ]
