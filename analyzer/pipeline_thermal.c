@@ -713,6 +713,20 @@ static json_t *leak_json(const pda_result *r, double transient_w)
     jset(o, "iterations", json_integer((json_int_t)iters), &bad);
     jset(o, "runaway_factor", isfinite(factor) ? json_real(factor) : json_null(), &bad);
     jset(o, "mean_w", json_real(transient_w), &bad);
+    /* each chip's rails' leakage current, the walk's extra idle current */
+    json_t *rails = json_array();
+    const sio_chip *c = r->c;
+    for (size_t q = 0; rails && q < l->nch * c->n_rails; q++) {
+        double a = 0;
+        for (size_t u = 0; u < l->nu; u++)
+            if (c->units[u].rail == q % c->n_rails) a += l->leak_a[q / c->n_rails * l->nu + u];
+        json_t *e = json_object();
+        jset(e, "chip", json_integer((json_int_t)(q / c->n_rails)), &bad);
+        jset(e, "rail", json_string(c->rails[q % c->n_rails].name), &bad);
+        jset(e, "current_a", json_real(a), &bad);
+        jpush(rails, e, &bad);
+    }
+    jset(o, "rails", rails, &bad);
     return jdone(o, bad);
 }
 

@@ -294,11 +294,14 @@ static int breakdowns(const pda_result *r, report_breakdown bd[2], double **blk,
     rank = malloc((ng + 1) * sizeof *rank);
     if (!w || !g0 || !rank) goto oom;
     double *wc = w, *wg = w + nch * ncl * nt;
+    const double *lk = pda_leak_current_a(r->leak);   /* leakage at its steady temperature, to the makespan */
     for (size_t ch = 0; ch < nch; ch++) {   /* one pass over the schedule per chip */
         if (thermal_run_frame_energy(c, r->s, ch, NULL, 0, mk_ns, dt, nt, e)) goto oom;
         for (size_t f = 0; f < nt; f++)
             for (size_t u = 0; u < nu; u++) {
-                double p = e[f * nu + u] / (dt * 1e-9);
+                double p = e[f * nu + u] / (dt * 1e-9) +
+                           (lk ? lk[ch * nu + u] * c->rails[c->units[u].rail].vdd_v *
+                                     fmin(1.0, (mk_ns - (double)f * dt) / dt) : 0.0);
                 wc[(ch * ncl + c->units[u].cls) * nt + f] += p;
                 g0[(ch * ng + grp[u]) * nt + f] += p;
                 tot[grp[u]] += p;
