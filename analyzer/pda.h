@@ -66,6 +66,10 @@ typedef struct pda_run_opts {
     ** reported. Not both. */
     int thermal_periodic;
     size_t thermal_repeat;
+    /* > 0: a power budget per chip (W), checked against each chip's peak
+    ** power over window_ns (summary power.cap_w, .chip_peak_window_w,
+    ** .cap_broken) and drawn in the report; 0 (default): none */
+    double power_cap_w;
 } pda_run_opts;
 
 void pda_run_opts_default(pda_run_opts *o);

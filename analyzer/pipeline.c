@@ -116,6 +116,17 @@ static json_t *power_json(const pda_result *r)
     jset(pj, "peak_window_w", json_real(p->peak_window_w), &bad);
     jset(pj, "window_ns", json_real(p->window_ns), &bad);
     jset(pj, "bin_ns", json_real(r->o.bin_ns), &bad);
+    if (r->o.power_cap_w > 0) {   /* each chip's peak window against the cap */
+        json_t *a = json_array();
+        int broken = 0;
+        for (size_t ch = 0; ch < r->nch; ch++) {
+            jpush(a, json_real(r->chip_peak_window_w[ch]), &bad);
+            if (r->chip_peak_window_w[ch] > r->o.power_cap_w) broken = 1;
+        }
+        jset(pj, "cap_w", json_real(r->o.power_cap_w), &bad);
+        jset(pj, "chip_peak_window_w", a, &bad);
+        jset(pj, "cap_broken", json_boolean(broken), &bad);
+    }
     return jdone(pj, bad);
 }
 
@@ -204,10 +215,11 @@ static int const_run(pda_result *r, const current_tile *t, const double *droop, 
             if (r->rep) report_push_const(r->rep, q, t->b0, t->rail_a[q], droop[q], t->nb);
             p += c->rails[rl].vdd_v * t->rail_a[q];
         }
-    for (size_t ch = 0; r->rep && ch < nch; ch++) {   /* each chip's power for the report */
+    for (size_t ch = 0; (r->rep || r->cw_chip) && ch < nch; ch++) {   /* each chip's power: report, cap */
         double pc = 0;
         for (size_t rl = 0; rl < nr; rl++) pc += c->rails[rl].vdd_v * t->rail_a[ch * nr + rl];
-        report_push_power_const(r->rep, ch, t->b0, pc, t->nb);
+        if (r->rep) report_push_power_const(r->rep, ch, t->b0, pc, t->nb);
+        if (r->cw_chip) current_window_push_const(&r->cw_chip[ch], pc, t->nb);
     }
     current_window_push_const(cw, p, t->nb);
     for (size_t b = t->b0; (r->rails || r->units) && b < t->b0 + t->nb; b += tb) {
@@ -270,6 +282,7 @@ static int walk_all(pda_result *r, walk *w, current_window *cw, sio_error *err)
                 }
                 for (size_t k = 0; k < m; k++) pw[k] += pchip[k];
                 if (r->rep) report_push_power(r->rep, ch, t.b0 + k0, pchip, m);
+                if (r->cw_chip) current_window_push(&r->cw_chip[ch], pchip, m);
             }
             current_window_push(cw, pw, m);   /* also the peak bin and the energy */
         }
@@ -315,6 +328,7 @@ static int check_opts(const pda_run_opts *o, sio_error *err)
                       : o->frame_ns < 0   ? "frame_ns must be >= 0 (0: the chip's)"
                       : o->events_cap < 1 ? "events_cap must be >= 1"
                       : o->thermal_periodic && o->thermal_repeat > 1 ? "thermal_periodic and thermal_repeat exclude each other"
+                      : !(o->power_cap_w >= 0 && o->power_cap_w <= 1e12) ? "power_cap_w must be in [0, 1e12] W"
                                           : NULL;
     if (!bad) return PDA_OK;
     sio_error_set(err, NULL, 0, 0, "pda_run: %s", bad);
@@ -367,6 +381,12 @@ int pda_run_walk(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o
     double wb = round(o->window_ns / bin_ns);
     if (wb > (double)r->nbins) wb = (double)r->nbins;
     if (current_window_init(&cw, wb < 1 ? 1 : (size_t)wb)) goto oom_w;
+    if (o->power_cap_w > 0) {   /* each chip's windows, for the cap */
+        if (!(r->cw_chip = calloc(nch, sizeof *r->cw_chip)) || !(r->chip_peak_window_w = calloc(nch + 1, sizeof(double))))
+            goto oom_w;
+        for (size_t ch = 0; ch < nch; ch++)
+            if (current_window_init(&r->cw_chip[ch], wb < 1 ? 1 : (size_t)wb)) goto oom_w;
+    }
     if (o->report && report_open(r, idle)) goto oom_w;
     if (o->keep_rails && !(r->rails = spool_open(o->spool_dir, err))) { rc = PDA_EIO; goto fail; }
     if (o->unit_maps && !(r->units = spool_open(o->spool_dir, err))) { rc = PDA_EIO; goto fail; }
@@ -385,6 +405,7 @@ int pda_run_walk(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o
                            .peak_window_w = current_window_peak(&cw), .window_ns = (double)cw.w * bin_ns,
                            .energy_j = (cw.total * bin_ns - (tail_ns > 0 ? idle_w * tail_ns : 0.0)) * 1e-9};
     r->power.avg_w = mk_ns > 0 ? r->power.energy_j / (mk_ns * 1e-9) : 0.0;
+    for (size_t ch = 0; r->cw_chip && ch < nch; ch++) r->chip_peak_window_w[ch] = current_window_peak(&r->cw_chip[ch]);
     /* the summary (made first: jansson seeds its hashes on the first object,
     ** before a second thread makes any) */
     r->summary = json_object();
@@ -435,6 +456,9 @@ void pda_result_free(pda_result *r)
     if (r->units) fclose(r->units);
     pda_thermal_free(r->th);
     pda_leak_free(r->leak);
+    for (size_t ch = 0; r->cw_chip && ch < r->nch; ch++) current_window_free(&r->cw_chip[ch]);
+    free(r->cw_chip);
+    free(r->chip_peak_window_w);
     free(r);
 }
 

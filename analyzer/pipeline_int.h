@@ -48,6 +48,8 @@ struct pda_result {
     pda_thermal *th;           /* NULL without the thermal run */
     int skip;                  /* constant stretches skipped (pda_run_walk) */
     struct pda_leak *leak;     /* leakage at the steady fixed point (pipeline_thermal.c), NULL without */
+    current_window *cw_chip;   /* with opts.power_cap_w: each chip's power windows during the walk */
+    double *chip_peak_window_w;   /* with opts.power_cap_w: each chip's peak power over the window */
 };
 
 /* pda_run, with skip = 0 walking every bin and every thermal frame of the

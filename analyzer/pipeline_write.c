@@ -355,7 +355,7 @@ static int write_report(const pda_result *r, outset *os, const char *dir, sio_er
     if (!rc && r->th) rc = report_thermal_of(r, &rt, &tblk);
     if (!rc) rc = outset_add(os, "report.html", &so, err);
     report_page pg = {.chip = r->c, .s = r->s, .ev = r->ev, .sp = r->sp, .m = r->mr, .summary_json = r->summary_text,
-                      .th = r->th ? &rt : NULL, .bd = bd, .n_bd = nbd > 0 ? (size_t)nbd : 0};
+                      .power_cap_w = r->o.power_cap_w, .th = r->th ? &rt : NULL, .bd = bd, .n_bd = nbd > 0 ? (size_t)nbd : 0};
     if (!rc) rc = report_write(r->rep, sio_out_file(so), &pg);
     if (tblk) { free((void *)rt.hot_chip); free((void *)rt.hot_units); }
     free(tblk);

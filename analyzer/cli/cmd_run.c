@@ -43,6 +43,13 @@ static void print_result(const cmd_opts *o, const sio_chip *c, const sio_schedul
         printf("power: peak %.1f W (1 bin of %g ns) at %.0f ns, peak over %g ns %.1f W, mean %.1f W, energy %.4g J\n",
                peak_w, o->bin_ns, t_peak_w, pw->window_ns, pw->peak_window_w,
                mk_ns > 0 ? energy_j / (mk_ns * 1e-9) : 0.0, energy_j);
+        json_t *pj = json_object_get(summary, "power");
+        json_t *cpw = json_object_get(pj, "chip_peak_window_w");
+        for (size_t ch = 0; cpw && ch < json_array_size(cpw); ch++) {
+            double w = json_number_value(json_array_get(cpw, ch));
+            printf("chip %zu power over %g ns: peak %.1f W against the cap of %g W: %s\n", ch, pw->window_ns, w,
+                   o->power_cap_w, w > o->power_cap_w ? "BREAKS the cap" : "within");
+        }
         for (size_t q = 0; q < nq; q++) {
             const margin_rail *m = &mr[q];
             const events_rail_stats *st = pda_result_rail_stats(res, m->chip, m->rail);
@@ -117,9 +124,10 @@ static void print_result(const cmd_opts *o, const sio_chip *c, const sio_schedul
     }
 }
 
-/* --strict: a droop past a guardband or a dI/dt past its limit breaks a
+/* --strict: a droop past a guardband, a dI/dt past its limit or a chip's
+** power past --power-cap-w (over the window) breaks a
 ** limit (said on stderr); 1 when one does. */
-static int limits_broken(const sio_chip *c, const pda_result *res)
+static int limits_broken(const sio_chip *c, const pda_result *res, json_t *summary)
 {
     size_t nq;
     const margin_rail *mr = pda_result_margin(res, &nq);
@@ -131,6 +139,12 @@ static int limits_broken(const sio_chip *c, const pda_result *res)
                         "(worst %.1f mV), %zu dI/dt events past %.3g A/ns\n",
                 mr[q].chip, c->rails[mr[q].rail].name, st->droop_events, mr[q].guardband_mv,
                 mr[q].worst_droop_mv, st->didt_events, c->rails[mr[q].rail].didt_limit_a_per_ns);
+        broken = 1;
+    }
+    json_t *pj = json_object_get(summary, "power");
+    if (json_is_true(json_object_get(pj, "cap_broken"))) {
+        fprintf(stderr, "analyzer: limit broken: a chip's power over %g ns passes the cap of %g W\n",
+                json_number_value(json_object_get(pj, "window_ns")), json_number_value(json_object_get(pj, "cap_w")));
         broken = 1;
     }
     return broken;
@@ -170,6 +184,7 @@ int cmd_run(const cmd_opts *o)
     po.thermal = !o->no_thermal;
     po.thermal_periodic = o->periodic;
     po.thermal_repeat = o->repeat;
+    po.power_cap_w = o->power_cap_w;
     po.report = o->out != NULL;   /* only the files need it */
     po.keep_rails = o->waveforms;
     po.unit_maps = o->unit_maps;
@@ -215,7 +230,7 @@ int cmd_run(const cmd_opts *o)
         goto fail;
     }
     print_result(o, c, s, res, summary);
-    if (o->strict && limits_broken(c, res)) exit_code = EXIT_LIMIT;
+    if (o->strict && limits_broken(c, res, summary)) exit_code = EXIT_LIMIT;
     goto done;
 fail:
     if (err.text[0]) fprintf(stderr, "%s\n", err.text);

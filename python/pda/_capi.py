@@ -232,6 +232,7 @@ pda_run_opts = _s("pda_run_opts", [
     ("progress_arg", ctypes.c_void_p),
     ("thermal_periodic", ctypes.c_int),
     ("thermal_repeat", ctypes.c_size_t),
+    ("power_cap_w", ctypes.c_double),
 ])
 
 pda_power = _s("pda_power", [
