@@ -9,8 +9,8 @@
 # packages (tools/deps.sh) when run as root, or print the command to run.
 
 CC      ?= cc
-VERSION := 2.0.0
-SONAME  := libpda.so.2
+VERSION := 3.0.0
+SONAME  := libpda.so.3
 PREFIX  ?= /usr/local
 PKGS    := libcsv fftw3 jansson libpng glpk
 WARN    := -std=c11 -Wall -Wextra -Wshadow -Wconversion -Wstrict-prototypes \
@@ -53,7 +53,7 @@ CMD_OBJ_R := $(patsubst %.c,$(R)/%.o,$(CMD_SRC))
 CMD_OBJ_A := $(patsubst %.c,$(A)/%.o,$(CMD_SRC))
 $(CMD_OBJ_R) $(CMD_OBJ_A): CFLAGS_ALL += $(MPI_CFLAGS)
 
-.PHONY: all deps run test test-rel test-asan bench fuzz install clean
+.PHONY: all deps run test test-rel test-asan bench fuzz install clean screenshots
 .DELETE_ON_ERROR:
 # keep the test objects (no rebuilds, and no "rm" after the closing line)
 .SECONDARY:
@@ -69,6 +69,20 @@ $(R)/%.o: %.c $(HDRS)
 $(A)/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) $(SAN) -O1 -c $< -o $@
+
+# report.html inlines the vendored uPlot and the page's own script and
+# style: tools/embed.c turns them into a header of byte arrays.
+GEN := build/gen
+REPORT_ASSETS := analyzer/vendor/uplot/uPlot.iife.min.js analyzer/vendor/uplot/uPlot.min.css \
+                 analyzer/report.js analyzer/report.css
+$(GEN)/embed: tools/embed.c
+	@mkdir -p $(GEN)
+	$(CC) -std=c11 -O1 $< -o $@
+$(GEN)/report_assets.h: $(GEN)/embed $(REPORT_ASSETS)
+	$(GEN)/embed $@ REPORT_UPLOT_JS analyzer/vendor/uplot/uPlot.iife.min.js \
+	  REPORT_UPLOT_CSS analyzer/vendor/uplot/uPlot.min.css REPORT_JS analyzer/report.js REPORT_CSS analyzer/report.css
+$(R)/analyzer/report_page.o $(A)/analyzer/report_page.o: $(GEN)/report_assets.h
+$(R)/analyzer/report_page.o $(A)/analyzer/report_page.o: CFLAGS_ALL += -I$(GEN)
 
 lib/libpda.a: $(LIB_OBJ_R)
 	@mkdir -p lib
@@ -113,6 +127,10 @@ $(A)/tests/analyzer_failalloc: $(CMD_OBJ_A) $(A)/tests/failalloc.o $(A)/libpda.a
 run: deps
 	@$(MAKE) --no-print-directory all
 	sh tools/run-sample.sh
+
+# PNGs of report.html in headless Chromium for docs/report.md
+screenshots: all
+	sh tools/screenshots.sh
 
 # Unit tests (cmocka), golden bad-input cases and end-to-end scripts, in the
 # release build and again under ASan + UBSan.

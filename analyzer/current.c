@@ -59,6 +59,7 @@ struct current_iter {
     const sio_chip *chip;
     const sio_schedule *s;
     size_t split_min_ops;        /* current_iter_opts.split_min_ops */
+    const double *extra_idle;    /* current_iter_opts.extra_idle_a, or NULL */
     double bin_ns, inv_bin, T;   /* T: the clock period (ns) */
     size_t n_bins, tile, n_tiles, next_tile;
     double makespan_ns;
@@ -484,6 +485,7 @@ int current_iter_open(const sio_chip *chip, const sio_schedule *s, const current
     it->chip = chip;
     it->s = s;
     it->split_min_ops = o->split_min_ops;
+    it->extra_idle = o->extra_idle_a;
     it->bin_ns = bin_ns;
     it->inv_bin = 1.0 / bin_ns;
     it->T = 1.0 / chip->clock_ghz;
@@ -580,8 +582,8 @@ int64_t current_makespan_cyc(const current_iter *it) { return it->makespan_cyc; 
 
 /* ---- the walk ------------------------------------------------------------- */
 
-/* Idle: unit u draws idle_a from 0 on, one step per unit and chip, applied
-** with the first tile. */
+/* Idle: unit u draws idle_a (plus its extra idle current on this chip) from
+** 0 on, one step per unit and chip, applied with the first tile. */
 static void apply_idle(current_iter *it, size_t b0)
 {
     const sio_chip *c = it->chip;
@@ -590,8 +592,9 @@ static void apply_idle(current_iter *it, size_t b0)
     if (p.kb != b0) return;
     for (size_t ch = 0; ch < it->s->n_chips; ch++) {
         for (size_t u = 0; u < c->n_units; u++) {
-            if (c->units[u].idle_a == 0.0) continue;
-            kink k = {0.0, c->units[u].idle_a, 1};
+            double ia = c->units[u].idle_a + (it->extra_idle ? it->extra_idle[ch * c->n_units + u] : 0.0);
+            if (ia == 0.0) continue;
+            kink k = {0.0, ia, 1};
             add_kink(it, &it->rail, ch * c->n_rails + c->units[u].rail, 0, &p, &k);
             if (it->with_dies) add_kink(it, &it->die, ch * c->n_dies + c->units[u].die, 0, &p, &k);
             if (it->with_units) add_kink(it, &it->unit, ch * c->n_units + u, 0, &p, &k);

@@ -75,6 +75,11 @@ typedef struct current_iter_opts {
     ** whole). 0: the schedule's own. */
     int64_t span_cyc;
     size_t plan_chips;
+    /* [chip][unit]: current (A) each unit draws on top of its idle_a, from
+    ** 0 to the end of the last bin like idle_a (the pipeline's leakage at
+    ** its steady temperature); NULL for none. Borrowed: it must outlive the
+    ** iterator. */
+    const double *extra_idle_a;
 } current_iter_opts;
 void current_iter_opts_default(current_iter_opts *o);
 int current_iter_open(const sio_chip *chip, const sio_schedule *s, const current_iter_opts *o, current_iter **out,

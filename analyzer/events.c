@@ -60,7 +60,7 @@ struct events_detector {
     heap h[2];
     size_t total[2];
     double *attr_w;       /* per rail */
-    double *idle;         /* per rail */
+    double *idle;         /* [chip][rail] */
     events_event *sorted; /* the kept events, merged and sorted, after finish */
     size_t n_sorted;
 };
@@ -83,7 +83,7 @@ int events_create(const sio_chip *chip, size_t n_chips, double bin_ns, size_t ca
     size_t nr = chip->n_rails;
     ev->rs = calloc(n_chips * nr, sizeof *ev->rs);
     ev->attr_w = calloc(nr, sizeof *ev->attr_w);
-    ev->idle = calloc(nr, sizeof *ev->idle);
+    ev->idle = calloc(n_chips * nr + 1, sizeof *ev->idle);
     for (int k = 0; k < 2; k++) {
         ev->h[k].cap = cap ? cap : 1;
         ev->h[k].e = malloc(ev->h[k].cap * sizeof *ev->h[k].e);
@@ -91,7 +91,7 @@ int events_create(const sio_chip *chip, size_t n_chips, double bin_ns, size_t ca
     }
     if (!ev->rs || !ev->attr_w || !ev->idle) goto oom;
     for (size_t r = 0; r < nr; r++) {
-        ev->idle[r] = i_idle_a ? i_idle_a[r] : 0.0;
+        for (size_t c = 0; c < n_chips; c++) ev->idle[c * nr + r] = i_idle_a ? i_idle_a[r] : 0.0;
         double w = attr_window_ns && attr_window_ns[r] > 0 ? attr_window_ns[r] : chip->rails[r].didt_window_ns;
         ev->attr_w[r] = w;
     }
@@ -103,7 +103,7 @@ int events_create(const sio_chip *chip, size_t n_chips, double bin_ns, size_t ca
             s->hist = calloc(HIST_N, sizeof *s->hist);
             s->coarse = calloc(COARSE_N, sizeof *s->coarse);
             if (!s->ring || !s->hist || !s->coarse) goto oom;
-            for (size_t k = 0; k < s->w; k++) s->ring[k] = ev->idle[r];
+            for (size_t k = 0; k < s->w; k++) s->ring[k] = ev->idle[c * nr + r];
             s->st.min_droop_v = INFINITY;
             s->st.max_droop_v = -INFINITY;
         }
@@ -113,6 +113,13 @@ int events_create(const sio_chip *chip, size_t n_chips, double bin_ns, size_t ca
 oom:
     events_destroy(ev);
     return SIO_ENOMEM;
+}
+
+void events_set_idle(events_detector *ev, size_t chip, size_t rail, double idle_a)
+{
+    rail_state *s = state(ev, chip, rail);
+    ev->idle[chip * ev->chip->n_rails + rail] = idle_a;
+    for (size_t k = 0; k < s->w; k++) s->ring[k] = idle_a;
 }
 
 void events_destroy(events_detector *ev)
@@ -667,7 +674,7 @@ int events_finish(events_detector *ev, const sio_schedule *s)
         double whole = (double)st->bins * ev->bin_ns;
         /* the bins hold exact averages: sum x bin = the charge; past the
         ** makespan, to the end of the last bin, only the idle current's */
-        double r_idle = ev->idle[k % ev->chip->n_rails];
+        double r_idle = ev->idle[k];
         st->avg_a = !st->bins ? 0.0
                     : span_ns > 0 && span_ns < whole ? (st->sum_a * ev->bin_ns - r_idle * (whole - span_ns)) / span_ns
                                                      : st->sum_a * ev->bin_ns / whole;

@@ -75,6 +75,10 @@ typedef struct events_detector events_detector;
 int events_create(const sio_chip *chip, size_t n_chips, double bin_ns, size_t cap,
                   const double *attr_window_ns, const double *i_idle_a, events_detector **out);
 void events_destroy(events_detector *ev);   /* NULL is a no-op */
+/* Sets one chip's rail's idle current (the current before time 0, and past
+** the makespan) when it differs from i_idle_a's, as a unit's leakage makes
+** it differ from chip to chip. Before the first push of that rail. */
+void events_set_idle(events_detector *ev, size_t chip, size_t rail, double idle_a);
 
 /* Feeds bins b0 .. b0+n-1 of one chip's rail, in order. */
 int events_push(events_detector *ev, size_t chip, size_t rail, size_t b0, const double *i_a,

@@ -135,24 +135,35 @@ static void segment(margin_spectrum *m, acc *a, size_t n_psd)
 ** into level l + 1. */
 static void push_level(margin_spectrum *m, acc *a, size_t l, const double *v, size_t n)
 {
-    for (size_t k = 0; k < n; k++) {
-        a->buf[a->fill++] = v[k];
+    for (size_t k = 0; k < n;) {
+        size_t take = MARGIN_SEG - a->fill < n - k ? MARGIN_SEG - a->fill : n - k;
+        memcpy(a->buf + a->fill, v + k, take * sizeof *v);
+        a->fill += take;
+        k += take;
         if (a->fill == MARGIN_SEG) segment(m, a, l ? COARSE_PSD : MARGIN_SEG / 2 + 1);
     }
     if (l + 1 == LEVELS) return;
     acc *up = a + 1;
     double avg[256];
-    size_t na = 0;
-    for (size_t k = 0; k < n; k++) {
-        up->part += v[k];
+    size_t na = 0, k = 0;
+    while (k < n && up->n_part) {   /* the sample begun in the last push */
+        up->part += v[k++];
         if (++up->n_part == DECIM) {
             avg[na++] = up->part / DECIM;
             up->part = 0.0;
             up->n_part = 0;
-            if (na == 256) { push_level(m, up, l + 1, avg, na); na = 0; }
         }
     }
+    for (; k + DECIM <= n; k += DECIM) {   /* whole samples, summed in pairs */
+        const double *x = v + k;
+        avg[na++] = (((x[0] + x[1]) + (x[2] + x[3])) + ((x[4] + x[5]) + (x[6] + x[7]))) / DECIM;
+        if (na == 256) { push_level(m, up, l + 1, avg, na); na = 0; }
+    }
     if (na) push_level(m, up, l + 1, avg, na);
+    for (; k < n; k++) {   /* the start of the next */
+        up->part += v[k];
+        up->n_part++;
+    }
 }
 
 /* n samples of the constant v at level l, in O(levels x MARGIN_SEG):

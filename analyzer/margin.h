@@ -3,10 +3,10 @@
 ** Per chip and rail: the worst droop and when, droop percentiles, the
 ** guardband the schedule needs (worst droop + safety), the configured one,
 ** and the power saved by lowering Vdd by the difference. Dynamic power
-** scales with V^2; here the dynamic part is the op current (the switching
-** the schedule causes: current above the units' idle draw), and the idle
-** draw (leakage and clock tree) is left out of the saving, so the figure is a
-** floor. Beside it, the spectrum of the rail current (Welch: Hann-windowed
+** scales with V^2; here the dynamic part is the current above the units'
+** idle_a (the switching the schedule causes, and the leakage, taken as a
+** current linear in V), and the idle_a draw (clock tree and the like) is
+** left out of the saving, so the figure is a floor. Beside it, the spectrum of the rail current (Welch: Hann-windowed
 ** segments of MARGIN_SEG bins, averaged; and the same of the current
 ** averaged over 8, 64, ... bins, for the resonances below 8 steps of the
 ** first: docs/pdn.md) against |Z(f)| of the PDN: the

@@ -77,6 +77,16 @@ typedef struct pda_run_opts {
                          void (*sink)(void *sink_arg, size_t b0, size_t nb, const int64_t *p, int64_t p_const),
                          void *sink_arg);
     void *power_arg;
+    /* The thermal transient (docs/outputs-thermal.md): 1: the periodic steady
+    ** state of the schedule repeated back to back; else thermal_repeat passes
+    ** (0 and 1: one) from the steady state of the average power, the last one
+    ** reported. Not both. */
+    int thermal_periodic;
+    size_t thermal_repeat;
+    /* > 0: a power budget per chip (W), checked against each chip's peak
+    ** power over window_ns (summary power.cap_w, .chip_peak_window_w,
+    ** .cap_broken) and drawn in the report; 0 (default): none */
+    double power_cap_w;
 } pda_run_opts;
 
 /* The system's power is summed per bin in fixed point: each chip's power

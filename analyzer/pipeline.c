@@ -116,6 +116,17 @@ json_t *pda_power_json(const pda_result *r)
     jset(pj, "peak_window_w", json_real(p->peak_window_w), &bad);
     jset(pj, "window_ns", json_real(p->window_ns), &bad);
     jset(pj, "bin_ns", json_real(r->o.bin_ns), &bad);
+    if (r->o.power_cap_w > 0) {   /* each chip's peak window against the cap */
+        json_t *a = json_array();
+        int broken = 0;
+        for (size_t ch = 0; ch < r->nch; ch++) {
+            jpush(a, json_real(r->chip_peak_window_w[ch]), &bad);
+            if (r->chip_peak_window_w[ch] > r->o.power_cap_w) broken = 1;
+        }
+        jset(pj, "cap_w", json_real(r->o.power_cap_w), &bad);
+        jset(pj, "chip_peak_window_w", a, &bad);
+        jset(pj, "cap_broken", json_boolean(broken), &bad);
+    }
     return jdone(pj, bad);
 }
 
@@ -162,6 +173,27 @@ json_t *pda_rails_json(const pda_result *r)
     return jdone(rj, bad);
 }
 
+int pda_report_open(pda_result *r, const double *idle)
+{
+    const size_t nr = r->nr;
+    double *lim = malloc((2 * nr + 1) * sizeof *lim);
+    size_t *wb = malloc((nr + 1) * sizeof *wb);
+    int rc = SIO_ENOMEM;
+    if (lim && wb) {
+        for (size_t rl = 0; rl < nr; rl++) {
+            lim[rl] = r->c->rails[rl].guardband_mv;
+            lim[nr + rl] = r->c->rails[rl].didt_limit_a_per_ns;
+            wb[rl] = walk_didt_bins(&r->c->rails[rl], r->o.bin_ns);
+        }
+        report_opts ro = {.n_chips = r->nch, .n_rails = nr, .n_bins = r->nbins, .bin_ns = r->o.bin_ns,
+                          .guardband_mv = lim, .didt_limit_a_per_ns = lim + nr, .didt_bins = wb, .idle_a = idle};
+        rc = report_create_opts(&ro, &r->rep);
+    }
+    free(lim);
+    free(wb);
+    return rc;
+}
+
 /* A constant run of the walk (stride 0: one current and one droop per rail)
 ** through the same passes in O(rails), and into the spools, which have a
 ** value per bin (O(bins), only when the waveforms are kept): there the run
@@ -182,6 +214,8 @@ static int const_run(pda_result *r, const current_tile *t, const double *droop, 
             if (r->rep) report_push_const(r->rep, q, t->b0, t->rail_a[q], droop[q], t->nb);
             pc += c->rails[rl].vdd_v * t->rail_a[q];
         }
+        if (r->rep) report_push_power_const(r->rep, ch, t->b0, pc, t->nb);
+        if (r->cw_chip) current_window_push_const(&r->cw_chip[ch], pc, t->nb);
         p += pda_power_fx(pc);
     }
     if (pda_power_out(r, pa, t->b0, t->nb, NULL, p)) return PDA_EIO;
@@ -211,10 +245,13 @@ static int walk_all(pda_result *r, walk *w, pda_power_acc *pa, sio_error *err)
     const size_t nr = r->nr, nch = r->nch, tb = r->tb, nu = c->n_units;
     double *power = malloc((tb ? tb : 1) * sizeof *power);
     int64_t *pfx = malloc((tb ? tb : 1) * sizeof *pfx);   /* the tile's power in fixed point */
+    double *pchip = malloc(SUB_BINS * sizeof *pchip);     /* one chip's power */
     float *f32 = r->units ? malloc((tb ? tb : 1) * sizeof *f32) : NULL;
-    if (!power || !pfx || (r->units && !f32)) {
+    if (!power || !pfx || !pchip || (r->units && !f32)) {
         free(power);
         free(pfx);
+        free(pchip);
+        free(f32);
         sio_error_set(err, NULL, 0, 0, "out of memory");
         return PDA_ENOMEM;
     }
@@ -229,11 +266,10 @@ static int walk_all(pda_result *r, walk *w, pda_power_acc *pa, sio_error *err)
         }
         for (size_t k0 = 0; k0 < t.nb; k0 += SUB_BINS) {
             size_t m = t.nb - k0 < SUB_BINS ? t.nb - k0 : SUB_BINS;
-            double *pw = power + k0;
             int64_t *px = pfx + k0;
             for (size_t k = 0; k < m; k++) px[k] = 0;
             for (size_t ch = 0; ch < nch; ch++) {
-                for (size_t k = 0; k < m; k++) pw[k] = 0;
+                for (size_t k = 0; k < m; k++) pchip[k] = 0;
                 for (size_t rl = 0; rl < nr; rl++) {
                     const double *i = t.rail_a + (ch * nr + rl) * t.stride + k0;
                     const double *d = droop + (ch * nr + rl) * tb + k0;
@@ -241,11 +277,13 @@ static int walk_all(pda_result *r, walk *w, pda_power_acc *pa, sio_error *err)
                     margin_spectrum_push(r->sp, ch, rl, i, m);
                     if (r->rep) report_push(r->rep, ch * nr + rl, t.b0 + k0, i, d, m);
                     double vdd = c->rails[rl].vdd_v;
-                    for (size_t k = 0; k < m; k++) pw[k] += vdd * i[k];
+                    for (size_t k = 0; k < m; k++) pchip[k] += vdd * i[k];
                 }
+                if (r->rep) report_push_power(r->rep, ch, t.b0 + k0, pchip, m);
+                if (r->cw_chip) current_window_push(&r->cw_chip[ch], pchip, m);
                 /* each chip's power in fixed point, summed exactly: the same
                 ** whatever the order of the chips (pipeline_power.c) */
-                for (size_t k = 0; k < m; k++) px[k] += pda_power_fx(pw[k]);
+                for (size_t k = 0; k < m; k++) px[k] += pda_power_fx(pchip[k]);
             }
         }
         /* the peak bin, the window peak and the energy */
@@ -274,6 +312,7 @@ static int walk_all(pda_result *r, walk *w, pda_power_acc *pa, sio_error *err)
 out:
     free(power);
     free(pfx);
+    free(pchip);
     free(f32);
     return rc;
 io:
@@ -281,6 +320,7 @@ io:
                   "cannot write the kept waveforms: %s", strerror(errno));
     free(power);
     free(pfx);
+    free(pchip);
     free(f32);
     return PDA_EIO;
 }
@@ -296,6 +336,8 @@ static int check_opts(const pda_run_opts *o, sio_error *err)
                           ? "grid must be {0, 0} (the chip's) or 2..4096 cells each way"
                       : o->frame_ns < 0   ? "frame_ns must be >= 0 (0: the chip's)"
                       : o->events_cap < 1 ? "events_cap must be >= 1"
+                      : o->thermal_periodic && o->thermal_repeat > 1 ? "thermal_periodic and thermal_repeat exclude each other"
+                      : !(o->power_cap_w >= 0 && o->power_cap_w <= 1e12) ? "power_cap_w must be in [0, 1e12] W"
                                           : NULL;
     if (!bad) return PDA_OK;
     sio_error_set(err, NULL, 0, 0, "pda_run: %s", bad);
@@ -329,15 +371,18 @@ int pda_run_walk(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o
     r->mr = calloc(nch * nr + 1, sizeof *r->mr);
     if (!attr || !r->mr) goto oom_w;
     int rc;
+    /* leakage at its steady temperature is part of the rail current: solved before the walk */
+    if (o->thermal && c->thermal.present && (rc = pda_leak_prepare(r, err))) goto fail;
     walk_opts wo = {.bin_ns = bin_ns, .tile_bins = o->tile_bins,
                     .maps = (o->unit_maps ? CURRENT_UNITS : 0) | (skip ? CURRENT_CONST : 0), .droop = 1,
-                    .threads = 1, .split_min_ops = o->split_min_ops,
+                    .threads = 1, .split_min_ops = o->split_min_ops, .extra_idle_a = pda_leak_current_a(r->leak),
                     .span_cyc = o->timeline_cyc, .plan_chips = o->system_chips};
     if ((rc = walk_open(c, s, &wo, &w, err))) goto fail;
     double *idle = attr + nr;
     memcpy(idle, walk_idle_a(w), nr * sizeof *idle);
     for (size_t rl = 0; rl < nr; rl++) attr[rl] = attr_window(&c->rails[rl], bin_ns);
     if (events_create(c, nch, bin_ns, o->events_cap, attr, idle, &r->ev)) goto oom_w;
+    for (size_t q = 0; r->leak && q < nch * nr; q++) events_set_idle(r->ev, q / nr, q % nr, walk_chip_idle_a(w)[q]);
     if (o->events_index_two_min) events_set_index_two_min(r->ev, o->events_index_two_min);
     if (o->timeline_cyc) events_set_span_cyc(r->ev, walk_makespan_cyc(w));   /* a share: the system's */
     if (margin_spectrum_create(nch, nr, bin_ns, &r->sp)) goto oom_w;
@@ -347,23 +392,35 @@ int pda_run_walk(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o
     double wb = round(o->window_ns / bin_ns);
     if (wb > (double)r->nbins) wb = (double)r->nbins;
     if (pda_power_acc_init(&pa, wb < 1 ? 1 : (size_t)wb)) goto oom_w;
-    if (o->report && report_create(nch * nr, r->nbins, bin_ns, &r->rep)) goto oom_w;
+    if (o->power_cap_w > 0) {   /* each chip's windows, for the cap */
+        if (!(r->cw_chip = calloc(nch, sizeof *r->cw_chip)) || !(r->chip_peak_window_w = calloc(nch + 1, sizeof(double))))
+            goto oom_w;
+        for (size_t ch = 0; ch < nch; ch++)
+            if (current_window_init(&r->cw_chip[ch], wb < 1 ? 1 : (size_t)wb)) goto oom_w;
+    }
+    if (o->report && pda_report_open(r, idle)) goto oom_w;
     if (o->keep_rails && !(r->rails = pda_spool_open(o->spool_dir, err))) { rc = PDA_EIO; goto fail; }
     if (o->unit_maps && !(r->units = pda_spool_open(o->spool_dir, err))) { rc = PDA_EIO; goto fail; }
     if ((rc = walk_all(r, w, &pa, err))) goto fail;
+    if (r->rep) report_finish(r->rep);
     r->mk_cyc = walk_makespan_cyc(w);
+    double idle_w = 0.0;   /* the chips' idle power, leakage included */
+    for (size_t q = 0; q < nch * nr; q++) idle_w += walk_chip_idle_a(w)[q] * c->rails[q % nr].vdd_v;
     walk_close(w);
     w = NULL;
     double mk_ns = (double)r->mk_cyc / c->clock_ghz;
     /* the chips idle on to the end of the last bin; the energy is the
     ** schedule's, up to its makespan */
-    double idle_w = 0.0, tail_ns = (double)r->nbins * bin_ns - mk_ns;
-    double nsys = (double)(o->system_chips ? o->system_chips : nch);
-    for (size_t rl = 0; rl < nr; rl++) idle_w += idle[rl] * c->rails[rl].vdd_v * nsys;
+    /* a share of a system: the other chips idle too (a share runs no
+    ** leakage, which needs the thermal run) */
+    if (o->system_chips > nch)
+        for (size_t rl = 0; rl < nr; rl++) idle_w += idle[rl] * c->rails[rl].vdd_v * (double)(o->system_chips - nch);
+    double tail_ns = (double)r->nbins * bin_ns - mk_ns;
     double total_w_ns;   /* the sum of the bins' power, times bin_ns */
     r->power = pda_power_figures(&pa, bin_ns, &total_w_ns);
     r->power.energy_j = (total_w_ns - (tail_ns > 0 ? idle_w * tail_ns : 0.0)) * 1e-9;
     r->power.avg_w = mk_ns > 0 ? r->power.energy_j / (mk_ns * 1e-9) : 0.0;
+    for (size_t ch = 0; r->cw_chip && ch < nch; ch++) r->chip_peak_window_w[ch] = current_window_peak(&r->cw_chip[ch]);
     /* the summary (made first: jansson seeds its hashes on the first object,
     ** before a second thread makes any) */
     r->summary = json_object();
@@ -414,6 +471,11 @@ void pda_result_free(pda_result *r)
     if (r->units) fclose(r->units);
     pda_thermal_free(r->th);
     sio_schedule_free(r->own_s);
+    pda_leak_free(r->leak);
+    for (size_t ch = 0; r->cw_chip && ch < r->nch; ch++) current_window_free(&r->cw_chip[ch]);
+    free(r->cw_chip);
+    free(r->chip_peak_window_w);
+    free(r->bd_chip);
     free(r);
 }
 

@@ -52,6 +52,13 @@ struct pda_result {
     ** events' instructions */
     sio_schedule *own_s;
     int power_failed;          /* opts.power_combine said no */
+    struct pda_leak *leak;     /* leakage at the steady fixed point (pipeline_thermal.c), NULL without */
+    current_window *cw_chip;   /* with opts.power_cap_w: each chip's power windows during the walk */
+    double *chip_peak_window_w;   /* with opts.power_cap_w: each chip's peak power over the window */
+    /* a system merged from shares: each chip's power breakdown as
+    ** pda_bd_chip gave it on its share, [chip][classes + groups][frame];
+    ** NULL: computed from the schedule when the report is written */
+    double *bd_chip;
 };
 
 /* pda_run, with skip = 0 walking every bin and every thermal frame of the
@@ -64,6 +71,14 @@ int pda_run_walk(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o
 ** Returns PDA_OK or an error code with err set. */
 int pda_thermal_run(pda_result *r, sio_error *err);
 void pda_thermal_free(pda_thermal *t);
+
+/* Before the walk: when units leak, the steady fixed point of temperature
+** and leakage of every chip (r->leak; NULL when no unit leaks). */
+int pda_leak_prepare(pda_result *r, sio_error *err);
+/* [chip][unit]: each unit's leakage current at its steady temperature (A),
+** the walk's extra idle current; NULL for l NULL. */
+const double *pda_leak_current_a(const struct pda_leak *l);
+void pda_leak_free(struct pda_leak *l);   /* NULL is a no-op */
 
 /* The `schedule` object of the summaries (`check --json` and `run`): the
 ** contract's keys plus per-class busy shares and dep counts; mk_cyc is the
@@ -89,6 +104,27 @@ FILE *pda_spool_open(const char *dir, sio_error *err);
 /* The summary's power object and rails array (NULL when out of memory). */
 json_t *pda_power_json(const pda_result *r);
 json_t *pda_rails_json(const pda_result *r);
+
+/* The report's waveforms (report_create_opts) with each rail's limits,
+** dI/dt window and idle current idle[rail] (A). Nonzero when out of
+** memory. */
+int pda_report_open(pda_result *r, const double *idle);
+
+/* ---- the report's power breakdowns (pipeline_write.c) ---- */
+
+/* The unit groups: a unit's name with each '.'-separated field stripped of
+** its trailing digits, empty fields dropped (MEM.W0..MEM.W43 are MEM.W,
+** ICU.0..ICU.9 are ICU, SRAM.C0.R0..SRAM.C11.R7 are SRAM.C.R), in
+** first-seen order: *ng names (each malloc'd, in a malloc'd array of
+** n_units + 1) and each unit's group (*grp). -1 when out of memory. */
+int pda_bd_groups(const sio_chip *c, char ***names, size_t **grp, size_t *ng);
+/* The breakdown's frames over the makespan (whole ns, about 400): their
+** count, and their length in *dt; 0 for an empty run. */
+size_t pda_bd_frames(const pda_result *r, double *dt);
+/* Chip ch's power (W) per frame, from each unit's energy per frame
+** (thermal_run_frame_energy) plus its leakage: per class, then per group,
+** out[(classes + ng) * frames]. -1 when out of memory. */
+int pda_bd_chip(const pda_result *r, size_t ch, const size_t *grp, size_t ng, double *out);
 
 /* ---- the system's power (pipeline_power.c) ---- */
 

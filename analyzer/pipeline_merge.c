@@ -11,7 +11,8 @@
 ** merge. The schedule's counts add up. The kept events are the events_cap
 ** most severe of each kind over every share (each share kept its own most
 ** severe, so none of the system's is missing); their instructions travel as
-** ids, and the merged result's schedule holds only those ids.
+** ids with their ops and lines, and the merged result's schedule holds
+** only those.
 **
 ** A pack is raw structs and doubles: the same build writes and reads it.
 ** Its size: ~130 kB a chip and rail (the spectrum's sums, the report's
@@ -24,6 +25,7 @@
 
 #include "jbuild.h"
 #include "pipeline_int.h"
+#include "walk.h"
 
 #define PACK_MAGIC 0x7064612d73686172ull   /* "pda-shar" */
 
@@ -33,6 +35,26 @@ typedef struct pack_head {
     int64_t mk_cyc;
     uint64_t ops, deps[3];
 } pack_head;
+
+/* The share's chips' power breakdowns (pda_bd_chip) in chip order. */
+static int bd_pack(const pda_result *r, FILE *f)
+{
+    char **nm;
+    size_t *grp, ng;
+    double dt;
+    const size_t nt = pda_bd_frames(r, &dt);
+    if (pda_bd_groups(r->c, &nm, &grp, &ng)) return -1;
+    const size_t n = (r->c->n_classes + ng) * nt;
+    double *x = malloc((n + 1) * sizeof *x);
+    int bad = !x;
+    for (size_t ch = 0; !bad && ch < r->nch; ch++)
+        bad = pda_bd_chip(r, ch, grp, ng, x) || fwrite(x, sizeof *x, n, f) != n;
+    free(x);
+    for (size_t g = 0; g < ng; g++) free(nm[g]);
+    free(nm);
+    free(grp);
+    return bad ? -1 : 0;
+}
 
 int pda_result_pack(const pda_result *r, void **buf, size_t *len, sio_error *err)
 {
@@ -71,22 +93,22 @@ int pda_result_pack(const pda_result *r, void **buf, size_t *len, sio_error *err
             fwrite(events_stats(r->ev, ch, rl), sizeof(events_rail_stats), 1, f);
             fwrite(&r->mr[q], sizeof *r->mr, 1, f);
             bad |= margin_spectrum_pack(r->sp, ch, rl, f);
-            for (size_t col = 0; col < REPORT_COLS; col++) {
-                double v[4];
-                int32_t any = report_column(r->rep, q, col, v);
-                fwrite(v, sizeof *v, 4, f);
-                fwrite(&any, sizeof any, 1, f);
-            }
         }
+    /* each chip's peak window under a cap, and its power breakdown */
+    if (r->chip_peak_window_w) fwrite(r->chip_peak_window_w, sizeof(double), r->nch, f);
+    if ((bad |= bd_pack(r, f))) goto oom_f;
+    bad |= report_pack(r->rep, f);
     /* the events, then each one's instructions as ids */
     fwrite(el, sizeof *el, ne, f);
     for (size_t e = 0; e < ne; e++)
         for (size_t u = 0; u < el[e].n_causes; u++)
             for (size_t j = 0; j < el[e].causes[u].n_ops; j++) {
-                const char *id = sio_schedule_id(s, el[e].causes[u].ops[j]);
-                uint32_t l = (uint32_t)strlen(id);
+                uint32_t i = el[e].causes[u].ops[j];
+                const char *id = sio_schedule_id(s, i);
+                uint32_t l = (uint32_t)strlen(id), at[2] = {s->op[i], s->line[i]};
                 fwrite(&l, sizeof l, 1, f);
                 fwrite(id, 1, l, f);
+                fwrite(at, sizeof *at, 2, f);
             }
     bad |= ferror(f) != 0;
     if (fclose(f) != 0 || bad) {
@@ -96,6 +118,10 @@ int pda_result_pack(const pda_result *r, void **buf, size_t *len, sio_error *err
     *buf = mem;
     *len = n;
     return PDA_OK;
+oom_f:
+    fclose(f);
+    free(mem);
+    goto oom;
 oom:
     sio_error_set(err, NULL, 0, 0, "out of memory");
     return PDA_ENOMEM;
@@ -123,11 +149,14 @@ typedef struct merge {
     size_t pool_len, pool_cap;
     uint32_t *id_off;
     size_t n_ids, cap_ids;
+    uint32_t *at;              /* [id][2]: each instruction's op and line in the file */
+    size_t cap_at;
     pda_sched_counts k;
     unsigned char *seen;       /* [chip]: its pack was read */
     size_t *part, *local;      /* [chip]: the pack that has it, and its index there */
     size_t *part_nch;          /* [pack]: its chips */
     size_t n_part;             /* the pack being read */
+    size_t bd_per;             /* a chip's breakdown: its doubles */
 } merge;
 
 static int grow(void **p, size_t *cap, size_t want, size_t size)
@@ -183,14 +212,14 @@ static int read_pack(pda_result *r, merge *m, FILE *f, sio_error *err)
                 margin_spectrum_unpack(r->sp, g, rl, f))
                 goto bad;
             r->mr[q].chip = g;
-            for (size_t col = 0; col < REPORT_COLS; col++) {
-                double v[4];
-                int32_t any;
-                if (fread(v, sizeof *v, 4, f) != 4 || fread(&any, sizeof any, 1, f) != 1) goto bad;
-                report_set_column(r->rep, q, col, v, any);
-            }
         }
     }
+    for (size_t ch = 0; r->chip_peak_window_w && ch < h.nch; ch++)
+        if (fread(&r->chip_peak_window_w[h.chip_lo + ch * h.chip_step], sizeof(double), 1, f) != 1) goto bad;
+    for (size_t ch = 0; ch < h.nch; ch++)
+        if (fread(r->bd_chip + (h.chip_lo + ch * h.chip_step) * m->bd_per, sizeof(double), m->bd_per, f) != m->bd_per)
+            goto bad;
+    if (report_unpack(r->rep, f, (size_t)h.nch, (size_t)h.chip_lo, (size_t)h.chip_step)) goto bad;
     if (grow((void **)&m->ev, &m->cap_ev, m->n_ev + h.n_events, sizeof *m->ev)) goto oom;
     events_event *el = m->ev + m->n_ev;
     if (fread(el, sizeof *el, h.n_events, f) != h.n_events) goto bad;
@@ -204,7 +233,10 @@ static int read_pack(pda_result *r, merge *m, FILE *f, sio_error *err)
                 if (grow((void **)&m->pool, &m->pool_cap, m->pool_len + l + 1, 1) ||
                     grow((void **)&m->id_off, &m->cap_ids, m->n_ids + 1, sizeof *m->id_off))
                     goto oom;
-                if (fread(m->pool + m->pool_len, 1, l, f) != l) goto bad;
+                if (grow((void **)&m->at, &m->cap_at, 2 * (m->n_ids + 1), sizeof *m->at)) goto oom;
+                if (fread(m->pool + m->pool_len, 1, l, f) != l || fread(m->at + 2 * m->n_ids, sizeof *m->at, 2, f) != 2 ||
+                    m->at[2 * m->n_ids] >= c->n_ops)
+                    goto bad;
                 m->pool[m->pool_len + l] = 0;
                 m->id_off[m->n_ids] = (uint32_t)m->pool_len;
                 m->pool_len += l + 1;
@@ -303,6 +335,16 @@ static sio_schedule *stub_schedule(const char *path, merge *m)
     s->id_off = m->id_off;
     m->pool = NULL;
     m->id_off = NULL;
+    s->op = malloc((m->n_ids + 1) * sizeof *s->op);
+    s->line = malloc((m->n_ids + 1) * sizeof *s->line);
+    if (!s->op || !s->line) {
+        sio_schedule_free(s);
+        return NULL;
+    }
+    for (size_t i = 0; i < m->n_ids; i++) {
+        s->op[i] = m->at[2 * i];
+        s->line[i] = m->at[2 * i + 1];
+    }
     s->col_id = s->col_unit = s->col_op = s->col_start = s->col_cycles = -1;
     s->col_chip = s->col_activity = s->col_deps = -1;
     if (!s->path || (!s->id_pool && !(s->id_pool = calloc(1, 1)))) {
@@ -348,8 +390,26 @@ int pda_result_merge(const sio_chip *c, const char *schedule_path, const pda_run
     r->mr = calloc(nq + 1, sizeof *r->mr);
     if (!m.k.busy || !m.k.ops_of || !m.k.used || !m.st || !m.seen || !m.part || !m.local || !m.part_nch || !r->mr ||
         events_create(c, r->nch, o->bin_ns, o->events_cap, NULL, NULL, &r->ev) ||
-        margin_spectrum_create(r->nch, r->nr, o->bin_ns, &r->sp) || report_create(nq, r->nbins, o->bin_ns, &r->rep))
+        margin_spectrum_create(r->nch, r->nr, o->bin_ns, &r->sp))
         goto end;
+    /* the report as the shares made theirs; the breakdowns' and caps' places */
+    double *idle = malloc((r->nr + 1) * sizeof *idle);
+    if (!idle) goto end;
+    walk_rail_idle(c, idle);
+    int rep_bad = pda_report_open(r, idle);
+    free(idle);
+    if (rep_bad) goto end;
+    char **bd_names;
+    size_t *bd_grp, bd_ng;
+    double bd_dt;
+    size_t bd_nt = pda_bd_frames(r, &bd_dt);
+    if (pda_bd_groups(c, &bd_names, &bd_grp, &bd_ng)) goto end;
+    for (size_t g = 0; g < bd_ng; g++) free(bd_names[g]);
+    free(bd_names);
+    free(bd_grp);
+    m.bd_per = (c->n_classes + bd_ng) * bd_nt;
+    if (!(r->bd_chip = calloc(r->nch * m.bd_per + 1, sizeof *r->bd_chip))) goto end;
+    if (o->power_cap_w > 0 && !(r->chip_peak_window_w = calloc(r->nch + 1, sizeof(double)))) goto end;
     for (size_t p = 0; p < n; p++) {
         FILE *f = fmemopen(packs[p], lens[p], "rb");
         if (!f) { rc = PDA_ENOMEM; goto end; }
@@ -397,6 +457,7 @@ end:   /* rc, with err set unless it is out of memory */
     free(m.ev);
     free(m.pool);
     free(m.id_off);
+    free(m.at);
     free(m.seen);
     free(m.part);
     free(m.local);

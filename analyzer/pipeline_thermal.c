@@ -17,11 +17,23 @@
 #include <string.h>
 #include <time.h>
 
+#include "current.h"
 #include "jbuild.h"
 #include "pipeline_int.h"
 #include "sio.h"
 #include "thermal.h"
 #include "thermal_run.h"
+
+/* The steady fixed point of every chip, made before the walk so that the
+** walk draws each unit's leakage at its steady temperature as extra idle
+** current (docs/thermal.md, "Leakage"), and kept for the thermal run. */
+struct pda_leak {
+    size_t nch, nu;
+    double *leak_w;            /* [chip][unit]: leakage at the steady fixed point, W */
+    double *leak_a;            /* [chip][unit]: the same as current, A */
+    double *uavg;              /* [chip][unit]: the schedule's average power without leakage, W */
+    thermal_leak_steady *st;   /* [chip] */
+};
 
 typedef struct ushare { size_t u; double w; } ushare;
 static int ushare_cmp(const void *a, const void *b)
@@ -81,6 +93,12 @@ typedef struct tjob {
     ushare *sh;
     json_t *jdies;
     double max_all;
+    double leak_e;                 /* leakage energy of the transient's frames, J (all chips) */
+    double *u_leak;                /* [unit]: leakage power of the frame, W */
+    double *u_start;               /* [unit]: mean temperatures of the state before a pass */
+    thermal_state *st0;            /* --periodic: the periodic start being iterated */
+    double *lk_a, *lk_b;           /* --periodic with leakage: [frame evaluated][unit] leakage, W */
+    size_t periodic_iters;         /* the periodic fixed-point iterations of the last chip */
     int over_limit;
     size_t n_stacked;
 } tjob;
@@ -191,13 +209,31 @@ static size_t frame_eval(const pda_thermal *T, size_t f)
     return lo < T->nfe ? lo : T->nfe - 1;
 }
 
+/* The plan of the chip's stack on nx x ny with frames of frame_s (0:
+** steady only) and the planner's effort: 0 or a thermal status. */
+static int chip_plan(const sio_chip *c, size_t nx, size_t ny, double frame_s, int effort, thermal_plan **plan)
+{
+    const sio_thermal *th = &c->thermal;
+    thermal_layer *layers = calloc(th->n_layers ? th->n_layers : 1, sizeof *layers);
+    if (!layers) return THERMAL_ENOMEM;
+    for (size_t l = 0; l < th->n_layers; l++) {
+        const sio_layer *L = &th->layers[l];
+        layers[l] = (thermal_layer){L->thickness_m, L->k_w_mk, L->cv_j_m3k, L->has_die ? (int)L->die : -1};
+    }
+    thermal_stack stack = {.width_m = c->outline_mm[0] * 1e-3, .height_m = c->outline_mm[1] * 1e-3,
+                           .layers = layers, .n_layers = th->n_layers, .h_top_w_m2k = th->h_top_w_m2k,
+                           .h_bottom_w_m2k = th->h_bottom_w_m2k, .ambient_c = th->ambient_c, .n_dies = c->n_dies};
+    int trc = thermal_plan_create_ex(&stack, nx, ny, frame_s, effort, plan);
+    free(layers);
+    return trc;
+}
+
 /* The plan of the stack, its state, the unit footprints, the scratch
 ** arrays and the instructions by chip. PDA_OK or a code with err set. */
 static int tjob_open(tjob *j)
 {
     const sio_chip *c = j->c;
     const sio_schedule *s = j->r->s;
-    const sio_thermal *th = &c->thermal;
     const size_t nu1 = j->nu ? j->nu : 1, nd = j->nd, cells = j->cells, nch = j->nch;
     pda_thermal *T = j->T = calloc(1, sizeof *T);
     if (!T) return PDA_ENOMEM;
@@ -220,9 +256,11 @@ static int tjob_open(tjob *j)
     j->pm = malloc((3 * nd * cells + 1) * sizeof *j->pm);
     j->u_smean = malloc(7 * nu1 * sizeof *j->u_smean);
     j->sh = malloc(nu1 * sizeof *j->sh);
+    j->u_leak = malloc(nu1 * sizeof *j->u_leak);
+    j->u_start = malloc(nu1 * sizeof *j->u_start);
     j->jdies = json_array();
     if (!T->steady || !T->peak || !T->png_lo || !T->png_hi || !T->fmax || !T->ut || !j->energy || !j->upow ||
-        !j->pm || !j->u_smean || !j->sh || !j->jdies)
+        !j->pm || !j->u_smean || !j->sh || !j->u_leak || !j->u_start || !j->jdies)
         return PDA_ENOMEM;
     j->uavg = j->upow + nu1;
     j->under = j->upow + 2 * nu1;
@@ -234,19 +272,14 @@ static int tjob_open(tjob *j)
     j->u_rsum = j->u_smean + 4 * nu1;
     j->u_rmax = j->u_smean + 5 * nu1;
     j->u_tmax = j->u_smean + 6 * nu1;
-    /* the plan */
-    thermal_layer *layers = calloc(th->n_layers ? th->n_layers : 1, sizeof *layers);
-    if (!layers) return PDA_ENOMEM;
-    for (size_t l = 0; l < th->n_layers; l++) {
-        const sio_layer *L = &th->layers[l];
-        layers[l] = (thermal_layer){L->thickness_m, L->k_w_mk, L->cv_j_m3k, L->has_die ? (int)L->die : -1};
-    }
-    thermal_stack stack = {.width_m = c->outline_mm[0] * 1e-3, .height_m = c->outline_mm[1] * 1e-3,
-                           .layers = layers, .n_layers = th->n_layers, .h_top_w_m2k = th->h_top_w_m2k,
-                           .h_bottom_w_m2k = th->h_bottom_w_m2k, .ambient_c = th->ambient_c, .n_dies = nd};
-    int trc = thermal_plan_create(&stack, j->nx, j->ny, j->F * 1e-9, &j->plan);
-    free(layers);
+    int trc = chip_plan(c, j->nx, j->ny, j->F * 1e-9, THERMAL_PLAN_MEASURE, &j->plan);
     if (!trc) trc = thermal_state_create(j->plan, &j->st);
+    if (!trc && j->r->o.thermal_periodic) trc = thermal_state_create(j->plan, &j->st0);
+    if (!trc && j->r->o.thermal_periodic && j->r->leak) {
+        j->lk_a = malloc((nfe * j->nu + 1) * sizeof *j->lk_a);
+        j->lk_b = malloc((nfe * j->nu + 1) * sizeof *j->lk_b);
+        if (!j->lk_a || !j->lk_b) return PDA_ENOMEM;
+    }
     if (trc) {
         sio_error_set(j->err, c->path, 0, 0, "thermal: %s", thermal_strerror(trc));
         return trc == THERMAL_ENOMEM ? PDA_ENOMEM : PDA_EINPUT;
@@ -281,6 +314,11 @@ static void tjob_close(tjob *j)
     thermal_plan_destroy(j->plan);
     free(j->chip_off); free(j->chip_ops); free(j->energy); free(j->upow); free(j->pm); free(j->u_smean);
     free(j->sh);
+    free(j->u_leak);
+    free(j->u_start);
+    free(j->lk_a);
+    free(j->lk_b);
+    thermal_state_destroy(j->st0);
 }
 
 /* Per die of a map: its maximum, the cell where it is, and its mean. */
@@ -352,6 +390,78 @@ static int hotspot_rows(tjob *j, size_t ch)
     return PDA_OK;
 }
 
+/* The units' mean temperatures of the state into j->u_start. */
+static void state_units(tjob *j)
+{
+    thermal_state_temps(j->plan, j->st, j->temp);
+    thermal_units_eval(j->tu, j->temp, j->u_start, j->u_max);
+}
+
+/* One pass over the frames from the state, recording nothing. A frame's
+** power is its energy over the frame plus, with leakage, lk_in's row when
+** given, else the leakage at the unit temperatures at the frame's start
+** (as the recorded pass); lk_out, when given, gets the leakage at the
+** frame's start temperatures. */
+static int quiet_pass(tjob *j, const double *lk_in, double *lk_out)
+{
+    const sio_chip *c = j->c;
+    const pda_thermal *T = j->T;
+    const size_t nu = j->nu;
+    const int leak = j->r->leak != NULL;
+    if (leak) state_units(j);
+    for (size_t fe = 0; fe < j->nfe; fe++) {
+        size_t jump = T->jump[fe];
+        for (size_t u = 0; u < nu; u++) j->upow[u] = j->energy[fe * nu + u] / (j->F * 1e-9);
+        if (leak) {
+            thermal_run_leak_power(c, j->u_start, j->u_leak);
+            if (lk_out) memcpy(lk_out + fe * nu, j->u_leak, nu * sizeof *lk_out);
+            for (size_t u = 0; u < nu; u++) j->upow[u] += lk_in ? lk_in[fe * nu + u] : j->u_leak[u];
+        }
+        if (thermal_run_power_maps(c, j->upow, j->nx, j->ny, j->pm)) return PDA_ENOMEM;
+        if (jump > 1 ? thermal_step_n(j->plan, j->st, j->pm, jump, j->temp, j->tsum)
+                     : thermal_step(j->plan, j->st, j->pm, leak ? j->temp : NULL))
+            return PDA_ENOMEM;
+        if (leak) thermal_units_eval(j->tu, j->temp, j->u_start, j->u_max);
+    }
+    return PDA_OK;
+}
+
+/* --periodic: the state becomes the periodic steady state of the frames
+** repeated back to back (thermal_state_periodic on one pass from ambient).
+** With leakage, the periodic state of the leakage sequence Lambda (each
+** frame's, per unit) is exact, and Lambda is iterated to its fixed point
+** Lambda = L(the periodic trajectory's temperatures at the frame starts),
+** from the steady fixed point's leakage, until no frame's leakage moves by
+** more than 1e-10 of the largest (at most PERIODIC_MAX iterations; each
+** contracts by the loop gain). */
+#define PERIODIC_MAX 100
+static int periodic_start(tjob *j, size_t ch)
+{
+    const struct pda_leak *lk = j->r->leak;
+    const size_t nu = j->nu, n = j->nfe * nu;
+    for (size_t k = 0; lk && k < n; k++) j->lk_a[k] = lk->leak_w[ch * nu + k % nu];
+    for (size_t it = 0; it < PERIODIC_MAX; it++) {
+        j->periodic_iters = it + 1;
+        if (thermal_state_set_steady(j->plan, j->st, NULL) || quiet_pass(j, lk ? j->lk_a : NULL, NULL) ||
+            thermal_state_periodic(j->plan, j->st, j->nf))
+            return PDA_ENOMEM;
+        if (!lk) return PDA_OK;
+        if (thermal_state_copy(j->plan, j->st0, j->st) || quiet_pass(j, j->lk_a, j->lk_b) ||
+            thermal_state_copy(j->plan, j->st, j->st0))
+            return PDA_ENOMEM;
+        double moved = 0, top = 0;
+        for (size_t k = 0; k < n; k++) {
+            moved = fmax(moved, fabs(j->lk_b[k] - j->lk_a[k]));
+            top = fmax(top, fabs(j->lk_b[k]));
+        }
+        double *x = j->lk_a;
+        j->lk_a = j->lk_b;
+        j->lk_b = x;
+        if (!(moved > 1e-10 * top)) break;
+    }
+    return PDA_OK;
+}
+
 /* Chip ch: its frame energies, the steady state of its average power, the
 ** transient from there through every frame (peak map, frame maxima, unit
 ** temperatures, hotspots), and its dies' summary rows. */
@@ -375,9 +485,12 @@ static int chip_run(tjob *j, size_t ch)
         for (size_t f = 0; f < nfe; f++) e += j->energy[f * nu + u] * (double)T->jump[f];
         j->uavg[u] = j->mk_ns > 0 ? e / (j->mk_ns * 1e-9) : 0.0;
     }
-    /* steady state of the average power; the transient starts there */
+    /* steady state of the average power, with the leakage of its fixed
+    ** point (pda_leak_prepare); the transient starts there */
+    const struct pda_leak *lk = j->r->leak;
     double *steady = T->steady + ch * nd * cells, *peak = T->peak + ch * nd * cells;
-    if (thermal_run_power_maps(c, j->uavg, nx, ny, j->pm) || thermal_steady(j->plan, j->pm, steady) ||
+    for (size_t u = 0; lk && u < nu; u++) j->upow[u] = j->uavg[u] + lk->leak_w[ch * nu + u];
+    if (thermal_run_power_maps(c, lk ? j->upow : j->uavg, nx, ny, j->pm) || thermal_steady(j->plan, j->pm, steady) ||
         thermal_state_set_steady(j->plan, j->st, j->pm))
         return PDA_ENOMEM;
     thermal_hotspots_destroy(j->hs);
@@ -397,9 +510,30 @@ static int chip_run(tjob *j, size_t ch)
     }
     thermal_units_eval(j->tu, steady, j->u_smean, j->u_smax);
     for (size_t u = 0; u < nu; u++) { j->u_rsum[u] = 0; j->u_rmax[u] = j->u_smax[u]; j->u_tmax[u] = 0; }
+    /* the start of the recorded pass: the steady state, the periodic state,
+    ** or where N-1 passes from the steady state lead */
+    const pda_run_opts *o = &j->r->o;
+    if (o->thermal_periodic && nf && periodic_start(j, ch)) return PDA_ENOMEM;
+    for (size_t k = 1; !o->thermal_periodic && k < o->thermal_repeat; k++)
+        if (quiet_pass(j, NULL, NULL)) return PDA_ENOMEM;
+    /* each frame's leakage follows the unit temperatures at its start (the
+    ** end of the frame before; the start state's for the first) */
+    const double *t_start = j->u_smean;
+    if (lk && (o->thermal_periodic || o->thermal_repeat > 1)) {
+        state_units(j);
+        t_start = j->u_start;
+    }
     for (size_t fe = 0; fe < nfe; fe++) {
         size_t f = T->fidx[fe], jump = T->jump[fe];
         for (size_t u = 0; u < nu; u++) j->upow[u] = j->energy[fe * nu + u] / (F * 1e-9);
+        if (lk) {
+            thermal_run_leak_power(c, t_start, j->u_leak);
+            for (size_t u = 0; u < nu; u++) {
+                j->upow[u] += j->u_leak[u];
+                j->leak_e += j->u_leak[u] * F * 1e-9 * (double)jump;
+            }
+            t_start = j->u_mean;
+        }
         if (thermal_run_power_maps(c, j->upow, nx, ny, j->pm)) return PDA_ENOMEM;
         /* a jump: the frames skipped since the last one evaluated had this
         ** frame's power (docs/outputs-thermal.md); their sum feeds the means */
@@ -458,6 +592,16 @@ static int chip_run(tjob *j, size_t ch)
         T->png_lo[ch * nd + d] = lo;
         T->png_hi[ch * nd + d] = die_max[d];
     }
+    /* one colour scale across the dies of the stack: the coolest steady
+    ** cell of any die to the hottest cell of any die over the run */
+    for (size_t d = 1; d < nd; d++) {
+        T->png_lo[ch * nd] = fmin(T->png_lo[ch * nd], T->png_lo[ch * nd + d]);
+        T->png_hi[ch * nd] = fmax(T->png_hi[ch * nd], T->png_hi[ch * nd + d]);
+    }
+    for (size_t d = 1; d < nd; d++) {
+        T->png_lo[ch * nd + d] = T->png_lo[ch * nd];
+        T->png_hi[ch * nd + d] = T->png_hi[ch * nd];
+    }
     for (size_t u = 0; u < nu; u++)
         T->ut[ch * nu + u] = (pda_unit_temp){ch, u, j->u_smean[u], j->u_smax[u],
                                              nf ? j->u_rsum[u] / (double)nf : j->u_smean[u], j->u_rmax[u],
@@ -465,21 +609,146 @@ static int chip_run(tjob *j, size_t ch)
     return hotspot_rows(j, ch);
 }
 
+/* ---- leakage before the walk ------------------------------------------------ */
+
+void pda_leak_free(struct pda_leak *l)
+{
+    if (!l) return;
+    free(l->leak_w); free(l->leak_a); free(l->uavg); free(l->st);
+    free(l);
+}
+
+const double *pda_leak_current_a(const struct pda_leak *l) { return l ? l->leak_a : NULL; }
+
+/* Grid, frame and makespan of the thermal run: the options' or the chip's. */
+static void run_sizes(const pda_result *r, size_t *nx, size_t *ny, double *frame_ns, double *mk_ns)
+{
+    const sio_thermal *th = &r->c->thermal;
+    *nx = r->o.grid[0] ? r->o.grid[0] : th->grid[0];
+    *ny = r->o.grid[1] ? r->o.grid[1] : th->grid[1];
+    *frame_ns = (double)(r->o.frame_ns ? r->o.frame_ns : th->frame_ns);
+    *mk_ns = (double)sio_schedule_makespan_cyc(r->s) * sio_chip_period_ns(r->c);
+}
+
+int pda_leak_prepare(pda_result *r, sio_error *err)
+{
+    const sio_chip *c = r->c;
+    const sio_schedule *s = r->s;
+    const size_t nu = c->n_units, nch = s->n_chips ? s->n_chips : 1;
+    size_t nl = 0, nx, ny;
+    for (size_t u = 0; u < nu; u++) nl += c->units[u].leak_a > 0;
+    r->leak = NULL;
+    if (!nl) return PDA_OK;
+    double frame_ns, mk_ns;
+    run_sizes(r, &nx, &ny, &frame_ns, &mk_ns);
+    struct pda_leak *l = calloc(1, sizeof *l);
+    thermal_plan *plan = NULL;
+    thermal_units *tu = NULL;
+    int rc = PDA_ENOMEM;
+    if (!l) goto out;
+    l->nch = nch;
+    l->nu = nu;
+    l->leak_w = calloc(nch * nu, sizeof *l->leak_w);
+    l->leak_a = calloc(nch * nu, sizeof *l->leak_a);
+    l->uavg = calloc(nch * nu, sizeof *l->uavg);
+    l->st = calloc(nch, sizeof *l->st);
+    if (!l->leak_w || !l->leak_a || !l->uavg || !l->st) goto out;
+    /* n + a few solves: an estimated plan (~1 ms) solves as fast here as a measured one (~0.1 s to make) */
+    int trc = chip_plan(c, nx, ny, 0.0, THERMAL_PLAN_ESTIMATE, &plan);
+    if (trc) {
+        rc = trc == THERMAL_ENOMEM ? PDA_ENOMEM : PDA_EINPUT;
+        if (rc == PDA_EINPUT) sio_error_set(err, c->path, 0, 0, "thermal: %s", thermal_strerror(trc));
+        goto out;
+    }
+    if (thermal_units_create(c, nx, ny, &tu)) goto out;
+    /* each unit's average power over the makespan: its ops' charge and idle_a, times vdd */
+    for (size_t i = 0; i < s->n; i++) {
+        const size_t u = s->unit[i];
+        l->uavg[s->chip[i] * nu + u] += current_op_charge(c, s, i) * c->rails[c->units[u].rail].vdd_v;
+    }
+    for (size_t q = 0; q < nch * nu; q++) {
+        const sio_unit *un = &c->units[q % nu];
+        l->uavg[q] = mk_ns > 0 ? l->uavg[q] / mk_ns + un->idle_a * c->rails[un->rail].vdd_v : 0.0;
+    }
+    for (size_t ch = 0; ch < nch; ch++) {
+        int lrc = thermal_run_leak_steady(plan, tu, c, l->uavg + ch * nu, 1, l->leak_w + ch * nu, &l->st[ch]);
+        if (lrc) {
+            rc = lrc == THERMAL_RUN_ENOMEM ? PDA_ENOMEM : PDA_EINTERNAL;
+            if (rc == PDA_EINTERNAL) sio_error_set(err, c->path, 0, 0, "thermal: the leakage loop failed");
+            goto out;
+        }
+    }
+    for (size_t q = 0; q < nch * nu; q++) l->leak_a[q] = l->leak_w[q] / c->rails[c->units[q % nu].rail].vdd_v;
+    r->leak = l;
+    l = NULL;
+    rc = PDA_OK;
+out:
+    if (rc == PDA_ENOMEM) sio_error_set(err, NULL, 0, 0, "thermal: out of memory");
+    thermal_units_destroy(tu);
+    thermal_plan_destroy(plan);
+    pda_leak_free(l);
+    return rc;
+}
+
+/* The summary's thermal.leakage: the steady fixed point's leakage summed
+** over chips, runaway when any chip has none, the most Newton steps, the
+** smallest runaway factor (null: leakage never runs away), and the mean
+** leakage over the transient's frames (mean_w). */
+static json_t *leak_json(const pda_result *r, double transient_w)
+{
+    const struct pda_leak *l = r->leak;
+    double total = 0, factor = INFINITY;
+    size_t iters = 0;
+    int runaway = 0;
+    for (size_t ch = 0; ch < l->nch; ch++) {
+        total += l->st[ch].total_w;
+        runaway |= l->st[ch].runaway;
+        if (l->st[ch].iterations > iters) iters = l->st[ch].iterations;
+        if (l->st[ch].runaway_factor < factor) factor = l->st[ch].runaway_factor;
+    }
+    json_t *o = json_object();
+    int bad = 0;
+    jset(o, "total_w", json_real(total), &bad);
+    jset(o, "runaway", json_boolean(runaway), &bad);
+    jset(o, "iterations", json_integer((json_int_t)iters), &bad);
+    jset(o, "runaway_factor", isfinite(factor) ? json_real(factor) : json_null(), &bad);
+    jset(o, "mean_w", json_real(transient_w), &bad);
+    /* each chip's rails' leakage current, the walk's extra idle current */
+    json_t *rails = json_array();
+    const sio_chip *c = r->c;
+    for (size_t q = 0; rails && q < l->nch * c->n_rails; q++) {
+        double a = 0;
+        for (size_t u = 0; u < l->nu; u++)
+            if (c->units[u].rail == q % c->n_rails) a += l->leak_a[q / c->n_rails * l->nu + u];
+        json_t *e = json_object();
+        jset(e, "chip", json_integer((json_int_t)(q / c->n_rails)), &bad);
+        jset(e, "rail", json_string(c->rails[q % c->n_rails].name), &bad);
+        jset(e, "current_a", json_real(a), &bad);
+        jpush(rails, e, &bad);
+    }
+    jset(o, "rails", rails, &bad);
+    return jdone(o, bad);
+}
+
 int pda_thermal_run(pda_result *r, sio_error *err)
 {
     double t_start = now_s();
     const sio_chip *c = r->c;
-    const pda_run_opts *o = &r->o;
     const sio_thermal *th = &c->thermal;
     tjob j = {.r = r, .c = c, .err = err, .max_all = -INFINITY};
-    j.nx = o->grid[0] ? o->grid[0] : th->grid[0];
-    j.ny = o->grid[1] ? o->grid[1] : th->grid[1];
+    run_sizes(r, &j.nx, &j.ny, &j.F, &j.mk_ns);
+    if ((r->o.thermal_periodic || r->o.thermal_repeat > 1) && j.mk_ns > 0) {
+        /* a repeated schedule: frames that tile the period exactly, the
+        ** longest frame up to the one asked for that divides the makespan
+        ** (no padded last frame) */
+        double n = ceil(j.mk_ns / j.F);
+        j.F = j.mk_ns / n;
+        while ((double)thermal_run_n_frames(j.mk_ns, j.F) > n) j.F = nextafter(j.F, INFINITY);
+    }
     j.cells = j.nx * j.ny;
     j.nd = c->n_dies;
     j.nu = c->n_units;
     j.nch = r->s->n_chips ? r->s->n_chips : 1;
-    j.F = (double)(o->frame_ns ? o->frame_ns : th->frame_ns);
-    j.mk_ns = (double)sio_schedule_makespan_cyc(r->s) * sio_chip_period_ns(c);
     j.nf = thermal_run_n_frames(j.mk_ns, j.F);
     int rc = tjob_open(&j);
     for (size_t ch = 0; !rc && ch < j.nch; ch++) rc = chip_run(&j, ch);
@@ -507,6 +776,10 @@ int pda_thermal_run(pda_result *r, sio_error *err)
     j.jdies = NULL;
     jset(jt, "hotspots", json_integer((json_int_t)j.T->n_hot), &bad);
     jset(jt, "stacked_hotspots", json_integer((json_int_t)j.n_stacked), &bad);
+    jset(jt, "periodic", json_boolean(r->o.thermal_periodic), &bad);
+    jset(jt, "passes", json_integer((json_int_t)(r->o.thermal_repeat > 1 ? r->o.thermal_repeat : 1)), &bad);
+    if (r->o.thermal_periodic) jset(jt, "periodic_iterations", json_integer((json_int_t)j.periodic_iters), &bad);
+    if (r->leak) jset(jt, "leakage", leak_json(r, j.nf ? j.leak_e / ((double)j.nf * j.F * 1e-9) : 0.0), &bad);
     jset(r->summary, "thermal", jt, &bad);
     if (bad) {
         sio_error_set(err, NULL, 0, 0, "thermal: out of memory");

@@ -1,8 +1,11 @@
 /* pipeline_write.c -- pda_result_write: the files of `analyzer run -o DIR`
 ** (docs/outputs.md, docs/outputs-thermal.md) from a result, all through one
-** output set, so they land together or not at all. The order they are
-** opened in is the order report.html finds the heat maps to inline. */
+** output set, so they land together or not at all. report.html gets its
+** data through the report API (report.h): the thermal run's maps, frames,
+** unit temperatures and hotspots, and per-class and per-unit-group power
+** over time. */
 #include <errno.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +14,7 @@
 #include "outset.h"
 #include "pipeline_int.h"
 #include "thermal_png.h"
+#include "thermal_run.h"
 
 /* Opens dir/name in the set; its FILE in *f. */
 static int open_out(outset *os, const char *name, FILE **f, sio_error *err)
@@ -113,17 +117,28 @@ static void write_map_csv(FILE *f, const double *m, size_t nx, size_t ny)
         for (size_t x = 0; x < nx; x++) fprintf(f, "%.4f%c", m[y * nx + x], x + 1 == nx ? '\n' : ',');
 }
 
-static int write_map_png(const pda_result *r, FILE *f, const double *m, size_t die, double lo, double hi)
+/* A map's PNG: the die's units outlined, its name above, its hotspots'
+** hottest cells marked. */
+static int write_map_png(const pda_result *r, FILE *f, const double *m, size_t ch, size_t die, double lo, double hi)
 {
     const sio_chip *c = r->c;
+    const pda_thermal *t = r->th;
     double *rects = malloc((c->n_units ? c->n_units : 1) * 4 * sizeof *rects);
-    if (!rects) return -1;
-    size_t n = 0;
+    double *marks = malloc((t->n_hot ? t->n_hot : 1) * 2 * sizeof *marks);
+    if (!rects || !marks) { free(rects); free(marks); return -1; }
+    size_t n = 0, nm = 0;
     for (size_t u = 0; u < c->n_units; u++)
         if (c->units[u].die == die) memcpy(rects + 4 * n++, c->units[u].rect_mm, 4 * sizeof *rects);
-    thermal_png_opts po = {.lo_c = lo, .hi_c = hi, .rects_mm = rects, .n_rects = n};
-    int rc = thermal_png_write(f, m, r->th->nx, r->th->ny, c->outline_mm[0], c->outline_mm[1], &po);
+    for (size_t k = 0; k < t->n_hot; k++)
+        if (t->hot[k].chip == ch && t->hot[k].die == die) {
+            marks[2 * nm] = t->hot[k].peak_x_mm;
+            marks[2 * nm++ + 1] = t->hot[k].peak_y_mm;
+        }
+    thermal_png_opts po = {.lo_c = lo, .hi_c = hi, .rects_mm = rects, .n_rects = n, .title = c->dies[die].name,
+                           .marks_mm = marks, .n_marks = nm};
+    int rc = thermal_png_write(f, m, t->nx, t->ny, c->outline_mm[0], c->outline_mm[1], &po);
     free(rects);
+    free(marks);
     return rc;
 }
 
@@ -157,10 +172,10 @@ static int write_thermal(const pda_result *r, outset *os, const char *dir, sio_e
             write_map_csv(f, peak, t->nx, t->ny);
             snprintf(name, sizeof name, "heat/chip%zu_die%d_steady.png", ch, id);
             if ((rc = open_out(os, name, &f, err))) return rc;
-            if (write_map_png(r, f, steady, d, lo, hi)) goto png;
+            if (write_map_png(r, f, steady, ch, d, lo, hi)) goto png;
             snprintf(name, sizeof name, "heat/chip%zu_die%d_peak.png", ch, id);
             if ((rc = open_out(os, name, &f, err))) return rc;
-            if (write_map_png(r, f, peak, d, lo, hi)) goto png;
+            if (write_map_png(r, f, peak, ch, d, lo, hi)) goto png;
             continue;
         png:
             sio_error_set(err, dir, 0, 0, "cannot write %s (libpng)", name);
@@ -191,28 +206,205 @@ static int write_thermal(const pda_result *r, outset *os, const char *dir, sio_e
     return PDA_OK;
 }
 
-/* report.html, with the heat maps written so far inlined. */
+/* The thermal run as the report takes it: plain arrays in one block (*blk,
+** the caller frees it; NULL when out of memory). */
+static int report_thermal_of(const pda_result *r, report_thermal *rt, double **blk)
+{
+    const pda_thermal *t = r->th;
+    const size_t nu = r->c->n_units, nut = r->nch * nu, nh = t->n_hot;
+    double *b = malloc((t->nfe + 4 * nut + 6 * nh + 1) * sizeof *b);
+    size_t *z = malloc((2 * nh + 1) * sizeof *z);
+    const char **hu = malloc((nh + 1) * sizeof *hu);
+    *blk = NULL;
+    if (!b || !z || !hu) { free(b); free(z); free(hu); return PDA_ENOMEM; }
+    *blk = b;
+    double *ft = b, *us = ft + t->nfe, *ur = us + nut, *um = ur + nut, *ut = um + nut, *h = ut + nut;
+    for (size_t e = 0; e < t->nfe; e++) ft[e] = (double)(t->fidx[e] + 1) * t->frame_ns;
+    for (size_t q = 0; q < nut; q++) {
+        us[q] = t->ut[q].steady_max_c; ur[q] = t->ut[q].run_max_c;
+        um[q] = t->ut[q].run_mean_c; ut[q] = t->ut[q].t_run_max_ns;
+    }
+    for (size_t k = 0; k < nh; k++) {
+        const pda_hotspot *x = &t->hot[k];
+        h[k] = x->peak_c; h[nh + k] = x->t_peak_ns; h[2 * nh + k] = x->peak_x_mm; h[3 * nh + k] = x->peak_y_mm;
+        h[4 * nh + k] = x->area_mm2;
+        z[k] = x->chip; z[nh + k] = x->die;
+        hu[k] = x->units;
+    }
+    *rt = (report_thermal){.nx = t->nx, .ny = t->ny, .n_dies = t->nd, .steady_c = t->steady, .peak_c = t->peak,
+                           .frame_t_ns = ft, .frame_max_c = t->fmax, .n_frames = t->nfe, .unit_steady_max_c = us,
+                           .unit_run_max_c = ur, .unit_run_mean_c = um, .unit_t_run_max_ns = ut, .n_hot = nh,
+                           .hot_chip = z, .hot_die = z + nh, .hot_peak_c = h, .hot_t_peak_ns = h + nh,
+                           .hot_x_mm = h + 2 * nh, .hot_y_mm = h + 3 * nh, .hot_area_mm2 = h + 4 * nh,
+                           .hot_units = hu};
+    return PDA_OK;
+}
+
+#define BD_FRAMES 400   /* frames of the power breakdown over the makespan */
+#define BD_GROUPS 12    /* unit groups drawn; the rest is "other" */
+
+int pda_bd_groups(const sio_chip *c, char ***names, size_t **grp, size_t *ng)
+{
+    const size_t nu = c->n_units;
+    char **nm = calloc(nu + 1, sizeof *nm);
+    size_t *g_of = malloc((nu + 1) * sizeof *g_of), n = 0;
+    if (!nm || !g_of) goto oom;
+    for (size_t u = 0; u < nu; u++) {   /* the groups, in first-seen order */
+        const char *s = c->units[u].name;
+        char *key = malloc(strlen(s) + 1);
+        if (!key) goto oom;
+        size_t ln = 0;
+        for (const char *q = s;; q++) {   /* each '.'-field without its trailing digits; empty fields dropped */
+            if (*q && *q != '.') { key[ln++] = *q; continue; }
+            while (ln > 0 && key[ln - 1] >= '0' && key[ln - 1] <= '9') ln--;
+            if (!*q) break;
+            if (ln > 0 && key[ln - 1] != '.') key[ln++] = '.';
+        }
+        while (ln > 0 && key[ln - 1] == '.') ln--;
+        if (ln == 0) { memcpy(key, s, strlen(s)); ln = strlen(s); }   /* all digits: the name itself */
+        key[ln] = 0;
+        size_t g = 0;
+        while (g < n && strcmp(nm[g], key) != 0) g++;
+        if (g == n) nm[n++] = key;
+        else free(key);
+        g_of[u] = g;
+    }
+    *names = nm;
+    *grp = g_of;
+    *ng = n;
+    return 0;
+oom:
+    for (size_t g = 0; nm && g < nu; g++) free(nm[g]);
+    free(nm);
+    free(g_of);
+    return -1;
+}
+
+size_t pda_bd_frames(const pda_result *r, double *dt)
+{
+    const double mk_ns = (double)r->mk_cyc / r->c->clock_ghz;
+    *dt = 0;
+    if (!(mk_ns > 0) || r->c->n_units == 0) return 0;
+    *dt = ceil(mk_ns / BD_FRAMES);
+    return thermal_run_n_frames(mk_ns, *dt);
+}
+
+int pda_bd_chip(const pda_result *r, size_t ch, const size_t *grp, size_t ng, double *out)
+{
+    const sio_chip *c = r->c;
+    const size_t nu = c->n_units, ncl = c->n_classes;
+    const double mk_ns = (double)r->mk_cyc / c->clock_ghz;
+    double dt;
+    const size_t nt = pda_bd_frames(r, &dt);
+    memset(out, 0, (ncl + ng) * nt * sizeof *out);
+    if (!nt) return 0;
+    double *e = malloc(nt * nu * sizeof *e);
+    if (!e || thermal_run_frame_energy(c, r->s, ch, NULL, 0, mk_ns, dt, nt, e)) { free(e); return -1; }
+    const double *lk = pda_leak_current_a(r->leak);   /* leakage at its steady temperature, to the makespan */
+    for (size_t f = 0; f < nt; f++)
+        for (size_t u = 0; u < nu; u++) {
+            double p = e[f * nu + u] / (dt * 1e-9) +
+                       (lk ? lk[ch * nu + u] * c->rails[c->units[u].rail].vdd_v * fmin(1.0, (mk_ns - (double)f * dt) / dt)
+                           : 0.0);
+            out[c->units[u].cls * nt + f] += p;
+            out[(ncl + grp[u]) * nt + f] += p;
+        }
+    free(e);
+    return 0;
+}
+
+/* The power breakdowns: per class, and per unit group (pda_bd_groups), the
+** BD_GROUPS - 1 largest and "other". Each chip's from pda_bd_chip, or from
+** r->bd_chip for a system merged from its shares. bd[0..1] filled, their
+** arrays in *blk and *names (the caller frees both); 0 when the run is
+** empty, -1 when out of memory. */
+static int breakdowns(const pda_result *r, report_breakdown bd[2], double **blk, char ***names)
+{
+    const sio_chip *c = r->c;
+    const size_t nu = c->n_units, ncl = c->n_classes, nch = r->nch;
+    *blk = NULL;
+    *names = NULL;
+    double dt;
+    const size_t nt = pda_bd_frames(r, &dt);
+    if (!nt) return 0;
+    char **nm = NULL;
+    size_t *grp = NULL, ng = 0, *rank = NULL;
+    double *w = NULL, *g0 = NULL, *one = NULL, *tot = NULL;
+    if (pda_bd_groups(c, &nm, &grp, &ng)) return -1;
+    const size_t ngs = ng > BD_GROUPS ? BD_GROUPS : ng;   /* groups drawn, "other" last when cut */
+    /* w: per chip the classes' power, then the groups' drawn; g0: every group's */
+    w = calloc(nch * (ncl + ngs) * nt + 1, sizeof *w);
+    g0 = calloc(nch * ng * nt + 1, sizeof *g0);
+    tot = calloc(ng + 1, sizeof *tot);
+    rank = malloc((ng + 1) * sizeof *rank);
+    one = r->bd_chip ? NULL : malloc(((ncl + ng) * nt + 1) * sizeof *one);
+    if (!w || !g0 || !tot || !rank || (!r->bd_chip && !one)) goto oom;
+    double *wc = w, *wg = w + nch * ncl * nt;
+    for (size_t ch = 0; ch < nch; ch++) {   /* one pass over the schedule per chip */
+        const double *x = r->bd_chip ? r->bd_chip + ch * (ncl + ng) * nt : one;
+        if (!r->bd_chip && pda_bd_chip(r, ch, grp, ng, one)) goto oom;
+        memcpy(wc + ch * ncl * nt, x, ncl * nt * sizeof *x);
+        memcpy(g0 + ch * ng * nt, x + ncl * nt, ng * nt * sizeof *x);
+        for (size_t g = 0; g < ng; g++)
+            for (size_t f = 0; f < nt; f++) tot[g] += x[(ncl + g) * nt + f];
+    }
+    /* the ngs - 1 largest groups first, the rest into "other" */
+    for (size_t g = 0; g < ng; g++) rank[g] = g;
+    if (ng > ngs) {
+        for (size_t a = 0; a < ng; a++)
+            for (size_t b = a + 1; b < ng; b++)
+                if (tot[rank[b]] > tot[rank[a]]) { size_t x = rank[a]; rank[a] = rank[b]; rank[b] = x; }
+        char **nm2 = calloc(nu + 1, sizeof *nm2);
+        if (!nm2) goto oom;
+        for (size_t g = 0; g < ng; g++) nm2[g] = nm[rank[g]];
+        free(nm);
+        nm = nm2;
+        free(nm[ngs - 1]);
+        if (!(nm[ngs - 1] = malloc(6))) goto oom;
+        memcpy(nm[ngs - 1], "other", 6);
+    }
+    for (size_t ch = 0; ch < nch; ch++)
+        for (size_t g = 0; g < ng; g++) {   /* drawn group g holds group rank[g] (the last: all the rest) */
+            const double *from = g0 + (ch * ng + rank[g]) * nt;
+            double *to = wg + (ch * ngs + (g < ngs ? g : ngs - 1)) * nt;
+            for (size_t f = 0; f < nt; f++) to[f] += from[f];
+        }
+    bd[0] = (report_breakdown){.title = "by class", .n_groups = ncl, .n_t = nt,
+                               .names = (const char *const *)c->classes, .dt_ns = dt, .w = wc};
+    bd[1] = (report_breakdown){.title = "by unit group", .n_groups = ngs, .n_t = nt,
+                               .names = (const char *const *)nm, .dt_ns = dt, .w = wg};
+    free(grp); free(tot); free(rank); free(g0); free(one);
+    *blk = w;
+    *names = nm;
+    return 2;
+oom:
+    for (size_t g = 0; nm && g < nu; g++) free(nm[g]);
+    free(nm); free(grp); free(tot); free(w); free(rank); free(g0); free(one);
+    return -1;
+}
+
+/* report.html. */
 static int write_report(const pda_result *r, outset *os, const char *dir, sio_error *err)
 {
     sio_out *so;
-    report_image *img = calloc(os->n ? os->n : 1, sizeof *img);
-    size_t n_img = 0;
-    int rc = img ? outset_add(os, "report.html", &so, err) : PDA_ENOMEM;
-    for (size_t k = 0; !rc && k + 1 < os->n; k++) {
-        size_t ln = strlen(os->names[k]);
-        if (ln < 4 || strcmp(os->names[k] + ln - 4, ".png") != 0) continue;
-        size_t len;
-        unsigned char *png = outset_read(os, k, &len);
-        if (!png) { rc = PDA_EIO; break; }
-        img[n_img].caption = os->names[k];
-        img[n_img].png = png;
-        img[n_img++].len = len;
-    }
-    if (!rc && report_write(r->rep, sio_out_file(so), r->c, r->s, r->ev, r->sp, r->mr, r->summary_text, img, n_img))
-        rc = PDA_EIO;
-    for (size_t k = 0; k < n_img; k++) free((void *)img[k].png);
-    free(img);
-    if (rc && !err->text[0]) sio_error_set(err, dir, 0, 0, "cannot write report.html");
+    report_thermal rt;
+    report_breakdown bd[2];
+    double *tblk = NULL, *bblk = NULL;
+    char **bnames = NULL;
+    int nbd = breakdowns(r, bd, &bblk, &bnames);
+    int rc = nbd < 0 ? PDA_ENOMEM : PDA_OK;
+    if (!rc && r->th) rc = report_thermal_of(r, &rt, &tblk);
+    if (!rc) rc = outset_add(os, "report.html", &so, err);
+    report_page pg = {.chip = r->c, .s = r->s, .ev = r->ev, .sp = r->sp, .m = r->mr, .summary_json = r->summary_text,
+                      .power_cap_w = r->o.power_cap_w, .th = r->th ? &rt : NULL, .bd = bd, .n_bd = nbd > 0 ? (size_t)nbd : 0};
+    if (!rc) rc = report_write(r->rep, sio_out_file(so), &pg);
+    if (tblk) { free((void *)rt.hot_chip); free((void *)rt.hot_units); }
+    free(tblk);
+    free(bblk);
+    for (size_t g = 0; bnames && bnames[g]; g++) free(bnames[g]);
+    free(bnames);
+    if (rc && !err->text[0])
+        sio_error_set(err, dir, 0, 0, rc == PDA_ENOMEM ? "out of memory" : "cannot write report.html");
     return rc;
 }
 

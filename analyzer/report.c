@@ -1,36 +1,85 @@
-/* report.c -- report.html: decimated waveforms, margin and spectrum plots as
-** inline SVG, tables of the margin and the events, heat maps as base64 PNG.
+/* report.c -- the data of report.html: the multi-resolution waveforms of
+** each series as the timeline streams past (report.h), and report_write,
+** which emits the page (the drawing is the browser's: report_page.c).
 **
-** Decimation: column c of a series covers bins [c*n/COLS, (c+1)*n/COLS) and
-** keeps the min and max of current and droop there, so spikes survive any
-** zoom-out. Memory: 4 doubles per column per series. */
+** Overviews: column c of a level covers bins [c*n/cols, (c+1)*n/cols) and
+** keeps the min and max of current, droop and dI/dt there (per chip: of the
+** power). Detail: each series keeps its last REPORT_RING bins (current,
+** droop in mV, dI/dt; floats) in a ring. A run of bins over a limit arms a
+** window on its worst bin; a worse bin re-centres it; REPORT_DETAIL_HALF
+** bins after the worst, the ring holds the whole window, which is copied
+** into the kind's heap of the REPORT_DETAIL_KEEP most severe (a min-heap on
+** severity, so a full heap replaces its mildest). Until the series drops
+** back under the limit, no new window arms: one window per run, on its
+** worst bin up to REPORT_DETAIL_HALF bins after it. Each window also takes
+** its chip's power over the same bins from the chip's power ring as soon as
+** the power has come that far (the pipeline pushes it after the rails).
+** Memory: 7 doubles per column per series and 3 per chip, REPORT_RING x 3
+** floats and the dI/dt window per series, REPORT_PRING floats per chip,
+** 2 x REPORT_DETAIL_KEEP windows of REPORT_RING x 4 floats. */
 #include "report.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lanes.h"
-#include "pdn.h"
+#include "report_int.h"
 
-typedef struct col { double imin, imax, dmin, dmax; int any; } col;
-
-struct report {
-    size_t n_series, n_bins;
-    double bin_ns;
-    col *c;     /* [series][REPORT_COLS] */
-};
+#define BLOCK REPORT_BLOCK
 
 int report_create(size_t n_series, size_t n_bins, double bin_ns, report **out)
+{
+    report_opts o = {.n_chips = 1, .n_rails = n_series, .n_bins = n_bins, .bin_ns = bin_ns};
+    return report_create_opts(&o, out);
+}
+
+int report_create_opts(const report_opts *o, report **out)
 {
     *out = NULL;
     report *r = calloc(1, sizeof *r);
     if (!r) return SIO_ENOMEM;
-    r->n_series = n_series;
-    r->n_bins = n_bins;
-    r->bin_ns = bin_ns;
-    r->c = calloc(n_series * REPORT_COLS, sizeof *r->c);
-    if (!r->c) { free(r); return SIO_ENOMEM; }
+    const size_t ns = o->n_chips * o->n_rails;
+    r->n_chips = o->n_chips;
+    r->n_rails = o->n_rails;
+    r->n_series = ns;
+    r->n_bins = o->n_bins;
+    r->bin_ns = o->bin_ns;
+    const size_t cols[REPORT_LEVELS] = {REPORT_COLS, REPORT_FINE_COLS};
+    int bad = 0;
+    for (int l = 0; l < REPORT_LEVELS; l++) {
+        level *L = &r->lv[l];
+        L->cols = cols[l];
+        L->scale = (double)cols[l] / (double)(o->n_bins ? o->n_bins : 1);
+        L->c = calloc(ns * cols[l] + 1, sizeof *L->c);
+        L->p = calloc(o->n_chips * cols[l] + 1, sizeof *L->p);
+        bad |= !L->c || !L->p;
+    }
+    r->h = calloc(ns + 1, sizeof *r->h);
+    r->lim = calloc(2 * o->n_rails + 1, sizeof *r->lim);
+    r->pw = calloc(o->n_chips + 1, sizeof *r->pw);
+    bad |= !r->h || !r->lim || !r->pw;
+    for (size_t ch = 0; !bad && ch < o->n_chips; ch++) bad |= !(r->pw[ch].ring = calloc(REPORT_PRING, sizeof(float)));
+    for (size_t k = 0; !bad && k < ns; k++) {
+        size_t rl = k % o->n_rails;
+        hist *h = &r->h[k];
+        h->w = o->didt_bins && o->didt_bins[rl] >= 1 ? o->didt_bins[rl] : 1;
+        h->ring = calloc(REPORT_RING * 3, sizeof *h->ring);
+        h->iw = malloc(h->w * sizeof *h->iw);
+        if (!h->ring || !h->iw) { bad = 1; break; }
+        for (size_t j = 0; j < h->w; j++) h->iw[j] = o->idle_a ? o->idle_a[rl] : 0.0;
+    }
+    for (size_t rl = 0; !bad && rl < o->n_rails; rl++) {
+        r->lim[2 * rl] = o->guardband_mv ? o->guardband_mv[rl] : 0;
+        r->lim[2 * rl + 1] = o->didt_limit_a_per_ns ? o->didt_limit_a_per_ns[rl] : 0;
+    }
+    for (int kd = 0; !bad && kd < 2; kd++) {
+        r->heap[kd] = calloc(REPORT_DETAIL_KEEP, sizeof *r->heap[kd]);
+        r->pool[kd] = calloc(REPORT_DETAIL_KEEP * REPORT_RING * 4, sizeof *r->pool[kd]);
+        bad |= !r->heap[kd] || !r->pool[kd];
+    }
+    if (bad) { report_destroy(r); return SIO_ENOMEM; }
     *out = r;
     return SIO_OK;
 }
@@ -38,338 +87,403 @@ int report_create(size_t n_series, size_t n_bins, double bin_ns, report **out)
 void report_destroy(report *r)
 {
     if (!r) return;
-    free(r->c);
+    for (int l = 0; l < REPORT_LEVELS; l++) { free(r->lv[l].c); free(r->lv[l].p); }
+    for (size_t k = 0; r->h && k < r->n_series; k++) { free(r->h[k].ring); free(r->h[k].iw); }
+    free(r->h);
+    free(r->lim);
+    for (size_t ch = 0; r->pw && ch < r->n_chips; ch++) free(r->pw[ch].ring);
+    free(r->pw);
+    for (int kd = 0; kd < 2; kd++) { free(r->heap[kd]); free(r->pool[kd]); }
     free(r);
 }
 
+/* ---- overviews ---------------------------------------------------------------- */
+
 /* The column of bin b. */
-static size_t col_of(double scale, size_t b)
+static size_t col_of(const level *L, size_t b)
 {
-    size_t ci = (size_t)((double)b * scale);
-    return ci >= REPORT_COLS ? REPORT_COLS - 1 : ci;
+    size_t ci = (size_t)((double)b * L->scale);
+    return ci >= L->cols ? L->cols - 1 : ci;
 }
 
-/* Widens column c to hold currents imin..imax and droops dmin..dmax (mV). */
-static void col_merge(col *c, double imin, double imax, double dmin, double dmax)
+/* The end of the run of bins from b (< end) in b's column *ci. */
+static size_t col_end(const level *L, size_t b, size_t end, size_t *ci)
+{
+    size_t c = col_of(L, b), e = end;
+    if (c + 1 < L->cols) {   /* the column's first bin after b, near (c + 1) / scale */
+        double g = ceil((double)(c + 1) / L->scale);
+        e = g < (double)end ? (size_t)g : end;
+        if (e <= b) e = b + 1;
+        while (e > b + 1 && col_of(L, e - 1) > c) e--;
+        while (e < end && col_of(L, e) == c) e++;
+    }
+    *ci = c;
+    return e;
+}
+
+static void widen(double *lo, double *hi, double a, double b)
+{
+    if (a < *lo) *lo = a;
+    if (b > *hi) *hi = b;
+}
+
+/* Widens column c to currents i0..i1, droops d0..d1 (mV), dI/dt g0..g1. */
+static void col_merge(col *c, const double v[6])
 {
     if (!c->any) {
-        c->imin = imin; c->imax = imax; c->dmin = dmin; c->dmax = dmax;
+        c->imin = v[0]; c->imax = v[1]; c->dmin = v[2]; c->dmax = v[3]; c->gmin = v[4]; c->gmax = v[5];
         c->any = 1;
         return;
     }
-    if (imin < c->imin) c->imin = imin;
-    if (imax > c->imax) c->imax = imax;
-    if (dmin < c->dmin) c->dmin = dmin;
-    if (dmax > c->dmax) c->dmax = dmax;
+    widen(&c->imin, &c->imax, v[0], v[1]);
+    widen(&c->dmin, &c->dmax, v[2], v[3]);
+    widen(&c->gmin, &c->gmax, v[4], v[5]);
 }
 
-/* Column by column: the bins of each piece's column in one run, reduced in
-** lanes (lanes.h), where bin by bin each minimum waited on the last. NaNs
-** are passed over; a run of nothing else leaves its column as it was. */
-void report_push(report *r, size_t k, size_t b0, const double *i_a, const double *d_v, size_t n)
+static void pcol_merge(pcol *c, double lo, double hi)
 {
-    col *cs = r->c + k * REPORT_COLS;
-    double scale = (double)REPORT_COLS / (double)(r->n_bins ? r->n_bins : 1);
+    if (!c->any) { c->lo = lo; c->hi = hi; c->any = 1; return; }
+    widen(&c->lo, &c->hi, lo, hi);
+}
+
+/* Column by column: the bins of each column in one run, reduced in lanes
+** (lanes.h). NaNs are passed over; a run of nothing else leaves its column
+** as it was. */
+static void cols_push(level *L, col *cs, size_t b0, const double *i_a, const double *d_v, const double *g, size_t n)
+{
     const size_t end = b0 + n;
     for (size_t b = b0; b < end;) {
-        size_t ci = col_of(scale, b), e = end;
-        if (ci + 1 < REPORT_COLS) {   /* the column's first bin after b, near (ci + 1) / scale */
-            double g = ceil((double)(ci + 1) / scale);
-            e = g < (double)end ? (size_t)g : end;
-            if (e <= b) e = b + 1;
-            while (e > b + 1 && col_of(scale, e - 1) > ci) e--;
-            while (e < end && col_of(scale, e) == ci) e++;
-        }
-        const double *ip = i_a + (b - b0), *dp = d_v + (b - b0);
-        size_t m = e - b;
-        double imin = lanes_min(ip, m), imax = lanes_max(ip, m);
-        double dmin = lanes_min(dp, m) * 1e3, dmax = lanes_max(dp, m) * 1e3;
+        size_t ci, e = col_end(L, b, end, &ci), m = e - b;
+        const double *ip = i_a + (b - b0), *dp = d_v + (b - b0), *gp = g + (b - b0);
+        double v[6] = {lanes_min(ip, m), lanes_max(ip, m), lanes_min(dp, m) * 1e3, lanes_max(dp, m) * 1e3,
+                       lanes_min(gp, m), lanes_max(gp, m)};
         b = e;
-        if (!(imin <= imax && dmin <= dmax)) continue;   /* NaNs only: nothing to draw */
-        col_merge(&cs[ci], imin, imax, dmin, dmax);
+        if (!(v[0] <= v[1] && v[2] <= v[3])) continue;   /* NaNs only: nothing to draw */
+        if (!(v[4] <= v[5])) v[4] = v[5] = 0;
+        col_merge(&cs[ci], v);
+    }
+}
+
+static void pcols_push(level *L, pcol *ps, size_t b0, const double *p, size_t n)
+{
+    const size_t end = b0 + n;
+    for (size_t b = b0; b < end;) {
+        size_t ci, e = col_end(L, b, end, &ci);
+        double lo = lanes_min(p + (b - b0), e - b), hi = lanes_max(p + (b - b0), e - b);
+        b = e;
+        if (lo <= hi) pcol_merge(&ps[ci], lo, hi);
+    }
+}
+
+/* ---- detail windows ----------------------------------------------------------- */
+
+/* The chip's power over window c, once it has all come and while the ring
+** still holds it. */
+static void power_take(capture *c, const pring *pr)
+{
+    if (c->p_state || pr->seen < c->b0 + c->n) return;
+    if (pr->seen - c->b0 > REPORT_PRING) { c->p_state = -1; return; }
+    for (size_t b = c->b0; b < c->b0 + c->n; b++) c->p[b - c->b0] = pr->ring[b % REPORT_PRING];
+    c->p_state = 1;
+}
+
+/* Gives every window of chip ch its power as far as it has come: 1 when
+** some window still waits for it. */
+static int power_waiting(report *r, size_t ch)
+{
+    int wait = 0;
+    for (int kind = 0; kind < 2; kind++)
+        for (size_t j = 0; j < r->n_heap[kind]; j++) {
+            capture *c = &r->heap[kind][j];
+            if (c->series / r->n_rails != ch || c->p_state) continue;
+            power_take(c, &r->pw[ch]);
+            wait |= !c->p_state;
+        }
+    return wait;
+}
+
+/* The heaps' order: x is milder than y, by severity, and on a tie the
+** later series and bin. A total order, so the windows kept are the
+** REPORT_DETAIL_KEEP most severe whatever order they come in (a system's
+** report merged from its shares' keeps the same as one process's). */
+static int milder(const capture *x, const capture *y)
+{
+    if (x->sev != y->sev) return x->sev < y->sev;
+    if (x->series != y->series) return x->series > y->series;
+    return x->b0 > y->b0;
+}
+
+/* The slot of the kind's heap for window c when it is among the most
+** severe (its v and p storage), else NULL; the caller fills the slot's
+** data and then calls heap_fix. */
+static capture *heap_slot(report *r, int kind, const capture *c, size_t *at)
+{
+    capture *hp = r->heap[kind];
+    size_t *n = &r->n_heap[kind];
+    if (*n < REPORT_DETAIL_KEEP) {
+        *at = (*n)++;
+        hp[*at].v = r->pool[kind] + *at * REPORT_RING * 4;
+        hp[*at].p = hp[*at].v + REPORT_RING * 3;
+    } else if (milder(&hp[0], c)) {
+        *at = 0;
+    } else {
+        return NULL;
+    }
+    return &hp[*at];
+}
+
+/* Restores the min-heap after slot `at` changed: up from a new leaf, or
+** down from the root. */
+static void heap_fix(report *r, int kind, size_t at)
+{
+    capture *hp = r->heap[kind];
+    const size_t n = r->n_heap[kind];
+    if (at) {
+        while (at && milder(&hp[at], &hp[(at - 1) / 2])) {
+            capture t = hp[at]; hp[at] = hp[(at - 1) / 2]; hp[(at - 1) / 2] = t;
+            at = (at - 1) / 2;
+        }
+        return;
+    }
+    for (;;) {
+        size_t l = 2 * at + 1, m = at;
+        if (l < n && milder(&hp[l], &hp[m])) m = l;
+        if (l + 1 < n && milder(&hp[l + 1], &hp[m])) m = l + 1;
+        if (m == at) break;
+        capture t = hp[at]; hp[at] = hp[m]; hp[m] = t;
+        at = m;
+    }
+}
+
+/* Copies series k's window armed in a into the kind's heap, when among the
+** most severe; `last` is the window's last bin. */
+static void detail_close(report *r, size_t k, int kind, const arm *a, size_t last)
+{
+    const hist *h = &r->h[k];
+    size_t b0 = a->peak >= REPORT_DETAIL_HALF ? a->peak - REPORT_DETAIL_HALF : 0;
+    if (last + 1 > REPORT_RING && b0 < last + 1 - REPORT_RING) b0 = last + 1 - REPORT_RING;
+    capture c = {.series = k, .kind = kind, .b0 = b0, .n = last + 1 - b0, .sev = a->sev};
+    size_t at;
+    capture *slot = heap_slot(r, kind, &c, &at);
+    if (!slot) return;
+    c.v = slot->v;
+    c.p = slot->p;
+    for (size_t b = b0; b <= last; b++) memcpy(c.v + 3 * (b - b0), h->ring + 3 * (b % REPORT_RING), 3 * sizeof(float));
+    power_take(&c, &r->pw[k / r->n_rails]);
+    *slot = c;
+    heap_fix(r, kind, at);
+}
+
+/* Bins b0..b0+n-1 (n <= BLOCK) of series k through the ring and the
+** windows; their dI/dt (A/ns, signed) into g. */
+static void track(report *r, size_t k, size_t b0, const double *i_a, const double *d_v, size_t n, double *g)
+{
+    hist *h = &r->h[k];
+    const size_t rl = k % r->n_rails, w = h->w;
+    const double inv = 1.0 / ((double)w * r->bin_ns), lim[2] = {r->lim[2 * rl], r->lim[2 * rl + 1]};
+    for (size_t j = 0; j < n; j++) {
+        size_t b = b0 + j;
+        double *old = &h->iw[b % w];
+        g[j] = (i_a[j] - *old) * inv;
+        *old = i_a[j];
+        float *slot = h->ring + 3 * (b % REPORT_RING);
+        double dmv = d_v[j] * 1e3;
+        slot[0] = (float)i_a[j];
+        slot[1] = (float)dmv;
+        slot[2] = (float)g[j];
+        for (int kind = 0; kind < 2; kind++) {
+            if (!(lim[kind] > 0)) continue;
+            double sev = kind ? fabs(g[j]) / lim[kind] : dmv / lim[kind];
+            arm *a = &h->arm[kind];
+            if (a->armed) {
+                if (sev > a->sev) { a->sev = sev; a->peak = b; }
+                else if (b >= a->peak + REPORT_DETAIL_HALF) {
+                    detail_close(r, k, kind, a, b);
+                    a->armed = 0;
+                    a->hold = sev > 1;
+                }
+            } else if (sev > 1 && !a->hold) {
+                a->armed = 1; a->sev = sev; a->peak = b;
+            } else if (!(sev > 1)) {
+                a->hold = 0;
+            }
+        }
+    }
+    h->seen = b0 + n;
+}
+
+void report_finish(report *r)
+{
+    for (size_t k = 0; k < r->n_series; k++)
+        for (int kind = 0; kind < 2; kind++) {
+            arm *a = &r->h[k].arm[kind];
+            if (a->armed && r->h[k].seen) detail_close(r, k, kind, a, r->h[k].seen - 1);
+            a->armed = 0;
+        }
+}
+
+/* ---- pushes ----------------------------------------------------------------------- */
+
+void report_push(report *r, size_t k, size_t b0, const double *i_a, const double *d_v, size_t n)
+{
+    double g[BLOCK];
+    for (size_t j = 0; j < n; j += BLOCK) {
+        size_t m = n - j < BLOCK ? n - j : BLOCK;
+        track(r, k, b0 + j, i_a + j, d_v + j, m, g);
+        for (int l = 0; l < REPORT_LEVELS; l++)
+            cols_push(&r->lv[l], r->lv[l].c + k * r->lv[l].cols, b0 + j, i_a + j, d_v + j, g, m);
     }
 }
 
 void report_push_const(report *r, size_t k, size_t b0, double i_a, double droop_v, size_t n)
 {
     if (n == 0) return;
-    double scale = (double)REPORT_COLS / (double)(r->n_bins ? r->n_bins : 1);
-    if (n <= 2 * REPORT_COLS || scale > 0.5) {   /* short: bin by bin, as report_push */
-        double bi[256], bd[256];
-        for (size_t j = 0; j < 256; j++) { bi[j] = i_a; bd[j] = droop_v; }
-        for (size_t j = 0; j < n; j += 256) report_push(r, k, b0 + j, bi, bd, n - j < 256 ? n - j : 256);
-        return;
+    double bi[BLOCK], bd[BLOCK], bg[BLOCK];
+    for (size_t j = 0; j < BLOCK; j++) { bi[j] = i_a; bd[j] = droop_v; bg[j] = 0; }
+    /* the first bins one by one: after the dI/dt window and a ring of them
+    ** every later bin is the same (dI/dt 0, any window closed) */
+    hist *h = &r->h[k];
+    size_t head = REPORT_RING + h->w;
+    if (head > n) head = n;
+    for (size_t j = 0; j < head; j += BLOCK) report_push(r, k, b0 + j, bi, bd, head - j < BLOCK ? head - j : BLOCK);
+    if (head == n) return;
+    const size_t rest = n - head, s0 = b0 + head;
+    h->seen = b0 + n;
+    int nan = !(i_a == i_a && droop_v == droop_v);
+    double v[6] = {i_a, i_a, droop_v * 1e3, droop_v * 1e3, 0, 0};
+    for (int l = 0; l < REPORT_LEVELS; l++) {
+        level *L = &r->lv[l];
+        col *cs = L->c + k * L->cols;
+        if (rest <= 2 * L->cols || L->scale > 0.5) {   /* short: bin by bin */
+            for (size_t j = 0; j < rest; j += BLOCK)
+                cols_push(L, cs, s0 + j, bi, bd, bg, rest - j < BLOCK ? rest - j : BLOCK);
+        } else if (!nan) {   /* every column from the first bin's to the last's holds some */
+            for (size_t ci = col_of(L, s0), c1 = col_of(L, s0 + rest - 1); ci <= c1; ci++) col_merge(&cs[ci], v);
+        }
     }
-    /* every column from the first bin's to the last's holds some of them
-    ** (a column is at least two bins wide) */
-    if (!(i_a == i_a && droop_v == droop_v)) return;   /* NaN: nothing to draw */
-    double dm = droop_v * 1e3;
-    size_t c1 = col_of(scale, b0 + n - 1);
-    for (size_t ci = col_of(scale, b0); ci <= c1; ci++) col_merge(&r->c[k * REPORT_COLS + ci], i_a, i_a, dm, dm);
+}
+
+void report_push_power(report *r, size_t ch, size_t b0, const double *p_w, size_t n)
+{
+    pring *pr = &r->pw[ch];
+    for (size_t j = 0; j < n; j += BLOCK) {
+        size_t m = n - j < BLOCK ? n - j : BLOCK;
+        for (size_t q = 0; q < m; q++) pr->ring[(b0 + j + q) % REPORT_PRING] = (float)p_w[j + q];
+        pr->seen = b0 + j + m;
+        power_waiting(r, ch);
+    }
+    for (int l = 0; l < REPORT_LEVELS; l++) pcols_push(&r->lv[l], r->lv[l].p + ch * r->lv[l].cols, b0, p_w, n);
+}
+
+void report_push_power_const(report *r, size_t ch, size_t b0, double p_w, size_t n)
+{
+    if (n == 0) return;
+    /* into the ring bin by bin while a window waits for it (or until the
+    ** ring is all this value), then in one step */
+    pring *pr = &r->pw[ch];
+    size_t k = 0;
+    for (; k < n && (k < REPORT_PRING || power_waiting(r, ch)); k++) {
+        pr->ring[(b0 + k) % REPORT_PRING] = (float)p_w;
+        pr->seen = b0 + k + 1;
+        if ((k & (BLOCK - 1)) == BLOCK - 1) power_waiting(r, ch);
+    }
+    pr->seen = b0 + n;
+    power_waiting(r, ch);
+    if (p_w != p_w) return;
+    for (int l = 0; l < REPORT_LEVELS; l++) {
+        level *L = &r->lv[l];
+        pcol *ps = L->p + ch * L->cols;
+        for (size_t ci = col_of(L, b0), c1 = col_of(L, b0 + n - 1); ci <= c1; ci++) pcol_merge(&ps[ci], p_w, p_w);
+    }
 }
 
 int report_column(const report *r, size_t k, size_t c, double out[4])
 {
-    const col *x = &r->c[k * REPORT_COLS + c];
+    const col *x = &r->lv[0].c[k * REPORT_COLS + c];
     out[0] = x->imin; out[1] = x->imax; out[2] = x->dmin; out[3] = x->dmax;
     return x->any;
 }
 
-void report_set_column(report *r, size_t k, size_t c, const double v[4], int any)
+size_t report_n_details(const report *r) { return r->n_heap[0] + r->n_heap[1]; }
+
+int report_detail(const report *r, size_t j, size_t *series, int *kind, size_t *b0, size_t *len)
 {
-    col *x = &r->c[k * REPORT_COLS + c];
-    *x = (col){.imin = v[0], .imax = v[1], .dmin = v[2], .dmax = v[3], .any = any};
-}
-
-/* ---- drawing ---------------------------------------------------------------- */
-
-#define W 1100.0
-#define H 220.0
-#define ML 70.0
-#define MR 20.0
-#define MT 12.0
-#define MB 34.0
-
-static void html_text(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '&': fputs("&amp;", f); break;
-        case '"': fputs("&quot;", f); break;
-        default: fputc(*s, f);
-        }
-    }
-}
-
-/* A band (min..max per column) as a filled polygon, in an axis box. */
-static void band(FILE *f, const col *cs, int droop, double lo, double hi, const char *colour)
-{
-    fprintf(f, "<polygon fill=\"%s\" stroke=\"%s\" stroke-width=\"0.6\" points=\"", colour, colour);
-    double sx = (W - ML - MR) / REPORT_COLS, sy = (H - MT - MB) / (hi - lo);
-    for (size_t k = 0; k < REPORT_COLS; k++) {
-        if (!cs[k].any) continue;
-        double v = droop ? cs[k].dmax : cs[k].imax;
-        fprintf(f, "%.1f,%.1f ", ML + ((double)k + 0.5) * sx, H - MB - (v - lo) * sy);
-    }
-    for (size_t k = REPORT_COLS; k-- > 0;) {
-        if (!cs[k].any) continue;
-        double v = droop ? cs[k].dmin : cs[k].imin;
-        fprintf(f, "%.1f,%.1f ", ML + ((double)k + 0.5) * sx, H - MB - (v - lo) * sy);
-    }
-    fputs("\"/>\n", f);
-}
-
-static void axes(FILE *f, double lo, double hi, const char *ylabel, double t_end_us)
-{
-    fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#888\"/>\n", ML, MT,
-            W - ML - MR, H - MT - MB);
-    for (int k = 0; k <= 4; k++) {
-        double v = lo + (hi - lo) * k / 4.0, y = H - MB - (H - MT - MB) * k / 4.0;
-        fprintf(f, "<text x=\"%.0f\" y=\"%.1f\" text-anchor=\"end\" font-size=\"11\">%.4g</text>\n", ML - 4, y + 4, v);
-        double t = t_end_us * k / 4.0, x = ML + (W - ML - MR) * k / 4.0;
-        fprintf(f, "<text x=\"%.1f\" y=\"%.0f\" text-anchor=\"middle\" font-size=\"11\">%.4g us</text>\n", x, H - MB + 16,
-                t);
-    }
-    fprintf(f, "<text x=\"14\" y=\"%.0f\" font-size=\"11\" transform=\"rotate(-90 14 %.0f)\" "
-               "text-anchor=\"middle\">%s</text>\n", (H - MB + MT) / 2, (H - MB + MT) / 2, ylabel);
-}
-
-static void series_plots(const report *r, FILE *f, const sio_chip *chip, size_t k)
-{
-    const col *cs = r->c + k * REPORT_COLS;
-    size_t rail = k % chip->n_rails;
-    double ilo = INFINITY, ihi = -INFINITY, dlo = INFINITY, dhi = -INFINITY;
-    for (size_t c = 0; c < REPORT_COLS; c++) {
-        if (!cs[c].any) continue;
-        if (cs[c].imin < ilo) ilo = cs[c].imin;
-        if (cs[c].imax > ihi) ihi = cs[c].imax;
-        if (cs[c].dmin < dlo) dlo = cs[c].dmin;
-        if (cs[c].dmax > dhi) dhi = cs[c].dmax;
-    }
-    if (!(ihi >= ilo)) return;
-    double gb = chip->rails[rail].guardband_mv;
-    if (gb > dhi) dhi = gb;
-    if (dlo > 0) dlo = 0;
-    if (ilo > 0) ilo = 0;
-    ihi += 0.05 * (ihi - ilo) + 1e-9;
-    dhi += 0.05 * (dhi - dlo) + 1e-9;
-    double t_end_us = (double)r->n_bins * r->bin_ns * 1e-3;
-    fprintf(f, "<h3>chip %zu, rail ", k / chip->n_rails);
-    html_text(f, chip->rails[rail].name);
-    fprintf(f, "</h3>\n<svg width=\"%.0f\" height=\"%.0f\" xmlns=\"http://www.w3.org/2000/svg\">\n", W, H);
-    axes(f, ilo, ihi, "current (A)", t_end_us);
-    band(f, cs, 0, ilo, ihi, "#1f77b4");
-    fputs("</svg>\n", f);
-    fprintf(f, "<svg width=\"%.0f\" height=\"%.0f\" xmlns=\"http://www.w3.org/2000/svg\">\n", W, H);
-    axes(f, dlo, dhi, "droop (mV)", t_end_us);
-    band(f, cs, 1, dlo, dhi, "#d62728");
-    double y = H - MB - (gb - dlo) * (H - MT - MB) / (dhi - dlo);
-    fprintf(f, "<line x1=\"%.0f\" x2=\"%.0f\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#333\" stroke-dasharray=\"6,4\"/>"
-               "<text x=\"%.0f\" y=\"%.1f\" font-size=\"11\" text-anchor=\"end\">guardband %.0f mV</text>\n",
-            ML, W - MR, y, y, W - MR - 4, y - 4, gb);
-    fputs("</svg>\n", f);
-}
-
-/* log-log: the schedule's current spectrum (A) and |Z(f)| (mOhm). */
-static void spectrum_plot(FILE *f, const sio_chip *chip, size_t rail, const double *fr, const double *amp, size_t n)
-{
-    if (n < 2) return;
-    double f0 = fr[0], f1 = fr[n - 1];
-    double alo = INFINITY, ahi = -INFINITY;
-    for (size_t k = 0; k < n; k++)
-        if (amp[k] > 0) { if (amp[k] < alo) alo = amp[k]; if (amp[k] > ahi) ahi = amp[k]; }
-    if (!(ahi > 0)) return;
-    if (alo < ahi * 1e-6) alo = ahi * 1e-6;
-    double zlo = INFINITY, zhi = -INFINITY, z[200], zf[200];
-    for (int k = 0; k < 200; k++) {
-        zf[k] = f0 * pow(f1 / f0, k / 199.0);
-        double re, im;
-        z[k] = pdn_impedance(&chip->rails[rail], zf[k], &re, &im) == 0 ? hypot(re, im) * 1e3 : NAN;
-        if (z[k] > 0 && z[k] < zlo) zlo = z[k];
-        if (z[k] > zhi) zhi = z[k];
-    }
-    double lx0 = log10(f0), lx1 = log10(f1), la0 = log10(alo), la1 = log10(ahi) + 0.1;
-    double sx = (W - ML - MR) / (lx1 - lx0);
-    fprintf(f, "<svg width=\"%.0f\" height=\"%.0f\" xmlns=\"http://www.w3.org/2000/svg\">\n", W, H);
-    fprintf(f, "<rect x=\"%.0f\" y=\"%.0f\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" stroke=\"#888\"/>\n", ML, MT,
-            W - ML - MR, H - MT - MB);
-    for (double d = ceil(lx0); d <= lx1; d += 1) {
-        double x = ML + (d - lx0) * sx;
-        fprintf(f, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"%.0f\" y2=\"%.0f\" stroke=\"#ddd\"/>"
-                   "<text x=\"%.1f\" y=\"%.0f\" font-size=\"11\" text-anchor=\"middle\">%.0e Hz</text>\n",
-                x, x, MT, H - MB, x, H - MB + 16, pow(10, d));
-    }
-    fputs("<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1\" points=\"", f);
-    for (size_t k = 0; k < n; k++) {
-        double a = amp[k] > alo ? amp[k] : alo;
-        fprintf(f, "%.1f,%.1f ", ML + (log10(fr[k]) - lx0) * sx, H - MB - (log10(a) - la0) / (la1 - la0) * (H - MT - MB));
-    }
-    fputs("\"/>\n", f);
-    if (zhi > 0 && zhi > zlo) {
-        double lz0 = log10(zlo) - 0.1, lz1 = log10(zhi) + 0.1;
-        fputs("<polyline fill=\"none\" stroke=\"#ff7f0e\" stroke-width=\"2\" points=\"", f);
-        for (int k = 0; k < 200; k++)
-            if (z[k] > 0)
-                fprintf(f, "%.1f,%.1f ", ML + (log10(zf[k]) - lx0) * sx,
-                        H - MB - (log10(z[k]) - lz0) / (lz1 - lz0) * (H - MT - MB));
-        fputs("\"/>\n", f);
-        fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"11\" text-anchor=\"end\" fill=\"#ff7f0e\">|Z| %.3g..%.3g "
-                   "mOhm</text>\n", W - MR - 4, MT + 14, zlo, zhi);
-    }
-    fprintf(f, "<text x=\"%.0f\" y=\"%.0f\" font-size=\"11\" fill=\"#1f77b4\">current amplitude %.3g..%.3g A "
-               "(log)</text>\n</svg>\n", ML + 6, MT + 14, alo, ahi);
-}
-
-static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static void base64(FILE *f, const unsigned char *p, size_t n)
-{
-    for (size_t i = 0; i < n; i += 3) {
-        unsigned v = (unsigned)p[i] << 16 | (i + 1 < n ? (unsigned)p[i + 1] << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
-        fputc(B64[v >> 18 & 63], f);
-        fputc(B64[v >> 12 & 63], f);
-        fputc(i + 1 < n ? B64[v >> 6 & 63] : '=', f);
-        fputc(i + 2 < n ? B64[v & 63] : '=', f);
-    }
-}
-
-int report_write(const report *r, FILE *f, const sio_chip *chip, const sio_schedule *s, const events_detector *ev,
-                 const margin_spectrum *sp, const margin_rail *m, const char *summary_json, const report_image *img,
-                 size_t n_img)
-{
-    fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>pda report</title>\n<style>"
-          "body{font-family:sans-serif;margin:24px;max-width:1160px}table{border-collapse:collapse;font-size:13px}"
-          "td,th{border:1px solid #ccc;padding:3px 7px;text-align:right}th{background:#f3f3f3}"
-          "td.l{text-align:left}pre{font-size:11px;background:#f8f8f8;padding:8px;overflow:auto}"
-          "figure{display:inline-block;margin:8px}</style></head><body>\n", f);
-    fputs("<h1>Power and droop report: ", f);
-    html_text(f, chip->name);
-    fputs("</h1>\n<p>schedule <code>", f);
-    html_text(f, s->path);
-    fprintf(f, "</code>: %zu instructions on %zu chip%s, %zu bins of %g ns.</p>\n", s->n, s->n_chips,
-            s->n_chips == 1 ? "" : "s", r->n_bins, r->bin_ns);
-    fputs("<h2>Voltage margin</h2>\n<table><tr><th>chip</th><th>rail</th><th>Vdd (V)</th><th>worst droop (mV)</th>"
-          "<th>static + transient (mV)</th><th>at (ns)</th><th>p50 / p99 / p99.99 (mV)</th><th>needs (mV)</th><th>guardband (mV)</th>"
-          "<th>saving (W, %)</th><th>droop / dI/dt events</th></tr>\n", f);
-    for (size_t k = 0; k < r->n_series; k++) {
-        const margin_rail *e = &m[k];
-        const events_rail_stats *st = events_stats(ev, e->chip, e->rail);
-        fprintf(f, "<tr><td>%zu</td><td class=l>", e->chip);
-        html_text(f, chip->rails[e->rail].name);
-        fprintf(f, "</td><td>%.3g</td><td>%.1f</td><td>%.1f + %.1f</td><td>%.0f</td><td>%.1f / %.1f / %.1f</td>"
-                   "<td>%.1f</td><td>%.0f</td><td>%.2f W, %.2f%%</td><td>%zu / %zu</td></tr>\n",
-                e->vdd_v, e->worst_droop_mv, e->static_droop_mv, e->transient_droop_mv, e->t_worst_ns, e->p50_mv, e->p99_mv, e->p9999_mv, e->needed_guardband_mv,
-                e->guardband_mv, e->saving_w, e->saving_pct, st->droop_events, st->didt_events);
-    }
-    fputs("</table>\n<p>Needed guardband = worst droop + safety margin. The worst droop splits into its static "
-          "part, the droop its bin's current gives once settled (the regulator's load line plus the IR drop its "
-          "loop does not cancel, or the whole ladder's without a regulator), and the transient part on top. The saving is that of lowering Vdd by the "
-          "unused guardband on the switching (op) power, which scales with V<sup>2</sup>; the idle draw is left out, "
-          "so it is a floor.</p>\n", f);
-    fputs("<h2>Rail current and droop</h2>\n<p>Each column shows the range (min to max) of the bins it covers.</p>\n",
-          f);
-    for (size_t k = 0; k < r->n_series; k++) series_plots(r, f, chip, k);
-    fputs("<h2>Where the schedule meets the PDN's resonances</h2>\n", f);
-    fputs("<p>The schedule's current spectrum (blue, averaged over segments of the timeline) against the PDN's "
-          "impedance |Z(f)| (orange): where a peak of one meets a peak of the other, the schedule excites a "
-          "resonance; staggering the bursts that make that peak lowers the droop.</p>\n", f);
-    double fr[400], amp[400];
-    for (size_t k = 0; k < r->n_series; k++) {
-        const margin_rail *e = &m[k];
-        fprintf(f, "<h3>chip %zu, rail ", e->chip);
-        html_text(f, chip->rails[e->rail].name);
-        fputs("</h3>\n", f);
-        spectrum_plot(f, chip, e->rail, fr, amp, margin_spectrum_get(sp, e->chip, e->rail, fr, amp, 400));
-        fputs("<table><tr><th>resonance (MHz)</th><th>|Z| (mOhm)</th><th>current there (A)</th>"
-              "<th>at (MHz)</th><th>droop it alone gives (mV)</th></tr>\n", f);
-        for (size_t q = 0; q < e->n_res; q++)
-            fprintf(f, "<tr><td>%.3f</td><td>%.3f</td><td>%.3f</td><td>%.3f</td><td>%.2f</td></tr>\n",
-                    e->res[q].f_hz * 1e-6, e->res[q].z_ohm * 1e3, e->res[q].i_a, e->res[q].f_i_hz * 1e-6,
-                    e->res[q].droop_mv);
-        fputs("</table>\n", f);
-    }
-    size_t ne;
-    const events_event *el = events_list(ev, &ne);
-    fprintf(f, "<h2>Events</h2>\n<p>%zu counted; the most severe are listed in events.csv. The 30 worst droop "
-               "events:</p>\n<table><tr><th>chip</th><th>rail</th><th>start (ns)</th><th>end (ns)</th><th>peak</th>"
-               "<th>at (ns)</th><th class=l>causes (unit: current change over the window)</th></tr>\n",
-            events_total(ev));
-    /* the 30 worst droop events, by peak */
-    size_t shown = 0;
-    double last = INFINITY;
-    while (shown < 30) {
-        const events_event *best = NULL;
-        for (size_t k = 0; k < ne; k++)
-            if (el[k].kind == EVENTS_DROOP && el[k].peak < last && (!best || el[k].peak > best->peak)) best = &el[k];
-        if (!best) break;
-        last = best->peak;
-        fprintf(f, "<tr><td>%zu</td><td class=l>", best->chip);
-        html_text(f, chip->rails[best->rail].name);
-        fprintf(f, "</td><td>%.0f</td><td>%.0f</td><td>%.1f mV</td><td>%.0f</td><td class=l>", best->t_start_ns,
-                best->t_end_ns, best->peak, best->t_peak_ns);
-        for (size_t q = 0; q < best->n_causes; q++) {
-            html_text(f, chip->units[best->causes[q].unit].name);
-            fprintf(f, ": %+.1f A%s", best->causes[q].delta_a, q + 1 < best->n_causes ? ", " : "");
-        }
-        fputs("</td></tr>\n", f);
-        shown++;
-    }
-    fputs("</table>\n", f);
-    if (n_img) {
-        fputs("<h2>Heat maps</h2>\n", f);
-        for (size_t k = 0; k < n_img; k++) {
-            fputs("<figure><img alt=\"heat map\" src=\"data:image/png;base64,", f);
-            base64(f, img[k].png, img[k].len);
-            fputs("\"><figcaption>", f);
-            html_text(f, img[k].caption);
-            fputs("</figcaption></figure>\n", f);
-        }
-    }
-    fputs("<h2>summary.json</h2>\n<pre>", f);
-    html_text(f, summary_json);
-    fputs("</pre>\n</body></html>\n", f);
+    if (j >= report_n_details(r)) return SIO_EINPUT;
+    const capture *c = j < r->n_heap[0] ? &r->heap[0][j] : &r->heap[1][j - r->n_heap[0]];
+    *series = c->series; *kind = c->kind; *b0 = c->b0; *len = c->n;
     return SIO_OK;
 }
 
+/* ---- a share's report (report_pack, report_unpack) ------------------------------ */
+
+/* One capture's fixed fields in a pack. */
+typedef struct capture_head {
+    uint64_t series, b0, n;
+    int32_t kind, p_state;
+    double sev;
+} capture_head;
+
+int report_pack(const report *r, FILE *f)
+{
+    int bad = 0;
+    for (int l = 0; l < REPORT_LEVELS; l++) {
+        const level *L = &r->lv[l];
+        bad |= fwrite(L->c, sizeof *L->c, r->n_series * L->cols, f) != r->n_series * L->cols;
+        bad |= fwrite(L->p, sizeof *L->p, r->n_chips * L->cols, f) != r->n_chips * L->cols;
+    }
+    for (int kind = 0; kind < 2; kind++) {
+        uint64_t n = r->n_heap[kind];
+        bad |= fwrite(&n, sizeof n, 1, f) != 1;
+        for (size_t j = 0; j < r->n_heap[kind]; j++) {
+            const capture *c = &r->heap[kind][j];
+            capture_head h = {c->series, c->b0, c->n, c->kind, c->p_state, c->sev};
+            bad |= fwrite(&h, sizeof h, 1, f) != 1;
+            bad |= fwrite(c->v, sizeof *c->v, 3 * c->n, f) != 3 * c->n;
+            bad |= fwrite(c->p, sizeof *c->p, c->n, f) != c->n;
+        }
+    }
+    return bad ? -1 : 0;
+}
+
+int report_unpack(report *r, FILE *f, size_t n_chips, size_t chip_lo, size_t chip_step)
+{
+    const size_t nr = r->n_rails;
+    for (size_t ch = 0; ch < n_chips; ch++)
+        if (chip_lo + ch * chip_step >= r->n_chips) return -1;
+    for (int l = 0; l < REPORT_LEVELS; l++) {
+        level *L = &r->lv[l];
+        for (size_t ch = 0; ch < n_chips; ch++) {   /* its series' columns */
+            size_t g = chip_lo + ch * chip_step;
+            if (fread(L->c + g * nr * L->cols, sizeof *L->c, nr * L->cols, f) != nr * L->cols) return -1;
+        }
+        for (size_t ch = 0; ch < n_chips; ch++) {   /* its power's */
+            size_t g = chip_lo + ch * chip_step;
+            if (fread(L->p + g * L->cols, sizeof *L->p, L->cols, f) != L->cols) return -1;
+        }
+    }
+    for (int kind = 0; kind < 2; kind++) {
+        uint64_t n;
+        if (fread(&n, sizeof n, 1, f) != 1 || n > REPORT_DETAIL_KEEP) return -1;
+        for (uint64_t j = 0; j < n; j++) {
+            capture_head h;
+            if (fread(&h, sizeof h, 1, f) != 1 || h.kind != kind || h.n == 0 || h.n > REPORT_RING ||
+                h.series >= n_chips * nr)
+                return -1;
+            size_t g = chip_lo + (size_t)(h.series / nr) * chip_step;
+            capture c = {.series = g * nr + (size_t)(h.series % nr), .kind = kind, .b0 = (size_t)h.b0,
+                         .n = (size_t)h.n, .sev = h.sev, .p_state = h.p_state};
+            float buf[REPORT_RING * 4];
+            if (fread(buf, sizeof *buf, 4 * c.n, f) != 4 * c.n) return -1;
+            size_t at;
+            capture *slot = heap_slot(r, kind, &c, &at);
+            if (!slot) continue;
+            c.v = slot->v;
+            c.p = slot->p;
+            memcpy(c.v, buf, 3 * c.n * sizeof *buf);
+            memcpy(c.p, buf + 3 * c.n, c.n * sizeof *buf);
+            *slot = c;
+            heap_fix(r, kind, at);
+        }
+    }
+    return 0;
+}

@@ -29,6 +29,7 @@ struct walk {
     pdn_model **models;    /* [rail], NULL entries without droop */
     pdn_stream **streams;  /* [chip][rail] */
     double *idle;          /* [rail] */
+    double *chip_idle;     /* [chip][rail]: with walk_opts.extra_idle_a */
     size_t nq, tb;
     int threaded;
     double *drop[2];       /* the two slots' droop, [q][tb] */
@@ -196,6 +197,11 @@ int walk_open(const sio_chip *c, const sio_schedule *s, const walk_opts *o, walk
     w->idle = calloc(nr ? nr : 1, sizeof *w->idle);
     if (!w->idle) goto oom;
     walk_rail_idle(c, w->idle);
+    w->chip_idle = malloc((w->nq ? w->nq : 1) * sizeof *w->chip_idle);
+    if (!w->chip_idle) goto oom;
+    for (size_t q = 0; q < w->nq; q++) w->chip_idle[q] = w->idle[q % nr];
+    for (size_t q = 0; o->extra_idle_a && q < nch * c->n_units; q++)
+        w->chip_idle[q / c->n_units * nr + c->units[q % c->n_units].rail] += o->extra_idle_a[q];
     size_t tile_req = o->tile_bins;
     if (o->droop) {
         w->models = calloc(nr ? nr : 1, sizeof *w->models);
@@ -208,7 +214,7 @@ int walk_open(const sio_chip *c, const sio_schedule *s, const walk_opts *o, walk
                 return rc == PDN_EINPUT ? SIO_EINPUT : SIO_ENOMEM;
             }
             for (size_t ch = 0; ch < nch; ch++)
-                if (pdn_stream_create(w->models[r], w->idle[r], &w->streams[ch * nr + r])) goto oom;
+                if (pdn_stream_create(w->models[r], w->chip_idle[ch * nr + r], &w->streams[ch * nr + r])) goto oom;
         }
         /* tiles as long as the PDN's overlap-save block (each push of a tile
         ** costs one block), unless the per-row arrays would pass ~256 MB */
@@ -232,6 +238,7 @@ int walk_open(const sio_chip *c, const sio_schedule *s, const walk_opts *o, walk
     if (o->split_min_ops) io.split_min_ops = o->split_min_ops;
     io.span_cyc = o->span_cyc;
     io.plan_chips = o->plan_chips;
+    io.extra_idle_a = o->extra_idle_a;
     int rc = current_iter_open(c, s, &io, &w->it, err);
     if (rc) { walk_close(w); return rc; }
     w->tb = current_tile_bins(w->it);
@@ -293,6 +300,7 @@ size_t walk_n_bins(const walk *w) { return current_n_bins(w->it); }
 size_t walk_tile_bins(const walk *w) { return current_tile_bins(w->it); }
 int64_t walk_makespan_cyc(const walk *w) { return current_makespan_cyc(w->it); }
 const double *walk_idle_a(const walk *w) { return w->idle; }
+const double *walk_chip_idle_a(const walk *w) { return w->chip_idle; }
 
 void walk_close(walk *w)
 {
@@ -314,5 +322,6 @@ void walk_close(walk *w)
     free(w->streams);
     free(w->models);
     free(w->idle);
+    free(w->chip_idle);
     free(w);
 }

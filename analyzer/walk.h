@@ -34,6 +34,7 @@ typedef struct walk_opts {
     size_t split_min_ops;  /* current_iter_opts.split_min_ops (0: its default) */
     int64_t span_cyc;      /* current_iter_opts.span_cyc (0: the schedule's makespan) */
     size_t plan_chips;     /* current_iter_opts.plan_chips: tiles sized for this many chips (0: the schedule's) */
+    const double *extra_idle_a;   /* current_iter_opts.extra_idle_a ([chip][unit], A), or NULL */
 } walk_opts;
 
 typedef struct walk walk;
@@ -52,6 +53,10 @@ size_t walk_tile_bins(const walk *w);
 int64_t walk_makespan_cyc(const walk *w);
 /* Each rail's idle current (A), the sum of its units' idle_a (one chip). */
 const double *walk_idle_a(const walk *w);
+/* Each chip's rails' idle current (A), [chip][rail]: idle_a plus the extra
+** idle current of walk_opts (what the current starts at, and the PDN
+** streams have settled on before time 0). */
+const double *walk_chip_idle_a(const walk *w);
 void walk_close(walk *w);   /* NULL is a no-op */
 
 /* Each rail's idle current, summed over its units, into idle[n_rails]. */

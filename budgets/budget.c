@@ -9,7 +9,7 @@
 ** one; on the other the proof per exact group (alone on an idle chip at
 ** every phase of the clock against the bins: prove_group), the forward
 ** pass(es) and, under a power cap, forward-backward passes, the two fixes
-** for the ends of a run (stretch_short, align_end), and the full
+** for a run shorter than a window (stretch_short), and the full
 ** re-analysis of the best schedule; if a dI/dt or droop budget is still
 ** broken (the scheduler's droop uses the kernel's first taps) the margins
 ** grow by the excess and the passes run again (ROUNDS at most). The result
@@ -53,7 +53,7 @@ static size_t first_line(const ctx *x, size_t g)
 ** largest average power of any window that lies inside every run holding
 ** the group there: windows [a, a + W) with a >= 0 that end at or before the
 ** group's last bin (bins before it hold the idle power whole; the last bin
-** may be the run's last, partial one, so it is counted with no idle).
+** is counted with no idle, which only makes the certificate more cautious).
 ** -1 when no such window exists. */
 static double window_proof_w(const ctx *x)
 {
@@ -142,8 +142,8 @@ static int meets(const ctx *x, const budget_spec *sp, const budget_figs *f, doub
         size_t r = q % x->nr;
         if (sp->didt_a_per_ns > 0 && f->rail_didt_a_per_ns[q] > sp->didt_a_per_ns * (1 + TOL)) {
             ok = 0;
-            /* the margin grows only by what the scheduler's profiles see:
-            ** not the run's last bin, where the idle current stops */
+            /* the margin grows only by what the scheduler's profiles see
+            ** (budget_analyze: rail_didt_body_a_per_ns) */
             double e = f->rail_didt_body_a_per_ns[q] - sp->didt_a_per_ns;
             if (e > excess_didt[r]) excess_didt[r] = e;
         }
@@ -193,20 +193,6 @@ static int stretch_short(const ctx *x, const budget_spec *sp, int64_t *st, int64
     }
     for (size_t i = 0; i < x->s->n; i++) st[i] += last;
     return BUDGET_OK;
-}
-
-/* The least delay of every instruction at once (below a thousand cycles)
-** that ends the run on a bin edge, or 0 when it ends on one already (or
-** none is found): then the idle current stops with the last bin whole, and
-** no dI/dt step at the end is seen. */
-static int64_t align_end(const ctx *x, const int64_t *st)
-{
-    int64_t mk = makespan_of(x, st);
-    for (int64_t d = 0; d < 1000; d++) {
-        double b = (double)(mk + d) * x->T / x->bin;
-        if (fabs(b - round(b)) < 1e-9) return d;
-    }
-    return 0;
 }
 
 /* ---- the passes ------------------------------------------------------------- */
@@ -307,6 +293,46 @@ static int search_rest(ctx *x, const budget_spec *sp, budget_report *rep, int64_
     return 0;
 }
 
+/* Whether a search runs twice, with each group's power jumps by bisection
+** and then stepping to its first fit (x->exact_fit): under a power cap, on
+** schedules of up to AUTO_BOTH groups. Neither placement made the shorter
+** schedule on every streams schedule measured (docs/budgets.md). */
+static int both_fits(const ctx *x) { return x->use_pw && x->ng <= AUTO_BOTH; }
+
+/* One search: the first pass and the rest, once or (both_fits) twice, the
+** shorter kept (on a tie, the one with fewer forward-backward passes).
+** Returns 0 or a BUDGET_ code; the best schedule in best, *relaxed whether
+** some group in it was placed without its budget. */
+static int search(ctx *x, const budget_spec *sp, budget_report *rep, int64_t *st, int64_t *best, int *relaxed)
+{
+    x->exact_fit = 0;
+    int rc = first_pass(x, sp, rep);
+    if (rc == BUDGET_OK) rc = search_rest(x, sp, rep, st, best, relaxed);
+    if (rc != BUDGET_OK || !both_fits(x)) return rc;
+    size_t n = x->s->n;
+    int64_t *keep = malloc((n ? n : 1) * sizeof *keep);
+    if (!keep) return BUDGET_ENOMEM;
+    memcpy(keep, best, n * sizeof *keep);
+    int keep_relaxed = *relaxed, keep_order = rep->order_used, keep_fb = rep->fb_passes;
+    x->exact_fit = 1;
+    rc = first_pass(x, sp, rep);
+    if (rc == BUDGET_OK) rc = search_rest(x, sp, rep, st, best, relaxed);
+    x->exact_fit = 0;
+    if (rc == BUDGET_OK) {
+        int64_t mk0 = makespan_of(x, keep), mk1 = makespan_of(x, best);
+        int second = *relaxed < keep_relaxed ||
+                     (*relaxed == keep_relaxed && (mk1 < mk0 || (mk1 == mk0 && rep->fb_passes < keep_fb)));
+        if (!second) {
+            memcpy(best, keep, n * sizeof *keep);
+            *relaxed = keep_relaxed;
+            rep->order_used = keep_order;
+            rep->fb_passes = keep_fb;
+        }
+    }
+    free(keep);
+    return rc;
+}
+
 /* Everything but the lower bound: the proofs per group, then the search
 ** and the full re-analysis of its result, in rounds that tighten the dI/dt
 ** and droop margins until the budget is met (ROUNDS at most). One thread's
@@ -340,30 +366,12 @@ static void *main_run(void *arg)
             x->lim_droop[r] = sp->guardband_mv * 1e-3 * (1 - TOL) - x->z0_idle_v[r] - x->margin_v[r];
             if (x->use_droop && x->lim_droop[r] <= 0) x->lim_droop[r] = 1e-12;
         }
-        if ((j->rc = first_pass(x, sp, rep)) != BUDGET_OK) return NULL;
-        if ((j->rc = search_rest(x, sp, rep, j->st, j->best, &j->relaxed)) != BUDGET_OK) return NULL;
+        if ((j->rc = search(x, sp, rep, j->st, j->best, &j->relaxed)) != BUDGET_OK) return NULL;
         if ((j->rc = stretch_short(x, sp, j->best, j->st, j->exv, j->exd)) != BUDGET_OK) return NULL;
         budget_figs_free(&rep->after);
         j->rc = budget_analyze(x->c, x->s, j->best, sp->bin_ns, sp->window_ns, 1, &rep->after, x->err);
         if (j->rc) return NULL;
         j->met = meets(x, sp, &rep->after, j->exv, j->exd, &j->over_w);
-        if (!j->met && x->use_didt) {
-            /* a dI/dt broken at the run's end, where the idle stops inside
-            ** the last bin: try the whole schedule later by a few cycles */
-            int64_t d = align_end(x, j->best);
-            budget_figs f;
-            for (size_t i = 0; d && i < x->s->n; i++) j->st[i] = j->best[i] + d;
-            if (d && budget_analyze(x->c, x->s, j->st, sp->bin_ns, sp->window_ns, 1, &f, x->err) == BUDGET_OK) {
-                double ov;
-                if (meets(x, sp, &f, j->exv, j->exd, &ov)) {
-                    memcpy(j->best, j->st, x->s->n * sizeof *j->st);
-                    budget_figs_free(&rep->after);
-                    rep->after = f;
-                    j->met = 1;
-                } else budget_figs_free(&f);
-            }
-            if (!j->met) j->met = meets(x, sp, &rep->after, j->exv, j->exd, &j->over_w);
-        }
         if (j->met || j->relaxed) break;   /* a relaxed search does not gain from tighter margins */
         for (size_t r = 0; r < x->nr; r++) {
             if (j->exv[r] > 0) x->margin_v[r] += j->exv[r] * 1.2 + 1e-4;
@@ -477,7 +485,7 @@ static int setup(ctx *x, const budget_spec *sp, pdn_model **models, sio_error *e
     double Wns = (double)x->W * x->bin;
     /* the idle power alone proves a cap broken when every run holds a whole
     ** window of whole bins (the original spans one; a shorter run is averaged
-    ** over itself, its last, partial bin with part of the idle) */
+    ** over itself) */
     int whole = (double)sio_schedule_makespan_cyc(s) * x->T >= Wns;
     if (sp->power_cap_w > 0) {
         if (whole && x->p_idle_w > sp->power_cap_w * (1 + TOL)) {
@@ -591,7 +599,7 @@ int budget_retime(const sio_chip *c, const sio_schedule *s, const budget_spec *s
     ** and, under a power cap, up to FB_PASSES forward-backward pairs (the
     ** fraction jumps to 1 at the end when fewer were needed) */
     size_t orders = sp.order == BUDGET_ORDER_AUTO && x.ng <= AUTO_BOTH ? 2 : 1;
-    x.work = x.ng * (orders + (x.use_pw ? 2 * FB_PASSES : 0));
+    x.work = x.ng * (orders + (x.use_pw ? 2 * FB_PASSES : 0)) * (both_fits(&x) ? 2 : 1);
     /* the proofs and the search here, the lower bound beside them */
     main_job mj = {&x, &sp, rep, st, best, exv, exd, 0, 0, 0, BUDGET_OK};
     bound_job bj = {.x = x, .sp = &sp, .rc = 0};

@@ -236,7 +236,7 @@ static double win_share(const double *row, size_t span, size_t W, double wb, siz
 ** / (W x (cap - P_idle))), for f each u^(k) and the function the
 ** configuration LP finds (lp_dff, from the groups' shares at their own
 ** phase). With F the most sum f reaches in a window that may hold 1 + eps
-** (the last bin's idle may be partial): n - 1 + W F >= the sum over the
+** (a margin for the last bin, as if its idle were missing): n - 1 + W F >= the sum over the
 ** n + W - 1 windows that meet n bins. Returns the bound in cycles (*lp_out:
 ** the parts of the u^(k) and of the LP); 0 when the bin phases do not repeat within 1000 cycles
 ** (the placements could not all be tried) or the original makespan is
@@ -251,7 +251,7 @@ static int64_t packing_bound(ctx *x, double cap, int64_t *dff_out, int64_t *lp_o
     ** the schedule only when it spans W bins (any re-timing is no shorter) */
     if ((double)sio_schedule_makespan_cyc(x->s) * x->T < (double)W * x->bin) return 0;
     const double wb = (double)W * (cap - x->p_idle_w);     /* ops budget of a window sum */
-    const double eps = x->p_idle_w / wb;                   /* the last bin's windows may hold this much more */
+    const double eps = x->p_idle_w / wb;                   /* the last bin's windows: this much margin */
     const size_t *it_off = x->g_off, ni = x->ng;           /* the items: instructions tied by exact deps */
     const uint32_t *it_mem = x->g_mem;
 #define ITEM(g) it_mem + it_off[g], it_off[(g) + 1] - it_off[g]
@@ -340,6 +340,98 @@ done:
 #undef ITEM
 #undef FOR_WINDOWS
 
+/* Heads and tails (docs/budgets.md, "Lower bound on the makespan"). Every
+** group g starts at or after its original start h_g (only delays), and a
+** chain of constraints of at least q_g cycles follows its end (longest paths
+** over every constraint, from x->key_crit): M >= end_g + d_g + q_g. So a set
+** S of groups with h_g >= a and q_g >= b for all g in S holds its ops energy
+** E(S) within [a T, (M - b) T]. The k <= (M - a - b) T / bin + 2 bins that
+** interval spans lie in the run, and ceil(k / W) windows inside it (it spans
+** W bins) cover them, each holding at most cap W bin; they hold E(S) and
+** the idle over the interval whole (the idle runs to the makespan). So
+** (cap - P_idle)(M - a - b) T >= E(S) - cap (W + 1) bin, for every a and b:
+** tried on a grid of HT_GRID + 1 points over the original makespan, each
+** group counted at the grid points at or below its head and tail, through
+** suffix sums of a table of energies (additions only). a = b = 0 is the
+** energy bound (with W + 1 for W). The groups are those of chip `chip`, or
+** of every chip when chip is SIZE_MAX (cap and p_idle then the system's).
+** Returns the bound in cycles, 0 when none, -1 when out of memory. */
+#define HT_GRID 256
+static int64_t headtail_bound(const ctx *x, const double *e_g, const size_t *by_chip, const size_t *ch_off,
+                              size_t chip, double cap, double p_idle)
+{
+    int64_t mk = sio_schedule_makespan_cyc(x->s);
+    if (!(cap > p_idle) || mk <= 0 || (double)mk * x->T < (double)x->W * x->bin) return 0;
+    const size_t K = HT_GRID + 1;
+    double *tab = calloc(K * K, sizeof *tab);
+    if (!tab) return -1;
+    size_t q0 = chip == SIZE_MAX ? 0 : ch_off[chip], q1 = chip == SIZE_MAX ? x->ng : ch_off[chip + 1];
+    for (size_t q = q0; q < q1; q++) {
+        size_t g = by_chip[q];
+        int64_t head = x->g_start[g];
+        int64_t tail = mk - x->key_crit[g] - (x->g_end[g] - x->g_start[g]);
+        if (tail < 0) tail = 0;
+        /* the grid point at or below: floor(v K / mk), whose point floor(i mk / K) <= v */
+        size_t i = head >= mk ? HT_GRID : (size_t)((double)head * HT_GRID / (double)mk);
+        size_t j = tail >= mk ? HT_GRID : (size_t)((double)tail * HT_GRID / (double)mk);
+        while (i > 0 && (int64_t)i * mk / HT_GRID > head) i--;
+        while (j > 0 && (int64_t)j * mk / HT_GRID > tail) j--;
+        tab[i * K + j] += e_g[g];
+    }
+    for (size_t i = 0; i < K; i++)
+        for (size_t j = K - 1; j-- > 0;) tab[i * K + j] += tab[i * K + j + 1];
+    for (size_t i = K - 1; i-- > 0;)
+        for (size_t j = 0; j < K; j++) tab[i * K + j] += tab[(i + 1) * K + j];
+    int64_t best = 0;
+    const double room = cap * (double)(x->W + 1) * x->bin;
+    for (size_t i = 0; i < K; i++)
+        for (size_t j = 0; j < K; j++) {
+            double e = tab[i * K + j];
+            if (e <= room) continue;
+            int64_t a = (int64_t)i * mk / HT_GRID, b = (int64_t)j * mk / HT_GRID;
+            int64_t m = a + b + (int64_t)ceil((e - room) / (cap - p_idle) / x->T - 1e-6);
+            if (m > best) best = m;
+        }
+    free(tab);
+    return best;
+}
+
+/* The heads-and-tails bound over every chip and, under a system cap, the
+** system: 0 when there is no power cap, -1 when out of memory. */
+static int64_t headtail_all(const ctx *x, const budget_spec *sp)
+{
+    if (!(sp->power_cap_w > 0) && !x->use_sys) return 0;
+    size_t ng = x->ng, nc = x->nch;
+    double *e_g = calloc(ng ? ng : 1, sizeof *e_g);
+    size_t *by_chip = malloc((ng ? ng : 1) * sizeof *by_chip), *ch_off = calloc(nc + 2, sizeof *ch_off);
+    int64_t best = -1;
+    if (!e_g || !by_chip || !ch_off) goto out;
+    for (size_t g = 0; g < ng; g++) {
+        for (size_t k = x->g_off[g]; k < x->g_off[g + 1]; k++) {
+            size_t i = x->g_mem[k];
+            e_g[g] += x->c->rails[x->c->units[x->s->unit[i]].rail].vdd_v * current_op_charge(x->c, x->s, i);
+        }
+        ch_off[x->s->chip[x->g_mem[x->g_off[g]]] + 2]++;
+    }
+    for (size_t c = 0; c < nc; c++) ch_off[c + 2] += ch_off[c + 1];
+    for (size_t g = 0; g < ng; g++) by_chip[ch_off[x->s->chip[x->g_mem[x->g_off[g]]] + 1]++] = g;
+    best = 0;
+    for (size_t c = 0; c < nc && sp->power_cap_w > 0; c++) {
+        int64_t m = headtail_bound(x, e_g, by_chip, ch_off, c, sp->power_cap_w, x->p_idle_w);
+        if (m < 0) { best = -1; goto out; }
+        if (m > best) best = m;
+    }
+    if (x->use_sys) {
+        int64_t m = headtail_bound(x, e_g, by_chip, ch_off, SIZE_MAX, sp->system_power_cap_w,
+                                   (double)nc * x->p_idle_w);
+        if (m < 0) { best = -1; goto out; }
+        if (m > best) best = m;
+    }
+out:
+    free(e_g); free(by_chip); free(ch_off);
+    return best;
+}
+
 void budget_bound_thread_end(void) { glp_free_env(); }
 
 int budget_lower_bound(ctx *x, const budget_spec *sp, budget_report *rep)
@@ -391,6 +483,9 @@ int budget_lower_bound(ctx *x, const budget_spec *sp, budget_report *rep)
         int64_t m = (int64_t)ceil(m_ns / x->T - 1e-9);
         if (m > en) en = m;
     }
+    int64_t ht = headtail_all(x, sp);
+    if (ht < 0) { free(es); free(busy); free(ord); free(e_ops); return -1; }
+    if (ht > en) en = ht;
     int64_t pk = 0;
     if (sp->power_cap_w > 0) {
         pk = packing_bound(x, sp->power_cap_w, &rep->lb_dff_cyc, &rep->lb_lp_cyc);

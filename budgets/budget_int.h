@@ -101,6 +101,7 @@ typedef struct ctx {
     int64_t lane_end;     /* per pass: the latest end (cycles) of anything placed */
     int64_t tail_cyc;     /* cycles past a piece's end that its checks read, plus a phase period */
     int relaxed;          /* a pass gave up the budget for some group */
+    int exact_fit;        /* a group's power jump steps to its first fitting delay (jump) */
     lane *lanes;          /* [nch], then the system lane */
     const double *gp, *gr;   /* the profile in use: power and rail currents [nr][span] per bin, */
     size_t LB, RB;           /* ... over bins LB .. RB (span = RB - LB + 1) */

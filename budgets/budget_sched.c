@@ -442,9 +442,11 @@ static int64_t bisect_fit(const ctx *x, const piece *pc, size_t a, double limit,
     return good;
 }
 
-/* The first delay > d at which the piece's share of window a fits in limit
-** (bisection; exact for a single instruction, whose share of a window is
-** unimodal in the delay). */
+/* The first delay > d at which the piece's share of window a fits in limit:
+** bisection, exact for a single instruction, whose share of a window is
+** unimodal in the delay; for a group of several (a sum of unimodal shares)
+** the bisection's answer, or with x->exact_fit the first delay before it
+** that fits, found by stepping. */
 static int64_t jump(const ctx *x, const piece *pc, int64_t d, size_t a, double limit)
 {
     int64_t hi = d + 1;
@@ -454,11 +456,14 @@ static int64_t jump(const ctx *x, const piece *pc, int64_t d, size_t a, double l
         int64_t past = (int64_t)ceil(end / x->T) + 1 - x->s->start_cyc[i] - x->base;   /* starts after the window */
         if (past > hi) hi = past;
     }
-    return bisect_fit(x, pc, a, limit, d, hi);
+    int64_t j = bisect_fit(x, pc, a, limit, d, hi);
+    for (int64_t k = d + 1; x->exact_fit && pc->m > 1 && k < j; k++)
+        if (share(x, pc, k, a) <= limit) return k;
+    return j;
 }
 
 /* The last delay < d at which the piece's share of window a fits in limit, or
-** -base - 1 when none >= -base does (the mirror of jump). */
+** -base - 1 when none >= -base does (the mirror of jump, x->exact_fit too). */
 static int64_t jump_back(const ctx *x, const piece *pc, int64_t d, size_t a, double limit)
 {
     int64_t lo = d - 1;
@@ -472,7 +477,10 @@ static int64_t jump_back(const ctx *x, const piece *pc, int64_t d, size_t a, dou
         if (share(x, pc, -x->base, a) > limit) return -x->base - 1;
         lo = -x->base;
     }
-    return bisect_fit(x, pc, a, limit, d, lo);
+    int64_t j = bisect_fit(x, pc, a, limit, d, lo);
+    for (int64_t k = d - 1; x->exact_fit && pc->m > 1 && k > j; k--)
+        if (share(x, pc, k, a) <= limit) return k;
+    return j;
 }
 
 /* The nearest delay to *dp, going later (dir 1) or earlier (dir -1), at

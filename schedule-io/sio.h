@@ -88,6 +88,10 @@ typedef struct sio_unit {
     size_t rail;        /* index into sio_chip.rails */
     double rect_mm[4];  /* x, y, width, height; (x, y) lower-left */
     double idle_a;      /* drawn from 0 to the makespan, default 0 */
+    /* Leakage: leak_a * exp(leak_beta_per_k * (T - thermal.leakage.t_ref_c))
+    ** at the unit's mean temperature T (docs/thermal.md). */
+    double leak_a;          /* A at t_ref_c, default 0 (no leakage) */
+    double leak_beta_per_k; /* 1/K: the unit's own, or thermal.leakage.beta_per_k (filled in) */
 } sio_unit;
 
 typedef struct sio_op {
@@ -104,6 +108,13 @@ typedef struct sio_layer {
     double thickness_m, k_w_mk, cv_j_m3k;
 } sio_layer;
 
+/* thermal.leakage: the reference of the units' leakage law. */
+typedef struct sio_leakage {
+    int present;          /* 1 when given (required when a unit has leak_a > 0) */
+    double t_ref_c;       /* the temperature at which a unit draws leak_a */
+    double beta_per_k;    /* 1/K, the default of units[].leak_beta_per_k */
+} sio_leakage;
+
 typedef struct sio_thermal {
     int present;          /* 0 when the chip has no "thermal" object */
     double ambient_c;     /* default 40 */
@@ -115,6 +126,7 @@ typedef struct sio_thermal {
     int64_t frame_ns;     /* default 10000 */
     sio_layer *layers;    /* bottom (board side) first */
     size_t n_layers;
+    sio_leakage leakage;  /* present = 0 when absent */
 } sio_thermal;
 
 typedef struct sio_chip {

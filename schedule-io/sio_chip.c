@@ -143,6 +143,9 @@ static const field unit_fields[] = {
     {"rail", F_STR, "", REQ, NONEMPTY, 0, NO_OFF},
     {"rect_mm", F_REALS, "mm", REQ, ANY, 4, offsetof(sio_unit, rect_mm)},
     {"idle_a", F_REAL, "A", OPT(0), NONNEG(1e6), 0, offsetof(sio_unit, idle_a)},
+    {"leak_a", F_REAL, "A", OPT(0), NONNEG(1e6), 0, offsetof(sio_unit, leak_a)},
+    /* -1 when absent: read_leakage fills in thermal.leakage.beta_per_k */
+    {"leak_beta_per_k", F_REAL, "1/K", OPT(-1), NONNEG(1), 0, offsetof(sio_unit, leak_beta_per_k)},
 };
 
 static const field op_fields[] = {
@@ -162,6 +165,12 @@ static const field thermal_fields[] = {
     {"limit_c", F_REAL, "C", OPT(105), CELSIUS, 0, offsetof(sio_thermal, limit_c)},
     {"frame_ns", F_I64, "ns", OPT(10000), 1, 0, 1e12, 0, offsetof(sio_thermal, frame_ns)},
     {"layers", F_ARR, "", REQ, NONEMPTY, 0, NO_OFF},
+    {"leakage", F_OBJ, "", OPT(0), ANY, 0, NO_OFF},
+};
+
+static const field leakage_fields[] = {
+    {"t_ref_c", F_REAL, "C", REQ, CELSIUS, 0, offsetof(sio_leakage, t_ref_c)},
+    {"beta_per_k", F_REAL, "1/K", REQ, NONNEG(1), 0, offsetof(sio_leakage, beta_per_k)},
 };
 
 static const field layer_fields[] = {
@@ -1102,6 +1111,14 @@ static int read_thermal(ctx *c, const json_t *root)
     if ((rc = read_fields(c, jt, thermal_fields, NFIELDS(thermal_fields), th)) != 0)
         return rc;
     th->present = 1;
+    const json_t *jl = json_object_get(jt, "leakage");
+    if (jl) {
+        push_key(c, "leakage");
+        if ((rc = read_fields(c, jl, leakage_fields, NFIELDS(leakage_fields), &th->leakage)) != 0)
+            return rc;
+        th->leakage.present = 1;
+        pop(c);
+    }
     if ((rc = read_array(c, jt, "layers", layer_fields, NFIELDS(layer_fields), sizeof(sio_layer),
                          (void **)&th->layers, &th->n_layers)) != 0)
         return rc;
@@ -1133,6 +1150,32 @@ static int read_thermal(ctx *c, const json_t *root)
             push_key(c, "layers");
             return fail(c, 0, "no layer carries die %d ('%s'): give one layer \"die\": %d",
                         chip->dies[d].id, chip->dies[d].name, chip->dies[d].id);
+        }
+    }
+    return 0;
+}
+
+/* Leakage (after thermal): a unit with leak_a > 0 needs thermal.leakage;
+** a unit without its own leak_beta_per_k gets the chip's (0 when the chip
+** has none: such a unit draws no leakage anyway). */
+static int read_leakage(ctx *c)
+{
+    sio_chip *chip = c->chip;
+    const sio_thermal *th = &chip->thermal;
+    for (size_t i = 0; i < chip->n_units; i++) {
+        sio_unit *u = &chip->units[i];
+        if (u->leak_beta_per_k < 0) u->leak_beta_per_k = th->leakage.present ? th->leakage.beta_per_k : 0.0;
+        if (u->leak_a > 0 && !th->leakage.present) {
+            if (!th->present) {
+                at(c, NULL, "units", i, "leak_a");
+                return fail(c, 0, "unit '%s' leaks, but the chip has no 'thermal' object (leakage needs "
+                            "\"thermal\": {..., \"leakage\": {\"t_ref_c\": ..., \"beta_per_k\": ...}})",
+                            u->name);
+            }
+            c->depth = 0;
+            push_key(c, "thermal");
+            return fail(c, 0, "missing required key 'leakage' (unit '%s' has leak_a > 0: give "
+                        "\"leakage\": {\"t_ref_c\": ..., \"beta_per_k\": ...})", u->name);
         }
     }
     return 0;
@@ -1170,7 +1213,9 @@ static int read_chip(ctx *c, const json_t *root)
         return rc;
     if ((rc = read_ops(c, root)) != 0)
         return rc;
-    return read_thermal(c, root);
+    if ((rc = read_thermal(c, root)) != 0)
+        return rc;
+    return read_leakage(c);
 }
 
 /* The chip file as jansson parses it (json_load_callback), so that a

@@ -4,7 +4,8 @@
 # give the same files, byte for byte, as the plain run: a generated 4-chip
 # decode and samples/tsp/multichip.csv with -np 1, 2 and 4, more ranks than
 # chips, chips that idle at different times (one chip starts 2 ms late),
-# rails.csv (--waveforms), a 3-rail chip, other bin and window widths;
+# rails.csv (--waveforms), a 3-rail chip, other bin and window widths,
+# four identical chips (ties in severity), a power cap per chip;
 # --json prints the same summary.
 # Errors: a bad schedule row (every rank sees it) said once, a broken dep on
 # one chip (only its rank sees it), a thermal chip without --no-thermal,
@@ -65,6 +66,13 @@ same waveforms "$S/tsp/chip.json" "$S/tsp/multichip.csv" "2 3" --waveforms
 # three rails, other bin and window widths, three ranks
 bin/schedgen "$S/rails3/chip.json" -o "$T/r3.csv" --ops 6000 --chips 3 --kind decode
 same rails3 "$S/rails3/chip.json" "$T/r3.csv" "2 3" --bin-ns 2 --window-ns 37
+# four identical chips: their events and report windows tie in severity,
+# and every process count must break the ties alike
+awk -F, 'BEGIN { OFS = "," } NR == 1 { print $0, "chip"; next } NR <= 3001 { for (c = 0; c < 4; c++) print $0, c }' \
+    "$S/tsp/decode.csv" > "$T/twins.csv"
+same twins "$S/tsp/chip.json" "$T/twins.csv" "2 3"
+# a power cap per chip (summary, console line, report)
+same cap "$S/tsp/chip.json" "$S/tsp/multichip.csv" "2 3" --power-cap-w 120
 # the test can fail: a run of other chips differs
 $MPIRUN -np 2 "$A" run "$S/tsp/chip.json" "$T/gap.csv" --no-thermal -o "$T/other" --quiet
 ! cmp -s "$T/gen4.plain/summary.json" "$T/other/summary.json" || fail "different runs gave one summary"

@@ -103,18 +103,28 @@ PY
 else
     echo "e2e_run: python3-numpy not installed, numpy.load check skipped"
 fi
-# report.html: self-contained (no external references), plots inline, heat maps as data URIs
+# report.html: self-contained (no external references), its data a JSON block, heat maps as grids
 $A run samples/stack/chip.json samples/stack/decode.csv -o "$T/deep/er/st" --quiet
 python3 - "$T/out/report.html" "$T/deep/er/st/report.html" <<'PY'
-import re, sys
+import json, re, sys
 for path in sys.argv[1:]:
     h = open(path).read()
     assert h.startswith("<!DOCTYPE html>") and h.rstrip().endswith("</html>"), path
-    assert h.count("<svg") >= 3, path
+    assert not re.search(r'<(?:script|link|img)[^>]*(?:src|href)=', h), path
     refs = re.findall(r'(?:src|href)="([^"]*)"', h)
-    assert all(r.startswith("data:") for r in refs), refs[:3]
+    assert all(r.startswith(("data:", "#")) for r in refs), refs[:3]
+    m = re.search(r'<script type="application/json" id="pda-data">(.*?)</script>', h, re.S)
+    d = json.loads(m.group(1))
+    assert len(d["levels"]) == 2 and d["levels"][0]["series"], path
 h = open(sys.argv[2]).read()
-assert h.count("data:image/png;base64,") == 4, h.count("data:image/png;base64,")
+d = json.loads(re.search(r'id="pda-data">(.*?)</script>', h, re.S).group(1))
+th = d["thermal"]
+assert len(th["maps"]) == 2 and all(len(m["steady"]) == th["nx"] * th["ny"] for m in th["maps"]), len(th["maps"])
+# the power breakdowns (per class, per unit group) each hold the run's energy
+e = d["summary"]["power"]["energy_j"]
+for b in d["breakdown"]:
+    got = sum(sum(x for x in row if x is not None) for row in b["w"]) * b["dt_ns"] * 1e-9
+    assert abs(got - e) <= 1e-3 * e, (b["title"], got, e)
 print("e2e_run: report.html self-contained")
 PY
 # bad input: exit 2 and nothing written
@@ -158,4 +168,30 @@ assert span < 131072, span
 for r in json.load(open(sys.argv[2]))["rails"]:
     assert all(x["f_mhz"] > 2 / 16.384 for x in r["resonances"]), r["resonances"]
 PY
-echo "e2e_run: 9 passed, 0 failed"
+# --power-cap-w: each chip's peak power over the window, against a sliding
+# window over the chip's rails in rails.csv; the cap broken -> exit 1 under
+# --strict, and the report draws it
+set +e
+$A run $chip samples/tsp/multichip.csv --no-thermal --power-cap-w 130 --waveforms --strict -o "$T/cap" 2>"$T/err" >/dev/null
+rc=$?; set -e
+[ "$rc" = 1 ] && grep -q "passes the cap of 130 W" "$T/err" && grep -q '"power_cap_w":130' "$T/cap/report.html" ||
+    { echo "--power-cap-w: rc $rc"; exit 1; }
+python3 - "$chip" "$T/cap" <<'PY'
+import csv, json, sys
+chip = json.load(open(sys.argv[1])); vdd = {r["name"]: r["vdd_v"] for r in chip["rails"]}
+rows = list(csv.reader(open(sys.argv[2] + "/rails.csv"))); h, body = rows[0], rows[1:]
+pw = json.load(open(sys.argv[2] + "/summary.json"))["power"]
+w = round(pw["window_ns"] / pw["bin_ns"])
+assert pw["cap_w"] == 130 and len(pw["chip_peak_window_w"]) == 4
+peaks = []
+for ch, got in enumerate(pw["chip_peak_window_w"]):
+    cols = [(i, vdd[h[i].split(".")[1]]) for i in range(len(h)) if h[i].startswith("%d." % ch) and h[i].endswith("current_a")]
+    p = [sum(float(r[i]) * v for i, v in cols) for r in body]
+    acc = best = sum(p[:w])
+    for k in range(w, len(p)):
+        acc += p[k] - p[k - w]; best = max(best, acc)
+    assert abs(best / w - got) < 1e-6 * got, (ch, best / w, got)
+    peaks.append(got)
+assert pw["cap_broken"] == (max(peaks) > 130)
+PY
+echo "e2e_run: 10 passed, 0 failed"

@@ -32,6 +32,10 @@ s = json.load(open(d + "/summary.json"))
 t = s["thermal"]
 for k in ("dies", "hotspots", "stacked_hotspots"):
     assert k in t, k
+# the sample's SRAM banks leak: a fixed point well short of runaway
+lk = t["leakage"]
+assert lk["runaway"] is False and 1 <= lk["iterations"] <= 6 and lk["runaway_factor"] > 10, lk
+assert 0.05 * s["power"]["avg_w"] > lk["total_w"] > 1.0, lk
 assert len(t["dies"]) == 2
 amb = chip["thermal"]["ambient_c"]
 for e in t["dies"]:

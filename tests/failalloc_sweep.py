@@ -254,6 +254,8 @@ def main():
             ("check stack", ["check", stack_chip, stack], None, 0),
             ("check --json tsp", ["check", tsp_chip, tsp, "--json"], None, 0),
             ("run stack --json", ["run", stack_chip, stack, "--json", "--bin-ns", "4"] + grid, None, 0),
+            ("run stack --periodic -o (leakage, PNG marks)",
+             ["run", stack_chip, stack, "--bin-ns", "4", "--periodic", "-o", "out", "--quiet"] + grid, "out", 0),
             ("run tsp -o --waveforms --unit-maps",
              ["run", tsp_chip, tsp, "-o", "out", "--waveforms", "--unit-maps"] + grid, "out", 0),
             ("retime tsp --power-cap-w", ["retime", tsp_chip, tsp, "-o", "out.csv", "--power-cap-w", cap], None, 0),

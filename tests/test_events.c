@@ -572,6 +572,73 @@ static void test_report_columns(void **st)
     }
 }
 
+/* The report's detail windows: one per run of bins over the guardband, on
+** the run's worst bin (REPORT_DETAIL_HALF bins either side, cut at bin 0),
+** the REPORT_DETAIL_KEEP most severe kept; the same whether the bins come in
+** pieces of random sizes or as constant runs (report_push_const); none
+** under the limit; dI/dt windows from a current step over the dI/dt limit. */
+static void test_report_details(void **st)
+{
+    (void)st;
+    enum { RUNS = REPORT_DETAIL_KEEP + 12, GAP = 3000, N = RUNS * GAP + 2000 };
+    const double gb = 10.0, lim = 5.0;
+    const size_t wb = 4;
+    double *i = malloc(N * sizeof *i), *d = malloc(N * sizeof *d);
+    size_t peak[RUNS];
+    assert_non_null(i); assert_non_null(d);
+    srand(11);
+    for (size_t k = 0; k < N; k++) { i[k] = 10.0; d[k] = 0.004; }   /* 4 mV: under the guardband */
+    for (size_t q = 0; q < RUNS; q++) {   /* run q: 40 bins over 10 mV, its worst bin somewhere inside */
+        size_t b0 = 700 + q * GAP, len = 40;
+        peak[q] = b0 + (size_t)(rand() % (int)len);
+        for (size_t k = b0; k < b0 + len; k++) d[k] = 0.011 + 1e-5 * (double)(rand() % 100);
+        d[peak[q]] = 0.012 + 1e-4 * (double)q;   /* later runs are worse */
+    }
+    i[N - 1000] = 200.0;   /* a one-bin spike of 190 A: +-190 / (4 x 1 ns) A/ns, over 5 A/ns */
+    for (int mode = 0; mode < 2; mode++) {
+        report_opts o = {.n_chips = 1, .n_rails = 1, .n_bins = N, .bin_ns = 1.0, .guardband_mv = &gb,
+                         .didt_limit_a_per_ns = &lim, .didt_bins = &wb, .idle_a = &i[0]};
+        report *r;
+        assert_int_equal(report_create_opts(&o, &r), 0);
+        for (size_t k = 0; k < N;) {
+            size_t n = (size_t)(rand() % 3000) + 1, e;
+            if (n > N - k) n = N - k;
+            for (e = k + 1; mode && e < k + n && i[e] == i[k] && d[e] == d[k];) e++;
+            if (mode && e - k > 1) {   /* a constant stretch as one constant run */
+                report_push_const(r, 0, k, i[k], d[k], e - k);
+                k = e;
+                continue;
+            }
+            report_push(r, 0, k, i + k, d + k, n);
+            k += n;
+        }
+        report_finish(r);
+        size_t nd = report_n_details(r), got_droop = 0, got_didt = 0;
+        assert_int_equal(nd, REPORT_DETAIL_KEEP + 1);
+        for (size_t j = 0; j < nd; j++) {
+            size_t s, b0, len;
+            int kind;
+            assert_int_equal(report_detail(r, j, &s, &kind, &b0, &len), 0);
+            assert_int_equal(s, 0);
+            if (kind == EVENTS_DIDT) {   /* rise and fall in one window, on the rise (the first of equals) */
+                assert_int_equal(b0, N - 1000 - REPORT_DETAIL_HALF);
+                got_didt++;
+                continue;
+            }
+            size_t q = 0;
+            while (q < RUNS && peak[q] != b0 + REPORT_DETAIL_HALF) q++;
+            if (q == RUNS) fail_msg("mode %d: window at %zu is on no run's worst bin", mode, b0);
+            assert_true(q >= RUNS - REPORT_DETAIL_KEEP);   /* among the most severe */
+            assert_int_equal(len, 2 * REPORT_DETAIL_HALF + 1);
+            got_droop++;
+        }
+        assert_int_equal(got_droop, REPORT_DETAIL_KEEP);
+        assert_int_equal(got_didt, 1);
+        report_destroy(r);
+    }
+    free(i); free(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -583,6 +650,7 @@ int main(void)
         cmocka_unit_test(test_attribution_brute_force),
         cmocka_unit_test(test_scan_reference),
         cmocka_unit_test(test_report_columns),
+        cmocka_unit_test(test_report_details),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

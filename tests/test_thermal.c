@@ -15,7 +15,14 @@
 **   the power put in.
 ** - Power-map spreading: hand-computed overlaps, conservation, edges.
 ** - Properties: steady state is a fixed point of a frame; a very long frame
-**   lands on the steady state; argument and stack checks. */
+**   lands on the steady state; argument and stack checks.
+** - Leakage (thermal_run_leak_steady): the steady fixed point of temperature
+**   and leakage against a plain fixed-point iteration of the dense grid
+**   model, with the units' cell weights computed here from their rectangles,
+**   on random stacks and rectangles straddling cells: 1e-9.
+** - Periodic steady state (thermal_state_periodic): against explicit
+**   repetitions of the period from ambient until they stop changing, and a
+**   period stepped from it returns to it: 1e-9 of the largest rise. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -26,7 +33,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sio.h"
 #include "thermal.h"
+#include "thermal_run.h"
 
 /* ---- helpers ---- */
 
@@ -679,6 +688,173 @@ static void test_errors(void **st)
     assert_non_null(thermal_strerror(999));
 }
 
+/* ---- periodic steady state against explicit repetitions ---- */
+
+static double periodic_case(const thermal_stack *s, size_t nx, size_t ny, size_t nfr, double dt)
+{
+    const size_t nm = nx * ny, nd = s->n_dies;
+    thermal_plan *p = NULL;
+    thermal_state *a = NULL, *b = NULL;
+    assert_int_equal(thermal_plan_create(s, nx, ny, dt, &p), 0);
+    assert_int_equal(thermal_state_create(p, &a), 0);
+    assert_int_equal(thermal_state_create(p, &b), 0);
+    double *pw = xcalloc(nfr * nd * nm), *ta = xcalloc(nd * nm), *tb = xcalloc(nd * nm);
+    for (size_t f = 0; f < nfr; f++) random_power(pw + f * nd * nm, nd * nm, f % 2 ? 0.1 : 1.0);
+    /* the periodic start */
+    assert_int_equal(thermal_state_set_steady(p, a, NULL), 0);
+    for (size_t f = 0; f < nfr; f++) assert_int_equal(thermal_step(p, a, pw + f * nd * nm, NULL), 0);
+    assert_int_equal(thermal_state_periodic(p, a, nfr), 0);
+    assert_int_equal(thermal_state_temps(p, a, ta), 0);
+    /* explicit repetitions from ambient until a period changes nothing */
+    assert_int_equal(thermal_state_set_steady(p, b, NULL), 0);
+    double moved = INFINITY;
+    size_t reps = 0;
+    for (; reps < 100000 && moved > 1e-13; reps++) {
+        for (size_t f = 0; f < nfr; f++) assert_int_equal(thermal_step(p, b, pw + f * nd * nm, NULL), 0);
+        assert_int_equal(thermal_state_temps(p, b, tb), 0);
+        moved = 0;
+        for (size_t k = 0; k < nd * nm; k++) moved = fmax(moved, fabs(tb[k] - ta[k]));
+    }
+    assert_true(reps > 3);   /* the stack's memory spans several periods */
+    double scale = 0, err = moved;
+    for (size_t k = 0; k < nd * nm; k++) scale = fmax(scale, ta[k] - s->ambient_c);
+    /* a period stepped from the periodic start returns to it */
+    assert_int_equal(thermal_state_copy(p, b, a), 0);
+    for (size_t f = 0; f < nfr; f++) assert_int_equal(thermal_step(p, b, pw + f * nd * nm, tb), 0);
+    for (size_t k = 0; k < nd * nm; k++) err = fmax(err, fabs(tb[k] - ta[k]));
+    assert_int_equal(thermal_state_periodic(p, a, 0), THERMAL_EINVAL);
+    free(pw); free(ta); free(tb);
+    thermal_state_destroy(a);
+    thermal_state_destroy(b);
+    thermal_plan_destroy(p);
+    return err / scale;
+}
+
+static void test_periodic_matches_repetitions(void **st)
+{
+    (void)st;
+    double worst = 0;
+    for (int k = 0; k < 6; k++) {
+        size_t nl = 1 + (size_t)k % 4, nd = nl > 1 && k % 2 ? 2 : 1;
+        thermal_stack s = random_stack(nl, nd, k % 3 ? 0.0 : 1e3);
+        worst = fmax(worst, periodic_case(&s, k % 2 ? 5 : 4, 3, 3 + (size_t)k % 3, 2e-3));
+    }
+    thermal_stack ds = design_stack(0.0);
+    worst = fmax(worst, periodic_case(&ds, 6, 5, 4, 0.05));
+    if (worst > 1e-9) fail_msg("periodic state vs repetitions: %.3g", worst);
+}
+
+/* ---- leakage against a fixed-point iteration of the dense model ---- */
+
+/* Weight of cell m of an nx x ny grid of a w x h (mm) outline in rect r: its overlap area / the rect's area. */
+static double cell_weight(const double *r, double w, double h, size_t nx, size_t ny, size_t m)
+{
+    double dx = w / (double)nx, dy = h / (double)ny, x0 = (double)(m % nx) * dx, y0 = (double)(m / nx) * dy;
+    double ox = fmin(r[0] + r[2], x0 + dx) - fmax(r[0], x0), oy = fmin(r[1] + r[3], y0 + dy) - fmax(r[1], y0);
+    return ox > 0 && oy > 0 ? ox * oy / (r[2] * r[3]) : 0.0;
+}
+
+static double leak_case(size_t nl, size_t nd, size_t nx, size_t ny, double h_bottom)
+{
+    enum { NU = 5 };
+    thermal_stack s = random_stack(nl, nd, h_bottom);
+    const size_t nm = nx * ny, n = nl * nm;
+    const double wmm = s.width_m * 1e3, hmm = s.height_m * 1e3, t_ref = 110, vdd = 0.75;
+    sio_die dies[3] = {{0, "d0"}, {1, "d1"}, {2, "d2"}};
+    sio_rail rail = {.name = "core", .vdd_v = vdd};
+    sio_unit units[NU];
+    double pdyn[NU], wts[NU][64];
+    for (size_t u = 0; u < NU; u++) {
+        double rw = wmm * (0.2 + 0.5 * rnd()), rh = hmm * (0.2 + 0.5 * rnd());
+        units[u] = (sio_unit){.name = "u", .die = u % nd, .rail = 0,
+                              .rect_mm = {(wmm - rw) * rnd(), (hmm - rh) * rnd(), rw, rh},
+                              .leak_a = u == 3 ? 0.0 : 0.05 + 0.2 * rnd(), .leak_beta_per_k = 0.02 + 0.03 * rnd()};
+        pdyn[u] = 0.1 + 0.4 * rnd();
+        assert_true(nm <= 64);
+        for (size_t m = 0; m < nm; m++) wts[u][m] = cell_weight(units[u].rect_mm, wmm, hmm, nx, ny, m);
+    }
+    sio_chip c = {.outline_mm = {wmm, hmm}, .dies = dies, .n_dies = nd, .rails = &rail, .n_rails = 1,
+                  .units = units, .n_units = NU,
+                  .thermal = {.present = 1, .ambient_c = s.ambient_c, .leakage = {1, t_ref, 0.03}}};
+    /* the reference: T = G^-1 (P + L(T)), iterated from L = 0 until it stops moving */
+    dense d = dense_build(&s, nx, ny);
+    double *a = xcalloc(n * n), *pn = xcalloc(n), *t = xcalloc(n), *tu = xcalloc(NU), *lk = xcalloc(NU);
+    size_t *piv = malloc(n * sizeof *piv);
+    assert_non_null(piv);
+    memcpy(a, d.g, n * n * sizeof *a);
+    lu_factor(n, a, piv);
+    size_t die_layer[3];
+    for (size_t l = 0; l < nl; l++) if (s.layers[l].die >= 0) die_layer[s.layers[l].die] = l;
+    for (int it = 0; it < 500; it++) {
+        memset(pn, 0, n * sizeof *pn);
+        for (size_t u = 0; u < NU; u++)
+            for (size_t m = 0; m < nm; m++) pn[die_layer[units[u].die] * nm + m] += (pdyn[u] + lk[u]) * wts[u][m];
+        lu_solve(n, a, piv, pn, t);
+        double moved = 0;
+        for (size_t u = 0; u < NU; u++) {
+            double tm = s.ambient_c;
+            for (size_t m = 0; m < nm; m++) tm += wts[u][m] * t[die_layer[units[u].die] * nm + m];
+            double l = units[u].leak_a * vdd * exp(units[u].leak_beta_per_k * (tm - t_ref));
+            moved = fmax(moved, fabs(l - lk[u]));
+            tu[u] = tm;
+            lk[u] = l;
+        }
+        if (moved < 1e-15) break;
+    }
+    /* the solver */
+    thermal_plan *p = NULL;
+    thermal_units *tun = NULL;
+    assert_int_equal(thermal_plan_create(&s, nx, ny, 0.0, &p), 0);
+    assert_int_equal(thermal_units_create(&c, nx, ny, &tun), 0);
+    double lw[NU];
+    thermal_leak_steady out;
+    assert_int_equal(thermal_run_leak_steady(p, tun, &c, pdyn, 1, lw, &out), 0);
+    assert_int_equal(out.runaway, 0);
+    assert_int_equal(out.n_leaking, NU - 1);
+    assert_true(out.runaway_factor > 1);
+    assert_true(lw[3] == 0.0);
+    double err = 0, tot = 0;
+    for (size_t u = 0; u < NU; u++) {
+        err = fmax(err, fabs(lw[u] - lk[u]) / lk[u == 3 ? 0 : u]);
+        tot += lw[u];
+    }
+    assert_true(fabs(tot - out.total_w) <= 1e-12 * tot);
+    /* the matrix-free path: the same fixed point to its 1e-7 K residual */
+    double lf[NU];
+    thermal_leak_steady fast;
+    assert_int_equal(thermal_run_leak_steady(p, tun, &c, pdyn, 0, lf, &fast), 0);
+    assert_int_equal(fast.runaway, 0);
+    assert_true(isnan(fast.runaway_factor) && fast.iterations >= 1 && fast.iterations <= 12);
+    for (size_t u = 0; u < NU; u++) assert_true(fabs(lf[u] - lk[u]) <= 1e-7 * lk[u == 3 ? 0 : u]);
+    /* and the map under the power with that leakage */
+    double pw[NU], *maps = xcalloc(nd * nm), *tm = xcalloc(nd * nm);
+    for (size_t u = 0; u < NU; u++) pw[u] = pdyn[u] + lw[u];
+    assert_int_equal(thermal_run_power_maps(&c, pw, nx, ny, maps), 0);
+    assert_int_equal(thermal_steady(p, maps, tm), 0);
+    double scale = max_abs(t, n);
+    for (size_t dd = 0; dd < nd; dd++)
+        for (size_t m = 0; m < nm; m++)
+            err = fmax(err, fabs(tm[dd * nm + m] - s.ambient_c - t[die_layer[dd] * nm + m]) / scale);
+    thermal_units_destroy(tun);
+    thermal_plan_destroy(p);
+    dense_free(&d);
+    free(a); free(pn); free(t); free(tu); free(lk); free(piv); free(maps); free(tm);
+    return err;
+}
+
+static void test_leakage_matches_grid_model(void **st)
+{
+    (void)st;
+    double worst = 0;
+    for (int k = 0; k < 12; k++) {
+        size_t nl = 1 + (size_t)k % 4, nd = 1 + (size_t)k % 3;
+        if (nd > nl) nd = nl;
+        double e = leak_case(nl, nd, k % 2 ? 5 : 4, k % 2 ? 3 : 6, k % 3 ? 0.0 : 1e3);
+        worst = fmax(worst, e);
+    }
+    if (worst > 1e-9) fail_msg("leakage fixed point vs the dense model: %.3g", worst);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -689,6 +865,8 @@ int main(void)
         cmocka_unit_test(test_transient_properties),
         cmocka_unit_test(test_power_map),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_leakage_matches_grid_model),
+        cmocka_unit_test(test_periodic_matches_repetitions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

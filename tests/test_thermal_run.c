@@ -380,6 +380,73 @@ static void test_flp_roundtrip(void **st)
     unlink(fp);
 }
 
+/* Writes the map with po to a temporary file and reads it back: RGB rows
+** (malloc'd, w x h x 3). */
+static unsigned char *png_roundtrip(const double *m, size_t nx, size_t ny, double w_mm, double h_mm,
+                                    const thermal_png_opts *po, png_uint_32 *w, png_uint_32 *h)
+{
+    char fp[64];
+    strcpy(fp, "/tmp/pda_test_png_XXXXXX");
+    int fd = mkstemp(fp);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "wb");
+    assert_int_equal(thermal_png_write(f, m, nx, ny, w_mm, h_mm, po), 0);
+    fclose(f);
+    f = fopen(fp, "rb");
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_infop info = png_create_info_struct(png);
+    assert_non_null(png);
+    assert_non_null(info);
+    if (setjmp(png_jmpbuf(png))) fail_msg("libpng could not read the image");
+    png_init_io(png, f);
+    png_read_png(png, info, PNG_TRANSFORM_IDENTITY, NULL);
+    *w = png_get_image_width(png, info);
+    *h = png_get_image_height(png, info);
+    assert_int_equal(png_get_color_type(png, info), PNG_COLOR_TYPE_RGB);
+    png_bytepp rows = png_get_rows(png, info);
+    unsigned char *px = malloc((size_t)*w * *h * 3);
+    assert_non_null(px);
+    for (png_uint_32 y = 0; y < *h; y++) memcpy(px + (size_t)y * *w * 3, rows[y], (size_t)*w * 3);
+    png_destroy_read_struct(&png, &info, NULL);
+    fclose(f);
+    unlink(fp);
+    return px;
+}
+
+/* A title above the map (the die's name) and a hotspot mark: the title
+** band holds ink, the mark's centre is white and its ring black. */
+static void test_png_title_marks(void **st)
+{
+    (void)st;
+    size_t nx = 13, ny = 7;
+    double m[91];
+    for (size_t k = 0; k < nx * ny; k++) m[k] = 40 + (double)(k % nx) * 3.1;
+    png_uint_32 w0, h0, w, h;
+    thermal_png_opts po = {.map_px = 260};
+    unsigned char *plain = png_roundtrip(m, nx, ny, 26.0, 14.0, &po, &w0, &h0);
+    const double mark[2] = {13.0, 7.0};
+    po.title = "sram-1";
+    po.marks_mm = mark;
+    po.n_marks = 1;
+    unsigned char *px = png_roundtrip(m, nx, ny, 26.0, 14.0, &po, &w, &h);
+    assert_int_equal(w, w0);
+    assert_int_equal(h, h0 + 7 * 2 + 8);   /* the title band */
+    size_t ink = 0;
+    for (size_t y = 12; y < 12 + 14; y++)
+        for (size_t x = 12; x < 12 + 6 * 12; x++) ink += px[3 * (y * w + x)] < 100;
+    assert_true(ink > 40);   /* six glyphs' worth of strokes */
+    /* the mark at 10 px/mm: x = 12 + 130, y = 34 + (139 - 70) */
+    size_t cx = 12 + 130, cy = 34 + 69;
+    const unsigned char *c = px + 3 * (cy * w + cx), *ring = px + 3 * (cy * w + cx + 6);
+    assert_true(c[0] == 255 && c[1] == 255 && c[2] == 255);
+    assert_true(ring[0] == 0 && ring[1] == 0 && ring[2] == 0);
+    /* and without the mark that pixel has the map's colour */
+    const unsigned char *c0 = plain + 3 * ((cy - 22) * w0 + cx);
+    assert_false(c0[0] == 255 && c0[1] == 255 && c0[2] == 255);
+    free(plain);
+    free(px);
+}
+
 static void test_png(void **st)
 {
     (void)st;
@@ -392,39 +459,21 @@ static void test_png(void **st)
         assert_true(lum >= prev - 0.5);
         prev = lum;
     }
-    char fp[64];
-    strcpy(fp, "/tmp/pda_test_png_XXXXXX");
-    int fd = mkstemp(fp);
-    FILE *f = fdopen(fd, "wb");
     size_t nx = 13, ny = 7;
     double m[91];
     for (size_t k = 0; k < nx * ny; k++) m[k] = 40 + (double)(k % nx) * 3.1;
     double rect[4] = {1, 1, 10, 4};
     thermal_png_opts po = {.rects_mm = rect, .n_rects = 1, .map_px = 260};
-    assert_int_equal(thermal_png_write(f, m, nx, ny, 26.0, 14.0, &po), 0);
-    fclose(f);
-    /* read it back with libpng */
-    f = fopen(fp, "rb");
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
-    png_infop info = png_create_info_struct(png);
-    assert_non_null(png);
-    assert_non_null(info);
-    if (setjmp(png_jmpbuf(png))) fail_msg("libpng could not read the image");
-    png_init_io(png, f);
-    png_read_png(png, info, PNG_TRANSFORM_IDENTITY, NULL);
-    png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
+    png_uint_32 w, h;
+    unsigned char *px = png_roundtrip(m, nx, ny, 26.0, 14.0, &po, &w, &h);
     /* the map is 260 x 140 px, plus margins and the legend */
     assert_true(w > 260 && w < 520);
     assert_true(h > 140 && h < 200);
-    assert_int_equal(png_get_color_type(png, info), PNG_COLOR_TYPE_RGB);
     /* hot on the right, cool on the left (inside the map, row through its middle) */
-    png_bytepp rows = png_get_rows(png, info);
-    png_bytep mid = rows[12 + 70];
+    const unsigned char *mid = px + (size_t)(12 + 70) * w * 3;
     double l_left = mid[3 * 14] + mid[3 * 14 + 1], l_right = mid[3 * 270] + mid[3 * 270 + 1];
     assert_true(l_right > l_left);
-    png_destroy_read_struct(&png, &info, NULL);
-    fclose(f);
-    unlink(fp);
+    free(px);
 }
 
 int main(void)
@@ -439,6 +488,7 @@ int main(void)
         cmocka_unit_test(test_hotspot_stacked),
         cmocka_unit_test(test_flp_roundtrip),
         cmocka_unit_test(test_png),
+        cmocka_unit_test(test_png_title_marks),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

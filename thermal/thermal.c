@@ -64,6 +64,7 @@ struct thermal_plan {
     size_t nx, ny, nm;       /* grid; nm = nx ny modes (and cells) */
     size_t nl, nd;           /* layers, dies */
     double frame_s;          /* 0: steady only */
+    int effort;              /* THERMAL_PLAN_MEASURE or THERMAL_PLAN_ESTIMATE */
     double ambient_c;
     double *gv;              /* nl: coupling layer l to l+1 (W/K); gv[nl-1] = top */
     double *cap;             /* nl: node capacity cv t A (J/K) */
@@ -220,13 +221,15 @@ static int plan_dct(thermal_plan *p)
     int n[2] = {(int)p->ny, (int)p->nx};
     int nm = (int)p->nm, nh = (int)(p->ny * half(p->nx));
     int counts[2] = {(int)p->nd, (int)p->nl};
-    unsigned fl = FFTW_MEASURE;
+    unsigned fl = p->effort == THERMAL_PLAN_ESTIMATE ? FFTW_ESTIMATE : FFTW_MEASURE;
     p->f_2d = fftw_plan_many_dft_r2c(2, n, counts[0], p->wr, NULL, 1, nm, p->wc,
                                      NULL, 1, nh, fl);
     if (!p->f_2d) return THERMAL_EFFTW;
     for (int k = 0; k < 2; k++) {
+        /* the all-layer inverse ([1]) serves only the _layers outputs, never
+        ** a run's loop: estimated, which saves most of a measured plan's time */
         p->i_2d[k] = fftw_plan_many_dft_c2r(2, n, counts[k], p->wc, NULL, 1, nh,
-                                            p->wr, NULL, 1, nm, fl);
+                                            p->wr, NULL, 1, nm, k ? FFTW_ESTIMATE : fl);
         if (!p->i_2d[k]) return THERMAL_EFFTW;
     }
     return THERMAL_OK;
@@ -383,9 +386,16 @@ out:
 int thermal_plan_create(const thermal_stack *stack, size_t nx, size_t ny,
                         double frame_s, thermal_plan **out)
 {
+    return thermal_plan_create_ex(stack, nx, ny, frame_s, THERMAL_PLAN_MEASURE, out);
+}
+
+int thermal_plan_create_ex(const thermal_stack *stack, size_t nx, size_t ny, double frame_s, int effort,
+                           thermal_plan **out)
+{
     if (!out) return THERMAL_EINVAL;
     *out = NULL;
-    if (!stack || nx == 0 || ny == 0 || !isfinite(frame_s) || frame_s < 0.0)
+    if (!stack || nx == 0 || ny == 0 || !isfinite(frame_s) || frame_s < 0.0 ||
+        (effort != THERMAL_PLAN_MEASURE && effort != THERMAL_PLAN_ESTIMATE))
         return THERMAL_EINVAL;
     int rc = check_stack(stack);
     if (rc) return rc;
@@ -400,6 +410,7 @@ int thermal_plan_create(const thermal_stack *stack, size_t nx, size_t ny,
     if (!p) return THERMAL_ENOMEM;
     p->nx = nx; p->ny = ny; p->nm = nx * ny; p->nl = nl; p->nd = nd;
     p->frame_s = frame_s;
+    p->effort = effort;
     p->ambient_c = stack->ambient_c;
     size_t nm = p->nm;
     p->gv = malloc(nl * sizeof *p->gv);
@@ -704,6 +715,33 @@ int thermal_step_n(thermal_plan *p, thermal_state *s, const double *power_w, siz
     dct_inv(p, sum, nd, sum_c);
     /* each of the n maps is a rise over ambient: their sum has n ambients */
     for (size_t k = 0; k < nd * nm; k++) sum_c[k] += (dn_ - 1.0) * p->ambient_c;
+    return THERMAL_OK;
+}
+
+int thermal_state_periodic(thermal_plan *p, thermal_state *s, size_t n)
+{
+    int rc = check_state(p, s);
+    if (rc) return rc;
+    if (n == 0) return THERMAL_EINVAL;
+    const size_t nl = p->nl, stride = (2 + p->nd) * BLOCK;
+    for (size_t m = 0; m < p->nm; m++) {
+        const double *f = p->fac + (m / BLOCK) * nl * stride + m % BLOCK;
+        double *y = s->y + (m / BLOCK) * nl * BLOCK + m % BLOCK;
+        for (size_t i = 0; i < nl; i++, f += stride, y += BLOCK) {
+            /* 1 - dec^n; a decay that underflowed to 0 leaves y as it is */
+            double one_m = f[0] > 0.0 ? -expm1((double)n * log(f[0])) : 1.0;
+            *y /= one_m;
+        }
+    }
+    return THERMAL_OK;
+}
+
+int thermal_state_copy(thermal_plan *p, thermal_state *dst, const thermal_state *src)
+{
+    int rc = check_state(p, dst);
+    if (!rc) rc = check_state(p, src);
+    if (rc) return rc;
+    memcpy(dst->y, src->y, p->nb * BLOCK * p->nl * sizeof *dst->y);
     return THERMAL_OK;
 }
 

@@ -73,6 +73,19 @@ int thermal_plan_create(const thermal_stack *stack, size_t nx, size_t ny,
                         double frame_s, thermal_plan **out);
 void thermal_plan_destroy(thermal_plan *p);  /* NULL is a no-op */
 
+/* The planner's effort for the transforms (thermal_plan_create_ex). */
+enum {
+    THERMAL_PLAN_MEASURE = 0,  /* FFTW_MEASURE: ~0.1 s to plan a 128 x 128 grid the first time in a process
+                               ** (FFTW's wisdom makes later plans of the size cheap), the fastest solves:
+                               ** for a plan that will solve many times */
+    THERMAL_PLAN_ESTIMATE = 1  /* FFTW_ESTIMATE: plans in about a millisecond, solves somewhat slower: for a
+                               ** plan used a few times (docs/thermal.md, "Costs") */
+};
+/* thermal_plan_create with the planner's effort (thermal_plan_create is
+** THERMAL_PLAN_MEASURE); THERMAL_EINVAL for another value. */
+int thermal_plan_create_ex(const thermal_stack *stack, size_t nx, size_t ny, double frame_s, int effort,
+                           thermal_plan **out);
+
 /* Grid and stack sizes of a plan, and its frame in seconds (0: steady only).
 ** Any out pointer may be NULL. */
 void thermal_plan_size(const thermal_plan *p, size_t *nx, size_t *ny,
@@ -115,6 +128,19 @@ int thermal_step(thermal_plan *p, thermal_state *s, const double *power_w,
 ** of one. */
 int thermal_step_n(thermal_plan *p, thermal_state *s, const double *power_w, size_t n, double *temp_c,
                    double *sum_c);
+
+/* The periodic steady state of a power sequence of n frames repeated back
+** to back. Call it with s holding the state reached after one period from
+** ambient (thermal_state_set_steady(p, s, NULL), then the period's frames):
+** that is the response R of one period, and the periodic start y0 obeys
+** y0 = Phi^n y0 + R with Phi the frame's propagator. Phi is diagonal in the
+** plan's modal coordinates (decay exp(-lambda dt) per coordinate), so
+** y0 = R / (1 - exp(-lambda dt n)) coordinate by coordinate, exactly (expm1:
+** no cancellation for the slow modes). s becomes y0: stepping the same
+** period from it returns to it (to round-off). n >= 1. */
+int thermal_state_periodic(thermal_plan *p, thermal_state *s, size_t n);
+/* Copies the state src into dst (both of plan p). */
+int thermal_state_copy(thermal_plan *p, thermal_state *dst, const thermal_state *src);
 
 /* Writes the temperatures of s: die layers (n_dies maps) or every layer
 ** (n_layers maps, bottom first), deg C. */

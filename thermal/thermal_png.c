@@ -8,7 +8,9 @@
 ** in a mask, then blended once (dark on bright colours, light on dark), so
 ** shared edges are not drawn twice; units under 4 px across are not
 ** outlined (88 memory slices 3 px wide would hatch the map).
-** Labels use a 5x7 font drawn at 2x. */
+** Labels use a 5x7 font drawn at 2x; a title, when given, sits above the
+** map, and marks are crosses of 11 px, white ringed in black (readable on
+** every colour of the scale). */
 #include "thermal_png.h"
 
 #include <math.h>
@@ -41,6 +43,19 @@ static const struct { char c; unsigned char row[7]; } FONT[] = {
     {'8', {0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E}}, {'9', {0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C}},
     {'.', {0x00, 0x00, 0x00, 0x00, 0x00, 0x0C, 0x0C}}, {'-', {0x00, 0x00, 0x00, 0x1F, 0x00, 0x00, 0x00}},
     {'C', {0x0E, 0x11, 0x10, 0x10, 0x10, 0x11, 0x0E}}, {'o', {0x0C, 0x12, 0x12, 0x0C, 0x00, 0x00, 0x00}},
+    {'A', {0x0E, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11}}, {'B', {0x1E, 0x11, 0x11, 0x1E, 0x11, 0x11, 0x1E}},
+    {'D', {0x1C, 0x12, 0x11, 0x11, 0x11, 0x12, 0x1C}}, {'E', {0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x1F}},
+    {'F', {0x1F, 0x10, 0x10, 0x1E, 0x10, 0x10, 0x10}}, {'G', {0x0E, 0x11, 0x10, 0x17, 0x11, 0x11, 0x0F}},
+    {'H', {0x11, 0x11, 0x11, 0x1F, 0x11, 0x11, 0x11}}, {'I', {0x0E, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0E}},
+    {'J', {0x07, 0x02, 0x02, 0x02, 0x02, 0x12, 0x0C}}, {'K', {0x11, 0x12, 0x14, 0x18, 0x14, 0x12, 0x11}},
+    {'L', {0x10, 0x10, 0x10, 0x10, 0x10, 0x10, 0x1F}}, {'M', {0x11, 0x1B, 0x15, 0x15, 0x11, 0x11, 0x11}},
+    {'N', {0x11, 0x11, 0x19, 0x15, 0x13, 0x11, 0x11}}, {'O', {0x0E, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E}},
+    {'P', {0x1E, 0x11, 0x11, 0x1E, 0x10, 0x10, 0x10}}, {'Q', {0x0E, 0x11, 0x11, 0x11, 0x15, 0x12, 0x0D}},
+    {'R', {0x1E, 0x11, 0x11, 0x1E, 0x14, 0x12, 0x11}}, {'S', {0x0F, 0x10, 0x10, 0x0E, 0x01, 0x01, 0x1E}},
+    {'T', {0x1F, 0x04, 0x04, 0x04, 0x04, 0x04, 0x04}}, {'U', {0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0E}},
+    {'V', {0x11, 0x11, 0x11, 0x11, 0x11, 0x0A, 0x04}}, {'W', {0x11, 0x11, 0x11, 0x15, 0x15, 0x15, 0x0A}},
+    {'X', {0x11, 0x11, 0x0A, 0x04, 0x0A, 0x11, 0x11}}, {'Y', {0x11, 0x11, 0x11, 0x0A, 0x04, 0x04, 0x04}},
+    {'Z', {0x1F, 0x01, 0x02, 0x04, 0x08, 0x10, 0x1F}}, {'_', {0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x1F}},
 };
 #define FONT_SCALE 2
 #define GLYPH_W (6 * FONT_SCALE)
@@ -135,9 +150,10 @@ int thermal_png_write(FILE *f, const double *temp_c, size_t nx, size_t ny, doubl
     if (mw < 1) mw = 1;
     if (mh < 1) mh = 1;
     const size_t margin = 12, gap = 18, bar = 20, label = 8 * GLYPH_W;
+    const size_t top = margin + (o->title ? 7 * FONT_SCALE + 8 : 0);   /* the map's first row */
     img im;
     im.w = margin + mw + gap + bar + 6 + label + margin;
-    im.h = margin + mh + margin + 7 * FONT_SCALE / 2;
+    im.h = top + mh + margin + 7 * FONT_SCALE / 2;
     im.px = malloc(im.w * im.h * 3);
     unsigned char *mask = calloc(mw * mh, 1);
     if (!im.px || !mask) { free(im.px); free(mask); return -1; }
@@ -150,7 +166,7 @@ int thermal_png_write(FILE *f, const double *temp_c, size_t nx, size_t ny, doubl
             double u = ((double)px + 0.5) / scale / (width_mm / (double)nx);
             unsigned char rgb[3];
             thermal_png_colour((sample(temp_c, nx, ny, u, v) - lo) / span, rgb);
-            put(&im, margin + px, margin + py, rgb);
+            put(&im, margin + px, top + py, rgb);
         }
     }
     /* unit outlines */
@@ -175,7 +191,7 @@ int thermal_png_write(FILE *f, const double *temp_c, size_t nx, size_t ny, doubl
     for (size_t py = 0; py < mh; py++)
         for (size_t px = 0; px < mw; px++)
             if (mask[py * mw + px]) {
-                unsigned char *p = im.px + 3 * ((margin + py) * im.w + margin + px);
+                unsigned char *p = im.px + 3 * ((top + py) * im.w + margin + px);
                 double lum = 0.2126 * p[0] + 0.7152 * p[1] + 0.0722 * p[2];
                 /* dark lines on bright colours, light lines on dark ones */
                 for (int k = 0; k < 3; k++)
@@ -184,21 +200,43 @@ int thermal_png_write(FILE *f, const double *temp_c, size_t nx, size_t ny, doubl
     free(mask);
     /* frame around the map */
     static const unsigned char black[3] = {0, 0, 0};
-    for (size_t x = margin - 1; x <= margin + mw; x++) { put(&im, x, margin - 1, black); put(&im, x, margin + mh, black); }
-    for (size_t y = margin - 1; y <= margin + mh; y++) { put(&im, margin - 1, y, black); put(&im, margin + mw, y, black); }
+    for (size_t x = margin - 1; x <= margin + mw; x++) { put(&im, x, top - 1, black); put(&im, x, top + mh, black); }
+    for (size_t y = top - 1; y <= top + mh; y++) { put(&im, margin - 1, y, black); put(&im, margin + mw, y, black); }
+    /* marks: a white cross ringed in black, 11 px */
+    static const unsigned char white[3] = {255, 255, 255};
+    for (size_t k = 0; k < o->n_marks; k++) {
+        long cx = lround(o->marks_mm[2 * k] * scale), cy = (long)mh - 1 - lround(o->marks_mm[2 * k + 1] * scale);
+        if (cx < 0 || cy < 0 || cx >= (long)mw || cy >= (long)mh) continue;
+        for (int pass = 0; pass < 2; pass++)
+            for (long d = -5 - !pass; d <= 5 + !pass; d++)
+                for (long e = -!pass; e <= !pass; e++) {
+                    long xs[2] = {cx + d, cx + e}, ys[2] = {cy + e, cy + d};
+                    for (int a = 0; a < 2; a++)
+                        if (xs[a] >= 0 && ys[a] >= 0 && xs[a] < (long)mw && ys[a] < (long)mh)
+                            put(&im, margin + (size_t)xs[a], top + (size_t)ys[a], pass ? white : black);
+                }
+    }
+    if (o->title) {
+        char t[64];
+        size_t n = 0;
+        for (const char *s = o->title; *s && n + 1 < sizeof t; s++)
+            t[n++] = *s >= 'a' && *s <= 'z' ? (char)(*s - 'a' + 'A') : *s;
+        t[n] = 0;
+        text(&im, margin, margin, t);
+    }
     /* colour bar, hot at the top */
     size_t bx = margin + mw + gap;
     for (size_t py = 0; py < mh; py++) {
         unsigned char rgb[3];
         thermal_png_colour(1.0 - ((double)py + 0.5) / (double)mh, rgb);
-        for (size_t x = 0; x < bar; x++) put(&im, bx + x, margin + py, rgb);
+        for (size_t x = 0; x < bar; x++) put(&im, bx + x, top + py, rgb);
     }
-    for (size_t x = bx - 1; x <= bx + bar; x++) { put(&im, x, margin - 1, black); put(&im, x, margin + mh, black); }
-    for (size_t y = margin - 1; y <= margin + mh; y++) { put(&im, bx - 1, y, black); put(&im, bx + bar, y, black); }
+    for (size_t x = bx - 1; x <= bx + bar; x++) { put(&im, x, top - 1, black); put(&im, x, top + mh, black); }
+    for (size_t y = top - 1; y <= top + mh; y++) { put(&im, bx - 1, y, black); put(&im, bx + bar, y, black); }
     /* five labels: value, degree sign, C */
     for (int k = 0; k <= 4; k++) {
         double val = lo + span * k / 4.0;
-        size_t yc = margin + (size_t)lround((double)(mh - 1) * (1.0 - k / 4.0));
+        size_t yc = top + (size_t)lround((double)(mh - 1) * (1.0 - k / 4.0));
         char s[32];
         snprintf(s, sizeof s, "%.1foC", val);
         for (size_t x = bx + bar; x < bx + bar + 5; x++) put(&im, x, yc, black);

@@ -6,7 +6,9 @@
 ** dark and cool to bright and hot, monotonic in lightness), with the unit
 ** outlines darkened over it and a colour bar on the right labelled in
 ** degrees C (a built-in 5x7 bitmap font: digits, '.', '-', the degree sign,
-** 'C'). Library code: writes only to the FILE it is given. */
+** 'C', A-Z). Optional: a title above the map (upper-cased), and marks (a
+** cross ringed in black) at given points, e.g. hotspots' hottest cells.
+** Library code: writes only to the FILE it is given. */
 #ifndef PDA_THERMAL_PNG_H
 #define PDA_THERMAL_PNG_H
 #include <stddef.h>
@@ -17,6 +19,9 @@ typedef struct thermal_png_opts {
     const double *rects_mm;   /* n_rects outlines, 4 doubles each {x, y, w, h}, or NULL */
     size_t n_rects;
     size_t map_px;            /* longest side of the map in pixels; 0 = 512 */
+    const char *title;        /* above the map (a die's name), or NULL */
+    const double *marks_mm;   /* n_marks points {x, y} to mark with a cross, or NULL */
+    size_t n_marks;
 } thermal_png_opts;
 
 /* Writes the PNG to f. temp_c is nx x ny, deg C. o may be NULL (defaults).

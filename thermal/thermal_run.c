@@ -24,6 +24,7 @@
 
 #include "current.h"
 #include "thermal.h"
+#include "thermal_leak.h"
 
 #define NONE ((size_t)-1)
 
@@ -232,6 +233,217 @@ void thermal_units_eval(const thermal_units *u, const double *temp_c, double *me
         mean_c[k] = sw > 0 ? st / sw : NAN;
         max_c[k] = sw > 0 ? mx : NAN;
     }
+}
+
+/* ---- leakage ---------------------------------------------------------------- */
+
+void thermal_run_leak_power(const sio_chip *c, const double *t_unit_c, double *leak_w)
+{
+    const double t_ref = c->thermal.leakage.t_ref_c;
+    for (size_t u = 0; u < c->n_units; u++) {
+        const sio_unit *un = &c->units[u];
+        leak_w[u] = un->leak_a > 0 ? thermal_leak_w(c->rails[un->rail].vdd_v * un->leak_a, un->leak_beta_per_k,
+                                                    t_unit_c[u], t_ref)
+                                   : 0.0;
+    }
+}
+
+/* The leaking units' problem (thermal_leak.h): idx lists them (n), a is
+** n x n, t0 their temperatures under unit_power_w; scratch maps pm and tm
+** (n_dies x cells each), per-unit arrays mean and mx. */
+static int leak_build(thermal_plan *plan, const thermal_units *tu, const sio_chip *c, const double *unit_power_w,
+                      const size_t *idx, size_t n, double *a, double *t0, double *pm, double *tm, double *mean,
+                      double *mx)
+{
+    size_t nx, ny;
+    thermal_plan_size(plan, &nx, &ny, NULL, NULL, NULL);
+    const size_t cells = nx * ny, nd = c->n_dies;
+    const double amb = c->thermal.ambient_c;
+    if (thermal_run_power_maps(c, unit_power_w, nx, ny, pm) || thermal_steady(plan, pm, tm)) return THERMAL_RUN_EINVAL;
+    thermal_units_eval(tu, tm, mean, mx);
+    for (size_t i = 0; i < n; i++) t0[i] = mean[idx[i]];
+    for (size_t j = 0; j < n; j++) {
+        const sio_unit *un = &c->units[idx[j]];
+        memset(pm, 0, nd * cells * sizeof *pm);
+        if (thermal_power_map(un->rect_mm, c->outline_mm[0], c->outline_mm[1], nx, ny, 1.0, pm + un->die * cells) ||
+            thermal_steady(plan, pm, tm))
+            return THERMAL_RUN_EINVAL;
+        thermal_units_eval(tu, tm, mean, mx);
+        /* a rise per watt is > 0 (heat reaches every unit): a negative is round-off */
+        for (size_t i = 0; i < n; i++) a[i * n + j] = fmax(mean[idx[i]] - amb, 0.0);
+    }
+    return THERMAL_RUN_OK;
+}
+
+/* The fixed point without the matrix (want_factor 0): Anderson
+** acceleration (depth ANDERSON_M, the least-squares step by normal
+** equations) of T <- G(T) on the leaking units' temperatures, one steady
+** solve per step, from T0; it stops when a step's residual |G(T) - T| is
+** at most 1e-7 K everywhere. Runaway only by divergence: a temperature past
+** THERMAL_LEAK_T_MAX_C, or no convergence in ANDERSON_MAX steps. */
+#define ANDERSON_M 5
+#define ANDERSON_MAX 200
+typedef struct leak_ctx {
+    thermal_plan *plan;
+    const thermal_units *tu;
+    const sio_chip *c;
+    const double *base;        /* the maps of the units' other power */
+    size_t maps;               /* doubles in a set of die maps */
+    const size_t *idx;
+    size_t n;
+    const double *pref, *beta;
+    double *pm, *tm, *mean, *mx;
+} leak_ctx;
+
+/* g = the leaking units' mean temperatures under the power with leakage at
+** x (NULL: none). A unit's leakage is spread by its overlap weights (the
+** overlap areas of thermal_power_map, but for overlaps under 1e-9 of a
+** cell, which thermal_units drops), without recomputing the overlaps. */
+static int leak_g(const leak_ctx *k, const double *x, double *g)
+{
+    const thermal_units *u = k->tu;
+    memcpy(k->pm, k->base, k->maps * sizeof *k->pm);
+    for (size_t i = 0; x && i < k->n; i++) {
+        const size_t un = k->idx[i];
+        double sw = 0;
+        for (size_t q = u->off[un]; q < u->off[un + 1]; q++) sw += u->w[q];
+        double s = thermal_leak_w(k->pref[i], k->beta[i], x[i], k->c->thermal.leakage.t_ref_c) / sw;
+        double *m = k->pm + u->die[un] * u->cells;
+        for (size_t q = u->off[un]; q < u->off[un + 1]; q++) m[u->cell[q]] += s * u->w[q];
+    }
+    if (thermal_steady(k->plan, k->pm, k->tm)) return THERMAL_RUN_EINVAL;
+    for (size_t i = 0; i < k->n; i++) {   /* the leaking units' means only */
+        const size_t un = k->idx[i];
+        const double *t = k->tm + u->die[un] * u->cells;
+        double sw = 0, st = 0;
+        for (size_t q = u->off[un]; q < u->off[un + 1]; q++) {
+            sw += u->w[q];
+            st += u->w[q] * t[u->cell[q]];
+        }
+        g[i] = st / sw;
+    }
+    return THERMAL_RUN_OK;
+}
+
+static int leak_anderson(const leak_ctx *k, double *x, size_t *iterations, int *runaway)
+{
+    const size_t n = k->n, m = ANDERSON_M;
+    double *w = malloc((2 * m + 4) * n * sizeof *w);
+    if (!w) return THERMAL_RUN_ENOMEM;
+    double *dx = w, *df = w + m * n, *g = w + 2 * m * n, *f = g + n, *xp = f + n, *fp = xp + n;
+    int rc = leak_g(k, NULL, x);   /* T0 */
+    *runaway = 0;
+    for (size_t it = 0; !rc; it++) {
+        *iterations = it + 1;
+        if ((rc = leak_g(k, x, g))) break;
+        double res = 0;
+        for (size_t i = 0; i < n; i++) {
+            f[i] = g[i] - x[i];
+            res = fmax(res, isfinite(f[i]) ? fabs(f[i]) : INFINITY);
+        }
+        if (res <= 1e-7) { memcpy(x, g, n * sizeof *x); break; }
+        if (it + 1 >= ANDERSON_MAX || !(res < THERMAL_LEAK_T_MAX_C)) { *runaway = 1; break; }
+        size_t slot = (it + m - 1) % m, mk = it < m ? it : m;
+        if (it) {
+            for (size_t i = 0; i < n; i++) {
+                dx[slot * n + i] = x[i] - xp[i];
+                df[slot * n + i] = f[i] - fp[i];
+            }
+        }
+        memcpy(xp, x, n * sizeof *x);
+        memcpy(fp, f, n * sizeof *f);
+        /* gamma = argmin |f - dF gamma|: the mk x mk normal equations, Cholesky with a whisper of ridge */
+        double a[ANDERSON_M * ANDERSON_M], b[ANDERSON_M], tr = 0;
+        for (size_t p = 0; p < mk; p++) {
+            b[p] = 0;
+            for (size_t i = 0; i < n; i++) b[p] += df[p * n + i] * f[i];
+            for (size_t q = 0; q <= p; q++) {
+                double s = 0;
+                for (size_t i = 0; i < n; i++) s += df[p * n + i] * df[q * n + i];
+                a[p * m + q] = a[q * m + p] = s;
+            }
+            tr += a[p * m + p];
+        }
+        int ok = 1;
+        for (size_t p = 0; p < mk && ok; p++) {
+            a[p * m + p] += 1e-13 * tr;
+            for (size_t q = 0; q < p; q++) a[p * m + p] -= a[p * m + q] * a[p * m + q];
+            if (!(a[p * m + p] > 0)) { ok = 0; break; }
+            a[p * m + p] = sqrt(a[p * m + p]);
+            for (size_t r = p + 1; r < mk; r++) {
+                for (size_t q = 0; q < p; q++) a[r * m + p] -= a[r * m + q] * a[p * m + q];
+                a[r * m + p] /= a[p * m + p];
+            }
+        }
+        if (ok) {
+            for (size_t p = 0; p < mk; p++) {
+                for (size_t q = 0; q < p; q++) b[p] -= a[p * m + q] * b[q];
+                b[p] /= a[p * m + p];
+            }
+            for (size_t p = mk; p-- > 0;) {
+                for (size_t q = p + 1; q < mk; q++) b[p] -= a[q * m + p] * b[q];
+                b[p] /= a[p * m + p];
+            }
+        }
+        for (size_t i = 0; i < n; i++) {
+            double v = g[i];
+            for (size_t p = 0; ok && p < mk; p++) v -= (dx[p * n + i] + df[p * n + i]) * b[p];
+            x[i] = v;
+        }
+    }
+    free(w);
+    return rc;
+}
+
+int thermal_run_leak_steady(thermal_plan *plan, const thermal_units *tu, const sio_chip *c,
+                            const double *unit_power_w, int want_factor, double *leak_w, thermal_leak_steady *out)
+{
+    if (!plan || !tu || !c || !unit_power_w || !leak_w || !out) return THERMAL_RUN_EINVAL;
+    const size_t nu = c->n_units;
+    *out = (thermal_leak_steady){.runaway_factor = want_factor ? INFINITY : NAN};
+    memset(leak_w, 0, nu * sizeof *leak_w);
+    size_t n = 0;
+    for (size_t u = 0; u < nu; u++) n += c->units[u].leak_a > 0;
+    out->n_leaking = n;
+    if (!n) return THERMAL_RUN_OK;
+    size_t nx, ny;
+    thermal_plan_size(plan, &nx, &ny, NULL, NULL, NULL);
+    const size_t maps = c->n_dies * nx * ny;
+    size_t *idx = malloc(n * sizeof *idx);
+    double *a = malloc((want_factor ? n * n : maps) * sizeof *a), *v = malloc((5 * n + 2 * nu) * sizeof *v);
+    double *pm = malloc(2 * maps * sizeof *pm);
+    int rc = THERMAL_RUN_ENOMEM;
+    if (!idx || !a || !v || !pm) goto out;
+    double *t0 = v, *pref = v + n, *beta = v + 2 * n, *t = v + 3 * n, *lw = v + 4 * n, *mean = v + 5 * n,
+           *mx = mean + nu;
+    n = 0;
+    for (size_t u = 0; u < nu; u++) {
+        const sio_unit *un = &c->units[u];
+        if (!(un->leak_a > 0)) continue;
+        pref[n] = c->rails[un->rail].vdd_v * un->leak_a;
+        beta[n] = un->leak_beta_per_k;
+        idx[n++] = u;
+    }
+    if (!want_factor) {
+        double *base = a;
+        if (thermal_run_power_maps(c, unit_power_w, nx, ny, base)) { rc = THERMAL_RUN_EINVAL; goto out; }
+        leak_ctx k = {plan, tu, c, base, maps, idx, n, pref, beta, pm, pm + maps, mean, mx};
+        if ((rc = leak_anderson(&k, t, &out->iterations, &out->runaway))) goto out;
+        for (size_t i = 0; i < n; i++) lw[i] = thermal_leak_w(pref[i], beta[i], t[i], c->thermal.leakage.t_ref_c);
+    } else {
+        if ((rc = leak_build(plan, tu, c, unit_power_w, idx, n, a, t0, pm, pm + maps, mean, mx))) goto out;
+        thermal_leak_problem p = {.n = n, .a_k_per_w = a, .t0_c = t0, .p_ref_w = pref, .beta_per_k = beta,
+                                  .t_ref_c = c->thermal.leakage.t_ref_c};
+        if ((rc = thermal_leak_solve(&p, 1.0, NULL, t, lw, &out->iterations, &out->runaway))) goto out;
+        if ((rc = thermal_leak_runaway_factor(&p, &out->runaway_factor))) goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        leak_w[idx[i]] = lw[i];
+        out->total_w += lw[i];
+    }
+out:
+    free(idx); free(a); free(v); free(pm);
+    return rc == PDA_ENOMEM ? THERMAL_RUN_ENOMEM : rc ? THERMAL_RUN_EINVAL : THERMAL_RUN_OK;
 }
 
 /* ---- region labelling ------------------------------------------------------ */

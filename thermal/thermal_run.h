@@ -26,6 +26,7 @@
 
 #include "pda_status.h"
 #include "sio.h"
+#include "thermal.h"
 
 /* Status codes (0 ok); thermal_run_strerror gives the text. */
 enum {
@@ -76,6 +77,38 @@ void thermal_units_destroy(thermal_units *u);  /* NULL is a no-op */
 /* From die maps temp_c (n_dies maps, deg C) to each unit's area-weighted
 ** mean and its hottest overlapped cell (mean_c, max_c: n_units each). */
 void thermal_units_eval(const thermal_units *u, const double *temp_c, double *mean_c, double *max_c);
+
+/* ---- leakage (docs/thermal.md, "Leakage") ------------------------------- */
+
+/* Leakage power (W) of every unit at its mean temperature t_unit_c
+** (n_units): vdd x leak_a x exp(beta (T - t_ref)) (thermal_leak_w); 0 for
+** a unit without leak_a. */
+void thermal_run_leak_power(const sio_chip *c, const double *t_unit_c, double *leak_w);
+
+/* What the steady fixed point of temperature and leakage found. */
+typedef struct thermal_leak_steady {
+    size_t n_leaking;        /* units with leak_a > 0 */
+    size_t iterations;       /* Newton steps */
+    int runaway;             /* 1: no fixed point (leak_w then holds the last, lower, iterate's) */
+    double runaway_factor;   /* the factor on every leak_a at which it vanishes; INFINITY: never; NAN: not asked */
+    double total_w;          /* sum of leak_w */
+} thermal_leak_steady;
+
+/* The steady fixed point of temperature and leakage of chip c under the
+** units' other power unit_power_w (n_units, W), on plan (made for c's
+** stack; ambient c->thermal.ambient_c). Writes each unit's leakage power at
+** the fixed point into leak_w (n_units, W) and the figures into *out.
+** With want_factor: the leaking units' map from power to mean temperature
+** is built with one steady solve per leaking unit and the fixed point, the
+** runaway verdict (proven) and the runaway factor solved on it
+** (thermal_leak.h). Without: the fixed point alone, matrix-free (Anderson
+** acceleration, one steady solve per step, to a residual of 1e-7 K), in a
+** handful of solves whatever the number of leaking units; runaway is then
+** judged by divergence and runaway_factor is NAN. A chip without leaking
+** units gets zeros at once. Returns 0, THERMAL_RUN_EINVAL or
+** THERMAL_RUN_ENOMEM. */
+int thermal_run_leak_steady(thermal_plan *plan, const thermal_units *tu, const sio_chip *c,
+                            const double *unit_power_w, int want_factor, double *leak_w, thermal_leak_steady *out);
 
 /* ---- hotspots ----------------------------------------------------------- */
 

@@ -17,6 +17,8 @@ typedef struct cmd_opts {
     const char *chip_path, *sched_path;
     const char *out;            /* -o */
     int json, quiet, strict, no_thermal, waveforms, unit_maps;
+    int periodic;               /* --periodic */
+    size_t repeat;              /* --repeat N, 0 = one pass */
     double bin_ns;              /* --bin-ns, default 1 */
     double window_ns;           /* --window-ns, default 0 = the command's own */
     double safety_mv;           /* --safety-mv, default 5 */

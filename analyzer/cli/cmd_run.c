@@ -47,6 +47,13 @@ static void print_result(const cmd_opts *o, const sio_chip *c, const pda_result 
         printf("power: peak %.1f W (1 bin of %g ns) at %.0f ns, peak over %g ns %.1f W, mean %.1f W, energy %.4g J\n",
                peak_w, o->bin_ns, t_peak_w, pw->window_ns, pw->peak_window_w,
                mk_ns > 0 ? energy_j / (mk_ns * 1e-9) : 0.0, energy_j);
+        json_t *pj = json_object_get(summary, "power");
+        json_t *cpw = json_object_get(pj, "chip_peak_window_w");
+        for (size_t ch = 0; cpw && ch < json_array_size(cpw); ch++) {
+            double w = json_number_value(json_array_get(cpw, ch));
+            printf("chip %zu power over %g ns: peak %.1f W against the cap of %g W: %s\n", ch, pw->window_ns, w,
+                   o->power_cap_w, w > o->power_cap_w ? "BREAKS the cap" : "within");
+        }
         for (size_t q = 0; q < nq; q++) {
             const margin_rail *m = &mr[q];
             const events_rail_stats *st = pda_result_rail_stats(res, m->chip, m->rail);
@@ -79,6 +86,19 @@ static void print_result(const cmd_opts *o, const sio_chip *c, const pda_result 
             printf("hotspots: %" JSON_INTEGER_FORMAT ", stacked: %" JSON_INTEGER_FORMAT "; thermal run %.2f s\n",
                    json_integer_value(json_object_get(th, "hotspots")),
                    json_integer_value(json_object_get(th, "stacked_hotspots")), pda_result_thermal_seconds(res));
+        json_t *lk = th ? json_object_get(th, "leakage") : NULL, *rf = lk ? json_object_get(lk, "runaway_factor") : NULL;
+        if (lk) {
+            printf("leakage: %.2f W at the steady fixed point (%" JSON_INTEGER_FORMAT " Newton steps), mean %.2f W "
+                   "over the frames; ",
+                   json_number_value(json_object_get(lk, "total_w")),
+                   json_integer_value(json_object_get(lk, "iterations")), json_number_value(json_object_get(lk, "mean_w")));
+            if (json_is_true(json_object_get(lk, "runaway")))
+                printf("THERMAL RUNAWAY: no fixed point (it vanishes at %.4g x every leak_a)\n", json_number_value(rf));
+            else if (json_is_number(rf))
+                printf("runs away at %.4g x every leak_a\n", json_number_value(rf));
+            else
+                printf("never runs away (no leakage grows with temperature)\n");
+        }
         size_t ne;
         const events_event *el = pda_result_events(res, &ne);
         /* the worst kept events: up to 3 droop, then up to 2 dI/dt, each kind by its peak */
@@ -108,9 +128,10 @@ static void print_result(const cmd_opts *o, const sio_chip *c, const pda_result 
     }
 }
 
-/* --strict: a droop past a guardband or a dI/dt past its limit breaks a
+/* --strict: a droop past a guardband, a dI/dt past its limit or a chip's
+** power past --power-cap-w (over the window) breaks a
 ** limit (said on stderr); 1 when one does. */
-static int limits_broken(const sio_chip *c, const pda_result *res)
+static int limits_broken(const sio_chip *c, const pda_result *res, json_t *summary)
 {
     size_t nq;
     const margin_rail *mr = pda_result_margin(res, &nq);
@@ -122,6 +143,12 @@ static int limits_broken(const sio_chip *c, const pda_result *res)
                         "(worst %.1f mV), %zu dI/dt events past %.3g A/ns\n",
                 mr[q].chip, c->rails[mr[q].rail].name, st->droop_events, mr[q].guardband_mv,
                 mr[q].worst_droop_mv, st->didt_events, c->rails[mr[q].rail].didt_limit_a_per_ns);
+        broken = 1;
+    }
+    json_t *pj = json_object_get(summary, "power");
+    if (json_is_true(json_object_get(pj, "cap_broken"))) {
+        fprintf(stderr, "analyzer: limit broken: a chip's power over %g ns passes the cap of %g W\n",
+                json_number_value(json_object_get(pj, "window_ns")), json_number_value(json_object_get(pj, "cap_w")));
         broken = 1;
     }
     return broken;
@@ -137,6 +164,9 @@ void cmd_run_opts(const cmd_opts *o, pda_run_opts *po)
     po->grid[1] = o->grid[1];
     po->frame_ns = o->frame_ns;
     po->thermal = !o->no_thermal;
+    po->thermal_periodic = o->periodic;
+    po->thermal_repeat = o->repeat;
+    po->power_cap_w = o->power_cap_w;
     po->report = o->out != NULL;   /* only the files need it */
     po->keep_rails = o->waveforms;
     po->unit_maps = o->unit_maps;
@@ -165,12 +195,21 @@ int cmd_run_finish(const cmd_opts *o, const sio_chip *c, const pda_result *res, 
                     json_number_value(json_object_get(d, "t_max_ns")), limit_c);
     }
     if (th && json_is_true(json_object_get(th, "above_limit")) && o->strict) exit_code = EXIT_LIMIT;
+    /* thermal runaway: leakage and temperature have no steady fixed point */
+    json_t *lk = th ? json_object_get(th, "leakage") : NULL;
+    if (lk && json_is_true(json_object_get(lk, "runaway"))) {
+        if (!o->quiet || o->strict)
+            fprintf(stderr, "analyzer: thermal runaway: leakage and temperature have no steady fixed point (it "
+                            "vanishes at %.4g x every leak_a); the temperatures reported are lower bounds\n",
+                    json_number_value(json_object_get(lk, "runaway_factor")));
+        if (o->strict) exit_code = EXIT_LIMIT;
+    }
     if (o->out && (rc = pda_result_write(res, o->out, err))) {
         json_decref(summary);
         return rc == PDA_EINPUT ? EXIT_INPUT : EXIT_IO;
     }
     print_result(o, c, res, summary);
-    if (o->strict && limits_broken(c, res)) exit_code = EXIT_LIMIT;
+    if (o->strict && limits_broken(c, res, summary)) exit_code = EXIT_LIMIT;
     json_decref(summary);
     return exit_code;
 }

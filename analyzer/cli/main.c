@@ -31,12 +31,14 @@ static const struct opt {
     {"--grid", C_ALL, "NX,NY", "thermal grid, default the chip's"},
     {"--frame-ns", C_RUN | C_EXPORT, "NS", "thermal frame, default the chip's (10000)"},
     {"--no-thermal", C_ALL, NULL, "skip the thermal analysis"},
+    {"--periodic", C_RUN, NULL, "thermal: the periodic steady state of the schedule repeated back to back"},
+    {"--repeat", C_RUN, "N", "thermal: N passes of the schedule from the usual start, the last reported"},
     {"--waveforms", C_RUN, NULL, "also write rails.csv"},
     {"--unit-maps", C_RUN | C_EXPORT, NULL, "also write units.npy and units.csv (export vcd: a signal per unit)"},
     {"--strict", C_RUN | C_SWEEP, NULL, "exit 1 when a limit is broken (sweep: or a point failed)"},
     {"--jobs", C_SWEEP, "N", "sweep: runs at once per process, default the online CPUs"},
     {"--tile-bins", C_RUN, "N", "bins per time tile (memory bound), default the PDN block"},
-    {"--power-cap-w", C_RETIME, "W", "power budget per chip"},
+    {"--power-cap-w", C_RUN | C_RETIME, "W", "power budget per chip (run: checked over --window-ns, drawn in the report)"},
     {"--system-power-cap-w", C_RETIME, "W", "power budget of the sum over the chips"},
     {"--didt-a-per-ns", C_RETIME, "A/NS", "dI/dt budget per rail"},
     {"--guardband-mv", C_RETIME, "MV", "droop budget per rail"},
@@ -135,6 +137,7 @@ static int parse(int argc, char **argv, int bit, cmd_opts *o)
         else if (!strcmp(a, "--quiet")) o->quiet = 1;
         else if (!strcmp(a, "--strict")) o->strict = 1;
         else if (!strcmp(a, "--no-thermal")) o->no_thermal = 1;
+        else if (!strcmp(a, "--periodic")) o->periodic = 1;
         else if (!strcmp(a, "--waveforms")) o->waveforms = 1;
         else if (!strcmp(a, "--unit-maps")) o->unit_maps = 1;
         else if (!strcmp(a, "-o")) {
@@ -165,6 +168,10 @@ static int parse(int argc, char **argv, int bit, cmd_opts *o)
             if (x != floor(x) || x > 1e12)
                 return bad("--frame-ns must be a whole number of ns up to 1e12, not '%s'%s", v, "");
             o->frame_ns = (int64_t)x;
+        } else if (!strcmp(a, "--repeat")) {
+            if (num(a, v, 1, &x)) return EXIT_INPUT;
+            if (x != floor(x) || x > 1e6) return bad("--repeat must be a whole number from 1 to 1e6, not '%s'%s", v, "");
+            o->repeat = (size_t)x;
         } else if (!strcmp(a, "--jobs")) {
             if (num(a, v, 1, &x)) return EXIT_INPUT;
             if (x != floor(x) || x > 4096) return bad("--jobs must be a whole number from 1 to 4096, not '%s'%s", v, "");
@@ -191,6 +198,7 @@ static int parse(int argc, char **argv, int bit, cmd_opts *o)
             if (positive(a, v, &o->guardband_mv)) return EXIT_INPUT;
         }
     }
+    if (o->periodic && o->repeat) return bad("--periodic and --repeat exclude each other%s%s", "", "");
     if (npos < need) return bad("'%s' needs %s", argv[1], need == 2 ? "CHIP and SCHEDULE" : bit == C_SWEEP ? "SWEEP.json" : "FILE");
     o->chip_path = pos[0];
     o->sched_path = need == 2 ? pos[1] : NULL;

@@ -16,12 +16,12 @@ computed here but the conversion to Python objects and numpy arrays.
 Finding libpda.so, first match wins:
   1. the environment variable PDA_LIB, the path of the library file (when it
      is set and does not load, importing pda fails: no other place is tried);
-  2. beside the module: lib/libpda.so.2 or lib/libpda.so in the folder that
+  2. beside the module: lib/libpda.so.3 or lib/libpda.so in the folder that
      holds this package or in one of its first three parents, so both the
      source tree (python/pda -> the repository's lib/) and an installed
      module (PREFIX/lib/python3.X/site-packages/pda -> PREFIX/lib/, as
      `make install PREFIX=...` lays the library out) are found;
-  3. the system loader: libpda.so.2 on the default search path
+  3. the system loader: libpda.so.3 on the default search path
      (LD_LIBRARY_PATH, ldconfig's cache), then ctypes.util.find_library("pda").
 pda.LIBRARY is what was loaded (a path, or the name given to the system
 loader). Importing pda raises ImportError when none of them loads.
@@ -173,6 +173,7 @@ _RUN_OPTS = {
     "bin_ns": float, "window_ns": float, "safety_mv": float, "frame_ns": None, "grid": None,
     "thermal": bool, "report": bool, "keep_rails": bool, "unit_maps": bool, "spool_dir": None, "events_cap": None,
     "tile_bins": None, "split_min_ops": None, "events_index_two_min": None, "progress": None,
+    "thermal_periodic": bool, "thermal_repeat": None,
 }
 
 
@@ -189,7 +190,10 @@ def run(chip_path, schedule_path, **opts):
       unit_maps=False (units.npy), spool_dir (where kept waveforms wait;
       default $TMPDIR or /tmp), events_cap=10000, tile_bins=0 (the walk's
       choice), split_min_ops, events_index_two_min (tuning),
-      progress=callable(done) called with the fraction of the timeline done.
+      progress=callable(done) called with the fraction of the timeline done,
+      thermal_periodic=False (the periodic steady state of the schedule
+      repeated), thermal_repeat=1 (passes from the usual start, the last
+      reported).
     An unknown option raises TypeError; an error of the library pda.Error."""
     for k in opts:
         if k not in _RUN_OPTS:

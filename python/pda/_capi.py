@@ -70,6 +70,8 @@ sio_unit = _s("sio_unit", [
     ("rail", ctypes.c_size_t),
     ("rect_mm", ctypes.c_double * 4),
     ("idle_a", ctypes.c_double),
+    ("leak_a", ctypes.c_double),
+    ("leak_beta_per_k", ctypes.c_double),
 ])
 
 sio_op = _s("sio_op", [
@@ -86,6 +88,12 @@ sio_layer = _s("sio_layer", [
     ("thickness_m", ctypes.c_double), ("k_w_mk", ctypes.c_double), ("cv_j_m3k", ctypes.c_double),
 ])
 
+sio_leakage = _s("sio_leakage", [
+    ("present", ctypes.c_int),
+    ("t_ref_c", ctypes.c_double),
+    ("beta_per_k", ctypes.c_double),
+])
+
 sio_thermal = _s("sio_thermal", [
     ("present", ctypes.c_int),
     ("ambient_c", ctypes.c_double),
@@ -97,6 +105,7 @@ sio_thermal = _s("sio_thermal", [
     ("frame_ns", ctypes.c_int64),
     ("layers", ctypes.POINTER(sio_layer)),
     ("n_layers", ctypes.c_size_t),
+    ("leakage", sio_leakage),
 ])
 
 sio_chip = _s("sio_chip", [
@@ -221,6 +230,9 @@ pda_run_opts = _s("pda_run_opts", [
     ("events_index_two_min", ctypes.c_size_t),
     ("progress", PROGRESS),
     ("progress_arg", ctypes.c_void_p),
+    ("thermal_periodic", ctypes.c_int),
+    ("thermal_repeat", ctypes.c_size_t),
+    ("power_cap_w", ctypes.c_double),
 ])
 
 pda_power = _s("pda_power", [
@@ -301,7 +313,7 @@ STRUCTS = [sio_error, sio_die, sio_stage, sio_vrm, sio_rail, sio_unit, sio_op, s
 
 # ---- finding and loading libpda.so -------------------------------------------
 
-SONAME = "libpda.so.2"
+SONAME = "libpda.so.3"
 
 
 def candidates():

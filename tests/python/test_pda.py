@@ -116,6 +116,9 @@ def test_rails_match_summary_and_rails_csv(sample, cmd_out):
             with open(SAMPLES[sample][0]) as f:
                 units = json.load(f)["units"]
             idle = sum(u.get("idle_a", 0.0) for u in units if u.get("rail", r.rail_names[0]) == rail)
+            # and the leakage at its steady temperature (docs/thermal.md, "Leakage")
+            idle += sum(x["current_a"] for x in s.get("thermal", {}).get("leakage", {}).get("rails", [])
+                        if (x["chip"], x["rail"]) == (chip, rail))
             tail = r.n_bins * r.bin_ns - mk_ns
             avg = (w.current_a.sum() * r.bin_ns - idle * max(tail, 0.0)) / min(mk_ns, r.n_bins * r.bin_ns)
             assert avg == pytest.approx(sr["avg_a"], rel=1e-9) and avg == pytest.approx(st["avg_a"], rel=1e-12)
