@@ -60,6 +60,16 @@ typedef struct pda_run_opts {
     /* called after each tile with the fraction of the timeline done */
     void (*progress)(void *arg, double done);
     void *progress_arg;
+    /* The thermal transient (docs/outputs-thermal.md): 1: the periodic steady
+    ** state of the schedule repeated back to back; else thermal_repeat passes
+    ** (0 and 1: one) from the steady state of the average power, the last one
+    ** reported. Not both. */
+    int thermal_periodic;
+    size_t thermal_repeat;
+    /* > 0: a power budget per chip (W), checked against each chip's peak
+    ** power over window_ns (summary power.cap_w, .chip_peak_window_w,
+    ** .cap_broken) and drawn in the report; 0 (default): none */
+    double power_cap_w;
     /* ---- one share of a system's chips, run in one process of several
     ** (`analyzer run` under mpirun; pda_result_pack, pda_result_merge) ---- */
     int64_t timeline_cyc;      /* 0: the schedule's makespan; else the timeline's length (cycles) when it is
@@ -77,16 +87,6 @@ typedef struct pda_run_opts {
                          void (*sink)(void *sink_arg, size_t b0, size_t nb, const int64_t *p, int64_t p_const),
                          void *sink_arg);
     void *power_arg;
-    /* The thermal transient (docs/outputs-thermal.md): 1: the periodic steady
-    ** state of the schedule repeated back to back; else thermal_repeat passes
-    ** (0 and 1: one) from the steady state of the average power, the last one
-    ** reported. Not both. */
-    int thermal_periodic;
-    size_t thermal_repeat;
-    /* > 0: a power budget per chip (W), checked against each chip's peak
-    ** power over window_ns (summary power.cap_w, .chip_peak_window_w,
-    ** .cap_broken) and drawn in the report; 0 (default): none */
-    double power_cap_w;
 } pda_run_opts;
 
 /* The system's power is summed per bin in fixed point: each chip's power
