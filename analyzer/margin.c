@@ -115,6 +115,17 @@ void margin_spectrum_destroy(margin_spectrum *m)
 static void segment(margin_spectrum *m, acc *a, size_t n_psd)
 {
     size_t N = MARGIN_SEG;
+    /* a segment of one value has nothing left once its mean is removed: it
+    ** only counts, as push_level_const counts it (the transform would add
+    ** the round-off of its mean, ~1e-30 A, which a run split otherwise
+    ** would not) */
+    size_t same = 1;
+    while (same < a->fill && a->buf[same] == a->buf[0]) same++;
+    if (same == a->fill) {
+        a->segs++;
+        a->fill = 0;
+        return;
+    }
     /* the mean in four partial sums (one chain of adds was a quarter of the
     ** spectrum's time) */
     double part[4] = {0, 0, 0, 0};
@@ -168,7 +179,7 @@ static void push_level(margin_spectrum *m, acc *a, size_t l, const double *v, si
 
 /* n samples of the constant v at level l, in O(levels x MARGIN_SEG):
 ** a whole segment of one value has nothing left once its mean is removed,
-** so it only counts (the bin-by-bin sum adds the round-off of its mean). */
+** so it only counts, as segment() counts one pushed bin by bin. */
 static void push_level_const(margin_spectrum *m, acc *a, size_t l, double v, size_t n)
 {
     /* the segment being filled, then whole segments, then the rest; level

@@ -87,6 +87,15 @@ typedef struct pda_run_opts {
                          void (*sink)(void *sink_arg, size_t b0, size_t nb, const int64_t *p, int64_t p_const),
                          void *sink_arg);
     void *power_arg;
+    /* NULL: the thermal run plans its frames (which it evaluates, which it
+    ** jumps) from the schedule's instructions. Else it is called once, with
+    ** the frames the schedule's instructions overlap as n runs [iv[2k],
+    ** iv[2k+1]), sorted and apart, and sets *out (malloc'd; the library
+    ** frees it) and *n_out to the runs of the whole system (any order,
+    ** overlapping or not), so that every share plans the same frames.
+    ** Non-zero stops the run (PDA_EIO). */
+    int (*frames_combine)(void *arg, const uint64_t *iv, size_t n, uint64_t **out, size_t *n_out);
+    void *frames_arg;
 } pda_run_opts;
 
 /* The system's power is summed per bin in fixed point: each chip's power
@@ -140,19 +149,26 @@ size_t pda_result_tile_bins(const pda_result *r);
 typedef int (*pda_rails_tile_fn)(void *arg, size_t part, size_t b0, double *buf);
 /* The system's result from its shares' packs (n, in any order, holding each
 ** chip once): the figures and files of the run of the whole schedule in one
-** process (without the thermal run and the unit maps), with the power
-** figures given (those of the share whose power_combine handed it the
-** system's power). The kept events are the events_cap most severe of each
+** process (but the unit maps), with the power figures given (those of the
+** share whose power_combine handed it the system's power, and its
+** pda_result_power_sum_w_ns). The thermal run is the system's when every
+** share ran it (with frames_combine). The kept events are the events_cap most severe of each
 ** kind over all shares (ties at the cut by chip, rail, start). c outlives
 ** the result. With o->keep_rails the system's rails are kept too, read
 ** tile by tile, share by share, through rails_tile (every share kept them).
 ** PDA_EINPUT when the packs do not fit together. */
 struct pda_power;
 int pda_result_merge(const sio_chip *c, const char *schedule_path, const pda_run_opts *o,
-                     const struct pda_power *power, void *const *packs, const size_t *lens, size_t n,
+                     const struct pda_power *power, double power_sum_w_ns, void *const *packs,
+                     const size_t *lens, size_t n,
                      pda_rails_tile_fn rails_tile, void *rails_arg, pda_result **out, sio_error *err);
 
 /* ---- what a program reads in memory ----------------------------------- */
+
+/* The sum over the timeline's bins of the power (W) times bin_ns: the
+** energy (in W ns) with the chips' idle power past the makespan, to the end
+** of the last bin; a share's, the system's it was handed (power_combine). */
+double pda_result_power_sum_w_ns(const pda_result *r);
 
 size_t pda_result_n_chips(const pda_result *r);
 size_t pda_result_n_bins(const pda_result *r);

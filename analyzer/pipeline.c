@@ -404,8 +404,14 @@ int pda_run_walk(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o
     if ((rc = walk_all(r, w, &pa, err))) goto fail;
     if (r->rep) report_finish(r->rep);
     r->mk_cyc = walk_makespan_cyc(w);
-    double idle_w = 0.0;   /* the chips' idle power, leakage included */
-    for (size_t q = 0; q < nch * nr; q++) idle_w += walk_chip_idle_a(w)[q] * c->rails[q % nr].vdd_v;
+    /* each chip's idle power, leakage included, and their sum in chip order
+    ** (the merge of a system's shares adds the same values alike) */
+    if (!(r->chip_idle_w = calloc(nch + 1, sizeof *r->chip_idle_w))) goto oom_w;
+    double idle_w = 0.0;
+    for (size_t ch = 0; ch < nch; ch++) {
+        for (size_t rl = 0; rl < nr; rl++) r->chip_idle_w[ch] += walk_chip_idle_a(w)[ch * nr + rl] * c->rails[rl].vdd_v;
+        idle_w += r->chip_idle_w[ch];
+    }
     walk_close(w);
     w = NULL;
     double mk_ns = (double)r->mk_cyc / c->clock_ghz;
@@ -418,6 +424,7 @@ int pda_run_walk(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o
     double tail_ns = (double)r->nbins * bin_ns - mk_ns;
     double total_w_ns;   /* the sum of the bins' power, times bin_ns */
     r->power = pda_power_figures(&pa, bin_ns, &total_w_ns);
+    r->power_sum_w_ns = total_w_ns;
     r->power.energy_j = (total_w_ns - (tail_ns > 0 ? idle_w * tail_ns : 0.0)) * 1e-9;
     r->power.avg_w = mk_ns > 0 ? r->power.energy_j / (mk_ns * 1e-9) : 0.0;
     for (size_t ch = 0; r->cw_chip && ch < nch; ch++) r->chip_peak_window_w[ch] = current_window_peak(&r->cw_chip[ch]);
@@ -476,6 +483,7 @@ void pda_result_free(pda_result *r)
     free(r->cw_chip);
     free(r->chip_peak_window_w);
     free(r->bd_chip);
+    free(r->chip_idle_w);
     free(r);
 }
 
@@ -485,6 +493,7 @@ size_t pda_result_n_chips(const pda_result *r) { return r->nch; }
 size_t pda_result_n_bins(const pda_result *r) { return r->nbins; }
 double pda_result_bin_ns(const pda_result *r) { return r->o.bin_ns; }
 const pda_power *pda_result_power(const pda_result *r) { return &r->power; }
+double pda_result_power_sum_w_ns(const pda_result *r) { return r->power_sum_w_ns; }
 int pda_result_has_thermal(const pda_result *r) { return r->th != NULL; }
 
 const events_rail_stats *pda_result_rail_stats(const pda_result *r, size_t chip, size_t rail)

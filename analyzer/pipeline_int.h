@@ -15,6 +15,7 @@
 ** per chip and unit the temperatures, and the hotspots. */
 typedef struct pda_thermal {
     size_t nx, ny, nd, nf;
+    size_t nch;                /* chips (at least 1) */
     double frame_ns;
     double compute_s;          /* wall time of the thermal run (never written into an output) */
     double *steady, *peak;     /* [chip][die][cell] */
@@ -28,6 +29,14 @@ typedef struct pda_thermal {
     size_t n_hot;
     char **strings;            /* the hotspots' text fields, to free */
     size_t n_strings;
+    /* per chip: the hottest any of its dies got (C), 1 when one passed
+    ** limit_c, its stacked hotspots, the periodic fixed point's iterations,
+    ** the leakage energy of its frames (J) */
+    double *chip_max_c, *chip_leak_j;
+    size_t *chip_stacked, *chip_iters;
+    unsigned char *chip_over;
+    json_t *dies;              /* the summary's thermal.dies, chip by chip */
+    struct chip_pending *pending;   /* [chip], while shares are merged (pda_thermal_unpack) */
 } pda_thermal;
 
 struct pda_result {
@@ -59,6 +68,8 @@ struct pda_result {
     ** pda_bd_chip gave it on its share, [chip][classes + groups][frame];
     ** NULL: computed from the schedule when the report is written */
     double *bd_chip;
+    double *chip_idle_w;       /* [chip]: idle power, leakage included (W) */
+    double power_sum_w_ns;     /* pda_result_power_sum_w_ns */
 };
 
 /* pda_run, with skip = 0 walking every bin and every thermal frame of the
@@ -71,6 +82,18 @@ int pda_run_walk(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o
 ** Returns PDA_OK or an error code with err set. */
 int pda_thermal_run(pda_result *r, sio_error *err);
 void pda_thermal_free(pda_thermal *t);
+
+/* The summary's thermal object, from r->th (and r->leak). NULL when out
+** of memory. */
+json_t *pda_thermal_json(const pda_result *r);
+/* A share's thermal run into a pack (the share's chips are chip_lo +
+** k * chip_step of the system), and the packs into the system's r->th and
+** r->leak: pda_thermal_unpack for each pack, then pda_thermal_unpack_end
+** (which numbers the hotspots across the chips). 0, or -1 when a write
+** failed, out of memory, or the pack does not fit. */
+int pda_thermal_pack(const pda_result *r, FILE *f, size_t chip_lo, size_t chip_step);
+int pda_thermal_unpack(pda_result *r, FILE *f, size_t n_chips, size_t chip_lo, size_t chip_step);
+int pda_thermal_unpack_end(pda_result *r);
 
 /* Before the walk: when units leak, the steady fixed point of temperature
 ** and leakage of every chip (r->leak; NULL when no unit leaks). */

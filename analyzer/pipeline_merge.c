@@ -34,6 +34,7 @@ typedef struct pack_head {
     uint64_t nch, nr, nu, ncl, chip_lo, chip_step, n_chips_file, nbins, n_events, tb;
     int64_t mk_cyc;
     uint64_t ops, deps[3];
+    uint64_t thermal;          /* 1: the thermal run follows the report */
 } pack_head;
 
 /* The share's chips' power breakdowns (pda_bd_chip) in chip order. */
@@ -62,9 +63,9 @@ int pda_result_pack(const pda_result *r, void **buf, size_t *len, sio_error *err
     *len = 0;
     const sio_chip *c = r->c;
     const sio_schedule *s = r->s;
-    if (!r->rep || r->th || r->units) {
-        sio_error_set(err, NULL, 0, 0, "pda_result_pack: a share's run keeps its report and no thermal run or "
-                                       "unit maps");
+    if (!r->rep || r->units || (r->th && !r->o.frames_combine)) {
+        sio_error_set(err, NULL, 0, 0, "pda_result_pack: a share's run keeps its report, no unit maps, and plans "
+                                       "its thermal frames with the others' (frames_combine)");
         return PDA_EINPUT;
     }
     pda_sched_counts k;
@@ -73,7 +74,7 @@ int pda_result_pack(const pda_result *r, void **buf, size_t *len, sio_error *err
     const events_event *el = events_list(r->ev, &ne);
     pack_head h = {PACK_MAGIC, r->nch, r->nr, c->n_units, c->n_classes, s->chip_step ? s->chip_lo : 0,
                    s->chip_step ? s->chip_step : 1, s->chip_step ? s->n_chips_file : s->n_chips, r->nbins, ne,
-                   pda_result_tile_bins(r), r->mk_cyc, k.ops, {k.deps[0], k.deps[1], k.deps[2]}};
+                   pda_result_tile_bins(r), r->mk_cyc, k.ops, {k.deps[0], k.deps[1], k.deps[2]}, r->th != NULL};
     char *mem = NULL;
     size_t n = 0;
     FILE *f = open_memstream(&mem, &n);
@@ -94,10 +95,13 @@ int pda_result_pack(const pda_result *r, void **buf, size_t *len, sio_error *err
             fwrite(&r->mr[q], sizeof *r->mr, 1, f);
             bad |= margin_spectrum_pack(r->sp, ch, rl, f);
         }
-    /* each chip's peak window under a cap, and its power breakdown */
+    /* each chip's idle power, its peak window under a cap, its power
+    ** breakdown; the report; the thermal run */
+    fwrite(r->chip_idle_w, sizeof(double), r->nch, f);
     if (r->chip_peak_window_w) fwrite(r->chip_peak_window_w, sizeof(double), r->nch, f);
     if ((bad |= bd_pack(r, f))) goto oom_f;
     bad |= report_pack(r->rep, f);
+    if (r->th) bad |= pda_thermal_pack(r, f, (size_t)h.chip_lo, (size_t)h.chip_step);
     /* the events, then each one's instructions as ids */
     fwrite(el, sizeof *el, ne, f);
     for (size_t e = 0; e < ne; e++)
@@ -214,12 +218,16 @@ static int read_pack(pda_result *r, merge *m, FILE *f, sio_error *err)
             r->mr[q].chip = g;
         }
     }
+    for (size_t ch = 0; ch < h.nch; ch++)
+        if (fread(&r->chip_idle_w[h.chip_lo + ch * h.chip_step], sizeof(double), 1, f) != 1) goto bad;
     for (size_t ch = 0; r->chip_peak_window_w && ch < h.nch; ch++)
         if (fread(&r->chip_peak_window_w[h.chip_lo + ch * h.chip_step], sizeof(double), 1, f) != 1) goto bad;
     for (size_t ch = 0; ch < h.nch; ch++)
         if (fread(r->bd_chip + (h.chip_lo + ch * h.chip_step) * m->bd_per, sizeof(double), m->bd_per, f) != m->bd_per)
             goto bad;
     if (report_unpack(r->rep, f, (size_t)h.nch, (size_t)h.chip_lo, (size_t)h.chip_step)) goto bad;
+    if (h.thermal != (uint64_t)(r->o.thermal && r->c->thermal.present)) goto bad;
+    if (h.thermal && pda_thermal_unpack(r, f, (size_t)h.nch, (size_t)h.chip_lo, (size_t)h.chip_step)) goto bad;
     if (grow((void **)&m->ev, &m->cap_ev, m->n_ev + h.n_events, sizeof *m->ev)) goto oom;
     events_event *el = m->ev + m->n_ev;
     if (fread(el, sizeof *el, h.n_events, f) != h.n_events) goto bad;
@@ -355,7 +363,8 @@ static sio_schedule *stub_schedule(const char *path, merge *m)
 }
 
 int pda_result_merge(const sio_chip *c, const char *schedule_path, const pda_run_opts *o,
-                     const struct pda_power *power, void *const *packs, const size_t *lens, size_t n,
+                     const struct pda_power *power, double power_sum_w_ns, void *const *packs,
+                     const size_t *lens, size_t n,
                      pda_rails_tile_fn rails_tile, void *rails_arg, pda_result **out, sio_error *err)
 {
     *out = NULL;
@@ -410,6 +419,7 @@ int pda_result_merge(const sio_chip *c, const char *schedule_path, const pda_run
     m.bd_per = (c->n_classes + bd_ng) * bd_nt;
     if (!(r->bd_chip = calloc(r->nch * m.bd_per + 1, sizeof *r->bd_chip))) goto end;
     if (o->power_cap_w > 0 && !(r->chip_peak_window_w = calloc(r->nch + 1, sizeof(double)))) goto end;
+    if (!(r->chip_idle_w = calloc(r->nch + 1, sizeof *r->chip_idle_w))) goto end;
     for (size_t p = 0; p < n; p++) {
         FILE *f = fmemopen(packs[p], lens[p], "rb");
         if (!f) { rc = PDA_ENOMEM; goto end; }
@@ -434,7 +444,16 @@ int pda_result_merge(const sio_chip *c, const char *schedule_path, const pda_run
     keep_most_severe(&m, o->events_cap, &kept);
     if (events_import(r->ev, m.st, m.ev, kept)) goto end;
     if (!(r->s = r->own_s = stub_schedule(schedule_path, &m))) goto end;
-    /* the summary, as pda_run makes it (no thermal run) */
+    if (pda_thermal_unpack_end(r)) { rc = PDA_EINPUT; sio_error_set(err, NULL, 0, 0, "pda_result_merge: the "
+                                     "shares' thermal runs do not fit together"); goto end; }
+    /* the energy up to the makespan: the whole timeline's, less every
+    ** chip's idle power past it (in chip order, as pda_run adds them) */
+    double idle_w = 0.0, mk_ns = (double)r->mk_cyc / c->clock_ghz, tail_ns = (double)r->nbins * o->bin_ns - mk_ns;
+    for (size_t g = 0; g < r->nch; g++) idle_w += r->chip_idle_w[g];
+    r->power_sum_w_ns = power_sum_w_ns;
+    r->power.energy_j = (power_sum_w_ns - (tail_ns > 0 ? idle_w * tail_ns : 0.0)) * 1e-9;
+    r->power.avg_w = mk_ns > 0 ? r->power.energy_j / (mk_ns * 1e-9) : 0.0;
+    /* the summary, as pda_run makes it */
     int bad = 0;
     r->summary = json_object();
     jset(r->summary, "chip", json_string(c->name), &bad);
@@ -442,6 +461,7 @@ int pda_result_merge(const sio_chip *c, const char *schedule_path, const pda_run
     jset(r->summary, "power", pda_power_json(r), &bad);
     jset(r->summary, "rails", pda_rails_json(r), &bad);
     jset(r->summary, "events_kept", json_integer((json_int_t)kept), &bad);
+    if (r->th) jset(r->summary, "thermal", pda_thermal_json(r), &bad);
     if (bad || !r->summary ||
         !(r->summary_text = jdump(r->summary, JSON_INDENT(2) | JSON_REAL_PRECISION(10))))
         goto end;

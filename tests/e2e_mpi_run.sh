@@ -7,9 +7,11 @@
 # rails.csv (--waveforms), a 3-rail chip, other bin and window widths,
 # four identical chips (ties in severity), a power cap per chip;
 # --json prints the same summary.
+# The thermal run (3D stack, leakage, stacked hotspots on every chip, a chip
+# starting late, --periodic) gives the same files too.
 # Errors: a bad schedule row (every rank sees it) said once, a broken dep on
-# one chip (only its rank sees it), a thermal chip without --no-thermal,
-# --unit-maps: exit 2, nothing written. Skipped, saying so, when mpirun is absent.
+# one chip (only its rank sees it), --unit-maps: exit 2, nothing written.
+# Skipped, saying so, when mpirun is absent.
 set -eu
 A=$1
 case "$A" in /*) ;; *) A="$PWD/$A" ;; esac
@@ -71,6 +73,36 @@ same rails3 "$S/rails3/chip.json" "$T/r3.csv" "2 3" --bin-ns 2 --window-ns 37
 awk -F, 'BEGIN { OFS = "," } NR == 1 { print $0, "chip"; next } NR <= 3001 { for (c = 0; c < 4; c++) print $0, c }' \
     "$S/tsp/decode.csv" > "$T/twins.csv"
 same twins "$S/tsp/chip.json" "$T/twins.csv" "2 3"
+# the thermal run, each chip's on its rank: the stacked chip (leaking SRAM)
+# with its hotspot threshold lowered so that every chip has stacked
+# hotspots, chip 1 starting 3 ms late (the frames evaluated are planned
+# from every rank's busy frames); and the periodic steady state
+python3 -c "
+import json, sys
+d = json.load(open('$S/stack/chip.json')); d['thermal']['hotspot_c'] = 44
+json.dump(d, open('$T/hot.json', 'w'))"
+bin/schedgen "$T/hot.json" -o "$T/pf.csv" --ops 9000 --chips 3 --kind prefill
+awk -F, 'BEGIN { OFS = "," } NR == 1 { print; next } $6 == 1 { $4 += 3000000 } { print }' "$T/pf.csv" > "$T/pfgap.csv"
+same_t() {   # same, with the thermal run
+    name=$1 chip=$2 sched=$3 nps=$4
+    shift 4
+    "$A" run "$chip" "$sched" -o "$T/$name.plain" --json "$@" > "$T/$name.plain.json"
+    for np in $nps; do
+        out="$T/$name.np$np"
+        $MPIRUN -np "$np" "$A" run "$chip" "$sched" -o "$out" --json "$@" > "$out.json" 2> "$out.err" ||
+            { cat "$out.err"; fail "$name -np $np: exit $?"; }
+        diff -r "$T/$name.plain" "$out" > /dev/null || { diff -rq "$T/$name.plain" "$out"; fail "$name -np $np differs"; }
+        cmp "$T/$name.plain.json" "$out.json" || fail "$name -np $np: --json differs"
+    done
+    python3 -c "
+import json, sys
+t = json.load(open('$T/$name.plain/summary.json'))['thermal']
+assert t['stacked_hotspots'] >= 6 and t['hotspots'] >= 6, t
+assert t['leakage']['total_w'] > 0" || fail "$name: the case lost its hotspots or leakage"
+    echo "ok $name: -np $nps"
+}
+same_t thermal "$T/hot.json" "$T/pfgap.csv" "2 3" --frame-ns 5000
+same_t periodic "$T/hot.json" "$T/pfgap.csv" "2" --frame-ns 5000 --grid 16,16 --periodic
 # a power cap per chip (summary, console line, report)
 same cap "$S/tsp/chip.json" "$S/tsp/multichip.csv" "2 3" --power-cap-w 120
 # the test can fail: a run of other chips differs
@@ -95,7 +127,6 @@ bad badunit "$T/badunit.csv" "badunit.csv:50:" --no-thermal
 awk -F, 'BEGIN { OFS = "," } NR > 1 && $6 == 2 && !done { $8 = "nosuchid"; done = 1 } { print }' \
     "$S/tsp/multichip.csv" > "$T/baddep.csv"
 bad baddep "$T/baddep.csv" "no such id on chip 2" --no-thermal
-# the thermal run and the unit maps are not spread over ranks
-bad thermal "$S/tsp/multichip.csv" "add --no-thermal"
+# the unit maps are not spread over ranks
 bad unitmaps "$S/tsp/multichip.csv" "unit-maps" --no-thermal --unit-maps
 echo "e2e_mpi_run: ok"

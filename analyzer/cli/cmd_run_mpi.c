@@ -19,8 +19,11 @@
 ** (pda_result_pack), rank 0 gathers the packs, merges them
 ** (pda_result_merge; with --waveforms the other ranks send their rails a
 ** tile at a time, in order, as the merge asks for them), and alone writes
-** DIR and prints. Ranks beyond the chips idle to the end. Not spread yet:
-** the thermal run and the unit maps (refused, exit 2).
+** DIR and prints. Ranks beyond the chips idle to the end. The thermal run
+** is each chip's own but for the frames it evaluates, which every rank
+** plans from all ranks' busy frames (frames_combine), so each chip's
+** temperatures are the ones one process gives. Not spread yet: the unit
+** maps (refused, exit 2).
 **
 ** Errors: what rank 0 meets in reading the inputs it says once; another
 ** rank says only what rank 0 did not meet; every rank exits with the same
@@ -91,6 +94,33 @@ static int combine(void *arg, size_t b0, size_t nb, const int64_t *p, int64_t p_
     return 0;
 }
 
+/* pda_run_opts.frames_combine: every rank's runs of busy thermal frames, to
+** every rank (MPI_Allgatherv), so that all plan the same frames. */
+static int frames(void *arg, const uint64_t *iv, size_t n, uint64_t **out, size_t *n_out)
+{
+    comb *cb = arg;
+    int size;
+    MPI_Comm_size(cb->comm, &size);
+    if (2 * n > INT32_MAX) die(cb->rank, "too many thermal frames", EXIT_IO);
+    int mine = (int)(2 * n), *cnt = calloc((size_t)size, sizeof *cnt), *off = calloc((size_t)size, sizeof *off);
+    if (!cnt || !off) die(cb->rank, "out of memory", EXIT_IO);
+    MPI_Allgather(&mine, 1, MPI_INT, cnt, 1, MPI_INT, cb->comm);
+    size_t total = 0;
+    for (int k = 0; k < size; k++) {
+        off[k] = (int)total;
+        total += (size_t)cnt[k];
+        if (total > INT32_MAX) die(cb->rank, "too many thermal frames", EXIT_IO);
+    }
+    uint64_t *all = malloc((total + 2) * sizeof *all);
+    if (!all) die(cb->rank, "out of memory", EXIT_IO);
+    MPI_Allgatherv(iv, mine, MPI_UINT64_T, all, cnt, off, MPI_UINT64_T, cb->comm);
+    free(cnt);
+    free(off);
+    *out = all;
+    *n_out = total / 2;
+    return 0;
+}
+
 /* The rails' tiles of the shares, for the merge on rank 0: its own from its
 ** result, the others' as their ranks send them (tile by tile, in order). */
 typedef struct rails_src {
@@ -158,13 +188,14 @@ static int run_share(const cmd_opts *o, const sio_chip *c, const sio_schedule *s
     int last = -100;
     pda_run_opts po;
     cmd_run_opts(o, &po);
-    po.thermal = 0;
     po.report = 1;   /* a share's outline goes into the system's report */
     po.spool_dir = NULL;   /* DIR is rank 0's and made at the end: the kept rails wait in $TMPDIR */
     po.timeline_cyc = mk;
     po.system_chips = nch;
     po.power_combine = combine;
     po.power_arg = &cb;
+    po.frames_combine = frames;   /* the thermal run plans the system's frames */
+    po.frames_arg = &cb;
     if (rank == 0 && !o->quiet && isatty(2)) {
         po.progress = cmd_run_progress;
         po.progress_arg = &last;
@@ -219,7 +250,8 @@ static int run_share(const cmd_opts *o, const sio_chip *c, const sio_schedule *s
         }
         /* rank 0's run got the system's power through combine */
         rails_src rs = {res, work, c->n_rails, pda_result_tile_bins(res), pda_result_n_bins(res), nch_of};
-        rc = pda_result_merge(c, o->sched_path, &po, pda_result_power(res), packs, plens, (size_t)size,
+        rc = pda_result_merge(c, o->sched_path, &po, pda_result_power(res), pda_result_power_sum_w_ns(res), packs,
+                              plens, (size_t)size,
                               rails_tile, &rs, &sys, &err);
         /* the other ranks may still be sending rails: end them too */
         if (rc && o->waveforms && size > 1) die(rank, err.text, rc == PDA_EINPUT ? EXIT_INPUT : EXIT_IO);
@@ -252,10 +284,6 @@ int cmd_run_mpi(const cmd_opts *o)
         code = EXIT_INPUT;
     } else if ((rc = sio_chip_load(o->chip_path, &c, &err))) {
         code = cmd_exit_for(rc);
-    } else if (c->thermal.present && !o->no_thermal) {
-        sio_error_set(&err, NULL, 0, 0, "analyzer: run under mpirun does not share out the thermal run yet: add "
-                                        "--no-thermal, or run without mpirun");
-        code = EXIT_INPUT;
     } else {
         sio_load_opts lo;
         sio_load_opts_default(&lo);

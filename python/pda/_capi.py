@@ -238,6 +238,8 @@ pda_run_opts = _s("pda_run_opts", [
     ("system_chips", ctypes.c_size_t),
     ("power_combine", ctypes.c_void_p),
     ("power_arg", ctypes.c_void_p),
+    ("frames_combine", ctypes.c_void_p),
+    ("frames_arg", ctypes.c_void_p),
 ])
 
 pda_power = _s("pda_power", [
