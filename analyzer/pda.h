@@ -147,6 +147,16 @@ size_t pda_result_tile_bins(const pda_result *r);
 ** (the index of its pack) as pda_result_rails_tile gives it. 0, or non-zero
 ** to fail the merge (PDA_EIO). */
 typedef int (*pda_rails_tile_fn)(void *arg, size_t part, size_t b0, double *buf);
+/* The unit maps (unit_maps) of local chip `chip`: n floats from offset off
+** of its [unit][bin] block (A, float32, as units.npy holds them) into buf.
+** PDA_EINPUT without unit maps or out of range, PDA_EIO when the spool
+** cannot be read. */
+int pda_result_units_chunk(const pda_result *r, size_t chip, size_t off, size_t n, float *buf, sio_error *err);
+/* Fills a share's unit maps for pda_result_merge: part (the index of its
+** pack), its local chip, as pda_result_units_chunk gives them. The merge
+** asks chip by chip in the system's order, each chip's chunks in order.
+** 0, or non-zero to fail the merge (PDA_EIO). */
+typedef int (*pda_units_chunk_fn)(void *arg, size_t part, size_t chip, size_t off, size_t n, float *buf);
 /* The system's result from its shares' packs (n, in any order, holding each
 ** chip once): the figures and files of the run of the whole schedule in one
 ** process (but the unit maps), with the power figures given (those of the
@@ -155,13 +165,15 @@ typedef int (*pda_rails_tile_fn)(void *arg, size_t part, size_t b0, double *buf)
 ** share ran it (with frames_combine). The kept events are the events_cap most severe of each
 ** kind over all shares (ties at the cut by chip, rail, start). c outlives
 ** the result. With o->keep_rails the system's rails are kept too, read
-** tile by tile, share by share, through rails_tile (every share kept them).
+** tile by tile, share by share, through rails_tile (every share kept them),
+** and with o->unit_maps the unit maps through units_chunk.
 ** PDA_EINPUT when the packs do not fit together. */
 struct pda_power;
 int pda_result_merge(const sio_chip *c, const char *schedule_path, const pda_run_opts *o,
                      const struct pda_power *power, double power_sum_w_ns, void *const *packs,
                      const size_t *lens, size_t n,
-                     pda_rails_tile_fn rails_tile, void *rails_arg, pda_result **out, sio_error *err);
+                     pda_rails_tile_fn rails_tile, void *rails_arg, pda_units_chunk_fn units_chunk,
+                     void *units_arg, pda_result **out, sio_error *err);
 
 /* ---- what a program reads in memory ----------------------------------- */
 

@@ -63,9 +63,9 @@ int pda_result_pack(const pda_result *r, void **buf, size_t *len, sio_error *err
     *len = 0;
     const sio_chip *c = r->c;
     const sio_schedule *s = r->s;
-    if (!r->rep || r->units || (r->th && !r->o.frames_combine)) {
-        sio_error_set(err, NULL, 0, 0, "pda_result_pack: a share's run keeps its report, no unit maps, and plans "
-                                       "its thermal frames with the others' (frames_combine)");
+    if (!r->rep || (r->th && !r->o.frames_combine)) {
+        sio_error_set(err, NULL, 0, 0, "pda_result_pack: a share's run keeps its report and plans its thermal "
+                                       "frames with the others' (frames_combine)");
         return PDA_EINPUT;
     }
     pda_sched_counts k;
@@ -290,6 +290,49 @@ int pda_result_rails_tile(const pda_result *r, size_t b0, double *buf, sio_error
     return PDA_OK;
 }
 
+int pda_result_units_chunk(const pda_result *r, size_t chip, size_t off, size_t n, float *buf, sio_error *err)
+{
+    const size_t per = r->c->n_units * r->nbins;   /* a chip's floats */
+    if (!r->units || chip >= r->nch || off > per || n > per - off) {
+        sio_error_set(err, NULL, 0, 0, "pda_result_units_chunk: no unit maps, or no chip %zu floats %zu+%zu", chip, off, n);
+        return PDA_EINPUT;
+    }
+    if (fflush(r->units) != 0 || fseeko(r->units, (off_t)((chip * per + off) * sizeof(float)), SEEK_SET) != 0 ||
+        fread(buf, sizeof *buf, n, r->units) != n) {
+        sio_error_set(err, NULL, 0, 0, "cannot read the unit maps back: %s", strerror(errno));
+        return PDA_EIO;
+    }
+    return PDA_OK;
+}
+
+/* The system's unit maps spool, chip by chip in the system's order, each
+** from its share through units_chunk, a chunk at a time. */
+static int merge_units(pda_result *r, const merge *m, pda_units_chunk_fn units_chunk, void *arg, sio_error *err)
+{
+    const size_t per = r->c->n_units * r->nbins, chunk = (size_t)1 << 20;
+    if (!(r->units = pda_spool_open(r->o.spool_dir, err))) return PDA_EIO;
+    float *buf = malloc(chunk * sizeof *buf);
+    if (!buf) {
+        sio_error_set(err, NULL, 0, 0, "out of memory");
+        return PDA_ENOMEM;
+    }
+    int rc = PDA_OK;
+    for (size_t g = 0; g < r->nch && !rc; g++)
+        for (size_t off = 0; off < per && !rc; off += chunk) {
+            size_t n = per - off < chunk ? per - off : chunk;
+            if (units_chunk(arg, m->part[g], m->local[g], off, n, buf)) {
+                sio_error_set(err, NULL, 0, 0, "the unit maps of chip %zu could not be read", g);
+                rc = PDA_EIO;
+            } else if (fwrite(buf, sizeof *buf, n, r->units) != n) {
+                sio_error_set(err, r->o.spool_dir ? r->o.spool_dir : "the temporary folder", 0, 0,
+                              "cannot write the unit maps: %s", strerror(errno));
+                rc = PDA_EIO;
+            }
+        }
+    free(buf);
+    return rc;
+}
+
 /* The system's rails spool, tile by tile: every share's tile through
 ** rails_tile, its rows put at their chips' places. */
 static int merge_rails(pda_result *r, const merge *m, size_t n, pda_rails_tile_fn rails_tile, void *arg,
@@ -365,7 +408,8 @@ static sio_schedule *stub_schedule(const char *path, merge *m)
 int pda_result_merge(const sio_chip *c, const char *schedule_path, const pda_run_opts *o,
                      const struct pda_power *power, double power_sum_w_ns, void *const *packs,
                      const size_t *lens, size_t n,
-                     pda_rails_tile_fn rails_tile, void *rails_arg, pda_result **out, sio_error *err)
+                     pda_rails_tile_fn rails_tile, void *rails_arg, pda_units_chunk_fn units_chunk,
+                     void *units_arg, pda_result **out, sio_error *err)
 {
     *out = NULL;
     err->text[0] = 0;
@@ -437,6 +481,11 @@ int pda_result_merge(const sio_chip *c, const char *schedule_path, const pda_run
     if (o->keep_rails && (!rails_tile || (rc = merge_rails(r, &m, n, rails_tile, rails_arg, err)))) {
         if (!rails_tile) sio_error_set(err, NULL, 0, 0, "pda_result_merge: keep_rails needs rails_tile");
         if (!rails_tile) rc = PDA_EINPUT;
+        goto end;
+    }
+    if (o->unit_maps && (!units_chunk || (rc = merge_units(r, &m, units_chunk, units_arg, err)))) {
+        if (!units_chunk) sio_error_set(err, NULL, 0, 0, "pda_result_merge: unit_maps needs units_chunk");
+        if (!units_chunk) rc = PDA_EINPUT;
         goto end;
     }
     rc = PDA_ENOMEM;

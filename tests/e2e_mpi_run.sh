@@ -9,8 +9,9 @@
 # --json prints the same summary.
 # The thermal run (3D stack, leakage, stacked hotspots on every chip, a chip
 # starting late, --periodic) gives the same files too.
+# So do the unit maps (--unit-maps).
 # Errors: a bad schedule row (every rank sees it) said once, a broken dep on
-# one chip (only its rank sees it), --unit-maps: exit 2, nothing written.
+# one chip (only its rank sees it): exit 2, nothing written.
 # Skipped, saying so, when mpirun is absent.
 set -eu
 A=$1
@@ -103,6 +104,8 @@ assert t['leakage']['total_w'] > 0" || fail "$name: the case lost its hotspots o
 }
 same_t thermal "$T/hot.json" "$T/pfgap.csv" "2 3" --frame-ns 5000
 same_t periodic "$T/hot.json" "$T/pfgap.csv" "2" --frame-ns 5000 --grid 16,16 --periodic
+# the unit maps (units.npy, chip by chip from their ranks) beside the rails
+same unitmaps "$S/tsp/chip.json" "$S/tsp/multichip.csv" "2 3" --unit-maps --waveforms
 # a power cap per chip (summary, console line, report)
 same cap "$S/tsp/chip.json" "$S/tsp/multichip.csv" "2 3" --power-cap-w 120
 # the test can fail: a run of other chips differs
@@ -127,6 +130,4 @@ bad badunit "$T/badunit.csv" "badunit.csv:50:" --no-thermal
 awk -F, 'BEGIN { OFS = "," } NR > 1 && $6 == 2 && !done { $8 = "nosuchid"; done = 1 } { print }' \
     "$S/tsp/multichip.csv" > "$T/baddep.csv"
 bad baddep "$T/baddep.csv" "no such id on chip 2" --no-thermal
-# the unit maps are not spread over ranks
-bad unitmaps "$S/tsp/multichip.csv" "unit-maps" --no-thermal --unit-maps
 echo "e2e_mpi_run: ok"

@@ -18,12 +18,13 @@
 ** of one process. After the walk each rank packs its figures
 ** (pda_result_pack), rank 0 gathers the packs, merges them
 ** (pda_result_merge; with --waveforms the other ranks send their rails a
-** tile at a time, in order, as the merge asks for them), and alone writes
+** tile at a time, in order, as the merge asks for them, and with
+** --unit-maps their unit maps), and alone writes
 ** DIR and prints. Ranks beyond the chips idle to the end. The thermal run
 ** is each chip's own but for the frames it evaluates, which every rank
 ** plans from all ranks' busy frames (frames_combine), so each chip's
-** temperatures are the ones one process gives. Not spread yet: the unit
-** maps (refused, exit 2).
+** temperatures are the ones one process gives. With --unit-maps each rank
+** sends its chips' maps to rank 0 after the rails, chip by chip.
 **
 ** Errors: what rank 0 meets in reading the inputs it says once; another
 ** rank says only what rank 0 did not meet; every rank exits with the same
@@ -156,6 +157,35 @@ static void send_rails(const pda_result *res, MPI_Comm comm, int rank)
     free(buf);
 }
 
+/* The unit maps of the shares, for the merge on rank 0: its own from its
+** result, the others' as their ranks send them (chip by chip, in order,
+** each in chunks). */
+static int units_chunk(void *arg, size_t part, size_t chip, size_t off, size_t n, float *buf)
+{
+    rails_src *rs = arg;
+    sio_error err;
+    if (part == 0) return pda_result_units_chunk(rs->own, chip, off, n, buf, &err);
+    MPI_Recv(buf, (int)n, MPI_FLOAT, (int)part, 8, rs->comm, MPI_STATUS_IGNORE);
+    return 0;
+}
+
+/* A rank's unit maps to rank 0, its chips in order, each in the chunks
+** the merge asks for (pipeline_merge.c: 2^20 floats). */
+static void send_units(const pda_result *res, const sio_chip *c, MPI_Comm comm, int rank)
+{
+    const size_t per = c->n_units * pda_result_n_bins(res), chunk = (size_t)1 << 20;
+    sio_error err;
+    float *buf = malloc(chunk * sizeof *buf);
+    if (!buf) die(rank, "out of memory", EXIT_IO);
+    for (size_t ch = 0; ch < pda_result_n_chips(res); ch++)
+        for (size_t off = 0; off < per; off += chunk) {
+            size_t n = per - off < chunk ? per - off : chunk;
+            if (pda_result_units_chunk(res, ch, off, n, buf, &err)) die(rank, err.text, EXIT_IO);
+            MPI_Send(buf, (int)n, MPI_FLOAT, 0, 8, comm);
+        }
+    free(buf);
+}
+
 /* The same exit code on every rank; with the first error (rank 0's when it
 ** has one) said once. */
 static int agree(int code, int rank, const sio_error *err)
@@ -240,6 +270,7 @@ static int run_share(const cmd_opts *o, const sio_chip *c, const sio_schedule *s
     free(cb.sum);
     int code = EXIT_OK;
     if (rank != 0 && o->waveforms) send_rails(res, work, rank);
+    if (rank != 0 && o->unit_maps) send_units(res, c, work, rank);
     if (rank == 0) {
         void **packs = calloc((size_t)size, sizeof *packs);
         size_t *plens = calloc((size_t)size, sizeof *plens);
@@ -252,9 +283,10 @@ static int run_share(const cmd_opts *o, const sio_chip *c, const sio_schedule *s
         rails_src rs = {res, work, c->n_rails, pda_result_tile_bins(res), pda_result_n_bins(res), nch_of};
         rc = pda_result_merge(c, o->sched_path, &po, pda_result_power(res), pda_result_power_sum_w_ns(res), packs,
                               plens, (size_t)size,
-                              rails_tile, &rs, &sys, &err);
-        /* the other ranks may still be sending rails: end them too */
-        if (rc && o->waveforms && size > 1) die(rank, err.text, rc == PDA_EINPUT ? EXIT_INPUT : EXIT_IO);
+                              rails_tile, &rs, units_chunk, &rs, &sys, &err);
+        /* the other ranks may still be sending rails or unit maps: end them too */
+        if (rc && (o->waveforms || o->unit_maps) && size > 1)
+            die(rank, err.text, rc == PDA_EINPUT ? EXIT_INPUT : EXIT_IO);
         code = rc ? (rc == PDA_EINPUT ? EXIT_INPUT : EXIT_IO) : cmd_run_finish(o, c, sys, &err);
         if (code == EXIT_INPUT || code == EXIT_IO) fprintf(stderr, "%s\n", err.text);
         free(packs);
@@ -278,10 +310,6 @@ int cmd_run_mpi(const cmd_opts *o)
     if (code < 0) return EXIT_IO;   /* MPI did not start (said) */
     if (code) {
         /* said below, once */
-    } else if (o->unit_maps) {
-        sio_error_set(&err, NULL, 0, 0, "analyzer: run under mpirun does not keep unit maps yet (--unit-maps): "
-                                        "run it without mpirun");
-        code = EXIT_INPUT;
     } else if ((rc = sio_chip_load(o->chip_path, &c, &err))) {
         code = cmd_exit_for(rc);
     } else {
