@@ -311,7 +311,10 @@ static int both_fits(const ctx *x) { return x->use_pw && x->ng <= AUTO_BOTH; }
 ** makespan (at least SAMPLE_MIN cycles); in every other pair of rounds, one
 ** group in SAMPLE_RELEASE (drawn) also starts from a least delay drawn below
 ** its delay in the best plus amp (x->lo0), so a group may go later and let
-** others in first, or earlier; the bisection's jumps and exact fits in
+** others in first, or earlier; in rounds 4-7 and 12-15 the perturbed order
+** also orders the groups inside each strongly connected set (x->rk0; any
+** order breaks its cycles), which otherwise keeps their original starts'
+** order whatever the priority; the bisection's jumps and exact fits in
 ** turn; then the forward-backward passes (search_rest). xorshift with a
 ** fixed seed: the same input gives the same schedule. Every pass keeps
 ** every constraint, so each round's result is valid; it replaces the best
@@ -365,9 +368,10 @@ static int sample(ctx *x, const budget_spec *sp, budget_report *rep, int64_t *st
                 lo0[g] = (int64_t)((rs >> 20) % (uint64_t)(best[i] - x->s->start_cyc[i] + (int64_t)amp));
         }
         x->lo0 = lo0;
+        if (r & 4) x->rk0 = key;   /* rounds 4-7, 12-15: the order inside strongly connected sets too */
         x->exact_fit = (int)(r & 1);
         int b = budget_pass(x, 1, key, 0, search_stop(rep), evict_cap(x)), cand_relaxed = 0;
-        x->lo0 = NULL;
+        x->lo0 = x->rk0 = NULL;
         if (b) { rc = b == -1 ? BUDGET_ENOMEM : BUDGET_EINTERNAL; break; }
         rc = search_rest(x, sp, rep, st, cand, &cand_relaxed);
         if (rc != BUDGET_OK) break;

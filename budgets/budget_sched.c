@@ -867,8 +867,8 @@ static void progress(ctx *x)
 }
 
 /* One pass (see the top of the file). dir +1: forward from lo = 0 (or
-** x->lo0, sampling's drawn least delays), order
-** rk = key_start, priority prio; the delays land in x->d. dir -1: backward
+** x->lo0, sampling's drawn least delays), order rk = key_start (or x->rk0,
+** sampling's perturbed order), priority prio; the delays land in x->d. dir -1: backward
 ** against makespan mk from the schedule in x->d (groups latest-finishing
 ** first; x->d is overwritten with the backward delays). stop_cyc bounds how
 ** far one placement searches. Returns 0, 1 when a backward placement finds
@@ -887,7 +887,7 @@ int budget_pass(ctx *x, int dir, const int64_t *prio, int64_t mk, int64_t stop_c
     int64_t *pr = dir > 0 ? (int64_t *)(uintptr_t)prio : x->rk;
     for (size_t g = 0; g < ng; g++) {
         if (dir > 0) {
-            x->rk[g] = x->key_start[g];
+            x->rk[g] = x->rk0 ? x->rk0[g] : x->key_start[g];
             x->lo[g] = x->lo0 ? x->lo0[g] : 0;
         } else {
             x->rk[g] = -(x->g_end[g] + x->d[g]);
