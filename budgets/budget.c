@@ -299,12 +299,108 @@ static int search_rest(ctx *x, const budget_spec *sp, budget_report *rep, int64_
 ** schedule on every streams schedule measured (docs/budgets.md). */
 static int both_fits(const ctx *x) { return x->use_pw && x->ng <= AUTO_BOTH; }
 
+/* Sampling around the best schedule (iterated biased sampling): under a
+** power cap, unless fb_passes < 0, on schedules of up to SAMPLE_GROUPS
+** groups, SAMPLE_ROUNDS rounds (fewer past SAMPLE_WORK / groups), while
+** the bins its checks read (x->cost; about 0.6-1 s of work on this
+** machine's core) stay within SAMPLE_COST, the next round's guessed from the
+** last one (the first one's from the whole search before it, cost0 on): so
+** a schedule whose passes are slow (prefill) gets none. Each is a
+** forward pass in the order of the best schedule's group starts, each key
+** raised by a pseudo-random amount below amp = SAMPLE_AMP of the best
+** makespan (at least SAMPLE_MIN cycles); in every other pair of rounds, one
+** group in SAMPLE_RELEASE (drawn) also starts from a least delay drawn below
+** its delay in the best plus amp (x->lo0), so a group may go later and let
+** others in first, or earlier; in rounds 4-7 and 12-15 the perturbed order
+** also orders the groups inside each strongly connected set (x->rk0; any
+** order breaks its cycles), which otherwise keeps their original starts'
+** order whatever the priority; the bisection's jumps and exact fits in
+** turn; then the forward-backward passes (search_rest). xorshift with a
+** fixed seed: the same input gives the same schedule. Every pass keeps
+** every constraint, so each round's result is valid; it replaces the best
+** when it meets the budget where the best does not, or is shorter, and the
+** next round perturbs the new best. rep->order_used keeps describing the
+** search before it; rep->fb_passes counts the rounds kept as well.
+** Measured in docs/budgets.md. Returns 0 or a BUDGET_ code. */
+#define SAMPLE_GROUPS 20000
+#define SAMPLE_ROUNDS 16
+#define SAMPLE_WORK 200000
+#define SAMPLE_AMP 0.01
+#define SAMPLE_MIN 16.0
+#define SAMPLE_RELEASE 4
+#define SAMPLE_COST 60000000u
+static size_t sample_rounds(const ctx *x, const budget_spec *sp)
+{
+    if (!x->use_pw || sp->fb_passes < 0 || x->ng == 0 || x->ng > SAMPLE_GROUPS) return 0;
+    return SAMPLE_WORK / x->ng < SAMPLE_ROUNDS ? SAMPLE_WORK / x->ng : SAMPLE_ROUNDS;
+}
+
+static int sample(ctx *x, const budget_spec *sp, budget_report *rep, int64_t *st, int64_t *best, int *relaxed,
+                  uint64_t cost0)
+{
+    size_t ng = x->ng, n = x->s->n, rounds = sample_rounds(x, sp);
+    int64_t lb = rep->before.makespan_cyc;
+    /* within 0.1% of the original makespan (a lower bound): little to gain */
+    if (!rounds || (!*relaxed && makespan_of(x, best) <= lb + lb / 1000)) return BUDGET_OK;
+    int64_t *key = malloc(ng * sizeof *key), *cand = malloc((n ? n : 1) * sizeof *cand), *lo0 = malloc(ng * sizeof *lo0);
+    int rc = BUDGET_OK, keep_order = rep->order_used, keep_fb = rep->fb_passes;
+    if (!key || !cand || !lo0) { rc = BUDGET_ENOMEM; goto out; }
+    uint64_t rs = 88172645463325252ull;
+    int64_t best_mk = makespan_of(x, best);
+    /* the cost of the next round, guessed: that of the whole search before
+    ** (several passes) for the first, then that of the last round */
+    uint64_t c0 = x->cost, guess = x->cost - cost0;
+    for (size_t r = 0; r < rounds && x->cost - c0 + guess <= SAMPLE_COST; r++) {
+        uint64_t cr = x->cost;
+        double amp = SAMPLE_AMP * (double)best_mk;
+        if (amp < SAMPLE_MIN) amp = SAMPLE_MIN;
+        for (size_t g = 0; g < ng; g++) {
+            rs ^= rs << 13;
+            rs ^= rs >> 7;
+            rs ^= rs << 17;
+            size_t i = x->g_mem[x->g_off[g]];
+            int64_t noise = (int64_t)((double)(rs % 1000000) * 1e-6 * amp);
+            key[g] = x->g_start[g] + best[i] - x->s->start_cyc[i] + noise;
+            /* in rounds 2, 3, 6, 7, ...: one group in SAMPLE_RELEASE gets a
+            ** least delay drawn below its delay in the best plus amp */
+            lo0[g] = 0;
+            if ((r & 2) && (rs >> 40) % SAMPLE_RELEASE == 0)
+                lo0[g] = (int64_t)((rs >> 20) % (uint64_t)(best[i] - x->s->start_cyc[i] + (int64_t)amp));
+        }
+        x->lo0 = lo0;
+        if (r & 4) x->rk0 = key;   /* rounds 4-7, 12-15: the order inside strongly connected sets too */
+        x->exact_fit = (int)(r & 1);
+        int b = budget_pass(x, 1, key, 0, search_stop(rep), evict_cap(x)), cand_relaxed = 0;
+        x->lo0 = x->rk0 = NULL;
+        if (b) { rc = b == -1 ? BUDGET_ENOMEM : BUDGET_EINTERNAL; break; }
+        rc = search_rest(x, sp, rep, st, cand, &cand_relaxed);
+        if (rc != BUDGET_OK) break;
+        int64_t mk = makespan_of(x, cand);
+        guess = x->cost - cr;
+        if (cand_relaxed < *relaxed || (cand_relaxed == *relaxed && mk < best_mk)) {
+            memcpy(best, cand, n * sizeof *cand);
+            best_mk = mk;
+            *relaxed = cand_relaxed;
+            keep_fb++;
+        }
+    }
+    x->exact_fit = 0;
+out:
+    rep->order_used = keep_order;
+    rep->fb_passes = keep_fb;
+    free(key);
+    free(cand);
+    free(lo0);
+    return rc;
+}
+
 /* One search: the first pass and the rest, once or (both_fits) twice, the
 ** shorter kept (on a tie, the one with fewer forward-backward passes).
 ** Returns 0 or a BUDGET_ code; the best schedule in best, *relaxed whether
 ** some group in it was placed without its budget. */
 static int search(ctx *x, const budget_spec *sp, budget_report *rep, int64_t *st, int64_t *best, int *relaxed)
 {
+    uint64_t cost0 = x->cost;
     x->exact_fit = 0;
     int rc = first_pass(x, sp, rep);
     if (rc == BUDGET_OK) rc = search_rest(x, sp, rep, st, best, relaxed);
@@ -330,6 +426,7 @@ static int search(ctx *x, const budget_spec *sp, budget_report *rep, int64_t *st
         }
     }
     free(keep);
+    if (rc == BUDGET_OK) rc = sample(x, sp, rep, st, best, relaxed, cost0);
     return rc;
 }
 
@@ -596,10 +693,12 @@ int budget_retime(const sio_chip *c, const sio_schedule *s, const budget_spec *s
         x.tail_cyc = (int64_t)ceil((double)(tb + 2) * x.bin / x.T) + (x.P ? x.P : 1000) + 1;
     }
     /* the work the progress counts: the forward passes of the first order(s)
-    ** and, under a power cap, up to FB_PASSES forward-backward pairs (the
-    ** fraction jumps to 1 at the end when fewer were needed) */
+    ** and, under a power cap, up to FB_PASSES forward-backward pairs, and the
+    ** sampling rounds, each with its own (the fraction jumps to 1 at the end
+    ** when fewer were needed) */
     size_t orders = sp.order == BUDGET_ORDER_AUTO && x.ng <= AUTO_BOTH ? 2 : 1;
-    x.work = x.ng * (orders + (x.use_pw ? 2 * FB_PASSES : 0)) * (both_fits(&x) ? 2 : 1);
+    x.work = x.ng * (orders + (x.use_pw ? 2 * FB_PASSES : 0)) * (both_fits(&x) ? 2 : 1) +
+             x.ng * sample_rounds(&x, &sp) * (1 + 2 * FB_PASSES);
     /* the proofs and the search here, the lower bound beside them */
     main_job mj = {&x, &sp, rep, st, best, exv, exd, 0, 0, 0, BUDGET_OK};
     bound_job bj = {.x = x, .sp = &sp, .rc = 0};

@@ -63,7 +63,8 @@ typedef struct budget_spec {
     double guardband_mv;    /* per rail, > 0, or 0 */
     double bin_ns;          /* bin width of the current model; 0 = 1 ns */
     int order;              /* BUDGET_ORDER_*, default AUTO */
-    int fb_passes;          /* power caps: forward-backward passes at most; 0 = 4, < 0 = none */
+    int fb_passes;          /* power caps: forward-backward passes at most; 0 = 4, < 0 = none
+                            ** (and no sampling rounds either) */
     /* Called now and then with the fraction of the work done (0..1), from
     ** the calling thread; NULL for none. The library itself prints nothing. */
     void (*progress)(void *arg, double done);
@@ -102,7 +103,8 @@ typedef struct budget_report {
     size_t max_block;          /* instructions in the largest group */
     size_t evictions;          /* placed groups taken out again to keep a constraint (all passes) */
     int order_used;            /* BUDGET_ORDER_START or _CRITICAL: the first forward pass */
-    int fb_passes;             /* forward-backward passes that shortened it (power caps) */
+    int fb_passes;             /* improvement passes that shortened it (power caps): forward-backward
+                               ** passes and sampling rounds (docs/budgets.md) */
     size_t culprit;            /* EINFEASIBLE: the instruction named, or SIZE_MAX */
     double over_w;             /* ENOTMET: the best schedule's worst window power over its cap (W) */
     int64_t lb_packing_cyc;    /* power cap: the packing bound (docs/budgets.md), 0 if not computed: */

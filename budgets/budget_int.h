@@ -102,6 +102,8 @@ typedef struct ctx {
     int64_t tail_cyc;     /* cycles past a piece's end that its checks read, plus a phase period */
     int relaxed;          /* a pass gave up the budget for some group */
     int exact_fit;        /* a group's power jump steps to its first fitting delay (jump) */
+    const int64_t *lo0;   /* [ng] or NULL: least delays a forward pass starts from (0 when NULL) */
+    const int64_t *rk0;   /* [ng] or NULL: a forward pass's order inside a strongly connected set (key_start) */
     lane *lanes;          /* [nch], then the system lane */
     const double *gp, *gr;   /* the profile in use: power and rail currents [nr][span] per bin, */
     size_t LB, RB;           /* ... over bins LB .. RB (span = RB - LB + 1) */
@@ -119,6 +121,7 @@ typedef struct ctx {
     struct pslot { int64_t d; size_t LB, RB, cap; double *gp, *gr; } *pc;   /* [P], d INT64_MIN = empty */
     const budget_spec *sp;
     size_t placements, work;   /* progress: placements so far, expected */
+    uint64_t cost;        /* bins the placements' checks have read (sampling's budget) */
     sio_error *err;
 } ctx;
 

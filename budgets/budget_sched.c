@@ -495,6 +495,7 @@ static int place(ctx *x, const piece *pc, lane *L, int64_t *dp, int dir, int64_t
     for (;;) {
         if (dir > 0 ? d > stop : d < stop) return 1;
         if (piece_profile(x, pc, d)) return -1;
+        x->cost += x->RB - x->LB + 1 + x->W;
         size_t va[6];
         double room[6];
         int nv;
@@ -865,8 +866,9 @@ static void progress(ctx *x)
     }
 }
 
-/* One pass (see the top of the file). dir +1: forward from lo = 0, order
-** rk = key_start, priority prio; the delays land in x->d. dir -1: backward
+/* One pass (see the top of the file). dir +1: forward from lo = 0 (or
+** x->lo0, sampling's drawn least delays), order rk = key_start (or x->rk0,
+** sampling's perturbed order), priority prio; the delays land in x->d. dir -1: backward
 ** against makespan mk from the schedule in x->d (groups latest-finishing
 ** first; x->d is overwritten with the backward delays). stop_cyc bounds how
 ** far one placement searches. Returns 0, 1 when a backward placement finds
@@ -885,8 +887,8 @@ int budget_pass(ctx *x, int dir, const int64_t *prio, int64_t mk, int64_t stop_c
     int64_t *pr = dir > 0 ? (int64_t *)(uintptr_t)prio : x->rk;
     for (size_t g = 0; g < ng; g++) {
         if (dir > 0) {
-            x->rk[g] = x->key_start[g];
-            x->lo[g] = 0;
+            x->rk[g] = x->rk0 ? x->rk0[g] : x->key_start[g];
+            x->lo[g] = x->lo0 ? x->lo0[g] : 0;
         } else {
             x->rk[g] = -(x->g_end[g] + x->d[g]);
             x->lo[g] = x->g_end[g] - mk;   /* -d >= end - mk: the group ends by mk */
@@ -922,7 +924,7 @@ int budget_pass(ctx *x, int dir, const int64_t *prio, int64_t mk, int64_t stop_c
             for (size_t q = x->sc_goff[c]; q < x->sc_goff[c + 1]; q++) {
                 size_t u = x->sc_grp[q];
                 if (x->placed[u] && unplace(x, dir, u)) goto out;
-                int64_t lu = dir > 0 ? 0 : x->g_end[u] - mk;
+                int64_t lu = dir > 0 ? (x->lo0 ? x->lo0[u] : 0) : x->g_end[u] - mk;
                 FOR_YIN(x, dir, u, hsrc, w, {
                     if (x->scc[hsrc] != c && x->placed[hsrc] && dir * x->d[hsrc] + w > lu) lu = dir * x->d[hsrc] + w;
                 });

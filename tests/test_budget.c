@@ -373,7 +373,7 @@ static void test_power_small_vs_optimum(void **st_)
         assert_true(window_peak(pw, nb, 1) <= sp.power_cap_w * (1 + 1e-9));
         free(pw); free(ra);
         int64_t mk = rep.after.makespan_cyc;
-        /* the forward-backward passes only ever shorten the first one */
+        /* the forward-backward passes and sampling rounds only ever shorten the first one */
         budget_spec sp1 = sp;
         sp1.fb_passes = -1;
         int64_t *st1;
@@ -400,19 +400,21 @@ static void test_power_small_vs_optimum(void **st_)
                   cases ? 100 * sum_gap / cases : 0.0, 100 * worst_gap, cases ? 100 * fb_gain / cases : 0.0);
     assert_true(cases >= 5);
     assert_true(worst_gap < 0.5);
+    assert_true(sum_gap / cases < 0.05);   /* measured 2.4% (6.3% before the sampling rounds) */
     unlink(in);
     unlink(out);
 }
 
-/* Forward-backward passes on mid-size instances (too big for the exhaustive
-** search): every result valid and under the cap, never longer than the
-** first forward pass, and shorter on some. */
+/* Forward-backward passes and sampling on mid-size instances (too big for
+** the exhaustive search): every result valid and under the cap, never longer
+** than the first forward pass (fb_passes = -1: neither), and shorter on
+** some; a budget the first pass does not meet may be met by them. */
 static void test_forward_backward(void **st_)
 {
     (void)st_;
     char in[64];
     temp_path(in);
-    int better = 0, cases = 0;
+    int better = 0, cases = 0, met_only = 0;
     double gain = 0;
     for (unsigned seed = 1; seed <= 60; seed++) {
         gen(in, seed, 64);
@@ -432,11 +434,20 @@ static void test_forward_backward(void **st_)
         if (rc == BUDGET_ENOTMET) check_unmet(s, st, &rep, &err);
         if (rc == BUDGET_EINFEASIBLE || rc == BUDGET_ENOTMET) { sio_schedule_free(s); continue; }
         if (rc) fail_msg("seed %u: %s", seed, err.text);
-        assert_int_equal(budget_retime(&chip, s, &sp1, &st1, &rep1, &err), 0);
         check_rules(s, st);
         nb = analyze(s, st, &pw, &ra);
         assert_true(window_peak(pw, nb, 1) <= sp.power_cap_w * (1 + 1e-9));
         free(pw); free(ra);
+        int rc1 = budget_retime(&chip, s, &sp1, &st1, &rep1, &err);
+        if (rc1 == BUDGET_ENOTMET) {   /* the improvement passes met what the first pass did not */
+            check_unmet(s, st1, &rep1, &err);
+            met_only++;
+            budget_report_free(&rep);
+            free(st);
+            sio_schedule_free(s);
+            continue;
+        }
+        assert_int_equal(rc1, 0);
         assert_true(rep.after.makespan_cyc <= rep1.after.makespan_cyc);
         if (rep.after.makespan_cyc < rep1.after.makespan_cyc) better++;
         gain += (double)rep1.after.makespan_cyc / (double)rep.after.makespan_cyc - 1;
@@ -445,8 +456,8 @@ static void test_forward_backward(void **st_)
         free(st); free(st1);
         sio_schedule_free(s);
     }
-    print_message("forward-backward: %d of %d instances (64 instr.) shorter, by %.2f%% on average\n", better, cases,
-                  cases ? 100 * gain / cases : 0.0);
+    print_message("forward-backward and sampling: %d of %d instances (64 instr.) shorter, by %.2f%% on average; "
+                  "%d met only by them\n", better, cases, cases ? 100 * gain / cases : 0.0, met_only);
     assert_true(cases >= 12);
     assert_true(better >= 1);
     unlink(in);
@@ -1031,6 +1042,8 @@ static void test_interleaved_vs_optimum(void **st_)
     assert_true(cases >= 25);
     assert_true(interleaved >= 30);
     assert_int_equal(unmet, 0);
+    /* measured 1.4% (4.4% before the sampling rounds, docs/budgets.md) */
+    assert_true(sum / cases < 0.03);
     unlink(in);
 }
 
