@@ -347,6 +347,12 @@ static void scan_piece(events_detector *ev, size_t c, size_t r, size_t b0, const
 int events_push(events_detector *ev, size_t c, size_t r, size_t b0, const double *i_a, const double *droop_v,
                 size_t n)
 {
+    /* the n bins after these, which the caller passes next (the rest of the
+    ** tile's row): asked for now, they are on their way while the other rails go through */
+    for (size_t k = 0; k < n; k += 8) {
+        __builtin_prefetch(i_a + n + k);
+        __builtin_prefetch(droop_v + n + k);
+    }
     scan_piece(ev, c, r, b0, i_a, droop_v, n);
     return SIO_OK;
 }
