@@ -215,6 +215,7 @@ static inline void extend(open_ev *o, size_t b, double v)
 ** bin, was held up by its chains of maxima and its width. A short block (the
 ** end of a piece) runs the same passes, unvectorized. */
 #define SCAN_B 256
+#define SCAN_AHEAD 2048   /* bins ahead of the block the scan asks for (prefetch) */
 /* A running maximum *mx (bin *b_mx) taken over x[0..m) of bins b0..: as the
 ** test x > *mx bin by bin would leave it (the first bin of the largest), from
 ** the block's maximum bm. */
@@ -340,19 +341,22 @@ static void scan_piece(events_detector *ev, size_t c, size_t r, size_t b0, const
     ** (mV -> V -> mV: it may differ from guardband_mv in the last bit) */
     const double gb_mv = rail->guardband_mv * 1e-3 * 1e3, didt_lim = rail->didt_limit_a_per_ns;
     size_t k = 0;
-    for (; n - k >= SCAN_B; k += SCAN_B) scan_block(ev, c, r, s, i_a + k, d_v + k, b0 + k, SCAN_B, gb_mv, didt_lim);
+    for (; n - k >= SCAN_B; k += SCAN_B) {
+        /* the bins SCAN_AHEAD on (past n: the caller's next piece of the
+        ** row): the tile comes from the walk's other thread, and waiting for
+        ** it was half the scan */
+        for (size_t j = 0; j < SCAN_B; j += 8) {
+            __builtin_prefetch(i_a + k + SCAN_AHEAD + j);
+            __builtin_prefetch(d_v + k + SCAN_AHEAD + j);
+        }
+        scan_block(ev, c, r, s, i_a + k, d_v + k, b0 + k, SCAN_B, gb_mv, didt_lim);
+    }
     if (k < n) scan_block(ev, c, r, s, i_a + k, d_v + k, b0 + k, n - k, gb_mv, didt_lim);
 }
 
 int events_push(events_detector *ev, size_t c, size_t r, size_t b0, const double *i_a, const double *droop_v,
                 size_t n)
 {
-    /* the n bins after these, which the caller passes next (the rest of the
-    ** tile's row): asked for now, they are on their way while the other rails go through */
-    for (size_t k = 0; k < n; k += 8) {
-        __builtin_prefetch(i_a + n + k);
-        __builtin_prefetch(droop_v + n + k);
-    }
     scan_piece(ev, c, r, b0, i_a, droop_v, n);
     return SIO_OK;
 }
