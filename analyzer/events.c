@@ -345,9 +345,11 @@ static void scan_piece(events_detector *ev, size_t c, size_t r, size_t b0, const
         /* the bins SCAN_AHEAD on (past n: the caller's next piece of the
         ** row): the tile comes from the walk's other thread, and waiting for
         ** it was half the scan */
+        /* (addresses as integers: they may lie past the arrays, which a
+        ** prefetch may name but pointer arithmetic may not) */
         for (size_t j = 0; j < SCAN_B; j += 8) {
-            __builtin_prefetch(i_a + k + SCAN_AHEAD + j);
-            __builtin_prefetch(d_v + k + SCAN_AHEAD + j);
+            __builtin_prefetch((const void *)((uintptr_t)(i_a + k) + (SCAN_AHEAD + j) * sizeof(double)));
+            __builtin_prefetch((const void *)((uintptr_t)(d_v + k) + (SCAN_AHEAD + j) * sizeof(double)));
         }
         scan_block(ev, c, r, s, i_a + k, d_v + k, b0 + k, SCAN_B, gb_mv, didt_lim);
     }
