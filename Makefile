@@ -9,8 +9,8 @@
 # packages (tools/deps.sh) when run as root, or print the command to run.
 
 CC      ?= cc
-VERSION := 3.0.0
-SONAME  := libpda.so.3
+VERSION := 4.0.0
+SONAME  := libpda.so.4
 PREFIX  ?= /usr/local
 PKGS    := libcsv fftw3 jansson libpng glpk
 WARN    := -std=c11 -Wall -Wextra -Wshadow -Wconversion -Wstrict-prototypes \
@@ -35,7 +35,7 @@ LIB_SRC := $(wildcard schedule-io/*.c) \
 HAVE_MPI  := $(shell pkg-config --exists ompi-c 2>/dev/null && echo 1)
 MPI_CFLAGS = $(if $(HAVE_MPI),-DPDA_WITH_MPI $(shell pkg-config --cflags ompi-c))
 MPI_LIBS   = $(if $(HAVE_MPI),$(shell pkg-config --libs ompi-c))
-CMD_SRC := $(filter-out $(if $(HAVE_MPI),,analyzer/cli/cmd_sweep_mpi.c),$(wildcard analyzer/cli/*.c))
+CMD_SRC := $(filter-out $(if $(HAVE_MPI),,analyzer/cli/cmd_sweep_mpi.c analyzer/cli/cmd_run_mpi.c analyzer/cli/cmd_mpi.c),$(wildcard analyzer/cli/*.c))
 HDRS    := $(wildcard */*.h */*/*.h)
 # installed under include/pda/ (users write <pda/pda.h>); every other header is private
 PUB_HDRS:= analyzer/pda.h schedule-io/pda_status.h schedule-io/sio.h analyzer/current.h analyzer/pdn.h analyzer/walk.h analyzer/events.h \

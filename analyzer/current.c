@@ -493,6 +493,7 @@ int current_iter_open(const sio_chip *chip, const sio_schedule *s, const current
     it->with_units = with_units;
     it->with_dies = with_dies;
     it->makespan_cyc = sio_schedule_makespan_cyc(s);
+    if (o->span_cyc > it->makespan_cyc) it->makespan_cyc = o->span_cyc;   /* a share of a system */
     it->makespan_ns = (double)it->makespan_cyc * it->T;
     double nb = ceil(it->makespan_ns / bin_ns - 1e-9);
     /* 2^40 bins (18 minutes at 1 ns): the walk skips idle stretches, so time
@@ -506,7 +507,7 @@ int current_iter_open(const sio_chip *chip, const sio_schedule *s, const current
         return SIO_EINPUT;
     }
     it->n_bins = nb > 0 ? (size_t)nb : 0;
-    size_t rows = s->n_chips * (chip->n_rails + (with_dies ? chip->n_dies : 0) + (with_units ? chip->n_units : 0));
+    size_t rows = (o->plan_chips ? o->plan_chips : s->n_chips) * (chip->n_rails + (with_dies ? chip->n_dies : 0) + (with_units ? chip->n_units : 0));
     if (!tile_bins) {
         /* three doubles per row and bin; keep it near 256 MB, within 2^12..2^18 */
         tile_bins = (size_t)(256.0 * 1024 * 1024 / (24.0 * (double)(rows ? rows : 1)));
@@ -708,6 +709,9 @@ int current_next(current_iter *it, current_tile *t)
         it->next_tile = te;
         t->b0 = ti * it->tile;
         t->nb = (te - ti) * it->tile;
+        /* a run to the timeline's end ends there (not at the tile grid's):
+        ** a share of a system (span_cyc) may idle through its last tile */
+        if (t->b0 + t->nb > it->n_bins) t->nb = it->n_bins - t->b0;
         t->stride = 0;
         t->rail_a = it->rail.out;
         t->die_a = it->with_dies ? it->die.out : NULL;

@@ -67,6 +67,14 @@ typedef struct current_iter_opts {
     size_t tile_bins;
     unsigned maps;
     size_t split_min_ops;
+    /* A share of a system's chips (sio_load_opts.chip_step): span_cyc > 0
+    ** runs the timeline to span_cyc cycles when it is past the schedule's
+    ** makespan (the system's makespan: every share walks the same bins, its
+    ** chips idle to the end), and plan_chips > 0 sizes the default tile for
+    ** that many chips (the system's: every share then has the tiles of the
+    ** whole). 0: the schedule's own. */
+    int64_t span_cyc;
+    size_t plan_chips;
     /* [chip][unit]: current (A) each unit draws on top of its idle_a, from
     ** 0 to the end of the last bin like idle_a (the pipeline's leakage at
     ** its steady temperature); NULL for none. Borrowed: it must outlive the

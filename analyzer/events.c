@@ -54,6 +54,7 @@ struct events_detector {
     const sio_chip *chip;
     size_t n_chips;
     size_t index_two_min;  /* events_set_index_two_min */
+    int64_t span_cyc;      /* events_set_span_cyc; 0: the schedule's makespan */
     double bin_ns;
     rail_state *rs;       /* [chip][rail] */
     heap h[2];
@@ -491,6 +492,7 @@ static void *keep_rows(void *arg)
 
 /* The [chip][unit] slot of instruction i in the index. */
 void events_set_index_two_min(events_detector *ev, size_t n_two_min) { ev->index_two_min = n_two_min; }
+void events_set_span_cyc(events_detector *ev, int64_t span_cyc) { ev->span_cyc = span_cyc; }
 
 static size_t unit_slot(const sio_chip *chip, const sio_schedule *s, uint32_t i)
 {
@@ -677,7 +679,8 @@ int events_finish(events_detector *ev, const sio_schedule *s)
                 rail_state *st = state(ev, c, r);
                 if (st->ev[k].open) close_ev(ev, c, r, k, st->st.bins);
             }
-    double span_ns = s ? (double)sio_schedule_makespan_cyc(s) / ev->chip->clock_ghz : 0.0;
+    int64_t span_cyc = ev->span_cyc ? ev->span_cyc : s ? sio_schedule_makespan_cyc(s) : 0;
+    double span_ns = (double)span_cyc / ev->chip->clock_ghz;
     for (size_t k = 0; k < ev->n_chips * ev->chip->n_rails; k++) {
         events_rail_stats *st = &ev->rs[k].st;
         double whole = (double)st->bins * ev->bin_ns;
@@ -776,4 +779,22 @@ int events_write_csv(const events_detector *ev, const sio_schedule *s, FILE *f)
         fputs("\"\n", f);
     }
     return ferror(f) ? SIO_EIO : SIO_OK;
+}
+
+int events_import(events_detector *ev, const events_rail_stats *st, const events_event *list, size_t n)
+{
+    events_event *e = malloc((n ? n : 1) * sizeof *e);
+    if (!e) return SIO_ENOMEM;
+    memcpy(e, list, n * sizeof *e);
+    qsort(e, n, sizeof *e, cmp_event);
+    free(ev->sorted);
+    ev->sorted = e;
+    ev->n_sorted = n;
+    ev->total[0] = ev->total[1] = 0;
+    for (size_t k = 0; k < ev->n_chips * ev->chip->n_rails; k++) {
+        ev->rs[k].st = st[k];
+        ev->total[0] += st[k].droop_events;
+        ev->total[1] += st[k].didt_events;
+    }
+    return SIO_OK;
 }

@@ -97,6 +97,9 @@ int events_push_const(events_detector *ev, size_t chip, size_t rail, size_t b0, 
 ** in two halves at once, with the same result. */
 #define EVENTS_INDEX_TWO_MIN ((size_t)1 << 16)
 void events_set_index_two_min(events_detector *ev, size_t n_two_min);
+/* The timeline's makespan (cycles) that avg_a is taken over, when it is not
+** the schedule's own (a share of a system's chips: the system's). */
+void events_set_span_cyc(events_detector *ev, int64_t span_cyc);
 int events_finish(events_detector *ev, const sio_schedule *s);
 
 const events_rail_stats *events_stats(const events_detector *ev, size_t chip, size_t rail);
@@ -107,6 +110,13 @@ double events_droop_quantile(const events_detector *ev, size_t chip, size_t rail
 const events_event *events_list(const events_detector *ev, size_t *n);
 /* Events counted (all, not only the kept ones). */
 size_t events_total(const events_detector *ev);
+
+/* Sets a new detector's figures as events_finish would have left them, from
+** elsewhere (a system whose chips were analysed by several processes:
+** pda_result_merge): each chip and rail's statistics st[chip * n_rails +
+** rail], the kept events (n, any order: they are sorted here) and, from the
+** statistics, the count of every event. SIO_OK, or SIO_ENOMEM. */
+int events_import(events_detector *ev, const events_rail_stats *st, const events_event *list, size_t n);
 
 /* Writes events.csv to f: one row per kept event (see docs/outputs.md);
 ** SIO_EIO when a write failed. */

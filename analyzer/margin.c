@@ -23,6 +23,7 @@
 
 #include <fftw3.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +126,17 @@ static void segment(margin_spectrum *m, acc *a, size_t n_psd)
     const double *restrict buf = a->buf, *restrict win = m->win;
     double *restrict in = m->in;
     const size_t fill = a->fill;
+    /* a segment of one value has nothing left once its mean is removed: it
+    ** only counts, as push_level_const counts it (the transform would add
+    ** the round-off of its mean, ~1e-30 A, which a run split otherwise
+    ** would not) */
+    size_t same = 1;
+    while (same < fill && buf[same] == buf[0]) same++;
+    if (same == fill) {
+        a->segs++;
+        a->fill = 0;
+        return;
+    }
     /* the mean in four partial sums (one chain of adds was a quarter of the
     ** spectrum's time) */
     double part[4] = {0, 0, 0, 0};
@@ -207,7 +219,7 @@ static void push_level(margin_spectrum *m, acc *a, size_t l, const double *v, si
 
 /* n samples of the constant v at level l, in O(levels x MARGIN_SEG):
 ** a whole segment of one value has nothing left once its mean is removed,
-** so it only counts (the bin-by-bin sum adds the round-off of its mean). */
+** so it only counts, as segment() counts one pushed bin by bin. */
 static void push_level_const(margin_spectrum *m, acc *a, size_t l, double v, size_t n)
 {
     /* the segment being filled, then whole segments, then the rest; level
@@ -423,4 +435,29 @@ int margin_write_csv(const sio_chip *chip, const margin_rail *m, size_t n, FILE 
         fprintf(f, "%.4f,%.4f\n", e->static_droop_mv, e->transient_droop_mv);
     }
     return ferror(f) ? SIO_EIO : SIO_OK;
+}
+
+/* Per level: the segments taken and their sums (what amplitude() reads). */
+int margin_spectrum_pack(const margin_spectrum *m, size_t chip, size_t rail, FILE *f)
+{
+    for (size_t l = 0; l < LEVELS; l++) {
+        const acc *a = acc_of(m, chip, rail, l);
+        size_t n_psd = l ? COARSE_PSD : MARGIN_SEG / 2 + 1;
+        uint64_t segs = a->segs;
+        if (fwrite(&segs, sizeof segs, 1, f) != 1 || fwrite(a->psd, sizeof *a->psd, n_psd, f) != n_psd) return -1;
+    }
+    return 0;
+}
+
+int margin_spectrum_unpack(margin_spectrum *m, size_t chip, size_t rail, FILE *f)
+{
+    for (size_t l = 0; l < LEVELS; l++) {
+        acc *a = acc_of(m, chip, rail, l);
+        size_t n_psd = l ? COARSE_PSD : MARGIN_SEG / 2 + 1;
+        uint64_t segs;
+        if (fread(&segs, sizeof segs, 1, f) != 1 || fread(a->psd, sizeof *a->psd, n_psd, f) != n_psd) return -1;
+        a->segs = (size_t)segs;
+        a->fill = 0;
+    }
+    return 0;
 }

@@ -57,6 +57,14 @@ void margin_spectrum_push(margin_spectrum *m, size_t chip, size_t rail, const do
 ** has nothing left once its mean is removed, so it only counts. */
 void margin_spectrum_push_const(margin_spectrum *m, size_t chip, size_t rail, double i_a, size_t n);
 
+/* The Welch sums of one chip's rail as bytes (the same build reads them
+** back), to move them to another process: what margin_spectrum_get and
+** margin_report read, once one of them has read this rail (a short
+** timeline's segment is then taken). margin_spectrum_unpack sets them in a
+** spectrum of the same bin width. 0, or -1 when a write or read failed. */
+int margin_spectrum_pack(const margin_spectrum *m, size_t chip, size_t rail, FILE *f);
+int margin_spectrum_unpack(margin_spectrum *m, size_t chip, size_t rail, FILE *f);
+
 /* The averaged amplitude spectrum of one chip's rail (A per frequency, the
 ** amplitude a sinusoid at that frequency would show), reduced to at most
 ** max log-spaced points (the largest amplitude in each); f_hz ascending,

@@ -70,7 +70,39 @@ typedef struct pda_run_opts {
     ** power over window_ns (summary power.cap_w, .chip_peak_window_w,
     ** .cap_broken) and drawn in the report; 0 (default): none */
     double power_cap_w;
+    /* ---- one share of a system's chips, run in one process of several
+    ** (`analyzer run` under mpirun; pda_result_pack, pda_result_merge) ---- */
+    int64_t timeline_cyc;      /* 0: the schedule's makespan; else the timeline's length (cycles) when it is
+                               ** longer: the system's makespan, so that every share walks the same bins */
+    size_t system_chips;       /* 0: the schedule's chips; else the system's: tiles are sized for them (every
+                               ** share walks the tiles of the whole) and the idle power counts them */
+    /* NULL: the power figures are those of the schedule's chips. Else called
+    ** after each piece of the walk, in time order, with the power of the
+    ** schedule's chips per bin in fixed point (PDA_POWER_FX units a watt; p
+    ** holds nb values, or is NULL for a constant run of p_const); it hands
+    ** the whole system's power over the same bins to sink(sink_arg, ...), in
+    ** pieces, in order (a process whose figures are not kept may hand none).
+    ** Non-zero stops the run (PDA_EIO). */
+    int (*power_combine)(void *arg, size_t b0, size_t nb, const int64_t *p, int64_t p_const,
+                         void (*sink)(void *sink_arg, size_t b0, size_t nb, const int64_t *p, int64_t p_const),
+                         void *sink_arg);
+    void *power_arg;
+    /* NULL: the thermal run plans its frames (which it evaluates, which it
+    ** jumps) from the schedule's instructions. Else it is called once, with
+    ** the frames the schedule's instructions overlap as n runs [iv[2k],
+    ** iv[2k+1]), sorted and apart, and sets *out (malloc'd; the library
+    ** frees it) and *n_out to the runs of the whole system (any order,
+    ** overlapping or not), so that every share plans the same frames.
+    ** Non-zero stops the run (PDA_EIO). */
+    int (*frames_combine)(void *arg, const uint64_t *iv, size_t n, uint64_t **out, size_t *n_out);
+    void *frames_arg;
 } pda_run_opts;
+
+/* The system's power is summed per bin in fixed point: each chip's power
+** (the sum of its rails' in watts) truncated to a multiple of 1/PDA_POWER_FX
+** W (2^-32 W, below 10^-9 W), then added exactly, so the figures do not
+** depend on the order in which chips are added, nor on where they ran. */
+#define PDA_POWER_FX 4294967296.0
 
 void pda_run_opts_default(pda_run_opts *o);
 
@@ -91,7 +123,64 @@ int pda_result_write(const pda_result *r, const char *dir, sio_error *err);
 const char *pda_result_summary_json(const pda_result *r);
 void pda_result_free(pda_result *r);   /* NULL is a no-op */
 
+/* ---- a system's chips across processes --------------------------------
+** `analyzer run` under mpirun: each process loads its share of the chips
+** (sio_load_opts.chip_step), runs it with pda_run_opts.timeline_cyc,
+** system_chips and power_combine (the system's power summed across the
+** processes during the walk), packs the result, and one process merges the
+** packs into the system's result, which pda_result_write writes. */
+
+/* A share's figures as bytes for the merge: the schedule's counts, each
+** chip's rail statistics, margin rows, spectra and report outline, the kept
+** events with their instructions' ids. *buf is malloc'd, the caller's to
+** free. The same build reads it (raw structs). PDA_EINPUT for a run with
+** the thermal run, unit maps or no report (a share has none of them). */
+int pda_result_pack(const pda_result *r, void **buf, size_t *len, sio_error *err);
+/* The kept rails (keep_rails) of the tile that starts at bin b0, a multiple
+** of pda_result_tile_bins: each chip's rail in turn, [chip][rail], its nb
+** currents (A) then its nb droops (V), nb = min(tile bins, n_bins - b0),
+** into buf (2 * chips * rails * tile bins doubles). PDA_EINPUT without kept
+** rails or for b0 out of range, PDA_EIO when the spool cannot be read. */
+int pda_result_rails_tile(const pda_result *r, size_t b0, double *buf, sio_error *err);
+size_t pda_result_tile_bins(const pda_result *r);
+/* Fills a share's rails tile for pda_result_merge: the tile at b0 of part
+** (the index of its pack) as pda_result_rails_tile gives it. 0, or non-zero
+** to fail the merge (PDA_EIO). */
+typedef int (*pda_rails_tile_fn)(void *arg, size_t part, size_t b0, double *buf);
+/* The unit maps (unit_maps) of local chip `chip`: n floats from offset off
+** of its [unit][bin] block (A, float32, as units.npy holds them) into buf.
+** PDA_EINPUT without unit maps or out of range, PDA_EIO when the spool
+** cannot be read. */
+int pda_result_units_chunk(const pda_result *r, size_t chip, size_t off, size_t n, float *buf, sio_error *err);
+/* Fills a share's unit maps for pda_result_merge: part (the index of its
+** pack), its local chip, as pda_result_units_chunk gives them. The merge
+** asks chip by chip in the system's order, each chip's chunks in order.
+** 0, or non-zero to fail the merge (PDA_EIO). */
+typedef int (*pda_units_chunk_fn)(void *arg, size_t part, size_t chip, size_t off, size_t n, float *buf);
+/* The system's result from its shares' packs (n, in any order, holding each
+** chip once): the figures and files of the run of the whole schedule in one
+** process (but the unit maps), with the power figures given (those of the
+** share whose power_combine handed it the system's power, and its
+** pda_result_power_sum_w_ns). The thermal run is the system's when every
+** share ran it (with frames_combine). The kept events are the events_cap most severe of each
+** kind over all shares (ties at the cut by chip, rail, start). c outlives
+** the result. With o->keep_rails the system's rails are kept too, read
+** tile by tile, share by share, through rails_tile (every share kept them),
+** and with o->unit_maps the unit maps through units_chunk.
+** PDA_EINPUT when the packs do not fit together. */
+struct pda_power;
+int pda_result_merge(const sio_chip *c, const char *schedule_path, const pda_run_opts *o,
+                     const struct pda_power *power, double power_sum_w_ns, void *const *packs,
+                     const size_t *lens, size_t n,
+                     pda_rails_tile_fn rails_tile, void *rails_arg, pda_units_chunk_fn units_chunk,
+                     void *units_arg, pda_result **out, sio_error *err);
+
 /* ---- what a program reads in memory ----------------------------------- */
+
+/* The sum over the timeline's bins of the power (W) times bin_ns: the
+** energy (in W ns) with the chips' idle power past the makespan, to the end
+** of the last bin; a share's, the system's it was handed (power_combine). */
+double pda_result_power_sum_w_ns(const pda_result *r);
 
 size_t pda_result_n_chips(const pda_result *r);
 size_t pda_result_n_bins(const pda_result *r);

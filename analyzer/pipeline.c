@@ -58,7 +58,7 @@ static double attr_window(const sio_rail *rail, double bin_ns)
 
 /* An unlinked temporary file in dir (NULL: $TMPDIR, else /tmp): gone with
 ** the process whatever happens to it. */
-static FILE *spool_open(const char *dir, sio_error *err)
+FILE *pda_spool_open(const char *dir, sio_error *err)
 {
     if (!dir) dir = getenv("TMPDIR");
     if (!dir || !*dir) dir = "/tmp";
@@ -104,7 +104,7 @@ static void *finish_run(void *arg)
 }
 
 /* The summary's power object and rails array (NULL when out of memory). */
-static json_t *power_json(const pda_result *r)
+json_t *pda_power_json(const pda_result *r)
 {
     const pda_power *p = &r->power;
     json_t *pj = json_object();
@@ -130,7 +130,7 @@ static json_t *power_json(const pda_result *r)
     return jdone(pj, bad);
 }
 
-static json_t *rails_json(const pda_result *r)
+json_t *pda_rails_json(const pda_result *r)
 {
     json_t *rj = json_array();
     int bad = 0;
@@ -173,9 +173,7 @@ static json_t *rails_json(const pda_result *r)
     return jdone(rj, bad);
 }
 
-/* The report's waveforms, with each rail's limits, dI/dt window (the
-** events') and idle current. Nonzero when out of memory. */
-static int report_open(pda_result *r, const double *idle)
+int pda_report_open(pda_result *r, const double *idle)
 {
     const size_t nr = r->nr;
     double *lim = malloc((2 * nr + 1) * sizeof *lim);
@@ -201,27 +199,26 @@ static int report_open(pda_result *r, const double *idle)
 ** value per bin (O(bins), only when the waveforms are kept): there the run
 ** is written as the tiles of tb bins it spans, as the walk without skipping
 ** would have. PDA_EIO when a spool write failed. */
-static int const_run(pda_result *r, const current_tile *t, const double *droop, current_window *cw, double *buf,
+static int const_run(pda_result *r, const current_tile *t, const double *droop, pda_power_acc *pa, double *buf,
                      float *f32)
 {
     const sio_chip *c = r->c;
     const size_t nr = r->nr, nch = r->nch, tb = r->tb, nu = c->n_units;
-    double p = 0;
-    for (size_t ch = 0; ch < nch; ch++)
+    int64_t p = 0;   /* the system's power: each chip's in fixed point, summed exactly (pipeline_power.c) */
+    for (size_t ch = 0; ch < nch; ch++) {
+        double pc = 0;
         for (size_t rl = 0; rl < nr; rl++) {
             size_t q = ch * nr + rl;
             events_push_const(r->ev, ch, rl, t->b0, t->rail_a[q], droop[q], t->nb);
             margin_spectrum_push_const(r->sp, ch, rl, t->rail_a[q], t->nb);
             if (r->rep) report_push_const(r->rep, q, t->b0, t->rail_a[q], droop[q], t->nb);
-            p += c->rails[rl].vdd_v * t->rail_a[q];
+            pc += c->rails[rl].vdd_v * t->rail_a[q];
         }
-    for (size_t ch = 0; (r->rep || r->cw_chip) && ch < nch; ch++) {   /* each chip's power: report, cap */
-        double pc = 0;
-        for (size_t rl = 0; rl < nr; rl++) pc += c->rails[rl].vdd_v * t->rail_a[ch * nr + rl];
         if (r->rep) report_push_power_const(r->rep, ch, t->b0, pc, t->nb);
         if (r->cw_chip) current_window_push_const(&r->cw_chip[ch], pc, t->nb);
+        p += pda_power_fx(pc);
     }
-    current_window_push_const(cw, p, t->nb);
+    if (pda_power_out(r, pa, t->b0, t->nb, NULL, p)) return PDA_EIO;
     for (size_t b = t->b0; (r->rails || r->units) && b < t->b0 + t->nb; b += tb) {
         size_t nb = t->b0 + t->nb - b < tb ? t->b0 + t->nb - b : tb;
         for (size_t q = 0; r->rails && q < nch * nr; q++) {
@@ -252,15 +249,17 @@ static void add_scaled(double *restrict acc, double a, const double *restrict x,
 }
 
 /* The walk: every tile through the per-bin passes and into the spools. */
-static int walk_all(pda_result *r, walk *w, current_window *cw, sio_error *err)
+static int walk_all(pda_result *r, walk *w, pda_power_acc *pa, sio_error *err)
 {
     const sio_chip *c = r->c;
     const size_t nr = r->nr, nch = r->nch, tb = r->tb, nu = c->n_units;
     double *power = malloc((tb ? tb : 1) * sizeof *power);
-    double *pchip = malloc(SUB_BINS * sizeof *pchip);   /* one chip's power, for the report */
+    int64_t *pfx = malloc((tb ? tb : 1) * sizeof *pfx);   /* the tile's power in fixed point */
+    double *pchip = malloc(SUB_BINS * sizeof *pchip);     /* one chip's power */
     float *f32 = r->units ? malloc((tb ? tb : 1) * sizeof *f32) : NULL;
-    if (!power || !pchip || (r->units && !f32)) {
+    if (!power || !pfx || !pchip || (r->units && !f32)) {
         free(power);
+        free(pfx);
         free(pchip);
         free(f32);
         sio_error_set(err, NULL, 0, 0, "out of memory");
@@ -271,14 +270,14 @@ static int walk_all(pda_result *r, walk *w, current_window *cw, sio_error *err)
     int fed, rc = PDA_OK;
     while ((fed = walk_next(w, &t, &droop)) == 1) {
         if (t.stride == 0) {   /* a constant run: O(rails) but for the kept waveforms */
-            if ((rc = const_run(r, &t, droop, cw, power, f32))) break;
+            if ((rc = const_run(r, &t, droop, pa, power, f32))) break;
             if (r->o.progress) r->o.progress(r->o.progress_arg, r->nbins ? (double)(t.b0 + t.nb) / (double)r->nbins : 1.0);
             continue;
         }
         for (size_t k0 = 0; k0 < t.nb; k0 += SUB_BINS) {
             size_t m = t.nb - k0 < SUB_BINS ? t.nb - k0 : SUB_BINS;
-            double *pw = power + k0;
-            for (size_t k = 0; k < m; k++) pw[k] = 0;
+            int64_t *px = pfx + k0;
+            for (size_t k = 0; k < m; k++) px[k] = 0;
             for (size_t ch = 0; ch < nch; ch++) {
                 for (size_t k = 0; k < m; k++) pchip[k] = 0;
                 for (size_t rl = 0; rl < nr; rl++) {
@@ -289,12 +288,15 @@ static int walk_all(pda_result *r, walk *w, current_window *cw, sio_error *err)
                     if (r->rep) report_push(r->rep, ch * nr + rl, t.b0 + k0, i, d, m);
                     add_scaled(pchip, c->rails[rl].vdd_v, i, m);
                 }
-                add_scaled(pw, 1.0, pchip, m);
                 if (r->rep) report_push_power(r->rep, ch, t.b0 + k0, pchip, m);
                 if (r->cw_chip) current_window_push(&r->cw_chip[ch], pchip, m);
+                /* each chip's power in fixed point, summed exactly: the same
+                ** whatever the order of the chips (pipeline_power.c) */
+                for (size_t k = 0; k < m; k++) px[k] += pda_power_fx(pchip[k]);
             }
-            current_window_push(cw, pw, m);   /* also the peak bin and the energy */
         }
+        /* the peak bin, the window peak and the energy */
+        if (pda_power_out(r, pa, t.b0, t.nb, pfx, 0)) { rc = PDA_EIO; break; }
         for (size_t q = 0; r->rails && q < nch * nr; q++)
             if (fwrite(t.rail_a + q * t.stride, sizeof(double), t.nb, r->rails) != t.nb ||
                 fwrite(droop + q * tb, sizeof(double), t.nb, r->rails) != t.nb)
@@ -307,12 +309,18 @@ static int walk_all(pda_result *r, walk *w, current_window *cw, sio_error *err)
         }
         if (r->o.progress) r->o.progress(r->o.progress_arg, r->nbins ? (double)(t.b0 + t.nb) / (double)r->nbins : 1.0);
     }
+    if (rc == PDA_EIO && r->power_failed) {
+        sio_error_set(err, NULL, 0, 0, "the system's power could not be combined across processes");
+        goto out;
+    }
     if (rc == PDA_EIO) goto io;
     if (fed < 0) {
         sio_error_set(err, NULL, 0, 0, "out of memory");
         rc = PDA_ENOMEM;
     }
+out:
     free(power);
+    free(pfx);
     free(pchip);
     free(f32);
     return rc;
@@ -320,6 +328,7 @@ io:
     sio_error_set(err, r->o.spool_dir ? r->o.spool_dir : "the temporary folder", 0, 0,
                   "cannot write the kept waveforms: %s", strerror(errno));
     free(power);
+    free(pfx);
     free(pchip);
     free(f32);
     return PDA_EIO;
@@ -366,7 +375,7 @@ int pda_run_walk(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o
     const size_t nr = r->nr, nch = r->nch;
     const double bin_ns = o->bin_ns;
     walk *w = NULL;
-    current_window cw = {0};
+    pda_power_acc pa = {0};
     double *attr = calloc(2 * nr + 1, sizeof *attr);   /* then each rail's idle current, kept past the walk */
     r->mr = calloc(nch * nr + 1, sizeof *r->mr);
     if (!attr || !r->mr) goto oom_w;
@@ -375,7 +384,8 @@ int pda_run_walk(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o
     if (o->thermal && c->thermal.present && (rc = pda_leak_prepare(r, err))) goto fail;
     walk_opts wo = {.bin_ns = bin_ns, .tile_bins = o->tile_bins,
                     .maps = (o->unit_maps ? CURRENT_UNITS : 0) | (skip ? CURRENT_CONST : 0), .droop = 1,
-                    .threads = 1, .split_min_ops = o->split_min_ops, .extra_idle_a = pda_leak_current_a(r->leak)};
+                    .threads = 1, .split_min_ops = o->split_min_ops, .extra_idle_a = pda_leak_current_a(r->leak),
+                    .span_cyc = o->timeline_cyc, .plan_chips = o->system_chips};
     if ((rc = walk_open(c, s, &wo, &w, err))) goto fail;
     double *idle = attr + nr;
     memcpy(idle, walk_idle_a(w), nr * sizeof *idle);
@@ -383,36 +393,48 @@ int pda_run_walk(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o
     if (events_create(c, nch, bin_ns, o->events_cap, attr, idle, &r->ev)) goto oom_w;
     for (size_t q = 0; r->leak && q < nch * nr; q++) events_set_idle(r->ev, q / nr, q % nr, walk_chip_idle_a(w)[q]);
     if (o->events_index_two_min) events_set_index_two_min(r->ev, o->events_index_two_min);
+    if (o->timeline_cyc) events_set_span_cyc(r->ev, walk_makespan_cyc(w));   /* a share: the system's */
     if (margin_spectrum_create(nch, nr, bin_ns, &r->sp)) goto oom_w;
     r->tb = walk_tile_bins(w);
     r->nbins = walk_n_bins(w);
     /* a window longer than the timeline is the timeline */
     double wb = round(o->window_ns / bin_ns);
     if (wb > (double)r->nbins) wb = (double)r->nbins;
-    if (current_window_init(&cw, wb < 1 ? 1 : (size_t)wb)) goto oom_w;
+    if (pda_power_acc_init(&pa, wb < 1 ? 1 : (size_t)wb)) goto oom_w;
     if (o->power_cap_w > 0) {   /* each chip's windows, for the cap */
         if (!(r->cw_chip = calloc(nch, sizeof *r->cw_chip)) || !(r->chip_peak_window_w = calloc(nch + 1, sizeof(double))))
             goto oom_w;
         for (size_t ch = 0; ch < nch; ch++)
             if (current_window_init(&r->cw_chip[ch], wb < 1 ? 1 : (size_t)wb)) goto oom_w;
     }
-    if (o->report && report_open(r, idle)) goto oom_w;
-    if (o->keep_rails && !(r->rails = spool_open(o->spool_dir, err))) { rc = PDA_EIO; goto fail; }
-    if (o->unit_maps && !(r->units = spool_open(o->spool_dir, err))) { rc = PDA_EIO; goto fail; }
-    if ((rc = walk_all(r, w, &cw, err))) goto fail;
+    if (o->report && pda_report_open(r, idle)) goto oom_w;
+    if (o->keep_rails && !(r->rails = pda_spool_open(o->spool_dir, err))) { rc = PDA_EIO; goto fail; }
+    if (o->unit_maps && !(r->units = pda_spool_open(o->spool_dir, err))) { rc = PDA_EIO; goto fail; }
+    if ((rc = walk_all(r, w, &pa, err))) goto fail;
     if (r->rep) report_finish(r->rep);
     r->mk_cyc = walk_makespan_cyc(w);
-    double idle_w = 0.0;   /* the chips' idle power, leakage included */
-    for (size_t q = 0; q < nch * nr; q++) idle_w += walk_chip_idle_a(w)[q] * c->rails[q % nr].vdd_v;
+    /* each chip's idle power, leakage included, and their sum in chip order
+    ** (the merge of a system's shares adds the same values alike) */
+    if (!(r->chip_idle_w = calloc(nch + 1, sizeof *r->chip_idle_w))) goto oom_w;
+    double idle_w = 0.0;
+    for (size_t ch = 0; ch < nch; ch++) {
+        for (size_t rl = 0; rl < nr; rl++) r->chip_idle_w[ch] += walk_chip_idle_a(w)[ch * nr + rl] * c->rails[rl].vdd_v;
+        idle_w += r->chip_idle_w[ch];
+    }
     walk_close(w);
     w = NULL;
     double mk_ns = (double)r->mk_cyc / c->clock_ghz;
     /* the chips idle on to the end of the last bin; the energy is the
     ** schedule's, up to its makespan */
+    /* a share of a system: the other chips idle too (a share runs no
+    ** leakage, which needs the thermal run) */
+    if (o->system_chips > nch)
+        for (size_t rl = 0; rl < nr; rl++) idle_w += idle[rl] * c->rails[rl].vdd_v * (double)(o->system_chips - nch);
     double tail_ns = (double)r->nbins * bin_ns - mk_ns;
-    r->power = (pda_power){.peak_w = cw.max, .t_peak_ns = (double)cw.max_at * bin_ns,
-                           .peak_window_w = current_window_peak(&cw), .window_ns = (double)cw.w * bin_ns,
-                           .energy_j = (cw.total * bin_ns - (tail_ns > 0 ? idle_w * tail_ns : 0.0)) * 1e-9};
+    double total_w_ns;   /* the sum of the bins' power, times bin_ns */
+    r->power = pda_power_figures(&pa, bin_ns, &total_w_ns);
+    r->power_sum_w_ns = total_w_ns;
+    r->power.energy_j = (total_w_ns - (tail_ns > 0 ? idle_w * tail_ns : 0.0)) * 1e-9;
     r->power.avg_w = mk_ns > 0 ? r->power.energy_j / (mk_ns * 1e-9) : 0.0;
     for (size_t ch = 0; r->cw_chip && ch < nch; ch++) r->chip_peak_window_w[ch] = current_window_peak(&r->cw_chip[ch]);
     /* the summary (made first: jansson seeds its hashes on the first object,
@@ -426,15 +448,15 @@ int pda_run_walk(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o
     int bad = 0;
     jset(r->summary, "chip", json_string(c->name), &bad);
     jset(r->summary, "schedule", sjob.out, &bad);
-    jset(r->summary, "power", power_json(r), &bad);
-    jset(r->summary, "rails", rails_json(r), &bad);
+    jset(r->summary, "power", pda_power_json(r), &bad);
+    jset(r->summary, "rails", pda_rails_json(r), &bad);
     size_t n_kept;
     events_list(r->ev, &n_kept);
     jset(r->summary, "events_kept", json_integer((json_int_t)n_kept), &bad);
     if (bad) goto oom_w;
     if (o->thermal && c->thermal.present && (rc = pda_thermal_run(r, err))) goto fail;
     if (!(r->summary_text = jdump(r->summary, JSON_INDENT(2) | JSON_REAL_PRECISION(10)))) goto oom_w;
-    current_window_free(&cw);
+    pda_power_acc_free(&pa);
     free(attr);
     *out = r;
     return PDA_OK;
@@ -443,7 +465,7 @@ oom_w:
     rc = PDA_ENOMEM;
 fail:
     walk_close(w);
-    current_window_free(&cw);
+    pda_power_acc_free(&pa);
     free(attr);
     pda_result_free(r);
     return rc;
@@ -464,18 +486,23 @@ void pda_result_free(pda_result *r)
     if (r->rails) fclose(r->rails);
     if (r->units) fclose(r->units);
     pda_thermal_free(r->th);
+    sio_schedule_free(r->own_s);
     pda_leak_free(r->leak);
     for (size_t ch = 0; r->cw_chip && ch < r->nch; ch++) current_window_free(&r->cw_chip[ch]);
     free(r->cw_chip);
     free(r->chip_peak_window_w);
+    free(r->bd_chip);
+    free(r->chip_idle_w);
     free(r);
 }
 
 const char *pda_result_summary_json(const pda_result *r) { return r->summary_text; }
+size_t pda_result_tile_bins(const pda_result *r) { return r->tb ? r->tb : 1; }
 size_t pda_result_n_chips(const pda_result *r) { return r->nch; }
 size_t pda_result_n_bins(const pda_result *r) { return r->nbins; }
 double pda_result_bin_ns(const pda_result *r) { return r->o.bin_ns; }
 const pda_power *pda_result_power(const pda_result *r) { return &r->power; }
+double pda_result_power_sum_w_ns(const pda_result *r) { return r->power_sum_w_ns; }
 int pda_result_has_thermal(const pda_result *r) { return r->th != NULL; }
 
 const events_rail_stats *pda_result_rail_stats(const pda_result *r, size_t chip, size_t rail)
@@ -522,30 +549,60 @@ io:
     return PDA_EIO;
 }
 
-json_t *pda_schedule_json(const sio_chip *c, const sio_schedule *s, int64_t mk)
+int pda_sched_counts_of(const sio_chip *c, const sio_schedule *s, pda_sched_counts *k)
 {
     size_t nu = c->n_units, ncl = c->n_classes;
-    double *busy = calloc(ncl ? ncl : 1, sizeof *busy);
-    size_t *units_of = calloc(ncl ? ncl : 1, sizeof *units_of), *ops_of = calloc(ncl ? ncl : 1, sizeof *ops_of);
-    unsigned char *used = calloc(nu ? nu : 1, 1);
-    json_t *sch = NULL;
-    int bad = 0;
-    if (!busy || !units_of || !used || !ops_of) goto out;
-    for (size_t u = 0; u < nu; u++) units_of[c->units[u].cls]++;
+    memset(k, 0, sizeof *k);
+    k->busy = calloc(ncl ? ncl : 1, sizeof *k->busy);
+    k->ops_of = calloc(ncl ? ncl : 1, sizeof *k->ops_of);
+    k->used = calloc(nu ? nu : 1, 1);
+    if (!k->busy || !k->ops_of || !k->used) { pda_sched_counts_free(k); return -1; }
+    k->ops = s->n;
+    k->chips = s->n_chips;
     for (size_t i = 0; i < s->n; i++) {
         size_t cl = c->units[s->unit[i]].cls;
-        busy[cl] += (double)s->cycles[i];
-        ops_of[cl]++;
-        used[s->unit[i]] = 1;
+        k->busy[cl] += (double)s->cycles[i];
+        k->ops_of[cl]++;
+        k->used[s->unit[i]] = 1;
     }
-    size_t n_used = 0, deps[3] = {0, 0, 0};
-    for (size_t u = 0; u < nu; u++) n_used += used[u];
-    for (size_t d = 0; d < s->n_deps; d++) deps[s->dep_kind[d]]++;
-    double denom = (double)mk * (double)s->n_chips;
+    for (size_t d = 0; d < s->n_deps; d++) k->deps[s->dep_kind[d]]++;
+    return 0;
+}
+
+void pda_sched_counts_free(pda_sched_counts *k)
+{
+    free(k->busy);
+    free(k->ops_of);
+    free(k->used);
+    memset(k, 0, sizeof *k);
+}
+
+json_t *pda_schedule_json(const sio_chip *c, const sio_schedule *s, int64_t mk)
+{
+    pda_sched_counts k;
+    if (pda_sched_counts_of(c, s, &k)) return NULL;
+    json_t *sch = pda_schedule_json_of(c, &k, mk);
+    pda_sched_counts_free(&k);
+    return sch;
+}
+
+json_t *pda_schedule_json_of(const sio_chip *c, const pda_sched_counts *cnt, int64_t mk)
+{
+    size_t nu = c->n_units, ncl = c->n_classes;
+    const double *busy = cnt->busy;
+    const size_t *ops_of = cnt->ops_of, *deps = cnt->deps;
+    size_t *units_of = calloc(ncl ? ncl : 1, sizeof *units_of);
+    json_t *sch = NULL;
+    int bad = 0;
+    if (!units_of) goto out;
+    for (size_t u = 0; u < nu; u++) units_of[c->units[u].cls]++;
+    size_t n_used = 0;
+    for (size_t u = 0; u < nu; u++) n_used += cnt->used[u];
+    double denom = (double)mk * (double)cnt->chips;
     json_t *cls = json_object(), *dj = json_object();
     sch = json_object();
-    jset(sch, "ops", json_integer((json_int_t)s->n), &bad);
-    jset(sch, "chips", json_integer((json_int_t)s->n_chips), &bad);
+    jset(sch, "ops", json_integer((json_int_t)cnt->ops), &bad);
+    jset(sch, "chips", json_integer((json_int_t)cnt->chips), &bad);
     jset(sch, "units", json_integer((json_int_t)n_used), &bad);
     jset(sch, "makespan_cycles", json_integer((json_int_t)mk), &bad);
     jset(sch, "makespan_ns", json_real((double)mk * sio_chip_period_ns(c)), &bad);
@@ -563,6 +620,6 @@ json_t *pda_schedule_json(const sio_chip *c, const sio_schedule *s, int64_t mk)
     jset(dj, "exact", json_integer((json_int_t)deps[SIO_DEP_EXACT]), &bad);
     jset(sch, "deps", dj, &bad);
 out:
-    free(busy); free(units_of); free(used); free(ops_of);
+    free(units_of);
     return jdone(sch, bad);
 }

@@ -49,11 +49,30 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* A system chip's figures from its share that wait for the others
+** (pda_thermal_unpack): its hotspots, with the ids they stack with counted
+** within the chip, and its dies' summary rows. */
+struct chip_pending {
+    pda_hotspot *h;
+    char **with;
+    size_t n;
+    json_t *dies;
+};
+
 void pda_thermal_free(pda_thermal *t)
 {
     if (!t) return;
+    for (size_t g = 0; t->pending && g < t->nch; g++) {
+        for (size_t k = 0; t->pending[g].with && k < t->pending[g].n; k++) free(t->pending[g].with[k]);
+        free(t->pending[g].with);
+        free(t->pending[g].h);
+        json_decref(t->pending[g].dies);
+    }
+    free(t->pending);
     free(t->steady); free(t->peak); free(t->png_lo); free(t->png_hi); free(t->fmax); free(t->ut); free(t->hot);
     free(t->fidx); free(t->jump);
+    free(t->chip_max_c); free(t->chip_leak_j); free(t->chip_stacked); free(t->chip_iters); free(t->chip_over);
+    json_decref(t->dies);
     for (size_t k = 0; k < t->n_strings; k++) free(t->strings[k]);
     free(t->strings);
     free(t);
@@ -110,14 +129,6 @@ typedef struct tjob {
 ** one closed-form step over the k (thermal_step_n). Without skipping every
 ** frame, each a jump of 1. */
 #define THERMAL_EXPLICIT 1024
-typedef struct op_at { size_t f; uint32_t i; } op_at;
-
-static int cmp_op_at(const void *a, const void *b)
-{
-    const op_at *x = a, *y = b;
-    return (x->f > y->f) - (x->f < y->f);
-}
-
 /* Appends frame f, reached by a jump of k frames. -1 out of memory. */
 static int plan_add(pda_thermal *T, size_t *cap, size_t f, size_t k)
 {
@@ -152,6 +163,35 @@ static int plan_gap(pda_thermal *T, size_t *cap, size_t g0, size_t g1)
     return plan_add(T, cap, g1 - 1, g1 - 1 - last);
 }
 
+static int cmp_run(const void *a, const void *b)
+{
+    const uint64_t *x = a, *y = b;
+    return (x[0] > y[0]) - (x[0] < y[0]);
+}
+
+/* Runs [iv[2k], iv[2k+1]) sorted by start, merged where they overlap or
+** touch, in place; their new count. */
+static size_t runs_merge(uint64_t *iv, size_t n)
+{
+    qsort(iv, n, 2 * sizeof *iv, cmp_run);
+    size_t m = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (m && iv[2 * k] <= iv[2 * m - 1]) {
+            if (iv[2 * k + 1] > iv[2 * m - 1]) iv[2 * m - 1] = iv[2 * k + 1];
+        } else {
+            iv[2 * m] = iv[2 * k];
+            iv[2 * m + 1] = iv[2 * k + 1];
+            m++;
+        }
+    }
+    return m;
+}
+
+/* The frames the transient evaluates. The runs of frames some instruction
+** overlaps (every op's frames [first, last + 1), merged where they overlap
+** or touch), with a system's shares' through opts.frames_combine, then
+** every frame of a run and the frames of each idle stretch between
+** (plan_gap). -1 out of memory, -2 when frames_combine failed. */
 static int frame_plan(tjob *j)
 {
     pda_thermal *T = j->T;
@@ -165,34 +205,36 @@ static int frame_plan(tjob *j)
         j->nfe = T->nfe;
         return 0;
     }
-    /* the ops by their first frame: in file order when it has them so */
     const double Tc = sio_chip_period_ns(j->c), F = j->F;
-    op_at *by = malloc((n ? n : 1) * sizeof *by);
-    if (!by) return -1;
-    int sorted = 1;
+    uint64_t *iv = malloc((2 * n + 2) * sizeof *iv);
+    if (!iv) return -1;
     for (size_t i = 0; i < n; i++) {
         double f0 = floor((double)s->start_cyc[i] * Tc / F);
-        by[i] = (op_at){f0 < 0 ? 0 : f0 >= (double)nf ? nf : (size_t)f0, (uint32_t)i};
-        if (i && by[i].f < by[i - 1].f) sorted = 0;
+        double f1 = floor((double)(s->start_cyc[i] + s->cycles[i]) * Tc / F) + 1;
+        iv[2 * i] = f0 < 0 ? 0 : f0 >= (double)nf ? nf : (uint64_t)f0;
+        iv[2 * i + 1] = f1 >= (double)nf ? nf : (uint64_t)f1;
+        if (iv[2 * i + 1] < iv[2 * i]) iv[2 * i + 1] = iv[2 * i];
     }
-    if (!sorted) qsort(by, n, sizeof *by, cmp_op_at);
+    size_t m = runs_merge(iv, n);
+    const pda_run_opts *o = &j->r->o;
+    if (o->frames_combine) {   /* every share's runs */
+        uint64_t *all = NULL;
+        size_t n_all = 0;
+        if (o->frames_combine(o->frames_arg, iv, m, &all, &n_all)) { free(iv); free(all); return -2; }
+        free(iv);
+        iv = all;
+        m = runs_merge(iv, n_all);
+    }
     size_t done = 0;   /* frames before this are planned */
     int rc = 0;
-    for (size_t k = 0; k < n && !rc;) {
-        size_t a = by[k].f, b = a;
-        /* the ops that overlap [a, b), b growing while the next op starts before it */
-        for (; k < n && by[k].f <= b; k++) {
-            const uint32_t i = by[k].i;
-            double f1 = floor((double)(s->start_cyc[i] + s->cycles[i]) * Tc / F) + 1;
-            size_t e = f1 >= (double)nf ? nf : (size_t)f1;
-            if (e > b) b = e;
-        }
+    for (size_t k = 0; k < m && !rc; k++) {
+        size_t a = (size_t)iv[2 * k], b = (size_t)iv[2 * k + 1];
         if (a > done) rc = plan_gap(T, &cap, done, a);
         for (size_t f = a > done ? a : done; f < b && !rc; f++) rc = plan_add(T, &cap, f, 1);
         if (b > done) done = b;
     }
     if (!rc && done < nf) rc = plan_gap(T, &cap, done, nf);
-    free(by);
+    free(iv);
     j->nfe = T->nfe;
     return rc;
 }
@@ -228,6 +270,29 @@ static int chip_plan(const sio_chip *c, size_t nx, size_t ny, double frame_s, in
     return trc;
 }
 
+/* The result's arrays for T->nch chips of nu units, T->nd dies of T->nx x
+** T->ny cells, T->nfe frames evaluated. -1 when out of memory. */
+static int t_alloc(pda_thermal *T, size_t nu)
+{
+    const size_t nch = T->nch, nd = T->nd, cells = T->nx * T->ny, nfe = T->nfe;
+    T->steady = malloc((nch * nd * cells + 1) * sizeof *T->steady);
+    T->peak = malloc((nch * nd * cells + 1) * sizeof *T->peak);
+    T->png_lo = malloc((nch * nd + 1) * sizeof *T->png_lo);
+    T->png_hi = malloc((nch * nd + 1) * sizeof *T->png_hi);
+    T->fmax = malloc((nch * nd * nfe + 1) * sizeof *T->fmax);
+    T->ut = malloc((nch * nu + 1) * sizeof *T->ut);
+    T->n_ut = nch * nu;
+    T->chip_max_c = calloc(nch + 1, sizeof *T->chip_max_c);
+    T->chip_leak_j = calloc(nch + 1, sizeof *T->chip_leak_j);
+    T->chip_stacked = calloc(nch + 1, sizeof *T->chip_stacked);
+    T->chip_iters = calloc(nch + 1, sizeof *T->chip_iters);
+    T->chip_over = calloc(nch + 1, 1);
+    return T->steady && T->peak && T->png_lo && T->png_hi && T->fmax && T->ut && T->chip_max_c && T->chip_leak_j &&
+                   T->chip_stacked && T->chip_iters && T->chip_over
+               ? 0
+               : -1;
+}
+
 /* The plan of the stack, its state, the unit footprints, the scratch
 ** arrays and the instructions by chip. PDA_OK or a code with err set. */
 static int tjob_open(tjob *j)
@@ -241,16 +306,16 @@ static int tjob_open(tjob *j)
     T->ny = j->ny;
     T->nd = nd;
     T->nf = j->nf;
-    if (frame_plan(j)) return PDA_ENOMEM;
+    T->nch = nch;
+    int fp = frame_plan(j);
+    if (fp == -2) {
+        sio_error_set(j->err, NULL, 0, 0, "thermal: the frames could not be combined across processes");
+        return PDA_EIO;
+    }
+    if (fp) return PDA_ENOMEM;
     const size_t nfe = j->nfe;
     T->frame_ns = j->F;
-    T->steady = malloc((nch * nd * cells + 1) * sizeof *T->steady);
-    T->peak = malloc((nch * nd * cells + 1) * sizeof *T->peak);
-    T->png_lo = malloc((nch * nd + 1) * sizeof *T->png_lo);
-    T->png_hi = malloc((nch * nd + 1) * sizeof *T->png_hi);
-    T->fmax = malloc((nch * nd * nfe + 1) * sizeof *T->fmax);
-    T->ut = malloc((nch * j->nu + 1) * sizeof *T->ut);
-    T->n_ut = nch * j->nu;
+    if (t_alloc(T, j->nu)) return PDA_ENOMEM;
     j->energy = malloc((nfe * j->nu + 1) * sizeof *j->energy);
     j->upow = malloc(3 * nu1 * sizeof *j->upow);
     j->pm = malloc((3 * nd * cells + 1) * sizeof *j->pm);
@@ -259,8 +324,7 @@ static int tjob_open(tjob *j)
     j->u_leak = malloc(nu1 * sizeof *j->u_leak);
     j->u_start = malloc(nu1 * sizeof *j->u_start);
     j->jdies = json_array();
-    if (!T->steady || !T->peak || !T->png_lo || !T->png_hi || !T->fmax || !T->ut || !j->energy || !j->upow ||
-        !j->pm || !j->u_smean || !j->sh || !j->u_leak || !j->u_start || !j->jdies)
+    if (!j->energy || !j->upow || !j->pm || !j->u_smean || !j->sh || !j->u_leak || !j->u_start || !j->jdies)
         return PDA_ENOMEM;
     j->uavg = j->upow + nu1;
     j->under = j->upow + 2 * nu1;
@@ -627,7 +691,10 @@ static void run_sizes(const pda_result *r, size_t *nx, size_t *ny, double *frame
     *nx = r->o.grid[0] ? r->o.grid[0] : th->grid[0];
     *ny = r->o.grid[1] ? r->o.grid[1] : th->grid[1];
     *frame_ns = (double)(r->o.frame_ns ? r->o.frame_ns : th->frame_ns);
-    *mk_ns = (double)sio_schedule_makespan_cyc(r->s) * sio_chip_period_ns(r->c);
+    /* a share of a system: the system's makespan (pda_run_opts.timeline_cyc) */
+    int64_t mk = sio_schedule_makespan_cyc(r->s);
+    if (r->o.timeline_cyc > mk) mk = r->o.timeline_cyc;
+    *mk_ns = (double)mk * sio_chip_period_ns(r->c);
 }
 
 int pda_leak_prepare(pda_result *r, sio_error *err)
@@ -734,7 +801,6 @@ int pda_thermal_run(pda_result *r, sio_error *err)
 {
     double t_start = now_s();
     const sio_chip *c = r->c;
-    const sio_thermal *th = &c->thermal;
     tjob j = {.r = r, .c = c, .err = err, .max_all = -INFINITY};
     run_sizes(r, &j.nx, &j.ny, &j.F, &j.mk_ns);
     if ((r->o.thermal_periodic || r->o.thermal_repeat > 1) && j.mk_ns > 0) {
@@ -751,46 +817,71 @@ int pda_thermal_run(pda_result *r, sio_error *err)
     j.nch = r->s->n_chips ? r->s->n_chips : 1;
     j.nf = thermal_run_n_frames(j.mk_ns, j.F);
     int rc = tjob_open(&j);
-    for (size_t ch = 0; !rc && ch < j.nch; ch++) rc = chip_run(&j, ch);
-    json_t *jt = rc ? NULL : json_object(), *grid = rc ? NULL : json_array();
-    if (!rc && (!jt || !grid)) rc = PDA_ENOMEM;
-    if (rc) {
-        if (rc == PDA_ENOMEM) sio_error_set(err, NULL, 0, 0, "thermal: out of memory");
-        json_decref(jt);
-        json_decref(grid);
-        tjob_close(&j);
-        return rc;
+    for (size_t ch = 0; !rc && ch < j.nch; ch++) {   /* each chip's figures apart: a system's shares add them alike */
+        j.max_all = -INFINITY;
+        j.over_limit = 0;
+        j.n_stacked = 0;
+        j.leak_e = 0;
+        j.periodic_iters = 0;
+        rc = chip_run(&j, ch);
+        j.T->chip_max_c[ch] = j.max_all;
+        j.T->chip_over[ch] = (unsigned char)j.over_limit;
+        j.T->chip_stacked[ch] = j.n_stacked;
+        j.T->chip_leak_j[ch] = j.leak_e;
+        j.T->chip_iters[ch] = j.periodic_iters;
     }
-    int bad = 0;
-    jpush(grid, json_integer((json_int_t)j.nx), &bad);
-    jpush(grid, json_integer((json_int_t)j.ny), &bad);
+    json_t *jt = NULL;
+    if (!rc) {
+        j.T->dies = j.jdies;
+        j.jdies = NULL;
+        j.T->compute_s = now_s() - t_start;
+        r->th = j.T;
+        j.T = NULL;
+        if (!(jt = pda_thermal_json(r)) || json_object_set_new(r->summary, "thermal", jt)) rc = PDA_ENOMEM;
+    }
+    if (rc == PDA_ENOMEM) sio_error_set(err, NULL, 0, 0, "thermal: out of memory");
+    tjob_close(&j);
+    return rc;
+}
+
+json_t *pda_thermal_json(const pda_result *r)
+{
+    const pda_thermal *T = r->th;
+    const sio_thermal *th = &r->c->thermal;
+    double max_all = -INFINITY, leak_j = 0;
+    size_t n_stacked = 0;
+    int over = 0;
+    for (size_t ch = 0; ch < T->nch; ch++) {
+        if (T->chip_max_c[ch] > max_all) max_all = T->chip_max_c[ch];
+        over |= T->chip_over[ch];
+        n_stacked += T->chip_stacked[ch];
+        leak_j += T->chip_leak_j[ch];
+    }
+    json_t *jt = json_object(), *grid = json_array();
+    int bad = !jt || !grid;
+    jpush(grid, json_integer((json_int_t)T->nx), &bad);
+    jpush(grid, json_integer((json_int_t)T->ny), &bad);
     jset(jt, "grid", grid, &bad);
-    jset(jt, "frame_ns", json_real(j.F), &bad);
-    jset(jt, "frames", json_integer((json_int_t)j.nf), &bad);
+    jset(jt, "frame_ns", json_real(T->frame_ns), &bad);
+    jset(jt, "frames", json_integer((json_int_t)T->nf), &bad);
     jset(jt, "ambient_c", json_real(th->ambient_c), &bad);
     jset(jt, "hotspot_c", json_real(th->hotspot_c), &bad);
     jset(jt, "limit_c", json_real(th->limit_c), &bad);
-    jset(jt, "max_c", json_real(j.max_all), &bad);
-    jset(jt, "above_limit", json_boolean(j.over_limit), &bad);
-    jset(jt, "dies", j.jdies, &bad);
-    j.jdies = NULL;
-    jset(jt, "hotspots", json_integer((json_int_t)j.T->n_hot), &bad);
-    jset(jt, "stacked_hotspots", json_integer((json_int_t)j.n_stacked), &bad);
+    jset(jt, "max_c", json_real(max_all), &bad);
+    jset(jt, "above_limit", json_boolean(over), &bad);
+    jset(jt, "dies", json_incref(T->dies), &bad);
+    jset(jt, "hotspots", json_integer((json_int_t)T->n_hot), &bad);
+    jset(jt, "stacked_hotspots", json_integer((json_int_t)n_stacked), &bad);
     jset(jt, "periodic", json_boolean(r->o.thermal_periodic), &bad);
     jset(jt, "passes", json_integer((json_int_t)(r->o.thermal_repeat > 1 ? r->o.thermal_repeat : 1)), &bad);
-    if (r->o.thermal_periodic) jset(jt, "periodic_iterations", json_integer((json_int_t)j.periodic_iters), &bad);
-    if (r->leak) jset(jt, "leakage", leak_json(r, j.nf ? j.leak_e / ((double)j.nf * j.F * 1e-9) : 0.0), &bad);
-    jset(r->summary, "thermal", jt, &bad);
+    if (r->o.thermal_periodic)   /* the last chip's */
+        jset(jt, "periodic_iterations", json_integer((json_int_t)T->chip_iters[T->nch - 1]), &bad);
+    if (r->leak) jset(jt, "leakage", leak_json(r, T->nf ? leak_j / ((double)T->nf * T->frame_ns * 1e-9) : 0.0), &bad);
     if (bad) {
-        sio_error_set(err, NULL, 0, 0, "thermal: out of memory");
-        tjob_close(&j);
-        return PDA_ENOMEM;
+        json_decref(jt);
+        return NULL;
     }
-    j.T->compute_s = now_s() - t_start;
-    r->th = j.T;
-    j.T = NULL;
-    tjob_close(&j);
-    return PDA_OK;
+    return jt;
 }
 
 const double *pda_result_heat(const pda_result *r, size_t chip, size_t die, int peak, size_t *nx, size_t *ny)
@@ -814,4 +905,236 @@ const pda_hotspot *pda_result_hotspots(const pda_result *r, size_t *n)
 {
     *n = r->th ? r->th->n_hot : 0;
     return r->th ? r->th->hot : NULL;
+}
+
+/* ---- a system's thermal run from its shares' (pda_result_merge) ------------------ */
+
+/* What a pack's thermal part starts with. */
+typedef struct tpack_head {
+    uint64_t nx, ny, nd, nf, nfe, nu, nch, leak;
+    double frame_ns;
+} tpack_head;
+
+/* A string into f: its length, then its bytes. */
+static int put_str(FILE *f, const char *s)
+{
+    uint32_t l = s ? (uint32_t)strlen(s) : 0;
+    return fwrite(&l, sizeof l, 1, f) != 1 || fwrite(s ? s : "", 1, l, f) != l;
+}
+
+/* A string from f (malloc'd), NULL when it cannot be read. */
+static char *get_str(FILE *f)
+{
+    uint32_t l;
+    if (fread(&l, sizeof l, 1, f) != 1 || l > (1u << 26)) return NULL;
+    char *s = malloc((size_t)l + 1);
+    if (s && fread(s, 1, l, f) != l) { free(s); return NULL; }
+    if (s) s[l] = 0;
+    return s;
+}
+
+int pda_thermal_pack(const pda_result *r, FILE *f, size_t chip_lo, size_t chip_step)
+{
+    const pda_thermal *T = r->th;
+    const struct pda_leak *lk = r->leak;
+    const size_t nd = T->nd, cells = T->nx * T->ny, nfe = T->nfe, nu = r->c->n_units;
+    tpack_head h = {T->nx, T->ny, nd, T->nf, nfe, nu, r->nch, lk != NULL, T->frame_ns};
+    int bad = fwrite(&h, sizeof h, 1, f) != 1;
+    bad |= fwrite(T->fidx, sizeof *T->fidx, nfe, f) != nfe || fwrite(T->jump, sizeof *T->jump, nfe, f) != nfe;
+    size_t hot = 0;   /* the chip's first hotspot */
+    for (size_t ch = 0; ch < r->nch && !bad; ch++) {
+        const size_t g = chip_lo + ch * chip_step;
+        bad |= fwrite(T->steady + ch * nd * cells, sizeof(double), nd * cells, f) != nd * cells;
+        bad |= fwrite(T->peak + ch * nd * cells, sizeof(double), nd * cells, f) != nd * cells;
+        bad |= fwrite(T->png_lo + ch * nd, sizeof(double), nd, f) != nd;
+        bad |= fwrite(T->png_hi + ch * nd, sizeof(double), nd, f) != nd;
+        bad |= fwrite(T->fmax + ch * nd * nfe, sizeof(double), nd * nfe, f) != nd * nfe;
+        bad |= fwrite(T->ut + ch * nu, sizeof *T->ut, nu, f) != nu;
+        double fig[2] = {T->chip_max_c[ch], T->chip_leak_j[ch]};
+        uint64_t cnt[3] = {T->chip_stacked[ch], T->chip_iters[ch], T->chip_over[ch]};
+        bad |= fwrite(fig, sizeof *fig, 2, f) != 2 || fwrite(cnt, sizeof *cnt, 3, f) != 3;
+        /* its dies' summary rows, chip set to the system's */
+        json_t *rows = json_array();
+        for (size_t d = 0; rows && d < nd; d++) {
+            json_t *e = json_deep_copy(json_array_get(T->dies, ch * nd + d));
+            if (!e || json_object_set_new(e, "chip", json_integer((json_int_t)g)) || json_array_append_new(rows, e)) {
+                json_decref(e);
+                bad = 1;
+            }
+        }
+        char *txt = rows && !bad ? json_dumps(rows, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
+        json_decref(rows);
+        bad |= !txt || put_str(f, txt);
+        free(txt);
+        /* its hotspots, the ids they stack with counted from the chip's first */
+        size_t nh = 0;
+        while (hot + nh < T->n_hot && T->hot[hot + nh].chip == ch) nh++;
+        uint64_t nh64 = nh;
+        bad |= fwrite(&nh64, sizeof nh64, 1, f) != 1;
+        for (size_t k = 0; k < nh && !bad; k++) {
+            const pda_hotspot *p = &T->hot[hot + k];
+            bad |= fwrite(p, sizeof *p, 1, f) != 1 || put_str(f, p->units);
+            char *with = NULL;
+            size_t len;
+            FILE *w = open_memstream(&with, &len);
+            if (!w) { bad = 1; break; }
+            for (const char *q = p->stacked_with ? p->stacked_with : ""; *q;) {   /* "3;7": ids within the chip */
+                char *end;
+                unsigned long id = strtoul(q, &end, 10);
+                if (end == q) break;
+                fprintf(w, "%s%lu", q == p->stacked_with ? "" : ";", id - hot);
+                q = *end == ';' ? end + 1 : end;
+            }
+            bad |= fclose(w) != 0 || put_str(f, with);
+            free(with);
+        }
+        hot += nh;
+        if (lk) {
+            bad |= fwrite(lk->leak_w + ch * nu, sizeof(double), nu, f) != nu;
+            bad |= fwrite(lk->leak_a + ch * nu, sizeof(double), nu, f) != nu;
+            bad |= fwrite(lk->uavg + ch * nu, sizeof(double), nu, f) != nu;
+            bad |= fwrite(&lk->st[ch], sizeof *lk->st, 1, f) != 1;
+        }
+    }
+    return bad ? -1 : 0;
+}
+
+/* Allocates the system's r->th (and r->leak) on the first pack. */
+static int tmerge_open(pda_result *r, const tpack_head *h)
+{
+    const size_t nch = r->nch, nd = (size_t)h->nd, nfe = (size_t)h->nfe, nu = r->c->n_units;
+    pda_thermal *T = r->th = calloc(1, sizeof *T);
+    if (!T) return -1;
+    T->nx = (size_t)h->nx;
+    T->ny = (size_t)h->ny;
+    T->nd = nd;
+    T->nf = (size_t)h->nf;
+    T->nfe = nfe;
+    T->nch = nch;
+    T->frame_ns = h->frame_ns;
+    T->fidx = malloc((nfe + 1) * sizeof *T->fidx);
+    T->jump = malloc((nfe + 1) * sizeof *T->jump);
+    T->pending = calloc(nch + 1, sizeof *T->pending);
+    if (!T->fidx || !T->jump || !T->pending || t_alloc(T, nu)) return -1;
+    if (!h->leak) return 0;
+    struct pda_leak *l = r->leak = calloc(1, sizeof *l);
+    if (!l) return -1;
+    l->nch = nch;
+    l->nu = nu;
+    l->leak_w = calloc(nch * nu + 1, sizeof *l->leak_w);
+    l->leak_a = calloc(nch * nu + 1, sizeof *l->leak_a);
+    l->uavg = calloc(nch * nu + 1, sizeof *l->uavg);
+    l->st = calloc(nch + 1, sizeof *l->st);
+    return l->leak_w && l->leak_a && l->uavg && l->st ? 0 : -1;
+}
+
+int pda_thermal_unpack(pda_result *r, FILE *f, size_t n_chips, size_t chip_lo, size_t chip_step)
+{
+    tpack_head h;
+    if (fread(&h, sizeof h, 1, f) != 1 || h.nu != r->c->n_units || h.nch != n_chips || h.nd != r->c->n_dies) return -1;
+    if (!r->th) {
+        if (tmerge_open(r, &h)) return -1;
+    } else if (h.nx != r->th->nx || h.ny != r->th->ny || h.nf != r->th->nf || h.nfe != r->th->nfe ||
+               h.frame_ns != r->th->frame_ns || h.leak != (r->leak != NULL)) {
+        return -1;
+    }
+    pda_thermal *T = r->th;
+    struct pda_leak *lk = r->leak;
+    const size_t nd = T->nd, cells = T->nx * T->ny, nfe = T->nfe, nu = r->c->n_units;
+    /* the frames evaluated: the same for every share (frames_combine) */
+    if (fread(T->fidx, sizeof *T->fidx, nfe, f) != nfe || fread(T->jump, sizeof *T->jump, nfe, f) != nfe) return -1;
+    for (size_t ch = 0; ch < n_chips; ch++) {
+        const size_t g = chip_lo + ch * chip_step;
+        if (g >= r->nch) return -1;
+        if (fread(T->steady + g * nd * cells, sizeof(double), nd * cells, f) != nd * cells ||
+            fread(T->peak + g * nd * cells, sizeof(double), nd * cells, f) != nd * cells ||
+            fread(T->png_lo + g * nd, sizeof(double), nd, f) != nd ||
+            fread(T->png_hi + g * nd, sizeof(double), nd, f) != nd ||
+            fread(T->fmax + g * nd * nfe, sizeof(double), nd * nfe, f) != nd * nfe ||
+            fread(T->ut + g * nu, sizeof *T->ut, nu, f) != nu)
+            return -1;
+        for (size_t u = 0; u < nu; u++) T->ut[g * nu + u].chip = g;
+        double fig[2];
+        uint64_t cnt[3];
+        if (fread(fig, sizeof *fig, 2, f) != 2 || fread(cnt, sizeof *cnt, 3, f) != 3) return -1;
+        T->chip_max_c[g] = fig[0];
+        T->chip_leak_j[g] = fig[1];
+        T->chip_stacked[g] = (size_t)cnt[0];
+        T->chip_iters[g] = (size_t)cnt[1];
+        T->chip_over[g] = (unsigned char)cnt[2];
+        struct chip_pending *c = &T->pending[g];
+        if (c->dies) return -1;   /* a chip twice */
+        char *txt = get_str(f);
+        c->dies = txt ? json_loads(txt, 0, NULL) : NULL;
+        free(txt);
+        if (!json_is_array(c->dies) || json_array_size(c->dies) != nd) return -1;
+        uint64_t nh;
+        if (fread(&nh, sizeof nh, 1, f) != 1 || nh > (1u << 24)) return -1;
+        c->n = (size_t)nh;
+        c->h = calloc(c->n + 1, sizeof *c->h);
+        c->with = calloc(c->n + 1, sizeof *c->with);
+        if (!c->h || !c->with) return -1;
+        for (size_t k = 0; k < c->n; k++) {
+            if (fread(&c->h[k], sizeof c->h[k], 1, f) != 1) return -1;
+            c->h[k].chip = g;
+            c->h[k].units = NULL;
+            c->h[k].stacked_with = NULL;
+            char *units = get_str(f);
+            if (!units || !keep_string(T, units)) return -1;
+            c->h[k].units = units;
+            if (!(c->with[k] = get_str(f))) return -1;
+        }
+        if (lk && (fread(lk->leak_w + g * nu, sizeof(double), nu, f) != nu ||
+                   fread(lk->leak_a + g * nu, sizeof(double), nu, f) != nu ||
+                   fread(lk->uavg + g * nu, sizeof(double), nu, f) != nu || fread(&lk->st[g], sizeof *lk->st, 1, f) != 1))
+            return -1;
+    }
+    return 0;
+}
+
+int pda_thermal_unpack_end(pda_result *r)
+{
+    pda_thermal *T = r->th;
+    if (!T) return 0;
+    size_t n = 0;
+    for (size_t g = 0; g < T->nch; g++) {
+        if (!T->pending[g].dies) return -1;   /* no share had it */
+        n += T->pending[g].n;
+    }
+    pda_hotspot *all = calloc(n + 1, sizeof *all);
+    json_t *dies = json_array();
+    if (!all || !dies) { free(all); json_decref(dies); return -1; }
+    /* the dies' rows and the hotspots in chip order, the hotspots numbered
+    ** across the chips as one process numbers them */
+    size_t at = 0;
+    int bad = 0;
+    for (size_t g = 0; g < T->nch && !bad; g++) {
+        const struct chip_pending *c = &T->pending[g];
+        bad |= json_array_extend(dies, c->dies) != 0;
+        for (size_t k = 0; k < c->n && !bad; k++) {
+            all[at + k] = c->h[k];
+            all[at + k].id = at + k + 1;
+            char *with = NULL;
+            size_t len;
+            FILE *w = open_memstream(&with, &len);
+            if (!w) { bad = 1; break; }
+            for (const char *q = c->with[k]; *q;) {
+                char *end;
+                unsigned long id = strtoul(q, &end, 10);
+                if (end == q) break;
+                fprintf(w, "%s%lu", q == c->with[k] ? "" : ";", id + at);
+                q = *end == ';' ? end + 1 : end;
+            }
+            bad |= fclose(w) != 0 || !keep_string(T, with);
+            all[at + k].stacked_with = with;
+        }
+        at += c->n;
+    }
+    if (bad) { free(all); json_decref(dies); return -1; }
+    free(T->hot);
+    T->hot = all;
+    T->n_hot = n;
+    json_decref(T->dies);
+    T->dies = dies;
+    return 0;
 }

@@ -243,30 +243,12 @@ static int report_thermal_of(const pda_result *r, report_thermal *rt, double **b
 #define BD_FRAMES 400   /* frames of the power breakdown over the makespan */
 #define BD_GROUPS 12    /* unit groups drawn; the rest is "other" */
 
-/* The power breakdowns: per class, and per unit group (a unit's name with
-** each '.'-separated field stripped of its trailing digits, empty fields
-** dropped: MEM.W0..MEM.W43 are MEM.W, ICU.0..ICU.9 are ICU, C2C.0 is C2C,
-** SRAM.C0.R0..SRAM.C11.R7 are SRAM.C.R), the BD_GROUPS - 1 largest and
-** "other". From each unit's energy per frame
-** (thermal_run_frame_energy): frames of makespan / BD_FRAMES rounded up to
-** a whole ns. bd[0..1] filled, their arrays in *blk and *names (the caller
-** frees both); 0 when the run is empty, -1 when out of memory. */
-static int breakdowns(const pda_result *r, report_breakdown bd[2], double **blk, char ***names)
+int pda_bd_groups(const sio_chip *c, char ***names, size_t **grp, size_t *ng)
 {
-    const sio_chip *c = r->c;
-    const size_t nu = c->n_units, ncl = c->n_classes, nch = r->nch;
-    const double mk_ns = (double)r->mk_cyc / c->clock_ghz;
-    *blk = NULL;
-    *names = NULL;
-    if (!(mk_ns > 0) || nu == 0) return 0;
-    const double dt = ceil(mk_ns / BD_FRAMES);
-    const size_t nt = thermal_run_n_frames(mk_ns, dt);
+    const size_t nu = c->n_units;
     char **nm = calloc(nu + 1, sizeof *nm);
-    size_t *grp = malloc(nu * sizeof *grp), ng = 0;
-    double *e = malloc(nt * nu * sizeof *e), *tot = calloc(nu + 1, sizeof *tot);
-    double *w = NULL, *g0 = NULL;
-    size_t *rank = NULL;
-    if (!nm || !grp || !e || !tot) goto oom;
+    size_t *g_of = malloc((nu + 1) * sizeof *g_of), n = 0;
+    if (!nm || !g_of) goto oom;
     for (size_t u = 0; u < nu; u++) {   /* the groups, in first-seen order */
         const char *s = c->units[u].name;
         char *key = malloc(strlen(s) + 1);
@@ -282,30 +264,89 @@ static int breakdowns(const pda_result *r, report_breakdown bd[2], double **blk,
         if (ln == 0) { memcpy(key, s, strlen(s)); ln = strlen(s); }   /* all digits: the name itself */
         key[ln] = 0;
         size_t g = 0;
-        while (g < ng && strcmp(nm[g], key) != 0) g++;
-        if (g == ng) nm[ng++] = key;
+        while (g < n && strcmp(nm[g], key) != 0) g++;
+        if (g == n) nm[n++] = key;
         else free(key);
-        grp[u] = g;
+        g_of[u] = g;
     }
+    *names = nm;
+    *grp = g_of;
+    *ng = n;
+    return 0;
+oom:
+    for (size_t g = 0; nm && g < nu; g++) free(nm[g]);
+    free(nm);
+    free(g_of);
+    return -1;
+}
+
+size_t pda_bd_frames(const pda_result *r, double *dt)
+{
+    const double mk_ns = (double)r->mk_cyc / r->c->clock_ghz;
+    *dt = 0;
+    if (!(mk_ns > 0) || r->c->n_units == 0) return 0;
+    *dt = ceil(mk_ns / BD_FRAMES);
+    return thermal_run_n_frames(mk_ns, *dt);
+}
+
+int pda_bd_chip(const pda_result *r, size_t ch, const size_t *grp, size_t ng, double *out)
+{
+    const sio_chip *c = r->c;
+    const size_t nu = c->n_units, ncl = c->n_classes;
+    const double mk_ns = (double)r->mk_cyc / c->clock_ghz;
+    double dt;
+    const size_t nt = pda_bd_frames(r, &dt);
+    memset(out, 0, (ncl + ng) * nt * sizeof *out);
+    if (!nt) return 0;
+    double *e = malloc(nt * nu * sizeof *e);
+    if (!e || thermal_run_frame_energy(c, r->s, ch, NULL, 0, mk_ns, dt, nt, e)) { free(e); return -1; }
+    const double *lk = pda_leak_current_a(r->leak);   /* leakage at its steady temperature, to the makespan */
+    for (size_t f = 0; f < nt; f++)
+        for (size_t u = 0; u < nu; u++) {
+            double p = e[f * nu + u] / (dt * 1e-9) +
+                       (lk ? lk[ch * nu + u] * c->rails[c->units[u].rail].vdd_v * fmin(1.0, (mk_ns - (double)f * dt) / dt)
+                           : 0.0);
+            out[c->units[u].cls * nt + f] += p;
+            out[(ncl + grp[u]) * nt + f] += p;
+        }
+    free(e);
+    return 0;
+}
+
+/* The power breakdowns: per class, and per unit group (pda_bd_groups), the
+** BD_GROUPS - 1 largest and "other". Each chip's from pda_bd_chip, or from
+** r->bd_chip for a system merged from its shares. bd[0..1] filled, their
+** arrays in *blk and *names (the caller frees both); 0 when the run is
+** empty, -1 when out of memory. */
+static int breakdowns(const pda_result *r, report_breakdown bd[2], double **blk, char ***names)
+{
+    const sio_chip *c = r->c;
+    const size_t nu = c->n_units, ncl = c->n_classes, nch = r->nch;
+    *blk = NULL;
+    *names = NULL;
+    double dt;
+    const size_t nt = pda_bd_frames(r, &dt);
+    if (!nt) return 0;
+    char **nm = NULL;
+    size_t *grp = NULL, ng = 0, *rank = NULL;
+    double *w = NULL, *g0 = NULL, *one = NULL, *tot = NULL;
+    if (pda_bd_groups(c, &nm, &grp, &ng)) return -1;
     const size_t ngs = ng > BD_GROUPS ? BD_GROUPS : ng;   /* groups drawn, "other" last when cut */
     /* w: per chip the classes' power, then the groups' drawn; g0: every group's */
     w = calloc(nch * (ncl + ngs) * nt + 1, sizeof *w);
     g0 = calloc(nch * ng * nt + 1, sizeof *g0);
+    tot = calloc(ng + 1, sizeof *tot);
     rank = malloc((ng + 1) * sizeof *rank);
-    if (!w || !g0 || !rank) goto oom;
+    one = r->bd_chip ? NULL : malloc(((ncl + ng) * nt + 1) * sizeof *one);
+    if (!w || !g0 || !tot || !rank || (!r->bd_chip && !one)) goto oom;
     double *wc = w, *wg = w + nch * ncl * nt;
-    const double *lk = pda_leak_current_a(r->leak);   /* leakage at its steady temperature, to the makespan */
     for (size_t ch = 0; ch < nch; ch++) {   /* one pass over the schedule per chip */
-        if (thermal_run_frame_energy(c, r->s, ch, NULL, 0, mk_ns, dt, nt, e)) goto oom;
-        for (size_t f = 0; f < nt; f++)
-            for (size_t u = 0; u < nu; u++) {
-                double p = e[f * nu + u] / (dt * 1e-9) +
-                           (lk ? lk[ch * nu + u] * c->rails[c->units[u].rail].vdd_v *
-                                     fmin(1.0, (mk_ns - (double)f * dt) / dt) : 0.0);
-                wc[(ch * ncl + c->units[u].cls) * nt + f] += p;
-                g0[(ch * ng + grp[u]) * nt + f] += p;
-                tot[grp[u]] += p;
-            }
+        const double *x = r->bd_chip ? r->bd_chip + ch * (ncl + ng) * nt : one;
+        if (!r->bd_chip && pda_bd_chip(r, ch, grp, ng, one)) goto oom;
+        memcpy(wc + ch * ncl * nt, x, ncl * nt * sizeof *x);
+        memcpy(g0 + ch * ng * nt, x + ncl * nt, ng * nt * sizeof *x);
+        for (size_t g = 0; g < ng; g++)
+            for (size_t f = 0; f < nt; f++) tot[g] += x[(ncl + g) * nt + f];
     }
     /* the ngs - 1 largest groups first, the rest into "other" */
     for (size_t g = 0; g < ng; g++) rank[g] = g;
@@ -332,13 +373,13 @@ static int breakdowns(const pda_result *r, report_breakdown bd[2], double **blk,
                                .names = (const char *const *)c->classes, .dt_ns = dt, .w = wc};
     bd[1] = (report_breakdown){.title = "by unit group", .n_groups = ngs, .n_t = nt,
                                .names = (const char *const *)nm, .dt_ns = dt, .w = wg};
-    free(grp); free(e); free(tot); free(rank); free(g0);
+    free(grp); free(tot); free(rank); free(g0); free(one);
     *blk = w;
     *names = nm;
     return 2;
 oom:
     for (size_t g = 0; nm && g < nu; g++) free(nm[g]);
-    free(nm); free(grp); free(e); free(tot); free(w); free(rank); free(g0);
+    free(nm); free(grp); free(tot); free(w); free(rank); free(g0); free(one);
     return -1;
 }
 

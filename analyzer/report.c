@@ -20,6 +20,7 @@
 #include "report.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -75,7 +76,7 @@ int report_create_opts(const report_opts *o, report **out)
     }
     for (int kd = 0; !bad && kd < 2; kd++) {
         r->heap[kd] = calloc(REPORT_DETAIL_KEEP, sizeof *r->heap[kd]);
-        r->pool[kd] = malloc(REPORT_DETAIL_KEEP * REPORT_RING * 4 * sizeof *r->pool[kd]);
+        r->pool[kd] = calloc(REPORT_DETAIL_KEEP * REPORT_RING * 4, sizeof *r->pool[kd]);
         bad |= !r->heap[kd] || !r->pool[kd];
     }
     if (bad) { report_destroy(r); return SIO_ENOMEM; }
@@ -201,6 +202,59 @@ static int power_waiting(report *r, size_t ch)
     return wait;
 }
 
+/* The heaps' order: x is milder than y, by severity, and on a tie the
+** later series and bin. A total order, so the windows kept are the
+** REPORT_DETAIL_KEEP most severe whatever order they come in (a system's
+** report merged from its shares' keeps the same as one process's). */
+static int milder(const capture *x, const capture *y)
+{
+    if (x->sev != y->sev) return x->sev < y->sev;
+    if (x->series != y->series) return x->series > y->series;
+    return x->b0 > y->b0;
+}
+
+/* The slot of the kind's heap for window c when it is among the most
+** severe (its v and p storage), else NULL; the caller fills the slot's
+** data and then calls heap_fix. */
+static capture *heap_slot(report *r, int kind, const capture *c, size_t *at)
+{
+    capture *hp = r->heap[kind];
+    size_t *n = &r->n_heap[kind];
+    if (*n < REPORT_DETAIL_KEEP) {
+        *at = (*n)++;
+        hp[*at].v = r->pool[kind] + *at * REPORT_RING * 4;
+        hp[*at].p = hp[*at].v + REPORT_RING * 3;
+    } else if (milder(&hp[0], c)) {
+        *at = 0;
+    } else {
+        return NULL;
+    }
+    return &hp[*at];
+}
+
+/* Restores the min-heap after slot `at` changed: up from a new leaf, or
+** down from the root. */
+static void heap_fix(report *r, int kind, size_t at)
+{
+    capture *hp = r->heap[kind];
+    const size_t n = r->n_heap[kind];
+    if (at) {
+        while (at && milder(&hp[at], &hp[(at - 1) / 2])) {
+            capture t = hp[at]; hp[at] = hp[(at - 1) / 2]; hp[(at - 1) / 2] = t;
+            at = (at - 1) / 2;
+        }
+        return;
+    }
+    for (;;) {
+        size_t l = 2 * at + 1, m = at;
+        if (l < n && milder(&hp[l], &hp[m])) m = l;
+        if (l + 1 < n && milder(&hp[l + 1], &hp[m])) m = l + 1;
+        if (m == at) break;
+        capture t = hp[at]; hp[at] = hp[m]; hp[m] = t;
+        at = m;
+    }
+}
+
 /* Copies series k's window armed in a into the kind's heap, when among the
 ** most severe; `last` is the window's last bin. */
 static void detail_close(report *r, size_t k, int kind, const arm *a, size_t last)
@@ -208,37 +262,16 @@ static void detail_close(report *r, size_t k, int kind, const arm *a, size_t las
     const hist *h = &r->h[k];
     size_t b0 = a->peak >= REPORT_DETAIL_HALF ? a->peak - REPORT_DETAIL_HALF : 0;
     if (last + 1 > REPORT_RING && b0 < last + 1 - REPORT_RING) b0 = last + 1 - REPORT_RING;
-    capture *hp = r->heap[kind];
-    size_t *n = &r->n_heap[kind], at;
-    if (*n < REPORT_DETAIL_KEEP) {
-        at = (*n)++;
-        hp[at].v = r->pool[kind] + at * REPORT_RING * 4;
-        hp[at].p = hp[at].v + REPORT_RING * 3;
-    } else if (a->sev > hp[0].sev) {
-        at = 0;
-    } else {
-        return;
-    }
-    capture c = {.series = k, .kind = kind, .b0 = b0, .n = last + 1 - b0, .sev = a->sev, .v = hp[at].v, .p = hp[at].p};
+    capture c = {.series = k, .kind = kind, .b0 = b0, .n = last + 1 - b0, .sev = a->sev};
+    size_t at;
+    capture *slot = heap_slot(r, kind, &c, &at);
+    if (!slot) return;
+    c.v = slot->v;
+    c.p = slot->p;
     for (size_t b = b0; b <= last; b++) memcpy(c.v + 3 * (b - b0), h->ring + 3 * (b % REPORT_RING), 3 * sizeof(float));
     power_take(&c, &r->pw[k / r->n_rails]);
-    hp[at] = c;
-    /* restore the min-heap: sift up from a new leaf, or down from the root */
-    if (at) {
-        while (at && hp[(at - 1) / 2].sev > hp[at].sev) {
-            capture t = hp[at]; hp[at] = hp[(at - 1) / 2]; hp[(at - 1) / 2] = t;
-            at = (at - 1) / 2;
-        }
-    } else {
-        for (;;) {
-            size_t l = 2 * at + 1, m = at;
-            if (l < *n && hp[l].sev < hp[m].sev) m = l;
-            if (l + 1 < *n && hp[l + 1].sev < hp[m].sev) m = l + 1;
-            if (m == at) break;
-            capture t = hp[at]; hp[at] = hp[m]; hp[m] = t;
-            at = m;
-        }
-    }
+    *slot = c;
+    heap_fix(r, kind, at);
 }
 
 /* Bins b0..b0+n-1 (n <= BLOCK) of series k through the ring and the
@@ -379,4 +412,78 @@ int report_detail(const report *r, size_t j, size_t *series, int *kind, size_t *
     const capture *c = j < r->n_heap[0] ? &r->heap[0][j] : &r->heap[1][j - r->n_heap[0]];
     *series = c->series; *kind = c->kind; *b0 = c->b0; *len = c->n;
     return SIO_OK;
+}
+
+/* ---- a share's report (report_pack, report_unpack) ------------------------------ */
+
+/* One capture's fixed fields in a pack. */
+typedef struct capture_head {
+    uint64_t series, b0, n;
+    int32_t kind, p_state;
+    double sev;
+} capture_head;
+
+int report_pack(const report *r, FILE *f)
+{
+    int bad = 0;
+    for (int l = 0; l < REPORT_LEVELS; l++) {
+        const level *L = &r->lv[l];
+        bad |= fwrite(L->c, sizeof *L->c, r->n_series * L->cols, f) != r->n_series * L->cols;
+        bad |= fwrite(L->p, sizeof *L->p, r->n_chips * L->cols, f) != r->n_chips * L->cols;
+    }
+    for (int kind = 0; kind < 2; kind++) {
+        uint64_t n = r->n_heap[kind];
+        bad |= fwrite(&n, sizeof n, 1, f) != 1;
+        for (size_t j = 0; j < r->n_heap[kind]; j++) {
+            const capture *c = &r->heap[kind][j];
+            capture_head h = {c->series, c->b0, c->n, c->kind, c->p_state, c->sev};
+            bad |= fwrite(&h, sizeof h, 1, f) != 1;
+            bad |= fwrite(c->v, sizeof *c->v, 3 * c->n, f) != 3 * c->n;
+            bad |= fwrite(c->p, sizeof *c->p, c->n, f) != c->n;
+        }
+    }
+    return bad ? -1 : 0;
+}
+
+int report_unpack(report *r, FILE *f, size_t n_chips, size_t chip_lo, size_t chip_step)
+{
+    const size_t nr = r->n_rails;
+    for (size_t ch = 0; ch < n_chips; ch++)
+        if (chip_lo + ch * chip_step >= r->n_chips) return -1;
+    for (int l = 0; l < REPORT_LEVELS; l++) {
+        level *L = &r->lv[l];
+        for (size_t ch = 0; ch < n_chips; ch++) {   /* its series' columns */
+            size_t g = chip_lo + ch * chip_step;
+            if (fread(L->c + g * nr * L->cols, sizeof *L->c, nr * L->cols, f) != nr * L->cols) return -1;
+        }
+        for (size_t ch = 0; ch < n_chips; ch++) {   /* its power's */
+            size_t g = chip_lo + ch * chip_step;
+            if (fread(L->p + g * L->cols, sizeof *L->p, L->cols, f) != L->cols) return -1;
+        }
+    }
+    for (int kind = 0; kind < 2; kind++) {
+        uint64_t n;
+        if (fread(&n, sizeof n, 1, f) != 1 || n > REPORT_DETAIL_KEEP) return -1;
+        for (uint64_t j = 0; j < n; j++) {
+            capture_head h;
+            if (fread(&h, sizeof h, 1, f) != 1 || h.kind != kind || h.n == 0 || h.n > REPORT_RING ||
+                h.series >= n_chips * nr)
+                return -1;
+            size_t g = chip_lo + (size_t)(h.series / nr) * chip_step;
+            capture c = {.series = g * nr + (size_t)(h.series % nr), .kind = kind, .b0 = (size_t)h.b0,
+                         .n = (size_t)h.n, .sev = h.sev, .p_state = h.p_state};
+            float buf[REPORT_RING * 4];
+            if (fread(buf, sizeof *buf, 4 * c.n, f) != 4 * c.n) return -1;
+            size_t at;
+            capture *slot = heap_slot(r, kind, &c, &at);
+            if (!slot) continue;
+            c.v = slot->v;
+            c.p = slot->p;
+            memcpy(c.v, buf, 3 * c.n * sizeof *buf);
+            memcpy(c.p, buf + 3 * c.n, c.n * sizeof *buf);
+            *slot = c;
+            heap_fix(r, kind, at);
+        }
+    }
+    return 0;
 }

@@ -69,6 +69,16 @@ int report_column(const report *r, size_t k, size_t c, double out[4]);
 size_t report_n_details(const report *r);
 int report_detail(const report *r, size_t j, size_t *series, int *kind, size_t *b0, size_t *len);
 
+/* A share's report, for the report of its system (pda_result_merge): its
+** overviews and detail windows, raw (the same build writes and reads).
+** report_pack writes r to f after report_finish; report_unpack reads a
+** pack of n_chips chips (chip k of the share is the system's chip_lo + k *
+** chip_step) into the system's report r, whose windows become the most
+** severe of its own and the pack's. 0, or -1 when a write failed or the
+** pack does not fit r. */
+int report_pack(const report *r, FILE *f);
+int report_unpack(report *r, FILE *f, size_t n_chips, size_t chip_lo, size_t chip_step);
+
 /* The thermal part of the page (all borrowed for the call; NULL: none).
 ** Maps are [chip][die][cell], nx x ny cells row-major, row 0 at y = 0,
 ** over the chip's outline. */

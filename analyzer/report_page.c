@@ -162,34 +162,49 @@ static void level_json(FILE *f, const report *r, const level *L)
     fputs("]}", f);
 }
 
+/* The windows' order on the page: by kind, most severe first, ties by
+** series and bin (the heaps' order, report.c), so the page does not depend
+** on the order the windows came in. */
+static int capture_cmp(const void *a, const void *b)
+{
+    const capture *x = *(const capture *const *)a, *y = *(const capture *const *)b;
+    if (x->kind != y->kind) return x->kind - y->kind;
+    if (x->sev != y->sev) return x->sev > y->sev ? -1 : 1;
+    if (x->series != y->series) return x->series < y->series ? -1 : 1;
+    return (x->b0 > y->b0) - (x->b0 < y->b0);
+}
+
 static void details_json(FILE *f, const report *r)
 {
     fputs("\"details\":[", f);
+    const capture *order[2 * REPORT_DETAIL_KEEP];
     size_t nd = 0;
     for (int kind = 0; kind < 2; kind++)
-        for (size_t j = 0; j < r->n_heap[kind]; j++) {
-            const capture *c = &r->heap[kind][j];
-            fprintf(f, "%s{\"s\":%zu,\"kind\":%d,\"b0\":%zu,\"sev\":", nd++ ? "," : "", c->series, kind, c->b0);
-            jnum(f, c->sev);
-            static const char *const keys[3] = {"i", "d", "g"};
-            for (int q = 0; q < 3; q++) {
-                fprintf(f, ",\"%s\":[", keys[q]);
-                for (size_t b = 0; b < c->n; b++) {
-                    if (b) fputc(',', f);
-                    jnum(f, (double)c->v[3 * b + (size_t)q]);
-                }
-                fputc(']', f);
+        for (size_t j = 0; j < r->n_heap[kind]; j++) order[nd++] = &r->heap[kind][j];
+    qsort(order, nd, sizeof *order, capture_cmp);
+    for (size_t j = 0; j < nd; j++) {
+        const capture *c = order[j];
+        fprintf(f, "%s{\"s\":%zu,\"kind\":%d,\"b0\":%zu,\"sev\":", j ? "," : "", c->series, c->kind, c->b0);
+        jnum(f, c->sev);
+        static const char *const keys[3] = {"i", "d", "g"};
+        for (int q = 0; q < 3; q++) {
+            fprintf(f, ",\"%s\":[", keys[q]);
+            for (size_t b = 0; b < c->n; b++) {
+                if (b) fputc(',', f);
+                jnum(f, (double)c->v[3 * b + (size_t)q]);
             }
-            if (c->p_state == 1) {   /* the chip's power over the window */
-                fprintf(f, ",\"chip\":%zu,\"p\":[", c->series / r->n_rails);
-                for (size_t b = 0; b < c->n; b++) {
-                    if (b) fputc(',', f);
-                    jnum(f, (double)c->p[b]);
-                }
-                fputc(']', f);
-            }
-            fputc('}', f);
+            fputc(']', f);
         }
+        if (c->p_state == 1) {   /* the chip's power over the window */
+            fprintf(f, ",\"chip\":%zu,\"p\":[", c->series / r->n_rails);
+            for (size_t b = 0; b < c->n; b++) {
+                if (b) fputc(',', f);
+                jnum(f, (double)c->p[b]);
+            }
+            fputc(']', f);
+        }
+        fputc('}', f);
+    }
     fputs("]", f);
 }
 

@@ -219,7 +219,7 @@ int walk_open(const sio_chip *c, const sio_schedule *s, const walk_opts *o, walk
         /* tiles as long as the PDN's overlap-save block (each push of a tile
         ** costs one block), unless the per-row arrays would pass ~256 MB */
         if (!tile_req && nr) {
-            size_t rows = nch * (nr + ((o->maps & CURRENT_UNITS) ? c->n_units : 0));
+            size_t rows = (o->plan_chips ? o->plan_chips : nch) * (nr + ((o->maps & CURRENT_UNITS) ? c->n_units : 0));
             size_t blk = pdn_model_block_len(w->models[0]);
             if ((double)rows * 24.0 * (double)blk < 256.0 * 1024 * 1024) tile_req = blk;
         }
@@ -236,6 +236,8 @@ int walk_open(const sio_chip *c, const sio_schedule *s, const walk_opts *o, walk
     io.tile_bins = tile_req;
     io.maps = o->maps;
     if (o->split_min_ops) io.split_min_ops = o->split_min_ops;
+    io.span_cyc = o->span_cyc;
+    io.plan_chips = o->plan_chips;
     io.extra_idle_a = o->extra_idle_a;
     int rc = current_iter_open(c, s, &io, &w->it, err);
     if (rc) { walk_close(w); return rc; }

@@ -32,6 +32,8 @@ typedef struct walk_opts {
     int droop;             /* 1: each rail's droop through its PDN model */
     int threads;           /* 1: a second thread computes ahead (ignored with unit maps) */
     size_t split_min_ops;  /* current_iter_opts.split_min_ops (0: its default) */
+    int64_t span_cyc;      /* current_iter_opts.span_cyc (0: the schedule's makespan) */
+    size_t plan_chips;     /* current_iter_opts.plan_chips: tiles sized for this many chips (0: the schedule's) */
     const double *extra_idle_a;   /* current_iter_opts.extra_idle_a ([chip][unit], A), or NULL */
 } walk_opts;
 

@@ -243,6 +243,13 @@ typedef struct sio_schedule {
     ** sio_schedule_verify error) first checks that it still matches. */
     uint64_t file_dev, file_ino;
     int64_t file_size, file_mtime_ns;
+    /* A share of a multi-chip file (sio_load_opts.chip_step > 0): only the
+    ** rows of chips chip_lo, chip_lo + chip_step, ... are kept, renumbered
+    ** 0, 1, ...: local chip k is chip chip_lo + k * chip_step of the file,
+    ** and n_chips counts those below n_chips_file, the file's own count (its
+    ** largest chip index + 1, over every row, kept or not). chip_step 0: the
+    ** whole file (chip_lo 0, n_chips_file = n_chips). */
+    size_t chip_lo, chip_step, n_chips_file;
 } sio_schedule;
 
 /* The loader's tuning knobs, passed to each call that takes them (NULL
@@ -273,6 +280,14 @@ typedef struct sio_load_opts {
     ** the field that passes it (of a field still open, its start, as soon
     ** as it is too long). 0 means the default. */
     size_t max_field_bytes, max_record_bytes, max_header_bytes, max_header_cols;
+    /* A share of the chips (0: every chip, the default): every row is read
+    ** and checked on its own (fields, unit, op), but only the rows of chips
+    ** chip_lo + k * chip_step (k = 0, 1, ...) are kept, renumbered k; the
+    ** rules between rows (ids, deps, cycles, one op per unit) are checked
+    ** among those kept, all of one chip anyway. Memory is that of the share.
+    ** A share is read in one pass (never in two halves), unless it keeps
+    ** every chip (chip_lo 0, chip_step 1). */
+    size_t chip_lo, chip_step;
 } sio_load_opts;
 void sio_load_opts_default(sio_load_opts *o);
 

@@ -66,6 +66,7 @@
 
 void sio_load_opts_default(sio_load_opts *o)
 {
+    memset(o, 0, sizeof *o);   /* chip_lo, chip_step: every chip */
     o->split_min_bytes = (size_t)48 << 20;
     o->max_id_bytes = UINT32_MAX;
     o->max_deps = UINT32_MAX - 1;
@@ -386,6 +387,12 @@ static src src_of(const sio_schedule *s)
 }
 
 /* ---- the loader's state ---------------------------------------------- */
+
+/* The file's index of local chip c (a share renumbers its chips). */
+static size_t file_chip(const sio_schedule *s, size_t c)
+{
+    return s->chip_step ? s->chip_lo + c * s->chip_step : c;
+}
 
 typedef struct dep_raw {   /* a dep as read, before its id is resolved */
     size_t name_off;       /* into ld.dep_names */
@@ -1151,6 +1158,20 @@ static void data_end(ld *L)
         return;
     }
     s->op[r] = (uint32_t)o;
+    /* a share of the chips (sio_load_opts.chip_step): another chip's row,
+    ** read and checked on its own, is let go (its id, its deps); a kept
+    ** one's chip is renumbered within the share */
+    if (L->opt.chip_step) {
+        size_t g = s->chip[r], lo = L->opt.chip_lo, step = L->opt.chip_step;
+        if (g < lo || (g - lo) % step) {
+            L->pool_len = s->id_off[r];
+            L->n_dr = s->dep_off[r];
+            if (L->n_rec_dr) L->dn_len = L->rec_dr[0].name_off;
+            L->n_rec_dr = 0;
+            return;
+        }
+        s->chip[r] = (uint16_t)((g - lo) / step);
+    }
     /* the id: unique per chip, which check_ids sees to at the end */
     const char *id = s->id_pool + s->id_off[r];
     uint64_t hv = str_hash(id, L->id_len, s->chip[r]);
@@ -1372,8 +1393,8 @@ static int check_ids(ld *L, size_t rows, int resolve)
     if (jobs[1].dup < dup) { dup = jobs[1].dup; dup_first = jobs[1].dup_first; }
     if (dup != SIZE_MAX) {
         char first[48];
-        fail(L, row_line(s, dup), (size_t)s->col_id, 0, "duplicate id '%s' on chip %u (first on %s)",
-             s->id_pool + s->id_off[dup], s->chip[dup], line_words(s->line[dup_first], first, sizeof first));
+        fail(L, row_line(s, dup), (size_t)s->col_id, 0, "duplicate id '%s' on chip %zu (first on %s)",
+             s->id_pool + s->id_off[dup], file_chip(s, s->chip[dup]), line_words(s->line[dup_first], first, sizeof first));
         rc = -1;
         goto done;
     }
@@ -1381,8 +1402,8 @@ static int check_ids(ld *L, size_t rows, int resolve)
         const dep_raw *d = &L->later[q];
         size_t i = d->row;
         if (c.found[q] < 0) {
-            fail(L, row_line(s, i), (size_t)s->col_deps, d->col_off, "dep on unknown id '%.*s' (no such id on chip %u)",
-                 (int)d->name_len, L->dep_names + d->name_off, s->chip[i]);
+            fail(L, row_line(s, i), (size_t)s->col_deps, d->col_off, "dep on unknown id '%.*s' (no such id on chip %zu)",
+                 (int)d->name_len, L->dep_names + d->name_off, file_chip(s, s->chip[i]));
             rc = -1;
             goto done;
         }
@@ -1573,8 +1594,8 @@ static int verify_units(const sio_chip *chip, const sio_schedule *s, const int64
         if (u->start >= 0 && st[i] < u->start) { sorted = 0; break; }
         if (u->start >= 0 && st[i] < u->end) {
             int rc = verify_fail(s, err, i, s->col_start,
-                                 "unit '%s' on chip %u is busy with '%s' until %" PRId64 "; '%s' starts at %" PRId64,
-                                 chip->units[s->unit[i]].name, s->chip[i], sio_schedule_id(s, u->idx), u->end,
+                                 "unit '%s' on chip %zu is busy with '%s' until %" PRId64 "; '%s' starts at %" PRId64,
+                                 chip->units[s->unit[i]].name, file_chip(s, s->chip[i]), sio_schedule_id(s, u->idx), u->end,
                                  sio_schedule_id(s, i), st[i]);
             free(last);
             return rc;
@@ -1607,9 +1628,9 @@ static int verify_units(const sio_chip *chip, const sio_schedule *s, const int64
             if (st[i] < st[p] + s->cycles[p]) {
                 size_t later = i > p ? i : p, other = later == i ? p : i;   /* rows are in file order */
                 rc = verify_fail(s, err, later, s->col_start,
-                                 "unit '%s' on chip %u runs '%s' (cycles %" PRId64 "-%" PRId64 ") and '%s' (cycles %"
+                                 "unit '%s' on chip %zu runs '%s' (cycles %" PRId64 "-%" PRId64 ") and '%s' (cycles %"
                                  PRId64 "-%" PRId64 ") at once",
-                                 chip->units[s->unit[i]].name, s->chip[i], sio_schedule_id(s, other), st[other],
+                                 chip->units[s->unit[i]].name, file_chip(s, s->chip[i]), sio_schedule_id(s, other), st[other],
                                  st[other] + s->cycles[other], sio_schedule_id(s, later), st[later],
                                  st[later] + s->cycles[later]);
                 break;
@@ -2201,6 +2222,8 @@ static int ld_start(ld *L, const sio_chip *chip, const src *in, const sio_load_o
     L->s = s;
     L->half[0] = L->half[1] = s;
     s->n_chips = 1;
+    s->chip_lo = L->opt.chip_step ? L->opt.chip_lo : 0;   /* a share's chips, for messages */
+    s->chip_step = L->opt.chip_step;
     s->col_id = s->col_unit = s->col_op = s->col_start = s->col_cycles = -1;
     s->col_chip = s->col_activity = s->col_deps = -1;
     L->recent = calloc(RECENT, sizeof *L->recent);
@@ -2274,7 +2297,9 @@ static int load(const sio_chip *chip, const src *in, const sio_load_opts *opts, 
     ** halves at once when the file is big */
     int seekable = in->seekable;
     off_t size = seekable ? (off_t)in->len : 0;
-    int split = may_split && seekable && (uintmax_t)size >= L.opt.split_min_bytes && size >= 64;
+    /* a share that keeps every chip (step 1 from 0) may split: it drops no row */
+    int share = L.opt.chip_step > 1 || (L.opt.chip_step && L.opt.chip_lo);
+    int split = may_split && seekable && (uintmax_t)size >= L.opt.split_min_bytes && size >= 64 && !share;
     off_t head = !seekable ? 0 : split && size / 4 < (off_t)CHUNK ? size / 4 : size < (off_t)CHUNK ? size : (off_t)CHUNK;
     if (seekable) feed(&L, &p, 0, head, buf);
     int rest = 1;
@@ -2285,6 +2310,9 @@ static int load(const sio_chip *chip, const src *in, const sio_load_opts *opts, 
     }
     if (!L.rc && rest && seekable) {
         double rows = rows_in(&L, (uintmax_t)size, (uintmax_t)head);
+        /* a share keeps about its part of the chips' rows, not the file's
+        ** (more grow as they come) */
+        if (share) rows = rows / (double)L.opt.chip_step * 1.1;
         presize(&L, rows, rows);
     }
     if (!L.rc && rest) feed(&L, &p, head, seekable ? size : (off_t)INTMAX_MAX, buf);
@@ -2304,6 +2332,12 @@ static int load(const sio_chip *chip, const src *in, const sio_load_opts *opts, 
         L.s->text_len = in->keep->len;
     }
     ld_check(&L);
+    /* n_chips has counted the file's chips; a share has those of its own */
+    if (L.s) L.s->n_chips_file = L.s->n_chips;
+    if (!L.rc && L.opt.chip_step) {
+        size_t all = L.s->n_chips, lo = L.opt.chip_lo, step = L.opt.chip_step;
+        L.s->n_chips = all > lo ? (all - lo + step - 1) / step : 0;
+    }
 out:
     if (have_p) csv_free(&p);
     free(buf);

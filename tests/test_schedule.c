@@ -1172,6 +1172,105 @@ static void test_buffer_samples(void **st)
     each_sample(sample_from_memory);
 }
 
+/* A share of the chips (sio_load_opts.chip_lo, chip_step): for every step
+** and offset, the share holds exactly the whole load's rows of its chips, in
+** file order, their chips renumbered and their deps pointing at the same
+** rows; every row is in one share of a step. */
+static void share_of(const sio_chip *c, const char *path)
+{
+    sio_schedule *all = NULL, *s = NULL;
+    sio_error err;
+    if (sio_schedule_load(c, path, &all, &err)) fail_msg("%s", err.text);
+    assert_int_equal(all->chip_step, 0);
+    assert_int_equal(all->n_chips_file, all->n_chips);
+    for (size_t step = 1; step <= 5; step++) {
+        size_t covered = 0;
+        for (size_t lo = 0; lo < step + 1; lo++) {
+            sio_load_opts o;
+            sio_load_opts_default(&o);
+            o.chip_lo = lo;
+            o.chip_step = step;
+            o.split_min_bytes = 0;   /* every chip (step 1 from 0) is read in two halves; a share in one */
+            if (sio_schedule_load_opts(c, path, &o, &s, &err)) fail_msg("%s", err.text);
+            assert_int_equal(s->split, step == 1 && lo == 0);
+            assert_int_equal(s->chip_lo, lo);
+            assert_int_equal(s->chip_step, step);
+            assert_int_equal(s->n_chips_file, all->n_chips);
+            assert_int_equal(s->n_chips, all->n_chips > lo ? (all->n_chips - lo + step - 1) / step : 0);
+            size_t *row_of = calloc(all->n + 1, sizeof *row_of);   /* the whole load's row -> the share's + 1 */
+            assert_non_null(row_of);
+            size_t j = 0;
+            for (size_t i = 0; i < all->n; i++) {
+                if (all->chip[i] < lo || (all->chip[i] - lo) % step) continue;
+                assert_true(j < s->n);
+                assert_int_equal(s->chip[j], (all->chip[i] - lo) / step);
+                assert_int_equal(s->unit[j], all->unit[i]);
+                assert_int_equal(s->op[j], all->op[i]);
+                assert_int_equal(s->start_cyc[j], all->start_cyc[i]);
+                assert_int_equal(s->cycles[j], all->cycles[i]);
+                assert_true(s->activity[j] == all->activity[i]);
+                assert_int_equal(s->line[j], all->line[i]);
+                assert_string_equal(sio_schedule_id(s, j), sio_schedule_id(all, i));
+                row_of[i] = ++j;
+            }
+            assert_int_equal(j, s->n);
+            for (size_t i = 0; i < all->n; i++) {
+                if (!row_of[i]) continue;
+                size_t r = row_of[i] - 1, nd = all->dep_off[i + 1] - all->dep_off[i];
+                assert_int_equal(s->dep_off[r + 1] - s->dep_off[r], nd);
+                for (size_t d = 0; d < nd; d++) {
+                    size_t da = all->dep_off[i] + d, ds = s->dep_off[r] + d;
+                    assert_int_equal(row_of[all->dep_src[da]], s->dep_src[ds] + 1);
+                    assert_int_equal(s->dep_kind[ds], all->dep_kind[da]);
+                    assert_int_equal(s->dep_lag[ds], all->dep_lag[da]);
+                }
+            }
+            if (lo < step) covered += s->n;
+            free(row_of);
+            sio_schedule_free(s);
+        }
+        assert_int_equal(covered, all->n);
+    }
+    sio_schedule_free(all);
+}
+
+static void test_shares(void **st)
+{
+    (void)st;
+    each_sample(share_of);
+    /* rules between rows hold among a share's rows, and messages name the
+    ** file's chip: chip 3's duplicate id is an error of the share that keeps
+    ** chip 3 only */
+    const char *text = "id,unit,op,start,cycles,chip,deps\n"
+                       "a,U0,run,0,4,0,\n"
+                       "a,U0,run,0,4,3,\n"
+                       "a,U1,run,4,1,3,\n"
+                       "b,U0,run,9,1,0,a\n";
+    char *p = write_file("share.csv", text);
+    sio_load_opts o;
+    sio_load_opts_default(&o);
+    o.chip_step = 2;
+    sio_schedule *s = NULL;
+    sio_error err;
+    assert_int_equal(sio_schedule_load_opts(&chip, p, &o, &s, &err), SIO_OK);
+    assert_int_equal(s->n, 2);
+    assert_int_equal(s->n_chips, 2);   /* chips 0 and 2 of 4 */
+    assert_int_equal(s->dep_src[s->dep_off[1]], 0);
+    sio_schedule_free(s);
+    o.chip_lo = 1;
+    assert_int_equal(sio_schedule_load_opts(&chip, p, &o, &s, &err), SIO_EINPUT);
+    assert_null(s);
+    assert_non_null(strstr(err.text, "share.csv:4:1: duplicate id 'a' on chip 3 (first on line 3)"));
+    /* a row's own error is every share's */
+    text = "id,unit,op,start,cycles,chip\n"
+           "a,U0,run,0,4,0\n"
+           "a,NOPE,run,0,4,3\n";
+    p = write_file("share.csv", text);
+    o.chip_lo = 0;
+    assert_int_equal(sio_schedule_load_opts(&chip, p, &o, &s, &err), SIO_EINPUT);
+    assert_non_null(strstr(err.text, "share.csv:3:3: unknown unit 'NOPE'"));
+}
+
 /* Every golden bad schedule (tests/cases/sched_*) from memory: the error of
 ** the file, and the golden line, with the buffer's name for the file's. */
 static void test_buffer_golden(void **st)
@@ -1534,6 +1633,7 @@ int main(void)
         cmocka_unit_test(test_builder_errors),
         cmocka_unit_test(test_builder_write_verify),
         cmocka_unit_test(test_copy_release),
+        cmocka_unit_test(test_shares),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[600];

@@ -53,6 +53,26 @@ int cmd_load(const cmd_opts *o, sio_chip **chip, sio_schedule **sched);
 
 int cmd_check(const cmd_opts *o);
 int cmd_run(const cmd_opts *o);
+/* `analyzer run` under mpirun (OMPI_COMM_WORLD_SIZE set): the chips of the
+** schedule spread over the ranks (cmd_run_mpi.c). */
+int cmd_run_mpi(const cmd_opts *o);
+/* Under mpirun (OMPI_COMM_WORLD_SIZE set) but built without Open MPI: says
+** so; EXIT_IO. */
+int cmd_no_mpi(void);
+/* MPI_Init_thread (MPI_THREAD_FUNNELED: only the main thread calls MPI),
+** then this process's rank and the number of ranks. -1 when MPI cannot
+** start (said: exit EXIT_IO); else EXIT_OK, or EXIT_IO with *err set when
+** MPI gives no thread support (MPI is up: the ranks agree, then finalize). */
+int cmd_mpi_init(int *rank, int *size, sio_error *err);
+/* Shared by the two: the run's options from the command's; the progress
+** line (arg: an int, -100 at first); and what follows the run: the thermal
+** limit check, the files (-o), the printout, --strict. Returns the exit
+** code; EXIT_INPUT or EXIT_IO with *err set when the files failed. */
+struct pda_run_opts;
+struct pda_result;
+void cmd_run_opts(const cmd_opts *o, struct pda_run_opts *po);
+void cmd_run_progress(void *arg, double done);
+int cmd_run_finish(const cmd_opts *o, const sio_chip *c, const struct pda_result *res, sio_error *err);
 int cmd_retime(const cmd_opts *o);
 int cmd_export(const cmd_opts *o);
 /* `analyzer import --format hotspot FILE.flp`: chip_path is the file. */

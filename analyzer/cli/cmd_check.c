@@ -47,6 +47,13 @@ int cmd_load(const cmd_opts *o, sio_chip **chip, sio_schedule **sched)
     return cmd_exit_for(rc);
 }
 
+int cmd_no_mpi(void)
+{
+    fprintf(stderr, "analyzer: started by mpirun (OMPI_COMM_WORLD_SIZE is set), but this analyzer was built "
+                    "without Open MPI: install libopenmpi-dev and rebuild, or run it without mpirun\n");
+    return EXIT_IO;
+}
+
 size_t cmd_inputs(const cmd_opts *o, const sio_chip *c, const char **in)
 {
     size_t n = 0;

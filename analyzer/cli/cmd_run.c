@@ -13,7 +13,7 @@
 #include "outset.h"
 #include "pda.h"
 
-static void progress(void *arg, double done)
+void cmd_run_progress(void *arg, double done)
 {
     int *last = arg;
     int pct = (int)(done * 100 + 1e-9);
@@ -23,22 +23,26 @@ static void progress(void *arg, double done)
     if (pct == 100) fputc('\n', stderr);
 }
 
-/* The run on stdout: summary.json with --json, else a screenful of text. */
-static void print_result(const cmd_opts *o, const sio_chip *c, const sio_schedule *s, const pda_result *res,
-                         json_t *summary)
+/* The run on stdout: summary.json with --json, else a screenful of text
+** (the schedule's figures from the summary: a system merged from shares
+** has no whole schedule in this process). */
+static void print_result(const cmd_opts *o, const sio_chip *c, const pda_result *res, json_t *summary)
 {
     const pda_power *pw = pda_result_power(res);
     size_t nq;
     const margin_rail *mr = pda_result_margin(res, &nq);
     const double peak_w = pw->peak_w, t_peak_w = pw->t_peak_ns, energy_j = pw->energy_j;
-    const double mk_cyc = (double)sio_schedule_makespan_cyc(s), mk_ns = mk_cyc / c->clock_ghz;
-    const size_t nch = s->n_chips;
+    json_t *sj = json_object_get(summary, "schedule");
+    const double mk_cyc = (double)json_integer_value(json_object_get(sj, "makespan_cycles")),
+                 mk_ns = mk_cyc / c->clock_ghz;
+    const size_t nch = (size_t)json_integer_value(json_object_get(sj, "chips")),
+                 n_ops = (size_t)json_integer_value(json_object_get(sj, "ops"));
     json_t *th = json_object_get(summary, "thermal"), *dies = th ? json_object_get(th, "dies") : NULL;
     if (o->json) {   /* the library's text: dumping summary again could fail halfway */
         fputs(pda_result_summary_json(res), stdout);
         fputc('\n', stdout);
     } else if (!o->quiet) {
-        printf("%s on %s: %zu ops, %zu chip%s, makespan %.0f cycles = %.1f ns\n", o->sched_path, c->name, s->n, nch,
+        printf("%s on %s: %zu ops, %zu chip%s, makespan %.0f cycles = %.1f ns\n", o->sched_path, c->name, n_ops, nch,
                nch == 1 ? "" : "s", mk_cyc, mk_ns);
         printf("power: peak %.1f W (1 bin of %g ns) at %.0f ns, peak over %g ns %.1f W, mean %.1f W, energy %.4g J\n",
                peak_w, o->bin_ns, t_peak_w, pw->window_ns, pw->peak_window_w,
@@ -150,59 +154,34 @@ static int limits_broken(const sio_chip *c, const pda_result *res, json_t *summa
     return broken;
 }
 
-int cmd_run(const cmd_opts *o)
+void cmd_run_opts(const cmd_opts *o, pda_run_opts *po)
 {
-    if (!o->out && (o->waveforms || o->unit_maps)) {
-        fprintf(stderr, "analyzer: --waveforms and --unit-maps need -o DIR\n");
-        return EXIT_INPUT;
+    pda_run_opts_default(po);
+    po->bin_ns = o->bin_ns;
+    if (o->window_ns > 0) po->window_ns = o->window_ns;
+    po->safety_mv = o->safety_mv;
+    po->grid[0] = o->grid[0];
+    po->grid[1] = o->grid[1];
+    po->frame_ns = o->frame_ns;
+    po->thermal = !o->no_thermal;
+    po->thermal_periodic = o->periodic;
+    po->thermal_repeat = o->repeat;
+    po->power_cap_w = o->power_cap_w;
+    po->report = o->out != NULL;   /* only the files need it */
+    po->keep_rails = o->waveforms;
+    po->unit_maps = o->unit_maps;
+    po->spool_dir = o->out;   /* beside the outputs, on their file system */
+    po->tile_bins = o->tile_bins;
+}
+
+int cmd_run_finish(const cmd_opts *o, const sio_chip *c, const pda_result *res, sio_error *err)
+{
+    json_t *summary = jload(pda_result_summary_json(res));
+    if (!summary) {
+        sio_error_set(err, NULL, 0, 0, "analyzer: out of memory");
+        return EXIT_IO;
     }
-    sio_chip *c;
-    sio_schedule *s;
-    int rc = cmd_load(o, &c, &s);
-    if (rc) return rc;
-    sio_error err;
-    err.text[0] = 0;
-    int exit_code = EXIT_OK, last = -100;
-    char *made = NULL;
-    pda_result *res = NULL;
-    json_t *summary = NULL;
-    /* the output folder first: a bad -o fails before the work; made here, it
-    ** goes again if the run fails */
-    made = o->out ? outset_missing_top(o->out) : NULL;
-    if (o->out && (rc = outset_mkdirs(o->out, &err))) {
-        exit_code = cmd_exit_for(rc);
-        goto fail;
-    }
-    pda_run_opts po;
-    pda_run_opts_default(&po);
-    po.bin_ns = o->bin_ns;
-    if (o->window_ns > 0) po.window_ns = o->window_ns;
-    po.safety_mv = o->safety_mv;
-    po.grid[0] = o->grid[0];
-    po.grid[1] = o->grid[1];
-    po.frame_ns = o->frame_ns;
-    po.thermal = !o->no_thermal;
-    po.thermal_periodic = o->periodic;
-    po.thermal_repeat = o->repeat;
-    po.power_cap_w = o->power_cap_w;
-    po.report = o->out != NULL;   /* only the files need it */
-    po.keep_rails = o->waveforms;
-    po.unit_maps = o->unit_maps;
-    po.spool_dir = o->out;   /* beside the outputs, on their file system */
-    po.tile_bins = o->tile_bins;
-    if (!o->quiet && isatty(2)) {
-        po.progress = progress;
-        po.progress_arg = &last;
-    }
-    if ((rc = pda_run(c, s, &po, &res, &err))) {
-        exit_code = rc == PDA_EINPUT ? EXIT_INPUT : EXIT_IO;
-        goto fail;
-    }
-    if (!(summary = jload(pda_result_summary_json(res)))) {
-        sio_error_set(&err, NULL, 0, 0, "analyzer: out of memory");
-        exit_code = EXIT_IO;
-        goto fail;
-    }
+    int exit_code = EXIT_OK, rc;
     /* a die above its limit, as the thermal run found it */
     json_t *th = json_object_get(summary, "thermal"), *dies = th ? json_object_get(th, "dies") : NULL;
     double limit_c = th ? json_number_value(json_object_get(th, "limit_c")) : 0;
@@ -225,19 +204,61 @@ int cmd_run(const cmd_opts *o)
                     json_number_value(json_object_get(lk, "runaway_factor")));
         if (o->strict) exit_code = EXIT_LIMIT;
     }
-    if (o->out && (rc = pda_result_write(res, o->out, &err))) {
+    if (o->out && (rc = pda_result_write(res, o->out, err))) {
+        json_decref(summary);
+        return rc == PDA_EINPUT ? EXIT_INPUT : EXIT_IO;
+    }
+    print_result(o, c, res, summary);
+    if (o->strict && limits_broken(c, res, summary)) exit_code = EXIT_LIMIT;
+    json_decref(summary);
+    return exit_code;
+}
+
+#ifndef PDA_WITH_MPI
+int cmd_run_mpi(const cmd_opts *o) { (void)o; return cmd_no_mpi(); }
+#endif
+
+int cmd_run(const cmd_opts *o)
+{
+    if (!o->out && (o->waveforms || o->unit_maps)) {
+        fprintf(stderr, "analyzer: --waveforms and --unit-maps need -o DIR\n");
+        return EXIT_INPUT;
+    }
+    if (getenv("OMPI_COMM_WORLD_SIZE")) return cmd_run_mpi(o);   /* a system's chips across processes */
+    sio_chip *c;
+    sio_schedule *s;
+    int rc = cmd_load(o, &c, &s);
+    if (rc) return rc;
+    sio_error err;
+    err.text[0] = 0;
+    int exit_code = EXIT_OK, last = -100;
+    char *made = NULL;
+    pda_result *res = NULL;
+    /* the output folder first: a bad -o fails before the work; made here, it
+    ** goes again if the run fails */
+    made = o->out ? outset_missing_top(o->out) : NULL;
+    if (o->out && (rc = outset_mkdirs(o->out, &err))) {
+        exit_code = cmd_exit_for(rc);
+        goto fail;
+    }
+    pda_run_opts po;
+    cmd_run_opts(o, &po);
+    if (!o->quiet && isatty(2)) {
+        po.progress = cmd_run_progress;
+        po.progress_arg = &last;
+    }
+    if ((rc = pda_run(c, s, &po, &res, &err))) {
         exit_code = rc == PDA_EINPUT ? EXIT_INPUT : EXIT_IO;
         goto fail;
     }
-    print_result(o, c, s, res, summary);
-    if (o->strict && limits_broken(c, res, summary)) exit_code = EXIT_LIMIT;
+    exit_code = cmd_run_finish(o, c, res, &err);
+    if (exit_code == EXIT_INPUT || exit_code == EXIT_IO) goto fail;
     goto done;
 fail:
     if (err.text[0]) fprintf(stderr, "%s\n", err.text);
     if (o->out) outset_remove_made(o->out, made);
 done:
     free(made);
-    json_decref(summary);
     pda_result_free(res);
     sio_schedule_free(s);
     sio_chip_free(c);

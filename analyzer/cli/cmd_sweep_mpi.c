@@ -244,23 +244,16 @@ static int agree(int code)
 
 int cmd_sweep_mpi(const cmd_opts *o)
 {
-    int provided = 0, rank = 0, size = 1;
-    if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
-        fprintf(stderr, "analyzer: MPI_Init_thread failed\n");
-        return EXIT_IO;
-    }
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    int rank, size;
+    sio_error err;
+    int code = cmd_mpi_init(&rank, &size, &err), rc;
+    if (code < 0) return EXIT_IO;
     char host[256] = "";
     gethostname(host, sizeof host - 1);
     double t0 = cmd_now();
-    sio_error err;
-    err.text[0] = 0;
     sweep *sw = NULL;
-    int code = EXIT_OK, rc;
-    if (provided < MPI_THREAD_FUNNELED) {
-        sio_error_set(&err, NULL, 0, 0, "analyzer: this MPI gives no thread support (MPI_THREAD_FUNNELED)");
-        code = EXIT_IO;
+    if (code) {
+        /* said below, once */
     } else if ((rc = sweep_load(o->chip_path, &sw, &err))) {
         code = cmd_exit_for(rc);
     } else if (rank == 0 && (rc = outset_mkdirs(o->out, &err))) {

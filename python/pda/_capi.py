@@ -150,6 +150,7 @@ sio_schedule = _s("sio_schedule", [
     ("text_len", ctypes.c_size_t),
     ("file_dev", ctypes.c_uint64), ("file_ino", ctypes.c_uint64),
     ("file_size", ctypes.c_int64), ("file_mtime_ns", ctypes.c_int64),
+    ("chip_lo", ctypes.c_size_t), ("chip_step", ctypes.c_size_t), ("n_chips_file", ctypes.c_size_t),
 ])
 
 # ---- analyzer/events.h, analyzer/margin.h -----------------------------------
@@ -233,6 +234,12 @@ pda_run_opts = _s("pda_run_opts", [
     ("thermal_periodic", ctypes.c_int),
     ("thermal_repeat", ctypes.c_size_t),
     ("power_cap_w", ctypes.c_double),
+    ("timeline_cyc", ctypes.c_int64),
+    ("system_chips", ctypes.c_size_t),
+    ("power_combine", ctypes.c_void_p),
+    ("power_arg", ctypes.c_void_p),
+    ("frames_combine", ctypes.c_void_p),
+    ("frames_arg", ctypes.c_void_p),
 ])
 
 pda_power = _s("pda_power", [
@@ -313,7 +320,7 @@ STRUCTS = [sio_error, sio_die, sio_stage, sio_vrm, sio_rail, sio_unit, sio_op, s
 
 # ---- finding and loading libpda.so -------------------------------------------
 
-SONAME = "libpda.so.3"
+SONAME = "libpda.so.4"
 
 
 def candidates():
