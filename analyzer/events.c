@@ -216,6 +216,7 @@ static inline void extend(open_ev *o, size_t b, double v)
 ** bin, was held up by its chains of maxima and its width. A short block (the
 ** end of a piece) runs the same passes, unvectorized. */
 #define SCAN_B 256
+#define SCAN_AHEAD 2048   /* bins ahead of the block the scan asks for (prefetch) */
 /* A running maximum *mx (bin *b_mx) taken over x[0..m) of bins b0..: as the
 ** test x > *mx bin by bin would leave it (the first bin of the largest), from
 ** the block's maximum bm. */
@@ -341,7 +342,18 @@ static void scan_piece(events_detector *ev, size_t c, size_t r, size_t b0, const
     ** (mV -> V -> mV: it may differ from guardband_mv in the last bit) */
     const double gb_mv = rail->guardband_mv * 1e-3 * 1e3, didt_lim = rail->didt_limit_a_per_ns;
     size_t k = 0;
-    for (; n - k >= SCAN_B; k += SCAN_B) scan_block(ev, c, r, s, i_a + k, d_v + k, b0 + k, SCAN_B, gb_mv, didt_lim);
+    for (; n - k >= SCAN_B; k += SCAN_B) {
+        /* the bins SCAN_AHEAD on (past n: the caller's next piece of the
+        ** row): the tile comes from the walk's other thread, and waiting for
+        ** it was half the scan */
+        /* (addresses as integers: they may lie past the arrays, which a
+        ** prefetch may name but pointer arithmetic may not) */
+        for (size_t j = 0; j < SCAN_B; j += 8) {
+            __builtin_prefetch((const void *)((uintptr_t)(i_a + k) + (SCAN_AHEAD + j) * sizeof(double)));
+            __builtin_prefetch((const void *)((uintptr_t)(d_v + k) + (SCAN_AHEAD + j) * sizeof(double)));
+        }
+        scan_block(ev, c, r, s, i_a + k, d_v + k, b0 + k, SCAN_B, gb_mv, didt_lim);
+    }
     if (k < n) scan_block(ev, c, r, s, i_a + k, d_v + k, b0 + k, n - k, gb_mv, didt_lim);
 }
 
