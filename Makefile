@@ -36,7 +36,8 @@ HAVE_MPI  := $(shell pkg-config --exists ompi-c 2>/dev/null && echo 1)
 MPI_CFLAGS = $(if $(HAVE_MPI),-DPDA_WITH_MPI $(shell pkg-config --cflags ompi-c))
 MPI_LIBS   = $(if $(HAVE_MPI),$(shell pkg-config --libs ompi-c))
 CMD_SRC := $(filter-out $(if $(HAVE_MPI),,analyzer/cli/cmd_sweep_mpi.c),$(wildcard analyzer/cli/*.c))
-HDRS    := $(wildcard */*.h */*/*.h)
+# (not build/gen/: the generated header is a prerequisite of report_page.o only)
+HDRS    := $(filter-out build/%,$(wildcard */*.h */*/*.h))
 # installed under include/pda/ (users write <pda/pda.h>); every other header is private
 PUB_HDRS:= analyzer/pda.h schedule-io/pda_status.h schedule-io/sio.h analyzer/current.h analyzer/pdn.h analyzer/walk.h analyzer/events.h \
            analyzer/margin.h thermal/thermal.h thermal/thermal_run.h thermal/thermal_png.h \
