@@ -31,7 +31,8 @@ est() {   # est FLAVOUR NAME
     case "$1 $2" in
         "rel e2e_failalloc.sh") echo 300 ;;
         "asan e2e_failalloc.sh") echo 250 ;;
-        *" e2e_report.sh") echo 60 ;;
+        "asan test_skip"|"asan test_budget"|"asan test_pdn") echo 100 ;;
+        *" e2e_report.sh"|"rel test_pdn") echo 60 ;;
         "asan e2e_retime_streams.sh"|"asan e2e_leakage.sh"|"asan e2e_thermal.sh") echo 50 ;;
         "asan test_"*|*" e2e_"*|*" test_budget") echo 20 ;;
         *) echo 5 ;;
