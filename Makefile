@@ -36,7 +36,8 @@ HAVE_MPI  := $(shell pkg-config --exists ompi-c 2>/dev/null && echo 1)
 MPI_CFLAGS = $(if $(HAVE_MPI),-DPDA_WITH_MPI $(shell pkg-config --cflags ompi-c))
 MPI_LIBS   = $(if $(HAVE_MPI),$(shell pkg-config --libs ompi-c))
 CMD_SRC := $(filter-out $(if $(HAVE_MPI),,analyzer/cli/cmd_sweep_mpi.c analyzer/cli/cmd_run_mpi.c analyzer/cli/cmd_mpi.c),$(wildcard analyzer/cli/*.c))
-HDRS    := $(wildcard */*.h */*/*.h)
+# (not build/gen/: the generated header is a prerequisite of report_page.o only)
+HDRS    := $(filter-out build/%,$(wildcard */*.h */*/*.h))
 # installed under include/pda/ (users write <pda/pda.h>); every other header is private
 PUB_HDRS:= analyzer/pda.h schedule-io/pda_status.h schedule-io/sio.h analyzer/current.h analyzer/pdn.h analyzer/walk.h analyzer/events.h \
            analyzer/margin.h thermal/thermal.h thermal/thermal_run.h thermal/thermal_png.h \
@@ -53,7 +54,7 @@ CMD_OBJ_R := $(patsubst %.c,$(R)/%.o,$(CMD_SRC))
 CMD_OBJ_A := $(patsubst %.c,$(A)/%.o,$(CMD_SRC))
 $(CMD_OBJ_R) $(CMD_OBJ_A): CFLAGS_ALL += $(MPI_CFLAGS)
 
-.PHONY: all deps run test test-rel test-asan bench fuzz install clean screenshots
+.PHONY: all deps run test test-build test-rel test-asan bench fuzz install clean screenshots
 .DELETE_ON_ERROR:
 # keep the test objects (no rebuilds, and no "rm" after the closing line)
 .SECONDARY:
@@ -133,15 +134,24 @@ screenshots: all
 	sh tools/screenshots.sh
 
 # Unit tests (cmocka), golden bad-input cases and end-to-end scripts, in the
-# release build and again under ASan + UBSan.
+# release build and again under ASan + UBSan. `make test` builds both
+# flavours TEST_JOBS at a time, then runs the suites of both in one pool of
+# TEST_JOBS workers (tests/run.sh, docs/testing.md); test-rel and test-asan
+# run one flavour each.
+TEST_JOBS ?= $(shell getconf _NPROCESSORS_ONLN 2>/dev/null || echo 2)
+TEST_DEPS_R := all $(R)/tests/analyzer_failalloc $(addprefix $(R)/tests/,$(TESTS))
+TEST_DEPS_A := bin/schedgen $(A)/bin/analyzer $(A)/tests/analyzer_failalloc $(addprefix $(A)/tests/,$(TESTS))
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
 test: deps
-	@$(MAKE) --no-print-directory test-rel test-asan
+	@$(MAKE) --no-print-directory -j$(TEST_JOBS) test-build
+	@$(SAN_ENV) PDA_TEST_JOBS=$(TEST_JOBS) sh tests/run.sh rel $(R) bin/analyzer $(TESTS) \
+	  -- asan $(A) $(A)/bin/analyzer $(TESTS)
+test-build: $(TEST_DEPS_R) $(TEST_DEPS_A)
 
-test-rel: all $(R)/tests/analyzer_failalloc $(addprefix $(R)/tests/,$(TESTS))
-	@sh tests/run.sh rel $(R) bin/analyzer $(TESTS)
-test-asan: bin/schedgen $(A)/bin/analyzer $(A)/tests/analyzer_failalloc $(addprefix $(A)/tests/,$(TESTS))
-	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	  sh tests/run.sh asan $(A) $(A)/bin/analyzer $(TESTS)
+test-rel: $(TEST_DEPS_R)
+	@PDA_TEST_JOBS=$(TEST_JOBS) sh tests/run.sh rel $(R) bin/analyzer $(TESTS)
+test-asan: $(TEST_DEPS_A)
+	@$(SAN_ENV) PDA_TEST_JOBS=$(TEST_JOBS) sh tests/run.sh asan $(A) $(A)/bin/analyzer $(TESTS)
 
 bench: all $(addprefix $(R)/tests/,$(BENCHES))
 	@sh tests/bench.sh $(R) $(BENCHES)

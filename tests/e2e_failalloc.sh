@@ -3,13 +3,14 @@
 # (tests/failalloc_sweep.py, docs/testing.md) on the failalloc build of
 # ANALYZER's flavour: bin/analyzer -> build/rel/tests/analyzer_failalloc,
 # every allocation point; build/asan/bin/analyzer ->
-# build/asan/tests/analyzer_failalloc, every 3rd point (ASan + UBSan, and
-# LeakSanitizer at every exit). PDA_FAILALLOC_STRIDE=N sets the stride.
+# build/asan/tests/analyzer_failalloc, the first and the last point of each
+# allocation site (ASan + UBSan, and LeakSanitizer at every exit).
+# PDA_FAILALLOC_STRIDE=N|sites sets the choice (N: every N-th point).
 set -u
 top=$(dirname "$(dirname "$1")")
 case "$top" in
     .|"") F=build/rel/tests/analyzer_failalloc; stride=${PDA_FAILALLOC_STRIDE:-1} ;;
-    *) F=$top/tests/analyzer_failalloc; stride=${PDA_FAILALLOC_STRIDE:-3} ;;
+    *) F=$top/tests/analyzer_failalloc; stride=${PDA_FAILALLOC_STRIDE:-sites} ;;
 esac
 [ -x "$F" ] || { echo "FAIL: $F is not built (make test-rel and make test-asan build it)"; exit 1; }
 exec python3 tests/failalloc_sweep.py "$F" "$stride"

@@ -36,6 +36,13 @@
 **                         reached when the inputs were loaded
 **                         (sio_schedule_load, wrapped too, returned)
 **     PDA_FAIL_ALLOC_TRACE=1   a backtrace of each failed point on stderr
+**     PDA_ALLOC_SITES=F   at exit, the file F gets a line per point reached:
+**                         its site, the two innermost frames in pda's code
+**                         (of the executable, outside this file: through
+**                         jansson, libcsv or libpng, the pda call that went
+**                         into the library), as offsets in hex -- the sweep
+**                         under ASan picks points by site
+**                         (tests/failalloc_sweep.py)
 ** Without them the binary behaves as bin/analyzer. Threads count through one
 ** atomic counter, so where two threads allocate at once the order of their
 ** points (and so which one is the K-th) can change from run to run. */
@@ -47,6 +54,7 @@
 #include <png.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,11 +85,33 @@ static unsigned long fail_at;        /* 0: none fails */
 static int fail_later;               /* 1: every point after fail_at fails too */
 static int trace;
 static const char *count_path;
+static const char *sites_path;
+
+/* The sites (PDA_ALLOC_SITES): site[k - 1] for point k, up to MAX_SITES
+** points (two return addresses, offsets from the executable's start). This file's functions are in their own section, so that their
+** frames can be told from pda's. */
+#define MAX_SITES (1u << 20)
+static uintptr_t site[MAX_SITES][2];
+extern const char __executable_start[], etext[];
+extern const char __start_failalloc_text[], __stop_failalloc_text[];
+#define OWN __attribute__((section("failalloc_text"), noinline))
+
+OWN static void note_site(unsigned long k)
+{
+    void *bt[24];
+    int n = backtrace(bt, 24), got = 0;
+    for (int i = 0; i < n && got < 2; i++) {
+        const char *a = bt[i];
+        if (a >= __executable_start && a < etext && !(a >= __start_failalloc_text && a < __stop_failalloc_text))
+            site[k - 1][got++] = (uintptr_t)(a - __executable_start);
+    }
+}
 
 /* Counts one allocation point; 1 when it is to fail. */
-static int fails(void)
+OWN static int fails(void)
 {
     unsigned long k = atomic_fetch_add(&points, 1) + 1;
+    if (sites_path && k <= MAX_SITES) note_site(k);
     int f = fail_at && (k == fail_at || (fail_later && k > fail_at));
     if (f && trace) {
         void *bt[32];
@@ -93,13 +123,13 @@ static int fails(void)
     return f;
 }
 
-void *__wrap_malloc(size_t n) { return fails() ? NULL : __real_malloc(n); }
-void *__wrap_calloc(size_t m, size_t n) { return fails() ? NULL : __real_calloc(m, n); }
-void *__wrap_realloc(void *p, size_t n) { return p && !n ? __real_realloc(p, n) : fails() ? NULL : __real_realloc(p, n); }
-char *__wrap_strdup(const char *s) { return fails() ? NULL : __real_strdup(s); }
-void *__wrap_fftw_malloc(size_t n) { return fails() ? NULL : __real_fftw_malloc(n); }
+OWN void *__wrap_malloc(size_t n) { return fails() ? NULL : __real_malloc(n); }
+OWN void *__wrap_calloc(size_t m, size_t n) { return fails() ? NULL : __real_calloc(m, n); }
+OWN void *__wrap_realloc(void *p, size_t n) { return p && !n ? __real_realloc(p, n) : fails() ? NULL : __real_realloc(p, n); }
+OWN char *__wrap_strdup(const char *s) { return fails() ? NULL : __real_strdup(s); }
+OWN void *__wrap_fftw_malloc(size_t n) { return fails() ? NULL : __real_fftw_malloc(n); }
 
-ssize_t __wrap_getline(char **line, size_t *cap, FILE *f)
+OWN ssize_t __wrap_getline(char **line, size_t *cap, FILE *f)
 {
     if (!*line && fails()) {
         errno = ENOMEM;
@@ -108,7 +138,7 @@ ssize_t __wrap_getline(char **line, size_t *cap, FILE *f)
     return __real_getline(line, cap, f);
 }
 
-FILE *__wrap_open_memstream(char **buf, size_t *len)
+OWN FILE *__wrap_open_memstream(char **buf, size_t *len)
 {
     if (fails()) {
         errno = ENOMEM;
@@ -117,21 +147,21 @@ FILE *__wrap_open_memstream(char **buf, size_t *len)
     return __real_open_memstream(buf, len);
 }
 
-int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg)
+OWN int __wrap_pthread_create(pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *), void *arg)
 {
     return fails() ? EAGAIN : __real_pthread_create(t, a, fn, arg);
 }
 
-static void *csv_realloc(void *p, size_t n) { return __wrap_realloc(p, n); }
+OWN static void *csv_realloc(void *p, size_t n) { return __wrap_realloc(p, n); }
 
-int __wrap_csv_init(struct csv_parser *p, unsigned char options)
+OWN int __wrap_csv_init(struct csv_parser *p, unsigned char options)
 {
     int rc = __real_csv_init(p, options);
     if (rc == 0) csv_set_realloc_func(p, csv_realloc);
     return rc;
 }
 
-static png_voidp png_counted_malloc(png_structp png, png_alloc_size_t n)
+OWN static png_voidp png_counted_malloc(png_structp png, png_alloc_size_t n)
 {
     (void)png;
     return __wrap_malloc(n);
@@ -143,7 +173,7 @@ static void png_real_free(png_structp png, png_voidp p)
     free(p);
 }
 
-png_structp __wrap_png_create_write_struct(png_const_charp ver, png_voidp eptr, png_error_ptr efn,
+OWN png_structp __wrap_png_create_write_struct(png_const_charp ver, png_voidp eptr, png_error_ptr efn,
                                            png_error_ptr wfn)
 {
     return png_create_write_struct_2(ver, eptr, efn, wfn, NULL, png_counted_malloc, png_real_free);
@@ -156,6 +186,15 @@ int __wrap_sio_schedule_load(const sio_chip *chip, const char *path, sio_schedul
     int rc = __real_sio_schedule_load(chip, path, out, err);
     loaded = atomic_load(&points);
     return rc;
+}
+
+static void write_sites(void)
+{
+    FILE *f = fopen(sites_path, "w");
+    if (!f) return;
+    unsigned long n = atomic_load(&points);
+    for (unsigned long k = 0; k < n && k < MAX_SITES; k++) fprintf(f, "%lx %lx\n", (unsigned long)site[k][0], (unsigned long)site[k][1]);
+    fclose(f);
 }
 
 static void write_count(void)
@@ -179,5 +218,8 @@ __attribute__((constructor)) static void failalloc_init(void)
     trace = getenv("PDA_FAIL_ALLOC_TRACE") != NULL;
     count_path = getenv("PDA_ALLOC_COUNT");
     if (count_path && *count_path) atexit(write_count);
+    sites_path = getenv("PDA_ALLOC_SITES");
+    if (sites_path && !*sites_path) sites_path = NULL;
+    if (sites_path) atexit(write_sites);
     json_set_alloc_funcs(__wrap_malloc, free);
 }

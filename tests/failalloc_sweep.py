@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""failalloc_sweep.py FAILALLOC_BINARY STRIDE -- the failing-allocator sweep
-(docs/testing.md), run by tests/e2e_failalloc.sh from the repository root.
+"""failalloc_sweep.py FAILALLOC_BINARY STRIDE|sites -- the failing-allocator
+sweep (docs/testing.md), run by tests/e2e_failalloc.sh from the repository
+root.
 
 For each command below: one normal run of the failalloc build counts the
 allocation points N (PDA_ALLOC_COUNT) and keeps stdout and the output
-files; then, for k = 1, 1 + STRIDE, ... up to N, and in two modes (only the
+files; then, for k = 1, 1 + STRIDE, ... up to N (with "sites": the first
+and the last point of each allocation site, as the normal run's
+PDA_ALLOC_SITES names them), and in two modes (only the
 k-th point fails: PDA_FAIL_ALLOC=k; the k-th and every later one fail:
 PDA_FAIL_ALLOC=k+), the command runs again in a fresh folder. Every run
 must
@@ -34,7 +37,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 BIN = os.path.abspath(sys.argv[1])
-STRIDE = int(sys.argv[2])
+SITES = sys.argv[2] == "sites"   # the first and last point of each site
+STRIDE = 0 if SITES else int(sys.argv[2])
 ROOT = os.getcwd()
 TIMEOUT = 120
 
@@ -53,13 +57,16 @@ def same(data):
     return TEXT_TIMING.sub(rb"\1T\2", TIMING.sub(rb"\1T", data))
 
 
-def run(args, cwd, fail=None, count=None):
+def run(args, cwd, fail=None, count=None, sites=None):
     env = dict(os.environ)
     env.pop("PDA_FAIL_ALLOC", None)
+    env.pop("PDA_ALLOC_SITES", None)
     if fail:
         env["PDA_FAIL_ALLOC"] = fail
     if count:
         env["PDA_ALLOC_COUNT"] = count
+    if sites:
+        env["PDA_ALLOC_SITES"] = sites
     try:
         r = subprocess.run([BIN] + args, cwd=cwd, env=env, stdin=subprocess.DEVNULL, capture_output=True,
                            timeout=TIMEOUT)
@@ -143,8 +150,8 @@ def sweep(case, pool):
     work = tempfile.mkdtemp(prefix="pda_failalloc_")
     t0 = time.monotonic()
     try:
-        cnt = os.path.join(work, ".count")
-        rc, out, err = run(args, work, count=cnt)
+        cnt, sites_file = os.path.join(work, ".count"), os.path.join(work, ".sites")
+        rc, out, err = run(args, work, count=cnt, sites=sites_file if SITES else None)
         out = same(out)
         if rc != 0:
             print(f"FAIL {name}: the normal run exits {rc}: {err.decode(errors='replace')}")
@@ -152,6 +159,10 @@ def sweep(case, pool):
         with open(cnt) as f:
             n, loaded = (int(x) for x in f.read().split())
         os.unlink(cnt)
+        if SITES:
+            with open(sites_file) as f:
+                site_of = f.read().splitlines()
+            os.unlink(sites_file)
         ref = (out, tree(work)[0])
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -160,7 +171,17 @@ def sweep(case, pool):
     # on a cut-down stacked chip, the sample chips' commands from the first
     # point after it
     first = 1 if whole else loaded + 1
-    jobs = [(mode, k) for mode in ("k", "k+") for k in range(first, n + 1, STRIDE)]
+    if SITES:
+        # the first and the last point of each site (its two innermost frames
+        # in pda's code): each site fails at least once, with the least and
+        # the most of its kind already made
+        ends = {}
+        for k in range(first, n + 1):
+            ends.setdefault(site_of[k - 1], [k, k])[1] = k
+        ks = sorted({k for e in ends.values() for k in e})
+    else:
+        ks = range(first, n + 1, STRIDE)
+    jobs = [(mode, k) for mode in ("k", "k+") for k in ks]
     res = list(pool.map(lambda j: one(case, j[0], j[1], ref), jobs))
     tally = {m: {} for m in ("k", "k+")}
     bad, fallbacks = [], []
@@ -174,7 +195,7 @@ def sweep(case, pool):
     runs = len(jobs) // 2
     line = f"{name}: {n} allocation points"
     line += "" if whole else f" ({loaded} of them the load, swept on the small chip)"
-    line += f", {runs} runs per mode (stride {STRIDE})"
+    line += f", {runs} runs per mode " + (f"({len(ends)} sites)" if SITES else f"(stride {STRIDE})")
     for m, label in (("k", "only the k-th fails"), ("k+", "the k-th and every later one fail")):
         line += f"; {label}: exit 4 {tally[m].get(4, 0)}, exit 0 (fallback) {tally[m].get(0, 0)}"
     if fallbacks:
