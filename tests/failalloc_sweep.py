@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""failalloc_sweep.py FAILALLOC_BINARY STRIDE|sites -- the failing-allocator
+"""failalloc_sweep.py FAILALLOC_BINARY STRIDE|sites|sites+STRIDE -- the failing-allocator
 sweep (docs/testing.md), run by tests/e2e_failalloc.sh from the repository
 root.
 
@@ -7,7 +7,8 @@ For each command below: one normal run of the failalloc build counts the
 allocation points N (PDA_ALLOC_COUNT) and keeps stdout and the output
 files; then, for k = 1, 1 + STRIDE, ... up to N (with "sites": the first
 and the last point of each allocation site, as the normal run's
-PDA_ALLOC_SITES names them), and in two modes (only the
+PDA_ALLOC_SITES names them; "sites+STRIDE": those and every STRIDE-th),
+and in two modes (only the
 k-th point fails: PDA_FAIL_ALLOC=k; the k-th and every later one fail:
 PDA_FAIL_ALLOC=k+), the command runs again in a fresh folder. Every run
 must
@@ -37,8 +38,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 BIN = os.path.abspath(sys.argv[1])
-SITES = sys.argv[2] == "sites"   # the first and last point of each site
-STRIDE = 0 if SITES else int(sys.argv[2])
+# "sites": the first and last point of each site; "N": every N-th point;
+# "sites+N": both
+SITES = sys.argv[2].startswith("sites")
+STRIDE = int(sys.argv[2].split("+")[1]) if "+" in sys.argv[2] else 0 if SITES else int(sys.argv[2])
 ROOT = os.getcwd()
 TIMEOUT = 120
 
@@ -178,7 +181,7 @@ def sweep(case, pool):
         ends = {}
         for k in range(first, n + 1):
             ends.setdefault(site_of[k - 1], [k, k])[1] = k
-        ks = sorted({k for e in ends.values() for k in e})
+        ks = sorted({k for e in ends.values() for k in e} | (set(range(first, n + 1, STRIDE)) if STRIDE else set()))
     else:
         ks = range(first, n + 1, STRIDE)
     jobs = [(mode, k) for mode in ("k", "k+") for k in ks]
@@ -195,7 +198,8 @@ def sweep(case, pool):
     runs = len(jobs) // 2
     line = f"{name}: {n} allocation points"
     line += "" if whole else f" ({loaded} of them the load, swept on the small chip)"
-    line += f", {runs} runs per mode " + (f"({len(ends)} sites)" if SITES else f"(stride {STRIDE})")
+    line += f", {runs} runs per mode (" + ", ".join(([f"{len(ends)} sites"] if SITES else []) +
+                                                    ([f"stride {STRIDE}"] if STRIDE else [])) + ")"
     for m, label in (("k", "only the k-th fails"), ("k+", "the k-th and every later one fail")):
         line += f"; {label}: exit 4 {tally[m].get(4, 0)}, exit 0 (fallback) {tally[m].get(0, 0)}"
     if fallbacks:
