@@ -7,8 +7,8 @@ For each command below: one normal run of the failalloc build counts the
 allocation points N (PDA_ALLOC_COUNT) and keeps stdout and the output
 files; then, for k = 1, 1 + STRIDE, ... up to N (with "sites": the first
 and the last point of each allocation site, as the normal run's
-PDA_ALLOC_SITES names them; "sites+STRIDE": those and every STRIDE-th),
-and in two modes (only the
+PDA_ALLOC_SITES names them, and for the second mode only the first;
+"sites+STRIDE": those and every STRIDE-th), and in two modes (only the
 k-th point fails: PDA_FAIL_ALLOC=k; the k-th and every later one fail:
 PDA_FAIL_ALLOC=k+), the command runs again in a fresh folder. Every run
 must
@@ -181,10 +181,14 @@ def sweep(case, pool):
         ends = {}
         for k in range(first, n + 1):
             ends.setdefault(site_of[k - 1], [k, k])[1] = k
-        ks = sorted({k for e in ends.values() for k in e} | (set(range(first, n + 1, STRIDE)) if STRIDE else set()))
+        strided = set(range(first, n + 1, STRIDE)) if STRIDE else set()
+        ks = sorted({k for e in ends.values() for k in e} | strided)
+        # every later point failing too: from each site's first point (its
+        # last one's cleanup is the first's with more made)
+        ks_plus = sorted({e[0] for e in ends.values()} | strided)
     else:
-        ks = range(first, n + 1, STRIDE)
-    jobs = [(mode, k) for mode in ("k", "k+") for k in ks]
+        ks = ks_plus = range(first, n + 1, STRIDE)
+    jobs = [("k", k) for k in ks] + [("k+", k) for k in ks_plus]
     res = list(pool.map(lambda j: one(case, j[0], j[1], ref), jobs))
     tally = {m: {} for m in ("k", "k+")}
     bad, fallbacks = [], []
@@ -195,10 +199,9 @@ def sweep(case, pool):
             tally[mode][rc] = tally[mode].get(rc, 0) + 1
             if rc == 0:
                 fallbacks.append(f"{k}{'+' if mode == 'k+' else ''}")
-    runs = len(jobs) // 2
     line = f"{name}: {n} allocation points"
     line += "" if whole else f" ({loaded} of them the load, swept on the small chip)"
-    line += f", {runs} runs per mode (" + ", ".join(([f"{len(ends)} sites"] if SITES else []) +
+    line += f", {len(ks)} + {len(ks_plus)} runs (" + ", ".join(([f"{len(ends)} sites"] if SITES else []) +
                                                     ([f"stride {STRIDE}"] if STRIDE else [])) + ")"
     for m, label in (("k", "only the k-th fails"), ("k+", "the k-th and every later one fail")):
         line += f"; {label}: exit 4 {tally[m].get(4, 0)}, exit 0 (fallback) {tally[m].get(0, 0)}"
