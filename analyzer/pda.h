@@ -131,10 +131,11 @@ void pda_result_free(pda_result *r);   /* NULL is a no-op */
 ** packs into the system's result, which pda_result_write writes. */
 
 /* A share's figures as bytes for the merge: the schedule's counts, each
-** chip's rail statistics, margin rows, spectra and report outline, the kept
-** events with their instructions' ids. *buf is malloc'd, the caller's to
-** free. The same build reads it (raw structs). PDA_EINPUT for a run with
-** the thermal run, unit maps or no report (a share has none of them). */
+** chip's rail statistics, margin rows, spectra, idle power, cap window,
+** report part (with opts.report) and thermal run, the kept events with
+** their instructions' ids, ops and lines. *buf is malloc'd, the caller's to
+** free. The same build reads it (raw structs). PDA_EINPUT for a thermal run
+** planned without frames_combine (its frames would be the share's own). */
 int pda_result_pack(const pda_result *r, void **buf, size_t *len, sio_error *err);
 /* The kept rails (keep_rails) of the tile that starts at bin b0, a multiple
 ** of pda_result_tile_bins: each chip's rail in turn, [chip][rail], its nb

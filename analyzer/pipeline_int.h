@@ -144,10 +144,16 @@ int pda_bd_groups(const sio_chip *c, char ***names, size_t **grp, size_t *ng);
 /* The breakdown's frames over the makespan (whole ns, about 400): their
 ** count, and their length in *dt; 0 for an empty run. */
 size_t pda_bd_frames(const pda_result *r, double *dt);
+/* The schedule's instructions by chip (a counting sort): chip ch's are
+** (*ops)[(*off)[ch] .. (*off)[ch + 1]), in file order; both malloc'd. -1
+** when out of memory. */
+int pda_chip_ops(const sio_schedule *s, size_t nch, size_t **off, uint32_t **ops);
 /* Chip ch's power (W) per frame, from each unit's energy per frame
-** (thermal_run_frame_energy) plus its leakage: per class, then per group,
-** out[(classes + ng) * frames]. -1 when out of memory. */
-int pda_bd_chip(const pda_result *r, size_t ch, const size_t *grp, size_t ng, double *out);
+** (thermal_run_frame_energy over the chip's n_ops instructions ops) plus
+** its leakage: per class, then per group, out[(classes + ng) * frames]. -1
+** when out of memory. */
+int pda_bd_chip(const pda_result *r, size_t ch, const uint32_t *ops, size_t n_ops, const size_t *grp, size_t ng,
+                double *out);
 
 /* ---- the system's power (pipeline_power.c) ---- */
 

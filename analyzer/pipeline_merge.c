@@ -44,13 +44,18 @@ static int bd_pack(const pda_result *r, FILE *f)
     size_t *grp, ng;
     double dt;
     const size_t nt = pda_bd_frames(r, &dt);
-    if (pda_bd_groups(r->c, &nm, &grp, &ng)) return -1;
+    size_t *off;
+    uint32_t *ops;
+    if (pda_chip_ops(r->s, r->nch, &off, &ops)) return -1;
+    if (pda_bd_groups(r->c, &nm, &grp, &ng)) { free(off); free(ops); return -1; }
     const size_t n = (r->c->n_classes + ng) * nt;
     double *x = malloc((n + 1) * sizeof *x);
     int bad = !x;
     for (size_t ch = 0; !bad && ch < r->nch; ch++)
-        bad = pda_bd_chip(r, ch, grp, ng, x) || fwrite(x, sizeof *x, n, f) != n;
+        bad = pda_bd_chip(r, ch, ops + off[ch], off[ch + 1] - off[ch], grp, ng, x) || fwrite(x, sizeof *x, n, f) != n;
     free(x);
+    free(off);
+    free(ops);
     for (size_t g = 0; g < ng; g++) free(nm[g]);
     free(nm);
     free(grp);
@@ -63,9 +68,9 @@ int pda_result_pack(const pda_result *r, void **buf, size_t *len, sio_error *err
     *len = 0;
     const sio_chip *c = r->c;
     const sio_schedule *s = r->s;
-    if (!r->rep || (r->th && !r->o.frames_combine)) {
-        sio_error_set(err, NULL, 0, 0, "pda_result_pack: a share's run keeps its report and plans its thermal "
-                                       "frames with the others' (frames_combine)");
+    if (!r->rep != !r->o.report || (r->th && !r->o.frames_combine)) {
+        sio_error_set(err, NULL, 0, 0, "pda_result_pack: a share's run plans its thermal frames with the others' "
+                                       "(frames_combine)");
         return PDA_EINPUT;
     }
     pda_sched_counts k;
@@ -99,8 +104,8 @@ int pda_result_pack(const pda_result *r, void **buf, size_t *len, sio_error *err
     ** breakdown; the report; the thermal run */
     fwrite(r->chip_idle_w, sizeof(double), r->nch, f);
     if (r->chip_peak_window_w) fwrite(r->chip_peak_window_w, sizeof(double), r->nch, f);
-    if ((bad |= bd_pack(r, f))) goto oom_f;
-    bad |= report_pack(r->rep, f);
+    if (r->rep && (bad |= bd_pack(r, f))) goto oom_f;
+    if (r->rep) bad |= report_pack(r->rep, f);
     if (r->th) bad |= pda_thermal_pack(r, f, (size_t)h.chip_lo, (size_t)h.chip_step);
     /* the events, then each one's instructions as ids */
     fwrite(el, sizeof *el, ne, f);
@@ -222,10 +227,11 @@ static int read_pack(pda_result *r, merge *m, FILE *f, sio_error *err)
         if (fread(&r->chip_idle_w[h.chip_lo + ch * h.chip_step], sizeof(double), 1, f) != 1) goto bad;
     for (size_t ch = 0; r->chip_peak_window_w && ch < h.nch; ch++)
         if (fread(&r->chip_peak_window_w[h.chip_lo + ch * h.chip_step], sizeof(double), 1, f) != 1) goto bad;
-    for (size_t ch = 0; ch < h.nch; ch++)
+    /* the report's part (o->report: every share made its report) */
+    for (size_t ch = 0; r->rep && ch < h.nch; ch++)
         if (fread(r->bd_chip + (h.chip_lo + ch * h.chip_step) * m->bd_per, sizeof(double), m->bd_per, f) != m->bd_per)
             goto bad;
-    if (report_unpack(r->rep, f, (size_t)h.nch, (size_t)h.chip_lo, (size_t)h.chip_step)) goto bad;
+    if (r->rep && report_unpack(r->rep, f, (size_t)h.nch, (size_t)h.chip_lo, (size_t)h.chip_step)) goto bad;
     if (h.thermal != (uint64_t)(r->o.thermal && r->c->thermal.present)) goto bad;
     if (h.thermal && pda_thermal_unpack(r, f, (size_t)h.nch, (size_t)h.chip_lo, (size_t)h.chip_step)) goto bad;
     if (grow((void **)&m->ev, &m->cap_ev, m->n_ev + h.n_events, sizeof *m->ev)) goto oom;
@@ -445,23 +451,25 @@ int pda_result_merge(const sio_chip *c, const char *schedule_path, const pda_run
         events_create(c, r->nch, o->bin_ns, o->events_cap, NULL, NULL, &r->ev) ||
         margin_spectrum_create(r->nch, r->nr, o->bin_ns, &r->sp))
         goto end;
-    /* the report as the shares made theirs; the breakdowns' and caps' places */
-    double *idle = malloc((r->nr + 1) * sizeof *idle);
-    if (!idle) goto end;
-    walk_rail_idle(c, idle);
-    int rep_bad = pda_report_open(r, idle);
-    free(idle);
-    if (rep_bad) goto end;
-    char **bd_names;
-    size_t *bd_grp, bd_ng;
-    double bd_dt;
-    size_t bd_nt = pda_bd_frames(r, &bd_dt);
-    if (pda_bd_groups(c, &bd_names, &bd_grp, &bd_ng)) goto end;
-    for (size_t g = 0; g < bd_ng; g++) free(bd_names[g]);
-    free(bd_names);
-    free(bd_grp);
-    m.bd_per = (c->n_classes + bd_ng) * bd_nt;
-    if (!(r->bd_chip = calloc(r->nch * m.bd_per + 1, sizeof *r->bd_chip))) goto end;
+    /* the report as the shares made theirs, and the breakdowns' places */
+    if (o->report) {
+        double *idle = malloc((r->nr + 1) * sizeof *idle);
+        if (!idle) goto end;
+        walk_rail_idle(c, idle);
+        int rep_bad = pda_report_open(r, idle);
+        free(idle);
+        if (rep_bad) goto end;
+        char **bd_names;
+        size_t *bd_grp, bd_ng;
+        double bd_dt;
+        size_t bd_nt = pda_bd_frames(r, &bd_dt);
+        if (pda_bd_groups(c, &bd_names, &bd_grp, &bd_ng)) goto end;
+        for (size_t g = 0; g < bd_ng; g++) free(bd_names[g]);
+        free(bd_names);
+        free(bd_grp);
+        m.bd_per = (c->n_classes + bd_ng) * bd_nt;
+        if (!(r->bd_chip = calloc(r->nch * m.bd_per + 1, sizeof *r->bd_chip))) goto end;
+    }
     if (o->power_cap_w > 0 && !(r->chip_peak_window_w = calloc(r->nch + 1, sizeof(double)))) goto end;
     if (!(r->chip_idle_w = calloc(r->nch + 1, sizeof *r->chip_idle_w))) goto end;
     for (size_t p = 0; p < n; p++) {

@@ -353,18 +353,8 @@ static int tjob_open(tjob *j)
         return PDA_EINPUT;
     }
     if (thermal_units_create(c, j->nx, j->ny, &j->tu)) return PDA_ENOMEM;
-    /* instructions by chip (counting sort), when there are several */
-    if (nch > 1) {
-        j->chip_off = calloc(nch + 1, sizeof *j->chip_off);
-        j->chip_ops = malloc((s->n ? s->n : 1) * sizeof *j->chip_ops);
-        size_t *fill = malloc(nch * sizeof *fill);
-        if (!j->chip_off || !j->chip_ops || !fill) { free(fill); return PDA_ENOMEM; }
-        for (size_t i = 0; i < s->n; i++) j->chip_off[s->chip[i] + 1]++;
-        for (size_t ch = 0; ch < nch; ch++) j->chip_off[ch + 1] += j->chip_off[ch];
-        memcpy(fill, j->chip_off, nch * sizeof *fill);
-        for (size_t i = 0; i < s->n; i++) j->chip_ops[fill[s->chip[i]]++] = (uint32_t)i;
-        free(fill);
-    }
+    /* instructions by chip, when there are several */
+    if (nch > 1 && pda_chip_ops(s, nch, &j->chip_off, &j->chip_ops)) return PDA_ENOMEM;
     return PDA_OK;
 }
 

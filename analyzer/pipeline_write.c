@@ -289,7 +289,26 @@ size_t pda_bd_frames(const pda_result *r, double *dt)
     return thermal_run_n_frames(mk_ns, *dt);
 }
 
-int pda_bd_chip(const pda_result *r, size_t ch, const size_t *grp, size_t ng, double *out)
+int pda_chip_ops(const sio_schedule *s, size_t nch, size_t **off, uint32_t **ops)
+{
+    size_t *o = calloc(nch + 1, sizeof *o), *fill = malloc((nch + 1) * sizeof *fill);
+    uint32_t *x = malloc((s->n + 1) * sizeof *x);
+    if (!o || !fill || !x) {
+        free(o); free(fill); free(x);
+        return -1;
+    }
+    for (size_t i = 0; i < s->n; i++) o[s->chip[i] + 1]++;
+    for (size_t ch = 0; ch < nch; ch++) o[ch + 1] += o[ch];
+    memcpy(fill, o, nch * sizeof *fill);
+    for (size_t i = 0; i < s->n; i++) x[fill[s->chip[i]]++] = (uint32_t)i;
+    free(fill);
+    *off = o;
+    *ops = x;
+    return 0;
+}
+
+int pda_bd_chip(const pda_result *r, size_t ch, const uint32_t *ops, size_t n_ops, const size_t *grp, size_t ng,
+                double *out)
 {
     const sio_chip *c = r->c;
     const size_t nu = c->n_units, ncl = c->n_classes;
@@ -299,7 +318,7 @@ int pda_bd_chip(const pda_result *r, size_t ch, const size_t *grp, size_t ng, do
     memset(out, 0, (ncl + ng) * nt * sizeof *out);
     if (!nt) return 0;
     double *e = malloc(nt * nu * sizeof *e);
-    if (!e || thermal_run_frame_energy(c, r->s, ch, NULL, 0, mk_ns, dt, nt, e)) { free(e); return -1; }
+    if (!e || thermal_run_frame_energy(c, r->s, ch, ops, n_ops, mk_ns, dt, nt, e)) { free(e); return -1; }
     const double *lk = pda_leak_current_a(r->leak);   /* leakage at its steady temperature, to the makespan */
     for (size_t f = 0; f < nt; f++)
         for (size_t u = 0; u < nu; u++) {
@@ -330,7 +349,10 @@ static int breakdowns(const pda_result *r, report_breakdown bd[2], double **blk,
     char **nm = NULL;
     size_t *grp = NULL, ng = 0, *rank = NULL;
     double *w = NULL, *g0 = NULL, *one = NULL, *tot = NULL;
-    if (pda_bd_groups(c, &nm, &grp, &ng)) return -1;
+    size_t *off = NULL;
+    uint32_t *ops = NULL;
+    if (!r->bd_chip && pda_chip_ops(r->s, nch, &off, &ops)) return -1;
+    if (pda_bd_groups(c, &nm, &grp, &ng)) { free(off); free(ops); return -1; }
     const size_t ngs = ng > BD_GROUPS ? BD_GROUPS : ng;   /* groups drawn, "other" last when cut */
     /* w: per chip the classes' power, then the groups' drawn; g0: every group's */
     w = calloc(nch * (ncl + ngs) * nt + 1, sizeof *w);
@@ -342,7 +364,7 @@ static int breakdowns(const pda_result *r, report_breakdown bd[2], double **blk,
     double *wc = w, *wg = w + nch * ncl * nt;
     for (size_t ch = 0; ch < nch; ch++) {   /* one pass over the schedule per chip */
         const double *x = r->bd_chip ? r->bd_chip + ch * (ncl + ng) * nt : one;
-        if (!r->bd_chip && pda_bd_chip(r, ch, grp, ng, one)) goto oom;
+        if (!r->bd_chip && pda_bd_chip(r, ch, ops + off[ch], off[ch + 1] - off[ch], grp, ng, one)) goto oom;
         memcpy(wc + ch * ncl * nt, x, ncl * nt * sizeof *x);
         memcpy(g0 + ch * ng * nt, x + ncl * nt, ng * nt * sizeof *x);
         for (size_t g = 0; g < ng; g++)
@@ -373,13 +395,13 @@ static int breakdowns(const pda_result *r, report_breakdown bd[2], double **blk,
                                .names = (const char *const *)c->classes, .dt_ns = dt, .w = wc};
     bd[1] = (report_breakdown){.title = "by unit group", .n_groups = ngs, .n_t = nt,
                                .names = (const char *const *)nm, .dt_ns = dt, .w = wg};
-    free(grp); free(tot); free(rank); free(g0); free(one);
+    free(grp); free(tot); free(rank); free(g0); free(one); free(off); free(ops);
     *blk = w;
     *names = nm;
     return 2;
 oom:
     for (size_t g = 0; nm && g < nu; g++) free(nm[g]);
-    free(nm); free(grp); free(tot); free(w); free(rank); free(g0); free(one);
+    free(nm); free(grp); free(tot); free(w); free(rank); free(g0); free(one); free(off); free(ops);
     return -1;
 }
 

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Benchmark of `analyzer run --no-thermal` on a 64-chip system of
+# Benchmark of `analyzer run --no-thermal -o DIR` on a 64-chip system of
 # $PDA_BENCH_OPS instructions (default 10^7) under mpirun -np 1, 2 and 4
 # (docs/sweeps.md), beside the plain run: wall time of the whole mpirun, and
 # per rank its wall time and peak memory (/usr/bin/time on each rank). The
@@ -21,7 +21,7 @@ f="$dir/gen_${n}_64chips.csv"
 echo "schedule: $f ($(wc -c < "$f") bytes, $n instructions, 64 chips)"
 now() { date +%s.%N; }
 el() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
-/usr/bin/time -f "%e %M" -o "$dir/time.plain" bin/analyzer run "$chip" "$f" --no-thermal --quiet
+/usr/bin/time -f "%e %M" -o "$dir/time.plain" bin/analyzer run "$chip" "$f" --no-thermal --quiet -o "$dir/plain_out"
 set -- $(cat "$dir/time.plain")
 echo "plain run:     ${1} s, peak $(($2 / 1024)) MB"
 for np in 1 2 4; do
@@ -38,4 +38,4 @@ for np in 1 2 4; do
     done
     echo "mpirun -np $np: $(el "$t0" "$t1") s in all;$ranks"
 done
-rm -rf "$dir/mpi_out"
+rm -rf "$dir/mpi_out" "$dir/plain_out"

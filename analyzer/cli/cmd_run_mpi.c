@@ -218,7 +218,6 @@ static int run_share(const cmd_opts *o, const sio_chip *c, const sio_schedule *s
     int last = -100;
     pda_run_opts po;
     cmd_run_opts(o, &po);
-    po.report = 1;   /* a share's outline goes into the system's report */
     po.spool_dir = NULL;   /* DIR is rank 0's and made at the end: the kept rails wait in $TMPDIR */
     po.timeline_cyc = mk;
     po.system_chips = nch;
