@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""failalloc_sweep.py FAILALLOC_BINARY STRIDE|sites|sites+STRIDE -- the failing-allocator
+"""failalloc_sweep.py FAILALLOC_BINARY STRIDE|sites|sites+STRIDE|first -- the failing-allocator
 sweep (docs/testing.md), run by tests/e2e_failalloc.sh from the repository
 root.
 
@@ -8,7 +8,8 @@ allocation points N (PDA_ALLOC_COUNT) and keeps stdout and the output
 files; then, for k = 1, 1 + STRIDE, ... up to N (with "sites": the first
 and the last point of each allocation site, as the normal run's
 PDA_ALLOC_SITES names them, and for the second mode only the first;
-"sites+STRIDE": those and every STRIDE-th), and in two modes (only the
+"sites+STRIDE": those and every STRIDE-th; "first": each site's first
+point), and in two modes (only the
 k-th point fails: PDA_FAIL_ALLOC=k; the k-th and every later one fail:
 PDA_FAIL_ALLOC=k+), the command runs again in a fresh folder. Every run
 must
@@ -39,8 +40,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 BIN = os.path.abspath(sys.argv[1])
 # "sites": the first and last point of each site; "N": every N-th point;
-# "sites+N": both
-SITES = sys.argv[2].startswith("sites")
+# "sites+N": both; "first": the first point of each site
+FIRST = sys.argv[2] == "first"
+SITES = sys.argv[2].startswith("sites") or FIRST
 STRIDE = int(sys.argv[2].split("+")[1]) if "+" in sys.argv[2] else 0 if SITES else int(sys.argv[2])
 ROOT = os.getcwd()
 TIMEOUT = 120
@@ -182,7 +184,7 @@ def sweep(case, pool):
         for k in range(first, n + 1):
             ends.setdefault(site_of[k - 1], [k, k])[1] = k
         strided = set(range(first, n + 1, STRIDE)) if STRIDE else set()
-        ks = sorted({k for e in ends.values() for k in e} | strided)
+        ks = sorted({k for e in ends.values() for k in (e[:1] if FIRST else e)} | strided)
         # every later point failing too: from each site's first point (its
         # last one's cleanup is the first's with more made)
         ks_plus = sorted({e[0] for e in ends.values()} | strided)
