@@ -923,6 +923,25 @@ static char *get_str(FILE *f)
     return s;
 }
 
+/* A hotspot's stacked_with ("3;7"; NULL: none) with delta added to each id:
+** a malloc'd string, NULL when out of memory. */
+static char *ids_shifted(const char *ids, long delta)
+{
+    char *out = NULL;
+    size_t len;
+    FILE *w = open_memstream(&out, &len);
+    if (!w) return NULL;
+    for (const char *q = ids ? ids : ""; *q;) {
+        char *end;
+        long id = strtol(q, &end, 10);
+        if (end == q) break;
+        fprintf(w, "%s%ld", q == ids ? "" : ";", id + delta);
+        q = *end == ';' ? end + 1 : end;
+    }
+    if (fclose(w) != 0) { free(out); return NULL; }
+    return out;
+}
+
 int pda_thermal_pack(const pda_result *r, FILE *f, size_t chip_lo, size_t chip_step)
 {
     const pda_thermal *T = r->th;
@@ -964,18 +983,8 @@ int pda_thermal_pack(const pda_result *r, FILE *f, size_t chip_lo, size_t chip_s
         for (size_t k = 0; k < nh && !bad; k++) {
             const pda_hotspot *p = &T->hot[hot + k];
             bad |= fwrite(p, sizeof *p, 1, f) != 1 || put_str(f, p->units);
-            char *with = NULL;
-            size_t len;
-            FILE *w = open_memstream(&with, &len);
-            if (!w) { bad = 1; break; }
-            for (const char *q = p->stacked_with ? p->stacked_with : ""; *q;) {   /* "3;7": ids within the chip */
-                char *end;
-                unsigned long id = strtoul(q, &end, 10);
-                if (end == q) break;
-                fprintf(w, "%s%lu", q == p->stacked_with ? "" : ";", id - hot);
-                q = *end == ';' ? end + 1 : end;
-            }
-            bad |= fclose(w) != 0 || put_str(f, with);
+            char *with = ids_shifted(p->stacked_with, -(long)hot);   /* ids within the chip */
+            bad |= !with || put_str(f, with);
             free(with);
         }
         hot += nh;
@@ -1104,18 +1113,8 @@ int pda_thermal_unpack_end(pda_result *r)
         for (size_t k = 0; k < c->n && !bad; k++) {
             all[at + k] = c->h[k];
             all[at + k].id = at + k + 1;
-            char *with = NULL;
-            size_t len;
-            FILE *w = open_memstream(&with, &len);
-            if (!w) { bad = 1; break; }
-            for (const char *q = c->with[k]; *q;) {
-                char *end;
-                unsigned long id = strtoul(q, &end, 10);
-                if (end == q) break;
-                fprintf(w, "%s%lu", q == c->with[k] ? "" : ";", id + at);
-                q = *end == ';' ? end + 1 : end;
-            }
-            bad |= fclose(w) != 0 || !keep_string(T, with);
+            char *with = ids_shifted(c->with[k], (long)at);
+            bad |= !keep_string(T, with);
             all[at + k].stacked_with = with;
         }
         at += c->n;

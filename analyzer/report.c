@@ -202,17 +202,6 @@ static int power_waiting(report *r, size_t ch)
     return wait;
 }
 
-/* The heaps' order: x is milder than y, by severity, and on a tie the
-** later series and bin. A total order, so the windows kept are the
-** REPORT_DETAIL_KEEP most severe whatever order they come in (a system's
-** report merged from its shares' keeps the same as one process's). */
-static int milder(const capture *x, const capture *y)
-{
-    if (x->sev != y->sev) return x->sev < y->sev;
-    if (x->series != y->series) return x->series > y->series;
-    return x->b0 > y->b0;
-}
-
 /* The slot of the kind's heap for window c when it is among the most
 ** severe (its v and p storage), else NULL; the caller fills the slot's
 ** data and then calls heap_fix. */
@@ -224,7 +213,7 @@ static capture *heap_slot(report *r, int kind, const capture *c, size_t *at)
         *at = (*n)++;
         hp[*at].v = r->pool[kind] + *at * REPORT_RING * 4;
         hp[*at].p = hp[*at].v + REPORT_RING * 3;
-    } else if (milder(&hp[0], c)) {
+    } else if (report_milder(&hp[0], c)) {
         *at = 0;
     } else {
         return NULL;
@@ -239,7 +228,7 @@ static void heap_fix(report *r, int kind, size_t at)
     capture *hp = r->heap[kind];
     const size_t n = r->n_heap[kind];
     if (at) {
-        while (at && milder(&hp[at], &hp[(at - 1) / 2])) {
+        while (at && report_milder(&hp[at], &hp[(at - 1) / 2])) {
             capture t = hp[at]; hp[at] = hp[(at - 1) / 2]; hp[(at - 1) / 2] = t;
             at = (at - 1) / 2;
         }
@@ -247,8 +236,8 @@ static void heap_fix(report *r, int kind, size_t at)
     }
     for (;;) {
         size_t l = 2 * at + 1, m = at;
-        if (l < n && milder(&hp[l], &hp[m])) m = l;
-        if (l + 1 < n && milder(&hp[l + 1], &hp[m])) m = l + 1;
+        if (l < n && report_milder(&hp[l], &hp[m])) m = l;
+        if (l + 1 < n && report_milder(&hp[l + 1], &hp[m])) m = l + 1;
         if (m == at) break;
         capture t = hp[at]; hp[at] = hp[m]; hp[m] = t;
         at = m;

@@ -47,6 +47,18 @@ typedef struct capture {
     float *v, *p;
 } capture;
 
+/* The detail windows' order: x is milder than y, by severity, and on a tie
+** the later series and bin. A total order, so the windows kept are the
+** REPORT_DETAIL_KEEP most severe whatever order they come in (a system's
+** report merged from its shares' keeps the same as one process's), and the
+** page lists them by it, most severe first. */
+static inline int report_milder(const capture *x, const capture *y)
+{
+    if (x->sev != y->sev) return x->sev < y->sev;
+    if (x->series != y->series) return x->series > y->series;
+    return x->b0 > y->b0;
+}
+
 /* A chip's power, bin b at b % REPORT_PRING, for the windows' power. */
 typedef struct pring {
     float *ring;

@@ -162,16 +162,14 @@ static void level_json(FILE *f, const report *r, const level *L)
     fputs("]}", f);
 }
 
-/* The windows' order on the page: by kind, most severe first, ties by
-** series and bin (the heaps' order, report.c), so the page does not depend
-** on the order the windows came in. */
+/* The windows' order on the page: by kind, then most severe first by the
+** heaps' order (report_milder), so the page does not depend on the order
+** the windows came in. */
 static int capture_cmp(const void *a, const void *b)
 {
     const capture *x = *(const capture *const *)a, *y = *(const capture *const *)b;
     if (x->kind != y->kind) return x->kind - y->kind;
-    if (x->sev != y->sev) return x->sev > y->sev ? -1 : 1;
-    if (x->series != y->series) return x->series < y->series ? -1 : 1;
-    return (x->b0 > y->b0) - (x->b0 < y->b0);
+    return report_milder(x, y) - report_milder(y, x);
 }
 
 static void details_json(FILE *f, const report *r)
