@@ -721,53 +721,104 @@ out:
     return rc;
 }
 
+#define TAP_LANES 8     /* ladder_taps: taps computed side by side */
+#define TAIL_CHECK 32   /* ladder_taps: taps between tests of the tail's bound (a multiple of TAP_LANES) */
+
+/* o = a s for a (rows x cols, row-major) and s (cols x TAP_LANES): the
+** TAP_LANES sums of a row side by side, in registers (vectorized, AVX2
+** where the machine has it). */
+__attribute__((target_clones("avx2", "default")))
+static void lanes_mul(size_t rows, size_t cols, const double *restrict a, const double *restrict s,
+                      double *restrict o)
+{
+    for (size_t r = 0; r < rows; r++) {
+        double acc[TAP_LANES] = {0};
+        for (size_t c = 0; c < cols; c++) {
+            const double x = a[r * cols + c], *sc = s + c * TAP_LANES;
+            for (size_t j = 0; j < TAP_LANES; j++) acc[j] += x * sc[j];
+        }
+        memcpy(o + r * TAP_LANES, acc, sizeof acc);
+    }
+}
+
 /* The kernel's taps: the response of the discretized system to a unit
-** step of current held over one bin, tap by tap until the state's energy
+** step of current held over one bin, TAP_LANES taps at a time until the state's energy
 ** bounds the tail below PDN_EPS_TAIL of the largest tap (the energy is
 ** non-increasing). Also the state-space matrices for the state method. */
 static int ladder_taps(const sio_rail *rail, const ladder_red *red, double z0, double dt_s, double **h_out,
                        size_t *len_out, ladder_ss *ss, sio_error *err)
 {
-    const size_t nst = red->nst, n1 = red->n1;
+    const size_t nst = red->nst, n1 = red->n1, nn = nst * nst;
     const double *ex = red->ex, *cvec = red->cvec, dterm = red->dterm;
     double cnorm = 0.0;
     for (size_t c = 0; c < nst; c++) cnorm += cvec[c] * cvec[c];
     cnorm = sqrt(cnorm);
-    double *y = malloc(nst * sizeof *y);
-    double *st = malloc(nst * sizeof *st);
+    /* S (nst x TAP_LANES, row-major) holds the states of TAP_LANES taps in
+    ** a row, Ad^j Bd for j = m .. m + TAP_LANES - 1; one step S <- Ad^L S
+    ** moves them all on: independent chains of adds, side by side, where
+    ** tap by tap each waited on the one before */
+    enum { L = TAP_LANES };
+    double *S = malloc(nst * L * sizeof *S), *S2 = malloc(nst * L * sizeof *S2);
+    double *ad = malloc(3 * nn * sizeof *ad), *al = ad + nn, *tmp = al + nn;   /* Ad, Ad^L, scratch */
     size_t capacity = 1 << 16, len = 0;
     double *h = malloc(capacity * sizeof *h);
     double *lp = NULL, lmax = 0.0;   /* with a regulator: the Lyapunov matrix (vrm_lyapunov) */
     int rc = PDN_ENOMEM;
-    if (!y || !st || !h) goto fail;
+    if (!S || !S2 || !ad || !h) goto fail;
     if (rail->vrm.present && (rc = vrm_lyapunov(rail, ex, nst, n1, dt_s, &lp, &lmax, err)) != PDN_OK) goto fail;
     rc = PDN_ENOMEM;
     const double decay = lmax > 0.0 ? (1.0 / lmax) / (1.0 + sqrt(1.0 - 1.0 / lmax)) : 0.0;   /* 1 - sqrt(q) */
-    for (size_t r = 0; r < nst; r++) st[r] = ex[r * n1 + nst];   /* Bd */
-    double zs = fabs(z0);
-    for (size_t m = 0;; m++) {
-        double v = m == 0 ? dterm : 0.0, e2 = 0.0;
-        for (size_t c = 0; c < nst; c++) { v += cvec[c] * st[c]; e2 += st[c] * st[c]; }
-        if (len == capacity) {
+    for (size_t r = 0; r < nst; r++) {
+        for (size_t c = 0; c < nst; c++) ad[r * nst + c] = ex[r * n1 + c];
+        S[r * L] = ex[r * n1 + nst];   /* Bd */
+    }
+    for (size_t j = 1; j < L; j++)
+        for (size_t r = 0; r < nst; r++) {
+            double acc = 0.0;
+            for (size_t c = 0; c < nst; c++) acc += ad[r * nst + c] * S[c * L + j - 1];
+            S[r * L + j] = acc;
+        }
+    memcpy(al, ad, nn * sizeof *al);
+    for (size_t j = 1; j < L; j++) {
+        mat_mul(nst, ad, al, tmp);
+        memcpy(al, tmp, nn * sizeof *al);
+    }
+    double zs = fabs(z0), *st = tmp;   /* the scratch, now the state of a tail test */
+    for (size_t m0 = 0;; m0 += L) {
+        if (len + L > capacity) {
             double *nh = realloc(h, 2 * capacity * sizeof *h);
             if (!nh) goto fail;
             h = nh;
             capacity *= 2;
         }
-        h[len++] = v;
-        if (fabs(v) > zs) zs = fabs(v);
-        if (lp) {   /* the Lyapunov bound on the tail (vrm_lyapunov) */
-            double vx = 0.0;
-            for (size_t r = 0; r < nst; r++) {
-                double acc = 0.0;
-                for (size_t c = 0; c < nst; c++) acc += lp[r * nst + c] * st[c];
-                vx += st[r] * acc;
+        double *v = h + len;   /* taps m0 .. m0 + L - 1: C S (+ D at tap 0) */
+        lanes_mul(1, nst, cvec, S, v);
+        if (m0 == 0) v[0] += dterm;
+        for (size_t j = 0; j < L; j++)
+            if (fabs(v[j]) > zs) zs = fabs(v[j]);
+        len += L;
+        /* the tail's bound from the state of the block's last tap m, every
+        ** TAIL_CHECK taps (it holds from any tap on, and costs as much as a
+        ** step): a few taps past the first place it holds, all below the
+        ** truncation's threshold */
+        size_t m = m0 + L - 1;
+        if (m > 16 && (m0 / L) % (TAIL_CHECK / L) == 0) {
+            for (size_t c = 0; c < nst; c++) st[c] = S[c * L + L - 1];
+            if (lp) {   /* the Lyapunov bound on the tail (vrm_lyapunov) */
+                double vx = 0.0;
+                for (size_t r = 0; r < nst; r++) {
+                    double acc = 0.0;
+                    for (size_t c = 0; c < nst; c++) acc += lp[r * nst + c] * st[c];
+                    vx += st[r] * acc;
+                }
+                if (cnorm * sqrt(vx > 0.0 ? vx : 0.0) / decay <= 1e-3 * PDN_EPS_TAIL * zs) break;
+            } else {
+                /* energy is non-increasing: |h[j]| <= cnorm*sqrt(e2) for j > m,
+                ** and the remaining tail is shorter than what has been seen */
+                double e2 = 0.0;
+                for (size_t c = 0; c < nst; c++) e2 += st[c] * st[c];
+                if (cnorm * sqrt(e2) * (double)(m + 1) <= 1e-3 * PDN_EPS_TAIL * zs) break;
             }
-            if (m > 16 && cnorm * sqrt(vx > 0.0 ? vx : 0.0) / decay <= 1e-3 * PDN_EPS_TAIL * zs) break;
-        } else if (m > 16 && cnorm * sqrt(e2) * (double)(m + 1) <= 1e-3 * PDN_EPS_TAIL * zs) {
-            /* energy is non-increasing: |h[j]| <= cnorm*sqrt(e2) for j > m,
-            ** and the remaining tail is shorter than what has been seen */
-            break;
         }
         if (len >= PDN_MAX_TAPS) {
             if (err && rail->vrm.present) {
@@ -787,14 +838,12 @@ static int ladder_taps(const sio_rail *rail, const ladder_red *red, double z0, d
             rc = PDN_EINPUT;
             goto fail;
         }
-        for (size_t r = 0; r < nst; r++) {
-            double acc = 0.0;
-            for (size_t c = 0; c < nst; c++) acc += ex[r * n1 + c] * st[c];
-            y[r] = acc;
-        }
-        memcpy(st, y, nst * sizeof *st);
+        lanes_mul(nst, nst, al, S, S2);   /* S2 = Ad^L S */
+        double *t = S;
+        S = S2;
+        S2 = t;
     }
-    ss->ad = malloc(nst * nst * sizeof *ss->ad);
+    ss->ad = malloc(nn * sizeof *ss->ad);
     ss->bd = malloc(nst * sizeof *ss->bd);
     ss->c = malloc(nst * sizeof *ss->c);
     if (!ss->ad || !ss->bd || !ss->c) { ladder_ss_free(ss); goto fail; }
@@ -806,12 +855,12 @@ static int ladder_taps(const sio_rail *rail, const ladder_red *red, double z0, d
     ss->ns = nst;
     ss->d = dterm;
     ss->lyap = lp;   /* the state method's settle test needs it (pdn_stream_settled) */
-    free(y); free(st);
+    free(S); free(S2); free(ad);
     *h_out = h;
     *len_out = len;
     return PDN_OK;
 fail:
-    free(y); free(st); free(h); free(lp);
+    free(S); free(S2); free(ad); free(h); free(lp);
     return rc;
 }
 
