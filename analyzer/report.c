@@ -29,6 +29,11 @@
 
 #define BLOCK REPORT_BLOCK
 
+/* The ring's planes: current, droop (mV) and dI/dt of bin b at b % REPORT_RING. */
+#define RING_I(h) ((h)->ring)
+#define RING_D(h) ((h)->ring + REPORT_RING)
+#define RING_G(h) ((h)->ring + 2 * REPORT_RING)
+
 int report_create(size_t n_series, size_t n_bins, double bin_ns, report **out)
 {
     report_opts o = {.n_chips = 1, .n_rails = n_series, .n_bins = n_bins, .bin_ns = bin_ns};
@@ -146,33 +151,76 @@ static void pcol_merge(pcol *c, double lo, double hi)
     widen(&c->lo, &c->hi, lo, hi);
 }
 
-/* Column by column: the bins of each column in one run, reduced in lanes
-** (lanes.h). NaNs are passed over; a run of nothing else leaves its column
-** as it was. */
-static void cols_push(level *L, col *cs, size_t b0, const double *i_a, const double *d_v, const double *g, size_t n)
+/* The bins b0..b0+n-1 into the columns of every level at once: the runs
+** between the boundaries of any level's columns, each reduced once in lanes
+** (lanes.h) to its extrema, which are then gathered per level and column
+** (min and max of the runs' min and max: exactly the column's). nv values
+** a run: the extrema of each of the nv / 2 arrays x[a], as pairs (min,
+** max); scale[a] multiplies both (> 0: the order is kept). Levels l0 ..
+** l1 - 1; done(l, c, v) takes level l's column c with its gathered v. */
+#define NV_MAX 6
+typedef void col_done(report *r, size_t who, int l, size_t c, double *v);
+static void levels_push(report *r, int l0, int l1, size_t who, size_t b0, const double *const *x,
+                        const double *scale, size_t nv, size_t n, col_done *done)
 {
     const size_t end = b0 + n;
+    double acc[REPORT_LEVELS][NV_MAX];
+    size_t cur[REPORT_LEVELS];
+    int open[REPORT_LEVELS] = {0};
     for (size_t b = b0; b < end;) {
-        size_t ci, e = col_end(L, b, end, &ci), m = e - b;
-        const double *ip = i_a + (b - b0), *dp = d_v + (b - b0), *gp = g + (b - b0);
-        double v[6] = {lanes_min(ip, m), lanes_max(ip, m), lanes_min(dp, m) * 1e3, lanes_max(dp, m) * 1e3,
-                       lanes_min(gp, m), lanes_max(gp, m)};
+        size_t e = end, ci[REPORT_LEVELS];
+        for (int l = l0; l < l1; l++) {
+            size_t el = col_end(&r->lv[l], b, end, &ci[l]);
+            if (el < e) e = el;
+        }
+        double v[NV_MAX];
+        for (size_t a = 0; a < nv / 2; a++) {
+            v[2 * a] = lanes_min(x[a] + (b - b0), e - b) * scale[a];
+            v[2 * a + 1] = lanes_max(x[a] + (b - b0), e - b) * scale[a];
+        }
         b = e;
-        if (!(v[0] <= v[1] && v[2] <= v[3])) continue;   /* NaNs only: nothing to draw */
-        if (!(v[4] <= v[5])) v[4] = v[5] = 0;
-        col_merge(&cs[ci], v);
+        for (int l = l0; l < l1; l++) {
+            if (open[l] && ci[l] == cur[l]) {
+                for (size_t q = 0; q < nv; q += 2) widen(&acc[l][q], &acc[l][q + 1], v[q], v[q + 1]);
+                continue;
+            }
+            if (open[l]) done(r, who, l, cur[l], acc[l]);
+            memcpy(acc[l], v, nv * sizeof *v);
+            cur[l] = ci[l];
+            open[l] = 1;
+        }
     }
+    for (int l = l0; l < l1; l++)
+        if (open[l]) done(r, who, l, cur[l], acc[l]);
 }
 
-static void pcols_push(level *L, pcol *ps, size_t b0, const double *p, size_t n)
+/* A column of series k's overview: NaNs are passed over; a run of nothing
+** else leaves its column as it was. */
+static void col_done_series(report *r, size_t k, int l, size_t c, double *v)
 {
-    const size_t end = b0 + n;
-    for (size_t b = b0; b < end;) {
-        size_t ci, e = col_end(L, b, end, &ci);
-        double lo = lanes_min(p + (b - b0), e - b), hi = lanes_max(p + (b - b0), e - b);
-        b = e;
-        if (lo <= hi) pcol_merge(&ps[ci], lo, hi);
-    }
+    if (!(v[0] <= v[1] && v[2] <= v[3])) return;   /* NaNs only: nothing to draw */
+    if (!(v[4] <= v[5])) v[4] = v[5] = 0;
+    col_merge(&r->lv[l].c[k * r->lv[l].cols + c], v);
+}
+
+static void col_done_power(report *r, size_t ch, int l, size_t c, double *v)
+{
+    if (v[0] <= v[1]) pcol_merge(&r->lv[l].p[ch * r->lv[l].cols + c], v[0], v[1]);
+}
+
+/* Current, droop (mV) and dI/dt of series k into its columns of levels l0
+** .. l1 - 1. */
+static void cols_push(report *r, int l0, int l1, size_t k, size_t b0, const double *i_a, const double *d_v,
+                      const double *g, size_t n)
+{
+    const double *x[3] = {i_a, d_v, g}, scale[3] = {1.0, 1e3, 1.0};
+    levels_push(r, l0, l1, k, b0, x, scale, 6, n, col_done_series);
+}
+
+static void pcols_push(report *r, size_t ch, size_t b0, const double *p, size_t n)
+{
+    const double *x[1] = {p}, scale[1] = {1.0};
+    levels_push(r, 0, REPORT_LEVELS, ch, b0, x, scale, 2, n, col_done_power);
 }
 
 /* ---- detail windows ----------------------------------------------------------- */
@@ -257,33 +305,92 @@ static void detail_close(report *r, size_t k, int kind, const arm *a, size_t las
     if (!slot) return;
     c.v = slot->v;
     c.p = slot->p;
-    for (size_t b = b0; b <= last; b++) memcpy(c.v + 3 * (b - b0), h->ring + 3 * (b % REPORT_RING), 3 * sizeof(float));
+    for (size_t b = b0; b <= last; b++) {
+        size_t q = b % REPORT_RING;
+        float *v = c.v + 3 * (b - b0);
+        v[0] = RING_I(h)[q];
+        v[1] = RING_D(h)[q];
+        v[2] = RING_G(h)[q];
+    }
     power_take(&c, &r->pw[k / r->n_rails]);
     *slot = c;
     heap_fix(r, kind, at);
 }
 
+/* o[q] = (float)(x[q] * scale), scale 1.0 exact; LANES at a time
+** (vectorized as it stands, as a plain loop is not at -O2). */
+static void to_floats(float *restrict o, const double *restrict x, double scale, size_t m)
+{
+    size_t q = 0;
+    for (; q + LANES <= m; q += LANES)
+        for (size_t l = 0; l < LANES; l++) o[q + l] = (float)(x[q + l] * scale);
+    for (; q < m; q++) o[q] = (float)(x[q] * scale);
+}
+
 /* Bins b0..b0+n-1 (n <= BLOCK) of series k through the ring and the
-** windows; their dI/dt (A/ns, signed) into g. */
+** windows; their dI/dt (A/ns, signed) into g. A block with no window armed
+** and no bin near a limit (nearly all of them) is only written into the
+** ring, plane by plane; any other goes bin by bin. */
 static void track(report *r, size_t k, size_t b0, const double *i_a, const double *d_v, size_t n, double *g)
 {
     hist *h = &r->h[k];
     const size_t rl = k % r->n_rails, w = h->w;
     const double inv = 1.0 / ((double)w * r->bin_ns), lim[2] = {r->lim[2 * rl], r->lim[2 * rl + 1]};
+    /* at or under near, a bin is under its limit for sure (x / lim <= 0.999
+    ** (1 + 2^-52) < 1) */
+    const double near[2] = {0.999 * lim[0], 0.999 * lim[1]};
+    /* dI/dt against the bin w before: iw[b % w] holds bin b - w's current
+    ** for the first min(w, n) bins, the block itself after; then the last
+    ** min(w, n) currents into iw */
+    size_t nw = w < n ? w : n, at = b0 % w;
+    for (size_t j = 0; j < nw; j++) {
+        g[j] = (i_a[j] - h->iw[at]) * inv;
+        if (++at == w) at = 0;
+    }
+    for (size_t j = nw; j < n; j++) g[j] = (i_a[j] - i_a[j - w]) * inv;
+    at = (b0 + n - nw) % w;
+    for (size_t j = n - nw; j < n; j++) {
+        h->iw[at] = i_a[j];
+        if (++at == w) at = 0;
+    }
+    /* quiet: no window armed, every bin at or under near (NaNs count as
+    ** under, as below; the extrema pass them over) */
+    int quiet = n > 0;
+    for (int kind = 0; kind < 2; kind++) quiet &= !(lim[kind] > 0 && h->arm[kind].armed);
+    if (quiet && lim[0] > 0 && lanes_max(d_v, n) * 1e3 > near[0]) quiet = 0;
+    if (quiet && lim[1] > 0 && (lanes_max(g, n) > near[1] || lanes_min(g, n) < -near[1])) quiet = 0;
+    float *ri = RING_I(h), *rd = RING_D(h), *rg = RING_G(h);
+    size_t ring_at = b0 % REPORT_RING;
+    if (quiet) {
+        for (size_t j = 0; j < n;) {   /* at most two runs: to the ring's end, then from its start */
+            size_t m = n - j < REPORT_RING - ring_at ? n - j : REPORT_RING - ring_at;
+            to_floats(ri + ring_at, i_a + j, 1.0, m);
+            to_floats(rd + ring_at, d_v + j, 1e3, m);
+            to_floats(rg + ring_at, g + j, 1.0, m);
+            j += m;
+            ring_at = (ring_at + m) % REPORT_RING;
+        }
+        for (int kind = 0; kind < 2; kind++)
+            if (lim[kind] > 0) h->arm[kind].hold = 0;
+        h->seen = b0 + n;
+        return;
+    }
     for (size_t j = 0; j < n; j++) {
         size_t b = b0 + j;
-        double *old = &h->iw[b % w];
-        g[j] = (i_a[j] - *old) * inv;
-        *old = i_a[j];
-        float *slot = h->ring + 3 * (b % REPORT_RING);
         double dmv = d_v[j] * 1e3;
-        slot[0] = (float)i_a[j];
-        slot[1] = (float)dmv;
-        slot[2] = (float)g[j];
+        ri[ring_at] = (float)i_a[j];
+        rd[ring_at] = (float)dmv;
+        rg[ring_at] = (float)g[j];
+        if (++ring_at == REPORT_RING) ring_at = 0;
         for (int kind = 0; kind < 2; kind++) {
             if (!(lim[kind] > 0)) continue;
-            double sev = kind ? fabs(g[j]) / lim[kind] : dmv / lim[kind];
+            double x = kind ? fabs(g[j]) : dmv;
             arm *a = &h->arm[kind];
+            if (!a->armed && !(x > near[kind])) {   /* under the limit (or NaN): as !(sev > 1) below */
+                a->hold = 0;
+                continue;
+            }
+            double sev = x / lim[kind];
             if (a->armed) {
                 if (sev > a->sev) { a->sev = sev; a->peak = b; }
                 else if (b >= a->peak + REPORT_DETAIL_HALF) {
@@ -319,8 +426,7 @@ void report_push(report *r, size_t k, size_t b0, const double *i_a, const double
     for (size_t j = 0; j < n; j += BLOCK) {
         size_t m = n - j < BLOCK ? n - j : BLOCK;
         track(r, k, b0 + j, i_a + j, d_v + j, m, g);
-        for (int l = 0; l < REPORT_LEVELS; l++)
-            cols_push(&r->lv[l], r->lv[l].c + k * r->lv[l].cols, b0 + j, i_a + j, d_v + j, g, m);
+        cols_push(r, 0, REPORT_LEVELS, k, b0 + j, i_a + j, d_v + j, g, m);
     }
 }
 
@@ -345,7 +451,7 @@ void report_push_const(report *r, size_t k, size_t b0, double i_a, double droop_
         col *cs = L->c + k * L->cols;
         if (rest <= 2 * L->cols || L->scale > 0.5) {   /* short: bin by bin */
             for (size_t j = 0; j < rest; j += BLOCK)
-                cols_push(L, cs, s0 + j, bi, bd, bg, rest - j < BLOCK ? rest - j : BLOCK);
+                cols_push(r, l, l + 1, k, s0 + j, bi, bd, bg, rest - j < BLOCK ? rest - j : BLOCK);
         } else if (!nan) {   /* every column from the first bin's to the last's holds some */
             for (size_t ci = col_of(L, s0), c1 = col_of(L, s0 + rest - 1); ci <= c1; ci++) col_merge(&cs[ci], v);
         }
@@ -357,11 +463,16 @@ void report_push_power(report *r, size_t ch, size_t b0, const double *p_w, size_
     pring *pr = &r->pw[ch];
     for (size_t j = 0; j < n; j += BLOCK) {
         size_t m = n - j < BLOCK ? n - j : BLOCK;
-        for (size_t q = 0; q < m; q++) pr->ring[(b0 + j + q) % REPORT_PRING] = (float)p_w[j + q];
+        for (size_t q = 0, at = (b0 + j) % REPORT_PRING; q < m;) {   /* to the ring's end, then from its start */
+            size_t run = m - q < REPORT_PRING - at ? m - q : REPORT_PRING - at;
+            to_floats(pr->ring + at, p_w + j + q, 1.0, run);
+            q += run;
+            at = 0;
+        }
         pr->seen = b0 + j + m;
         power_waiting(r, ch);
     }
-    for (int l = 0; l < REPORT_LEVELS; l++) pcols_push(&r->lv[l], r->lv[l].p + ch * r->lv[l].cols, b0, p_w, n);
+    pcols_push(r, ch, b0, p_w, n);
 }
 
 void report_push_power_const(report *r, size_t ch, size_t b0, double p_w, size_t n)

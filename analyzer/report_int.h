@@ -31,7 +31,7 @@ typedef struct arm {
 } arm;
 
 typedef struct hist {
-    float *ring;    /* [REPORT_RING][3]: bin b at b % REPORT_RING: current, droop (mV), dI/dt */
+    float *ring;    /* [3][REPORT_RING]: current, droop (mV), dI/dt, bin b at b % REPORT_RING */
     double *iw;     /* [w]: the current of bin b at b % w, for the last w bins */
     size_t w, seen;
     arm arm[2];     /* per enum events_kind */
