@@ -28,24 +28,37 @@ void pda_power_acc_free(pda_power_acc *a)
     a->ring = NULL;
 }
 
-/* n values x[0..n) (or n copies of xc when x is NULL), bin by bin. */
+/* n values x[0..n) (or n copies of xc when x is NULL), bin by bin; the
+** figures in locals meanwhile (the ring's stores could alias the fields,
+** which kept them in memory and was most of the pass). */
 static void push(pda_power_acc *a, const int64_t *x, int64_t xc, size_t n)
 {
     const size_t w = a->w;
-    size_t slot = a->n_seen % w;
+    int64_t *ring = a->ring, max = a->max;
+    size_t slot = a->n_seen % w, n_seen = a->n_seen, max_at = a->max_at, peak_end = a->peak_end;
+    __int128 sum = a->sum, peak = a->peak, total = a->total;
+    int any = a->any;
     for (size_t k = 0; k < n; k++) {
         int64_t v = x ? x[k] : xc;
-        if (v > a->max) { a->max = v; a->max_at = a->n_seen; }
-        a->total += v;
-        a->sum += (__int128)v - a->ring[slot];
-        a->ring[slot] = v;
+        if (v > max) { max = v; max_at = n_seen; }
+        total += v;
+        sum += (__int128)v - ring[slot];
+        ring[slot] = v;
         if (++slot == w) slot = 0;
-        if (++a->n_seen >= w && (!a->any || a->sum > a->peak)) {
-            a->peak = a->sum;
-            a->peak_end = a->n_seen;
-            a->any = 1;
+        if (++n_seen >= w && (!any || sum > peak)) {
+            peak = sum;
+            peak_end = n_seen;
+            any = 1;
         }
     }
+    a->max = max;
+    a->max_at = max_at;
+    a->n_seen = n_seen;
+    a->peak_end = peak_end;
+    a->sum = sum;
+    a->peak = peak;
+    a->total = total;
+    a->any = any;
 }
 
 void pda_power_acc_sink(void *arg, size_t b0, size_t nb, const int64_t *p, int64_t p_const)
