@@ -155,12 +155,14 @@ typedef int (*pda_rails_tile_fn)(void *arg, size_t part, size_t b0, double *buf)
 int pda_result_units_chunk(const pda_result *r, size_t chip, size_t off, size_t n, float *buf, sio_error *err);
 /* Fills a share's unit maps for pda_result_merge: part (the index of its
 ** pack), its local chip, as pda_result_units_chunk gives them. The merge
-** asks chip by chip in the system's order, each chip's chunks in order.
-** 0, or non-zero to fail the merge (PDA_EIO). */
+** asks chip by chip in the system's order, each chip's [unit][bin] block in
+** chunks of PDA_UNITS_CHUNK floats (the last one shorter), in order. 0, or
+** non-zero to fail the merge (PDA_EIO). */
+#define PDA_UNITS_CHUNK ((size_t)1 << 20)
 typedef int (*pda_units_chunk_fn)(void *arg, size_t part, size_t chip, size_t off, size_t n, float *buf);
 /* The system's result from its shares' packs (n, in any order, holding each
 ** chip once): the figures and files of the run of the whole schedule in one
-** process (but the unit maps), with the power figures given (those of the
+** process, with the power figures given (those of the
 ** share whose power_combine handed it the system's power, and its
 ** pda_result_power_sum_w_ns). The thermal run is the system's when every
 ** share ran it (with frames_combine). The kept events are the events_cap most severe of each

@@ -847,8 +847,8 @@ static int ladder_taps(const sio_rail *rail, const ladder_red *red, double z0, d
     ss->bd = malloc(nst * sizeof *ss->bd);
     ss->c = malloc(nst * sizeof *ss->c);
     if (!ss->ad || !ss->bd || !ss->c) { ladder_ss_free(ss); goto fail; }
+    memcpy(ss->ad, ad, nn * sizeof *ss->ad);
     for (size_t r = 0; r < nst; r++) {
-        for (size_t c = 0; c < nst; c++) ss->ad[r * nst + c] = ex[r * n1 + c];
         ss->bd[r] = ex[r * n1 + nst];
         ss->c[r] = cvec[r];
     }

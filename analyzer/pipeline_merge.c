@@ -315,7 +315,7 @@ int pda_result_units_chunk(const pda_result *r, size_t chip, size_t off, size_t 
 ** from its share through units_chunk, a chunk at a time. */
 static int merge_units(pda_result *r, const merge *m, pda_units_chunk_fn units_chunk, void *arg, sio_error *err)
 {
-    const size_t per = r->c->n_units * r->nbins, chunk = (size_t)1 << 20;
+    const size_t per = r->c->n_units * r->nbins, chunk = PDA_UNITS_CHUNK;
     if (!(r->units = pda_spool_open(r->o.spool_dir, err))) return PDA_EIO;
     float *buf = malloc(chunk * sizeof *buf);
     if (!buf) {
@@ -486,16 +486,14 @@ int pda_result_merge(const sio_chip *c, const char *schedule_path, const pda_run
             rc = PDA_EINPUT;
             goto end;
         }
-    if (o->keep_rails && (!rails_tile || (rc = merge_rails(r, &m, n, rails_tile, rails_arg, err)))) {
-        if (!rails_tile) sio_error_set(err, NULL, 0, 0, "pda_result_merge: keep_rails needs rails_tile");
-        if (!rails_tile) rc = PDA_EINPUT;
+    if ((o->keep_rails && !rails_tile) || (o->unit_maps && !units_chunk)) {
+        sio_error_set(err, NULL, 0, 0, "pda_result_merge: %s",
+                      o->keep_rails && !rails_tile ? "keep_rails needs rails_tile" : "unit_maps needs units_chunk");
+        rc = PDA_EINPUT;
         goto end;
     }
-    if (o->unit_maps && (!units_chunk || (rc = merge_units(r, &m, units_chunk, units_arg, err)))) {
-        if (!units_chunk) sio_error_set(err, NULL, 0, 0, "pda_result_merge: unit_maps needs units_chunk");
-        if (!units_chunk) rc = PDA_EINPUT;
-        goto end;
-    }
+    if (o->keep_rails && (rc = merge_rails(r, &m, n, rails_tile, rails_arg, err))) goto end;
+    if (o->unit_maps && (rc = merge_units(r, &m, units_chunk, units_arg, err))) goto end;
     rc = PDA_ENOMEM;
     size_t kept;
     keep_most_severe(&m, o->events_cap, &kept);

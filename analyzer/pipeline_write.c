@@ -362,7 +362,7 @@ static int breakdowns(const pda_result *r, report_breakdown bd[2], double **blk,
     one = r->bd_chip ? NULL : malloc(((ncl + ng) * nt + 1) * sizeof *one);
     if (!w || !g0 || !tot || !rank || (!r->bd_chip && !one)) goto oom;
     double *wc = w, *wg = w + nch * ncl * nt;
-    for (size_t ch = 0; ch < nch; ch++) {   /* one pass over the schedule per chip */
+    for (size_t ch = 0; ch < nch; ch++) {   /* each chip over its own instructions (pda_chip_ops) */
         const double *x = r->bd_chip ? r->bd_chip + ch * (ncl + ng) * nt : one;
         if (!r->bd_chip && pda_bd_chip(r, ch, ops + off[ch], off[ch + 1] - off[ch], grp, ng, one)) goto oom;
         memcpy(wc + ch * ncl * nt, x, ncl * nt * sizeof *x);

@@ -327,6 +327,18 @@ static void to_floats(float *restrict o, const double *restrict x, double scale,
     for (; q < m; q++) o[q] = (float)(x[q] * scale);
 }
 
+/* n values x (times scale) into a ring of cap floats from slot at: to the
+** ring's end, then from its start. */
+static void ring_write(float *ring, size_t cap, size_t at, const double *x, double scale, size_t n)
+{
+    for (size_t j = 0; j < n;) {
+        size_t m = n - j < cap - at ? n - j : cap - at;
+        to_floats(ring + at, x + j, scale, m);
+        j += m;
+        at = 0;
+    }
+}
+
 /* Bins b0..b0+n-1 (n <= BLOCK) of series k through the ring and the
 ** windows; their dI/dt (A/ns, signed) into g. A block with no window armed
 ** and no bin near a limit (nearly all of them) is only written into the
@@ -362,14 +374,9 @@ static void track(report *r, size_t k, size_t b0, const double *i_a, const doubl
     float *ri = RING_I(h), *rd = RING_D(h), *rg = RING_G(h);
     size_t ring_at = b0 % REPORT_RING;
     if (quiet) {
-        for (size_t j = 0; j < n;) {   /* at most two runs: to the ring's end, then from its start */
-            size_t m = n - j < REPORT_RING - ring_at ? n - j : REPORT_RING - ring_at;
-            to_floats(ri + ring_at, i_a + j, 1.0, m);
-            to_floats(rd + ring_at, d_v + j, 1e3, m);
-            to_floats(rg + ring_at, g + j, 1.0, m);
-            j += m;
-            ring_at = (ring_at + m) % REPORT_RING;
-        }
+        ring_write(ri, REPORT_RING, ring_at, i_a, 1.0, n);
+        ring_write(rd, REPORT_RING, ring_at, d_v, 1e3, n);
+        ring_write(rg, REPORT_RING, ring_at, g, 1.0, n);
         for (int kind = 0; kind < 2; kind++)
             if (lim[kind] > 0) h->arm[kind].hold = 0;
         h->seen = b0 + n;
@@ -463,12 +470,7 @@ void report_push_power(report *r, size_t ch, size_t b0, const double *p_w, size_
     pring *pr = &r->pw[ch];
     for (size_t j = 0; j < n; j += BLOCK) {
         size_t m = n - j < BLOCK ? n - j : BLOCK;
-        for (size_t q = 0, at = (b0 + j) % REPORT_PRING; q < m;) {   /* to the ring's end, then from its start */
-            size_t run = m - q < REPORT_PRING - at ? m - q : REPORT_PRING - at;
-            to_floats(pr->ring + at, p_w + j + q, 1.0, run);
-            q += run;
-            at = 0;
-        }
+        ring_write(pr->ring, REPORT_PRING, (b0 + j) % REPORT_PRING, p_w + j, 1.0, m);
         pr->seen = b0 + j + m;
         power_waiting(r, ch);
     }

@@ -866,6 +866,9 @@ static void progress(ctx *x)
     }
 }
 
+/* A forward pass's least delay of group g: 0, or sampling's drawn one (x->lo0). */
+static int64_t fwd_lo(const ctx *x, size_t g) { return x->lo0 ? x->lo0[g] : 0; }
+
 /* One pass (see the top of the file). dir +1: forward from lo = 0 (or
 ** x->lo0, sampling's drawn least delays), order rk = key_start (or x->rk0,
 ** sampling's perturbed order), priority prio; the delays land in x->d. dir -1: backward
@@ -888,7 +891,7 @@ int budget_pass(ctx *x, int dir, const int64_t *prio, int64_t mk, int64_t stop_c
     for (size_t g = 0; g < ng; g++) {
         if (dir > 0) {
             x->rk[g] = x->rk0 ? x->rk0[g] : x->key_start[g];
-            x->lo[g] = x->lo0 ? x->lo0[g] : 0;
+            x->lo[g] = fwd_lo(x, g);
         } else {
             x->rk[g] = -(x->g_end[g] + x->d[g]);
             x->lo[g] = x->g_end[g] - mk;   /* -d >= end - mk: the group ends by mk */
@@ -924,7 +927,7 @@ int budget_pass(ctx *x, int dir, const int64_t *prio, int64_t mk, int64_t stop_c
             for (size_t q = x->sc_goff[c]; q < x->sc_goff[c + 1]; q++) {
                 size_t u = x->sc_grp[q];
                 if (x->placed[u] && unplace(x, dir, u)) goto out;
-                int64_t lu = dir > 0 ? (x->lo0 ? x->lo0[u] : 0) : x->g_end[u] - mk;
+                int64_t lu = dir > 0 ? fwd_lo(x, u) : x->g_end[u] - mk;
                 FOR_YIN(x, dir, u, hsrc, w, {
                     if (x->scc[hsrc] != c && x->placed[hsrc] && dir * x->d[hsrc] + w > lu) lu = dir * x->d[hsrc] + w;
                 });

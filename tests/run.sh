@@ -29,12 +29,13 @@ tab=$(printf '\t')
 # finish are short ones and the two workers end together.
 est() {   # est FLAVOUR NAME
     case "$1 $2" in
-        "rel e2e_failalloc.sh") echo 300 ;;
         "asan e2e_failalloc.sh") echo 250 ;;
-        "asan test_skip"|"asan test_budget"|"asan test_pdn") echo 100 ;;
-        *" e2e_report.sh"|"rel test_pdn") echo 60 ;;
-        "asan e2e_retime_streams.sh"|"asan e2e_leakage.sh"|"asan e2e_thermal.sh") echo 50 ;;
-        "asan test_"*|*" e2e_"*|*" test_budget") echo 20 ;;
+        "asan test_budget") echo 150 ;;
+        "rel e2e_failalloc.sh") echo 120 ;;
+        "asan e2e_retime.sh"|"asan e2e_mpi_run.sh") echo 60 ;;
+        *" test_pdn"|"rel test_budget"|"rel e2e_mpi_run.sh") echo 40 ;;
+        *" e2e_retime_streams.sh"|"rel e2e_retime.sh"|*" e2e_report.sh") echo 25 ;;
+        "asan test_"*|*" e2e_"*) echo 10 ;;
         *) echo 5 ;;
     esac
 }

@@ -39,9 +39,15 @@
 #define TOL 1e-11      /* values: per-bin currents and droop, maxima, events, maps (seen: < 1e-12) */
 #define TOL_SUM 1e-9   /* sums over every bin: energy, sum_a, the means (seen: 4e-11) */
 
+/* a and b further apart than tol of scale (of 1 when scale is 0) */
+static int differ(double a, double b, double scale, double tol)
+{
+    return !(fabs(a - b) <= tol * (scale > 0 ? scale : 1.0)) && !(a == b);
+}
+
 static void close_tol(double a, double b, double scale, double tol, const char *what)
 {
-    if (!(fabs(a - b) <= tol * (scale > 0 ? scale : 1.0)) && !(a == b))
+    if (differ(a, b, scale, tol))
         fail_msg("%s: %.17g (skipping) vs %.17g (every bin), scale %g", what, a, b, scale);
 }
 
@@ -51,7 +57,7 @@ static void close_to(double a, double b, double scale, const char *what) { close
 #define CLOSE_AT(a, b, scale, ...)                                              \
     do {                                                                        \
         double a_ = (a), b_ = (b), s_ = (scale);                                \
-        if (!(fabs(a_ - b_) <= TOL * (s_ > 0 ? s_ : 1.0)) && !(a_ == b_)) {     \
+        if (differ(a_, b_, s_, TOL)) {                                          \
             char w_[120];                                                       \
             snprintf(w_, sizeof w_, __VA_ARGS__);                               \
             close_to(a_, b_, s_, w_);                                           \

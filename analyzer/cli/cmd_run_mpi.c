@@ -170,10 +170,10 @@ static int units_chunk(void *arg, size_t part, size_t chip, size_t off, size_t n
 }
 
 /* A rank's unit maps to rank 0, its chips in order, each in the chunks
-** the merge asks for (pipeline_merge.c: 2^20 floats). */
+** the merge asks for (PDA_UNITS_CHUNK floats). */
 static void send_units(const pda_result *res, const sio_chip *c, MPI_Comm comm, int rank)
 {
-    const size_t per = c->n_units * pda_result_n_bins(res), chunk = (size_t)1 << 20;
+    const size_t per = c->n_units * pda_result_n_bins(res), chunk = PDA_UNITS_CHUNK;
     sio_error err;
     float *buf = malloc(chunk * sizeof *buf);
     if (!buf) die(rank, "out of memory", EXIT_IO);
