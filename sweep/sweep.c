@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "budget.h"
 #include "sio_int.h"
 #include "sio_json_int.h"
 #include "sweep_int.h"
@@ -57,6 +58,8 @@ struct sweep {
     int zip;
     size_t np;
     pda_run_opts ro;
+    int has_budget;        /* the sweep file's "retime": every ok run is re-timed to bs */
+    budget_spec bs;
     const char **inputs;
     size_t n_inputs;
 };
@@ -335,8 +338,10 @@ static int resolve_path(const json_t *root, const char *path, sio_jstep *steps, 
 
 /* ---- the sweep file ----------------------------------------------------- */
 
-static const char *const TOP_KEYS[] = {"format", "chip", "schedules", "vary", "mode", "run"};
+static const char *const TOP_KEYS[] = {"format", "chip", "schedules", "vary", "mode", "run", "retime"};
 static const char *const RUN_KEYS[] = {"no_thermal", "window_ns", "bin_ns", "safety_mv", "grid", "frame_ns"};
+static const char *const RETIME_KEYS[] = {"power_cap_w", "system_power_cap_w", "didt_a_per_ns", "guardband_mv",
+                                          "window_ns"};
 #define NKEYS(a) (sizeof(a) / sizeof((a)[0]))
 
 static int known_keys(const sweep *sw, const json_t *obj, const sio_jstep *at, size_t depth,
@@ -359,18 +364,19 @@ static int known_keys(const sweep *sw, const json_t *obj, const sio_jstep *at, s
     return SIO_OK;
 }
 
-/* A number of "run" within [lo, hi] (lo_open: > lo). */
-static int run_number(const sweep *sw, const json_t *run, const char *key, double lo, int lo_open, double hi,
-                      double *out, sio_error *err)
+/* A number of section sect ("run" or "retime") within [lo, hi] (lo_open:
+** > lo); *out is left alone when the key is absent. */
+static int sect_number(const sweep *sw, const json_t *obj, const char *sect, const char *key, double lo, int lo_open,
+                       double hi, double *out, sio_error *err)
 {
-    const json_t *v = json_object_get(run, key);
-    sio_jstep s[2] = {{"run", 0}, {key, 0}};
+    const json_t *v = json_object_get(obj, key);
+    sio_jstep s[2] = {{sect, 0}, {key, 0}};
     if (!v) return SIO_OK;
     double x = json_number_value(v);
-    if (!json_is_number(v)) return ferr(sw, s, 2, 0, err, "run.%s: expected a number, got %s", key, type_name(v));
+    if (!json_is_number(v)) return ferr(sw, s, 2, 0, err, "%s.%s: expected a number, got %s", sect, key, type_name(v));
     if (!(lo_open ? x > lo : x >= lo) || x > hi)
-        return ferr(sw, s, 2, 0, err, "run.%s: must be in %s%.15g, %.15g], got %.15g", key, lo_open ? "(" : "[", lo,
-                    hi, x);
+        return ferr(sw, s, 2, 0, err, "%s.%s: must be in %s%.15g, %.15g], got %.15g", sect, key, lo_open ? "(" : "[",
+                    lo, hi, x);
     *out = x;
     return SIO_OK;
 }
@@ -390,10 +396,10 @@ static int read_run(sweep *sw, const json_t *run, sio_error *err)
         o->thermal = !json_is_true(nt);
     }
     double frame = 0;
-    if ((rc = run_number(sw, run, "window_ns", 0, 1, 1e15, &o->window_ns, err)) ||
-        (rc = run_number(sw, run, "bin_ns", 1e-3, 0, 1e6, &o->bin_ns, err)) ||
-        (rc = run_number(sw, run, "safety_mv", 0, 0, 1e6, &o->safety_mv, err)) ||
-        (rc = run_number(sw, run, "frame_ns", 1, 0, 1e12, &frame, err)))
+    if ((rc = sect_number(sw, run, "run", "window_ns", 0, 1, 1e15, &o->window_ns, err)) ||
+        (rc = sect_number(sw, run, "run", "bin_ns", 1e-3, 0, 1e6, &o->bin_ns, err)) ||
+        (rc = sect_number(sw, run, "run", "safety_mv", 0, 0, 1e6, &o->safety_mv, err)) ||
+        (rc = sect_number(sw, run, "run", "frame_ns", 1, 0, 1e12, &frame, err)))
         return rc;
     if (frame != floor(frame)) {
         sio_jstep s[2] = {{"run", 0}, {"frame_ns", 0}};
@@ -410,6 +416,31 @@ static int read_run(sweep *sw, const json_t *run, sio_error *err)
         o->grid[0] = (size_t)a;
         o->grid[1] = (size_t)b;
     }
+    return SIO_OK;
+}
+
+/* The budget every run is re-timed to (docs/sweeps.md), as `analyzer retime`
+** takes it: caps, dI/dt and guardband limits (at least one), and the cap's
+** window (default one bin of the runs). After read_run (the bin). */
+static int read_retime(sweep *sw, const json_t *rt, sio_error *err)
+{
+    sio_jstep at[1] = {{"retime", 0}};
+    int rc;
+    if (!json_is_object(rt)) return ferr(sw, at, 1, 0, err, "retime: expected an object, got %s", type_name(rt));
+    if ((rc = known_keys(sw, rt, at, 1, RETIME_KEYS, NKEYS(RETIME_KEYS), "retime", err))) return rc;
+    budget_spec *b = &sw->bs;
+    if ((rc = sect_number(sw, rt, "retime", "power_cap_w", 0, 1, 1e15, &b->power_cap_w, err)) ||
+        (rc = sect_number(sw, rt, "retime", "system_power_cap_w", 0, 1, 1e15, &b->system_power_cap_w, err)) ||
+        (rc = sect_number(sw, rt, "retime", "didt_a_per_ns", 0, 1, 1e15, &b->didt_a_per_ns, err)) ||
+        (rc = sect_number(sw, rt, "retime", "guardband_mv", 0, 1, 1e6, &b->guardband_mv, err)) ||
+        (rc = sect_number(sw, rt, "retime", "window_ns", 0, 1, 1e15, &b->window_ns, err)))
+        return rc;
+    if (!(b->power_cap_w > 0) && !(b->system_power_cap_w > 0) && !(b->didt_a_per_ns > 0) && !(b->guardband_mv > 0))
+        return ferr(sw, at, 1, 0, err,
+                    "retime: needs a budget: power_cap_w, system_power_cap_w, didt_a_per_ns or guardband_mv");
+    b->bin_ns = sw->ro.bin_ns;
+    if (!(b->window_ns > 0)) b->window_ns = b->bin_ns;
+    sw->has_budget = 1;
     return SIO_OK;
 }
 
@@ -562,6 +593,7 @@ static int read_sweep(sweep *sw, sio_error *err)
                       chip ? (json_is_string(chip) ? "an empty string" : type_name(chip)) : "");
     }
     if (!rc && json_object_get(root, "run")) rc = read_run(sw, json_object_get(root, "run"), err);
+    if (!rc && json_object_get(root, "retime")) rc = read_retime(sw, json_object_get(root, "retime"), err);
     if (!rc) rc = read_schedules(sw, json_object_get(root, "schedules"), err);
     /* the chip: its text (kept, for the points) read as a file would be */
     if (!rc && !(sw->chip_path = resolve(sw->path, json_string_value(chip)))) rc = nomem(sw->path, err);
@@ -767,6 +799,36 @@ static int fill_row(const sio_chip *c, const pda_result *res, sweep_row *row)
     return PDA_OK;
 }
 
+/* The run's schedule re-timed to the sweep's budget on the point's chip:
+** the outcome into the row. PDA_OK, or out of memory or an internal error
+** (*err set: the whole sweep fails, as for a run). */
+static int retime_row(const sweep *sw, const sio_chip *c, const sio_schedule *s, sweep_row *row, sio_error *err)
+{
+    int64_t *starts = NULL;
+    budget_report rep;
+    sio_error e;
+    int brc = budget_retime(c, s, &sw->bs, &starts, &rep, &e);
+    free(starts);
+    if (brc == BUDGET_OK || brc == BUDGET_ENOTMET) budget_report_free(&rep);
+    switch (brc) {
+    case BUDGET_OK:
+        row->retime = SWEEP_RETIME_MET;
+        row->slowdown = rep.slowdown;
+        row->gap = rep.gap;
+        return PDA_OK;
+    case BUDGET_ENOTMET:
+    case BUDGET_EINFEASIBLE:
+    case BUDGET_EINPUT:
+        row->retime = brc == BUDGET_ENOTMET ? SWEEP_RETIME_NOT_MET
+                      : brc == BUDGET_EINFEASIBLE ? SWEEP_RETIME_CANNOT : SWEEP_RETIME_FAILED;
+        snprintf(row->retime_why, sizeof row->retime_why, "%s", e.text);
+        return PDA_OK;
+    default:
+        *err = e;
+        return brc == BUDGET_ENOMEM ? PDA_ENOMEM : PDA_EINTERNAL;
+    }
+}
+
 int sweep_task(const sweep *sw, size_t t, sweep_row *row, sio_error *err)
 {
     memset(row, 0, sizeof *row);
@@ -798,6 +860,8 @@ int sweep_task(const sweep *sw, size_t t, sweep_row *row, sio_error *err)
         rc = PDA_OK;
     } else if ((rc = fill_row(c, res, row)) != PDA_OK) {
         nomem(sw->path, err);
+    } else if (sw->has_budget) {
+        rc = retime_row(sw, c, sw->sched[s], row, err);
     }
     pda_result_free(res);
     sio_chip_free(c);
@@ -930,6 +994,13 @@ size_t sweep_n_broken(const sweep *sw, const sweep_row *rows)
     return n;
 }
 
+size_t sweep_n_retimed(const sweep *sw, const sweep_row *rows, int retime)
+{
+    size_t n = 0;
+    for (size_t t = 0; t < sweep_n_tasks(sw); t++) n += rows[t].retime == retime;
+    return n;
+}
+
 /* ---- for the writers (sweep_int.h) --------------------------------------- */
 
 const char *sweep_path(const sweep *sw) { return sw->path; }
@@ -943,3 +1014,5 @@ double sweep_vary_value(const sweep *sw, size_t k, size_t i) { return sw->v[k].v
 double sweep_point_value(const sweep *sw, size_t k, size_t p) { return sw->v[k].v[value_index(sw, k, p)]; }
 const char *sweep_schedule_name(const sweep *sw, size_t s) { return sw->sched_name[s]; }
 const pda_run_opts *sweep_run_opts(const sweep *sw) { return &sw->ro; }
+int sweep_has_budget(const sweep *sw) { return sw->has_budget; }
+const budget_spec *sweep_budget(const sweep *sw) { return sw->has_budget ? &sw->bs : NULL; }

@@ -1,5 +1,6 @@
 /* sweep.h -- design sweeps (sweep_): one chip description, some values of
-** it varied, every point run on every schedule through pda_run.
+** it varied, every point run on every schedule through pda_run (and, when
+** the sweep file gives a budget, re-timed to it through budget_retime).
 **
 **   sweep *sw;
 **   sweep_load("sweep.json", &sw, &err);        the file, the chip, the schedules
@@ -36,6 +37,16 @@
 /* Limits checked by sweep_row.broken. */
 enum { SWEEP_BROKE_DROOP = 1, SWEEP_BROKE_DIDT = 2, SWEEP_BROKE_THERMAL = 4 };
 
+/* sweep_row.retime: the outcome of re-timing a run's schedule to the sweep's
+** budget (the sweep file's "retime"; budget_retime on the point's chip). */
+enum {
+    SWEEP_RETIME_NONE = 0,     /* no budget in the sweep, or the run failed */
+    SWEEP_RETIME_MET = 1,      /* met: slowdown and gap set */
+    SWEEP_RETIME_NOT_MET = 2,  /* the search ended over the budget (no proof that it cannot be met) */
+    SWEEP_RETIME_CANNOT = 3,   /* it cannot be met: the proof in retime_why */
+    SWEEP_RETIME_FAILED = 4    /* the re-timing refused the point's chip (retime_why) */
+};
+
 /* One task's figures: ok = 1 with the numbers, or ok = 0 with the reason
 ** in status (the point made the chip invalid, or its run failed on it). */
 typedef struct sweep_row {
@@ -52,6 +63,12 @@ typedef struct sweep_row {
     int64_t hotspots;
     uint64_t worst_chip, worst_rail;
     char status[1024];          /* "ok" or the error */
+    /* with a budget in the sweep file (libpda.so.5) */
+    int32_t retime;             /* SWEEP_RETIME_* */
+    int32_t retime_pad;         /* 0 */
+    double slowdown, gap;       /* SWEEP_RETIME_MET: the re-timed makespan over the original's, and over
+                                ** the lower bound, less 1 (budget_report) */
+    char retime_why[1024];      /* NOT_MET, CANNOT, FAILED: budget_retime's message */
 } sweep_row;
 
 typedef struct sweep sweep;
@@ -100,5 +117,9 @@ int sweep_write(const sweep *sw, const sweep_row *rows, const char *dir, sio_err
 /* How many rows failed or broke a limit (for --strict). */
 size_t sweep_n_failed(const sweep *sw, const sweep_row *rows);
 size_t sweep_n_broken(const sweep *sw, const sweep_row *rows);
+/* How many rows have re-timing outcome `retime` (SWEEP_RETIME_*). */
+size_t sweep_n_retimed(const sweep *sw, const sweep_row *rows, int retime);
+/* 1 when the sweep file asks for a retime budget. */
+int sweep_has_budget(const sweep *sw);
 
 #endif

@@ -4,6 +4,7 @@
 #define PDA_SWEEP_INT_H
 #include <stddef.h>
 
+#include "budget.h"
 #include "sweep.h"
 
 const char *sweep_path(const sweep *sw);
@@ -17,5 +18,7 @@ double sweep_vary_value(const sweep *sw, size_t k, size_t i);
 /* vary k's value at point p */
 double sweep_point_value(const sweep *sw, size_t k, size_t p);
 const pda_run_opts *sweep_run_opts(const sweep *sw);
+/* The budget of the sweep file's "retime", or NULL when it has none. */
+const budget_spec *sweep_budget(const sweep *sw);
 
 #endif

@@ -70,16 +70,36 @@ static void html_str(FILE *f, const char *s)
 
 /* ---- the columns of a row ------------------------------------------------ */
 
-enum { M_PEAK, M_WINDOW, M_ENERGY, M_DROOP, M_NEEDED, M_SAVING, M_MAXC, M_HOT, M_LEAK, N_METRICS };
+/* The figures of a run, then those of its re-timing (charted only when the
+** sweep has a budget: n_metrics). */
+enum { M_PEAK, M_WINDOW, M_ENERGY, M_DROOP, M_NEEDED, M_SAVING, M_MAXC, M_HOT, M_LEAK, N_RUN_METRICS,
+       M_SLOW = N_RUN_METRICS, M_GAP, N_METRICS };
 static const char *const METRIC[N_METRICS] = {"peak_w", "peak_window_w", "energy_j", "max_droop_mv",
-                                              "needed_guardband_mv", "saving_w", "max_c", "hotspots", "leakage_w"};
+                                              "needed_guardband_mv", "saving_w", "max_c", "hotspots", "leakage_w",
+                                              "slowdown", "gap"};
+
+static int n_metrics(const sweep *sw) { return sweep_has_budget(sw) ? N_METRICS : N_RUN_METRICS; }
+
+/* The outcome of a row's re-timing as a word; "" when there was none. */
+static const char *retime_word(const sweep_row *r)
+{
+    switch (r->retime) {
+    case SWEEP_RETIME_MET: return "met";
+    case SWEEP_RETIME_NOT_MET: return "not met";
+    case SWEEP_RETIME_CANNOT: return "cannot";
+    case SWEEP_RETIME_FAILED: return "failed";
+    default: return "";
+    }
+}
 
 /* Metric m of a row; 0 when it has none (failed row, no thermal run, no
-** leakage figure). */
+** leakage figure, a budget not met). */
 static int metric(const sweep_row *r, int m, double *x)
 {
     if (!r->ok) return 0;
     switch (m) {
+    case M_SLOW: *x = r->slowdown; return r->retime == SWEEP_RETIME_MET;
+    case M_GAP: *x = r->gap; return r->retime == SWEEP_RETIME_MET;
     case M_PEAK: *x = r->peak_w; return 1;
     case M_WINDOW: *x = r->peak_window_w; return 1;
     case M_ENERGY: *x = r->energy_j; return 1;
@@ -117,6 +137,7 @@ static const char *worst(const sweep *sw, const sweep_row *r, char *buf, size_t 
 static void write_csv(const sweep *sw, const sweep_row *rows, FILE *f)
 {
     size_t nv = sweep_n_vary(sw), ns = sweep_n_schedules(sw);
+    int budget = sweep_has_budget(sw);
     char b[64];
     fputs("point,schedule", f);
     for (size_t k = 0; k < nv; k++) {
@@ -124,8 +145,8 @@ static void write_csv(const sweep *sw, const sweep_row *rows, FILE *f)
         csv_str(f, sweep_vary_path(sw, k));
     }
     fputs(",status", f);
-    for (int m = 0; m < N_METRICS; m++) fprintf(f, ",%s", METRIC[m]);
-    fputs(",worst_rail,limits\n", f);
+    for (int m = 0; m < N_RUN_METRICS; m++) fprintf(f, ",%s", METRIC[m]);
+    fputs(budget ? ",worst_rail,limits,retime,slowdown,gap,retime_why\n" : ",worst_rail,limits\n", f);
     for (size_t t = 0; t < sweep_n_tasks(sw); t++) {
         const sweep_row *r = &rows[t];
         fprintf(f, "%zu,", t / ns);
@@ -133,13 +154,23 @@ static void write_csv(const sweep *sw, const sweep_row *rows, FILE *f)
         for (size_t k = 0; k < nv; k++) fprintf(f, ",%s", num(sweep_point_value(sw, k, t / ns), b, sizeof b, 0));
         fputc(',', f);
         csv_str(f, r->status);
-        for (int m = 0; m < N_METRICS; m++) {
+        for (int m = 0; m < N_RUN_METRICS; m++) {
             double x;
             fprintf(f, ",%s", metric(r, m, &x) ? num(x, b, sizeof b, 0) : "");
         }
         fputc(',', f);
         csv_str(f, worst(sw, r, b, sizeof b));
-        fprintf(f, ",%s\n", limits(r, b, sizeof b));
+        fprintf(f, ",%s", limits(r, b, sizeof b));
+        if (budget) {
+            fprintf(f, ",%s", retime_word(r));
+            for (int m = M_SLOW; m <= M_GAP; m++) {
+                double x;
+                fprintf(f, ",%s", metric(r, m, &x) ? num(x, b, sizeof b, 0) : "");
+            }
+            fputc(',', f);
+            csv_str(f, r->retime_why);
+        }
+        fputc('\n', f);
     }
 }
 
@@ -160,6 +191,15 @@ static void write_json(const sweep *sw, const sweep_row *rows, FILE *f)
     fprintf(f, ", \"safety_mv\": %s, \"thermal\": %s", num(o->safety_mv, b, sizeof b, 1),
             o->thermal ? "true" : "false");
     fprintf(f, ", \"grid\": [%zu, %zu], \"frame_ns\": %lld},\n", o->grid[0], o->grid[1], (long long)o->frame_ns);
+    const budget_spec *bs = sweep_budget(sw);
+    if (bs) {   /* the budget as given: absent ones omitted, the window as used */
+        const char *key[4] = {"power_cap_w", "system_power_cap_w", "didt_a_per_ns", "guardband_mv"};
+        double val[4] = {bs->power_cap_w, bs->system_power_cap_w, bs->didt_a_per_ns, bs->guardband_mv};
+        fputs("  \"retime\": {", f);
+        for (int k = 0; k < 4; k++)
+            if (val[k] > 0) fprintf(f, "\"%s\": %s, ", key[k], num(val[k], b, sizeof b, 1));
+        fprintf(f, "\"window_ns\": %s},\n", num(bs->window_ns, b, sizeof b, 1));
+    }
     fputs("  \"schedules\": [", f);
     for (size_t s = 0; s < ns; s++) {
         if (s) fputs(", ", f);
@@ -187,7 +227,7 @@ static void write_json(const sweep *sw, const sweep_row *rows, FILE *f)
         }
         fputs("}, \"status\": ", f);
         json_str(f, r->status);
-        for (int m = 0; m < N_METRICS; m++) {
+        for (int m = 0; m < N_RUN_METRICS; m++) {
             double x;
             fprintf(f, ", \"%s\": %s", METRIC[m], metric(r, m, &x) ? num(x, b, sizeof b, 1) : "null");
         }
@@ -201,7 +241,20 @@ static void write_json(const sweep *sw, const sweep_row *rows, FILE *f)
                 fprintf(f, "%s\"%s\"", first ? "" : ", ", names[k]);
                 first = 0;
             }
-        fputs("]}", f);
+        fputc(']', f);
+        if (bs) {
+            fputs(", \"retime\": ", f);
+            if (r->retime == SWEEP_RETIME_NONE) fputs("null", f);
+            else json_str(f, retime_word(r));
+            for (int m = M_SLOW; m <= M_GAP; m++) {
+                double x;
+                fprintf(f, ", \"%s\": %s", METRIC[m], metric(r, m, &x) ? num(x, b, sizeof b, 1) : "null");
+            }
+            fputs(", \"retime_why\": ", f);
+            if (r->retime_why[0]) json_str(f, r->retime_why);
+            else fputs("null", f);
+        }
+        fputc('}', f);
     }
     fputs("\n  ]\n}\n", f);
 }
@@ -328,7 +381,7 @@ static void write_html(const sweep *sw, const sweep_row *rows, FILE *f)
     fputs("</p>\n<p>Each chart: one metric against one varied value; a dot per run, and per schedule a line through "
           "the worst run at each value (the highest, the lowest for saving_w) over the other varied values.</p>\n",
           f);
-    for (int m = 0; m < N_METRICS; m++) {
+    for (int m = 0; m < n_metrics(sw); m++) {
         int any = 0;
         double x;
         for (size_t t = 0; t < nt && !any; t++) any = metric(&rows[t], m, &x);
@@ -343,15 +396,17 @@ static void write_html(const sweep *sw, const sweep_row *rows, FILE *f)
         html_str(f, sweep_vary_path(sw, k));
         fputs("</th>", f);
     }
-    for (int m = 0; m < N_METRICS; m++) fprintf(f, "<th>%s</th>", METRIC[m]);
-    fputs("<th>worst_rail</th><th>limits</th><th>status</th></tr>\n", f);
+    for (int m = 0; m < n_metrics(sw); m++) fprintf(f, "<th>%s</th>", METRIC[m]);
+    fputs("<th>worst_rail</th><th>limits</th><th>status</th>", f);
+    if (sweep_has_budget(sw)) fputs("<th>retime</th>", f);
+    fputs("</tr>\n", f);
     for (size_t t = 0; t < nt; t++) {
         const sweep_row *r = &rows[t];
         fprintf(f, "<tr><td>%zu</td><td>", t / ns);
         html_str(f, sweep_schedule_name(sw, t % ns));
         fputs("</td>", f);
         for (size_t k = 0; k < nv; k++) fprintf(f, "<td>%.6g</td>", sweep_point_value(sw, k, t / ns));
-        for (int m = 0; m < N_METRICS; m++) {
+        for (int m = 0; m < n_metrics(sw); m++) {
             double x;
             if (metric(r, m, &x)) fprintf(f, "<td>%.6g</td>", x);
             else fputs("<td></td>", f);
@@ -361,7 +416,17 @@ static void write_html(const sweep *sw, const sweep_row *rows, FILE *f)
         fprintf(f, "</td><td class=\"bad\">%s</td><td%s style=\"text-align:left\">", limits(r, b, sizeof b),
                 r->ok ? "" : " class=\"bad\"");
         html_str(f, r->status);
-        fputs("</td></tr>\n", f);
+        fputs("</td>", f);
+        if (sweep_has_budget(sw)) {
+            fprintf(f, "<td%s style=\"text-align:left\">", r->retime > SWEEP_RETIME_MET ? " class=\"bad\"" : "");
+            html_str(f, retime_word(r));
+            if (r->retime_why[0]) {
+                fputs(": ", f);
+                html_str(f, r->retime_why);
+            }
+            fputs("</td>", f);
+        }
+        fputs("</tr>\n", f);
     }
     fputs("</table>\n</body></html>\n", f);
 }

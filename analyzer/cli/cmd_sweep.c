@@ -36,11 +36,16 @@ int cmd_sweep_finish(const cmd_opts *o, const sweep *sw, const sweep_row *rows, 
         return cmd_exit_for(rc);
     }
     size_t nt = sweep_n_tasks(sw), failed = sweep_n_failed(sw, rows), broken = sweep_n_broken(sw, rows);
+    char rt[160] = "";
+    if (sweep_has_budget(sw))
+        snprintf(rt, sizeof rt, "; re-timed: %zu met, %zu not met, %zu cannot, %zu failed",
+                 sweep_n_retimed(sw, rows, SWEEP_RETIME_MET), sweep_n_retimed(sw, rows, SWEEP_RETIME_NOT_MET),
+                 sweep_n_retimed(sw, rows, SWEEP_RETIME_CANNOT), sweep_n_retimed(sw, rows, SWEEP_RETIME_FAILED));
     if (!o->quiet)
-        printf("sweep: %zu point%s x %zu schedule%s = %zu runs: %zu ok, %zu failed, %zu broke a limit; "
+        printf("sweep: %zu point%s x %zu schedule%s = %zu runs: %zu ok, %zu failed, %zu broke a limit%s; "
                "%zu process%s x %zu worker%s, %.2f s; %s/sweep.csv\n",
                sweep_n_points(sw), sweep_n_points(sw) == 1 ? "" : "s", sweep_n_schedules(sw),
-               sweep_n_schedules(sw) == 1 ? "" : "s", nt, nt - failed, failed, broken, procs,
+               sweep_n_schedules(sw) == 1 ? "" : "s", nt, nt - failed, failed, broken, rt, procs,
                procs == 1 ? "" : "es", jobs, jobs == 1 ? "" : "s", seconds, o->out);
     size_t shown = 0;
     for (size_t t = 0; t < nt && !o->quiet; t++) {

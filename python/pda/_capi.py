@@ -320,7 +320,7 @@ STRUCTS = [sio_error, sio_die, sio_stage, sio_vrm, sio_rail, sio_unit, sio_op, s
 
 # ---- finding and loading libpda.so -------------------------------------------
 
-SONAME = "libpda.so.4"
+SONAME = "libpda.so.5"
 
 
 def candidates():
