@@ -37,7 +37,8 @@ typedef struct vary {
     size_t n;
     double *v;             /* the values */
     char **lit;            /* each value's token as written */
-    size_t start, end;     /* the value's bytes in the chip's text */
+    size_t start, end;     /* the value's bytes in the chip's text (a value of the chip) */
+    int budget;            /* 1 + the index in RETIME_KEYS of a value of the budget ("retime.KEY"), else 0 */
 } vary;
 
 struct sweep {
@@ -58,7 +59,8 @@ struct sweep {
     int zip;
     size_t np;
     pda_run_opts ro;
-    int has_budget;        /* the sweep file's "retime": every ok run is re-timed to bs */
+    int has_budget;        /* every ok run is re-timed to bs, with the point's values of any vary
+                           ** "retime.KEY" (point_budget) */
     budget_spec bs;
     const char **inputs;
     size_t n_inputs;
@@ -340,8 +342,16 @@ static int resolve_path(const json_t *root, const char *path, sio_jstep *steps, 
 
 static const char *const TOP_KEYS[] = {"format", "chip", "schedules", "vary", "mode", "run", "retime"};
 static const char *const RUN_KEYS[] = {"no_thermal", "window_ns", "bin_ns", "safety_mv", "grid", "frame_ns"};
+/* The budget's keys, as budget_field numbers them (the four limits first), and their largest values. */
 static const char *const RETIME_KEYS[] = {"power_cap_w", "system_power_cap_w", "didt_a_per_ns", "guardband_mv",
                                           "window_ns"};
+static const double RETIME_MAX[] = {1e15, 1e15, 1e15, 1e6, 1e15};
+
+static double *budget_field(budget_spec *b, size_t k)
+{
+    double *f[] = {&b->power_cap_w, &b->system_power_cap_w, &b->didt_a_per_ns, &b->guardband_mv, &b->window_ns};
+    return f[k];
+}
 #define NKEYS(a) (sizeof(a) / sizeof((a)[0]))
 
 static int known_keys(const sweep *sw, const json_t *obj, const sio_jstep *at, size_t depth,
@@ -429,19 +439,34 @@ static int read_retime(sweep *sw, const json_t *rt, sio_error *err)
     if (!json_is_object(rt)) return ferr(sw, at, 1, 0, err, "retime: expected an object, got %s", type_name(rt));
     if ((rc = known_keys(sw, rt, at, 1, RETIME_KEYS, NKEYS(RETIME_KEYS), "retime", err))) return rc;
     budget_spec *b = &sw->bs;
-    if ((rc = sect_number(sw, rt, "retime", "power_cap_w", 0, 1, 1e15, &b->power_cap_w, err)) ||
-        (rc = sect_number(sw, rt, "retime", "system_power_cap_w", 0, 1, 1e15, &b->system_power_cap_w, err)) ||
-        (rc = sect_number(sw, rt, "retime", "didt_a_per_ns", 0, 1, 1e15, &b->didt_a_per_ns, err)) ||
-        (rc = sect_number(sw, rt, "retime", "guardband_mv", 0, 1, 1e6, &b->guardband_mv, err)) ||
-        (rc = sect_number(sw, rt, "retime", "window_ns", 0, 1, 1e15, &b->window_ns, err)))
-        return rc;
-    if (!(b->power_cap_w > 0) && !(b->system_power_cap_w > 0) && !(b->didt_a_per_ns > 0) && !(b->guardband_mv > 0))
-        return ferr(sw, at, 1, 0, err,
-                    "retime: needs a budget: power_cap_w, system_power_cap_w, didt_a_per_ns or guardband_mv");
+    for (size_t k = 0; k < NKEYS(RETIME_KEYS); k++)
+        if ((rc = sect_number(sw, rt, "retime", RETIME_KEYS[k], 0, 1, RETIME_MAX[k], budget_field(b, k), err)))
+            return rc;
     b->bin_ns = sw->ro.bin_ns;
     if (!(b->window_ns > 0)) b->window_ns = b->bin_ns;
     sw->has_budget = 1;
     return SIO_OK;
+}
+
+/* After read_vary: a budget (the "retime" object's, or a varied one) has a
+** limit to meet. */
+static int check_budget(sweep *sw, const json_t *root, sio_error *err)
+{
+    int any = 0, varied = 0;
+    for (size_t k = 0; k < 4; k++) any |= *budget_field(&sw->bs, k) > 0;
+    for (size_t k = 0; k < sw->nv; k++) {
+        varied |= sw->v[k].budget > 0;
+        any |= sw->v[k].budget > 0 && sw->v[k].budget <= 4;
+    }
+    if (varied && !sw->has_budget) {   /* only varied: the rest as read_retime leaves an empty object */
+        sw->has_budget = 1;
+        sw->bs.bin_ns = sw->ro.bin_ns;
+        if (!(sw->bs.window_ns > 0)) sw->bs.window_ns = sw->bs.bin_ns;
+    }
+    if (!sw->has_budget || any) return SIO_OK;
+    sio_jstep at[1] = {{json_object_get(root, "retime") ? "retime" : "vary", 0}};
+    return ferr(sw, at, 1, 0, err,
+                "retime: needs a budget: power_cap_w, system_power_cap_w, didt_a_per_ns or guardband_mv");
 }
 
 static int read_schedules(sweep *sw, const json_t *arr, sio_error *err)
@@ -490,21 +515,32 @@ static int read_vary(sweep *sw, const json_t *obj, const json_t *chip_root, sio_
         vary *v = &sw->v[k];
         at[1].key = key;
         if (!(v->path = strdup(key))) return nomem(sw->path, err);
-        sio_jstep steps[MAX_STEPS];
-        char **keys = NULL, msg[800];
-        size_t depth = 0, nkeys = 0;
-        int r = resolve_path(chip_root, key, steps, &depth, &keys, &nkeys, msg, sizeof msg);
-        if (!r && sio_json_span(sw->chip_text, sw->chip_len, steps, depth, &v->start, &v->end) != 0) {
-            snprintf(msg, sizeof msg, "cannot find its value in the chip's text");
-            r = -1;
+        if (!strncmp(key, "retime.", 7)) {   /* a value of the budget, not of the chip */
+            for (size_t i = 0; i < NKEYS(RETIME_KEYS) && !v->budget; i++)
+                if (!strcmp(key + 7, RETIME_KEYS[i])) v->budget = (int)i + 1;
+            if (!v->budget) {
+                const char *hint = closest(key + 7, RETIME_KEYS, NKEYS(RETIME_KEYS));
+                return ferr(sw, at, 2, 1, err, "vary: '%s': the budget has no '%s'%s%s%s", key, key + 7,
+                            hint ? " (did you mean 'retime." : "", hint ? hint : "", hint ? "'?)" : "");
+            }
+            v->start = v->end = SIZE_MAX;   /* sorts after the chip's values, none of whose text it replaces */
+        } else {
+            sio_jstep steps[MAX_STEPS];
+            char **keys = NULL, msg[800];
+            size_t depth = 0, nkeys = 0;
+            int r = resolve_path(chip_root, key, steps, &depth, &keys, &nkeys, msg, sizeof msg);
+            if (!r && sio_json_span(sw->chip_text, sw->chip_len, steps, depth, &v->start, &v->end) != 0) {
+                snprintf(msg, sizeof msg, "cannot find its value in the chip's text");
+                r = -1;
+            }
+            for (size_t i = 0; i < nkeys; i++) free(keys[i]);
+            free(keys);
+            if (r == -2) return nomem(sw->path, err);
+            if (r) return ferr(sw, at, 2, 1, err, "vary: '%s': %s", key, msg);
+            for (size_t j = 0; j < k; j++)
+                if (!sw->v[j].budget && sw->v[j].start == v->start)
+                    return ferr(sw, at, 2, 1, err, "vary: '%s' names the same value as '%s'", key, sw->v[j].path);
         }
-        for (size_t i = 0; i < nkeys; i++) free(keys[i]);
-        free(keys);
-        if (r == -2) return nomem(sw->path, err);
-        if (r) return ferr(sw, at, 2, 1, err, "vary: '%s': %s", key, msg);
-        for (size_t j = 0; j < k; j++)
-            if (sw->v[j].start == v->start)
-                return ferr(sw, at, 2, 1, err, "vary: '%s' names the same value as '%s'", key, sw->v[j].path);
         if (!json_is_array(vals) || !json_array_size(vals))
             return ferr(sw, at, 2, 0, err, "vary: '%s': expected a non-empty list of numbers, got %s", key,
                         json_is_array(vals) ? "an empty list" : type_name(vals));
@@ -518,6 +554,9 @@ static int read_vary(sweep *sw, const json_t *obj, const json_t *chip_root, sio_
             if (!json_is_number(e))
                 return ferr(sw, at, 3, 0, err, "vary: '%s'[%zu]: expected a number, got %s", key, i, type_name(e));
             v->v[i] = json_number_value(e);
+            if (v->budget && !(v->v[i] > 0 && v->v[i] <= RETIME_MAX[v->budget - 1]))
+                return ferr(sw, at, 3, 0, err, "vary: '%s'[%zu]: must be in (0, %.15g], got %.15g", key, i,
+                            RETIME_MAX[v->budget - 1], v->v[i]);
             size_t s0, s1;
             if (sio_json_span(sw->text, sw->len, at, 3, &s0, &s1) != 0)
                 return ferr(sw, at, 3, 0, err, "vary: '%s'[%zu]: cannot find the number in the text", key, i);
@@ -602,6 +641,7 @@ static int read_sweep(sweep *sw, sio_error *err)
     if (!rc && !(chip_root = json_loadb(sw->chip_text, sw->chip_len, 0, &je))) rc = nomem(sw->chip_path, err);
     if (!rc) rc = read_vary(sw, json_object_get(root, "vary"), chip_root, err);
     if (!rc) rc = read_mode(sw, root, err);
+    if (!rc) rc = check_budget(sw, root, err);
     for (size_t i = 0; !rc && i < sw->ns; i++) rc = sio_schedule_load(sw->chip, sw->sched_path[i], &sw->sched[i], err);
     json_decref(chip_root);
     json_decref(root);
@@ -716,13 +756,14 @@ static char *point_text(const sweep *sw, size_t p, size_t *len)
     size_t n = sw->chip_len;
     for (size_t k = 0; k < sw->nv; k++) {
         const vary *v = &sw->v[k];
-        n = n - (v->end - v->start) + strlen(v->lit[value_index(sw, k, p)]);
+        if (!v->budget) n = n - (v->end - v->start) + strlen(v->lit[value_index(sw, k, p)]);
     }
     char *t = malloc(n + 1), *o = t;
     if (!t) return NULL;
     size_t at = 0;
     for (size_t i = 0; i < sw->nv; i++) {
         const vary *v = &sw->v[sw->by_start[i]];
+        if (v->budget) continue;
         const char *lit = v->lit[value_index(sw, sw->by_start[i], p)];
         size_t ll = strlen(lit);
         memcpy(o, sw->chip_text + at, v->start - at);
@@ -802,12 +843,16 @@ static int fill_row(const sio_chip *c, const pda_result *res, sweep_row *row)
 /* The run's schedule re-timed to the sweep's budget on the point's chip:
 ** the outcome into the row. PDA_OK, or out of memory or an internal error
 ** (*err set: the whole sweep fails, as for a run). */
-static int retime_row(const sweep *sw, const sio_chip *c, const sio_schedule *s, sweep_row *row, sio_error *err)
+static int retime_row(const sweep *sw, size_t p, const sio_chip *c, const sio_schedule *s, sweep_row *row,
+                      sio_error *err)
 {
+    budget_spec bs = sw->bs;   /* with the point's values of the budget's varied keys */
+    for (size_t k = 0; k < sw->nv; k++)
+        if (sw->v[k].budget) *budget_field(&bs, (size_t)sw->v[k].budget - 1) = sw->v[k].v[value_index(sw, k, p)];
     int64_t *starts = NULL;
     budget_report rep;
     sio_error e;
-    int brc = budget_retime(c, s, &sw->bs, &starts, &rep, &e);
+    int brc = budget_retime(c, s, &bs, &starts, &rep, &e);
     free(starts);
     if (brc == BUDGET_OK || brc == BUDGET_ENOTMET) budget_report_free(&rep);
     switch (brc) {
@@ -861,7 +906,7 @@ int sweep_task(const sweep *sw, size_t t, sweep_row *row, sio_error *err)
     } else if ((rc = fill_row(c, res, row)) != PDA_OK) {
         nomem(sw->path, err);
     } else if (sw->has_budget) {
-        rc = retime_row(sw, c, sw->sched[s], row, err);
+        rc = retime_row(sw, p, c, sw->sched[s], row, err);
     }
     pda_result_free(res);
     sio_chip_free(c);

@@ -94,24 +94,30 @@ i = [float(y["energy_j"]) for y in z]
 check(i[0] < i[1] < i[2] and close(i[2] - i[1], i[1] - i[0], 1e-9), "idle current not affine in energy: %s" % i)
 # a retime budget: a column per outcome, the re-timing of the run's schedule on the point's chip
 r = rows("rt")
-check([x["retime"] for x in r] == ["", "met", "", "met"], "retime outcomes: %s" % [x["retime"] for x in r])
+cap = "retime.power_cap_w"
+check([(float(x[cap]), x["retime"]) for x in r] == [(20, ""), (150, ""), (20, "cannot"), (150, "met")],
+      "retime outcomes: %s" % [(x[cap], x["retime"]) for x in r])
 for x in r:
-    if x["status"] == "ok":
+    if x["retime"] == "met":
         check(float(x["slowdown"]) >= 0 and float(x["gap"]) >= 0 and x["retime_why"] == "", "retime row %s" % x)
+    elif x["retime"] == "cannot":
+        check("cannot be met" in x["retime_why"] and "idle power" in x["retime_why"] and x["slowdown"] == "",
+              "20 W cap: %s" % x)
     else:
-        check(x["slowdown"] == x["gap"] == x["retime_why"] == "", "failed run with a re-timing: %s" % x)
+        check(x["status"] != "ok" and x["slowdown"] == x["gap"] == x["retime_why"] == "", "failed run: %s" % x)
 plain = json.load(open("%s/rt_plain.json" % T))
 check(close(float(r[3]["slowdown"]), plain["slowdown"], 1e-9) and close(float(r[3]["gap"]), plain["gap"], 1e-9),
-      "point 3 (the chip as written) re-timed %s / %s, analyzer retime %s / %s" %
+      "point 3 (the chip as written, 150 W) re-timed %s / %s, analyzer retime %s / %s" %
       (r[3]["slowdown"], r[3]["gap"], plain["slowdown"], plain["gap"]))
+f = rows("rtf")
+check(len(f) == 1 and f[0]["retime"] == "met" and (f[0]["slowdown"], f[0]["gap"]) == (r[3]["slowdown"], r[3]["gap"]),
+      "a fixed cap of 150 W: %s, the varied one: %s" % (f, r[3]))
 j = json.load(open("%s/rt/sweep.json" % T))
-check(j["retime"] == {"power_cap_w": 150, "window_ns": 10}, "sweep.json retime: %s" % j["retime"])
+check(j["retime"] == {"window_ns": 10}, "sweep.json retime: %s" % j["retime"])
 check([(a["retime"], a["slowdown"]) for a in j["rows"]] ==
       [(b["retime"] or None, float(b["slowdown"]) if b["slowdown"] else None) for b in r], "sweep.json retime rows")
-for x in rows("rt20"):
-    if x["status"] == "ok":
-        check(x["retime"] == "cannot" and "cannot be met" in x["retime_why"] and "idle power" in x["retime_why"]
-              and x["slowdown"] == "", "20 W cap: %s" % x)
+check(json.load(open("%s/rtf/sweep.json" % T))["retime"] == {"power_cap_w": 150, "window_ns": 10},
+      "sweep.json of a fixed cap")
 # without a budget the columns are as before
 check("retime" not in rows("j1")[0], "a sweep without a budget has retime columns")
 print("check_sweep: ok")
