@@ -353,13 +353,20 @@ static int check_opts(const pda_run_opts *o, sio_error *err)
     return PDA_EINPUT;
 }
 
-int pda_run(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o, pda_result **out, sio_error *err)
+/* The rails' PDN models back to the cache (or destroyed), and the array. */
+static void models_done(pda_cache *pc, pdn_model **models, size_t nr)
 {
-    return pda_run_walk(c, s, o, 1, out, err);
+    for (size_t rl = 0; models && rl < nr; rl++) pda_cache_pdn_done(pc, models[rl]);
+    free(models);
 }
 
-int pda_run_walk(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o, int skip, pda_result **out,
-                 sio_error *err)
+int pda_run(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o, pda_result **out, sio_error *err)
+{
+    return pda_run_walk(c, s, o, 1, NULL, out, err);
+}
+
+int pda_run_walk(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o, int skip, pda_cache *pc,
+                 pda_result **out, sio_error *err)
 {
     *out = NULL;
     err->text[0] = 0;
@@ -370,6 +377,7 @@ int pda_run_walk(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o
     r->s = s;
     r->o = *o;
     r->skip = skip;
+    r->pc = pc;
     r->nch = s->n_chips;
     r->nr = c->n_rails;
     const size_t nr = r->nr, nch = r->nch;
@@ -377,8 +385,9 @@ int pda_run_walk(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o
     walk *w = NULL;
     pda_power_acc pa = {0};
     double *attr = calloc(2 * nr + 1, sizeof *attr);   /* then each rail's idle current, kept past the walk */
+    pdn_model **models = calloc(nr + 1, sizeof *models);   /* each rail's, from the cache (or made) */
     r->mr = calloc(nch * nr + 1, sizeof *r->mr);
-    if (!attr || !r->mr) goto oom_w;
+    if (!attr || !models || !r->mr) goto oom_w;
     int rc;
     /* leakage at its steady temperature is part of the rail current: solved before the walk */
     if (o->thermal && c->thermal.present && (rc = pda_leak_prepare(r, err))) goto fail;
@@ -386,7 +395,12 @@ int pda_run_walk(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o
                     .maps = (o->unit_maps ? CURRENT_UNITS : 0) | (skip ? CURRENT_CONST : 0), .droop = 1,
                     .threads = 1, .split_min_ops = o->split_min_ops, .extra_idle_a = pda_leak_current_a(r->leak),
                     .span_cyc = o->timeline_cyc, .plan_chips = o->system_chips};
-    if ((rc = walk_open(c, s, &wo, &w, err))) goto fail;
+    for (size_t rl = 0; rl < nr; rl++)
+        if ((rc = pda_cache_pdn(pc, c, rl, bin_ns, &models[rl], err))) {
+            rc = rc == PDN_EINPUT ? PDA_EINPUT : PDA_ENOMEM;
+            goto fail;
+        }
+    if ((rc = walk_open_models(c, s, &wo, models, &w, err))) goto fail;
     double *idle = attr + nr;
     memcpy(idle, walk_idle_a(w), nr * sizeof *idle);
     for (size_t rl = 0; rl < nr; rl++) attr[rl] = attr_window(&c->rails[rl], bin_ns);
@@ -423,6 +437,8 @@ int pda_run_walk(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o
     }
     walk_close(w);
     w = NULL;
+    models_done(pc, models, nr);
+    models = NULL;
     double mk_ns = (double)r->mk_cyc / c->clock_ghz;
     /* the chips idle on to the end of the last bin; the energy is the
     ** schedule's, up to its makespan */
@@ -465,6 +481,7 @@ oom_w:
     rc = PDA_ENOMEM;
 fail:
     walk_close(w);
+    models_done(pc, models, nr);
     pda_power_acc_free(&pa);
     free(attr);
     pda_result_free(r);

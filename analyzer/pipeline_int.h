@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "pda.h"
+#include "pipeline_cache.h"
 #include "report.h"
 
 /* What the thermal run keeps: per chip and die the steady and peak maps
@@ -56,6 +57,7 @@ struct pda_result {
     FILE *units;               /* spool: units.npy's body, float32 [chip][unit][bin] */
     pda_thermal *th;           /* NULL without the thermal run */
     int skip;                  /* constant stretches skipped (pda_run_walk) */
+    pda_cache *pc;             /* PDN models and thermal plans kept across runs (pda_run_walk), or NULL */
     /* a system merged from shares (pipeline_merge.c): s is this schedule,
     ** owned, which holds the path, the counts and only the ids of the
     ** events' instructions */
@@ -74,9 +76,11 @@ struct pda_result {
 
 /* pda_run, with skip = 0 walking every bin and every thermal frame of the
 ** timeline instead of skipping constant stretches (docs/architecture.md):
-** the reference the tests compare pda_run with. */
-int pda_run_walk(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o, int skip, pda_result **out,
-                 sio_error *err);
+** the reference the tests compare pda_run with; and with pc the rails' PDN
+** models and the thermal plans taken from that cache (pipeline_cache.h) and
+** handed back to it: a sweep's runs share them. pc NULL: made and freed. */
+int pda_run_walk(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o, int skip, pda_cache *pc,
+                 pda_result **out, sio_error *err);
 
 /* The thermal run into r->th, its summary object added to r->summary.
 ** Returns PDA_OK or an error code with err set. */

@@ -252,9 +252,11 @@ static size_t frame_eval(const pda_thermal *T, size_t f)
 }
 
 /* The plan of the chip's stack on nx x ny with frames of frame_s (0:
-** steady only) and the planner's effort: 0 or a thermal status. */
-static int chip_plan(const sio_chip *c, size_t nx, size_t ny, double frame_s, int effort, thermal_plan **plan)
+** steady only) and the planner's effort, from the run's cache (hand it
+** back with pda_cache_plan_done): 0 or a thermal status. */
+static int chip_plan(const pda_result *r, size_t nx, size_t ny, double frame_s, int effort, thermal_plan **plan)
 {
+    const sio_chip *c = r->c;
     const sio_thermal *th = &c->thermal;
     thermal_layer *layers = calloc(th->n_layers ? th->n_layers : 1, sizeof *layers);
     if (!layers) return THERMAL_ENOMEM;
@@ -265,7 +267,7 @@ static int chip_plan(const sio_chip *c, size_t nx, size_t ny, double frame_s, in
     thermal_stack stack = {.width_m = c->outline_mm[0] * 1e-3, .height_m = c->outline_mm[1] * 1e-3,
                            .layers = layers, .n_layers = th->n_layers, .h_top_w_m2k = th->h_top_w_m2k,
                            .h_bottom_w_m2k = th->h_bottom_w_m2k, .ambient_c = th->ambient_c, .n_dies = c->n_dies};
-    int trc = thermal_plan_create_ex(&stack, nx, ny, frame_s, effort, plan);
+    int trc = pda_cache_plan(r->pc, &stack, nx, ny, frame_s, effort, plan);
     free(layers);
     return trc;
 }
@@ -336,7 +338,7 @@ static int tjob_open(tjob *j)
     j->u_rsum = j->u_smean + 4 * nu1;
     j->u_rmax = j->u_smean + 5 * nu1;
     j->u_tmax = j->u_smean + 6 * nu1;
-    int trc = chip_plan(c, j->nx, j->ny, j->F * 1e-9, THERMAL_PLAN_MEASURE, &j->plan);
+    int trc = chip_plan(j->r, j->nx, j->ny, j->F * 1e-9, THERMAL_PLAN_MEASURE, &j->plan);
     if (!trc) trc = thermal_state_create(j->plan, &j->st);
     if (!trc && j->r->o.thermal_periodic) trc = thermal_state_create(j->plan, &j->st0);
     if (!trc && j->r->o.thermal_periodic && j->r->leak) {
@@ -365,7 +367,7 @@ static void tjob_close(tjob *j)
     thermal_hotspots_destroy(j->hs);
     thermal_units_destroy(j->tu);
     thermal_state_destroy(j->st);
-    thermal_plan_destroy(j->plan);
+    pda_cache_plan_done(j->r->pc, j->plan);
     free(j->chip_off); free(j->chip_ops); free(j->energy); free(j->upow); free(j->pm); free(j->u_smean);
     free(j->sh);
     free(j->u_leak);
@@ -711,7 +713,7 @@ int pda_leak_prepare(pda_result *r, sio_error *err)
     l->st = calloc(nch, sizeof *l->st);
     if (!l->leak_w || !l->leak_a || !l->uavg || !l->st) goto out;
     /* n + a few solves: an estimated plan (~1 ms) solves as fast here as a measured one (~0.1 s to make) */
-    int trc = chip_plan(c, nx, ny, 0.0, THERMAL_PLAN_ESTIMATE, &plan);
+    int trc = chip_plan(r, nx, ny, 0.0, THERMAL_PLAN_ESTIMATE, &plan);
     if (trc) {
         rc = trc == THERMAL_ENOMEM ? PDA_ENOMEM : PDA_EINPUT;
         if (rc == PDA_EINPUT) sio_error_set(err, c->path, 0, 0, "thermal: %s", thermal_strerror(trc));
@@ -742,7 +744,7 @@ int pda_leak_prepare(pda_result *r, sio_error *err)
 out:
     if (rc == PDA_ENOMEM) sio_error_set(err, NULL, 0, 0, "thermal: out of memory");
     thermal_units_destroy(tu);
-    thermal_plan_destroy(plan);
+    pda_cache_plan_done(r->pc, plan);
     pda_leak_free(l);
     return rc;
 }

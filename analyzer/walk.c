@@ -27,6 +27,7 @@ struct walk {
     const sio_chip *c;
     current_iter *it;
     pdn_model **models;    /* [rail], NULL entries without droop */
+    int own_models;        /* made by walk_open (else the caller's: walk_open_models) */
     pdn_stream **streams;  /* [chip][rail] */
     double *idle;          /* [rail] */
     double *chip_idle;     /* [chip][rail]: with walk_opts.extra_idle_a */
@@ -188,6 +189,12 @@ static void *ahead(void *arg)
 
 int walk_open(const sio_chip *c, const sio_schedule *s, const walk_opts *o, walk **out, sio_error *err)
 {
+    return walk_open_models(c, s, o, NULL, out, err);
+}
+
+int walk_open_models(const sio_chip *c, const sio_schedule *s, const walk_opts *o, pdn_model *const *models,
+                     walk **out, sio_error *err)
+{
     *out = NULL;
     const size_t nr = c->n_rails, nch = s->n_chips;
     walk *w = calloc(1, sizeof *w);
@@ -207,8 +214,11 @@ int walk_open(const sio_chip *c, const sio_schedule *s, const walk_opts *o, walk
         w->models = calloc(nr ? nr : 1, sizeof *w->models);
         w->streams = calloc(w->nq ? w->nq : 1, sizeof *w->streams);
         if (!w->models || !w->streams) goto oom;
+        w->own_models = !models;
         for (size_t r = 0; r < nr; r++) {
-            int rc = pdn_model_for_rail(c, r, o->bin_ns, &w->models[r], err);
+            int rc = PDN_OK;
+            if (models) w->models[r] = models[r];
+            else rc = pdn_model_for_rail(c, r, o->bin_ns, &w->models[r], err);
             if (rc) {
                 walk_close(w);
                 return rc == PDN_EINPUT ? SIO_EINPUT : SIO_ENOMEM;
@@ -318,7 +328,7 @@ void walk_close(walk *w)
     free(w->run_v);
     current_iter_destroy(w->it);
     for (size_t q = 0; w->streams && q < w->nq; q++) pdn_stream_destroy(w->streams[q]);
-    for (size_t r = 0; w->models && r < w->c->n_rails; r++) pdn_model_destroy(w->models[r]);
+    for (size_t r = 0; w->own_models && r < w->c->n_rails; r++) pdn_model_destroy(w->models[r]);
     free(w->streams);
     free(w->models);
     free(w->idle);

@@ -23,6 +23,7 @@
 #include <stddef.h>
 
 #include "current.h"
+#include "pdn.h"
 #include "sio.h"
 
 typedef struct walk_opts {
@@ -44,6 +45,11 @@ typedef struct walk walk;
 ** at this bin width: the message names the rail, positioned at the chip's
 ** file). */
 int walk_open(const sio_chip *c, const sio_schedule *s, const walk_opts *o, walk **out, sio_error *err);
+/* walk_open with each rail's PDN model (models[n_rails], at o->bin_ns) given
+** instead of made: borrowed, and read only, so that runs one after another or
+** at once may share them (a sweep makes each once). NULL: walk_open. */
+int walk_open_models(const sio_chip *c, const sio_schedule *s, const walk_opts *o, pdn_model *const *models,
+                     walk **out, sio_error *err);
 /* The next tile, and with droop its droop (volts, [chip][rail][bin], rows
 ** of walk_tile_bins; one value per rail for a tile of stride 0); 1, 0 at
 ** the end, -1 out of memory. Both stay valid until the next call. */

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "budget.h"
+#include "pipeline_int.h"
 #include "sio_int.h"
 #include "sio_json_int.h"
 #include "sweep_int.h"
@@ -62,6 +63,7 @@ struct sweep {
     int has_budget;        /* every ok run is re-timed to bs, with the point's values of any vary
                            ** "retime.KEY" (point_budget) */
     budget_spec bs;
+    pda_cache *pc;         /* the PDN models and thermal plans the points share (pipeline_cache.h) */
     const char **inputs;
     size_t n_inputs;
 };
@@ -659,7 +661,8 @@ int sweep_load(const char *path, sweep **out, sio_error *err)
     }
     pda_run_opts_default(&sw->ro);
     sw->ro.report = 0;   /* no files per point */
-    int rc = slurp(path, SIO_CHIP_MAX_BYTES, "sweep file", &sw->text, &sw->len, err);
+    int rc = pda_cache_create(&sw->pc) ? nomem(path, err) : SIO_OK;
+    if (!rc) rc = slurp(path, SIO_CHIP_MAX_BYTES, "sweep file", &sw->text, &sw->len, err);
     if (!rc) rc = read_sweep(sw, err);
     if (!rc) {
         /* the inputs: the sweep, the chip, its tables, the schedules */
@@ -684,6 +687,7 @@ int sweep_load(const char *path, sweep **out, sio_error *err)
 void sweep_free(sweep *sw)
 {
     if (!sw) return;
+    pda_cache_destroy(sw->pc);
     for (size_t i = 0; i < sw->ns; i++) {
         if (sw->sched_name) free(sw->sched_name[i]);
         if (sw->sched_path) free(sw->sched_path[i]);
@@ -897,7 +901,7 @@ int sweep_task(const sweep *sw, size_t t, sweep_row *row, sio_error *err)
         return rc;
     }
     pda_result *res = NULL;
-    rc = pda_run(c, sw->sched[s], &sw->ro, &res, &e);
+    rc = pda_run_walk(c, sw->sched[s], &sw->ro, 1, sw->pc, &res, &e);   /* pda_run, with the cache */
     if (rc == PDA_ENOMEM || rc == PDA_EIO || rc == PDA_EINTERNAL) {
         *err = e;
     } else if (rc) {

@@ -259,8 +259,8 @@ static void compare_runs(const sio_chip *c, const sio_schedule *s, const pda_run
 {
     pda_result *a, *b;
     sio_error err;
-    if (pda_run_walk(c, s, o, 1, &a, &err)) fail_msg("%s", err.text);
-    if (pda_run_walk(c, s, o, 0, &b, &err)) fail_msg("%s", err.text);
+    if (pda_run_walk(c, s, o, 1, NULL, &a, &err)) fail_msg("%s", err.text);
+    if (pda_run_walk(c, s, o, 0, NULL, &b, &err)) fail_msg("%s", err.text);
     size_t n = pda_result_n_bins(a), nr = c->n_rails, nch = pda_result_n_chips(a);
     assert_int_equal(n, pda_result_n_bins(b));
     /* every bin of every rail */
@@ -412,7 +412,7 @@ static void test_budget_figures(void **st)
     o.window_ns = 1.0;
     pda_result *r;
     sio_error err;
-    if (pda_run_walk(c, s, &o, 0, &r, &err)) fail_msg("%s", err.text);
+    if (pda_run_walk(c, s, &o, 0, NULL, &r, &err)) fail_msg("%s", err.text);
     budget_figs f;
     if (budget_analyze(c, s, s->start_cyc, 1.0, 1.0, 1, &f, &err)) fail_msg("%s", err.text);
     const pda_power *p = pda_result_power(r);
