@@ -41,6 +41,9 @@ typedef struct rail_state {
     double *ring;        /* last w currents */
     size_t w;
     size_t seen;
+    double dyn_sum;      /* sum over the bins of current - idle (ev->idle): an idle bin adds exactly 0, however
+                         ** the bins come (one by one, or a constant run at once: a share of a system's chips
+                         ** and the whole system then agree); sum_a and avg_a from it at the end */
     uint64_t *hist;      /* 64-bit: a constant run adds 10^12 bins at once */
     uint64_t *coarse;    /* values outside the fine range */
 } rail_state;
@@ -272,7 +275,7 @@ __attribute__((always_inline)) static inline void scan_block(events_detector *ev
         st->i_at_max_droop_a = i_a[bk - b0];
     }
     if (d_min < st->min_droop_v) st->min_droop_v = d_min;
-    st->sum_a += lanes_sum(i_a, m);
+    s->dyn_sum += lanes_sum_sub(i_a, ev->idle[c * ev->chip->n_rails + r], m);
     st->bins += m;
     s->seen += m;
     /* the histogram: fine steps, or the coarse buckets outside; every bin's
@@ -394,7 +397,7 @@ int events_push_const(events_detector *ev, size_t c, size_t r, size_t b0, double
         st->i_at_max_droop_a = i_a;
     }
     if (droop_v < st->min_droop_v) st->min_droop_v = droop_v;
-    st->sum_a += i_a * (double)m;
+    s->dyn_sum += (i_a - ev->idle[c * ev->chip->n_rails + r]) * (double)m;
     st->bins += m;
     s->seen += m;
     double h = (droop_v - HIST_LO_MV * 1e-3) * (1e3 / HIST_STEP_MV);
@@ -685,11 +688,11 @@ int events_finish(events_detector *ev, const sio_schedule *s)
         events_rail_stats *st = &ev->rs[k].st;
         double whole = (double)st->bins * ev->bin_ns;
         /* the bins hold exact averages: sum x bin = the charge; past the
-        ** makespan, to the end of the last bin, only the idle current's */
-        double r_idle = ev->idle[k];
-        st->avg_a = !st->bins ? 0.0
-                    : span_ns > 0 && span_ns < whole ? (st->sum_a * ev->bin_ns - r_idle * (whole - span_ns)) / span_ns
-                                                     : st->sum_a * ev->bin_ns / whole;
+        ** makespan, to the end of the last bin, only the idle current's,
+        ** so the current above idle spreads over the makespan */
+        double r_idle = ev->idle[k], dyn = ev->rs[k].dyn_sum;
+        st->sum_a = r_idle * (double)st->bins + dyn;
+        st->avg_a = !st->bins ? 0.0 : r_idle + dyn * ev->bin_ns / (span_ns > 0 && span_ns < whole ? span_ns : whole);
     }
     size_t n = ev->h[0].n + ev->h[1].n;
     ev->sorted = malloc((n ? n : 1) * sizeof *ev->sorted);

@@ -48,4 +48,15 @@ __attribute__((always_inline)) static inline double lanes_sum(const double *rest
     return (p[0] + p[1]) + (p[2] + p[3]);
 }
 
+/* The sum of x[0..m) - c: terms where x is c add exactly nothing. */
+__attribute__((always_inline)) static inline double lanes_sum_sub(const double *restrict x, double c, size_t m)
+{
+    double p[LANES] = {0, 0, 0, 0};
+    size_t m4 = m / LANES * LANES;
+    for (size_t k = 0; k < m4; k += LANES)
+        for (size_t l = 0; l < LANES; l++) p[l] += x[k + l] - c;
+    for (size_t k = m4; k < m; k++) p[0] += x[k] - c;
+    return (p[0] + p[1]) + (p[2] + p[3]);
+}
+
 #endif
