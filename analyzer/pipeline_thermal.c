@@ -338,7 +338,9 @@ static int tjob_open(tjob *j)
     j->u_rsum = j->u_smean + 4 * nu1;
     j->u_rmax = j->u_smean + 5 * nu1;
     j->u_tmax = j->u_smean + 6 * nu1;
-    int trc = chip_plan(j->r, j->nx, j->ny, j->F * 1e-9, THERMAL_PLAN_MEASURE, &j->plan);
+    /* estimated, not measured: FFTW would pick the transforms by timing them, and two runs could round
+    ** differently (docs/thermal.md, "Costs") */
+    int trc = chip_plan(j->r, j->nx, j->ny, j->F * 1e-9, THERMAL_PLAN_ESTIMATE, &j->plan);
     if (!trc) trc = thermal_state_create(j->plan, &j->st);
     if (!trc && j->r->o.thermal_periodic) trc = thermal_state_create(j->plan, &j->st0);
     if (!trc && j->r->o.thermal_periodic && j->r->leak) {
@@ -753,15 +755,27 @@ out:
 ** over chips, runaway when any chip has none, the most Newton steps, the
 ** smallest runaway factor (null: leakage never runs away), and the mean
 ** leakage over the transient's frames (mean_w). */
+int pda_leak_figures(const pda_result *r, double *total_w, int *runaway)
+{
+    const struct pda_leak *l = r->leak;
+    if (!l) return 0;
+    *total_w = 0;
+    *runaway = 0;
+    for (size_t ch = 0; ch < l->nch; ch++) {
+        *total_w += l->st[ch].total_w;
+        *runaway |= l->st[ch].runaway;
+    }
+    return 1;
+}
+
 static json_t *leak_json(const pda_result *r, double transient_w)
 {
     const struct pda_leak *l = r->leak;
-    double total = 0, factor = INFINITY;
+    double total, factor = INFINITY;
     size_t iters = 0;
-    int runaway = 0;
+    int runaway;
+    pda_leak_figures(r, &total, &runaway);
     for (size_t ch = 0; ch < l->nch; ch++) {
-        total += l->st[ch].total_w;
-        runaway |= l->st[ch].runaway;
         if (l->st[ch].iterations > iters) iters = l->st[ch].iterations;
         if (l->st[ch].runaway_factor < factor) factor = l->st[ch].runaway_factor;
     }

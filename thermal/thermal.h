@@ -77,9 +77,11 @@ void thermal_plan_destroy(thermal_plan *p);  /* NULL is a no-op */
 enum {
     THERMAL_PLAN_MEASURE = 0,  /* FFTW_MEASURE: ~0.1 s to plan a 128 x 128 grid the first time in a process
                                ** (FFTW's wisdom makes later plans of the size cheap), the fastest solves:
-                               ** for a plan that will solve many times */
-    THERMAL_PLAN_ESTIMATE = 1  /* FFTW_ESTIMATE: plans in about a millisecond, solves somewhat slower: for a
-                               ** plan used a few times (docs/thermal.md, "Costs") */
+                               ** for a plan that will solve many times; the algorithms are picked by
+                               ** timing, so two processes may round differently in the last bits */
+    THERMAL_PLAN_ESTIMATE = 1  /* FFTW_ESTIMATE: plans in about a millisecond, picked without timing (the
+                               ** same bits in every process), solves as fast on the grids measured
+                               ** (docs/thermal.md, "Costs"); what pda_run uses */
 };
 /* thermal_plan_create with the planner's effort (thermal_plan_create is
 ** THERMAL_PLAN_MEASURE); THERMAL_EINVAL for another value. */
