@@ -99,6 +99,11 @@ int pda_thermal_pack(const pda_result *r, FILE *f, size_t chip_lo, size_t chip_s
 int pda_thermal_unpack(pda_result *r, FILE *f, size_t n_chips, size_t chip_lo, size_t chip_step);
 int pda_thermal_unpack_end(pda_result *r);
 
+/* The summary's thermal.leakage.total_w (the steady fixed point's leakage,
+** summed over the chips) and runaway (a chip has no fixed point), exact: 1,
+** or 0 when the run has no leakage figures (no unit leaks, or no thermal run). */
+int pda_leak_figures(const pda_result *r, double *total_w, int *runaway);
+
 /* Before the walk: when units leak, the steady fixed point of temperature
 ** and leakage of every chip (r->leak; NULL when no unit leaks). */
 int pda_leak_prepare(pda_result *r, sio_error *err);

@@ -526,6 +526,11 @@ static int read_vary(sweep *sw, const json_t *obj, const json_t *chip_root, sio_
                             hint ? " (did you mean 'retime." : "", hint ? hint : "", hint ? "'?)" : "");
             }
             v->start = v->end = SIZE_MAX;   /* sorts after the chip's values, none of whose text it replaces */
+        } else if ((sw->ro.grid[0] && !strncmp(key, "thermal.grid", 12)) ||
+                   (sw->ro.frame_ns && !strcmp(key, "thermal.frame_ns"))) {
+            /* the run's option would set every point's value alike */
+            return ferr(sw, at, 2, 1, err, "vary: '%s': run.%s sets it for every point", key,
+                        key[8] == 'g' ? "grid" : "frame_ns");
         } else {
             sio_jstep steps[MAX_STEPS];
             char **keys = NULL, msg[800];
@@ -830,16 +835,12 @@ static int fill_row(const sio_chip *c, const pda_result *res, sweep_row *row)
         size_t nh;
         pda_result_hotspots(res, &nh);
         row->hotspots = (int64_t)nh;
-        /* leakage: only what the run reports (thermal.leakage.total_w) */
-        json_error_t je;
-        json_t *sum = json_loads(pda_result_summary_json(res), 0, &je);
-        if (!sum) return PDA_ENOMEM;
-        json_t *lw = json_object_get(json_object_get(json_object_get(sum, "thermal"), "leakage"), "total_w");
-        if (json_is_number(lw)) {
+        /* leakage: only what the run reports (thermal.leakage.total_w, and runaway) */
+        int runaway;
+        if (pda_leak_figures(res, &row->leakage_w, &runaway)) {
             row->has_leakage = 1;
-            row->leakage_w = json_number_value(lw);
+            if (runaway) row->broken |= SWEEP_BROKE_RUNAWAY;
         }
-        json_decref(sum);
     }
     return PDA_OK;
 }

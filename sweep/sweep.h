@@ -35,7 +35,8 @@
 #include "pda.h"
 
 /* Limits checked by sweep_row.broken. */
-enum { SWEEP_BROKE_DROOP = 1, SWEEP_BROKE_DIDT = 2, SWEEP_BROKE_THERMAL = 4 };
+enum { SWEEP_BROKE_DROOP = 1, SWEEP_BROKE_DIDT = 2, SWEEP_BROKE_THERMAL = 4,
+       SWEEP_BROKE_RUNAWAY = 8 /* leakage with no steady fixed point on some chip (libpda.so.5) */ };
 
 /* sweep_row.retime: the outcome of re-timing a run's schedule to the sweep's
 ** budget (the sweep file's "retime"; budget_retime on the point's chip). */

@@ -112,14 +112,17 @@ static int metric(const sweep_row *r, int m, double *x)
     }
 }
 
-/* "droop;didt;thermal", the limits the row broke. */
+/* The limits a row can break, bit k of sweep_row.broken (SWEEP_BROKE_*). */
+static const char *const LIMIT[] = {"droop", "didt", "thermal", "runaway"};
+#define N_LIMITS (sizeof LIMIT / sizeof LIMIT[0])
+
+/* "droop;didt;thermal;runaway", the limits the row broke. */
 static const char *limits(const sweep_row *r, char *buf, size_t cap)
 {
-    snprintf(buf, cap, "%s%s%s%s%s", r->broken & SWEEP_BROKE_DROOP ? "droop" : "",
-             (r->broken & SWEEP_BROKE_DROOP) && (r->broken & ~SWEEP_BROKE_DROOP) ? ";" : "",
-             r->broken & SWEEP_BROKE_DIDT ? "didt" : "",
-             (r->broken & SWEEP_BROKE_DIDT) && (r->broken & SWEEP_BROKE_THERMAL) ? ";" : "",
-             r->broken & SWEEP_BROKE_THERMAL ? "thermal" : "");
+    size_t n = 0;
+    buf[0] = 0;
+    for (size_t k = 0; k < N_LIMITS; k++)
+        if (r->broken & (1 << k)) n += (size_t)snprintf(buf + n, n < cap ? cap - n : 0, "%s%s", n ? ";" : "", LIMIT[k]);
     return buf;
 }
 
@@ -235,10 +238,9 @@ static void write_json(const sweep *sw, const sweep_row *rows, FILE *f)
         if (r->ok) json_str(f, worst(sw, r, b, sizeof b));
         else fputs("null", f);
         fputs(", \"limits\": [", f);
-        const char *names[3] = {"droop", "didt", "thermal"};
-        for (int k = 0, first = 1; k < 3; k++)
+        for (size_t k = 0, first = 1; k < N_LIMITS; k++)
             if (r->broken & (1 << k)) {
-                fprintf(f, "%s\"%s\"", first ? "" : ", ", names[k]);
+                fprintf(f, "%s\"%s\"", first ? "" : ", ", LIMIT[k]);
                 first = 0;
             }
         fputc(']', f);

@@ -118,6 +118,12 @@ check([(a["retime"], a["slowdown"]) for a in j["rows"]] ==
       [(b["retime"] or None, float(b["slowdown"]) if b["slowdown"] else None) for b in r], "sweep.json retime rows")
 check(json.load(open("%s/rtf/sweep.json" % T))["retime"] == {"power_cap_w": 150, "window_ns": 10},
       "sweep.json of a fixed cap")
+# leakage: as the run reports it; a unit leaking 5000 A runs away, and the row says so
+r = rows("lk")
+lk = json.load(open("%s/lk_plain.json" % T))["thermal"]["leakage"]
+check(close(float(r[0]["leakage_w"]), lk["total_w"], 1e-9) and "runaway" not in r[0]["limits"],
+      "leakage_w %s, the run's %s; limits %s" % (r[0]["leakage_w"], lk["total_w"], r[0]["limits"]))
+check("runaway" in r[1]["limits"].split(";") and "thermal" in r[1]["limits"], "runaway row: %s" % r[1])
 # without a budget the columns are as before
 check("retime" not in rows("j1")[0], "a sweep without a budget has retime columns")
 print("check_sweep: ok")

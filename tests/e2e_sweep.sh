@@ -102,6 +102,20 @@ rc=0; $A sweep "$T/rtbad.json" -o "$T/rtbad" 2> "$T/rtbad.err" || rc=$?
 [ $rc = 2 ] && [ ! -e "$T/rtbad" ] || { echo "retime without a budget: exit $rc"; exit 1; }
 grep -q "rtbad.json:3:[0-9]*: retime: needs a budget" "$T/rtbad.err" || { cat "$T/rtbad.err"; exit 1; }
 
+# --- leakage -------------------------------------------------------------------
+# one unit of the stacked sample leaking 5000 A: no steady fixed point (runaway)
+cat > "$T/lk.json" <<EOF
+{"format": "pda-sweep/1", "chip": "$S/stack/chip.json", "schedules": ["$S/stack/decode.csv"],
+ "vary": {"units[SRAM.C0.R0].leak_a": [0.4, 5000]}, "run": {"grid": [16, 16]}}
+EOF
+$A sweep "$T/lk.json" -o "$T/lk" --quiet
+$A run "$S/stack/chip.json" "$S/stack/decode.csv" --grid 16,16 --json > "$T/lk_plain.json"
+# a run option that would override a varied value is the sweep file's error
+sed 's/"units\[SRAM.C0.R0\].leak_a": \[0.4, 5000\]/"thermal.grid[0]": [16, 32]/' "$T/lk.json" > "$T/lkbad.json"
+rc=0; $A sweep "$T/lkbad.json" -o "$T/lkbad" 2> "$T/lkbad.err" || rc=$?
+[ $rc = 2 ] && [ ! -e "$T/lkbad" ] || { echo "thermal.grid varied under run.grid: exit $rc"; exit 1; }
+grep -q "lkbad.json:2:[0-9]*: vary: 'thermal.grid\[0\]': run.grid sets it" "$T/lkbad.err" || { cat "$T/lkbad.err"; exit 1; }
+
 # --- physics ------------------------------------------------------------------
 # an op's current: energy affine in it (zip of one list)
 cat > "$T/op.json" <<EOF
