@@ -419,14 +419,17 @@ static int write_report(const pda_result *r, outset *os, const char *dir, sio_er
     if (!rc) rc = outset_add(os, "report.html", &so, err);
     report_page pg = {.chip = r->c, .s = r->s, .ev = r->ev, .sp = r->sp, .m = r->mr, .summary_json = r->summary_text,
                       .power_cap_w = r->o.power_cap_w, .th = r->th ? &rt : NULL, .bd = bd, .n_bd = nbd > 0 ? (size_t)nbd : 0};
+    errno = 0;
     if (!rc) rc = report_write(r->rep, sio_out_file(so), &pg);
+    int werr = errno;   /* a failed write's reason (ENOSPC ...), before the frees below */
     if (tblk) { free((void *)rt.hot_chip); free((void *)rt.hot_units); }
     free(tblk);
     free(bblk);
     for (size_t g = 0; bnames && bnames[g]; g++) free(bnames[g]);
     free(bnames);
     if (rc && !err->text[0])
-        sio_error_set(err, dir, 0, 0, rc == PDA_ENOMEM ? "out of memory" : "cannot write report.html");
+        sio_error_set(err, dir, 0, 0, "%s%s", rc == PDA_ENOMEM ? "out of memory" : "cannot write report.html: ",
+                      rc == PDA_ENOMEM ? "" : strerror(werr ? werr : EIO));
     return rc;
 }
 
