@@ -11,7 +11,8 @@
 # starting late, --periodic) gives the same files too.
 # So do the unit maps (--unit-maps).
 # Errors: a bad schedule row (every rank sees it) said once, a broken dep on
-# one chip (only its rank sees it): exit 2, nothing written.
+# one chip (only its rank sees it), broken deps on three chips (three ranks
+# see one each: the plain run's message, once): exit 2, nothing written.
 # Skipped, saying so, when mpirun is absent.
 set -eu
 A=$1
@@ -139,4 +140,20 @@ bad badunit "$T/badunit.csv" "badunit.csv:50:" --no-thermal
 awk -F, 'BEGIN { OFS = "," } NR > 1 && $6 == 2 && !done { $8 = "nosuchid"; done = 1 } { print }' \
     "$S/tsp/multichip.csv" > "$T/baddep.csv"
 bad baddep "$T/baddep.csv" "no such id on chip 2" --no-thermal
+# such deps on chips 1, 2 and 3, each seen by another rank: one message, the
+# plain run's (the first in the file)
+awk -F, 'BEGIN { OFS = "," } NR > 1 && $6 >= 1 && !done[$6] { $8 = "nosuchid" $6; done[$6] = 1 } { print }' \
+    "$S/tsp/multichip.csv" > "$T/baddeps.csv"
+rc=0; "$A" run "$S/tsp/chip.json" "$T/baddeps.csv" --no-thermal 2> "$T/baddeps.plain" > /dev/null || rc=$?
+[ $rc = 2 ] || fail "baddeps, plain: exit $rc"
+rc=0; $MPIRUN -np 4 "$A" run "$S/tsp/chip.json" "$T/baddeps.csv" --no-thermal -o "$T/baddeps.out" \
+    > /dev/null 2> "$T/baddeps.err" || rc=$?
+[ $rc = 2 ] && [ ! -e "$T/baddeps.out" ] || fail "baddeps -np 4: exit $rc"
+[ "$(grep -c "baddeps.csv:" "$T/baddeps.err")" = 1 ] && grep -qF -- "$(cat "$T/baddeps.plain")" "$T/baddeps.err" ||
+    { cat "$T/baddeps.plain" "$T/baddeps.err"; fail "baddeps -np 4: not the plain run's one message"; }
+echo "ok baddeps"
+# a bad option: every rank parses it, rank 0 says it
+rc=0; $MPIRUN -np 3 "$A" run "$S/tsp/chip.json" "$S/tsp/multichip.csv" --bin-ns 0 > /dev/null 2> "$T/badopt.err" || rc=$?
+[ $rc = 2 ] && [ "$(grep -c "^analyzer: --bin-ns" "$T/badopt.err")" = 1 ] || { cat "$T/badopt.err"; fail "bad option: exit $rc"; }
+echo "ok badopt"
 echo "e2e_mpi_run: ok"

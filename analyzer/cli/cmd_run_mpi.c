@@ -32,6 +32,7 @@
 ** file that cannot be read) ends every rank at once (MPI_Abort: the others
 ** wait in the power's rounds), before anything is written. MPI calls come
 ** from the main thread only (the walk's second thread never calls back). */
+#include <limits.h>
 #include <mpi.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -186,13 +187,18 @@ static void send_units(const pda_result *res, const sio_chip *c, MPI_Comm comm, 
     free(buf);
 }
 
-/* The same exit code on every rank; with the first error (rank 0's when it
-** has one) said once. */
+/* The same exit code on every rank, and one error said: the first in the
+** file among the ranks' (each rank checks every row, and the deps of its
+** own chips), as the plain run would say it; ties, and errors with no
+** line, to the least rank. */
 static int agree(int code, int rank, const sio_error *err)
 {
-    int code0 = code, all = code;
-    MPI_Bcast(&code0, 1, MPI_INT, 0, MPI_COMM_WORLD);
-    if (code && (rank == 0 || !code0)) {
+    struct { long line; int rank; } mine = {code ? (err->line > 0 && err->line < LONG_MAX ? (long)err->line
+                                                                                        : LONG_MAX - 1)
+                                                  : LONG_MAX, rank}, first;
+    int all = code;
+    MPI_Allreduce(&mine, &first, 1, MPI_LONG_INT, MPI_MINLOC, MPI_COMM_WORLD);
+    if (code && first.rank == rank) {
         if (rank == 0) fprintf(stderr, "%s\n", err->text);
         else {
             char host[256] = "";

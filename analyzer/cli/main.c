@@ -72,8 +72,17 @@ static void usage(FILE *f)
     fprintf(f, "exit: 0 ok, 1 a limit broken (--strict), 2 bad input or usage, 3 budget cannot be met, 4 I/O error\n");
 }
 
+/* Under mpirun every rank parses the same command line: rank 0 alone says
+** what is wrong with it (they all exit 2). */
+static int other_rank(void)
+{
+    const char *r = getenv("OMPI_COMM_WORLD_RANK");
+    return r && strcmp(r, "0") != 0;
+}
+
 static int bad(const char *fmt, const char *a, const char *b)
 {
+    if (other_rank()) return EXIT_INPUT;
     fprintf(stderr, "analyzer: ");
     fprintf(stderr, fmt, a, b);
     fprintf(stderr, " (see analyzer --help)\n");
@@ -253,6 +262,7 @@ int main(int argc, char **argv)
         if (rc) return rc;
         return CMDS[c].fn(&o);
     }
+    if (other_rank()) return EXIT_INPUT;
     const char *hint = sio_closest(argv[1], CMDS, N_CMDS, sizeof CMDS[0], offsetof(struct cmd, name));
     fprintf(stderr, "analyzer: unknown command '%s'", argv[1]);
     if (hint) fprintf(stderr, " (did you mean '%s'?)", hint);
