@@ -105,7 +105,8 @@ static int prove_group(ctx *x, size_t g, int64_t phases, const budget_spec *sp, 
     }
     size_t i = first_line(x, g), m = x->g_off[g + 1] - x->g_off[g];
     char tied[112] = "", why[400];
-    if (m > 1) snprintf(tied, sizeof tied, " (with the %zu instructions tied to it by exact deps)", m - 1);
+    if (m > 1)
+        snprintf(tied, sizeof tied, " (with the %zu instruction%s tied to it by exact deps)", m - 1, m > 2 ? "s" : "");
     int n = snprintf(why, sizeof why, "alone on an otherwise idle chip, at every clock phase against the bins, it "
                      "raises the average power over a %g ns window", (double)x->W * x->bin);
     if (least[0] < INFINITY && n > 0 && (size_t)n < sizeof why)
@@ -734,10 +735,25 @@ int budget_retime(const sio_chip *c, const sio_schedule *s, const budget_spec *s
     rc = BUDGET_OK;
     if (!met) {
         rep->over_w = over_w;
+        /* the best schedule's figures of the budgets asked for, against them */
+        char fig[4][120] = {""};
+        int nf = 0;
+        if (sp.power_cap_w > 0)
+            snprintf(fig[nf++], sizeof fig[0], "power %.6g W over the %g ns window (cap %.6g W a chip)",
+                     rep->after.chip_peak_window_w, sp.window_ns, sp.power_cap_w);
+        if (sp.system_power_cap_w > 0)
+            snprintf(fig[nf++], sizeof fig[0], "system power %.6g W over the %g ns window (cap %.6g W)",
+                     rep->after.peak_window_w, sp.window_ns, sp.system_power_cap_w);
+        if (sp.didt_a_per_ns > 0)
+            snprintf(fig[nf++], sizeof fig[0], "dI/dt %.6g A/ns (limit %.6g)", rep->after.max_didt_a_per_ns,
+                     sp.didt_a_per_ns);
+        if (sp.guardband_mv > 0)
+            snprintf(fig[nf++], sizeof fig[0], "droop %.6g mV (guardband %.6g mV)", rep->after.max_droop_mv,
+                     sp.guardband_mv);
         sio_error_set(err, s->path, 0, 0, "the budget was not met: the search found no schedule that meets it, "
-                      "and no proof that none exists; the best one found has power %.6g W over the %g ns window "
-                      "(chip), %.6g W (system), dI/dt %.6g A/ns, droop %.6g mV", rep->after.chip_peak_window_w, sp.window_ns, rep->after.peak_window_w,
-                      rep->after.max_didt_a_per_ns, rep->after.max_droop_mv);
+                      "and no proof that none exists; the best one found has %s%s%s%s%s%s%s", fig[0],
+                      nf > 1 ? ", " : "", nf > 1 ? fig[1] : "", nf > 2 ? ", " : "", nf > 2 ? fig[2] : "",
+                      nf > 3 ? ", " : "", nf > 3 ? fig[3] : "");
         rc = BUDGET_ENOTMET;
     }
     if (sp.progress) sp.progress(sp.progress_arg, 1.0);

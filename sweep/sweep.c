@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fftw3.h>
+#include <float.h>
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
@@ -347,7 +348,7 @@ static const char *const RUN_KEYS[] = {"no_thermal", "window_ns", "bin_ns", "saf
 /* The budget's keys, as budget_field numbers them (the four limits first), and their largest values. */
 static const char *const RETIME_KEYS[] = {"power_cap_w", "system_power_cap_w", "didt_a_per_ns", "guardband_mv",
                                           "window_ns"};
-static const double RETIME_MAX[] = {1e15, 1e15, 1e15, 1e6, 1e15};
+static const double RETIME_MAX[] = {DBL_MAX, DBL_MAX, DBL_MAX, DBL_MAX, 1e15};   /* as analyzer retime takes them */
 
 static double *budget_field(budget_spec *b, size_t k)
 {
@@ -386,9 +387,11 @@ static int sect_number(const sweep *sw, const json_t *obj, const char *sect, con
     if (!v) return SIO_OK;
     double x = json_number_value(v);
     if (!json_is_number(v)) return ferr(sw, s, 2, 0, err, "%s.%s: expected a number, got %s", sect, key, type_name(v));
-    if (!(lo_open ? x > lo : x >= lo) || x > hi)
+    if (!(lo_open ? x > lo : x >= lo) || x > hi) {
+        if (hi == DBL_MAX) return ferr(sw, s, 2, 0, err, "%s.%s: must be > %.15g, got %.15g", sect, key, lo, x);
         return ferr(sw, s, 2, 0, err, "%s.%s: must be in %s%.15g, %.15g], got %.15g", sect, key, lo_open ? "(" : "[",
                     lo, hi, x);
+    }
     *out = x;
     return SIO_OK;
 }
@@ -561,9 +564,13 @@ static int read_vary(sweep *sw, const json_t *obj, const json_t *chip_root, sio_
             if (!json_is_number(e))
                 return ferr(sw, at, 3, 0, err, "vary: '%s'[%zu]: expected a number, got %s", key, i, type_name(e));
             v->v[i] = json_number_value(e);
-            if (v->budget && !(v->v[i] > 0 && v->v[i] <= RETIME_MAX[v->budget - 1]))
-                return ferr(sw, at, 3, 0, err, "vary: '%s'[%zu]: must be in (0, %.15g], got %.15g", key, i,
-                            RETIME_MAX[v->budget - 1], v->v[i]);
+            double hi = v->budget ? RETIME_MAX[v->budget - 1] : 0;
+            if (v->budget && !(v->v[i] > 0 && v->v[i] <= hi)) {
+                if (hi == DBL_MAX)
+                    return ferr(sw, at, 3, 0, err, "vary: '%s'[%zu]: must be > 0, got %.15g", key, i, v->v[i]);
+                return ferr(sw, at, 3, 0, err, "vary: '%s'[%zu]: must be in (0, %.15g], got %.15g", key, i, hi,
+                            v->v[i]);
+            }
             size_t s0, s1;
             if (sio_json_span(sw->text, sw->len, at, 3, &s0, &s1) != 0)
                 return ferr(sw, at, 3, 0, err, "vary: '%s'[%zu]: cannot find the number in the text", key, i);

@@ -195,13 +195,19 @@ static void write_json(const sweep *sw, const sweep_row *rows, FILE *f)
             o->thermal ? "true" : "false");
     fprintf(f, ", \"grid\": [%zu, %zu], \"frame_ns\": %lld},\n", o->grid[0], o->grid[1], (long long)o->frame_ns);
     const budget_spec *bs = sweep_budget(sw);
-    if (bs) {   /* the budget as given: absent ones omitted, the window as used */
-        const char *key[4] = {"power_cap_w", "system_power_cap_w", "didt_a_per_ns", "guardband_mv"};
-        double val[4] = {bs->power_cap_w, bs->system_power_cap_w, bs->didt_a_per_ns, bs->guardband_mv};
+    if (bs) {   /* the budget's fixed values: absent and varied ones omitted (those are in "vary"), the window as used */
+        const char *key[5] = {"power_cap_w", "system_power_cap_w", "didt_a_per_ns", "guardband_mv", "window_ns"};
+        double val[5] = {bs->power_cap_w, bs->system_power_cap_w, bs->didt_a_per_ns, bs->guardband_mv, bs->window_ns};
         fputs("  \"retime\": {", f);
-        for (int k = 0; k < 4; k++)
-            if (val[k] > 0) fprintf(f, "\"%s\": %s, ", key[k], num(val[k], b, sizeof b, 1));
-        fprintf(f, "\"window_ns\": %s},\n", num(bs->window_ns, b, sizeof b, 1));
+        for (int k = 0, first = 1; k < 5; k++) {
+            int varied = 0;
+            for (size_t v = 0; v < nv; v++)
+                varied |= !strncmp(sweep_vary_path(sw, v), "retime.", 7) && !strcmp(sweep_vary_path(sw, v) + 7, key[k]);
+            if (!(val[k] > 0) || varied) continue;
+            fprintf(f, "%s\"%s\": %s", first ? "" : ", ", key[k], num(val[k], b, sizeof b, 1));
+            first = 0;
+        }
+        fputs("},\n", f);
     }
     fputs("  \"schedules\": [", f);
     for (size_t s = 0; s < ns; s++) {
