@@ -267,12 +267,14 @@ def main():
             return 1
         cap = repr(0.8 * json.loads(out)["power"]["peak_window_w"])
         # a sweep of one point on the small chip (its load swept above): the
-        # point's chip from memory, its run, its re-timing, the three files
+        # point's chip from memory, its run, its re-timing (to a cap below the
+        # idle power: the refusal's sites, and the row's; the search's are the
+        # retime case's below), the three files
         sweep_file = os.path.join(tmp, "sweep.json")
         with open(sweep_file, "w") as f:
             json.dump({"format": "pda-sweep/1", "chip": small_chip, "schedules": [small],
                        "vary": {"rails[core].pdn.stages[die].c_f": [5e-6]},
-                       "run": {"no_thermal": True, "bin_ns": 4}, "retime": {"power_cap_w": 1e3}}, f)
+                       "run": {"no_thermal": True, "bin_ns": 4}, "retime": {"power_cap_w": 1}}, f)
         # the thermal run on a small grid (FFTW plans a 64 x 64 one for long);
         # the runs in 4 ns bins (a quarter of the PDN kernel's taps at 1 ns,
         # which were a third to two thirds of each run under ASan) and the
