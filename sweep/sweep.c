@@ -62,7 +62,7 @@ struct sweep {
     size_t np;
     pda_run_opts ro;
     int has_budget;        /* every ok run is re-timed to bs, with the point's values of any vary
-                           ** "retime.KEY" (point_budget) */
+                           ** "retime.KEY" (retime_row) */
     budget_spec bs;
     pda_cache *pc;         /* the PDN models and thermal plans the points share (pipeline_cache.h) */
     const char **inputs;
@@ -435,8 +435,8 @@ static int read_run(sweep *sw, const json_t *run, sio_error *err)
 }
 
 /* The budget every run is re-timed to (docs/sweeps.md), as `analyzer retime`
-** takes it: caps, dI/dt and guardband limits (at least one), and the cap's
-** window (default one bin of the runs). After read_run (the bin). */
+** takes it: caps, dI/dt and guardband limits, and the cap's window
+** (check_budget completes it). */
 static int read_retime(sweep *sw, const json_t *rt, sio_error *err)
 {
     sio_jstep at[1] = {{"retime", 0}};
@@ -447,28 +447,25 @@ static int read_retime(sweep *sw, const json_t *rt, sio_error *err)
     for (size_t k = 0; k < NKEYS(RETIME_KEYS); k++)
         if ((rc = sect_number(sw, rt, "retime", RETIME_KEYS[k], 0, 1, RETIME_MAX[k], budget_field(b, k), err)))
             return rc;
-    b->bin_ns = sw->ro.bin_ns;
-    if (!(b->window_ns > 0)) b->window_ns = b->bin_ns;
     sw->has_budget = 1;
     return SIO_OK;
 }
 
-/* After read_vary: a budget (the "retime" object's, or a varied one) has a
-** limit to meet. */
+/* After read_run and read_vary: the budget (the "retime" object's, and any
+** varied values) at the runs' bin, the window one bin unless given, and a
+** limit to meet among its values. */
 static int check_budget(sweep *sw, const json_t *root, sio_error *err)
 {
-    int any = 0, varied = 0;
+    int any = 0;
     for (size_t k = 0; k < 4; k++) any |= *budget_field(&sw->bs, k) > 0;
     for (size_t k = 0; k < sw->nv; k++) {
-        varied |= sw->v[k].budget > 0;
+        sw->has_budget |= sw->v[k].budget > 0;
         any |= sw->v[k].budget > 0 && sw->v[k].budget <= 4;
     }
-    if (varied && !sw->has_budget) {   /* only varied: the rest as read_retime leaves an empty object */
-        sw->has_budget = 1;
-        sw->bs.bin_ns = sw->ro.bin_ns;
-        if (!(sw->bs.window_ns > 0)) sw->bs.window_ns = sw->bs.bin_ns;
-    }
-    if (!sw->has_budget || any) return SIO_OK;
+    if (!sw->has_budget) return SIO_OK;
+    sw->bs.bin_ns = sw->ro.bin_ns;
+    if (!(sw->bs.window_ns > 0)) sw->bs.window_ns = sw->bs.bin_ns;
+    if (any) return SIO_OK;
     sio_jstep at[1] = {{json_object_get(root, "retime") ? "retime" : "vary", 0}};
     return ferr(sw, at, 1, 0, err,
                 "retime: needs a budget: power_cap_w, system_power_cap_w, didt_a_per_ns or guardband_mv");
@@ -866,12 +863,14 @@ static int retime_row(const sweep *sw, size_t p, const sio_chip *c, const sio_sc
     sio_error e;
     int brc = budget_retime(c, s, &bs, &starts, &rep, &e);
     free(starts);
+    if (brc == BUDGET_OK) {
+        row->slowdown = rep.slowdown;
+        row->gap = rep.gap;
+    }
     if (brc == BUDGET_OK || brc == BUDGET_ENOTMET) budget_report_free(&rep);
     switch (brc) {
     case BUDGET_OK:
         row->retime = SWEEP_RETIME_MET;
-        row->slowdown = rep.slowdown;
-        row->gap = rep.gap;
         return PDA_OK;
     case BUDGET_ENOTMET:
     case BUDGET_EINFEASIBLE:
