@@ -130,6 +130,10 @@ class _Inputs:
         _check(_lib.sio_schedule_load(self.chip, os.fsencode(schedule_path), ctypes.byref(self.sched),
                                       ctypes.byref(err)), err, _lib.sio_strerror)
         c = self.chip.contents
+        # what no output may replace: the chip file and its impedance tables
+        # (the schedule the library's writer refuses itself)
+        self.input_paths = [os.fsencode(chip_path)] + [c.rails[k].impedance_csv for k in range(c.n_rails)
+                                                       if c.rails[k].impedance_csv]
         self.rails = [_text(c.rails[k].name) for k in range(c.n_rails)]
         self.units = [_text(c.units[k].name) for k in range(c.n_units)]
         self.unit_die = [c.units[k].die for k in range(c.n_units)]
@@ -450,6 +454,13 @@ class Retime:
     def write(self, path):
         if not self._in.sched:
             raise ValueError("the retime result is closed")
+        for p in self._in.input_paths:
+            try:
+                same = os.path.samefile(path, os.fsdecode(p))
+            except OSError:   # the output does not exist yet (or the input is gone): nothing to replace
+                same = False
+            if same:
+                raise Error("%s: refusing to overwrite an input" % os.fsdecode(path), EINPUT)
         err = _capi.sio_error()
         _check(_lib.sio_schedule_write(self._in.sched, self.starts.ctypes.data_as(_capi.c_int64_p),
                                        os.fsencode(path), ctypes.byref(err)), err, _lib.sio_strerror)

@@ -288,6 +288,23 @@ def test_retime_meets_a_power_cap(tmp_path):
     rt.close()
 
 
+def test_retime_write_refuses_the_inputs(tmp_path):
+    """Retime.write never replaces the chip file (nor, by the library's
+    writer, the schedule), through a link too: the command's rule."""
+    chip, sched = tmp_path / "chip.json", tmp_path / "s.csv"
+    shutil.copy(TSP_CHIP, chip)
+    shutil.copy(TSP_DECODE, sched)
+    os.symlink(chip, tmp_path / "link.json")
+    before = chip.read_bytes()
+    with pda.retime(str(chip), str(sched), power_cap_w=1000.0) as rt:
+        for target in (chip, tmp_path / "link.json", sched):
+            with pytest.raises(pda.Error, match="refusing to overwrite") as e:
+                rt.write(str(target))
+            assert e.value.code == pda.EINPUT
+        rt.write(str(tmp_path / "out.csv"))
+    assert chip.read_bytes() == before and (tmp_path / "out.csv").exists()
+
+
 def test_retime_errors():
     with pytest.raises(pda.Error, match="idle power") as e:
         pda.retime(TSP_CHIP, TSP_DECODE, power_cap_w=1.0)
