@@ -20,6 +20,7 @@
 
 #include "pdn.h"
 #include "report_int.h"
+#include "sio_int.h"
 /* generated at build time into build/gen/ (tools/embed.c): the inlined script and style */
 #include <report_assets.h>
 
@@ -40,17 +41,8 @@ static void html_text(FILE *f, const char *s)
     }
 }
 
-/* A JSON string. */
-static void jstr(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
-        else if (*p < 0x20 || *p == '<' || *p == '>' || *p == '&') fprintf(f, "\\u%04x", *p);
-        else fputc(*p, f);
-    }
-    fputc('"', f);
-}
+/* A JSON string inside the page's script element (valid UTF-8, no <, >, &). */
+static void jstr(FILE *f, const char *s) { sio_json_string(f, s, 1); }
 
 static void jnum(FILE *f, double x)
 {

@@ -6,6 +6,7 @@
 #define PDA_SIO_INT_H
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "sio.h"
 
@@ -67,5 +68,12 @@ int sio_schedule_from_buffer_at(const struct sio_chip *chip, const char *name, c
 ** at most cap - 4 bytes, never inside a UTF-8 character, then "..." when
 ** cut; NUL-terminated. Returns buf. (sio_error_set escapes it.) */
 const char *sio_quote(const char *s, size_t n, char *buf, size_t cap);
+
+/* s as a JSON string literal on f: quotes, backslashes and control
+** characters escaped, valid UTF-8 as it is, and each byte that is not part
+** of a valid UTF-8 character (ids and paths are bytes) as U+FFFD, so that
+** any reader takes the file. html: also <, > and & escaped, for JSON inside
+** an HTML page's script element. */
+void sio_json_string(FILE *f, const char *s, int html);
 
 #endif

@@ -130,6 +130,56 @@ const char *sio_quote(const char *s, size_t n, char *buf, size_t cap)
     return buf;
 }
 
+/* The length of the valid UTF-8 character at p (RFC 3629: no overlong
+** forms, no surrogates, nothing past U+10FFFF), or 0. */
+static size_t utf8_len(const unsigned char *p)
+{
+    unsigned char c = p[0];
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xBF;   /* the second byte's range */
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF) n = 2;
+    else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        if (c == 0xE0) lo = 0xA0;
+        if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        if (c == 0xF0) lo = 0x90;
+        if (c == 0xF4) hi = 0x8F;
+    } else {
+        return 0;
+    }
+    if (p[1] < lo || p[1] > hi) return 0;
+    for (size_t k = 2; k < n; k++)
+        if ((p[k] & 0xC0) != 0x80) return 0;
+    return n;
+}
+
+void sio_json_string(FILE *f, const char *s, int html)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t n = utf8_len(p);
+        if (!n) {
+            fputs("\\ufffd", f);
+            p++;
+        } else if (n > 1) {
+            fwrite(p, 1, n, f);
+            p += n;
+        } else {
+            if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
+            else if (*p == '\n') fputs("\\n", f);
+            else if (*p == '\t') fputs("\\t", f);
+            else if (*p < 0x20 || *p == 0x7f || (html && (*p == '<' || *p == '>' || *p == '&')))
+                fprintf(f, "\\u%04x", *p);
+            else fputc(*p, f);
+            p++;
+        }
+    }
+    fputc('"', f);
+}
+
 const char *sio_strerror(int rc) { return pda_strerror(rc); }
 
 int sio_same_file(const char *a, const char *b)

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "outset.h"
+#include "sio_int.h"
 #include "sweep_int.h"
 
 /* ---- numbers and text ---------------------------------------------------- */
@@ -44,18 +45,8 @@ static void csv_str(FILE *f, const char *s)
     fputc('"', f);
 }
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') fprintf(f, "\\%c", *p);
-        else if (*p == '\n') fputs("\\n", f);
-        else if (*p == '\t') fputs("\\t", f);
-        else if (*p < 0x20) fprintf(f, "\\u%04x", *p);
-        else fputc(*p, f);
-    }
-    fputc('"', f);
-}
+/* A JSON string literal (valid UTF-8 whatever the bytes of s). */
+static void json_str(FILE *f, const char *s) { sio_json_string(f, s, 0); }
 
 static void html_str(FILE *f, const char *s)
 {

@@ -106,5 +106,28 @@ printf 'id,unit,op,start,cycles\na,VXM,add,0,10\n' > "$tmp/sp.csv"
 "$an" export "$tmp/sp.json" "$tmp/sp.csv" --format vcd -o "$tmp/u.vcd" --quiet && ok "vcd without unit signals takes it" ||
     no "vcd without --unit-maps"
 
+# ids and names are bytes: an id that is not UTF-8 still gives a trace any
+# JSON reader takes (U+FFFD), and a chip named with VCD keywords or a
+# schedule path holding "$end" cannot close the header's $comment early
+printf 'id,unit,op,start,cycles,deps\n\377,MXM.W0,matmul,0,10,\na\376b,MXM.W1,matmul,20,300,\377\n' > "$tmp/bytes.csv"
+"$an" export "$chip" "$tmp/bytes.csv" --format perfetto -o "$tmp/bytes.json" --quiet &&
+    python3 -c "import json, sys; json.load(open(sys.argv[1], encoding='utf-8'))" "$tmp/bytes.json" &&
+    ok "perfetto: ids that are not UTF-8" || no "perfetto: ids that are not UTF-8"
+python3 -c "
+import json, sys
+c = json.load(open(sys.argv[1])); c['name'] = 'evil \$end \$scope module x \$end'
+json.dump(c, open(sys.argv[2], 'w'))" "$chip" "$tmp/evil.json"
+cp "$sched" "$tmp/we \$end ird.csv"
+"$an" export "$tmp/evil.json" "$tmp/we \$end ird.csv" --format vcd -o "$tmp/evil.vcd" --quiet &&
+    python3 - "$tmp/evil.vcd" <<'EOF' && ok "vcd: keywords in the comment's text" || no "vcd: keywords in the comment's text"
+import sys
+head = open(sys.argv[1]).read().split("$enddefinitions")[0].split()
+# the header's tokens: scopes balance, and the comment holds no keyword
+assert head.count("$scope") == head.count("$upscope"), "scopes"
+c = head[head.index("$comment") + 1:]
+c = c[:c.index("$end")]
+assert not any(t.startswith("$") and t != "$" for t in c), c
+EOF
+
 echo "e2e_export: $fails failed"
 [ "$fails" = 0 ]

@@ -34,21 +34,12 @@
 #include "pda.h"
 #include "walk.h"
 #include "current.h"
+#include "sio_int.h"
 #include "thermal_hotspot.h"
 #include "thermal_run.h"
 
-/* A JSON string literal of s. */
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') fprintf(f, "\\%c", ch);
-        else if (ch < 0x20) fprintf(f, "\\u%04x", ch);
-        else fputc(ch, f);
-    }
-    fputc('"', f);
-}
+/* A JSON string literal of s (valid UTF-8 whatever the bytes of s). */
+static void json_str(FILE *f, const char *s) { sio_json_string(f, s, 0); }
 
 /* 1 when s can stand as one word of a whitespace-separated format: not
 ** empty, no blank, no control character. */
@@ -200,6 +191,18 @@ static void vcd_id(size_t k, char *out)
     out[n] = 0;
 }
 
+/* Text inside a VCD $comment: a '$' that would start a keyword (the
+** comment's own $end above all) written as "$ ", line ends and other
+** control characters as blanks; the rest as it is. */
+static void vcd_comment_text(FILE *f, const char *s)
+{
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '$') fputs("$ ", f);
+        else fputc(ch < 0x20 || ch == 0x7f ? ' ' : ch, f);
+    }
+}
+
 static int export_vcd(const cmd_opts *o, const sio_chip *c, const sio_schedule *s, FILE *f, sio_error *err)
 {
     const size_t nr = c->n_rails, nd = c->n_dies, nch = s->n_chips ? s->n_chips : 1;
@@ -214,8 +217,12 @@ static int export_vcd(const cmd_opts *o, const sio_chip *c, const sio_schedule *
     const size_t tb = walk_tile_bins(it);
     double *last = malloc(nsig * sizeof *last);
     if (!last) { walk_close(it); sio_error_set(err, NULL, 0, 0, "analyzer: out of memory"); return EXIT_IO; }
-    fprintf(f, "$version pda analyzer export $end\n$comment %s on %s; currents in amperes, droop in millivolts "
-               "(below vdd), bins of %g ns $end\n$timescale 1ps $end\n", s->path, c->name, o->bin_ns);
+    fputs("$version pda analyzer export $end\n$comment ", f);
+    vcd_comment_text(f, s->path);
+    fputs(" on ", f);
+    vcd_comment_text(f, c->name);
+    fprintf(f, "; currents in amperes, droop in millivolts (below vdd), bins of %g ns $end\n$timescale 1ps $end\n",
+            o->bin_ns);
     char id[8];
     for (size_t ch = 0; ch < nch; ch++) {
         fprintf(f, "$scope module chip%zu $end\n", ch);
