@@ -651,7 +651,10 @@ static void z_field(void *s, size_t len, void *data)
     const char *txt = s ? (const char *)s : "";
     if (z->failed || z->header || k >= 3)
         return;
-    (void)len;
+    if (s && memchr(s, 0, len)) {   /* strtod would stop at it and take the part before */
+        z_fail(z, k, "holds a NUL byte");
+        return;
+    }
     if (parse_double(txt, &x) != 0) {
         if (k == 0 && z->first_record) {
             z->header = 1;

@@ -69,6 +69,10 @@ int sio_schedule_from_buffer_at(const struct sio_chip *chip, const char *name, c
 ** cut; NUL-terminated. Returns buf. (sio_error_set escapes it.) */
 const char *sio_quote(const char *s, size_t n, char *buf, size_t cap);
 
+/* 1 when the n bytes at s (inside a NUL-terminated string) are valid UTF-8
+** and hold no NUL. */
+int sio_utf8_valid(const char *s, size_t n);
+
 /* s as a JSON string literal on f: quotes, backslashes and control
 ** characters escaped, valid UTF-8 as it is, and each byte that is not part
 ** of a valid UTF-8 character (ids and paths are bytes) as U+FFFD, so that

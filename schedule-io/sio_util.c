@@ -156,6 +156,17 @@ static size_t utf8_len(const unsigned char *p)
     return n;
 }
 
+int sio_utf8_valid(const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s, *e = p + n;
+    while (p < e) {
+        size_t k = *p ? utf8_len(p) : 0;
+        if (!k || k > (size_t)(e - p)) return 0;
+        p += k;
+    }
+    return 1;
+}
+
 void sio_json_string(FILE *f, const char *s, int html)
 {
     fputc('"', f);

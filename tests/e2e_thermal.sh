@@ -200,6 +200,35 @@ printf 'A 0.001 0.002 0 0\nB 0.001 oops 0 0\n' > "$tmp/bad.flp"
 [ "$rc" = 2 ] && grep -q "bad.flp:2:9: height is not a number" "$tmp/imp.err" && ok "bad .flp: file:line:col, exit 2" ||
     no "bad .flp exits $rc: $(cat "$tmp/imp.err")"
 
+# what the chip description would refuse, refused on import: a name that is
+# not UTF-8 or holds a comma, sizes out of a chip's scale, bad options
+printf 'A\377 0.001 0.002 0 0\n' > "$tmp/u8.flp"
+printf 'A 0.001 0.002 0 0\nB,x 0.001 0.002 0 0\n' > "$tmp/comma.flp"
+printf 'A 1e300 0.002 0 0\n' > "$tmp/huge.flp"
+printf 'A 1e-300 0.002 0 0\n' > "$tmp/tiny.flp"
+printf 'A 0.001 0.002 0 0\n' > "$tmp/ok.flp"
+for c in "u8.flp:1:1: a block name must be UTF-8" "comma.flp:2:2: a block name may not hold commas" \
+         "huge.flp:1:3: width 1e300 m is out of a chip's scale" "tiny.flp:1:3: width 1e-300 m is out of"; do
+    f=${c%%:*}
+    "$an" import --format hotspot "$tmp/$f" -o "$tmp/imp.json" 2>"$tmp/imp.err" >/dev/null; rc=$?
+    [ "$rc" = 2 ] && [ ! -e "$tmp/imp.json" ] && grep -qF "$c" "$tmp/imp.err" && ok "import refuses $f" ||
+        no "import $f: exit $rc: $(cat "$tmp/imp.err")"
+done
+rc1=0; "$an" import --format hotspot "$tmp/ok.flp" --die -1 >/dev/null 2>&1 || rc1=$?
+rc2=0; "$an" import --format hotspot "$tmp/ok.flp" --rail a,b >/dev/null 2>&1 || rc2=$?
+rc3=0; "$an" import --format hotspot "$tmp/ok.flp" --class '' >/dev/null 2>&1 || rc3=$?
+[ "$rc1 $rc2 $rc3" = "2 2 2" ] && ok "import refuses --die -1, --rail a,b, --class ''" ||
+    no "import options: exits $rc1 $rc2 $rc3"
+# a unit name HotSpot reads as a comment is refused on export, before any file
+python3 -c "
+import json, sys
+c = json.load(open(sys.argv[1])); old = c['units'][0]['name']; c['units'][0]['name'] = 'A#1'
+json.dump(c, open(sys.argv[3], 'w'))
+open(sys.argv[4], 'w').write(open(sys.argv[2]).read().replace(old + ',', 'A#1,'))" "$chip" "$sched" "$tmp/hash.json" "$tmp/hash.csv"
+"$an" export "$tmp/hash.json" "$tmp/hash.csv" --format hotspot -o "$tmp/hsh" 2>"$tmp/hsh.err"; rc=$?
+[ "$rc" = 2 ] && [ ! -e "$tmp/hsh" ] && grep -q "unit 'A#1': a HotSpot floorplan takes what follows '#'" "$tmp/hsh.err" &&
+    ok "export refuses a '#' in a unit name" || no "export with a '#' name: exit $rc: $(cat "$tmp/hsh.err")"
+
 # the stacked sample's prefill at its own threshold: the MXM columns of the logic die and the SRAM banks
 # above them are hotspots, flagged as stacked on each other
 "$an" run samples/stack/chip.json samples/stack/prefill.csv -o "$tmp/sp" --quiet >/dev/null 2>"$tmp/sp.err"

@@ -11,11 +11,15 @@
 ** Reader: lines up to any length (getline), whitespace-separated fields,
 ** positions reported 1-based. */
 #include "thermal_hotspot.h"
+#include "sio_int.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define FLP_MIN_M 1e-9   /* the floorplans' extents a chip can have (metres) */
+#define FLP_MAX_M 1.0
 
 static char *dup_str(const char *s, size_t n)
 {
@@ -304,6 +308,26 @@ int thermal_flp_load(const char *path, thermal_flp **out, sio_error *err)
                 rc = SIO_EINPUT;
                 goto done;
             }
+            /* a chip's scale: nanometres to a metre (outside it the units' millimetres lose their digits) */
+            if (v[k] > FLP_MAX_M || (k < 2 && v[k] < FLP_MIN_M)) {
+                sio_error_set(err, path, lineno, col[k + 1], "%s %s m is out of a chip's scale (%g to %g m)",
+                              what[k], buf, k < 2 ? FLP_MIN_M : 0.0, FLP_MAX_M);
+                rc = SIO_EINPUT;
+                goto done;
+            }
+        }
+        /* the name as the chip description takes one */
+        for (size_t q = 0; q < tl[0]; q++)
+            if (tok[0][q] == ',' || tok[0][q] == '"' || (unsigned char)tok[0][q] < 0x20 || tok[0][q] == 0x7f) {
+                sio_error_set(err, path, lineno, col[0] + (int)q, "a block name may not hold commas, double quotes "
+                              "or control characters");
+                rc = SIO_EINPUT;
+                goto done;
+            }
+        if (!sio_utf8_valid(tok[0], tl[0])) {
+            sio_error_set(err, path, lineno, col[0], "a block name must be UTF-8 text");
+            rc = SIO_EINPUT;
+            goto done;
         }
         if (tl[0] >= 5 && !strncmp(tok[0], "_fill", 5)) continue;
         for (size_t k = 0; k < f->n; k++)

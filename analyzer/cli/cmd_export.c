@@ -64,13 +64,19 @@ static int names_fit(const sio_chip *c, size_t fmt, int unit_signals, sio_error 
                           "character or '$end': rename the unit, or export without --unit-maps", c->units[u].name);
             return EXIT_INPUT;
         }
-    for (size_t u = 0; fmt == 0 && u < c->n_units; u++)
-        if (!one_word(c->units[u].name)) {
+    for (size_t u = 0; fmt == 0 && u < c->n_units; u++) {
+        const char *n = c->units[u].name;
+        if (!one_word(n)) {
             sio_error_set(err, c->path, 0, 0, "unit '%s' has a blank or control character in its name, which "
-                          "HotSpot's whitespace-separated .flp and .ptrace files cannot carry: rename it",
-                          c->units[u].name);
+                          "HotSpot's whitespace-separated .flp and .ptrace files cannot carry: rename it", n);
             return EXIT_INPUT;
         }
+        if (strchr(n, '#') || !strncmp(n, "_fill", 5)) {   /* a comment to HotSpot; pda's filler blocks */
+            sio_error_set(err, c->path, 0, 0, "unit '%s': a HotSpot floorplan takes what follows '#' as a comment, "
+                          "and pda's importer skips blocks named '_fill...': rename it", n);
+            return EXIT_INPUT;
+        }
+    }
     for (size_t l = 0; fmt == 0 && l < c->thermal.n_layers; l++)
         for (const char *p = c->thermal.layers[l].name; p && *p; p++)
             if ((unsigned char)*p < 0x20 || *p == 0x7f) {

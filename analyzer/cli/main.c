@@ -154,12 +154,19 @@ static int parse(int argc, char **argv, int bit, cmd_opts *o)
             o->out = v;
         }
         else if (!strcmp(a, "--format")) o->format = v;
-        else if (!strcmp(a, "--class")) o->imp_class = v;
-        else if (!strcmp(a, "--rail")) o->imp_rail = v;
-        else if (!strcmp(a, "--die")) {
-            if (num(a, v, -1e9, &x)) return EXIT_INPUT;
-            if (x != floor(x) || x < -2147483647.0 || x > 2147483647.0)
-                return bad("--die needs a whole number, not '%s'%s", v, "");
+        else if (!strcmp(a, "--class") || !strcmp(a, "--rail")) {
+            /* a name the chip description takes */
+            if (!*v || strpbrk(v, ",\"") || !sio_utf8_valid(v, strlen(v)))
+                return bad("%s needs a name: UTF-8, not empty, no comma or double quote, not '%s'", a, v);
+            for (const char *q = v; *q; q++)
+                if ((unsigned char)*q < 0x20 || *q == 0x7f)
+                    return bad("%s needs a name without control characters, not '%s'", a, v);
+            if (a[2] == 'c') o->imp_class = v;
+            else o->imp_rail = v;
+        } else if (!strcmp(a, "--die")) {
+            if (num(a, v, -1e300, &x)) return EXIT_INPUT;
+            if (x != floor(x) || x < 0 || x > 2147483647.0)
+                return bad("--die needs a die id, a whole number >= 0, not '%s'%s", v, "");
             o->imp_die = (int)x;
         }
         else if (!strcmp(a, "--bin-ns")) {
