@@ -953,7 +953,8 @@ static void parse_deps(ld *L, const char *t, size_t n, size_t k)
                 name_end = m - 1;
             } else if (r == -2 || (b > m && t[m] == '-') || t[m - 1] == '=') {
                 char q[64];
-                fail(L, L->rec_line, k, m, "dep lag '%s' is not a whole number >= 0",
+                fail(L, L->rec_line, k, m, r == -2 ? "dep lag %s is beyond 2^52 cycles"
+                                                   : "dep lag '%s' is not a whole number >= 0",
                      sio_quote(t + m, b - m, q, sizeof q));
                 return;
             }

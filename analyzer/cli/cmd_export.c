@@ -521,18 +521,17 @@ int cmd_export(const cmd_opts *o)
         return EXIT_IO;
     }
     outset ro = {.inputs = in, .n_inputs = cmd_inputs(o, c, in)};
+    char *made = NULL;   /* hotspot: the folders made here, which go again on failure (after the staged files) */
     if ((rc = names_fit(c, fmt, o->unit_maps, &err))) {
         /* a name the format cannot carry: nothing is written */
     } else if (fmt == 0) {
-        char *made = outset_missing_top(o->out);   /* made here, the folder goes again on failure */
+        made = outset_missing_top(o->out);
         if ((rc = outset_mkdirs(o->out, &err))) {
             rc = cmd_exit_for(rc);
         } else {
             ro.dir = o->out;
             rc = export_hotspot(o, c, s, &ro, &err);
         }
-        if (rc) outset_remove_made(o->out, made);
-        free(made);
     } else {
         sio_out *so = NULL;
         if (cmd_is_input(o, c, o->out)) {
@@ -552,6 +551,8 @@ int cmd_export(const cmd_opts *o)
         }
     }
     if (outset_finish(&ro, rc == EXIT_OK, &err) && rc == EXIT_OK) rc = EXIT_IO;
+    if (rc && fmt == 0) outset_remove_made(o->out, made);
+    free(made);
     free(in);
     if (rc && err.text[0]) fprintf(stderr, "%s\n", err.text);
     if (!rc && !o->quiet && !o->json) printf("%s: %s written\n", o->format, o->out);

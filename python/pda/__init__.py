@@ -71,6 +71,15 @@ class Error(Exception):
         self.culprit = culprit
 
 
+def _path(p):
+    """A path for the C library: bytes, refused (as Python's open does) when
+    it holds a NUL byte, where C would cut it short."""
+    b = os.fsencode(p)
+    if b"\0" in b:
+        raise ValueError("embedded null byte in path %r" % (p,))
+    return b
+
+
 def _text(b):
     return b.decode("utf-8", "replace") if b is not None else None
 
@@ -125,14 +134,14 @@ class _Inputs:
         self.chip = ctypes.POINTER(_capi.sio_chip)()
         self.sched = ctypes.POINTER(_capi.sio_schedule)()
         err = _capi.sio_error()
-        _check(_lib.sio_chip_load(os.fsencode(chip_path), ctypes.byref(self.chip), ctypes.byref(err)), err,
+        _check(_lib.sio_chip_load(_path(chip_path), ctypes.byref(self.chip), ctypes.byref(err)), err,
                _lib.sio_strerror)
-        _check(_lib.sio_schedule_load(self.chip, os.fsencode(schedule_path), ctypes.byref(self.sched),
+        _check(_lib.sio_schedule_load(self.chip, _path(schedule_path), ctypes.byref(self.sched),
                                       ctypes.byref(err)), err, _lib.sio_strerror)
         c = self.chip.contents
         # what no output may replace: the chip file and its impedance tables
         # (the schedule the library's writer refuses itself)
-        self.input_paths = [os.fsencode(chip_path)] + [c.rails[k].impedance_csv for k in range(c.n_rails)
+        self.input_paths = [_path(chip_path)] + [c.rails[k].impedance_csv for k in range(c.n_rails)
                                                        if c.rails[k].impedance_csv]
         self.rails = [_text(c.rails[k].name) for k in range(c.n_rails)]
         self.units = [_text(c.units[k].name) for k in range(c.n_units)]
@@ -214,7 +223,7 @@ def run(chip_path, schedule_path, **opts):
                 raise ValueError("grid is (nx, ny), not %r" % (v,))
             o.grid[0], o.grid[1] = _size("grid nx", v[0]), _size("grid ny", v[1])
         elif k == "spool_dir":
-            o.spool_dir = None if v is None else os.fsencode(v)
+            o.spool_dir = None if v is None else _path(v)
         elif k == "progress":
             continue
         elif conv is float:
@@ -389,7 +398,7 @@ class Result:
         or none; rails.csv with keep_rails, units.npy with unit_maps."""
         err = _capi.sio_error()
         with self._lock:
-            _check(_lib.pda_result_write(self._ptr(), os.fsencode(directory), ctypes.byref(err)), err)
+            _check(_lib.pda_result_write(self._ptr(), _path(directory), ctypes.byref(err)), err)
 
     def close(self):
         """Frees the library's result, then the chip and schedule it borrows."""
@@ -463,7 +472,7 @@ class Retime:
                 raise Error("%s: refusing to overwrite an input" % os.fsdecode(path), EINPUT)
         err = _capi.sio_error()
         _check(_lib.sio_schedule_write(self._in.sched, self.starts.ctypes.data_as(_capi.c_int64_p),
-                                       os.fsencode(path), ctypes.byref(err)), err, _lib.sio_strerror)
+                                       _path(path), ctypes.byref(err)), err, _lib.sio_strerror)
 
     def close(self):
         self._in.close()

@@ -305,6 +305,13 @@ def test_retime_write_refuses_the_inputs(tmp_path):
     assert chip.read_bytes() == before and (tmp_path / "out.csv").exists()
 
 
+def test_paths_with_a_nul_byte_are_refused():
+    with pytest.raises(ValueError, match="null byte"):
+        pda.run(TSP_CHIP + "\0x", TSP_DECODE)
+    with pytest.raises(ValueError, match="null byte"):
+        pda.retime(TSP_CHIP, TSP_DECODE + "\0x", power_cap_w=100.0)
+
+
 def test_retime_errors():
     with pytest.raises(pda.Error, match="idle power") as e:
         pda.retime(TSP_CHIP, TSP_DECODE, power_cap_w=1.0)
