@@ -372,6 +372,11 @@ static void write_html(const sweep *sw, const sweep_row *rows, FILE *f)
     fprintf(f, "; %zu points (%s) &times; %zu schedules = %zu runs, %zu failed, %zu broke a limit.</p>\n",
             sweep_n_points(sw), sweep_is_zip(sw) ? "zip" : "grid", ns, nt, sweep_n_failed(sw, rows),
             sweep_n_broken(sw, rows));
+    if (sweep_has_budget(sw))
+        fprintf(f, "<p>Each run re-timed to the budget: %zu met it, %zu did not, %zu cannot, %zu failed; "
+                "slowdown and gap first.</p>\n", sweep_n_retimed(sw, rows, SWEEP_RETIME_MET),
+                sweep_n_retimed(sw, rows, SWEEP_RETIME_NOT_MET), sweep_n_retimed(sw, rows, SWEEP_RETIME_CANNOT),
+                sweep_n_retimed(sw, rows, SWEEP_RETIME_FAILED));
     fputs("<p class=\"key\">", f);
     for (size_t s = 0; s < ns; s++) {
         fprintf(f, "<span style=\"background:%s\"></span>", COLOUR[s % N_COLOUR]);
@@ -380,7 +385,9 @@ static void write_html(const sweep *sw, const sweep_row *rows, FILE *f)
     fputs("</p>\n<p>Each chart: one metric against one varied value; a dot per run, and per schedule a line through "
           "the worst run at each value (the highest, the lowest for saving_w) over the other varied values.</p>\n",
           f);
-    for (int m = 0; m < n_metrics(sw); m++) {
+    for (int i = 0; i < n_metrics(sw); i++) {
+        /* with a budget its figures first: what the budget costs */
+        int m = sweep_has_budget(sw) ? (i + N_RUN_METRICS) % N_METRICS : i;
         int any = 0;
         double x;
         for (size_t t = 0; t < nt && !any; t++) any = metric(&rows[t], m, &x);
