@@ -121,7 +121,7 @@ int cmd_check(const cmd_opts *o)
         printf("  busy share per class (busy unit-cycles / (units x makespan x chips)):\n");
         for (size_t k = 0; k < c->n_classes; k++) {
             json_t *e = json_object_get(cls, c->classes[k]);
-            printf("    %-8s %5.1f%%  %" JSON_INTEGER_FORMAT " ops on %" JSON_INTEGER_FORMAT " units\n", c->classes[k],
+            printf("    %-8s %5.3g%%  %" JSON_INTEGER_FORMAT " ops on %" JSON_INTEGER_FORMAT " units\n", c->classes[k],
                    100.0 * json_real_value(json_object_get(e, "busy_share")), ival(e, "ops"), ival(e, "units"));
         }
     }

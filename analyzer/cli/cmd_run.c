@@ -62,12 +62,15 @@ static void print_result(const cmd_opts *o, const sio_chip *c, const pda_result 
                    m->chip, c->rails[m->rail].name, m->vdd_v, st->peak_a, st->max_didt_a_per_ns, m->worst_droop_mv,
                    m->t_worst_ns, m->p99_mv, m->needed_guardband_mv, m->guardband_mv);
             if (m->headroom_mv > 0)
-                printf("; lowering Vdd %.1f mV saves %.1f W (%.1f%% of the rail's power, switching part only)\n",
+                printf("; lowering Vdd %.1f mV saves %.3g W (%.3g%% of the rail's power, switching part only)\n",
                        m->headroom_mv, m->saving_w, m->saving_pct);
-            else
-                printf("; BREAKS the guardband by %.1f mV\n", -m->headroom_mv);
+            else if (m->worst_droop_mv > m->guardband_mv)
+                printf("; the droop BREAKS the guardband by %.1f mV\n", m->worst_droop_mv - m->guardband_mv);
+            else   /* the droop fits, the safety margin on top of it does not */
+                printf("; the droop fits, with %.1f mV of the %.1f mV safety margin\n",
+                       m->guardband_mv - m->worst_droop_mv, m->needed_guardband_mv - m->worst_droop_mv);
             printf("  worst droop = %.1f mV static (that current settled: load line, IR drop) + %.1f mV transient\n",
-                   m->static_droop_mv, m->transient_droop_mv);
+                   m->static_droop_mv + 0.0, m->transient_droop_mv + 0.0);
             printf("  events: %zu droop, %zu dI/dt\n", st->droop_events, st->didt_events);
             for (size_t k = 0; k < m->n_res && k < 3; k++)
                 printf("  resonance %.2f MHz (|Z| %.3f mOhm): schedule current %.2f A at %.2f MHz -> %.2f mV\n",
@@ -120,8 +123,8 @@ static void print_result(const cmd_opts *o, const sio_chip *c, const pda_result 
                        e->chip, c->rails[e->rail].name, e->t_start_ns, e->t_end_ns, e->peak,
                        e->kind ? "A/ns" : "mV", e->t_peak_ns);
                 for (size_t u = 0; u < e->n_causes; u++)
-                    printf("%s %s %+.1f A", u ? "," : "; from", c->units[e->causes[u].unit].name,
-                           e->causes[u].delta_a);
+                    printf("%s %s %+.2g A", u ? "," : "; from", c->units[e->causes[u].unit].name,
+                           e->causes[u].delta_a + 0.0);
                 putchar('\n');
             }
         }
