@@ -94,7 +94,12 @@ static int num(const char *opt, const char *v, double lo, double *out)
     char *end;
     errno = 0;
     double x = strtod(v, &end);
-    if (end == v || *end || errno || !isfinite(x) || x < lo) return bad("%s needs a number, not '%s'", opt, v);
+    if (end == v || *end || errno || !isfinite(x)) return bad("%s needs a number, not '%s'", opt, v);
+    if (x < lo) {
+        char want[64];
+        snprintf(want, sizeof want, "%s needs a number >= %g, not", opt, lo);
+        return bad("%s '%s'", want, v);
+    }
     *out = x;
     return 0;
 }
