@@ -419,6 +419,8 @@ int events_push_const(events_detector *ev, size_t c, size_t r, size_t b0, double
 
 typedef struct by_start { double start, end; uint32_t i; } by_start;   /* end: of the op, for the searches */
 
+#define ATTR_WIDEN 16   /* a droop event's window grows up to this many times when it holds no cause (attribute) */
+
 static int cmp_start(const void *a, const void *b)
 {
     const by_start *x = a, *y = b;
@@ -516,7 +518,7 @@ static int build_index(const events_detector *ev, const sio_schedule *s, unit_in
     if (!sp || !ix->off) { free(sp); return -1; }
     for (size_t k = 0; k < ne; k++) {
         const events_event *e = &ev->sorted[k];
-        sp[k].lo = e->t_peak_ns - e->window_ns - 2 * ev->bin_ns;
+        sp[k].lo = e->t_peak_ns - e->window_ns * (e->kind == EVENTS_DROOP ? ATTR_WIDEN : 1) - 2 * ev->bin_ns;
         sp[k].hi = e->t_peak_ns + ev->bin_ns;
     }
     qsort(sp, ne, sizeof *sp, cmp_span);
@@ -606,12 +608,14 @@ static double unit_avg(const sio_chip *chip, const sio_schedule *s, const by_sta
     return sum;
 }
 
-static void attribute(const events_detector *ev, const sio_schedule *s, const unit_index *ix, size_t *at,
-                      events_event *e)
+/* The causes of event e: the units of its rail whose current differs
+** between the bin before the peak and the bin before the window (tw). */
+static void causes_in(const events_detector *ev, const sio_schedule *s, const unit_index *ix, size_t *at,
+                      events_event *e, double tw)
 {
     const sio_chip *chip = ev->chip;
     double D = ev->bin_ns;
-    double tp = e->t_peak_ns, tw = tp - e->window_ns;
+    double tp = e->t_peak_ns;
     e->n_causes = 0;
     for (size_t u = 0; u < chip->n_units; u++) {
         if (chip->units[u].rail != e->rail) continue;
@@ -641,6 +645,22 @@ static void attribute(const events_detector *ev, const sio_schedule *s, const un
             double dj = current_op_avg(chip, s, b[j].i, tp - D, tp) - current_op_avg(chip, s, b[j].i, tw - D, tw);
             if (fabs(dj) >= 1e-3 && c->n_ops < EVENTS_MAX_IDS) c->ops[c->n_ops++] = b[j].i;
         }
+    }
+}
+
+/* A droop can peak well after the current step behind it, when a slower
+** resonance of the ladder (the package's, ~MHz) carries it: when no unit's
+** current changed within a droop event's window, the window is doubled,
+** up to ATTR_WIDEN times, until one did (window_ns then says the window
+** used). A dI/dt event's window always holds its change. */
+static void attribute(const events_detector *ev, const sio_schedule *s, const unit_index *ix, size_t *at,
+                      events_event *e)
+{
+    double w = e->window_ns;
+    causes_in(ev, s, ix, at, e, e->t_peak_ns - w);
+    for (double f = 2; e->kind == EVENTS_DROOP && !e->n_causes && f <= ATTR_WIDEN; f *= 2) {
+        causes_in(ev, s, ix, at, e, e->t_peak_ns - w * f);
+        if (e->n_causes) e->window_ns = w * f;
     }
 }
 
