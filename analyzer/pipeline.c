@@ -326,7 +326,9 @@ out:
     return rc;
 io:
     sio_error_set(err, r->o.spool_dir ? r->o.spool_dir : "the temporary folder", 0, 0,
-                  "cannot write the kept waveforms: %s", strerror(errno));
+                  "cannot keep the per-bin data asked for (%s): %s",
+                  r->rails && r->units ? "--waveforms, --unit-maps" : r->units ? "--unit-maps" : "--waveforms",
+                  strerror(errno));
     free(power);
     free(pfx);
     free(pchip);
