@@ -39,7 +39,7 @@ static const struct opt {
     {"--jobs", C_SWEEP, "N", "sweep: runs at once per process, default the online CPUs"},
     {"--tile-bins", C_RUN, "N", "bins per time tile (memory bound), default the PDN block"},
     {"--power-cap-w", C_RUN | C_RETIME, "W", "power budget per chip (run: checked over --window-ns, drawn in the report)"},
-    {"--system-power-cap-w", C_RETIME, "W", "power budget of the sum over the chips"},
+    {"--system-power-cap-w", C_RETIME, "W", "retime: power budget of the sum over the chips"},
     {"--didt-a-per-ns", C_RETIME, "A/NS", "dI/dt budget per rail"},
     {"--guardband-mv", C_RETIME, "MV", "droop budget per rail"},
     {"--format", C_EXPORT | C_IMPORT, "vcd|perfetto|hotspot", "export format (import: hotspot)"},
