@@ -371,10 +371,9 @@ static int read_value(ctx *c, const field *f, const json_t *v, void *dst)
             /* names go into CSV, JSON and HTML outputs: no quoting surprises */
             const char *t = json_string_value(v);
             char shown[80];
-            for (size_t q = 0; q < json_string_length(v); q++)
-                if (t[q] == ',' || t[q] == '"' || (unsigned char)t[q] < 0x20)
-                    return fail(c, 0, "names may not hold commas, double quotes or control characters: '%s'",
-                                sio_quote(t, json_string_length(v), shown, sizeof shown));
+            if (sio_name_bad(t, json_string_length(v)) < json_string_length(v))
+                return fail(c, 0, "names may not hold commas, double quotes or control characters: '%s'",
+                            sio_quote(t, json_string_length(v), shown, sizeof shown));
         }
         if (p) {
             char *s = strdup(json_string_value(v));

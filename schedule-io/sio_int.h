@@ -69,6 +69,11 @@ int sio_schedule_from_buffer_at(const struct sio_chip *chip, const char *name, c
 ** cut; NUL-terminated. Returns buf. (sio_error_set escapes it.) */
 const char *sio_quote(const char *s, size_t n, char *buf, size_t cap);
 
+/* The first of the n bytes at s that a name may not hold (names go into
+** CSV, JSON and HTML outputs: no comma, double quote or control
+** character), or n when there is none. */
+size_t sio_name_bad(const char *s, size_t n);
+
 /* 1 when the n bytes at s (inside a NUL-terminated string) are valid UTF-8
 ** and hold no NUL. */
 int sio_utf8_valid(const char *s, size_t n);

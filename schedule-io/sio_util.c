@@ -156,6 +156,13 @@ static size_t utf8_len(const unsigned char *p)
     return n;
 }
 
+size_t sio_name_bad(const char *s, size_t n)
+{
+    size_t k = 0;
+    while (k < n && s[k] != ',' && s[k] != '"' && (unsigned char)s[k] >= 0x20) k++;
+    return k;
+}
+
 int sio_utf8_valid(const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s, *e = p + n;

@@ -377,6 +377,17 @@ static int known_keys(const sweep *sw, const json_t *obj, const sio_jstep *at, s
     return SIO_OK;
 }
 
+/* The error for x (at steps at) outside [lo, hi] (lo_open: (lo, hi]; hi
+** DBL_MAX: no upper end), what naming the value. */
+static int out_of_range(const sweep *sw, const sio_jstep *at, size_t depth, const char *what, double x, double lo,
+                        int lo_open, double hi, sio_error *err)
+{
+    if (hi == DBL_MAX)
+        return ferr(sw, at, depth, 0, err, "%s: must be %s %.15g, got %.15g", what, lo_open ? ">" : ">=", lo, x);
+    return ferr(sw, at, depth, 0, err, "%s: must be in %s%.15g, %.15g], got %.15g", what, lo_open ? "(" : "[", lo,
+                hi, x);
+}
+
 /* A number of section sect ("run" or "retime") within [lo, hi] (lo_open:
 ** > lo); *out is left alone when the key is absent. */
 static int sect_number(const sweep *sw, const json_t *obj, const char *sect, const char *key, double lo, int lo_open,
@@ -388,9 +399,9 @@ static int sect_number(const sweep *sw, const json_t *obj, const char *sect, con
     double x = json_number_value(v);
     if (!json_is_number(v)) return ferr(sw, s, 2, 0, err, "%s.%s: expected a number, got %s", sect, key, type_name(v));
     if (!(lo_open ? x > lo : x >= lo) || x > hi) {
-        if (hi == DBL_MAX) return ferr(sw, s, 2, 0, err, "%s.%s: must be > %.15g, got %.15g", sect, key, lo, x);
-        return ferr(sw, s, 2, 0, err, "%s.%s: must be in %s%.15g, %.15g], got %.15g", sect, key, lo_open ? "(" : "[",
-                    lo, hi, x);
+        char what[96];
+        snprintf(what, sizeof what, "%s.%s", sect, key);
+        return out_of_range(sw, s, 2, what, x, lo, lo_open, hi, err);
     }
     *out = x;
     return SIO_OK;
@@ -561,12 +572,10 @@ static int read_vary(sweep *sw, const json_t *obj, const json_t *chip_root, sio_
             if (!json_is_number(e))
                 return ferr(sw, at, 3, 0, err, "vary: '%s'[%zu]: expected a number, got %s", key, i, type_name(e));
             v->v[i] = json_number_value(e);
-            double hi = v->budget ? RETIME_MAX[v->budget - 1] : 0;
-            if (v->budget && !(v->v[i] > 0 && v->v[i] <= hi)) {
-                if (hi == DBL_MAX)
-                    return ferr(sw, at, 3, 0, err, "vary: '%s'[%zu]: must be > 0, got %.15g", key, i, v->v[i]);
-                return ferr(sw, at, 3, 0, err, "vary: '%s'[%zu]: must be in (0, %.15g], got %.15g", key, i, hi,
-                            v->v[i]);
+            if (v->budget && !(v->v[i] > 0 && v->v[i] <= RETIME_MAX[v->budget - 1])) {
+                char what[300];
+                snprintf(what, sizeof what, "vary: '%s'[%zu]", key, i);
+                return out_of_range(sw, at, 3, what, v->v[i], 0, 1, RETIME_MAX[v->budget - 1], err);
             }
             size_t s0, s1;
             if (sio_json_span(sw->text, sw->len, at, 3, &s0, &s1) != 0)
@@ -1071,4 +1080,12 @@ double sweep_point_value(const sweep *sw, size_t k, size_t p) { return sw->v[k].
 const char *sweep_schedule_name(const sweep *sw, size_t s) { return sw->sched_name[s]; }
 const pda_run_opts *sweep_run_opts(const sweep *sw) { return &sw->ro; }
 int sweep_has_budget(const sweep *sw) { return sw->has_budget; }
-const budget_spec *sweep_budget(const sweep *sw) { return sw->has_budget ? &sw->bs : NULL; }
+int sweep_budget_fixed(const sweep *sw, size_t k, const char **key, double *value)
+{
+    if (k >= NKEYS(RETIME_KEYS)) return -1;
+    *key = RETIME_KEYS[k];
+    *value = *budget_field((budget_spec *)&sw->bs, k);
+    for (size_t j = 0; j < sw->nv; j++)
+        if (sw->v[j].budget == (int)k + 1) return 0;
+    return sw->has_budget && *value > 0;
+}

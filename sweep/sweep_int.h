@@ -4,7 +4,6 @@
 #define PDA_SWEEP_INT_H
 #include <stddef.h>
 
-#include "budget.h"
 #include "sweep.h"
 
 const char *sweep_path(const sweep *sw);
@@ -18,7 +17,9 @@ double sweep_vary_value(const sweep *sw, size_t k, size_t i);
 /* vary k's value at point p */
 double sweep_point_value(const sweep *sw, size_t k, size_t p);
 const pda_run_opts *sweep_run_opts(const sweep *sw);
-/* The budget of the sweep file's "retime", or NULL when it has none. */
-const budget_spec *sweep_budget(const sweep *sw);
+/* Key k of the budget (0, 1, ...: its name and value, the window as used):
+** 1 when the sweep file fixes it, 0 when it is absent or varied (then in
+** vary), -1 past the last key. */
+int sweep_budget_fixed(const sweep *sw, size_t k, const char **key, double *value);
 
 #endif

@@ -110,10 +110,10 @@ static const char *const LIMIT[] = {"droop", "didt", "thermal", "runaway"};
 /* "droop;didt;thermal;runaway", the limits the row broke. */
 static const char *limits(const sweep_row *r, char *buf, size_t cap)
 {
-    size_t n = 0;
+    size_t n = 0;   /* cap holds them all (27 bytes) */
     buf[0] = 0;
-    for (size_t k = 0; k < N_LIMITS; k++)
-        if (r->broken & (1 << k)) n += (size_t)snprintf(buf + n, n < cap ? cap - n : 0, "%s%s", n ? ";" : "", LIMIT[k]);
+    for (size_t k = 0; k < N_LIMITS && n < cap; k++)
+        if (r->broken & (1 << k)) n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? ";" : "", LIMIT[k]);
     return buf;
 }
 
@@ -185,19 +185,17 @@ static void write_json(const sweep *sw, const sweep_row *rows, FILE *f)
     fprintf(f, ", \"safety_mv\": %s, \"thermal\": %s", num(o->safety_mv, b, sizeof b, 1),
             o->thermal ? "true" : "false");
     fprintf(f, ", \"grid\": [%zu, %zu], \"frame_ns\": %lld},\n", o->grid[0], o->grid[1], (long long)o->frame_ns);
-    const budget_spec *bs = sweep_budget(sw);
-    if (bs) {   /* the budget's fixed values: absent and varied ones omitted (those are in "vary"), the window as used */
-        const char *key[5] = {"power_cap_w", "system_power_cap_w", "didt_a_per_ns", "guardband_mv", "window_ns"};
-        double val[5] = {bs->power_cap_w, bs->system_power_cap_w, bs->didt_a_per_ns, bs->guardband_mv, bs->window_ns};
+    const int bs = sweep_has_budget(sw);
+    if (bs) {   /* the budget's fixed values (the varied ones are in "vary") */
+        const char *key;
+        double val;
+        int fixed;
         fputs("  \"retime\": {", f);
-        for (int k = 0, first = 1; k < 5; k++) {
-            int varied = 0;
-            for (size_t v = 0; v < nv; v++)
-                varied |= !strncmp(sweep_vary_path(sw, v), "retime.", 7) && !strcmp(sweep_vary_path(sw, v) + 7, key[k]);
-            if (!(val[k] > 0) || varied) continue;
-            fprintf(f, "%s\"%s\": %s", first ? "" : ", ", key[k], num(val[k], b, sizeof b, 1));
-            first = 0;
-        }
+        for (size_t k = 0, first = 1; (fixed = sweep_budget_fixed(sw, k, &key, &val)) >= 0; k++)
+            if (fixed) {
+                fprintf(f, "%s\"%s\": %s", first ? "" : ", ", key, num(val, b, sizeof b, 1));
+                first = 0;
+            }
         fputs("},\n", f);
     }
     fputs("  \"schedules\": [", f);

@@ -69,6 +69,13 @@ else
     echo "no mpirun: MPI runs skipped"
 fi
 
+# refused NAME PATTERN: the sweep file $T/NAME.json is refused, exit 2,
+# stderr matching PATTERN (grep), no output folder
+refused() {
+    rc=0; $A sweep "$T/$1.json" -o "$T/$1" 2> "$T/$1.err" || rc=$?
+    [ $rc = 2 ] && [ ! -e "$T/$1" ] && grep -q "$2" "$T/$1.err" || { echo "$1: exit $rc"; cat "$T/$1.err"; exit 1; }
+}
+
 # --- a retime budget -----------------------------------------------------------
 # every ok run re-timed over 10 ns windows to a cap the sweep varies: 20 W is
 # below the idle power (cannot), 150 W is met; c_f -1e-6 fails the run, so it
@@ -98,9 +105,7 @@ $A retime "$S/tsp/chip.json" "$S/tsp/decode.csv" -o "$T/rt_plain.csv" --power-ca
     > "$T/rt_plain.json"
 # a budget with no limit is the sweep file's error, at its place
 sed 's/"retime.power_cap_w": \[20, 150\]/"retime.window_ns": [1, 10]/' "$T/rt.json" > "$T/rtbad.json"
-rc=0; $A sweep "$T/rtbad.json" -o "$T/rtbad" 2> "$T/rtbad.err" || rc=$?
-[ $rc = 2 ] && [ ! -e "$T/rtbad" ] || { echo "retime without a budget: exit $rc"; exit 1; }
-grep -q "rtbad.json:3:[0-9]*: retime: needs a budget" "$T/rtbad.err" || { cat "$T/rtbad.err"; exit 1; }
+refused rtbad "rtbad.json:3:[0-9]*: retime: needs a budget"
 
 # --- leakage -------------------------------------------------------------------
 # one unit of the stacked sample leaking 5000 A: no steady fixed point (runaway)
@@ -112,9 +117,7 @@ $A sweep "$T/lk.json" -o "$T/lk" --quiet
 $A run "$S/stack/chip.json" "$S/stack/decode.csv" --grid 16,16 --json > "$T/lk_plain.json"
 # a run option that would override a varied value is the sweep file's error
 sed 's/"units\[SRAM.C0.R0\].leak_a": \[0.4, 5000\]/"thermal.grid[0]": [16, 32]/' "$T/lk.json" > "$T/lkbad.json"
-rc=0; $A sweep "$T/lkbad.json" -o "$T/lkbad" 2> "$T/lkbad.err" || rc=$?
-[ $rc = 2 ] && [ ! -e "$T/lkbad" ] || { echo "thermal.grid varied under run.grid: exit $rc"; exit 1; }
-grep -q "lkbad.json:2:[0-9]*: vary: 'thermal.grid\[0\]': run.grid sets it" "$T/lkbad.err" || { cat "$T/lkbad.err"; exit 1; }
+refused lkbad "lkbad.json:2:[0-9]*: vary: 'thermal.grid\[0\]': run.grid sets it"
 
 # --- physics ------------------------------------------------------------------
 # an op's current: energy affine in it (zip of one list)

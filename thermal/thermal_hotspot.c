@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define FILL "_fill"   /* the start of a filler block's name, which the reader skips */
+#define FILL_LEN 5
 #define FLP_MIN_M 1e-9   /* the floorplans' extents a chip can have (metres) */
 #define FLP_MAX_M 1.0
 
@@ -138,8 +140,8 @@ static int add_fillers(const sio_chip *c, size_t die, thermal_flp *f, size_t *ca
             if (cont) continue;
             double r[4] = {xs[open[p].a], ys[open[p].j0], xs[open[p].b] - xs[open[p].a], ys[j] - ys[open[p].j0]};
             /* unique across the dies: chipN.ptrace lists every die's blocks */
-            int len = die == (size_t)-1 ? snprintf(name, sizeof name, "_fill%zu", k++)
-                                        : snprintf(name, sizeof name, "_fill_d%d_%zu", c->dies[die].id, k++);
+            int len = die == (size_t)-1 ? snprintf(name, sizeof name, FILL "%zu", k++)
+                                        : snprintf(name, sizeof name, FILL "_d%d_%zu", c->dies[die].id, k++);
             if (flp_add(f, cap, name, (size_t)len, r, -1)) goto out;
         }
         memcpy(open, next, n_next * sizeof *open);
@@ -250,6 +252,11 @@ int thermal_hotspot_config_write(FILE *f, const sio_chip *c, size_t nx, size_t n
 
 /* ---- reader ------------------------------------------------------------------ */
 
+int thermal_flp_name_reads_back(const char *name)
+{
+    return !strchr(name, '#') && strncmp(name, FILL, FILL_LEN) != 0;
+}
+
 int thermal_flp_load(const char *path, thermal_flp **out, sio_error *err)
 {
     *out = NULL;
@@ -317,19 +324,19 @@ int thermal_flp_load(const char *path, thermal_flp **out, sio_error *err)
             }
         }
         /* the name as the chip description takes one */
-        for (size_t q = 0; q < tl[0]; q++)
-            if (tok[0][q] == ',' || tok[0][q] == '"' || (unsigned char)tok[0][q] < 0x20 || tok[0][q] == 0x7f) {
-                sio_error_set(err, path, lineno, col[0] + (int)q, "a block name may not hold commas, double quotes "
-                              "or control characters");
-                rc = SIO_EINPUT;
-                goto done;
-            }
+        size_t bad = sio_name_bad(tok[0], tl[0]);
+        if (bad < tl[0]) {
+            sio_error_set(err, path, lineno, col[0] + (int)bad, "a block name may not hold commas, double quotes "
+                          "or control characters");
+            rc = SIO_EINPUT;
+            goto done;
+        }
         if (!sio_utf8_valid(tok[0], tl[0])) {
             sio_error_set(err, path, lineno, col[0], "a block name must be UTF-8 text");
             rc = SIO_EINPUT;
             goto done;
         }
-        if (tl[0] >= 5 && !strncmp(tok[0], "_fill", 5)) continue;
+        if (tl[0] >= FILL_LEN && !strncmp(tok[0], FILL, FILL_LEN)) continue;
         for (size_t k = 0; k < f->n; k++)
             if (strlen(f->blocks[k].name) == tl[0] && !memcmp(f->blocks[k].name, tok[0], tl[0])) {
                 sio_error_set(err, path, lineno, col[0], "duplicate block name '%s'", f->blocks[k].name);

@@ -37,6 +37,10 @@ typedef struct thermal_flp {
 ** SIO_OK or SIO_ENOMEM; *out is then NULL. */
 int thermal_flp_from_chip(const sio_chip *c, size_t die, thermal_flp **out);
 
+/* 1 when a unit's name reads back from a .flp as that unit: not a filler's
+** (`_fill...`, skipped) and without '#' (a comment from there on). */
+int thermal_flp_name_reads_back(const char *name);
+
 /* Reads a HotSpot .flp. Optional 6th and 7th fields (specific heat,
 ** resistivity) are accepted and ignored; 3-field lines (HotSpot's old wire
 ** density section) are ignored; `_fill*` blocks are skipped. Widths and

@@ -71,7 +71,7 @@ static int names_fit(const sio_chip *c, size_t fmt, int unit_signals, sio_error 
                           "HotSpot's whitespace-separated .flp and .ptrace files cannot carry: rename it", n);
             return EXIT_INPUT;
         }
-        if (strchr(n, '#') || !strncmp(n, "_fill", 5)) {   /* a comment to HotSpot; pda's filler blocks */
+        if (!thermal_flp_name_reads_back(n)) {
             sio_error_set(err, c->path, 0, 0, "unit '%s': a HotSpot floorplan takes what follows '#' as a comment, "
                           "and pda's importer skips blocks named '_fill...': rename it", n);
             return EXIT_INPUT;

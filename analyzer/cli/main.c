@@ -161,11 +161,9 @@ static int parse(int argc, char **argv, int bit, cmd_opts *o)
         else if (!strcmp(a, "--format")) o->format = v;
         else if (!strcmp(a, "--class") || !strcmp(a, "--rail")) {
             /* a name the chip description takes */
-            if (!*v || strpbrk(v, ",\"") || !sio_utf8_valid(v, strlen(v)))
-                return bad("%s needs a name: UTF-8, not empty, no comma or double quote, not '%s'", a, v);
-            for (const char *q = v; *q; q++)
-                if ((unsigned char)*q < 0x20 || *q == 0x7f)
-                    return bad("%s needs a name without control characters, not '%s'", a, v);
+            if (!*v || sio_name_bad(v, strlen(v)) < strlen(v) || !sio_utf8_valid(v, strlen(v)))
+                return bad("%s needs a name: UTF-8, not empty, no comma, double quote or control character, not "
+                           "'%s'", a, v);
             if (a[2] == 'c') o->imp_class = v;
             else o->imp_rail = v;
         } else if (!strcmp(a, "--die")) {
