@@ -89,6 +89,25 @@ static const char *keep_string(pda_thermal *t, char *str)
     return str;
 }
 
+/* Each unit of chip ch: its average power over the makespan (its ops'
+** charge times vdd over mk_ns, and idle_a times vdd: an empty schedule's
+** chip idles), what the steady state is of; ops lists the chip's instructions (n_ops), or is NULL for the whole
+** schedule's (n_ops = s->n). */
+static void unit_avg_w(const sio_chip *c, const sio_schedule *s, size_t ch, const uint32_t *ops, size_t n_ops,
+                       double mk_ns, double *out)
+{
+    const size_t nu = c->n_units;
+    for (size_t u = 0; u < nu; u++) out[u] = 0.0;
+    for (size_t k = 0; k < n_ops; k++) {
+        const size_t i = ops ? ops[k] : k;
+        if (ops || s->chip[i] == ch) out[s->unit[i]] += current_op_charge(c, s, i) * c->rails[c->units[s->unit[i]].rail].vdd_v;
+    }
+    for (size_t u = 0; u < nu; u++) {
+        const sio_unit *un = &c->units[u];
+        out[u] = (mk_ns > 0 ? out[u] / mk_ns : 0.0) + un->idle_a * c->rails[un->rail].vdd_v;
+    }
+}
+
 /* One thermal run: the sizes, the plan and state shared by every chip, the
 ** scratch arrays, and what the result keeps (T). */
 typedef struct tjob {
@@ -352,8 +371,8 @@ static int tjob_open(tjob *j)
         sio_error_set(j->err, c->path, 0, 0, "thermal: %s", thermal_strerror(trc));
         return trc == THERMAL_ENOMEM ? PDA_ENOMEM : PDA_EINPUT;
     }
-    if (nd > 64) {
-        sio_error_set(j->err, c->path, 0, 0, "thermal: at most 64 dies");
+    if (nd > SIO_THERMAL_MAX_DIES) {   /* a chip made in memory: the reader refuses it */
+        sio_error_set(j->err, c->path, 0, 0, "thermal: at most %d dies", SIO_THERMAL_MAX_DIES);
         return PDA_EINPUT;
     }
     if (thermal_units_create(c, j->nx, j->ny, &j->tu)) return PDA_ENOMEM;
@@ -440,7 +459,7 @@ static int hotspot_rows(tjob *j, size_t ch)
             .id = T->n_hot + k + 1, .chip = ch, .die = h->die, .peak_c = h->peak_c, .t_peak_ns = h->t_peak_ns,
             .centroid_x_mm = h->centroid_x_mm, .centroid_y_mm = h->centroid_y_mm, .area_mm2 = h->area_mm2,
             .units = units, .stacked = h->stacked, .stacked_with = with,
-            .t_first_ns = h->first_frame < 0 ? 0.0 : (double)h->first_frame * j->F,
+            .t_first_ns = h->first_frame < 0 ? 0.0 : (double)(h->first_frame + 1) * j->F,
             .t_last_ns = h->last_frame < 0 ? 0.0 : (double)(h->last_frame + 1) * j->F,
             .peak_x_mm = h->peak_x_mm, .peak_y_mm = h->peak_y_mm};
     }
@@ -533,16 +552,13 @@ static int chip_run(tjob *j, size_t ch)
     const double F = j->F;
     const uint32_t *ops = j->chip_ops ? j->chip_ops + j->chip_off[ch] : NULL;
     size_t n_ops = j->chip_ops ? j->chip_off[ch + 1] - j->chip_off[ch] : s->n;
-    if (thermal_run_frame_energy_at(c, s, ch, ops, n_ops, j->mk_ns, F, nf, T->fidx, nfe, j->energy)) {
+    /* the chip idles on to the end of the last frame (it is not switched
+    ** off at the makespan): the idle window is the frames' */
+    if (thermal_run_frame_energy_at(c, s, ch, ops, n_ops, (double)nf * F, F, nf, T->fidx, nfe, j->energy)) {
         sio_error_set(j->err, s->path, 0, 0, "thermal: an instruction lies outside the frames");
         return PDA_EINTERNAL;
     }
-    for (size_t u = 0; u < nu; u++) {
-        double e = 0;
-        /* a frame evaluated after a jump stands for the jump's frames, all of its power */
-        for (size_t f = 0; f < nfe; f++) e += j->energy[f * nu + u] * (double)T->jump[f];
-        j->uavg[u] = j->mk_ns > 0 ? e / (j->mk_ns * 1e-9) : 0.0;
-    }
+    unit_avg_w(c, s, ch, ops, n_ops, j->mk_ns, j->uavg);
     /* steady state of the average power, with the leakage of its fixed
     ** point (pda_leak_prepare); the transient starts there */
     const struct pda_leak *lk = j->r->leak;
@@ -557,8 +573,9 @@ static int chip_run(tjob *j, size_t ch)
         thermal_hotspots_push(j->hs, -1, 0.0, steady))
         return PDA_ENOMEM;
     memcpy(peak, steady, nd * cells * sizeof *peak);
-    double die_max[64], die_tmax[64], die_msum[64], die_smean[64], die_smax[64];
-    size_t die_cell[64];
+    double die_max[SIO_THERMAL_MAX_DIES], die_tmax[SIO_THERMAL_MAX_DIES], die_msum[SIO_THERMAL_MAX_DIES];
+    double die_smean[SIO_THERMAL_MAX_DIES], die_smax[SIO_THERMAL_MAX_DIES];
+    size_t die_cell[SIO_THERMAL_MAX_DIES];
     for (size_t d = 0; d < nd; d++) {
         die_stats(j, steady, d, &die_max[d], &die_cell[d], &die_smean[d]);
         die_smax[d] = die_max[d];
@@ -722,15 +739,7 @@ int pda_leak_prepare(pda_result *r, sio_error *err)
         goto out;
     }
     if (thermal_units_create(c, nx, ny, &tu)) goto out;
-    /* each unit's average power over the makespan: its ops' charge and idle_a, times vdd */
-    for (size_t i = 0; i < s->n; i++) {
-        const size_t u = s->unit[i];
-        l->uavg[s->chip[i] * nu + u] += current_op_charge(c, s, i) * c->rails[c->units[u].rail].vdd_v;
-    }
-    for (size_t q = 0; q < nch * nu; q++) {
-        const sio_unit *un = &c->units[q % nu];
-        l->uavg[q] = mk_ns > 0 ? l->uavg[q] / mk_ns + un->idle_a * c->rails[un->rail].vdd_v : 0.0;
-    }
+    for (size_t ch = 0; ch < nch; ch++) unit_avg_w(c, s, ch, NULL, s->n, mk_ns, l->uavg + ch * nu);
     for (size_t ch = 0; ch < nch; ch++) {
         int lrc = thermal_run_leak_steady(plan, tu, c, l->uavg + ch * nu, 1, l->leak_w + ch * nu, &l->st[ch]);
         if (lrc) {

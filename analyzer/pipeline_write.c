@@ -111,10 +111,19 @@ io:
     return PDA_EIO;
 }
 
+/* A temperature in the files: four decimals, or in exponent form past 1e9
+** C (a leakage runaway), where %f would write hundreds of digits. */
+static const char *celsius(char b[32], double v)
+{
+    snprintf(b, 32, fabs(v) < 1e9 ? "%.4f" : "%.6e", v);
+    return b;
+}
+
 static void write_map_csv(FILE *f, const double *m, size_t nx, size_t ny)
 {
+    char b[32];
     for (size_t y = 0; y < ny; y++)
-        for (size_t x = 0; x < nx; x++) fprintf(f, "%.4f%c", m[y * nx + x], x + 1 == nx ? '\n' : ',');
+        for (size_t x = 0; x < nx; x++) fprintf(f, "%s%c", celsius(b, m[y * nx + x]), x + 1 == nx ? '\n' : ',');
 }
 
 /* A map's PNG: the die's units outlined, its name above, its hotspots'
@@ -183,14 +192,17 @@ static int write_thermal(const pda_result *r, outset *os, const char *dir, sio_e
         }
         for (size_t u = 0; u < nu; u++) {
             const pda_unit_temp *x = &t->ut[ch * nu + u];
-            fprintf(fu, "%zu,%s,%d,%.4f,%.4f,%.4f,%.4f,%.0f\n", ch, c->units[u].name, c->dies[c->units[u].die].id,
-                    x->steady_mean_c, x->steady_max_c, x->run_mean_c, x->run_max_c, x->t_run_max_ns);
+            char b[4][32];
+            fprintf(fu, "%zu,%s,%d,%s,%s,%s,%s,%.0f\n", ch, c->units[u].name, c->dies[c->units[u].die].id,
+                    celsius(b[0], x->steady_mean_c), celsius(b[1], x->steady_max_c), celsius(b[2], x->run_mean_c),
+                    celsius(b[3], x->run_max_c), x->t_run_max_ns);
         }
     }
     for (size_t k = 0; k < t->n_hot; k++) {
         const pda_hotspot *h = &t->hot[k];
-        fprintf(fh, "%zu,%zu,%d,%.4f,%.0f,%.4f,%.4f,%.4f,%s,%d,%s,%.0f,%.0f,%.4f,%.4f\n", h->id, h->chip,
-                c->dies[h->die].id, h->peak_c, h->t_peak_ns, h->centroid_x_mm, h->centroid_y_mm, h->area_mm2,
+        char b[32];
+        fprintf(fh, "%zu,%zu,%d,%s,%.0f,%.4f,%.4f,%.4f,%s,%d,%s,%.0f,%.0f,%.4f,%.4f\n", h->id, h->chip,
+                c->dies[h->die].id, celsius(b, h->peak_c), h->t_peak_ns, h->centroid_x_mm, h->centroid_y_mm, h->area_mm2,
                 h->units, h->stacked, h->stacked_with, h->t_first_ns, h->t_last_ns, h->peak_x_mm, h->peak_y_mm);
     }
     fprintf(ff, "frame,t_start_ns,t_end_ns");
@@ -200,7 +212,8 @@ static int write_thermal(const pda_result *r, outset *os, const char *dir, sio_e
     for (size_t e = 0; e < t->nfe; e++) {   /* the frames evaluated (docs/outputs-thermal.md) */
         size_t f = t->fidx[e];
         fprintf(ff, "%zu,%.0f,%.0f", f, (double)f * t->frame_ns, (double)(f + 1) * t->frame_ns);
-        for (size_t q = 0; q < r->nch * nd; q++) fprintf(ff, ",%.4f", t->fmax[q * t->nfe + e]);
+        char b[32];
+        for (size_t q = 0; q < r->nch * nd; q++) fprintf(ff, ",%s", celsius(b, t->fmax[q * t->nfe + e]));
         fputc('\n', ff);
     }
     return PDA_OK;

@@ -151,6 +151,9 @@ typedef struct sio_chip {
 #define SIO_CHIP_MAX_BYTES ((size_t)64 << 20)
 #define SIO_CHIP_MAX_VALUES ((size_t)1 << 21)
 #define SIO_TABLE_MAX_LINE ((size_t)1 << 20)
+/* A chip with a thermal stack has at most this many dies (the thermal run's
+** and the HotSpot export's limit); without one, any number. */
+#define SIO_THERMAL_MAX_DIES 64
 
 /* Reads a `pda-chip/1` description. Returns SIO_OK and sets *out, or an error
 ** code, fills *err and sets *out = NULL. Unknown keys, wrong types, missing

@@ -46,6 +46,7 @@
 /* Slack when comparing a unit's far edge with the outline (mm): sums of
 ** decimal coordinates are not exact in binary. */
 #define OUTLINE_TOL_MM 1e-9
+#define UNIT_MIN_MM 1e-6     /* a unit's least width and height (1 nm), as a floorplan import takes */
 
 /* ---- the tables -------------------------------------------------------- */
 
@@ -86,12 +87,15 @@ typedef struct field {
 ** product of them overflows (a 1e308 A op would make every sum infinite). */
 #define POS(hi) 0, 1, (hi)
 #define NONNEG(hi) 0, 0, (hi)
+/* The heat path's values also have a lower limit far below any chip, as
+** they divide: a 1e-308 W/(m^2 K) cooling made every temperature infinite. */
+#define RANGE(lo, hi) (lo), 0, (hi)
 
 static const field chip_fields[] = {
     {"format", F_STR, "", REQ, NONEMPTY, 0, NO_OFF},
     {"name", F_STR, "", REQ, NONEMPTY, 0, offsetof(sio_chip, name)},
     {"clock_ghz", F_REAL, "GHz", REQ, POS(1e3), 0, offsetof(sio_chip, clock_ghz)},
-    {"outline_mm", F_REALS, "mm", REQ, POS(1e4), 2, offsetof(sio_chip, outline_mm)},
+    {"outline_mm", F_REALS, "mm", REQ, RANGE(1e-3, 1e4), 2, offsetof(sio_chip, outline_mm)},
     {"dies", F_ARR, "", REQ, NONEMPTY, 0, NO_OFF},
     {"rails", F_ARR, "", REQ, NONEMPTY, 0, NO_OFF},
     {"units", F_ARR, "", REQ, NONEMPTY, 0, NO_OFF},
@@ -158,7 +162,7 @@ static const field op_fields[] = {
 static const field thermal_fields[] = {
     {"ambient_c", F_REAL, "C", OPT(40), CELSIUS, 0, offsetof(sio_thermal, ambient_c)},
     {"grid", F_SIZES, "cells", OPT(64), 2, 0, 4096, 2, offsetof(sio_thermal, grid)},
-    {"h_top_w_m2k", F_REAL, "W/(m^2 K)", REQ, POS(1e12), 0, offsetof(sio_thermal, h_top_w_m2k)},
+    {"h_top_w_m2k", F_REAL, "W/(m^2 K)", REQ, RANGE(1e-3, 1e12), 0, offsetof(sio_thermal, h_top_w_m2k)},
     {"h_bottom_w_m2k", F_REAL, "W/(m^2 K)", OPT(0), NONNEG(1e12), 0,
      offsetof(sio_thermal, h_bottom_w_m2k)},
     {"hotspot_c", F_REAL, "C", OPT(95), CELSIUS, 0, offsetof(sio_thermal, hotspot_c)},
@@ -176,8 +180,8 @@ static const field leakage_fields[] = {
 static const field layer_fields[] = {
     {"name", F_STR, "", REQ, NONEMPTY, 0, offsetof(sio_layer, name)},
     {"die", F_INT, "", OPT(0), 0, 0, INT_MAX, 0, NO_OFF},
-    {"thickness_m", F_REAL, "m", REQ, POS(10), 0, offsetof(sio_layer, thickness_m)},
-    {"k_w_mk", F_REAL, "W/(m K)", REQ, POS(1e6), 0, offsetof(sio_layer, k_w_mk)},
+    {"thickness_m", F_REAL, "m", REQ, RANGE(1e-9, 10), 0, offsetof(sio_layer, thickness_m)},
+    {"k_w_mk", F_REAL, "W/(m K)", REQ, RANGE(1e-4, 1e6), 0, offsetof(sio_layer, k_w_mk)},
     {"cv_j_m3k", F_REAL, "J/(m^3 K)", REQ, POS(1e12), 0, offsetof(sio_layer, cv_j_m3k)},
 };
 
@@ -1012,9 +1016,9 @@ static int check_rect(ctx *c, const sio_unit *u, size_t i)
         const char *axis = k ? "y" : "x", *size = k ? "height" : "width";
         double lo = r[k], ext = r[k + 2], hi = chip->outline_mm[k];
         at(c, NULL, "units", i, "rect_mm");
-        if (!(ext > 0)) {
+        if (!(ext >= UNIT_MIN_MM)) {
             push_index(c, (size_t)k + 2);
-            return fail(c, 0, "the %s must be > 0, got %.15g", size, ext);
+            return fail(c, 0, "the %s must be at least %g mm (1 nm), got %.15g", size, UNIT_MIN_MM, ext);
         }
         if (lo < 0 || lo + ext > hi + OUTLINE_TOL_MM)
             return fail(c, 0, "unit '%s' spans %s = %.15g..%.15g mm, outside the outline "
@@ -1108,6 +1112,12 @@ static int read_thermal(ctx *c, const json_t *root)
         for (i = 0; i < NFIELDS(thermal_fields); i++)
             store_default(&thermal_fields[i], th);
         return 0;
+    }
+    if (chip->n_dies > SIO_THERMAL_MAX_DIES) {
+        push_key(c, "dies");
+        push_index(c, SIO_THERMAL_MAX_DIES);
+        return fail(c, 0, "a chip with a thermal stack has at most %d dies, this one %zu", SIO_THERMAL_MAX_DIES,
+                    chip->n_dies);
     }
     push_key(c, "thermal");
     if ((rc = read_fields(c, jt, thermal_fields, NFIELDS(thermal_fields), th)) != 0)

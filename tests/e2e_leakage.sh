@@ -122,6 +122,25 @@ import json, sys
 s = json.load(open(sys.argv[1]))["thermal"]["leakage"]
 assert s["runaway"] is True and 0 < s["runaway_factor"] < 1, s
 EOF
+# its temperatures and powers run to 1e100 and more: short numbers in the
+# files and on the console all the same (exponent form)
+"$an" run "$tmp/hot.json" "$tmp/s.csv" > "$tmp/h.out" 2>&1
+python3 - "$tmp/h" "$tmp/h.out" <<'EOF' && ok "runaway: numbers short in files and console" || no "runaway: long numbers"
+import csv, glob, sys
+d, out = sys.argv[1], sys.argv[2]
+big = 0
+for f in ["unit_temps.csv", "thermal_frames.csv", "hotspots.csv"] + glob.glob(d + "/heat/*.csv"):
+    for row in csv.reader(open(f if f.startswith("/") else d + "/" + f)):
+        for x in row:
+            assert len(x) <= 40, (f, x[:60])
+            try:
+                big = max(big, abs(float(x)))
+            except ValueError:
+                pass
+assert big > 1e100, big   # the case does reach such numbers
+for line in open(out):
+    assert len(line) < 300, line[:100]
+EOF
 # 5. periodic against repetitions
 for c in chip chip0; do
     for n in 1 4 16 64; do

@@ -241,5 +241,71 @@ assert len(logic) >= 2 and len(sram) >= 2, rows
 assert all(r["stacked"] == "1" for r in rows), rows
 assert all(r["units"].startswith("MXM.") for r in logic), [r["units"] for r in logic]
 PY
+# a hotspot's first and last maps: a unit on twice, each time long enough to
+# pass hotspot_c; from the frames file, each run of frames above it is one
+# hotspot, first seen at the end of its run's first frame (not its start)
+cat > "$tmp/tf.json" <<'EOF'
+{"format":"pda-chip/1","name":"tf","clock_ghz":1.0,"outline_mm":[8,8],
+ "dies":[{"id":0,"name":"d0"}],
+ "rails":[{"name":"core","vdd_v":1.0,"guardband_mv":70,"didt_limit_a_per_ns":100,
+   "pdn":{"stages":[{"name":"die","r_ohm":1e-4,"l_h":1e-12,"c_f":1e-6,"esr_ohm":1e-4}]}}],
+ "units":[{"name":"U","class":"C","die":0,"rail":"core","rect_mm":[3,3,2,2]}],
+ "ops":[{"op":"run","class":"C","current_a":20}],
+ "thermal":{"grid":[8,8],"h_top_w_m2k":20000,"frame_ns":10000,"hotspot_c":83.4,
+   "layers":[{"name":"die","die":0,"thickness_m":2e-5,"k_w_mk":100,"cv_j_m3k":1.6e6}]}}
+EOF
+printf 'id,unit,op,start,cycles\na,U,run,0,10000\nb,U,run,40000,20000\nc,U,run,150000,1\n' > "$tmp/tf.csv"
+"$an" run "$tmp/tf.json" "$tmp/tf.csv" -o "$tmp/tf" --quiet >/dev/null 2>&1
+python3 - "$tmp/tf" <<'PY' && ok "hotspots: first and last maps are frame ends" || no "hotspots' first and last maps"
+import csv, sys
+d = sys.argv[1]
+runs, cur = [], None
+for f in csv.DictReader(open(d + "/thermal_frames.csv")):
+    if float(f["chip0_die0_max_c"]) > 83.4:
+        cur = cur or [float(f["t_end_ns"]), None]
+        cur[1] = float(f["t_end_ns"])
+    elif cur:
+        runs.append(cur)
+        cur = None
+if cur:
+    runs.append(cur)
+hot = sorted(csv.DictReader(open(d + "/hotspots.csv")), key=lambda r: float(r["t_first_ns"]))
+got = [[float(r["t_first_ns"]), float(r["t_last_ns"])] for r in hot]
+assert len(runs) == 2 and got == runs, (got, runs)
+PY
+# a chip that only idles (10 W) stays at its steady state whatever the
+# frame: a last frame past the makespan holds idle power (the chip idles on,
+# it is not switched off), in the run and in the HotSpot trace
+cat > "$tmp/idle.json" <<'EOF'
+{"format":"pda-chip/1","name":"pad","clock_ghz":1.0,"outline_mm":[8,8],
+ "dies":[{"id":0,"name":"d0"}],
+ "rails":[{"name":"core","vdd_v":1.0,"guardband_mv":70,"didt_limit_a_per_ns":100,
+   "pdn":{"stages":[{"name":"die","r_ohm":1e-4,"l_h":1e-12,"c_f":1e-6,"esr_ohm":1e-4}]}}],
+ "units":[{"name":"U","class":"C","die":0,"rail":"core","rect_mm":[0,0,8,8],"idle_a":10}],
+ "ops":[{"op":"run","class":"C","current_a":0}],
+ "thermal":{"grid":[4,4],"h_top_w_m2k":20000,"frame_ns":10000,
+   "layers":[{"name":"die","die":0,"thickness_m":1e-4,"k_w_mk":100,"cv_j_m3k":1.6e6}]}}
+EOF
+printf 'id,unit,op,start,cycles\na,U,run,0,15000\n' > "$tmp/idle.csv"
+for fr in 4000 10000 1000000; do
+    "$an" run "$tmp/idle.json" "$tmp/idle.csv" -o "$tmp/idle$fr" --frame-ns $fr --quiet >/dev/null 2>&1 || no "idle run, frame $fr"
+done
+"$an" export "$tmp/idle.json" "$tmp/idle.csv" --format hotspot --frame-ns 1000000 -o "$tmp/idlehs" >/dev/null 2>&1 ||
+    no "idle export"
+# and an empty schedule's chip idles too: the same steady state
+printf 'id,unit,op,start,cycles\n' > "$tmp/none.csv"
+"$an" run "$tmp/idle.json" "$tmp/none.csv" -o "$tmp/idlenone" --quiet >/dev/null 2>&1 || no "idle run, empty schedule"
+python3 - "$tmp" <<'PY' && ok "an idle chip keeps its steady state past the makespan" || no "an idle chip cools"
+import csv, sys
+t = sys.argv[1]
+for fr in (4000, 10000, 1000000):
+    for r in csv.DictReader(open("%s/idle%d/unit_temps.csv" % (t, fr))):
+        assert abs(float(r["run_mean_c"]) - float(r["steady_mean_c"])) < 1e-3, (fr, r)
+        assert abs(float(r["run_max_c"]) - float(r["steady_max_c"])) < 1e-3, (fr, r)
+none = list(csv.DictReader(open(t + "/idlenone/unit_temps.csv")))[0]
+assert abs(float(none["steady_mean_c"]) - float(r["steady_mean_c"])) < 1e-3, (none, r)
+rows = [l.split() for l in open(t + "/idlehs/chip0_die0.ptrace")]
+assert rows[0][0] == "U" and len(rows) == 2 and abs(float(rows[1][0]) - 10.0) < 1e-9, rows
+PY
 echo "e2e_thermal: $fails failed"
 [ "$fails" = 0 ]

@@ -161,14 +161,16 @@ static void test_power_maps_conserve(void **st)
 
 /* Unit temperatures on a linear field T = x + 2y over cell centres: a unit
 ** aligned to cells has the mean of its cells' centres, the hottest cell at
-** its top-right. */
+** its top-right; a unit of 1 nm x 1 nm (1e-12 of a cell) has its cell's. */
 static void test_unit_temps(void **st)
 {
     (void)st;
-    sio_unit u2[] = {{.name = "a", .die = 0, .rect_mm = {2, 1, 4, 3}}, {.name = "b", .die = 1, .rect_mm = {0, 0, 10, 10}}};
+    sio_unit u2[] = {{.name = "a", .die = 0, .rect_mm = {2, 1, 4, 3}},
+                     {.name = "b", .die = 1, .rect_mm = {0, 0, 10, 10}},
+                     {.name = "c", .die = 0, .rect_mm = {2.25, 1.25, 1e-6, 1e-6}}};
     sio_chip c2 = chip;
     c2.units = u2;
-    c2.n_units = 2;
+    c2.n_units = 3;
     size_t nx = 10, ny = 10;
     thermal_units *tu;
     assert_int_equal(thermal_units_create(&c2, nx, ny, &tu), 0);
@@ -178,8 +180,9 @@ static void test_unit_temps(void **st)
             t[y * nx + x] = ((double)x + 0.5) + 2 * ((double)y + 0.5);
             t[nx * ny + y * nx + x] = 7.0;
         }
-    double mean[2], mx[2];
+    double mean[3], mx[3];
     thermal_units_eval(tu, t, mean, mx);
+    assert_true(fabs(mean[2] - (2.5 + 2 * 1.5)) < 1e-12 && fabs(mx[2] - (2.5 + 2 * 1.5)) < 1e-12);
     assert_true(fabs(mean[0] - (4.0 + 2 * 2.5)) < 1e-12);
     assert_true(fabs(mx[0] - (5.5 + 2 * 3.5)) < 1e-12);
     assert_true(fabs(mean[1] - 7.0) < 1e-12 && fabs(mx[1] - 7.0) < 1e-12);

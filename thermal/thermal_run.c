@@ -141,7 +141,6 @@ struct thermal_units {
     size_t *off;       /* n_units + 1 */
     size_t *cell;      /* off[n_units] */
     double *w;         /* overlap area, mm^2 */
-    double min_w;      /* overlaps below this are round-off, not cells of the unit */
 };
 
 /* Cells [*i0, *i1) of an axis of n cells of size d overlapping [x0, x1). */
@@ -171,7 +170,6 @@ int thermal_units_create(const sio_chip *c, size_t nx, size_t ny, thermal_units 
     if (!u) return THERMAL_RUN_ENOMEM;
     u->n_units = c->n_units;
     u->cells = nx * ny;
-    u->min_w = 1e-9 * dx * dy;
     u->die = malloc((c->n_units + 1) * sizeof *u->die);
     u->off = malloc((c->n_units + 1) * sizeof *u->off);
     size_t total = 0;
@@ -191,6 +189,10 @@ int thermal_units_create(const sio_chip *c, size_t nx, size_t ny, thermal_units 
         const double *r = c->units[k].rect_mm;
         u->die[k] = c->units[k].die;
         u->off[k] = n;
+        /* overlaps below 1e-9 of a cell, or of the unit when it is smaller,
+        ** are the round-off of an edge on a cell's, not cells of the unit */
+        double area = r[2] * r[3];
+        const double min_w = 1e-9 * (area < dx * dy ? area : dx * dy);
         size_t x0, x1, y0, y1;
         axis_range(r[0], r[0] + r[2], dx, nx, &x0, &x1);
         axis_range(r[1], r[1] + r[3], dy, ny, &y0, &y1);
@@ -198,7 +200,7 @@ int thermal_units_create(const sio_chip *c, size_t nx, size_t ny, thermal_units 
             double oy = overlap(r[1], r[1] + r[3], (double)y * dy, (double)(y + 1) * dy);
             for (size_t x = x0; x < x1; x++) {
                 double w = oy * overlap(r[0], r[0] + r[2], (double)x * dx, (double)(x + 1) * dx);
-                if (w <= u->min_w) continue;
+                if (w <= min_w) continue;
                 u->cell[n] = y * nx + x;
                 u->w[n++] = w;
             }
@@ -298,7 +300,7 @@ typedef struct leak_ctx {
 /* g = the leaking units' mean temperatures under the power with leakage at
 ** x (NULL: none). A unit's leakage is spread by its overlap weights (the
 ** overlap areas of thermal_power_map, but for overlaps under 1e-9 of a
-** cell, which thermal_units drops), without recomputing the overlaps. */
+** cell or of the unit, which thermal_units drops), without recomputing the overlaps. */
 static int leak_g(const leak_ctx *k, const double *x, double *g)
 {
     const thermal_units *u = k->tu;

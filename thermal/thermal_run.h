@@ -4,10 +4,10 @@
 ** Frames: the run [0, makespan) is cut into frames of frame_ns; frame f is
 ** [f*frame_ns, (f+1)*frame_ns). A unit's energy in a frame is vdd times its
 ** exact charge in the frame (each op's trapezoid integrated over its overlap
-** with the frame, idle_a from 0 to the makespan), in joules. A frame's power
-** is that energy over the full frame length, so the last, partial frame is
-** padded with zero power up to its end. The steady state is that of the
-** average power: total energy over the makespan.
+** with the frame, idle_a over the idle window: the analyzer's is [0, end of
+** the last frame), as the chip idles on past its makespan), in joules. A
+** frame's power is that energy over the full frame length. The steady state
+** is that of the average power over the makespan.
 **
 ** Hotspots: on each die map (steady, then each frame) the 4-connected
 ** regions of cells above a threshold; regions of one die that share a cell
@@ -44,7 +44,7 @@ size_t thermal_run_n_frames(double makespan_ns, double frame_ns);
 ** n_frames x c->n_units, row-major (frame first), overwritten. ops lists the
 ** instruction indices of that chip (n_ops of them), or is NULL to scan the
 ** whole schedule for s->chip[i] == chip. makespan_ns is the idle window
-** (the schedule's makespan: docs/model.md); n_frames must cover it. Each op adds
+** [0, makespan_ns) (at least the schedule's makespan); n_frames must cover it. Each op adds
 ** to the frames it overlaps only (no per-ns work): O(n_ops + frames x units).
 ** Returns 0 or THERMAL_RUN_EINVAL. */
 int thermal_run_frame_energy(const sio_chip *c, const sio_schedule *s, size_t chip, const uint32_t *ops,

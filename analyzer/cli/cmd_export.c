@@ -156,13 +156,17 @@ static int export_hotspot(const cmd_opts *o, const sio_chip *c, const sio_schedu
         if (bad == 2) { rc = EXIT_IO; goto out; }
     }
     for (size_t ch = 0; ch < nch; ch++) {
-        if (thermal_run_frame_energy(c, s, ch, NULL, 0, mk_ns, F, nf, energy)) {
+        if (thermal_run_frame_energy(c, s, ch, NULL, 0, (double)nf * F, F, nf, energy)) {   /* idle to the last frame's end */
             sio_error_set(err, s->path, 0, 0, "export: an instruction lies outside the frames");
             rc = EXIT_IO;
             goto out;
         }
-        FILE *fd[65];
-        if (nd > 64) { sio_error_set(err, c->path, 0, 0, "export: at most 64 dies"); rc = EXIT_INPUT; goto out; }
+        FILE *fd[SIO_THERMAL_MAX_DIES + 1];
+        if (nd > SIO_THERMAL_MAX_DIES) {   /* the reader refuses such a chip */
+            sio_error_set(err, c->path, 0, 0, "export: at most %d dies", SIO_THERMAL_MAX_DIES);
+            rc = EXIT_INPUT;
+            goto out;
+        }
         for (size_t d = 0; d <= nd; d++) {
             if (d < nd) snprintf(name, sizeof name, "chip%zu_die%d.ptrace", ch, c->dies[d].id);
             else snprintf(name, sizeof name, "chip%zu.ptrace", ch);

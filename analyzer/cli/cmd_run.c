@@ -3,6 +3,7 @@
 ** files written by pda_result_write (all of them, or none). */
 #include <errno.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,15 @@ void cmd_run_progress(void *arg, double done)
 /* The run on stdout: summary.json with --json, else a screenful of text
 ** (the schedule's figures from the summary: a system merged from shares
 ** has no whole schedule in this process). */
+/* A temperature or a power on the console: dec decimals, or four digits in
+** exponent form past 1e9 (a leakage runaway), where %f would print hundreds. */
+static const char *fixed(char b[32], double v, int dec)
+{
+    if (fabs(v) < 1e9) snprintf(b, 32, "%.*f", dec, v);
+    else snprintf(b, 32, "%.4g", v);
+    return b;
+}
+
 static void print_result(const cmd_opts *o, const sio_chip *c, const pda_result *res, json_t *summary)
 {
     const pda_power *pw = pda_result_power(res);
@@ -79,11 +89,12 @@ static void print_result(const cmd_opts *o, const sio_chip *c, const pda_result 
         }
         for (size_t k = 0; dies && k < json_array_size(dies); k++) {
             json_t *d = json_array_get(dies, k);
-            printf("thermal chip %" JSON_INTEGER_FORMAT " die %" JSON_INTEGER_FORMAT
-                   ": max %.1f C at %.0f ns, mean %.1f C\n",
+            char b[2][32];
+            printf("thermal chip %" JSON_INTEGER_FORMAT " die %" JSON_INTEGER_FORMAT ": max %s C at %.0f ns, mean %s C\n",
                    json_integer_value(json_object_get(d, "chip")), json_integer_value(json_object_get(d, "die")),
-                   json_number_value(json_object_get(d, "max_c")), json_number_value(json_object_get(d, "t_max_ns")),
-                   json_number_value(json_object_get(d, "mean_c")));
+                   fixed(b[0], json_number_value(json_object_get(d, "max_c")), 1),
+                   json_number_value(json_object_get(d, "t_max_ns")),
+                   fixed(b[1], json_number_value(json_object_get(d, "mean_c")), 1));
         }
         if (th)
             printf("hotspots: %" JSON_INTEGER_FORMAT ", stacked: %" JSON_INTEGER_FORMAT "; thermal run %.2f s\n",
@@ -91,10 +102,12 @@ static void print_result(const cmd_opts *o, const sio_chip *c, const pda_result 
                    json_integer_value(json_object_get(th, "stacked_hotspots")), pda_result_thermal_seconds(res));
         json_t *lk = th ? json_object_get(th, "leakage") : NULL, *rf = lk ? json_object_get(lk, "runaway_factor") : NULL;
         if (lk) {
-            printf("leakage: %.2f W at the steady fixed point (%" JSON_INTEGER_FORMAT " Newton steps), mean %.2f W "
+            char b[2][32];
+            printf("leakage: %s W at the steady fixed point (%" JSON_INTEGER_FORMAT " Newton steps), mean %s W "
                    "over the frames; ",
-                   json_number_value(json_object_get(lk, "total_w")),
-                   json_integer_value(json_object_get(lk, "iterations")), json_number_value(json_object_get(lk, "mean_w")));
+                   fixed(b[0], json_number_value(json_object_get(lk, "total_w")), 2),
+                   json_integer_value(json_object_get(lk, "iterations")),
+                   fixed(b[1], json_number_value(json_object_get(lk, "mean_w")), 2));
             if (json_is_true(json_object_get(lk, "runaway")))
                 printf("THERMAL RUNAWAY: no fixed point (it vanishes at %.4g x every leak_a)\n", json_number_value(rf));
             else if (json_is_number(rf))
@@ -191,11 +204,12 @@ int cmd_run_finish(const cmd_opts *o, const sio_chip *c, const pda_result *res, 
     for (size_t k = 0; dies && k < json_array_size(dies) && (!o->quiet || o->strict); k++) {
         json_t *d = json_array_get(dies, k);
         double mx = json_number_value(json_object_get(d, "max_c"));
+        char b[32];
         if (mx > limit_c)
             fprintf(stderr, "analyzer: chip %" JSON_INTEGER_FORMAT " die %" JSON_INTEGER_FORMAT
-                            " reaches %.1f C at %.0f ns, above limit_c %.1f C\n",
-                    json_integer_value(json_object_get(d, "chip")), json_integer_value(json_object_get(d, "die")), mx,
-                    json_number_value(json_object_get(d, "t_max_ns")), limit_c);
+                            " reaches %s C at %.0f ns, above limit_c %.1f C\n",
+                    json_integer_value(json_object_get(d, "chip")), json_integer_value(json_object_get(d, "die")),
+                    fixed(b, mx, 1), json_number_value(json_object_get(d, "t_max_ns")), limit_c);
     }
     if (th && json_is_true(json_object_get(th, "above_limit")) && o->strict) exit_code = EXIT_LIMIT;
     /* thermal runaway: leakage and temperature have no steady fixed point */
