@@ -4,7 +4,7 @@
 ** the last w bin currents (for the dI/dt test) and a droop histogram of
 ** HIST_STEP_MV steps over [HIST_LO_MV, HIST_HI_MV) (values outside land in
 ** the end buckets). Events go to a min-heap of the `cap` most severe per
-** kind; the count stays exact. Attribution runs once, at the end, over the
+** kind (its array grows with the events, up to cap); the count stays exact. Attribution runs once, at the end, over the
 ** kept events only, with an index of each unit's ops sorted by start (built
 ** in O(n) when the file already lists each unit's ops in time order). */
 #include "events.h"
@@ -50,7 +50,9 @@ typedef struct rail_state {
 
 typedef struct heap {
     events_event *e;
-    size_t n, cap;
+    size_t n, cap;         /* events held; the most kept (events_cap) */
+    size_t alloc;          /* room in e: grown as events come, up to cap */
+    int failed;            /* e could not grow: events_finish says out of memory */
 } heap;
 
 struct events_detector {
@@ -89,7 +91,8 @@ int events_create(const sio_chip *chip, size_t n_chips, double bin_ns, size_t ca
     ev->idle = calloc(n_chips * nr + 1, sizeof *ev->idle);
     for (int k = 0; k < 2; k++) {
         ev->h[k].cap = cap ? cap : 1;
-        ev->h[k].e = malloc(ev->h[k].cap * sizeof *ev->h[k].e);
+        ev->h[k].alloc = ev->h[k].cap < 256 ? ev->h[k].cap : 256;
+        ev->h[k].e = malloc(ev->h[k].alloc * sizeof *ev->h[k].e);
         if (!ev->h[k].e) goto oom;
     }
     if (!ev->rs || !ev->attr_w || !ev->idle) goto oom;
@@ -148,6 +151,16 @@ void events_destroy(events_detector *ev)
 
 static void heap_push(heap *h, const events_event *e)
 {
+    if (h->n == h->alloc && h->alloc < h->cap) {   /* room for more, up to the cap */
+        size_t a = h->alloc > h->cap / 2 ? h->cap : 2 * h->alloc;
+        events_event *g = a <= SIZE_MAX / sizeof *g ? realloc(h->e, a * sizeof *g) : NULL;
+        if (!g) {
+            h->failed = 1;
+            return;
+        }
+        h->e = g;
+        h->alloc = a;
+    }
     if (h->n == h->cap) {
         if (e->peak <= h->e[0].peak) return;
         /* replace the least severe, sift down */
@@ -714,6 +727,7 @@ int events_finish(events_detector *ev, const sio_schedule *s)
         st->sum_a = r_idle * (double)st->bins + dyn;
         st->avg_a = !st->bins ? 0.0 : r_idle + dyn * ev->bin_ns / (span_ns > 0 && span_ns < whole ? span_ns : whole);
     }
+    if (ev->h[0].failed || ev->h[1].failed) return SIO_ENOMEM;
     size_t n = ev->h[0].n + ev->h[1].n;
     ev->sorted = malloc((n ? n : 1) * sizeof *ev->sorted);
     if (!ev->sorted) return SIO_ENOMEM;
@@ -808,7 +822,7 @@ int events_import(events_detector *ev, const events_rail_stats *st, const events
 {
     events_event *e = malloc((n ? n : 1) * sizeof *e);
     if (!e) return SIO_ENOMEM;
-    memcpy(e, list, n * sizeof *e);
+    if (n) memcpy(e, list, n * sizeof *e);   /* none: list may be NULL */
     qsort(e, n, sizeof *e, cmp_event);
     free(ev->sorted);
     ev->sorted = e;

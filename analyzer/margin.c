@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pda_fftw.h"
 #include "pdn.h"
 
 #define LEVELS 5      /* level 4's step is 1/8^4 of level 0's: 15 Hz at 1 ns bins */
@@ -94,6 +95,7 @@ int margin_spectrum_create(size_t n_chips, size_t n_rails, double bin_ns, margin
         m->win[k] = 0.5 - 0.5 * cos(2 * acos(-1.0) * (double)k / (double)N);
         m->win_sum += m->win[k];
     }
+    pda_fftw_thread_safe();
     m->plan = fftw_plan_dft_r2c_1d((int)N, m->in, m->out, FFTW_ESTIMATE);
     if (!m->plan) goto oom;
     *out = m;

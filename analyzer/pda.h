@@ -20,7 +20,12 @@
 **
 ** Per-bin waveforms are kept only when asked (keep_rails, unit_maps): they
 ** wait in unlinked temporary files in spool_dir, so memory stays that of one
-** tile whatever the timeline's length. */
+** tile whatever the timeline's length.
+**
+** Arguments: every pointer is required (err and the counts n included)
+** unless a function says it may be NULL. Threads: runs may go at once on a
+** shared chip and schedule, and a result's accessors may be called from
+** several threads at once. */
 #ifndef PDA_PDA_H
 #define PDA_PDA_H
 #include <stddef.h>

@@ -47,6 +47,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pda_fftw.h"
+
 #define PDN_PI 3.14159265358979323846
 #define PDN_EPS_TAIL 1e-7          /* tail |h| sum left out, relative to Z0 */
 #define PDN_EPS_TABLE 1e-4         /* step response settled, tables */
@@ -956,6 +958,7 @@ static int table_kernel(const sio_rail *rail, double dt_s, double **h_out, size_
         if (r < mp) c[r - 1] += a; else c[two - r - 1] -= a;
     }
     /* RODFT00 of size mp-1: Y_j = 2 sum_k X_k sin(pi (j+1)(k+1)/mp) */
+    pda_fftw_thread_safe();
     fftw_plan p = fftw_plan_r2r_1d((int)(mp - 1), c, s, FFTW_RODFT00, FFTW_ESTIMATE);
     if (!p) { fftw_free(c); fftw_free(s); return PDN_ENOMEM; }
     fftw_execute(p);
@@ -1125,6 +1128,7 @@ static int fft_build(pdn_model *m)
     double *buf = fftw_malloc(sizeof(double) * nf);
     m->hk = fftw_malloc(sizeof(fftw_complex) * (nf / 2 + 1));
     if (!buf || !m->hk) { fftw_free(buf); return PDN_ENOMEM; }
+    pda_fftw_thread_safe();
     m->fwd = fftw_plan_dft_r2c_1d((int)nf, buf, m->hk, FFTW_ESTIMATE);
     m->inv = fftw_plan_dft_c2r_1d((int)nf, m->hk, buf, FFTW_ESTIMATE);
     if (!m->fwd || !m->inv) { fftw_free(buf); return PDN_ENOMEM; }

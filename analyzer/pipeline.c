@@ -78,6 +78,23 @@ FILE *pda_spool_open(const char *dir, sio_error *err)
     return f;
 }
 
+int pda_spool_read(FILE *f, off_t at, void *buf, size_t bytes)
+{
+    char *p = buf;
+    while (bytes > 0) {
+        ssize_t got = pread(fileno(f), p, bytes, at);
+        if (got < 0 && errno == EINTR) continue;
+        if (got <= 0) {
+            if (got == 0) errno = EIO;   /* the spool is shorter than it should be */
+            return -1;
+        }
+        p += got;
+        at += (off_t)got;
+        bytes -= (size_t)got;
+    }
+    return 0;
+}
+
 /* The summary's schedule object, on a thread of its own while the events
 ** are attributed (one pass over the schedule that needs nothing else). */
 typedef struct sched_job {
@@ -318,6 +335,8 @@ static int walk_all(pda_result *r, walk *w, pda_power_acc *pa, sio_error *err)
         sio_error_set(err, NULL, 0, 0, "out of memory");
         rc = PDA_ENOMEM;
     }
+    /* the spools whole on disk: read back by pda_spool_read */
+    if (!rc && ((r->rails && fflush(r->rails) != 0) || (r->units && fflush(r->units) != 0))) goto io;
 out:
     free(power);
     free(pfx);
@@ -553,12 +572,10 @@ int pda_result_rail(const pda_result *r, size_t chip, size_t rail, double *curre
         size_t nb = r->nbins - b0 < r->tb ? r->nbins - b0 : r->tb;
         /* tile b0 / tb: nq rows of nb currents then nb droops, after the full tiles before it */
         off_t at = (off_t)((b0 * nq + q * nb) * 2 * sizeof(double));
-        if (fseeko(r->rails, at, SEEK_SET) != 0) goto io;
-        if (current_a ? fread(current_a + b0, sizeof(double), nb, r->rails) != nb
-                      : fseeko(r->rails, (off_t)(nb * sizeof(double)), SEEK_CUR) != 0)
-            goto io;
+        if (current_a && pda_spool_read(r->rails, at, current_a + b0, nb * sizeof(double))) goto io;
         if (droop_mv) {
-            if (fread(droop_mv + b0, sizeof(double), nb, r->rails) != nb) goto io;
+            if (pda_spool_read(r->rails, at + (off_t)(nb * sizeof(double)), droop_mv + b0, nb * sizeof(double)))
+                goto io;
             for (size_t k = 0; k < nb; k++) droop_mv[b0 + k] *= 1e3;
         }
     }

@@ -133,6 +133,11 @@ json_t *pda_schedule_json_of(const sio_chip *c, const pda_sched_counts *k, int64
 /* An unlinked temporary file in dir (NULL: $TMPDIR, else /tmp) for kept
 ** waveforms; NULL with err set when it cannot be made. */
 FILE *pda_spool_open(const char *dir, sio_error *err);
+/* Reads bytes at offset at of a spool written whole and flushed (the run
+** and the merge flush theirs when done): by pread, which leaves the file's
+** position alone, so that a result's accessors may read from several
+** threads at once. 0, or -1 with errno set (EIO for a short read). */
+int pda_spool_read(FILE *f, off_t at, void *buf, size_t bytes);
 /* The summary's power object and rails array (NULL when out of memory). */
 json_t *pda_power_json(const pda_result *r);
 json_t *pda_rails_json(const pda_result *r);

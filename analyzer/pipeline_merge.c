@@ -35,6 +35,9 @@ typedef struct pack_head {
     int64_t mk_cyc;
     uint64_t ops, deps[3];
     uint64_t thermal;          /* 1: the thermal run follows the report */
+    /* the options the share's figures depend on, which the merge's must equal */
+    double bin_ns, window_ns, safety_mv;
+    uint64_t events_cap;
 } pack_head;
 
 /* The share's chips' power breakdowns (pda_bd_chip) in chip order. */
@@ -79,7 +82,8 @@ int pda_result_pack(const pda_result *r, void **buf, size_t *len, sio_error *err
     const events_event *el = events_list(r->ev, &ne);
     pack_head h = {PACK_MAGIC, r->nch, r->nr, c->n_units, c->n_classes, s->chip_step ? s->chip_lo : 0,
                    s->chip_step ? s->chip_step : 1, s->chip_step ? s->n_chips_file : s->n_chips, r->nbins, ne,
-                   pda_result_tile_bins(r), r->mk_cyc, k.ops, {k.deps[0], k.deps[1], k.deps[2]}, r->th != NULL};
+                   pda_result_tile_bins(r), r->mk_cyc, k.ops, {k.deps[0], k.deps[1], k.deps[2]}, r->th != NULL,
+                   r->o.bin_ns, r->o.window_ns, r->o.safety_mv, r->o.events_cap};
     char *mem = NULL;
     size_t n = 0;
     FILE *f = open_memstream(&mem, &n);
@@ -187,7 +191,8 @@ static int read_pack(pda_result *r, merge *m, FILE *f, sio_error *err)
     pack_head h;
     if (fread(&h, sizeof h, 1, f) != 1 || h.magic != PACK_MAGIC || h.nr != r->nr || h.nu != c->n_units ||
         h.ncl != c->n_classes || h.n_chips_file != r->nch || h.nbins != r->nbins || h.mk_cyc != r->mk_cyc ||
-        !h.chip_step || h.tb != r->tb)
+        !h.chip_step || h.tb != r->tb || h.bin_ns != r->o.bin_ns || h.window_ns != r->o.window_ns ||
+        h.safety_mv != r->o.safety_mv || h.events_cap != r->o.events_cap)
         goto bad;
     m->part_nch[m->n_part] = (size_t)h.nch;
     unsigned char *used = malloc(c->n_units + 1);
@@ -260,7 +265,7 @@ static int read_pack(pda_result *r, merge *m, FILE *f, sio_error *err)
     return PDA_OK;
 bad:
     sio_error_set(err, NULL, 0, 0, "pda_result_merge: a share's figures do not fit the others (another build, "
-                                   "chip or schedule?)");
+                                   "chip, schedule or run options?)");
     return PDA_EINPUT;
 oom:
     sio_error_set(err, NULL, 0, 0, "out of memory");
@@ -270,7 +275,7 @@ oom:
 /* The events_cap most severe of each kind, in m->ev[0 .. *n). */
 static void keep_most_severe(merge *m, size_t cap, size_t *n)
 {
-    qsort(m->ev, m->n_ev, sizeof *m->ev, by_severity);
+    if (m->n_ev > 1) qsort(m->ev, m->n_ev, sizeof *m->ev, by_severity);   /* none: m->ev may be NULL */
     size_t out = 0, of_kind = 0;
     for (size_t e = 0; e < m->n_ev; e++) {
         of_kind = e && m->ev[e].kind == m->ev[e - 1].kind ? of_kind + 1 : 0;
@@ -288,8 +293,7 @@ int pda_result_rails_tile(const pda_result *r, size_t b0, double *buf, sio_error
     }
     size_t nb = r->nbins - b0 < tb ? r->nbins - b0 : tb;
     /* the tiles before it are whole: nq rows of tb currents and tb droops */
-    if (fflush(r->rails) != 0 || fseeko(r->rails, (off_t)(b0 * nq * 2 * sizeof(double)), SEEK_SET) != 0 ||
-        fread(buf, sizeof *buf, nq * nb * 2, r->rails) != nq * nb * 2) {
+    if (pda_spool_read(r->rails, (off_t)(b0 * nq * 2 * sizeof(double)), buf, nq * nb * 2 * sizeof *buf)) {
         sio_error_set(err, NULL, 0, 0, "cannot read the kept waveforms back: %s", strerror(errno));
         return PDA_EIO;
     }
@@ -303,8 +307,7 @@ int pda_result_units_chunk(const pda_result *r, size_t chip, size_t off, size_t 
         sio_error_set(err, NULL, 0, 0, "pda_result_units_chunk: no unit maps, or no chip %zu floats %zu+%zu", chip, off, n);
         return PDA_EINPUT;
     }
-    if (fflush(r->units) != 0 || fseeko(r->units, (off_t)((chip * per + off) * sizeof(float)), SEEK_SET) != 0 ||
-        fread(buf, sizeof *buf, n, r->units) != n) {
+    if (pda_spool_read(r->units, (off_t)((chip * per + off) * sizeof(float)), buf, n * sizeof *buf)) {
         sio_error_set(err, NULL, 0, 0, "cannot read the unit maps back: %s", strerror(errno));
         return PDA_EIO;
     }
@@ -330,11 +333,13 @@ static int merge_units(pda_result *r, const merge *m, pda_units_chunk_fn units_c
                 sio_error_set(err, NULL, 0, 0, "the unit maps of chip %zu could not be read", g);
                 rc = PDA_EIO;
             } else if (fwrite(buf, sizeof *buf, n, r->units) != n) {
-                sio_error_set(err, r->o.spool_dir ? r->o.spool_dir : "the temporary folder", 0, 0,
-                              "cannot write the unit maps: %s", strerror(errno));
                 rc = PDA_EIO;
             }
         }
+    if (!rc && fflush(r->units) != 0) rc = PDA_EIO;   /* whole on disk: read back by pda_spool_read */
+    if (rc == PDA_EIO && !err->text[0])
+        sio_error_set(err, r->o.spool_dir ? r->o.spool_dir : "the temporary folder", 0, 0,
+                      "cannot write the unit maps: %s", strerror(errno));
     free(buf);
     return rc;
 }
@@ -367,13 +372,13 @@ static int merge_rails(pda_result *r, const merge *m, size_t n, pda_rails_tile_f
         }
         for (size_t g = 0; g < r->nch && !rc; g++) {
             const double *row = buf + at[m->part[g]] + m->local[g] * nr * nb * 2;
-            if (fwrite(row, sizeof *row, nr * nb * 2, r->rails) != nr * nb * 2) {
-                sio_error_set(err, r->o.spool_dir ? r->o.spool_dir : "the temporary folder", 0, 0,
-                              "cannot write the kept waveforms: %s", strerror(errno));
-                rc = PDA_EIO;
-            }
+            if (fwrite(row, sizeof *row, nr * nb * 2, r->rails) != nr * nb * 2) rc = PDA_EIO;
         }
     }
+    if (!rc && fflush(r->rails) != 0) rc = PDA_EIO;   /* whole on disk: read back by pda_spool_read */
+    if (rc == PDA_EIO && !err->text[0])
+        sio_error_set(err, r->o.spool_dir ? r->o.spool_dir : "the temporary folder", 0, 0,
+                      "cannot write the kept waveforms: %s", strerror(errno));
     free(at);
     free(buf);
     return rc;

@@ -61,10 +61,9 @@ static int write_rails(const pda_result *r, FILE *f, const char *dir, sio_error 
     fputc('\n', f);
     double *buf = malloc((nq * tb * 2 + 1) * sizeof *buf);
     if (!buf) { sio_error_set(err, dir, 0, 0, "out of memory"); return PDA_ENOMEM; }
-    if (fseeko(r->rails, 0, SEEK_SET) != 0) goto io;
     for (size_t b0 = 0; b0 < r->nbins; b0 += tb) {
         size_t nb = r->nbins - b0 < tb ? r->nbins - b0 : tb;
-        if (fread(buf, sizeof *buf, nq * nb * 2, r->rails) != nq * nb * 2) goto io;
+        if (pda_spool_read(r->rails, (off_t)(b0 * nq * 2 * sizeof *buf), buf, nq * nb * 2 * sizeof *buf)) goto io;
         for (size_t k = 0; k < nb; k++) {
             fprintf(f, "%.10g", (double)(b0 + k) * r->o.bin_ns);
             for (size_t q = 0; q < nq; q++)
@@ -93,11 +92,12 @@ static int write_units(const pda_result *r, outset *os, const char *dir, sio_err
     if (rc) return rc;
     npy_header(f, r->nch, c->n_units, r->nbins);
     char buf[65536];
-    size_t got;
-    if (fflush(r->units) != 0 || fseeko(r->units, 0, SEEK_SET) != 0) goto io;
-    while ((got = fread(buf, 1, sizeof buf, r->units)) > 0)
-        if (fwrite(buf, 1, got, f) != got) goto io;
-    if (ferror(r->units)) goto io;
+    const off_t size = (off_t)(r->nch * c->n_units * r->nbins * sizeof(float));
+    for (off_t at = 0; at < size;) {
+        size_t got = size - at < (off_t)sizeof buf ? (size_t)(size - at) : sizeof buf;
+        if (pda_spool_read(r->units, at, buf, got) || fwrite(buf, 1, got, f) != got) goto io;
+        at += (off_t)got;
+    }
     if ((rc = open_out(os, "units.csv", &f, err))) return rc;
     fprintf(f, "index,chip,unit,class,die,rail,idle_a\n");
     for (size_t ch = 0; ch < r->nch; ch++)

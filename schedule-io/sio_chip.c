@@ -640,7 +640,7 @@ static int parse_double(const char *s, double *x)
     *x = strtod(s, &end);
     while (*end == ' ' || *end == '\t' || *end == '\r')
         end++;
-    if (*end || !isfinite(*x) || errno == ERANGE)
+    if (*end || !isfinite(*x) || (errno == ERANGE && fabs(*x) >= 1.0))   /* an underflow is its value */
         return -1;
     return 0;
 }

@@ -1119,7 +1119,7 @@ static void data_field(ld *L, const char *t, size_t n, size_t k)
         char *end;
         errno = 0;
         a = strtod(t, &end);
-        if (end != t + n || n == 0 || !isfinite(a) || errno == ERANGE || a < 0.0 || a > 1.0 ||
+        if (end != t + n || n == 0 || !isfinite(a) || (errno == ERANGE && fabs(a) >= 1.0) || a < 0.0 || a > 1.0 ||
             t[0] == ' ') {
             fail(L, L->rec_line, k, 0, "'activity' must be a number from 0 to 1, not '%s'",
                  sio_quote(t, n, q, sizeof q));

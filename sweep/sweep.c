@@ -10,7 +10,6 @@
 #include "sweep.h"
 
 #include <errno.h>
-#include <fftw3.h>
 #include <float.h>
 #include <jansson.h>
 #include <limits.h>
@@ -980,13 +979,9 @@ static void *pool_main(void *arg)
     return NULL;
 }
 
-static void planner_safe(void) { fftw_make_planner_thread_safe(); }
-
 int sweep_pool(const sweep *sw, size_t jobs, int (*next)(void *arg, size_t *t),
                int (*done)(void *arg, size_t t, const sweep_row *row), void *arg, sio_error *err)
 {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, planner_safe);
     pool pl = {.sw = sw, .next = next, .done = done, .arg = arg};
     if (pthread_mutex_init(&pl.mu, NULL)) return nomem(sw->path, err);
     if (jobs < 1) jobs = 1;
@@ -1077,7 +1072,7 @@ const char *sweep_vary_path(const sweep *sw, size_t k) { return sw->v[k].path; }
 size_t sweep_vary_n(const sweep *sw, size_t k) { return sw->v[k].n; }
 double sweep_vary_value(const sweep *sw, size_t k, size_t i) { return sw->v[k].v[i]; }
 double sweep_point_value(const sweep *sw, size_t k, size_t p) { return sw->v[k].v[value_index(sw, k, p)]; }
-const char *sweep_schedule_name(const sweep *sw, size_t s) { return sw->sched_name[s]; }
+const char *sweep_schedule_name(const sweep *sw, size_t s) { return s < sw->ns ? sw->sched_name[s] : NULL; }
 const pda_run_opts *sweep_run_opts(const sweep *sw) { return &sw->ro; }
 int sweep_has_budget(const sweep *sw) { return sw->has_budget; }
 int sweep_budget_fixed(const sweep *sw, size_t k, const char **key, double *value)

@@ -83,7 +83,7 @@ void sweep_free(sweep *sw);   /* NULL is a no-op */
 size_t sweep_n_points(const sweep *sw);
 size_t sweep_n_schedules(const sweep *sw);
 size_t sweep_n_tasks(const sweep *sw);
-/* Schedule s as the sweep file names it. */
+/* Schedule s as the sweep file names it; NULL for s >= sweep_n_schedules. */
 const char *sweep_schedule_name(const sweep *sw, size_t s);
 /* The input files (the sweep file, the chip, its impedance tables, the
 ** schedules), for outputs that must not replace them: n set, owned by sw. */
@@ -101,8 +101,7 @@ int sweep_task(const sweep *sw, size_t t, sweep_row *row, sio_error *err);
 ** (0 with *t set, or nonzero: no more), runs it and hands the row to done
 ** (which may stop the pool by returning nonzero). next and done are called
 ** from the pool's threads at once and lock what they share. Returns the
-** first error of sweep_task (*err set), else PDA_OK. FFTW's planner is made
-** thread-safe first (it is not by default, and each run plans). */
+** first error of sweep_task (*err set), else PDA_OK. */
 int sweep_pool(const sweep *sw, size_t jobs, int (*next)(void *arg, size_t *t),
                int (*done)(void *arg, size_t t, const sweep_row *row), void *arg, sio_error *err);
 /* sweep_pool over every task, rows[t] for task t; progress (may be NULL)

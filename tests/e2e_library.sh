@@ -8,7 +8,8 @@
 # equal, file for file and byte for byte, what `analyzer run -o DIR
 # --waveforms` writes (no output holds a wall-clock figure): the
 # command is a thin layer over the library. Every installed header must
-# compile on its own as <pda/NAME.h>. Release build only (the installed
+# compile on its own as <pda/NAME.h>. tests/outside/threads.c runs analyses
+# on four threads of its own at once. Release build only (the installed
 # library is the release one).
 set -u
 A=$1
@@ -57,5 +58,14 @@ for p in tsp/decode stack/decode tsp/multichip; do
         echo "$p, $kind: $(cat "$T/out"); $(ls -R "$T/lib" | grep -c '\.') files as the command's"
     done
     rm -rf "$T/cmd"
+done
+# analyses on threads of the program's own, linked by pkg-config alone: the
+# library makes FFTW's planner thread-safe itself (four threads planning at
+# once crashed or corrupted the heap when the caller had to do it)
+cc -std=c11 -Wall -Werror tests/outside/threads.c $(pkg-config --cflags --libs pda) -pthread -Wl,-rpath,"$P/lib" \
+    -o "$T/threads" 2>"$T/cc.err" || fail "threads: link: $(cat "$T/cc.err")"
+for p in stack/decode tsp/decode; do
+    "$T/threads" samples/$(dirname $p)/chip.json samples/$p.csv 4 3 > "$T/out" 2>&1 || fail "threads $p: $(cat "$T/out")"
+    echo "$p: $(cat "$T/out")"
 done
 echo "e2e_library: ok"

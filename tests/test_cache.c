@@ -19,7 +19,6 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <fftw3.h>
 
 #include "pda.h"
 #include "pipeline_int.h"
@@ -207,7 +206,6 @@ static void test_runs_through_cache(void **state)
 
 int main(void)
 {
-    fftw_make_planner_thread_safe();   /* two runs plan at once (as sweep_pool does) */
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pdn_models),
         cmocka_unit_test(test_plans_lent),

@@ -82,6 +82,38 @@ static void test_droop_events_and_cap(void **st)
     events_destroy(ev);
 }
 
+/* 1000 droop events of distinct peaks under caps of 1, 300 (past the kept
+** array's first size, so it grows) and SIZE_MAX / sizeof(events_event) + 2
+** (whose size in bytes wraps: nothing is allocated up front but what the
+** events need): each keeps the cap most severe, all 1000 counted. */
+static void test_cap_sizes(void **st)
+{
+    (void)st;
+    enum { NE = 1000, NB = 4 * NE };
+    static double i[NB], d[NB];
+    double idle = 11;
+    for (int k = 0; k < NB; k++) {
+        i[k] = idle;
+        d[k] = k % 4 == 1 ? 0.051 + 1e-5 * (double)((k / 4) * 389 % NE) : 0.01;   /* peaks in a scrambled order */
+    }
+    const size_t caps[] = {1, 300, SIZE_MAX / sizeof(events_event) + 2};
+    for (size_t q = 0; q < 3; q++) {
+        events_detector *ev;
+        assert_int_equal(events_create(&chip, 1, 1.0, caps[q], NULL, &idle, &ev), 0);
+        events_push(ev, 0, 0, 0, i, d, NB);
+        assert_int_equal(events_finish(ev, NULL), 0);
+        assert_int_equal(events_stats(ev, 0, 0)->droop_events, NE);
+        size_t n, want = caps[q] < NE ? caps[q] : NE;
+        const events_event *e = events_list(ev, &n);
+        assert_int_equal(n, want);
+        /* the kept are the most severe: peaks (51 + 0.01 j mV) j = NE - want .. NE - 1 */
+        double least = INFINITY;
+        for (size_t k = 0; k < n; k++) least = e[k].peak < least ? e[k].peak : least;
+        assert_true(fabs(least - (51.0 + 0.01 * (double)(NE - want))) < 1e-6);
+        events_destroy(ev);
+    }
+}
+
 /* dI/dt over a w = 5 ns window: a 40 A step in one bin gives 8 A/ns for
 ** exactly w bins; idle before time 0 means no false step at the start. */
 static void test_didt(void **st)
@@ -643,6 +675,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_droop_events_and_cap),
+        cmocka_unit_test(test_cap_sizes),
         cmocka_unit_test(test_didt),
         cmocka_unit_test(test_attribution_and_margin),
         cmocka_unit_test(test_spectrum_levels),

@@ -7,7 +7,11 @@
 **   droop) and the power figures (the peak bin is the largest bin of the
 **   summed rail powers);
 ** - options out of range and a rail that was not kept are refused with the
-**   field named, and nothing is returned. */
+**   field named, and nothing is returned;
+** - a system's chips run as two shares, packed and merged, give the whole
+**   run's summary (also when no share has an event), and a merge whose
+**   options differ from the shares' (bin, window, safety margin, events
+**   kept) is refused. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -92,6 +96,80 @@ static void test_samples(void **st)
     check_sample("samples/stack/chip.json", "samples/stack/decode.csv");
 }
 
+/* The multichip sample (4 chips) as shares of chips 0, 2 and 1, 3; quiet:
+** limits no bin reaches, so no share has an event. */
+static void merge_case(int quiet)
+{
+    sio_chip *c;
+    sio_schedule *s;
+    load("samples/tsp/chip.json", "samples/tsp/multichip.csv", &c, &s);
+    for (size_t r = 0; quiet && r < c->n_rails; r++) {
+        c->rails[r].guardband_mv = 1e6;
+        c->rails[r].didt_limit_a_per_ns = 1e9;
+    }
+    pda_run_opts o;
+    pda_run_opts_default(&o);
+    o.thermal = 0;
+    pda_result *whole, *sh[2], *m;
+    sio_error err;
+    if (pda_run(c, s, &o, &whole, &err)) fail_msg("%s", err.text);
+    sio_schedule *part[2];
+    void *pk[2];
+    size_t len[2];
+    for (size_t p = 0; p < 2; p++) {
+        sio_load_opts lo;
+        sio_load_opts_default(&lo);
+        lo.chip_lo = p;
+        lo.chip_step = 2;
+        if (sio_schedule_load_opts(c, "samples/tsp/multichip.csv", &lo, &part[p], &err)) fail_msg("%s", err.text);
+        pda_run_opts so = o;
+        so.timeline_cyc = sio_schedule_makespan_cyc(s);
+        so.system_chips = s->n_chips;
+        if (pda_run(c, part[p], &so, &sh[p], &err) || pda_result_pack(sh[p], &pk[p], &len[p], &err))
+            fail_msg("share %zu: %s", p, err.text);
+    }
+    if (quiet) {
+        size_t n;
+        pda_result_events(sh[0], &n);
+        assert_int_equal(n, 0);
+    }
+    assert_int_equal(pda_result_merge(c, s->path, &o, pda_result_power(whole), pda_result_power_sum_w_ns(whole), pk,
+                                      len, 2, NULL, NULL, NULL, NULL, &m, &err),
+                     PDA_OK);
+    assert_string_equal(pda_result_summary_json(m), pda_result_summary_json(whole));
+    pda_result_free(m);
+    for (int k = 0; !quiet && k < 4; k++) {   /* the merge's options against the shares' */
+        pda_run_opts mo = o;
+        switch (k) {
+        case 0: mo.bin_ns = 2; break;
+        case 1: mo.window_ns = 50; break;
+        case 2: mo.safety_mv = 7; break;
+        default: mo.events_cap = 3; break;
+        }
+        m = NULL;
+        assert_int_equal(pda_result_merge(c, s->path, &mo, pda_result_power(whole), pda_result_power_sum_w_ns(whole),
+                                          pk, len, 2, NULL, NULL, NULL, NULL, &m, &err),
+                         PDA_EINPUT);
+        assert_null(m);
+        assert_non_null(strstr(err.text, "do not fit"));
+    }
+    for (size_t p = 0; p < 2; p++) {
+        free(pk[p]);
+        pda_result_free(sh[p]);
+        sio_schedule_free(part[p]);
+    }
+    pda_result_free(whole);
+    sio_schedule_free(s);
+    sio_chip_free(c);
+}
+
+static void test_merge_shares(void **st)
+{
+    (void)st;
+    merge_case(0);
+    merge_case(1);
+}
+
 static void test_bad_options(void **st)
 {
     (void)st;
@@ -137,6 +215,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_samples),
         cmocka_unit_test(test_bad_options),
+        cmocka_unit_test(test_merge_shares),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

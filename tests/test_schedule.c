@@ -166,6 +166,11 @@ static void test_errors(void **st)
                  "2:14: 'activity' must be a number from 0 to 1, not '1e999'");
     expect_error("id,unit,op,start,cycles,activity\na,U0,run,0,1,1.01\n",
                  "2:14: 'activity' must be a number from 0 to 1, not '1.01'");
+    {   /* an activity too small for a normal double is its value (denormal or 0), not an error */
+        sio_schedule *t = load_ok("id,unit,op,start,cycles,activity\na,U0,run,0,1,1e-320\nb,U0,run,2,1,1e-400\n");
+        assert_true(t->activity[0] > 0 && t->activity[0] < 2e-320 && t->activity[1] == 0.0);
+        sio_schedule_free(t);
+    }
     expect_error("id,unit,op,start,cycles\na,U0,run,0,1\na,U1,run,0,1\n",
                  "3:1: duplicate id 'a' on chip 0 (first on line 2)");
     /* deps on the rows just above are found as the field is read (no chip

@@ -58,6 +58,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pda_fftw.h"
+
 enum { BLOCK = 32 };         /* modes per block of a frame's factors */
 
 struct thermal_plan {
@@ -222,6 +224,7 @@ static int plan_dct(thermal_plan *p)
     int nm = (int)p->nm, nh = (int)(p->ny * half(p->nx));
     int counts[2] = {(int)p->nd, (int)p->nl};
     unsigned fl = p->effort == THERMAL_PLAN_ESTIMATE ? FFTW_ESTIMATE : FFTW_MEASURE;
+    pda_fftw_thread_safe();
     p->f_2d = fftw_plan_many_dft_r2c(2, n, counts[0], p->wr, NULL, 1, nm, p->wc,
                                      NULL, 1, nh, fl);
     if (!p->f_2d) return THERMAL_EFFTW;
