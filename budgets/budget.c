@@ -175,24 +175,59 @@ static int64_t makespan_of(const ctx *x, const int64_t *st)
 ** span a window, whose every window is then a whole one, which the
 ** scheduler kept within the cap. tmp: n starts of scratch; exv, exd: the
 ** per-rail scratch of meets. Returns 0 or a BUDGET_ code. */
+/* 1 in *ok when the run delayed by d cycles (st + d into tmp) meets every
+** budget; a BUDGET_ code when the analysis fails. */
+static int meets_delayed(const ctx *x, const budget_spec *sp, const int64_t *st, int64_t d, int64_t *tmp, double *exv,
+                         double *exd, int *ok)
+{
+    for (size_t i = 0; i < x->s->n; i++) tmp[i] = st[i] + d;
+    budget_figs f;
+    double ov;
+    int rc = budget_analyze(x->c, x->s, tmp, sp->bin_ns, sp->window_ns, x->use_droop, &f, x->err);
+    if (rc) return rc;
+    *ok = meets(x, sp, &f, exv, exd, &ov);
+    budget_figs_free(&f);
+    return BUDGET_OK;
+}
+
 static int stretch_short(const ctx *x, const budget_spec *sp, int64_t *st, int64_t *tmp, double *exv, double *exd)
 {
     int64_t need = (int64_t)ceil((double)x->W * x->bin / x->T - 1e-9), mk = makespan_of(x, st);
     if (!x->use_pw || mk >= need) return BUDGET_OK;
     int64_t p = x->P ? x->P : 1, last = (need - mk + p - 1) / p * p;
     /* every cycle; whole phase periods under a guardband (each analysis
-    ** then builds the PDN models) */
-    for (int64_t d = 0; d < last; d += x->use_droop ? p : 1) {
-        for (size_t i = 0; i < x->s->n; i++) tmp[i] = st[i] + d;
-        budget_figs f;
-        double ov;
-        int rc = budget_analyze(x->c, x->s, tmp, sp->bin_ns, sp->window_ns, x->use_droop, &f, x->err);
-        if (rc) return rc;
-        int ok = meets(x, sp, &f, exv, exd, &ov);
-        budget_figs_free(&f);
-        if (ok) { memcpy(st, tmp, x->s->n * sizeof *st); return BUDGET_OK; }
+    ** then builds the PDN models). Step K (the delay `last`) is not
+    ** analysed: it is the fallback. */
+    const int64_t step = x->use_droop ? p : 1, K = last / step;
+    int64_t lo = -1, hi = K;   /* lo does not meet (or is before 0), hi does (or is K) */
+    int ok = 0, rc;
+    if (x->use_didt && !x->use_droop) {
+        /* a dI/dt budget at single cycles: its bins' phase changes with each
+        ** step, so each is tried in turn */
+        for (int64_t k = 0; k < K && !ok; k++) {
+            if ((rc = meets_delayed(x, sp, st, k * step, tmp, exv, exd, &ok))) return rc;
+            if (ok) hi = k;
+        }
+    } else {
+        /* every figure but the power is the same at every step, and the
+        ** power, the run's average (the run is shorter than a window), falls
+        ** as the idle before the work grows: the steps that meet are those
+        ** from the least one on. Steps 0, 1, 3, 7, ... until one meets, then
+        ** bisection: O(log) analyses, none of a run more than twice the
+        ** longest needed (a window of 10^9 bins over a run of 10^5 leaves
+        ** ~10^9 steps) */
+        for (int64_t k = 0; k < K; k = 2 * k + 1) {
+            if ((rc = meets_delayed(x, sp, st, k * step, tmp, exv, exd, &ok))) return rc;
+            if (ok) { hi = k; break; }
+            lo = k;
+        }
+        while (hi - lo > 1) {
+            int64_t mid = lo + (hi - lo) / 2;
+            if ((rc = meets_delayed(x, sp, st, mid * step, tmp, exv, exd, &ok))) return rc;
+            *(ok ? &hi : &lo) = mid;
+        }
     }
-    for (size_t i = 0; i < x->s->n; i++) st[i] += last;
+    for (size_t i = 0; i < x->s->n; i++) st[i] += hi < K ? hi * step : last;
     return BUDGET_OK;
 }
 

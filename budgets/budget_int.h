@@ -23,6 +23,7 @@
 typedef struct parr {
     double ***top;   /* [nt] -> [1 << DIR_BITS] -> page of PG doubles, or NULL */
     size_t nt;
+    size_t end;      /* the bin past the last page made: every bin from there on is 0 */
 } parr;
 
 static inline double pa_get(const parr *a, size_t b)

@@ -147,6 +147,16 @@ bin/schedgen "$CHIP" -o "$T/short.csv" --ops 60 --kind mixed --seed 3
 "$A" retime "$CHIP" "$T/short.csv" -o "$T/short_out.csv" --window-ns 1000 --power-cap-w 60 --quiet || fail "short run: exit $?"
 got=$(peak "$T/short_out.csv" 1000)
 python3 -c "import sys; sys.exit(0 if $got <= 60 * (1 + 1e-9) else 1)" || fail "short run: $got W above 60 W"
+# a window far longer than the run (10^9 ns over 82 us) is the run: a cap
+# below the run's average is met by leading idle, found by a search over the
+# delays, not by scanning 10^9 bins or trying each delay (which took minutes
+# and gigabytes); the re-analysis meets it
+start=$(date +%s)
+"$A" retime "$CHIP" samples/tsp/decode.csv -o "$T/long_out.csv" --window-ns 1e9 --power-cap-w 78 --quiet ||
+    fail "window 1e9: exit $?"
+[ $(($(date +%s) - start)) -lt 60 ] || fail "window 1e9 took $(($(date +%s) - start)) s"
+got=$(peak "$T/long_out.csv" 1e9)
+python3 -c "import sys; sys.exit(0 if 70 < $got <= 78 * (1 + 1e-9) else 1)" || fail "window 1e9: $got W, cap 78 W"
 # a cap equal to the idle power is met; one below it is refused only when the run spans a whole window
 printf 'id,unit,op,start,cycles\ni0,U0,zero,0,40\n' >"$T/idle.csv"
 "$A" retime "$T/c6.json" "$T/idle.csv" -o "$T/idle_out.csv" --power-cap-w 5 --quiet || fail "cap at the idle: exit $?"
