@@ -621,6 +621,20 @@ static double unit_avg(const sio_chip *chip, const sio_schedule *s, const by_sta
     return sum;
 }
 
+/* A place among event e's top causes (by |delta|, largest first) for one
+** of delta d, zeroed; NULL when it does not make the top EVENTS_MAX_CAUSES. */
+static events_cause *cause_slot(events_event *e, double d)
+{
+    size_t pos = e->n_causes;
+    while (pos > 0 && fabs(e->causes[pos - 1].delta_a) < fabs(d)) pos--;
+    if (pos >= EVENTS_MAX_CAUSES) return NULL;
+    size_t last = e->n_causes < EVENTS_MAX_CAUSES ? e->n_causes : EVENTS_MAX_CAUSES - 1;
+    for (size_t q = last; q > pos; q--) e->causes[q] = e->causes[q - 1];
+    if (e->n_causes < EVENTS_MAX_CAUSES) e->n_causes++;
+    memset(&e->causes[pos], 0, sizeof e->causes[pos]);
+    return &e->causes[pos];
+}
+
 /* The causes of event e: the units of its rail whose current differs
 ** between the bin before the peak and the bin before the window (tw). */
 static void causes_in(const events_detector *ev, const sio_schedule *s, const unit_index *ix, size_t *at,
@@ -641,15 +655,8 @@ static void causes_in(const events_detector *ev, const sio_schedule *s, const un
         first_ending_after(b, m, tp - D, &jp);
         double d = unit_avg(chip, s, b, m, jp, tp - D, tp) - unit_avg(chip, s, b, m, jw, tw - D, tw);
         if (fabs(d) < 1e-3) continue;   /* below a milliampere: not a cause */
-        /* insert among the top causes by |delta| */
-        size_t pos = e->n_causes;
-        while (pos > 0 && fabs(e->causes[pos - 1].delta_a) < fabs(d)) pos--;
-        if (pos >= EVENTS_MAX_CAUSES) continue;
-        size_t last = e->n_causes < EVENTS_MAX_CAUSES ? e->n_causes : EVENTS_MAX_CAUSES - 1;
-        for (size_t q = last; q > pos; q--) e->causes[q] = e->causes[q - 1];
-        if (e->n_causes < EVENTS_MAX_CAUSES) e->n_causes++;
-        events_cause *c = &e->causes[pos];
-        memset(c, 0, sizeof *c);
+        events_cause *c = cause_slot(e, d);
+        if (!c) continue;
         c->unit = u;
         c->delta_a = d;
         /* the ops whose own current differs between the two bins: those that
@@ -661,11 +668,66 @@ static void causes_in(const events_detector *ev, const sio_schedule *s, const un
     }
 }
 
+/* The causes of event e as the units whose current went up and back down
+** within (tw, peak): a pulse that came and went nets no change between the
+** window's ends, yet its ringing is the droop. Each unit's delta is the
+** largest current of its ops that start or end inside the window, those
+** ops its instructions. */
+static void pulses_in(const events_detector *ev, const sio_schedule *s, const unit_index *ix, size_t *at,
+                      events_event *e, double tw)
+{
+    const sio_chip *chip = ev->chip;
+    const double tp = e->t_peak_ns;
+    e->n_causes = 0;
+    for (size_t u = 0; u < chip->n_units; u++) {
+        if (chip->units[u].rail != e->rail) continue;
+        size_t k = e->chip * chip->n_units + u;
+        const by_start *b = ix->ops + ix->off[k];
+        size_t m = ix->off[k + 1] - ix->off[k];
+        events_cause c;
+        memset(&c, 0, sizeof c);
+        c.unit = u;
+        for (size_t j = m ? first_ending_after(b, m, tw, &at[k]) : 0; j < m && b[j].start < tp; j++) {
+            if (!(b[j].start > tw || b[j].end < tp)) continue;   /* on all through the window */
+            double a = chip->ops[s->op[b[j].i]].current_a * s->activity[b[j].i];
+            if (a < 1e-3) continue;
+            if (a > c.delta_a) c.delta_a = a;
+            if (c.n_ops < EVENTS_MAX_IDS) c.ops[c.n_ops++] = b[j].i;
+        }
+        events_cause *slot = c.n_ops ? cause_slot(e, c.delta_a) : NULL;
+        if (slot) *slot = c;
+    }
+}
+
+/* The start of the op with the last edge (its start or its end) before
+** event e's peak on the units of its rail; INFINITY when there is none. */
+static double last_edge_op_start(const events_detector *ev, const unit_index *ix, size_t *at, const events_event *e)
+{
+    const sio_chip *chip = ev->chip;
+    const double tp = e->t_peak_ns;
+    double edge = -INFINITY, start = INFINITY;
+    for (size_t u = 0; u < chip->n_units; u++) {
+        if (chip->units[u].rail != e->rail) continue;
+        size_t k = e->chip * chip->n_units + u;
+        const by_start *b = ix->ops + ix->off[k];
+        size_t m = ix->off[k + 1] - ix->off[k];
+        if (!m) continue;
+        /* a unit's ops follow one another: sorted by start, so by end */
+        size_t j = first_ending_after(b, m, tp, &at[k]);
+        if (j < m && b[j].start < tp && b[j].start > edge) { edge = b[j].start; start = b[j].start; }
+        if (j > 0 && b[j - 1].end > edge) { edge = b[j - 1].end; start = b[j - 1].start; }
+    }
+    return start;
+}
+
 /* A droop can peak well after the current step behind it, when a slower
 ** resonance of the ladder (the package's, ~MHz) carries it: when no unit's
 ** current changed within a droop event's window, the window is doubled,
 ** up to ATTR_WIDEN times, until one did (window_ns then says the window
-** used). A dI/dt event's window always holds its change. */
+** used). When none did even then, the causes are the pulses inside that
+** widest window, stretched back to hold the op of the rail's last change of
+** current before the peak (pulses_in): the ringing of a pulse long gone. A
+** dI/dt event's window always holds its change. */
 static void attribute(const events_detector *ev, const sio_schedule *s, const unit_index *ix, size_t *at,
                       events_event *e)
 {
@@ -674,6 +736,12 @@ static void attribute(const events_detector *ev, const sio_schedule *s, const un
     for (double f = 2; e->kind == EVENTS_DROOP && !e->n_causes && f <= ATTR_WIDEN; f *= 2) {
         causes_in(ev, s, ix, at, e, e->t_peak_ns - w * f);
         if (e->n_causes) e->window_ns = w * f;
+    }
+    if (e->kind == EVENTS_DROOP && !e->n_causes) {
+        double tw = e->t_peak_ns - w * ATTR_WIDEN, t0 = last_edge_op_start(ev, ix, at, e) - ev->bin_ns;
+        if (t0 < tw) tw = t0;
+        pulses_in(ev, s, ix, at, e, tw);
+        if (e->n_causes) e->window_ns = e->t_peak_ns - tw;
     }
 }
 

@@ -18,7 +18,8 @@
 ** 80 of its 8192 steps, where averaging over DECIM^l bins scales an
 ** amplitude by less than 1e-4 and folds in what lies above its Nyquist
 ** frequency attenuated 200-fold or more, so neither is corrected. A
-** timeline shorter than one segment at level 0 is zero-padded into one. */
+** timeline shorter than one segment at level 0 is windowed over its own
+** length and zero-padded into one (segment). */
 #include "margin.h"
 
 #include <fftw3.h>
@@ -162,7 +163,19 @@ static void segment(margin_spectrum *m, acc *a, size_t n_psd)
             memcpy(in + k, &b, sizeof b);
         }
     } else {
-        for (size_t k = 0; k < fill; k++) in[k] = (buf[k] - mean) * win[k];
+        /* a timeline shorter than a segment (levels_read): Hann-windowed
+        ** over its own fill bins, zero-padded, and scaled so that its sums
+        ** read as a whole segment's would (the whole window's sum over its
+        ** own). The whole window over the first fill bins, near 0 there,
+        ** read a 6.4 A tone in 950 bins as 0.008 A. */
+        double ws = 0;
+        for (size_t k = 0; k < fill; k++) {
+            double w = 0.5 - 0.5 * cos(2 * acos(-1.0) * (double)k / (double)fill);
+            in[k] = (buf[k] - mean) * w;
+            ws += w;
+        }
+        double gain = m->win_sum / ws;   /* ws > 0: fill >= 2 here */
+        for (size_t k = 0; k < fill; k++) in[k] *= gain;
         for (size_t k = fill; k < N; k++) in[k] = 0.0;
     }
     fftw_execute(m->plan);
@@ -343,15 +356,17 @@ static void spectrum_vs_z(const sio_chip *chip, const margin_spectrum *sp, size_
         const acc *a = acc_of(m, c, r, l);
         double df = level_df(m, l);
         size_t last = l ? COARSE_PSD - 1 : MARGIN_SEG / 2;
-        /* the band f/1.25 .. f*1.25: where a resonance of Q >~ 2 still amplifies */
-        size_t blo = (size_t)floor(f[k] / 1.25 / df), bhi = (size_t)ceil(f[k] * 1.25 / df);
+        /* the band f/1.25 .. f*1.25: where a resonance of Q >~ 2 still
+        ** amplifies (its steps inside it; with no current at all, the first
+        ** of them is named) */
+        size_t blo = (size_t)ceil(f[k] / 1.25 / df), bhi = (size_t)floor(f[k] * 1.25 / df);
         if (bhi > last) bhi = last;
         if (blo < 1) blo = 1;
         for (size_t b = blo; b <= bhi; b++) {
             double amp = amplitude(m, a, b), re, im;
             if (pdn_impedance(rail, (double)b * df, &re, &im) != 0) continue;
             double d = amp * hypot(re, im) * 1e3;
-            if (d > e.droop_mv) { e.droop_mv = d; e.i_a = amp; e.f_i_hz = (double)b * df; }
+            if (d > e.droop_mv || b == blo) { e.droop_mv = d; e.i_a = amp; e.f_i_hz = (double)b * df; }
         }
         /* keep the largest, sorted */
         size_t pos = o->n_res;

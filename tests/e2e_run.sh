@@ -159,7 +159,11 @@ done
 # stacked prefill, 743 us), and not on one that does not (the decode, 82 us)
 $A run samples/stack/chip.json samples/stack/prefill.csv --no-thermal --quiet -o "$T/pre"
 $A run samples/stack/chip.json samples/stack/decode.csv --no-thermal --quiet -o "$T/dec"
-python3 - "$T/pre/summary.json" "$T/dec/summary.json" <<'PY'
+# and a square wave of matmuls on the TSP chip, whose strongest current near
+# its 3.4 MHz resonance lies just outside the band
+awk 'BEGIN { print "id,unit,op,start,cycles"; for (k = 0; k < 150; k++) printf "m%d,MXM.W0,matmul,%d,6164\n", k, k * 12329 }' > "$T/sq.csv"
+$A run $chip "$T/sq.csv" --no-thermal --quiet -o "$T/sq"
+python3 - "$T/pre/summary.json" "$T/dec/summary.json" "$T/sq/summary.json" <<'PY'
 import json, sys
 low = [[x["f_mhz"] for x in r["resonances"] if x["f_mhz"] < 0.122] for r in json.load(open(sys.argv[1]))["rails"]]
 assert all(len(l) == 1 and 0.05 < l[0] < 0.12 for l in low), low
@@ -167,6 +171,11 @@ span = json.load(open(sys.argv[2]))["schedule"]["makespan_ns"]
 assert span < 131072, span
 for r in json.load(open(sys.argv[2]))["rails"]:
     assert all(x["f_mhz"] > 2 / 16.384 for x in r["resonances"]), r["resonances"]
+# the current at a resonance is read inside its band, f/1.25 .. f*1.25
+for p in sys.argv[1:]:
+    for r in json.load(open(p))["rails"]:
+        for x in r["resonances"]:
+            assert x["f_mhz"] / 1.25 <= x["f_current_mhz"] <= x["f_mhz"] * 1.25, x
 PY
 # --power-cap-w: each chip's peak power over the window, against a sliding
 # window over the chip's rails in rails.csv; the cap broken -> exit 1 under
@@ -198,17 +207,30 @@ PY
 # sample, droop that a slower resonance carries past the step behind it
 # (the window then grows), and each instruction named overlaps the window
 $A run samples/stack/chip.json samples/stack/decode.csv --no-thermal -o "$T/stk" --quiet
-python3 - "$T/stk/events.csv" samples/stack/decode.csv samples/stack/chip.json <<'PY'
+# and the ringing of one 3 ns pulse long after it: the pulse nets no change
+# over any window before the later peaks, yet it is their cause
+cat > "$T/pulse.json" <<'EOF'
+{"format": "pda-chip/1", "name": "pulse", "clock_ghz": 1.0, "outline_mm": [10, 10], "dies": [{"id": 0, "name": "d"}],
+ "rails": [{"name": "core", "vdd_v": 0.8, "guardband_mv": 20,
+            "pdn": {"stages": [{"name": "die", "r_ohm": 2e-4, "l_h": 2e-11, "c_f": 1e-6, "esr_ohm": 1e-5}]}}],
+ "units": [{"name": "A", "class": "X", "die": 0, "rail": "core", "rect_mm": [0, 0, 5, 5], "idle_a": 1.0}],
+ "ops": [{"op": "on", "class": "X", "current_a": 30}, {"op": "nop", "class": "X", "current_a": 0}]}
+EOF
+printf 'id,unit,op,start,cycles\np0,A,on,100,3\nz,A,nop,400,1\n' > "$T/pulse.csv"
+$A run "$T/pulse.json" "$T/pulse.csv" --no-thermal -o "$T/pul" --quiet
+python3 - "$T/stk/events.csv" samples/stack/decode.csv samples/stack/chip.json 10 \
+          "$T/pul/events.csv" "$T/pulse.csv" "$T/pulse.json" 5 <<'PY'
 import csv, json, sys
-ev = list(csv.DictReader(open(sys.argv[1])))
-ghz = json.load(open(sys.argv[3]))["clock_ghz"]
-ops = {r["id"]: (int(r["start"]) / ghz, (int(r["start"]) + int(r["cycles"])) / ghz) for r in csv.DictReader(open(sys.argv[2]))}
-assert len(ev) > 10, len(ev)
-for e in ev:
-    assert e["causes"] and e["instructions"], e
-    lo, hi = float(e["t_peak_ns"]) - float(e["window_ns"]) - 2, float(e["t_peak_ns"]) + 1
-    for i in e["instructions"].split(";"):
-        a, b = ops[i]
-        assert a < hi and b > lo, (e["t_peak_ns"], e["window_ns"], i, a, b)
+for q in range(1, len(sys.argv), 4):
+    ev = list(csv.DictReader(open(sys.argv[q])))
+    ghz = json.load(open(sys.argv[q + 2]))["clock_ghz"]
+    ops = {r["id"]: (int(r["start"]) / ghz, (int(r["start"]) + int(r["cycles"])) / ghz) for r in csv.DictReader(open(sys.argv[q + 1]))}
+    assert len(ev) > int(sys.argv[q + 3]), len(ev)
+    for e in ev:
+        assert e["causes"] and e["instructions"], e
+        lo, hi = float(e["t_peak_ns"]) - float(e["window_ns"]) - 2, float(e["t_peak_ns"]) + 1
+        for i in e["instructions"].split(";"):
+            a, b = ops[i]
+            assert a < hi and b > lo, (e["t_peak_ns"], e["window_ns"], i, a, b)
 PY
 echo "e2e_run: 11 passed, 0 failed"
