@@ -621,6 +621,17 @@ static double unit_avg(const sio_chip *chip, const sio_schedule *s, const by_sta
     return sum;
 }
 
+/* Unit u's ops on event e's chip, by start, into *b; 0 when it has none or
+** draws from another rail than e's. k: its slot in the per-unit search hints. */
+static size_t rail_unit_ops(const events_detector *ev, const unit_index *ix, const events_event *e, size_t u,
+                            const by_start **b, size_t *k)
+{
+    if (ev->chip->units[u].rail != e->rail) return 0;
+    *k = e->chip * ev->chip->n_units + u;
+    *b = ix->ops + ix->off[*k];
+    return ix->off[*k + 1] - ix->off[*k];
+}
+
 /* A place among event e's top causes (by |delta|, largest first) for one
 ** of delta d, zeroed; NULL when it does not make the top EVENTS_MAX_CAUSES. */
 static events_cause *cause_slot(events_event *e, double d)
@@ -645,10 +656,8 @@ static void causes_in(const events_detector *ev, const sio_schedule *s, const un
     double tp = e->t_peak_ns;
     e->n_causes = 0;
     for (size_t u = 0; u < chip->n_units; u++) {
-        if (chip->units[u].rail != e->rail) continue;
-        size_t k = e->chip * chip->n_units + u;
-        const by_start *b = ix->ops + ix->off[k];
-        size_t m = ix->off[k + 1] - ix->off[k];
+        const by_start *b;
+        size_t k, m = rail_unit_ops(ev, ix, e, u, &b, &k);
         if (!m) continue;
         /* at[k]: where the window's start fell for the last event */
         size_t jw = first_ending_after(b, m, tw - D, &at[k]), jp = jw;
@@ -680,14 +689,13 @@ static void pulses_in(const events_detector *ev, const sio_schedule *s, const un
     const double tp = e->t_peak_ns;
     e->n_causes = 0;
     for (size_t u = 0; u < chip->n_units; u++) {
-        if (chip->units[u].rail != e->rail) continue;
-        size_t k = e->chip * chip->n_units + u;
-        const by_start *b = ix->ops + ix->off[k];
-        size_t m = ix->off[k + 1] - ix->off[k];
+        const by_start *b;
+        size_t k, m = rail_unit_ops(ev, ix, e, u, &b, &k);
+        if (!m) continue;
         events_cause c;
         memset(&c, 0, sizeof c);
         c.unit = u;
-        for (size_t j = m ? first_ending_after(b, m, tw, &at[k]) : 0; j < m && b[j].start < tp; j++) {
+        for (size_t j = first_ending_after(b, m, tw, &at[k]); j < m && b[j].start < tp; j++) {
             if (!(b[j].start > tw || b[j].end < tp)) continue;   /* on all through the window */
             double a = chip->ops[s->op[b[j].i]].current_a * s->activity[b[j].i];
             if (a < 1e-3) continue;
@@ -707,10 +715,8 @@ static double last_edge_op_start(const events_detector *ev, const unit_index *ix
     const double tp = e->t_peak_ns;
     double edge = -INFINITY, start = INFINITY;
     for (size_t u = 0; u < chip->n_units; u++) {
-        if (chip->units[u].rail != e->rail) continue;
-        size_t k = e->chip * chip->n_units + u;
-        const by_start *b = ix->ops + ix->off[k];
-        size_t m = ix->off[k + 1] - ix->off[k];
+        const by_start *b;
+        size_t k, m = rail_unit_ops(ev, ix, e, u, &b, &k);
         if (!m) continue;
         /* a unit's ops follow one another: sorted by start, so by end */
         size_t j = first_ending_after(b, m, tp, &at[k]);

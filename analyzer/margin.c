@@ -65,6 +65,9 @@ static acc *acc_of(const margin_spectrum *m, size_t chip, size_t rail, size_t le
     return &m->a[(chip * m->n_rails + rail) * LEVELS + level];
 }
 
+/* Point k of the periodic Hann window of n points. */
+static double hann(size_t k, size_t n) { return 0.5 - 0.5 * cos(2 * acos(-1.0) * (double)k / (double)n); }
+
 /* The step between frequencies of level l (Hz). */
 static double level_df(const margin_spectrum *m, size_t l)
 {
@@ -93,7 +96,7 @@ int margin_spectrum_create(size_t n_chips, size_t n_rails, double bin_ns, margin
         if (!m->a[k].buf || !m->a[k].psd) goto oom;
     }
     for (size_t k = 0; k < N; k++) {
-        m->win[k] = 0.5 - 0.5 * cos(2 * acos(-1.0) * (double)k / (double)N);
+        m->win[k] = hann(k, N);
         m->win_sum += m->win[k];
     }
     pda_fftw_thread_safe();
@@ -170,7 +173,7 @@ static void segment(margin_spectrum *m, acc *a, size_t n_psd)
         ** read a 6.4 A tone in 950 bins as 0.008 A. */
         double ws = 0;
         for (size_t k = 0; k < fill; k++) {
-            double w = 0.5 - 0.5 * cos(2 * acos(-1.0) * (double)k / (double)fill);
+            double w = hann(k, fill);
             in[k] = (buf[k] - mean) * w;
             ws += w;
         }

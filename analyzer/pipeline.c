@@ -432,15 +432,13 @@ int pda_run_walk(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o
     if (margin_spectrum_create(nch, nr, bin_ns, &r->sp)) goto oom_w;
     r->tb = walk_tile_bins(w);
     r->nbins = walk_n_bins(w);
-    /* a window longer than the timeline is the timeline */
-    double wb = round(o->window_ns / bin_ns);
-    if (wb > (double)r->nbins) wb = (double)r->nbins;
-    if (pda_power_acc_init(&pa, wb < 1 ? 1 : (size_t)wb)) goto oom_w;
+    const size_t wb = walk_window_bins(o->window_ns, bin_ns, r->nbins);
+    if (pda_power_acc_init(&pa, wb)) goto oom_w;
     if (o->power_cap_w > 0) {   /* each chip's windows, for the cap */
         if (!(r->cw_chip = calloc(nch, sizeof *r->cw_chip)) || !(r->chip_peak_window_w = calloc(nch + 1, sizeof(double))))
             goto oom_w;
         for (size_t ch = 0; ch < nch; ch++)
-            if (current_window_init(&r->cw_chip[ch], wb < 1 ? 1 : (size_t)wb)) goto oom_w;
+            if (current_window_init(&r->cw_chip[ch], wb)) goto oom_w;
     }
     if (o->report && pda_report_open(r, idle)) goto oom_w;
     if (o->keep_rails && !(r->rails = pda_spool_open(o->spool_dir, err))) { rc = PDA_EIO; goto fail; }

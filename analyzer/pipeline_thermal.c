@@ -89,22 +89,23 @@ static const char *keep_string(pda_thermal *t, char *str)
     return str;
 }
 
-/* Each unit of chip ch: its average power over the makespan (its ops'
-** charge times vdd over mk_ns, and idle_a times vdd: an empty schedule's
-** chip idles), what the steady state is of; ops lists the chip's instructions (n_ops), or is NULL for the whole
-** schedule's (n_ops = s->n). */
-static void unit_avg_w(const sio_chip *c, const sio_schedule *s, size_t ch, const uint32_t *ops, size_t n_ops,
-                       double mk_ns, double *out)
+/* Each unit's average power over the makespan, what the steady state is
+** of: its ops' charge times vdd over mk_ns, and idle_a times vdd (an empty
+** schedule's chip idles). ops NULL: every instruction of s, one pass, into
+** out[chip][unit] (s->n_chips rows); else the n_ops listed (one chip's)
+** into out[unit]. */
+static void unit_avg_w(const sio_chip *c, const sio_schedule *s, const uint32_t *ops, size_t n_ops, double mk_ns,
+                       double *out)
 {
-    const size_t nu = c->n_units;
-    for (size_t u = 0; u < nu; u++) out[u] = 0.0;
-    for (size_t k = 0; k < n_ops; k++) {
-        const size_t i = ops ? ops[k] : k;
-        if (ops || s->chip[i] == ch) out[s->unit[i]] += current_op_charge(c, s, i) * c->rails[c->units[s->unit[i]].rail].vdd_v;
+    const size_t nu = c->n_units, rows = ops ? 1 : (s->n_chips ? s->n_chips : 1);
+    for (size_t q = 0; q < rows * nu; q++) out[q] = 0.0;
+    for (size_t k = 0; k < (ops ? n_ops : s->n); k++) {
+        const size_t i = ops ? ops[k] : k, u = s->unit[i];
+        out[(ops ? 0 : s->chip[i]) * nu + u] += current_op_charge(c, s, i) * c->rails[c->units[u].rail].vdd_v;
     }
-    for (size_t u = 0; u < nu; u++) {
-        const sio_unit *un = &c->units[u];
-        out[u] = (mk_ns > 0 ? out[u] / mk_ns : 0.0) + un->idle_a * c->rails[un->rail].vdd_v;
+    for (size_t q = 0; q < rows * nu; q++) {
+        const sio_unit *un = &c->units[q % nu];
+        out[q] = (mk_ns > 0 ? out[q] / mk_ns : 0.0) + un->idle_a * c->rails[un->rail].vdd_v;
     }
 }
 
@@ -558,7 +559,7 @@ static int chip_run(tjob *j, size_t ch)
         sio_error_set(j->err, s->path, 0, 0, "thermal: an instruction lies outside the frames");
         return PDA_EINTERNAL;
     }
-    unit_avg_w(c, s, ch, ops, n_ops, j->mk_ns, j->uavg);
+    unit_avg_w(c, s, ops, n_ops, j->mk_ns, j->uavg);   /* ops NULL: a schedule of one chip */
     /* steady state of the average power, with the leakage of its fixed
     ** point (pda_leak_prepare); the transient starts there */
     const struct pda_leak *lk = j->r->leak;
@@ -739,7 +740,7 @@ int pda_leak_prepare(pda_result *r, sio_error *err)
         goto out;
     }
     if (thermal_units_create(c, nx, ny, &tu)) goto out;
-    for (size_t ch = 0; ch < nch; ch++) unit_avg_w(c, s, ch, NULL, s->n, mk_ns, l->uavg + ch * nu);
+    unit_avg_w(c, s, NULL, 0, mk_ns, l->uavg);
     for (size_t ch = 0; ch < nch; ch++) {
         int lrc = thermal_run_leak_steady(plan, tu, c, l->uavg + ch * nu, 1, l->leak_w + ch * nu, &l->st[ch]);
         if (lrc) {

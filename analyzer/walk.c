@@ -61,6 +61,13 @@ size_t walk_didt_bins(const sio_rail *rail, double bin_ns)
     return !(w >= 1) ? 1 : w > (double)(1u << 20) ? (size_t)1 << 20 : (size_t)w;
 }
 
+size_t walk_window_bins(double window_ns, double bin_ns, size_t n_bins)
+{
+    double wb = round(window_ns / bin_ns);
+    if (wb > (double)n_bins) wb = (double)n_bins;
+    return wb < 1 ? 1 : (size_t)wb;
+}
+
 static double now_s(void)
 {
     struct timespec ts;

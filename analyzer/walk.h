@@ -67,6 +67,10 @@ void walk_close(walk *w);   /* NULL is a no-op */
 
 /* Each rail's idle current, summed over its units, into idle[n_rails]. */
 void walk_rail_idle(const sio_chip *c, double *idle);
+/* The power window of window_ns in bins of bin_ns over a timeline of
+** n_bins: at least 1, and a window longer than the timeline is the
+** timeline (the analyzer's model, which the re-timing's analysis shares). */
+size_t walk_window_bins(double window_ns, double bin_ns, size_t n_bins);
 /* The rail's dI/dt window in bins: didt_window_ns / bin_ns rounded, at
 ** least 1 and at most 2^20 (the rings that hold a window are per rail and
 ** chip). Every dI/dt figure and check uses it. */

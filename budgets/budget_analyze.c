@@ -49,12 +49,10 @@ int budget_analyze(const sio_chip *c, const sio_schedule *s0, const int64_t *sta
     const double *idle = walk_idle_a(w);
     out->makespan_cyc = walk_makespan_cyc(w);
     out->makespan_ns = (double)out->makespan_cyc / c->clock_ghz;
-    double wb = round(window_ns / bin_ns);
-    /* a window longer than the timeline is the timeline, as pda_run takes it
-    ** (and a ring of 10^9 bins is not made for a run of 10^5) */
-    if (wb > (double)walk_n_bins(w)) wb = (double)walk_n_bins(w);
+    /* as pda_run takes it (and no ring of 10^9 bins for a run of 10^5) */
+    const size_t wb = walk_window_bins(window_ns, bin_ns, walk_n_bins(w));
     for (size_t k = 0; k <= nch; k++)
-        if (current_window_init(&cw[k], wb < 1 ? 1 : (size_t)wb)) goto fail;
+        if (current_window_init(&cw[k], wb)) goto fail;
     for (size_t r = 0; r < nr; r++) {
         wbin[r] = walk_didt_bins(&c->rails[r], bin_ns);
         for (size_t ch = 0; ch < nch; ch++) {

@@ -24,9 +24,6 @@ void cmd_run_progress(void *arg, double done)
     if (pct == 100) fputc('\n', stderr);
 }
 
-/* The run on stdout: summary.json with --json, else a screenful of text
-** (the schedule's figures from the summary: a system merged from shares
-** has no whole schedule in this process). */
 /* A temperature or a power on the console: dec decimals, or four digits in
 ** exponent form past 1e9 (a leakage runaway), where %f would print hundreds. */
 static const char *fixed(char b[32], double v, int dec)
@@ -36,6 +33,9 @@ static const char *fixed(char b[32], double v, int dec)
     return b;
 }
 
+/* The run on stdout: summary.json with --json, else a screenful of text
+** (the schedule's figures from the summary: a system merged from shares
+** has no whole schedule in this process). */
 static void print_result(const cmd_opts *o, const sio_chip *c, const pda_result *res, json_t *summary)
 {
     const pda_power *pw = pda_result_power(res);
