@@ -248,10 +248,14 @@ __attribute__((always_inline)) static inline int raise_max(double *mx, size_t *b
 }
 
 /* Bins b0 .. b0+m-1 (m <= SCAN_B) of rail state s: statistics, histogram,
-** ring and events (closed through close_ev as they end). */
+** ring and events (closed through close_ev as they end). timeline 0: bins
+** past the makespan (events_push_tail), which count for the dI/dt, the
+** droop's extremes and the events, not for the current's peak and sum, the
+** bins or the histogram. */
 __attribute__((always_inline)) static inline void scan_block(events_detector *ev, size_t c, size_t r, rail_state *s,
                                                              const double *restrict i_a, const double *restrict d_v,
-                                                             size_t b0, size_t m, double gb_mv, double didt_lim)
+                                                             size_t b0, size_t m, double gb_mv, double didt_lim,
+                                                             int timeline)
 {
     events_rail_stats *st = &s->st;
     const double bin_ns = ev->bin_ns;
@@ -276,7 +280,7 @@ __attribute__((always_inline)) static inline void scan_block(events_detector *ev
     /* extrema and sum */
     size_t bk = 0;
     double peak_a = st->bins ? st->peak_a : -INFINITY;
-    if (raise_max(&peak_a, &bk, i_a, m, lanes_max(i_a, m), b0)) {
+    if (timeline && raise_max(&peak_a, &bk, i_a, m, lanes_max(i_a, m), b0)) {
         st->peak_a = peak_a;
         st->t_peak_a_ns = (double)bk * bin_ns;
     }
@@ -288,20 +292,22 @@ __attribute__((always_inline)) static inline void scan_block(events_detector *ev
         st->i_at_max_droop_a = i_a[bk - b0];
     }
     if (d_min < st->min_droop_v) st->min_droop_v = d_min;
-    s->dyn_sum += lanes_sum_sub(i_a, ev->idle[c * ev->chip->n_rails + r], m);
-    st->bins += m;
     s->seen += m;
+    if (timeline) {
+        s->dyn_sum += lanes_sum_sub(i_a, ev->idle[c * ev->chip->n_rails + r], m);
+        st->bins += m;
+    }
     /* the histogram: fine steps, or the coarse buckets outside; every bin's
     ** bucket first (a pass that vectorizes), then the counts one by one
     ** (measured faster than counting runs of one bucket, or than two tables
     ** taking turns) */
-    for (size_t k = 0; k < m; k++) {
+    for (size_t k = 0; timeline && k < m; k++) {
         double h = (d_v[k] - HIST_LO_MV * 1e-3) * inv_step;
         hx[k] = h >= 0 && h < (double)HIST_N ? (int32_t)h : -1;
     }
     uint64_t *hist = s->hist;
     int nan = 0;   /* a NaN droop lands outside the fine steps */
-    for (size_t k = 0; k < m; k++) {
+    for (size_t k = 0; timeline && k < m; k++) {
         if (hx[k] >= 0) {
             hist[hx[k]]++;
             continue;
@@ -310,6 +316,7 @@ __attribute__((always_inline)) static inline void scan_block(events_detector *ev
         s->coarse[!(ch > 0) ? 0 : ch >= (double)(COARSE_N - 1) ? COARSE_N - 1 : (size_t)ch]++;
         nan |= d_v[k] != d_v[k];
     }
+    for (size_t k = 0; !timeline && k < m; k++) nan |= d_v[k] != d_v[k];
     /* droop events: d in mV over the guardband; a block all over it or all
     ** under it needs no test per bin (the extrema pass NaNs over, and a NaN
     ** bin is not over the guardband: such a block goes bin by bin) */
@@ -350,7 +357,7 @@ __attribute__((always_inline)) static inline void scan_block(events_detector *ev
 ** passes vectorized, AVX2 where the machine has it), then the rest. */
 __attribute__((target_clones("avx2", "default")))
 static void scan_piece(events_detector *ev, size_t c, size_t r, size_t b0, const double *i_a, const double *d_v,
-                       size_t n)
+                       size_t n, int timeline)
 {
     rail_state *s = state(ev, c, r);
     const sio_rail *rail = &ev->chip->rails[r];
@@ -368,15 +375,22 @@ static void scan_piece(events_detector *ev, size_t c, size_t r, size_t b0, const
             __builtin_prefetch((const void *)((uintptr_t)(i_a + k) + (SCAN_AHEAD + j) * sizeof(double)));
             __builtin_prefetch((const void *)((uintptr_t)(d_v + k) + (SCAN_AHEAD + j) * sizeof(double)));
         }
-        scan_block(ev, c, r, s, i_a + k, d_v + k, b0 + k, SCAN_B, gb_mv, didt_lim);
+        scan_block(ev, c, r, s, i_a + k, d_v + k, b0 + k, SCAN_B, gb_mv, didt_lim, timeline);
     }
-    if (k < n) scan_block(ev, c, r, s, i_a + k, d_v + k, b0 + k, n - k, gb_mv, didt_lim);
+    if (k < n) scan_block(ev, c, r, s, i_a + k, d_v + k, b0 + k, n - k, gb_mv, didt_lim, timeline);
 }
 
 int events_push(events_detector *ev, size_t c, size_t r, size_t b0, const double *i_a, const double *droop_v,
                 size_t n)
 {
-    scan_piece(ev, c, r, b0, i_a, droop_v, n);
+    scan_piece(ev, c, r, b0, i_a, droop_v, n, 1);
+    return SIO_OK;
+}
+
+int events_push_tail(events_detector *ev, size_t c, size_t r, size_t b0, const double *i_a, const double *droop_v,
+                     size_t n)
+{
+    scan_piece(ev, c, r, b0, i_a, droop_v, n, 0);
     return SIO_OK;
 }
 
@@ -392,7 +406,7 @@ int events_push_const(events_detector *ev, size_t c, size_t r, size_t b0, double
     size_t head = n < s->w ? n : s->w;
     for (size_t k = 0; k < head;) {
         size_t m = head - k < SCAN_B ? head - k : SCAN_B;
-        scan_piece(ev, c, r, b0 + k, bi, bd, m);
+        scan_piece(ev, c, r, b0 + k, bi, bd, m, 1);
         k += m;
     }
     if (head == n) return SIO_OK;
@@ -787,7 +801,7 @@ int events_finish(events_detector *ev, const sio_schedule *s)
         for (size_t r = 0; r < ev->chip->n_rails; r++)
             for (int k = 0; k < 2; k++) {
                 rail_state *st = state(ev, c, r);
-                if (st->ev[k].open) close_ev(ev, c, r, k, st->st.bins);
+                if (st->ev[k].open) close_ev(ev, c, r, k, st->seen);
             }
     int64_t span_cyc = ev->span_cyc ? ev->span_cyc : s ? sio_schedule_makespan_cyc(s) : 0;
     double span_ns = (double)span_cyc / ev->chip->clock_ghz;

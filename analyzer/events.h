@@ -84,6 +84,14 @@ void events_set_idle(events_detector *ev, size_t chip, size_t rail, double idle_
 int events_push(events_detector *ev, size_t chip, size_t rail, size_t b0, const double *i_a,
                 const double *droop_v, size_t n);
 
+/* Feeds bins b0 .. b0+n-1 past the makespan (the walk's tail: the rail
+** idles on while its PDN settles), after the timeline's: they count for the
+** largest dI/dt, the worst droop (and the least), and the events, and not
+** for the peak current, the mean, the bin count or the droop percentiles,
+** which are the timeline's. */
+int events_push_tail(events_detector *ev, size_t chip, size_t rail, size_t b0, const double *i_a,
+                     const double *droop_v, size_t n);
+
 /* Feeds n bins b0 .. b0+n-1 that all hold i_a and droop_v (a constant run
 ** of the walk): the same as events_push of n copies, to round-off in the
 ** current's sum, in O(dI/dt window) whatever n. */

@@ -202,7 +202,13 @@ int pda_report_open(pda_result *r, const double *idle)
             lim[nr + rl] = r->c->rails[rl].didt_limit_a_per_ns;
             wb[rl] = walk_didt_bins(&r->c->rails[rl], r->o.bin_ns);
         }
-        report_opts ro = {.n_chips = r->nch, .n_rails = nr, .n_bins = r->nbins, .bin_ns = r->o.bin_ns,
+        /* the report shows the start of the tail: a quarter of the run, at
+        ** least 1,024 bins (the first rings of the PDN); the rest of it
+        ** falls in the last column */
+        size_t shown = r->nbins / 4 > 1024 ? r->nbins / 4 : 1024;
+        if (shown > r->tail_bins) shown = r->tail_bins;
+        report_opts ro = {.n_chips = r->nch, .n_rails = nr, .n_bins = r->nbins + shown, .run_bins = r->nbins,
+                          .bin_ns = r->o.bin_ns,
                           .guardband_mv = lim, .didt_limit_a_per_ns = lim + nr, .didt_bins = wb, .idle_a = idle};
         rc = report_create_opts(&ro, &r->rep);
     }
@@ -265,6 +271,31 @@ static void add_scaled(double *restrict acc, double a, const double *restrict x,
     for (; k < m; k++) acc[k] += a * x[k];
 }
 
+/* A tile of the walk's tail (walk.h: walk_tail_bins): the chips idle on
+** past the makespan while the PDN rings from the last bins' changes. It
+** counts for the events and the dI/dt and droop figures (events_push_tail),
+** and goes into the report (which shows the start of the tail), not into
+** the power, the energy, the spectrum or the kept waveforms, which are the
+** timeline's. pchip: room for SUB_BINS values. */
+static void tail_tile(pda_result *r, const current_tile *t, const double *droop, double *pchip)
+{
+    const size_t nr = r->nr, tb = r->tb;
+    for (size_t k0 = 0; k0 < t->nb; k0 += SUB_BINS) {
+        size_t m = t->nb - k0 < SUB_BINS ? t->nb - k0 : SUB_BINS;
+        for (size_t ch = 0; ch < r->nch; ch++) {
+            for (size_t k = 0; k < m; k++) pchip[k] = 0;
+            for (size_t rl = 0; rl < nr; rl++) {
+                const double *i = t->rail_a + (ch * nr + rl) * t->stride + k0;
+                const double *d = droop + (ch * nr + rl) * tb + k0;
+                events_push_tail(r->ev, ch, rl, t->b0 + k0, i, d, m);
+                if (r->rep) report_push(r->rep, ch * nr + rl, t->b0 + k0, i, d, m);
+                add_scaled(pchip, r->c->rails[rl].vdd_v, i, m);
+            }
+            if (r->rep) report_push_power(r->rep, ch, t->b0 + k0, pchip, m);
+        }
+    }
+}
+
 /* The walk: every tile through the per-bin passes and into the spools. */
 static int walk_all(pda_result *r, walk *w, pda_power_acc *pa, sio_error *err)
 {
@@ -286,6 +317,10 @@ static int walk_all(pda_result *r, walk *w, pda_power_acc *pa, sio_error *err)
     const double *droop;
     int fed, rc = PDA_OK;
     while ((fed = walk_next(w, &t, &droop)) == 1) {
+        if (t.b0 >= r->nbins) {   /* the tail past the makespan (walk.h): dI/dt, droop and events */
+            tail_tile(r, &t, droop, pchip);
+            continue;
+        }
         if (t.stride == 0) {   /* a constant run: O(rails) but for the kept waveforms */
             if ((rc = const_run(r, &t, droop, pa, power, f32))) break;
             if (r->o.progress) r->o.progress(r->o.progress_arg, r->nbins ? (double)(t.b0 + t.nb) / (double)r->nbins : 1.0);
@@ -415,7 +450,7 @@ int pda_run_walk(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o
     walk_opts wo = {.bin_ns = bin_ns, .tile_bins = o->tile_bins,
                     .maps = (o->unit_maps ? CURRENT_UNITS : 0) | (skip ? CURRENT_CONST : 0), .droop = 1,
                     .threads = 1, .split_min_ops = o->split_min_ops, .extra_idle_a = pda_leak_current_a(r->leak),
-                    .span_cyc = o->timeline_cyc, .plan_chips = o->system_chips};
+                    .span_cyc = o->timeline_cyc, .plan_chips = o->system_chips, .tail = 1};
     for (size_t rl = 0; rl < nr; rl++)
         if ((rc = pda_cache_pdn(pc, c, rl, bin_ns, &models[rl], err))) {
             rc = rc == PDN_EINPUT ? PDA_EINPUT : PDA_ENOMEM;
@@ -432,6 +467,7 @@ int pda_run_walk(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o
     if (margin_spectrum_create(nch, nr, bin_ns, &r->sp)) goto oom_w;
     r->tb = walk_tile_bins(w);
     r->nbins = walk_n_bins(w);
+    r->tail_bins = walk_tail_bins(w);
     const size_t wb = walk_window_bins(o->window_ns, bin_ns, r->nbins);
     if (pda_power_acc_init(&pa, wb)) goto oom_w;
     if (o->power_cap_w > 0) {   /* each chip's windows, for the cap */

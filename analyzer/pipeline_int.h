@@ -45,6 +45,7 @@ struct pda_result {
     const sio_schedule *s;
     pda_run_opts o;
     size_t nch, nr, nbins, tb;
+    size_t tail_bins;          /* the walk's tail past the timeline (walk_tail_bins) */
     int64_t mk_cyc;
     events_detector *ev;
     margin_spectrum *sp;

@@ -38,6 +38,7 @@ typedef struct pack_head {
     /* the options the share's figures depend on, which the merge's must equal */
     double bin_ns, window_ns, safety_mv;
     uint64_t events_cap;
+    uint64_t tail_bins;
 } pack_head;
 
 /* The share's chips' power breakdowns (pda_bd_chip) in chip order. */
@@ -83,7 +84,7 @@ int pda_result_pack(const pda_result *r, void **buf, size_t *len, sio_error *err
     pack_head h = {PACK_MAGIC, r->nch, r->nr, c->n_units, c->n_classes, s->chip_step ? s->chip_lo : 0,
                    s->chip_step ? s->chip_step : 1, s->chip_step ? s->n_chips_file : s->n_chips, r->nbins, ne,
                    pda_result_tile_bins(r), r->mk_cyc, k.ops, {k.deps[0], k.deps[1], k.deps[2]}, r->th != NULL,
-                   r->o.bin_ns, r->o.window_ns, r->o.safety_mv, r->o.events_cap};
+                   r->o.bin_ns, r->o.window_ns, r->o.safety_mv, r->o.events_cap, r->tail_bins};
     char *mem = NULL;
     size_t n = 0;
     FILE *f = open_memstream(&mem, &n);
@@ -192,7 +193,7 @@ static int read_pack(pda_result *r, merge *m, FILE *f, sio_error *err)
     if (fread(&h, sizeof h, 1, f) != 1 || h.magic != PACK_MAGIC || h.nr != r->nr || h.nu != c->n_units ||
         h.ncl != c->n_classes || h.n_chips_file != r->nch || h.nbins != r->nbins || h.mk_cyc != r->mk_cyc ||
         !h.chip_step || h.tb != r->tb || h.bin_ns != r->o.bin_ns || h.window_ns != r->o.window_ns ||
-        h.safety_mv != r->o.safety_mv || h.events_cap != r->o.events_cap)
+        h.safety_mv != r->o.safety_mv || h.events_cap != r->o.events_cap || h.tail_bins != r->tail_bins)
         goto bad;
     m->part_nch[m->n_part] = (size_t)h.nch;
     unsigned char *used = malloc(c->n_units + 1);
@@ -436,6 +437,7 @@ int pda_result_merge(const sio_chip *c, const char *schedule_path, const pda_run
     r->nch = (size_t)h0.n_chips_file;
     r->nr = c->n_rails;
     r->nbins = (size_t)h0.nbins;
+    r->tail_bins = (size_t)h0.tail_bins;
     r->mk_cyc = h0.mk_cyc;
     r->tb = (size_t)h0.tb;
     r->power = *power;

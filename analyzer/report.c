@@ -50,6 +50,7 @@ int report_create_opts(const report_opts *o, report **out)
     r->n_rails = o->n_rails;
     r->n_series = ns;
     r->n_bins = o->n_bins;
+    r->run_bins = o->run_bins && o->run_bins < o->n_bins ? o->run_bins : o->n_bins;
     r->bin_ns = o->bin_ns;
     const size_t cols[REPORT_LEVELS] = {REPORT_COLS, REPORT_FINE_COLS};
     int bad = 0;

@@ -36,7 +36,8 @@ typedef struct report report;
 ** window of one bin, NULL idle_a an idle current of 0. */
 typedef struct report_opts {
     size_t n_chips, n_rails;           /* series = chips x rails, chip-major */
-    size_t n_bins;                     /* the timeline's length in bins */
+    size_t n_bins;                     /* the length drawn, in bins */
+    size_t run_bins;                   /* of which the run's (the rest: the tail past it; 0: all) */
     double bin_ns;
     const double *guardband_mv;        /* droop limit */
     const double *didt_limit_a_per_ns; /* dI/dt limit */

@@ -18,6 +18,8 @@
   'use strict';
   var D = JSON.parse(document.getElementById('pda-data').textContent);
   var NR = D.rails.length, T_END = D.n_bins * D.bin_ns;
+  /* the end of the run; past it (to T_END) the chip idles while its supply settles */
+  var T_RUN = (D.run_bins || D.n_bins) * D.bin_ns;
   var plots = [], waves = [], nDrawn = 0;
   var COL = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22',
              '#17becf', '#393b79', '#637939'];
@@ -194,7 +196,18 @@
              {label: unit, values: ticks(1), incrs: INCRS, size: 64}],
       cursor: {sync: {key: 'pda'}, drag: {x: true, y: false, setScale: false},
                bind: {dblclick: function () { return function () { setRange(0, T_END); return null; }; }}},
-      hooks: {setSelect: [function (u) {
+      hooks: {draw: [function (u) {   /* a dashed line at the end of the run, when the tail is drawn */
+        if (T_RUN >= T_END || T_RUN < u.scales.x.min || T_RUN > u.scales.x.max) return;
+        var x = Math.round(u.valToPos(T_RUN, 'x', true)), c = u.ctx;
+        c.save();
+        c.strokeStyle = '#555';
+        c.setLineDash([3, 3]);
+        c.beginPath();
+        c.moveTo(x, u.bbox.top);
+        c.lineTo(x, u.bbox.top + u.bbox.height);
+        c.stroke();
+        c.restore();
+      }], setSelect: [function (u) {
         if (u.select.width > 2) {
           setRange(u.posToVal(u.select.left, 'x'), u.posToVal(u.select.left + u.select.width, 'x'));
           u.setSelect({left: 0, width: 0, top: 0, height: 0}, false);
@@ -228,7 +241,9 @@
     rangeBox = el('span', {'class': 'range'}, bar);
     el('p', {'class': 'note'}, root, 'Drag across a plot to zoom every waveform to that stretch; the wheel zooms, ' +
        'shift+wheel pans, a double click or "reset" shows the whole run. Each step is the range (min to max) of ' +
-       'the bins it covers; zoomed in near a kept event the bins themselves are drawn. Hover for values.');
+       'the bins it covers; zoomed in near a kept event the bins themselves are drawn. Hover for values.' +
+       (T_RUN < T_END ? ' The dashed line is the end of the schedule: past it the chip idles while its supply ' +
+        'settles, and its droop and dI/dt there count for the events.' : ''));
     for (var ch = 0; ch < D.chips; ch++) {
       var pre = D.chips > 1 ? 'chip ' + ch + ': ' : '';
       var capL = D.power_cap_w ? [{label: 'power cap', v: D.power_cap_w, colour: '#d62728'}] : [];

@@ -66,7 +66,7 @@ typedef struct pring {
 } pring;
 
 struct report {
-    size_t n_chips, n_rails, n_series, n_bins;
+    size_t n_chips, n_rails, n_series, n_bins, run_bins;
     double bin_ns;
     level lv[REPORT_LEVELS];
     hist *h;                        /* [series] */

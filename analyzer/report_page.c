@@ -388,7 +388,8 @@ static int data_json(FILE *f, const report *r, const report_page *p)
     jstr(f, c->name);
     fputs(",\"schedule\":", f);
     jstr(f, p->s->path);
-    fprintf(f, ",\"ops\":%zu,\"chips\":%zu,\"n_bins\":%zu,\"bin_ns\":", p->s->n, r->n_chips, r->n_bins);
+    fprintf(f, ",\"ops\":%zu,\"chips\":%zu,\"n_bins\":%zu,\"run_bins\":%zu,\"bin_ns\":", p->s->n, r->n_chips,
+            r->n_bins, r->run_bins);
     jtime(f, r->bin_ns);
     fputs(",\"power_cap_w\":", f);
     if (p->power_cap_w > 0) jnum(f, p->power_cap_w);
@@ -494,8 +495,12 @@ int report_write(const report *r, FILE *f, const report_page *p)
     html_text(f, chip->name);
     fputs("</h1>\n<p>schedule <code>", f);
     html_text(f, p->s->path);
-    fprintf(f, "</code>: %zu instructions on %zu chip%s, %zu bins of %g ns.</p>\n", p->s->n, p->s->n_chips,
-            p->s->n_chips == 1 ? "" : "s", r->n_bins, r->bin_ns);
+    fprintf(f, "</code>: %zu instructions on %zu chip%s, %zu bins of %g ns", p->s->n, p->s->n_chips,
+            p->s->n_chips == 1 ? "" : "s", r->run_bins, r->bin_ns);
+    if (r->n_bins > r->run_bins)
+        fprintf(f, "; the waveforms run on %zu bins past the end of the schedule, where the chip idles while its "
+                "supply settles (droop and dI/dt there count for the events and the worst droop)", r->n_bins - r->run_bins);
+    fputs(".</p>\n", f);
     fputs("<noscript><p class=warn>The plots, the events and the thermal maps need JavaScript; the tables below "
           "read without it.</p></noscript>\n<nav id=\"toc\"></nav>\n", f);
     margin_tables(f, r, p);

@@ -11,7 +11,11 @@
 ** bin); the rest goes out as a tile of stride 0 whose droop is one value per
 ** rail, the streams advanced over it at once (pdn_stream_skip). Pieces stay
 ** on the tile grid (a run is whole tiles), so the tiles after the run are
-** the same as in the walk without the option. */
+** the same as in the walk without the option.
+**
+** The tail (walk_opts.tail, walk.h): once the iterator has ended, ordinary
+** tiles of every rail's idle current, pushed through the PDN streams, for
+** walk_tail_bins bins. */
 #include "walk.h"
 
 #include <math.h>
@@ -44,6 +48,9 @@ struct walk {
     current_tile t[2];
     int full[2], end, stop, slot, held;
     int failed;            /* the iterator ran out of memory */
+    int it_done;           /* the iterator has ended: the tail, if any */
+    size_t tail_bins, tail_b0, tail_left;
+    double *tail_i;        /* [q][tb]: each rail's idle current, the tail's tiles */
     pthread_t th;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -113,12 +120,32 @@ static int run_piece(walk *w, int k)
     return 1;
 }
 
+/* The next tile of the tail into slot k (walk.h: walk_tail_bins); 0 at
+** its end. */
+static int tail_piece(walk *w, int k)
+{
+    if (!w->tail_left) return 0;
+    current_tile t = {.b0 = w->tail_b0, .stride = w->tb, .rail_a = w->tail_i};
+    t.nb = w->tail_left < w->tb ? w->tail_left : w->tb;
+    for (size_t q = 0; w->streams && q < w->nq; q++)
+        pdn_stream_push(w->streams[q], w->tail_i + q * w->tb, t.nb, w->drop[k] + q * w->tb);
+    w->tail_b0 += t.nb;
+    w->tail_left -= t.nb;
+    w->t[k] = t;
+    return 1;
+}
+
 /* Computes the next tile into slot k; 0 at the end, -1 out of memory. */
 static int fill(walk *w, int k)
 {
     if (w->run_left) return run_piece(w, k);
+    if (w->it_done) return tail_piece(w, k);
     current_tile t;
     int rc = current_next(w->it, &t);
+    if (rc == 0) {
+        w->it_done = 1;
+        return tail_piece(w, k);
+    }
     if (rc != 1) return rc;
     if (t.stride == 0) {   /* a constant run: its values kept, handed out in pieces */
         memcpy(w->run_v, t.rail_a, w->nq * sizeof *w->run_v);
@@ -260,6 +287,18 @@ int walk_open_models(const sio_chip *c, const sio_schedule *s, const walk_opts *
     if (rc) { walk_close(w); return rc; }
     w->tb = current_tile_bins(w->it);
     if (!w->tb) w->tb = 1;
+    for (size_t r = 0; o->tail && r < nr && nch; r++) {
+        size_t len = walk_didt_bins(&c->rails[r], o->bin_ns);
+        if (o->droop && pdn_model_kernel_len(w->models[r]) > len) len = pdn_model_kernel_len(w->models[r]);
+        if (len > w->tail_bins) w->tail_bins = len;
+    }
+    w->tail_left = w->tail_bins;
+    w->tail_b0 = current_n_bins(w->it);
+    if (w->tail_bins) {
+        if (!(w->tail_i = malloc(w->nq * w->tb * sizeof *w->tail_i))) goto oom;
+        for (size_t q = 0; q < w->nq; q++)
+            for (size_t j = 0; j < w->tb; j++) w->tail_i[q * w->tb + j] = w->chip_idle[q];
+    }
     w->threaded = o->threads && o->droop && w->nq > 0 && !(o->maps & (CURRENT_UNITS | CURRENT_DIES));
     for (int k = 0; k < 1 + w->threaded; k++)
         if (!(w->drop[k] = malloc(w->nq * w->tb * sizeof(double) + 1))) goto oom;
@@ -315,6 +354,7 @@ int walk_next(walk *w, current_tile *t, const double **droop_v)
 
 size_t walk_n_bins(const walk *w) { return current_n_bins(w->it); }
 size_t walk_tile_bins(const walk *w) { return current_tile_bins(w->it); }
+size_t walk_tail_bins(const walk *w) { return w->tail_bins; }
 int64_t walk_makespan_cyc(const walk *w) { return current_makespan_cyc(w->it); }
 const double *walk_idle_a(const walk *w) { return w->idle; }
 const double *walk_chip_idle_a(const walk *w) { return w->chip_idle; }
@@ -333,6 +373,7 @@ void walk_close(walk *w)
     }
     for (int k = 0; k < 2; k++) { free(w->drop[k]); free(w->xbuf[k]); free(w->kv[k]); }
     free(w->run_v);
+    free(w->tail_i);
     current_iter_destroy(w->it);
     for (size_t q = 0; w->streams && q < w->nq; q++) pdn_stream_destroy(w->streams[q]);
     for (size_t r = 0; w->own_models && r < w->c->n_rails; r++) pdn_model_destroy(w->models[r]);

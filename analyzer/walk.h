@@ -36,6 +36,7 @@ typedef struct walk_opts {
     int64_t span_cyc;      /* current_iter_opts.span_cyc (0: the schedule's makespan) */
     size_t plan_chips;     /* current_iter_opts.plan_chips: tiles sized for this many chips (0: the schedule's) */
     const double *extra_idle_a;   /* current_iter_opts.extra_idle_a ([chip][unit], A), or NULL */
+    int tail;              /* 1: the timeline's tail follows it (walk_tail_bins) */
 } walk_opts;
 
 typedef struct walk walk;
@@ -55,6 +56,16 @@ int walk_open_models(const sio_chip *c, const sio_schedule *s, const walk_opts *
 ** the end, -1 out of memory. Both stay valid until the next call. */
 int walk_next(walk *w, current_tile *t, const double **droop_v);
 size_t walk_n_bins(const walk *w);
+/* The tail (walk_opts.tail): past the makespan the chips idle on, and the
+** last bins' current changes still ring in the PDN and still count in the
+** dI/dt window. After the timeline's bins the walk hands out this many more,
+** b0 from walk_n_bins on, in ordinary tiles that hold every rail's idle
+** current (rail_a only; die_a and unit_a NULL) and its droop: the longest,
+** over the rails, of the dI/dt window and (with droop) the PDN kernel, past
+** which the run's response is below the kernel's truncation (pdn.h). The
+** same for every chip (it depends on the rails alone), so a system's chips
+** split over processes see the same tail. 0 without the option. */
+size_t walk_tail_bins(const walk *w);
 size_t walk_tile_bins(const walk *w);
 int64_t walk_makespan_cyc(const walk *w);
 /* Each rail's idle current (A), the sum of its units' idle_a (one chip). */

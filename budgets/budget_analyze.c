@@ -2,7 +2,8 @@
 ** pass of the current model (current.h) over the timeline in tiles, each
 ** chip's power (peak bin, peak window average), each chip's rail dI/dt over
 ** the rail's didt_window_ns, and each rail's droop through its PDN model
-** (pdn.h), all through the walk (walk.h) that `run` uses. Used for the before/after report and as the independent check
+** (pdn.h), all through the walk (walk.h) that `run` uses, with its tail
+** past the makespan for the dI/dt and the droop. Used for the before/after report and as the independent check
 ** that the re-timed schedule meets its budget. Memory: the tile arrays and
 ** one window ring per chip; the timeline is never held whole. Constant
 ** stretches come from the walk as one tile (walk.h) and cost O(rails). */
@@ -43,7 +44,7 @@ int budget_analyze(const sio_chip *c, const sio_schedule *s0, const int64_t *sta
     walk *w = NULL;
     if (!out->rail_didt_a_per_ns || !out->rail_droop_mv || !out->rail_didt_body_a_per_ns || !hist || !wbin || !cw)
         goto fail;
-    walk_opts wo = {.bin_ns = bin_ns, .maps = CURRENT_CONST, .droop = with_droop, .threads = 1};
+    walk_opts wo = {.bin_ns = bin_ns, .maps = CURRENT_CONST, .droop = with_droop, .threads = 1, .tail = 1};
     int wrc = walk_open(c, &s, &wo, &w, err);
     if (wrc) { rc = wrc == SIO_ENOMEM ? BUDGET_ENOMEM : BUDGET_EINPUT; goto fail; }
     const double *idle = walk_idle_a(w);
@@ -97,6 +98,9 @@ int budget_analyze(const sio_chip *c, const sio_schedule *s0, const int64_t *sta
             b_seen += t.nb;
             continue;
         }
+        /* past the makespan (the walk's tail, walk.h) only the dI/dt and the
+        ** droop, as `run` takes them: the power windows are the timeline's */
+        const int timeline = t.b0 < n_bins;
         for (size_t k = 0; k < t.nb; k++) sys[k] = 0;
         for (size_t ch = 0; ch < nch; ch++) {
             for (size_t k = 0; k < t.nb; k++) pw[k] = 0;
@@ -121,10 +125,11 @@ int budget_analyze(const sio_chip *c, const sio_schedule *s0, const int64_t *sta
                     out->rail_droop_mv[ch * nr + r] = mx;
                 }
             }
+            if (!timeline) continue;
             current_window_push(&cw[ch], pw, t.nb);
             for (size_t k = 0; k < t.nb; k++) sys[k] += pw[k];
         }
-        current_window_push(&cw[nch], sys, t.nb);
+        if (timeline) current_window_push(&cw[nch], sys, t.nb);
         b_seen += t.nb;
     }
     if (got < 0) goto fail;   /* out of memory (rc is BUDGET_ENOMEM) */

@@ -233,4 +233,40 @@ for q in range(1, len(sys.argv), 4):
             a, b = ops[i]
             assert a < hi and b > lo, (e["t_peak_ns"], e["window_ns"], i, a, b)
 PY
-echo "e2e_run: 11 passed, 0 failed"
+# a pulse that ends the schedule: its ringing and its fall back to idle lie
+# past the makespan, where the chip idles on. They count (the tail, walk.h)
+# exactly as when a later instruction stretches the timeline over them.
+sed 's/"guardband_mv": 20,/"guardband_mv": 150, "didt_limit_a_per_ns": 2,/' "$T/pulse.json" > "$T/end.json"
+printf 'id,unit,op,start,cycles\np0,A,on,100,7\n' > "$T/end.csv"
+printf 'id,unit,op,start,cycles\np0,A,on,100,7\nz,A,nop,300000,1\n' > "$T/endz.csv"
+set +e
+$A run "$T/end.json" "$T/end.csv" --no-thermal -o "$T/end" --waveforms --strict --quiet 2> "$T/end.err"
+rc_end=$?
+set -e
+$A run "$T/end.json" "$T/endz.csv" --no-thermal -o "$T/endz" --quiet || [ $? -eq 1 ]
+[ "$rc_end" -eq 1 ] || { echo "a pulse at the end breaks the guardband: --strict must exit 1, got $rc_end"; exit 1; }
+grep -q "droop events past 150 mV" "$T/end.err"
+python3 - "$T/end" "$T/endz" <<'PY'
+import csv, json, re, sys
+a, b = (json.load(open(d + "/summary.json")) for d in sys.argv[1:3])
+ra, rb = a["rails"][0], b["rails"][0]
+mk = a["schedule"]["makespan_ns"]
+assert mk == 107, mk
+for k in ("max_droop_mv", "t_max_droop_ns", "max_didt_a_per_ns", "droop_events", "didt_events"):
+    assert abs(ra[k] - rb[k]) <= 1e-9 * max(1, abs(rb[k])), (k, ra[k], rb[k])
+assert ra["t_max_droop_ns"] > mk and ra["droop_events"] == 1 and ra["didt_events"] == 2, ra
+ea, eb = (list(csv.DictReader(open(d + "/events.csv"))) for d in sys.argv[1:3])
+key = lambda e: (e["kind"], e["t_start_ns"], e["t_end_ns"], e["t_peak_ns"], e["peak"], e["causes"], e["instructions"])
+assert [key(e) for e in ea] == [key(e) for e in eb], (ea, eb)
+assert any(e["kind"] == "didt" and float(e["t_start_ns"]) >= mk and e["instructions"] == "p0" for e in ea), ea
+# the timeline's own figures stay the timeline's: the mean over the makespan,
+# one row of rails.csv a bin, whose droop the tail's worst exceeds
+assert abs(ra["avg_a"] - (1 + 30 * 7 / 107)) < 1e-9, ra["avg_a"]
+rows = list(csv.DictReader(open(sys.argv[1] + "/rails.csv")))
+assert len(rows) == 107, len(rows)
+assert max(float(r["0.core.droop_mv"]) for r in rows) < ra["max_droop_mv"] - 1
+# the report draws the start of the tail: 1,024 bins past the run's 107
+m = re.search(r'"n_bins":(\d+),"run_bins":(\d+)', open(sys.argv[1] + "/report.html").read())
+assert m and (int(m.group(1)), int(m.group(2))) == (107 + 1024, 107), m and m.groups()
+PY
+echo "e2e_run: 12 passed, 0 failed"

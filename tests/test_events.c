@@ -157,6 +157,61 @@ static void test_didt(void **st)
     events_destroy(ev);
 }
 
+/* The tail past the makespan (events_push_tail): one waveform, pushed whole
+** and pushed as 120 bins of timeline and 480 of tail, gives the same events,
+** dI/dt and droop extremes; the peak current, the mean, the bin count and the
+** percentiles are those of the timeline's 120 bins alone. An event open at
+** the end of the tail closes there. */
+static void test_tail(void **st)
+{
+    (void)st;
+    enum { NB = 600, NT = 120 };
+    static double i[NB], d[NB];
+    double idle = 20;
+    for (int k = 0; k < NB; k++) {
+        i[k] = k >= 100 && k < 121 ? 60 : k == 121 ? 90 : idle;   /* a burst and a spike as the run ends */
+        d[k] = k < NT ? 0.01 + 1e-4 * k : 0.03 + 0.03 * exp(-(k - NT) / 40.0) * cos((k - NT) / 6.0);
+    }
+    d[NB - 1] = 0.055;   /* over the guardband at the very end */
+    events_detector *whole, *split, *ref;
+    assert_int_equal(events_create(&chip, 1, 1.0, 100, NULL, &idle, &whole), 0);
+    assert_int_equal(events_create(&chip, 1, 1.0, 100, NULL, &idle, &split), 0);
+    assert_int_equal(events_create(&chip, 1, 1.0, 100, NULL, &idle, &ref), 0);
+    events_push(whole, 0, 0, 0, i, d, NB);
+    events_push(split, 0, 0, 0, i, d, NT);
+    events_push_tail(split, 0, 0, NT, i + NT, d + NT, 37);   /* in uneven pieces */
+    events_push_tail(split, 0, 0, NT + 37, i + NT + 37, d + NT + 37, NB - NT - 37);
+    events_push(ref, 0, 0, 0, i, d, NT);
+    assert_int_equal(events_finish(whole, NULL), 0);
+    assert_int_equal(events_finish(split, NULL), 0);
+    assert_int_equal(events_finish(ref, NULL), 0);
+    const events_rail_stats *a = events_stats(whole, 0, 0), *b = events_stats(split, 0, 0), *r = events_stats(ref, 0, 0);
+    assert_true(b->max_didt_a_per_ns == a->max_didt_a_per_ns && b->t_max_didt_ns == a->t_max_didt_ns);
+    assert_true(b->max_droop_v == a->max_droop_v && b->t_max_droop_ns == a->t_max_droop_ns);
+    assert_true(b->min_droop_v == a->min_droop_v);
+    assert_true(a->max_didt_a_per_ns > r->max_didt_a_per_ns);   /* the fall from 90 A lies in the tail */
+    assert_int_equal(b->droop_events, a->droop_events);
+    assert_int_equal(b->didt_events, a->didt_events);
+    assert_true(b->didt_events > r->didt_events);
+    size_t na, nb;
+    const events_event *ea = events_list(whole, &na), *eb = events_list(split, &nb);
+    assert_int_equal(na, nb);
+    for (size_t k = 0; k < na; k++) {
+        assert_int_equal(ea[k].kind, eb[k].kind);
+        assert_true(ea[k].t_start_ns == eb[k].t_start_ns && ea[k].t_end_ns == eb[k].t_end_ns);
+        assert_true(ea[k].t_peak_ns == eb[k].t_peak_ns && ea[k].peak == eb[k].peak);
+    }
+    assert_true(eb[nb - 1].t_end_ns == NB);   /* closed at the end of the tail */
+    assert_int_equal(b->bins, NT);
+    assert_true(b->peak_a == r->peak_a && b->sum_a == r->sum_a && b->avg_a == r->avg_a);
+    for (double q = 0; q <= 1; q += 0.125)
+        assert_true(events_droop_quantile(split, 0, 0, q) == events_droop_quantile(ref, 0, 0, q) ||
+                    events_droop_quantile(ref, 0, 0, q) >= r->max_droop_v);
+    events_destroy(whole);
+    events_destroy(split);
+    events_destroy(ref);
+}
+
 /* Through the real chain: a schedule with a 150 A burst on BIG and small
 ** ticks on SMALL. The worst droop event is attributed to BIG and to the
 ** burst instruction; the margin report's needed guardband is worst + safety
@@ -702,6 +757,7 @@ int main(void)
         cmocka_unit_test(test_droop_events_and_cap),
         cmocka_unit_test(test_cap_sizes),
         cmocka_unit_test(test_didt),
+        cmocka_unit_test(test_tail),
         cmocka_unit_test(test_attribution_and_margin),
         cmocka_unit_test(test_spectrum_levels),
         cmocka_unit_test(test_spectrum_short_run),
