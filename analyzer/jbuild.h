@@ -8,6 +8,7 @@
 #ifndef PDA_JBUILD_H
 #define PDA_JBUILD_H
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +20,14 @@ static inline void jset(json_t *o, const char *k, json_t *v, int *bad)
 static inline void jpush(json_t *a, json_t *v, int *bad)
 {
     if (json_array_append_new(a, v) != 0) *bad = 1;
+}
+
+/* A number, or null when it is not finite (json_real refuses those, and
+** its NULL would read as out of memory): a runaway's infinite temperature,
+** a figure not computed (NaN). */
+static inline json_t *jreal(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
 }
 
 /* o, or NULL (o freed) when bad. */

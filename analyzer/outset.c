@@ -72,6 +72,32 @@ static int begin(outset *os, sio_error *err)
     return SIO_OK;
 }
 
+/* The checks of an output's place: path (as given) and target (the same
+** with the folder's links followed) replace no input, and target may become
+** a file. */
+static int target_ok(const char *path, const char *target, const char *const *inputs, size_t n_inputs,
+                     sio_error *err)
+{
+    for (size_t k = 0; k < n_inputs; k++)
+        if (inputs[k] && (sio_same_file(path, inputs[k]) || sio_same_file(target, inputs[k]))) {
+            sio_error_set(err, path, 0, 0, "refusing to overwrite an input");
+            return SIO_EINPUT;
+        }
+    return sio_out_target_ok(target, err);
+}
+
+int outset_check(const char *dir, const char *const *names, size_t n, const char *const *inputs, size_t n_inputs,
+                 sio_error *err)
+{
+    char path[4096];
+    for (size_t k = 0; k < n; k++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[k]);
+        int rc = target_ok(path, path, inputs, n_inputs, err);
+        if (rc) return rc;
+    }
+    return SIO_OK;
+}
+
 int outset_add(outset *os, const char *name, sio_out **out, sio_error *err)
 {
     char path[4096], target[4096];
@@ -88,12 +114,7 @@ int outset_add(outset *os, const char *name, sio_out **out, sio_error *err)
         if (!p || !q) { sio_error_set(err, path, 0, 0, "out of memory"); return SIO_ENOMEM; }
         os->cap = c;
     }
-    for (size_t k = 0; k < os->n_inputs; k++)
-        if (os->inputs[k] && (sio_same_file(path, os->inputs[k]) || sio_same_file(target, os->inputs[k]))) {
-            sio_error_set(err, path, 0, 0, "refusing to overwrite an input");
-            return SIO_EINPUT;
-        }
-    if ((rc = sio_out_target_ok(target, err))) return rc;
+    if ((rc = target_ok(path, target, os->inputs, os->n_inputs, err))) return rc;
     char *nm = strdup(name), *staged = join(os->stage, name);
     if (!nm || !staged) {
         free(nm);

@@ -37,6 +37,12 @@ typedef struct outset {
 /* Opens dir/name as a pending output (refused when it is one of the inputs,
 ** or when dir/name is a link, a folder or a special file). */
 int outset_add(outset *os, const char *name, sio_out **out, sio_error *err);
+/* Before any work: outset_add's checks of dir/names[k] (no input replaced,
+** no link, folder or special file in the way) on the folder as it is now;
+** a folder or file that is not there yet passes. SIO_OK, or SIO_EINPUT with
+** *err naming the first that fails. */
+int outset_check(const char *dir, const char *const *names, size_t n, const char *const *inputs, size_t n_inputs,
+                 sio_error *err);
 /* Commits the set (ok != 0) or drops it; frees the list. Returns the first
 ** error; on any error the target folder is as it was. */
 int outset_finish(outset *os, int ok, sio_error *err);

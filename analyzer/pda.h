@@ -124,6 +124,13 @@ int pda_run(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o, pda
 ** or not at all (each to a temporary file, all renamed at the end), never
 ** over one of the run's inputs; dir and its parents are made as needed. */
 int pda_result_write(const pda_result *r, const char *dir, sio_error *err);
+/* Before pda_run: the checks pda_result_write will make of the files a run
+** of c and s under o writes into dir (none replaces an input, none is a
+** link, a folder or a special file), on dir as it is now, so that a bad
+** output folder fails before the work. PDA_OK, PDA_EINPUT (*err names the
+** file) or PDA_ENOMEM. */
+int pda_result_write_check(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o, const char *dir,
+                           sio_error *err);
 /* The text of summary.json (owned by the result). */
 const char *pda_result_summary_json(const pda_result *r);
 void pda_result_free(pda_result *r);   /* NULL is a no-op */

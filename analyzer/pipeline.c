@@ -126,21 +126,21 @@ json_t *pda_power_json(const pda_result *r)
     const pda_power *p = &r->power;
     json_t *pj = json_object();
     int bad = 0;
-    jset(pj, "peak_w", json_real(p->peak_w), &bad);
-    jset(pj, "t_peak_ns", json_real(p->t_peak_ns), &bad);
-    jset(pj, "avg_w", json_real(p->avg_w), &bad);
-    jset(pj, "energy_j", json_real(p->energy_j), &bad);
-    jset(pj, "peak_window_w", json_real(p->peak_window_w), &bad);
-    jset(pj, "window_ns", json_real(p->window_ns), &bad);
-    jset(pj, "bin_ns", json_real(r->o.bin_ns), &bad);
+    jset(pj, "peak_w", jreal(p->peak_w), &bad);
+    jset(pj, "t_peak_ns", jreal(p->t_peak_ns), &bad);
+    jset(pj, "avg_w", jreal(p->avg_w), &bad);
+    jset(pj, "energy_j", jreal(p->energy_j), &bad);
+    jset(pj, "peak_window_w", jreal(p->peak_window_w), &bad);
+    jset(pj, "window_ns", jreal(p->window_ns), &bad);
+    jset(pj, "bin_ns", jreal(r->o.bin_ns), &bad);
     if (r->o.power_cap_w > 0) {   /* each chip's peak window against the cap */
         json_t *a = json_array();
         int broken = 0;
         for (size_t ch = 0; ch < r->nch; ch++) {
-            jpush(a, json_real(r->chip_peak_window_w[ch]), &bad);
+            jpush(a, jreal(r->chip_peak_window_w[ch]), &bad);
             if (r->chip_peak_window_w[ch] > r->o.power_cap_w) broken = 1;
         }
-        jset(pj, "cap_w", json_real(r->o.power_cap_w), &bad);
+        jset(pj, "cap_w", jreal(r->o.power_cap_w), &bad);
         jset(pj, "chip_peak_window_w", a, &bad);
         jset(pj, "cap_broken", json_boolean(broken), &bad);
     }
@@ -157,31 +157,31 @@ json_t *pda_rails_json(const pda_result *r)
         json_t *e = json_object();
         jset(e, "chip", json_integer((json_int_t)m->chip), &bad);
         jset(e, "rail", json_string(r->c->rails[m->rail].name), &bad);
-        jset(e, "vdd_v", json_real(m->vdd_v), &bad);
-        jset(e, "peak_a", json_real(st->peak_a), &bad);
-        jset(e, "avg_a", json_real(st->avg_a), &bad);
-        jset(e, "max_didt_a_per_ns", json_real(st->max_didt_a_per_ns), &bad);
-        jset(e, "max_droop_mv", json_real(m->worst_droop_mv), &bad);
-        jset(e, "t_max_droop_ns", json_real(m->t_worst_ns), &bad);
-        jset(e, "static_droop_mv", json_real(m->static_droop_mv), &bad);
-        jset(e, "transient_droop_mv", json_real(m->transient_droop_mv), &bad);
-        jset(e, "guardband_mv", json_real(m->guardband_mv), &bad);
-        jset(e, "needed_guardband_mv", json_real(m->needed_guardband_mv), &bad);
-        jset(e, "saving_pct", json_real(m->saving_pct), &bad);
-        jset(e, "saving_w", json_real(m->saving_w), &bad);
-        jset(e, "p50_droop_mv", json_real(m->p50_mv), &bad);
-        jset(e, "p99_droop_mv", json_real(m->p99_mv), &bad);
-        jset(e, "p9999_droop_mv", json_real(m->p9999_mv), &bad);
+        jset(e, "vdd_v", jreal(m->vdd_v), &bad);
+        jset(e, "peak_a", jreal(st->peak_a), &bad);
+        jset(e, "avg_a", jreal(st->avg_a), &bad);
+        jset(e, "max_didt_a_per_ns", jreal(st->max_didt_a_per_ns), &bad);
+        jset(e, "max_droop_mv", jreal(m->worst_droop_mv), &bad);
+        jset(e, "t_max_droop_ns", jreal(m->t_worst_ns), &bad);
+        jset(e, "static_droop_mv", jreal(m->static_droop_mv), &bad);
+        jset(e, "transient_droop_mv", jreal(m->transient_droop_mv), &bad);
+        jset(e, "guardband_mv", jreal(m->guardband_mv), &bad);
+        jset(e, "needed_guardband_mv", jreal(m->needed_guardband_mv), &bad);
+        jset(e, "saving_pct", jreal(m->saving_pct), &bad);
+        jset(e, "saving_w", jreal(m->saving_w), &bad);
+        jset(e, "p50_droop_mv", jreal(m->p50_mv), &bad);
+        jset(e, "p99_droop_mv", jreal(m->p99_mv), &bad);
+        jset(e, "p9999_droop_mv", jreal(m->p9999_mv), &bad);
         jset(e, "droop_events", json_integer((json_int_t)st->droop_events), &bad);
         jset(e, "didt_events", json_integer((json_int_t)st->didt_events), &bad);
         json_t *res = json_array();
         for (size_t k = 0; k < m->n_res; k++) {
             json_t *x = json_object();
-            jset(x, "f_mhz", json_real(m->res[k].f_hz * 1e-6), &bad);
-            jset(x, "z_mohm", json_real(m->res[k].z_ohm * 1e3), &bad);
-            jset(x, "current_a", json_real(m->res[k].i_a), &bad);
-            jset(x, "f_current_mhz", json_real(m->res[k].f_i_hz * 1e-6), &bad);
-            jset(x, "droop_mv", json_real(m->res[k].droop_mv), &bad);
+            jset(x, "f_mhz", jreal(m->res[k].f_hz * 1e-6), &bad);
+            jset(x, "z_mohm", jreal(m->res[k].z_ohm * 1e3), &bad);
+            jset(x, "current_a", jreal(m->res[k].i_a), &bad);
+            jset(x, "f_current_mhz", jreal(m->res[k].f_i_hz * 1e-6), &bad);
+            jset(x, "droop_mv", jreal(m->res[k].droop_mv), &bad);
             jpush(res, x, &bad);
         }
         jset(e, "resonances", res, &bad);
@@ -675,12 +675,12 @@ json_t *pda_schedule_json_of(const sio_chip *c, const pda_sched_counts *cnt, int
     jset(sch, "chips", json_integer((json_int_t)cnt->chips), &bad);
     jset(sch, "units", json_integer((json_int_t)n_used), &bad);
     jset(sch, "makespan_cycles", json_integer((json_int_t)mk), &bad);
-    jset(sch, "makespan_ns", json_real((double)mk * sio_chip_period_ns(c)), &bad);
+    jset(sch, "makespan_ns", jreal((double)mk * sio_chip_period_ns(c)), &bad);
     for (size_t k = 0; k < ncl; k++) {
         json_t *e = json_object();
         jset(e, "units", json_integer((json_int_t)units_of[k]), &bad);
         jset(e, "ops", json_integer((json_int_t)ops_of[k]), &bad);
-        jset(e, "busy_share", json_real(denom > 0 && units_of[k] ? busy[k] / (denom * (double)units_of[k]) : 0.0),
+        jset(e, "busy_share", jreal(denom > 0 && units_of[k] ? busy[k] / (denom * (double)units_of[k]) : 0.0),
              &bad);
         jset(cls, c->classes[k], e, &bad);
     }

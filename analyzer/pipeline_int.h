@@ -173,7 +173,11 @@ int pda_bd_chip(const pda_result *r, size_t ch, const uint32_t *ops, size_t n_op
 /* ---- the system's power (pipeline_power.c) ---- */
 
 /* A chip's power (W) in fixed point, PDA_POWER_FX units a watt, truncated
-** toward zero; beyond +-2^31 W (no chip draws that) clamped, NaN as 0. */
+** toward zero; beyond +-2^31 W (no chip draws that) clamped, NaN as 0. The
+** system's power, the sum of its chips' in 64 bits, holds as much: a
+** leakage that runs away past PDA_POWER_MAX_W summed over the chips is
+** refused (pda_leak_prepare). */
+#define PDA_POWER_MAX_W 1e9
 static inline int64_t pda_power_fx(double w)
 {
     double x = w * PDA_POWER_FX;

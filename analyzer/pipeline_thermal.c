@@ -653,13 +653,13 @@ static int chip_run(tjob *j, size_t ch)
         jset(e, "chip", json_integer((json_int_t)ch), &bad);
         jset(e, "die", json_integer(c->dies[d].id), &bad);
         jset(e, "name", json_string(c->dies[d].name), &bad);
-        jset(e, "max_c", json_real(die_max[d]), &bad);
-        jset(e, "mean_c", json_real(nf ? die_msum[d] / (double)nf : die_smean[d]), &bad);
-        jset(e, "t_max_ns", json_real(die_tmax[d]), &bad);
-        jset(e, "x_max_mm", json_real(((double)(die_cell[d] % nx) + 0.5) * c->outline_mm[0] / (double)nx), &bad);
-        jset(e, "y_max_mm", json_real(((double)(die_cell[d] / nx) + 0.5) * c->outline_mm[1] / (double)ny), &bad);
-        jset(e, "steady_max_c", json_real(die_smax[d]), &bad);
-        jset(e, "steady_mean_c", json_real(die_smean[d]), &bad);
+        jset(e, "max_c", jreal(die_max[d]), &bad);
+        jset(e, "mean_c", jreal(nf ? die_msum[d] / (double)nf : die_smean[d]), &bad);
+        jset(e, "t_max_ns", jreal(die_tmax[d]), &bad);
+        jset(e, "x_max_mm", jreal(((double)(die_cell[d] % nx) + 0.5) * c->outline_mm[0] / (double)nx), &bad);
+        jset(e, "y_max_mm", jreal(((double)(die_cell[d] / nx) + 0.5) * c->outline_mm[1] / (double)ny), &bad);
+        jset(e, "steady_max_c", jreal(die_smax[d]), &bad);
+        jset(e, "steady_mean_c", jreal(die_smean[d]), &bad);
         jpush(j->jdies, e, &bad);
         if (bad) return PDA_ENOMEM;
         if (die_max[d] > j->max_all) j->max_all = die_max[d];
@@ -750,6 +750,18 @@ int pda_leak_prepare(pda_result *r, sio_error *err)
         }
     }
     for (size_t q = 0; q < nch * nu; q++) l->leak_a[q] = l->leak_w[q] / c->rails[c->units[q % nu].rail].vdd_v;
+    /* a runaway's last iterate may draw any power at all: past PDA_POWER_MAX_W
+    ** the power's fixed point (pipeline_int.h) cannot hold it */
+    double w = 0;
+    for (size_t q = 0; q < nch * nu; q++) w += l->leak_w[q];
+    if (!(w <= PDA_POWER_MAX_W)) {
+        sio_error_set(err, c->path, 0, 0,
+                      "thermal: the leakage runs away (no steady temperature: lower leak_a or beta_per_k, or cool "
+                      "the stack better); its last step draws %.3g W, past the %.0e W the power figures hold", w,
+                      PDA_POWER_MAX_W);
+        rc = PDA_EINPUT;
+        goto out;
+    }
     r->leak = l;
     l = NULL;
     rc = PDA_OK;
@@ -791,11 +803,11 @@ static json_t *leak_json(const pda_result *r, double transient_w)
     }
     json_t *o = json_object();
     int bad = 0;
-    jset(o, "total_w", json_real(total), &bad);
+    jset(o, "total_w", jreal(total), &bad);
     jset(o, "runaway", json_boolean(runaway), &bad);
     jset(o, "iterations", json_integer((json_int_t)iters), &bad);
-    jset(o, "runaway_factor", isfinite(factor) ? json_real(factor) : json_null(), &bad);
-    jset(o, "mean_w", json_real(transient_w), &bad);
+    jset(o, "runaway_factor", isfinite(factor) ? jreal(factor) : json_null(), &bad);
+    jset(o, "mean_w", jreal(transient_w), &bad);
     /* each chip's rails' leakage current, the walk's extra idle current */
     json_t *rails = json_array();
     const sio_chip *c = r->c;
@@ -806,7 +818,7 @@ static json_t *leak_json(const pda_result *r, double transient_w)
         json_t *e = json_object();
         jset(e, "chip", json_integer((json_int_t)(q / c->n_rails)), &bad);
         jset(e, "rail", json_string(c->rails[q % c->n_rails].name), &bad);
-        jset(e, "current_a", json_real(a), &bad);
+        jset(e, "current_a", jreal(a), &bad);
         jpush(rails, e, &bad);
     }
     jset(o, "rails", rails, &bad);
@@ -878,12 +890,12 @@ json_t *pda_thermal_json(const pda_result *r)
     jpush(grid, json_integer((json_int_t)T->nx), &bad);
     jpush(grid, json_integer((json_int_t)T->ny), &bad);
     jset(jt, "grid", grid, &bad);
-    jset(jt, "frame_ns", json_real(T->frame_ns), &bad);
+    jset(jt, "frame_ns", jreal(T->frame_ns), &bad);
     jset(jt, "frames", json_integer((json_int_t)T->nf), &bad);
-    jset(jt, "ambient_c", json_real(th->ambient_c), &bad);
-    jset(jt, "hotspot_c", json_real(th->hotspot_c), &bad);
-    jset(jt, "limit_c", json_real(th->limit_c), &bad);
-    jset(jt, "max_c", json_real(max_all), &bad);
+    jset(jt, "ambient_c", jreal(th->ambient_c), &bad);
+    jset(jt, "hotspot_c", jreal(th->hotspot_c), &bad);
+    jset(jt, "limit_c", jreal(th->limit_c), &bad);
+    jset(jt, "max_c", jreal(max_all), &bad);
     jset(jt, "above_limit", json_boolean(over), &bad);
     jset(jt, "dies", json_incref(T->dies), &bad);
     jset(jt, "hotspots", json_integer((json_int_t)T->n_hot), &bad);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "outset.h"
 #include "pipeline_int.h"
@@ -446,6 +447,66 @@ static int write_report(const pda_result *r, outset *os, const char *dir, sio_er
     return rc;
 }
 
+/* The files no output may replace: the chip, the schedule, the impedance
+** tables (malloc'd; *n set), or NULL. */
+static const char **run_inputs(const sio_chip *c, const sio_schedule *s, size_t *n)
+{
+    const char **inputs = calloc(c->n_rails + 2, sizeof *inputs);
+    if (!inputs) return NULL;
+    size_t ni = 0;
+    inputs[ni++] = c->path;
+    inputs[ni++] = s->path;
+    for (size_t rl = 0; rl < c->n_rails; rl++)
+        if (c->rails[rl].impedance_csv) inputs[ni++] = c->rails[rl].impedance_csv;
+    *n = ni;
+    return inputs;
+}
+
+int pda_result_write_check(const sio_chip *c, const sio_schedule *s, const pda_run_opts *o, const char *dir,
+                           sio_error *err)
+{
+    err->text[0] = 0;
+    size_t ni, nn = 0;
+    const char **inputs = run_inputs(c, s, &ni);
+    const int thermal = o->thermal && c->thermal.present;
+    const size_t nch = s->chip_step ? s->n_chips_file : s->n_chips;   /* a share's: its system's */
+    const size_t nmaps = thermal ? nch * c->n_dies * 4 : 0;
+    char **names = calloc(nmaps + 16, sizeof *names);
+    int rc = inputs && names ? PDA_OK : PDA_ENOMEM;
+    static const char *const KIND[4] = {"steady.csv", "peak.csv", "steady.png", "peak.png"};
+    /* the names pda_result_write writes, heat/ before its maps */
+    const char *fixed[] = {o->keep_rails ? "rails.csv" : NULL, o->unit_maps ? "units.npy" : NULL,
+                           o->unit_maps ? "units.csv" : NULL, thermal ? "heat" : NULL,
+                           thermal ? "unit_temps.csv" : NULL, thermal ? "hotspots.csv" : NULL,
+                           thermal ? "thermal_frames.csv" : NULL, "events.csv", "margin.csv", "report.html",
+                           "summary.json"};
+    for (size_t k = 0; !rc && k < sizeof fixed / sizeof *fixed; k++)
+        if (fixed[k] && !(names[nn++] = strdup(fixed[k]))) rc = PDA_ENOMEM;
+    for (size_t k = 0; !rc && k < nmaps; k++) {
+        char name[96];
+        snprintf(name, sizeof name, "heat/chip%zu_die%d_%s", k / 4 / c->n_dies, c->dies[k / 4 % c->n_dies].id,
+                 KIND[k % 4]);
+        if (!(names[nn++] = strdup(name))) rc = PDA_ENOMEM;
+    }
+    if (rc) sio_error_set(err, dir, 0, 0, "out of memory");
+    /* heat/ is a folder: only a file or a link there is in the way */
+    struct stat st;
+    char heat[4096];
+    snprintf(heat, sizeof heat, "%s/heat", dir);
+    if (!rc && thermal && lstat(heat, &st) == 0 && !S_ISDIR(st.st_mode)) {
+        sio_error_set(err, heat, 0, 0, "is %s where the outputs have a folder of that name: nothing replaced",
+                      S_ISLNK(st.st_mode) ? "a link" : "a file");
+        rc = PDA_EINPUT;
+    }
+    for (size_t k = 0; !rc && k < nn; k++)
+        if (strcmp(names[k], "heat") != 0 && (rc = outset_check(dir, (const char *const *)&names[k], 1, inputs, ni, err)))
+            break;
+    for (size_t k = 0; names && k < nn; k++) free(names[k]);
+    free(names);
+    free(inputs);
+    return rc;
+}
+
 int pda_result_write(const pda_result *r, const char *dir, sio_error *err)
 {
     err->text[0] = 0;
@@ -457,13 +518,9 @@ int pda_result_write(const pda_result *r, const char *dir, sio_error *err)
     int mrc = outset_mkdirs(dir, err);
     if (mrc) return mrc;
     /* no output may replace an input: the chip, the schedule, an impedance table */
-    const char **inputs = calloc(c->n_rails + 2, sizeof *inputs);
+    size_t ni;
+    const char **inputs = run_inputs(c, r->s, &ni);
     if (!inputs) { sio_error_set(err, dir, 0, 0, "out of memory"); return PDA_ENOMEM; }
-    size_t ni = 0;
-    inputs[ni++] = c->path;
-    inputs[ni++] = r->s->path;
-    for (size_t rl = 0; rl < c->n_rails; rl++)
-        if (c->rails[rl].impedance_csv) inputs[ni++] = c->rails[rl].impedance_csv;
     outset os = {.dir = dir, .inputs = inputs, .n_inputs = ni};
     FILE *f;
     int rc = PDA_OK;

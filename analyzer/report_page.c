@@ -85,26 +85,28 @@ static double col_start_bin(const level *L, size_t c)
     return b;
 }
 
-/* Whether column c of level L holds data of any series or chip (the page
-** lists only those). */
-static int col_used(const report *r, const level *L, size_t c)
+/* used[c]: whether column c of level L holds data of any series or chip
+** (the page lists only those); one pass over the columns, not one per
+** array. */
+static void cols_used(const report *r, const level *L, unsigned char *used)
 {
+    memset(used, 0, L->cols);
     for (size_t k = 0; k < r->n_series; k++)
-        if (L->c[k * L->cols + c].any) return 1;
+        for (size_t c = 0; c < L->cols; c++) used[c] = (unsigned char)(used[c] | (L->c[k * L->cols + c].any != 0));
     for (size_t ch = 0; ch < r->n_chips; ch++)
-        if (L->p[ch * L->cols + c].any) return 1;
-    return 0;
+        for (size_t c = 0; c < L->cols; c++) used[c] = (unsigned char)(used[c] | (L->p[ch * L->cols + c].any != 0));
 }
 
 /* "key":[...] over the used columns of L: quantity q (0..5: current min and
 ** max, droop min and max, dI/dt min and max) of series k, or with power
 ** set, the power min (q = 0) or max (q = 1) of chip k. */
-static void col_array(FILE *f, const report *r, const level *L, const char *key, int q, size_t k, int power)
+static void col_array(FILE *f, const level *L, const unsigned char *used, const char *key, int q, size_t k,
+                      int power)
 {
     fprintf(f, "\"%s\":[", key);
     int first = 1;
     for (size_t c = 0; c < L->cols; c++) {
-        if (!col_used(r, L, c)) continue;
+        if (!used[c]) continue;
         if (!first) fputc(',', f);
         first = 0;
         if (power) {
@@ -123,12 +125,15 @@ static void col_array(FILE *f, const report *r, const level *L, const char *key,
 
 /* One level's overview: the column start times, then per series and chip
 ** their arrays. */
-static void level_json(FILE *f, const report *r, const level *L)
+static int level_json(FILE *f, const report *r, const level *L)
 {
+    unsigned char *used = malloc(L->cols + 1);
+    if (!used) return -1;
+    cols_used(r, L, used);
     fprintf(f, "{\"cols\":%zu,\"t\":[", L->cols);
     int first = 1;
     for (size_t c = 0; c < L->cols; c++) {
-        if (!col_used(r, L, c)) continue;
+        if (!used[c]) continue;
         if (!first) fputc(',', f);
         first = 0;
         jtime(f, col_start_bin(L, c) * r->bin_ns);
@@ -139,19 +144,21 @@ static void level_json(FILE *f, const report *r, const level *L)
         fputs(k ? ",{" : "{", f);
         for (int q = 0; q < 6; q++) {
             if (q) fputc(',', f);
-            col_array(f, r, L, keys[q], q, k, 0);
+            col_array(f, L, used, keys[q], q, k, 0);
         }
         fputc('}', f);
     }
     fputs("],\"power\":[", f);
     for (size_t ch = 0; ch < r->n_chips; ch++) {
         fputs(ch ? ",{" : "{", f);
-        col_array(f, r, L, "p", 0, ch, 1);
+        col_array(f, L, used, "p", 0, ch, 1);
         fputc(',', f);
-        col_array(f, r, L, "P", 1, ch, 1);
+        col_array(f, L, used, "P", 1, ch, 1);
         fputc('}', f);
     }
     fputs("]}", f);
+    free(used);
+    return 0;
 }
 
 /* The windows' order on the page: by kind, then most severe first by the
@@ -409,7 +416,7 @@ static int data_json(FILE *f, const report *r, const report_page *p)
     fputs("],\"levels\":[", f);
     for (int l = 0; l < REPORT_LEVELS; l++) {
         if (l) fputc(',', f);
-        level_json(f, r, &r->lv[l]);
+        if (level_json(f, r, &r->lv[l])) return SIO_ENOMEM;
     }
     fputs("],", f);
     details_json(f, r);

@@ -35,7 +35,17 @@
 #define KT_MAX 256        /* kernel taps used by the droop check */
 #define ROUNDS 8          /* re-analysis rounds for the dI/dt and droop margins */
 #define FB_PASSES 4       /* forward-backward improvement passes, at most */
-#define TOL 1e-9          /* relative round-off allowance on every budget */
+/* Round-off. The final check (meets) holds a re-timed schedule's figures to
+** the budgets as `run` holds its own to its limits: dI/dt and droop from the
+** same walk and the same expressions, so strictly; the power cap within
+** POWER_TOL_W of the cap at most (run sums power in fixed point of 2^-32 W,
+** truncated, budget_analyze in double), never more than TOL of it. The
+** scheduler's profiles may pass a budget by half of it: a budget met exactly
+** is met. The proofs of exit 3 need a group over the budget by more than
+** TOL. */
+#define TOL 1e-12
+#define POWER_TOL_W 0x1p-33
+static double cap_allow(double cap) { return fmin(TOL * cap, POWER_TOL_W); }
 
 /* ---- proofs ------------------------------------------------------------------ */
 
@@ -130,25 +140,25 @@ static int meets(const ctx *x, const budget_spec *sp, const budget_figs *f, doub
 {
     int ok = 1;
     *over_w = 0;
-    if (sp->power_cap_w > 0 && f->chip_peak_window_w > sp->power_cap_w * (1 + TOL)) {
+    if (sp->power_cap_w > 0 && f->chip_peak_window_w > sp->power_cap_w + cap_allow(sp->power_cap_w)) {
         ok = 0;
         *over_w = f->chip_peak_window_w - sp->power_cap_w;
     }
-    if (sp->system_power_cap_w > 0 && f->peak_window_w > sp->system_power_cap_w * (1 + TOL)) {
+    if (sp->system_power_cap_w > 0 && f->peak_window_w > sp->system_power_cap_w + cap_allow(sp->system_power_cap_w)) {
         ok = 0;
         if (f->peak_window_w - sp->system_power_cap_w > *over_w) *over_w = f->peak_window_w - sp->system_power_cap_w;
     }
     for (size_t r = 0; r < x->nr; r++) { excess_v[r] = 0; excess_didt[r] = 0; }
     for (size_t q = 0; q < f->n_rails; q++) {
         size_t r = q % x->nr;
-        if (sp->didt_a_per_ns > 0 && f->rail_didt_a_per_ns[q] > sp->didt_a_per_ns * (1 + TOL)) {
+        if (sp->didt_a_per_ns > 0 && f->rail_didt_a_per_ns[q] > sp->didt_a_per_ns) {
             ok = 0;
             /* the margin grows only by what the scheduler's profiles see
             ** (budget_analyze: rail_didt_body_a_per_ns) */
             double e = f->rail_didt_body_a_per_ns[q] - sp->didt_a_per_ns;
             if (e > excess_didt[r]) excess_didt[r] = e;
         }
-        if (sp->guardband_mv > 0 && f->rail_droop_mv[q] > sp->guardband_mv * (1 + TOL)) {
+        if (sp->guardband_mv > 0 && f->rail_droop_mv[q] > sp->guardband_mv * 1e-3 * 1e3) {   /* as the events' */
             ok = 0;
             double e = (f->rail_droop_mv[q] - sp->guardband_mv) * 1e-3;
             if (e > excess_v[r]) excess_v[r] = e;
@@ -628,7 +638,7 @@ static int setup(ctx *x, const budget_spec *sp, pdn_model **models, sio_error *e
             return BUDGET_EINFEASIBLE;
         }
         /* half the final check's round-off allowance: a cap met exactly is met */
-        x->B = (double)x->W * (sp->power_cap_w - x->p_idle_w) + 0.5 * TOL * Wns / x->bin * sp->power_cap_w;
+        x->B = (double)x->W * (sp->power_cap_w - x->p_idle_w) + 0.5 * Wns / x->bin * cap_allow(sp->power_cap_w);
     } else x->B = INFINITY;
     if (x->use_sys) {
         double idle = (double)x->nch * x->p_idle_w;
@@ -637,11 +647,11 @@ static int setup(ctx *x, const budget_spec *sp, pdn_model **models, sio_error *e
                           "the idle power of the %zu chips alone, %.6g W", sp->system_power_cap_w, x->nch, idle);
             return BUDGET_EINFEASIBLE;
         }
-        x->B_sys = (double)x->W * (sp->system_power_cap_w - idle) + 0.5 * TOL * (double)x->W * sp->system_power_cap_w;
+        x->B_sys = (double)x->W * (sp->system_power_cap_w - idle) + 0.5 * (double)x->W * cap_allow(sp->system_power_cap_w);
     }
     for (size_t r = 0; r < x->nr; r++) {
         x->wd[r] = walk_didt_bins(&c->rails[r], x->bin);
-        x->lim_didt[r] = sp->didt_a_per_ns * (double)x->wd[r] * x->bin * (1 - TOL);
+        x->lim_didt[r] = sp->didt_a_per_ns * (double)x->wd[r] * x->bin * (1 + 0.5 * TOL);
         if (!x->use_droop) continue;
         x->h[r] = pdn_model_kernel(models[r]);
         x->kt[r] = pdn_model_kernel_len(models[r]);
@@ -764,21 +774,30 @@ int budget_retime(const sio_chip *c, const sio_schedule *s, const budget_spec *s
         goto fail;
     }
     for (size_t i = 0; i < s->n; i++) rep->moved += best[i] != s->start_cyc[i];
+    /* a schedule may start no instruction past 2^52 cycles (docs/formats.md):
+    ** one the budget would push there is not met */
+    size_t far = s->n;
+    for (size_t i = 0; i < s->n && far == s->n; i++)
+        if (best[i] > ((int64_t)1 << 52)) far = i;
     int64_t mk0 = rep->before.makespan_cyc, mk1 = rep->after.makespan_cyc;
     rep->slowdown = mk0 ? (double)mk1 / (double)mk0 - 1 : 0;
     rep->gap = rep->lb_cyc ? (double)mk1 / (double)rep->lb_cyc - 1 : 0;
     rc = BUDGET_OK;
-    if (!met) {
+    if (far < s->n) {
+        sio_error_set(err, s->path, 0, 0, "the budget was not met: the schedule found starts instruction '%s' at "
+                      "cycle %" PRId64 ", past the 2^52 cycles a schedule may span", sio_schedule_id(s, far), best[far]);
+        rc = BUDGET_ENOTMET;
+    } else if (!met) {
         rep->over_w = over_w;
         /* the best schedule's figures of the budgets asked for, against them */
         char fig[4][120] = {""};
         int nf = 0;
         if (sp.power_cap_w > 0)
             snprintf(fig[nf++], sizeof fig[0], "power %.6g W over the %g ns window (cap %.6g W a chip)",
-                     rep->after.chip_peak_window_w, sp.window_ns, sp.power_cap_w);
+                     rep->after.chip_peak_window_w, rep->after.window_ns, sp.power_cap_w);
         if (sp.system_power_cap_w > 0)
             snprintf(fig[nf++], sizeof fig[0], "system power %.6g W over the %g ns window (cap %.6g W)",
-                     rep->after.peak_window_w, sp.window_ns, sp.system_power_cap_w);
+                     rep->after.peak_window_w, rep->after.window_ns, sp.system_power_cap_w);
         if (sp.didt_a_per_ns > 0)
             snprintf(fig[nf++], sizeof fig[0], "dI/dt %.6g A/ns (limit %.6g)", rep->after.max_didt_a_per_ns,
                      sp.didt_a_per_ns);

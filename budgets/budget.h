@@ -78,6 +78,7 @@ typedef struct budget_figs {
     double peak_w;             /* highest bin of the system's power (all chips) */
     double peak_window_w;      /* highest window average of the system's power */
     double chip_peak_window_w; /* highest window average of any one chip */
+    double window_ns;          /* the window used: whole bins, at most the timeline (as `run` takes it) */
     double max_didt_a_per_ns;  /* worst over chips and rails */
     double max_droop_mv;       /* worst over chips and rails (NaN when not computed) */
     size_t n_rails;            /* n_chips x chip->n_rails entries below */

@@ -52,6 +52,7 @@ int budget_analyze(const sio_chip *c, const sio_schedule *s0, const int64_t *sta
     out->makespan_ns = (double)out->makespan_cyc / c->clock_ghz;
     /* as pda_run takes it (and no ring of 10^9 bins for a run of 10^5) */
     const size_t wb = walk_window_bins(window_ns, bin_ns, walk_n_bins(w));
+    out->window_ns = (double)wb * bin_ns;
     for (size_t k = 0; k <= nch; k++)
         if (current_window_init(&cw[k], wb)) goto fail;
     for (size_t r = 0; r < nr; r++) {
@@ -82,7 +83,7 @@ int budget_analyze(const sio_chip *c, const sio_schedule *s0, const int64_t *sta
                     /* the window sees the bins before the run for its first wn bins,
                     ** then the run alone (dI/dt 0); the run never holds the last bin */
                     for (size_t k = 0; k < t.nb && k < wn; k++) {
-                        double d = fabs(i - h[(b_seen + k) % wn]) / ((double)wn * bin_ns);
+                        double d = fabs(i - h[(b_seen + k) % wn]) * (1.0 / ((double)wn * bin_ns));
                         if (d > lim) lim = d;
                     }
                     for (size_t k = 0; k < wn; k++) h[k] = i;
@@ -108,9 +109,10 @@ int budget_analyze(const sio_chip *c, const sio_schedule *s0, const int64_t *sta
                 const double *i = t.rail_a + (ch * nr + r) * t.stride;
                 double *h = hist[ch * nr + r], lim = 0, body = 0;
                 size_t wn = wbin[r];
+                const double inv_w = 1.0 / ((double)wn * bin_ns);
                 for (size_t k = 0; k < t.nb; k++) {
                     size_t slot = (b_seen + k) % wn;   /* holds i[k - wn] */
-                    double d = fabs(i[k] - h[slot]) / ((double)wn * bin_ns);
+                    double d = fabs(i[k] - h[slot]) * inv_w;   /* as the events' (events.c), to the bit */
                     if (d > lim) lim = d;
                     if (d > body && b_seen + k + 1 < n_bins) body = d;
                     h[slot] = i[k];

@@ -1680,6 +1680,15 @@ int main(int argc, char **argv)
     for (size_t u = 0; u < g.nu; u++) g.name_len[u] = strlen(chip->units[u].name);
     sio_out *out = NULL;
     int to_stdout = !strcmp(o.out_path, "-");
+    /* never over an input: the chip, or an impedance table it names */
+    int over = !to_stdout && sio_same_file(o.out_path, chip->path);
+    for (size_t r = 0; !to_stdout && r < chip->n_rails; r++)
+        over |= chip->rails[r].impedance_csv && sio_same_file(o.out_path, chip->rails[r].impedance_csv);
+    if (over) {
+        fprintf(stderr, "%s: refusing to overwrite an input\n", o.out_path);
+        gen_free(&g); free(w); free(us); sio_chip_free(chip);
+        return 2;
+    }
     if (to_stdout) w->f = stdout;
     else if (sio_out_open(o.out_path, &out, &err)) {
         fprintf(stderr, "%s\n", err.text);

@@ -303,7 +303,7 @@ static int resolve_path(const json_t *root, const char *path, sio_jstep *steps, 
                 char *end;
                 errno = 0;
                 unsigned long long k = strtoull(sel, &end, 10);
-                if (!sel[0] || *end || errno || sel[0] == '-' || sel[0] == '+' || k >= n) {
+                if (!(sel[0] >= '0' && sel[0] <= '9') || *end || errno || k >= n) {   /* digits alone */
                     snprintf(msg, cap, "%s has %zu values: '[%s]' is not an index 0..%zu", where, n, sel,
                              n ? n - 1 : 0);
                     return -1;

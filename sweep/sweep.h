@@ -113,6 +113,10 @@ int sweep_run(const sweep *sw, size_t jobs, sweep_row *rows, void (*progress)(vo
 ** (outset.h: all or none, nothing of the user's replaced, never over an
 ** input); dir is made as needed. */
 int sweep_write(const sweep *sw, const sweep_row *rows, const char *dir, sio_error *err);
+/* Before the runs: sweep_write's checks of the files it would write into
+** dir (none replaces an input, none is a link, a folder or a special file),
+** so that a bad -o fails before the work. SIO_OK or SIO_EINPUT. */
+int sweep_write_check(const sweep *sw, const char *dir, sio_error *err);
 
 /* How many rows failed or broke a limit (for --strict). */
 size_t sweep_n_failed(const sweep *sw, const sweep_row *rows);

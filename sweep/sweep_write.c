@@ -262,7 +262,7 @@ static const char *const COLOUR[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd",
                                      "#e377c2"};
 #define N_COLOUR (sizeof COLOUR / sizeof COLOUR[0])
 
-enum { W = 300, H = 190, ML = 58, MR = 10, MT = 22, MB = 34 };
+enum { W = 300, H = 180, ML = 58, MR = 10, MT = 12, MB = 34 };
 
 typedef struct axis {
     double lo, hi;
@@ -294,14 +294,15 @@ static void chart(const sweep *sw, const sweep_row *rows, int m, size_t k, FILE 
         if (y > ay.hi) ay.hi = y;
     }
     char b[64], b2[64];
-    fprintf(f, "<svg width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">", W, H, W, H);
-    fprintf(f, "<text x=\"%d\" y=\"14\" class=\"t\">%s vs ", ML, METRIC[m]);
+    /* the title above the chart in HTML, which wraps a long path (in the
+    ** SVG it would be cut at the chart's edge) */
+    fprintf(f, "<figure class=\"c\"><figcaption class=\"t\">%s vs ", METRIC[m]);
     html_str(f, sweep_vary_path(sw, k));
-    fputs("</text>", f);
+    fprintf(f, "</figcaption><svg width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\">", W, H, W, H);
     fprintf(f, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" class=\"frame\"/>", ML, MT, W - ML - MR,
             H - MT - MB);
     if (!(ay.hi >= ay.lo)) {
-        fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"a\">no value</text></svg>\n", ML + 10, MT + 40);
+        fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"a\">no value</text></svg></figure>\n", ML + 10, MT + 40);
         return;
     }
     if (ay.hi == ay.lo) {
@@ -349,7 +350,7 @@ static void chart(const sweep *sw, const sweep_row *rows, int m, size_t k, FILE 
             fprintf(f, ": %s = %s at %s</title></circle>", METRIC[m], num(y, b, sizeof b, 0), num(x, b2, sizeof b2, 0));
         }
     }
-    fputs("</svg>\n", f);
+    fputs("</svg></figure>\n", f);
 }
 
 static void write_html(const sweep *sw, const sweep_row *rows, FILE *f)
@@ -358,7 +359,9 @@ static void write_html(const sweep *sw, const sweep_row *rows, FILE *f)
     char b[64];
     fputs("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>sweep ", f);
     html_str(f, sweep_path(sw));
-    fputs("</title>\n<style>body{font:13px sans-serif;margin:16px;color:#222}svg{margin:4px;background:#fff}"
+    fputs("</title>\n<style>body{font:13px sans-serif;margin:16px;color:#222}svg{background:#fff;display:block}"
+          "figure.c{display:inline-block;vertical-align:top;width:300px;margin:4px}"
+          "figcaption{overflow-wrap:anywhere;margin-bottom:2px}"
           ".frame{fill:none;stroke:#999}.g{stroke:#eee}.t{font-size:12px;font-weight:bold}.a{font-size:10px;fill:#555}"
           "table{border-collapse:collapse;font-size:11px}td,th{border:1px solid #ccc;padding:2px 5px;text-align:right}"
           "th{background:#f3f3f3}.bad{color:#b00}.key span{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px}"
@@ -437,6 +440,16 @@ static void write_html(const sweep *sw, const sweep_row *rows, FILE *f)
 
 /* ---- the set ------------------------------------------------------------- */
 
+static const char *const NAME[3] = {"sweep.csv", "sweep.json", "sweep.html"};
+
+int sweep_write_check(const sweep *sw, const char *dir, sio_error *err)
+{
+    err->text[0] = 0;
+    size_t ni;
+    const char *const *in = sweep_inputs(sw, &ni);
+    return outset_check(dir, NAME, 3, in, ni, err);
+}
+
 int sweep_write(const sweep *sw, const sweep_row *rows, const char *dir, sio_error *err)
 {
     err->text[0] = 0;
@@ -445,7 +458,6 @@ int sweep_write(const sweep *sw, const sweep_row *rows, const char *dir, sio_err
     size_t ni;
     const char *const *in = sweep_inputs(sw, &ni);
     outset os = {.dir = dir, .inputs = in, .n_inputs = ni};
-    static const char *const NAME[3] = {"sweep.csv", "sweep.json", "sweep.html"};
     for (int k = 0; k < 3 && !rc; k++) {
         sio_out *so;
         if ((rc = outset_add(&os, NAME[k], &so, err))) break;

@@ -34,6 +34,19 @@ mkdir -p "$T/taken/summary.json"
 [ "$(ls -A "$T/taken")" = summary.json ] || fail "summary.json a folder: files were added: $(ls "$T/taken")"
 [ "$(staging)" = 0 ] || fail "summary.json a folder: staging left: $(ls -a "$T")"
 
+# 1b. ... before any work: a run whose --waveforms would write 10^10 rows is
+# refused at once
+printf 'id,unit,op,start,cycles\na,A,on,0,1\nb,A,on,10000000000,1\n' > "$T/far.csv"
+cat > "$T/far.json" <<'EOF'
+{"format": "pda-chip/1", "name": "far", "clock_ghz": 1.0, "outline_mm": [10, 10], "dies": [{"id": 0, "name": "d"}],
+ "rails": [{"name": "core", "vdd_v": 0.8, "guardband_mv": 50,
+            "pdn": {"stages": [{"name": "die", "r_ohm": 2e-4, "l_h": 2e-11, "c_f": 1e-6, "esr_ohm": 1e-5}]}}],
+ "units": [{"name": "A", "class": "X", "die": 0, "rail": "core", "rect_mm": [0, 0, 5, 5], "idle_a": 1.0}],
+ "ops": [{"op": "on", "class": "X", "current_a": 30}]}
+EOF
+timeout 10 "$A" run "$T/far.json" "$T/far.csv" -o "$T/taken" --waveforms --quiet 2>"$T/err"; rc=$?
+[ $rc = 2 ] || fail "summary.json a folder, a long run: exit $rc, want 2 at once: $(cat "$T/err")"
+
 # 2. a write that fails half-way (file-size limit: EFBIG): the old set stays whole
 (ulimit -f 40; "$A" run "$C" "$S" -o "$T/out" --quiet --waveforms 2>"$T/err"); rc=$?
 [ $rc = 4 ] || fail "file-size limit: exit $rc, want 4: $(cat "$T/err")"

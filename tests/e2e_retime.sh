@@ -170,4 +170,28 @@ grep -q "above the system cap of 125 W" "$T/err" || fail "system cap proof: $(ca
 # usage: no budget, no -o
 "$A" retime "$CHIP" "$S" -o "$T/x.csv" 2>/dev/null; [ $? = 2 ] || fail "no budget: expected exit 2"
 "$A" retime "$CHIP" "$S" --power-cap-w 150 2>/dev/null; [ $? = 2 ] || fail "no -o: expected exit 2"
+# met means what `run` says: a cap passed by 3e-9 W (a 3 A op at activity
+# 1e-9 beside a 10 A one) is moved, not called met; a dI/dt budget equal to
+# one op's own step is met (the ops one cycle apart); a start the budget would
+# push past 2^52 cycles is not met (exit 1), no file
+cat > "$T/tiny.json" <<'EOF'
+{"format": "pda-chip/1", "name": "tiny", "clock_ghz": 1.0, "outline_mm": [10, 10], "dies": [{"id": 0, "name": "d0"}],
+ "rails": [{"name": "core", "vdd_v": 1.0, "guardband_mv": 70, "didt_limit_a_per_ns": 8, "didt_window_ns": 1,
+            "pdn": {"stages": [{"name": "die", "r_ohm": 1e-4, "l_h": 1e-12, "c_f": 1e-6, "esr_ohm": 1e-4}]}}],
+ "units": [{"name": "U0", "class": "A", "die": 0, "rail": "core", "rect_mm": [0, 0, 2, 2], "idle_a": 1},
+           {"name": "U1", "class": "A", "die": 0, "rail": "core", "rect_mm": [2, 0, 2, 2], "idle_a": 1}],
+ "ops": [{"op": "big", "class": "A", "current_a": 10}, {"op": "small", "class": "A", "current_a": 3}]}
+EOF
+printf 'id,unit,op,start,cycles,activity,deps\na,U0,big,0,3,1,\nb,U1,small,0,3,1e-9,\n' > "$T/tol.csv"
+"$A" retime "$T/tiny.json" "$T/tol.csv" -o "$T/tol_out.csv" --power-cap-w 14 --quiet || fail "cap by 3e-9 W: exit $?"
+"$A" run "$T/tiny.json" "$T/tol_out.csv" --no-thermal --power-cap-w 14 --window-ns 1 --json 2>/dev/null \
+    | grep -q '"cap_broken": false' || fail "cap by 3e-9 W: run says the re-timed schedule breaks the cap"
+printf 'id,unit,op,start,cycles,activity,deps\na,U0,big,0,3,1,\nb,U1,big,0,3,1,\n' > "$T/step.csv"
+"$A" retime "$T/tiny.json" "$T/step.csv" -o "$T/step_out.csv" --didt-a-per-ns 10 --quiet || fail "dI/dt budget met exactly: exit $?"
+"$A" run "$T/tiny.json" "$T/step_out.csv" --no-thermal --json 2>/dev/null | grep -q '"max_didt_a_per_ns": 10.0,' \
+    || fail "dI/dt budget met exactly: run disagrees"
+printf 'id,unit,op,start,cycles,activity,deps\na,U0,big,4503599627370490,3,1,\nb,U1,big,4503599627370490,3,1,\n' > "$T/huge.csv"
+"$A" retime "$T/tiny.json" "$T/huge.csv" -o "$T/huge_out.csv" --power-cap-w 2.00004 --bin-ns 1000000 2> "$T/err"
+rc=$?
+[ $rc = 1 ] && [ ! -e "$T/huge_out.csv" ] && grep -q "past the 2^52 cycles" "$T/err" || fail "past 2^52: exit $rc: $(cat "$T/err")"
 echo "e2e_retime: ok"

@@ -103,4 +103,9 @@ $A check "$T/g.json" "$T/g.csv" > /dev/null
 echo '{"format": "pda-chip/1"}' > "$T/bad.json"
 set +e; $G "$T/bad.json" -o "$T/x.csv" 2>/dev/null; rc=$?; set -e
 [ "$rc" = 2 ] && [ ! -e "$T/x.csv" ] || { echo "bad chip: rc $rc"; exit 1; }
-echo "e2e_schedgen: $((n + 4)) passed, 0 failed"
+# -o naming the chip: refused, exit 2, the chip as it was
+cp "$T/g.json" "$T/g2.json"
+set +e; $G "$T/g2.json" -o "$T/g2.json" --ops 10 2>"$T/err"; rc=$?; set -e
+[ "$rc" = 2 ] && cmp -s "$T/g.json" "$T/g2.json" && grep -q "refusing to overwrite an input" "$T/err" \
+    || { echo "-o the chip: rc $rc"; cat "$T/err"; exit 1; }
+echo "e2e_schedgen: $((n + 5)) passed, 0 failed"

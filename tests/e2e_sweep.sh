@@ -119,6 +119,45 @@ $A run "$S/stack/chip.json" "$S/stack/decode.csv" --grid 16,16 --json > "$T/lk_p
 sed 's/"units\[SRAM.C0.R0\].leak_a": \[0.4, 5000\]/"thermal.grid[0]": [16, 32]/' "$T/lk.json" > "$T/lkbad.json"
 refused lkbad "lkbad.json:2:[0-9]*: vary: 'thermal.grid\[0\]': run.grid sets it"
 
+# a leakage that runs away past what the power figures hold (10^9 W: beta 0.5
+# per K under a weak cooling) fails its row, said where; the other point runs,
+# and a plain run of that chip is refused (exit 2), nothing written
+cat > "$T/lkx.json" <<EOF
+{"format": "pda-sweep/1", "chip": "$S/stack/chip.json", "schedules": ["$S/stack/decode.csv"],
+ "vary": {"thermal.h_top_w_m2k": [20000, 100], "thermal.leakage.beta_per_k": [0.5]}, "run": {"grid": [16, 16]}}
+EOF
+$A sweep "$T/lkx.json" -o "$T/lkx" --quiet
+grep -q '^0,.*,ok,' "$T/lkx/sweep.csv" || { cat "$T/lkx/sweep.csv"; exit 1; }
+grep -q '^1,.*chip.json: thermal: the leakage runs away .* past the 1e+09 W the power figures hold"' "$T/lkx/sweep.csv" \
+    || { cat "$T/lkx/sweep.csv"; exit 1; }
+$PY - "$S/stack/chip.json" "$T/lkx_chip.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["thermal"]["h_top_w_m2k"] = 100
+c["thermal"]["leakage"]["beta_per_k"] = 0.5
+json.dump(c, open(sys.argv[2], "w"), indent=1)
+PY
+rc=0; $A run "$T/lkx_chip.json" "$S/stack/decode.csv" --grid 16,16 -o "$T/lkx_run" 2> "$T/lkx_run.err" || rc=$?
+[ $rc = 2 ] && [ ! -e "$T/lkx_run" ] && grep -q "lkx_chip.json: thermal: the leakage runs away" "$T/lkx_run.err" \
+    || { echo "runaway run: exit $rc"; cat "$T/lkx_run.err"; exit 1; }
+
+# --- the output folder --------------------------------------------------------
+# a name of the set taken by a folder is refused before any run: this sweep's
+# one re-timing walks 10^9 bins twice (half a minute), the refusal is at once
+printf 'id,unit,op,start,cycles\na,MXM.W0,matmul,0,10\nb,MXM.W0,matmul,900000000,10\n' > "$T/far.csv"
+cat > "$T/far.json" <<EOF
+{"format": "pda-sweep/1", "chip": "$S/tsp/chip.json", "schedules": ["$T/far.csv"],
+ "vary": {"rails[core].guardband_mv": [50]}, "run": {"no_thermal": true}, "retime": {"power_cap_w": 150}}
+EOF
+mkdir -p "$T/taken/sweep.html"
+rc=0; timeout 10 $A sweep "$T/far.json" -o "$T/taken" 2> "$T/taken.err" || rc=$?
+[ $rc = 2 ] && grep -q "taken/sweep.html: is a folder" "$T/taken.err" && [ "$(ls -A "$T/taken")" = sweep.html ] \
+    || { echo "sweep.html a folder: exit $rc"; cat "$T/taken.err"; exit 1; }
+# a sweep whose files cannot be written (a file-size limit): exit 4, and the
+# folder it made is gone again
+rc=0; (ulimit -f 1; $A sweep "$T/rtf.json" -o "$T/made/sub" --quiet 2> "$T/made.err") || rc=$?
+[ $rc = 4 ] && [ ! -e "$T/made" ] || { echo "a sweep that cannot write: exit $rc, $(ls "$T")"; cat "$T/made.err"; exit 1; }
+
 # --- physics ------------------------------------------------------------------
 # an op's current: energy affine in it (zip of one list)
 cat > "$T/op.json" <<EOF

@@ -20,7 +20,6 @@
 #include "jbuild.h"
 
 /* A number, or null when it was not computed (NaN). */
-static json_t *real_or_null(double v) { return isnan(v) ? json_null() : json_real(v); }
 
 typedef struct prog { int on, last; } prog;
 
@@ -39,18 +38,18 @@ static json_t *figs_json(const sio_chip *c, const budget_figs *f)
     json_t *o = json_object(), *rails = json_array();
     int bad = 0;
     jset(o, "makespan_cycles", json_integer((json_int_t)f->makespan_cyc), &bad);
-    jset(o, "makespan_ns", json_real(f->makespan_ns), &bad);
-    jset(o, "peak_w", json_real(f->peak_w), &bad);
-    jset(o, "peak_window_w", json_real(f->peak_window_w), &bad);
-    jset(o, "chip_peak_window_w", json_real(f->chip_peak_window_w), &bad);
-    jset(o, "max_didt_a_per_ns", json_real(f->max_didt_a_per_ns), &bad);
-    jset(o, "max_droop_mv", real_or_null(f->max_droop_mv), &bad);
+    jset(o, "makespan_ns", jreal(f->makespan_ns), &bad);
+    jset(o, "peak_w", jreal(f->peak_w), &bad);
+    jset(o, "peak_window_w", jreal(f->peak_window_w), &bad);
+    jset(o, "chip_peak_window_w", jreal(f->chip_peak_window_w), &bad);
+    jset(o, "max_didt_a_per_ns", jreal(f->max_didt_a_per_ns), &bad);
+    jset(o, "max_droop_mv", jreal(f->max_droop_mv), &bad);
     for (size_t q = 0; q < f->n_rails; q++) {
         json_t *r = json_object();
         jset(r, "chip", json_integer((json_int_t)(q / c->n_rails)), &bad);
         jset(r, "rail", json_string(c->rails[q % c->n_rails].name), &bad);
-        jset(r, "max_didt_a_per_ns", json_real(f->rail_didt_a_per_ns[q]), &bad);
-        jset(r, "max_droop_mv", real_or_null(f->rail_droop_mv[q]), &bad);
+        jset(r, "max_didt_a_per_ns", jreal(f->rail_didt_a_per_ns[q]), &bad);
+        jset(r, "max_droop_mv", jreal(f->rail_droop_mv[q]), &bad);
         jpush(rails, r, &bad);
     }
     jset(o, "rails", rails, &bad);
@@ -64,12 +63,12 @@ static char *report_json(const cmd_opts *o, const sio_chip *c, const sio_schedul
 {
     json_t *root = json_object(), *b = json_object(), *lb = json_object();
     int bad = 0;
-    if (sp->power_cap_w > 0) jset(b, "power_cap_w", json_real(sp->power_cap_w), &bad);
-    if (sp->system_power_cap_w > 0) jset(b, "system_power_cap_w", json_real(sp->system_power_cap_w), &bad);
-    jset(b, "window_ns", json_real(sp->window_ns), &bad);
-    if (sp->didt_a_per_ns > 0) jset(b, "didt_a_per_ns", json_real(sp->didt_a_per_ns), &bad);
-    if (sp->guardband_mv > 0) jset(b, "guardband_mv", json_real(sp->guardband_mv), &bad);
-    jset(b, "bin_ns", json_real(sp->bin_ns), &bad);
+    if (sp->power_cap_w > 0) jset(b, "power_cap_w", jreal(sp->power_cap_w), &bad);
+    if (sp->system_power_cap_w > 0) jset(b, "system_power_cap_w", jreal(sp->system_power_cap_w), &bad);
+    jset(b, "window_ns", jreal(rep->after.window_ns), &bad);   /* as used: whole bins, at most the run */
+    if (sp->didt_a_per_ns > 0) jset(b, "didt_a_per_ns", jreal(sp->didt_a_per_ns), &bad);
+    if (sp->guardband_mv > 0) jset(b, "guardband_mv", jreal(sp->guardband_mv), &bad);
+    jset(b, "bin_ns", jreal(sp->bin_ns), &bad);
     jset(lb, "makespan_cycles", json_integer((json_int_t)rep->lb_cyc), &bad);
     jset(lb, "original_cycles", json_integer((json_int_t)rep->lb_makespan_cyc), &bad);
     jset(lb, "critical_path_cycles", json_integer((json_int_t)rep->lb_critical_cyc), &bad);
@@ -82,9 +81,9 @@ static char *report_json(const cmd_opts *o, const sio_chip *c, const sio_schedul
     jset(root, "budget", b, &bad);
     jset(root, "before", figs_json(c, &rep->before), &bad);
     jset(root, "after", figs_json(c, &rep->after), &bad);
-    jset(root, "slowdown", json_real(rep->slowdown), &bad);
+    jset(root, "slowdown", jreal(rep->slowdown), &bad);
     jset(root, "lower_bound", lb, &bad);
-    jset(root, "gap", json_real(rep->gap), &bad);
+    jset(root, "gap", jreal(rep->gap), &bad);
     jset(root, "moved", json_integer((json_int_t)rep->moved), &bad);
     jset(root, "instructions", json_integer((json_int_t)s->n), &bad);
     jset(root, "blocks", json_integer((json_int_t)rep->blocks), &bad);
@@ -168,7 +167,7 @@ int cmd_retime(const cmd_opts *o)
                rep.lb_cyc, rep.lb_makespan_cyc, rep.lb_critical_cyc, rep.lb_busy_cyc, rep.lb_energy_cyc,
                rep.lb_packing_cyc, 100 * rep.gap);
         printf("  peak power    %.1f -> %.1f W; over %g ns: %.1f -> %.1f W", rep.before.peak_w, rep.after.peak_w,
-               sp.window_ns, rep.before.peak_window_w, rep.after.peak_window_w);
+               rep.after.window_ns, rep.before.peak_window_w, rep.after.peak_window_w);
         if (s->n_chips > 1)
             printf(" (all chips), %.1f -> %.1f W (worst chip)", rep.before.chip_peak_window_w,
                    rep.after.chip_peak_window_w);

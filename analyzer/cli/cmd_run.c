@@ -260,6 +260,10 @@ int cmd_run(const cmd_opts *o)
     }
     pda_run_opts po;
     cmd_run_opts(o, &po);
+    if (o->out && (rc = pda_result_write_check(c, s, &po, o->out, &err))) {
+        exit_code = cmd_exit_for(rc);
+        goto fail;
+    }
     if (!o->quiet && isatty(2)) {
         po.progress = cmd_run_progress;
         po.progress_arg = &last;

@@ -327,8 +327,11 @@ int cmd_run_mpi(const cmd_opts *o)
     /* a bad -o fails before the work; the folder is made again by the
     ** write, so that an abort later leaves nothing */
     if (!code && rank == 0 && o->out) {
+        pda_run_opts po;
+        cmd_run_opts(o, &po);
         char *made = outset_missing_top(o->out);
-        if ((rc = outset_mkdirs(o->out, &err))) code = cmd_exit_for(rc);
+        if ((rc = pda_result_write_check(c, s, &po, o->out, &err)) || (rc = outset_mkdirs(o->out, &err)))
+            code = cmd_exit_for(rc);
         outset_remove_made(o->out, made);
         free(made);
     }

@@ -84,9 +84,13 @@ int cmd_sweep(const cmd_opts *o)
         fprintf(stderr, "%s\n", err.text);
         return cmd_exit_for(rc);
     }
-    /* the output folder first: a bad -o fails before the work */
-    if ((rc = outset_mkdirs(o->out, &err))) {
+    /* the output folder first: a bad -o fails before the work; made here, it
+    ** goes again if the sweep fails */
+    char *made = outset_missing_top(o->out);
+    if ((rc = sweep_write_check(sw, o->out, &err)) || (rc = outset_mkdirs(o->out, &err))) {
         fprintf(stderr, "%s\n", err.text);
+        outset_remove_made(o->out, made);
+        free(made);
         sweep_free(sw);
         return cmd_exit_for(rc);
     }
@@ -96,6 +100,8 @@ int cmd_sweep(const cmd_opts *o)
     int code;
     if (!rows) {
         fprintf(stderr, "analyzer: out of memory\n");
+        outset_remove_made(o->out, made);
+        free(made);
         sweep_free(sw);
         return EXIT_IO;
     }
@@ -105,6 +111,8 @@ int cmd_sweep(const cmd_opts *o)
     } else {
         code = cmd_sweep_finish(o, sw, rows, 1, jobs, cmd_now() - t0);
     }
+    if (code == EXIT_INPUT || code == EXIT_IO) outset_remove_made(o->out, made);
+    free(made);
     free(rows);
     sweep_free(sw);
     return code;

@@ -252,12 +252,14 @@ int cmd_sweep_mpi(const cmd_opts *o)
     gethostname(host, sizeof host - 1);
     double t0 = cmd_now();
     sweep *sw = NULL;
+    char *made = NULL;   /* rank 0: the folder -o made, removed again if the sweep fails */
     if (code) {
         /* said below, once */
     } else if ((rc = sweep_load(o->chip_path, &sw, &err))) {
         code = cmd_exit_for(rc);
-    } else if (rank == 0 && (rc = outset_mkdirs(o->out, &err))) {
-        code = cmd_exit_for(rc);
+    } else if (rank == 0) {   /* a bad -o fails before the work */
+        made = outset_missing_top(o->out);
+        if ((rc = sweep_write_check(sw, o->out, &err)) || (rc = outset_mkdirs(o->out, &err))) code = cmd_exit_for(rc);
     }
     /* rank 0 says what is wrong; another rank only what rank 0 did not meet */
     int code0 = code;
@@ -314,6 +316,8 @@ int cmd_sweep_mpi(const cmd_opts *o)
     pthread_mutex_destroy(&s.mu);
     MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
 out:
+    if (rank == 0 && (code == EXIT_INPUT || code == EXIT_IO)) outset_remove_made(o->out, made);
+    free(made);
     sweep_free(sw);
     MPI_Finalize();
     return code;
