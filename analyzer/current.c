@@ -514,7 +514,10 @@ int current_iter_open(const sio_chip *chip, const sio_schedule *s, const current
         if (tile_bins > (1u << 18)) tile_bins = 1u << 18;
         if (tile_bins < (1u << 12)) tile_bins = 1u << 12;
     }
-    if (it->n_bins && tile_bins > it->n_bins) tile_bins = it->n_bins;
+    if (it->n_bins && tile_bins > it->n_bins) {
+        size_t floor_bins = o->min_tile_bins < tile_bins ? o->min_tile_bins : tile_bins;
+        tile_bins = it->n_bins > floor_bins ? it->n_bins : floor_bins;
+    }
     it->tile = tile_bins;
     it->n_tiles = it->n_bins ? (it->n_bins + tile_bins - 1) / tile_bins : 0;
     it->konst = (maps & CURRENT_CONST) != 0;

@@ -41,6 +41,7 @@ typedef struct rail_state {
     double *ring;        /* last w currents */
     size_t w;
     size_t seen;
+    double tl_max_v;     /* the timeline's worst droop (st.max_droop_v takes the tail too): the percentiles' bound */
     double dyn_sum;      /* sum over the bins of current - idle (ev->idle): an idle bin adds exactly 0, however
                          ** the bins come (one by one, or a constant run at once: a share of a system's chips
                          ** and the whole system then agree); sum_a and avg_a from it at the end */
@@ -111,7 +112,7 @@ int events_create(const sio_chip *chip, size_t n_chips, double bin_ns, size_t ca
             if (!s->ring || !s->hist || !s->coarse) goto oom;
             for (size_t k = 0; k < s->w; k++) s->ring[k] = ev->idle[c * nr + r];
             s->st.min_droop_v = INFINITY;
-            s->st.max_droop_v = -INFINITY;
+            s->st.max_droop_v = s->tl_max_v = -INFINITY;
         }
     }
     *out = ev;
@@ -291,11 +292,16 @@ __attribute__((always_inline)) static inline void scan_block(events_detector *ev
         st->t_max_droop_ns = (double)(bk + 1) * bin_ns;
         st->i_at_max_droop_a = i_a[bk - b0];
     }
-    if (d_min < st->min_droop_v) st->min_droop_v = d_min;
+    if (timeline) {   /* the percentiles' bounds: the timeline's */
+        if (d_min < st->min_droop_v) st->min_droop_v = d_min;
+        if (d_max > s->tl_max_v) s->tl_max_v = d_max;
+    }
     s->seen += m;
     if (timeline) {
         s->dyn_sum += lanes_sum_sub(i_a, ev->idle[c * ev->chip->n_rails + r], m);
         st->bins += m;
+    } else {
+        st->tail_bins += m;
     }
     /* the histogram: fine steps, or the coarse buckets outside; every bin's
     ** bucket first (a pass that vectorizes), then the counts one by one
@@ -424,6 +430,7 @@ int events_push_const(events_detector *ev, size_t c, size_t r, size_t b0, double
         st->i_at_max_droop_a = i_a;
     }
     if (droop_v < st->min_droop_v) st->min_droop_v = droop_v;
+    if (droop_v > s->tl_max_v) s->tl_max_v = droop_v;
     s->dyn_sum += (i_a - ev->idle[c * ev->chip->n_rails + r]) * (double)m;
     st->bins += m;
     s->seen += m;
@@ -864,8 +871,8 @@ double events_droop_quantile(const events_detector *ev, size_t c, size_t r, doub
         acc += (double)s->coarse[k];
         if (s->coarse[k] && acc >= want) { v = (COARSE_LO_MV + ((double)k + 0.5) * COARSE_STEP_MV) * 1e-3; found = 1; }
     }
-    /* never beyond what was seen */
-    if (v > s->st.max_droop_v) v = s->st.max_droop_v;
+    /* never beyond what the timeline holds */
+    if (v > s->tl_max_v) v = s->tl_max_v;
     if (v < s->st.min_droop_v) v = s->st.min_droop_v;
     return v;
 }

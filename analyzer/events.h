@@ -55,13 +55,14 @@ typedef struct events_event {
 typedef struct events_rail_stats {
     double peak_a, t_peak_a_ns;
     double sum_a;             /* sum of bin currents */
-    size_t bins;
+    size_t bins;              /* of the timeline */
+    size_t tail_bins;         /* past it (events_push_tail) */
     double avg_a;             /* mean current over the makespan (set by events_finish: the
                               ** last bin may be partly past the makespan) */
     double max_didt_a_per_ns, t_max_didt_ns;
     double max_droop_v, t_max_droop_ns;
     double i_at_max_droop_a;  /* the current of the bin that ends at the worst droop */
-    double min_droop_v;
+    double min_droop_v;       /* the timeline's least */
     size_t droop_events, didt_events;
 } events_rail_stats;
 

@@ -36,7 +36,7 @@
 
 int report_create(size_t n_series, size_t n_bins, double bin_ns, report **out)
 {
-    report_opts o = {.n_chips = 1, .n_rails = n_series, .n_bins = n_bins, .bin_ns = bin_ns};
+    report_opts o = {.n_chips = 1, .n_rails = n_series, .n_bins = n_bins, .run_bins = n_bins, .bin_ns = bin_ns};
     return report_create_opts(&o, out);
 }
 
@@ -50,7 +50,7 @@ int report_create_opts(const report_opts *o, report **out)
     r->n_rails = o->n_rails;
     r->n_series = ns;
     r->n_bins = o->n_bins;
-    r->run_bins = o->run_bins && o->run_bins < o->n_bins ? o->run_bins : o->n_bins;
+    r->run_bins = o->run_bins < o->n_bins ? o->run_bins : o->n_bins;
     r->bin_ns = o->bin_ns;
     const size_t cols[REPORT_LEVELS] = {REPORT_COLS, REPORT_FINE_COLS};
     int bad = 0;

@@ -37,7 +37,7 @@ typedef struct report report;
 typedef struct report_opts {
     size_t n_chips, n_rails;           /* series = chips x rails, chip-major */
     size_t n_bins;                     /* the length drawn, in bins */
-    size_t run_bins;                   /* of which the run's (the rest: the tail past it; 0: all) */
+    size_t run_bins;                   /* of which the run's (the rest: the tail past it) */
     double bin_ns;
     const double *guardband_mv;        /* droop limit */
     const double *didt_limit_a_per_ns; /* dI/dt limit */

@@ -19,7 +19,7 @@
   var D = JSON.parse(document.getElementById('pda-data').textContent);
   var NR = D.rails.length, T_END = D.n_bins * D.bin_ns;
   /* the end of the run; past it (to T_END) the chip idles while its supply settles */
-  var T_RUN = (D.run_bins || D.n_bins) * D.bin_ns;
+  var T_RUN = (D.run_bins !== undefined ? D.run_bins : D.n_bins) * D.bin_ns;
   var plots = [], waves = [], nDrawn = 0;
   var COL = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22',
              '#17becf', '#393b79', '#637939'];

@@ -268,6 +268,13 @@ int walk_open_models(const sio_chip *c, const sio_schedule *s, const walk_opts *
             if ((double)rows * 24.0 * (double)blk < 256.0 * 1024 * 1024) tile_req = blk;
         }
     }
+    /* the tail's length: before the iterator, whose tiles it sets a floor
+    ** to (a run of a few bins would walk its tail in tiles of a few bins) */
+    for (size_t r = 0; o->tail && r < nr && nch; r++) {
+        size_t len = walk_didt_bins(&c->rails[r], o->bin_ns);
+        if (o->droop && pdn_model_kernel_len(w->models[r]) > len) len = pdn_model_kernel_len(w->models[r]);
+        if (len > w->tail_bins) w->tail_bins = len;
+    }
     w->nq_die = (o->maps & CURRENT_DIES) ? nch * c->n_dies : 0;
     w->nrow = w->nq + w->nq_die + ((o->maps & CURRENT_UNITS) ? nch * c->n_units : 0);
     w->run_v = malloc((w->nrow + 1) * sizeof *w->run_v);
@@ -283,15 +290,11 @@ int walk_open_models(const sio_chip *c, const sio_schedule *s, const walk_opts *
     io.span_cyc = o->span_cyc;
     io.plan_chips = o->plan_chips;
     io.extra_idle_a = o->extra_idle_a;
+    io.min_tile_bins = w->tail_bins;
     int rc = current_iter_open(c, s, &io, &w->it, err);
     if (rc) { walk_close(w); return rc; }
     w->tb = current_tile_bins(w->it);
     if (!w->tb) w->tb = 1;
-    for (size_t r = 0; o->tail && r < nr && nch; r++) {
-        size_t len = walk_didt_bins(&c->rails[r], o->bin_ns);
-        if (o->droop && pdn_model_kernel_len(w->models[r]) > len) len = pdn_model_kernel_len(w->models[r]);
-        if (len > w->tail_bins) w->tail_bins = len;
-    }
     w->tail_left = w->tail_bins;
     w->tail_b0 = current_n_bins(w->it);
     if (w->tail_bins) {

@@ -269,4 +269,22 @@ assert max(float(r["0.core.droop_mv"]) for r in rows) < ra["max_droop_mv"] - 1
 m = re.search(r'"n_bins":(\d+),"run_bins":(\d+)', open(sys.argv[1] + "/report.html").read())
 assert m and (int(m.group(1)), int(m.group(2))) == (107 + 1024, 107), m and m.groups()
 PY
-echo "e2e_run: 12 passed, 0 failed"
+# an empty schedule: the chip idles through the tail; its droop (Z(0) x the
+# 1 A idle: 0.2 mV) is the worst droop, over a 0.1 mV guardband an event of
+# no more than it, and the report's run has no bins
+sed 's/"guardband_mv": 20,/"guardband_mv": 0.1,/' "$T/pulse.json" > "$T/low.json"
+printf 'id,unit,op,start,cycles\n' > "$T/empty.csv"
+set +e
+$A run "$T/low.json" "$T/empty.csv" --no-thermal -o "$T/empty" --strict --quiet 2>/dev/null
+rc_empty=$?
+set -e
+[ "$rc_empty" -eq 1 ] || { echo "empty schedule over its guardband: --strict must exit 1, got $rc_empty"; exit 1; }
+python3 - "$T/empty" <<'PY'
+import csv, json, re, sys
+r = json.load(open(sys.argv[1] + "/summary.json"))["rails"][0]
+assert abs(r["max_droop_mv"] - 0.2) < 1e-9 and r["droop_events"] == 1, r
+ev = list(csv.DictReader(open(sys.argv[1] + "/events.csv")))
+assert len(ev) == 1 and float(ev[0]["peak"]) <= r["max_droop_mv"] + 1e-9, ev
+assert re.search(r'"run_bins":0,', open(sys.argv[1] + "/report.html").read())
+PY
+echo "e2e_run: 13 passed, 0 failed"

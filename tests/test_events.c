@@ -159,8 +159,9 @@ static void test_didt(void **st)
 
 /* The tail past the makespan (events_push_tail): one waveform, pushed whole
 ** and pushed as 120 bins of timeline and 480 of tail, gives the same events,
-** dI/dt and droop extremes; the peak current, the mean, the bin count and the
-** percentiles are those of the timeline's 120 bins alone. An event open at
+** dI/dt and worst droop; the peak current, the mean, the bin count, the
+** least droop and the percentiles (to the bit) are those of the timeline's
+** 120 bins alone. An event open at
 ** the end of the tail closes there. */
 static void test_tail(void **st)
 {
@@ -188,7 +189,7 @@ static void test_tail(void **st)
     const events_rail_stats *a = events_stats(whole, 0, 0), *b = events_stats(split, 0, 0), *r = events_stats(ref, 0, 0);
     assert_true(b->max_didt_a_per_ns == a->max_didt_a_per_ns && b->t_max_didt_ns == a->t_max_didt_ns);
     assert_true(b->max_droop_v == a->max_droop_v && b->t_max_droop_ns == a->t_max_droop_ns);
-    assert_true(b->min_droop_v == a->min_droop_v);
+    assert_true(b->min_droop_v == r->min_droop_v);   /* the timeline's, as the percentiles' bounds */
     assert_true(a->max_didt_a_per_ns > r->max_didt_a_per_ns);   /* the fall from 90 A lies in the tail */
     assert_int_equal(b->droop_events, a->droop_events);
     assert_int_equal(b->didt_events, a->didt_events);
@@ -205,8 +206,8 @@ static void test_tail(void **st)
     assert_int_equal(b->bins, NT);
     assert_true(b->peak_a == r->peak_a && b->sum_a == r->sum_a && b->avg_a == r->avg_a);
     for (double q = 0; q <= 1; q += 0.125)
-        assert_true(events_droop_quantile(split, 0, 0, q) == events_droop_quantile(ref, 0, 0, q) ||
-                    events_droop_quantile(ref, 0, 0, q) >= r->max_droop_v);
+        assert_true(events_droop_quantile(split, 0, 0, q) == events_droop_quantile(ref, 0, 0, q));
+    assert_true(b->max_droop_v > r->max_droop_v);   /* the tail's 55 mV past the timeline's worst */
     events_destroy(whole);
     events_destroy(split);
     events_destroy(ref);
@@ -708,7 +709,7 @@ static void test_report_details(void **st)
     }
     i[N - 1000] = 200.0;   /* a one-bin spike of 190 A: +-190 / (4 x 1 ns) A/ns, over 5 A/ns */
     for (int mode = 0; mode < 2; mode++) {
-        report_opts o = {.n_chips = 1, .n_rails = 1, .n_bins = N, .bin_ns = 1.0, .guardband_mv = &gb,
+        report_opts o = {.n_chips = 1, .n_rails = 1, .n_bins = N, .run_bins = N, .bin_ns = 1.0, .guardband_mv = &gb,
                          .didt_limit_a_per_ns = &lim, .didt_bins = &wb, .idle_a = &i[0]};
         report *r;
         assert_int_equal(report_create_opts(&o, &r), 0);

@@ -142,6 +142,54 @@ static void test_pdn_skip(void **st)
     sio_chip_free(c);
 }
 
+/* The tail (walk.h): a run of one 1-cycle op walks its tail in tiles of the
+** PDN's block, not of the run's two bins (it took 10^5 tiles of two bins,
+** and minutes); the tail's bins follow the timeline's without a gap, hold
+** the rails' idle current, and end after walk_tail_bins of them, at least
+** the PDN kernel's length. */
+static void test_tail_tiles(void **st)
+{
+    (void)st;
+    char path[] = "/tmp/pda_test_tail_XXXXXX";
+    int fd = mkstemp(path);
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+    assert_non_null(f);
+    fprintf(f, "id,unit,op,start,cycles\na,MXM.W0,matmul,0,1\n");
+    assert_int_equal(fclose(f), 0);
+    sio_chip *c;
+    sio_schedule *s;
+    load("samples/rails3/chip.json", path, &c, &s);
+    walk_opts wo = {.bin_ns = 1.0, .maps = CURRENT_CONST, .droop = 1, .threads = 1, .tail = 1};
+    walk *w;
+    sio_error err;
+    if (walk_open(c, s, &wo, &w, &err)) fail_msg("%s", err.text);
+    const size_t nb = walk_n_bins(w), tail = walk_tail_bins(w), nr = c->n_rails;
+    assert_int_equal(nb, 2);
+    pdn_model *m;
+    for (size_t r = 0; r < nr; r++) {
+        if (pdn_model_for_rail(c, r, 1.0, &m, &err)) fail_msg("%s", err.text);
+        assert_true(tail >= pdn_model_kernel_len(m));
+        pdn_model_destroy(m);
+    }
+    current_tile t;
+    const double *droop;
+    size_t next = 0, tiles = 0;
+    while (walk_next(w, &t, &droop) == 1) {
+        assert_int_equal(t.b0, next);
+        next += t.nb;
+        if (t.b0 < nb) continue;
+        tiles++;
+        for (size_t q = 0; q < nr; q++)
+            for (size_t k = 0; k < t.nb; k++) assert_true(t.rail_a[q * t.stride + k] == walk_chip_idle_a(w)[q]);
+    }
+    assert_int_equal(next, nb + tail);
+    assert_true(tiles <= 1 + tail / 4096);
+    walk_close(w);
+    unlink(path);
+    sio_schedule_free(s);
+    sio_chip_free(c);
+}
+
 /* ---- schedules with gaps ------------------------------------------------------ */
 
 /* Bursts of ops on units of every rail, separated by gaps of gaps[k]
@@ -434,6 +482,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pdn_skip),
+        cmocka_unit_test(test_tail_tiles),
         cmocka_unit_test(test_walk_maps),
         cmocka_unit_test(test_run),
         cmocka_unit_test(test_budget_figures),
