@@ -9,8 +9,8 @@
 # packages (tools/deps.sh) when run as root, or print the command to run.
 
 CC      ?= cc
-VERSION := 5.0.0
-SONAME  := libpda.so.5
+VERSION := 6.0.0
+SONAME  := libpda.so.6
 PREFIX  ?= /usr/local
 PKGS    := libcsv fftw3 jansson libpng glpk
 WARN    := -std=c11 -Wall -Wextra -Wshadow -Wconversion -Wstrict-prototypes \

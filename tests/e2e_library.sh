@@ -19,10 +19,10 @@ trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 P="$T/usr"
 make --no-print-directory -s install PREFIX="$P" >"$T/install.log" 2>&1 || fail "make install: $(tail -5 "$T/install.log")"
-for f in lib/libpda.a lib/libpda.so lib/libpda.so.5 lib/pkgconfig/pda.pc include/pda/pda.h bin/analyzer; do
+for f in lib/libpda.a lib/libpda.so lib/libpda.so.6 lib/pkgconfig/pda.pc include/pda/pda.h bin/analyzer; do
     [ -e "$P/$f" ] || fail "make install left out $f"
 done
-readelf -d "$P/lib/libpda.so" | grep -q 'SONAME.*libpda.so.5' || fail "libpda.so has no soname libpda.so.5"
+readelf -d "$P/lib/libpda.so" | grep -q 'SONAME.*libpda.so.6' || fail "libpda.so has no soname libpda.so.6"
 export PKG_CONFIG_PATH="$P/lib/pkgconfig"
 # each public header on its own
 for h in "$P"/include/pda/*.h; do
@@ -32,7 +32,7 @@ for h in "$P"/include/pda/*.h; do
 done
 cc -std=c11 -Wall -Werror tests/outside/prog.c $(pkg-config --cflags --libs pda) -Wl,-rpath,"$P/lib" \
     -o "$T/prog_shared" 2>"$T/cc.err" || fail "shared link: $(cat "$T/cc.err")"
-ldd "$T/prog_shared" | grep -q "libpda.so.5 => $P/lib/libpda.so.5" || fail "prog_shared does not use the installed libpda.so"
+ldd "$T/prog_shared" | grep -q "libpda.so.6 => $P/lib/libpda.so.6" || fail "prog_shared does not use the installed libpda.so"
 cc -std=c11 -Wall -Werror tests/outside/prog.c $(pkg-config --cflags pda) \
     -Wl,-Bstatic $(pkg-config --libs-only-L pda) -lpda -Wl,-Bdynamic \
     $(pkg-config --static --libs pda | sed 's/-lpda//') -o "$T/prog_static" 2>"$T/cc.err" ||

@@ -16,12 +16,12 @@ computed here but the conversion to Python objects and numpy arrays.
 Finding libpda.so, first match wins:
   1. the environment variable PDA_LIB, the path of the library file (when it
      is set and does not load, importing pda fails: no other place is tried);
-  2. beside the module: lib/libpda.so.5 or lib/libpda.so in the folder that
+  2. beside the module: lib/libpda.so.6 or lib/libpda.so in the folder that
      holds this package or in one of its first three parents, so both the
      source tree (python/pda -> the repository's lib/) and an installed
      module (PREFIX/lib/python3.X/site-packages/pda -> PREFIX/lib/, as
      `make install PREFIX=...` lays the library out) are found;
-  3. the system loader: libpda.so.5 on the default search path
+  3. the system loader: libpda.so.6 on the default search path
      (LD_LIBRARY_PATH, ldconfig's cache), then ctypes.util.find_library("pda").
 pda.LIBRARY is what was loaded (a path, or the name given to the system
 loader). Importing pda raises ImportError when none of them loads.

@@ -182,6 +182,7 @@ events_rail_stats = _s("events_rail_stats", [
     ("peak_a", ctypes.c_double), ("t_peak_a_ns", ctypes.c_double),
     ("sum_a", ctypes.c_double),
     ("bins", ctypes.c_size_t),
+    ("tail_bins", ctypes.c_size_t),
     ("avg_a", ctypes.c_double),
     ("max_didt_a_per_ns", ctypes.c_double), ("t_max_didt_ns", ctypes.c_double),
     ("max_droop_v", ctypes.c_double), ("t_max_droop_ns", ctypes.c_double),
@@ -285,6 +286,7 @@ budget_figs = _s("budget_figs", [
     ("peak_w", ctypes.c_double),
     ("peak_window_w", ctypes.c_double),
     ("chip_peak_window_w", ctypes.c_double),
+    ("window_ns", ctypes.c_double),
     ("max_didt_a_per_ns", ctypes.c_double),
     ("max_droop_mv", ctypes.c_double),
     ("n_rails", ctypes.c_size_t),
@@ -320,7 +322,7 @@ STRUCTS = [sio_error, sio_die, sio_stage, sio_vrm, sio_rail, sio_unit, sio_op, s
 
 # ---- finding and loading libpda.so -------------------------------------------
 
-SONAME = "libpda.so.5"
+SONAME = "libpda.so.6"
 
 
 def candidates():
