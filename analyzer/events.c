@@ -292,12 +292,10 @@ __attribute__((always_inline)) static inline void scan_block(events_detector *ev
         st->t_max_droop_ns = (double)(bk + 1) * bin_ns;
         st->i_at_max_droop_a = i_a[bk - b0];
     }
-    if (timeline) {   /* the percentiles' bounds: the timeline's */
+    s->seen += m;
+    if (timeline) {   /* the sum, and the percentiles' bounds: the timeline's */
         if (d_min < st->min_droop_v) st->min_droop_v = d_min;
         if (d_max > s->tl_max_v) s->tl_max_v = d_max;
-    }
-    s->seen += m;
-    if (timeline) {
         s->dyn_sum += lanes_sum_sub(i_a, ev->idle[c * ev->chip->n_rails + r], m);
         st->bins += m;
     } else {

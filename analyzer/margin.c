@@ -408,15 +408,13 @@ int margin_report(const sio_chip *chip, size_t n_chips, const events_detector *e
             if (st->bins || st->tail_bins) {   /* the tail counts (an empty schedule's chip idles) */
                 o->worst_droop_mv = st->max_droop_v * 1e3;
                 o->t_worst_ns = st->t_max_droop_ns;
+                o->static_droop_mv = rail_z0_ohm(rail) * st->i_at_max_droop_a * 1e3;
+                o->transient_droop_mv = o->worst_droop_mv - o->static_droop_mv;
             }
             if (st->bins) {   /* the timeline's */
                 o->p50_mv = events_droop_quantile(ev, c, r, 0.5) * 1e3;
                 o->p99_mv = events_droop_quantile(ev, c, r, 0.99) * 1e3;
                 o->p9999_mv = events_droop_quantile(ev, c, r, 0.9999) * 1e3;
-            }
-            if (st->bins || st->tail_bins) {
-                o->static_droop_mv = rail_z0_ohm(rail) * st->i_at_max_droop_a * 1e3;
-                o->transient_droop_mv = o->worst_droop_mv - o->static_droop_mv;
             }
             o->needed_guardband_mv = o->worst_droop_mv + safety_mv;
             o->headroom_mv = o->guardband_mv - o->needed_guardband_mv;

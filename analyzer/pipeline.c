@@ -271,32 +271,12 @@ static void add_scaled(double *restrict acc, double a, const double *restrict x,
     for (; k < m; k++) acc[k] += a * x[k];
 }
 
-/* A tile of the walk's tail (walk.h: walk_tail_bins): the chips idle on
-** past the makespan while the PDN rings from the last bins' changes. It
-** counts for the events and the dI/dt and droop figures (events_push_tail),
-** and goes into the report (which shows the start of the tail), not into
-** the power, the energy, the spectrum or the kept waveforms, which are the
-** timeline's. pchip: room for SUB_BINS values. */
-static void tail_tile(pda_result *r, const current_tile *t, const double *droop, double *pchip)
-{
-    const size_t nr = r->nr, tb = r->tb;
-    for (size_t k0 = 0; k0 < t->nb; k0 += SUB_BINS) {
-        size_t m = t->nb - k0 < SUB_BINS ? t->nb - k0 : SUB_BINS;
-        for (size_t ch = 0; ch < r->nch; ch++) {
-            for (size_t k = 0; k < m; k++) pchip[k] = 0;
-            for (size_t rl = 0; rl < nr; rl++) {
-                const double *i = t->rail_a + (ch * nr + rl) * t->stride + k0;
-                const double *d = droop + (ch * nr + rl) * tb + k0;
-                events_push_tail(r->ev, ch, rl, t->b0 + k0, i, d, m);
-                if (r->rep) report_push(r->rep, ch * nr + rl, t->b0 + k0, i, d, m);
-                add_scaled(pchip, r->c->rails[rl].vdd_v, i, m);
-            }
-            if (r->rep) report_push_power(r->rep, ch, t->b0 + k0, pchip, m);
-        }
-    }
-}
-
-/* The walk: every tile through the per-bin passes and into the spools. */
+/* The walk: every tile through the per-bin passes and into the spools.
+** The tiles of the walk's tail past the makespan (walk.h: walk_tail_bins),
+** where the chips idle on while the PDN rings from the last bins' changes,
+** count for the events and the dI/dt and droop figures (events_push_tail)
+** and go into the report (which shows the start of the tail); not into the
+** power, the energy, the spectrum or the kept waveforms, the timeline's. */
 static int walk_all(pda_result *r, walk *w, pda_power_acc *pa, sio_error *err)
 {
     const sio_chip *c = r->c;
@@ -317,10 +297,7 @@ static int walk_all(pda_result *r, walk *w, pda_power_acc *pa, sio_error *err)
     const double *droop;
     int fed, rc = PDA_OK;
     while ((fed = walk_next(w, &t, &droop)) == 1) {
-        if (t.b0 >= r->nbins) {   /* the tail past the makespan (walk.h): dI/dt, droop and events */
-            tail_tile(r, &t, droop, pchip);
-            continue;
-        }
+        const int tail = t.b0 >= r->nbins;   /* never a constant run */
         if (t.stride == 0) {   /* a constant run: O(rails) but for the kept waveforms */
             if ((rc = const_run(r, &t, droop, pa, power, f32))) break;
             if (r->o.progress) r->o.progress(r->o.progress_arg, r->nbins ? (double)(t.b0 + t.nb) / (double)r->nbins : 1.0);
@@ -335,18 +312,24 @@ static int walk_all(pda_result *r, walk *w, pda_power_acc *pa, sio_error *err)
                 for (size_t rl = 0; rl < nr; rl++) {
                     const double *i = t.rail_a + (ch * nr + rl) * t.stride + k0;
                     const double *d = droop + (ch * nr + rl) * tb + k0;
-                    events_push(r->ev, ch, rl, t.b0 + k0, i, d, m);
-                    margin_spectrum_push(r->sp, ch, rl, i, m);
+                    if (tail) {
+                        events_push_tail(r->ev, ch, rl, t.b0 + k0, i, d, m);
+                    } else {
+                        events_push(r->ev, ch, rl, t.b0 + k0, i, d, m);
+                        margin_spectrum_push(r->sp, ch, rl, i, m);
+                    }
                     if (r->rep) report_push(r->rep, ch * nr + rl, t.b0 + k0, i, d, m);
                     add_scaled(pchip, c->rails[rl].vdd_v, i, m);
                 }
                 if (r->rep) report_push_power(r->rep, ch, t.b0 + k0, pchip, m);
+                if (tail) continue;
                 if (r->cw_chip) current_window_push(&r->cw_chip[ch], pchip, m);
                 /* each chip's power in fixed point, summed exactly: the same
                 ** whatever the order of the chips (pipeline_power.c) */
                 for (size_t k = 0; k < m; k++) px[k] += pda_power_fx(pchip[k]);
             }
         }
+        if (tail) continue;
         /* the peak bin, the window peak and the energy */
         if (pda_power_out(r, pa, t.b0, t.nb, pfx, 0)) { rc = PDA_EIO; break; }
         for (size_t q = 0; r->rails && q < nch * nr; q++)

@@ -806,7 +806,7 @@ static json_t *leak_json(const pda_result *r, double transient_w)
     jset(o, "total_w", jreal(total), &bad);
     jset(o, "runaway", json_boolean(runaway), &bad);
     jset(o, "iterations", json_integer((json_int_t)iters), &bad);
-    jset(o, "runaway_factor", isfinite(factor) ? jreal(factor) : json_null(), &bad);
+    jset(o, "runaway_factor", jreal(factor), &bad);
     jset(o, "mean_w", jreal(transient_w), &bad);
     /* each chip's rails' leakage current, the walk's extra idle current */
     json_t *rails = json_array();

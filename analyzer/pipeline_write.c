@@ -152,6 +152,15 @@ static int write_map_png(const pda_result *r, FILE *f, const double *m, size_t c
     return rc;
 }
 
+/* The name of chip ch's die id's map k: 0 steady.csv, 1 peak.csv, 2
+** steady.png, 3 peak.png (what write_thermal writes, what
+** pda_result_write_check checks). */
+static void heat_name(char *b, size_t n, size_t ch, int id, int k)
+{
+    static const char *const KIND[4] = {"steady.csv", "peak.csv", "steady.png", "peak.png"};
+    snprintf(b, n, "heat/chip%zu_die%d_%s", ch, id, KIND[k]);
+}
+
 /* The thermal files: unit_temps.csv, hotspots.csv, thermal_frames.csv, and
 ** per chip and die the steady and peak maps, CSV and PNG. */
 static int write_thermal(const pda_result *r, outset *os, const char *dir, sio_error *err)
@@ -174,16 +183,16 @@ static int write_thermal(const pda_result *r, outset *os, const char *dir, sio_e
             double lo = t->png_lo[ch * nd + d], hi = t->png_hi[ch * nd + d];
             char name[96];
             FILE *f;
-            snprintf(name, sizeof name, "heat/chip%zu_die%d_steady.csv", ch, id);
+            heat_name(name, sizeof name, ch, id, 0);
             if ((rc = open_out(os, name, &f, err))) return rc;
             write_map_csv(f, steady, t->nx, t->ny);
-            snprintf(name, sizeof name, "heat/chip%zu_die%d_peak.csv", ch, id);
+            heat_name(name, sizeof name, ch, id, 1);
             if ((rc = open_out(os, name, &f, err))) return rc;
             write_map_csv(f, peak, t->nx, t->ny);
-            snprintf(name, sizeof name, "heat/chip%zu_die%d_steady.png", ch, id);
+            heat_name(name, sizeof name, ch, id, 2);
             if ((rc = open_out(os, name, &f, err))) return rc;
             if (write_map_png(r, f, steady, ch, d, lo, hi)) goto png;
-            snprintf(name, sizeof name, "heat/chip%zu_die%d_peak.png", ch, id);
+            heat_name(name, sizeof name, ch, id, 3);
             if ((rc = open_out(os, name, &f, err))) return rc;
             if (write_map_png(r, f, peak, ch, d, lo, hi)) goto png;
             continue;
@@ -466,43 +475,33 @@ int pda_result_write_check(const sio_chip *c, const sio_schedule *s, const pda_r
                            sio_error *err)
 {
     err->text[0] = 0;
-    size_t ni, nn = 0;
+    size_t ni;
     const char **inputs = run_inputs(c, s, &ni);
+    if (!inputs) { sio_error_set(err, dir, 0, 0, "out of memory"); return PDA_ENOMEM; }
     const int thermal = o->thermal && c->thermal.present;
-    const size_t nch = s->chip_step ? s->n_chips_file : s->n_chips;   /* a share's: its system's */
-    const size_t nmaps = thermal ? nch * c->n_dies * 4 : 0;
-    char **names = calloc(nmaps + 16, sizeof *names);
-    int rc = inputs && names ? PDA_OK : PDA_ENOMEM;
-    static const char *const KIND[4] = {"steady.csv", "peak.csv", "steady.png", "peak.png"};
-    /* the names pda_result_write writes, heat/ before its maps */
+    /* the files pda_result_write writes */
     const char *fixed[] = {o->keep_rails ? "rails.csv" : NULL, o->unit_maps ? "units.npy" : NULL,
-                           o->unit_maps ? "units.csv" : NULL, thermal ? "heat" : NULL,
-                           thermal ? "unit_temps.csv" : NULL, thermal ? "hotspots.csv" : NULL,
-                           thermal ? "thermal_frames.csv" : NULL, "events.csv", "margin.csv", "report.html",
-                           "summary.json"};
+                           o->unit_maps ? "units.csv" : NULL, thermal ? "unit_temps.csv" : NULL,
+                           thermal ? "hotspots.csv" : NULL, thermal ? "thermal_frames.csv" : NULL, "events.csv",
+                           "margin.csv", "report.html", "summary.json"};
+    int rc = PDA_OK;
     for (size_t k = 0; !rc && k < sizeof fixed / sizeof *fixed; k++)
-        if (fixed[k] && !(names[nn++] = strdup(fixed[k]))) rc = PDA_ENOMEM;
-    for (size_t k = 0; !rc && k < nmaps; k++) {
-        char name[96];
-        snprintf(name, sizeof name, "heat/chip%zu_die%d_%s", k / 4 / c->n_dies, c->dies[k / 4 % c->n_dies].id,
-                 KIND[k % 4]);
-        if (!(names[nn++] = strdup(name))) rc = PDA_ENOMEM;
-    }
-    if (rc) sio_error_set(err, dir, 0, 0, "out of memory");
-    /* heat/ is a folder: only a file or a link there is in the way */
+        if (fixed[k]) rc = outset_check(dir, &fixed[k], 1, inputs, ni, err);
+    /* heat/, a folder (only a file or a link there is in the way), and its maps */
     struct stat st;
-    char heat[4096];
-    snprintf(heat, sizeof heat, "%s/heat", dir);
-    if (!rc && thermal && lstat(heat, &st) == 0 && !S_ISDIR(st.st_mode)) {
-        sio_error_set(err, heat, 0, 0, "is %s where the outputs have a folder of that name: nothing replaced",
+    char name[4096];
+    snprintf(name, sizeof name, "%s/heat", dir);
+    if (!rc && thermal && lstat(name, &st) == 0 && !S_ISDIR(st.st_mode)) {
+        sio_error_set(err, name, 0, 0, "is %s where the outputs have a folder of that name: nothing replaced",
                       S_ISLNK(st.st_mode) ? "a link" : "a file");
         rc = PDA_EINPUT;
     }
-    for (size_t k = 0; !rc && k < nn; k++)
-        if (strcmp(names[k], "heat") != 0 && (rc = outset_check(dir, (const char *const *)&names[k], 1, inputs, ni, err)))
-            break;
-    for (size_t k = 0; names && k < nn; k++) free(names[k]);
-    free(names);
+    const size_t nch = s->chip_step ? s->n_chips_file : s->n_chips;   /* a share's: its system's */
+    for (size_t k = 0; !rc && thermal && k < nch * c->n_dies * 4; k++) {
+        heat_name(name, sizeof name, k / 4 / c->n_dies, c->dies[k / 4 % c->n_dies].id, (int)(k % 4));
+        const char *nm = name;
+        rc = outset_check(dir, &nm, 1, inputs, ni, err);
+    }
     free(inputs);
     return rc;
 }

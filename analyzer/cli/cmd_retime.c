@@ -19,8 +19,6 @@
 #include "cmd.h"
 #include "jbuild.h"
 
-/* A number, or null when it was not computed (NaN). */
-
 typedef struct prog { int on, last; } prog;
 
 static void show_progress(void *arg, double done)
