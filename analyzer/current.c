@@ -8,7 +8,9 @@
 ** adds O(1) entries to two difference arrays -- dv (level) and ds (slope per
 ** bin) -- and one pass per tile turns them into bin averages:
 **     slope += ds[k]; level += slope + dv[k]; out[k] = level.
-** Level and slope carry from tile to tile; entries that fall past the tile
+** A ramp shorter than about a bin goes in as its bins' averages instead
+** (deposit_ramp): its slope entries would cancel to round-off of bin/R
+** times its height. Level and slope carry from tile to tile; entries that fall past the tile
 ** (at most two bins) spill into the next. Kinks of long ops that lie in later
 ** tiles wait in a pending list. Work is O(kinks + bins x arrays), memory
 ** O(tile x arrays): the timeline is never held whole.
@@ -37,13 +39,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A kink's time is held as the bin its op starts in and its place from
+** that bin's start, in bins: far along a long timeline an absolute time
+** has too few bits left for an op much shorter than a bin (at 4.5 x 10^9
+** bins the last bit of a bin index is 10^-6 of a bin), but the op's own
+** edges, placed from its start, keep their full precision, and so does its
+** charge. */
 typedef struct kink {
-    double tau_ns;
+    size_t base;         /* the bin of the op's start */
+    double at;           /* from the start of bin `base`, in bins (>= 0) */
     double s;            /* ramp slope (A/ns), or step height (A) */
     int step;
 } kink;
 
-typedef struct pend { uint32_t op; uint8_t k; } pend;   /* kink k of op, in a later tile */
+/* kink k (0..3) of op, in a later tile; k = 4 + m: its short ramp (kinks
+** 2m and 2m + 1, deposit_ramp) whole */
+typedef struct pend { uint32_t op; uint8_t k; } pend;
+
+/* The first kink of pending entry k. */
+static unsigned pend_kink(unsigned k) { return k < 4 ? k : 2 * (k - 4); }
 
 typedef struct arrset {  /* one group of arrays: rails, dies or units */
     size_t n;            /* rows: chips x per-chip */
@@ -61,6 +75,7 @@ struct current_iter {
     size_t split_min_ops;        /* current_iter_opts.split_min_ops */
     const double *extra_idle;    /* current_iter_opts.extra_idle_a, or NULL */
     double bin_ns, inv_bin, T;   /* T: the clock period (ns) */
+    double cpb;                  /* bins a cycle: T / bin_ns */
     size_t n_bins, tile, n_tiles, next_tile;
     double makespan_ns;
     int64_t makespan_cyc;
@@ -85,14 +100,13 @@ struct current_iter {
 
 /* ---- the model ----------------------------------------------------------- */
 
-/* Op i started at start: [t0, t1) ns, ramps of R ns, I amperes; T is the
-** clock period (1 / clock_ghz), passed in by the walk, which has it. */
-static void shape_T(const sio_chip *c, const sio_schedule *s, size_t i, int64_t start, double T, double *t0,
-                    double *t1, double *R, double *I)
+/* Op i started at start: [t0, t1) ns, ramps of R ns, I amperes (the
+** walk places its kinks from the op's start instead: op_kinks). */
+static void shape_at(const sio_chip *c, const sio_schedule *s, size_t i, int64_t start, double *t0, double *t1,
+                     double *R, double *I)
 {
     const sio_op *o = &c->ops[s->op[i]];
-    double r = (double)o->ramp_cycles;
-    double half = 0.5 * (double)s->cycles[i];
+    double T = 1.0 / c->clock_ghz, r = (double)o->ramp_cycles, half = 0.5 * (double)s->cycles[i];
     if (r > half) r = half;
     *t0 = (double)start * T;
     *t1 = (double)(start + s->cycles[i]) * T;
@@ -100,23 +114,14 @@ static void shape_T(const sio_chip *c, const sio_schedule *s, size_t i, int64_t 
     *I = o->current_a * s->activity[i];
 }
 
-static void shape_at(const sio_chip *c, const sio_schedule *s, size_t i, int64_t start, double *t0, double *t1,
-                     double *R, double *I)
-{
-    shape_T(c, s, i, start, 1.0 / c->clock_ghz, t0, t1, R, I);
-}
-
-static void op_shape(const sio_chip *c, const sio_schedule *s, size_t i, double *t0, double *t1, double *R,
-                     double *I)
-{
-    shape_at(c, s, i, s->start_cyc[i], t0, t1, R, I);
-}
-
+/* From the op's length, not its times: far along a timeline t1 - t0 has
+** lost the low bits. */
 double current_op_charge(const sio_chip *c, const sio_schedule *s, size_t i)
 {
-    double t0, t1, R, I;
-    op_shape(c, s, i, &t0, &t1, &R, &I);
-    return I * (t1 - t0 - R);
+    const sio_op *o = &c->ops[s->op[i]];
+    double r = (double)o->ramp_cycles, cyc = (double)s->cycles[i];
+    if (r > 0.5 * cyc) r = 0.5 * cyc;
+    return o->current_a * s->activity[i] * (cyc - r) / c->clock_ghz;
 }
 
 /* Charge of the trapezoid up to time t (the antiderivative). */
@@ -174,35 +179,45 @@ void current_op_bins_add(const sio_chip *c, const sio_schedule *s, size_t i, int
     }
 }
 
-/* The kinks of op i, kink k (0..3) in out[k]: ramps start and end at t0 and
-** t1 with slopes +-I/R, or steps of +-I when there is no ramp. Returns the
-** mask of those that exist (none for an op that draws nothing). Always
-** inlined, like the three below: the walk calls them per kink, and as calls
-** they cost an eighth of the map's time (bench_walk). */
-__attribute__((always_inline)) static inline unsigned op_kinks(const current_iter *it, size_t i, kink out[4])
-{
-    double t0, t1, R, I;
-    shape_T(it->chip, it->s, i, it->s->start_cyc[i], it->T, &t0, &t1, &R, &I);
-    if (I == 0.0) return 0;
-    if (R <= 0) {
-        out[0] = (kink){t0, I, 1};
-        out[1] = (kink){t1, -I, 1};
-        return 3;
-    }
-    double sl = I / R;
-    out[0] = (kink){t0, sl, 0};
-    out[1] = (kink){t0 + R, -sl, 0};
-    out[2] = (kink){t1 - R, -sl, 0};
-    out[3] = (kink){t1, sl, 0};
-    return 15;
-}
-
 /* floor(b) clamped at 0; the conversion truncates, which is floor for
 ** b >= 1 (floor itself is a libm call without SSE4.1, once per kink) */
 static size_t bin_floor(double b) { return b < 1 ? 0 : (size_t)b; }
 
-/* The bin of time tau. */
-static size_t kink_bin(const current_iter *it, double tau) { return bin_floor(tau * it->inv_bin); }
+/* The bin that cycle `start` falls in. */
+static size_t start_bin(const current_iter *it, int64_t start) { return bin_floor((double)start * it->cpb); }
+
+/* The kinks of op i, kink k (0..3) in out[k], and its height I: ramps start
+** and end at t0 and t1 with slopes +-I/R, or steps of +-I when there is no
+** ramp; each placed from the op's start (see kink). Returns the mask of
+** those that exist
+** (none for an op that draws nothing). Always inlined, like the three
+** below: the walk calls them per kink, and as calls they cost an eighth of
+** the map's time (bench_walk). */
+__attribute__((always_inline)) static inline unsigned op_kinks(const current_iter *it, size_t i, kink out[4],
+                                                             double *height)
+{
+    const sio_op *o = &it->chip->ops[it->s->op[i]];
+    double I = o->current_a * it->s->activity[i];
+    *height = I;
+    if (I == 0.0) return 0;
+    double pos = (double)it->s->start_cyc[i] * it->cpb;
+    size_t base = bin_floor(pos);
+    double f0 = pos - (double)base;   /* exact */
+    double cyc = (double)it->s->cycles[i], r = (double)o->ramp_cycles;
+    if (r > 0.5 * cyc) r = 0.5 * cyc;
+    double f1 = f0 + cyc * it->cpb;
+    if (r <= 0) {
+        out[0] = (kink){base, f0, I, 1};
+        out[1] = (kink){base, f1, -I, 1};
+        return 3;
+    }
+    double sl = I / (r * it->T), rb = r * it->cpb;
+    out[0] = (kink){base, f0, sl, 0};
+    out[1] = (kink){base, f0 + rb, -sl, 0};
+    out[2] = (kink){base, f1 - rb, -sl, 0};
+    out[3] = (kink){base, f1, sl, 0};
+    return 15;
+}
 
 /* Where kink k falls: its bin (at most the last) and the fraction of that
 ** bin after tau, in [0, 1]: one quotient for both. */
@@ -210,10 +225,13 @@ typedef struct kink_at { size_t kb; double after; } kink_at;
 
 __attribute__((always_inline)) static inline kink_at kink_place(const current_iter *it, const kink *k)
 {
-    double b = k->tau_ns * it->inv_bin;
-    kink_at p = {bin_floor(b), 0.0};
-    if (p.kb >= it->n_bins) p.kb = it->n_bins - 1;   /* an end exactly at the makespan */
-    double f = (double)(p.kb + 1) - b;
+    size_t j = bin_floor(k->at);
+    kink_at p = {k->base + j, 0.0};
+    double f = (double)(j + 1) - k->at;
+    if (p.kb >= it->n_bins) {   /* an end exactly at the makespan */
+        p.kb = it->n_bins - 1;
+        f = p.kb + 1 >= k->base ? (double)(p.kb + 1 - k->base) - k->at : 0.0;
+    }
     p.after = f < 0 ? 0 : f > 1 ? 1 : f;
     return p;
 }
@@ -224,7 +242,7 @@ __attribute__((always_inline)) static inline kink_at kink_place(const current_it
 __attribute__((always_inline)) static inline size_t op_tile(const current_iter *it, size_t i, size_t *lo, size_t *hi,
                                                           size_t *cur)
 {
-    size_t kb = kink_bin(it, (double)it->s->start_cyc[i] * it->T);
+    size_t kb = start_bin(it, it->s->start_cyc[i]);
     if (kb < *lo || kb >= *hi) {
         *cur = kb / it->tile;
         *lo = *cur * it->tile;
@@ -255,6 +273,32 @@ __attribute__((always_inline)) static inline void deposit(double *dv, double *ds
         dn[j + 2] += end ? -1 : 1;
     }
 }
+
+/* A ramp of height h (+I rising, kinks 0 and 1; -I falling, kinks 2 and 3)
+** whose two kinks lie in one bin j (two = 0) or in j and j + 1 (two = 1),
+** fa and fb the fractions of their bins after them: its bins' averages
+** written as steps, dv only. Through deposit's slope entries a ramp much
+** shorter than a bin would be the difference of terms bin / R times its
+** height (bins of 1 ms, ramps of 1.5 cycles: 10^-5 of the charge lost to
+** round-off); here each entry is at most the height. In one bin the
+** average is (fa + fb) / 2 of the height; across two, over L = fa + 1 - fb
+** bins, the first holds fa^2 / 2L and the second (1 - fb)(fa / L + 1) / 2
+** + fb. */
+__attribute__((always_inline)) static inline void deposit_ramp(double *dv, size_t j, double fa, int two, double fb,
+                                                               double h)
+{
+    double v0 = 0.5 * (fa + fb), v1 = 1.0, L = fa + (1.0 - fb);
+    if (two && L > 0) {
+        v0 = fa * fa / (2.0 * L);
+        v1 = 0.5 * (1.0 - fb) * (fa / L + 1.0) + fb;
+    }
+    dv[j] += h * v0;
+    dv[j + 1] += h * (v1 - v0);
+    dv[j + 2] += h * (1.0 - v1);
+}
+
+/* A ramp's two kinks a and a + 1 close enough for deposit_ramp. */
+static int short_ramp(const kink_at *p, unsigned a) { return p[a + 1].kb - p[a].kb <= 1; }
 
 /* Adds kink k at p (local bin j = p.kb - tile start) to row r of a. */
 __attribute__((always_inline)) static inline void add_kink(const current_iter *it, arrset *a, size_t row, size_t j,
@@ -299,11 +343,13 @@ __attribute__((always_inline)) static inline int op_rows(const current_iter *it,
     return (int)n;
 }
 
-/* Adds kinks ks[0..nk) of op i (all steps or all ramps, as `step` says) to
-** the tile [b0, b1): those past it wait in the pending list. -1 when that
-** list cannot grow. */
+/* Adds kinks ks[0..nk) of op i (all steps or all ramps, as `step` says;
+** height I) to the tile [b0, b1): those past it wait in the pending list, a
+** short ramp (its two kinks in one bin or two neighbours) whole from the
+** tile of its first kink (deposit_ramp: its second may fall in the spill
+** bins). -1 when that list cannot grow. */
 __attribute__((always_inline)) static inline int put_kinks(current_iter *it, uint32_t i, const kink *ks, unsigned nk,
-                                                           int step, size_t b0, size_t b1)
+                                                           int step, double I, size_t b0, size_t b1)
 {
     double *rv[3], *rs[3];
     int32_t *rn[3];
@@ -313,18 +359,24 @@ __attribute__((always_inline)) static inline int put_kinks(current_iter *it, uin
         p[kk] = kink_place(it, &ks[kk]);
         if (p[kk].kb < b0) p[kk].kb = b0;   /* cannot happen: starts sort by tile */
     }
-    if (p[nk - 1].kb < b1 && nrow == 1) {   /* the usual op: inside the tile, rails only (kinks come in time order) */
-        for (unsigned kk = 0; kk < nk; kk++)
-            deposit(rv[0], rs[0], rn[0], p[kk].kb - b0, p[kk].after, ks[kk].s, step, kk & 1, it->bin_ns);
-        return 0;
-    }
-    for (unsigned kk = 0; kk < nk; kk++) {
-        if (p[kk].kb >= b1) {
-            if (push_pend(it, i, (uint8_t)kk)) return -1;
+    for (unsigned a = 0; a < nk; a += 2) {   /* the up and the down edge */
+        if (!step && short_ramp(p, a)) {
+            if (p[a].kb >= b1) {
+                if (push_pend(it, i, (uint8_t)(4 + a / 2))) return -1;
+                continue;
+            }
+            for (int w = 0; w < nrow; w++)
+                deposit_ramp(rv[w], p[a].kb - b0, p[a].after, p[a + 1].kb != p[a].kb, p[a + 1].after, a ? -I : I);
             continue;
         }
-        for (int w = 0; w < nrow; w++)
-            deposit(rv[w], rs[w], rn[w], p[kk].kb - b0, p[kk].after, ks[kk].s, step, kk & 1, it->bin_ns);
+        for (unsigned kk = a; kk < a + 2; kk++) {
+            if (p[kk].kb >= b1) {
+                if (push_pend(it, i, (uint8_t)kk)) return -1;
+                continue;
+            }
+            for (int w = 0; w < nrow; w++)
+                deposit(rv[w], rs[w], rn[w], p[kk].kb - b0, p[kk].after, ks[kk].s, step, kk & 1, it->bin_ns);
+        }
     }
     return 0;
 }
@@ -333,9 +385,10 @@ __attribute__((always_inline)) static inline int put_kinks(current_iter *it, uin
 __attribute__((always_inline)) static inline int op_into_tile(current_iter *it, uint32_t i, size_t b0, size_t b1)
 {
     kink ks[4];
-    unsigned has = op_kinks(it, i, ks);
-    if (has == 15) return put_kinks(it, i, ks, 4, 0, b0, b1);
-    if (has) return put_kinks(it, i, ks, 2, 1, b0, b1);
+    double I;
+    unsigned has = op_kinks(it, i, ks, &I);
+    if (has == 15) return put_kinks(it, i, ks, 4, 0, I, b0, b1);
+    if (has) return put_kinks(it, i, ks, 2, 1, I, b0, b1);
     return 0;
 }
 
@@ -489,6 +542,7 @@ int current_iter_open(const sio_chip *chip, const sio_schedule *s, const current
     it->bin_ns = bin_ns;
     it->inv_bin = 1.0 / bin_ns;
     it->T = 1.0 / chip->clock_ghz;
+    it->cpb = it->T / bin_ns;
     int with_units = (maps & CURRENT_UNITS) != 0, with_dies = (maps & CURRENT_DIES) != 0;
     it->with_units = with_units;
     it->with_dies = with_dies;
@@ -514,10 +568,7 @@ int current_iter_open(const sio_chip *chip, const sio_schedule *s, const current
         if (tile_bins > (1u << 18)) tile_bins = 1u << 18;
         if (tile_bins < (1u << 12)) tile_bins = 1u << 12;
     }
-    if (it->n_bins && tile_bins > it->n_bins) {
-        size_t floor_bins = o->min_tile_bins < tile_bins ? o->min_tile_bins : tile_bins;
-        tile_bins = it->n_bins > floor_bins ? it->n_bins : floor_bins;
-    }
+    if (it->n_bins && tile_bins > it->n_bins) tile_bins = it->n_bins;
     it->tile = tile_bins;
     it->n_tiles = it->n_bins ? (it->n_bins + tile_bins - 1) / tile_bins : 0;
     it->konst = (maps & CURRENT_CONST) != 0;
@@ -590,14 +641,14 @@ int64_t current_makespan_cyc(const current_iter *it) { return it->makespan_cyc; 
 static void apply_idle(current_iter *it, size_t b0)
 {
     const sio_chip *c = it->chip;
-    kink at = {0.0, 0.0, 1};
+    kink at = {0, 0.0, 0.0, 1};
     kink_at p = kink_place(it, &at);
     if (p.kb != b0) return;
     for (size_t ch = 0; ch < it->s->n_chips; ch++) {
         for (size_t u = 0; u < c->n_units; u++) {
             double ia = c->units[u].idle_a + (it->extra_idle ? it->extra_idle[ch * c->n_units + u] : 0.0);
             if (ia == 0.0) continue;
-            kink k = {0.0, ia, 1};
+            kink k = {0, 0.0, ia, 1};
             add_kink(it, &it->rail, ch * c->n_rails + c->units[u].rail, 0, &p, &k);
             if (it->with_dies) add_kink(it, &it->die, ch * c->n_dies + c->units[u].die, 0, &p, &k);
             if (it->with_units) add_kink(it, &it->unit, ch * c->n_units + u, 0, &p, &k);
@@ -627,12 +678,16 @@ static void reconstruct(const current_iter *it, arrset *a, size_t nb)
         a->level[r] = level;
         a->slope[r] = slope;
         a->ramps[r] = ramps;
-        /* the two spill bins become the next tile's first two */
+        /* the two spill bins become the next tile's first two; a tile of nb
+        ** bins writes only its first nb + 2 entries (kinks fall in its bins,
+        ** clamped to the last), so only those are cleared: a short timeline
+        ** under a long tile floor (walk.c) leaves the rest of the arrays
+        ** untouched, never backed by memory */
         double v0 = dv[nb], v1 = dv[nb + 1], s0 = ds[nb], s1 = ds[nb + 1];
         int32_t n0 = dn[nb], n1 = dn[nb + 1];
-        memset(dv, 0, st * sizeof *dv);
-        memset(ds, 0, st * sizeof *ds);
-        memset(dn, 0, st * sizeof *dn);
+        memset(dv, 0, (nb + 2) * sizeof *dv);
+        memset(ds, 0, (nb + 2) * sizeof *ds);
+        memset(dn, 0, (nb + 2) * sizeof *dn);
         dv[0] = v0; dv[1] = v1; ds[0] = s0; ds[1] = s1; dn[0] = n0; dn[1] = n1;
     }
 }
@@ -675,11 +730,12 @@ static size_t const_run_end(current_iter *it, size_t ti)
     for (size_t q = 0; q < it->n_pend && te > ti; q++) {
         pend e = it->pend[q];
         kink ks[4];
-        unsigned has = op_kinks(it, e.op, ks);
-        size_t tk = kink_place(it, &ks[e.k]).kb / it->tile;
+        double I;
+        unsigned has = op_kinks(it, e.op, ks, &I);
+        size_t tk = kink_place(it, &ks[pend_kink(e.k)]).kb / it->tile;
         if (tk < te) te = tk;
         /* a ramp's end pending without its start: the ramp is in progress */
-        if (has == 15 && (e.k & 1) && !(q > 0 && it->pend[q - 1].op == e.op && it->pend[q - 1].k == e.k - 1))
+        if (has == 15 && e.k < 4 && (e.k & 1) && !(q > 0 && it->pend[q - 1].op == e.op && it->pend[q - 1].k == e.k - 1))
             return ti;
     }
     if (te <= ti) return ti;
@@ -729,8 +785,10 @@ int current_next(current_iter *it, current_tile *t)
     for (size_t q = 0; q < it->n_pend; q++) {
         pend e = it->pend[q];
         kink ks[4];
-        op_kinks(it, e.op, ks);
-        k = ks[e.k];
+        double I;
+        op_kinks(it, e.op, ks, &I);
+        unsigned k0 = pend_kink(e.k);
+        k = ks[k0];
         kink_at p = kink_place(it, &k);
         if (p.kb >= b1) {
             it->pend[keep++] = e;
@@ -739,6 +797,11 @@ int current_next(current_iter *it, current_tile *t)
         double *rv[3], *rs[3];
         int32_t *rn[3];
         int nrow = op_rows(it, e.op, rv, rs, rn);
+        if (e.k >= 4) {   /* a short ramp, whole */
+            kink_at p1 = kink_place(it, &ks[k0 + 1]);
+            for (int w = 0; w < nrow; w++) deposit_ramp(rv[w], p.kb - b0, p.after, p1.kb != p.kb, p1.after, k0 ? -I : I);
+            continue;
+        }
         for (int w = 0; w < nrow; w++) deposit(rv[w], rs[w], rn[w], p.kb - b0, p.after, k.s, k.step, e.k & 1, it->bin_ns);
     }
     it->n_pend = keep;

@@ -80,10 +80,6 @@ typedef struct current_iter_opts {
     ** its steady temperature); NULL for none. Borrowed: it must outlive the
     ** iterator. */
     const double *extra_idle_a;
-    /* The tile is cut to the timeline when that is shorter, but not below
-    ** min_tile_bins (the tail of a walk follows in tiles of this length:
-    ** walk.h). 0: no floor. */
-    size_t min_tile_bins;
 } current_iter_opts;
 void current_iter_opts_default(current_iter_opts *o);
 int current_iter_open(const sio_chip *chip, const sio_schedule *s, const current_iter_opts *o, current_iter **out,

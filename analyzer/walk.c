@@ -268,8 +268,7 @@ int walk_open_models(const sio_chip *c, const sio_schedule *s, const walk_opts *
             if ((double)rows * 24.0 * (double)blk < 256.0 * 1024 * 1024) tile_req = blk;
         }
     }
-    /* the tail's length: before the iterator, whose tiles it sets a floor
-    ** to (a run of a few bins would walk its tail in tiles of a few bins) */
+    /* the tail's length (walk.h: walk_tail_bins) */
     for (size_t r = 0; o->tail && r < nr && nch; r++) {
         size_t len = walk_didt_bins(&c->rails[r], o->bin_ns);
         if (o->droop && pdn_model_kernel_len(w->models[r]) > len) len = pdn_model_kernel_len(w->models[r]);
@@ -290,10 +289,26 @@ int walk_open_models(const sio_chip *c, const sio_schedule *s, const walk_opts *
     io.span_cyc = o->span_cyc;
     io.plan_chips = o->plan_chips;
     io.extra_idle_a = o->extra_idle_a;
-    io.min_tile_bins = w->tail_bins;
     int rc = current_iter_open(c, s, &io, &w->it, err);
     if (rc) { walk_close(w); return rc; }
+    /* The walk's tile: the iterator's, whose tile a timeline shorter than
+    ** it cuts to the timeline. Then the tail comes in longer tiles, as long
+    ** as the tail within ~64 MB of the rails' buffers (or the tile asked
+    ** for): a run of a few bins would otherwise walk its tail (1.5 x 10^5
+    ** bins on the TSP sample at 1 ns) in tiles of a few bins, each costing
+    ** a PDN block. The iterator's own arrays (units' and dies' rows too)
+    ** stay the timeline's size; the timeline is that one tile, so the kept
+    ** waveforms' tiles of walk_tile_bins hold it as they would. */
     w->tb = current_tile_bins(w->it);
+    if (w->tail_bins > w->tb && current_n_bins(w->it) <= w->tb) {
+        /* the system's rails, not this share's: every process of an MPI run
+        ** takes the same tile */
+        double rows = (double)((o->plan_chips ? o->plan_chips : nch) * nr);
+        size_t lim = tile_req ? tile_req : (size_t)(64.0 * 1024 * 1024 / (24.0 * (rows > 0 ? rows : 1)));
+        if (lim < 4096) lim = 4096;
+        if (lim < w->tb) lim = w->tb;
+        w->tb = w->tail_bins < lim ? w->tail_bins : lim;
+    }
     if (!w->tb) w->tb = 1;
     w->tail_left = w->tail_bins;
     w->tail_b0 = current_n_bins(w->it);
@@ -356,7 +371,7 @@ int walk_next(walk *w, current_tile *t, const double **droop_v)
 }
 
 size_t walk_n_bins(const walk *w) { return current_n_bins(w->it); }
-size_t walk_tile_bins(const walk *w) { return current_tile_bins(w->it); }
+size_t walk_tile_bins(const walk *w) { return w->tb; }
 size_t walk_tail_bins(const walk *w) { return w->tail_bins; }
 int64_t walk_makespan_cyc(const walk *w) { return current_makespan_cyc(w->it); }
 const double *walk_idle_a(const walk *w) { return w->idle; }

@@ -66,6 +66,9 @@ size_t walk_n_bins(const walk *w);
 ** same for every chip (it depends on the rails alone), so a system's chips
 ** split over processes see the same tail. 0 without the option. */
 size_t walk_tail_bins(const walk *w);
+/* The most bins a tile holds: the iterator's tile (current.h), or longer
+** for the tail of a timeline shorter than one tile. Droop rows have this
+** stride. */
 size_t walk_tile_bins(const walk *w);
 int64_t walk_makespan_cyc(const walk *w);
 /* Each rail's idle current (A), the sum of its units' idle_a (one chip). */

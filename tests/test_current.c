@@ -229,6 +229,57 @@ static void test_op_bins(void **st)
             }
 }
 
+/* Far along a long timeline (start 4.5 x 10^15 cycles, bins of 1 ms: bin
+** index ~5 x 10^9, where an absolute time keeps 10^-6 of a bin) ops much
+** shorter than a bin keep their whole charge, steps and ramps alike, and
+** each bin holds the exact average. Idle is 0 here, so the run before the
+** ops is exactly zero and the sum is the ops' charge alone. */
+static void test_charge_far(void **st)
+{
+    (void)st;
+    sio_unit u0[4];
+    memcpy(u0, units, sizeof u0);
+    for (size_t u = 0; u < 4; u++) u0[u].idle_a = 0;
+    sio_chip c0 = chip;
+    c0.units = u0;
+    char fp[] = "/tmp/pda_test_far_XXXXXX";
+    int fd = mkstemp(fp);
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "w");
+    assert_non_null(f);
+    /* two 3-cycle steps back to back, a ramped op of 8 cycles, a 3-cycle
+    ** run (its ramp clipped to 1.5 cycles), across a bin boundary or not */
+    fprintf(f, "id,unit,op,start,cycles\n"
+               "a,V0,go,4500000000000000,3\nb,V0,go,4500000000000003,3\n"
+               "c,V1,ramp,4500000000000001,8\nd,U0,run,4500000000000002,3\n");
+    assert_int_equal(fclose(f), 0);
+    sio_schedule *s;
+    sio_error err;
+    if (sio_schedule_load(&c0, fp, &s, &err)) fail_msg("%s", err.text);
+    double q[2] = {0, 0};
+    for (size_t i = 0; i < s->n; i++) q[u0[s->unit[i]].rail] += current_op_charge(&c0, s, i);
+    const double bins[] = {1e6, 3.3e5, 1e4};
+    for (size_t bi = 0; bi < 3; bi++) {
+        current_iter *it;
+        current_iter_opts o;
+        current_iter_opts_default(&o);
+        o.bin_ns = bins[bi];
+        o.maps = CURRENT_CONST;
+        assert_int_equal(current_iter_open(&c0, s, &o, &it, &err), 0);
+        current_tile t;
+        double sum[2] = {0, 0};
+        while (current_next(it, &t) == 1)
+            for (size_t r = 0; r < 2; r++)
+                for (size_t k = 0; k < (t.stride ? t.nb : 1); k++)
+                    sum[r] += t.rail_a[r * t.stride + k] * bins[bi] * (t.stride ? 1.0 : (double)t.nb);
+        for (size_t r = 0; r < 2; r++)
+            if (!(fabs(sum[r] - q[r]) <= 1e-9 * q[r]))
+                fail_msg("bins of %g ns, rail %zu: charge %.12g nC in the maps, the ops' %.12g", bins[bi], r, sum[r], q[r]);
+        current_iter_destroy(it);
+    }
+    sio_schedule_free(s);
+    unlink(fp);
+}
+
 static int cmp_start(const void *a, const void *b)
 {
     int64_t x = sched->start_cyc[*(const size_t *)a], y = sched->start_cyc[*(const size_t *)b];
@@ -373,6 +424,7 @@ int main(void)
         cmocka_unit_test(test_op_shape),
         cmocka_unit_test(test_op_bins),
         cmocka_unit_test(test_charge_and_brute_force),
+        cmocka_unit_test(test_charge_far),
         cmocka_unit_test(test_file_order),
         cmocka_unit_test(test_window),
     };
