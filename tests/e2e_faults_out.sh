@@ -147,5 +147,22 @@ sed 's/"bandwidth_hz": 2e4/"bandwidth_hz": 5e6/' "$C" > "$T/unstable.json"
 mkdir "$T/found"
 "$A" run "$T/unstable.json" "$S" -o "$T/found/x" --quiet 2>/dev/null
 [ -d "$T/found" ] && [ ! -e "$T/found/x" ] || fail "a failed run removed a folder it found, or left found/x"
+# stdout lost: a full disk, a closed stdout (its number must not go to a
+# file the run opens, where the text would land), a reader gone: exit 4 and
+# a message; the -o set is whole and holds no text of stdout
+for cmd in "run --json --no-thermal" "run --no-thermal" "check --json"; do
+    "$A" $cmd "$C" "$S" > /dev/full 2>"$T/err"; rc=$?
+    [ $rc = 4 ] && grep -q "stdout" "$T/err" || fail "$cmd > /dev/full: exit $rc, want 4: $(cat "$T/err")"
+done
+rm -rf "$T/closed"
+"$A" run "$C" "$S" -o "$T/closed" >&- 2>"$T/err"; rc=$?
+[ $rc = 4 ] && grep -q "stdout: Bad file descriptor" "$T/err" || fail "closed stdout: exit $rc, want 4: $(cat "$T/err")"
+[ -f "$T/closed/summary.json" ] || fail "closed stdout: the outputs are missing"
+! grep -rqE "hotspots: [0-9]+, stacked: [0-9]+; thermal run" "$T/closed" || fail "closed stdout: run's text landed in an output file"
+"$A" run "$C" "$S" --no-thermal --json --quiet > /dev/full 2>"$T/err"; rc=$?
+[ $rc = 4 ] || fail "--json --quiet > /dev/full: exit $rc"
+"$A" run "$C" "$S" --no-thermal --quiet > /dev/full 2>"$T/err"; rc=$?
+[ $rc = 0 ] || fail "--quiet writes nothing to stdout, yet exit $rc: $(cat "$T/err")"
+
 [ $nfail = 0 ] || { echo "e2e_faults_out: $nfail failed"; exit 1; }
 echo "e2e_faults_out: ok"

@@ -2,6 +2,7 @@
 ** options, then hands over to one file per subcommand (cmd_*.c). The only
 ** place in pda that calls exit. */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
 #include <signal.h>
@@ -257,20 +258,47 @@ static void catch_signals(void)
         pthread_detach(t);
 }
 
+/* A descriptor 0-2 the caller closed gets /dev/null, read-only: no file the
+** command opens can then take stdout's number (the text would land in it),
+** and a write to a closed stdout still fails (EBADF), reported at exit. */
+static void hold_std_fds(void)
+{
+    for (int fd = 0; fd < 3; fd++) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+        int n = open("/dev/null", O_RDONLY);
+        if (n >= 0 && n != fd) {
+            dup2(n, fd);
+            close(n);
+        }
+    }
+}
+
+/* The command's text lost on stdout (a full disk, a closed stdout, a pipe
+** whose reader has gone: SIGPIPE is caught, so the write fails with EPIPE)
+** is an I/O error like any other: exit 4 when the command succeeded. */
+static int stdout_done(int rc)
+{
+    int e = fflush(stdout) != 0 ? errno : 0;
+    if (!e && !ferror(stdout)) return rc;
+    fprintf(stderr, "analyzer: cannot write to stdout: %s\n", e ? strerror(e) : "write error");
+    return rc ? rc : EXIT_IO;
+}
+
 int main(int argc, char **argv)
 {
+    hold_std_fds();
     catch_signals();
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? EXIT_INPUT : EXIT_OK;
+        return stdout_done(argc < 2 ? EXIT_INPUT : EXIT_OK);
     }
     for (size_t c = 0; c < N_CMDS; c++) {
         if (strcmp(argv[1], CMDS[c].name) != 0) continue;
         cmd_opts o = {.bin_ns = 1.0, .safety_mv = 5.0};
         int rc = parse(argc, argv, CMDS[c].bit, &o);
-        if (rc < 0) return EXIT_OK;   /* --help */
+        if (rc < 0) return stdout_done(EXIT_OK);   /* --help */
         if (rc) return rc;
-        return CMDS[c].fn(&o);
+        return stdout_done(CMDS[c].fn(&o));
     }
     if (other_rank()) return EXIT_INPUT;
     const char *hint = sio_closest(argv[1], CMDS, N_CMDS, sizeof CMDS[0], offsetof(struct cmd, name));
