@@ -147,6 +147,15 @@ sed 's/"bandwidth_hz": 2e4/"bandwidth_hz": 5e6/' "$C" > "$T/unstable.json"
 mkdir "$T/found"
 "$A" run "$T/unstable.json" "$S" -o "$T/found/x" --quiet 2>/dev/null
 [ -d "$T/found" ] && [ ! -e "$T/found/x" ] || fail "a failed run removed a folder it found, or left found/x"
+# export hotspot: its stack.lcf or hotspot.config an input, or a folder: exit 2
+mkdir -p "$T/hsin" "$T/hsdir/hotspot.config"
+cp "$S" "$T/hsin/stack.lcf"
+"$A" export "$C" "$T/hsin/stack.lcf" --format hotspot -o "$T/hsin" 2>"$T/err"; rc=$?
+[ $rc = 2 ] || fail "export hotspot, stack.lcf the schedule: exit $rc, want 2: $(cat "$T/err")"
+cmp -s "$S" "$T/hsin/stack.lcf" || fail "export hotspot overwrote its schedule"
+"$A" export "$C" "$S" --format hotspot -o "$T/hsdir" 2>"$T/err"; rc=$?
+[ $rc = 2 ] || fail "export hotspot, hotspot.config a folder: exit $rc, want 2: $(cat "$T/err")"
+
 # stdout lost: a full disk, a closed stdout (its number must not go to a
 # file the run opens, where the text would land), a reader gone: exit 4 and
 # a message; the -o set is whole and holds no text of stdout

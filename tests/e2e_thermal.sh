@@ -307,5 +307,43 @@ assert abs(float(none["steady_mean_c"]) - float(r["steady_mean_c"])) < 1e-3, (no
 rows = [l.split() for l in open(t + "/idlehs/chip0_die0.ptrace")]
 assert rows[0][0] == "U" and len(rows) == 2 and abs(float(rows[1][0]) - 10.0) < 1e-9, rows
 PY
+# 9. HotSpot's reading of the export: chip0.ptrace's columns layer by layer
+# (a stack whose die 0 is on top), overlapping units and names that differ
+# only in case refused (exit 2, nothing written)
+cat > "$tmp/top0.json" <<'EOF'
+{"format":"pda-chip/1","name":"t","clock_ghz":1,"outline_mm":[4,4],
+ "dies":[{"id":0,"name":"top"},{"id":1,"name":"bot"}],
+ "rails":[{"name":"core","vdd_v":1,"pdn":{"stages":[{"name":"s","r_ohm":1e-4,"l_h":1e-12,"c_f":1e-6}]}}],
+ "units":[{"name":"t0","class":"U","die":0,"rail":"core","rect_mm":[0,0,2,4],"idle_a":1},
+          {"name":"b0","class":"U","die":1,"rail":"core","rect_mm":[0,0,4,4],"idle_a":2}],
+ "ops":[{"op":"run","class":"U","current_a":1}],
+ "thermal":{"grid":[4,4],"h_top_w_m2k":1e4,"layers":[
+   {"name":"bot","die":1,"thickness_m":1e-4,"k_w_mk":100,"cv_j_m3k":1.75e6},
+   {"name":"top","die":0,"thickness_m":1e-4,"k_w_mk":100,"cv_j_m3k":1.75e6}]}}
+EOF
+printf 'id,unit,op,start,cycles\ni1,t0,run,0,100\n' > "$tmp/top0.csv"
+"$an" export "$tmp/top0.json" "$tmp/top0.csv" --format hotspot -o "$tmp/top0hs" >/dev/null 2>&1 &&
+python3 - "$tmp/top0hs" <<'PY' && ok "hotspot: chip0.ptrace in layer order" || no "hotspot: chip0.ptrace in layer order"
+import sys
+d = sys.argv[1]
+lcf = [l.strip() for l in open(d + "/stack.lcf") if l.strip() and not l.startswith("#")]
+flps = [lcf[k + 6] for k in range(0, len(lcf), 7) if lcf[k + 2] == "Y"]   # power layers, bottom first
+want = [l.split()[0] for f in flps for l in open(d + "/" + f) if l.strip() and not l.startswith("#")]
+head = open(d + "/chip0.ptrace").readline().split()
+assert head == want, (head, want)
+assert flps == ["die1.flp", "die0.flp"], flps
+PY
+sed 's/"rect_mm":\[0,0,4,4\]/"rect_mm":[1,1,3,3],"die":0/; s/"die":1,"rail":"core","rect_mm":\[1,1,3,3\],"die":0/"die":0,"rail":"core","rect_mm":[1,1,3,3]/' \
+    "$tmp/top0.json" > "$tmp/over.json"
+"$an" export "$tmp/over.json" "$tmp/top0.csv" --format hotspot -o "$tmp/overhs" 2>"$tmp/over.err" >/dev/null; rc=$?
+[ $rc = 2 ] && [ ! -e "$tmp/overhs" ] && grep -q "'t0' and 'b0' overlap on die 0" "$tmp/over.err" &&
+    ok "hotspot: overlapping units refused" || no "hotspot: overlapping units: exit $rc: $(cat "$tmp/over.err")"
+"$an" run "$tmp/over.json" "$tmp/top0.csv" --quiet >/dev/null 2>&1 && ok "run takes overlapping units" ||
+    no "run refused overlapping units"
+sed 's/"name":"b0"/"name":"T0"/' "$tmp/top0.json" > "$tmp/case.json"
+"$an" export "$tmp/case.json" "$tmp/top0.csv" --format hotspot -o "$tmp/casehs" 2>"$tmp/case.err" >/dev/null; rc=$?
+[ $rc = 2 ] && [ ! -e "$tmp/casehs" ] && grep -q "'t0' and 'T0' differ only in case" "$tmp/case.err" &&
+    ok "hotspot: names that differ only in case refused" || no "hotspot: case: exit $rc: $(cat "$tmp/case.err")"
+
 echo "e2e_thermal: $fails failed"
 [ "$fails" = 0 ]

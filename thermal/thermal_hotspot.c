@@ -17,6 +17,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define FILL "_fill"   /* the start of a filler block's name, which the reader skips */
 #define FILL_LEN 5
@@ -151,6 +152,67 @@ static int add_fillers(const sio_chip *c, size_t die, thermal_flp *f, size_t *ca
 out:
     free(xs); free(ys); free(cov); free(open); free(next);
     return rc;
+}
+
+/* A unit as the two orders below see it (qsort passes no context). */
+typedef struct clash_key {
+    const char *name;
+    size_t die, u;
+    double x0;
+} clash_key;
+
+static int by_name_nocase(const void *x, const void *y)
+{
+    return strcasecmp(((const clash_key *)x)->name, ((const clash_key *)y)->name);
+}
+
+static int by_die_left(const void *x, const void *y)
+{
+    const clash_key *a = x, *b = y;
+    if (a->die != b->die) return a->die < b->die ? -1 : 1;
+    return (a->x0 > b->x0) - (a->x0 < b->x0);
+}
+
+static void clash_pair(size_t p, size_t q, size_t *a, size_t *b)
+{
+    *a = p < q ? p : q;
+    *b = p < q ? q : p;
+}
+
+int thermal_flp_chip_clash(const sio_chip *c, size_t *a, size_t *b, int *overlap)
+{
+    size_t n = c->n_units;
+    clash_key *k = malloc((n ? n : 1) * sizeof *k);
+    if (!k) return -1;
+    for (size_t i = 0; i < n; i++) k[i] = (clash_key){c->units[i].name, c->units[i].die, i, c->units[i].rect_mm[0]};
+    int found = 0;
+    qsort(k, n, sizeof *k, by_name_nocase);
+    for (size_t i = 1; i < n && !found; i++)
+        if (!strcasecmp(k[i - 1].name, k[i].name)) {
+            clash_pair(k[i - 1].u, k[i].u, a, b);
+            *overlap = 0;
+            found = 1;
+        }
+    /* a sweep over each die's units by left edge: each meets only those
+    ** that start before it ends */
+    double eps = 1e-9 * (c->outline_mm[0] > c->outline_mm[1] ? c->outline_mm[0] : c->outline_mm[1]);
+    qsort(k, n, sizeof *k, by_die_left);
+    for (size_t i = 0; i < n && !found; i++) {
+        const double *p = c->units[k[i].u].rect_mm;
+        for (size_t j = i + 1; j < n && !found; j++) {
+            const double *q = c->units[k[j].u].rect_mm;
+            if (k[j].die != k[i].die || q[0] >= p[0] + p[2] - eps) break;
+            double w = fmin(p[0] + p[2], q[0] + q[2]) - q[0];
+            double h = fmin(p[1] + p[3], q[1] + q[3]) - fmax(p[1], q[1]);
+            if (w > eps && h > eps) {
+                clash_pair(k[i].u, k[j].u, a, b);
+                *overlap = 1;
+                found = 1;
+            }
+        }
+    }
+    free(k);
+    return found;
 }
 
 int thermal_flp_from_chip(const sio_chip *c, size_t die, thermal_flp **out)

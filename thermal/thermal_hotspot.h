@@ -41,6 +41,14 @@ int thermal_flp_from_chip(const sio_chip *c, size_t die, thermal_flp **out);
 ** (`_fill...`, skipped) and without '#' (a comment from there on). */
 int thermal_flp_name_reads_back(const char *name);
 
+/* What a chip's floorplans must hold for HotSpot, which c's own grid does
+** not need: no two units of a die overlap (HotSpot counts the shared area
+** twice; edges within 1e-9 of the outline's size touch, they do not
+** overlap), and no two unit names differ only in case (HotSpot finds a
+** trace column's block ignoring case). Returns 0, or 1 with the two units
+** in *a, *b (overlap or not in *overlap); -1 out of memory. */
+int thermal_flp_chip_clash(const sio_chip *c, size_t *a, size_t *b, int *overlap);
+
 /* Reads a HotSpot .flp. Optional 6th and 7th fields (specific heat,
 ** resistivity) are accepted and ignored; 3-field lines (HotSpot's old wire
 ** density section) are ignored; `_fill*` blocks are skipped. Widths and

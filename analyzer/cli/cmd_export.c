@@ -4,8 +4,8 @@
 **
 **   hotspot   PATH is a folder: die<D>.flp per die, outline.flp (for layers
 **             without power), stack.lcf, chip<C>_die<D>.ptrace per chip and
-**             die, chip<C>.ptrace (every die's blocks, what HotSpot reads
-**             with the .lcf). One ptrace row per frame (--frame-ns, default
+**             die, chip<C>.ptrace (every die's blocks in the order of the
+**             stack's layers, what HotSpot reads with the .lcf). One ptrace row per frame (--frame-ns, default
 **             the chip's): each unit's average power over the frame.
 **   vcd       PATH is a file: real signals per chip of each rail's current
 **             (A) and droop (mV), each die's current and, with --unit-maps,
@@ -77,6 +77,23 @@ static int names_fit(const sio_chip *c, size_t fmt, int unit_signals, sio_error 
             return EXIT_INPUT;
         }
     }
+    size_t a, b;
+    int overlap, clash = fmt == 0 ? thermal_flp_chip_clash(c, &a, &b, &overlap) : 0;
+    if (clash < 0) {
+        sio_error_set(err, NULL, 0, 0, "analyzer: out of memory");
+        return EXIT_IO;
+    }
+    if (clash && overlap) {
+        sio_error_set(err, c->path, 0, 0, "units '%s' and '%s' overlap on die %d: a HotSpot floorplan cannot hold "
+                      "overlapping blocks (it would count the shared area twice); pda's own grid adds their power, "
+                      "HotSpot cannot", c->units[a].name, c->units[b].name, c->dies[c->units[a].die].id);
+        return EXIT_INPUT;
+    }
+    if (clash) {
+        sio_error_set(err, c->path, 0, 0, "units '%s' and '%s' differ only in case, and HotSpot finds a trace "
+                      "column's block ignoring case: rename one", c->units[a].name, c->units[b].name);
+        return EXIT_INPUT;
+    }
     for (size_t l = 0; fmt == 0 && l < c->thermal.n_layers; l++)
         for (const char *p = c->thermal.layers[l].name; p && *p; p++)
             if ((unsigned char)*p < 0x20 || *p == 0x7f) {
@@ -145,16 +162,31 @@ static int export_hotspot(const cmd_opts *o, const sio_chip *c, const sio_schedu
             else snprintf(buf, sizeof buf, "outline.flp");
             if (!(names[l] = strdup(buf))) bad = 1;
         }
-        if (!bad && outset_add(ro, "stack.lcf", &so, err)) bad = 2;
+        int orc = 0;
+        if (!bad && (orc = outset_add(ro, "stack.lcf", &so, err))) bad = 2;
         if (!bad) thermal_lcf_write(sio_out_file(so), c, (const char *const *)names);
-        if (!bad && outset_add(ro, "hotspot.config", &so, err)) bad = 2;
+        if (!bad && (orc = outset_add(ro, "hotspot.config", &so, err))) bad = 2;
         size_t gx = o->grid[0] ? o->grid[0] : c->thermal.grid[0], gy = o->grid[1] ? o->grid[1] : c->thermal.grid[1];
         if (!bad) thermal_hotspot_config_write(sio_out_file(so), c, gx, gy, F * 1e-9);
         for (size_t l = 0; l < nl; l++) free(names[l]);
         free(names);
         if (bad == 1) goto oom;
-        if (bad == 2) { rc = EXIT_IO; goto out; }
+        if (bad == 2) { rc = cmd_exit_for(orc); goto out; }
     }
+    /* chipN.ptrace: HotSpot reads its columns layer by layer, bottom first,
+    ** each power layer's blocks from its floorplan: the dies in the order of
+    ** their layers (without a stack, in die order) */
+    const thermal_flp *stack[SIO_THERMAL_MAX_DIES + 1];
+    size_t ns = 0;
+    if (nd > SIO_THERMAL_MAX_DIES) {   /* the reader refuses such a chip */
+        sio_error_set(err, c->path, 0, 0, "export: at most %d dies", SIO_THERMAL_MAX_DIES);
+        rc = EXIT_INPUT;
+        goto out;
+    }
+    for (size_t l = 0; c->thermal.present && l < c->thermal.n_layers; l++)
+        if (c->thermal.layers[l].has_die) stack[ns++] = flp[c->thermal.layers[l].die];
+    if (!ns)
+        for (size_t d = 0; d < nd; d++) stack[ns++] = flp[d];
     for (size_t ch = 0; ch < nch; ch++) {
         if (thermal_run_frame_energy(c, s, ch, NULL, 0, (double)nf * F, F, nf, energy)) {   /* idle to the last frame's end */
             sio_error_set(err, s->path, 0, 0, "export: an instruction lies outside the frames");
@@ -162,23 +194,18 @@ static int export_hotspot(const cmd_opts *o, const sio_chip *c, const sio_schedu
             goto out;
         }
         FILE *fd[SIO_THERMAL_MAX_DIES + 1];
-        if (nd > SIO_THERMAL_MAX_DIES) {   /* the reader refuses such a chip */
-            sio_error_set(err, c->path, 0, 0, "export: at most %d dies", SIO_THERMAL_MAX_DIES);
-            rc = EXIT_INPUT;
-            goto out;
-        }
         for (size_t d = 0; d <= nd; d++) {
             if (d < nd) snprintf(name, sizeof name, "chip%zu_die%d.ptrace", ch, c->dies[d].id);
             else snprintf(name, sizeof name, "chip%zu.ptrace", ch);
             if ((rc = outset_add(ro, name, &so, err))) { rc = cmd_exit_for(rc); goto out; }
             fd[d] = sio_out_file(so);
             if (d < nd) thermal_ptrace_header(fd[d], (const thermal_flp *const *)&flp[d], 1);
-            else thermal_ptrace_header(fd[d], (const thermal_flp *const *)flp, nd);
+            else thermal_ptrace_header(fd[d], stack, ns);
         }
         for (size_t f = 0; f < nf; f++) {
             for (size_t u = 0; u < nu; u++) pw[u] = energy[f * nu + u] / (F * 1e-9);
             for (size_t d = 0; d < nd; d++) thermal_ptrace_row(fd[d], (const thermal_flp *const *)&flp[d], 1, pw);
-            thermal_ptrace_row(fd[nd], (const thermal_flp *const *)flp, nd, pw);
+            thermal_ptrace_row(fd[nd], stack, ns, pw);
         }
     }
     goto out;
