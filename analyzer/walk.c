@@ -375,6 +375,10 @@ size_t walk_tile_bins(const walk *w) { return w->tb; }
 size_t walk_tail_bins(const walk *w) { return w->tail_bins; }
 int64_t walk_makespan_cyc(const walk *w) { return current_makespan_cyc(w->it); }
 const double *walk_idle_a(const walk *w) { return w->idle; }
+double walk_idle_droop_v(const walk *w, size_t q)
+{
+    return w->models ? pdn_model_z0_ohm(w->models[q % w->c->n_rails]) * w->chip_idle[q] : 0.0;
+}
 const double *walk_chip_idle_a(const walk *w) { return w->chip_idle; }
 
 void walk_close(walk *w)

@@ -71,6 +71,9 @@ size_t walk_tail_bins(const walk *w);
 ** stride. */
 size_t walk_tile_bins(const walk *w);
 int64_t walk_makespan_cyc(const walk *w);
+/* The droop (V) of chip q / rails, rail q % rails before time 0: its idle
+** current's steady droop, Z(0) times it (walk_opts.droop). */
+double walk_idle_droop_v(const walk *w, size_t q);
 /* Each rail's idle current (A), the sum of its units' idle_a (one chip). */
 const double *walk_idle_a(const walk *w);
 /* Each chip's rails' idle current (A), [chip][rail]: idle_a plus the extra

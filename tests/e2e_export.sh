@@ -54,11 +54,15 @@ for l in lines[k + 1:]:
         v, i = l[1:].split(); state[i] = float(v)
 assert t == nb, (t, nb)   # the last stamp ends the timeline
 assert len(replay) == nb
+# a bin's current holds over the bin; its droop, the value at its end
+# (rails.csv), from its end on: over bin b the droop of bin b - 1, and at
+# the last stamp the last bin's
 for b in range(nb):
     c, dr, us = replay[b]
     assert abs(c - cur[b]) <= 1e-6 * max(1, abs(cur[b])), (b, c, cur[b])
-    assert abs(dr - droop[b]) <= 1e-6 * max(1, abs(droop[b])), (b, dr, droop[b])
+    assert b == 0 or abs(dr - droop[b - 1]) <= 1e-6 * max(1, abs(droop[b - 1])), (b, dr, droop[b - 1])
     assert abs(us - c) <= 1e-6 * max(1, c), (b, us, c)
+assert abs(state[did] - droop[-1]) <= 1e-6 * max(1, abs(droop[-1])), (state[did], droop[-1])
 EOF
 
 python3 - "$tmp" "$sched" <<'EOF' && ok "perfetto: flows per dep, events, droop counters" || no "perfetto"
@@ -89,6 +93,11 @@ ids = set(slices)
 assert all(set(c["ids"]) <= ids and c["unit"] for e in events for c in e["args"]["causes"])
 worst = max(e["args"].get("peak_mv", 0) for e in events)
 assert abs(worst - rail["max_droop_mv"]) < 1e-3 * rail["max_droop_mv"], (worst, rail["max_droop_mv"])
+# a unit runs one instruction at a time: its slices, in whole picoseconds,
+# never overlap (back-to-back ones touch)
+for tr in by_track.values():
+    sp = sorted((round(x["ts"] * 1e6), round(x["dur"] * 1e6)) for x in tr)
+    assert all(a[0] + a[1] <= b[0] for a, b in zip(sp, sp[1:])), "slices overlap on a unit"
 dc = [e["args"]["droop_mv"] for e in ev if e["ph"] == "C" and e["name"] == "core droop_mv"]
 assert abs(max(dc) - rail["max_droop_mv"]) < 1e-4 * rail["max_droop_mv"], (max(dc), rail["max_droop_mv"])
 EOF

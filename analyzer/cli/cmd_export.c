@@ -240,6 +240,28 @@ static void vcd_comment_text(FILE *f, const char *s)
     }
 }
 
+/* One time of the dump, at bin k: the values of row that changed since
+** last (all of them, as $dumpvars, the first time). 1 when it wrote the
+** time. */
+static int vcd_row(FILE *f, size_t k, double bin_ns, const double *row, double *last, size_t nsig, int *first)
+{
+    int stamped = 0;
+    char id[8];
+    for (size_t g = 0; g < nsig; g++) {
+        if (!*first && row[g] == last[g]) continue;
+        if (!stamped) {
+            fprintf(f, "#%" PRId64 "\n%s", (int64_t)llround((double)k * bin_ns * 1e3), *first ? "$dumpvars\n" : "");
+            stamped = 1;
+        }
+        vcd_id(g, id);
+        fprintf(f, "r%.9g %s\n", row[g], id);
+        last[g] = row[g];
+    }
+    if (*first) fprintf(f, "$end\n");
+    *first = 0;
+    return stamped;
+}
+
 static int export_vcd(const cmd_opts *o, const sio_chip *c, const sio_schedule *s, FILE *f, sio_error *err)
 {
     const size_t nr = c->n_rails, nd = c->n_dies, nch = s->n_chips ? s->n_chips : 1;
@@ -252,7 +274,8 @@ static int export_vcd(const cmd_opts *o, const sio_chip *c, const sio_schedule *
     int wrc = walk_open(c, s, &wo, &it, err);
     if (wrc) return cmd_exit_for(wrc);
     const size_t tb = walk_tile_bins(it);
-    double *last = malloc(nsig * sizeof *last);
+    /* last: the values written last; row: this time's; then the droops pending */
+    double *last = malloc((2 * nsig + nch * nr + 1) * sizeof *last), *row = last ? last + nsig : NULL;
     if (!last) { walk_close(it); sio_error_set(err, NULL, 0, 0, "analyzer: out of memory"); return EXIT_IO; }
     fputs("$version pda analyzer export $end\n$comment ", f);
     vcd_comment_text(f, s->path);
@@ -275,33 +298,32 @@ static int export_vcd(const cmd_opts *o, const sio_chip *c, const sio_schedule *
         fprintf(f, "$upscope $end\n");
     }
     fprintf(f, "$enddefinitions $end\n");
+    /* Each bin's droop is its value at the bin's end (docs/pdn.md), so it is
+    ** written at the next bin's time: the row at bin k holds the currents of
+    ** bin k and the droops of bin k - 1 (before 0, the idle current's steady
+    ** droop), and a last row at the end of the timeline the last droops. */
+    double *dpend = row + nsig;
+    for (size_t q = 0; q < nch * nr; q++) dpend[q] = walk_idle_droop_v(it, q);
     current_tile t;
     const double *droop;
     int first = 1, got;
     while ((got = walk_next(it, &t, &droop)) == 1) {
-        /* only changes are written: a constant run (stride 0) is one bin */
+        /* a constant run (stride 0) is one bin of currents, then its droop
+        ** from its second bin on */
         size_t st = t.stride ? t.stride : 1, dst = t.stride ? tb : 1;
         for (size_t k = 0; k < (t.stride ? t.nb : 1); k++) {
-            int stamped = 0;
             for (size_t ch = 0; ch < nch; ch++)
-                for (size_t q = 0; q < per; q++) {
-                    double v = q < nr        ? t.rail_a[(ch * nr + q) * st + k]
-                             : q < 2 * nr    ? droop[(ch * nr + q - nr) * dst + k] * 1e3
-                             : q < 2 * nr + nd ? t.die_a[(ch * nd + q - 2 * nr) * st + k]
-                                             : t.unit_a[(ch * c->n_units + q - 2 * nr - nd) * st + k];
-                    size_t g = ch * per + q;
-                    if (!first && v == last[g]) continue;
-                    if (!stamped) {
-                        fprintf(f, "#%" PRId64 "\n%s", (int64_t)llround((double)(t.b0 + k) * o->bin_ns * 1e3),
-                                first ? "$dumpvars\n" : "");
-                        stamped = 1;
-                    }
-                    vcd_id(g, id);
-                    fprintf(f, "r%.9g %s\n", v, id);
-                    last[g] = v;
-                }
-            if (first) fprintf(f, "$end\n");
-            first = 0;
+                for (size_t q = 0; q < per; q++)
+                    row[ch * per + q] = q < nr        ? t.rail_a[(ch * nr + q) * st + k]
+                                      : q < 2 * nr    ? dpend[ch * nr + q - nr] * 1e3
+                                      : q < 2 * nr + nd ? t.die_a[(ch * nd + q - 2 * nr) * st + k]
+                                                      : t.unit_a[(ch * c->n_units + q - 2 * nr - nd) * st + k];
+            vcd_row(f, t.b0 + k, o->bin_ns, row, last, nsig, &first);
+            for (size_t q = 0; q < nch * nr; q++) dpend[q] = droop[q * dst + k];
+            if (!t.stride && t.nb > 1) {
+                for (size_t q = 0; q < nch * nr; q++) row[q / nr * per + nr + q % nr] = dpend[q] * 1e3;
+                vcd_row(f, t.b0 + 1, o->bin_ns, row, last, nsig, &first);
+            }
         }
     }
     if (got < 0) {
@@ -309,14 +331,34 @@ static int export_vcd(const cmd_opts *o, const sio_chip *c, const sio_schedule *
         sio_error_set(err, NULL, 0, 0, "analyzer: out of memory");
         return EXIT_IO;
     }
-    /* the end of the timeline: the last bin's values hold until here */
-    fprintf(f, "#%" PRId64 "\n", (int64_t)llround((double)walk_n_bins(it) * o->bin_ns * 1e3));
+    /* the end of the timeline: the last bin's droop, and the values hold until here */
+    for (size_t q = 0; q < nch * nr; q++) row[q / nr * per + nr + q % nr] = dpend[q] * 1e3;
+    if (!vcd_row(f, walk_n_bins(it), o->bin_ns, row, last, nsig, &first))
+        fprintf(f, "#%" PRId64 "\n", (int64_t)llround((double)walk_n_bins(it) * o->bin_ns * 1e3));
     free(last);
     walk_close(it);
     return EXIT_OK;
 }
 
 /* ---- perfetto ------------------------------------------------------------- */
+
+/* Time ns in whole picoseconds. */
+static int64_t pf_ps(double ns) { return (int64_t)llround(ns * 1e3); }
+
+/* A time in whole picoseconds as microseconds, exactly (ts and dur). */
+static void pf_us(FILE *f, int64_t ps) { fprintf(f, "%" PRId64 ".%06" PRId64, ps / 1000000, ps % 1000000); }
+
+/* "ts":..,"dur":.. of [a, b) ns: the end's picosecond less the start's, so
+** that a slice ending where the next starts touches it (rounded apart,
+** they could overlap by a picosecond, which a viewer takes for nesting). */
+static void pf_span(FILE *f, double a_ns, double b_ns)
+{
+    int64_t a = pf_ps(a_ns), b = pf_ps(b_ns);
+    fputs(",\"ts\":", f);
+    pf_us(f, a);
+    fputs(",\"dur\":", f);
+    pf_us(f, b > a ? b - a : 0);
+}
 
 /* A counter event of chip pid at bin g0 with value v under key arg, unless
 ** v is *last (counters are written on change). */
@@ -370,10 +412,10 @@ static void pf_events(FILE *f, const sio_chip *c, const sio_schedule *s, const e
     for (size_t q = 0; q < n; q++) {
         const events_event *v = &e[q];
         int didt = v->kind == EVENTS_DIDT;
-        fprintf(f, ",\n{\"ph\":\"X\",\"cat\":\"event\",\"name\":\"%s %.4g %s\",\"ts\":%.6f,\"dur\":%.6f,\"pid\":%zu,"
-                   "\"tid\":%zu,\"args\":{\"rail\":",
-                didt ? "dI/dt" : "droop", v->peak, didt ? "A/ns" : "mV", v->t_start_ns * 1e-3,
-                (v->t_end_ns - v->t_start_ns) * 1e-3, v->chip, c->n_units + 1 + 2 * v->rail + (size_t)didt);
+        fprintf(f, ",\n{\"ph\":\"X\",\"cat\":\"event\",\"name\":\"%s %.4g %s\"", didt ? "dI/dt" : "droop", v->peak,
+                didt ? "A/ns" : "mV");
+        pf_span(f, v->t_start_ns, v->t_end_ns);
+        fprintf(f, ",\"pid\":%zu,\"tid\":%zu,\"args\":{\"rail\":", v->chip, c->n_units + 1 + 2 * v->rail + (size_t)didt);
         json_str(f, c->rails[v->rail].name);
         fprintf(f, ",\"%s\":%.6g,\"t_peak_ns\":%.6f,\"causes\":[", didt ? "peak_a_per_ns" : "peak_mv", v->peak, v->t_peak_ns);
         for (size_t k = 0; k < v->n_causes; k++) {
@@ -430,8 +472,8 @@ static int export_perfetto(const cmd_opts *o, const sio_chip *c, const sio_sched
         json_str(f, op->name);
         fprintf(f, ",\"cat\":");
         json_str(f, c->classes[op->cls]);
-        fprintf(f, ",\"ts\":%.6f,\"dur\":%.6f,\"pid\":%" PRIu32 ",\"tid\":%" PRIu32 ",\"args\":{\"id\":",
-                (double)s->start_cyc[i] * T * 1e-3, (double)s->cycles[i] * T * 1e-3, s->chip[i], s->unit[i] + 1);
+        pf_span(f, (double)s->start_cyc[i] * T, (double)(s->start_cyc[i] + s->cycles[i]) * T);
+        fprintf(f, ",\"pid\":%" PRIu32 ",\"tid\":%" PRIu32 ",\"args\":{\"id\":", s->chip[i], s->unit[i] + 1);
         json_str(f, sio_schedule_id(s, i));
         fprintf(f, ",\"op\":");
         json_str(f, op->name);
