@@ -32,6 +32,10 @@
 
 #include "sio.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct current_iter current_iter;   /* opaque */
 
 /* What the iterator fills per tile; arrays are row-major [chip][x][bin] with
@@ -80,6 +84,9 @@ typedef struct current_iter_opts {
     ** its steady temperature); NULL for none. Borrowed: it must outlive the
     ** iterator. */
     const double *extra_idle_a;
+    /* Not read: the walk makes the tiles of its tail itself (walk.h:
+    ** walk_tile_bins). Kept so that code setting it builds as before. */
+    size_t min_tile_bins;
 } current_iter_opts;
 void current_iter_opts_default(current_iter_opts *o);
 int current_iter_open(const sio_chip *chip, const sio_schedule *s, const current_iter_opts *o, current_iter **out,
@@ -146,4 +153,7 @@ void current_window_push_const(current_window *cw, double x, size_t n);
 double current_window_peak(const current_window *cw);
 void current_window_free(current_window *cw);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -24,6 +24,10 @@
 
 #include "sio.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum events_kind { EVENTS_DROOP = 0, EVENTS_DIDT = 1 };
 
 #define EVENTS_MAX_CAUSES 3
@@ -131,4 +135,7 @@ int events_import(events_detector *ev, const events_rail_stats *st, const events
 ** SIO_EIO when a write failed. */
 int events_write_csv(const events_detector *ev, const sio_schedule *s, FILE *f);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

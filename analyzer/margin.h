@@ -20,6 +20,10 @@
 #include "events.h"
 #include "sio.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define MARGIN_SEG 16384
 #define MARGIN_MAX_RES 6
 
@@ -83,4 +87,7 @@ int margin_report(const sio_chip *chip, size_t n_chips, const events_detector *e
 ** SIO_EIO when a write failed. */
 int margin_write_csv(const sio_chip *chip, const margin_rail *m, size_t n, FILE *f);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -43,6 +43,10 @@
 #include "thermal_run.h"
 #include "walk.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* pda_run and pda_result_* return the codes of pda_status.h. */
 
 typedef struct pda_run_opts {
@@ -226,7 +230,8 @@ int pda_result_has_thermal(const pda_result *r);
 double pda_result_thermal_seconds(const pda_result *r);
 /* Heat map of die index d (into chip->dies) of one chip, [y][x] row-major,
 ** deg C: the steady state of the average power (peak = 0) or the hottest
-** each cell gets over the run (peak = 1). */
+** each cell gets over the run (peak = 1). NULL, *nx = *ny = 0, without a
+** thermal run or for a chip or die out of range. */
 const double *pda_result_heat(const pda_result *r, size_t chip, size_t die, int peak, size_t *nx, size_t *ny);
 typedef struct pda_unit_temp {
     size_t chip, unit;
@@ -244,4 +249,7 @@ typedef struct pda_hotspot {
 } pda_hotspot;
 const pda_hotspot *pda_result_hotspots(const pda_result *r, size_t *n);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -18,6 +18,10 @@
 #include "pda_status.h"
 #include "sio.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Status codes, aligned with sio.h. */
 enum {
     PDN_OK = PDA_OK,
@@ -117,4 +121,7 @@ int pdn_droop(const pdn_model *m, double i_idle_a, const double *i_a, size_t n,
 /* Static text for a status code. */
 const char *pdn_strerror(int rc);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -915,6 +915,7 @@ json_t *pda_thermal_json(const pda_result *r)
 const double *pda_result_heat(const pda_result *r, size_t chip, size_t die, int peak, size_t *nx, size_t *ny)
 {
     const pda_thermal *t = r->th;
+    *nx = *ny = 0;
     if (!t || chip >= r->nch || die >= t->nd) return NULL;
     *nx = t->nx;
     *ny = t->ny;

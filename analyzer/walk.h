@@ -26,6 +26,10 @@
 #include "pdn.h"
 #include "sio.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct walk_opts {
     double bin_ns;         /* > 0 */
     size_t tile_bins;      /* 0: the PDN's block length (one FFT block a push), or current.h's default */
@@ -93,4 +97,7 @@ size_t walk_window_bins(double window_ns, double bin_ns, size_t n_bins);
 ** chip). Every dI/dt figure and check uses it. */
 size_t walk_didt_bins(const sio_rail *rail, double bin_ns);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

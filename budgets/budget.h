@@ -35,6 +35,10 @@
 #include "pda_status.h"
 #include "sio.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Status codes, aligned with sio.h (1 input, 2 I/O, 3 memory). */
 enum {
     BUDGET_OK = PDA_OK,
@@ -137,4 +141,7 @@ void budget_figs_free(budget_figs *f);         /* NULL is a no-op */
 /* Static text for a status code. */
 const char *budget_strerror(int rc);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -8,6 +8,10 @@
 #ifndef PDA_STATUS_H
 #define PDA_STATUS_H
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum pda_status {
     PDA_OK = 0,
     PDA_EINPUT = 1,        /* malformed input, a broken rule, or a bad argument (the reason in sio_error) */
@@ -25,4 +29,7 @@ enum pda_status {
 /* Static text for any status code. */
 const char *pda_strerror(int rc);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -21,6 +21,10 @@
 
 #include "pda_status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Status codes: 0 is success. */
 enum {
     SIO_OK = PDA_OK,
@@ -423,4 +427,7 @@ void *sio_out_file(sio_out *o);          /* the FILE * to write to */
 int sio_out_commit(sio_out *o, sio_error *err);   /* frees o */
 void sio_out_abort(sio_out *o);                   /* frees o; NULL ok */
 
+#ifdef __cplusplus
+}
+#endif
 #endif

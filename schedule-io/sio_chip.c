@@ -182,7 +182,7 @@ static const field layer_fields[] = {
     {"die", F_INT, "", OPT(0), 0, 0, INT_MAX, 0, NO_OFF},
     {"thickness_m", F_REAL, "m", REQ, RANGE(1e-9, 10), 0, offsetof(sio_layer, thickness_m)},
     {"k_w_mk", F_REAL, "W/(m K)", REQ, RANGE(1e-4, 1e6), 0, offsetof(sio_layer, k_w_mk)},
-    {"cv_j_m3k", F_REAL, "J/(m^3 K)", REQ, POS(1e12), 0, offsetof(sio_layer, cv_j_m3k)},
+    {"cv_j_m3k", F_REAL, "J/(m^3 K)", REQ, RANGE(1e-3, 1e12), 0, offsetof(sio_layer, cv_j_m3k)},
 };
 
 #define NFIELDS(t) (sizeof(t) / sizeof((t)[0]))

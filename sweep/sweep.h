@@ -34,6 +34,10 @@
 
 #include "pda.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Limits checked by sweep_row.broken. */
 enum { SWEEP_BROKE_DROOP = 1, SWEEP_BROKE_DIDT = 2, SWEEP_BROKE_THERMAL = 4,
        SWEEP_BROKE_RUNAWAY = 8 /* leakage with no steady fixed point on some chip (libpda.so.5) */ };
@@ -126,4 +130,7 @@ size_t sweep_n_retimed(const sweep *sw, const sweep_row *rows, int retime);
 /* 1 when the sweep file asks for a retime budget. */
 int sweep_has_budget(const sweep *sw);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -8,7 +8,9 @@
 # equal, file for file and byte for byte, what `analyzer run -o DIR
 # --waveforms` writes (no output holds a wall-clock figure): the
 # command is a thin layer over the library. Every installed header must
-# compile on its own as <pda/NAME.h>. tests/outside/threads.c runs analyses
+# compile on its own as <pda/NAME.h>, in C and in C++, and
+# tests/outside/prog.cpp runs one analysis from C++ (extern "C"), its files
+# the command's too. tests/outside/threads.c runs analyses
 # on four threads of its own at once. Release build only (the installed
 # library is the release one).
 set -u
@@ -59,6 +61,20 @@ for p in tsp/decode stack/decode tsp/multichip; do
     done
     rm -rf "$T/cmd"
 done
+# from C++ (the headers' extern "C"): every header at once, one run, the
+# command's files; each header also compiles alone as C++
+for h in "$P"/include/pda/*.h; do
+    printf '#include <pda/%s>\nint main() { return 0; }\n' "$(basename "$h")" > "$T/h.cpp"
+    c++ -std=c++17 -Wall -Werror $(pkg-config --cflags pda) -c "$T/h.cpp" -o "$T/h.o" 2>"$T/h.err" ||
+        fail "<pda/$(basename "$h")> does not compile alone as C++: $(head -3 "$T/h.err")"
+done
+c++ -std=c++17 -Wall -Werror tests/outside/prog.cpp $(pkg-config --cflags --libs pda) -Wl,-rpath,"$P/lib" \
+    -o "$T/prog_cpp" 2>"$T/cc.err" || fail "C++ link: $(cat "$T/cc.err")"
+"$A" run samples/tsp/chip.json samples/tsp/decode.csv -o "$T/cmd" --waveforms --quiet || fail "analyzer run tsp/decode"
+"$T/prog_cpp" samples/tsp/chip.json samples/tsp/decode.csv "$T/cpp" > "$T/out" 2>&1 || fail "prog_cpp: $(cat "$T/out")"
+same "$T/cmd" "$T/cpp" > "$T/diff" || fail "prog_cpp: the library's files differ from the command's: $(cat "$T/diff")"
+echo "tsp/decode from C++: $(cat "$T/out")"
+rm -rf "$T/cmd"
 # analyses on threads of the program's own, linked by pkg-config alone: the
 # library makes FFTW's planner thread-safe itself (four threads planning at
 # once crashed or corrupted the heap when the caller had to do it)

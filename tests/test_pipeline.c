@@ -79,7 +79,9 @@ static void check_sample(const char *chip, const char *sched)
     for (size_t k = 0; k < n; k++) if (p[k] > pmax) pmax = p[k];
     if (fabs(pmax - pw->peak_w) > 1e-9 * pmax) fail_msg("peak bin %.12g W, the rails give %.12g W", pw->peak_w, pmax);
     assert_int_equal(pda_result_rail(r, nch, 0, i, d, &err), PDA_EINPUT);
+    n = 7;
     assert_null(pda_result_heat(r, 0, 0, 0, &n, &n));   /* thermal off */
+    assert_int_equal(n, 0);
     free(i);
     free(d);
     free(p);

@@ -26,6 +26,10 @@
 
 #include "pda_status.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Status codes: 0 is success. */
 enum {
     THERMAL_OK = PDA_OK,
@@ -167,4 +171,7 @@ int thermal_power_map(const double *rect_mm, double width_mm,
 /* A static message for a status code; never NULL. */
 const char *thermal_strerror(int rc);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

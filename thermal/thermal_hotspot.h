@@ -19,6 +19,10 @@
 
 #include "sio.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct thermal_flp_block {
     char *name;
     double rect_mm[4];   /* x, y, width, height; (x, y) lower-left, mm */
@@ -80,4 +84,7 @@ int thermal_lcf_write(FILE *f, const sio_chip *c, const char *const *flp_of_laye
 ** -1 (a write error on f). */
 int thermal_hotspot_config_write(FILE *f, const sio_chip *c, size_t nx, size_t ny, double frame_s);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

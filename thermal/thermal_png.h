@@ -14,6 +14,10 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 typedef struct thermal_png_opts {
     double lo_c, hi_c;        /* colour range; lo_c >= hi_c: the map's own range */
     const double *rects_mm;   /* n_rects outlines, 4 doubles each {x, y, w, h}, or NULL */
@@ -33,4 +37,7 @@ int thermal_png_write(FILE *f, const double *temp_c, size_t nx, size_t ny, doubl
 /* The colour of t in [0, 1] (clamped) on the scale, as 8-bit RGB. */
 void thermal_png_colour(double t, unsigned char rgb[3]);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

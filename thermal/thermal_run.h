@@ -28,6 +28,10 @@
 #include "sio.h"
 #include "thermal.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Status codes (0 ok); thermal_run_strerror gives the text. */
 enum {
     THERMAL_RUN_OK = PDA_OK,
@@ -159,4 +163,7 @@ const thermal_hotspot *thermal_hotspots_list(const thermal_hotspots *h, size_t *
 int thermal_hotspots_unit_power(const thermal_hotspots *h, size_t k, const sio_chip *c,
                                 const double *unit_power_w, double *under_w);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Installs the Debian packages pda builds and tests with, when missing.
 # As root it runs apt-get; otherwise it prints the exact command and fails.
-PKGS="libcsv-dev libfftw3-dev libjansson-dev libcmocka-dev libpng-dev libglpk-dev pkg-config python3 python3-numpy python3-pytest libopenmpi-dev openmpi-bin"
+PKGS="g++ libcsv-dev libfftw3-dev libjansson-dev libcmocka-dev libpng-dev libglpk-dev pkg-config python3 python3-numpy python3-pytest libopenmpi-dev openmpi-bin"
 [ "${PDA_WITH_NGSPICE:-1}" = 1 ] && PKGS="$PKGS ngspice"
 # headless Chromium opens report.html in tests/e2e_report.sh and makes the
 # screenshots (make screenshots); PDA_NO_BROWSER=1 leaves it out

@@ -186,7 +186,7 @@ _RUN_OPTS = {
     "bin_ns": float, "window_ns": float, "safety_mv": float, "frame_ns": None, "grid": None,
     "thermal": bool, "report": bool, "keep_rails": bool, "unit_maps": bool, "spool_dir": None, "events_cap": None,
     "tile_bins": None, "split_min_ops": None, "events_index_two_min": None, "progress": None,
-    "thermal_periodic": bool, "thermal_repeat": None,
+    "thermal_periodic": bool, "thermal_repeat": None, "power_cap_w": float,
 }
 
 
@@ -206,7 +206,8 @@ def run(chip_path, schedule_path, **opts):
       progress=callable(done) called with the fraction of the timeline done,
       thermal_periodic=False (the periodic steady state of the schedule
       repeated), thermal_repeat=1 (passes from the usual start, the last
-      reported).
+      reported), power_cap_w=0 (a budget per chip over window_ns, checked
+      as `analyzer run --power-cap-w`: summary["power"]["cap_broken"]).
     An unknown option raises TypeError; an error of the library pda.Error."""
     for k in opts:
         if k not in _RUN_OPTS:

@@ -238,6 +238,20 @@ def test_options():
         r.rail(0, 0)
 
 
+def test_power_cap_is_the_commands(tmp_path):
+    """power_cap_w gives the summary keys of `analyzer run --power-cap-w`."""
+    for cap in (50.0, 1000.0):
+        out = subprocess.run([ANALYZER, "run", TSP_CHIP, TSP_DECODE, "--no-thermal", "--json", "--power-cap-w",
+                              str(cap)], check=True, capture_output=True).stdout
+        want = json.loads(out)["power"]
+        with pda.run(TSP_CHIP, TSP_DECODE, thermal=False, power_cap_w=cap) as r:
+            got = r.summary["power"]
+        assert got["cap_w"] == cap and got["cap_broken"] == want["cap_broken"] == (cap == 50.0)
+        assert got["chip_peak_window_w"] == want["chip_peak_window_w"]
+    with pytest.raises(pda.Error, match="power_cap_w"):
+        pda.run(TSP_CHIP, TSP_DECODE, thermal=False, power_cap_w=-1)
+
+
 def test_tile_bins_give_the_same_numbers():
     """The same figures whatever the tile, to rounding: a tile's edges change
     the order of some sums (differences ~1e-13 relative)."""
