@@ -420,7 +420,8 @@ int sio_same_file(const char *a, const char *b);
 
 /* An output file written whole or not at all: data goes to a temporary file
 ** beside path; sio_out_commit renames it into place, sio_out_abort removes
-** it. */
+** it. path "-" is stdout: the data waits in a temporary file in $TMPDIR and
+** sio_out_commit copies it there. */
 typedef struct sio_out sio_out;
 int sio_out_open(const char *path, sio_out **out, sio_error *err);
 void *sio_out_file(sio_out *o);          /* the FILE * to write to */

@@ -11,7 +11,11 @@
 ** <pid>-"), are registered for the command's signal handling
 ** (sio_cleanup_run) and swept by a later run once their process is gone
 ** (sio_sweep_stale). A target that is a symbolic link or not a regular
-** file is refused: pda never writes through a link or into a device. */
+** file is refused: pda never writes through a link or into a device.
+**
+** The target "-" is the process's stdout: the data still goes to an
+** anonymous file (in $TMPDIR), copied to stdout at the commit, so that it
+** comes whole or not at all there too (a command asks for it: `-o -`). */
 #define _GNU_SOURCE 1   /* O_TMPFILE */
 #define _XOPEN_SOURCE 700   /* nftw */
 #include "sio.h"
@@ -136,7 +140,43 @@ struct sio_out {
     FILE *f;
     char *path;     /* the target */
     char *tmp;      /* the temporary file's name; NULL while it has none (O_TMPFILE) */
+    int to_stdout;  /* the target is "-" */
 };
+
+/* An anonymous file in $TMPDIR (or /tmp) for stdout's data: O_TMPFILE, or a
+** named one unlinked at once. -1 on failure (errno set). */
+static int stdout_tmp(void)
+{
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir) dir = "/tmp";
+    int fd = -1;
+#ifdef O_TMPFILE
+    fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+#endif
+    if (fd >= 0) return fd;
+    size_t n = strlen(dir) + 32;
+    char *name = malloc(n);
+    if (!name) return -1;
+    snprintf(name, n, "%s/pda-stdout-XXXXXX", dir);
+    fd = mkstemp(name);
+    if (fd >= 0) unlink(name);
+    free(name);
+    return fd;
+}
+
+/* The commit of "-": the anonymous file copied to stdout. */
+static int copy_to_stdout(sio_out *o, sio_error *err)
+{
+    char buf[1 << 16];
+    size_t n;
+    int bad = fflush(o->f) != 0 || ferror(o->f) || fseek(o->f, 0, SEEK_SET) != 0;
+    while (!bad && (n = fread(buf, 1, sizeof buf, o->f)) > 0) bad = fwrite(buf, 1, n, stdout) != n;
+    if (bad || ferror(o->f) || fflush(stdout) != 0) {
+        sio_error_set(err, "stdout", 0, 0, "write failed: %s", strerror(errno));
+        return SIO_EIO;
+    }
+    return SIO_OK;
+}
 
 /* The folder of path ("." when it has none), malloc'd. */
 static char *folder_of(const char *path)
@@ -176,6 +216,20 @@ int sio_out_target_ok(const char *path, sio_error *err)
 int sio_out_open(const char *path, sio_out **out, sio_error *err)
 {
     *out = NULL;
+    if (!strcmp(path, "-")) {
+        sio_out *o = calloc(1, sizeof *o);
+        int fd = o ? stdout_tmp() : -1;
+        if (!o || !(o->path = strdup(path)) || fd < 0 || !(o->f = fdopen(fd, "w+b"))) {
+            sio_error_set(err, "stdout", 0, 0, "cannot make its temporary file: %s", strerror(errno));
+            if (fd >= 0) close(fd);
+            if (o) free(o->path);
+            free(o);
+            return errno == ENOMEM ? SIO_ENOMEM : SIO_EIO;
+        }
+        o->to_stdout = 1;
+        *out = o;
+        return SIO_OK;
+    }
     int rc = sio_out_target_ok(path, err);
     if (rc) return rc;
     sio_out *o = calloc(1, sizeof *o);
@@ -227,6 +281,12 @@ static void out_free(sio_out *o)
 int sio_out_commit(sio_out *o, sio_error *err)
 {
     int rc = SIO_OK;
+    if (o->to_stdout) {
+        rc = copy_to_stdout(o, err);
+        fclose(o->f);
+        out_free(o);
+        return rc;
+    }
     if (fflush(o->f) != 0 || ferror(o->f) || fsync(fileno(o->f)) != 0) {
         sio_error_set(err, o->path, 0, 0, "write failed: %s", strerror(errno));
         rc = SIO_EIO;

@@ -156,6 +156,29 @@ cmp -s "$S" "$T/hsin/stack.lcf" || fail "export hotspot overwrote its schedule"
 "$A" export "$C" "$S" --format hotspot -o "$T/hsdir" 2>"$T/err"; rc=$?
 [ $rc = 2 ] || fail "export hotspot, hotspot.config a folder: exit $rc, want 2: $(cat "$T/err")"
 
+# -o - : the one file to stdout, whole, the same bytes as a file's; the
+# command's text to stderr; refused where stdout is taken or a folder is
+# written; lost (a full disk) exit 4 with one message
+TC=samples/tsp/chip.json; TS=samples/tsp/decode.csv
+"$A" retime "$TC" "$TS" -o - --power-cap-w 150 > "$T/r_out.csv" 2>"$T/err"; rc=$?
+"$A" retime "$TC" "$TS" -o "$T/r_file.csv" --power-cap-w 150 --quiet || fail "retime -o file"
+[ $rc = 0 ] && cmp -s "$T/r_out.csv" "$T/r_file.csv" && grep -q "instructions moved" "$T/err" ||
+    fail "retime -o -: exit $rc, or other bytes than -o FILE, or its text not on stderr"
+"$A" export "$TC" "$TS" --format vcd -o - > "$T/v_out.vcd" 2>/dev/null &&
+    "$A" export "$TC" "$TS" --format vcd -o "$T/v_file.vcd" --quiet && cmp -s "$T/v_out.vcd" "$T/v_file.vcd" ||
+    fail "export vcd -o -: not the bytes of -o FILE"
+"$A" retime "$TC" "$TS" -o - --power-cap-w 150 --json > /dev/null 2>"$T/err"; rc=$?
+[ $rc = 2 ] || fail "retime --json -o -: exit $rc, want 2"
+AA=$(cd "$(dirname "$A")" && pwd)/$(basename "$A"); top=$PWD
+(cd "$T" && "$AA" export "$top/$TC" "$top/$TS" --format hotspot -o - > /dev/null 2>"$T/err"); rc=$?
+[ $rc = 2 ] && [ ! -e "$T/-" ] || fail "export hotspot -o -: exit $rc, or a folder '-' made"
+(cd "$T" && "$AA" run "$top/$TC" "$top/$TS" -o - --quiet > /dev/null 2>"$T/err"); rc=$?
+[ $rc = 2 ] && [ ! -e "$T/-" ] || fail "run -o -: exit $rc, or a folder '-' made"
+"$A" retime "$TC" "$TS" -o - --power-cap-w 150 --quiet > /dev/full 2>"$T/err"; rc=$?
+[ $rc = 4 ] && [ "$(wc -l < "$T/err")" = 1 ] || fail "retime -o - > /dev/full: exit $rc, want 4 and one message: $(cat "$T/err")"
+"$A" retime "$TC" "$TS" -o - --power-cap-w 1 > "$T/none.csv" 2>/dev/null; rc=$?
+[ $rc = 3 ] && [ ! -s "$T/none.csv" ] || fail "retime -o - of an impossible budget: exit $rc, or a partial schedule on stdout"
+
 # stdout lost: a full disk, a closed stdout (its number must not go to a
 # file the run opens, where the text would land), a reader gone: exit 4 and
 # a message; the -o set is whole and holds no text of stdout

@@ -580,6 +580,10 @@ int cmd_export(const cmd_opts *o)
         fprintf(stderr, "analyzer: export needs -o %s\n", fmt == 0 ? "DIR" : "FILE");
         return EXIT_INPUT;
     }
+    if (fmt == 0 && !strcmp(o->out, "-")) {
+        fprintf(stderr, "analyzer: export --format hotspot writes a folder of files: -o - (stdout) takes one file\n");
+        return EXIT_INPUT;
+    }
     sio_chip *c;
     sio_schedule *s;
     int rc = cmd_load(o, &c, &s);
@@ -628,7 +632,7 @@ int cmd_export(const cmd_opts *o)
     free(made);
     free(in);
     if (rc && err.text[0]) fprintf(stderr, "%s\n", err.text);
-    if (!rc && !o->quiet && !o->json) printf("%s: %s written\n", o->format, o->out);
+    if (!rc && !o->quiet && !o->json) fprintf(strcmp(o->out, "-") ? stdout : stderr, "%s: %s written\n", o->format, o->out);
     sio_schedule_free(s);
     sio_chip_free(c);
     return rc;

@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -101,6 +102,10 @@ int cmd_retime(const cmd_opts *o)
         fprintf(stderr, "analyzer: retime needs -o OUT.csv (see analyzer --help)\n");
         return EXIT_INPUT;
     }
+    if (o->json && !strcmp(o->out, "-")) {
+        fprintf(stderr, "analyzer: retime --json and -o - would both write to stdout: name a file for one\n");
+        return EXIT_INPUT;
+    }
     if (o->power_cap_w <= 0 && o->system_power_cap_w <= 0 && o->didt_a_per_ns <= 0 && o->guardband_mv <= 0) {
         fprintf(stderr, "analyzer: retime needs a budget: --power-cap-w, --system-power-cap-w, --didt-a-per-ns or "
                         "--guardband-mv (see analyzer --help)\n");
@@ -157,21 +162,22 @@ int cmd_retime(const cmd_opts *o)
         fputs(text, stdout);
         putchar('\n');
     } else if (!o->quiet) {
-        printf("retime %s -> %s: %zu of %zu instructions moved\n", s->path, o->out, rep.moved, s->n);
-        printf("  makespan      %" PRId64 " -> %" PRId64 " cycles (slowdown %.2f%%)\n", rep.before.makespan_cyc,
+        FILE *tx = strcmp(o->out, "-") ? stdout : stderr;   /* -o -: the schedule has stdout */
+        fprintf(tx, "retime %s -> %s: %zu of %zu instructions moved\n", s->path, o->out, rep.moved, s->n);
+        fprintf(tx, "  makespan      %" PRId64 " -> %" PRId64 " cycles (slowdown %.2f%%)\n", rep.before.makespan_cyc,
                rep.after.makespan_cyc, 100 * rep.slowdown);
-        printf("  lower bound   %" PRId64 " cycles (original %" PRId64 ", critical path %" PRId64 ", unit busy %" PRId64
+        fprintf(tx, "  lower bound   %" PRId64 " cycles (original %" PRId64 ", critical path %" PRId64 ", unit busy %" PRId64
                ", energy %" PRId64 ", packing %" PRId64 "); gap %.2f%%\n",
                rep.lb_cyc, rep.lb_makespan_cyc, rep.lb_critical_cyc, rep.lb_busy_cyc, rep.lb_energy_cyc,
                rep.lb_packing_cyc, 100 * rep.gap);
-        printf("  peak power    %.1f -> %.1f W; over %g ns: %.1f -> %.1f W", rep.before.peak_w, rep.after.peak_w,
+        fprintf(tx, "  peak power    %.1f -> %.1f W; over %g ns: %.1f -> %.1f W", rep.before.peak_w, rep.after.peak_w,
                rep.after.window_ns, rep.before.peak_window_w, rep.after.peak_window_w);
         if (s->n_chips > 1)
-            printf(" (all chips), %.1f -> %.1f W (worst chip)", rep.before.chip_peak_window_w,
+            fprintf(tx, " (all chips), %.1f -> %.1f W (worst chip)", rep.before.chip_peak_window_w,
                    rep.after.chip_peak_window_w);
-        putchar('\n');
-        printf("  worst dI/dt   %.2f -> %.2f A/ns\n", rep.before.max_didt_a_per_ns, rep.after.max_didt_a_per_ns);
-        printf("  worst droop   %.1f -> %.1f mV\n", rep.before.max_droop_mv, rep.after.max_droop_mv);
+        fputc('\n', tx);
+        fprintf(tx, "  worst dI/dt   %.2f -> %.2f A/ns\n", rep.before.max_didt_a_per_ns, rep.after.max_didt_a_per_ns);
+        fprintf(tx, "  worst droop   %.1f -> %.1f mV\n", rep.before.max_droop_mv, rep.after.max_droop_mv);
     }
     free(text);
     budget_report_free(&rep);

@@ -25,7 +25,7 @@ static const struct opt {
 } OPTS[] = {
     {"--json", C_ALL, NULL, "print the summary as JSON on stdout"},
     {"--quiet", C_ALL | C_SWEEP, NULL, "print nothing but errors"},
-    {"-o", C_RUN | C_RETIME | C_EXPORT | C_IMPORT | C_SWEEP, "PATH", "output folder (run, export hotspot, sweep) or file"},
+    {"-o", C_RUN | C_RETIME | C_EXPORT | C_IMPORT | C_SWEEP, "PATH", "output folder (run, export hotspot, sweep) or file (- for stdout)"},
     {"--bin-ns", C_ALL, "NS", "bin width of the current maps, default 1 (0.001 .. 1e6)"},
     {"--window-ns", C_RUN | C_RETIME, "NS", "window of the peak-window power (run: 100; retime cap: 1)"},
     {"--safety-mv", C_RUN, "MV", "added to the worst droop for the needed guardband, default 5"},
@@ -157,6 +157,8 @@ static int parse(int argc, char **argv, int bit, cmd_opts *o)
         else if (!strcmp(a, "--unit-maps")) o->unit_maps = 1;
         else if (!strcmp(a, "-o")) {
             if (!*v) return bad("-o needs a path, not an empty one%s%s", "", "");
+            if (!strcmp(v, "-") && (bit & (C_RUN | C_SWEEP)))
+                return bad("-o - (stdout) takes one file, and '%s' writes a folder of them%s", argv[1], "");
             o->out = v;
         }
         else if (!strcmp(a, "--format")) o->format = v;
@@ -275,13 +277,14 @@ static void hold_std_fds(void)
 
 /* The command's text lost on stdout (a full disk, a closed stdout, a pipe
 ** whose reader has gone: SIGPIPE is caught, so the write fails with EPIPE)
-** is an I/O error like any other: exit 4 when the command succeeded. */
+** is an I/O error like any other: exit 4 when the command succeeded (one
+** that failed has given its own message and code). */
 static int stdout_done(int rc)
 {
     int e = fflush(stdout) != 0 ? errno : 0;
-    if (!e && !ferror(stdout)) return rc;
+    if (rc || (!e && !ferror(stdout))) return rc;   /* a failed command has said why */
     fprintf(stderr, "analyzer: cannot write to stdout: %s\n", e ? strerror(e) : "write error");
-    return rc ? rc : EXIT_IO;
+    return EXIT_IO;
 }
 
 int main(int argc, char **argv)
