@@ -54,6 +54,11 @@ snapshot "$T/out" "$T/after"
 cmp -s "$T/before" "$T/after" || fail "file-size limit: the folder changed: $(diff "$T/before" "$T/after" | head -5)"
 [ "$(staging)" = 0 ] || fail "file-size limit: staging left"
 
+# 2b. ... in a heat map's PNG: one message, pda's (libpng prints nothing)
+(ulimit -f 8; "$A" run "$C" "$S" -o "$T/png" --quiet 2>"$T/err"); rc=$?
+[ $rc = 4 ] && [ "$(wc -l < "$T/err")" = 1 ] && grep -q "cannot write heat/.*png" "$T/err" ||
+    fail "a PNG that cannot be written: exit $rc, want 4 and one message: $(cat "$T/err")"
+
 # 3. SIGTERM while the set is being written: the old set stays, nothing left over
 killed_while_writing() {   # killed_while_writing SIGNAL: 0 when the kill fell while the staging folder existed
     "$A" run "$C" samples/stack/prefill.csv -o "$T/out" --quiet --waveforms --unit-maps 2>/dev/null &

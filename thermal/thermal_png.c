@@ -103,9 +103,24 @@ static double sample(const double *t, size_t nx, size_t ny, double u, double v)
     return t0 * (1 - fb) + t1 * fb;
 }
 
+/* libpng's own handlers print to stderr; the library prints nothing: an
+** error returns through png_out's setjmp (the caller reports the failed
+** write), a warning is dropped. */
+static void png_error_quiet(png_structp png, png_const_charp msg)
+{
+    (void)msg;
+    png_longjmp(png, 1);
+}
+
+static void png_warning_quiet(png_structp png, png_const_charp msg)
+{
+    (void)png;
+    (void)msg;
+}
+
 static int png_out(FILE *f, const img *im)
 {
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, NULL, NULL);
+    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, NULL, png_error_quiet, png_warning_quiet);
     if (!png) return -1;
     png_infop info = png_create_info_struct(png);
     if (!info) { png_destroy_write_struct(&png, NULL); return -1; }
