@@ -10,8 +10,8 @@
 **     slope += ds[k]; level += slope + dv[k]; out[k] = level.
 ** A ramp shorter than about a bin goes in as its bins' averages instead
 ** (deposit_ramp): its slope entries would cancel to round-off of bin/R
-** times its height. Level and slope carry from tile to tile; entries that fall past the tile
-** (at most two bins) spill into the next. Kinks of long ops that lie in later
+** times its height. Level and slope carry from tile to tile; entries that
+** fall past the tile (at most two bins) spill into the next. Kinks of long ops that lie in later
 ** tiles wait in a pending list. Work is O(kinks + bins x arrays), memory
 ** O(tile x arrays): the timeline is never held whole.
 **
@@ -189,10 +189,9 @@ static size_t start_bin(const current_iter *it, int64_t start) { return bin_floo
 /* The kinks of op i, kink k (0..3) in out[k], and its height I: ramps start
 ** and end at t0 and t1 with slopes +-I/R, or steps of +-I when there is no
 ** ramp; each placed from the op's start (see kink). Returns the mask of
-** those that exist
-** (none for an op that draws nothing). Always inlined, like the three
-** below: the walk calls them per kink, and as calls they cost an eighth of
-** the map's time (bench_walk). */
+** those that exist (none for an op that draws nothing). Always inlined,
+** like the three below: the walk calls them per kink, and as calls they
+** cost an eighth of the map's time (bench_walk). */
 __attribute__((always_inline)) static inline unsigned op_kinks(const current_iter *it, size_t i, kink out[4],
                                                              double *height)
 {
@@ -220,7 +219,7 @@ __attribute__((always_inline)) static inline unsigned op_kinks(const current_ite
 }
 
 /* Where kink k falls: its bin (at most the last) and the fraction of that
-** bin after tau, in [0, 1]: one quotient for both. */
+** bin after the kink, in [0, 1]. */
 typedef struct kink_at { size_t kb; double after; } kink_at;
 
 __attribute__((always_inline)) static inline kink_at kink_place(const current_iter *it, const kink *k)
