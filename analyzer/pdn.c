@@ -1456,7 +1456,15 @@ int pdn_stream_skip(pdn_stream *s, double i_a, size_t n, double *droop_v)
         for (size_t j = 0; j < k1 && j < end; j++) s->ring[(end - 1 - j) & s->mask] = x;
         s->seg_end = 0;
     }
-    /* PDN_STATE: the state is within round-off of z*, and stays there */
+    /* PDN_STATE: the state is within round-off of z*; it goes there, as the
+    ** recursion would over a long stretch, so that what follows starts from
+    ** the settled state itself (the same bits as the idle start, say: two
+    ** like bursts then droop alike to the last bit, not by the round-off the
+    ** settling left, and a tie for the worst droop stays with the first) */
+    if (m->method == PDN_STATE) {
+        double x = i_a - s->i_idle_a;
+        for (size_t r = 0; r < m->ns; r++) s->z[r] = m->zu[r] * x;
+    }
     s->cur += n;
     s->same = s->same > SIZE_MAX - n ? SIZE_MAX : s->same + n;
     return PDN_OK;

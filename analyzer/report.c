@@ -218,10 +218,15 @@ static void cols_push(report *r, int l0, int l1, size_t k, size_t b0, const doub
     levels_push(r, l0, l1, k, b0, x, scale, 6, n, col_done_series);
 }
 
-static void pcols_push(report *r, size_t ch, size_t b0, const double *p, size_t n)
+static void pcols_push_levels(report *r, int l0, int l1, size_t ch, size_t b0, const double *p, size_t n)
 {
     const double *x[1] = {p}, scale[1] = {1.0};
-    levels_push(r, 0, REPORT_LEVELS, ch, b0, x, scale, 2, n, col_done_power);
+    levels_push(r, l0, l1, ch, b0, x, scale, 2, n, col_done_power);
+}
+
+static void pcols_push(report *r, size_t ch, size_t b0, const double *p, size_t n)
+{
+    pcols_push_levels(r, 0, REPORT_LEVELS, ch, b0, p, n);
 }
 
 /* ---- detail windows ----------------------------------------------------------- */
@@ -493,10 +498,16 @@ void report_push_power_const(report *r, size_t ch, size_t b0, double p_w, size_t
     pr->seen = b0 + n;
     power_waiting(r, ch);
     if (p_w != p_w) return;
+    double bp[BLOCK];
+    for (size_t j = 0; j < BLOCK; j++) bp[j] = p_w;
     for (int l = 0; l < REPORT_LEVELS; l++) {
         level *L = &r->lv[l];
         pcol *ps = L->p + ch * L->cols;
-        for (size_t ci = col_of(L, b0), c1 = col_of(L, b0 + n - 1); ci <= c1; ci++) pcol_merge(&ps[ci], p_w, p_w);
+        if (n <= 2 * L->cols || L->scale > 0.5) {   /* short, or more columns than bins: bin by bin (as report_push_const) */
+            for (size_t j = 0; j < n; j += BLOCK) pcols_push_levels(r, l, l + 1, ch, b0 + j, bp, n - j < BLOCK ? n - j : BLOCK);
+        } else {   /* every column from the first bin's to the last's holds some */
+            for (size_t ci = col_of(L, b0), c1 = col_of(L, b0 + n - 1); ci <= c1; ci++) pcol_merge(&ps[ci], p_w, p_w);
+        }
     }
 }
 

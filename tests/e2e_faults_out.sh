@@ -177,6 +177,10 @@ TC=samples/tsp/chip.json; TS=samples/tsp/decode.csv
 AA=$(cd "$(dirname "$A")" && pwd)/$(basename "$A"); top=$PWD
 (cd "$T" && "$AA" export "$top/$TC" "$top/$TS" --format hotspot -o - > /dev/null 2>"$T/err"); rc=$?
 [ $rc = 2 ] && [ ! -e "$T/-" ] || fail "export hotspot -o -: exit $rc, or a folder '-' made"
+mkdir -p "$T/dash" && cp "$TS" "$T/dash/-"
+(cd "$T/dash" && "$AA" export "$top/$TC" - --format vcd -o - > "$T/dash.vcd" 2>"$T/err"); rc=$?
+[ $rc = 0 ] && [ -s "$T/dash.vcd" ] && cmp -s "$T/dash/-" "$TS" ||
+    fail "a schedule named '-' with -o -: exit $rc, want 0, the VCD on stdout and the input intact: $(cat "$T/err")"
 (cd "$T" && "$AA" run "$top/$TC" "$top/$TS" -o - --quiet > /dev/null 2>"$T/err"); rc=$?
 [ $rc = 2 ] && [ ! -e "$T/-" ] || fail "run -o -: exit $rc, or a folder '-' made"
 "$A" retime "$TC" "$TS" -o - --power-cap-w 150 --quiet > /dev/full 2>"$T/err"; rc=$?

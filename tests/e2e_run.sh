@@ -287,4 +287,21 @@ ev = list(csv.DictReader(open(sys.argv[1] + "/events.csv")))
 assert len(ev) == 1 and float(ev[0]["peak"]) <= r["max_droop_mv"] + 1e-9, ev
 assert re.search(r'"run_bins":0,', open(sys.argv[1] + "/report.html").read())
 PY
-echo "e2e_run: 13 passed, 0 failed"
+# 14. the tile size is invisible: two like bursts far apart, in tiles of 4
+# bins (the idle stretch between skipped as a settled run) and of 5,000 (one
+# tile): every file the same, the report's columns and the worst droop's
+# time (a tie, the first burst's) included
+cat > "$T/tie.json" <<'EOF'
+{"format":"pda-chip/1","name":"m","clock_ghz":1,"outline_mm":[2,2],
+ "dies":[{"id":0,"name":"d"}],
+ "rails":[{"name":"core","vdd_v":0.8,"pdn":{"stages":[{"name":"s","r_ohm":1e-3,"l_h":1e-12,"c_f":1e-9}]}}],
+ "units":[{"name":"U","class":"X","die":0,"rail":"core","rect_mm":[0,0,1,1],"idle_a":1}],
+ "ops":[{"op":"a","class":"X","current_a":2}]}
+EOF
+printf 'id,unit,op,start,cycles\nx,U,a,5,20\ny,U,a,3000,20\n' > "$T/tie.csv"
+for tb in 4 5000; do $A run "$T/tie.json" "$T/tie.csv" -o "$T/tie$tb" --tile-bins $tb --quiet; done
+for f in summary.json events.csv margin.csv report.html; do
+    cmp -s "$T/tie4/$f" "$T/tie5000/$f" || { echo "tiles of 4 and 5000 bins give another $f"; exit 1; }
+done
+grep -q '"t_max_droop_ns": 7.0' "$T/tie4/summary.json" || { echo "the tie went to the second burst"; exit 1; }
+echo "e2e_run: 14 passed, 0 failed"

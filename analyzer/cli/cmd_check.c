@@ -66,6 +66,7 @@ size_t cmd_inputs(const cmd_opts *o, const sio_chip *c, const char **in)
 
 int cmd_is_input(const cmd_opts *o, const sio_chip *c, const char *path)
 {
+    if (!strcmp(path, "-")) return 0;   /* stdout, never a file (even one named '-') */
     if ((o->chip_path && sio_same_file(path, o->chip_path)) || (o->sched_path && sio_same_file(path, o->sched_path)))
         return 1;
     for (size_t r = 0; c && r < c->n_rails; r++)
