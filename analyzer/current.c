@@ -151,11 +151,19 @@ double current_op_avg(const sio_chip *c, const sio_schedule *s, size_t i, double
 void current_op_bins_add(const sio_chip *c, const sio_schedule *s, size_t i, int64_t start_cyc, double bin_ns,
                          size_t b0, size_t n, double scale, double *out, double *step)
 {
-    double t0, t1, R, I;
-    shape_at(c, s, i, start_cyc, &t0, &t1, &R, &I);
+    /* in the op's own frame, as the walk places its kinks (op_kinks): times
+    ** from its start, bin edges from the bin it starts in and its place
+    ** there, so that far along a timeline the edges keep their precision
+    ** and the bins match the walk's to round-off of the op, not of the time */
+    const sio_op *o = &c->ops[s->op[i]];
+    double T = 1.0 / c->clock_ghz, r = (double)o->ramp_cycles, cyc = (double)s->cycles[i];
+    if (r > 0.5 * cyc) r = 0.5 * cyc;
+    double I = o->current_a * s->activity[i], D = cyc * T, R = r * T;
     if (I == 0.0 || n == 0) return;
+    double pos = (double)start_cyc * (T / bin_ns), base = pos < 1 ? 0.0 : floor(pos), f0 = pos - base;
+#define EDGE(k) ((((double)(k) - base) - f0) * bin_ns)   /* bin k's start, ns from the op's */
     /* the plateau's whole bins [p0, p1) */
-    double q0 = ceil((t0 + R) / bin_ns), q1 = floor((t1 - R) / bin_ns);
+    double q0 = base + ceil(f0 + R / bin_ns), q1 = base + floor(f0 + (D - R) / bin_ns);
     size_t p0 = q0 < 0 ? 0 : (size_t)q0, p1 = q1 < q0 ? p0 : (size_t)q1;
     size_t b1 = b0 + n;
     if (p0 < b0) p0 = b0;
@@ -163,20 +171,21 @@ void current_op_bins_add(const sio_chip *c, const sio_schedule *s, size_t i, int
     if (p1 > b1) p1 = b1;
     if (p1 < p0) p1 = p0;
     /* the edges before and after the plateau: differences of the antiderivative */
-    double prev = trap_cum((double)b0 * bin_ns, t0, t1, R, I);
+    double prev = trap_cum(EDGE(b0), 0.0, D, R, I);
     for (size_t b = b0; b < p0; b++) {
-        double nx = trap_cum((double)(b + 1) * bin_ns, t0, t1, R, I);
+        double nx = trap_cum(EDGE(b + 1), 0.0, D, R, I);
         out[b - b0] += scale * (nx - prev) / bin_ns;
         prev = nx;
     }
     step[p0 - b0] += scale * I;   /* the plateau as a step */
     step[p1 - b0] -= scale * I;
-    prev = trap_cum((double)p1 * bin_ns, t0, t1, R, I);
+    prev = trap_cum(EDGE(p1), 0.0, D, R, I);
     for (size_t b = p1; b < b1; b++) {
-        double nx = trap_cum((double)(b + 1) * bin_ns, t0, t1, R, I);
+        double nx = trap_cum(EDGE(b + 1), 0.0, D, R, I);
         out[b - b0] += scale * (nx - prev) / bin_ns;
         prev = nx;
     }
+#undef EDGE
 }
 
 /* floor(b) clamped at 0; the conversion truncates, which is floor for
