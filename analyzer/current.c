@@ -100,14 +100,35 @@ struct current_iter {
 
 /* ---- the model ----------------------------------------------------------- */
 
+/* Op i's ramp (cycles): the op's ramp_cycles, at most half its length. */
+static double op_ramp_cyc(const sio_chip *c, const sio_schedule *s, size_t i)
+{
+    double r = (double)c->ops[s->op[i]].ramp_cycles, half = 0.5 * (double)s->cycles[i];
+    return r > half ? half : r;
+}
+
+/* floor(b) clamped at 0; the conversion truncates, which is floor for
+** b >= 1 (floor itself is a libm call without SSE4.1, once per kink) */
+static size_t bin_floor(double b) { return b < 1 ? 0 : (size_t)b; }
+
+/* Where cycle `start` falls, cpb bins a cycle: the bin, and in *f0 the
+** place in it (bins, exact). An op's edges are placed from there, in its
+** own frame (see kink). */
+static size_t start_place(int64_t start, double cpb, double *f0)
+{
+    double pos = (double)start * cpb;
+    size_t b = bin_floor(pos);
+    *f0 = pos - (double)b;
+    return b;
+}
+
 /* Op i started at start: [t0, t1) ns, ramps of R ns, I amperes (the
 ** walk places its kinks from the op's start instead: op_kinks). */
 static void shape_at(const sio_chip *c, const sio_schedule *s, size_t i, int64_t start, double *t0, double *t1,
                      double *R, double *I)
 {
     const sio_op *o = &c->ops[s->op[i]];
-    double T = 1.0 / c->clock_ghz, r = (double)o->ramp_cycles, half = 0.5 * (double)s->cycles[i];
-    if (r > half) r = half;
+    double T = 1.0 / c->clock_ghz, r = op_ramp_cyc(c, s, i);
     *t0 = (double)start * T;
     *t1 = (double)(start + s->cycles[i]) * T;
     *R = r * T;
@@ -119,9 +140,7 @@ static void shape_at(const sio_chip *c, const sio_schedule *s, size_t i, int64_t
 double current_op_charge(const sio_chip *c, const sio_schedule *s, size_t i)
 {
     const sio_op *o = &c->ops[s->op[i]];
-    double r = (double)o->ramp_cycles, cyc = (double)s->cycles[i];
-    if (r > 0.5 * cyc) r = 0.5 * cyc;
-    return o->current_a * s->activity[i] * (cyc - r) / c->clock_ghz;
+    return o->current_a * s->activity[i] * ((double)s->cycles[i] - op_ramp_cyc(c, s, i)) / c->clock_ghz;
 }
 
 /* Charge of the trapezoid up to time t (the antiderivative). */
@@ -156,11 +175,10 @@ void current_op_bins_add(const sio_chip *c, const sio_schedule *s, size_t i, int
     ** there, so that far along a timeline the edges keep their precision
     ** and the bins match the walk's to round-off of the op, not of the time */
     const sio_op *o = &c->ops[s->op[i]];
-    double T = 1.0 / c->clock_ghz, r = (double)o->ramp_cycles, cyc = (double)s->cycles[i];
-    if (r > 0.5 * cyc) r = 0.5 * cyc;
-    double I = o->current_a * s->activity[i], D = cyc * T, R = r * T;
+    double T = 1.0 / c->clock_ghz, D = (double)s->cycles[i] * T, R = op_ramp_cyc(c, s, i) * T;
+    double I = o->current_a * s->activity[i];
     if (I == 0.0 || n == 0) return;
-    double pos = (double)start_cyc * (T / bin_ns), base = pos < 1 ? 0.0 : floor(pos), f0 = pos - base;
+    double f0, base = (double)start_place(start_cyc, T / bin_ns, &f0);
 #define EDGE(k) ((((double)(k) - base) - f0) * bin_ns)   /* bin k's start, ns from the op's */
     /* the plateau's whole bins [p0, p1) */
     double q0 = base + ceil(f0 + R / bin_ns), q1 = base + floor(f0 + (D - R) / bin_ns);
@@ -188,12 +206,12 @@ void current_op_bins_add(const sio_chip *c, const sio_schedule *s, size_t i, int
 #undef EDGE
 }
 
-/* floor(b) clamped at 0; the conversion truncates, which is floor for
-** b >= 1 (floor itself is a libm call without SSE4.1, once per kink) */
-static size_t bin_floor(double b) { return b < 1 ? 0 : (size_t)b; }
-
 /* The bin that cycle `start` falls in. */
-static size_t start_bin(const current_iter *it, int64_t start) { return bin_floor((double)start * it->cpb); }
+static size_t start_bin(const current_iter *it, int64_t start)
+{
+    double f0;
+    return start_place(start, it->cpb, &f0);
+}
 
 /* The kinks of op i, kink k (0..3) in out[k], and its height I: ramps start
 ** and end at t0 and t1 with slopes +-I/R, or steps of +-I when there is no
@@ -208,12 +226,9 @@ __attribute__((always_inline)) static inline unsigned op_kinks(const current_ite
     double I = o->current_a * it->s->activity[i];
     *height = I;
     if (I == 0.0) return 0;
-    double pos = (double)it->s->start_cyc[i] * it->cpb;
-    size_t base = bin_floor(pos);
-    double f0 = pos - (double)base;   /* exact */
-    double cyc = (double)it->s->cycles[i], r = (double)o->ramp_cycles;
-    if (r > 0.5 * cyc) r = 0.5 * cyc;
-    double f1 = f0 + cyc * it->cpb;
+    double f0;
+    size_t base = start_place(it->s->start_cyc[i], it->cpb, &f0);
+    double r = op_ramp_cyc(it->chip, it->s, i), f1 = f0 + (double)it->s->cycles[i] * it->cpb;
     if (r <= 0) {
         out[0] = (kink){base, f0, I, 1};
         out[1] = (kink){base, f1, -I, 1};

@@ -56,27 +56,8 @@ static double attr_window(const sio_rail *rail, double bin_ns)
     return w < bin_ns ? bin_ns : w;
 }
 
-/* An unlinked temporary file in dir (NULL: $TMPDIR, else /tmp): gone with
-** the process whatever happens to it. */
-FILE *pda_spool_open(const char *dir, sio_error *err)
-{
-    if (!dir) dir = getenv("TMPDIR");
-    if (!dir || !*dir) dir = "/tmp";
-    char path[4096];
-    snprintf(path, sizeof path, "%s/pda-spool-XXXXXX", dir);
-    int fd = mkstemp(path);
-    if (fd < 0) {
-        sio_error_set(err, dir, 0, 0, "cannot make a temporary file for the waveforms: %s", strerror(errno));
-        return NULL;
-    }
-    unlink(path);
-    FILE *f = fdopen(fd, "w+b");
-    if (!f) {
-        close(fd);
-        sio_error_set(err, dir, 0, 0, "cannot open a temporary file: %s", strerror(errno));
-    }
-    return f;
-}
+/* A spool: an anonymous temporary file in dir (sio_anon_file). */
+FILE *pda_spool_open(const char *dir, sio_error *err) { return sio_anon_file(dir, "the waveforms", err); }
 
 int pda_spool_read(FILE *f, off_t at, void *buf, size_t bytes)
 {

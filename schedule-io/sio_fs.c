@@ -143,25 +143,26 @@ struct sio_out {
     int to_stdout;  /* the target is "-" */
 };
 
-/* An anonymous file in $TMPDIR (or /tmp) for stdout's data: O_TMPFILE, or a
-** named one unlinked at once. -1 on failure (errno set). */
-static int stdout_tmp(void)
+FILE *sio_anon_file(const char *dir, const char *what, sio_error *err)
 {
-    const char *dir = getenv("TMPDIR");
+    if (!dir) dir = getenv("TMPDIR");
     if (!dir || !*dir) dir = "/tmp";
     int fd = -1;
 #ifdef O_TMPFILE
     fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 #endif
-    if (fd >= 0) return fd;
-    size_t n = strlen(dir) + 32;
-    char *name = malloc(n);
-    if (!name) return -1;
-    snprintf(name, n, "%s/pda-stdout-XXXXXX", dir);
-    fd = mkstemp(name);
-    if (fd >= 0) unlink(name);
-    free(name);
-    return fd;
+    if (fd < 0) {   /* no anonymous files here: a named one, unlinked at once */
+        char path[4096];
+        snprintf(path, sizeof path, "%s/pda-tmp-XXXXXX", dir);
+        fd = mkstemp(path);
+        if (fd >= 0) unlink(path);
+    }
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "w+b");
+    if (!f) {
+        sio_error_set(err, dir, 0, 0, "cannot make a temporary file for %s: %s", what, strerror(errno));
+        if (fd >= 0) close(fd);
+    }
+    return f;
 }
 
 /* The commit of "-": the anonymous file copied to stdout. */
@@ -218,13 +219,15 @@ int sio_out_open(const char *path, sio_out **out, sio_error *err)
     *out = NULL;
     if (!strcmp(path, "-")) {
         sio_out *o = calloc(1, sizeof *o);
-        int fd = o ? stdout_tmp() : -1;
-        if (!o || !(o->path = strdup(path)) || fd < 0 || !(o->f = fdopen(fd, "w+b"))) {
-            sio_error_set(err, "stdout", 0, 0, "cannot make its temporary file: %s", strerror(errno));
-            if (fd >= 0) close(fd);
-            if (o) free(o->path);
+        if (!o || !(o->path = strdup(path))) {
             free(o);
-            return errno == ENOMEM ? SIO_ENOMEM : SIO_EIO;
+            sio_error_set(err, "stdout", 0, 0, "out of memory");
+            return SIO_ENOMEM;
+        }
+        if (!(o->f = sio_anon_file(NULL, "stdout's output", err))) {
+            free(o->path);
+            free(o);
+            return SIO_EIO;
         }
         o->to_stdout = 1;
         *out = o;

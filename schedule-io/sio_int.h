@@ -36,6 +36,11 @@ void sio_copy_release(void *dst, void *src, size_t bytes);
 ** a symbolic link, a folder, a device, a pipe or an empty path is refused
 ** (SIO_EINPUT, *err says which). */
 int sio_out_target_ok(const char *path, sio_error *err);
+/* An anonymous temporary file in dir (NULL: $TMPDIR, else /tmp), open for
+** reading and writing: O_TMPFILE, or a named one unlinked at once, so it is
+** gone with the process whatever happens to it. NULL with err set ("cannot
+** make a temporary file for WHAT: ..."). */
+FILE *sio_anon_file(const char *dir, const char *what, sio_error *err);
 /* Removes path, a file or a whole folder (links are removed, not
 ** followed); 0, or -1 with errno set. A path that is not there is 0. */
 int sio_remove_tree(const char *path);
