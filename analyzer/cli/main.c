@@ -74,16 +74,20 @@ static void usage(FILE *f)
 }
 
 /* Under mpirun every rank parses the same command line: rank 0 alone says
-** what is wrong with it (they all exit 2). */
+** what is wrong with it and exits 2, which mpirun returns. The other ranks
+** exit 0: a rank that exits non-zero makes mpirun abort the job, which could
+** kill rank 0 before its message is out (OTHER_RANK_BAD). */
 static int other_rank(void)
 {
     const char *r = getenv("OMPI_COMM_WORLD_RANK");
     return r && strcmp(r, "0") != 0;
 }
 
+#define OTHER_RANK_BAD EXIT_OK
+
 static int bad(const char *fmt, const char *a, const char *b)
 {
-    if (other_rank()) return EXIT_INPUT;
+    if (other_rank()) return OTHER_RANK_BAD;
     fprintf(stderr, "analyzer: ");
     fprintf(stderr, fmt, a, b);
     fprintf(stderr, " (see analyzer --help)\n");
@@ -300,10 +304,10 @@ int main(int argc, char **argv)
         cmd_opts o = {.bin_ns = 1.0, .safety_mv = 5.0};
         int rc = parse(argc, argv, CMDS[c].bit, &o);
         if (rc < 0) return stdout_done(EXIT_OK);   /* --help */
-        if (rc) return rc;
+        if (rc) return other_rank() ? OTHER_RANK_BAD : rc;
         return stdout_done(CMDS[c].fn(&o));
     }
-    if (other_rank()) return EXIT_INPUT;
+    if (other_rank()) return OTHER_RANK_BAD;
     const char *hint = sio_closest(argv[1], CMDS, N_CMDS, sizeof CMDS[0], offsetof(struct cmd, name));
     fprintf(stderr, "analyzer: unknown command '%s'", argv[1]);
     if (hint) fprintf(stderr, " (did you mean '%s'?)", hint);
