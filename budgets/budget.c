@@ -12,7 +12,9 @@
 ** for a run shorter than a window (stretch_short), and the full
 ** re-analysis of the best schedule; if a dI/dt or droop budget is still
 ** broken (the scheduler's droop uses the kernel's first taps) the margins
-** grow by the excess and the passes run again (ROUNDS at most). The result
+** grow by the excess and the passes run again (ROUNDS at most); a power
+** cap missed by round-off alone shrinks the budget and repacks the best
+** schedule's order in one forward pass (repair). The result
 ** is verified (sio_schedule_verify) before it is returned.
 **
 ** Outcomes: met; impossible only with a proof, named in the message; not
@@ -476,6 +478,32 @@ static int search(ctx *x, const budget_spec *sp, budget_report *rep, int64_t *st
     return rc;
 }
 
+/* A round whose search met every budget on the profiles but whose full
+** re-analysis found only the power cap passed, by round-off (the profiles'
+** sums against run's), needs no new search: one forward pass in the order
+** of the best schedule's group starts, with the budget now shrunk, packs
+** the same order again a hair lower (a full search costs as much as the
+** first round). *done says whether best holds its result; a pass that
+** gives up the budget for some group leaves best alone, and the round
+** searches in full. Returns 0 or a BUDGET_ code. */
+static int repair(ctx *x, budget_report *rep, int64_t *best, int *done)
+{
+    const sio_schedule *s = x->s;
+    *done = 0;
+    for (size_t g = 0; g < x->ng; g++) {
+        size_t i = x->g_mem[x->g_off[g]];
+        x->key_fb[g] = x->g_start[g] + best[i] - s->start_cyc[i];
+    }
+    x->exact_fit = 0;
+    int b = budget_pass(x, 1, x->key_fb, 0, search_stop(rep), evict_cap(x));
+    if (b) return b == -1 ? BUDGET_ENOMEM : BUDGET_EINTERNAL;
+    rep->evictions += x->evictions;
+    if (x->relaxed) return BUDGET_OK;
+    starts_of(x, best);
+    *done = 1;
+    return BUDGET_OK;
+}
+
 /* Everything but the lower bound: the proofs per group, then the search
 ** and the full re-analysis of its result, in rounds that tighten the dI/dt
 ** and droop margins until the budget is met (ROUNDS at most). One thread's
@@ -504,21 +532,27 @@ static void *main_run(void *arg)
         int p = prove_group(x, g, x->P, sp, rep);
         if (p) { j->rc = p < 0 ? BUDGET_ENOMEM : BUDGET_EINFEASIBLE; return NULL; }
     }
+    int power_only = 0;   /* the last round missed only the power cap, by round-off */
     for (int round_ = 0; round_ < ROUNDS; round_++) {
         for (size_t r = 0; r < x->nr; r++) {
             x->lim_droop[r] = sp->guardband_mv * 1e-3 * (1 - TOL) - x->z0_idle_v[r] - x->margin_v[r];
             if (x->use_droop && x->lim_droop[r] <= 0) x->lim_droop[r] = 1e-12;
         }
-        if ((j->rc = search(x, sp, rep, j->st, j->best, &j->relaxed)) != BUDGET_OK) return NULL;
+        int repaired = 0;
+        if (power_only && (j->rc = repair(x, rep, j->best, &repaired)) != BUDGET_OK) return NULL;
+        if (!repaired && (j->rc = search(x, sp, rep, j->st, j->best, &j->relaxed)) != BUDGET_OK) return NULL;
         if ((j->rc = stretch_short(x, sp, j->best, j->st, j->exv, j->exd)) != BUDGET_OK) return NULL;
         budget_figs_free(&rep->after);
         j->rc = budget_analyze(x->c, x->s, j->best, sp->bin_ns, sp->window_ns, 1, &rep->after, x->err);
         if (j->rc) return NULL;
         j->met = meets(x, sp, &rep->after, j->exv, j->exd, &j->over_w);
         if (j->met || j->relaxed) break;   /* a relaxed search does not gain from tighter margins */
+        /* a repair after a full search only: a repair that missed searches again */
+        power_only = !repaired && j->over_w > 0;
         for (size_t r = 0; r < x->nr; r++) {
             if (j->exv[r] > 0) x->margin_v[r] += j->exv[r] * 1.2 + 1e-4;
             if (j->exd[r] > 0) x->lim_didt[r] -= j->exd[r] * 1.2 * (double)x->wd[r] * x->bin + 1e-6;
+            if (j->exv[r] > 0 || j->exd[r] > 0) power_only = 0;
         }
         /* a cap the full analysis finds broken by round-off the profiles do
         ** not see (their sums against run's, over a million instructions:
