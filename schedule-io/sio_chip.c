@@ -41,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define SIO_CHIP_FORMAT "pda-chip/1"
 /* Slack when comparing a unit's far edge with the outline (mm): sums of
@@ -1418,6 +1419,63 @@ int sio_chip_load(const char *path, sio_chip **out, sio_error *err)
 int sio_chip_from_buffer(const char *name, const char *text, size_t len, sio_chip **out, sio_error *err)
 {
     return chip_read(name ? name : "<buffer>", NULL, text ? text : "", text ? len : 0, out, err);
+}
+
+int sio_chip_locate(const sio_chip *c, const char *where, int *line, int *col)
+{
+    *line = *col = 0;
+    struct stat sb;
+    if (!c || !c->path || !where || stat(c->path, &sb) || !S_ISREG(sb.st_mode) ||
+        (uint64_t)sb.st_size > SIO_CHIP_MAX_BYTES)
+        return -1;
+    size_t len = (size_t)sb.st_size;
+    char *text = malloc(len + 1), *keys = malloc(strlen(where) + MAX_DEPTH + 1), *q = keys;
+    FILE *f = fopen(c->path, "rb");
+    int rc = -1;
+    if (!text || !keys || !f || fread(text, 1, len, f) != len)
+        goto out;
+    /* the steps: keys between the dots (copied out, each ended), indices in [] */
+    sio_jstep steps[MAX_DEPTH];
+    size_t depth = 0;
+    for (const char *p = where; *p;) {
+        if (depth == MAX_DEPTH)
+            goto out;
+        if (*p == '[') {
+            char *end;
+            errno = 0;
+            unsigned long long i = strtoull(p + 1, &end, 10);
+            if (end == p + 1 || *end != ']' || errno)
+                goto out;
+            steps[depth++] = (sio_jstep){NULL, (size_t)i};
+            p = end + 1;
+        } else {
+            size_t k = strcspn(p, ".[");
+            if (!k)
+                goto out;
+            memcpy(q, p, k);
+            q[k] = '\0';
+            steps[depth++] = (sio_jstep){q, 0};
+            q += k + 1;
+            p += k;
+        }
+        if (*p == '.')
+            p++;
+    }
+    /* the file as it is now (it may have changed since the load): located
+    ** only when it still parses */
+    json_error_t je;
+    json_t *v = json_loadb(text, len, 0, &je);
+    if (v && depth)
+        rc = sio_json_locate(text, len, steps, depth, 0, line, col);
+    json_decref(v);
+    if (rc)
+        *line = *col = 0;
+out:
+    if (f)
+        fclose(f);
+    free(text);
+    free(keys);
+    return rc;
 }
 
 void sio_chip_free(sio_chip *c)

@@ -336,14 +336,33 @@ PY
 sed 's/"rect_mm":\[0,0,4,4\]/"rect_mm":[1,1,3,3],"die":0/; s/"die":1,"rail":"core","rect_mm":\[1,1,3,3\],"die":0/"die":0,"rail":"core","rect_mm":[1,1,3,3]/' \
     "$tmp/top0.json" > "$tmp/over.json"
 "$an" export "$tmp/over.json" "$tmp/top0.csv" --format hotspot -o "$tmp/overhs" 2>"$tmp/over.err" >/dev/null; rc=$?
+# at the later unit's rectangle in the file (line 5), as the loader points
+col=$(sed -n 5p "$tmp/over.json" | awk '{ print index($0, "[1,1,3,3]") }')
 [ $rc = 2 ] && [ ! -e "$tmp/overhs" ] && grep -q "'t0' and 'b0' overlap on die 0" "$tmp/over.err" &&
-    ok "hotspot: overlapping units refused" || no "hotspot: overlapping units: exit $rc: $(cat "$tmp/over.err")"
+    grep -q "^$tmp/over.json:5:$col: units\[1\].rect_mm: " "$tmp/over.err" &&
+    ok "hotspot: overlapping units refused at file:line:col" ||
+    no "hotspot: overlapping units: exit $rc: $(cat "$tmp/over.err")"
+# the same chip through a pipe: refused the same, without a position (the
+# text cannot be read again)
+cat "$tmp/over.json" | "$an" export /dev/stdin "$tmp/top0.csv" --format hotspot -o "$tmp/overpipe" \
+    2>"$tmp/overpipe.err" >/dev/null; rc=$?
+[ $rc = 2 ] && [ ! -e "$tmp/overpipe" ] && grep -q "^/dev/stdin: units\[1\].rect_mm: units 't0' and 'b0' overlap" \
+    "$tmp/overpipe.err" && ok "hotspot: overlapping units through a pipe refused" ||
+    no "hotspot: overlapping units through a pipe: exit $rc: $(cat "$tmp/overpipe.err")"
 "$an" run "$tmp/over.json" "$tmp/top0.csv" --quiet >/dev/null 2>&1 && ok "run takes overlapping units" ||
     no "run refused overlapping units"
 sed 's/"name":"b0"/"name":"T0"/' "$tmp/top0.json" > "$tmp/case.json"
 "$an" export "$tmp/case.json" "$tmp/top0.csv" --format hotspot -o "$tmp/casehs" 2>"$tmp/case.err" >/dev/null; rc=$?
+col=$(sed -n 5p "$tmp/case.json" | awk '{ print index($0, "\"T0\"") }')
 [ $rc = 2 ] && [ ! -e "$tmp/casehs" ] && grep -q "'t0' and 'T0' differ only in case" "$tmp/case.err" &&
-    ok "hotspot: names that differ only in case refused" || no "hotspot: case: exit $rc: $(cat "$tmp/case.err")"
+    grep -q "^$tmp/case.json:5:$col: units\[1\].name: " "$tmp/case.err" &&
+    ok "hotspot: names that differ only in case refused at file:line:col" ||
+    no "hotspot: case: exit $rc: $(cat "$tmp/case.err")"
+sed 's/"name":"b0"/"name":"b 0"/' "$tmp/top0.json" > "$tmp/blank.json"
+"$an" export "$tmp/blank.json" "$tmp/top0.csv" --format hotspot -o "$tmp/blankhs" 2>"$tmp/blank.err" >/dev/null; rc=$?
+[ $rc = 2 ] && [ ! -e "$tmp/blankhs" ] && grep -q "^$tmp/blank.json:5:$col: units\[1\].name: unit 'b 0' has a blank" \
+    "$tmp/blank.err" && ok "hotspot: a blank in a unit's name refused at file:line:col" ||
+    no "hotspot: blank name: exit $rc: $(cat "$tmp/blank.err")"
 
 echo "e2e_thermal: $fails failed"
 [ "$fails" = 0 ]

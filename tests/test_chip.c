@@ -428,6 +428,39 @@ static void test_from_buffer_names(void **state)
     free(t);
 }
 
+/* sio_chip_locate: a value's place in the chip file as the file is now (a
+** position counted here from the text); none for a path not in the
+** description, a malformed path, a file that no longer parses or is gone. */
+static void test_locate(void **state)
+{
+    const fixture *f = *state;
+    sio_chip *c = NULL;
+    sio_error err;
+    int line, col, want_line = 1, want_col = 1;
+    assert_int_equal(load_text(f, minimal_chip, strlen(minimal_chip), &c, &err), SIO_OK);
+    for (const char *p = minimal_chip; p < strstr(minimal_chip, "[0, 0, 10, 10]"); p++) {
+        want_col = *p == '\n' ? 1 : want_col + 1;
+        want_line += *p == '\n';
+    }
+    assert_int_equal(sio_chip_locate(c, "units[0].rect_mm", &line, &col), 0);
+    assert_int_equal(line, want_line);
+    assert_int_equal(col, want_col);
+    assert_int_equal(sio_chip_locate(c, "rails[0].pdn.stages[0].c_f", &line, &col), 0);
+    assert_int_equal(line, 4);
+    const char *bad[] = {"units[1].rect_mm", "units[x].name", "units[0]..name", "units[0", "", "nope"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        line = col = 7;
+        assert_int_equal(sio_chip_locate(c, bad[i], &line, &col), -1);
+        assert_int_equal(line, 0);
+        assert_int_equal(col, 0);
+    }
+    write_file(f->chip_path, "{\"units\": [", 12);
+    assert_int_equal(sio_chip_locate(c, "units[0].rect_mm", &line, &col), -1);
+    remove(f->chip_path);
+    assert_int_equal(sio_chip_locate(c, "units[0].rect_mm", &line, &col), -1);
+    sio_chip_free(c);
+}
+
 static void test_missing_file(void **state)
 {
     const fixture *f = *state;
@@ -527,6 +560,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_impedance_csv, setup, teardown),
         cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_locate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_from_buffer_names, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_negated_numbers, setup, teardown),

@@ -25,6 +25,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,29 @@ static int one_word(const char *s)
     return 1;
 }
 
+/* Refuses a value of the description found unfit after the load, key of
+** element i of the array at arr ("units", "thermal.layers"): the message at
+** that value's place in the chip file, "file:line:col: units[3].name: ...",
+** as the loader words its own errors (no position when the chip file cannot
+** be read again: sio_chip_locate). Returns EXIT_INPUT. */
+#ifdef __GNUC__
+__attribute__((format(printf, 6, 7)))
+#endif
+static int refuse_at(const sio_chip *c, sio_error *err, const char *arr, size_t i, const char *key,
+                     const char *fmt, ...)
+{
+    char where[96], msg[768];
+    int line, col;
+    snprintf(where, sizeof where, "%s[%zu].%s", arr, i, key);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    sio_chip_locate(c, where, &line, &col);
+    sio_error_set(err, c->path, line, col, "%s: %s", where, msg);
+    return EXIT_INPUT;
+}
+
 /* The names a format writes as bare words: HotSpot's floorplans and power
 ** traces (unit names, separated by blanks), VCD's variables (rail names, and unit
 ** names with --unit-maps).
@@ -59,23 +83,19 @@ static int one_word(const char *s)
 static int names_fit(const sio_chip *c, size_t fmt, int unit_signals, sio_error *err)
 {
     for (size_t u = 0; fmt == 1 && unit_signals && u < c->n_units; u++)
-        if (!one_word(c->units[u].name) || strstr(c->units[u].name, "$end")) {
-            sio_error_set(err, c->path, 0, 0, "unit '%s': a VCD variable name cannot hold a blank, a control "
-                          "character or '$end': rename the unit, or export without --unit-maps", c->units[u].name);
-            return EXIT_INPUT;
-        }
+        if (!one_word(c->units[u].name) || strstr(c->units[u].name, "$end"))
+            return refuse_at(c, err, "units", u, "name", "unit '%s': a VCD variable name cannot hold a blank, a "
+                             "control character or '$end': rename the unit, or export without --unit-maps",
+                             c->units[u].name);
     for (size_t u = 0; fmt == 0 && u < c->n_units; u++) {
         const char *n = c->units[u].name;
-        if (!one_word(n)) {
-            sio_error_set(err, c->path, 0, 0, "unit '%s' has a blank or control character in its name, which "
-                          "HotSpot's whitespace-separated .flp and .ptrace files cannot carry: rename it", n);
-            return EXIT_INPUT;
-        }
-        if (!thermal_flp_name_reads_back(n)) {
-            sio_error_set(err, c->path, 0, 0, "unit '%s': a HotSpot floorplan takes what follows '#' as a comment, "
-                          "and pda's importer skips blocks named '_fill...': rename it", n);
-            return EXIT_INPUT;
-        }
+        if (!one_word(n))
+            return refuse_at(c, err, "units", u, "name", "unit '%s' has a blank or control character in its "
+                             "name, which HotSpot's whitespace-separated .flp and .ptrace files cannot carry: "
+                             "rename it", n);
+        if (!thermal_flp_name_reads_back(n))
+            return refuse_at(c, err, "units", u, "name", "unit '%s': a HotSpot floorplan takes what follows '#' "
+                             "as a comment, and pda's importer skips blocks named '_fill...': rename it", n);
     }
     size_t a, b;
     int overlap, clash = fmt == 0 ? thermal_flp_chip_clash(c, &a, &b, &overlap) : 0;
@@ -83,29 +103,24 @@ static int names_fit(const sio_chip *c, size_t fmt, int unit_signals, sio_error 
         sio_error_set(err, NULL, 0, 0, "analyzer: out of memory");
         return EXIT_IO;
     }
-    if (clash && overlap) {
-        sio_error_set(err, c->path, 0, 0, "units '%s' and '%s' overlap on die %d: a HotSpot floorplan cannot hold "
-                      "overlapping blocks (it would count the shared area twice); pda's own grid adds their power, "
-                      "HotSpot cannot", c->units[a].name, c->units[b].name, c->dies[c->units[a].die].id);
-        return EXIT_INPUT;
-    }
-    if (clash) {
-        sio_error_set(err, c->path, 0, 0, "units '%s' and '%s' differ only in case, and HotSpot finds a trace "
-                      "column's block ignoring case: rename one", c->units[a].name, c->units[b].name);
-        return EXIT_INPUT;
-    }
+    /* at the later of the two units */
+    if (clash && overlap)
+        return refuse_at(c, err, "units", b, "rect_mm", "units '%s' and '%s' overlap on die %d: a HotSpot "
+                         "floorplan cannot hold overlapping blocks (it would count the shared area twice); pda's own "
+                         "grid adds their power, HotSpot cannot", c->units[a].name, c->units[b].name,
+                         c->dies[c->units[a].die].id);
+    if (clash)
+        return refuse_at(c, err, "units", b, "name", "units '%s' and '%s' differ only in case, and HotSpot finds "
+                         "a trace column's block ignoring case: rename one", c->units[a].name, c->units[b].name);
     for (size_t l = 0; fmt == 0 && l < c->thermal.n_layers; l++)
         for (const char *p = c->thermal.layers[l].name; p && *p; p++)
-            if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-                sio_error_set(err, c->path, 0, 0, "layer %zu has a control character in its name", l);
-                return EXIT_INPUT;
-            }
+            if ((unsigned char)*p < 0x20 || *p == 0x7f)
+                return refuse_at(c, err, "thermal.layers", l, "name", "layer %zu has a control character in its "
+                                 "name", l);
     for (size_t r = 0; fmt == 1 && r < c->n_rails; r++)
-        if (!one_word(c->rails[r].name) || strstr(c->rails[r].name, "$end")) {
-            sio_error_set(err, c->path, 0, 0, "rail '%s': a VCD variable name cannot hold a blank, a control "
-                          "character or '$end': rename the rail", c->rails[r].name);
-            return EXIT_INPUT;
-        }
+        if (!one_word(c->rails[r].name) || strstr(c->rails[r].name, "$end"))
+            return refuse_at(c, err, "rails", r, "name", "rail '%s': a VCD variable name cannot hold a blank, a "
+                             "control character or '$end': rename the rail", c->rails[r].name);
     return EXIT_OK;
 }
 
