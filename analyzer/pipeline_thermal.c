@@ -475,6 +475,33 @@ static void state_units(tjob *j)
     thermal_units_eval(j->tu, j->temp, j->u_start, j->u_max);
 }
 
+/* A leakage that runs away past what the power figures hold
+** (PDA_POWER_MAX_W: pipeline_int.h) in the steady loop: refused as input. */
+static int runaway_past(const sio_chip *c, sio_error *err, double w)
+{
+    sio_error_set(err, c->path, 0, 0,
+                  "thermal: the leakage runs away (no steady temperature: lower leak_a or beta_per_k, or cool the "
+                  "stack better); its last step draws %.3g W, past the %.0e W the power figures hold", w,
+                  PDA_POWER_MAX_W);
+    return PDA_EINPUT;
+}
+
+/* A frame's leakage, j->u_leak, at the unit temperatures t. After a
+** runaway the transient keeps heating, and the law may overflow: then
+** PDA_EINPUT, said as the steady loop's runaway is (the frame's figures,
+** lower bounds until then, have no number left to hold). */
+static int frame_leak(tjob *j, const double *t)
+{
+    thermal_run_leak_power(j->c, t, j->u_leak);
+    double w = 0;
+    for (size_t u = 0; u < j->nu; u++) w += j->u_leak[u];
+    if (isfinite(w)) return PDA_OK;
+    sio_error_set(j->err, j->c->path, 0, 0,
+                  "thermal: the leakage runs away (no steady temperature: lower leak_a or beta_per_k, or cool the "
+                  "stack better); a frame of the transient heats until its leakage is past any number");
+    return PDA_EINPUT;
+}
+
 /* One pass over the frames from the state, recording nothing. A frame's
 ** power is its energy over the frame plus, with leakage, lk_in's row when
 ** given, else the leakage at the unit temperatures at the frame's start
@@ -491,7 +518,8 @@ static int quiet_pass(tjob *j, const double *lk_in, double *lk_out)
         size_t jump = T->jump[fe];
         for (size_t u = 0; u < nu; u++) j->upow[u] = j->energy[fe * nu + u] / (j->F * 1e-9);
         if (leak) {
-            thermal_run_leak_power(c, j->u_start, j->u_leak);
+            int rc = frame_leak(j, j->u_start);
+            if (rc) return rc;
             if (lk_out) memcpy(lk_out + fe * nu, j->u_leak, nu * sizeof *lk_out);
             for (size_t u = 0; u < nu; u++) j->upow[u] += lk_in ? lk_in[fe * nu + u] : j->u_leak[u];
         }
@@ -520,13 +548,14 @@ static int periodic_start(tjob *j, size_t ch)
     for (size_t k = 0; lk && k < n; k++) j->lk_a[k] = lk->leak_w[ch * nu + k % nu];
     for (size_t it = 0; it < PERIODIC_MAX; it++) {
         j->periodic_iters = it + 1;
-        if (thermal_state_set_steady(j->plan, j->st, NULL) || quiet_pass(j, lk ? j->lk_a : NULL, NULL) ||
-            thermal_state_periodic(j->plan, j->st, j->nf))
-            return PDA_ENOMEM;
+        int rc;
+        if (thermal_state_set_steady(j->plan, j->st, NULL)) return PDA_ENOMEM;
+        if ((rc = quiet_pass(j, lk ? j->lk_a : NULL, NULL))) return rc;
+        if (thermal_state_periodic(j->plan, j->st, j->nf)) return PDA_ENOMEM;
         if (!lk) return PDA_OK;
-        if (thermal_state_copy(j->plan, j->st0, j->st) || quiet_pass(j, j->lk_a, j->lk_b) ||
-            thermal_state_copy(j->plan, j->st, j->st0))
-            return PDA_ENOMEM;
+        if (thermal_state_copy(j->plan, j->st0, j->st)) return PDA_ENOMEM;
+        if ((rc = quiet_pass(j, j->lk_a, j->lk_b))) return rc;
+        if (thermal_state_copy(j->plan, j->st, j->st0)) return PDA_ENOMEM;
         double moved = 0, top = 0;
         for (size_t k = 0; k < n; k++) {
             moved = fmax(moved, fabs(j->lk_b[k] - j->lk_a[k]));
@@ -589,9 +618,9 @@ static int chip_run(tjob *j, size_t ch)
     /* the start of the recorded pass: the steady state, the periodic state,
     ** or where N-1 passes from the steady state lead */
     const pda_run_opts *o = &j->r->o;
-    if (o->thermal_periodic && nf && periodic_start(j, ch)) return PDA_ENOMEM;
-    for (size_t k = 1; !o->thermal_periodic && k < o->thermal_repeat; k++)
-        if (quiet_pass(j, NULL, NULL)) return PDA_ENOMEM;
+    int rc = o->thermal_periodic && nf ? periodic_start(j, ch) : PDA_OK;
+    for (size_t k = 1; !rc && !o->thermal_periodic && k < o->thermal_repeat; k++) rc = quiet_pass(j, NULL, NULL);
+    if (rc) return rc;
     /* each frame's leakage follows the unit temperatures at its start (the
     ** end of the frame before; the start state's for the first) */
     const double *t_start = j->u_smean;
@@ -603,7 +632,7 @@ static int chip_run(tjob *j, size_t ch)
         size_t f = T->fidx[fe], jump = T->jump[fe];
         for (size_t u = 0; u < nu; u++) j->upow[u] = j->energy[fe * nu + u] / (F * 1e-9);
         if (lk) {
-            thermal_run_leak_power(c, t_start, j->u_leak);
+            if ((rc = frame_leak(j, t_start))) return rc;
             for (size_t u = 0; u < nu; u++) {
                 j->upow[u] += j->u_leak[u];
                 j->leak_e += j->u_leak[u] * F * 1e-9 * (double)jump;
@@ -755,11 +784,7 @@ int pda_leak_prepare(pda_result *r, sio_error *err)
     double w = 0;
     for (size_t q = 0; q < nch * nu; q++) w += l->leak_w[q];
     if (!(w <= PDA_POWER_MAX_W)) {
-        sio_error_set(err, c->path, 0, 0,
-                      "thermal: the leakage runs away (no steady temperature: lower leak_a or beta_per_k, or cool "
-                      "the stack better); its last step draws %.3g W, past the %.0e W the power figures hold", w,
-                      PDA_POWER_MAX_W);
-        rc = PDA_EINPUT;
+        rc = runaway_past(c, err, w);
         goto out;
     }
     r->leak = l;

@@ -141,6 +141,19 @@ rc=0; $A run "$T/lkx_chip.json" "$S/stack/decode.csv" --grid 16,16 -o "$T/lkx_ru
 [ $rc = 2 ] && [ ! -e "$T/lkx_run" ] && grep -q "lkx_chip.json: thermal: the leakage runs away" "$T/lkx_run.err" \
     || { echo "runaway run: exit $rc"; cat "$T/lkx_run.err"; exit 1; }
 
+# a leakage whose steady loop stays within the figures but whose transient
+# heats until the leakage law overflows (10^5 A of leakage at 0.1 per K): the
+# same refusal, from the frame that passes, not "out of memory" (exit 4)
+cat > "$T/lkt.json" <<EOF
+{"format": "pda-sweep/1", "chip": "$S/stack/chip.json", "schedules": ["$S/stack/decode.csv"],
+ "vary": {"units[SRAM.C0.R0].leak_a": [0.4, 100000], "thermal.leakage.beta_per_k": [0.1],
+          "thermal.ambient_c": [100]}, "run": {"grid": [16, 16]}}
+EOF
+$A sweep "$T/lkt.json" -o "$T/lkt" --quiet
+grep -q '^0,.*,ok,' "$T/lkt/sweep.csv" || { cat "$T/lkt/sweep.csv"; exit 1; }
+grep -q '^1,.*chip.json: thermal: the leakage runs away .* a frame of the transient heats until its leakage is past any number' \
+    "$T/lkt/sweep.csv" || { cat "$T/lkt/sweep.csv"; exit 1; }
+
 # --- the output folder --------------------------------------------------------
 # a name of the set taken by a folder is refused before any run: this sweep's
 # one re-timing walks 10^9 bins twice (half a minute), the refusal is at once
