@@ -203,6 +203,33 @@ static const char *elem_name(const json_t *e, char *buf, size_t cap)
     return buf;
 }
 
+/* Whether element e of a chip list goes by sel: its "name", or for ops
+** "class.op" (compared in parts: no length is cut). */
+static int elem_is(const json_t *e, const char *sel)
+{
+    const char *n = json_string_value(json_object_get(e, "name"));
+    if (n) return !strcmp(n, sel);
+    const char *cls = json_string_value(json_object_get(e, "class"));
+    const char *op = json_string_value(json_object_get(e, "op"));
+    size_t cl = cls ? strlen(cls) : 0;
+    return cls && op && !strncmp(sel, cls, cl) && sel[cl] == '.' && !strcmp(sel + cl + 1, op);
+}
+
+/* A copy of the n bytes at p kept with the path's keys (freed with them);
+** NULL when out of memory. */
+static char *keep_copy(const char *p, size_t n, char ***keys, size_t *nkeys)
+{
+    char *k = strndup(p, n);
+    char **nk = k ? realloc(*keys, (*nkeys + 1) * sizeof *nk) : NULL;
+    if (!nk) {
+        free(k);
+        return NULL;
+    }
+    *keys = nk;
+    nk[(*nkeys)++] = k;
+    return k;
+}
+
 /* Resolves path (as written) in the chip's tree into steps; 0, or an
 ** error message in msg. */
 static int resolve_path(const json_t *root, const char *path, sio_jstep *steps, size_t *depth, char ***keys,
@@ -220,15 +247,11 @@ static int resolve_path(const json_t *root, const char *path, sio_jstep *steps, 
         /* a key: up to '.', '[' or the end */
         size_t kl = strcspn(p, ".[");
         if (kl) {
-            char *key = strndup(p, kl);
-            char **nk = key ? realloc(*keys, (*nkeys + 1) * sizeof *nk) : NULL;
-            if (!nk) {
-                free(key);
+            char *key = keep_copy(p, kl, keys, nkeys);
+            if (!key) {
                 snprintf(msg, cap, "out of memory");
                 return -2;
             }
-            *keys = nk;
-            nk[(*nkeys)++] = key;
             if (!json_is_object(cur)) {
                 snprintf(msg, cap, "%s is %s, it has no key '%s'", where[0] ? where : "the chip", type_name(cur), key);
                 return -1;
@@ -267,11 +290,11 @@ static int resolve_path(const json_t *root, const char *path, sio_jstep *steps, 
                 snprintf(msg, cap, "'[' without ']'");
                 return -1;
             }
-            char sel[128];
-            size_t sl = (size_t)(close - p - 1);
-            if (sl >= sizeof sel) sl = sizeof sel - 1;
-            memcpy(sel, p + 1, sl);
-            sel[sl] = 0;
+            char *sel = keep_copy(p + 1, (size_t)(close - p - 1), keys, nkeys);
+            if (!sel) {
+                snprintf(msg, cap, "out of memory");
+                return -2;
+            }
             if (!json_is_array(cur)) {
                 snprintf(msg, cap, "%s is %s, not a list: '[%s]' selects nothing", where[0] ? where : "the chip",
                          type_name(cur), sel);
@@ -282,10 +305,8 @@ static int resolve_path(const json_t *root, const char *path, sio_jstep *steps, 
             if (e0 && json_is_object(e0)) {
                 char nb[256], hint[256] = "";
                 size_t bd = 3;
-                for (size_t i = 0; i < n && found == n; i++) {
-                    const char *nm = elem_name(json_array_get(cur, i), nb, sizeof nb);
-                    if (nm && !strcmp(nm, sel)) found = i;
-                }
+                for (size_t i = 0; i < n && found == n; i++)
+                    if (elem_is(json_array_get(cur, i), sel)) found = i;
                 for (size_t i = 0; i < n && found == n; i++) {
                     const char *nm = elem_name(json_array_get(cur, i), nb, sizeof nb);
                     size_t dist = nm ? sio_edit_distance(sel, nm) : (size_t)-1;
@@ -535,8 +556,11 @@ static int read_vary(sweep *sw, const json_t *obj, const json_t *chip_root, sio_
                 return ferr(sw, at, 2, 1, err, "vary: '%s': the budget has no '%s'%s%s%s", key, key + 7,
                             hint ? " (did you mean 'retime." : "", hint ? hint : "", hint ? "'?)" : "");
             }
+            /* the "retime" object's value would be dropped for every point */
+            if (*budget_field(&sw->bs, (size_t)v->budget - 1) > 0)
+                return ferr(sw, at, 2, 1, err, "vary: '%s': retime.%s sets it for every point", key, key + 7);
             v->start = v->end = SIZE_MAX;   /* sorts after the chip's values, none of whose text it replaces */
-        } else if ((sw->ro.grid[0] && !strncmp(key, "thermal.grid", 12)) ||
+        } else if ((sw->ro.grid[0] && !strncmp(key, "thermal.grid", 12) && (!key[12] || key[12] == '[')) ||
                    (sw->ro.frame_ns && !strcmp(key, "thermal.frame_ns"))) {
             /* the run's option would set every point's value alike */
             return ferr(sw, at, 2, 1, err, "vary: '%s': run.%s sets it for every point", key,

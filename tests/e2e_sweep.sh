@@ -104,8 +104,31 @@ fi
 $A retime "$S/tsp/chip.json" "$S/tsp/decode.csv" -o "$T/rt_plain.csv" --power-cap-w 150 --window-ns 10 --json \
     > "$T/rt_plain.json"
 # a budget with no limit is the sweep file's error, at its place
-sed 's/"retime.power_cap_w": \[20, 150\]/"retime.window_ns": [1, 10]/' "$T/rt.json" > "$T/rtbad.json"
+sed 's/"retime.power_cap_w": \[20, 150\]/"retime.window_ns": [1, 10]/; s/"retime": {"window_ns": 10}/"retime": {}/' \
+    "$T/rt.json" > "$T/rtbad.json"
 refused rtbad "rtbad.json:3:[0-9]*: retime: needs a budget"
+# a budget value both varied and fixed: the fixed one would be dropped
+sed 's/"retime": {"window_ns": 10}/"retime": {"window_ns": 10, "power_cap_w": 100}/' "$T/rt.json" > "$T/rtdup.json"
+refused rtdup "rtdup.json:2:[0-9]*: vary: 'retime.power_cap_w': retime.power_cap_w sets it"
+
+# --- names ---------------------------------------------------------------------
+# a unit picked by a name longer than any buffer, beside one named by its
+# prefix: the long one is varied (its rectangle moved off the chip fails the
+# row naming it)
+$PY - "$S/tsp/chip.json" "$T/long_chip.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["units"][0]["name"], c["units"][1]["name"] = "U" * 300, "U" * 300 + "X"
+json.dump(c, open(sys.argv[2], "w"), indent=1)
+PY
+long=$($PY -c 'print("U" * 300 + "X")')
+cat > "$T/long.json" <<EOF
+{"format": "pda-sweep/1", "chip": "$T/long_chip.json", "schedules": ["$T/none.csv"],
+ "vary": {"units[$long].rect_mm[0]": [1000]}, "run": {"no_thermal": true}}
+EOF
+printf 'id,unit,op,start,cycles\n' > "$T/none.csv"
+$A sweep "$T/long.json" -o "$T/long" --quiet
+grep -q "units\[1\].rect_mm: unit '$long' " "$T/long/sweep.csv" || { cat "$T/long/sweep.csv"; exit 1; }
 
 # --- leakage -------------------------------------------------------------------
 # one unit of the stacked sample leaking 5000 A: no steady fixed point (runaway)
@@ -118,6 +141,8 @@ $A run "$S/stack/chip.json" "$S/stack/decode.csv" --grid 16,16 --json > "$T/lk_p
 # a run option that would override a varied value is the sweep file's error
 sed 's/"units\[SRAM.C0.R0\].leak_a": \[0.4, 5000\]/"thermal.grid[0]": [16, 32]/' "$T/lk.json" > "$T/lkbad.json"
 refused lkbad "lkbad.json:2:[0-9]*: vary: 'thermal.grid\[0\]': run.grid sets it"
+sed 's/"units\[SRAM.C0.R0\].leak_a": \[0.4, 5000\]/"thermal.gridiron": [16, 32]/' "$T/lk.json" > "$T/lkbad2.json"
+refused lkbad2 "lkbad2.json:2:[0-9]*: vary: 'thermal.gridiron': no 'gridiron' in thermal"
 
 # a leakage that runs away past what the power figures hold (10^9 W: beta 0.5
 # per K under a weak cooling) fails its row, said where; the other point runs,
