@@ -156,4 +156,15 @@ echo "ok baddeps"
 rc=0; $MPIRUN -np 3 "$A" run "$S/tsp/chip.json" "$S/tsp/multichip.csv" --bin-ns 0 > /dev/null 2> "$T/badopt.err" || rc=$?
 [ $rc = 2 ] && [ "$(grep -c "^analyzer: --bin-ns" "$T/badopt.err")" = 1 ] || { cat "$T/badopt.err"; fail "bad option: exit $rc"; }
 echo "ok badopt"
+# a rail whose PDN model is refused (an unstable regulator loop): every rank
+# would make it alike; said once, the plain run's message
+sed 's/"bandwidth_hz": 2e4/"bandwidth_hz": 5e6/' "$S/tsp/chip.json" > "$T/unstable.json"
+rc=0; "$A" run "$T/unstable.json" "$S/tsp/multichip.csv" --no-thermal 2> "$T/unstable.plain" > /dev/null || rc=$?
+[ $rc = 2 ] && grep -q "regulator loop is unstable" "$T/unstable.plain" || fail "unstable, plain: exit $rc"
+rc=0; $MPIRUN -np 3 "$A" run "$T/unstable.json" "$S/tsp/multichip.csv" --no-thermal -o "$T/unstable.out" \
+    > /dev/null 2> "$T/unstable.err" || rc=$?
+[ $rc = 2 ] && [ ! -e "$T/unstable.out" ] && [ "$(grep -c "regulator loop is unstable" "$T/unstable.err")" = 1 ] &&
+    grep -qF -- "$(cat "$T/unstable.plain")" "$T/unstable.err" ||
+    { cat "$T/unstable.err"; fail "unstable -np 3: exit $rc, or not the plain run's one message"; }
+echo "ok unstable"
 echo "e2e_mpi_run: ok"

@@ -43,6 +43,7 @@
 #include "cmd.h"
 #include "outset.h"
 #include "pda.h"
+#include "pdn.h"
 
 typedef struct comb {
     MPI_Comm comm;
@@ -324,11 +325,21 @@ int cmd_run_mpi(const cmd_opts *o)
         lo.chip_step = (size_t)size;
         if ((rc = sio_schedule_load_opts(c, o->sched_path, &lo, &s, &err))) code = cmd_exit_for(rc);
     }
+    /* every rank's run makes the rails' PDN models alike, and a rail they
+    ** refuse (an unstable regulator loop) would end each of them with its
+    ** own message: rank 0 makes them once here, so that it is said once,
+    ** as the plain run says it */
+    pda_run_opts po;
+    cmd_run_opts(o, &po);
+    for (size_t r = 0; !code && rank == 0 && r < c->n_rails; r++) {
+        pdn_model *m = NULL;
+        if ((rc = pdn_model_for_rail(c, r, po.bin_ns, &m, &err)))
+            code = rc == PDN_EINPUT ? EXIT_INPUT : EXIT_IO;
+        pdn_model_destroy(m);
+    }
     /* a bad -o fails before the work; the folder is made again by the
     ** write, so that an abort later leaves nothing */
     if (!code && rank == 0 && o->out) {
-        pda_run_opts po;
-        cmd_run_opts(o, &po);
         char *made = outset_missing_top(o->out);
         if ((rc = pda_result_write_check(c, s, &po, o->out, &err)) || (rc = outset_mkdirs(o->out, &err)))
             code = cmd_exit_for(rc);
