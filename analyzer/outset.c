@@ -215,12 +215,50 @@ static int carry(const char *src, const char *dst, sio_error *err)
     return rc;
 }
 
-/* The staging folder becomes the target in one exchange; the old target,
+/* Whether rel (a path inside the target) is one of the set's outputs. */
+static int is_output(const outset *os, const char *rel)
+{
+    for (size_t k = 0; k < os->n; k++)
+        if (!strcmp(os->names[k], rel)) return 1;
+    return 0;
+}
+
+/* After the swap: what another process made in the old target between
+** carry and the swap (a file created, or one replaced: not the file carried)
+** is moved into the new one, folders looked into in turn; the set's own
+** outputs keep the new files. rel: src's path inside the target ("" at
+** the top). Best effort: the old target is removed next. */
+static void reclaim(const outset *os, const char *src, const char *dst, const char *rel)
+{
+    DIR *d = opendir(src);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+        char *s = join(src, e->d_name), *t = join(dst, e->d_name), *r = *rel ? join(rel, e->d_name) : strdup(e->d_name);
+        struct stat ss, ts;
+        if (s && t && r && lstat(s, &ss) == 0) {
+            if (lstat(t, &ts) != 0) rename(s, t);   /* made meanwhile */
+            else if (S_ISDIR(ss.st_mode) && S_ISDIR(ts.st_mode)) reclaim(os, s, t, r);
+            else if (!S_ISDIR(ss.st_mode) && !S_ISDIR(ts.st_mode) && ss.st_ino != ts.st_ino && !is_output(os, r))
+                rename(s, t);   /* replaced meanwhile */
+        }
+        free(s);
+        free(t);
+        free(r);
+    }
+    closedir(d);
+}
+
+/* The staging folder becomes the target in one exchange; what others made
+** in the old target meanwhile is moved over (reclaim), and the old target,
 ** now at the staging folder's name, is removed. Without RENAME_EXCHANGE:
-** the old target moved aside, the new one renamed in, the old one removed. */
+** the old target moved aside, the new one renamed in, the old one reclaimed
+** and removed. */
 static int swap_in(outset *os, sio_error *err)
 {
     if (renameat2(AT_FDCWD, os->stage, AT_FDCWD, os->real, RENAME_EXCHANGE) == 0) {
+        reclaim(os, os->stage, os->real, "");
         sio_remove_tree(os->stage);
         return SIO_OK;
     }
@@ -244,6 +282,7 @@ static int swap_in(outset *os, sio_error *err)
         rename(old, os->real);   /* the old set back */
         rc = SIO_EIO;
     } else {
+        reclaim(os, old, os->real, "");
         sio_remove_tree(old);
     }
     sio_cleanup_remove(old);

@@ -205,5 +205,18 @@ rm -rf "$T/closed"
 "$A" run "$C" "$S" --no-thermal --quiet > /dev/full 2>"$T/err"; rc=$?
 [ $rc = 0 ] || fail "--quiet writes nothing to stdout, yet exit $rc: $(cat "$T/err")"
 
+# another process writing into the folder while the set is put in place:
+# every file it made is kept (20,000 files already there make the carry long
+# enough for it to make a few hundred meanwhile; the code before lost ~20%)
+mkdir -p "$T/busy"
+python3 -c "[open('$T/busy/old_%05d' % i, 'w').close() for i in range(20000)]"
+( i=0; while [ ! -e "$T/busy.stop" ]; do i=$((i + 1)); : > "$T/busy/new_$i"; echo $i > "$T/busy.count"; done ) &
+sleep 0.2
+"$A" run "$C" "$S" -o "$T/busy" --no-thermal --quiet || fail "run beside a writer"
+: > "$T/busy.stop"; wait
+made=$(cat "$T/busy.count"); have=$(ls "$T/busy" | grep -c '^new_'); old=$(ls "$T/busy" | grep -c '^old_')
+[ "$have" = "$made" ] && [ "$old" = 20000 ] && [ -f "$T/busy/summary.json" ] ||
+    fail "a writer beside the run: it made $made files, $have kept; $old of 20000 old ones kept"
+
 [ $nfail = 0 ] || { echo "e2e_faults_out: $nfail failed"; exit 1; }
 echo "e2e_faults_out: ok"
