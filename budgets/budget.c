@@ -299,6 +299,14 @@ static int first_pass(ctx *x, const budget_spec *sp, budget_report *rep)
     return BUDGET_OK;
 }
 
+/* The forward-backward pairs at most: spec's, else FB_PASSES, and past
+** AUTO_BOTH groups one (on the 10^6-instruction bench the second pair
+** gained 0.03-0.09% for 1.5-3.2 s: docs/budgets.md). */
+static int fb_cap(const ctx *x, const budget_spec *sp)
+{
+    return sp->fb_passes ? sp->fb_passes : x->ng > AUTO_BOTH ? 1 : FB_PASSES;
+}
+
 /* The rest of a search, from the forward pass in x->d: under a power cap,
 ** forward-backward passes (the groups right-justified against the best
 ** makespan, then packed forward again in the order of their backward
@@ -317,7 +325,7 @@ static int search_rest(ctx *x, const budget_spec *sp, budget_report *rep, int64_
     /* within 0.1% of the original makespan (a lower bound): little to gain */
     int64_t lb = rep->before.makespan_cyc;
     if (!x->use_pw || *best_relaxed || best_mk <= lb + lb / 1000) return 0;
-    int passes = sp->fb_passes ? sp->fb_passes : FB_PASSES;
+    int passes = fb_cap(x, sp);
     for (int pass = 0; pass < passes; pass++) {
         int b = budget_pass(x, -1, NULL, best_mk, 0, evict_cap(x));
         if (b == -1) return BUDGET_ENOMEM;
@@ -785,8 +793,9 @@ int budget_retime(const sio_chip *c, const sio_schedule *s, const budget_spec *s
     ** sampling rounds, each with its own (the fraction jumps to 1 at the end
     ** when fewer were needed) */
     size_t orders = sp.order == BUDGET_ORDER_AUTO && x.ng <= AUTO_BOTH ? 2 : 1;
-    x.work = x.ng * (orders + (x.use_pw ? 2 * FB_PASSES : 0)) * (both_fits(&x) ? 2 : 1) +
-             x.ng * sample_rounds(&x, &sp) * (1 + 2 * FB_PASSES);
+    size_t fb = sp.fb_passes < 0 ? 0 : (size_t)fb_cap(&x, &sp);
+    x.work = x.ng * (orders + (x.use_pw ? 2 * fb : 0)) * (both_fits(&x) ? 2 : 1) +
+             x.ng * sample_rounds(&x, &sp) * (1 + 2 * fb);
     /* the proofs and the search here, the lower bound beside them */
     main_job mj = {&x, &sp, rep, st, best, exv, exd, 0, 0, 0, BUDGET_OK};
     bound_job bj = {.x = x, .sp = &sp, .rc = 0};

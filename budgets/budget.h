@@ -67,8 +67,8 @@ typedef struct budget_spec {
     double guardband_mv;    /* per rail, > 0, or 0 */
     double bin_ns;          /* bin width of the current model; 0 = 1 ns */
     int order;              /* BUDGET_ORDER_*, default AUTO */
-    int fb_passes;          /* power caps: forward-backward passes at most; 0 = 4, < 0 = none
-                            ** (and no sampling rounds either) */
+    int fb_passes;          /* power caps: forward-backward passes at most; 0 = 4 (1 past 10^5
+                            ** exact groups), < 0 = none (and no sampling rounds either) */
     /* Called now and then with the fraction of the work done (0..1), from
     ** the calling thread; NULL for none. The library itself prints nothing. */
     void (*progress)(void *arg, double done);
