@@ -487,9 +487,10 @@ static int runaway_past(const sio_chip *c, sio_error *err, double w)
 }
 
 /* A frame's leakage, j->u_leak, at the unit temperatures t. After a
-** runaway the transient keeps heating, and the law may overflow: then
-** PDA_EINPUT, said as the steady loop's runaway is (the frame's figures,
-** lower bounds until then, have no number left to hold). */
+** runaway the transient keeps heating; the law caps its exponent, not its
+** product with vdd x leak_a nor the sum over units, which may pass any
+** double: then PDA_EINPUT, said as the steady loop's runaway is (the
+** figures, lower bounds until then, have no number left to hold). */
 static int frame_leak(tjob *j, const double *t)
 {
     thermal_run_leak_power(j->c, t, j->u_leak);

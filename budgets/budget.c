@@ -540,7 +540,7 @@ static void *main_run(void *arg)
         int p = prove_group(x, g, x->P, sp, rep);
         if (p) { j->rc = p < 0 ? BUDGET_ENOMEM : BUDGET_EINFEASIBLE; return NULL; }
     }
-    int power_only = 0;   /* the last round missed only the power cap, by round-off */
+    int power_only = 0;   /* the last round missed only the power cap (by round-off, in practice) */
     for (int round_ = 0; round_ < ROUNDS; round_++) {
         for (size_t r = 0; r < x->nr; r++) {
             x->lim_droop[r] = sp->guardband_mv * 1e-3 * (1 - TOL) - x->z0_idle_v[r] - x->margin_v[r];

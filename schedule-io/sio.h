@@ -175,11 +175,14 @@ int sio_chip_load(const char *path, sio_chip **out, sio_error *err);
 int sio_chip_from_buffer(const char *name, const char *text, size_t len, sio_chip **out, sio_error *err);
 void sio_chip_free(sio_chip *c);   /* NULL is a no-op */
 /* Where a value of the description sits, for an error found after the load
-** (an exporter's refusal of a name): where is a path of keys and indices,
-** "units[3].name" or "thermal.layers[0].name". Reads c->path again, as it
-** is now, when it is a regular file that still parses as JSON; sets *line
-** and *col (1-based) and returns 0, else sets them to 0 and returns -1 (a
-** chip from a buffer, a pipe, a path not there). */
+** (an exporter's refusal of a name): where is a path of keys and numeric
+** indices, "units[3].name" or "thermal.layers[0].name" (no names in [],
+** no key holding '.' or '['). Reads the file at c->path again, as it is
+** now, when it is a regular file that still parses as JSON; sets *line and
+** *col (1-based) and returns 0, else sets them to 0 and returns -1 (a pipe,
+** a path not there, a path not in the text). For a chip from
+** sio_chip_from_buffer, c->path is the name given, so a file of that name
+** would be read: call it for chips loaded from files. */
 int sio_chip_locate(const sio_chip *c, const char *where, int *line, int *col);
 
 /* Clock period in ns (1 / clock_ghz). */

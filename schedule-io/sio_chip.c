@@ -32,6 +32,7 @@
 
 #include <csv.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <float.h>
 #include <jansson.h>
 #include <limits.h>
@@ -42,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define SIO_CHIP_FORMAT "pda-chip/1"
 /* Slack when comparing a unit's far edge with the outline (mm): sums of
@@ -1424,15 +1426,28 @@ int sio_chip_from_buffer(const char *name, const char *text, size_t len, sio_chi
 int sio_chip_locate(const sio_chip *c, const char *where, int *line, int *col)
 {
     *line = *col = 0;
-    struct stat sb;
-    if (!c || !c->path || !where || stat(c->path, &sb) || !S_ISREG(sb.st_mode) ||
-        (uint64_t)sb.st_size > SIO_CHIP_MAX_BYTES)
+    if (!c || !c->path || !where)
         return -1;
-    size_t len = (size_t)sb.st_size;
+    /* opened without blocking (the path may have become a FIFO since the
+    ** load), then taken only as a regular file */
+    int fd = open(c->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    struct stat sb;
+    if (fd < 0)
+        return -1;
+    if (fstat(fd, &sb) || !S_ISREG(sb.st_mode) || (uint64_t)sb.st_size > SIO_CHIP_MAX_BYTES) {
+        close(fd);
+        return -1;
+    }
+    size_t len = (size_t)sb.st_size, got = 0;
     char *text = malloc(len + 1), *keys = malloc(strlen(where) + MAX_DEPTH + 1), *q = keys;
-    FILE *f = fopen(c->path, "rb");
     int rc = -1;
-    if (!text || !keys || !f || fread(text, 1, len, f) != len)
+    while (text && got < len) {
+        ssize_t r = read(fd, text + got, len - got);
+        if (r <= 0 && !(r < 0 && errno == EINTR))
+            break;
+        got += r > 0 ? (size_t)r : 0;
+    }
+    if (!text || !keys || got != len)
         goto out;
     /* the steps: keys between the dots (copied out, each ended), indices in [] */
     sio_jstep steps[MAX_DEPTH];
@@ -1464,15 +1479,14 @@ int sio_chip_locate(const sio_chip *c, const char *where, int *line, int *col)
     /* the file as it is now (it may have changed since the load): located
     ** only when it still parses */
     json_error_t je;
-    json_t *v = json_loadb(text, len, 0, &je);
+    json_t *v = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
     if (v && depth)
         rc = sio_json_locate(text, len, steps, depth, 0, line, col);
     json_decref(v);
     if (rc)
         *line = *col = 0;
 out:
-    if (f)
-        fclose(f);
+    close(fd);
     free(text);
     free(keys);
     return rc;

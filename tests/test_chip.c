@@ -454,7 +454,12 @@ static void test_locate(void **state)
         assert_int_equal(line, 0);
         assert_int_equal(col, 0);
     }
-    write_file(f->chip_path, "{\"units\": [", 12);
+    /* the same file turned into a FIFO: no position, and no wait for a writer */
+    remove(f->chip_path);
+    assert_int_equal(mkfifo(f->chip_path, 0600), 0);
+    assert_int_equal(sio_chip_locate(c, "units[0].rect_mm", &line, &col), -1);
+    remove(f->chip_path);
+    write_file(f->chip_path, "{\"units\": [", 11);
     assert_int_equal(sio_chip_locate(c, "units[0].rect_mm", &line, &col), -1);
     remove(f->chip_path);
     assert_int_equal(sio_chip_locate(c, "units[0].rect_mm", &line, &col), -1);

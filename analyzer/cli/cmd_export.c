@@ -63,7 +63,7 @@ __attribute__((format(printf, 6, 7)))
 static int refuse_at(const sio_chip *c, sio_error *err, const char *arr, size_t i, const char *key,
                      const char *fmt, ...)
 {
-    char where[96], msg[768];
+    char where[96], msg[sizeof err->text];   /* cut as sio_error_set cuts, with its "..." */
     int line, col;
     snprintf(where, sizeof where, "%s[%zu].%s", arr, i, key);
     va_list ap;
