@@ -167,7 +167,41 @@ int outset_mkdir(outset *os, const char *sub, sio_error *err)
 ** turn. A name the set uses for a file where src has a folder, a link or
 ** a special file (or the other way round) is a conflict: nothing is
 ** replaced. */
-static int carry(const char *src, const char *dst, sio_error *err)
+/* A file or folder as the file system knows it. */
+struct outset_id {
+    dev_t dev;
+    ino_t ino;
+};
+
+static int id_cmp(const void *a, const void *b)
+{
+    const struct outset_id *x = a, *y = b;
+    if (x->dev != y->dev) return x->dev < y->dev ? -1 : 1;
+    return (x->ino > y->ino) - (x->ino < y->ino);
+}
+
+/* Notes what carry brought over: 0, or -1 when out of memory. */
+static int note_carried(outset *os, const struct stat *st)
+{
+    if (os->n_carried == os->cap_carried) {
+        size_t cap = os->cap_carried ? 2 * os->cap_carried : 64;
+        struct outset_id *p = realloc(os->carried, cap * sizeof *p);
+        if (!p) return -1;
+        os->carried = p;
+        os->cap_carried = cap;
+    }
+    os->carried[os->n_carried++] = (struct outset_id){st->st_dev, st->st_ino};
+    return 0;
+}
+
+/* Whether st is something carry brought over (os->carried sorted). */
+static int was_carried(const outset *os, const struct stat *st)
+{
+    struct outset_id k = {st->st_dev, st->st_ino};
+    return os->n_carried && bsearch(&k, os->carried, os->n_carried, sizeof k, id_cmp) != NULL;
+}
+
+static int carry(outset *os, const char *src, const char *dst, sio_error *err)
 {
     DIR *d = opendir(src);
     if (!d) {
@@ -190,7 +224,7 @@ static int carry(const char *src, const char *dst, sio_error *err)
             }
         } else if (lstat(t, &ts) == 0) {   /* the new set has this name */
             if (S_ISDIR(ss.st_mode) && S_ISDIR(ts.st_mode)) {
-                rc = carry(s, t, err);
+                rc = carry(os, s, t, err);
             } else if (!(S_ISREG(ss.st_mode) && S_ISREG(ts.st_mode))) {
                 sio_error_set(err, s, 0, 0, "is %s where the outputs have %s of that name: nothing replaced",
                               S_ISDIR(ss.st_mode) ? "a folder" : S_ISLNK(ss.st_mode) ? "a link" : "a file",
@@ -198,15 +232,21 @@ static int carry(const char *src, const char *dst, sio_error *err)
                 rc = SIO_EINPUT;
             }
         } else if (S_ISDIR(ss.st_mode)) {
-            if (mkdir(t, ss.st_mode & 07777) != 0) {
+            if (mkdir(t, ss.st_mode & 07777) != 0 || lstat(t, &ts) != 0) {
                 sio_error_set(err, t, 0, 0, "cannot create: %s", strerror(errno));
                 rc = SIO_EIO;
+            } else if (note_carried(os, &ts)) {
+                sio_error_set(err, src, 0, 0, "out of memory");
+                rc = SIO_ENOMEM;
             } else {
-                rc = carry(s, t, err);
+                rc = carry(os, s, t, err);
             }
         } else if (linkat(AT_FDCWD, s, AT_FDCWD, t, 0) != 0) {
             sio_error_set(err, s, 0, 0, "cannot keep it beside the new outputs (hard link): %s", strerror(errno));
             rc = SIO_EIO;
+        } else if (note_carried(os, &ss)) {
+            sio_error_set(err, src, 0, 0, "out of memory");
+            rc = SIO_ENOMEM;
         }
         free(s);
         free(t);
@@ -223,31 +263,87 @@ static int is_output(const outset *os, const char *rel)
     return 0;
 }
 
-/* After the swap: what another process made in the old target between
-** carry and the swap (a file created, or one replaced: not the file carried)
-** is moved into the new one, folders looked into in turn; the set's own
-** outputs keep the new files. rel: src's path inside the target ("" at
-** the top). Best effort: the old target is removed next. */
-static void reclaim(const outset *os, const char *src, const char *dst, const char *rel)
+/* After the swap, with the old target at sfd and the new at tfd (rel: the
+** folder's path inside the target, "" at the top), settles what another
+** process did in the target between carry and the swap: an entry made
+** meanwhile is moved over (never over one made in the new target since);
+** one replaced meanwhile (the new target still has what carry brought
+** over: was_carried) takes its place, in an exchange undone if what came
+** out is not the carried one (written again since the swap); a file removed
+** meanwhile is removed from the new target too. The set's own outputs keep
+** the new files. Walks by descriptors, never through a link. Returns how
+** many entries it could not settle (the old target is then kept). */
+static size_t reclaim(const outset *os, int sfd, int tfd, const char *rel)
 {
-    DIR *d = opendir(src);
-    if (!d) return;
+    size_t bad = 0;
+    int fd = dup(sfd), fd2 = dup(tfd);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL, *d2 = fd2 >= 0 && d ? fdopendir(fd2) : NULL;
+    if (!d || !d2) {
+        if (d) closedir(d); else if (fd >= 0) close(fd);
+        if (fd2 >= 0) close(fd2);
+        return 1;
+    }
     struct dirent *e;
     while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char *s = join(src, e->d_name), *t = join(dst, e->d_name), *r = *rel ? join(rel, e->d_name) : strdup(e->d_name);
+        const char *nm = e->d_name;
+        if (!strcmp(nm, ".") || !strcmp(nm, "..")) continue;
+        char *r = *rel ? join(rel, nm) : strdup(nm);
         struct stat ss, ts;
-        if (s && t && r && lstat(s, &ss) == 0) {
-            if (lstat(t, &ts) != 0) rename(s, t);   /* made meanwhile */
-            else if (S_ISDIR(ss.st_mode) && S_ISDIR(ts.st_mode)) reclaim(os, s, t, r);
-            else if (!S_ISDIR(ss.st_mode) && !S_ISDIR(ts.st_mode) && ss.st_ino != ts.st_ino && !is_output(os, r))
-                rename(s, t);   /* replaced meanwhile */
+        if (!r) {
+            bad++;
+        } else if (fstatat(sfd, nm, &ss, AT_SYMLINK_NOFOLLOW) != 0) {
+            /* gone */
+        } else if (fstatat(tfd, nm, &ts, AT_SYMLINK_NOFOLLOW) != 0) {   /* made meanwhile */
+            if (renameat2(sfd, nm, tfd, nm, RENAME_NOREPLACE) != 0 && errno != EEXIST) bad++;
+        } else if (S_ISDIR(ss.st_mode) && S_ISDIR(ts.st_mode)) {
+            int s2 = openat(sfd, nm, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            int t2 = openat(tfd, nm, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+            bad += s2 >= 0 && t2 >= 0 ? reclaim(os, s2, t2, r) : 1;
+            if (s2 >= 0) close(s2);
+            if (t2 >= 0) close(t2);
+        } else if ((ss.st_dev != ts.st_dev || ss.st_ino != ts.st_ino) && !is_output(os, r) && was_carried(os, &ts)) {
+            /* replaced meanwhile */
+            if (renameat2(sfd, nm, tfd, nm, RENAME_EXCHANGE) != 0) bad++;
+            else if (fstatat(sfd, nm, &ts, AT_SYMLINK_NOFOLLOW) != 0 || !was_carried(os, &ts))
+                renameat2(sfd, nm, tfd, nm, RENAME_EXCHANGE);
         }
-        free(s);
-        free(t);
+        free(r);
+    }
+    /* removed meanwhile: what carry brought over, no longer in the old target */
+    while ((e = readdir(d2))) {
+        const char *nm = e->d_name;
+        struct stat ss, ts;
+        char *r = *rel ? join(rel, nm) : strdup(nm);
+        if (r && fstatat(sfd, nm, &ss, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT &&
+            fstatat(tfd, nm, &ts, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(ts.st_mode) && was_carried(os, &ts) &&
+            !is_output(os, r))
+            unlinkat(tfd, nm, 0);
         free(r);
     }
     closedir(d);
+    closedir(d2);
+    return bad;
+}
+
+/* The old target, at path after the swap: settled (reclaim) and removed,
+** or kept beside the new one as ".<name>.pda-kept-<pid>-XXXXXX" when
+** something in it could not be settled. */
+static void settle_old(outset *os, const char *path)
+{
+    if (os->n_carried) qsort(os->carried, os->n_carried, sizeof *os->carried, id_cmp);
+    int sfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    int tfd = open(os->real, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    size_t bad = sfd >= 0 && tfd >= 0 ? reclaim(os, sfd, tfd, "") : 1;
+    if (sfd >= 0) close(sfd);
+    if (tfd >= 0) close(tfd);
+    /* ".pda-new-" (or ".pda-old-") becomes ".pda-kept-": not a name sio_sweep_stale removes */
+    const char *mark = strstr(path, ".pda-new-");
+    if (!mark) mark = strstr(path, ".pda-old-");
+    size_t n = strlen(path) + 2;
+    char *kept = bad && mark ? malloc(n) : NULL;
+    if (kept) snprintf(kept, n, "%.*s.pda-kept-%s", (int)(mark - path), path, mark + 9);
+    if (!kept || rename(path, kept) != 0) sio_remove_tree(path);
+    free(kept);
 }
 
 /* The staging folder becomes the target in one exchange; what others made
@@ -258,8 +354,7 @@ static void reclaim(const outset *os, const char *src, const char *dst, const ch
 static int swap_in(outset *os, sio_error *err)
 {
     if (renameat2(AT_FDCWD, os->stage, AT_FDCWD, os->real, RENAME_EXCHANGE) == 0) {
-        reclaim(os, os->stage, os->real, "");
-        sio_remove_tree(os->stage);
+        settle_old(os, os->stage);
         return SIO_OK;
     }
     if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP) {
@@ -282,8 +377,7 @@ static int swap_in(outset *os, sio_error *err)
         rename(old, os->real);   /* the old set back */
         rc = SIO_EIO;
     } else {
-        reclaim(os, old, os->real, "");
-        sio_remove_tree(old);
+        settle_old(os, old);
     }
     sio_cleanup_remove(old);
     free(old);
@@ -322,7 +416,7 @@ int outset_finish(outset *os, int ok, sio_error *err)
     if (ok && !rc && os->stage) {
         if (os->in_place) {
             rc = rename_each(os, err);
-        } else if (!(rc = carry(os->real, os->stage, err))) {
+        } else if (!(rc = carry(os, os->real, os->stage, err))) {
             rc = swap_in(os, err);
         }
     }
@@ -333,6 +427,9 @@ int outset_finish(outset *os, int ok, sio_error *err)
     }
     free(os->o);
     free(os->names);
+    free(os->carried);
+    os->carried = NULL;
+    os->n_carried = os->cap_carried = 0;
     free(os->stage);
     free(os->real);
     os->o = NULL;

@@ -6,7 +6,10 @@
 ** (".<name>.pda-new-<pid>-XXXXXX", same file system). On commit, whatever
 ** else the target folder holds is hard-linked into the staging folder
 ** (nothing of the user's is lost), and the two folders are exchanged in one
-** atomic rename (renameat2 RENAME_EXCHANGE); the old one is then removed.
+** atomic rename (renameat2 RENAME_EXCHANGE); what others made, replaced or
+** removed in the target meanwhile is then settled in the new one (reclaim),
+** and the old one is removed (kept, renamed ".<name>.pda-kept-...", when
+** something in it could not be settled).
 ** Before the exchange the target is untouched; after it, it holds the whole
 ** new set. A staging folder left by a killed run is removed by the next run
 ** in the same place (sio_sweep_stale), or by the command's signal handling.
@@ -32,6 +35,8 @@ typedef struct outset {
     sio_out **o;
     size_t n, cap;
     char **names;              /* as given to outset_add */
+    struct outset_id *carried; /* what carry brought over from the target (sorted), for reclaim */
+    size_t n_carried, cap_carried;
 } outset;
 
 /* Opens dir/name as a pending output (refused when it is one of the inputs,
