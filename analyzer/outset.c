@@ -333,7 +333,9 @@ static void settle_old(outset *os, const char *path)
     if (os->n_carried) qsort(os->carried, os->n_carried, sizeof *os->carried, id_cmp);
     int sfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     int tfd = open(os->real, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    size_t bad = sfd >= 0 && tfd >= 0 ? reclaim(os, sfd, tfd, "") : 1;
+    /* twice: a file whose creation was under way at the swap may land in
+    ** the old folder behind the first pass's reading of it */
+    size_t bad = sfd >= 0 && tfd >= 0 ? (reclaim(os, sfd, tfd, ""), reclaim(os, sfd, tfd, "")) : 1;
     if (sfd >= 0) close(sfd);
     if (tfd >= 0) close(tfd);
     /* ".pda-new-" (or ".pda-old-") becomes ".pda-kept-": not a name sio_sweep_stale removes */
