@@ -439,21 +439,30 @@ int budget_lower_bound(ctx *x, const budget_spec *sp, budget_report *rep)
     const sio_schedule *s = x->s;
     size_t n = s->n, slots = x->nch * x->c->n_units;
     int64_t mk = sio_schedule_makespan_cyc(s);
-    int64_t *es = malloc((n ? n : 1) * sizeof *es), *busy = calloc(slots ? slots : 1, sizeof *busy);
+    int64_t *es = calloc(n ? n : 1, sizeof *es), *busy = calloc(slots ? slots : 1, sizeof *busy);
     bk *ord = malloc((n ? n : 1) * sizeof *ord);
     double *e_ops = calloc(x->nch, sizeof *e_ops);
     if (!es || !busy || !ord || !e_ops) { free(es); free(busy); free(ord); free(e_ops); return -1; }
     for (size_t i = 0; i < n; i++) { ord[i].k = s->start_cyc[i]; ord[i].i = (uint32_t)i; }
     qsort(ord, n, sizeof *ord, cmp_bk);
     int64_t cp = 0, bz = 0;
+    /* earliest starts along the deps, in start order: a dep's source starts
+    ** no later than its target, but may start at the same cycle and come
+    ** later in that order (a lag of 0), so passes repeat until none moves
+    ** (each pass settles one more link of such a chain) */
+    for (int moved = 1; moved;) {
+        moved = 0;
+        for (size_t q = 0; q < n; q++) {
+            size_t i = ord[q].i;
+            for (size_t e = s->dep_off[i]; e < s->dep_off[i + 1]; e++) {
+                size_t j = s->dep_src[e];
+                int64_t c = s->dep_kind[e] == SIO_DEP_END ? s->cycles[j] : s->dep_lag[e];
+                if (es[j] + c > es[i]) { es[i] = es[j] + c; moved = 1; }
+            }
+        }
+    }
     for (size_t q = 0; q < n; q++) {
         size_t i = ord[q].i;
-        es[i] = 0;
-        for (size_t e = s->dep_off[i]; e < s->dep_off[i + 1]; e++) {
-            size_t j = s->dep_src[e];
-            int64_t c = s->dep_kind[e] == SIO_DEP_END ? s->cycles[j] : s->dep_lag[e];
-            if (es[j] + c > es[i]) es[i] = es[j] + c;
-        }
         if (es[i] + s->cycles[i] > cp) cp = es[i] + s->cycles[i];
         size_t u = (size_t)s->chip[i] * x->c->n_units + s->unit[i];
         busy[u] += s->cycles[i];
@@ -461,7 +470,9 @@ int budget_lower_bound(ctx *x, const budget_spec *sp, budget_report *rep)
         e_ops[s->chip[i]] += x->c->rails[x->c->units[s->unit[i]].rail].vdd_v * current_op_charge(x->c, s, i);
     }
     int64_t en = 0;
-    if (sp->power_cap_w > 0) {
+    /* (a cap at or below the idle power gives no bound: a run that it does
+    ** not prove impossible is shorter than a window, and met by ending) */
+    if (sp->power_cap_w > x->p_idle_w) {
         double win_ns = (double)x->W * x->bin, cap = sp->power_cap_w;
         for (size_t c = 0; c < x->nch; c++) {
             double m_ns = (e_ops[c] - cap * win_ns) / (cap - x->p_idle_w);
@@ -476,7 +487,7 @@ int budget_lower_bound(ctx *x, const budget_spec *sp, budget_report *rep)
             if (m > en) en = m;
         }
     }
-    if (x->use_sys) {   /* the system: every chip's ops energy under the system cap */
+    if (x->use_sys && sp->system_power_cap_w > (double)x->nch * x->p_idle_w) {   /* the system: every chip's ops energy */
         double win_ns = (double)x->W * x->bin, cap = sp->system_power_cap_w, e = 0;
         for (size_t c = 0; c < x->nch; c++) e += e_ops[c];
         double m_ns = (e - cap * win_ns) / (cap - (double)x->nch * x->p_idle_w);
@@ -487,7 +498,7 @@ int budget_lower_bound(ctx *x, const budget_spec *sp, budget_report *rep)
     if (ht < 0) { free(es); free(busy); free(ord); free(e_ops); return -1; }
     if (ht > en) en = ht;
     int64_t pk = 0;
-    if (sp->power_cap_w > 0) {
+    if (sp->power_cap_w > x->p_idle_w) {
         pk = packing_bound(x, sp->power_cap_w, &rep->lb_dff_cyc, &rep->lb_lp_cyc);
         if (pk < 0) { free(es); free(busy); free(ord); free(e_ops); return -1; }
     }

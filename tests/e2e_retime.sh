@@ -194,4 +194,25 @@ printf 'id,unit,op,start,cycles,activity,deps\na,U0,big,4503599627370490,3,1,\nb
 "$A" retime "$T/tiny.json" "$T/huge.csv" -o "$T/huge_out.csv" --power-cap-w 2.00004 --bin-ns 1000000 2> "$T/err"
 rc=$?
 [ $rc = 1 ] && [ ! -e "$T/huge_out.csv" ] && grep -q "past the 2^52 cycles" "$T/err" || fail "past 2^52: exit $rc: $(cat "$T/err")"
+# the critical path through a dep of lag 0 on an instruction of the same start
+# later in the file (b waits for a+0, a for z's end): 9 cycles, and the bound
+# never above the makespan; an empty schedule under a cap below the idle power
+# (no proof: the run is shorter than a window) has a bound of 0
+printf 'id,unit,op,start,cycles,activity,deps\nz,U0,big,0,5,1,\nb,U0,small,5,4,1,a+0\na,U1,small,5,3,1,z\n' > "$T/chain.csv"
+"$A" retime "$T/tiny.json" "$T/chain.csv" -o "$T/chain_out.csv" --power-cap-w 100 --window-ns 5 --json > "$T/chain.json" ||
+    fail "zero-lag chain: exit $?"
+python3 - "$T/chain.json" <<'PY' || fail "zero-lag chain: wrong critical path"
+import json, sys
+d = json.load(open(sys.argv[1]))
+lb = d["lower_bound"]
+assert lb["critical_path_cycles"] == 9 and lb["makespan_cycles"] == 9 and d["gap"] == 0, lb
+PY
+printf 'id,unit,op,start,cycles,activity,deps\n' > "$T/empty.csv"
+"$A" retime "$T/tiny.json" "$T/empty.csv" -o "$T/empty_out.csv" --power-cap-w 1.5 --json > "$T/empty.json" ||
+    fail "empty schedule: exit $?"
+python3 - "$T/empty.json" <<'PY' || fail "empty schedule under a cap below idle: a bound above its makespan"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["lower_bound"]["makespan_cycles"] == 0 and d["gap"] == 0, d["lower_bound"]
+PY
 echo "e2e_retime: ok"
