@@ -8,7 +8,6 @@
 ** the budget cannot be met (a proof is named; nothing written), 1 when the
 ** search did not meet it (no proof; nothing written), 2 on bad input or
 ** usage. A progress line goes to stderr on a terminal (not with --quiet). */
-#include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <math.h>
@@ -151,15 +150,6 @@ int cmd_retime(const cmd_opts *o)
         budget_report_free(&rep);
         goto done;
     }
-    /* --json goes out first: a stdout that cannot take it (a full disk, a
-    ** reader gone) fails the command before the schedule is written */
-    if (o->json && (fputs(text, stdout) < 0 || putchar('\n') == EOF || fflush(stdout) != 0)) {
-        fprintf(stderr, "analyzer: cannot write to stdout: %s\n", strerror(errno));
-        code = EXIT_IO;
-        budget_report_free(&rep);
-        free(text);
-        goto done;
-    }
     int wrc = sio_schedule_write(s, st, o->out, &err);
     if (wrc) {
         fprintf(stderr, "%s\n", err.text);
@@ -168,7 +158,10 @@ int cmd_retime(const cmd_opts *o)
         free(text);
         goto done;
     }
-    if (!o->json && !o->quiet) {
+    if (o->json) {
+        fputs(text, stdout);
+        putchar('\n');
+    } else if (!o->quiet) {
         FILE *tx = strcmp(o->out, "-") ? stdout : stderr;   /* -o -: the schedule has stdout */
         fprintf(tx, "retime %s -> %s: %zu of %zu instructions moved\n", s->path, o->out, rep.moved, s->n);
         fprintf(tx, "  makespan      %" PRId64 " -> %" PRId64 " cycles (slowdown %.2f%%)\n", rep.before.makespan_cyc,

@@ -221,18 +221,11 @@ int cmd_run_finish(const cmd_opts *o, const sio_chip *c, const pda_result *res, 
                     json_number_value(json_object_get(lk, "runaway_factor")));
         if (o->strict) exit_code = EXIT_LIMIT;
     }
-    /* stdout first: one that cannot take the report (a full disk, a reader
-    ** gone) fails the command before the files are written */
-    print_result(o, c, res, summary);
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        sio_error_set(err, NULL, 0, 0, "analyzer: cannot write to stdout: %s", strerror(errno));
-        json_decref(summary);
-        return EXIT_IO;
-    }
     if (o->out && (rc = pda_result_write(res, o->out, err))) {
         json_decref(summary);
         return rc == PDA_EINPUT ? EXIT_INPUT : EXIT_IO;
     }
+    print_result(o, c, res, summary);
     if (o->strict && limits_broken(c, res, summary)) exit_code = EXIT_LIMIT;
     json_decref(summary);
     return exit_code;
