@@ -309,15 +309,16 @@ static size_t reclaim(const outset *os, int sfd, int tfd, const char *rel)
         }
         free(r);
     }
-    /* removed meanwhile: what carry brought over, no longer in the old target */
+    /* removed meanwhile: what carry brought over, no longer in the old target
+    ** (the path inside the target made only for those, to test is_output) */
     while ((e = readdir(d2))) {
         const char *nm = e->d_name;
         struct stat ss, ts;
+        if (fstatat(sfd, nm, &ss, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT ||
+            fstatat(tfd, nm, &ts, AT_SYMLINK_NOFOLLOW) != 0 || S_ISDIR(ts.st_mode) || !was_carried(os, &ts))
+            continue;
         char *r = *rel ? join(rel, nm) : strdup(nm);
-        if (r && fstatat(sfd, nm, &ss, AT_SYMLINK_NOFOLLOW) != 0 && errno == ENOENT &&
-            fstatat(tfd, nm, &ts, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(ts.st_mode) && was_carried(os, &ts) &&
-            !is_output(os, r))
-            unlinkat(tfd, nm, 0);
+        if (r && !is_output(os, r)) unlinkat(tfd, nm, 0);
         free(r);
     }
     closedir(d);

@@ -475,32 +475,29 @@ static void state_units(tjob *j)
     thermal_units_eval(j->tu, j->temp, j->u_start, j->u_max);
 }
 
-/* A leakage that runs away past what the power figures hold
-** (PDA_POWER_MAX_W: pipeline_int.h) in the steady loop: refused as input. */
-static int runaway_past(const sio_chip *c, sio_error *err, double w)
+/* A leakage runaway with no figures left to give, refused as input: why
+** says what passed what (pda_leak_prepare's last step past PDA_POWER_MAX_W,
+** pipeline_int.h, or frame_leak's frame past any double). */
+static int runaway_refused(const sio_chip *c, sio_error *err, const char *why)
 {
-    sio_error_set(err, c->path, 0, 0,
-                  "thermal: the leakage runs away (no steady temperature: lower leak_a or beta_per_k, or cool the "
-                  "stack better); its last step draws %.3g W, past the %.0e W the power figures hold", w,
-                  PDA_POWER_MAX_W);
+    sio_error_set(err, c->path, 0, 0, "thermal: the leakage runs away (no steady temperature: lower leak_a or "
+                  "beta_per_k, or cool the stack better); %s", why);
     return PDA_EINPUT;
 }
 
 /* A frame's leakage, j->u_leak, at the unit temperatures t. After a
 ** runaway the transient keeps heating; the law caps its exponent, not its
 ** product with vdd x leak_a nor the sum over units, which may pass any
-** double: then PDA_EINPUT, said as the steady loop's runaway is (the
-** figures, lower bounds until then, have no number left to hold). */
+** double: then PDA_EINPUT (the figures, lower bounds until then, have no
+** number left to hold). */
 static int frame_leak(tjob *j, const double *t)
 {
     thermal_run_leak_power(j->c, t, j->u_leak);
     double w = 0;
     for (size_t u = 0; u < j->nu; u++) w += j->u_leak[u];
-    if (isfinite(w)) return PDA_OK;
-    sio_error_set(j->err, j->c->path, 0, 0,
-                  "thermal: the leakage runs away (no steady temperature: lower leak_a or beta_per_k, or cool the "
-                  "stack better); a frame of the transient heats until its leakage is past any number");
-    return PDA_EINPUT;
+    return isfinite(w) ? PDA_OK
+                       : runaway_refused(j->c, j->err, "a frame of the transient heats until its leakage is past "
+                                                      "any number");
 }
 
 /* One pass over the frames from the state, recording nothing. A frame's
@@ -785,7 +782,10 @@ int pda_leak_prepare(pda_result *r, sio_error *err)
     double w = 0;
     for (size_t q = 0; q < nch * nu; q++) w += l->leak_w[q];
     if (!(w <= PDA_POWER_MAX_W)) {
-        rc = runaway_past(c, err, w);
+        char why[128];
+        snprintf(why, sizeof why, "its last step draws %.3g W, past the %.0e W the power figures hold", w,
+                 PDA_POWER_MAX_W);
+        rc = runaway_refused(c, err, why);
         goto out;
     }
     r->leak = l;

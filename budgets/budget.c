@@ -299,6 +299,13 @@ static int first_pass(ctx *x, const budget_spec *sp, budget_report *rep)
     return BUDGET_OK;
 }
 
+/* Group g's delay in the schedule best (n starts): its first member's. */
+static int64_t best_delay(const ctx *x, const int64_t *best, size_t g)
+{
+    size_t i = x->g_mem[x->g_off[g]];
+    return best[i] - x->s->start_cyc[i];
+}
+
 /* The forward-backward pairs at most: spec's, else FB_PASSES, and past
 ** AUTO_BOTH groups one (on the 10^6-instruction bench the second pair
 ** gained 0.03-0.09% for 1.5-3.2 s: docs/budgets.md). */
@@ -344,7 +351,7 @@ static int search_rest(ctx *x, const budget_spec *sp, budget_report *rep, int64_
             rep->fb_passes = pass + 1;
         }
         if (!gain) break;
-        for (size_t g = 0; g < x->ng; g++) x->d[g] = best[x->g_mem[x->g_off[g]]] - s->start_cyc[x->g_mem[x->g_off[g]]];
+        for (size_t g = 0; g < x->ng; g++) x->d[g] = best_delay(x, best, g);
     }
     return 0;
 }
@@ -414,14 +421,13 @@ static int sample(ctx *x, const budget_spec *sp, budget_report *rep, int64_t *st
             rs ^= rs << 13;
             rs ^= rs >> 7;
             rs ^= rs << 17;
-            size_t i = x->g_mem[x->g_off[g]];
-            int64_t noise = (int64_t)((double)(rs % 1000000) * 1e-6 * amp);
-            key[g] = x->g_start[g] + best[i] - x->s->start_cyc[i] + noise;
+            int64_t dg = best_delay(x, best, g), noise = (int64_t)((double)(rs % 1000000) * 1e-6 * amp);
+            key[g] = x->g_start[g] + dg + noise;
             /* in rounds 2, 3, 6, 7, ...: one group in SAMPLE_RELEASE gets a
             ** least delay drawn below its delay in the best plus amp */
             lo0[g] = 0;
             if ((r & 2) && (rs >> 40) % SAMPLE_RELEASE == 0)
-                lo0[g] = (int64_t)((rs >> 20) % (uint64_t)(best[i] - x->s->start_cyc[i] + (int64_t)amp));
+                lo0[g] = (int64_t)((rs >> 20) % (uint64_t)(dg + (int64_t)amp));
         }
         x->lo0 = lo0;
         if (r & 4) x->rk0 = key;   /* rounds 4-7, 12-15: the order inside strongly connected sets too */
@@ -496,12 +502,8 @@ static int search(ctx *x, const budget_spec *sp, budget_report *rep, int64_t *st
 ** searches in full. Returns 0 or a BUDGET_ code. */
 static int repair(ctx *x, budget_report *rep, int64_t *best, int *done)
 {
-    const sio_schedule *s = x->s;
     *done = 0;
-    for (size_t g = 0; g < x->ng; g++) {
-        size_t i = x->g_mem[x->g_off[g]];
-        x->key_fb[g] = x->g_start[g] + best[i] - s->start_cyc[i];
-    }
+    for (size_t g = 0; g < x->ng; g++) x->key_fb[g] = x->g_start[g] + best_delay(x, best, g);
     x->exact_fit = 0;
     int b = budget_pass(x, 1, x->key_fb, 0, search_stop(rep), evict_cap(x));
     if (b) return b == -1 ? BUDGET_ENOMEM : BUDGET_EINTERNAL;
