@@ -112,7 +112,8 @@ typedef struct budget_report {
                                ** passes and sampling rounds (docs/budgets.md) */
     size_t culprit;            /* EINFEASIBLE: the instruction named, or SIZE_MAX */
     double over_w;             /* ENOTMET: the best schedule's worst window power over its cap (W) */
-    int64_t lb_packing_cyc;    /* power cap: the packing bound (docs/budgets.md), 0 if not computed: */
+    int64_t lb_packing_cyc;    /* power cap: the packing bound (docs/budgets.md), 0 if not computed
+                               ** (also when the original meets every budget and is returned as it is): */
     int64_t lb_dff_cyc;        /* ... the larger of its part from the functions u^(k) */
     int64_t lb_lp_cyc;         /* ... and its part from the configuration LP's function (0 if none) */
 } budget_report;

@@ -8,6 +8,7 @@
 ** one window ring per chip; the timeline is never held whole. Constant
 ** stretches come from the walk as one tile (walk.h) and cost O(rails). */
 #include "budget.h"
+#include "budget_int.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -23,6 +24,23 @@ void budget_figs_free(budget_figs *f)
     free(f->rail_droop_mv);
     free(f->rail_didt_body_a_per_ns);
     f->rail_didt_a_per_ns = f->rail_droop_mv = f->rail_didt_body_a_per_ns = NULL;
+}
+
+int budget_figs_copy(budget_figs *to, const budget_figs *from)
+{
+    size_t n = from->n_rails ? from->n_rails : 1;
+    *to = *from;
+    to->rail_didt_a_per_ns = malloc(n * sizeof(double));
+    to->rail_didt_body_a_per_ns = malloc(n * sizeof(double));
+    to->rail_droop_mv = malloc(n * sizeof(double));
+    if (!to->rail_didt_a_per_ns || !to->rail_didt_body_a_per_ns || !to->rail_droop_mv) {
+        budget_figs_free(to);
+        return -1;
+    }
+    memcpy(to->rail_didt_a_per_ns, from->rail_didt_a_per_ns, from->n_rails * sizeof(double));
+    memcpy(to->rail_didt_body_a_per_ns, from->rail_didt_body_a_per_ns, from->n_rails * sizeof(double));
+    memcpy(to->rail_droop_mv, from->rail_droop_mv, from->n_rails * sizeof(double));
+    return 0;
 }
 
 int budget_analyze(const sio_chip *c, const sio_schedule *s0, const int64_t *start, double bin_ns,

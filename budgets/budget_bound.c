@@ -498,7 +498,7 @@ int budget_lower_bound(ctx *x, const budget_spec *sp, budget_report *rep)
     if (ht < 0) { free(es); free(busy); free(ord); free(e_ops); return -1; }
     if (ht > en) en = ht;
     int64_t pk = 0;
-    if (sp->power_cap_w > x->p_idle_w) {
+    if (sp->power_cap_w > x->p_idle_w && !x->no_packing) {
         pk = packing_bound(x, sp->power_cap_w, &rep->lb_dff_cyc, &rep->lb_lp_cyc);
         if (pk < 0) { free(es); free(busy); free(ord); free(e_ops); return -1; }
     }

@@ -58,6 +58,7 @@ typedef struct ctx {
     size_t nr, nch, n;
     int use_pw, use_sys, use_didt, use_droop;
     int sys_folded;       /* one chip: the system cap given is the chip cap */
+    int no_packing;       /* the lower bound leaves out the packing bound (the original meets) */
     size_t W;             /* power window in bins */
     double B;             /* budget of a chip's window sum of ops power */
     double B_sys;         /* budget of the system's window sum (use_sys) */
@@ -136,6 +137,9 @@ int64_t budget_phases(const ctx *x);
 
 /* The lower bound on the makespan (docs/budgets.md) into rep. -1 when out of memory. */
 int budget_lower_bound(ctx *x, const budget_spec *sp, budget_report *rep);
+/* A deep copy of from into to (freed with budget_figs_free). 0, or -1 out
+** of memory with to holding nothing. */
+int budget_figs_copy(budget_figs *to, const budget_figs *from);
 /* At the end of a thread of ours that computed a lower bound: frees the LP
 ** solver's per-thread state (never on the caller's thread, whose own use of
 ** the solver it would end). */
