@@ -28,6 +28,7 @@ static char *join(const char *a, const char *b)
 static int begin(outset *os, sio_error *err)
 {
     if (os->stage) return SIO_OK;
+    if (!os->made) os->made = outset_missing_top(os->dir);
     int rc = outset_mkdirs(os->dir, err);
     if (rc) return rc;
     char *real = realpath(os->dir, NULL);   /* a link to a folder is followed */
@@ -428,6 +429,9 @@ int outset_finish(outset *os, int ok, sio_error *err)
         sio_remove_tree(os->stage);   /* what is left: the old set, or the dropped new one */
         sio_cleanup_remove(os->stage);
     }
+    if (!ok || rc) outset_remove_made(os->dir, os->made);   /* the folder it made, if still empty */
+    outset_made_free(os->dir, os->made);
+    os->made = NULL;
     free(os->o);
     free(os->names);
     free(os->carried);
@@ -485,20 +489,23 @@ char *outset_missing_top(const char *path)
         *slash = 0;
     }
     free(p);
+    /* a signal that ends the command removes them too (sio_cleanup_run) */
+    if (top && sio_cleanup_add_made(path, top)) {
+        free(top);
+        top = NULL;
+    }
     return top;
 }
 
 void outset_remove_made(const char *path, const char *top)
 {
-    if (!top) return;
-    char *p = strdup(path);
-    size_t nt = strlen(top);
-    while (p && strlen(p) >= nt && rmdir(p) == 0 && strlen(p) > nt) {
-        char *slash = strrchr(p, '/');
-        if (!slash) break;
-        *slash = 0;
-    }
-    free(p);
+    if (top) sio_remove_made(path, top);
+}
+
+void outset_made_free(const char *path, char *top)
+{
+    if (top) sio_cleanup_remove_made(path, top);
+    free(top);
 }
 
 int outset_mkdirs(const char *path, sio_error *err)

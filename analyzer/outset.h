@@ -35,6 +35,7 @@ typedef struct outset {
     sio_out **o;
     size_t n, cap;
     char **names;              /* as given to outset_add */
+    char *made;                /* the highest folder of dir the set made (outset_missing_top), or NULL */
     struct outset_id *carried; /* what carry brought over from the target (sorted), for reclaim */
     size_t n_carried, cap_carried;
 } outset;
@@ -59,10 +60,15 @@ int outset_mkdir(outset *os, const char *sub, sio_error *err);
 ** ("not a folder"), SIO_EIO when a folder cannot be made; *err says why. */
 int outset_mkdirs(const char *path, sio_error *err);
 /* Before outset_mkdirs: the topmost folder of path that does not exist yet
-** (malloc'd), or NULL when path exists (or no memory: then nothing is undone). */
+** (malloc'd), or NULL when path exists (or no memory: then nothing is undone).
+** Until outset_made_free, a signal that ends the command removes the
+** folders made (those still empty). */
 char *outset_missing_top(const char *path);
 /* After a run that failed: removes path and its parents up to top (from
 ** outset_missing_top; NULL: nothing), each only while it is empty. */
 void outset_remove_made(const char *path, const char *top);
+/* Frees top (from outset_missing_top; NULL is a no-op) and forgets it for
+** the signal's clean-up. */
+void outset_made_free(const char *path, char *top);
 
 #endif

@@ -39,6 +39,8 @@
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static char **reg;          /* paths of named temporary files and staging folders */
 static size_t reg_n, reg_cap;
+static char **made;         /* output folders a command made: "path", "top" pairs */
+static size_t made_n, made_cap;
 
 int sio_cleanup_add(const char *path)
 {
@@ -93,10 +95,71 @@ int sio_remove_tree(const char *path)
     return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+int sio_cleanup_add_made(const char *path, const char *top)
+{
+    char *p = strdup(path), *q = strdup(top);
+    if (!p || !q) {
+        free(p);
+        free(q);
+        return SIO_ENOMEM;
+    }
+    pthread_mutex_lock(&reg_mu);
+    if (made_n + 2 > made_cap) {
+        size_t c = made_cap ? 2 * made_cap : 4;
+        char **m = realloc(made, c * sizeof *m);
+        if (!m) {
+            pthread_mutex_unlock(&reg_mu);
+            free(p);
+            free(q);
+            return SIO_ENOMEM;
+        }
+        made = m;
+        made_cap = c;
+    }
+    made[made_n++] = p;
+    made[made_n++] = q;
+    pthread_mutex_unlock(&reg_mu);
+    return SIO_OK;
+}
+
+void sio_cleanup_remove_made(const char *path, const char *top)
+{
+    pthread_mutex_lock(&reg_mu);
+    for (size_t k = 0; k < made_n; k += 2)
+        if (!strcmp(made[k], path) && !strcmp(made[k + 1], top)) {
+            free(made[k]);
+            free(made[k + 1]);
+            made[k] = made[made_n - 2];
+            made[k + 1] = made[made_n - 1];
+            made_n -= 2;
+            break;
+        }
+    if (!made_n) {
+        free(made);
+        made = NULL;
+        made_cap = 0;
+    }
+    pthread_mutex_unlock(&reg_mu);
+}
+
+void sio_remove_made(const char *path, const char *top)
+{
+    char *p = strdup(path);
+    size_t nt = strlen(top);
+    while (p && strlen(p) >= nt && rmdir(p) == 0 && strlen(p) > nt) {
+        char *slash = strrchr(p, '/');
+        if (!slash) break;
+        *slash = 0;
+    }
+    free(p);
+}
+
 void sio_cleanup_run(void)
 {
     pthread_mutex_lock(&reg_mu);
     for (size_t k = 0; k < reg_n; k++) sio_remove_tree(reg[k]);
+    /* then the folders made for the outputs, now empty again */
+    for (size_t k = 0; k < made_n; k += 2) sio_remove_made(made[k], made[k + 1]);
     pthread_mutex_unlock(&reg_mu);
 }
 

@@ -50,6 +50,13 @@ int sio_remove_tree(const char *path);
 int sio_cleanup_add(const char *path);
 void sio_cleanup_remove(const char *path);
 void sio_cleanup_run(void);
+/* The output folder path, made by the command from top down (top, the
+** highest folder that was missing, and every one below it to path): kept
+** for sio_cleanup_run, which removes each of them that is empty again,
+** path first (sio_remove_made). sio_cleanup_remove_made forgets the pair. */
+int sio_cleanup_add_made(const char *path, const char *top);
+void sio_cleanup_remove_made(const char *path, const char *top);
+void sio_remove_made(const char *path, const char *top);
 /* Removes what runs that are gone left in dir: entries named
 ** "*.pda-tmp-<pid>-*", "*.pda-new-<pid>-*" or "*.pda-old-<pid>-*" whose
 ** process no longer exists. */

@@ -78,6 +78,19 @@ cmp -s "$T/before" "$T/after" || fail "SIGTERM: the folder changed"
 [ "$(staging)" = 0 ] || fail "SIGTERM: staging left: $(ls -a "$T")"
 echo "SIGTERM while writing: the old set whole, nothing left"
 
+# 3b. SIGINT to a run whose -o folders it made (they did not exist): they go too
+"$A" run "$C" samples/stack/prefill.csv -o "$T/new/a/b" --quiet --waveforms --unit-maps 2>/dev/null &
+pid=$!
+i=0
+while [ $i -lt 1500 ] && [ ! -d "$T/new/a/b" ] && kill -0 $pid 2>/dev/null; do sleep 0.01; i=$((i + 1)); done
+[ -d "$T/new/a/b" ] && [ ! -e "$T/new/a/b/summary.json" ] || fail "SIGINT: the run had not made its folder (could not inject)"
+kill -INT $pid 2>/dev/null
+wait $pid; rc=$?
+[ $rc = 130 ] || fail "SIGINT: exit $rc, want 130"
+[ ! -e "$T/new" ] || fail "SIGINT: the folders the run made were left: $(find "$T/new")"
+[ "$(staging)" = 0 ] || fail "SIGINT: staging left: $(ls -a "$T")"
+echo "SIGINT: the folders the run made are removed"
+
 # 4. SIGKILL while writing: the old set stays; the next run removes what was left
 killed_while_writing KILL || fail "SIGKILL: the run ended before it wrote (could not inject)"
 snapshot "$T/out" "$T/after"

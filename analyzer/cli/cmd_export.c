@@ -644,7 +644,7 @@ int cmd_export(const cmd_opts *o)
     }
     if (outset_finish(&ro, rc == EXIT_OK, &err) && rc == EXIT_OK) rc = EXIT_IO;
     if (rc && fmt == 0) outset_remove_made(o->out, made);
-    free(made);
+    outset_made_free(o->out, made);
     free(in);
     if (rc && err.text[0]) fprintf(stderr, "%s\n", err.text);
     if (!rc && !o->quiet && !o->json) fprintf(strcmp(o->out, "-") ? stdout : stderr, "%s: %s written\n", o->format, o->out);

@@ -279,7 +279,7 @@ fail:
     if (err.text[0]) fprintf(stderr, "%s\n", err.text);
     if (o->out) outset_remove_made(o->out, made);
 done:
-    free(made);
+    outset_made_free(o->out, made);
     pda_result_free(res);
     sio_schedule_free(s);
     sio_chip_free(c);

@@ -344,7 +344,7 @@ int cmd_run_mpi(const cmd_opts *o)
         if ((rc = pda_result_write_check(c, s, &po, o->out, &err)) || (rc = outset_mkdirs(o->out, &err)))
             code = cmd_exit_for(rc);
         outset_remove_made(o->out, made);
-        free(made);
+        outset_made_free(o->out, made);
     }
     if ((code = agree(code, rank, &err))) goto out;
     /* the system: every rank read the same file */

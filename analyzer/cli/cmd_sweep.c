@@ -90,7 +90,7 @@ int cmd_sweep(const cmd_opts *o)
     if ((rc = sweep_write_check(sw, o->out, &err)) || (rc = outset_mkdirs(o->out, &err))) {
         fprintf(stderr, "%s\n", err.text);
         outset_remove_made(o->out, made);
-        free(made);
+        outset_made_free(o->out, made);
         sweep_free(sw);
         return cmd_exit_for(rc);
     }
@@ -101,7 +101,7 @@ int cmd_sweep(const cmd_opts *o)
     if (!rows) {
         fprintf(stderr, "analyzer: out of memory\n");
         outset_remove_made(o->out, made);
-        free(made);
+        outset_made_free(o->out, made);
         sweep_free(sw);
         return EXIT_IO;
     }
@@ -112,7 +112,7 @@ int cmd_sweep(const cmd_opts *o)
         code = cmd_sweep_finish(o, sw, rows, 1, jobs, cmd_now() - t0);
     }
     if (code == EXIT_INPUT || code == EXIT_IO) outset_remove_made(o->out, made);
-    free(made);
+    outset_made_free(o->out, made);
     free(rows);
     sweep_free(sw);
     return code;

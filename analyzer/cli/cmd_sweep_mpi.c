@@ -317,7 +317,7 @@ int cmd_sweep_mpi(const cmd_opts *o)
     MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
 out:
     if (rank == 0 && (code == EXIT_INPUT || code == EXIT_IO)) outset_remove_made(o->out, made);
-    free(made);
+    outset_made_free(o->out, made);
     sweep_free(sw);
     MPI_Finalize();
     return code;
