@@ -138,5 +138,31 @@ c = c[:c.index("$end")]
 assert not any(t.startswith("$") and t != "$" for t in c), c
 EOF
 
+# an empty schedule: its one VCD row holds the idle currents (each rail's
+# and die's the sum of its units' idle_a), the same bytes run after run
+printf 'id,unit,op,start,cycles\n' > "$tmp/empty.csv"
+"$an" export "$chip" "$tmp/empty.csv" --format vcd --unit-maps -o "$tmp/e1.vcd" --quiet &&
+"$an" export "$chip" "$tmp/empty.csv" --format vcd --unit-maps -o "$tmp/e2.vcd" --quiet &&
+cmp -s "$tmp/e1.vcd" "$tmp/e2.vcd" && python3 - "$tmp/e1.vcd" "$chip" <<'EOF' && ok "vcd: an empty schedule idles" || no "vcd: an empty schedule"
+import json, sys
+lines = open(sys.argv[1]).read().splitlines()
+chip = json.load(open(sys.argv[2]))
+names = {w[3]: w[4] for w in (l.split() for l in lines) if w and w[0] == "$var"}
+vals = {l.split()[1]: float(l.split()[0][1:]) for l in lines if l.startswith("r")}
+want = {}
+dies = {d["id"]: d for d in chip["dies"]}
+for u in chip["units"]:
+    a = u.get("idle_a", 0)
+    want["rail_%s_current_a" % u["rail"]] = want.get("rail_%s_current_a" % u["rail"], 0) + a
+    want["die%d_current_a" % u["die"]] = want.get("die%d_current_a" % u["die"], 0) + a
+    want[u["name"]] = a
+assert len(vals) == len(names), (len(vals), len(names))
+for i, n in names.items():
+    if n in want:
+        assert abs(vals[i] - want[n]) <= 1e-9 * max(1, want[n]), (n, vals[i], want[n])
+    else:
+        assert n.endswith("_droop_mv") and vals[i] >= 0, (n, vals[i])
+EOF
+
 echo "e2e_export: $fails failed"
 [ "$fails" = 0 ]

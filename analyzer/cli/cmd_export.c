@@ -319,6 +319,18 @@ static int export_vcd(const cmd_opts *o, const sio_chip *c, const sio_schedule *
     ** droop), and a last row at the end of the timeline the last droops. */
     double *dpend = row + nsig;
     for (size_t q = 0; q < nch * nr; q++) dpend[q] = walk_idle_droop_v(it, q);
+    /* the idle currents, which a timeline of no bins (an empty schedule)
+    ** keeps: its one row, at 0, has no bin's currents to take */
+    for (size_t ch = 0; ch < nch; ch++) {
+        double *r = row + ch * per;
+        for (size_t q = 0; q < per; q++) r[q] = 0;
+        for (size_t u = 0; u < c->n_units; u++) {
+            const sio_unit *un = &c->units[u];
+            r[un->rail] += un->idle_a;
+            r[2 * nr + un->die] += un->idle_a;
+            if (nu) r[2 * nr + nd + u] = un->idle_a;
+        }
+    }
     current_tile t;
     const double *droop;
     int first = 1, got;
