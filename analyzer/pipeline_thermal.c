@@ -633,7 +633,7 @@ static int chip_run(tjob *j, size_t ch)
             if ((rc = frame_leak(j, t_start))) return rc;
             for (size_t u = 0; u < nu; u++) {
                 j->upow[u] += j->u_leak[u];
-                j->leak_e += j->u_leak[u] * F * 1e-9 * (double)jump;
+                j->leak_e += j->u_leak[u] * (F * 1e-9 * (double)jump);   /* the power last: it may be near DBL_MAX */
             }
             t_start = j->u_mean;
         }

@@ -122,6 +122,25 @@ import json, sys
 s = json.load(open(sys.argv[1]))["thermal"]["leakage"]
 assert s["runaway"] is True and 0 < s["runaway_factor"] < 1, s
 EOF
+# a runaway whose frames reach 10^305 W (the law's exponent capped at 700):
+# the mean over the frames is still a number, not an overflow (null)
+python3 - <<'EOF' > "$tmp/rw.json"
+import json, sys
+print(json.dumps({"format": "pda-chip/1", "name": "rw", "clock_ghz": 1.0, "outline_mm": [10, 10],
+  "dies": [{"id": 0, "name": "d0"}],
+  "rails": [{"name": "core", "vdd_v": 1.0, "pdn": {"stages": [{"name": "s", "r_ohm": 1e-4, "l_h": 1e-12, "c_f": 1e-6}]}}],
+  "units": [{"name": "U0", "class": "A", "die": 0, "rail": "core", "rect_mm": [0, 0, 10, 10], "leak_a": 20}],
+  "ops": [{"op": "run", "class": "A", "current_a": 10}],
+  "thermal": {"ambient_c": 40, "grid": [8, 8], "h_top_w_m2k": 1e4, "leakage": {"t_ref_c": 40, "beta_per_k": 0.1},
+              "layers": [{"name": "si", "die": 0, "thickness_m": 5e-4, "k_w_mk": 100, "cv_j_m3k": 1.6e6}]}}))
+EOF
+printf 'id,unit,op,start,cycles\na,U0,run,0,100000\n' > "$tmp/rw.csv"
+"$an" run "$tmp/rw.json" "$tmp/rw.csv" --json 2>/dev/null | python3 -c '
+import json, math, sys
+s = json.load(sys.stdin)["thermal"]["leakage"]
+top = 20 * math.exp(700)   # leak_a x vdd x the capped exponential: no frame draws more
+assert s["runaway"] is True and s["mean_w"] is not None and 1e300 < s["mean_w"] <= top, s
+' && ok "runaway: the mean leakage of frames near 1e305 W is a number" || no "runaway: mean leakage overflowed"
 # its temperatures and powers run to 1e100 and more: short numbers in the
 # files and on the console all the same (exponent form)
 "$an" run "$tmp/hot.json" "$tmp/s.csv" > "$tmp/h.out" 2>&1
