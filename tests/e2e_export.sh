@@ -164,5 +164,44 @@ for i, n in names.items():
         assert n.endswith("_droop_mv") and vals[i] >= 0, (n, vals[i])
 EOF
 
+# HotSpot's readers hold names of 511 bytes, lines of 65535 and 8192 blocks:
+# a chip past them is refused (exit 2, nothing written); a grid that is not
+# a power of two each way is written with a note (HotSpot takes it when built
+# with SuperLU)
+python3 - "$tmp" <<'EOF'
+import json, sys
+d = sys.argv[1]
+def chip(units):
+    return {"format": "pda-chip/1", "name": "hs", "clock_ghz": 1.0, "outline_mm": [10, 10],
+            "dies": [{"id": 0, "name": "d0"}],
+            "rails": [{"name": "core", "vdd_v": 1.0,
+                       "pdn": {"stages": [{"name": "s", "r_ohm": 1e-4, "l_h": 1e-12, "c_f": 1e-6}]}}],
+            "units": units, "ops": [{"op": "run", "class": "A", "current_a": 1}],
+            "thermal": {"ambient_c": 40, "grid": [20, 20], "h_top_w_m2k": 1e4,
+                        "layers": [{"name": "si", "die": 0, "thickness_m": 5e-4, "k_w_mk": 100, "cv_j_m3k": 1.6e6}]}}
+def unit(name, x, y, w=0.1, h=0.1):
+    return {"name": name, "class": "A", "die": 0, "rail": "core", "rect_mm": [x, y, w, h]}
+many = [unit("U%d" % k, (k % 100) * 0.1, (k // 100) * 0.1) for k in range(9000)]
+wide = [unit("U0" if k == 0 else "U%d_%s" % (k, "x" * 30), (k % 100) * 0.1, (k // 100) * 0.1) for k in range(3000)]
+json.dump(chip(many), open(d + "/hs_many.json", "w"))
+json.dump(chip(wide), open(d + "/hs_wide.json", "w"))
+json.dump(chip([unit("U0", 0, 0, 5, 5), unit("N" * 600, 5, 5, 5, 5)]), open(d + "/hs_name.json", "w"))
+json.dump(chip([unit("U0", 0, 0, 5, 5)]), open(d + "/hs_grid.json", "w"))
+EOF
+printf 'id,unit,op,start,cycles\na,U0,run,0,100\n' > "$tmp/hs.csv"
+for k in many:8192 wide:65535 name:511; do
+    n=${k%%:*}; lim=${k#*:}
+    "$an" export "$tmp/hs_$n.json" "$tmp/hs.csv" --format hotspot -o "$tmp/hs_$n" 2>"$tmp/err"; rc=$?
+    [ "$rc" = 2 ] && [ ! -e "$tmp/hs_$n" ] && grep -q "$lim" "$tmp/err" && grep -q "^$tmp/hs_$n.json" "$tmp/err" &&
+        ok "hotspot: past HotSpot's limit ($n) refused" || no "hotspot: $n: exit $rc: $(cat "$tmp/err")"
+done
+grep -q "hs_name.json:[0-9]*:[0-9]*: units\[1\].name" "$tmp/err" && ok "hotspot: a long name at its place" ||
+    no "hotspot: a long name's place: $(cat "$tmp/err")"
+"$an" export "$tmp/hs_grid.json" "$tmp/hs.csv" --format hotspot -o "$tmp/hs_grid" 2>"$tmp/err" >/dev/null &&
+    grep -q "not a power of two" "$tmp/err" && grep -q "SuperLU" "$tmp/hs_grid/hotspot.config" &&
+    "$an" export "$tmp/hs_grid.json" "$tmp/hs.csv" --format hotspot --grid 32,16 -o "$tmp/hs_g2" 2>"$tmp/err" >/dev/null &&
+    [ ! -s "$tmp/err" ] && ! grep -q "SuperLU" "$tmp/hs_g2/hotspot.config" &&
+    ok "hotspot: a grid that is not a power of two gets a note" || no "hotspot: grid note: $(cat "$tmp/err")"
+
 echo "e2e_export: $fails failed"
 [ "$fails" = 0 ]

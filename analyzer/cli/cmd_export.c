@@ -75,6 +75,13 @@ static int refuse_at(const sio_chip *c, sio_error *err, const char *arr, size_t 
     return EXIT_INPUT;
 }
 
+/* HotSpot's readers (util.h and flp.h of its sources): names in buffers of
+** STR_SIZE bytes, lines of LINE_SIZE bytes with the newline, at most
+** MAX_UNITS blocks a floorplan and columns a power trace. */
+#define HOTSPOT_STR_SIZE 512
+#define HOTSPOT_LINE_SIZE 65536
+#define HOTSPOT_MAX_UNITS 8192
+
 /* The names a format writes as bare words: HotSpot's floorplans and power
 ** traces (unit names, separated by blanks), VCD's variables (rail names, and unit
 ** names with --unit-maps).
@@ -93,6 +100,9 @@ static int names_fit(const sio_chip *c, size_t fmt, int unit_signals, sio_error 
             return refuse_at(c, err, "units", u, "name", "unit '%s' has a blank or control character in its "
                              "name, which HotSpot's whitespace-separated .flp and .ptrace files cannot carry: "
                              "rename it", n);
+        if (strlen(n) >= HOTSPOT_STR_SIZE)
+            return refuse_at(c, err, "units", u, "name", "unit '%.40s...' has a name of %zu bytes: HotSpot reads "
+                             "names of at most %d", n, strlen(n), HOTSPOT_STR_SIZE - 1);
         if (!thermal_flp_name_reads_back(n))
             return refuse_at(c, err, "units", u, "name", "unit '%s': a HotSpot floorplan takes what follows '#' "
                              "as a comment, and pda's importer skips blocks named '_fill...': rename it", n);
@@ -183,6 +193,10 @@ static int export_hotspot(const cmd_opts *o, const sio_chip *c, const sio_schedu
         if (!bad && (orc = outset_add(ro, "hotspot.config", &so, err))) bad = 2;
         size_t gx = o->grid[0] ? o->grid[0] : c->thermal.grid[0], gy = o->grid[1] ? o->grid[1] : c->thermal.grid[1];
         if (!bad) thermal_hotspot_config_write(sio_out_file(so), c, gx, gy, F * 1e-9);
+        if (!bad && ((gx & (gx - 1)) || (gy & (gy - 1))) && !o->quiet)
+            fprintf(stderr, "analyzer: note: the thermal grid %zu x %zu is not a power of two each way: HotSpot "
+                    "takes it only when built with SuperLU (export with --grid, e.g. 64,64, for its default "
+                    "build)\n", gx, gy);
         for (size_t l = 0; l < nl; l++) free(names[l]);
         free(names);
         if (bad == 1) goto oom;
@@ -202,6 +216,38 @@ static int export_hotspot(const cmd_opts *o, const sio_chip *c, const sio_schedu
         if (c->thermal.layers[l].has_die) stack[ns++] = flp[c->thermal.layers[l].die];
     if (!ns)
         for (size_t d = 0; d < nd; d++) stack[ns++] = flp[d];
+    /* what HotSpot cannot read is refused before the set lands: a
+    ** trace's columns (the blocks of its floorplans, fillers too) and its
+    ** longest line (a row at most 15 bytes a unit's power, "%.9g", and 1 a
+    ** filler's 0) */
+    for (size_t d = 0; d <= nd; d++) {
+        const thermal_flp *one = flp[d < nd ? d : 0];
+        const thermal_flp *const *fl = d < nd ? &one : (const thermal_flp *const *)stack;
+        size_t nfl = d < nd ? 1 : ns, cols = 0, head = 0, row = 0;
+        for (size_t k = 0; k < nfl; k++)
+            for (size_t b = 0; b < fl[k]->n; b++) {
+                cols++;
+                head += strlen(fl[k]->blocks[b].name) + 1;
+                row += fl[k]->blocks[b].unit >= 0 ? 16 : 2;
+            }
+        char what[64];
+        if (d < nd) snprintf(what, sizeof what, "die %d's floorplan and trace", c->dies[d].id);
+        else snprintf(what, sizeof what, "the stack's trace");
+        if (cols > HOTSPOT_MAX_UNITS) {
+            sio_error_set(err, c->path, 0, 0, "export --format hotspot: %s would hold %zu blocks (units and the "
+                          "fillers around them), more than the %d HotSpot reads", what, cols, HOTSPOT_MAX_UNITS);
+            rc = EXIT_INPUT;
+            goto out;
+        }
+        size_t line = head > row ? head : row;   /* with its newline */
+        if (line >= HOTSPOT_LINE_SIZE) {
+            sio_error_set(err, c->path, 0, 0, "export --format hotspot: %s would have lines of up to %zu bytes, "
+                          "more than the %d HotSpot reads: shorter unit names, or fewer units", what, line,
+                          HOTSPOT_LINE_SIZE - 1);
+            rc = EXIT_INPUT;
+            goto out;
+        }
+    }
     for (size_t ch = 0; ch < nch; ch++) {
         if (thermal_run_frame_energy(c, s, ch, NULL, 0, (double)nf * F, F, nf, energy)) {   /* idle to the last frame's end */
             sio_error_set(err, s->path, 0, 0, "export: an instruction lies outside the frames");
