@@ -29,7 +29,7 @@ loader). Importing pda raises ImportError when none of them loads.
 Errors the library reports raise pda.Error: its text is the library's message
 (for an input, "file:line:col: message"), .code the status code (pda.EINPUT,
 pda.EIO, pda.ENOMEM, pda.EINTERNAL; for retime also pda.EINFEASIBLE,
-pda.ENOTMET, pda.EBUDGET_INTERNAL).
+pda.ENOTMET; pda.EBUDGET_INTERNAL is EINTERNAL; the thermal codes ESTACK, EFFTW, ERANGE, ESTEADY).
 
 A Result keeps the loaded chip and schedule (the library's result borrows
 them) and the library's memory until close() (or the end of a `with` block,
@@ -53,8 +53,10 @@ _c_free = _capi.libc_free()
 LIBRARY = _lib.pda_path
 
 # status codes (sio.h, pda.h, budget.h)
+# the status codes of schedule-io/pda_status.h (tests check them against it)
 OK, EINPUT, EIO, ENOMEM, EINTERNAL = 0, 1, 2, 3, 4
-EINFEASIBLE, EBUDGET_INTERNAL, ENOTMET = 5, 6, 7
+EINFEASIBLE, ENOTMET, ESTACK, EFFTW, ERANGE, ESTEADY = 5, 6, 7, 8, 9, 10
+EBUDGET_INTERNAL = EINTERNAL   # budget.h's BUDGET_EINTERNAL is the same code
 
 
 class Error(Exception):

@@ -335,6 +335,29 @@ def test_retime_errors():
     assert e.value.code == pda.EINPUT
 
 
+def test_status_codes_match_the_header():
+    """pda's code constants are pda_status.h's numbers."""
+    text = open(os.path.join(ROOT, "schedule-io", "pda_status.h")).read()
+    codes = dict((k, int(v)) for k, v in re.findall(r"PDA_(\w+) = (\d+)", text))
+    assert codes["ENOTMET"] == 6 and len(codes) >= 11, codes
+    for name, value in codes.items():
+        assert getattr(pda, name) == value, (name, getattr(pda, name, None), value)
+    assert pda.EBUDGET_INTERNAL == codes["EINTERNAL"]
+
+
+def test_retime_not_met_keeps_the_best_schedule(tmp_path):
+    """A budget the search does not meet (a dI/dt limit one op's step alone
+    breaks, which no proof covers): code ENOTMET, the best schedule kept."""
+    s = tmp_path / "one.csv"
+    s.write_text("id,unit,op,start,cycles\na,MXM.W0,matmul,0,200\n")
+    with pytest.raises(pda.Error, match="not met") as e:
+        pda.retime(TSP_CHIP, str(s), didt_a_per_ns=0.001)
+    assert e.value.code == pda.ENOTMET
+    r = e.value.result
+    assert r is not None and list(r.starts) == [0]
+    assert r.after["max_didt_a_per_ns"] > 0.001
+
+
 def test_struct_layouts_match_the_headers(tmp_path):
     """sizeof and offsetof of every mirrored struct, from a C program built
     against the headers, equal ctypes'."""
