@@ -816,8 +816,12 @@ int budget_retime(const sio_chip *c, const sio_schedule *s, const budget_spec *s
         bj.x.no_packing = 1;
         bound_run(&bj);
     } else {
+        /* always a thread of its own, even for a small schedule: the LP
+        ** solver keeps state per thread, which bound_thread gives back; on
+        ** the caller's thread it would stay until that thread ends (and
+        ** glp_free_env there would free the caller's own GLPK work) */
         pthread_t th;
-        int threaded = s->n >= 1000 && pthread_create(&th, NULL, bound_thread, &bj) == 0;
+        int threaded = pthread_create(&th, NULL, bound_thread, &bj) == 0;
         main_run(&mj);
         if (threaded) pthread_join(th, NULL);
         else bound_run(&bj);
