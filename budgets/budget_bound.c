@@ -434,6 +434,22 @@ out:
 
 void budget_bound_thread_end(void) { glp_free_env(); }
 
+/* The energy bound (cycles) of ops energy e_ops (W.ns) under cap over the
+** window, with idle power idle (cap > idle): M >= (E_ops - cap window) /
+** (cap - idle). A run of fewer bins than the window (M <= (W - 1) bin) is
+** averaged over its own n bins, n bin < M + bin: then E_ops + idle M <= cap
+** (M + bin), so M is at least the least of (W - 1) bin and (E_ops - cap bin)
+** / (cap - idle). Per chip, or for the system's summed power. */
+static int64_t energy_bound(const ctx *x, double e_ops, double cap, double idle)
+{
+    double win_ns = (double)x->W * x->bin;
+    double m_ns = (e_ops - cap * win_ns) / (cap - idle);
+    double short_ns = (e_ops - cap * x->bin) / (cap - idle);
+    if (short_ns > win_ns - x->bin) short_ns = win_ns - x->bin;
+    if (short_ns > m_ns) m_ns = short_ns;
+    return (int64_t)ceil(m_ns / x->T - 1e-9);
+}
+
 int budget_lower_bound(ctx *x, const budget_spec *sp, budget_report *rep)
 {
     const sio_schedule *s = x->s;
@@ -472,26 +488,15 @@ int budget_lower_bound(ctx *x, const budget_spec *sp, budget_report *rep)
     int64_t en = 0;
     /* (a cap at or below the idle power gives no bound: a run that it does
     ** not prove impossible is shorter than a window, and met by ending) */
-    if (sp->power_cap_w > x->p_idle_w) {
-        double win_ns = (double)x->W * x->bin, cap = sp->power_cap_w;
+    if (sp->power_cap_w > x->p_idle_w)
         for (size_t c = 0; c < x->nch; c++) {
-            double m_ns = (e_ops[c] - cap * win_ns) / (cap - x->p_idle_w);
-            /* a run of fewer bins than the window (M <= (W - 1) bin) is
-            ** averaged over its own n bins, n bin < M + bin: then E_ops +
-            ** P_idle M <= cap (M + bin), so M is at least the least of
-            ** (W - 1) bin and (E_ops - cap bin) / (cap - P_idle) */
-            double short_ns = (e_ops[c] - cap * x->bin) / (cap - x->p_idle_w);
-            if (short_ns > win_ns - x->bin) short_ns = win_ns - x->bin;
-            if (short_ns > m_ns) m_ns = short_ns;
-            int64_t m = (int64_t)ceil(m_ns / x->T - 1e-9);
+            int64_t m = energy_bound(x, e_ops[c], sp->power_cap_w, x->p_idle_w);
             if (m > en) en = m;
         }
-    }
     if (x->use_sys && sp->system_power_cap_w > (double)x->nch * x->p_idle_w) {   /* the system: every chip's ops energy */
-        double win_ns = (double)x->W * x->bin, cap = sp->system_power_cap_w, e = 0;
+        double e = 0;
         for (size_t c = 0; c < x->nch; c++) e += e_ops[c];
-        double m_ns = (e - cap * win_ns) / (cap - (double)x->nch * x->p_idle_w);
-        int64_t m = (int64_t)ceil(m_ns / x->T - 1e-9);
+        int64_t m = energy_bound(x, e, sp->system_power_cap_w, (double)x->nch * x->p_idle_w);
         if (m > en) en = m;
     }
     int64_t ht = headtail_all(x, sp);
