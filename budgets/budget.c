@@ -637,8 +637,19 @@ static int check_spec(budget_spec *sp, size_t n_chips, int *folded, sio_error *e
     if (!(sp->bin_ns > 0) || !(sp->window_ns >= 0) || !(sp->power_cap_w >= 0) || !(sp->system_power_cap_w >= 0) ||
         !(sp->didt_a_per_ns >= 0) || !(sp->guardband_mv >= 0) || !isfinite(sp->power_cap_w) ||
         !isfinite(sp->system_power_cap_w) || !isfinite(sp->didt_a_per_ns) || !isfinite(sp->guardband_mv) ||
-        !isfinite(sp->window_ns) || !isfinite(sp->bin_ns) || sp->order < 0 || sp->order > 2) {
+        !isfinite(sp->window_ns) || !isfinite(sp->bin_ns)) {
         sio_error_set(err, NULL, 0, 0, "budget: bin, window and budgets must be finite and >= 0");
+        return BUDGET_EINPUT;
+    }
+    if (sp->order < 0 || sp->order > 2) {
+        sio_error_set(err, NULL, 0, 0, "budget: order must be BUDGET_ORDER_AUTO, _START or _CRITICAL, not %d",
+                      sp->order);
+        return BUDGET_EINPUT;
+    }
+    /* the command's limits (docs/formats.md): windows past 10^15 ns count bins past what a 64-bit integer holds */
+    if (sp->window_ns > 1e15 || sp->bin_ns < 1e-3 || sp->bin_ns > 1e6) {
+        sio_error_set(err, NULL, 0, 0, "budget: the window must be at most 1e15 ns and the bin from 0.001 to 1e6 ns "
+                      "(window %g, bin %g)", sp->window_ns, sp->bin_ns);
         return BUDGET_EINPUT;
     }
     if (sp->power_cap_w == 0 && sp->system_power_cap_w == 0 && sp->didt_a_per_ns == 0 && sp->guardband_mv == 0) {

@@ -62,10 +62,10 @@ enum {
 typedef struct budget_spec {
     double power_cap_w;     /* per chip, > 0, or 0 */
     double system_power_cap_w; /* the sum over chips, > 0, or 0 */
-    double window_ns;       /* window of the cap; 0 = one bin */
+    double window_ns;       /* window of the cap; 0 = one bin; at most 1e15 */
     double didt_a_per_ns;   /* per rail, > 0, or 0 */
     double guardband_mv;    /* per rail, > 0, or 0 */
-    double bin_ns;          /* bin width of the current model; 0 = 1 ns */
+    double bin_ns;          /* bin width of the current model; 0 = 1 ns; else 0.001 .. 1e6 */
     int order;              /* BUDGET_ORDER_*, default AUTO */
     int fb_passes;          /* power caps: forward-backward passes at most; 0 = 4 (1 past 10^5
                             ** exact groups), < 0 = none (and no sampling rounds either) */

@@ -528,6 +528,16 @@ static void test_bad_and_impossible(void **st_)
     budget_spec none = {.bin_ns = 1};
     assert_int_equal(budget_retime(&chip, s, &none, &st, &rep, &err), BUDGET_EINPUT);
     assert_null(st);
+    /* the command's limits hold for a library caller too; a bad order is named */
+    budget_spec far = {.power_cap_w = 10 * p_idle(), .window_ns = 1e20};
+    assert_int_equal(budget_retime(&chip, s, &far, &st, &rep, &err), BUDGET_EINPUT);
+    assert_non_null(strstr(err.text, "1e15"));
+    budget_spec fine = {.power_cap_w = 10 * p_idle(), .bin_ns = 1e-4};
+    assert_int_equal(budget_retime(&chip, s, &fine, &st, &rep, &err), BUDGET_EINPUT);
+    budget_spec order = {.power_cap_w = 10 * p_idle(), .order = 7};
+    assert_int_equal(budget_retime(&chip, s, &order, &st, &rep, &err), BUDGET_EINPUT);
+    assert_non_null(strstr(err.text, "order"));
+    assert_null(st);
     /* idle alone above the cap */
     budget_spec low = {.power_cap_w = 0.5 * p_idle()};
     assert_int_equal(budget_retime(&chip, s, &low, &st, &rep, &err), BUDGET_EINFEASIBLE);
