@@ -207,13 +207,21 @@ printf 'A 0.001 0.002 0 0\nB,x 0.001 0.002 0 0\n' > "$tmp/comma.flp"
 printf 'A 1e300 0.002 0 0\n' > "$tmp/huge.flp"
 printf 'A 1e-300 0.002 0 0\n' > "$tmp/tiny.flp"
 printf 'A 0.001 0.002 0 0\n' > "$tmp/ok.flp"
+printf 'A 0.001 0.002 0 0\000junk\n' > "$tmp/nul.flp"
+printf '# only a filler\n_fill0 0.001 0.001 0 0\n' > "$tmp/fills.flp"
+: > "$tmp/empty.flp"
 for c in "u8.flp:1:1: a block name must be UTF-8" "comma.flp:2:2: a block name may not hold commas" \
-         "huge.flp:1:3: width 1e300 m is out of a chip's scale" "tiny.flp:1:3: width 1e-300 m is out of"; do
+         "huge.flp:1:3: width 1e300 m is out of a chip's scale" "tiny.flp:1:3: width 1e-300 m is out of" \
+         "nul.flp:1:18: NUL byte" "fills.flp: no blocks" "empty.flp: no blocks"; do
     f=${c%%:*}
     "$an" import --format hotspot "$tmp/$f" -o "$tmp/imp.json" 2>"$tmp/imp.err" >/dev/null; rc=$?
     [ "$rc" = 2 ] && [ ! -e "$tmp/imp.json" ] && grep -qF "$c" "$tmp/imp.err" && ok "import refuses $f" ||
         no "import $f: exit $rc: $(cat "$tmp/imp.err")"
 done
+# a byte order mark before the first block is not part of its name
+printf '\357\273\277A 0.001 0.002 0 0\n' > "$tmp/bom.flp"
+"$an" import --format hotspot "$tmp/bom.flp" | python3 -c 'import json, sys; assert json.load(sys.stdin)["units"][0]["name"] == "A"' &&
+    ok "import skips a byte order mark" || no "import: a byte order mark"
 rc1=0; "$an" import --format hotspot "$tmp/ok.flp" --die -1 >/dev/null 2>&1 || rc1=$?
 rc2=0; "$an" import --format hotspot "$tmp/ok.flp" --rail a,b >/dev/null 2>&1 || rc2=$?
 rc3=0; "$an" import --format hotspot "$tmp/ok.flp" --class '' >/dev/null 2>&1 || rc3=$?

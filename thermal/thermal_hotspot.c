@@ -336,12 +336,20 @@ int thermal_flp_load(const char *path, thermal_flp **out, sio_error *err)
     char *line = NULL;
     int rc = SIO_OK, lineno = 0;
     if (!f) { rc = SIO_ENOMEM; goto done; }
-    while (getline(&line, &len, in) != -1) {
+    ssize_t got;
+    while ((got = getline(&line, &len, in)) != -1) {
         lineno++;
         const char *tok[8];
         size_t tl[8];
         int col[8], nt = 0;
-        for (char *p = line; *p && *p != '#';) {
+        if (strlen(line) < (size_t)got) {   /* the text would end at it, and what follows be lost */
+            sio_error_set(err, path, lineno, (int)strlen(line) + 1, "NUL byte in the floorplan");
+            rc = SIO_EINPUT;
+            goto done;
+        }
+        char *p0 = line;
+        if (lineno == 1 && !strncmp(line, "\xef\xbb\xbf", 3)) p0 += 3;   /* a UTF-8 byte order mark */
+        for (char *p = p0; *p && *p != '#';) {
             if (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') { p++; continue; }
             char *q = p;
             while (*q && *q != ' ' && *q != '\t' && *q != '\r' && *q != '\n' && *q != '#') q++;
@@ -415,6 +423,9 @@ int thermal_flp_load(const char *path, thermal_flp **out, sio_error *err)
     if (ferror(in)) {
         sio_error_set(err, path, 0, 0, "read error");
         rc = SIO_EIO;
+    } else if (!f->n) {   /* HotSpot refuses such a floorplan too; a chip needs a unit */
+        sio_error_set(err, path, 0, 0, "no blocks (only fillers '_fill...', comments or blank lines): a floorplan needs a unit");
+        rc = SIO_EINPUT;
     }
 done:
     if (rc == SIO_ENOMEM) sio_error_set(err, path, 0, 0, "out of memory");
