@@ -646,7 +646,8 @@ static int check_spec(budget_spec *sp, size_t n_chips, int *folded, sio_error *e
                       sp->order);
         return BUDGET_EINPUT;
     }
-    /* the command's limits (docs/formats.md): windows past 10^15 ns count bins past what a 64-bit integer holds */
+    /* the command's limits (its --window-ns and --bin-ns): windows past 10^15 ns count bins past what a
+    ** 64-bit integer holds */
     if (sp->window_ns > 1e15 || sp->bin_ns < 1e-3 || sp->bin_ns > 1e6) {
         sio_error_set(err, NULL, 0, 0, "budget: the window must be at most 1e15 ns and the bin from 0.001 to 1e6 ns "
                       "(window %g, bin %g)", sp->window_ns, sp->bin_ns);
@@ -826,13 +827,16 @@ int budget_retime(const sio_chip *c, const sio_schedule *s, const budget_spec *s
         mj.met = 1;
         bj.x.no_packing = 1;
         bound_run(&bj);
+        bj.rep.lb_cyc = rep->before.makespan_cyc;   /* reached: no valid bound is above it */
     } else {
         /* always a thread of its own, even for a small schedule: the LP
         ** solver keeps state per thread, which bound_thread gives back; on
         ** the caller's thread it would stay until that thread ends (and
-        ** glp_free_env there would free the caller's own GLPK work) */
+        ** glp_free_env there would free the caller's own GLPK work). If no
+        ** thread can start, the bound goes without its LP part. */
         pthread_t th;
         int threaded = pthread_create(&th, NULL, bound_thread, &bj) == 0;
+        if (!threaded) bj.x.no_lp = 1;
         main_run(&mj);
         if (threaded) pthread_join(th, NULL);
         else bound_run(&bj);

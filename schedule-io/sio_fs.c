@@ -142,16 +142,29 @@ void sio_cleanup_remove_made(const char *path, const char *top)
     pthread_mutex_unlock(&reg_mu);
 }
 
+/* path without the slashes that end it (one is kept for "/") */
+static void strip_slashes(char *p)
+{
+    for (size_t n = strlen(p); n > 1 && p[n - 1] == '/'; n--) p[n - 1] = 0;
+}
+
 void sio_remove_made(const char *path, const char *top)
 {
-    char *p = strdup(path);
-    size_t nt = strlen(top);
-    while (p && strlen(p) >= nt && rmdir(p) == 0 && strlen(p) > nt) {
+    char *p = strdup(path), *t = strdup(top);
+    if (!p || !t) { free(p); free(t); return; }
+    strip_slashes(p);
+    strip_slashes(t);
+    size_t nt = strlen(t);
+    /* from path up to top; one not made yet (a signal during the mkdirs) is
+    ** passed over, one that holds something ends the climb */
+    while (strlen(p) >= nt && (rmdir(p) == 0 || errno == ENOENT) && strlen(p) > nt) {
         char *slash = strrchr(p, '/');
-        if (!slash) break;
+        if (!slash || slash == p) break;
         *slash = 0;
+        strip_slashes(p);
     }
     free(p);
+    free(t);
 }
 
 void sio_cleanup_run(void)

@@ -187,6 +187,7 @@ json.dump(chip(many), open(d + "/hs_many.json", "w"))
 json.dump(chip(wide), open(d + "/hs_wide.json", "w"))
 json.dump(chip([unit("U0", 0, 0, 5, 5), unit("N" * 600, 5, 5, 5, 5)]), open(d + "/hs_name.json", "w"))
 json.dump(chip([unit("U0", 0, 0, 5, 5)]), open(d + "/hs_grid.json", "w"))
+json.dump(chip([unit("U0", 0, 0, 5, 5), unit("N" * 511, 5, 5, 5, 5)]), open(d + "/hs_511.json", "w"))
 EOF
 printf 'id,unit,op,start,cycles\na,U0,run,0,100\n' > "$tmp/hs.csv"
 for k in many:8192 wide:65535 name:511; do
@@ -197,6 +198,8 @@ for k in many:8192 wide:65535 name:511; do
 done
 grep -q "hs_name.json:[0-9]*:[0-9]*: units\[1\].name" "$tmp/err" && ok "hotspot: a long name at its place" ||
     no "hotspot: a long name's place: $(cat "$tmp/err")"
+"$an" export "$tmp/hs_511.json" "$tmp/hs.csv" --format hotspot --grid 16,16 -o "$tmp/hs_511" --quiet &&
+    ok "hotspot: a name of 511 bytes is taken" || no "hotspot: a name of 511 bytes refused"
 "$an" export "$tmp/hs_grid.json" "$tmp/hs.csv" --format hotspot -o "$tmp/hs_grid" 2>"$tmp/err" >/dev/null &&
     grep -q "not a power of two" "$tmp/err" && grep -q "SuperLU" "$tmp/hs_grid/hotspot.config" &&
     "$an" export "$tmp/hs_grid.json" "$tmp/hs.csv" --format hotspot --grid 32,16 -o "$tmp/hs_g2" 2>"$tmp/err" >/dev/null &&

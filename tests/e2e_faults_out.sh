@@ -78,8 +78,9 @@ cmp -s "$T/before" "$T/after" || fail "SIGTERM: the folder changed"
 [ "$(staging)" = 0 ] || fail "SIGTERM: staging left: $(ls -a "$T")"
 echo "SIGTERM while writing: the old set whole, nothing left"
 
-# 3b. SIGINT to a run whose -o folders it made (they did not exist): they go too
-"$A" run "$C" samples/stack/prefill.csv -o "$T/new/a/b" --quiet --waveforms --unit-maps 2>/dev/null &
+# 3b. SIGINT to a run whose -o folders it made (they did not exist): they go
+# too (the path given with a slash at its end)
+"$A" run "$C" samples/stack/prefill.csv -o "$T/new/a/b/" --quiet --waveforms --unit-maps 2>/dev/null &
 pid=$!
 i=0
 while [ $i -lt 1500 ] && [ ! -d "$T/new/a/b" ] && kill -0 $pid 2>/dev/null; do sleep 0.01; i=$((i + 1)); done

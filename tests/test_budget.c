@@ -660,9 +660,10 @@ static void test_packing_bound_lp(void **st_)
 
 /* budget_retime on threads the caller starts and ends, as a compiler's
 ** workers would: the LP of the packing bound runs (GLPK keeps state per
-** thread), and nothing is left behind when the threads end (LeakSanitizer
-** checks at exit in the sanitizer build; the library once left ~5 KB of the
-** solver's state per caller thread for schedules under 1000 instructions). */
+** thread), and nothing is left behind when the threads end. Only the
+** sanitizer build's LeakSanitizer, at exit, sees that (the library once left
+** ~5 KB of the solver's state per caller thread for schedules under 1000
+** instructions); the release build checks the results alone. */
 typedef struct retime_job {
     const sio_schedule *s;
     double cap;

@@ -301,7 +301,7 @@ int thermal_hotspot_config_write(FILE *f, const sio_chip *c, size_t nx, size_t n
             c->name, t->h_top_w_m2k, c->outline_mm[0], c->outline_mm[1]);
     if ((nx & (nx - 1)) || (ny & (ny - 1)))
         fprintf(f, "# HotSpot's grid model takes rows and columns that are not powers of two only when built with\n"
-                   "# SuperLU (SUPERLU=1); its default build refuses %zu x %zu (export with --grid, e.g. 64,64).\n",
+                   "# SuperLU (SUPERLU=1); its default build refuses %zu rows x %zu columns (export with --grid, e.g. 64,64).\n",
                 ny, nx);
     fprintf(f, "-model_type grid\n-grid_layer_file stack.lcf\n-grid_rows %zu\n-grid_cols %zu\n", ny, nx);
     fprintf(f, "-ambient %.9g\n-init_temp %.9g\n", amb_k, amb_k);

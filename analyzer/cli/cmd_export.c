@@ -156,7 +156,8 @@ static int export_hotspot(const cmd_opts *o, const sio_chip *c, const sio_schedu
     }
     thermal_flp **flp = calloc(nd + 1, sizeof *flp);
     double *energy = malloc((nf * nu + 1) * sizeof *energy), *pw = malloc((nu ? nu : 1) * sizeof *pw);
-    int rc = EXIT_OK;
+    int rc = EXIT_OK, grid_note = 0;
+    size_t note_gx = 0, note_gy = 0;
     sio_out *so;
     char name[128];
     if (!flp || !energy || !pw) goto oom;
@@ -193,10 +194,8 @@ static int export_hotspot(const cmd_opts *o, const sio_chip *c, const sio_schedu
         if (!bad && (orc = outset_add(ro, "hotspot.config", &so, err))) bad = 2;
         size_t gx = o->grid[0] ? o->grid[0] : c->thermal.grid[0], gy = o->grid[1] ? o->grid[1] : c->thermal.grid[1];
         if (!bad) thermal_hotspot_config_write(sio_out_file(so), c, gx, gy, F * 1e-9);
-        if (!bad && ((gx & (gx - 1)) || (gy & (gy - 1))) && !o->quiet)
-            fprintf(stderr, "analyzer: note: the thermal grid %zu x %zu is not a power of two each way: HotSpot "
-                    "takes it only when built with SuperLU (export with --grid, e.g. 64,64, for its default "
-                    "build)\n", gx, gy);
+        grid_note = !bad && ((gx & (gx - 1)) || (gy & (gy - 1)));
+        if (grid_note) { note_gx = gx; note_gy = gy; }
         for (size_t l = 0; l < nl; l++) free(names[l]);
         free(names);
         if (bad == 1) goto oom;
@@ -269,6 +268,10 @@ static int export_hotspot(const cmd_opts *o, const sio_chip *c, const sio_schedu
             thermal_ptrace_row(fd[nd], stack, ns, pw);
         }
     }
+    if (grid_note && !o->quiet)
+        fprintf(stderr, "analyzer: note: the thermal grid %zu,%zu (--grid NX,NY) is not a power of two each way: "
+                "HotSpot takes it only when built with SuperLU (export with --grid, e.g. 64,64, for its default "
+                "build)\n", note_gx, note_gy);
     goto out;
 oom:
     sio_error_set(err, NULL, 0, 0, "analyzer: out of memory");
