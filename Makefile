@@ -9,7 +9,7 @@
 # packages (tools/deps.sh) when run as root, or print the command to run.
 
 CC      ?= cc
-VERSION := 6.1.0
+VERSION := 6.1.1
 SONAME  := libpda.so.6
 PREFIX  ?= /usr/local
 PKGS    := libcsv fftw3 jansson libpng glpk
