@@ -88,10 +88,12 @@ $(R)/analyzer/report_page.o $(A)/analyzer/report_page.o: CFLAGS_ALL += -I$(GEN)
 lib/libpda.a: $(LIB_OBJ_R)
 	@mkdir -p lib
 	rm -f $@ && ar rcs $@ $^
-# the shared library: soname libpda.so.MAJOR, file libpda.so.VERSION
-lib/$(SONAME): $(LIB_OBJ_R)
+# the shared library: soname libpda.so.MAJOR, file libpda.so.VERSION (made
+# again when VERSION changes: the Makefile is a prerequisite)
+lib/$(SONAME): $(LIB_OBJ_R) Makefile
 	@mkdir -p lib
-	$(CC) -shared -Wl,-soname,$(SONAME) $(OPT) $^ $(LIBS) -o lib/libpda.so.$(VERSION)
+	rm -f lib/libpda.so.*.*.*
+	$(CC) -shared -Wl,-soname,$(SONAME) $(OPT) $(LIB_OBJ_R) $(LIBS) -o lib/libpda.so.$(VERSION)
 	ln -sf libpda.so.$(VERSION) lib/$(SONAME)
 	ln -sf $(SONAME) lib/libpda.so
 $(A)/libpda.a: $(LIB_OBJ_A)
