@@ -412,6 +412,10 @@ static int rename_each(outset *os, sio_error *err)
 
 int outset_finish(outset *os, int ok, sio_error *err)
 {
+    /* whole, or not begun, when a signal's clean-up runs (sio_commit_lock):
+    ** it would otherwise remove the staging folder while carry links the
+    ** folder's files into it and swap_in exchanges it with the folder */
+    sio_commit_lock();
     int rc = SIO_OK;
     for (size_t k = 0; k < os->n; k++) {
         if (ok && rc == SIO_OK) rc = sio_out_commit(os->o[k], err);
@@ -443,6 +447,7 @@ int outset_finish(outset *os, int ok, sio_error *err)
     os->names = NULL;
     os->stage = os->real = NULL;
     os->n = os->cap = 0;
+    sio_commit_unlock();
     return rc;
 }
 

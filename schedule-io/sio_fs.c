@@ -42,6 +42,32 @@ static size_t reg_n, reg_cap;
 static char **made;         /* output folders a command made: "path", "top" pairs */
 static size_t made_n, made_cap;
 
+/* The commit lock: a commit (an output file renamed into place, an output
+** set's staging folder filled with the folder's other files and exchanged
+** with it, and what was left settled) runs whole under it, and the signal's
+** clean-up takes it first and keeps it. So a signal that comes during a
+** commit waits for it to end (the set then lands whole), and none starts
+** after the clean-up. Recursive: a set's commit commits its files. */
+static pthread_mutex_t commit_mu;
+static pthread_once_t commit_once = PTHREAD_ONCE_INIT;
+
+static void commit_init(void)
+{
+    pthread_mutexattr_t a;
+    pthread_mutexattr_init(&a);
+    pthread_mutexattr_settype(&a, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&commit_mu, &a);
+    pthread_mutexattr_destroy(&a);
+}
+
+void sio_commit_lock(void)
+{
+    pthread_once(&commit_once, commit_init);
+    pthread_mutex_lock(&commit_mu);
+}
+
+void sio_commit_unlock(void) { pthread_mutex_unlock(&commit_mu); }
+
 int sio_cleanup_add(const char *path)
 {
     char *p = strdup(path);
@@ -169,6 +195,7 @@ void sio_remove_made(const char *path, const char *top)
 
 void sio_cleanup_run(void)
 {
+    sio_commit_lock();   /* a commit under way ends first; none starts after (never given back) */
     pthread_mutex_lock(&reg_mu);
     for (size_t k = 0; k < reg_n; k++) sio_remove_tree(reg[k]);
     /* then the folders made for the outputs, now empty again */
@@ -370,6 +397,9 @@ int sio_out_commit(sio_out *o, sio_error *err)
         sio_error_set(err, o->path, 0, 0, "write failed: %s", strerror(errno));
         rc = SIO_EIO;
     }
+    /* from the temporary name to the rename, whole (the commit lock): a
+    ** signal meanwhile would leave the name behind */
+    sio_commit_lock();
     if (!rc && !o->tmp) {   /* an anonymous file: a name first, through /proc */
         char proc[64];
         size_t n = strlen(o->path) + 48;
@@ -399,6 +429,7 @@ int sio_out_commit(sio_out *o, sio_error *err)
     }
     if (rc && o->tmp) unlink(o->tmp);
     out_free(o);
+    sio_commit_unlock();
     return rc;
 }
 

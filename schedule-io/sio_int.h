@@ -50,6 +50,10 @@ int sio_remove_tree(const char *path);
 int sio_cleanup_add(const char *path);
 void sio_cleanup_remove(const char *path);
 void sio_cleanup_run(void);
+/* The commit lock (sio_fs.c): a commit that must not be cut by the signal's
+** clean-up runs between these; sio_cleanup_run waits for it. Recursive. */
+void sio_commit_lock(void);
+void sio_commit_unlock(void);
 /* The output folder path, made by the command from top down (top, the
 ** highest folder that was missing, and every one below it to path): kept
 ** for sio_cleanup_run, which removes each of them that is empty again,

@@ -92,6 +92,34 @@ wait $pid; rc=$?
 [ "$(staging)" = 0 ] || fail "SIGINT: staging left: $(ls -a "$T")"
 echo "SIGINT: the folders the run made are removed"
 
+# 3c. SIGINT while the set is committed: the folder's 20,000 files linked
+# into the staging folder, then the exchange. The signal waits for the
+# commit, which lands whole; none of the user's files is lost, nothing left
+mkdir "$T/many"
+python3 -c "
+import sys
+for i in range(20000): open(sys.argv[1] + '/mine%05d.txt' % i, 'w').write('mine %d' % i)" "$T/many"
+"$A" run samples/tsp/chip.json samples/tsp/decode.csv -o "$T/ref" --quiet || fail "the reference run"
+want=$(ls "$T/ref" | wc -l)
+"$A" run samples/tsp/chip.json samples/tsp/decode.csv -o "$T/many" --quiet 2>/dev/null &
+pid=$!
+i=0
+while [ $i -lt 200000 ] && [ "$(ls -f "$T"/.many.pda-new-* 2>/dev/null | wc -l)" -lt 2000 ] && kill -0 $pid 2>/dev/null; do
+    i=$((i + 1))
+done
+hit=$(ls -f "$T"/.many.pda-new-* 2>/dev/null | wc -l)
+kill -INT $pid 2>/dev/null
+wait $pid; rc=$?
+[ "$hit" -ge 2000 ] || fail "SIGINT during the commit: the run ended before it (could not inject)"
+mine=$(ls "$T/many" | grep -c '^mine')
+outs=$(ls "$T/many" | grep -vc '^mine')
+[ "$mine" = 20000 ] || fail "SIGINT during the commit: $mine of the user's 20000 files left"
+[ "$outs" = "$want" ] || fail "SIGINT during the commit: $outs of the set's $want outputs (exit $rc)"
+[ "$rc" = 130 ] || [ "$rc" = 0 ] || fail "SIGINT during the commit: exit $rc"
+[ "$(staging)" = 0 ] || fail "SIGINT during the commit: staging left: $(ls -a "$T" | grep pda)"
+rm -rf "$T/many" "$T/ref"
+echo "SIGINT during the commit: the set whole, the user's files kept, nothing left (exit $rc)"
+
 # 4. SIGKILL while writing: the old set stays; the next run removes what was left
 killed_while_writing KILL || fail "SIGKILL: the run ended before it wrote (could not inject)"
 snapshot "$T/out" "$T/after"
