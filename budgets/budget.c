@@ -833,10 +833,11 @@ int budget_retime(const sio_chip *c, const sio_schedule *s, const budget_spec *s
         ** solver keeps state per thread, which bound_thread gives back; on
         ** the caller's thread it would stay until that thread ends (and
         ** glp_free_env there would free the caller's own GLPK work). If no
-        ** thread can start, the bound goes without its LP part. */
+        ** thread can start, the bound runs here all the same (the same
+        ** figures), and the solver's state stays until the caller's thread
+        ** ends. */
         pthread_t th;
         int threaded = pthread_create(&th, NULL, bound_thread, &bj) == 0;
-        if (!threaded) bj.x.no_lp = 1;
         main_run(&mj);
         if (threaded) pthread_join(th, NULL);
         else bound_run(&bj);

@@ -286,7 +286,7 @@ static int64_t packing_bound(ctx *x, double cap, int64_t *dff_out, int64_t *lp_o
         });
     }
     for (size_t c = 0; c < nc; c++) {
-        int lrc = x->no_lp ? -1 : lp_dff(hist + c * G1, e_all[c], eps, &lpa[c], lpg + c * G1, &fend[c]);
+        int lrc = lp_dff(hist + c * G1, e_all[c], eps, &lpa[c], lpg + c * G1, &fend[c]);
         if (lrc == -2) goto done;
         lp_ok[c] = lrc == 0;
         for (gmin[c] = LP_SMALL; gmin[c] <= LP_GRID && !(lpg[c * G1 + gmin[c]] > 0); gmin[c]++) continue;

@@ -59,7 +59,6 @@ typedef struct ctx {
     int use_pw, use_sys, use_didt, use_droop;
     int sys_folded;       /* one chip: the system cap given is the chip cap */
     int no_packing;       /* the lower bound leaves out the packing bound (the original meets) */
-    int no_lp;            /* ... or only its LP part (no thread of its own for the solver's state) */
     size_t W;             /* power window in bins */
     double B;             /* budget of a chip's window sum of ops power */
     double B_sys;         /* budget of the system's window sum (use_sys) */
