@@ -524,6 +524,11 @@ int outset_mkdirs(const char *path, sio_error *err)
         sio_error_set(err, path, 0, 0, "not a folder");
         return SIO_EINPUT;
     }
+    struct stat sl;
+    if (errno == ENOENT && lstat(path, &sl) == 0 && S_ISLNK(sl.st_mode)) {   /* usage too */
+        sio_error_set(err, path, 0, 0, "a link to a folder that does not exist");
+        return SIO_EINPUT;
+    }
     sio_error_set(err, path, 0, 0, "cannot create the output folder: %s", strerror(errno));
     return SIO_EIO;
 }

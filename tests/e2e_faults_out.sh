@@ -136,6 +136,14 @@ head -4000 samples/tsp/decode.csv > "$T/d.csv"
 pid=$!; sleep 0.05; kill -KILL $pid 2>/dev/null; wait $pid
 [ "$(ls -a "$T" | grep -c 'tmp')" = 0 ] || fail "a killed retime left: $(ls -a "$T")"
 
+# 5b. -o a link to a folder that does not exist: usage (exit 2), the link
+# kept, nothing made where it points
+ln -s "$T/nowhere" "$T/dangling"
+"$A" run "$C" "$S" -o "$T/dangling" --quiet 2>"$T/err"; rc=$?
+[ $rc = 2 ] && [ -L "$T/dangling" ] && [ ! -e "$T/nowhere" ] && grep -q "link to a folder that does not exist" "$T/err" ||
+    fail "-o a dangling link: exit $rc: $(cat "$T/err")"
+rm -f "$T/dangling"
+
 # 6. links and special files are not written through
 ln -s /proc/self/fd/1 "$T/link.csv"
 "$A" retime samples/tsp/chip.json "$T/d.csv" -o "$T/link.csv" --power-cap-w 150 --quiet 2>"$T/err"; rc=$?
