@@ -357,8 +357,8 @@ io:
 /* The options' ranges (pda.h); PDA_EINPUT naming the field. */
 static int check_opts(const pda_run_opts *o, sio_error *err)
 {
-    const char *bad = !(o->bin_ns >= 1e-3 && o->bin_ns <= 1e6)        ? "bin_ns must be in [0.001, 1e6] ns"
-                      : !(o->window_ns > 0 && o->window_ns <= 1e15)   ? "window_ns must be in (0, 1e15] ns"
+    const char *bad = !(o->bin_ns >= WALK_BIN_NS_MIN && o->bin_ns <= WALK_BIN_NS_MAX) ? "bin_ns must be in [0.001, 1e6] ns"
+                      : !(o->window_ns > 0 && o->window_ns <= WALK_WINDOW_NS_MAX)   ? "window_ns must be in (0, 1e15] ns"
                       : !(o->safety_mv >= 0 && isfinite(o->safety_mv)) ? "safety_mv must be finite and >= 0"
                       : (o->grid[0] || o->grid[1]) && !(o->grid[0] >= 2 && o->grid[0] <= 4096 && o->grid[1] >= 2 &&
                                                         o->grid[1] <= 4096)

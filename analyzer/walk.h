@@ -88,6 +88,14 @@ void walk_close(walk *w);   /* NULL is a no-op */
 
 /* Each rail's idle current, summed over its units, into idle[n_rails]. */
 void walk_rail_idle(const sio_chip *c, double *idle);
+/* The ranges of the bin and of the power window that every entry takes
+** (pda_run, budget_retime, the command's --bin-ns and --window-ns, a
+** sweep's run and retime sections): a window past 10^15 ns would count
+** bins past what a double holds exactly. */
+#define WALK_BIN_NS_MIN 1e-3
+#define WALK_BIN_NS_MAX 1e6
+#define WALK_WINDOW_NS_MAX 1e15
+
 /* The power window of window_ns in bins of bin_ns over a timeline of
 ** n_bins: at least 1, and a window longer than the timeline is the
 ** timeline (the analyzer's model, which the re-timing's analysis shares). */

@@ -646,9 +646,7 @@ static int check_spec(budget_spec *sp, size_t n_chips, int *folded, sio_error *e
                       sp->order);
         return BUDGET_EINPUT;
     }
-    /* the command's limits (its --window-ns and --bin-ns): windows past 10^15 ns count bins past what a
-    ** 64-bit integer holds */
-    if (sp->window_ns > 1e15 || sp->bin_ns < 1e-3 || sp->bin_ns > 1e6) {
+    if (sp->window_ns > WALK_WINDOW_NS_MAX || sp->bin_ns < WALK_BIN_NS_MIN || sp->bin_ns > WALK_BIN_NS_MAX) {
         sio_error_set(err, NULL, 0, 0, "budget: the window must be at most 1e15 ns and the bin from 0.001 to 1e6 ns "
                       "(window %g, bin %g)", sp->window_ns, sp->bin_ns);
         return BUDGET_EINPUT;

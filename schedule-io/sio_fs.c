@@ -36,11 +36,15 @@
 
 /* ---- the names a signal must remove ----------------------------------- */
 
+/* One registry: named temporary files and staging folders (top NULL: the
+** whole tree goes), and the output folders a command made (path, and top,
+** the highest of them: each goes while empty, sio_remove_made). */
+typedef struct reg_entry {
+    char *path, *top;
+} reg_entry;
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
-static char **reg;          /* paths of named temporary files and staging folders */
+static reg_entry *reg;
 static size_t reg_n, reg_cap;
-static char **made;         /* output folders a command made: "path", "top" pairs */
-static size_t made_n, made_cap;
 
 /* The commit lock: a commit (an output file renamed into place, an output
 ** set's staging folder filled with the folder's other files and exchanged
@@ -68,33 +72,41 @@ void sio_commit_lock(void)
 
 void sio_commit_unlock(void) { pthread_mutex_unlock(&commit_mu); }
 
-int sio_cleanup_add(const char *path)
+static int same(const char *a, const char *b) { return a == b || (a && b && !strcmp(a, b)); }
+
+static int reg_add(const char *path, const char *top)
 {
-    char *p = strdup(path);
-    if (!p) return SIO_ENOMEM;
+    char *p = strdup(path), *q = top ? strdup(top) : NULL;
+    if (!p || (top && !q)) {
+        free(p);
+        free(q);
+        return SIO_ENOMEM;
+    }
     pthread_mutex_lock(&reg_mu);
     if (reg_n == reg_cap) {
         size_t c = reg_cap ? 2 * reg_cap : 8;
-        char **q = realloc(reg, c * sizeof *q);
-        if (!q) {
+        reg_entry *r = realloc(reg, c * sizeof *r);
+        if (!r) {
             pthread_mutex_unlock(&reg_mu);
             free(p);
+            free(q);
             return SIO_ENOMEM;
         }
-        reg = q;
+        reg = r;
         reg_cap = c;
     }
-    reg[reg_n++] = p;
+    reg[reg_n++] = (reg_entry){p, q};
     pthread_mutex_unlock(&reg_mu);
     return SIO_OK;
 }
 
-void sio_cleanup_remove(const char *path)
+static void reg_drop(const char *path, const char *top)
 {
     pthread_mutex_lock(&reg_mu);
     for (size_t k = 0; k < reg_n; k++)
-        if (!strcmp(reg[k], path)) {
-            free(reg[k]);
+        if (!strcmp(reg[k].path, path) && same(reg[k].top, top)) {
+            free(reg[k].path);
+            free(reg[k].top);
             reg[k] = reg[--reg_n];
             break;
         }
@@ -105,6 +117,11 @@ void sio_cleanup_remove(const char *path)
     }
     pthread_mutex_unlock(&reg_mu);
 }
+
+int sio_cleanup_add(const char *path) { return reg_add(path, NULL); }
+void sio_cleanup_remove(const char *path) { reg_drop(path, NULL); }
+int sio_cleanup_add_made(const char *path, const char *top) { return reg_add(path, top); }
+void sio_cleanup_remove_made(const char *path, const char *top) { reg_drop(path, top); }
 
 static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
@@ -119,53 +136,6 @@ int sio_remove_tree(const char *path)
     if (lstat(path, &sb) != 0) return errno == ENOENT ? 0 : -1;
     if (!S_ISDIR(sb.st_mode)) return unlink(path);
     return nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-int sio_cleanup_add_made(const char *path, const char *top)
-{
-    char *p = strdup(path), *q = strdup(top);
-    if (!p || !q) {
-        free(p);
-        free(q);
-        return SIO_ENOMEM;
-    }
-    pthread_mutex_lock(&reg_mu);
-    if (made_n + 2 > made_cap) {
-        size_t c = made_cap ? 2 * made_cap : 4;
-        char **m = realloc(made, c * sizeof *m);
-        if (!m) {
-            pthread_mutex_unlock(&reg_mu);
-            free(p);
-            free(q);
-            return SIO_ENOMEM;
-        }
-        made = m;
-        made_cap = c;
-    }
-    made[made_n++] = p;
-    made[made_n++] = q;
-    pthread_mutex_unlock(&reg_mu);
-    return SIO_OK;
-}
-
-void sio_cleanup_remove_made(const char *path, const char *top)
-{
-    pthread_mutex_lock(&reg_mu);
-    for (size_t k = 0; k < made_n; k += 2)
-        if (!strcmp(made[k], path) && !strcmp(made[k + 1], top)) {
-            free(made[k]);
-            free(made[k + 1]);
-            made[k] = made[made_n - 2];
-            made[k + 1] = made[made_n - 1];
-            made_n -= 2;
-            break;
-        }
-    if (!made_n) {
-        free(made);
-        made = NULL;
-        made_cap = 0;
-    }
-    pthread_mutex_unlock(&reg_mu);
 }
 
 /* path without the slashes that end it (one is kept for "/") */
@@ -197,9 +167,11 @@ void sio_cleanup_run(void)
 {
     sio_commit_lock();   /* a commit under way ends first; none starts after (never given back) */
     pthread_mutex_lock(&reg_mu);
-    for (size_t k = 0; k < reg_n; k++) sio_remove_tree(reg[k]);
+    for (size_t k = 0; k < reg_n; k++)
+        if (!reg[k].top) sio_remove_tree(reg[k].path);
     /* then the folders made for the outputs, now empty again */
-    for (size_t k = 0; k < made_n; k += 2) sio_remove_made(made[k], made[k + 1]);
+    for (size_t k = 0; k < reg_n; k++)
+        if (reg[k].top) sio_remove_made(reg[k].path, reg[k].top);
     pthread_mutex_unlock(&reg_mu);
 }
 

@@ -368,7 +368,7 @@ static const char *const RUN_KEYS[] = {"no_thermal", "window_ns", "bin_ns", "saf
 /* The budget's keys, as budget_field numbers them (the four limits first), and their largest values. */
 static const char *const RETIME_KEYS[] = {"power_cap_w", "system_power_cap_w", "didt_a_per_ns", "guardband_mv",
                                           "window_ns"};
-static const double RETIME_MAX[] = {DBL_MAX, DBL_MAX, DBL_MAX, DBL_MAX, 1e15};   /* as analyzer retime takes them */
+static const double RETIME_MAX[] = {DBL_MAX, DBL_MAX, DBL_MAX, DBL_MAX, WALK_WINDOW_NS_MAX};   /* as analyzer retime takes them */
 
 static double *budget_field(budget_spec *b, size_t k)
 {
@@ -442,8 +442,8 @@ static int read_run(sweep *sw, const json_t *run, sio_error *err)
         o->thermal = !json_is_true(nt);
     }
     double frame = 0;
-    if ((rc = sect_number(sw, run, "run", "window_ns", 0, 1, 1e15, &o->window_ns, err)) ||
-        (rc = sect_number(sw, run, "run", "bin_ns", 1e-3, 0, 1e6, &o->bin_ns, err)) ||
+    if ((rc = sect_number(sw, run, "run", "window_ns", 0, 1, WALK_WINDOW_NS_MAX, &o->window_ns, err)) ||
+        (rc = sect_number(sw, run, "run", "bin_ns", WALK_BIN_NS_MIN, 0, WALK_BIN_NS_MAX, &o->bin_ns, err)) ||
         (rc = sect_number(sw, run, "run", "safety_mv", 0, 0, 1e6, &o->safety_mv, err)) ||
         (rc = sect_number(sw, run, "run", "frame_ns", 1, 0, 1e12, &frame, err)))
         return rc;

@@ -275,6 +275,21 @@ int thermal_ptrace_row(FILE *f, const thermal_flp *const *flps, size_t n, const 
     return ferror(f) ? -1 : 0;
 }
 
+void thermal_ptrace_size(const thermal_flp *const *flps, size_t n, size_t *cols, size_t *line)
+{
+    size_t nc = 0, head = 0, row = 0;
+    for (size_t d = 0; d < n; d++)
+        for (size_t k = 0; k < flps[d]->n; k++) {
+            nc++;
+            head += strlen(flps[d]->blocks[k].name) + 1;
+            row += flps[d]->blocks[k].unit >= 0 ? 16 : 2;   /* "%.9g" of a power >= 0: 15 bytes at most */
+        }
+    *cols = nc;
+    *line = head > row ? head : row;
+}
+
+int thermal_hotspot_grid_pow2(size_t nx, size_t ny) { return !(nx & (nx - 1)) && !(ny & (ny - 1)); }
+
 int thermal_lcf_write(FILE *f, const sio_chip *c, const char *const *flp_of_layer)
 {
     fprintf(f, "# HotSpot layer configuration of %s, written by pda; layer 0 at the bottom (board side).\n"
@@ -299,7 +314,7 @@ int thermal_hotspot_config_write(FILE *f, const sio_chip *c, size_t nx, size_t n
                "# over the %.9g x %.9g mm outline: HotSpot's convection resistance 1 / (h A). Its spreader and sink\n"
                "# are made thin, very conductive and without heat capacity so that they add nothing to that path.\n",
             c->name, t->h_top_w_m2k, c->outline_mm[0], c->outline_mm[1]);
-    if ((nx & (nx - 1)) || (ny & (ny - 1)))
+    if (!thermal_hotspot_grid_pow2(nx, ny))
         fprintf(f, "# HotSpot's grid model takes rows and columns that are not powers of two only when built with\n"
                    "# SuperLU (SUPERLU=1); its default build refuses %zu rows x %zu columns (export with --grid, e.g. 64,64).\n",
                 ny, nx);

@@ -72,6 +72,21 @@ int thermal_ptrace_header(FILE *f, const thermal_flp *const *flps, size_t n);
 ** chip's units; fillers 0), for flps[0..n-1] in order, watts. */
 int thermal_ptrace_row(FILE *f, const thermal_flp *const *flps, size_t n, const double *unit_power_w);
 
+/* What HotSpot's readers hold (util.h and flp.h of its sources): names
+** in buffers of 512 bytes, lines of 65,536 bytes (the newline and the end
+** with them), 8192 blocks a floorplan and columns a power trace. */
+#define THERMAL_HOTSPOT_NAME_MAX 511
+#define THERMAL_HOTSPOT_LINE_MAX 65535    /* bytes with the newline */
+#define THERMAL_HOTSPOT_BLOCKS_MAX 8192
+/* The trace of flps[0..n-1]: its columns (units and fillers) and its
+** longest line with the newline, the header's or the most a row can take
+** (thermal_ptrace_row: 15 bytes a unit's power, 1 a filler's 0, a tab or
+** the newline after each). */
+void thermal_ptrace_size(const thermal_flp *const *flps, size_t n, size_t *cols, size_t *line);
+/* 1 when nx and ny are both powers of two: HotSpot's default build takes
+** no other grid (a build with SuperLU takes any). */
+int thermal_hotspot_grid_pow2(size_t nx, size_t ny);
+
 /* The .lcf of c's stack: layer l names flp_of_layer[l]. Returns 0 or -1. */
 int thermal_lcf_write(FILE *f, const sio_chip *c, const char *const *flp_of_layer);
 

@@ -75,13 +75,6 @@ static int refuse_at(const sio_chip *c, sio_error *err, const char *arr, size_t 
     return EXIT_INPUT;
 }
 
-/* HotSpot's readers (util.h and flp.h of its sources): names in buffers of
-** STR_SIZE bytes, lines of LINE_SIZE bytes with the newline, at most
-** MAX_UNITS blocks a floorplan and columns a power trace. */
-#define HOTSPOT_STR_SIZE 512
-#define HOTSPOT_LINE_SIZE 65536
-#define HOTSPOT_MAX_UNITS 8192
-
 /* The names a format writes as bare words: HotSpot's floorplans and power
 ** traces (unit names, separated by blanks), VCD's variables (rail names, and unit
 ** names with --unit-maps).
@@ -100,9 +93,9 @@ static int names_fit(const sio_chip *c, size_t fmt, int unit_signals, sio_error 
             return refuse_at(c, err, "units", u, "name", "unit '%s' has a blank or control character in its "
                              "name, which HotSpot's whitespace-separated .flp and .ptrace files cannot carry: "
                              "rename it", n);
-        if (strlen(n) >= HOTSPOT_STR_SIZE)
+        if (strlen(n) > THERMAL_HOTSPOT_NAME_MAX)
             return refuse_at(c, err, "units", u, "name", "unit '%.40s...' has a name of %zu bytes: HotSpot reads "
-                             "names of at most %d", n, strlen(n), HOTSPOT_STR_SIZE - 1);
+                             "names of at most %d", n, strlen(n), THERMAL_HOTSPOT_NAME_MAX);
         if (!thermal_flp_name_reads_back(n))
             return refuse_at(c, err, "units", u, "name", "unit '%s': a HotSpot floorplan takes what follows '#' "
                              "as a comment, and pda's importer skips blocks named '_fill...': rename it", n);
@@ -194,7 +187,7 @@ static int export_hotspot(const cmd_opts *o, const sio_chip *c, const sio_schedu
         if (!bad && (orc = outset_add(ro, "hotspot.config", &so, err))) bad = 2;
         size_t gx = o->grid[0] ? o->grid[0] : c->thermal.grid[0], gy = o->grid[1] ? o->grid[1] : c->thermal.grid[1];
         if (!bad) thermal_hotspot_config_write(sio_out_file(so), c, gx, gy, F * 1e-9);
-        grid_note = !bad && ((gx & (gx - 1)) || (gy & (gy - 1)));
+        grid_note = !bad && !thermal_hotspot_grid_pow2(gx, gy);
         if (grid_note) { note_gx = gx; note_gy = gy; }
         for (size_t l = 0; l < nl; l++) free(names[l]);
         free(names);
@@ -215,34 +208,25 @@ static int export_hotspot(const cmd_opts *o, const sio_chip *c, const sio_schedu
         if (c->thermal.layers[l].has_die) stack[ns++] = flp[c->thermal.layers[l].die];
     if (!ns)
         for (size_t d = 0; d < nd; d++) stack[ns++] = flp[d];
-    /* what HotSpot cannot read is refused before the set lands: a
-    ** trace's columns (the blocks of its floorplans, fillers too) and its
-    ** longest line (a row at most 15 bytes a unit's power, "%.9g", and 1 a
-    ** filler's 0) */
+    /* what HotSpot cannot read is refused before the set lands: each die's
+    ** trace (and floorplan) and the stack's */
     for (size_t d = 0; d <= nd; d++) {
-        const thermal_flp *one = flp[d < nd ? d : 0];
-        const thermal_flp *const *fl = d < nd ? &one : (const thermal_flp *const *)stack;
-        size_t nfl = d < nd ? 1 : ns, cols = 0, head = 0, row = 0;
-        for (size_t k = 0; k < nfl; k++)
-            for (size_t b = 0; b < fl[k]->n; b++) {
-                cols++;
-                head += strlen(fl[k]->blocks[b].name) + 1;
-                row += fl[k]->blocks[b].unit >= 0 ? 16 : 2;
-            }
+        size_t cols, line;
+        if (d < nd) thermal_ptrace_size((const thermal_flp *const *)&flp[d], 1, &cols, &line);
+        else thermal_ptrace_size(stack, ns, &cols, &line);
         char what[64];
         if (d < nd) snprintf(what, sizeof what, "die %d's floorplan and trace", c->dies[d].id);
         else snprintf(what, sizeof what, "the stack's trace");
-        if (cols > HOTSPOT_MAX_UNITS) {
+        if (cols > THERMAL_HOTSPOT_BLOCKS_MAX) {
             sio_error_set(err, c->path, 0, 0, "export --format hotspot: %s would hold %zu blocks (units and the "
-                          "fillers around them), more than the %d HotSpot reads", what, cols, HOTSPOT_MAX_UNITS);
+                          "fillers around them), more than the %d HotSpot reads", what, cols, THERMAL_HOTSPOT_BLOCKS_MAX);
             rc = EXIT_INPUT;
             goto out;
         }
-        size_t line = head > row ? head : row;   /* with its newline */
-        if (line >= HOTSPOT_LINE_SIZE) {
+        if (line > THERMAL_HOTSPOT_LINE_MAX) {
             sio_error_set(err, c->path, 0, 0, "export --format hotspot: %s would have lines of up to %zu bytes, "
                           "more than the %d HotSpot reads: shorter unit names, or fewer units", what, line,
-                          HOTSPOT_LINE_SIZE - 1);
+                          THERMAL_HOTSPOT_LINE_MAX);
             rc = EXIT_INPUT;
             goto out;
         }
@@ -369,15 +353,15 @@ static int export_vcd(const cmd_opts *o, const sio_chip *c, const sio_schedule *
     double *dpend = row + nsig;
     for (size_t q = 0; q < nch * nr; q++) dpend[q] = walk_idle_droop_v(it, q);
     /* the idle currents, which a timeline of no bins (an empty schedule)
-    ** keeps: its one row, at 0, has no bin's currents to take */
+    ** keeps: its one row, at 0, has no bin's currents to take (the rails'
+    ** as the walk has them; the dies' and units' from the units) */
+    const double *idle = walk_chip_idle_a(it);
     for (size_t ch = 0; ch < nch; ch++) {
         double *r = row + ch * per;
-        for (size_t q = 0; q < per; q++) r[q] = 0;
+        for (size_t q = 0; q < per; q++) r[q] = q < nr ? idle[ch * nr + q] : 0;
         for (size_t u = 0; u < c->n_units; u++) {
-            const sio_unit *un = &c->units[u];
-            r[un->rail] += un->idle_a;
-            r[2 * nr + un->die] += un->idle_a;
-            if (nu) r[2 * nr + nd + u] = un->idle_a;
+            r[2 * nr + c->units[u].die] += c->units[u].idle_a;
+            if (nu) r[2 * nr + nd + u] = c->units[u].idle_a;
         }
     }
     current_tile t;

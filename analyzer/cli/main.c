@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "walk.h"
 #include "sio_int.h"
 
 enum { C_CHECK = 1, C_RUN = 2, C_RETIME = 4, C_EXPORT = 8, C_ALL = 15, C_IMPORT = 16, C_SWEEP = 32 };
@@ -181,11 +182,11 @@ static int parse(int argc, char **argv, int bit, cmd_opts *o)
         }
         else if (!strcmp(a, "--bin-ns")) {
             if (num(a, v, 0, &x)) return EXIT_INPUT;
-            if (x < 1e-3 || x > 1e6) return bad("--bin-ns must be in [0.001, 1e6] ns, not '%s'%s", v, "");
+            if (x < WALK_BIN_NS_MIN || x > WALK_BIN_NS_MAX) return bad("--bin-ns must be in [0.001, 1e6] ns, not '%s'%s", v, "");
             o->bin_ns = x;
         } else if (!strcmp(a, "--window-ns")) {
             if (num(a, v, 0, &x)) return EXIT_INPUT;
-            if (x <= 0 || x > 1e15) return bad("--window-ns must be in (0, 1e15] ns, not '%s'%s", v, "");
+            if (x <= 0 || x > WALK_WINDOW_NS_MAX) return bad("--window-ns must be in (0, 1e15] ns, not '%s'%s", v, "");
             o->window_ns = x;
         } else if (!strcmp(a, "--safety-mv")) {
             if (num(a, v, 0, &o->safety_mv)) return EXIT_INPUT;
